@@ -2,5 +2,12 @@
 //! of four departments. The data's path is the module layout:
 //! read → extract (normalise into typed Arrow tables) → resolve → rules → report.
 
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod input;
 pub mod normalize;
 pub mod read;
+pub mod report;
+pub mod validate;

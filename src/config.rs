@@ -1,0 +1,304 @@
+//! The TOML config people write (serde, unknown keys rejected), checked up
+//! front with every problem reported at once, then turned into the plan the
+//! program runs. `hedui example-config` prints [`EXAMPLE`], which a test
+//! parses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::extract;
+
+/// The complete, commented example config.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the case ledger and the last run's volumes live; default
+    /// `hedui-state/` beside the output folder.
+    pub state_dir: Option<PathBuf>,
+    pub input: InputConfig,
+    pub rules: RulesConfig,
+    /// Per extract type: extra header aliases for its fields.
+    pub extracts: BTreeMap<String, ExtractConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    /// File name → extract type, for files whose name does not start with
+    /// the extract's name.
+    pub files: BTreeMap<String, String>,
+    /// Extract types that may be missing from a batch; the rules that need
+    /// them are then skipped.
+    pub optional: Vec<String>,
+    /// A file whose share of rejected rows exceeds this stops the run (exit 5).
+    pub max_reject_rate: f64,
+    /// An extract whose rows shrank by more than this share against the last
+    /// run stops the run (exit 5).
+    pub max_shrink: f64,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            files: BTreeMap::new(),
+            optional: Vec::new(),
+            max_reject_rate: 0.05,
+            max_shrink: 0.30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractConfig {
+    /// Canonical field name → further headers that mean it.
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+/// Thresholds of spec/rules.md; money in 元, ratios as decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// The minimum-living standard, 元 per person per month, county-wide.
+    pub standard: f64,
+    /// Township → its own standard.
+    pub township_standard: BTreeMap<String, f64>,
+    /// CB01: income line = standard × factor, for 低保 and 特困.
+    pub income_factor: f64,
+    /// CB01: the factor for 低收入 households.
+    pub income_factor_low_income: f64,
+    /// CB02: this many current homes (or more) fire the rule.
+    pub max_homes: u32,
+    /// LB01: out-of-pocket over the window at or above this, in 元.
+    pub oop_threshold: f64,
+    /// LB03: house grades that count as dangerous.
+    pub dangerous_grades: Vec<String>,
+    /// LB04: registered unemployed at least this many months.
+    pub unemployed_months: u32,
+    /// DY02: the reimbursement floor for 低保 and 特困.
+    pub reimbursement_floor: f64,
+    /// DY02: the floor for 低收入.
+    pub reimbursement_floor_low_income: f64,
+    /// DQ05: computed income above declared income by more than this share.
+    pub declared_income_margin: f64,
+    /// Rule code → severity (高 / 中 / 低) overriding the default.
+    pub severity: BTreeMap<String, String>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            standard: 800.0,
+            township_standard: BTreeMap::new(),
+            income_factor: 1.0,
+            income_factor_low_income: 1.5,
+            max_homes: 2,
+            oop_threshold: 20000.0,
+            dangerous_grades: vec!["D".to_string()],
+            unemployed_months: 12,
+            reimbursement_floor: 0.70,
+            reimbursement_floor_low_income: 0.50,
+            declared_income_margin: 0.30,
+            severity: BTreeMap::new(),
+        }
+    }
+}
+
+/// A config that could not be used; exit code 3.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("无法读取配置文件 {path}：{source} / cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("配置文件 {path} 格式错误 / config file {path} is invalid: {message}")]
+    Parse { path: String, message: String },
+    #[error("配置文件 {path} 有 {} 处错误 / config file {path} has {} problem(s):\n{}", .problems.len(), .problems.len(), .problems.join("\n"))]
+    Invalid { path: String, problems: Vec<String> },
+}
+
+/// A loaded, checked config with the hash of its text (for the manifest).
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub sha256: String,
+}
+
+impl Config {
+    /// Reads and checks a config file; no file means the defaults.
+    pub fn load(path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let (text, shown) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "(默认 / defaults)".to_string()),
+        };
+        let config = Config::parse(&text, &shown)?;
+        Ok(LoadedConfig {
+            config,
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        })
+    }
+
+    /// Parses and checks config text; `shown` names it in messages.
+    pub fn parse(text: &str, shown: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: shown.to_string(),
+            message: e.to_string(),
+        })?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: shown.to_string(),
+                problems,
+            })
+        }
+    }
+
+    /// Every problem of the config, each a line in Chinese and English.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut money = |key: &str, v: f64| {
+            if !(v.is_finite() && v >= 0.0) {
+                out.push(format!("{key} 必须是非负数 / {key} must be a non-negative number (got {v})"));
+            }
+        };
+        let r = &self.rules;
+        money("rules.standard", r.standard);
+        money("rules.oop_threshold", r.oop_threshold);
+        money("rules.income_factor", r.income_factor);
+        money("rules.income_factor_low_income", r.income_factor_low_income);
+        money("rules.declared_income_margin", r.declared_income_margin);
+        for (t, v) in &r.township_standard {
+            money(&format!("rules.township_standard.{t}"), *v);
+        }
+        let mut share = |key: &str, v: f64| {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                out.push(format!("{key} 必须在 0 到 1 之间 / {key} must be between 0 and 1 (got {v})"));
+            }
+        };
+        share("rules.reimbursement_floor", r.reimbursement_floor);
+        share("rules.reimbursement_floor_low_income", r.reimbursement_floor_low_income);
+        share("input.max_reject_rate", self.input.max_reject_rate);
+        share("input.max_shrink", self.input.max_shrink);
+        if r.max_homes == 0 {
+            out.push("rules.max_homes 必须至少为 1 / rules.max_homes must be at least 1".into());
+        }
+        for g in &r.dangerous_grades {
+            if !["A", "B", "C", "D"].contains(&g.as_str()) {
+                out.push(format!(
+                    "rules.dangerous_grades 只能是 A/B/C/D / rules.dangerous_grades takes A, B, C or D (got {g})"
+                ));
+            }
+        }
+        for (code, sev) in &r.severity {
+            if !["高", "中", "低"].contains(&sev.as_str()) {
+                out.push(format!(
+                    "rules.severity.{code} 只能是 高/中/低 / rules.severity.{code} must be 高, 中 or 低 (got {sev})"
+                ));
+            }
+            if !is_rule_code(code) {
+                out.push(format!("rules.severity 中的规则代码 {code} 不存在 / unknown rule code {code}"));
+            }
+        }
+        for (file, name) in &self.input.files {
+            if extract::by_name(name).is_none() {
+                out.push(format!(
+                    "input.files.\"{file}\" 的抽取类型 {name} 不存在 / unknown extract type {name} for file {file}"
+                ));
+            }
+        }
+        for name in &self.input.optional {
+            if extract::by_name(name).is_none() {
+                out.push(format!("input.optional 中的抽取类型 {name} 不存在 / unknown extract type {name}"));
+            } else if name == "roster" {
+                out.push("名册（roster）不能设为可选 / the roster cannot be optional".into());
+            }
+        }
+        for (name, ec) in &self.extracts {
+            let Some(def) = extract::by_name(name) else {
+                out.push(format!("extracts.{name}：抽取类型不存在 / unknown extract type {name}"));
+                continue;
+            };
+            for field in ec.aliases.keys() {
+                if def.field(field).is_none() {
+                    out.push(format!(
+                        "extracts.{name}.aliases.{field}：字段不存在 / {name} has no field {field}"
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The extra header aliases configured for one extract type.
+    pub fn aliases(&self, extract: &str) -> BTreeMap<String, Vec<String>> {
+        self.extracts
+            .get(extract)
+            .map(|e| e.aliases.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether a code names a rule of spec/rules.md.
+pub fn is_rule_code(code: &str) -> bool {
+    let ranges: [(&str, u32); 4] = [("CB", 5), ("LB", 4), ("DY", 4), ("DQ", 6)];
+    ranges.iter().any(|(prefix, max)| {
+        code.strip_prefix(prefix)
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| (1..=*max).contains(&n) && code.len() == 4)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_to_the_defaults_it_documents() {
+        let parsed = Config::parse(EXAMPLE, "example").unwrap();
+        assert_eq!(parsed.rules, RulesConfig {
+            township_standard: parsed.rules.township_standard.clone(),
+            ..RulesConfig::default()
+        });
+        assert_eq!(parsed.input.max_reject_rate, 0.05);
+    }
+
+    #[test]
+    fn unknown_key_is_a_parse_error() {
+        let err = Config::parse("[rules]\nstandrad = 900\n", "t.toml").unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+        assert!(err.to_string().contains("standrad"));
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let err = Config::parse(
+            "[rules]\nstandard = -1\nreimbursement_floor = 1.5\n[input]\noptional = [\"roster\", \"nope\"]\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        let ConfigError::Invalid { problems, .. } = err else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    #[test]
+    fn rule_codes() {
+        assert!(is_rule_code("CB01") && is_rule_code("DQ06") && is_rule_code("LB04"));
+        assert!(!is_rule_code("CB06") && !is_rule_code("DY00") && !is_rule_code("XX01"));
+    }
+}

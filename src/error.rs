@@ -1,0 +1,42 @@
+//! The failures a command can end in, each with its documented exit code
+//! (spec/outputs.md; README "Exit codes").
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HeduiError {
+    /// Bad config: unknown key, bad value, unreadable file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An input that cannot be used: a missing extract type, an unreadable
+    /// file, a missing or doubled required column. One line per fault.
+    #[error("输入错误 / input error:\n{}", .0.join("\n"))]
+    Input(Vec<String>),
+    /// A gate stopped the run: a reject rate over the limit, a shrunken extract.
+    #[error("运行被闸门停止 / stopped by a gate:\n{}", .0.join("\n"))]
+    Gate(Vec<String>),
+    /// Another run holds the lock.
+    #[error("另一个运行正在进行（锁 {0}） / another run holds the lock {0}")]
+    Locked(String),
+    /// A bug.
+    #[error("内部错误 / internal error: {0}")]
+    Internal(String),
+}
+
+impl HeduiError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            HeduiError::Internal(_) => 1,
+            HeduiError::Config(_) => 3,
+            HeduiError::Input(_) => 4,
+            HeduiError::Gate(_) => 5,
+            HeduiError::Locked(_) => 6,
+        }
+    }
+}
+
+impl From<std::io::Error> for HeduiError {
+    fn from(e: std::io::Error) -> Self {
+        HeduiError::Internal(format!("输出写入失败 / writing output failed: {e}"))
+    }
+}

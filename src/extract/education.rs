@@ -1,0 +1,58 @@
+//! 学生资助与学籍 — the education bureau's students: one row per student per
+//! school year.
+
+use super::{FieldDef, FieldType::*, ID_ALIASES, NAME_ALIASES};
+
+const STAGE: &[(&str, &[&str])] = &[
+    ("学前", &["幼儿园", "学前教育"]),
+    ("小学", &[]),
+    ("初中", &["初级中学"]),
+    ("高中", &["普通高中", "高级中学"]),
+    ("中职", &["中等职业教育", "中专", "职高", "技校"]),
+    ("高校", &["大学", "高等教育", "大专", "本科"]),
+];
+
+const AID: &[(&str, &[&str])] = &[
+    ("生活补助", &["家庭经济困难学生生活补助", "生活费补助"]),
+    ("免学费", &["免除学费"]),
+    ("国家助学金", &["助学金"]),
+    ("营养改善", &["营养改善计划", "营养餐"]),
+    ("无", &["未资助", "否"]),
+];
+
+const HARDSHIP: &[(&str, &[&str])] = &[
+    ("孤儿", &[]),
+    ("事实无人抚养", &["事实无人抚养儿童"]),
+    ("残疾", &["残疾儿童", "残疾学生"]),
+    ("低保家庭", &["低保"]),
+    ("特困家庭", &["特困"]),
+    ("无", &["否"]),
+];
+
+pub static DEF: super::ExtractDef = super::ExtractDef {
+    name: "education",
+    label: "学生资助与学籍",
+    fields: &[
+        FieldDef::new("name", "学生姓名", Name).aliases(NAME_ALIASES),
+        FieldDef::new("id_number", "学生身份证号", Id).aliases(ID_ALIASES),
+        FieldDef::new("birth_date", "出生日期", Date).aliases(&["出生年月日"]),
+        FieldDef::new("school", "学校名称", Text)
+            .aliases(&["学校", "就读学校"])
+            .optional(),
+        FieldDef::new("stage", "学段", Category(STAGE))
+            .aliases(&["就读学段"])
+            .value_required(),
+        FieldDef::new("aid_type", "资助项目", Category(AID)).aliases(&["资助类型"]),
+        FieldDef::new("aid_amount", "资助金额（元）", Money).optional(),
+        FieldDef::new("hardship", "困境类型", Category(HARDSHIP)).aliases(&["困难类型"]),
+        FieldDef::new("guardian_name", "监护人姓名", Name).optional(),
+        FieldDef::new("guardian_id", "监护人身份证号", Id)
+            .aliases(&["监护人身份证号码", "监护人证件号码"])
+            .optional(),
+        FieldDef::new("school_year", "学年", Text)
+            .aliases(&["学年度"])
+            .value_required(),
+    ],
+    key: &["id_number", "school_year"],
+    key_fallback: &["name", "birth_date", "school_year"],
+};

@@ -1,0 +1,224 @@
+//! Header recognition: which column of a file holds which canonical field.
+//! Headers match the template up to whitespace, full-/half-width forms and a
+//! missing unit suffix (`缴费基数` for `缴费基数（元）`); built-in and
+//! configured aliases match the same way.
+
+use std::collections::{BTreeMap, HashMap};
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::ExtractDef;
+
+/// The comparison key of a header: NFKC (full-width brackets become ASCII),
+/// no whitespace, no trailing required-marker `*`, no trailing bracketed
+/// unit such as `(元)`.
+pub fn header_key(header: &str) -> String {
+    let mut key: String = header
+        .trim_start_matches('\u{feff}')
+        .nfkc()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    while key.ends_with('*') {
+        key.pop();
+    }
+    if key.ends_with(')')
+        && let Some(open) = key.rfind('(')
+        && open > 0
+    {
+        key.truncate(open);
+    }
+    key
+}
+
+/// Where each field of an extract stands in one file's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderMap {
+    /// For each field of the extract (same order as `ExtractDef::fields`),
+    /// the index of its column, if present.
+    pub columns: Vec<Option<usize>>,
+    /// Header cells that matched no field (listed by `validate`, ignored).
+    pub unknown: Vec<String>,
+    /// The number of columns of the header row.
+    pub width: usize,
+}
+
+/// Why a header cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderProblem {
+    /// A required column is absent.
+    Missing { field: &'static str, header: &'static str },
+    /// Two columns of the file map onto the same field.
+    MappedTwice {
+        field: &'static str,
+        headers: Vec<String>,
+    },
+}
+
+/// Recognises and maps the header rows of one extract type, with the
+/// aliases a site's config adds. Built once per extract, asked per row.
+#[derive(Debug, Clone)]
+pub struct HeaderMatcher {
+    def: &'static ExtractDef,
+    table: HashMap<String, usize>,
+    required: usize,
+}
+
+impl HeaderMatcher {
+    pub fn new(def: &'static ExtractDef, extra: &BTreeMap<String, Vec<String>>) -> HeaderMatcher {
+        let mut table = HashMap::new();
+        for (i, f) in def.fields.iter().enumerate() {
+            table.insert(header_key(f.header), i);
+            for alias in f.aliases {
+                table.insert(header_key(alias), i);
+            }
+            for alias in extra.get(f.field).into_iter().flatten() {
+                table.insert(header_key(alias), i);
+            }
+        }
+        let required = def.fields.iter().filter(|f| f.column_required).count();
+        HeaderMatcher {
+            def,
+            table,
+            required,
+        }
+    }
+
+    pub fn def(&self) -> &'static ExtractDef {
+        self.def
+    }
+
+    fn field_of(&self, cell: &str) -> Option<usize> {
+        // Most cells match (or miss) as written; only the rest pay for NFKC.
+        let trimmed = cell.trim();
+        if trimmed.is_empty() || trimmed.len() > 64 {
+            return None;
+        }
+        if let Some(&i) = self.table.get(trimmed) {
+            return Some(i);
+        }
+        self.table.get(&header_key(trimmed)).copied()
+    }
+
+    /// A row is taken for the header when at least two of its cells are
+    /// headers of this extract and at least half of the required columns
+    /// are among them.
+    pub fn looks_like_header(&self, cells: &[String]) -> bool {
+        if cells.len() < 2 {
+            return false;
+        }
+        let mut found = vec![false; self.def.fields.len()];
+        for cell in cells {
+            if let Some(i) = self.field_of(cell) {
+                found[i] = true;
+            }
+        }
+        let matched = found.iter().filter(|&&f| f).count();
+        let required_found = self
+            .def
+            .fields
+            .iter()
+            .zip(&found)
+            .filter(|(f, found)| f.column_required && **found)
+            .count();
+        matched >= 2 && required_found * 2 >= self.required
+    }
+
+    /// Maps a header row onto the extract's fields.
+    pub fn map_header(&self, cells: &[String]) -> Result<HeaderMap, Vec<HeaderProblem>> {
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.def.fields.len()];
+        let mut unknown = Vec::new();
+        for (col, cell) in cells.iter().enumerate() {
+            match self.field_of(cell) {
+                Some(i) => hits[i].push(col),
+                None if cell.trim().is_empty() => {}
+                None => unknown.push(cell.trim().to_string()),
+            }
+        }
+        let mut problems = Vec::new();
+        let mut columns = Vec::with_capacity(self.def.fields.len());
+        for (f, cols) in self.def.fields.iter().zip(&hits) {
+            match cols.as_slice() {
+                [] if f.column_required => problems.push(HeaderProblem::Missing {
+                    field: f.field,
+                    header: f.header,
+                }),
+                [] => columns.push(None),
+                [col] => columns.push(Some(*col)),
+                many => problems.push(HeaderProblem::MappedTwice {
+                    field: f.field,
+                    headers: many.iter().map(|&c| cells[c].trim().to_string()).collect(),
+                }),
+            }
+        }
+        if problems.is_empty() {
+            Ok(HeaderMap {
+                columns,
+                unknown,
+                width: cells.len(),
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::by_name;
+
+    fn cells(s: &str) -> Vec<String> {
+        s.split(',').map(String::from).collect()
+    }
+
+    #[test]
+    fn key_ignores_width_spaces_and_unit() {
+        assert_eq!(header_key("缴费基数（元）"), "缴费基数");
+        assert_eq!(header_key(" 缴费基数 (元) "), "缴费基数");
+        assert_eq!(header_key("缴费基数"), "缴费基数");
+        assert_eq!(header_key("\u{feff}姓 名*"), "姓名");
+        assert_eq!(header_key("建筑面积（㎡）"), "建筑面积");
+    }
+
+    #[test]
+    fn maps_template_header_and_lists_unknown_columns() {
+        let def = by_name("pension").unwrap();
+        let m = HeaderMatcher::new(def, &BTreeMap::new());
+        let map = m.map_header(&cells("序号,姓名,身份证号码,发放月份,发放金额")).unwrap();
+        assert_eq!(map.columns, vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(map.unknown, vec!["序号".to_string()]);
+    }
+
+    #[test]
+    fn missing_and_doubled_columns_are_problems() {
+        let def = by_name("pension").unwrap();
+        let m = HeaderMatcher::new(def, &BTreeMap::new());
+        let problems = m.map_header(&cells("姓名,身份证号,证件号码,发放月份")).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                HeaderProblem::MappedTwice {
+                    field: "id_number",
+                    headers: vec!["身份证号".into(), "证件号码".into()]
+                },
+                HeaderProblem::Missing {
+                    field: "amount",
+                    header: "发放金额（元）"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn configured_alias_maps_a_site_header() {
+        let def = by_name("pension").unwrap();
+        let mut extra = BTreeMap::new();
+        extra.insert("amount".to_string(), vec!["实发金额".to_string()]);
+        let m = HeaderMatcher::new(def, &extra);
+        let map = m.map_header(&cells("姓名,身份证号,发放月份,实发金额")).unwrap();
+        assert_eq!(map.columns[3], Some(3));
+        assert!(m.looks_like_header(&cells("姓名,身份证号,发放月份,实发金额")));
+        assert!(!m.looks_like_header(&cells("2025年养老金发放表")));
+        assert!(!m.looks_like_header(&cells("张三,1101,202501,100")));
+    }
+}

@@ -1,0 +1,46 @@
+//! 农村住房安全鉴定与危房改造台账 — the housing bureau's rural house
+//! assessments: one row per house assessed.
+
+use super::{FieldDef, FieldType::*};
+
+const GRADE: &[(&str, &[&str])] = &[
+    ("A", &["A级", "a"]),
+    ("B", &["B级", "b"]),
+    ("C", &["C级", "c"]),
+    ("D", &["D级", "d"]),
+];
+
+const RENOVATION: &[(&str, &[&str])] = &[
+    ("未纳入", &["未纳入计划", "否"]),
+    ("已纳入计划", &["已纳入", "纳入计划", "改造中"]),
+    ("已改造", &["改造完成", "已完成"]),
+];
+
+pub static DEF: super::ExtractDef = super::ExtractDef {
+    name: "housing_safety",
+    label: "农村住房安全鉴定台账",
+    fields: &[
+        FieldDef::new("name", "户主姓名", Name).aliases(&["姓名"]),
+        FieldDef::new("id_number", "户主身份证号", Id).aliases(&[
+            "户主身份证号码",
+            "身份证号",
+            "身份证号码",
+            "证件号码",
+        ]),
+        FieldDef::new("township", "乡镇", Text).aliases(&["乡镇街道", "街道"]),
+        FieldDef::new("village", "村", Text)
+            .aliases(&["行政村", "社区"])
+            .optional(),
+        FieldDef::new("grade", "鉴定等级", Category(GRADE))
+            .aliases(&["安全等级", "等级"])
+            .value_required(),
+        FieldDef::new("assess_date", "鉴定日期", Date)
+            .aliases(&["鉴定时间"])
+            .value_required(),
+        FieldDef::new("renovation", "改造状态", Category(RENOVATION))
+            .aliases(&["危改状态"])
+            .value_required(),
+    ],
+    key: &["id_number", "assess_date"],
+    key_fallback: &[],
+};

@@ -1,0 +1,194 @@
+//! Extract definitions: for each of the nine extract types of
+//! spec/extracts.md, its Chinese headers (with the aliases a site may use),
+//! its canonical fields and their types, which columns must be present and
+//! which values must parse, and its record key. Adding an extract type is one
+//! file here plus one line in [`EXTRACTS`].
+
+mod contribution;
+mod education;
+mod header;
+mod housing_safety;
+mod medical_enrollment;
+mod medical_settlement;
+mod pension;
+mod property;
+mod roster;
+pub mod table;
+mod unemployment;
+
+pub use header::{HeaderMap, HeaderMatcher, HeaderProblem, header_key};
+
+/// How a field's text is turned into a typed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Free text, trimmed.
+    Text,
+    /// A resident ID number (GB 11643): normalised, with raw value and status.
+    Id,
+    /// A person's name: normalised, with raw value, alias and pinyin key.
+    Name,
+    /// A calendar date (Arrow Date32).
+    Date,
+    /// An amount of money in integer fen (Arrow Int64).
+    Money,
+    /// A decimal measure such as floor area (Arrow Float64; never compared exactly).
+    Decimal,
+    /// A whole number such as a head count (Arrow Int64).
+    Integer,
+    /// A month, `YYYYMM` (Arrow Int32).
+    Period,
+    /// One of a closed set of values; each canonical value with the spellings
+    /// that mean it.
+    Category(&'static [(&'static str, &'static [&'static str])]),
+}
+
+/// One column of an extract.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    /// Canonical field name (English, snake_case): the Arrow column name.
+    pub field: &'static str,
+    /// The header in the data-exchange template.
+    pub header: &'static str,
+    /// Other headers sites use for the same column.
+    pub aliases: &'static [&'static str],
+    pub ty: FieldType,
+    /// The column must be present in the file (else the file is unusable).
+    pub column_required: bool,
+    /// The value must be present and parse (else the row is rejected).
+    /// ID numbers are never value-required: a bad ID keeps its row.
+    pub value_required: bool,
+}
+
+impl FieldDef {
+    pub const fn new(field: &'static str, header: &'static str, ty: FieldType) -> FieldDef {
+        FieldDef {
+            field,
+            header,
+            aliases: &[],
+            ty,
+            column_required: true,
+            value_required: false,
+        }
+    }
+    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
+        self.aliases = aliases;
+        self
+    }
+    /// The column may be absent; its values are then null.
+    pub const fn optional(mut self) -> FieldDef {
+        self.column_required = false;
+        self
+    }
+    /// A row whose value is empty or does not parse is rejected.
+    pub const fn value_required(mut self) -> FieldDef {
+        self.value_required = true;
+        self
+    }
+}
+
+/// One extract type.
+#[derive(Debug)]
+pub struct ExtractDef {
+    /// Canonical name, also the file-name prefix: `medical_settlement`.
+    pub name: &'static str,
+    /// Chinese label for people: `医保结算明细`.
+    pub label: &'static str,
+    pub fields: &'static [FieldDef],
+    /// Field names forming the record key (spec/extracts.md).
+    pub key: &'static [&'static str],
+    /// Fields that replace a missing `id_number` in the key (education:
+    /// name + birth date).
+    pub key_fallback: &'static [&'static str],
+}
+
+impl ExtractDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.field == name)
+    }
+    pub fn is_roster(&self) -> bool {
+        self.name == roster::DEF.name
+    }
+}
+
+/// Every extract type, in the order of spec/extracts.md.
+pub static EXTRACTS: &[&ExtractDef] = &[
+    &roster::DEF,
+    &education::DEF,
+    &medical_enrollment::DEF,
+    &medical_settlement::DEF,
+    &property::DEF,
+    &housing_safety::DEF,
+    &contribution::DEF,
+    &unemployment::DEF,
+    &pension::DEF,
+];
+
+/// The extract type by its canonical name.
+pub fn by_name(name: &str) -> Option<&'static ExtractDef> {
+    EXTRACTS.iter().copied().find(|d| d.name == name)
+}
+
+/// The extract type a file name announces by its prefix (`roster_2025.xlsx`,
+/// `medical_settlement.csv`); the longest matching name wins.
+pub fn by_file_name(file_name: &str) -> Option<&'static ExtractDef> {
+    let lower = file_name.to_ascii_lowercase();
+    EXTRACTS
+        .iter()
+        .copied()
+        .filter(|d| {
+            lower
+                .strip_prefix(d.name)
+                .is_some_and(|rest| rest.starts_with(['_', '.', '-']))
+        })
+        .max_by_key(|d| d.name.len())
+}
+
+/// Spellings shared by several extracts.
+pub(crate) const ID_ALIASES: &[&str] = &[
+    "身份证号码",
+    "公民身份号码",
+    "身份证件号码",
+    "证件号码",
+    "证件号",
+    "身份证",
+];
+pub(crate) const NAME_ALIASES: &[&str] = &["名字", "参保人姓名", "人员姓名"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_prefix_picks_the_extract() {
+        assert_eq!(by_file_name("roster_202511.xlsx").unwrap().name, "roster");
+        assert_eq!(
+            by_file_name("medical_settlement_202511.csv").unwrap().name,
+            "medical_settlement"
+        );
+        assert_eq!(
+            by_file_name("MEDICAL_ENROLLMENT.tsv").unwrap().name,
+            "medical_enrollment"
+        );
+        assert!(by_file_name("rosters.csv").is_none());
+        assert!(by_file_name("notes.txt").is_none());
+    }
+
+    #[test]
+    fn every_extract_has_unique_field_names_and_header_keys() {
+        for def in EXTRACTS {
+            let mut fields = std::collections::BTreeSet::new();
+            let mut keys = std::collections::BTreeSet::new();
+            for f in def.fields {
+                assert!(fields.insert(f.field), "{}: field {}", def.name, f.field);
+                assert!(keys.insert(header_key(f.header)), "{}: {}", def.name, f.header);
+                for a in f.aliases {
+                    assert!(keys.insert(header_key(a)), "{}: alias {a}", def.name);
+                }
+            }
+            for k in def.key.iter().chain(def.key_fallback) {
+                assert!(def.field(k).is_some(), "{}: key {k}", def.name);
+            }
+            assert!(def.field("id_number").is_some() && def.field("name").is_some());
+        }
+    }
+}

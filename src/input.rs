@@ -1,0 +1,290 @@
+//! A batch folder, read: which file is which extract (by file-name prefix or
+//! the config), each file read and its rows parsed into the extract's typed
+//! table, with the accounting of spec/outputs.md — for every file, rows read
+//! = accepted + rejected + skipped — and every fatal fault collected, so that
+//! one run reports all of them at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::extract::table::{self, ExtractRows, Value};
+use crate::extract::{self, ExtractDef, HeaderMatcher, HeaderProblem};
+use crate::read::{self, RawTable};
+
+/// The accounting of one input file (a `manifest.json` `inputs` entry).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileAccount {
+    pub file: String,
+    pub extract: String,
+    pub sha256: String,
+    pub format: String,
+    pub encoding: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_skipped: u64,
+    pub rows_duplicate: u64,
+    /// Rows replaced by a later, different row with the same record key.
+    pub rows_conflict: u64,
+    /// Skipped rows by reason: blank, total, repeated_header.
+    pub skipped: BTreeMap<String, u64>,
+    /// Rejected rows by reason code.
+    pub rejected: BTreeMap<String, u64>,
+    /// Status of the primary ID column: valid, upgraded15, bad_check, …
+    pub id_status: BTreeMap<String, u64>,
+    /// Optional values that did not parse (kept as null), and ID numbers
+    /// whose region code no division table knows.
+    pub warnings: BTreeMap<String, u64>,
+    pub unknown_columns: Vec<String>,
+    pub ignored_sheets: Vec<String>,
+}
+
+/// One rejected row (a `rejects.csv` line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectRow {
+    pub extract: &'static str,
+    pub file: String,
+    pub row: String,
+    pub code: &'static str,
+    pub reason: String,
+    pub raw: Vec<String>,
+}
+
+/// A fault that makes an input unusable (exit code 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    pub file: String,
+    /// Chinese, then English.
+    pub message: String,
+}
+
+/// Everything read from a batch folder.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Extract name → its typed table (only types with at least one usable file).
+    pub tables: BTreeMap<&'static str, RecordBatch>,
+    pub accounts: Vec<FileAccount>,
+    pub rejects: Vec<RejectRow>,
+    /// Files hedui did not recognise.
+    pub ignored: Vec<String>,
+    /// Optional extract types that were missing (their rules are skipped).
+    pub missing_optional: Vec<&'static str>,
+    pub problems: Vec<InputProblem>,
+}
+
+/// The files of a batch folder and the extract each belongs to, in name order.
+pub fn classify(dir: &Path, config: &Config) -> std::io::Result<(Vec<(PathBuf, &'static ExtractDef)>, Vec<String>)> {
+    let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(n, _)| !n.starts_with('.') && !n.starts_with("~$"))
+        .collect();
+    names.sort();
+    let mut files = Vec::new();
+    let mut ignored = Vec::new();
+    for (name, path) in names {
+        let def = config
+            .input
+            .files
+            .get(&name)
+            .and_then(|t| extract::by_name(t))
+            .or_else(|| extract::by_file_name(&name));
+        match def {
+            Some(def) => files.push((path, def)),
+            None => ignored.push(name),
+        }
+    }
+    Ok((files, ignored))
+}
+
+/// Reads every extract of a batch folder.
+pub fn load(dir: &Path, config: &Config) -> Inputs {
+    let mut inputs = Inputs::default();
+    let (files, ignored) = match classify(dir, config) {
+        Ok(x) => x,
+        Err(e) => {
+            inputs.problems.push(InputProblem {
+                file: dir.display().to_string(),
+                message: format!("无法读取输入目录：{e} / cannot read the input folder: {e}"),
+            });
+            return inputs;
+        }
+    };
+    inputs.ignored = ignored;
+    let mut per_extract: BTreeMap<&'static str, ExtractRows> = BTreeMap::new();
+    for (path, def) in &files {
+        let rows = per_extract.entry(def.name).or_default();
+        load_file(path, def, config, rows, &mut inputs);
+    }
+    for def in extract::EXTRACTS {
+        let present = per_extract.get(def.name).is_some_and(|r| !r.files.is_empty());
+        if present {
+            continue;
+        }
+        if config.input.optional.iter().any(|o| o == def.name) {
+            inputs.missing_optional.push(def.name);
+        } else if !files.iter().any(|(_, d)| d.name == def.name) {
+            inputs.problems.push(InputProblem {
+                file: format!("{}_*", def.name),
+                message: format!(
+                    "缺少抽取文件：{}（{}） / extract type missing: {} (no file named {}_…)",
+                    def.label, def.name, def.name, def.name
+                ),
+            });
+        }
+    }
+    for (name, rows) in per_extract {
+        let def = extract::by_name(name).expect("extract names come from the table");
+        let (_, conflicts) = rows.superseded(def);
+        for (file_idx, n) in conflicts {
+            let file = &rows.files[file_idx as usize];
+            if let Some(acc) = inputs.accounts.iter_mut().find(|a| &a.file == file && a.extract == name) {
+                acc.rows_conflict += n;
+            }
+        }
+        match table::build_batch(def, &rows) {
+            Ok(batch) => {
+                inputs.tables.insert(name, batch);
+            }
+            Err(e) => inputs.problems.push(InputProblem {
+                file: name.to_string(),
+                message: format!("内部错误：无法建立表 / internal error building the table: {e}"),
+            }),
+        }
+    }
+    inputs
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Reads, maps and parses one file into `rows`, accounting for every row.
+fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut ExtractRows, inputs: &mut Inputs) {
+    let name = file_name(path);
+    let mut account = FileAccount {
+        file: name.clone(),
+        extract: def.name.to_string(),
+        ..FileAccount::default()
+    };
+    if let Ok(bytes) = std::fs::read(path) {
+        account.sha256 = hex::encode(Sha256::digest(&bytes));
+    }
+    let matcher = HeaderMatcher::new(def, &config.aliases(def.name));
+    let raw: RawTable = match read::read_file(path, &|cells: &[String]| matcher.looks_like_header(cells)) {
+        Ok(t) => t,
+        Err(e) => {
+            inputs.problems.push(InputProblem {
+                file: name.clone(),
+                message: e.to_string(),
+            });
+            inputs.accounts.push(account);
+            return;
+        }
+    };
+    account.format = raw.format.as_str().to_string();
+    account.encoding = raw.encoding.clone();
+    account.ignored_sheets = raw.ignored_sheets.clone();
+    let file_idx = rows.files.len() as u32;
+    let mut file_rows = Vec::new();
+    let mut usable = true;
+    for section in &raw.sections {
+        let map = match matcher.map_header(&section.header) {
+            Ok(m) => m,
+            Err(problems) => {
+                usable = false;
+                let where_ = section
+                    .sheet
+                    .as_ref()
+                    .map(|s| format!("{name} 工作表 {s}"))
+                    .unwrap_or_else(|| name.clone());
+                let found = section
+                    .header
+                    .iter()
+                    .map(|h| h.trim())
+                    .filter(|h| !h.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("、");
+                for p in problems {
+                    let message = match p {
+                        HeaderProblem::Missing { field, header } => format!(
+                            "{where_}：缺少必需列「{header}」（{field}）；找到的表头：{found} / {where_}: required column {header} ({field}) is missing; headers found: {found}"
+                        ),
+                        HeaderProblem::MappedTwice { field, headers } => format!(
+                            "{where_}：多列对应同一字段 {field}：{} / {where_}: several columns map to field {field}: {}",
+                            headers.join("、"),
+                            headers.join(", ")
+                        ),
+                    };
+                    inputs.problems.push(InputProblem {
+                        file: name.clone(),
+                        message,
+                    });
+                }
+                continue;
+            }
+        };
+        for col in &map.unknown {
+            if !account.unknown_columns.contains(col) {
+                account.unknown_columns.push(col.clone());
+            }
+        }
+        account.rows_read += (section.rows.len() + section.skipped.len()) as u64;
+        account.rows_skipped += section.skipped.len() as u64;
+        for s in &section.skipped {
+            *account.skipped.entry(s.reason.code().to_string()).or_default() += 1;
+        }
+        let dups = table::exact_duplicates(&section.rows);
+        let parsed = table::parse_rows(def, &map, &section.rows);
+        for ((raw_row, dup), result) in section.rows.iter().zip(dups).zip(parsed) {
+            match result {
+                Ok(row) => {
+                    account.rows_accepted += 1;
+                    if dup {
+                        account.rows_duplicate += 1;
+                    }
+                    for w in &row.warnings {
+                        *account.warnings.entry(format!("{}:{}", w.code, w.field)).or_default() += 1;
+                    }
+                    if let Some(Value::Id { id, .. }) = def
+                        .fields
+                        .iter()
+                        .position(|f| f.field == "id_number")
+                        .map(|i| &row.values[i])
+                    {
+                        *account.id_status.entry(id.status.as_str().to_string()).or_default() += 1;
+                        if table::region_unknown(id) {
+                            *account.warnings.entry("region_unknown".to_string()).or_default() += 1;
+                        }
+                    }
+                    file_rows.push((file_idx, raw_row.loc.to_string(), dup, row));
+                }
+                Err(reject) => {
+                    account.rows_rejected += 1;
+                    *account.rejected.entry(reject.code.to_string()).or_default() += 1;
+                    inputs.rejects.push(RejectRow {
+                        extract: def.name,
+                        file: name.clone(),
+                        row: raw_row.loc.to_string(),
+                        code: reject.code,
+                        reason: reject.reason,
+                        raw: raw_row.fields.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if usable {
+        rows.files.push(name);
+        rows.rows.extend(file_rows);
+    }
+    inputs.accounts.push(account);
+}

@@ -1,0 +1,7 @@
+//! Everything a run writes: the machine files of spec/outputs.md (rejects,
+//! manifest, later findings and links), written owner-readable only into a
+//! temporary sibling folder that replaces the output folder when complete.
+
+pub mod manifest;
+pub mod output;
+pub mod rejects;

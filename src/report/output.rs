@@ -1,0 +1,150 @@
+//! The output folder: a run writes into a temporary sibling and swaps it into
+//! place only when complete, so that a run killed at any moment leaves the
+//! previous complete output. Files are created mode 0600: they hold ID
+//! numbers and names.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A folder being written; [`StagedOutput::commit`] puts it in place.
+#[derive(Debug)]
+pub struct StagedOutput {
+    target: PathBuf,
+    staging: PathBuf,
+}
+
+fn sibling(target: &Path, suffix: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".to_string());
+    target.with_file_name(format!(".{name}.{suffix}"))
+}
+
+impl StagedOutput {
+    /// Starts a staged output for `target`, first finishing or undoing any
+    /// swap an earlier, killed run left half done.
+    pub fn begin(target: &Path) -> io::Result<StagedOutput> {
+        recover(target)?;
+        let staging = sibling(target, "tmp");
+        if staging.exists() {
+            fs::remove_dir_all(&staging)?;
+        }
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        create_private_dir(&staging)?;
+        Ok(StagedOutput {
+            target: target.to_path_buf(),
+            staging,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Creates a file in the staging folder, readable by the owner only.
+    pub fn create(&self, name: &str) -> io::Result<BufWriter<File>> {
+        Ok(BufWriter::new(create_private(&self.staging.join(name))?))
+    }
+
+    /// Swaps the staging folder into place: the old output is renamed aside,
+    /// the new one renamed in, the old one removed. A crash between the two
+    /// renames is repaired by [`recover`] at the next start.
+    pub fn commit(self) -> io::Result<()> {
+        let old = sibling(&self.target, "old");
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        if self.target.exists() {
+            fs::rename(&self.target, &old)?;
+        }
+        fs::rename(&self.staging, &self.target)?;
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        Ok(())
+    }
+}
+
+/// Repairs an interrupted swap: if the output is missing but the previous one
+/// stands aside, put it back.
+pub fn recover(target: &Path) -> io::Result<()> {
+    let old = sibling(target, "old");
+    if old.exists() {
+        if target.exists() {
+            fs::remove_dir_all(&old)?;
+        } else {
+            fs::rename(&old, target)?;
+        }
+    }
+    Ok(())
+}
+
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates (truncating) a file readable and writable by its owner only.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Writes a whole file owner-readable only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = create_private(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_replaces_previous_output_and_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("old.txt"), "old").unwrap();
+        let staged = StagedOutput::begin(&target).unwrap();
+        staged.create("new.txt").unwrap().write_all(b"new").unwrap();
+        assert!(target.join("old.txt").exists(), "old output stays until commit");
+        staged.commit().unwrap();
+        assert!(!target.join("old.txt").exists());
+        assert_eq!(fs::read_to_string(target.join("new.txt")).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(target.join("new.txt")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn recover_puts_back_an_output_left_aside_by_a_killed_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let old = sibling(&target, "old");
+        fs::create_dir(&old).unwrap();
+        fs::write(old.join("findings.csv"), "x").unwrap();
+        recover(&target).unwrap();
+        assert!(target.join("findings.csv").exists());
+        assert!(!old.exists());
+    }
+}

@@ -1,0 +1,160 @@
+//! `hedui validate`: the check a data clerk runs on a fresh batch before the
+//! nightly run — every extract read, a per-file table printed, rejects.csv
+//! and manifest.json written, and the exit code of spec/outputs.md.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::config::LoadedConfig;
+use crate::error::HeduiError;
+use crate::input::{self, FileAccount, Inputs};
+use crate::report::manifest::{Manifest, Stage};
+use crate::report::output::StagedOutput;
+use crate::report::rejects;
+
+/// What validate found, for the caller to print and map to an exit code.
+#[derive(Debug)]
+pub struct Validation {
+    pub inputs: Inputs,
+    pub manifest: Manifest,
+    pub outcome: Result<(), HeduiError>,
+}
+
+/// Files whose reject rate is over the configured limit.
+pub fn reject_rate_problems(accounts: &[FileAccount], max_rate: f64) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|a| a.rows_read > 0 && a.rows_rejected as f64 > max_rate * a.rows_read as f64)
+        .map(|a| {
+            let pct = 100.0 * a.rows_rejected as f64 / a.rows_read as f64;
+            format!(
+                "{}：拒收 {} / {} 行（{pct:.1}%），超过上限 {:.1}% / {}: {} of {} rows rejected ({pct:.1}%), over the limit of {:.1}%",
+                a.file,
+                a.rows_rejected,
+                a.rows_read,
+                max_rate * 100.0,
+                a.file,
+                a.rows_rejected,
+                a.rows_read,
+                max_rate * 100.0
+            )
+        })
+        .collect()
+}
+
+/// Reads a batch and decides its outcome; writes to `out` when given.
+pub fn validate(input_dir: &Path, out: Option<&Path>, config: &LoadedConfig, as_of: &str) -> Validation {
+    let started = Instant::now();
+    let inputs = input::load(input_dir, &config.config);
+    let read_seconds = started.elapsed().as_secs_f64();
+    let (status, outcome) = if !inputs.problems.is_empty() {
+        let lines = inputs
+            .problems
+            .iter()
+            .map(|p| p.message.clone())
+            .collect();
+        ("failed", Err(HeduiError::Input(lines)))
+    } else {
+        let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+        if gate.is_empty() {
+            ("ok", Ok(()))
+        } else {
+            ("stopped", Err(HeduiError::Gate(gate)))
+        }
+    };
+    let problems = match &outcome {
+        Err(HeduiError::Input(l)) | Err(HeduiError::Gate(l)) => l.clone(),
+        _ => Vec::new(),
+    };
+    let manifest = Manifest {
+        tool: "hedui",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "validate".to_string(),
+        as_of: as_of.to_string(),
+        config_sha256: config.sha256.clone(),
+        config: config.config.clone(),
+        inputs: inputs.accounts.clone(),
+        ignored: inputs.ignored.clone(),
+        missing_optional: inputs.missing_optional.iter().map(|s| s.to_string()).collect(),
+        stages: vec![Stage {
+            name: "read".to_string(),
+            seconds: read_seconds,
+        }],
+        findings_per_rule: BTreeMap::new(),
+        status: status.to_string(),
+        problems,
+    };
+    let mut validation = Validation {
+        inputs,
+        manifest,
+        outcome,
+    };
+    if let Some(out) = out
+        && let Err(e) = write_outputs(out, &validation)
+    {
+        validation.outcome = Err(e);
+    }
+    validation
+}
+
+fn write_outputs(out: &Path, v: &Validation) -> Result<(), HeduiError> {
+    let staged = StagedOutput::begin(out)?;
+    rejects::write(staged.create("rejects.csv")?, &v.inputs.rejects)?;
+    let mut m = staged.create("manifest.json")?;
+    m.write_all(v.manifest.to_json().as_bytes())?;
+    m.flush()?;
+    drop(m);
+    staged.commit()?;
+    Ok(())
+}
+
+/// The per-file table a clerk reads: no ID numbers or names, only counts.
+pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<36} {:<19} {:<7} {:<9} {:>8} {:>8} {:>6} {:>6} {:>6}",
+        "文件 file", "类型 extract", "格式", "编码", "读取", "接收", "拒收", "跳过", "重复"
+    );
+    for a in accounts {
+        let _ = writeln!(
+            s,
+            "{:<36} {:<19} {:<7} {:<9} {:>8} {:>8} {:>6} {:>6} {:>6}",
+            a.file, a.extract, a.format, a.encoding, a.rows_read, a.rows_accepted, a.rows_rejected, a.rows_skipped, a.rows_duplicate
+        );
+        let ids: Vec<String> = a.id_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        if !ids.is_empty() {
+            let _ = writeln!(s, "    身份证号 ID: {}", ids.join(", "));
+        }
+        let mut top: Vec<(&String, &u64)> = a.rejected.iter().collect();
+        top.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+        if !top.is_empty() {
+            let top: Vec<String> = top.iter().take(3).map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(s, "    拒收原因 rejects: {}", top.join(", "));
+        }
+        if !a.skipped.is_empty() {
+            let sk: Vec<String> = a.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(s, "    跳过 skipped: {}", sk.join(", "));
+        }
+        if a.rows_conflict > 0 {
+            let _ = writeln!(s, "    同键冲突 key conflicts: {}", a.rows_conflict);
+        }
+        if !a.warnings.is_empty() {
+            let w: Vec<String> = a.warnings.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(s, "    警告 warnings: {}", w.join(", "));
+        }
+        if !a.unknown_columns.is_empty() {
+            let _ = writeln!(s, "    未识别的列 unknown columns: {}", a.unknown_columns.join("、"));
+        }
+        if !a.ignored_sheets.is_empty() {
+            let _ = writeln!(s, "    无表头的工作表 sheets without header: {}", a.ignored_sheets.join("、"));
+        }
+    }
+    if !ignored.is_empty() {
+        let _ = writeln!(s, "未识别的文件 files not recognised: {}", ignored.join("、"));
+    }
+    s
+}

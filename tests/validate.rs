@@ -1,0 +1,266 @@
+//! End-to-end: `hedui validate` on the bundled sample batch and on broken
+//! batches, through the binary, checking the printed table, rejects.csv,
+//! manifest.json and the exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hedui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the hedui binary runs")
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample")
+}
+
+fn sample_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample.toml")
+}
+
+fn validate_into(input: &Path, out: &Path) -> Output {
+    hedui(&[
+        "validate",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        sample_config().to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+    ])
+}
+
+fn manifest(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn input<'a>(m: &'a Value, file: &str) -> &'a Value {
+    m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == file)
+        .unwrap_or_else(|| panic!("{file} in manifest"))
+}
+
+/// (file, read, accepted, rejected, skipped, duplicate, conflict)
+const SAMPLE_ACCOUNTS: &[(&str, u64, u64, u64, u64, u64, u64)] = &[
+    ("contribution_202511.tsv", 4, 3, 1, 0, 0, 0),
+    ("education_202511.csv", 4, 4, 0, 0, 0, 1),
+    ("housing_safety_202511.xlsx", 3, 2, 0, 1, 0, 0),
+    ("medical_enrollment_202511.csv", 6, 5, 1, 0, 0, 0),
+    ("medical_settlement_202511.csv", 17, 12, 3, 2, 1, 1),
+    ("pension_202511.csv", 2, 2, 0, 0, 0, 0),
+    ("property_202511.csv", 4, 4, 0, 0, 0, 0),
+    ("roster_202511.xlsx", 10, 6, 1, 3, 0, 0),
+    ("unemployment_202511.csv", 2, 2, 0, 0, 0, 0),
+];
+
+#[test]
+fn sample_batch_accounts_for_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = validate_into(&sample(), &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(m["status"], "ok");
+    assert_eq!(m["ignored"], serde_json::json!(["README.txt"]));
+    for &(file, read, accepted, rejected, skipped, dup, conflict) in SAMPLE_ACCOUNTS {
+        let i = input(&m, file);
+        let got = (
+            i["rows_read"].as_u64().unwrap(),
+            i["rows_accepted"].as_u64().unwrap(),
+            i["rows_rejected"].as_u64().unwrap(),
+            i["rows_skipped"].as_u64().unwrap(),
+            i["rows_duplicate"].as_u64().unwrap(),
+            i["rows_conflict"].as_u64().unwrap(),
+        );
+        assert_eq!(got, (read, accepted, rejected, skipped, dup, conflict), "{file}");
+        assert_eq!(read, accepted + rejected + skipped, "{file}: the fixture's own sum");
+        assert_eq!(i["sha256"].as_str().unwrap().len(), 64);
+    }
+    assert_eq!(m["inputs"].as_array().unwrap().len(), SAMPLE_ACCOUNTS.len());
+}
+
+#[test]
+fn sample_batch_detects_formats_encodings_and_id_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    validate_into(&sample(), &out);
+    let m = manifest(&out);
+    let settlement = input(&m, "medical_settlement_202511.csv");
+    assert_eq!(settlement["encoding"], "GB18030");
+    assert_eq!(settlement["format"], "csv");
+    assert_eq!(
+        settlement["id_status"],
+        serde_json::json!({"bad_check": 2, "empty": 1, "sci_notation": 1, "upgraded15": 1, "valid": 7})
+    );
+    assert_eq!(
+        settlement["skipped"],
+        serde_json::json!({"blank": 1, "repeated_header": 1})
+    );
+    assert_eq!(
+        settlement["rejected"],
+        serde_json::json!({"bad_date": 1, "bad_money": 1, "field_count": 1})
+    );
+    assert_eq!(input(&m, "contribution_202511.tsv")["format"], "tsv");
+    assert_eq!(input(&m, "contribution_202511.tsv")["encoding"], "UTF-8-BOM");
+    assert_eq!(input(&m, "pension_202511.csv")["encoding"], "GB18030");
+    assert_eq!(
+        input(&m, "pension_202511.csv")["id_status"],
+        serde_json::json!({"upgraded15": 1, "valid": 1})
+    );
+    let roster = input(&m, "roster_202511.xlsx");
+    assert_eq!(roster["format"], "xlsx");
+    assert_eq!(roster["ignored_sheets"], serde_json::json!(["说明"]));
+    assert_eq!(roster["skipped"], serde_json::json!({"blank": 1, "total": 2}));
+    assert_eq!(roster["warnings"], serde_json::json!({"bad_date:start_date": 1}));
+}
+
+#[test]
+fn rejects_name_file_row_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    validate_into(&sample(), &out);
+    let text = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("rejects.csv starts with a BOM");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<(String, String, String)> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[1].to_string(), rec[2].to_string(), rec[3].to_string())
+        })
+        .collect();
+    let expect = [
+        ("contribution_202511.tsv", "5", "bad_period"),
+        ("medical_enrollment_202511.csv", "7", "bad_category"),
+        ("medical_settlement_202511.csv", "15", "bad_date"),
+        ("medical_settlement_202511.csv", "16", "bad_money"),
+        ("medical_settlement_202511.csv", "17", "field_count"),
+        ("roster_202511.xlsx", "河西乡!6", "bad_category"),
+    ];
+    let expect: Vec<(String, String, String)> = expect
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(rows, expect);
+}
+
+#[test]
+fn output_files_are_owner_readable_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    validate_into(&sample(), &out);
+    #[cfg(unix)]
+    for f in ["rejects.csv", "manifest.json"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}
+
+/// Copies the sample batch, letting the caller break it.
+fn broken_sample(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(sample()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    edit(dir.path());
+    dir
+}
+
+#[test]
+fn missing_extract_type_is_an_input_error() {
+    let batch = broken_sample(|d| std::fs::remove_file(d.join("pension_202511.csv")).unwrap());
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("缺少抽取文件") && err.contains("pension"), "{err}");
+    assert_eq!(manifest(&out.path().join("o"))["status"], "failed");
+}
+
+#[test]
+fn missing_required_column_names_file_column_and_found_headers() {
+    let batch = broken_sample(|d| {
+        std::fs::write(
+            d.join("unemployment_202511.csv"),
+            "姓名,身份证号,状态\n刘强,341122196805207712,失业\n",
+        )
+        .unwrap()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unemployment_202511.csv"), "{err}");
+    assert!(err.contains("登记日期") && err.contains("reg_date"), "{err}");
+    assert!(err.contains("姓名、身份证号、状态"), "{err}");
+    assert!(!err.contains("341122196805207712"), "no ID number in messages: {err}");
+}
+
+#[test]
+fn unreadable_files_are_input_errors() {
+    let batch = broken_sample(|d| {
+        std::fs::write(d.join("housing_safety_202511.xlsx"), b"this is not a zip").unwrap();
+        std::fs::write(d.join("pension_202511.csv"), b"").unwrap();
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("housing_safety_202511.xlsx"), "{err}");
+    assert!(err.contains("pension_202511.csv"), "{err}");
+}
+
+#[test]
+fn reject_rate_over_the_default_limit_stops_with_exit_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = hedui(&[
+        "validate",
+        "--input",
+        sample().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Default limit 5 %: contribution rejects 1 of 4 rows (25 %).
+    assert_eq!(o.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("contribution_202511.tsv"), "{err}");
+    assert_eq!(manifest(&out)["status"], "stopped");
+}
+
+#[test]
+fn bad_config_exits_3_and_bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[rules]\nstandard = -5\n").unwrap();
+    let o = hedui(&[
+        "validate",
+        "--input",
+        sample().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rules.standard"));
+    assert_eq!(hedui(&["validate"]).status.code(), Some(2));
+}
+
+#[test]
+fn example_config_is_printed_and_parses() {
+    let o = hedui(&["example-config"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    hedui::config::Config::parse(&text, "example").unwrap();
+}
