@@ -2,8 +2,26 @@
 //! and Parquet, read into sections of header + string rows that carry the row
 //! number a person sees in a spreadsheet. This layer knows nothing of extract
 //! types: the caller passes a predicate that recognises a header row.
+//!
+//! Who owns what:
+//! - `mod.rs`: the types, [`ReadError`], [`read_file`] and [`format_of`]
+//!   (dispatch by file extension).
+//! - `encoding.rs`: turning the bytes of a text file into UTF-8 (BOMs,
+//!   UTF-8, UTF-16, GB18030 detection) and the delimiter sniff for `.txt`.
+//! - `csv.rs`: CSV/TSV records and their spreadsheet row numbers.
+//! - `xlsx.rs`: workbooks, one section per sheet, and how a cell becomes text.
+//! - `parquet.rs`: Parquet files, every column cast to text.
+//! - `section.rs`: what all formats share: the header search and the
+//!   blank / total / repeated-header classification of the rows below it.
+
+mod csv;
+mod encoding;
+mod parquet;
+mod section;
+mod xlsx;
 
 use std::fmt;
+use std::io;
 use std::path::Path;
 
 /// The container format of an input file.
@@ -101,4 +119,274 @@ pub struct RawTable {
     pub sections: Vec<Section>,
     /// Sheets in which no header row was found (listed, not read).
     pub ignored_sheets: Vec<String>,
+}
+
+/// How many non-blank rows from the top of a file (or sheet) are searched for
+/// the header row: enough for a title block, few enough that a file without
+/// any header fails fast instead of being scanned to the end.
+pub const HEADER_SEARCH_ROWS: usize = 30;
+
+/// A file that cannot be read at all (exit code 4). Messages name the file
+/// (its name only), in Chinese then English, and never quote the cells of
+/// data rows: those hold ID numbers and names.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("无法读取文件 {file}：{source} / cannot read {file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("空文件：{file} / empty file: {file}")]
+    Empty { file: String },
+    #[error("{}", no_header_message(file, *rows, sheets))]
+    NoHeader {
+        file: String,
+        /// How many non-blank rows were searched.
+        rows: usize,
+        /// For a workbook: the sheets searched.
+        sheets: Vec<String>,
+    },
+    #[error(
+        "无法识别文件编码：{file}（按 {encoding} 解码，第 {offset} 字节处有无效字节序列）/ \
+         cannot decode {file}: invalid byte sequence at byte offset {offset} (guessed encoding {encoding})"
+    )]
+    Undecodable {
+        file: String,
+        /// The encoding the file was decoded as (`binary` for a file holding NUL bytes).
+        encoding: String,
+        /// 0-based offset in the file of the first malformed byte sequence.
+        offset: u64,
+    },
+    #[error("不是有效的 XLSX 文件：{file}（{reason}）/ not a valid xlsx file: {file} ({reason})")]
+    BadWorkbook { file: String, reason: String },
+    #[error("无法读取 Parquet 文件：{file}（{reason}）/ cannot read parquet file {file}: {reason}")]
+    Parquet { file: String, reason: String },
+    #[error(
+        "不支持的文件格式：{file}（支持 .csv .tsv .txt .xlsx .xlsm .parquet）/ \
+         unsupported file format: {file} (supported: .csv .tsv .txt .xlsx .xlsm .parquet)"
+    )]
+    UnsupportedFormat { file: String },
+}
+
+impl ReadError {
+    /// The name of the file the error is about.
+    pub fn file(&self) -> &str {
+        match self {
+            ReadError::Io { file, .. }
+            | ReadError::Empty { file }
+            | ReadError::NoHeader { file, .. }
+            | ReadError::Undecodable { file, .. }
+            | ReadError::BadWorkbook { file, .. }
+            | ReadError::Parquet { file, .. }
+            | ReadError::UnsupportedFormat { file } => file,
+        }
+    }
+}
+
+fn no_header_message(file: &str, rows: usize, sheets: &[String]) -> String {
+    if sheets.is_empty() {
+        format!(
+            "在前 {rows} 行中未找到表头：{file} / no header row found in the first {rows} rows of {file}"
+        )
+    } else {
+        let zh = sheets.join("、");
+        let en = sheets.join(", ");
+        format!(
+            "在前 {rows} 行中未找到表头：{file}（工作表：{zh}）/ \
+             no header row found in the first {rows} rows of any sheet of {file} (sheets: {en})"
+        )
+    }
+}
+
+/// The file's name for messages: never the full path (it may name a person's
+/// home folder) and never its content.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+/// What the extension says, before any sniffing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Tsv,
+    /// `.txt`: Excel's "Unicode text" export is tab-separated, others are
+    /// comma-separated; the content decides.
+    Text,
+    Xlsx,
+    Parquet,
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Some(Kind::Csv),
+        "tsv" => Some(Kind::Tsv),
+        "txt" => Some(Kind::Text),
+        "xlsx" | "xlsm" => Some(Kind::Xlsx),
+        "parquet" => Some(Kind::Parquet),
+        _ => None,
+    }
+}
+
+/// The format of a file by its extension (case-insensitive): `.csv`, `.tsv`,
+/// `.txt`, `.xlsx`/`.xlsm`, `.parquet`; `None` for anything else. For `.txt`
+/// the head of the file is read to tell TSV from CSV (tab when the first
+/// non-blank line has tabs and no commas); an unreadable `.txt` is `Csv`, and
+/// [`read_file`] then reports why it cannot be read.
+pub fn format_of(path: &Path) -> Option<FileFormat> {
+    match kind_of(path)? {
+        Kind::Csv => Some(FileFormat::Csv),
+        Kind::Tsv => Some(FileFormat::Tsv),
+        Kind::Xlsx => Some(FileFormat::Xlsx),
+        Kind::Parquet => Some(FileFormat::Parquet),
+        Kind::Text => Some(encoding::sniff_file_format(path)),
+    }
+}
+
+/// Reads a whole file into sections of header + rows.
+///
+/// `is_header` recognises a header row; the first row (from the top, within
+/// the first [`HEADER_SEARCH_ROWS`] non-blank rows) for which it holds is the
+/// header, rows above it are title rows and are not returned. Every row below
+/// the header comes back either as data or as a skipped row with its reason.
+/// Fields are returned as decoded, untrimmed (a UTF-8 BOM is stripped).
+pub fn read_file(
+    path: &Path,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<RawTable, ReadError> {
+    let file = file_name(path);
+    let Some(kind) = kind_of(path) else {
+        return Err(ReadError::UnsupportedFormat { file });
+    };
+    let delimited = match kind {
+        Kind::Parquet => return parquet::read_parquet(path, &file, is_header),
+        Kind::Xlsx => {
+            let bytes = read_whole(path, &file)?;
+            return xlsx::read_xlsx(&file, bytes, is_header);
+        }
+        Kind::Csv => Some(FileFormat::Csv),
+        Kind::Tsv => Some(FileFormat::Tsv),
+        Kind::Text => None,
+    };
+    let bytes = read_whole(path, &file)?;
+    csv::read_delimited(&file, &bytes, delimited, is_header)
+}
+
+/// Text and workbooks are read whole: extracts are at most a few hundred
+/// megabytes, and decoding and zip access both want the bytes at hand.
+/// A file of nothing but whitespace (after an optional UTF-8 BOM) is empty
+/// whatever its extension.
+fn read_whole(path: &Path, file: &str) -> Result<Vec<u8>, ReadError> {
+    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
+        file: file.to_owned(),
+        source,
+    })?;
+    if encoding::is_blank_bytes(&bytes) {
+        return Err(ReadError::Empty {
+            file: file.to_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Helpers for the tests of every format.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::PathBuf;
+
+    use super::{RawRow, Section, SkipReason, SkippedRow};
+
+    /// A header carries both `姓名` and `身份证号` (as the extract layer's
+    /// predicate would, from its column aliases).
+    pub fn is_header(fields: &[String]) -> bool {
+        let has = |name: &str| fields.iter().any(|f| f.trim() == name);
+        has("姓名") && has("身份证号")
+    }
+
+    /// Writes `bytes` to `name` in a fresh temp dir (kept alive by the guard).
+    pub fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write temp file");
+        (dir, path)
+    }
+
+    pub fn row_numbers(rows: &[RawRow]) -> Vec<u32> {
+        rows.iter().map(|r| r.loc.row).collect()
+    }
+
+    pub fn skips(skipped: &[SkippedRow]) -> Vec<(u32, SkipReason)> {
+        skipped.iter().map(|s| (s.loc.row, s.reason)).collect()
+    }
+
+    pub fn fields_of(section: &Section, row: u32) -> Vec<&str> {
+        section
+            .rows
+            .iter()
+            .find(|r| r.loc.row == row)
+            .map(|r| r.fields.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Deterministic noise (an LCG): no rand dependency for one test.
+    pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 33) as u8
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn format_by_extension_case_insensitive() {
+        assert_eq!(format_of(Path::new("a/roster.CSV")), Some(FileFormat::Csv));
+        assert_eq!(format_of(Path::new("x.tsv")), Some(FileFormat::Tsv));
+        assert_eq!(format_of(Path::new("x.Xlsx")), Some(FileFormat::Xlsx));
+        assert_eq!(format_of(Path::new("x.xlsm")), Some(FileFormat::Xlsx));
+        assert_eq!(format_of(Path::new("x.parquet")), Some(FileFormat::Parquet));
+        assert_eq!(format_of(Path::new("x.xls")), None);
+        assert_eq!(format_of(Path::new("README")), None);
+    }
+
+    #[test]
+    fn txt_format_is_sniffed() {
+        let (_dir, tsv) = temp_file("export.txt", "\r\n姓名\t身份证号\r\n".as_bytes());
+        assert_eq!(format_of(&tsv), Some(FileFormat::Tsv));
+        let (_dir2, csv) = temp_file("export.txt", "姓名,身份证号\n".as_bytes());
+        assert_eq!(format_of(&csv), Some(FileFormat::Csv));
+    }
+
+    #[test]
+    fn unsupported_extension_is_an_error() {
+        let (_dir, path) = temp_file("roster.xls", b"whatever");
+        let err = read_file(&path, &is_header).expect_err("unsupported");
+        assert!(matches!(err, ReadError::UnsupportedFormat { .. }), "{err}");
+        assert!(err.to_string().starts_with("不支持的文件格式：roster.xls"));
+    }
+
+    #[test]
+    fn missing_file_names_the_file_not_its_folder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("secret-folder").join("roster.csv");
+        let err = read_file(&path, &is_header).expect_err("missing");
+        assert!(matches!(err, ReadError::Io { .. }));
+        let message = err.to_string();
+        assert!(
+            message.contains("roster.csv") && !message.contains("secret-folder"),
+            "{message}"
+        );
+        assert_eq!(err.file(), "roster.csv");
+    }
 }

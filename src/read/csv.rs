@@ -1,0 +1,424 @@
+//! CSV and TSV: records split by the `csv` crate (RFC 4180 quoting, `""`
+//! escapes, quoted commas and newlines, CRLF), each given the row number a
+//! person sees when the file is opened in a spreadsheet.
+//!
+//! The `csv` crate skips empty lines, but a spreadsheet shows them as rows,
+//! so the line breaks between records are counted here: every break beyond
+//! the one that ends the previous record is a blank row. Raw line numbers
+//! would be wrong the other way: a quoted field holding newlines is one row.
+
+use ::csv::{ByteRecord, ReaderBuilder};
+
+use super::encoding::{self, Decoded};
+use super::section::{Scan, SectionScanner};
+use super::{FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError};
+
+/// Reads a delimited text file. `format` is `None` for `.txt`, whose
+/// delimiter is sniffed from the decoded text.
+pub(super) fn read_delimited(
+    file: &str,
+    bytes: &[u8],
+    format: Option<FileFormat>,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<RawTable, ReadError> {
+    let Decoded { text, encoding } =
+        encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
+            file: file.to_owned(),
+            encoding: err.encoding.to_owned(),
+            offset: err.offset,
+        })?;
+    // UTF-16 whitespace is not ASCII whitespace in bytes: check again.
+    if text.trim().is_empty() {
+        return Err(ReadError::Empty {
+            file: file.to_owned(),
+        });
+    }
+    let format = format.unwrap_or_else(|| encoding::sniff_delimited(&text));
+    let delimiter = if format == FileFormat::Tsv {
+        b'\t'
+    } else {
+        b','
+    };
+    let data = text.as_bytes();
+    let mut reader = ReaderBuilder::new()
+        .has_headers(false)
+        // Rows with the wrong number of fields come through as they are:
+        // the caller rejects them, with their row number.
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(data);
+
+    let mut scanner = SectionScanner::new(is_header);
+    let mut record = ByteRecord::new();
+    let mut row: u32 = 1;
+    let mut after_record = false;
+    'records: loop {
+        let consumed = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+        for _ in 0..blank_lines_at(data, consumed, after_record) {
+            if scanner.push(row, Vec::new()) == Scan::GaveUp {
+                break 'records;
+            }
+            row = row.saturating_add(1);
+        }
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|err| ReadError::Io {
+                file: file.to_owned(),
+                source: std::io::Error::other(err.to_string()),
+            })?;
+        if !more {
+            break;
+        }
+        after_record = true;
+        // The text is UTF-8 and delimiters are ASCII, so every field is
+        // UTF-8: the lossy conversion never replaces anything.
+        let fields = record
+            .iter()
+            .map(|field| String::from_utf8_lossy(field).into_owned())
+            .collect();
+        if scanner.push(row, fields) == Scan::GaveUp {
+            break;
+        }
+        row = row.saturating_add(1);
+    }
+
+    match scanner.finish() {
+        Some(section) => Ok(RawTable {
+            format,
+            encoding: encoding.to_owned(),
+            sections: vec![section],
+            ignored_sheets: Vec::new(),
+        }),
+        None => Err(ReadError::NoHeader {
+            file: file.to_owned(),
+            rows: HEADER_SEARCH_ROWS,
+            sheets: Vec::new(),
+        }),
+    }
+}
+
+fn is_line_break(byte: u8) -> bool {
+    byte == b'\n' || byte == b'\r'
+}
+
+/// The number of empty lines in the run of line breaks around `consumed` (how
+/// far the reader has got: somewhere in the gap between two records, which
+/// holds nothing but line breaks; the reader may or may not have consumed
+/// the previous record's terminator yet). A record never ends with a raw
+/// line break (one inside quotes is followed by the closing quote) nor
+/// starts with one (that would be an empty line), so the run is exactly the
+/// gap. `\r\n`, `\n` and `\r` each end one line, as they do for the reader.
+fn blank_lines_at(data: &[u8], consumed: usize, after_record: bool) -> usize {
+    let consumed = consumed.min(data.len());
+    let mut start = consumed;
+    while start > 0 && is_line_break(data[start - 1]) {
+        start -= 1;
+    }
+    let mut end = consumed;
+    while end < data.len() && is_line_break(data[end]) {
+        end += 1;
+    }
+    let gap = &data[start..end];
+    let mut breaks: usize = 0;
+    let mut i = 0;
+    while i < gap.len() {
+        i += if gap[i] == b'\r' && gap.get(i + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        breaks += 1;
+    }
+    // After a record the first break is its terminator; at the end of the
+    // file that makes a trailing newline no row.
+    if after_record {
+        breaks.saturating_sub(1)
+    } else {
+        breaks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use encoding_rs::GB18030;
+
+    use super::super::test_support::*;
+    use super::super::{FileFormat, ReadError, SkipReason, read_file};
+
+    fn read(name: &str, bytes: &[u8]) -> Result<super::RawTable, ReadError> {
+        let (_dir, path) = temp_file(name, bytes);
+        read_file(&path, &is_header)
+    }
+
+    #[test]
+    fn utf8_header_on_row_1_data_from_row_2() {
+        let table = read(
+            "r.csv",
+            "姓名,身份证号\n张三,110105199001011234\n李四,11010519900101123x\n".as_bytes(),
+        )
+        .expect("read");
+        assert_eq!(
+            (table.format, table.encoding.as_str()),
+            (FileFormat::Csv, "UTF-8")
+        );
+        assert!(table.ignored_sheets.is_empty());
+        let section = &table.sections[0];
+        assert_eq!(section.header, ["姓名", "身份证号"]);
+        assert_eq!(
+            (section.header_loc.sheet.as_deref(), section.header_loc.row),
+            (None, 1)
+        );
+        assert_eq!(row_numbers(&section.rows), [2, 3]);
+        assert_eq!(fields_of(section, 3), ["李四", "11010519900101123x"]);
+        assert!(section.skipped.is_empty());
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped_from_the_first_header_cell() {
+        let table = read("r.csv", "\u{FEFF}姓名,身份证号\r\n张三,1\r\n".as_bytes()).expect("read");
+        assert_eq!(table.encoding, "UTF-8-BOM");
+        assert_eq!(table.sections[0].header, ["姓名", "身份证号"]);
+        assert_eq!(row_numbers(&table.sections[0].rows), [2]);
+    }
+
+    #[test]
+    fn gb18030_file_is_detected_and_decoded() {
+        let text = "姓名,身份证号,乡镇（街道）\r\n张三,110105199001011234,城关镇\r\n欧阳娜娜,110105199001011234,东关街道\r\n";
+        let bytes = GB18030.encode(text).0.into_owned();
+        let table = read("r.csv", &bytes).expect("read");
+        assert_eq!(table.encoding, "GB18030");
+        let section = &table.sections[0];
+        assert_eq!(section.header, ["姓名", "身份证号", "乡镇（街道）"]);
+        assert_eq!(row_numbers(&section.rows), [2, 3]);
+        assert_eq!(
+            fields_of(section, 3),
+            ["欧阳娜娜", "110105199001011234", "东关街道"]
+        );
+    }
+
+    #[test]
+    fn utf16le_unicode_text_txt_is_a_tsv() {
+        // Excel's "Unicode text": UTF-16LE with BOM, tabs, CRLF, a quoted
+        // field holding a tab.
+        let text = "姓名\t身份证号\t备注\r\n张三\t1\t\"a\tb\"\r\n\r\n李四\t2\t\r\n";
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let table = read("export.txt", &bytes).expect("read");
+        assert_eq!(
+            (table.format, table.encoding.as_str()),
+            (FileFormat::Tsv, "UTF-16LE")
+        );
+        let section = &table.sections[0];
+        assert_eq!(section.header, ["姓名", "身份证号", "备注"]);
+        assert_eq!(row_numbers(&section.rows), [2, 4]);
+        assert_eq!(fields_of(section, 2), ["张三", "1", "a\tb"]);
+        assert_eq!(fields_of(section, 4), ["李四", "2", ""]);
+        assert_eq!(skips(&section.skipped), [(3, SkipReason::Blank)]);
+    }
+
+    #[test]
+    fn tsv_extension_means_tabs() {
+        let table = read("r.tsv", "姓名\t身份证号\n张三,五\t1\n".as_bytes()).expect("read");
+        assert_eq!(table.format, FileFormat::Tsv);
+        assert_eq!(fields_of(&table.sections[0], 2), ["张三,五", "1"]);
+    }
+
+    #[test]
+    fn crlf_with_blank_lines_counts_every_line() {
+        let text = "低保名册\r\n\r\n姓名,身份证号\r\n张三,1\r\n\r\n李四,2\r\n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(section.header_loc.row, 3);
+        assert_eq!(row_numbers(&section.rows), [4, 6]);
+        assert_eq!(fields_of(section, 6), ["李四", "2"]);
+        assert_eq!(skips(&section.skipped), [(5, SkipReason::Blank)]);
+    }
+
+    #[test]
+    fn quoted_commas_and_newlines_stay_one_row() {
+        let text = "姓名,身份证号,地址\n\
+                    张三,1,\"城关镇,幸福路\"\n\
+                    李四,2,\"第一行\n第二行\r\n第三行\"\n\
+                    \n\
+                    王五,3,\"说\"\"是\"\"\"\n\
+                    赵六,4,x";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        // 李四's record spans three lines but is row 3; the blank line
+        // after it is row 4, 王五 row 5 and 赵六 (no final newline) row 6.
+        assert_eq!(row_numbers(&section.rows), [2, 3, 5, 6]);
+        assert_eq!(fields_of(section, 2), ["张三", "1", "城关镇,幸福路"]);
+        assert_eq!(
+            fields_of(section, 3),
+            ["李四", "2", "第一行\n第二行\r\n第三行"]
+        );
+        assert_eq!(fields_of(section, 5), ["王五", "3", "说\"是\""]);
+        assert_eq!(fields_of(section, 6), ["赵六", "4", "x"]);
+        assert_eq!(skips(&section.skipped), [(4, SkipReason::Blank)]);
+    }
+
+    #[test]
+    fn title_blank_total_repeated_header_and_short_rows() {
+        let text = "2025年第三季度低保名册,,\n\
+                    ,,\n\
+                    姓名,身份证号,金额\n\
+                    张三,1,100\n\
+                    \n\
+                    ,  ,\u{3000}\n\
+                    李四,2\n\
+                    姓名,身份证号,金额\n\
+                    王五,3,300,多余\n\
+                    合计,,400\n\
+                    \n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(section.header_loc.row, 3);
+        assert_eq!(row_numbers(&section.rows), [4, 7, 9]);
+        // Rows with too few or too many fields come through as they are.
+        assert_eq!(fields_of(section, 7), ["李四", "2"]);
+        assert_eq!(fields_of(section, 9), ["王五", "3", "300", "多余"]);
+        assert_eq!(
+            skips(&section.skipped),
+            [
+                (5, SkipReason::Blank),
+                (6, SkipReason::Blank),
+                (8, SkipReason::RepeatedHeader),
+                (10, SkipReason::Total),
+                // "\n\n" at the end: one blank line, then the final newline.
+                (11, SkipReason::Blank),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_are_not_trimmed() {
+        let table = read(
+            "r.csv",
+            "姓名,身份证号\n 张三 ,\t110105199001011234\n".as_bytes(),
+        )
+        .expect("read");
+        assert_eq!(
+            fields_of(&table.sections[0], 2),
+            [" 张三 ", "\t110105199001011234"]
+        );
+    }
+
+    #[test]
+    fn file_cut_mid_character_keeps_its_rows() {
+        let mut bytes = "姓名,身份证号\n张三,1\n李四,2\n王".as_bytes().to_vec();
+        bytes.pop();
+        let table = read("r.csv", &bytes).expect("read");
+        assert_eq!(table.encoding, "UTF-8");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 3, 4]);
+        assert_eq!(fields_of(section, 4), ["\u{FFFD}"]);
+    }
+
+    #[test]
+    fn gb18030_file_cut_mid_character_keeps_its_rows() {
+        let text =
+            "姓名,身份证号,乡镇\n张三,110105199001011234,城关镇\n李四,110105199001011234,城关";
+        let mut bytes = GB18030.encode(text).0.into_owned();
+        bytes.pop();
+        let table = read("r.csv", &bytes).expect("read");
+        assert_eq!(table.encoding, "GB18030");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 3]);
+        assert_eq!(
+            fields_of(section, 3),
+            ["李四", "110105199001011234", "城\u{FFFD}"]
+        );
+    }
+
+    #[test]
+    fn bad_bytes_in_the_middle_are_undecodable_and_not_quoted() {
+        let mut bytes = "姓名,身份证号\n张三,110105199001011234\n李四,110105199001011234\n"
+            .as_bytes()
+            .to_vec();
+        let bad_at = bytes.len();
+        bytes.extend_from_slice(b"\xFF\xFE\xFD\xFC,1\n");
+        bytes.extend_from_slice("李四,110105199001011234\n".repeat(5).as_bytes());
+        let err = read("r.csv", &bytes).expect_err("undecodable");
+        let message = err.to_string();
+        assert!(message.starts_with("无法识别文件编码：r.csv"), "{message}");
+        assert!(
+            matches!(&err, ReadError::Undecodable { offset, .. } if *offset == bad_at as u64),
+            "{err}"
+        );
+        assert!(
+            !message.contains("110105") && !message.contains("张三"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn random_binary_is_an_error_not_a_panic() {
+        for seed in 0..32 {
+            let bytes = noise(4096, seed);
+            assert!(read("r.csv", &bytes).is_err(), "seed {seed}");
+            // Without NUL bytes the encoding guess has to fail on its own.
+            let text_like: Vec<u8> = bytes.into_iter().filter(|&b| b != 0).collect();
+            assert!(read("r.csv", &text_like).is_err(), "seed {seed}, no NUL");
+        }
+        // The start of a zip (an .xlsx renamed .csv).
+        let err = read(
+            "r.csv",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5U0#\xf4",
+        )
+        .expect_err("binary");
+        assert!(
+            matches!(&err, ReadError::Undecodable { encoding, offset: 5, .. } if encoding == "binary"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_and_whitespace_only_files_are_empty() {
+        for bytes in [
+            &b""[..],
+            b"\xEF\xBB\xBF",
+            b" \r\n\t\n",
+            b"\xFF\xFE \x00\r\x00\n\x00",
+        ] {
+            let err = read("r.csv", bytes).expect_err("empty");
+            assert!(matches!(err, ReadError::Empty { .. }), "{bytes:?}: {err}");
+            assert!(
+                err.to_string()
+                    .starts_with("空文件：r.csv / empty file: r.csv")
+            );
+        }
+    }
+
+    #[test]
+    fn header_only_file_is_a_section_without_rows() {
+        let table = read("r.csv", "姓名,身份证号\n".as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(section.header_loc.row, 1);
+        assert!(section.rows.is_empty() && section.skipped.is_empty());
+    }
+
+    #[test]
+    fn no_header_in_the_first_30_rows() {
+        let text = "张三,110105199001011234\n".repeat(40);
+        let err = read("r.csv", text.as_bytes()).expect_err("no header");
+        assert!(matches!(err, ReadError::NoHeader { rows: 30, .. }));
+        let message = err.to_string();
+        assert!(
+            message.starts_with("在前 30 行中未找到表头：r.csv"),
+            "{message}"
+        );
+        assert!(!message.contains("110105"), "{message}");
+    }
+
+    #[test]
+    fn header_after_blank_lines_and_29_title_rows_is_found() {
+        let mut text = "\n\n".to_owned();
+        text.push_str(&"标题\n".repeat(29));
+        text.push_str("姓名,身份证号\n张三,1\n");
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        assert_eq!(table.sections[0].header_loc.row, 32);
+        assert_eq!(row_numbers(&table.sections[0].rows), [33]);
+    }
+}

@@ -1,0 +1,289 @@
+//! Bytes of a text extract to UTF-8. What arrives: UTF-8, UTF-8 with BOM
+//! (Excel's "CSV UTF-8"), UTF-16 with BOM (Excel's "Unicode text", a TSV),
+//! and GBK/GB18030 without any label (Excel's plain "CSV" on Chinese
+//! Windows). BOMs decide first, then valid UTF-8, then chardetng's guess.
+//! GBK is decoded as GB18030, its superset, so that a GBK guess never
+//! rejects a character GBK lacks. Also here: the tab-or-comma sniff for
+//! `.txt`, which needs the decoded text.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{DecoderResult, Encoding, GB18030, GBK, UTF_8, UTF_16BE, UTF_16LE};
+
+use super::FileFormat;
+
+/// A malformed sequence that starts within this many bytes of the end is a
+/// file cut off mid-character (a truncated copy or download): decoded with
+/// U+FFFD so the rows before it survive; the caller then rejects the last row
+/// for its field count. Malformed bytes anywhere else mean the encoding guess
+/// is wrong, and carrying on would hand garbled ID numbers downstream.
+const TRUNCATION_TOLERANCE: usize = 3;
+
+/// How much of a `.txt` file [`sniff_file_format`] reads.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Decoded text and the name of the encoding it was in.
+#[derive(Debug)]
+pub(super) struct Decoded<'a> {
+    pub text: Cow<'a, str>,
+    pub encoding: &'static str,
+}
+
+/// Where decoding failed.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Undecodable {
+    pub encoding: &'static str,
+    /// 0-based offset in the file, BOM included.
+    pub offset: u64,
+}
+
+/// Zero bytes, or nothing but ASCII whitespace after an optional UTF-8 BOM.
+pub(super) fn is_blank_bytes(bytes: &[u8]) -> bool {
+    let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
+    if let Some(body) = bytes.strip_prefix(UTF8_BOM) {
+        return decode_with(UTF_8, "UTF-8-BOM", body, UTF8_BOM.len());
+    }
+    if let Some(body) = bytes.strip_prefix(b"\xFF\xFE") {
+        return decode_with(UTF_16LE, "UTF-16LE", body, 2);
+    }
+    if let Some(body) = bytes.strip_prefix(b"\xFE\xFF") {
+        return decode_with(UTF_16BE, "UTF-16BE", body, 2);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            return Ok(Decoded {
+                text: Cow::Borrowed(text),
+                encoding: "UTF-8",
+            });
+        }
+        // `error_len() == None`: valid UTF-8 up to a sequence cut off by the
+        // end of the file. chardetng would call that something else.
+        Err(err) if err.error_len().is_none() => return decode_with(UTF_8, "UTF-8", bytes, 0),
+        // Plenty of Chinese text that is valid UTF-8, then a bad byte: a
+        // damaged UTF-8 file, not GBK (GBK text passes as UTF-8 for a few
+        // characters at most). Guessing on would misread the whole file.
+        Err(err) if utf8_characters_before(bytes, err.valid_up_to()) >= UTF8_EVIDENCE => {
+            return Err(Undecodable {
+                encoding: "UTF-8",
+                offset: err.valid_up_to() as u64,
+            });
+        }
+        Err(_) => {}
+    }
+    // No text encoding we receive puts NUL bytes in a file (UTF-16 without a
+    // BOM is not something Excel writes): this is a binary file.
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        return Err(Undecodable {
+            encoding: "binary",
+            offset: nul as u64,
+        });
+    }
+    let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    // The `cn` hint tips close calls towards GBK, the legacy encoding of
+    // every file we receive that is not UTF-8.
+    let guess = detector.guess(Some(b"cn"), Utf8Detection::Deny);
+    if guess == GBK || guess == GB18030 {
+        decode_with(GB18030, "GB18030", bytes, 0)
+    } else {
+        decode_with(guess, guess.name(), bytes, 0)
+    }
+}
+
+/// How many non-ASCII characters count as proof of UTF-8.
+const UTF8_EVIDENCE: usize = 8;
+
+/// Non-ASCII characters in the valid UTF-8 prefix `bytes[..valid_up_to]`.
+fn utf8_characters_before(bytes: &[u8], valid_up_to: usize) -> usize {
+    std::str::from_utf8(&bytes[..valid_up_to.min(bytes.len())])
+        .map(|prefix| prefix.chars().filter(|c| !c.is_ascii()).count())
+        .unwrap_or(0)
+}
+
+/// Decodes `body` (the file from `body_offset` on, past any BOM), failing on
+/// the first malformed sequence unless it is at the very end.
+fn decode_with(
+    encoding: &'static Encoding,
+    name: &'static str,
+    body: &[u8],
+    body_offset: usize,
+) -> Result<Decoded<'static>, Undecodable> {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let capacity = decoder
+        .max_utf8_buffer_length(body.len())
+        .unwrap_or(body.len());
+    let mut text = String::with_capacity(capacity);
+    let mut pos = 0;
+    loop {
+        let (result, read) =
+            decoder.decode_to_string_without_replacement(&body[pos..], &mut text, true);
+        pos += read;
+        match result {
+            DecoderResult::InputEmpty => break,
+            DecoderResult::OutputFull => {
+                let remaining = body.len() - pos;
+                let more = decoder
+                    .max_utf8_buffer_length(remaining)
+                    .unwrap_or(remaining)
+                    .max(16);
+                text.reserve(more);
+            }
+            DecoderResult::Malformed(bad, after) => {
+                let at = pos.saturating_sub(usize::from(bad) + usize::from(after));
+                if body.len() - at > TRUNCATION_TOLERANCE {
+                    return Err(Undecodable {
+                        encoding: name,
+                        offset: (body_offset + at) as u64,
+                    });
+                }
+                text.push('\u{FFFD}');
+            }
+        }
+    }
+    Ok(Decoded {
+        text: Cow::Owned(text),
+        encoding: name,
+    })
+}
+
+/// Tab-separated when the first non-blank line has tabs and no commas.
+pub(super) fn sniff_delimited(text: &str) -> FileFormat {
+    let first = text
+        .split(['\n', '\r'])
+        .find(|line| !line.trim().is_empty());
+    match first {
+        Some(line) if line.contains('\t') && !line.contains(',') => FileFormat::Tsv,
+        _ => FileFormat::Csv,
+    }
+}
+
+/// The sniff on the head of a `.txt` file, for [`super::format_of`].
+pub(super) fn sniff_file_format(path: &Path) -> FileFormat {
+    let mut head = Vec::new();
+    let read = File::open(path).and_then(|file| file.take(SNIFF_BYTES).read_to_end(&mut head));
+    if read.is_err() {
+        return FileFormat::Csv;
+    }
+    // A head cut mid-character decodes thanks to the truncation tolerance.
+    match decode(&head) {
+        Ok(decoded) => sniff_delimited(&decoded.text),
+        Err(_) => FileFormat::Csv,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_utf8_is_borrowed() {
+        let decoded = decode("姓名,身份证号\n".as_bytes()).expect("utf-8");
+        assert_eq!(decoded.encoding, "UTF-8");
+        assert!(matches!(decoded.text, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn boms_decide_and_are_stripped() {
+        let decoded = decode("\u{FEFF}姓名".as_bytes()).expect("utf-8 bom");
+        assert_eq!((decoded.encoding, &*decoded.text), ("UTF-8-BOM", "姓名"));
+
+        // encoding_rs only encodes to UTF-8 when asked for UTF-16 (the
+        // Encoding Standard's rule), so the UTF-16LE bytes are built by hand.
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "姓名\t年龄".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let decoded = decode(&bytes).expect("utf-16le");
+        assert_eq!(
+            (decoded.encoding, &*decoded.text),
+            ("UTF-16LE", "姓名\t年龄")
+        );
+    }
+
+    #[test]
+    fn gbk_is_detected_and_decoded_as_gb18030() {
+        let text = "姓名,身份证号,乡镇（街道）\n张三,110105199001011234,城关镇\n王小明,11010519900101123X,东关街道\n";
+        let (bytes, _, _) = GB18030.encode(text);
+        let decoded = decode(&bytes).expect("gb18030");
+        assert_eq!((decoded.encoding, &*decoded.text), ("GB18030", text));
+    }
+
+    #[test]
+    fn gbk_with_a_bad_byte_in_the_middle_is_undecodable() {
+        let text = "姓名,身份证号,乡镇（街道）\r\n张三,110105199001011234,城关镇\r\n";
+        let mut bytes = GB18030.encode(text).0.into_owned();
+        let bad_at = bytes.len();
+        // 0xFF never starts a GBK/GB18030 character.
+        bytes.extend_from_slice(b"\xFF,1,2\r\n");
+        bytes.extend_from_slice(
+            &GB18030
+                .encode(&"王小明,110105199001011234,东关街道\r\n".repeat(20))
+                .0,
+        );
+        let err = decode(&bytes).expect_err("undecodable");
+        assert_eq!(
+            err,
+            Undecodable {
+                encoding: "GB18030",
+                offset: bad_at as u64
+            }
+        );
+    }
+
+    #[test]
+    fn damaged_utf8_is_undecodable_as_utf8() {
+        let mut bytes = "姓名,身份证号,乡镇（街道）\n张三,1,城关镇\n"
+            .as_bytes()
+            .to_vec();
+        let bad_at = bytes.len();
+        bytes.extend_from_slice(b"\xA0\xA0,2,x\n");
+        bytes.extend_from_slice("王五,3,东关街道\n".as_bytes());
+        let err = decode(&bytes).expect_err("undecodable");
+        assert_eq!(
+            err,
+            Undecodable {
+                encoding: "UTF-8",
+                offset: bad_at as u64
+            }
+        );
+    }
+
+    #[test]
+    fn truncated_gb18030_character_at_the_end_is_replaced() {
+        let text = "姓名,身份证号\n张三,1\n王五,2\n李四,3\n赵六,4\n张";
+        let mut bytes = GB18030.encode(text).0.into_owned();
+        bytes.pop();
+        let decoded = decode(&bytes).expect("truncated tolerated");
+        assert_eq!(decoded.encoding, "GB18030");
+        assert!(decoded.text.ends_with('\u{FFFD}'), "{:?}", decoded.text);
+    }
+
+    #[test]
+    fn nul_bytes_mean_binary() {
+        let err = decode(b"\x89PNG\r\n\x1a\n\x00\x00").expect_err("binary");
+        assert_eq!(
+            err,
+            Undecodable {
+                encoding: "binary",
+                offset: 8
+            }
+        );
+    }
+
+    #[test]
+    fn sniffs_tab_only_when_no_comma() {
+        assert_eq!(sniff_delimited("\n\n姓名\t身份证号\n"), FileFormat::Tsv);
+        assert_eq!(sniff_delimited("姓名,身份证号\t备注\n"), FileFormat::Csv);
+        assert_eq!(sniff_delimited("姓名\n"), FileFormat::Csv);
+    }
+}

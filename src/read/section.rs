@@ -1,0 +1,212 @@
+//! What every format shares once its rows are text: the search for the header
+//! row and the sorting of the rows below it into data rows and skipped rows
+//! (blank, total, repeated header), so that `rows + skipped` is every row
+//! below the header and the manifest's accounting holds by construction.
+
+use super::{HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow};
+
+/// Labels that open a total row. `合计` and `总计` also open longer labels
+/// (`合计：`, `总计（元）`); `小计` only counts on its own, since a subtotal
+/// label is rarely decorated and a prefix match would be needlessly wide.
+const TOTAL_PREFIXES: [&str; 2] = ["合计", "总计"];
+const TOTAL_EXACT: [&str; 3] = ["合计", "总计", "小计"];
+
+/// Whether the search for the header may go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scan {
+    Continue,
+    /// [`HEADER_SEARCH_ROWS`] non-blank rows passed without a header.
+    GaveUp,
+}
+
+/// Takes the rows of one file or sheet from the top, in order.
+pub(super) struct SectionScanner<'a> {
+    is_header: &'a dyn Fn(&[String]) -> bool,
+    non_blank_above_header: usize,
+    section: Option<Section>,
+}
+
+impl<'a> SectionScanner<'a> {
+    pub(super) fn new(is_header: &'a dyn Fn(&[String]) -> bool) -> Self {
+        SectionScanner {
+            is_header,
+            non_blank_above_header: 0,
+            section: None,
+        }
+    }
+
+    /// For formats whose header is known without searching (Parquet's
+    /// column names).
+    pub(super) fn with_header(
+        is_header: &'a dyn Fn(&[String]) -> bool,
+        header: Vec<String>,
+        header_row: u32,
+    ) -> Self {
+        SectionScanner {
+            is_header,
+            non_blank_above_header: 0,
+            section: Some(empty_section(header, header_row)),
+        }
+    }
+
+    /// One row, with the 1-based row number a person sees.
+    pub(super) fn push(&mut self, row: u32, fields: Vec<String>) -> Scan {
+        let loc = RowLoc { sheet: None, row };
+        if let Some(section) = &mut self.section {
+            match classify(&fields, self.is_header) {
+                Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
+                None => section.rows.push(RawRow { loc, fields }),
+            }
+            return Scan::Continue;
+        }
+        if is_blank(&fields) {
+            return Scan::Continue;
+        }
+        if (self.is_header)(&fields) {
+            self.section = Some(empty_section(fields, row));
+            return Scan::Continue;
+        }
+        self.non_blank_above_header += 1;
+        if self.non_blank_above_header >= HEADER_SEARCH_ROWS {
+            Scan::GaveUp
+        } else {
+            Scan::Continue
+        }
+    }
+
+    /// The section, or `None` when no header was found.
+    pub(super) fn finish(self) -> Option<Section> {
+        self.section
+    }
+}
+
+fn empty_section(header: Vec<String>, row: u32) -> Section {
+    Section {
+        sheet: None,
+        header,
+        header_loc: RowLoc { sheet: None, row },
+        rows: Vec::new(),
+        skipped: Vec::new(),
+    }
+}
+
+/// Why a row below the header is not data, if it is not.
+pub(super) fn classify(
+    fields: &[String],
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Option<SkipReason> {
+    let first = fields.iter().map(|f| f.trim()).find(|f| !f.is_empty());
+    let Some(first) = first else {
+        return Some(SkipReason::Blank);
+    };
+    if is_total_label(first) {
+        return Some(SkipReason::Total);
+    }
+    if is_header(fields) {
+        return Some(SkipReason::RepeatedHeader);
+    }
+    None
+}
+
+fn is_blank(fields: &[String]) -> bool {
+    fields.iter().all(|f| f.trim().is_empty())
+}
+
+/// `合计`, `合 计` (spreadsheets space out two-character labels, often with
+/// the full-width space U+3000, which `char::is_whitespace` covers),
+/// `合计：`, `总计（元）`, `小计`.
+fn is_total_label(trimmed: &str) -> bool {
+    // Most rows are data: decide those without building a string.
+    if !trimmed.starts_with(['合', '总', '小']) {
+        return false;
+    }
+    let squeezed: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+    TOTAL_EXACT.contains(&squeezed.as_str())
+        || TOTAL_PREFIXES
+            .iter()
+            .any(|prefix| squeezed.starts_with(prefix))
+}
+
+/// Prefixes every row location of a workbook section with its sheet name:
+/// done once all sheets are read, because only then is it known whether the
+/// workbook has more than one sheet that carries a header.
+pub(super) fn label_sheet(section: &mut Section, sheet: &str) {
+    let label = Some(sheet.to_owned());
+    section.header_loc.sheet = label.clone();
+    for row in &mut section.rows {
+        row.loc.sheet = label.clone();
+    }
+    for skipped in &mut section.skipped {
+        skipped.loc.sheet = label.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(fields: &[&str]) -> Vec<String> {
+        fields.iter().map(|f| (*f).to_owned()).collect()
+    }
+
+    fn header_pred(fields: &[String]) -> bool {
+        fields.first().is_some_and(|f| f.trim() == "姓名")
+    }
+
+    #[test]
+    fn classifies_blank_total_and_repeated_header() {
+        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        assert_eq!(classify(&strings(&[]), pred), Some(SkipReason::Blank));
+        assert_eq!(
+            classify(&strings(&[" ", "\u{3000}", ""]), pred),
+            Some(SkipReason::Blank)
+        );
+        assert_eq!(
+            classify(&strings(&["合计", "", "12"]), pred),
+            Some(SkipReason::Total)
+        );
+        assert_eq!(
+            classify(&strings(&["", " 合\u{3000}计 ", "12"]), pred),
+            Some(SkipReason::Total)
+        );
+        assert_eq!(
+            classify(&strings(&["总计（元）", "12"]), pred),
+            Some(SkipReason::Total)
+        );
+        assert_eq!(
+            classify(&strings(&["小计", "12"]), pred),
+            Some(SkipReason::Total)
+        );
+        assert_eq!(
+            classify(&strings(&["姓名", "身份证号"]), pred),
+            Some(SkipReason::RepeatedHeader)
+        );
+        assert_eq!(classify(&strings(&["张三", "合计"]), pred), None);
+        assert_eq!(classify(&strings(&["小计数", "1"]), pred), None);
+    }
+
+    #[test]
+    fn gives_up_after_the_search_window() {
+        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        let mut scanner = SectionScanner::new(pred);
+        for row in 1..HEADER_SEARCH_ROWS as u32 {
+            assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);
+            // Blank rows do not use up the window.
+            assert_eq!(scanner.push(row, strings(&[""])), Scan::Continue);
+        }
+        assert_eq!(scanner.push(99, strings(&["标题"])), Scan::GaveUp);
+        assert!(scanner.finish().is_none());
+    }
+
+    #[test]
+    fn header_may_be_the_last_row_of_the_window() {
+        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        let mut scanner = SectionScanner::new(pred);
+        for row in 1..HEADER_SEARCH_ROWS as u32 {
+            assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);
+        }
+        assert_eq!(scanner.push(30, strings(&["姓名"])), Scan::Continue);
+        let section = scanner.finish().expect("header found");
+        assert_eq!(section.header_loc.row, 30);
+    }
+}

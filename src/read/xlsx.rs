@@ -1,0 +1,391 @@
+//! XLSX/XLSM workbooks (calamine): every worksheet is searched for a header;
+//! each one that has a header becomes a section, the others are listed as
+//! ignored. Also here: how a cell becomes the text a person would see, which
+//! matters most for ID numbers that Excel has already turned into floats.
+
+use std::io::Cursor;
+
+use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, Xlsx};
+
+use super::section::{Scan, SectionScanner, label_sheet};
+use super::{FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
+
+/// From this magnitude on, a float is past Excel's 15 significant digits: an
+/// 18-digit ID number stored as a number has lost its last digits for good.
+const LOST_DIGITS_FROM: f64 = 1e15;
+
+pub(super) fn read_xlsx(
+    file: &str,
+    bytes: Vec<u8>,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<RawTable, ReadError> {
+    let bad_workbook = |reason: String| ReadError::BadWorkbook {
+        file: file.to_owned(),
+        reason,
+    };
+    let mut workbook: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|err| bad_workbook(err.to_string()))?;
+    let sheets: Vec<(String, SheetType)> = workbook
+        .sheets_metadata()
+        .iter()
+        .map(|sheet| (sheet.name.clone(), sheet.typ))
+        .collect();
+
+    let mut sections: Vec<Section> = Vec::new();
+    let mut ignored_sheets = Vec::new();
+    for (name, typ) in sheets {
+        // Chart and dialog sheets hold no rows.
+        if typ != SheetType::WorkSheet {
+            ignored_sheets.push(name);
+            continue;
+        }
+        let range = workbook
+            .worksheet_range(&name)
+            .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
+        match scan_sheet(&range, is_header) {
+            Some(mut section) => {
+                section.sheet = Some(name);
+                sections.push(section);
+            }
+            None => ignored_sheets.push(name),
+        }
+    }
+
+    if sections.is_empty() {
+        return Err(ReadError::NoHeader {
+            file: file.to_owned(),
+            rows: HEADER_SEARCH_ROWS,
+            sheets: ignored_sheets,
+        });
+    }
+    // `sheet!row` only where a row number alone would be ambiguous.
+    if sections.len() > 1 {
+        for section in &mut sections {
+            let name = section.sheet.clone().unwrap_or_default();
+            label_sheet(section, &name);
+        }
+    }
+    Ok(RawTable {
+        format: FileFormat::Xlsx,
+        encoding: "binary".to_owned(),
+        sections,
+        ignored_sheets,
+    })
+}
+
+/// The section of one sheet, or `None` when it has no header.
+fn scan_sheet(range: &Range<Data>, is_header: &dyn Fn(&[String]) -> bool) -> Option<Section> {
+    // The range covers the used cells only: its first row need not be the
+    // sheet's row 1, and row numbers must be the sheet's own.
+    let (first_row, _) = range.start()?;
+    let mut scanner = SectionScanner::new(is_header);
+    for (offset, cells) in range.rows().enumerate() {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        let row = first_row.saturating_add(offset).saturating_add(1);
+        let fields = cells.iter().map(cell_text).collect();
+        if scanner.push(row, fields) == Scan::GaveUp {
+            return None;
+        }
+    }
+    scanner.finish()
+}
+
+/// The text of a cell as Excel shows it in a General-format column.
+pub(super) fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(text) => text.strip_prefix('\u{FEFF}').unwrap_or(text).to_owned(),
+        Data::Float(number) => float_text(*number),
+        Data::Int(number) => number.to_string(),
+        Data::Bool(true) => "TRUE".to_owned(),
+        Data::Bool(false) => "FALSE".to_owned(),
+        Data::DateTime(datetime) => datetime_text(datetime),
+        Data::DateTimeIso(text) | Data::DurationIso(text) => text.clone(),
+        // What Excel shows: `#N/A`, `#VALUE!`, `#REF!`, …
+        Data::Error(error) => error.to_string(),
+    }
+}
+
+/// `45662.0` → `45662` (a date serial or an amount typed as a whole number),
+/// `1234.5` → `1234.5`, and from 1e15 on Excel's own scientific notation
+/// with 15 significant digits (`1.10105199001011E+17`): those digits are all
+/// that is left of an ID number, and showing them as such lets the ID
+/// normaliser flag the value instead of trusting made-up trailing digits.
+pub(super) fn float_text(number: f64) -> String {
+    if !number.is_finite() {
+        return number.to_string();
+    }
+    if number.abs() >= LOST_DIGITS_FROM {
+        return excel_scientific(number);
+    }
+    if number.fract() == 0.0 {
+        // |number| < 1e15 fits an i64 exactly; `as` also turns -0.0 into 0.
+        return (number as i64).to_string();
+    }
+    number.to_string()
+}
+
+fn excel_scientific(number: f64) -> String {
+    let formatted = format!("{number:.14E}");
+    let (mantissa, exponent) = formatted.split_once('E').unwrap_or((&formatted, "0"));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mantissa
+    };
+    match exponent.strip_prefix('-') {
+        Some(digits) => format!("{mantissa}E-{digits:0>2}"),
+        None => format!("{mantissa}E+{exponent:0>2}"),
+    }
+}
+
+/// `YYYY-MM-DD`, with ` HH:MM:SS` when there is a time of day; a duration
+/// (`[h]:mm:ss` format) as hours:minutes:seconds.
+fn datetime_text(datetime: &ExcelDateTime) -> String {
+    if datetime.is_duration() {
+        let total_seconds = (datetime.as_f64() * 86_400.0).round();
+        let sign = if total_seconds < 0.0 { "-" } else { "" };
+        // Saturating float-to-int conversion: no panic on absurd values.
+        let total = total_seconds.abs() as u64;
+        return format!(
+            "{sign}{}:{:02}:{:02}",
+            total / 3600,
+            total / 60 % 60,
+            total % 60
+        );
+    }
+    let (year, month, day, hour, minute, second, _millis) = datetime.to_ymd_hms_milli();
+    if (hour, minute, second) == (0, 0, 0) {
+        format!("{year:04}-{month:02}-{day:02}")
+    } else {
+        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_xlsxwriter::{ExcelDateTime as WriterDateTime, Format, Workbook, XlsxError};
+
+    use super::super::test_support::*;
+    use super::super::{FileFormat, ReadError, SkipReason, read_file};
+    use super::*;
+
+    #[test]
+    fn float_text_as_excel_shows_it() {
+        assert_eq!(float_text(45662.0), "45662");
+        assert_eq!(float_text(1234.5), "1234.5");
+        assert_eq!(float_text(0.1), "0.1");
+        assert_eq!(float_text(-0.0), "0");
+        assert_eq!(float_text(-12.0), "-12");
+        assert_eq!(float_text(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(float_text(110105199001011234.0), "1.10105199001011E+17");
+        assert_eq!(float_text(-110105199001011234.0), "-1.10105199001011E+17");
+        assert_eq!(float_text(1e15), "1E+15");
+        assert_eq!(float_text(1.1e17), "1.1E+17");
+        assert_eq!(float_text(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn cell_text_of_other_kinds() {
+        assert_eq!(cell_text(&Data::Empty), "");
+        assert_eq!(
+            cell_text(&Data::Int(110105199001011234)),
+            "110105199001011234"
+        );
+        assert_eq!(cell_text(&Data::Bool(true)), "TRUE");
+        assert_eq!(
+            cell_text(&Data::String("\u{FEFF}姓名 ".to_owned())),
+            "姓名 "
+        );
+        assert_eq!(cell_text(&Data::Error(calamine::CellErrorType::NA)), "#N/A");
+        let date = ExcelDateTime::new(45662.0, calamine::ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&Data::DateTime(date)), "2025-01-05");
+        let date_time = ExcelDateTime::new(45662.5, calamine::ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&Data::DateTime(date_time)), "2025-01-05 12:00:00");
+        let duration = ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);
+        assert_eq!(cell_text(&Data::DateTime(duration)), "36:00:00");
+    }
+
+    /// Three sheets: two with a title row, a header, data, a blank row and a
+    /// total (the second starting at row 3, below two empty rows, to check
+    /// that row numbers are the sheet's own), and a notes sheet without any
+    /// header.
+    fn three_sheet_workbook() -> Vec<u8> {
+        let mut workbook = Workbook::new();
+        fill_three_sheets(&mut workbook).expect("build workbook");
+        workbook.save_to_buffer().expect("save workbook")
+    }
+
+    fn fill_three_sheets(workbook: &mut Workbook) -> Result<(), XlsxError> {
+        let date_format = Format::new().set_num_format("yyyy-mm-dd");
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("城关镇")?;
+        sheet.write_string(0, 0, "2025年第三季度低保名册")?;
+        for (col, header) in ["姓名", "身份证号", "认定日期", "月保障金（元）"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(1, col as u16, *header)?;
+        }
+        sheet.write_string(2, 0, "张三")?;
+        sheet.write_string(2, 1, "110105199001011234")?;
+        let date = WriterDateTime::from_ymd(2025, 1, 5)?;
+        sheet.write_datetime_with_format(2, 2, &date, &date_format)?;
+        sheet.write_number(2, 3, 100.0)?;
+        // Row 4 left blank.
+        sheet.write_string(4, 0, "李四")?;
+        sheet.write_number(4, 1, 110105199001011234.0)?;
+        sheet.write_number(4, 2, 45662.0)?;
+        sheet.write_number(4, 3, 1234.5)?;
+        sheet.write_string(5, 0, "合计")?;
+        sheet.write_number(5, 3, 1334.5)?;
+
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("东关街道")?;
+        sheet.write_string(2, 0, "姓名")?;
+        sheet.write_string(2, 1, "身份证号")?;
+        sheet.write_string(3, 0, "王五")?;
+        sheet.write_string(3, 1, "11010519900101123X")?;
+        sheet.write_string(4, 0, "总计：")?;
+
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("说明")?;
+        sheet.write_string(0, 0, "本表由民政局核对")?;
+        Ok(())
+    }
+
+    #[test]
+    fn every_sheet_with_a_header_is_a_section() {
+        let (_dir, path) = temp_file("roster.xlsx", &three_sheet_workbook());
+        let table = read_file(&path, &is_header).expect("read");
+        assert_eq!(
+            (table.format, table.encoding.as_str()),
+            (FileFormat::Xlsx, "binary")
+        );
+        assert_eq!(table.ignored_sheets, ["说明"]);
+        assert_eq!(table.sections.len(), 2);
+
+        let first = &table.sections[0];
+        assert_eq!(first.sheet.as_deref(), Some("城关镇"));
+        assert_eq!(
+            first.header,
+            ["姓名", "身份证号", "认定日期", "月保障金（元）"]
+        );
+        assert_eq!(first.header_loc.to_string(), "城关镇!2");
+        assert_eq!(row_numbers(&first.rows), [3, 5]);
+        assert!(
+            first
+                .rows
+                .iter()
+                .all(|r| r.loc.sheet.as_deref() == Some("城关镇"))
+        );
+        assert_eq!(
+            fields_of(first, 3),
+            ["张三", "110105199001011234", "2025-01-05", "100"]
+        );
+        // The ID Excel stored as a number: its lost digits are not made up.
+        assert_eq!(
+            fields_of(first, 5),
+            ["李四", "1.10105199001011E+17", "45662", "1234.5"]
+        );
+        assert_eq!(
+            skips(&first.skipped),
+            [(4, SkipReason::Blank), (6, SkipReason::Total)]
+        );
+        assert!(
+            first
+                .skipped
+                .iter()
+                .all(|s| s.loc.sheet.as_deref() == Some("城关镇"))
+        );
+
+        let second = &table.sections[1];
+        assert_eq!(second.sheet.as_deref(), Some("东关街道"));
+        assert_eq!(second.header_loc.to_string(), "东关街道!3");
+        assert_eq!(row_numbers(&second.rows), [4]);
+        assert_eq!(second.rows[0].loc.to_string(), "东关街道!4");
+        assert_eq!(skips(&second.skipped), [(5, SkipReason::Total)]);
+    }
+
+    #[test]
+    fn single_header_sheet_rows_carry_no_sheet_name() {
+        let mut workbook = Workbook::new();
+        (|| {
+            let sheet = workbook.add_worksheet();
+            sheet.set_name("名册")?;
+            sheet.write_string(0, 0, "姓名")?;
+            sheet.write_string(0, 1, "身份证号")?;
+            sheet.write_string(1, 0, "张三")?;
+            sheet.write_string(1, 1, "1")?;
+            sheet.write_string(2, 0, "姓名")?;
+            sheet.write_string(2, 1, "身份证号")?;
+            workbook.add_worksheet().set_name("空表")?;
+            Ok::<_, XlsxError>(())
+        })()
+        .expect("build workbook");
+        let bytes = workbook.save_to_buffer().expect("save");
+        let (_dir, path) = temp_file("r.XLSX", &bytes);
+        let table = read_file(&path, &is_header).expect("read");
+        assert_eq!(table.ignored_sheets, ["空表"]);
+        let section = &table.sections[0];
+        assert_eq!(section.sheet.as_deref(), Some("名册"));
+        assert_eq!(section.header_loc.to_string(), "1");
+        assert_eq!(section.rows[0].loc.to_string(), "2");
+        assert_eq!(skips(&section.skipped), [(3, SkipReason::RepeatedHeader)]);
+    }
+
+    #[test]
+    fn workbook_without_any_header_lists_its_sheets() {
+        let mut workbook = Workbook::new();
+        (|| {
+            workbook
+                .add_worksheet()
+                .set_name("Sheet1")?
+                .write_string(0, 0, "张三")?;
+            Ok::<_, XlsxError>(())
+        })()
+        .expect("build workbook");
+        let bytes = workbook.save_to_buffer().expect("save");
+        let (_dir, path) = temp_file("r.xlsx", &bytes);
+        let err = read_file(&path, &is_header).expect_err("no header");
+        assert!(
+            matches!(&err, ReadError::NoHeader { sheets, .. } if sheets == &["Sheet1"]),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("张三"));
+    }
+
+    #[test]
+    fn not_a_zip_is_a_bad_workbook() {
+        let (_dir, path) = temp_file("r.xlsx", "姓名,身份证号\n张三,1\n".as_bytes());
+        let err = read_file(&path, &is_header).expect_err("bad");
+        assert!(matches!(err, ReadError::BadWorkbook { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("不是有效的 XLSX 文件：r.xlsx"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn corrupt_zip_is_a_bad_workbook() {
+        let mut bytes = three_sheet_workbook();
+        let half = bytes.len() / 2;
+        bytes.truncate(half);
+        let (_dir, path) = temp_file("r.xlsx", &bytes);
+        let err = read_file(&path, &is_header).expect_err("bad");
+        assert!(matches!(err, ReadError::BadWorkbook { .. }), "{err}");
+
+        let mut bytes = b"PK\x03\x04".to_vec();
+        bytes.extend(noise(2048, 7));
+        let (_dir, path) = temp_file("r.xlsx", &bytes);
+        let err = read_file(&path, &is_header).expect_err("bad");
+        assert!(matches!(err, ReadError::BadWorkbook { .. }), "{err}");
+    }
+
+    #[test]
+    fn empty_xlsx_file_is_empty() {
+        let (_dir, path) = temp_file("r.xlsx", b"");
+        let err = read_file(&path, &is_header).expect_err("empty");
+        assert!(matches!(err, ReadError::Empty { .. }), "{err}");
+    }
+}
