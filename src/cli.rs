@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "hedui", version, about = "核对：救助对象名册与部门数据比对 / cross-checks an assistance roster against department extracts")]
+#[command(
+    name = "hedui",
+    version,
+    about = "核对：救助对象名册与部门数据比对 / cross-checks an assistance roster against department extracts"
+)]
 pub struct Cli {
     /// Log format on standard error: `text` for people, `json` for log collectors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]

@@ -172,7 +172,9 @@ impl Config {
         let mut out = Vec::new();
         let mut money = |key: &str, v: f64| {
             if !(v.is_finite() && v >= 0.0) {
-                out.push(format!("{key} 必须是非负数 / {key} must be a non-negative number (got {v})"));
+                out.push(format!(
+                    "{key} 必须是非负数 / {key} must be a non-negative number (got {v})"
+                ));
             }
         };
         let r = &self.rules;
@@ -186,11 +188,16 @@ impl Config {
         }
         let mut share = |key: &str, v: f64| {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-                out.push(format!("{key} 必须在 0 到 1 之间 / {key} must be between 0 and 1 (got {v})"));
+                out.push(format!(
+                    "{key} 必须在 0 到 1 之间 / {key} must be between 0 and 1 (got {v})"
+                ));
             }
         };
         share("rules.reimbursement_floor", r.reimbursement_floor);
-        share("rules.reimbursement_floor_low_income", r.reimbursement_floor_low_income);
+        share(
+            "rules.reimbursement_floor_low_income",
+            r.reimbursement_floor_low_income,
+        );
         share("input.max_reject_rate", self.input.max_reject_rate);
         share("input.max_shrink", self.input.max_shrink);
         if r.max_homes == 0 {
@@ -210,7 +217,9 @@ impl Config {
                 ));
             }
             if !is_rule_code(code) {
-                out.push(format!("rules.severity 中的规则代码 {code} 不存在 / unknown rule code {code}"));
+                out.push(format!(
+                    "rules.severity 中的规则代码 {code} 不存在 / unknown rule code {code}"
+                ));
             }
         }
         for (file, name) in &self.input.files {
@@ -222,14 +231,18 @@ impl Config {
         }
         for name in &self.input.optional {
             if extract::by_name(name).is_none() {
-                out.push(format!("input.optional 中的抽取类型 {name} 不存在 / unknown extract type {name}"));
+                out.push(format!(
+                    "input.optional 中的抽取类型 {name} 不存在 / unknown extract type {name}"
+                ));
             } else if name == "roster" {
                 out.push("名册（roster）不能设为可选 / the roster cannot be optional".into());
             }
         }
         for (name, ec) in &self.extracts {
             let Some(def) = extract::by_name(name) else {
-                out.push(format!("extracts.{name}：抽取类型不存在 / unknown extract type {name}"));
+                out.push(format!(
+                    "extracts.{name}：抽取类型不存在 / unknown extract type {name}"
+                ));
                 continue;
             };
             for field in ec.aliases.keys() {
@@ -269,10 +282,13 @@ mod tests {
     #[test]
     fn example_config_parses_to_the_defaults_it_documents() {
         let parsed = Config::parse(EXAMPLE, "example").unwrap();
-        assert_eq!(parsed.rules, RulesConfig {
-            township_standard: parsed.rules.township_standard.clone(),
-            ..RulesConfig::default()
-        });
+        assert_eq!(
+            parsed.rules,
+            RulesConfig {
+                township_standard: parsed.rules.township_standard.clone(),
+                ..RulesConfig::default()
+            }
+        );
         assert_eq!(parsed.input.max_reject_rate, 0.05);
     }
 

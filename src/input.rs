@@ -77,8 +77,15 @@ pub struct Inputs {
     pub problems: Vec<InputProblem>,
 }
 
-/// The files of a batch folder and the extract each belongs to, in name order.
-pub fn classify(dir: &Path, config: &Config) -> std::io::Result<(Vec<(PathBuf, &'static ExtractDef)>, Vec<String>)> {
+/// The files of a batch folder with the extract each belongs to, in name
+/// order, and the names of the files that belong to none.
+pub type Classified = (Vec<(PathBuf, &'static ExtractDef)>, Vec<String>);
+
+/// Sorts a batch folder's files by extract type.
+pub fn classify(
+    dir: &Path,
+    config: &Config,
+) -> std::io::Result<Classified> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
@@ -123,7 +130,9 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
         load_file(path, def, config, rows, &mut inputs);
     }
     for def in extract::EXTRACTS {
-        let present = per_extract.get(def.name).is_some_and(|r| !r.files.is_empty());
+        let present = per_extract
+            .get(def.name)
+            .is_some_and(|r| !r.files.is_empty());
         if present {
             continue;
         }
@@ -144,7 +153,11 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
         let (_, conflicts) = rows.superseded(def);
         for (file_idx, n) in conflicts {
             let file = &rows.files[file_idx as usize];
-            if let Some(acc) = inputs.accounts.iter_mut().find(|a| &a.file == file && a.extract == name) {
+            if let Some(acc) = inputs
+                .accounts
+                .iter_mut()
+                .find(|a| &a.file == file && a.extract == name)
+            {
                 acc.rows_conflict += n;
             }
         }
@@ -168,7 +181,13 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Reads, maps and parses one file into `rows`, accounting for every row.
-fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut ExtractRows, inputs: &mut Inputs) {
+fn load_file(
+    path: &Path,
+    def: &'static ExtractDef,
+    config: &Config,
+    rows: &mut ExtractRows,
+    inputs: &mut Inputs,
+) {
     let name = file_name(path);
     let mut account = FileAccount {
         file: name.clone(),
@@ -179,17 +198,18 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut 
         account.sha256 = hex::encode(Sha256::digest(&bytes));
     }
     let matcher = HeaderMatcher::new(def, &config.aliases(def.name));
-    let raw: RawTable = match read::read_file(path, &|cells: &[String]| matcher.looks_like_header(cells)) {
-        Ok(t) => t,
-        Err(e) => {
-            inputs.problems.push(InputProblem {
-                file: name.clone(),
-                message: e.to_string(),
-            });
-            inputs.accounts.push(account);
-            return;
-        }
-    };
+    let raw: RawTable =
+        match read::read_file(path, &|cells: &[String]| matcher.looks_like_header(cells)) {
+            Ok(t) => t,
+            Err(e) => {
+                inputs.problems.push(InputProblem {
+                    file: name.clone(),
+                    message: e.to_string(),
+                });
+                inputs.accounts.push(account);
+                return;
+            }
+        };
     account.format = raw.format.as_str().to_string();
     account.encoding = raw.encoding.clone();
     account.ignored_sheets = raw.ignored_sheets.clone();
@@ -240,7 +260,10 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut 
         account.rows_read += (section.rows.len() + section.skipped.len()) as u64;
         account.rows_skipped += section.skipped.len() as u64;
         for s in &section.skipped {
-            *account.skipped.entry(s.reason.code().to_string()).or_default() += 1;
+            *account
+                .skipped
+                .entry(s.reason.code().to_string())
+                .or_default() += 1;
         }
         let dups = table::exact_duplicates(&section.rows);
         let parsed = table::parse_rows(def, &map, &section.rows);
@@ -252,7 +275,10 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut 
                         account.rows_duplicate += 1;
                     }
                     for w in &row.warnings {
-                        *account.warnings.entry(format!("{}:{}", w.code, w.field)).or_default() += 1;
+                        *account
+                            .warnings
+                            .entry(format!("{}:{}", w.code, w.field))
+                            .or_default() += 1;
                     }
                     if let Some(Value::Id { id, .. }) = def
                         .fields
@@ -260,9 +286,15 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config, rows: &mut 
                         .position(|f| f.field == "id_number")
                         .map(|i| &row.values[i])
                     {
-                        *account.id_status.entry(id.status.as_str().to_string()).or_default() += 1;
+                        *account
+                            .id_status
+                            .entry(id.status.as_str().to_string())
+                            .or_default() += 1;
                         if table::region_unknown(id) {
-                            *account.warnings.entry("region_unknown".to_string()).or_default() += 1;
+                            *account
+                                .warnings
+                                .entry("region_unknown".to_string())
+                                .or_default() += 1;
                         }
                     }
                     file_rows.push((file_idx, raw_row.loc.to_string(), dup, row));

@@ -46,16 +46,17 @@ pub fn reject_rate_problems(accounts: &[FileAccount], max_rate: f64) -> Vec<Stri
 }
 
 /// Reads a batch and decides its outcome; writes to `out` when given.
-pub fn validate(input_dir: &Path, out: Option<&Path>, config: &LoadedConfig, as_of: &str) -> Validation {
+pub fn validate(
+    input_dir: &Path,
+    out: Option<&Path>,
+    config: &LoadedConfig,
+    as_of: &str,
+) -> Validation {
     let started = Instant::now();
     let inputs = input::load(input_dir, &config.config);
     let read_seconds = started.elapsed().as_secs_f64();
     let (status, outcome) = if !inputs.problems.is_empty() {
-        let lines = inputs
-            .problems
-            .iter()
-            .map(|p| p.message.clone())
-            .collect();
+        let lines = inputs.problems.iter().map(|p| p.message.clone()).collect();
         ("failed", Err(HeduiError::Input(lines)))
     } else {
         let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
@@ -78,7 +79,11 @@ pub fn validate(input_dir: &Path, out: Option<&Path>, config: &LoadedConfig, as_
         config: config.config.clone(),
         inputs: inputs.accounts.clone(),
         ignored: inputs.ignored.clone(),
-        missing_optional: inputs.missing_optional.iter().map(|s| s.to_string()).collect(),
+        missing_optional: inputs
+            .missing_optional
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         stages: vec![Stage {
             name: "read".to_string(),
             seconds: read_seconds,
@@ -123,16 +128,32 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
         let _ = writeln!(
             s,
             "{:<36} {:<19} {:<7} {:<9} {:>8} {:>8} {:>6} {:>6} {:>6}",
-            a.file, a.extract, a.format, a.encoding, a.rows_read, a.rows_accepted, a.rows_rejected, a.rows_skipped, a.rows_duplicate
+            a.file,
+            a.extract,
+            a.format,
+            a.encoding,
+            a.rows_read,
+            a.rows_accepted,
+            a.rows_rejected,
+            a.rows_skipped,
+            a.rows_duplicate
         );
-        let ids: Vec<String> = a.id_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let ids: Vec<String> = a
+            .id_status
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         if !ids.is_empty() {
             let _ = writeln!(s, "    身份证号 ID: {}", ids.join(", "));
         }
         let mut top: Vec<(&String, &u64)> = a.rejected.iter().collect();
         top.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
         if !top.is_empty() {
-            let top: Vec<String> = top.iter().take(3).map(|(k, v)| format!("{k} {v}")).collect();
+            let top: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             let _ = writeln!(s, "    拒收原因 rejects: {}", top.join(", "));
         }
         if !a.skipped.is_empty() {
@@ -147,14 +168,26 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
             let _ = writeln!(s, "    警告 warnings: {}", w.join(", "));
         }
         if !a.unknown_columns.is_empty() {
-            let _ = writeln!(s, "    未识别的列 unknown columns: {}", a.unknown_columns.join("、"));
+            let _ = writeln!(
+                s,
+                "    未识别的列 unknown columns: {}",
+                a.unknown_columns.join("、")
+            );
         }
         if !a.ignored_sheets.is_empty() {
-            let _ = writeln!(s, "    无表头的工作表 sheets without header: {}", a.ignored_sheets.join("、"));
+            let _ = writeln!(
+                s,
+                "    无表头的工作表 sheets without header: {}",
+                a.ignored_sheets.join("、")
+            );
         }
     }
     if !ignored.is_empty() {
-        let _ = writeln!(s, "未识别的文件 files not recognised: {}", ignored.join("、"));
+        let _ = writeln!(
+            s,
+            "未识别的文件 files not recognised: {}",
+            ignored.join("、")
+        );
     }
     s
 }

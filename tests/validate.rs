@@ -68,7 +68,12 @@ fn sample_batch_accounts_for_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = validate_into(&sample(), &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let m = manifest(&out);
     assert_eq!(m["status"], "ok");
     assert_eq!(m["ignored"], serde_json::json!(["README.txt"]));
@@ -82,8 +87,16 @@ fn sample_batch_accounts_for_every_row() {
             i["rows_duplicate"].as_u64().unwrap(),
             i["rows_conflict"].as_u64().unwrap(),
         );
-        assert_eq!(got, (read, accepted, rejected, skipped, dup, conflict), "{file}");
-        assert_eq!(read, accepted + rejected + skipped, "{file}: the fixture's own sum");
+        assert_eq!(
+            got,
+            (read, accepted, rejected, skipped, dup, conflict),
+            "{file}"
+        );
+        assert_eq!(
+            read,
+            accepted + rejected + skipped,
+            "{file}: the fixture's own sum"
+        );
         assert_eq!(i["sha256"].as_str().unwrap().len(), 64);
     }
     assert_eq!(m["inputs"].as_array().unwrap().len(), SAMPLE_ACCOUNTS.len());
@@ -111,7 +124,10 @@ fn sample_batch_detects_formats_encodings_and_id_statuses() {
         serde_json::json!({"bad_date": 1, "bad_money": 1, "field_count": 1})
     );
     assert_eq!(input(&m, "contribution_202511.tsv")["format"], "tsv");
-    assert_eq!(input(&m, "contribution_202511.tsv")["encoding"], "UTF-8-BOM");
+    assert_eq!(
+        input(&m, "contribution_202511.tsv")["encoding"],
+        "UTF-8-BOM"
+    );
     assert_eq!(input(&m, "pension_202511.csv")["encoding"], "GB18030");
     assert_eq!(
         input(&m, "pension_202511.csv")["id_status"],
@@ -120,8 +136,14 @@ fn sample_batch_detects_formats_encodings_and_id_statuses() {
     let roster = input(&m, "roster_202511.xlsx");
     assert_eq!(roster["format"], "xlsx");
     assert_eq!(roster["ignored_sheets"], serde_json::json!(["说明"]));
-    assert_eq!(roster["skipped"], serde_json::json!({"blank": 1, "total": 2}));
-    assert_eq!(roster["warnings"], serde_json::json!({"bad_date:start_date": 1}));
+    assert_eq!(
+        roster["skipped"],
+        serde_json::json!({"blank": 1, "total": 2})
+    );
+    assert_eq!(
+        roster["warnings"],
+        serde_json::json!({"bad_date:start_date": 1})
+    );
 }
 
 #[test]
@@ -130,7 +152,9 @@ fn rejects_name_file_row_and_reason() {
     let out = dir.path().join("out");
     validate_into(&sample(), &out);
     let text = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
-    let text = text.strip_prefix('\u{feff}').expect("rejects.csv starts with a BOM");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("rejects.csv starts with a BOM");
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<(String, String, String)> = r
         .records()
@@ -185,7 +209,10 @@ fn missing_extract_type_is_an_input_error() {
     let o = validate_into(batch.path(), &out.path().join("o"));
     assert_eq!(o.status.code(), Some(4));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("缺少抽取文件") && err.contains("pension"), "{err}");
+    assert!(
+        err.contains("缺少抽取文件") && err.contains("pension"),
+        "{err}"
+    );
     assert_eq!(manifest(&out.path().join("o"))["status"], "failed");
 }
 
@@ -203,9 +230,15 @@ fn missing_required_column_names_file_column_and_found_headers() {
     assert_eq!(o.status.code(), Some(4));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unemployment_202511.csv"), "{err}");
-    assert!(err.contains("登记日期") && err.contains("reg_date"), "{err}");
+    assert!(
+        err.contains("登记日期") && err.contains("reg_date"),
+        "{err}"
+    );
     assert!(err.contains("姓名、身份证号、状态"), "{err}");
-    assert!(!err.contains("341122196805207712"), "no ID number in messages: {err}");
+    assert!(
+        !err.contains("341122196805207712"),
+        "no ID number in messages: {err}"
+    );
 }
 
 #[test]

@@ -46,7 +46,10 @@ pub struct HeaderMap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderProblem {
     /// A required column is absent.
-    Missing { field: &'static str, header: &'static str },
+    Missing {
+        field: &'static str,
+        header: &'static str,
+    },
     /// Two columns of the file map onto the same field.
     MappedTwice {
         field: &'static str,
@@ -184,7 +187,9 @@ mod tests {
     fn maps_template_header_and_lists_unknown_columns() {
         let def = by_name("pension").unwrap();
         let m = HeaderMatcher::new(def, &BTreeMap::new());
-        let map = m.map_header(&cells("序号,姓名,身份证号码,发放月份,发放金额")).unwrap();
+        let map = m
+            .map_header(&cells("序号,姓名,身份证号码,发放月份,发放金额"))
+            .unwrap();
         assert_eq!(map.columns, vec![Some(1), Some(2), Some(3), Some(4)]);
         assert_eq!(map.unknown, vec!["序号".to_string()]);
     }
@@ -193,7 +198,9 @@ mod tests {
     fn missing_and_doubled_columns_are_problems() {
         let def = by_name("pension").unwrap();
         let m = HeaderMatcher::new(def, &BTreeMap::new());
-        let problems = m.map_header(&cells("姓名,身份证号,证件号码,发放月份")).unwrap_err();
+        let problems = m
+            .map_header(&cells("姓名,身份证号,证件号码,发放月份"))
+            .unwrap_err();
         assert_eq!(
             problems,
             vec![
@@ -215,7 +222,9 @@ mod tests {
         let mut extra = BTreeMap::new();
         extra.insert("amount".to_string(), vec!["实发金额".to_string()]);
         let m = HeaderMatcher::new(def, &extra);
-        let map = m.map_header(&cells("姓名,身份证号,发放月份,实发金额")).unwrap();
+        let map = m
+            .map_header(&cells("姓名,身份证号,发放月份,实发金额"))
+            .unwrap();
         assert_eq!(map.columns[3], Some(3));
         assert!(m.looks_like_header(&cells("姓名,身份证号,发放月份,实发金额")));
         assert!(!m.looks_like_header(&cells("2025年养老金发放表")));

@@ -6,7 +6,10 @@ use super::{FieldDef, FieldType::*, ID_ALIASES, NAME_ALIASES};
 const VISIT: &[(&str, &[&str])] = &[
     ("门诊", &["普通门诊", "门急诊"]),
     ("住院", &["普通住院"]),
-    ("门诊慢特病", &["门诊慢特", "门特", "慢特病门诊", "门诊特殊病", "门诊慢性病"]),
+    (
+        "门诊慢特病",
+        &["门诊慢特", "门特", "慢特病门诊", "门诊特殊病", "门诊慢性病"],
+    ),
 ];
 
 pub static DEF: super::ExtractDef = super::ExtractDef {

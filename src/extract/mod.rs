@@ -180,7 +180,12 @@ mod tests {
             let mut keys = std::collections::BTreeSet::new();
             for f in def.fields {
                 assert!(fields.insert(f.field), "{}: field {}", def.name, f.field);
-                assert!(keys.insert(header_key(f.header)), "{}: {}", def.name, f.header);
+                assert!(
+                    keys.insert(header_key(f.header)),
+                    "{}: {}",
+                    def.name,
+                    f.header
+                );
                 for a in f.aliases {
                     assert!(keys.insert(header_key(a)), "{}: alias {a}", def.name);
                 }

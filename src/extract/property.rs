@@ -1,7 +1,7 @@
 //! 不动产登记 — the real-estate registry: one row per (property, owner);
 //! co-owned property has one row per owner.
 
-use super::{FieldDef, FieldType::*, ID_ALIASES};
+use super::{FieldDef, FieldType::*};
 
 const USAGE: &[(&str, &[&str])] = &[
     ("住宅", &["成套住宅", "住房", "居住"]),

@@ -5,14 +5,20 @@ use super::{FieldDef, FieldType::*};
 
 pub(crate) const CATEGORY: &[(&str, &[&str])] = &[
     ("低保", &["最低生活保障", "城市低保", "农村低保", "低保户"]),
-    ("特困", &["特困供养", "特困人员", "特困人员救助供养", "五保"]),
+    (
+        "特困",
+        &["特困供养", "特困人员", "特困人员救助供养", "五保"],
+    ),
     ("低收入", &["低收入家庭", "低收入人口", "低边"]),
 ];
 
 const RELATION: &[(&str, &[&str])] = &[
     ("本人", &["户主"]),
     ("配偶", &["妻", "夫", "妻子", "丈夫"]),
-    ("子女", &["子", "女", "儿子", "女儿", "长子", "长女", "次子", "次女"]),
+    (
+        "子女",
+        &["子", "女", "儿子", "女儿", "长子", "长女", "次子", "次女"],
+    ),
     ("父母", &["父亲", "母亲", "父", "母"]),
     ("兄弟姐妹", &["兄", "弟", "姐", "妹"]),
     ("孙子女", &["孙子", "孙女", "外孙子", "外孙女"]),
@@ -54,7 +60,8 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         ]),
         FieldDef::new("relation", "与户主关系", Category(RELATION)).aliases(&["关系"]),
         FieldDef::new("household_size", "保障人数", Integer).aliases(&["家庭保障人数"]),
-        FieldDef::new("monthly_benefit", "月保障金（元）", Money).aliases(&["保障金额", "月救助金"]),
+        FieldDef::new("monthly_benefit", "月保障金（元）", Money)
+            .aliases(&["保障金额", "月救助金"]),
         FieldDef::new("start_date", "认定日期", Date).aliases(&["审批日期", "纳入日期"]),
         FieldDef::new("declared_income", "申报家庭月收入（元）", Money)
             .aliases(&["家庭月收入", "申报月收入"]),
@@ -63,4 +70,3 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     key: &["household_id", "id_number"],
     key_fallback: &[],
 };
-

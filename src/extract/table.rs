@@ -75,7 +75,9 @@ pub struct ParsedRow {
 pub fn parse_row(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Result<ParsedRow, Reject> {
     let fields = &row.fields;
     if fields.len() < map.width
-        || fields[map.width..].iter().any(|extra| !extra.trim().is_empty())
+        || fields[map.width..]
+            .iter()
+            .any(|extra| !extra.trim().is_empty())
     {
         return Err(Reject {
             code: "field_count",
@@ -192,7 +194,12 @@ fn parse_category(
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let matches = |s: &str| values.iter().find(|(c, a)| *c == s || a.contains(&s)).map(|(c, _)| *c);
+    let matches = |s: &str| {
+        values
+            .iter()
+            .find(|(c, a)| *c == s || a.contains(&s))
+            .map(|(c, _)| *c)
+    };
     if let Some(c) = matches(trimmed) {
         return Ok(Some(c));
     }
@@ -247,8 +254,11 @@ impl ExtractRows {
             if *dup {
                 continue;
             }
-            let key = record_key(&row.values, &primary)
-                .or_else(|| (!fallback.is_empty()).then(|| record_key(&row.values, &fallback)).flatten());
+            let key = record_key(&row.values, &primary).or_else(|| {
+                (!fallback.is_empty())
+                    .then(|| record_key(&row.values, &fallback))
+                    .flatten()
+            });
             let Some(key) = key else { continue };
             if let Some(prev) = last.insert(key, i) {
                 superseded[prev] = true;
@@ -280,11 +290,17 @@ fn record_key(values: &[Value], idx: &[usize]) -> Option<Vec<String>> {
 /// fields equal an earlier row's.
 pub fn exact_duplicates(rows: &[RawRow]) -> Vec<bool> {
     let mut seen: HashSet<&[String]> = HashSet::with_capacity(rows.len());
-    rows.iter().map(|r| !seen.insert(r.fields.as_slice())).collect()
+    rows.iter()
+        .map(|r| !seen.insert(r.fields.as_slice()))
+        .collect()
 }
 
 /// Parses a section's rows in parallel, keeping file order.
-pub fn parse_rows(def: &ExtractDef, map: &HeaderMap, rows: &[RawRow]) -> Vec<Result<ParsedRow, Reject>> {
+pub fn parse_rows(
+    def: &ExtractDef,
+    map: &HeaderMap,
+    rows: &[RawRow],
+) -> Vec<Result<ParsedRow, Reject>> {
     rows.par_iter().map(|r| parse_row(def, map, r)).collect()
 }
 
@@ -336,7 +352,10 @@ fn opt_str(s: &str) -> Option<&str> {
 }
 
 /// Builds the extract's Arrow table from its accepted rows.
-pub fn build_batch(def: &ExtractDef, rows: &ExtractRows) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn build_batch(
+    def: &ExtractDef,
+    rows: &ExtractRows,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let (superseded, _) = rows.superseded(def);
     let n = rows.rows.len();
     let mut file = StringBuilder::with_capacity(n, n * 16);
@@ -365,7 +384,11 @@ pub fn build_batch(def: &ExtractDef, rows: &ExtractRows) -> Result<RecordBatch, 
         let values = rows.rows.iter().map(|(_, _, _, r)| &r.values[fi]);
         match f.ty {
             FieldType::Id => {
-                let (mut v, mut raw, mut status) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+                let (mut v, mut raw, mut status) = (
+                    StringBuilder::new(),
+                    StringBuilder::new(),
+                    StringBuilder::new(),
+                );
                 for value in values {
                     if let Value::Id { raw: r, id } = value {
                         v.append_option(id.value.as_deref());

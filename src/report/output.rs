@@ -124,14 +124,20 @@ mod tests {
         fs::write(target.join("old.txt"), "old").unwrap();
         let staged = StagedOutput::begin(&target).unwrap();
         staged.create("new.txt").unwrap().write_all(b"new").unwrap();
-        assert!(target.join("old.txt").exists(), "old output stays until commit");
+        assert!(
+            target.join("old.txt").exists(),
+            "old output stays until commit"
+        );
         staged.commit().unwrap();
         assert!(!target.join("old.txt").exists());
         assert_eq!(fs::read_to_string(target.join("new.txt")).unwrap(), "new");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(target.join("new.txt")).unwrap().permissions().mode();
+            let mode = fs::metadata(target.join("new.txt"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -6,7 +6,14 @@ use std::io::{self, Write};
 
 use crate::input::RejectRow;
 
-pub const HEADER: [&str; 6] = ["extract", "file", "row", "reason_code", "reason", "raw_record"];
+pub const HEADER: [&str; 6] = [
+    "extract",
+    "file",
+    "row",
+    "reason_code",
+    "reason",
+    "raw_record",
+];
 
 /// Writes rejects.csv (UTF-8 with BOM, so that Excel opens it correctly),
 /// in the order the rows were read.
@@ -18,8 +25,8 @@ pub fn write<W: Write>(out: W, rejects: &[RejectRow]) -> io::Result<()> {
     for r in rejects {
         let mut raw = csv::Writer::from_writer(Vec::new());
         raw.write_record(&r.raw)?;
-        let raw = String::from_utf8(raw.into_inner().map_err(|e| e.into_error())?)
-            .unwrap_or_default();
+        let raw =
+            String::from_utf8(raw.into_inner().map_err(|e| e.into_error())?).unwrap_or_default();
         w.write_record([
             r.extract,
             r.file.as_str(),
