@@ -72,10 +72,18 @@ pub(super) fn read_delimited(
         after_record = true;
         // The text is UTF-8 and delimiters are ASCII, so every field is
         // UTF-8: the lossy conversion never replaces anything.
-        let fields = record
+        let mut fields: Vec<String> = record
             .iter()
             .map(|field| String::from_utf8_lossy(field).into_owned())
             .collect();
+        // Two exports pasted into one file leave the second one's BOM at
+        // the start of its header line: invisible, and it would keep that
+        // line from being recognised as a repeated header.
+        if let Some(first) = fields.first_mut()
+            && first.starts_with('\u{FEFF}')
+        {
+            first.drain(..'\u{FEFF}'.len_utf8());
+        }
         if scanner.push(row, fields) == Scan::GaveUp {
             break;
         }
@@ -293,6 +301,15 @@ mod tests {
     }
 
     #[test]
+    fn bom_of_a_pasted_second_export_is_stripped() {
+        let text = "\u{FEFF}姓名,身份证号\n张三,1\n\u{FEFF}姓名,身份证号\n李四,2\n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 4]);
+        assert_eq!(skips(&section.skipped), [(3, SkipReason::RepeatedHeader)]);
+    }
+
+    #[test]
     fn fields_are_not_trimmed() {
         let table = read(
             "r.csv",
@@ -420,5 +437,77 @@ mod tests {
         let table = read("r.csv", text.as_bytes()).expect("read");
         assert_eq!(table.sections[0].header_loc.row, 32);
         assert_eq!(row_numbers(&table.sections[0].rows), [33]);
+    }
+}
+
+/// Row numbering against a plain line count, on generated text.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::{ReadError, Section};
+    use super::read_delimited;
+
+    fn is_header(fields: &[String]) -> bool {
+        fields.first().is_some_and(|f| f.trim() == "h")
+    }
+
+    /// The row numbers below the header, in order, data and skipped merged.
+    fn rows_below_header(section: &Section) -> Vec<u32> {
+        let mut rows: Vec<u32> = section.rows.iter().map(|r| r.loc.row).collect();
+        rows.extend(section.skipped.iter().map(|s| s.loc.row));
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Lines as a spreadsheet shows them: `\r\n`, `\r`, `\n` each end one,
+    /// and a final line break opens no new row.
+    fn spreadsheet_lines(text: &str) -> u32 {
+        let bytes = text.as_bytes();
+        let (mut lines, mut i) = (0, 0);
+        while i < bytes.len() {
+            if bytes[i] == b'\r' || bytes[i] == b'\n' {
+                lines += 1;
+                if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            i += 1;
+        }
+        let ends_open = bytes.last().is_some_and(|&b| b != b'\r' && b != b'\n');
+        lines + u32::from(ends_open)
+    }
+
+    proptest! {
+        /// Without quotes every line is a row: each row number below the
+        /// header appears exactly once, up to the last line.
+        #[test]
+        fn every_line_below_the_header_is_one_row(text in "[hx, \r\n]{0,120}") {
+            match read_delimited("p.csv", text.as_bytes(), None, &is_header) {
+                Ok(table) => {
+                    let section = &table.sections[0];
+                    let expected: Vec<u32> = (section.header_loc.row + 1..=spreadsheet_lines(&text)).collect();
+                    prop_assert_eq!(rows_below_header(section), expected);
+                }
+                Err(err) => prop_assert!(matches!(err, ReadError::NoHeader { .. } | ReadError::Empty { .. }), "{}", err),
+            }
+        }
+
+        /// With quotes (even unbalanced ones) rows stay contiguous and
+        /// unique; nothing panics.
+        #[test]
+        fn quoted_text_rows_are_contiguous(text in "[hx, \"\r\n]{0,120}") {
+            if let Ok(table) = read_delimited("p.csv", text.as_bytes(), None, &is_header) {
+                let section = &table.sections[0];
+                let rows = rows_below_header(section);
+                let expected: Vec<u32> = (section.header_loc.row + 1..).take(rows.len()).collect();
+                prop_assert_eq!(rows, expected);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = read_delimited("p.csv", &bytes, None, &is_header);
+        }
     }
 }
