@@ -506,6 +506,24 @@ mod tests {
         }
     }
 
+    /// Regression: deleting the blank in `e \u{301}` leaves a pair that NFKC
+    /// composes, so a single pass would not be idempotent.
+    #[test]
+    fn idempotent_when_blank_removal_enables_composition() {
+        let once = normalize_name("e \u{301}");
+        assert_eq!(once.name, "\u{C9}"); // É: ASCII upper-cased, then composed
+        assert_eq!(normalize_name(&once.name).name, once.name);
+    }
+
+    #[test]
+    fn latin_names_are_upper_cased_and_separated() {
+        assert_eq!(name("John.Smith"), "JOHN·SMITH");
+        assert_eq!(
+            name_agreement("John Smith", "JOHNSMITH"),
+            NameAgreement::Variant
+        );
+    }
+
     #[test]
     fn pinyin_keys() {
         assert_eq!(pinyin_key("王小明"), "wang xiao ming");
