@@ -13,8 +13,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::text::is_blank;
 
-/// The canonical minority-name separator, MIDDLE DOT U+00B7, as 《通用规范
-/// 汉字表》-era registration systems write it.
+/// The canonical minority-name separator (间隔号), MIDDLE DOT U+00B7.
 pub const NAME_SEPARATOR: char = '\u{B7}';
 
 /// A name in canonical form, the alias found in an annotation, and the
