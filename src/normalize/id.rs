@@ -284,6 +284,18 @@ fn division_codes() -> &'static [u32] {
     })
 }
 
+impl RegionStatus {
+    /// Stable lower-case code for outputs and findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionStatus::Known => "known",
+            RegionStatus::Permit => "permit",
+            RegionStatus::PermanentResident => "permanent_resident",
+            RegionStatus::Unknown => "unknown",
+        }
+    }
+}
+
 /// Classifies the region code (first six digits) of an ID number.
 pub fn region_status(id18: &str) -> RegionStatus {
     let Some(prefix) = id18.as_bytes().get(..6) else {
@@ -544,6 +556,11 @@ mod tests {
         assert_eq!(region_status("111111199901101512"), RegionStatus::Unknown);
         assert_eq!(region_status("11010"), RegionStatus::Unknown);
         assert_eq!(region_status("一二三四五六七"), RegionStatus::Unknown);
+        assert_eq!(
+            RegionStatus::PermanentResident.as_str(),
+            "permanent_resident"
+        );
+        assert_eq!(RegionStatus::Unknown.as_str(), "unknown");
     }
 
     #[test]

@@ -13,8 +13,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::text::is_blank;
 
-/// The canonical minority-name separator, MIDDLE DOT U+00B7, as 《通用规范
-/// 汉字表》-era registration systems write it.
+/// The canonical minority-name separator (间隔号), MIDDLE DOT U+00B7.
 pub const NAME_SEPARATOR: char = '\u{B7}';
 
 /// A name in canonical form, the alias found in an annotation, and the
@@ -504,6 +503,24 @@ mod tests {
             assert_eq!(n.name, "", "{raw:?}");
             assert_eq!(n.pinyin, "", "{raw:?}");
         }
+    }
+
+    /// Regression: deleting the blank in `e \u{301}` leaves a pair that NFKC
+    /// composes, so a single pass would not be idempotent.
+    #[test]
+    fn idempotent_when_blank_removal_enables_composition() {
+        let once = normalize_name("e \u{301}");
+        assert_eq!(once.name, "\u{C9}"); // É: ASCII upper-cased, then composed
+        assert_eq!(normalize_name(&once.name).name, once.name);
+    }
+
+    #[test]
+    fn latin_names_are_upper_cased_and_separated() {
+        assert_eq!(name("John.Smith"), "JOHN·SMITH");
+        assert_eq!(
+            name_agreement("John Smith", "JOHNSMITH"),
+            NameAgreement::Variant
+        );
     }
 
     #[test]
