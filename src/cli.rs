@@ -44,6 +44,26 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Resolve every person across the extracts, evaluate every rule and
+    /// write findings, links, rejects and the manifest to --out.
+    Run {
+        /// The folder holding the batch's extracts.
+        #[arg(long)]
+        input: PathBuf,
+        /// The output folder; replaced as a whole when the run completes.
+        #[arg(long)]
+        out: PathBuf,
+        /// The TOML config (see `hedui example-config`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The date the rule windows count back from (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Worker threads for reading, resolving and the query engine;
+        /// default: the number of cores.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Print a complete, commented config file.
     ExampleConfig,
 }

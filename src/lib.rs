@@ -4,10 +4,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod input;
 pub mod normalize;
 pub mod read;
 pub mod report;
+pub mod resolve;
+pub mod rules;
+pub mod run;
 pub mod validate;

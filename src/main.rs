@@ -7,7 +7,7 @@ use clap::Parser;
 use hedui::cli::{Cli, Command, LogFormat};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
-use hedui::validate;
+use hedui::{run, validate};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -37,6 +37,46 @@ fn run(command: Command) -> Result<(), HeduiError> {
     match command {
         Command::ExampleConfig => {
             print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Run {
+            input,
+            out,
+            config,
+            as_of,
+            threads,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .max(1);
+            // One --threads sizes both the rayon pool and DataFusion's partitions.
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build_global()
+                .map_err(|e| HeduiError::Internal(e.to_string()))?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+                .map_err(|e| HeduiError::Internal(e.to_string()))?;
+            let opts = run::RunOptions {
+                input,
+                out,
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                threads,
+            };
+            tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, "run");
+            let summary = runtime.block_on(run::run(&opts, &config))?;
+            println!(
+                "完成 / done: {} 条发现 findings, {} 条关联 links → {}",
+                summary.findings,
+                summary.links,
+                opts.out.display()
+            );
+            for (rule, n) in &summary.manifest.findings_per_rule {
+                println!("  {rule} {n}");
+            }
             Ok(())
         }
         Command::Validate {

@@ -1,0 +1,528 @@
+//! `hedui run`: the nightly job, one straight path — read the batch, resolve
+//! every person, evaluate every rule, write the outputs — with stage timings
+//! for the manifest. Outputs are staged and swapped into place only when
+//! complete; a failed or stopped run leaves the previous output untouched and
+//! records its manifest in the state folder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
+
+use crate::config::{Config, LoadedConfig};
+use crate::engine;
+use crate::error::HeduiError;
+use crate::input::{self, Inputs};
+use crate::report::findings::{self, FindingRow};
+use crate::report::manifest::{Manifest, Stage};
+use crate::report::output::{StagedOutput, write_private};
+use crate::report::{parquet, rejects};
+use crate::resolve::{self, Resolution};
+use crate::rules::{self, Finding, RuleParams};
+use crate::validate::reject_rate_problems;
+
+/// What `hedui run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    pub as_of: NaiveDate,
+    pub threads: usize,
+}
+
+/// What a completed run produced, for the caller to print.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub manifest: Manifest,
+    pub findings: usize,
+    pub links: usize,
+}
+
+/// The state folder: the config's `state_dir`, else `hedui-state/` beside
+/// the output folder.
+pub fn state_dir(config: &Config, out: &Path) -> PathBuf {
+    config.state_dir.clone().unwrap_or_else(|| {
+        out.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("hedui-state")
+    })
+}
+
+fn fen(yuan: f64) -> i64 {
+    (yuan * 100.0).round() as i64
+}
+
+fn ratio(value: f64, scale: f64) -> i64 {
+    (value * scale).round() as i64
+}
+
+/// The rule thresholds of a config, in the exact units the rules compare in.
+pub fn rule_params(config: &Config, as_of: NaiveDate) -> RuleParams {
+    let r = &config.rules;
+    RuleParams {
+        as_of,
+        standard_fen: fen(r.standard),
+        township_standard_fen: r
+            .township_standard
+            .iter()
+            .map(|(t, v)| (t.clone(), fen(*v)))
+            .collect(),
+        income_factor_permille: ratio(r.income_factor, 1000.0),
+        income_factor_low_income_permille: ratio(r.income_factor_low_income, 1000.0),
+        max_homes: i64::from(r.max_homes),
+        oop_threshold_fen: fen(r.oop_threshold),
+        dangerous_grades: r.dangerous_grades.clone(),
+        unemployed_months: i64::from(r.unemployed_months),
+        floor_bp: ratio(r.reimbursement_floor, 10000.0),
+        floor_low_income_bp: ratio(r.reimbursement_floor_low_income, 10000.0),
+        declared_margin_bp: ratio(r.declared_income_margin, 10000.0),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> HeduiError {
+    HeduiError::Internal(e.to_string())
+}
+
+/// Runs the whole job.
+pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary, HeduiError> {
+    let mut stages = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, stages: &mut Vec<Stage>| {
+        stages.push(Stage {
+            name: name.to_string(),
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = Instant::now();
+    };
+    let inputs = input::load(&opts.input, &config.config);
+    lap("read", &mut stages);
+    tracing::info!(
+        files = inputs.accounts.len(),
+        rejected = inputs.rejects.len(),
+        "read"
+    );
+    let mut manifest = Manifest {
+        tool: "hedui",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "run".to_string(),
+        as_of: opts.as_of.to_string(),
+        config_sha256: config.sha256.clone(),
+        config: config.config.clone(),
+        inputs: inputs.accounts.clone(),
+        ignored: inputs.ignored.clone(),
+        missing_optional: inputs.missing_optional.iter().map(|s| s.to_string()).collect(),
+        stages: Vec::new(),
+        findings_per_rule: BTreeMap::new(),
+        status: "ok".to_string(),
+        problems: Vec::new(),
+    };
+    let fatal = if !inputs.problems.is_empty() {
+        Some(("failed", HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect())))
+    } else {
+        let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+        (!gate.is_empty()).then(|| ("stopped", HeduiError::Gate(gate)))
+    };
+    if let Some((status, err)) = fatal {
+        manifest.status = status.to_string();
+        if let HeduiError::Input(l) | HeduiError::Gate(l) = &err {
+            manifest.problems = l.clone();
+        }
+        manifest.stages = stages;
+        record_unfinished_run(&state_dir(&config.config, &opts.out), &manifest, &inputs);
+        return Err(err);
+    }
+
+    let ctx = engine::session(opts.threads);
+    let names: Vec<&'static str> = inputs.tables.keys().copied().collect();
+    for (name, batch) in &inputs.tables {
+        engine::register_batch(&ctx, name, batch.clone()).map_err(internal)?;
+    }
+    let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
+    attach_persons(&ctx, &names).await.map_err(internal)?;
+    lap("resolve", &mut stages);
+
+    let params = rule_params(&config.config, opts.as_of);
+    let (rule_findings, skipped) = rules::evaluate(&ctx, &params).await.map_err(internal)?;
+    let mut rows = finding_rows(&ctx, &config.config, rule_findings, &resolution)
+        .await
+        .map_err(internal)?;
+    findings::sort(&mut rows);
+    lap("rules", &mut stages);
+    if !skipped.is_empty() {
+        manifest.problems.push(format!(
+            "因缺少可选抽取而跳过的规则 / rules skipped for a missing optional extract: {}",
+            skipped.join(", ")
+        ));
+    }
+    for r in &rows {
+        *manifest.findings_per_rule.entry(r.rule.clone()).or_default() += 1;
+    }
+
+    let staged = StagedOutput::begin(&opts.out)?;
+    findings::write_csv(staged.create("findings.csv")?, &rows)?;
+    parquet::write(staged.create("findings.parquet")?, &findings::to_batch(&rows)).map_err(internal)?;
+    let links = links_table(&resolution.links).map_err(internal)?;
+    write_links_csv(staged.create("links.csv")?, &links)?;
+    parquet::write(staged.create("links.parquet")?, &links).map_err(internal)?;
+    rejects::write(staged.create("rejects.csv")?, &inputs.rejects)?;
+    lap("write", &mut stages);
+    manifest.stages = stages;
+    let mut m = staged.create("manifest.json")?;
+    m.write_all(manifest.to_json().as_bytes())?;
+    m.flush()?;
+    drop(m);
+    staged.commit()?;
+    Ok(RunSummary {
+        findings: rows.len(),
+        links: links.num_rows(),
+        manifest,
+    })
+}
+
+/// Keeps the manifest and rejects of a run that failed or was stopped, in
+/// the state folder (the previous complete output stays as it was).
+fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
+    let dir = state.join("last-unfinished-run");
+    let result = std::fs::create_dir_all(&dir)
+        .and_then(|_| write_private(&dir.join("manifest.json"), manifest.to_json().as_bytes()))
+        .and_then(|_| {
+            let mut buf = Vec::new();
+            rejects::write(&mut buf, &inputs.rejects)?;
+            write_private(&dir.join("rejects.csv"), &buf)
+        });
+    match result {
+        Ok(()) => tracing::info!(dir = %dir.display(), status = %manifest.status, "unfinished run recorded"),
+        Err(e) => tracing::warn!(error = %e, "could not record the unfinished run"),
+    }
+}
+
+/// Replaces each registered extract table by itself with the resolved person
+/// of its ID columns: `person_id`, `person_method`, `person_score`, and
+/// `head_person_id` (roster) / `guardian_person_id` (education).
+async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::error::Result<()> {
+    for name in names {
+        let schema = ctx.table(*name).await?.schema().as_arrow().clone();
+        let mut select = vec![
+            "t.*".to_string(),
+            "p.person_id AS person_id".to_string(),
+            "COALESCE(p.method, 'unlinked') AS person_method".to_string(),
+            "COALESCE(p.score, 0.0) AS person_score".to_string(),
+        ];
+        let mut joins = vec![join_on(name, "p", "id_number")];
+        for (field, alias, column) in [("head_id", "h", "head_person_id"), ("guardian_id", "g", "guardian_person_id")] {
+            if schema.column_with_name(field).is_some() {
+                select.push(format!("{alias}.person_id AS {column}"));
+                joins.push(join_on(name, alias, field));
+            }
+        }
+        let sql = format!(
+            "SELECT {} FROM {name} t {} ORDER BY t.\"_ord\"",
+            select.join(", "),
+            joins.join(" ")
+        );
+        let batch = engine::query_batch(ctx, &sql).await?;
+        engine::register_batch(ctx, name, batch)?;
+    }
+    Ok(())
+}
+
+fn join_on(extract: &str, alias: &str, field: &str) -> String {
+    format!(
+        "LEFT JOIN {table} {alias} ON {alias}.extract = '{extract}' AND {alias}.\"_ord\" = t.\"_ord\" AND {alias}.field = '{field}'",
+        table = resolve::tables::RESOLVED_IDS
+    )
+}
+
+/// A text column of a batch, cast to Utf8 whatever string type the plan gave.
+fn strings(batch: &RecordBatch, column: &str) -> Result<StringArray, arrow::error::ArrowError> {
+    let idx = batch.schema().index_of(column)?;
+    let array = cast(batch.column(idx), &DataType::Utf8)?;
+    Ok(array
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8 gives a StringArray")
+        .clone())
+}
+
+fn floats(batch: &RecordBatch, column: &str) -> Result<Float64Array, arrow::error::ArrowError> {
+    let idx = batch.schema().index_of(column)?;
+    let array = cast(batch.column(idx), &DataType::Float64)?;
+    Ok(array
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("cast to Float64 gives a Float64Array")
+        .clone())
+}
+
+fn get(a: &StringArray, i: usize) -> String {
+    if a.is_null(i) { String::new() } else { a.value(i).to_string() }
+}
+
+/// Where a roster member lives: household, township, village (the first
+/// household by id when a person is in several).
+async fn roster_homes(ctx: &SessionContext) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
+    let mut homes = BTreeMap::new();
+    if !ctx.table_exist("roster")? {
+        return Ok(homes);
+    }
+    let batch = engine::query_batch(
+        ctx,
+        "SELECT person_id, household_id, township, village FROM roster
+         WHERE person_id IS NOT NULL ORDER BY person_id, household_id",
+    )
+    .await?;
+    let (p, h, t, v) = (
+        strings(&batch, "person_id")?,
+        strings(&batch, "household_id")?,
+        strings(&batch, "township")?,
+        strings(&batch, "village")?,
+    );
+    for i in 0..batch.num_rows() {
+        homes.entry(get(&p, i)).or_insert_with(|| (get(&h, i), get(&t, i), get(&v, i)));
+    }
+    Ok(homes)
+}
+
+/// Masks an ID number for evidence text: the region code and the last four
+/// characters stay, as on the people-facing reports.
+fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let keep_tail = 4;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || i >= chars.len() - keep_tail { *c } else { '*' })
+        .collect()
+}
+
+fn level_label(level: &str) -> &'static str {
+    match level {
+        "same" => "一致",
+        "variant" => "为异体/繁简/分隔符写法",
+        "homophone" => "同音",
+        _ => "不一致",
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "bad_check" => "校验位或出生日期错误",
+        "empty" => "为空",
+        "malformed" => "格式错误",
+        "sci_notation" => "被科学计数法损坏",
+        _ => "无效",
+    }
+}
+
+/// Every finding as an output row: the rules' findings and the DQ01–DQ04
+/// cases of the resolve stage, with kind, severity and finding_id.
+async fn finding_rows(
+    ctx: &SessionContext,
+    config: &Config,
+    found: Vec<Finding>,
+    res: &Resolution,
+) -> Result<Vec<FindingRow>, Box<dyn std::error::Error + Send + Sync>> {
+    let homes = roster_homes(ctx).await?;
+    let mut rows = Vec::new();
+    let mut push = |rule: &str,
+                    household: String,
+                    id: String,
+                    name: String,
+                    place: (String, String),
+                    evidence: String,
+                    sources: Vec<String>,
+                    matched: String,
+                    source_row: Option<String>| {
+        let info = rules::rule_info(rule);
+        let severity = config
+            .rules
+            .severity
+            .get(rule)
+            .cloned()
+            .or_else(|| info.map(|i| i.severity.to_string()))
+            .unwrap_or_default();
+        rows.push(FindingRow {
+            finding_id: findings::finding_id(rule, &household, &id, source_row.as_deref()),
+            rule: rule.to_string(),
+            kind: info.map(|i| i.kind.to_string()).unwrap_or_default(),
+            severity,
+            household_id: household,
+            id_number: id,
+            name,
+            township: place.0,
+            village: place.1,
+            evidence,
+            sources: sources.join(";"),
+            matched,
+            case_status: String::new(),
+        });
+    };
+    for f in found {
+        push(
+            f.rule,
+            f.household_id.unwrap_or_default(),
+            f.id_number.unwrap_or_default(),
+            f.name.unwrap_or_default(),
+            (f.township.unwrap_or_default(), f.village.unwrap_or_default()),
+            f.evidence,
+            f.sources,
+            f.matched.unwrap_or_default(),
+            None,
+        );
+    }
+    // DQ01 and DQ04: one finding per source row, about the primary ID column.
+    for (rule, batch) in [("DQ01", &res.dq01_invalid_id), ("DQ04", &res.dq04_sci_notation)] {
+        let (ex, file, row, field, raw_id, raw_name) = (
+            strings(batch, "extract")?,
+            strings(batch, "file")?,
+            strings(batch, "row")?,
+            strings(batch, "field")?,
+            strings(batch, "raw_id")?,
+            strings(batch, "raw_name")?,
+        );
+        let status = if rule == "DQ01" { Some(strings(batch, "id_status")?) } else { None };
+        for i in 0..batch.num_rows() {
+            if field.value(i) != "id_number" {
+                continue;
+            }
+            let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
+            let evidence = match &status {
+                Some(s) => format!(
+                    "身份证号「{}」{}，无法唯一修复，记录未关联",
+                    mask_id(raw_id.value(i).trim()),
+                    status_label(s.value(i))
+                ),
+                None => format!(
+                    "身份证号「{}」已被 Excel 科学计数法损坏，后几位无法恢复",
+                    raw_id.value(i).trim()
+                ),
+            };
+            let name = crate::normalize::name::normalize_name(&get(&raw_name, i)).name;
+            push(
+                rule,
+                String::new(),
+                String::new(),
+                name,
+                (String::new(), String::new()),
+                evidence,
+                vec![source.clone()],
+                "unlinked".to_string(),
+                Some(source),
+            );
+        }
+    }
+    // DQ02: one finding per ID number carrying names that are not variants.
+    let b = &res.dq02_name_conflict;
+    let (id, known, names, sources) = (
+        strings(b, "id_number")?,
+        strings(b, "known_name")?,
+        strings(b, "names")?,
+        strings(b, "sources")?,
+    );
+    for i in 0..b.num_rows() {
+        let pid = get(&id, i);
+        let (h, t, v) = homes.get(&pid).cloned().unwrap_or_default();
+        push(
+            "DQ02",
+            h,
+            pid,
+            get(&known, i),
+            (t, v),
+            format!("同一身份证号对应不同姓名：{}", get(&names, i)),
+            get(&sources, i).split(';').filter(|s| !s.is_empty()).map(String::from).collect(),
+            "exact".to_string(),
+            None,
+        );
+    }
+    // DQ03: one finding per repaired person, with every repaired row.
+    let b = &res.dq03_repaired_id;
+    let (id, raw_id, known, level, ex, file, row, field) = (
+        strings(b, "id_number")?,
+        strings(b, "raw_id")?,
+        strings(b, "known_name")?,
+        strings(b, "name_level")?,
+        strings(b, "extract")?,
+        strings(b, "file")?,
+        strings(b, "row")?,
+        strings(b, "field")?,
+    );
+    let score = floats(b, "score")?;
+    let mut repaired: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>, f64)> = BTreeMap::new();
+    for i in 0..b.num_rows() {
+        let entry = repaired
+            .entry(get(&id, i))
+            .or_insert_with(|| (get(&known, i), BTreeSet::new(), BTreeSet::new(), 1.0));
+        entry.1.insert(format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i)));
+        entry.2.insert(format!(
+            "{}（姓名{}，{}）",
+            mask_id(raw_id.value(i).trim()),
+            level_label(&get(&level, i)),
+            field.value(i)
+        ));
+        entry.3 = entry.3.min(score.value(i));
+    }
+    for (pid, (name, sources, raws, score)) in repaired {
+        let (h, t, v) = homes.get(&pid).cloned().unwrap_or_default();
+        push(
+            "DQ03",
+            h,
+            pid.clone(),
+            name,
+            (t, v),
+            format!(
+                "身份证号校验位错误，已按姓名唯一修正，原号码：{}；请核实",
+                raws.into_iter().collect::<Vec<_>>().join("、")
+            ),
+            sources.into_iter().collect(),
+            format!("repaired:{score:.2}"),
+            None,
+        );
+    }
+    Ok(rows)
+}
+
+const LINK_COLUMNS: [&str; 8] = ["extract", "file", "row", "raw_id", "raw_name", "person_id", "method", "score"];
+
+/// links.csv's columns out of the resolve stage's links table.
+fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for c in LINK_COLUMNS {
+        if c == "score" {
+            fields.push(Field::new(c, DataType::Float64, false));
+            columns.push(Arc::new(floats(links, c)?));
+        } else {
+            fields.push(Field::new(c, DataType::Utf8, c == "person_id"));
+            columns.push(Arc::new(strings(links, c)?));
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+fn write_links_csv<W: std::io::Write>(mut out: W, links: &RecordBatch) -> std::io::Result<()> {
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(LINK_COLUMNS)?;
+    let cols: Vec<StringArray> = LINK_COLUMNS[..7]
+        .iter()
+        .map(|c| strings(links, c).expect("links columns"))
+        .collect();
+    let score = floats(links, "score").expect("links score");
+    for i in 0..links.num_rows() {
+        let mut rec: Vec<String> = cols.iter().map(|a| get(a, i)).collect();
+        rec.push(format!("{:.2}", score.value(i)));
+        w.write_record(&rec)?;
+    }
+    w.flush()
+}
