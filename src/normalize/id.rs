@@ -1,7 +1,24 @@
-//! Resident ID numbers per GB 11643-1999 (ISO 7064 MOD 11-2 check character).
+//! Resident ID numbers per GB 11643-1999 (ISO 7064 MOD 11-2 check character):
+//! cleaning the forms they arrive in (full-width digits, spaces, hyphens, a
+//! leading apostrophe, lower-case `x`), upgrading 15-digit legacy numbers,
+//! classifying what cannot be recovered (Excel scientific notation, "无"),
+//! and the birth date, sex and region code they carry. A number that fails
+//! its check is kept (status `BadCheck`) for repair, never rejected: the row
+//! stays, unlinked, with a data-quality finding.
+
+use std::sync::OnceLock;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::text::{fold_width, is_blank, is_dash, is_none_placeholder};
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK_CHARS: &[u8; 11] = b"10X98765432";
+
+/// Birth years outside this range cannot be a living person's real date;
+/// they come from typing errors or a number that is not an ID at all.
+const MIN_BIRTH_YEAR: i32 = 1880;
+const MAX_BIRTH_YEAR: i32 = 2100;
 
 /// The check character of a 17-digit body, or `None` when the body is not
 /// 17 ASCII digits.
@@ -17,14 +34,630 @@ pub fn check_char(body17: &[u8]) -> Option<u8> {
     Some(CHECK_CHARS[(sum % 11) as usize])
 }
 
+/// What [`normalize_id`] could make of a raw ID cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdStatus {
+    /// 18 characters, a real birth date, the right check character.
+    Valid,
+    /// A 15-digit legacy number with a real birth date, upgraded to 18.
+    Upgraded15,
+    /// The right shape but a wrong check character or an impossible birth
+    /// date: a typing error, kept for repair.
+    BadCheck,
+    /// Excel turned the number into `1.10105E+17`; the lost digits can never
+    /// be recovered.
+    SciNotation,
+    /// Empty, or a placeholder meaning "none" (`无`, `/`, `-`, …).
+    Empty,
+    /// Anything else: wrong length, letters.
+    Malformed,
+}
+
+impl IdStatus {
+    /// Stable lower-case code for outputs and findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdStatus::Valid => "valid",
+            IdStatus::Upgraded15 => "upgraded15",
+            IdStatus::BadCheck => "bad_check",
+            IdStatus::SciNotation => "sci_notation",
+            IdStatus::Empty => "empty",
+            IdStatus::Malformed => "malformed",
+        }
+    }
+
+    /// True when the value can be used to link records as it is.
+    pub fn is_linkable(self) -> bool {
+        matches!(self, IdStatus::Valid | IdStatus::Upgraded15)
+    }
+}
+
+/// A cleaned ID number and what was found about it. `value` is the cleaned
+/// (or upgraded) number for `Valid`, `Upgraded15`, `BadCheck` and
+/// `Malformed`, and `None` for `Empty` and `SciNotation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedId {
+    pub value: Option<String>,
+    pub status: IdStatus,
+}
+
+/// Removes what spreadsheets and typists add around and inside an ID number
+/// and upper-cases ASCII letters (`x` → `X`). Quotes are removed only at the
+/// start and end: Excel's text prefix `'` and CSV-style double quotes.
+fn clean(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(64));
+    for c in raw.chars() {
+        let c = fold_width(c);
+        if is_blank(c) || is_dash(c) {
+            continue;
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    let is_quote = |c: char| matches!(c, '\'' | '"' | '‘' | '’' | '“' | '”' | '`');
+    let trimmed = out.trim_matches(is_quote);
+    if trimmed.len() != out.len() {
+        out = trimmed.to_owned();
+    }
+    out
+}
+
+/// Excel's rendering of a long number: `1.10105E+17`, `1.1E17`, `1,10105E+17`
+/// (comma decimal). Checked on the cleaned, upper-cased value; the exponent
+/// sign `-` has already been stripped as a dash, which is harmless here.
+fn is_sci_notation(cleaned: &str) -> bool {
+    let b = cleaned.as_bytes();
+    let Some(e) = b.iter().position(|&c| c == b'E') else {
+        return false;
+    };
+    let (mantissa, exponent) = (&b[..e], &b[e + 1..]);
+    let exponent = exponent.strip_prefix(b"+").unwrap_or(exponent);
+    if exponent.is_empty() || !exponent.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let (int, frac) = match mantissa.iter().position(|&c| c == b'.' || c == b',') {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &mantissa[..0]),
+    };
+    !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit)
+}
+
+/// A real calendar date from ASCII `YYYYMMDD` within the plausible range.
+fn date_from_yyyymmdd(d: &[u8]) -> Option<NaiveDate> {
+    if d.len() != 8 || !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |s: &[u8]| {
+        s.iter()
+            .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+    };
+    let year = i32::try_from(num(&d[0..4])).ok()?;
+    if !(MIN_BIRTH_YEAR..=MAX_BIRTH_YEAR).contains(&year) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, num(&d[4..6]), num(&d[6..8]))
+}
+
+/// The birth date (positions 7–14) of an 18-character ID number, when it is a
+/// real date between 1880 and 2100.
+pub fn birth_date(id18: &str) -> Option<NaiveDate> {
+    if id18.len() != 18 {
+        return None;
+    }
+    date_from_yyyymmdd(id18.as_bytes().get(6..14)?)
+}
+
+/// True for 18 characters with 17 digits, a real birth date and the right
+/// check character (`x` accepted for `X`). The region code is not part of
+/// validity; see [`region_status`].
+pub fn is_valid_id(id18: &str) -> bool {
+    let b = id18.as_bytes();
+    if b.len() != 18 {
+        return false;
+    }
+    let Some(expected) = check_char(&b[..17]) else {
+        return false;
+    };
+    b[17].to_ascii_uppercase() == expected && birth_date(id18).is_some()
+}
+
+/// Upgrades a 15-digit GB 11643-1989 number: `19` goes before the two-digit
+/// year, then the check character is appended. `None` unless 15 ASCII digits.
+pub fn upgrade_15(id15: &str) -> Option<String> {
+    let b = id15.as_bytes();
+    if b.len() != 15 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut body = Vec::with_capacity(18);
+    body.extend_from_slice(&b[..6]);
+    body.extend_from_slice(b"19");
+    body.extend_from_slice(&b[6..]);
+    body.push(check_char(&body)?);
+    String::from_utf8(body).ok()
+}
+
+/// Cleans and classifies a raw ID cell. Never fails: what cannot be used is
+/// said by the status, and whatever digits survive are kept for repair.
+pub fn normalize_id(raw: &str) -> NormalizedId {
+    let cleaned = clean(raw);
+    if cleaned.is_empty() || is_none_placeholder(&cleaned) {
+        return NormalizedId {
+            value: None,
+            status: IdStatus::Empty,
+        };
+    }
+    if is_sci_notation(&cleaned) {
+        return NormalizedId {
+            value: None,
+            status: IdStatus::SciNotation,
+        };
+    }
+    let b = cleaned.as_bytes();
+    let status = if b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && (b[17].is_ascii_digit() || b[17] == b'X')
+    {
+        if is_valid_id(&cleaned) {
+            IdStatus::Valid
+        } else {
+            IdStatus::BadCheck
+        }
+    } else if let Some(upgraded) = upgrade_15(&cleaned) {
+        // The upgrade computes the check character itself, so only the
+        // birth date can make an upgraded number bad.
+        let status = if birth_date(&upgraded).is_some() {
+            IdStatus::Upgraded15
+        } else {
+            IdStatus::BadCheck
+        };
+        return NormalizedId {
+            value: Some(upgraded),
+            status,
+        };
+    } else {
+        IdStatus::Malformed
+    };
+    NormalizedId {
+        value: Some(cleaned),
+        status,
+    }
+}
+
+/// Sex as coded by the parity of the 17th digit (odd: male, even: female).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// The sex coded in an 18-character ID number (the 17th digit's parity).
+pub fn sex(id18: &str) -> Option<Sex> {
+    let b = id18.as_bytes();
+    if b.len() != 18 || !b[16].is_ascii_digit() {
+        return None;
+    }
+    Some(if (b[16] - b'0') % 2 == 1 {
+        Sex::Male
+    } else {
+        Sex::Female
+    })
+}
+
+/// Age in whole years on `on`, from the birth date in the ID number.
+pub fn age_on(id18: &str, on: NaiveDate) -> Option<u32> {
+    let born = birth_date(id18)?;
+    let mut age = on.year() - born.year();
+    if (on.month(), on.day()) < (born.month(), born.day()) {
+        age -= 1;
+    }
+    u32::try_from(age).ok()
+}
+
+/// What the first six digits of an ID number say about where it was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionStatus {
+    /// A GB/T 2260 division code, current or historical.
+    Known,
+    /// 81/82/83: Hong Kong, Macao or Taiwan residents' residence permit.
+    Permit,
+    /// Leading 9: the 2023 foreign permanent-resident ID card.
+    PermanentResident,
+    /// Not in the division tables: worth a warning, not a rejection, because
+    /// the tables are incomplete for old numbers.
+    Unknown,
+}
+
+/// The embedded division-code list, parsed once into a sorted vector.
+fn division_codes() -> &'static [u32] {
+    static CODES: OnceLock<Vec<u32>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        let mut codes: Vec<u32> = include_str!("../../data/division_codes.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        // The file is sorted already; sorting again keeps binary search
+        // correct even if someone edits it by hand.
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    })
+}
+
+/// Classifies the region code (first six digits) of an ID number.
+pub fn region_status(id18: &str) -> RegionStatus {
+    let Some(prefix) = id18.as_bytes().get(..6) else {
+        return RegionStatus::Unknown;
+    };
+    if !prefix.iter().all(u8::is_ascii_digit) {
+        return RegionStatus::Unknown;
+    }
+    match prefix {
+        [b'8', b'1' | b'2' | b'3', ..] => return RegionStatus::Permit,
+        [b'9', ..] => return RegionStatus::PermanentResident,
+        _ => {}
+    }
+    let code = prefix
+        .iter()
+        .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+    if division_codes().binary_search(&code).is_ok() {
+        RegionStatus::Known
+    } else {
+        RegionStatus::Unknown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn norm(raw: &str) -> (Option<String>, IdStatus) {
+        let n = normalize_id(raw);
+        (n.value, n.status)
+    }
+
+    fn valid(s: &str) -> (Option<String>, IdStatus) {
+        (Some(s.to_owned()), IdStatus::Valid)
+    }
 
     #[test]
     fn check_char_of_known_numbers() {
         assert_eq!(check_char(b"61010419620927690"), Some(b'8'));
         assert_eq!(check_char(b"33010219200403064"), Some(b'X'));
         assert_eq!(check_char(b"3301021920040306"), None);
+        assert_eq!(check_char(b"3301021920040306A"), None);
+    }
+
+    #[test]
+    fn status_codes_are_stable() {
+        let all = [
+            (IdStatus::Valid, "valid"),
+            (IdStatus::Upgraded15, "upgraded15"),
+            (IdStatus::BadCheck, "bad_check"),
+            (IdStatus::SciNotation, "sci_notation"),
+            (IdStatus::Empty, "empty"),
+            (IdStatus::Malformed, "malformed"),
+        ];
+        for (status, code) in all {
+            assert_eq!(status.as_str(), code);
+        }
+    }
+
+    #[test]
+    fn clean_valid_number_is_valid() {
+        assert_eq!(norm("110101199003078670"), valid("110101199003078670"));
+        assert_eq!(norm("44011320141005001X"), valid("44011320141005001X"));
+    }
+
+    #[test]
+    fn lower_case_x_is_upper_cased() {
+        assert_eq!(norm("44011320141005001x"), valid("44011320141005001X"));
+        assert_eq!(norm("33010219200403064x"), valid("33010219200403064X"));
+    }
+
+    #[test]
+    fn full_width_digits_and_x() {
+        assert_eq!(
+            norm("４４０１１３２０１４１００５００１ｘ"),
+            valid("44011320141005001X")
+        );
+        assert_eq!(
+            norm("１１０１０１１９９００３０７８６７０"),
+            valid("110101199003078670")
+        );
+    }
+
+    #[test]
+    fn spaces_and_hyphens_inside() {
+        assert_eq!(norm("110101 19900307 8670"), valid("110101199003078670"));
+        assert_eq!(norm("110101-19900307-8670"), valid("110101199003078670"));
+        assert_eq!(norm("110101－19900307—8670"), valid("110101199003078670"));
+        assert_eq!(
+            norm("110101\u{3000}19900307\u{A0}8670"),
+            valid("110101199003078670")
+        );
+        assert_eq!(norm("  110101199003078670  "), valid("110101199003078670"));
+        assert_eq!(norm("1101  0119 9003 0786 70"), valid("110101199003078670"));
+    }
+
+    #[test]
+    fn leading_apostrophe_or_tab() {
+        assert_eq!(norm("'110101199003078670"), valid("110101199003078670"));
+        assert_eq!(norm("‘110101199003078670"), valid("110101199003078670"));
+        assert_eq!(norm("\t110101199003078670"), valid("110101199003078670"));
+        assert_eq!(norm("\"110101199003078670\""), valid("110101199003078670"));
+        assert_eq!(
+            norm("\u{FEFF}110101199003078670"),
+            valid("110101199003078670")
+        );
+    }
+
+    #[test]
+    fn fifteen_digit_numbers_are_upgraded() {
+        let cases = [
+            ("610104620927690", "610104196209276908"),
+            ("150102880730303", "150102198807303035"),
+            ("330102200403064", "33010219200403064X"),
+        ];
+        for (old, new) in cases {
+            assert_eq!(
+                norm(old),
+                (Some(new.to_owned()), IdStatus::Upgraded15),
+                "{old}"
+            );
+            assert!(is_valid_id(new));
+        }
+        assert_eq!(upgrade_15("61010462092769"), None);
+    }
+
+    #[test]
+    fn fifteen_digit_with_impossible_date_is_bad_check_but_kept() {
+        let n = normalize_id("610104620932690");
+        assert_eq!(n.status, IdStatus::BadCheck);
+        // 1962-09-32 does not exist; the check character is still computed.
+        assert_eq!(n.value.as_deref(), Some("610104196209326901"));
+        assert_eq!(check_char(b"61010419620932690"), Some(b'1'));
+    }
+
+    #[test]
+    fn typing_error_one_digit_changed_is_bad_check_and_kept() {
+        // 110101199003078670 with the 8th digit changed.
+        assert_eq!(
+            norm("110101198003078670"),
+            (Some("110101198003078670".to_owned()), IdStatus::BadCheck)
+        );
+        assert_eq!(
+            norm("440308199901101513"),
+            (Some("440308199901101513".to_owned()), IdStatus::BadCheck)
+        );
+    }
+
+    #[test]
+    fn typing_error_neighbours_swapped_is_bad_check() {
+        // 110101199003078670 with digits 15 and 16 (8, 6) swapped.
+        let n = normalize_id("110101199003076870");
+        assert_eq!(n.status, IdStatus::BadCheck);
+        assert_eq!(n.value.as_deref(), Some("110101199003076870"));
+    }
+
+    #[test]
+    fn impossible_birth_date_is_bad_check() {
+        // Feb 30 and month 13; the value is kept for repair.
+        assert_eq!(
+            normalize_id("440308199902301512").status,
+            IdStatus::BadCheck
+        );
+        assert_eq!(
+            normalize_id("360426199113010079").status,
+            IdStatus::BadCheck
+        );
+        // 1879 is before any living person's birth.
+        let mut body = b"11010118790101001".to_vec();
+        body.push(check_char(&body).unwrap());
+        let old = String::from_utf8(body).unwrap();
+        assert_eq!(normalize_id(&old).status, IdStatus::BadCheck);
+        assert!(!is_valid_id(&old));
+    }
+
+    #[test]
+    fn excel_scientific_notation_is_never_recovered() {
+        for raw in [
+            "1.10105E+17",
+            "1.10105e+17",
+            "1.10105199001011e+17",
+            "1.1E17",
+            "1,10105E+17",
+            "１.１０１０５Ｅ＋１７",
+            " 4.40308E+17 ",
+        ] {
+            assert_eq!(norm(raw), (None, IdStatus::SciNotation), "{raw}");
+        }
+    }
+
+    #[test]
+    fn placeholders_and_blanks_are_empty() {
+        for raw in [
+            "", "   ", "\t", "无", "/", "／", "-", "—", "－", "空", "null", "NULL", "Null", "0",
+            "暂无", "未知", " 无 ", "\u{3000}",
+        ] {
+            assert_eq!(norm(raw), (None, IdStatus::Empty), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_length_or_letters_is_malformed_and_kept() {
+        assert_eq!(
+            norm("44030819990110"),
+            (Some("44030819990110".to_owned()), IdStatus::Malformed)
+        );
+        assert_eq!(
+            norm("T60426199101010078"),
+            (Some("T60426199101010078".to_owned()), IdStatus::Malformed)
+        );
+        assert_eq!(
+            norm("3301022011022000D6"),
+            (Some("3301022011022000D6".to_owned()), IdStatus::Malformed)
+        );
+        assert_eq!(norm("身份证遗失").1, IdStatus::Malformed);
+        assert_eq!(norm("1101011990030786701").1, IdStatus::Malformed);
+    }
+
+    #[test]
+    fn birth_date_and_sex() {
+        assert_eq!(
+            birth_date("110101199003078670"),
+            NaiveDate::from_ymd_opt(1990, 3, 7)
+        );
+        assert_eq!(birth_date("440308199902301512"), None);
+        assert_eq!(birth_date("1101011990030786"), None);
+        assert_eq!(birth_date("一二三四五六七八九十一二三四五六七八"), None);
+        assert_eq!(sex("110101199003078670"), Some(Sex::Male));
+        assert_eq!(sex("44011320141005001X"), Some(Sex::Male));
+        assert_eq!(sex("810000199408230021"), Some(Sex::Female));
+        let on = NaiveDate::from_ymd_opt(2025, 3, 6).unwrap();
+        assert_eq!(age_on("110101199003078670", on), Some(34));
+        let on = NaiveDate::from_ymd_opt(2025, 3, 7).unwrap();
+        assert_eq!(age_on("110101199003078670", on), Some(35));
+    }
+
+    #[test]
+    fn is_valid_id_never_panics_on_non_ascii() {
+        assert!(!is_valid_id("一二三四五六"));
+        assert!(!is_valid_id("１１０１０１１９９００３０７８６７０"));
+        assert!(!is_valid_id(""));
+    }
+
+    #[test]
+    fn region_status_classes() {
+        assert_eq!(region_status("110101199003078670"), RegionStatus::Known);
+        // Legacy 市辖区 codes carried by old numbers.
+        assert_eq!(region_status("44040119580101000X"), RegionStatus::Known);
+        assert_eq!(region_status("140120197901010008"), RegionStatus::Known);
+        assert_eq!(region_status("810000199408230021"), RegionStatus::Permit);
+        assert_eq!(region_status("820000200009100032"), RegionStatus::Permit);
+        assert_eq!(region_status("830000199201300022"), RegionStatus::Permit);
+        assert_eq!(
+            region_status("932682198501010017"),
+            RegionStatus::PermanentResident
+        );
+        assert_eq!(region_status("111111199901101512"), RegionStatus::Unknown);
+        assert_eq!(region_status("11010"), RegionStatus::Unknown);
+        assert_eq!(region_status("一二三四五六七"), RegionStatus::Unknown);
+    }
+
+    #[test]
+    fn division_code_table_is_loaded() {
+        let codes = division_codes();
+        assert!(codes.len() > 7000, "{}", codes.len());
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// Cross-checks against the vectors compiled from four ID libraries'
+    /// test files. Skipped when the shared data folder is not beside the
+    /// checkout (e.g. on a CI runner that has only the repository).
+    #[test]
+    fn shared_test_vectors_agree() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/cn_resident_id_test_vectors.csv"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            println!("skipped: {path} not found");
+            return;
+        };
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (id_col, check_col, date_col, upgrade_col) = (
+            col("id_number"),
+            col("computed_iso7064_check_ok"),
+            col("computed_date_ok"),
+            col("computed_upgrade_18"),
+        );
+        let (mut checked18, mut checked15) = (0, 0);
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            // The first eight columns hold no quoted commas; the note column
+            // may, but it is not read.
+            let fields: Vec<&str> = line.split(',').collect();
+            let id = fields[id_col];
+            if id.chars().count() == 18 {
+                let expected = fields[check_col] == "Y" && fields[date_col] == "Y";
+                assert_eq!(is_valid_id(id), expected, "{id}");
+                checked18 += 1;
+            } else if id.len() == 15 && !fields[upgrade_col].is_empty() {
+                let n = normalize_id(id);
+                assert_eq!(n.value.as_deref(), Some(fields[upgrade_col]), "{id}");
+                assert_eq!(n.status, IdStatus::Upgraded15, "{id}");
+                checked15 += 1;
+            }
+        }
+        assert!(checked18 >= 40, "{checked18}");
+        assert!(checked15 >= 4, "{checked15}");
+    }
+
+    /// An 18-character number built from its parts with the right check char.
+    fn build_id(region: u32, date: NaiveDate, seq: u32) -> String {
+        let body = format!("{region:06}{}{seq:03}", date.format("%Y%m%d"));
+        let check = check_char(body.as_bytes()).unwrap();
+        format!("{body}{}", check as char)
+    }
+
+    fn any_real_date() -> impl Strategy<Value = NaiveDate> {
+        let first = NaiveDate::from_ymd_opt(MIN_BIRTH_YEAR, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(MAX_BIRTH_YEAR, 12, 31).unwrap();
+        (0..=(last - first).num_days()).prop_map(move |d| first + chrono::Days::new(d as u64))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(raw in any::<String>()) {
+            let _ = normalize_id(&raw);
+            let _ = is_valid_id(&raw);
+            let _ = birth_date(&raw);
+            let _ = region_status(&raw);
+            let _ = sex(&raw);
+        }
+
+        #[test]
+        fn never_panics_on_id_like_text(raw in "[0-9０-９xXｘ '\\-—.eE+,\t]{0,24}") {
+            let _ = normalize_id(&raw);
+        }
+
+        #[test]
+        fn normalising_a_kept_value_is_idempotent(raw in "[0-9]{15}|[0-9]{17}[0-9Xx]") {
+            let first = normalize_id(&raw);
+            if let Some(value) = &first.value {
+                let again = normalize_id(value);
+                prop_assert_eq!(again.value.as_ref(), Some(value));
+                let expected = match first.status {
+                    IdStatus::Valid | IdStatus::Upgraded15 => IdStatus::Valid,
+                    other => other,
+                };
+                prop_assert_eq!(again.status, expected);
+            }
+        }
+
+        #[test]
+        fn built_valid_ids_are_valid(
+            region in 0u32..1_000_000, date in any_real_date(), seq in 0u32..1000,
+        ) {
+            let id = build_id(region, date, seq);
+            prop_assert!(is_valid_id(&id));
+            prop_assert_eq!(birth_date(&id), Some(date));
+            prop_assert_eq!(normalize_id(&id), NormalizedId { value: Some(id.clone()), status: IdStatus::Valid });
+        }
+
+        #[test]
+        fn any_single_digit_change_is_caught(
+            region in 0u32..1_000_000, date in any_real_date(), seq in 0u32..1000,
+            pos in 0usize..17, delta in 1u8..10,
+        ) {
+            let mut bytes = build_id(region, date, seq).into_bytes();
+            bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
+            let changed = String::from_utf8(bytes).unwrap();
+            prop_assert_ne!(normalize_id(&changed).status, IdStatus::Valid);
+            prop_assert!(!is_valid_id(&changed));
+        }
     }
 }

@@ -1,0 +1,389 @@
+//! Dates and contribution periods as departments write them: ISO, slashes,
+//! dots, compact `YYYYMMDD`, Chinese `2025年1月5日`, with or without a time of
+//! day, and Excel serial numbers (days since 1899-12-30, which absorbs Excel's
+//! fictitious 1900-02-29). An empty cell is `Ok(None)`; a value that is not a
+//! real date is an error, because a required date that cannot be read makes
+//! the row structurally broken.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::ValueError;
+use super::text::{fold_width, is_blank, quote_prefix};
+
+/// Excel serials accepted as dates: 61 is 1900-03-01, the first day after
+/// Excel's fictitious leap day; 2958465 is 9999-12-31, Excel's last date.
+const EXCEL_SERIAL_MIN: u32 = 61;
+const EXCEL_SERIAL_MAX: u32 = 2_958_465;
+
+/// The longest cell worth looking at; a date, even with a time and
+/// fractional seconds, is far shorter.
+const MAX_LEN: usize = 64;
+
+/// Width-folded, trimmed copy of the cell, or `None` when it means "empty".
+fn prepare(raw: &str) -> Option<String> {
+    let folded: String = raw.chars().map(fold_width).collect();
+    let trimmed = folded.trim_matches(is_blank);
+    match trimmed {
+        "" | "-" | "—" | "–" | "/" | "无" | "暂无" | "空" => None,
+        t if t.eq_ignore_ascii_case("null") => None,
+        t => Some(t.to_owned()),
+    }
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses ASCII digits (at most 9 of them, so no overflow).
+fn digits_u32(s: &str) -> Option<u32> {
+    if !all_digits(s) || s.len() > 9 {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The date of an Excel serial day number (1900 date system).
+pub fn from_excel_serial(serial: u32) -> Option<NaiveDate> {
+    if !(EXCEL_SERIAL_MIN..=EXCEL_SERIAL_MAX).contains(&serial) {
+        return None;
+    }
+    // Day 0 is 1899-12-30 for every serial from 61 on: Excel counts a
+    // 1900-02-29 that never existed, which shifts the epoch back one day.
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(u64::from(serial)))
+}
+
+/// An Excel serial, possibly with a fractional time of day (`45662.5`).
+fn excel_serial(s: &str) -> Option<NaiveDate> {
+    let (int, frac) = match s.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (s, None),
+    };
+    if let Some(frac) = frac
+        && !all_digits(frac)
+    {
+        return None;
+    }
+    // Eight digits are YYYYMMDD, never a serial.
+    if int.len() == 8 {
+        return None;
+    }
+    let serial = digits_u32(int)?;
+    // A bare `1990` or `2025` is a year someone typed, not the serial of a
+    // day in 1905; reading it as a date would be a guess, so it is refused.
+    if int.len() == 4 && (1900..=2100).contains(&serial) {
+        return None;
+    }
+    from_excel_serial(serial)
+}
+
+/// Year, month and day parts, with the year four digits and the others one
+/// or two, as a real date.
+fn ymd(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
+    if year.len() != 4 || !(1..=2).contains(&month.len()) || !(1..=2).contains(&day.len()) {
+        return None;
+    }
+    let year = i32::try_from(digits_u32(year)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits_u32(month)?, digits_u32(day)?)
+}
+
+/// `2025年1月5日` (or `…5号`).
+fn chinese_date(s: &str) -> Option<NaiveDate> {
+    let (year, rest) = s.split_once('年')?;
+    let (month, rest) = rest.split_once('月')?;
+    let day = rest
+        .strip_suffix('日')
+        .or_else(|| rest.strip_suffix('号'))?;
+    ymd(year.trim(), month.trim(), day.trim())
+}
+
+/// A time of day after the date: `00:00:00`, `0:00`, `08:30:00.000`, with an
+/// optional trailing `Z`. Its value is dropped; only its shape is checked so
+/// that trailing garbage is not silently accepted.
+fn is_time_of_day(s: &str) -> bool {
+    let s = s.strip_suffix(['Z', 'z']).unwrap_or(s);
+    let mut parts = s.split(':');
+    let (Some(h), Some(m)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let sec = parts.next();
+    if parts.next().is_some() {
+        return false;
+    }
+    let two =
+        |p: &str, max: u32| (1..=2).contains(&p.len()) && digits_u32(p).is_some_and(|v| v <= max);
+    let sec_ok = match sec {
+        None => true,
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, "0"));
+            two(whole, 60) && all_digits(frac)
+        }
+    };
+    two(h, 24) && two(m, 59) && sec_ok
+}
+
+/// The date part of a cell, without a valid time of day after it.
+fn strip_time(s: &str) -> Option<&str> {
+    let split = s.find(|c: char| c == 'T' || c == 't' || is_blank(c));
+    match split {
+        None => Some(s),
+        Some(at) => {
+            let (date, time) = s.split_at(at);
+            let time = time
+                .trim_start_matches(['T', 't'])
+                .trim_start_matches(is_blank);
+            is_time_of_day(time).then_some(date)
+        }
+    }
+}
+
+/// Every accepted date form, or `None`.
+fn parse_date_str(s: &str) -> Option<NaiveDate> {
+    let date = strip_time(s)?;
+    if date.contains('年') {
+        return chinese_date(date);
+    }
+    if all_digits(date) {
+        if date.len() == 8 {
+            return ymd(&date[0..4], &date[4..6], &date[6..8]);
+        }
+        return excel_serial(date);
+    }
+    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+    match parts.as_slice() {
+        [y, m, d] => ymd(y, m, d),
+        // `45662.0`: a serial with a time fraction.
+        [_, _] if date.contains('.') && date == s => excel_serial(date),
+        _ => None,
+    }
+}
+
+fn bad(code: &'static str, what: &str, raw: &str) -> ValueError {
+    ValueError {
+        code,
+        message: format!("{what}：{}", quote_prefix(raw, 20)),
+    }
+}
+
+/// Parses a date cell. `Ok(None)` for an empty cell or a placeholder (`-`,
+/// `无`); an error (`bad_date`) for anything that is not a real date.
+pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, ValueError> {
+    let Some(s) = prepare(raw) else {
+        return Ok(None);
+    };
+    if s.len() > MAX_LEN {
+        return Err(bad("bad_date", "无法识别的日期格式", &s));
+    }
+    parse_date_str(&s)
+        .map(Some)
+        .ok_or_else(|| bad("bad_date", "无法识别的日期格式或日期不存在", &s))
+}
+
+/// `YYYYMM` as a number, e.g. 202511.
+fn period_of(year: i32, month: u32) -> Option<u32> {
+    let year = u32::try_from(year).ok()?;
+    ((1..=12).contains(&month) && (1000..=9999).contains(&year)).then_some(year * 100 + month)
+}
+
+/// Every accepted period form, or `None`.
+fn parse_period_str(s: &str) -> Option<u32> {
+    if all_digits(s) && s.len() == 6 {
+        return period_of(
+            i32::try_from(digits_u32(&s[..4])?).ok()?,
+            digits_u32(&s[4..])?,
+        );
+    }
+    if let Some((year, rest)) = s.split_once('年')
+        && let Some(month) = rest.strip_suffix('月')
+    {
+        let year = i32::try_from(digits_u32(year.trim())?).ok()?;
+        let month = month.trim();
+        return if year >= 1000 && (1..=2).contains(&month.len()) {
+            period_of(year, digits_u32(month)?)
+        } else {
+            None
+        };
+    }
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+    if let [year, month] = parts.as_slice()
+        && year.len() == 4
+        && (1..=2).contains(&month.len())
+    {
+        return period_of(i32::try_from(digits_u32(year)?).ok()?, digits_u32(month)?);
+    }
+    // A full date (or an Excel serial) stands for its month.
+    let date = parse_date_str(s)?;
+    period_of(date.year(), date.month())
+}
+
+/// Parses a period cell (`费款所属期`, `发放月份`) into `YYYYMM`, e.g. 202511.
+/// `Ok(None)` for an empty cell; an error (`bad_period`) otherwise.
+pub fn parse_period(raw: &str) -> Result<Option<u32>, ValueError> {
+    let Some(s) = prepare(raw) else {
+        return Ok(None);
+    };
+    if s.len() > MAX_LEN {
+        return Err(bad("bad_period", "无法识别的所属期格式", &s));
+    }
+    parse_period_str(&s)
+        .map(Some)
+        .ok_or_else(|| bad("bad_period", "无法识别的所属期格式", &s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn catalogue_date_forms() {
+        let jan5 = d(2025, 1, 5);
+        for raw in [
+            "2025-01-05",
+            "2025/1/5",
+            "20250105",
+            "2025.01.05",
+            "2025年1月5日",
+            "2025年01月05日",
+            "2025年1月5号",
+            "2025-01-05 00:00:00",
+            "2025-01-05T08:30:00",
+            "2025-01-05T08:30:00Z",
+            "2025-01-05 08:30:00.000",
+            "2025/1/5 0:00",
+            "45662",
+            "45662.0",
+            "45662.5",
+            "２０２５－０１－０５",
+            "２０２５年１月５日",
+            "  2025-1-5\u{3000}",
+        ] {
+            assert_eq!(parse_date(raw), Ok(jan5), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn empty_cells_are_none() {
+        for raw in ["", "  ", "-", "—", "－", "无", "/", "NULL", "\u{3000}"] {
+            assert_eq!(parse_date(raw), Ok(None), "{raw:?}");
+            assert_eq!(parse_period(raw), Ok(None), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn impossible_dates_and_text_are_rejected() {
+        for raw in [
+            "2025-02-30",
+            "2025-13-01",
+            "20251301",
+            "2025年2月30日",
+            "不详",
+            "abc",
+            "2025-01",
+            "2025-01-05 25:00",
+            "2025-01-05 garbage",
+            "25-01-05",
+            "45662.x",
+            "60",
+            "2958466",
+            "1.5E+04",
+            "2025",
+            "1990",
+        ] {
+            let err = parse_date(raw).unwrap_err();
+            assert_eq!(err.code, "bad_date", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn error_message_quotes_at_most_twenty_chars() {
+        let raw = "这不是一个日期而是一段很长很长的说明文字，包含很多字";
+        let err = parse_date(raw).unwrap_err();
+        assert!(err.message.starts_with("无法识别"));
+        assert!(!err.message.contains("包含很多字"), "{}", err.message);
+    }
+
+    #[test]
+    fn leap_days() {
+        assert_eq!(parse_date("2024-02-29"), Ok(d(2024, 2, 29)));
+        assert!(parse_date("2023-02-29").is_err());
+        assert!(parse_date("1900-02-29").is_err());
+    }
+
+    #[test]
+    fn excel_serials_use_the_1900_system() {
+        assert_eq!(from_excel_serial(61), d(1900, 3, 1));
+        assert_eq!(from_excel_serial(45662), d(2025, 1, 5));
+        assert_eq!(from_excel_serial(2_958_465), d(9999, 12, 31));
+        assert_eq!(from_excel_serial(60), None);
+        assert_eq!(from_excel_serial(2_958_466), None);
+    }
+
+    #[test]
+    fn catalogue_period_forms() {
+        for raw in [
+            "202511",
+            "2025-11",
+            "2025/11",
+            "2025年11月",
+            "2025.11",
+            "2025-11-01",
+            "2025-11-30 00:00:00",
+            "20251115",
+            "２０２５１１",
+            "2025年11月3日",
+        ] {
+            assert_eq!(parse_period(raw), Ok(Some(202511)), "{raw:?}");
+        }
+        assert_eq!(parse_period("2025-1"), Ok(Some(202501)));
+        // 45962 is 2025-11-01.
+        assert_eq!(parse_period("45962"), Ok(Some(202511)));
+    }
+
+    #[test]
+    fn bad_periods_are_rejected() {
+        for raw in [
+            "202513",
+            "202500",
+            "2025-13",
+            "2025年0月",
+            "十一月",
+            "2025",
+            "2025-11-31",
+        ] {
+            let err = parse_period(raw).unwrap_err();
+            assert_eq!(err.code, "bad_period", "{raw:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(raw in any::<String>()) {
+            let _ = parse_date(&raw);
+            let _ = parse_period(&raw);
+        }
+
+        #[test]
+        fn never_panics_on_date_like_text(raw in "[0-9０-９年月日号 :./\\-T]{0,20}") {
+            let _ = parse_date(&raw);
+            let _ = parse_period(&raw);
+        }
+
+        #[test]
+        fn formatted_dates_round_trip(days in 0i64..75_000) {
+            // From 1906 on: the serials of 1905 look like bare years.
+            let date = NaiveDate::from_ymd_opt(1906, 1, 1).unwrap() + chrono::Days::new(days as u64);
+            for fmt in ["%Y-%m-%d", "%Y/%-m/%-d", "%Y%m%d", "%Y.%m.%d", "%Y年%-m月%-d日"] {
+                let text = date.format(fmt).to_string();
+                prop_assert_eq!(parse_date(&text), Ok(Some(date)));
+            }
+            let serial = (date - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
+            prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
+            let period = date.year() as u32 * 100 + date.month();
+            prop_assert_eq!(parse_period(&date.format("%Y%m").to_string()), Ok(Some(period)));
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Amounts, areas and counts as departments write them: thousands
+//! separators, `元`/`万`/`万元` units, currency signs, full-width digits,
+//! units such as `㎡` or `人`. Money is exact: it is parsed into an integer
+//! mantissa and a decimal scale and converted to integer fen (分) with
+//! integer arithmetic, never through a float, so that "income exactly equal to
+//! the standard" is decided the same way on every run.
+
+use super::ValueError;
+use super::text::{fold_width, is_blank, is_dash, quote_prefix};
+
+/// More significant digits than any real amount has; also keeps every
+/// intermediate product far inside i128.
+const MAX_DIGITS: usize = 24;
+
+/// A decimal number as written: `negative`, the digits without the point
+/// (`mantissa`) and how many of them follow the point (`scale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    mantissa: i128,
+    scale: u32,
+}
+
+/// Folds widths, drops blanks and currency signs; `None` for a placeholder
+/// meaning "nothing" (`-`, `—`, `/`, `无`, empty).
+fn prepare(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len().min(64));
+    for c in raw.chars() {
+        let c = fold_width(c);
+        if is_blank(c) || matches!(c, '¥' | '￥' | '$') {
+            continue;
+        }
+        out.push(c);
+    }
+    let placeholder = out.is_empty()
+        || out.chars().all(is_dash)
+        || matches!(out.as_str(), "/" | "无" | "暂无" | "空")
+        || out.eq_ignore_ascii_case("null");
+    (!placeholder).then_some(out)
+}
+
+/// Parses `[-+]digits[,digits…][.digits]`. Thousands separators are accepted
+/// only in groups of three, so that `1,23` is an error rather than a guess.
+fn parse_decimal_text(s: &str) -> Option<Decimal> {
+    let (negative, body) = match s.chars().next()? {
+        c if is_dash(c) => (true, &s[c.len_utf8()..]),
+        '+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((int, frac)) => (int, frac),
+        None => (body, ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut groups = int.split(',');
+    let first = groups.next().unwrap_or_default();
+    if !first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if int.contains(',') {
+        let rest_ok = groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+        if first.is_empty() || first.len() > 3 || !rest_ok {
+            return None;
+        }
+    }
+    let digits = int.bytes().filter(|&b| b != b',').chain(frac.bytes());
+    if int.len() + frac.len() > MAX_DIGITS {
+        return None;
+    }
+    let mantissa = digits.fold(0i128, |acc, b| acc * 10 + i128::from(b - b'0'));
+    Some(Decimal {
+        negative,
+        mantissa,
+        scale: u32::try_from(frac.len()).ok()?,
+    })
+}
+
+/// Splits a trailing unit from the number, if it is one of `units`.
+fn strip_unit<'a>(s: &'a str, units: &[&str]) -> &'a str {
+    units.iter().find_map(|u| s.strip_suffix(u)).unwrap_or(s)
+}
+
+fn bad(code: &'static str, what: &str, raw: &str) -> ValueError {
+    ValueError {
+        code,
+        message: format!("{what}：{}", quote_prefix(raw, 20)),
+    }
+}
+
+/// `numerator / denominator` rounded half away from zero (denominator > 0).
+fn div_round(numerator: i128, denominator: i128) -> i128 {
+    let (q, r) = (numerator / denominator, numerator % denominator);
+    if 2 * r.abs() >= denominator {
+        q + numerator.signum()
+    } else {
+        q
+    }
+}
+
+/// Parses an amount in 元 into integer fen. `万`/`万元` multiply by 10,000;
+/// more than two decimals are rounded half away from zero. `Ok(None)` for an
+/// empty cell or a placeholder; `bad_money` for anything else unreadable.
+pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
+    let Some(s) = prepare(raw) else {
+        return Ok(None);
+    };
+    let err = || bad("bad_money", "无法识别的金额", &s);
+    let (number, per_unit) =
+        if let Some(n) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+            (n, 10_000 * 100)
+        } else {
+            (
+                s.strip_suffix("元")
+                    .or_else(|| s.strip_suffix("圆"))
+                    .unwrap_or(&s),
+                100,
+            )
+        };
+    let Some(d) = parse_decimal_text(number) else {
+        return Err(err());
+    };
+    let fen = div_round(d.mantissa * per_unit, 10i128.pow(d.scale));
+    let fen = if d.negative { -fen } else { fen };
+    i64::try_from(fen).map(Some).map_err(|_| err())
+}
+
+/// Units an area or other measured quantity may carry.
+const DECIMAL_UNITS: &[&str] = &["平方米", "平米", "㎡", "m²", "M²", "m2", "M2"];
+
+/// Parses a decimal quantity such as a floor area (`89.5`, `89.5㎡`,
+/// `89.5平方米`). Floats are fine here: areas are only compared to coarse
+/// thresholds, never summed into money.
+pub fn parse_decimal(raw: &str) -> Result<Option<f64>, ValueError> {
+    let Some(s) = prepare(raw) else {
+        return Ok(None);
+    };
+    let d = parse_decimal_text(strip_unit(&s, DECIMAL_UNITS))
+        .ok_or_else(|| bad("bad_number", "无法识别的数值", &s))?;
+    // Mantissa and power of ten are both exact in f64 up to 15 digits.
+    let value = d.mantissa as f64 / 10f64.powi(i32::try_from(d.scale).unwrap_or(i32::MAX));
+    Ok(Some(if d.negative { -value } else { value }))
+}
+
+/// Units a count may carry.
+const COUNT_UNITS: &[&str] = &["人", "口", "个", "名", "户"];
+
+/// Parses a whole number such as a household size (`3`, `3人`, `3.0`). A
+/// fractional part must be zero: `3.5` persons is an error, not 3 or 4.
+pub fn parse_integer(raw: &str) -> Result<Option<i64>, ValueError> {
+    let Some(s) = prepare(raw) else {
+        return Ok(None);
+    };
+    let err = || bad("bad_number", "无法识别的整数", &s);
+    let d = parse_decimal_text(strip_unit(&s, COUNT_UNITS)).ok_or_else(err)?;
+    let unit = 10i128.pow(d.scale);
+    if d.mantissa % unit != 0 {
+        return Err(err());
+    }
+    let value = d.mantissa / unit;
+    let value = if d.negative { -value } else { value };
+    i64::try_from(value).map(Some).map_err(|_| err())
+}
+
+/// Formats fen as 元 with two decimals: 152000 → `1520.00`, -5 → `-0.05`.
+pub fn format_fen(fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn catalogue_money_forms() {
+        let cases: &[(&str, i64)] = &[
+            ("1,234.50", 123_450),
+            ("1234.5元", 123_450),
+            ("¥1,234.50", 123_450),
+            ("￥12", 1_200),
+            ("0.12万", 120_000),
+            ("1.5万元", 1_500_000),
+            ("１２３４．５", 123_450),
+            ("１,２３４.５０元", 123_450),
+            (" 1 234.50 ", 123_450),
+            ("-12.50", -1_250),
+            ("－12.50", -1_250),
+            ("+8", 800),
+            ("0", 0),
+            ("0.00", 0),
+            (".5", 50),
+            ("1520", 152_000),
+            ("1,234,567.89", 123_456_789),
+        ];
+        for (raw, fen) in cases {
+            assert_eq!(parse_money(raw), Ok(Some(*fen)), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero_without_floats() {
+        assert_eq!(parse_money("0.125"), Ok(Some(13)));
+        assert_eq!(parse_money("0.124"), Ok(Some(12)));
+        assert_eq!(parse_money("-0.125"), Ok(Some(-13)));
+        // 1.005 is 1.00499999… as a double; exact decimals round it up.
+        assert_eq!(parse_money("1.005"), Ok(Some(101)));
+        assert_eq!(parse_money("0.000001万"), Ok(Some(1)));
+        assert_eq!(parse_money("0.0000004万"), Ok(Some(0)));
+    }
+
+    #[test]
+    fn placeholders_are_none() {
+        for raw in ["", "  ", "-", "—", "－", "/", "无", "--"] {
+            assert_eq!(parse_money(raw), Ok(None), "{raw:?}");
+            assert_eq!(parse_decimal(raw), Ok(None), "{raw:?}");
+            assert_eq!(parse_integer(raw), Ok(None), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn unreadable_money_is_rejected() {
+        for raw in [
+            "abc",
+            "1,23",
+            "12,3456",
+            "1.2.3",
+            "1.5E+04",
+            "十二元",
+            "12元5角",
+            "万",
+            ".",
+            "99999999999999999999999",
+            "1234,50",
+        ] {
+            let err = parse_money(raw).unwrap_err();
+            assert_eq!(err.code, "bad_money", "{raw:?}");
+            assert!(err.message.starts_with("无法识别的金额"));
+        }
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_panic() {
+        assert!(parse_money("999999999999999999999").is_err());
+        assert!(parse_money("9999999999999999万").is_err());
+        assert!(parse_integer("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn decimals_with_area_units() {
+        for raw in [
+            "89.5",
+            "89.5㎡",
+            "89.5平方米",
+            "８９．５",
+            "89.50 m²",
+            "89.5平米",
+        ] {
+            assert_eq!(parse_decimal(raw), Ok(Some(89.5)), "{raw:?}");
+        }
+        assert_eq!(parse_decimal("1,200"), Ok(Some(1200.0)));
+        assert_eq!(parse_decimal("大约90").unwrap_err().code, "bad_number");
+    }
+
+    #[test]
+    fn integers_with_count_units() {
+        for raw in ["3", "3人", "3.0", "３", " 3 人 ", "3.00"] {
+            assert_eq!(parse_integer(raw), Ok(Some(3)), "{raw:?}");
+        }
+        for raw in ["3.5", "三", "3人口", "x"] {
+            assert_eq!(
+                parse_integer(raw).unwrap_err().code,
+                "bad_number",
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn format_fen_examples() {
+        assert_eq!(format_fen(152_000), "1520.00");
+        assert_eq!(format_fen(-5), "-0.05");
+        assert_eq!(format_fen(0), "0.00");
+        assert_eq!(format_fen(7), "0.07");
+        assert_eq!(format_fen(-123_456), "-1234.56");
+        assert_eq!(format_fen(i64::MIN), "-92233720368547758.08");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(raw in any::<String>()) {
+            let _ = parse_money(&raw);
+            let _ = parse_decimal(&raw);
+            let _ = parse_integer(&raw);
+        }
+
+        #[test]
+        fn never_panics_on_money_like_text(raw in "[0-9０-９,.，．万元¥￥\\-+ ]{0,30}") {
+            let _ = parse_money(&raw);
+            let _ = parse_integer(&raw);
+        }
+
+        #[test]
+        fn format_then_parse_round_trips(fen in -1_000_000_000_000i64..1_000_000_000_000) {
+            prop_assert_eq!(parse_money(&format_fen(fen)), Ok(Some(fen)));
+        }
+    }
+}

@@ -1,0 +1,593 @@
+//! Personal names as departments type them: traditional characters (張 for
+//! 张), full-width and doubled spaces, minority names whose separator is
+//! written `·`, `•`, `・`, `.` or not at all, annotations such as
+//! `李四（曾用名李思）`, and homophone typos (王晓明 for 王小明). This module
+//! owns the canonical form of a name, its pinyin key for blocking, and the
+//! name-agreement levels that person resolution compares with.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use pinyin::{ToPinyin, ToPinyinMulti};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+use super::text::is_blank;
+
+/// The canonical minority-name separator, MIDDLE DOT U+00B7, as 《通用规范
+/// 汉字表》-era registration systems write it.
+pub const NAME_SEPARATOR: char = '\u{B7}';
+
+/// A name in canonical form, the alias found in an annotation, and the
+/// pinyin key of the name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NormalizedName {
+    /// Simplified, without blanks or annotation; empty for an empty cell or a
+    /// placeholder such as `无`.
+    pub name: String,
+    /// The former or other name from an annotation (`曾用名李思` → `李思`).
+    pub alias: Option<String>,
+    /// [`pinyin_key`] of `name`.
+    pub pinyin: String,
+}
+
+/// Traditional → simplified, from OpenCC's TSCharacters (first candidate),
+/// with chains (薴 → 苧 → 苎) resolved once here so that a lookup is final.
+fn ts_table() -> &'static HashMap<char, char> {
+    static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut direct = HashMap::with_capacity(4200);
+        for line in include_str!("../../data/opencc_TSCharacters.txt").lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let Some((key, values)) = line.split_once('\t') else {
+                continue;
+            };
+            let mut key_chars = key.chars();
+            let first = values.split_whitespace().next().map(str::chars);
+            if let (Some(k), None, Some(mut v)) = (key_chars.next(), key_chars.next(), first)
+                && let (Some(v0), None) = (v.next(), v.next())
+                && k != v0
+            {
+                direct.insert(k, v0);
+            }
+        }
+        let mut resolved = HashMap::with_capacity(direct.len());
+        for (&k, &v) in &direct {
+            let mut end = v;
+            // The longest real chain is three steps; the bound guards
+            // against a cycle in an edited table.
+            for _ in 0..8 {
+                match direct.get(&end) {
+                    Some(&next) if next != end && next != k => end = next,
+                    _ => break,
+                }
+            }
+            resolved.insert(k, end);
+        }
+        resolved
+    })
+}
+
+/// Every key of the traditional→simplified table is at or above U+3400 (CJK
+/// Extension A); anything below needs no lookup.
+const FIRST_TRADITIONAL: char = '\u{3400}';
+
+#[inline]
+fn simplify_char(c: char) -> char {
+    if c < FIRST_TRADITIONAL {
+        return c;
+    }
+    ts_table().get(&c).copied().unwrap_or(c)
+}
+
+/// Traditional → simplified, per character, to a fixpoint (the table is
+/// resolved so one lookup per character suffices).
+pub fn to_simplified(s: &str) -> String {
+    match s.char_indices().find(|&(_, c)| simplify_char(c) != c) {
+        None => s.to_owned(),
+        Some((at, _)) => {
+            let mut out = String::with_capacity(s.len());
+            out.push_str(&s[..at]);
+            out.extend(s[at..].chars().map(simplify_char));
+            out
+        }
+    }
+}
+
+/// Characters used between the parts of a minority name (after NFKC, which
+/// has already turned `．` into `.` and `･` into `・`).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '\u{B7}'
+            | '\u{2022}'
+            | '\u{2027}'
+            | '\u{2219}'
+            | '\u{22C5}'
+            | '\u{30FB}'
+            | '\u{FF65}'
+    )
+}
+
+/// Cells that mean "no name recorded".
+const NAME_PLACEHOLDERS: &[&str] = &[
+    "无", "/", "\\", "-", "—", "空", "NULL", "NONE", "N/A", "0", "暂无", "未知", "不详",
+];
+
+/// Words that introduce another name inside an annotation.
+const ALIAS_PREFIXES: &[&str] = &["曾用名", "又名", "原名", "别名", "曾名", "小名", "乳名"];
+
+/// Bracketed notes that are remarks about the person, not another name.
+const NOT_ALIASES: &[&str] = &[
+    "已故",
+    "死亡",
+    "已死亡",
+    "户主",
+    "本人",
+    "配偶",
+    "子女",
+    "注销",
+    "迁出",
+    "已迁出",
+    "新增",
+    "待核",
+    "残疾",
+    "重复",
+    "外出",
+    "离异",
+];
+
+fn is_open_bracket(c: char) -> bool {
+    matches!(c, '(' | '[' | '{' | '【' | '〔' | '〖' | '「')
+}
+
+fn is_close_bracket(c: char) -> bool {
+    matches!(c, ')' | ']' | '}' | '】' | '〕' | '〗' | '」')
+}
+
+/// NFKC, blanks removed, traditional → simplified, ASCII upper-cased, in one
+/// pass. NFKC is skipped when the quick check proves the text already is.
+fn fold_chars(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut push = |c: char| {
+        if !is_blank(c) {
+            out.push(simplify_char(c).to_ascii_uppercase());
+        }
+    };
+    if is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
+        raw.chars().for_each(&mut push);
+    } else {
+        raw.nfkc().for_each(&mut push);
+    }
+    out
+}
+
+/// Unifies separator runs between two letters to one `·`; drops separators
+/// at either end; leaves any other separator (next to a digit, say) alone.
+fn unify_separators(s: &str) -> String {
+    if !s.chars().any(is_separator) {
+        return s.to_owned();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_separator(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_separator(chars[i]) {
+            i += 1;
+        }
+        let before = start.checked_sub(1).map(|p| chars[p]);
+        let after = chars.get(i).copied();
+        match (before, after) {
+            (Some(b), Some(a)) if b.is_alphabetic() && a.is_alphabetic() => {
+                out.push(NAME_SEPARATOR)
+            }
+            (Some(_), Some(_)) => out.extend(&chars[start..i]),
+            _ => {} // at an end
+        }
+    }
+    out
+}
+
+/// The canonical form of an already folded, annotation-free piece.
+fn finish(piece: &str) -> String {
+    let s = unify_separators(piece);
+    if NAME_PLACEHOLDERS.contains(&s.as_str()) {
+        String::new()
+    } else {
+        s
+    }
+}
+
+/// The other name inside an annotation, if the annotation is one.
+fn alias_of(inner: &str) -> Option<String> {
+    let (had_prefix, rest) = match ALIAS_PREFIXES.iter().find_map(|p| inner.strip_prefix(p)) {
+        Some(rest) => (true, rest),
+        None => (false, inner),
+    };
+    let rest = rest.trim_start_matches([':', '：']);
+    let alias = finish(rest);
+    let looks_like_name = alias
+        .chars()
+        .all(|c| c.is_alphabetic() || c == NAME_SEPARATOR)
+        && !NOT_ALIASES.contains(&alias.as_str());
+    (!alias.is_empty() && (had_prefix || looks_like_name)).then_some(alias)
+}
+
+/// Canonical form of a raw name cell: NFKC, no blanks anywhere, annotation
+/// moved to `alias`, minority separators unified to `·`, simplified
+/// characters, ASCII upper-cased. An empty or placeholder cell gives an
+/// empty `name`.
+pub fn normalize_name(raw: &str) -> NormalizedName {
+    let (mut name, alias) = split_annotation(raw);
+    // NFKC is not closed under deleting characters: removing a blank between
+    // a letter and a combining mark leaves a composable pair. Such names are
+    // pathological, so the extra passes run only when the quick check fails.
+    for _ in 0..4 {
+        if is_nfkc_quick(name.chars()) == IsNormalized::Yes {
+            break;
+        }
+        let (again, _) = split_annotation(&name);
+        if again == name {
+            break;
+        }
+        name = again;
+    }
+    let pinyin = pinyin_key(&name);
+    NormalizedName {
+        name,
+        alias,
+        pinyin,
+    }
+}
+
+/// One normalisation pass: the canonical name outside any brackets, and the
+/// alias from the first bracketed note that is one.
+fn split_annotation(raw: &str) -> (String, Option<String>) {
+    let folded = fold_chars(raw);
+    let mut outside = String::with_capacity(folded.len());
+    let mut alias = None;
+    let mut rest = folded.as_str();
+    while let Some(open) = rest.find(is_open_bracket) {
+        outside.push_str(&rest[..open]);
+        let after_open = skip_first_char(&rest[open..]);
+        let (inner, after) = match after_open.find(is_close_bracket) {
+            Some(close) => (&after_open[..close], skip_first_char(&after_open[close..])),
+            None => (after_open, ""),
+        };
+        if alias.is_none() {
+            alias = alias_of(inner);
+        }
+        rest = after;
+    }
+    outside.push_str(rest);
+    // A stray closing bracket is debris of the same annotation habit.
+    outside.retain(|c| !is_close_bracket(c));
+    (finish(&outside), alias)
+}
+
+/// `s` without its first character (empty stays empty).
+fn skip_first_char(s: &str) -> &str {
+    let mut chars = s.chars();
+    chars.next();
+    chars.as_str()
+}
+
+/// Tone-less pinyin of a name, the most common reading of each character,
+/// syllables joined by a space: 王小明 → `wang xiao ming`. A run of non-Han
+/// characters stays as one lower-cased token; the separator `·` only divides
+/// tokens, so that 阿卜杜拉·买买提 and 阿卜杜拉买买提 share a key.
+pub fn pinyin_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 2);
+    let mut in_run = false;
+    for c in name.chars() {
+        if let Some(p) = c.to_pinyin() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(p.plain());
+            in_run = false;
+        } else if c == NAME_SEPARATOR || is_blank(c) {
+            in_run = false;
+        } else {
+            if !in_run && !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// How two names compare, best first. The order is the comparison level
+/// order: the first level that holds wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NameAgreement {
+    /// The same text (up to surrounding blanks).
+    Same,
+    /// The same name written differently: traditional/simplified, spacing,
+    /// separators or their absence, an annotation, or a former name.
+    Variant,
+    /// One character differs and the two characters can sound the same.
+    Homophone,
+    /// Different names.
+    Disagree,
+}
+
+impl NameAgreement {
+    /// Stable lower-case code for the `match` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameAgreement::Same => "same",
+            NameAgreement::Variant => "variant",
+            NameAgreement::Homophone => "homophone",
+            NameAgreement::Disagree => "disagree",
+        }
+    }
+
+    /// True for every level but `Disagree`.
+    pub fn agrees(self) -> bool {
+        self != NameAgreement::Disagree
+    }
+}
+
+/// True when the two characters share at least one tone-less reading,
+/// counting every reading of a heteronym (曾: zeng, ceng).
+fn share_a_reading(a: char, b: char) -> bool {
+    let (Some(ra), Some(rb)) = (a.to_pinyin_multi(), b.to_pinyin_multi()) else {
+        return false;
+    };
+    ra.into_iter()
+        .any(|pa| rb.into_iter().any(|pb| pa.plain() == pb.plain()))
+}
+
+/// Names of the same length (≥ 2 characters) that differ at exactly one
+/// position, where the two characters can be read the same.
+fn is_homophone(a: &str, b: &str) -> bool {
+    let (mut ca, mut cb) = (a.chars(), b.chars());
+    let mut length = 0;
+    let mut differing = None;
+    loop {
+        match (ca.next(), cb.next()) {
+            (None, None) => break,
+            (Some(x), Some(y)) => {
+                length += 1;
+                if x != y {
+                    if differing.is_some() {
+                        return false;
+                    }
+                    differing = Some((x, y));
+                }
+            }
+            _ => return false,
+        }
+    }
+    length >= 2 && differing.is_some_and(|(x, y)| share_a_reading(x, y))
+}
+
+/// Compares two RAW name cells (both are normalised here).
+pub fn name_agreement(a: &str, b: &str) -> NameAgreement {
+    let (na, nb) = (normalize_name(a), normalize_name(b));
+    if na.name.is_empty() || nb.name.is_empty() {
+        return NameAgreement::Disagree;
+    }
+    if na.name == nb.name {
+        return if a.trim() == b.trim() {
+            NameAgreement::Same
+        } else {
+            NameAgreement::Variant
+        };
+    }
+    let without_separator = |s: &str| {
+        s.chars()
+            .filter(|&c| c != NAME_SEPARATOR)
+            .collect::<String>()
+    };
+    let alias_matches = na.alias.as_deref() == Some(nb.name.as_str())
+        || nb.alias.as_deref() == Some(na.name.as_str());
+    if alias_matches || without_separator(&na.name) == without_separator(&nb.name) {
+        return NameAgreement::Variant;
+    }
+    if is_homophone(&na.name, &nb.name) {
+        return NameAgreement::Homophone;
+    }
+    NameAgreement::Disagree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name(raw: &str) -> String {
+        normalize_name(raw).name
+    }
+
+    #[test]
+    fn traditional_characters_are_simplified() {
+        assert_eq!(name("張偉"), "张伟");
+        assert_eq!(name("陳國強"), "陈国强");
+        assert_eq!(to_simplified("劉德華"), "刘德华");
+        assert_eq!(to_simplified("already 简体"), "already 简体");
+    }
+
+    #[test]
+    fn traditional_chains_reach_the_fixpoint() {
+        // 薴 → 苧 → 苎 in the OpenCC table.
+        assert_eq!(to_simplified("薴"), "苎");
+        assert_eq!(to_simplified("苧"), "苎");
+        assert_eq!(to_simplified(&to_simplified("薴麗")), to_simplified("薴麗"));
+    }
+
+    #[test]
+    fn table_is_fully_resolved() {
+        for (&k, &v) in ts_table() {
+            assert_ne!(k, v);
+            assert_eq!(simplify_char(v), v, "{k} → {v} is not final");
+        }
+    }
+
+    #[test]
+    fn compatibility_ideographs_are_unified_by_nfkc() {
+        // U+F9A4 is a compatibility form of 捻.
+        assert_eq!(name("\u{F9A4}"), "捻");
+    }
+
+    #[test]
+    fn spaces_inside_and_around_are_removed() {
+        for raw in [
+            "王小明",
+            " 王小明 ",
+            "王 小明",
+            "王  小  明",
+            "王\u{3000}小明",
+            "\u{A0}王小明\t",
+        ] {
+            assert_eq!(name(raw), "王小明", "{raw:?}");
+        }
+        assert_eq!(name("Ｗａｎｇ"), "WANG");
+    }
+
+    #[test]
+    fn minority_separators_are_unified() {
+        for raw in [
+            "阿卜杜拉·买买提",
+            "阿卜杜拉•买买提",
+            "阿卜杜拉・买买提",
+            "阿卜杜拉.买买提",
+            "阿卜杜拉．买买提",
+            "阿卜杜拉‧买买提",
+            "阿卜杜拉･买买提",
+            "阿卜杜拉 · 买买提",
+            "阿卜杜拉··买买提",
+        ] {
+            assert_eq!(name(raw), "阿卜杜拉·买买提", "{raw:?}");
+        }
+        assert_eq!(name("·阿卜杜拉·"), "阿卜杜拉");
+        assert_eq!(name("阿卜杜拉买买提"), "阿卜杜拉买买提");
+    }
+
+    #[test]
+    fn annotations_become_aliases() {
+        let cases = [
+            ("李四（曾用名李思）", "李四", Some("李思")),
+            ("李四(曾用名:李思)", "李四", Some("李思")),
+            ("李四（曾用名：李思）", "李四", Some("李思")),
+            ("李四[又名李斯]", "李四", Some("李斯")),
+            ("李四【原名 李思】", "李四", Some("李思")),
+            ("李四（別名李思）", "李四", Some("李思")),
+            ("李四（李思）", "李四", Some("李思")),
+            ("李四（已故）", "李四", None),
+            ("李四(户主)", "李四", None),
+            ("李四（曾用名李思", "李四", Some("李思")),
+            ("李四）", "李四", None),
+            ("張三（曾用名張叁）", "张三", Some("张叁")),
+        ];
+        for (raw, expected_name, expected_alias) in cases {
+            let n = normalize_name(raw);
+            assert_eq!(n.name, expected_name, "{raw}");
+            assert_eq!(n.alias.as_deref(), expected_alias, "{raw}");
+        }
+    }
+
+    #[test]
+    fn placeholders_give_an_empty_name() {
+        for raw in ["", "  ", "无", "/", "-", "NULL", "null", "不详", "（无）"] {
+            let n = normalize_name(raw);
+            assert_eq!(n.name, "", "{raw:?}");
+            assert_eq!(n.pinyin, "", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn pinyin_keys() {
+        assert_eq!(pinyin_key("王小明"), "wang xiao ming");
+        assert_eq!(pinyin_key("王晓明"), "wang xiao ming");
+        assert_eq!(pinyin_key("阿卜杜拉·买买提"), pinyin_key("阿卜杜拉买买提"));
+        assert_eq!(pinyin_key("JOHN史密斯"), "john shi mi si");
+        assert_eq!(pinyin_key(""), "");
+        assert_eq!(normalize_name("王 小明").pinyin, "wang xiao ming");
+    }
+
+    #[test]
+    fn agreement_levels_from_the_catalogue() {
+        use NameAgreement::*;
+        let cases = [
+            ("王小明", "王小明", Same),
+            (" 王小明 ", "王小明", Same),
+            ("张伟", "張偉", Variant),
+            ("王 小明", "王小明", Variant),
+            ("阿卜杜拉·买买提", "阿卜杜拉•买买提", Variant),
+            ("阿卜杜拉·买买提", "阿卜杜拉买买提", Variant),
+            ("李四（曾用名李思）", "李思", Variant),
+            ("李思", "李四（曾用名李思）", Variant),
+            ("李四（曾用名李思）", "李四", Variant),
+            ("王小明", "王晓明", Homophone),
+            ("张伟", "张玮", Homophone),
+            ("张伟", "李伟", Disagree),
+            ("王小明", "王大明", Disagree),
+            ("王明", "王小明", Disagree),
+            ("王小明", "晓小明", Disagree),
+            ("王小明", "王晓敏", Disagree),
+            ("伟", "玮", Disagree),
+            ("", "", Disagree),
+            ("无", "无", Disagree),
+            ("王小明", "", Disagree),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(name_agreement(a, b), expected, "{a} vs {b}");
+            assert_eq!(name_agreement(b, a), expected, "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn heteronyms_count_for_homophones() {
+        // 曾 reads zeng or ceng; 层 reads ceng.
+        assert_eq!(name_agreement("曾小明", "层小明"), NameAgreement::Homophone);
+    }
+
+    #[test]
+    fn agreement_codes() {
+        assert_eq!(NameAgreement::Same.as_str(), "same");
+        assert_eq!(NameAgreement::Variant.as_str(), "variant");
+        assert_eq!(NameAgreement::Homophone.as_str(), "homophone");
+        assert_eq!(NameAgreement::Disagree.as_str(), "disagree");
+        assert!(NameAgreement::Homophone.agrees());
+        assert!(!NameAgreement::Disagree.agrees());
+        assert!(NameAgreement::Same < NameAgreement::Disagree);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(a in any::<String>(), b in any::<String>()) {
+            let _ = normalize_name(&a);
+            let _ = name_agreement(&a, &b);
+            let _ = pinyin_key(&a);
+            let _ = to_simplified(&a);
+        }
+
+        #[test]
+        fn normalising_is_idempotent(raw in any::<String>()) {
+            let once = normalize_name(&raw);
+            let twice = normalize_name(&once.name);
+            prop_assert_eq!(&twice.name, &once.name);
+            prop_assert_eq!(&twice.pinyin, &once.pinyin);
+        }
+
+        #[test]
+        fn idempotent_on_name_like_text(raw in "[张張王小曉晓明李四思阿卜杜拉·•・. 　（）()曾用名:]{0,12}") {
+            let once = normalize_name(&raw);
+            prop_assert_eq!(normalize_name(&once.name).name, once.name.clone());
+            if !once.name.is_empty() {
+                prop_assert!(name_agreement(&raw, &once.name).agrees());
+            }
+        }
+    }
+}

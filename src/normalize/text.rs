@@ -1,0 +1,90 @@
+//! Character-level helpers shared by the normalisers: folding full-width
+//! forms to ASCII, recognising the blanks and dashes that spreadsheets and
+//! Chinese input methods leave behind, and quoting a raw value safely in a
+//! message. Kept separate so that id, date and money agree on what "a digit"
+//! and "a space" are.
+
+/// Folds a full-width ASCII variant (U+FF01..=U+FF5E, e.g. `１`, `Ｘ`, `－`)
+/// and the ideographic space to their ASCII forms; other chars pass through.
+/// This is the part of NFKC that matters for numbers, without NFKC's cost.
+#[inline]
+pub fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// True for characters that carry no content inside a value: Unicode white
+/// space (which includes tab, NBSP U+00A0 and the ideographic space U+3000)
+/// and the zero-width characters and BOM that copy-paste smuggles in.
+#[inline]
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// True for hyphens, dashes and minus signs of any width (`-`, `－`, `—`, …).
+#[inline]
+pub fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}'
+    )
+}
+
+/// Values that mean "nothing recorded" in a text or ID column. Compared after
+/// width folding, blank removal and ASCII upper-casing.
+pub const NONE_PLACEHOLDERS: &[&str] = &[
+    "无", "/", "\\", "-", "—", "空", "NULL", "NONE", "N/A", "NA", "0", "暂无", "未知", "不详",
+    "无证",
+];
+
+/// True when `cleaned` (already folded, blank-free, upper-cased) is one of
+/// the [`NONE_PLACEHOLDERS`].
+pub fn is_none_placeholder(cleaned: &str) -> bool {
+    NONE_PLACEHOLDERS.contains(&cleaned)
+}
+
+/// The first `max` characters of `raw` (trimmed), with `…` when cut, for use
+/// in an error message. Never splits a character.
+pub fn quote_prefix(raw: &str, max: usize) -> String {
+    let trimmed = raw.trim();
+    let mut out: String = trimmed.chars().take(max).collect();
+    if trimmed.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_full_width_digits_letters_and_space() {
+        let folded: String = "１２３ｘＸ－　".chars().map(fold_width).collect();
+        assert_eq!(folded, "123xX- ");
+    }
+
+    #[test]
+    fn blanks_include_nbsp_ideographic_space_and_bom() {
+        for c in [' ', '\t', '\u{A0}', '\u{3000}', '\u{FEFF}', '\u{200B}'] {
+            assert!(is_blank(c), "{c:?}");
+        }
+        assert!(!is_blank('a'));
+    }
+
+    #[test]
+    fn dashes_of_every_width() {
+        for c in ['-', '－', '—', '–', '−'] {
+            assert!(is_dash(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn quote_prefix_cuts_on_char_boundaries() {
+        assert_eq!(quote_prefix("  2025年13月  ", 20), "2025年13月");
+        assert_eq!(quote_prefix("一二三四五", 3), "一二三…");
+    }
+}
