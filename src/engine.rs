@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::resolve::name_kernel::{NameAgreement, name_agreement};
+use crate::normalize::name::{NameAgreement, name_agreement};
 
 /// Rows per batch: fixed so that a plan's batching never depends on defaults
 /// that may change between DataFusion versions.

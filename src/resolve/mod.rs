@@ -12,7 +12,6 @@
 //! name_birth link only when exactly one known person qualifies.
 
 pub mod levels;
-pub mod name_kernel;
 mod plan;
 
 use datafusion::arrow::array::Int64Array;

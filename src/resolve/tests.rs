@@ -11,7 +11,8 @@ use datafusion::prelude::SessionContext;
 
 use super::*;
 use crate::engine::{register_batch, session};
-use crate::normalize::id::check_char;
+use crate::normalize::id::{IdStatus, check_char, normalize_id};
+use crate::normalize::name::normalize_name;
 
 /// A valid 18-char ID from a 17-digit body.
 fn id(body17: &str) -> String {
@@ -36,30 +37,18 @@ fn swap(id: &str, pos: usize) -> String {
     chars.into_iter().collect()
 }
 
-/// A stand-in for the extract stage's ID normaliser: (value, status).
+/// The extract stage's contract for an ID cell: (value, status), the value
+/// only for valid / upgraded15 / bad_check.
 fn classify(raw: &str) -> (Option<String>, &'static str) {
-    let t = raw.trim();
-    if t.is_empty() || t == "无" || t == "/" {
-        return (None, "empty");
-    }
-    if t.contains("E+") || t.contains("e+") {
-        return (None, "sci_notation");
-    }
-    let cleaned: String = t
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '\'' | '\t'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let b = cleaned.as_bytes();
-    if b.len() == 15 && b.iter().all(u8::is_ascii_digit) {
-        let body = format!("{}19{}", &cleaned[..6], &cleaned[6..]);
-        return (Some(id(&body)), "upgraded15");
-    }
-    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
-        let ok = check_char(&b[..17]) == Some(b[17]);
-        return (Some(cleaned), if ok { "valid" } else { "bad_check" });
-    }
-    (None, "malformed")
+    let normalized = normalize_id(raw);
+    let keeps_value = matches!(
+        normalized.status,
+        IdStatus::Valid | IdStatus::Upgraded15 | IdStatus::BadCheck
+    );
+    (
+        normalized.value.filter(|_| keeps_value),
+        normalized.status.as_str(),
+    )
 }
 
 /// One data row: raw values of the table's ID fields and name fields (in the
@@ -120,12 +109,10 @@ fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>])
         columns.push(Arc::new(StringArray::from_iter_values(
             classified.iter().map(|c| c.1),
         )));
-        let normalised: Vec<Option<String>> = rows
+        let names: Vec<_> = rows.iter().map(|r| normalize_name(r.names[k])).collect();
+        let normalised: Vec<Option<String>> = names
             .iter()
-            .map(|r| {
-                let s: String = r.names[k].chars().filter(|c| !c.is_whitespace()).collect();
-                (!s.is_empty()).then_some(s)
-            })
+            .map(|n| (!n.name.is_empty()).then(|| n.name.clone()))
             .collect();
         fields.push(Field::new(*name_field, DataType::Utf8, true));
         columns.push(Arc::new(StringArray::from(normalised)));
