@@ -1,0 +1,171 @@
+//! Person resolution: who is who. Every ID field of every extract (the
+//! roster's members and heads, each department's persons, the students'
+//! guardians) is linked to a person — one 18-digit ID number — through
+//! ordered comparison levels (`levels.rs`): exact, normalized, legacy15,
+//! repaired, name_birth, else unlinked. The work is a set of DataFusion plans
+//! (`plan.rs`) over the registered extract tables; only the name-agreement
+//! test is a kernel (the `name_agrees` UDF of `engine.rs`).
+//!
+//! The person universe is every valid or upgraded ID seen anywhere, with the
+//! names it was seen with. A valid ID always links, even when its name
+//! disagrees (the score drops and DQ02 reports the ID); repair and
+//! name_birth link only when exactly one known person qualifies.
+
+pub mod levels;
+mod plan;
+
+use datafusion::arrow::array::Int64Array;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+use crate::engine::{materialize, query_batch, register_batch, register_batches};
+use plan::{ID_FIELDS, ObsSource};
+
+pub use levels::Method;
+
+/// Names of the tables resolution registers. The public ones are for the
+/// rules and writers; `_resolve_*` are intermediate.
+pub mod tables {
+    /// links.csv rows: extract, file, row, raw_id, raw_name, person_id,
+    /// method, score, _ord; sorted by (extract, _ord).
+    pub const LINKS: &str = "links";
+    /// Every ID field of every row, roster included: extract, _ord, field,
+    /// person_id, method, score, name_level, id_status, _dup, file, row,
+    /// raw_id, raw_name, name; sorted by (extract, _ord, field).
+    pub const RESOLVED_IDS: &str = "resolved_ids";
+    /// The person universe: person_id, name (normalised, the best-known
+    /// one), name_raw; sorted by person_id.
+    pub const PERSONS_OUT: &str = "persons";
+    pub const DQ01: &str = "dq01_invalid_id";
+    pub const DQ02: &str = "dq02_name_conflict";
+    pub const DQ03: &str = "dq03_repaired_id";
+    pub const DQ04: &str = "dq04_sci_notation";
+
+    pub(crate) const OBS: &str = "_resolve_obs";
+    pub(crate) const POSITIONS: &str = "_resolve_positions";
+    pub(crate) const KNOWN: &str = "_resolve_known";
+    pub(crate) const PERSONS: &str = "_resolve_persons";
+    pub(crate) const DIRECT: &str = "_resolve_direct";
+    pub(crate) const REPAIRS: &str = "_resolve_repairs";
+    pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
+    pub(crate) const RESOLVED: &str = "_resolve_resolved";
+
+    pub(crate) const INTERMEDIATE: [&str; 8] = [
+        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, REPAIRS, NAME_BIRTH, RESOLVED,
+    ];
+}
+
+/// The outcome of resolution, each batch sorted by a total order. The same
+/// batches are registered on the context under the names in [`tables`].
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// links.csv: one row per department row (not the roster), duplicates
+    /// included: extract, file, row, raw_id, raw_name, person_id (nullable),
+    /// method, score, _ord.
+    pub links: RecordBatch,
+    /// Every ID field (id_number, head_id, guardian_id) of every row of every
+    /// extract, roster included: extract, _ord, field, person_id, method,
+    /// score, name_level, id_status, _dup, file, row, raw_id, raw_name, name.
+    pub resolved_ids: RecordBatch,
+    /// The person universe: person_id, name, name_raw.
+    pub persons: RecordBatch,
+    /// DQ01: extract, file, row, _ord, field, raw_id, raw_name, id_status —
+    /// one per source row whose ID is bad_check / empty / malformed and
+    /// stayed unlinked (duplicates once; an empty guardian/head ID without a
+    /// name is not a case).
+    pub dq01_invalid_id: RecordBatch,
+    /// DQ02: id_number, known_name, names (distinct normalised names joined
+    /// by 、), sources (`extract:file:row` joined by `;`), n_sources — one per
+    /// ID number whose names are not all variants of each other.
+    pub dq02_name_conflict: RecordBatch,
+    /// DQ03: id_number (the repaired person), raw_id, raw_name, known_name,
+    /// name_level, score, extract, file, row, _ord, field — one per repaired
+    /// source row.
+    pub dq03_repaired_id: RecordBatch,
+    /// DQ04: extract, file, row, _ord, field, raw_id, raw_name, person_id
+    /// (when name_birth found one), method — one per source row.
+    pub dq04_sci_notation: RecordBatch,
+}
+
+/// Resolves the persons of the extract tables named in `extracts` (already
+/// registered on `ctx`, with the columns of the extract stage's contract),
+/// registers the results as the tables in [`tables`] and returns them.
+pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resolution> {
+    register_positions(ctx)?;
+    let mut selects = Vec::new();
+    for &extract in extracts {
+        let schema = ctx.table(extract).await?.schema().as_arrow().clone();
+        let has = |c: &str| schema.column_with_name(c).is_some();
+        for (id_field, name_field) in ID_FIELDS {
+            let id_cols = [
+                id_field.to_string(),
+                format!("{id_field}_raw"),
+                format!("{id_field}_status"),
+            ];
+            if !id_cols.iter().all(|c| has(c)) {
+                continue;
+            }
+            let src = ObsSource {
+                extract,
+                id_field,
+                name_field: (has(name_field) && has(&format!("{name_field}_raw")))
+                    .then_some(name_field),
+                birth_date: id_field == "id_number" && has("birth_date"),
+            };
+            selects.push(plan::observations_select(&src));
+        }
+    }
+    let observations = if selects.is_empty() {
+        plan::observations_empty()
+    } else {
+        selects.join("\nUNION ALL\n")
+    };
+
+    use tables::*;
+    materialize(ctx, OBS, &observations).await?;
+    materialize(ctx, KNOWN, &plan::known_names()).await?;
+    materialize(ctx, PERSONS, &plan::persons()).await?;
+    materialize(ctx, DIRECT, &plan::direct_levels()).await?;
+    materialize(ctx, REPAIRS, &plan::repairs()).await?;
+    materialize(ctx, NAME_BIRTH, &plan::name_birth()).await?;
+    materialize(ctx, RESOLVED, &plan::resolved()).await?;
+
+    let resolution = Resolution {
+        links: query_batch(ctx, &plan::links()).await?,
+        resolved_ids: query_batch(ctx, &plan::resolved_ids()).await?,
+        persons: query_batch(ctx, &plan::persons_sorted()).await?,
+        dq01_invalid_id: query_batch(ctx, &plan::dq01_invalid_id()).await?,
+        dq02_name_conflict: query_batch(ctx, &plan::dq02_name_conflict()).await?,
+        dq03_repaired_id: query_batch(ctx, &plan::dq03_repaired_id()).await?,
+        dq04_sci_notation: query_batch(ctx, &plan::dq04_sci_notation()).await?,
+    };
+    for (name, batch) in [
+        (LINKS, &resolution.links),
+        (RESOLVED_IDS, &resolution.resolved_ids),
+        (PERSONS_OUT, &resolution.persons),
+        (DQ01, &resolution.dq01_invalid_id),
+        (DQ02, &resolution.dq02_name_conflict),
+        (DQ03, &resolution.dq03_repaired_id),
+        (DQ04, &resolution.dq04_sci_notation),
+    ] {
+        register_batch(ctx, name, batch.clone())?;
+    }
+    for name in INTERMEDIATE {
+        ctx.deregister_table(name)?;
+    }
+    Ok(resolution)
+}
+
+/// Positions 1–18 of an ID number, for the masked-key and swap expansions.
+fn register_positions(ctx: &SessionContext) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![Field::new("p", DataType::Int64, false)]));
+    let positions = Int64Array::from_iter_values(1..=18);
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(positions)])?;
+    register_batches(ctx, tables::POSITIONS, schema, vec![batch])
+}
+
+#[cfg(test)]
+mod tests;

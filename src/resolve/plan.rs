@@ -1,0 +1,387 @@
+//! The SQL plans of person resolution. Each function returns the text of one
+//! query over the tables named in `mod.rs`; labels and scores come from
+//! `levels.rs`. Blocking is relational: a repair candidate shares a masked key
+//! (one position replaced by `_`) with the record's ID, or equals the record's
+//! ID with two neighbouring characters swapped, so the work grows with
+//! 18 × (IDs) instead of (records × persons).
+
+use super::levels::{Method, REPAIRED_SCORES, SCORE_NAME_DISAGREES, status};
+use super::tables::*;
+use crate::engine::{LEVEL_DISAGREE, LEVEL_SAME};
+
+/// One `(ID field, name field)` pair an extract may carry. Every pair present
+/// in a table becomes observations of persons.
+pub(crate) const ID_FIELDS: [(&str, &str); 3] = [
+    ("id_number", "name"),
+    ("head_id", "head_name"),
+    ("guardian_id", "guardian_name"),
+];
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn f64_sql(x: f64) -> String {
+    format!("CAST({x:?} AS DOUBLE)")
+}
+
+fn linked_statuses() -> String {
+    format!("({}, {})", quote(status::VALID), quote(status::UPGRADED15))
+}
+
+fn no_id_statuses() -> String {
+    format!(
+        "({}, {}, {})",
+        quote(status::EMPTY),
+        quote(status::SCI_NOTATION),
+        quote(status::MALFORMED)
+    )
+}
+
+/// The columns of one observation source, as found in the table's schema.
+pub(crate) struct ObsSource<'a> {
+    pub extract: &'a str,
+    pub id_field: &'a str,
+    /// The name field, when the table has it.
+    pub name_field: Option<&'a str>,
+    /// Whether the table has a `birth_date` column that belongs to this ID.
+    pub birth_date: bool,
+}
+
+/// `SELECT` of one ID field of one extract as observations:
+/// extract, field, file, row, _ord, _dup, id, id_raw, id_status, name,
+/// name_raw, name_key, birth.
+pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
+    let f = src.id_field;
+    let (name, name_raw) = match src.name_field {
+        Some(n) => (
+            format!("CAST({} AS VARCHAR)", ident(n)),
+            format!("CAST({} AS VARCHAR)", ident(&format!("{n}_raw"))),
+        ),
+        None => (
+            "CAST(NULL AS VARCHAR)".to_string(),
+            "CAST(NULL AS VARCHAR)".to_string(),
+        ),
+    };
+    // Date32 casts to YYYY-MM-DD; digits 7–14 of an ID are YYYYMMDD.
+    let birth = if src.birth_date {
+        "replace(CAST(\"birth_date\" AS VARCHAR), '-', '')".to_string()
+    } else {
+        "CAST(NULL AS VARCHAR)".to_string()
+    };
+    format!(
+        "SELECT CAST({extract} AS VARCHAR) AS extract, CAST({field} AS VARCHAR) AS field, \
+         CAST(\"_file\" AS VARCHAR) AS file, CAST(\"_row\" AS VARCHAR) AS \"row\", \
+         CAST(\"_ord\" AS BIGINT UNSIGNED) AS \"_ord\", CAST(\"_dup\" AS BOOLEAN) AS \"_dup\", \
+         CAST({id} AS VARCHAR) AS id, CAST({id_raw} AS VARCHAR) AS id_raw, \
+         CAST({id_status} AS VARCHAR) AS id_status, \
+         {name} AS name, {name_raw} AS name_raw, coalesce({name_raw}, '') AS name_key, \
+         {birth} AS birth \
+         FROM {table}",
+        extract = quote(src.extract),
+        field = quote(f),
+        id = ident(f),
+        id_raw = ident(&format!("{f}_raw")),
+        id_status = ident(&format!("{f}_status")),
+        table = ident(src.extract),
+    )
+}
+
+/// An empty observation table, for a run with no extracts.
+pub(crate) fn observations_empty() -> String {
+    format!(
+        "SELECT CAST(NULL AS VARCHAR) AS extract, CAST(NULL AS VARCHAR) AS field, \
+         CAST(NULL AS VARCHAR) AS file, CAST(NULL AS VARCHAR) AS \"row\", \
+         CAST(NULL AS BIGINT UNSIGNED) AS \"_ord\", CAST(NULL AS BOOLEAN) AS \"_dup\", \
+         CAST(NULL AS VARCHAR) AS id, CAST(NULL AS VARCHAR) AS id_raw, \
+         CAST(NULL AS VARCHAR) AS id_status, CAST(NULL AS VARCHAR) AS name, \
+         CAST(NULL AS VARCHAR) AS name_raw, CAST('' AS VARCHAR) AS name_key, \
+         CAST(NULL AS VARCHAR) AS birth FROM {POSITIONS} WHERE false"
+    )
+}
+
+/// Every (person, name) observed on a valid or upgraded ID: the names a
+/// person is known by.
+pub(crate) fn known_names() -> String {
+    format!(
+        "SELECT DISTINCT id AS person_id, name, name_raw FROM {OBS} \
+         WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\" \
+         AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL",
+        linked = linked_statuses()
+    )
+}
+
+/// The person universe: every valid or upgraded ID in any extract, with the
+/// name it is best known by: the roster's name if the roster has the ID, else
+/// the most frequent normalised name (ties: the smallest), as written first
+/// in code-point order.
+pub(crate) fn persons() -> String {
+    format!(
+        "WITH ids AS (
+            SELECT DISTINCT id AS person_id FROM {OBS}
+            WHERE id_status IN {linked} AND id IS NOT NULL),
+         counted AS (
+            SELECT id AS person_id, name, min(name_raw) AS name_raw, count(*) AS n,
+                   max(CASE WHEN extract = 'roster' AND field = 'id_number' THEN 1 ELSE 0 END)
+                       AS in_roster
+            FROM {OBS}
+            WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
+              AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
+            GROUP BY id, name),
+         ranked AS (
+            SELECT person_id, name, name_raw,
+                   row_number() OVER (PARTITION BY person_id
+                                      ORDER BY in_roster DESC, n DESC, name ASC) AS rn
+            FROM counted)
+         SELECT i.person_id, r.name, r.name_raw
+         FROM ids i LEFT JOIN ranked r ON r.person_id = i.person_id AND r.rn = 1",
+        linked = linked_statuses()
+    )
+}
+
+/// For each (valid ID, name as written): how the name agrees with the
+/// person's known name.
+pub(crate) fn direct_levels() -> String {
+    format!(
+        "WITH d AS (
+            SELECT DISTINCT id, name_key, name_raw FROM {OBS}
+            WHERE id_status IN {linked} AND id IS NOT NULL)
+         SELECT d.id, d.name_key, name_agrees(d.name_raw, p.name_raw) AS level
+         FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id",
+        linked = linked_statuses()
+    )
+}
+
+/// Repair of IDs with a wrong check character. Candidates: persons whose ID
+/// differs from the record's in one position (equal masked keys) or by one
+/// adjacent transposition. A candidate qualifies when one of its known names
+/// agrees with the record's name; a record is repaired only when exactly one
+/// candidate qualifies (precision first).
+pub(crate) fn repairs() -> String {
+    let rank_case = {
+        let arms: String = REPAIRED_SCORES
+            .iter()
+            .map(|(label, _, rank)| format!(" WHEN {} THEN {rank}", quote(label)))
+            .collect();
+        format!("CASE name_agrees(b.name_raw, k.name_raw){arms} ELSE 0 END")
+    };
+    format!(
+        "WITH bad AS (
+            SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS}
+            WHERE id_status = {bad_check} AND id IS NOT NULL AND name_raw IS NOT NULL),
+         bad_ids AS (SELECT DISTINCT bad_id FROM bad),
+         known_ids AS (SELECT DISTINCT person_id FROM {KNOWN}),
+         bad_masks AS (
+            SELECT b.bad_id, concat(substr(b.bad_id, 1, p.p - 1), '_', substr(b.bad_id, p.p + 1)) AS k
+            FROM bad_ids b CROSS JOIN {POSITIONS} p),
+         known_masks AS (
+            SELECT u.person_id,
+                   concat(substr(u.person_id, 1, p.p - 1), '_', substr(u.person_id, p.p + 1)) AS k
+            FROM known_ids u CROSS JOIN {POSITIONS} p),
+         swapped AS (
+            SELECT b.bad_id,
+                   concat(substr(b.bad_id, 1, p.p - 1), substr(b.bad_id, p.p + 1, 1),
+                          substr(b.bad_id, p.p, 1), substr(b.bad_id, p.p + 2)) AS k
+            FROM bad_ids b CROSS JOIN {POSITIONS} p WHERE p.p < 18),
+         candidates AS (
+            SELECT DISTINCT bad_id, person_id FROM (
+                SELECT bm.bad_id, km.person_id FROM bad_masks bm JOIN known_masks km ON km.k = bm.k
+                UNION ALL
+                SELECT s.bad_id, u.person_id FROM swapped s JOIN known_ids u ON u.person_id = s.k)
+            WHERE bad_id <> person_id),
+         scored AS (
+            SELECT c.bad_id, b.name_key, c.person_id, max({rank_case}) AS rank
+            FROM candidates c
+            JOIN bad b ON b.bad_id = c.bad_id
+            JOIN {KNOWN} k ON k.person_id = c.person_id
+            GROUP BY c.bad_id, b.name_key, c.person_id)
+         SELECT bad_id, name_key, max(person_id) AS person_id, max(rank) AS rank
+         FROM scored WHERE rank > 0
+         GROUP BY bad_id, name_key
+         HAVING count(*) = 1",
+        bad_check = quote(status::BAD_CHECK),
+    )
+}
+
+/// Records with no usable ID but a birth date: the one known person with the
+/// same normalised name and the birth date written in the ID (digits 7–14).
+pub(crate) fn name_birth() -> String {
+    format!(
+        "WITH rec AS (
+            SELECT DISTINCT name, birth FROM {OBS}
+            WHERE id_status IN {no_id} AND birth IS NOT NULL AND name IS NOT NULL AND name <> ''),
+         known AS (
+            SELECT DISTINCT person_id, name, substr(person_id, 7, 8) AS birth FROM {KNOWN})
+         SELECT r.name, r.birth, max(k.person_id) AS person_id
+         FROM rec r JOIN known k ON k.name = r.name AND k.birth = r.birth
+         GROUP BY r.name, r.birth
+         HAVING count(DISTINCT k.person_id) = 1",
+        no_id = no_id_statuses()
+    )
+}
+
+/// Every observation with its resolved person, method, score and the level
+/// at which its name agreed.
+pub(crate) fn resolved() -> String {
+    let valid = quote(status::VALID);
+    let upgraded = quote(status::UPGRADED15);
+    let bad = quote(status::BAD_CHECK);
+    let no_id = no_id_statuses();
+    let disagree = quote(LEVEL_DISAGREE);
+    let repaired_score: String = REPAIRED_SCORES
+        .iter()
+        .map(|(_, score, rank)| format!(" WHEN {rank} THEN {}", f64_sql(*score)))
+        .collect();
+    let repaired_level: String = REPAIRED_SCORES
+        .iter()
+        .map(|(label, _, rank)| format!(" WHEN {rank} THEN {}", quote(label)))
+        .collect();
+    format!(
+        "SELECT o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
+                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status,
+                CASE WHEN o.id_status IN ({valid}, {upgraded}) THEN o.id
+                     WHEN o.id_status = {bad} THEN r.person_id
+                     WHEN o.id_status IN {no_id} THEN nb.person_id END AS person_id,
+                CASE WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {exact}
+                     WHEN o.id_status = {valid} THEN {normalized}
+                     WHEN o.id_status = {upgraded} THEN {legacy15}
+                     WHEN o.id_status = {bad} AND r.person_id IS NOT NULL THEN {repaired}
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {name_birth}
+                     ELSE {unlinked} END AS method,
+                CASE WHEN o.id_status IN ({valid}, {upgraded}) AND d.level = {disagree}
+                          THEN {s_disagree}
+                     WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {s_exact}
+                     WHEN o.id_status = {valid} THEN {s_normalized}
+                     WHEN o.id_status = {upgraded} THEN {s_legacy15}
+                     WHEN o.id_status = {bad} AND r.person_id IS NOT NULL
+                          THEN CASE r.rank{repaired_score} END
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {s_name_birth}
+                     ELSE {s_unlinked} END AS score,
+                CASE WHEN o.id_status IN ({valid}, {upgraded}) THEN d.level
+                     WHEN o.id_status = {bad} THEN CASE r.rank{repaired_level} END
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {same}
+                     END AS name_level
+         FROM {OBS} o
+         LEFT JOIN {DIRECT} d ON d.id = o.id AND d.name_key = o.name_key
+         LEFT JOIN {REPAIRS} r ON r.bad_id = o.id AND r.name_key = o.name_key
+         LEFT JOIN {NAME_BIRTH} nb ON nb.name = o.name AND nb.birth = o.birth",
+        exact = quote(Method::Exact.label()),
+        normalized = quote(Method::Normalized.label()),
+        legacy15 = quote(Method::Legacy15.label()),
+        repaired = quote(Method::Repaired.label()),
+        name_birth = quote(Method::NameBirth.label()),
+        unlinked = quote(Method::Unlinked.label()),
+        s_disagree = f64_sql(SCORE_NAME_DISAGREES),
+        s_exact = f64_sql(Method::Exact.score()),
+        s_normalized = f64_sql(Method::Normalized.score()),
+        s_legacy15 = f64_sql(Method::Legacy15.score()),
+        s_name_birth = f64_sql(Method::NameBirth.score()),
+        s_unlinked = f64_sql(Method::Unlinked.score()),
+        same = quote(LEVEL_SAME),
+    )
+}
+
+/// links.csv: the primary ID of every department row.
+pub(crate) fn links() -> String {
+    format!(
+        "SELECT extract, file, \"row\", raw_id, raw_name, person_id, method, score, \"_ord\"
+         FROM {RESOLVED}
+         WHERE field = 'id_number' AND extract <> 'roster'
+         ORDER BY extract, \"_ord\""
+    )
+}
+
+/// Every ID field of every row (roster included), for the rules to join.
+pub(crate) fn resolved_ids() -> String {
+    format!(
+        "SELECT extract, \"_ord\", field, person_id, method, score, name_level, id_status,
+                \"_dup\", file, \"row\", raw_id, raw_name, name
+         FROM {RESOLVED}
+         ORDER BY extract, \"_ord\", field"
+    )
+}
+
+/// DQ01 candidates: rows whose ID is invalid, empty or malformed and could
+/// not be resolved, one per source row (duplicates once). An empty second ID
+/// with no name either (no guardian given) is not a case.
+pub(crate) fn dq01_invalid_id() -> String {
+    format!(
+        "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status
+         FROM {RESOLVED}
+         WHERE id_status IN ({bad}, {empty}, {malformed}) AND method = {unlinked} AND NOT \"_dup\"
+           AND NOT (field <> 'id_number' AND id_status = {empty}
+                    AND (raw_name IS NULL OR trim(raw_name) = ''))
+         ORDER BY extract, \"_ord\", field",
+        bad = quote(status::BAD_CHECK),
+        empty = quote(status::EMPTY),
+        malformed = quote(status::MALFORMED),
+        unlinked = quote(Method::Unlinked.label()),
+    )
+}
+
+/// DQ02: ID numbers that carry names that are not variants of each other
+/// (some pair of its known names disagrees), with the names and every source
+/// row that carries the ID.
+pub(crate) fn dq02_name_conflict() -> String {
+    format!(
+        "WITH conflicted AS (
+            SELECT DISTINCT a.person_id FROM {KNOWN} a JOIN {KNOWN} b
+              ON a.person_id = b.person_id AND a.name_raw < b.name_raw
+            WHERE name_agrees(a.name_raw, b.name_raw) = {disagree}),
+         names AS (
+            SELECT k.person_id, string_agg(DISTINCT k.name, '、' ORDER BY k.name) AS names
+            FROM {KNOWN} k JOIN conflicted c ON c.person_id = k.person_id
+            GROUP BY k.person_id),
+         source_rows AS (
+            SELECT DISTINCT r.person_id, r.extract, r.\"_ord\",
+                   concat(r.extract, ':', r.file, ':', r.\"row\") AS source
+            FROM {RESOLVED} r JOIN conflicted c ON c.person_id = r.person_id
+            WHERE r.id_status IN {linked} AND NOT r.\"_dup\"),
+         sources AS (
+            SELECT person_id,
+                   string_agg(source, ';' ORDER BY extract, \"_ord\") AS sources,
+                   count(*) AS n_sources
+            FROM source_rows
+            GROUP BY person_id)
+         SELECT n.person_id AS id_number, p.name AS known_name, n.names, s.sources, s.n_sources
+         FROM names n
+         JOIN {PERSONS} p ON p.person_id = n.person_id
+         JOIN sources s ON s.person_id = n.person_id
+         ORDER BY n.person_id",
+        disagree = quote(LEVEL_DISAGREE),
+        linked = linked_statuses(),
+    )
+}
+
+/// DQ03: rows whose ID was repaired, with the person's known name.
+pub(crate) fn dq03_repaired_id() -> String {
+    format!(
+        "SELECT r.person_id AS id_number, r.raw_id, r.raw_name, p.name AS known_name,
+                r.name_level, r.score, r.extract, r.file, r.\"row\", r.\"_ord\", r.field
+         FROM {RESOLVED} r LEFT JOIN {PERSONS} p ON p.person_id = r.person_id
+         WHERE r.method = {repaired} AND NOT r.\"_dup\"
+         ORDER BY r.person_id, r.extract, r.\"_ord\", r.field",
+        repaired = quote(Method::Repaired.label()),
+    )
+}
+
+/// DQ04: rows whose ID was destroyed by scientific notation (with the person
+/// when name_birth found one).
+pub(crate) fn dq04_sci_notation() -> String {
+    format!(
+        "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, person_id, method
+         FROM {RESOLVED}
+         WHERE id_status = {sci} AND NOT \"_dup\"
+         ORDER BY extract, \"_ord\", field",
+        sci = quote(status::SCI_NOTATION),
+    )
+}
+
+/// The persons table handed to the rules, sorted.
+pub(crate) fn persons_sorted() -> String {
+    format!("SELECT person_id, name, name_raw FROM {PERSONS} ORDER BY person_id")
+}

@@ -1,0 +1,575 @@
+//! Resolution on small hand-built extract tables in the extract stage's
+//! contract: each comparison level fires, and its near miss does not.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::SessionContext;
+
+use super::*;
+use crate::engine::{register_batch, session};
+use crate::normalize::id::{IdStatus, check_char, normalize_id};
+use crate::normalize::name::normalize_name;
+
+/// A valid 18-char ID from a 17-digit body.
+fn id(body17: &str) -> String {
+    let c = check_char(body17.as_bytes()).expect("17 digits");
+    format!("{body17}{}", c as char)
+}
+
+/// `id` with position `pos` (1-based) replaced by `digit`, check char kept:
+/// a typing error the check character catches.
+fn typo(id: &str, pos: usize, digit: char) -> String {
+    let mut chars: Vec<char> = id.chars().collect();
+    assert_ne!(chars[pos - 1], digit);
+    chars[pos - 1] = digit;
+    chars.into_iter().collect()
+}
+
+/// `id` with positions `pos` and `pos + 1` swapped.
+fn swap(id: &str, pos: usize) -> String {
+    let mut chars: Vec<char> = id.chars().collect();
+    assert_ne!(chars[pos - 1], chars[pos]);
+    chars.swap(pos - 1, pos);
+    chars.into_iter().collect()
+}
+
+/// The extract stage's contract for an ID cell: (value, status), the value
+/// only for valid / upgraded15 / bad_check.
+fn classify(raw: &str) -> (Option<String>, &'static str) {
+    let normalized = normalize_id(raw);
+    let keeps_value = matches!(
+        normalized.status,
+        IdStatus::Valid | IdStatus::Upgraded15 | IdStatus::BadCheck
+    );
+    (
+        normalized.value.filter(|_| keeps_value),
+        normalized.status.as_str(),
+    )
+}
+
+/// One data row: raw values of the table's ID fields and name fields (in the
+/// order of the table's field pairs), a birth date, the duplicate flag.
+struct Row<'a> {
+    ids: Vec<String>,
+    names: Vec<&'a str>,
+    birth: Option<&'a str>,
+    dup: bool,
+}
+
+fn row<'a>(id_raw: &str, name: &'a str) -> Row<'a> {
+    Row {
+        ids: vec![id_raw.to_string()],
+        names: vec![name],
+        birth: None,
+        dup: false,
+    }
+}
+
+/// A table in the extract contract with the given (ID field, name field)
+/// pairs; `_ord` starts at `ord_base`.
+fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>]) -> RecordBatch {
+    let mut fields: Vec<Field> = vec![
+        Field::new("_file", DataType::Utf8, false),
+        Field::new("_row", DataType::Utf8, false),
+        Field::new("_ord", DataType::UInt64, false),
+        Field::new("_dup", DataType::Boolean, false),
+    ];
+    let n = rows.len();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![file; n])),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|i| (i + 2).to_string()),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            (0..n as u64).map(|i| 100 + i),
+        )),
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.dup).collect::<Vec<_>>(),
+        )),
+    ];
+    for (k, (id_field, name_field)) in pairs.iter().enumerate() {
+        let classified: Vec<_> = rows.iter().map(|r| classify(&r.ids[k])).collect();
+        fields.push(Field::new(*id_field, DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(
+            classified.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        )));
+        fields.push(Field::new(format!("{id_field}_raw"), DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.ids[k].clone()),
+        )));
+        fields.push(Field::new(
+            format!("{id_field}_status"),
+            DataType::Utf8,
+            false,
+        ));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            classified.iter().map(|c| c.1),
+        )));
+        let names: Vec<_> = rows.iter().map(|r| normalize_name(r.names[k])).collect();
+        let normalised: Vec<Option<String>> = names
+            .iter()
+            .map(|n| (!n.name.is_empty()).then(|| n.name.clone()))
+            .collect();
+        fields.push(Field::new(*name_field, DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(normalised)));
+        fields.push(Field::new(
+            format!("{name_field}_raw"),
+            DataType::Utf8,
+            false,
+        ));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.names[k]),
+        )));
+        fields.push(Field::new(
+            format!("{name_field}_alias"),
+            DataType::Utf8,
+            true,
+        ));
+        columns.push(Arc::new(StringArray::from(vec![None::<&str>; n])));
+        fields.push(Field::new(
+            format!("{name_field}_pinyin"),
+            DataType::Utf8,
+            false,
+        ));
+        columns.push(Arc::new(StringArray::from(vec![""; n])));
+    }
+    if with_birth {
+        fields.push(Field::new("birth_date", DataType::Date32, true));
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        columns.push(Arc::new(Date32Array::from(
+            rows.iter()
+                .map(|r| {
+                    r.birth.map(|b| {
+                        let d = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").unwrap();
+                        (d - epoch).num_days() as i32
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}
+
+const PRIMARY: &[(&str, &str)] = &[("id_number", "name")];
+
+// The county's persons.
+fn zhang() -> String {
+    id("11010519800101001") // 张三, in the roster
+}
+fn li() -> String {
+    id("11010519900202002") // 李四, in the roster
+}
+fn wang() -> String {
+    id("11010519750315123") // 王小明, in medical enrollment
+}
+fn sun() -> String {
+    id("11010519660708456") // 孙七, in the roster
+}
+fn chen() -> String {
+    id("11010520120506031") // 陈九, a child in medical enrollment
+}
+fn wu_a() -> String {
+    id("11010520130101011") // 吴十, born 2013-01-01
+}
+fn wu_b() -> String {
+    id("11010520130101022") // another 吴十, born the same day
+}
+/// Two persons 赵六 whose IDs are both one substitution away from one typo.
+fn zhao_typo() -> String {
+    typo(&id("11010519850909007"), 16, '3')
+}
+fn zhao_a() -> String {
+    id("11010519850909007")
+}
+fn zhao_b() -> String {
+    id(&zhao_typo()[..17])
+}
+
+/// Registers the fixture extracts on `ctx`.
+fn register_fixture(ctx: &SessionContext) {
+    let roster = table(
+        "名册.xlsx",
+        &[("id_number", "name"), ("head_id", "head_name")],
+        false,
+        &[
+            Row {
+                ids: vec![zhang(), zhang()],
+                names: vec!["张三", "张三"],
+                birth: None,
+                dup: false,
+            },
+            Row {
+                ids: vec![li(), zhang()],
+                names: vec!["李四", "张三"],
+                birth: None,
+                dup: false,
+            },
+            Row {
+                ids: vec![sun(), sun()],
+                names: vec!["孙七", "孙七"],
+                birth: None,
+                dup: false,
+            },
+        ],
+    );
+    let enrollment = table(
+        "参保.csv",
+        PRIMARY,
+        false,
+        &[
+            row(&wang(), "王小明"),
+            row(&chen(), "陈九"),
+            row(&wu_a(), "吴十"),
+            row(&wu_b(), "吴十"),
+            row(&zhao_a(), "赵六"),
+            row(&zhao_b(), "赵六"),
+        ],
+    );
+    let legacy15 = format!("{}{}", &zhang()[..6], &zhang()[8..17]);
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            /* 2 */ row(&zhang(), "张三"),
+            /* 3 */ row(&format!(" '{} ", zhang().to_lowercase()), "张三"),
+            /* 4 */ row(&legacy15, "张三"),
+            /* 5 */ row(&typo(&li(), 9, '5'), "李四"),
+            /* 6 */ row(&zhao_typo(), "赵六"),
+            /* 7 */ row(&typo(&sun(), 12, '0'), "周八"),
+            /* 8 */ row("1.10105E+17", "张三"),
+            /* 9 */ row("无", "张三"),
+            /* 10 */ row("12345", "张三"),
+            /* 11 */
+            Row {
+                dup: true,
+                ..row(&typo(&li(), 9, '5'), "李四")
+            },
+        ],
+    );
+    let contribution = table(
+        "缴费.csv",
+        PRIMARY,
+        false,
+        &[
+            row(&swap(&wang(), 10), "王晓明"),
+            row(&swap(&wang(), 10), "王小明"),
+        ],
+    );
+    let pension = table("养老.csv", PRIMARY, false, &[row(&zhang(), "钱多多")]);
+    let education = table(
+        "学籍.xlsx",
+        &[("id_number", "name"), ("guardian_id", "guardian_name")],
+        true,
+        &[
+            /* 2 */
+            Row {
+                ids: vec!["".into(), zhang()],
+                names: vec!["陈九", "张三"],
+                birth: Some("2012-05-06"),
+                dup: false,
+            },
+            /* 3 */
+            Row {
+                ids: vec!["1.10105E+17".into(), "".into()],
+                names: vec!["吴十", ""],
+                birth: Some("2013-01-01"),
+                dup: false,
+            },
+            /* 4: the same name, another birth date: no one qualifies */
+            Row {
+                ids: vec!["/".into(), typo(&li(), 3, '9')],
+                names: vec!["陈九", "李四"],
+                birth: Some("2012-05-07"),
+                dup: false,
+            },
+        ],
+    );
+    for (name, batch) in [
+        ("roster", roster),
+        ("medical_enrollment", enrollment),
+        ("medical_settlement", settlement),
+        ("contribution", contribution),
+        ("pension", pension),
+        ("education", education),
+    ] {
+        register_batch(ctx, name, batch).unwrap();
+    }
+}
+
+const EXTRACTS: &[&str] = &[
+    "roster",
+    "medical_enrollment",
+    "medical_settlement",
+    "contribution",
+    "pension",
+    "education",
+];
+
+async fn run(threads: usize) -> Resolution {
+    let ctx = session(threads);
+    register_fixture(&ctx);
+    resolve(&ctx, EXTRACTS).await.unwrap()
+}
+
+fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let array = batch
+        .column_by_name(column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    let array = datafusion::arrow::compute::cast(array, &DataType::Utf8).unwrap();
+    let array = array.as_any().downcast_ref::<StringArray>().unwrap();
+    (0..array.len())
+        .map(|i| (!array.is_null(i)).then(|| array.value(i).to_string()))
+        .collect()
+}
+
+/// The link of (extract, row): (person_id, method, score).
+fn link(res: &Resolution, extract: &str, row: &str) -> (Option<String>, String, f64) {
+    let links = &res.links;
+    let extracts = strings(links, "extract");
+    let rows = strings(links, "row");
+    let persons = strings(links, "person_id");
+    let methods = strings(links, "method");
+    let scores = links
+        .column_by_name("score")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    let i = (0..links.num_rows())
+        .find(|&i| extracts[i].as_deref() == Some(extract) && rows[i].as_deref() == Some(row))
+        .unwrap_or_else(|| panic!("no link for {extract} row {row}"));
+    (
+        persons[i].clone(),
+        methods[i].clone().unwrap(),
+        scores.value(i),
+    )
+}
+
+#[tokio::test]
+async fn links_cover_every_department_row_but_not_the_roster() {
+    let res = run(2).await;
+    // 6 enrollment + 10 settlement + 2 contribution + 1 pension + 3 education.
+    assert_eq!(res.links.num_rows(), 22);
+    let extracts = strings(&res.links, "extract");
+    assert!(extracts.iter().all(|e| e.as_deref() != Some("roster")));
+    let mut sorted = extracts.clone();
+    sorted.sort();
+    assert_eq!(extracts, sorted, "links are sorted by extract");
+}
+
+#[tokio::test]
+async fn valid_ids_link_exact_normalized_and_legacy15() {
+    let res = run(2).await;
+    assert_eq!(
+        link(&res, "medical_settlement", "2"),
+        (Some(zhang()), "exact".into(), 1.0)
+    );
+    assert_eq!(
+        link(&res, "medical_settlement", "3"),
+        (Some(zhang()), "normalized".into(), 0.99)
+    );
+    assert_eq!(
+        link(&res, "medical_settlement", "4"),
+        (Some(zhang()), "legacy15".into(), 0.97)
+    );
+}
+
+#[tokio::test]
+async fn a_one_digit_typo_with_one_agreeing_candidate_is_repaired() {
+    let res = run(2).await;
+    assert_eq!(
+        link(&res, "medical_settlement", "5"),
+        (Some(li()), "repaired".into(), 0.93)
+    );
+    // The exact duplicate links like its first copy.
+    assert_eq!(
+        link(&res, "medical_settlement", "11"),
+        (Some(li()), "repaired".into(), 0.93)
+    );
+    // DQ03 lists the repaired row once (the duplicate is the same case).
+    let dq03 = &res.dq03_repaired_id;
+    let ids = strings(dq03, "id_number");
+    let rows = strings(dq03, "row");
+    let li_rows: Vec<_> = (0..dq03.num_rows())
+        .filter(|&i| ids[i].as_deref() == Some(li().as_str()))
+        .map(|i| rows[i].clone().unwrap())
+        .collect();
+    // education:4 (a guardian ID) and medical_settlement:5; not the duplicate.
+    assert_eq!(li_rows, vec!["4".to_string(), "5".to_string()]);
+}
+
+#[tokio::test]
+async fn an_adjacent_swap_is_repaired_with_a_homophone_or_same_name() {
+    let res = run(2).await;
+    let (person, method, score) = link(&res, "contribution", "2");
+    assert_eq!((person, method), (Some(wang()), "repaired".to_string()));
+    assert_eq!(score, 0.85, "王晓明 is a homophone of 王小明");
+    assert_eq!(
+        link(&res, "contribution", "3"),
+        (Some(wang()), "repaired".into(), 0.93)
+    );
+}
+
+#[tokio::test]
+async fn a_typo_with_two_agreeing_candidates_stays_unlinked() {
+    let res = run(2).await;
+    assert_ne!(zhao_a(), zhao_b());
+    assert_eq!(
+        link(&res, "medical_settlement", "6"),
+        (None, "unlinked".into(), 0.0)
+    );
+    let dq01_rows: Vec<_> = strings(&res.dq01_invalid_id, "raw_id");
+    assert!(dq01_rows.contains(&Some(zhao_typo())));
+}
+
+#[tokio::test]
+async fn a_typo_whose_only_candidate_disagrees_stays_unlinked() {
+    let res = run(2).await;
+    assert_eq!(
+        link(&res, "medical_settlement", "7"),
+        (None, "unlinked".into(), 0.0)
+    );
+}
+
+#[tokio::test]
+async fn no_usable_id_links_by_name_and_birth_only_when_unique() {
+    let res = run(2).await;
+    // Unique: one 陈九 born 2012-05-06.
+    assert_eq!(
+        link(&res, "education", "2"),
+        (Some(chen()), "name_birth".into(), 0.8)
+    );
+    // Ambiguous: two 吴十 born 2013-01-01.
+    assert_eq!(link(&res, "education", "3"), (None, "unlinked".into(), 0.0));
+    // Near miss: 陈九, but another birth date.
+    assert_eq!(link(&res, "education", "4"), (None, "unlinked".into(), 0.0));
+    // Extracts without a birth date never link by name.
+    assert_eq!(
+        link(&res, "medical_settlement", "9"),
+        (None, "unlinked".into(), 0.0)
+    );
+}
+
+#[tokio::test]
+async fn a_valid_id_with_another_name_links_with_a_low_score_and_goes_to_dq02() {
+    let res = run(2).await;
+    assert_eq!(
+        link(&res, "pension", "2"),
+        (Some(zhang()), "exact".into(), 0.6)
+    );
+    let dq02 = &res.dq02_name_conflict;
+    assert_eq!(strings(dq02, "id_number"), vec![Some(zhang())]);
+    assert_eq!(strings(dq02, "known_name"), vec![Some("张三".to_string())]);
+    assert_eq!(
+        strings(dq02, "names"),
+        vec![Some("张三、钱多多".to_string())]
+    );
+    let sources = strings(dq02, "sources")[0].clone().unwrap();
+    assert!(sources.contains("pension:养老.csv:2"), "{sources}");
+    assert!(sources.contains("roster:名册.xlsx:2"), "{sources}");
+    // A repaired homophone (王晓明) is not a conflict.
+    assert_eq!(dq02.num_rows(), 1);
+}
+
+#[tokio::test]
+async fn second_id_columns_resolve_too() {
+    let res = run(2).await;
+    let r = &res.resolved_ids;
+    let extracts = strings(r, "extract");
+    let fields = strings(r, "field");
+    let rows = strings(r, "row");
+    let persons = strings(r, "person_id");
+    let methods = strings(r, "method");
+    let find = |extract: &str, field: &str, row: &str| {
+        let i = (0..r.num_rows())
+            .find(|&i| {
+                extracts[i].as_deref() == Some(extract)
+                    && fields[i].as_deref() == Some(field)
+                    && rows[i].as_deref() == Some(row)
+            })
+            .unwrap();
+        (persons[i].clone(), methods[i].clone().unwrap())
+    };
+    assert_eq!(
+        find("roster", "head_id", "3"),
+        (Some(zhang()), "exact".into())
+    );
+    assert_eq!(
+        find("education", "guardian_id", "2"),
+        (Some(zhang()), "exact".into())
+    );
+    assert_eq!(
+        find("education", "guardian_id", "4"),
+        (Some(li()), "repaired".into())
+    );
+    // An empty guardian ID without a name is no DQ01 case; an empty student ID is.
+    let dq01 = &res.dq01_invalid_id;
+    let dq01_fields: Vec<_> = strings(dq01, "field");
+    let dq01_extracts: Vec<_> = strings(dq01, "extract");
+    assert!(
+        !(0..dq01.num_rows()).any(|i| dq01_extracts[i].as_deref() == Some("education")
+            && dq01_fields[i].as_deref() == Some("guardian_id"))
+    );
+}
+
+#[tokio::test]
+async fn sci_notation_rows_go_to_dq04_and_bad_rows_to_dq01() {
+    let res = run(2).await;
+    let dq04 = &res.dq04_sci_notation;
+    assert_eq!(
+        strings(dq04, "extract"),
+        vec![Some("education".into()), Some("medical_settlement".into())]
+    );
+    let dq01 = &res.dq01_invalid_id;
+    let keys: Vec<_> = strings(dq01, "extract")
+        .into_iter()
+        .zip(strings(dq01, "row"))
+        .map(|(e, r)| format!("{}:{}", e.unwrap(), r.unwrap()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "education:4",
+            "medical_settlement:6",
+            "medical_settlement:7",
+            "medical_settlement:9",
+            "medical_settlement:10",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn results_are_identical_at_any_thread_count() {
+    let one = run(1).await;
+    let four = run(4).await;
+    assert_eq!(one.links, four.links);
+    assert_eq!(one.resolved_ids, four.resolved_ids);
+    assert_eq!(one.persons, four.persons);
+    assert_eq!(one.dq01_invalid_id, four.dq01_invalid_id);
+    assert_eq!(one.dq02_name_conflict, four.dq02_name_conflict);
+    assert_eq!(one.dq03_repaired_id, four.dq03_repaired_id);
+    assert_eq!(one.dq04_sci_notation, four.dq04_sci_notation);
+}
+
+#[tokio::test]
+async fn results_are_registered_as_tables() {
+    let ctx = session(2);
+    register_fixture(&ctx);
+    resolve(&ctx, EXTRACTS).await.unwrap();
+    let out = crate::engine::query_batch(
+        &ctx,
+        "SELECT count(*) AS n FROM links l JOIN persons p ON p.person_id = l.person_id",
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.num_rows(), 1);
+    assert!(
+        ctx.table("_resolve_obs").await.is_err(),
+        "intermediates are dropped"
+    );
+}
