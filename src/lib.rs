@@ -4,3 +4,4 @@
 
 pub mod normalize;
 pub mod read;
+pub mod rules;
