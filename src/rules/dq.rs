@@ -1,0 +1,225 @@
+//! 数据核查 — for a person to check: DQ05 and DQ06. (DQ01–DQ04 are raised
+//! by the resolve stage, which sees the raw ID numbers.)
+
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+use super::{
+    Blocks, Finding, MEAN_SCALE, RuleParams, factor, fetch, sorted, sources, yuan, yuan_ratio,
+    yuan_ratio_up, yuan_scaled,
+};
+
+/// DQ05 申报收入不符: a roster household's computed income exceeds its
+/// declared income by more than the margin; about the member whose income
+/// made it fire (several: the smallest ID).
+pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
+    let blocks = Blocks::new(ctx, params)?;
+    let sql = blocks.query(
+        &["households", "household_income", "member_income"],
+        &[(
+            "earner",
+            "SELECT household_id, person_id, name, person_method, \
+               ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY person_id) AS rn \
+             FROM member_income WHERE income_scaled > 0"
+                .into(),
+        )],
+        &format!(
+            "SELECT h.household_id, h.township, h.village, h.declared_income, \
+               hi.income_scaled, hi.wage_scaled, hi.pension_scaled, hi.income_src, \
+               COALESCE(t.person_id, h.head_person_id) AS id_number, \
+               CASE WHEN t.person_id IS NULL THEN h.head_name ELSE t.name END AS name, \
+               t.person_method \
+             FROM households h \
+             JOIN household_income hi ON hi.household_id = h.household_id \
+             LEFT JOIN earner t ON t.household_id = h.household_id AND t.rn = 1 \
+             WHERE h.declared_income IS NOT NULL \
+               AND hi.income_scaled * 10000 > h.declared_income * {multiplier} * {MEAN_SCALE}",
+            multiplier = 10000 + params.declared_margin_bp,
+        ),
+    );
+    let rows = fetch(ctx, &sql).await?;
+    let findings = rows
+        .iter()
+        .map(|row| {
+            let declared = row.int0("declared_income");
+            let multiplier = 10000 + params.declared_margin_bp;
+            let mut income = format!("工资 {} 元/月", yuan_scaled(row.int0("wage_scaled")));
+            if row.int0("pension_scaled") > 0 {
+                income += &format!("，养老金 {} 元/月", yuan_scaled(row.int0("pension_scaled")));
+            }
+            let evidence = format!(
+                "核算家庭月收入 {} 元 > 申报 {} 元 × {} = {} 元（{income}）",
+                yuan_ratio_up(row.int0("income_scaled") as i128, MEAN_SCALE as i128),
+                yuan(declared),
+                factor(multiplier, 10000),
+                yuan_ratio(declared as i128 * multiplier as i128, 10000)
+            );
+            Finding {
+                rule: "DQ05",
+                household_id: row.text("household_id"),
+                id_number: row.text("id_number"),
+                name: row.text("name"),
+                township: row.text("township"),
+                village: row.text("village"),
+                evidence,
+                sources: sources([row.text("income_src").as_deref()]),
+                matched: row.text("person_method"),
+            }
+        })
+        .collect();
+    Ok(sorted(findings))
+}
+
+/// DQ06 学籍低保标识不符: the education record of the current school year says
+/// 低保家庭 or 特困家庭, but neither the student nor the guardian is in the
+/// roster.
+pub async fn dq06(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
+    let blocks = Blocks::new(ctx, params)?;
+    let sql = blocks.query(
+        &["current_education", "roster_persons"],
+        &[],
+        "SELECT e.person_id AS id_number, \
+           first_value(e.name ORDER BY e._ord) AS name, \
+           first_value(e.person_method ORDER BY e._ord) AS person_method, \
+           first_value(e.hardship ORDER BY e._ord) AS hardship, \
+           first_value(e.guardian_name ORDER BY e._ord) AS guardian_name, \
+           first_value(concat_ws(' ', e.school, e.stage) ORDER BY e._ord) AS school, \
+           string_agg(e.src, ';') AS education_src \
+         FROM current_education e \
+         LEFT JOIN roster_persons g ON g.person_id = e.guardian_person_id \
+         WHERE e.hardship IN ('低保家庭', '特困家庭') \
+           AND g.person_id IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM roster_persons s WHERE s.person_id = e.person_id) \
+         GROUP BY e.person_id",
+    );
+    let rows = fetch(ctx, &sql).await?;
+    let findings = rows
+        .iter()
+        .map(|row| {
+            let guardian = match row.text("guardian_name") {
+                Some(name) if !name.is_empty() => format!("监护人（{name}）"),
+                _ => "监护人".to_string(),
+            };
+            let evidence = format!(
+                "学籍困境类型 {}，学生与{}均不在救助名册（{} 学年 {}）",
+                row.text_or_empty("hardship"),
+                guardian,
+                blocks.window.school_year,
+                row.text_or_empty("school")
+            );
+            Finding {
+                rule: "DQ06",
+                household_id: None,
+                id_number: row.text("id_number"),
+                name: row.text("name"),
+                township: None,
+                village: None,
+                evidence,
+                sources: sources([row.text("education_src").as_deref()]),
+                matched: row.text("person_method"),
+            }
+        })
+        .collect();
+    Ok(sorted(findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testkit::*;
+
+    fn register(ctx: &SessionContext, name: &'static str, rows: Vec<Cells>) {
+        let mut t = Table::new(name);
+        for row in rows {
+            t = t.row(row);
+        }
+        t.register(ctx);
+    }
+
+    fn declared_ctx(declared: Option<i64>, contributions: Vec<Cells>) -> SessionContext {
+        let ctx = SessionContext::new();
+        let declared = declared.map(V::I).unwrap_or(V::Null);
+        Table::new("roster")
+            .row(with(
+                member("H1", "低保", P1, "张三"),
+                vec![("declared_income", declared.clone())],
+            ))
+            .row(with(
+                member("H1", "低保", P2, "李四"),
+                vec![("declared_income", declared), ("head_person_id", P1.into())],
+            ))
+            .register(&ctx);
+        register(&ctx, "contribution", contributions);
+        register(&ctx, "pension", vec![]);
+        ctx
+    }
+
+    #[tokio::test]
+    async fn dq05_income_above_declared_plus_margin_fires() {
+        let ctx = declared_ctx(
+            Some(100_000),
+            vec![
+                contribution(P2, 202501, "企业", 100_000),
+                contribution(P1, 202501, "企业", 30_001),
+            ],
+        );
+        let found = dq05(&ctx, &params()).await.unwrap();
+        assert_eq!(subjects(&found), vec![(Some("H1"), Some(P1))]);
+        assert_eq!(
+            found[0].evidence,
+            "核算家庭月收入 1300.01 元 > 申报 1000.00 元 × 1.3 = 1300.00 元（工资 1300.01 元/月）"
+        );
+    }
+
+    #[tokio::test]
+    async fn dq05_exactly_at_the_margin_or_nothing_declared_does_not_fire() {
+        let at = vec![contribution(P2, 202501, "企业", 130_000)];
+        let ctx = declared_ctx(Some(100_000), at.clone());
+        assert!(dq05(&ctx, &params()).await.unwrap().is_empty());
+        let ctx = declared_ctx(None, at);
+        assert!(dq05(&ctx, &params()).await.unwrap().is_empty());
+    }
+
+    fn student(person: &str, guardian: Option<&str>, year: &str, hardship: &str) -> Cells {
+        vec![
+            ("person_id", person.into()),
+            ("name", "小明".into()),
+            ("school", "实验小学".into()),
+            ("stage", "小学".into()),
+            ("aid_type", "营养改善".into()),
+            ("hardship", hardship.into()),
+            ("guardian_name", "王五".into()),
+            (
+                "guardian_person_id",
+                guardian.map(V::from).unwrap_or(V::Null),
+            ),
+            ("school_year", year.into()),
+        ]
+    }
+
+    #[tokio::test]
+    async fn dq06_flag_without_roster_household_fires() {
+        let ctx = SessionContext::new();
+        Table::new("roster")
+            .row(member("H1", "低保", P1, "张三"))
+            .register(&ctx);
+        register(
+            &ctx,
+            "education",
+            vec![
+                student(P4, Some(P5), "2025-2026", "低保家庭"),
+                student(P3, None, "2025-2026", "特困家庭"),
+                student(P2, Some(P1), "2025-2026", "低保家庭"), // guardian in the roster
+                student(P1, None, "2025-2026", "低保家庭"),     // student in the roster
+                student(P5, None, "2024-2025", "低保家庭"),     // an old school year
+                student(P2, None, "2025-2026", "无"),
+            ],
+        );
+        let found = dq06(&ctx, &params()).await.unwrap();
+        assert_eq!(subjects(&found), vec![(None, Some(P3)), (None, Some(P4))]);
+        assert_eq!(
+            found[1].evidence,
+            "学籍困境类型 低保家庭，学生与监护人（王五）均不在救助名册（2025-2026 学年 实验小学 小学）"
+        );
+    }
+}

@@ -1,0 +1,942 @@
+//! The rule catalogue of spec/rules.md, evaluated as DataFusion SQL over the
+//! tables the earlier stages registered (roster and department extracts, each
+//! row carrying `_file`/`_row`/`_ord`/`_dup`/`_superseded` and its resolved
+//! `person_id`). This module owns what the rules share — the parameters, the
+//! window, and the building blocks every family reads (household membership,
+//! wage and pension income, "known dead or moved", the current school year,
+//! the latest house assessment), defined once here as named CTEs — and
+//! `evaluate`, which runs every rule whose tables are present. Each family file
+//! (cb.rs, lb.rs, dy.rs, dq.rs) holds one function per rule: its predicate is a
+//! query that reads like the rule's line in the spec; Rust only formats the
+//! evidence from the figures the query returns.
+//!
+//! Money is integer fen and comparisons are exact: a mean over the months of
+//! the window is kept as `sum × (L / months)` with L = 27720 = lcm(1..12), an
+//! exact integer that is L times the mean, and thresholds are multiplied by L
+//! instead of dividing the income.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Months, NaiveDate};
+use datafusion::arrow::array::{Array, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+
+pub mod cb;
+pub mod dq;
+pub mod dy;
+pub mod lb;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+/// L = lcm(1..=12): divisible by every count of months a window can hold, so
+/// `sum × (L / months)` is L times the monthly mean, exactly.
+pub const MEAN_SCALE: i64 = 27720;
+
+/// The thresholds of spec/rules.md, each configurable; money in fen, ratios
+/// in per-mille (‰) or basis points (1/10000).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleParams {
+    pub as_of: NaiveDate,
+    /// The county-wide minimum-living standard, fen per person per month.
+    pub standard_fen: i64,
+    /// Township overrides of the standard (roster 乡镇（街道） → fen).
+    pub township_standard_fen: BTreeMap<String, i64>,
+    /// CB01 factor for 低保 and 特困 (1000 = 1.0).
+    pub income_factor_permille: i64,
+    /// CB01 factor for 低收入 (1500 = 1.5).
+    pub income_factor_low_income_permille: i64,
+    /// CB02: this many current homes or more fire.
+    pub max_homes: i64,
+    /// LB01: out-of-pocket over the window at or above this fires.
+    pub oop_threshold_fen: i64,
+    /// LB03: the grades counted as dangerous.
+    pub dangerous_grades: Vec<String>,
+    /// LB04: registered unemployed at least this many months before as-of.
+    pub unemployed_months: i64,
+    /// DY02 floor for 低保 and 特困 (7000 = 0.70).
+    pub floor_bp: i64,
+    /// DY02 floor for 低收入 (5000 = 0.50).
+    pub floor_low_income_bp: i64,
+    /// DQ05: computed income above declared × (1 + margin) fires (3000 = 30 %).
+    pub declared_margin_bp: i64,
+}
+
+impl Default for RuleParams {
+    fn default() -> Self {
+        RuleParams {
+            as_of: NaiveDate::from_ymd_opt(2025, 11, 30).expect("valid date"),
+            standard_fen: 80_000,
+            township_standard_fen: BTreeMap::new(),
+            income_factor_permille: 1000,
+            income_factor_low_income_permille: 1500,
+            max_homes: 2,
+            oop_threshold_fen: 2_000_000,
+            dangerous_grades: vec!["D".to_string()],
+            unemployed_months: 12,
+            floor_bp: 7000,
+            floor_low_income_bp: 5000,
+            declared_margin_bp: 3000,
+        }
+    }
+}
+
+/// One finding, before the report stage adds finding_id, kind, severity and
+/// the case status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub household_id: Option<String>,
+    pub id_number: Option<String>,
+    pub name: Option<String>,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub evidence: String,
+    /// `extract:file:row`, sorted and deduplicated.
+    pub sources: Vec<String>,
+    /// person_method of the record that identified the person, e.g. `exact`.
+    pub matched: Option<String>,
+}
+
+/// A rule's fixed code, its label and kind in the spec's words, its default
+/// severity and the tables it reads (absent tables skip the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub needs: &'static [&'static str],
+}
+
+pub const ROSTER: &str = "roster";
+pub const EDUCATION: &str = "education";
+pub const MEDICAL_ENROLLMENT: &str = "medical_enrollment";
+pub const MEDICAL_SETTLEMENT: &str = "medical_settlement";
+pub const PROPERTY: &str = "property";
+pub const HOUSING_SAFETY: &str = "housing_safety";
+pub const CONTRIBUTION: &str = "contribution";
+pub const UNEMPLOYMENT: &str = "unemployment";
+pub const PENSION: &str = "pension";
+
+const MISGRANTED: &str = "错保";
+const UNCOVERED: &str = "漏保";
+const UNDELIVERED: &str = "待遇未落实";
+const DATA_CHECK: &str = "数据核查";
+
+/// The catalogue. DQ01–DQ04 are raised by the resolve stage; they are listed
+/// here (needing no table) so that labels and severities live in one place.
+/// LB rules read medical_enrollment only to leave out persons known dead or
+/// moved; without that extract nobody is known to be, so it is not a need.
+pub static RULES: &[RuleInfo] = &[
+    RuleInfo {
+        code: "CB01",
+        label: "收入超标",
+        kind: MISGRANTED,
+        severity: "高",
+        needs: &[ROSTER, CONTRIBUTION, PENSION],
+    },
+    RuleInfo {
+        code: "CB02",
+        label: "房产超标",
+        kind: MISGRANTED,
+        severity: "高",
+        needs: &[ROSTER, PROPERTY],
+    },
+    RuleInfo {
+        code: "CB03",
+        label: "公职人员",
+        kind: MISGRANTED,
+        severity: "高",
+        needs: &[ROSTER, CONTRIBUTION],
+    },
+    RuleInfo {
+        code: "CB04",
+        label: "死亡未停保",
+        kind: MISGRANTED,
+        severity: "高",
+        needs: &[ROSTER, MEDICAL_ENROLLMENT],
+    },
+    RuleInfo {
+        code: "CB05",
+        label: "重复享受",
+        kind: MISGRANTED,
+        severity: "高",
+        needs: &[ROSTER],
+    },
+    RuleInfo {
+        code: "LB01",
+        label: "因病致贫风险",
+        kind: UNCOVERED,
+        severity: "高",
+        needs: &[ROSTER, MEDICAL_SETTLEMENT, CONTRIBUTION],
+    },
+    RuleInfo {
+        code: "LB02",
+        label: "困境儿童未纳入",
+        kind: UNCOVERED,
+        severity: "高",
+        needs: &[ROSTER, EDUCATION],
+    },
+    RuleInfo {
+        code: "LB03",
+        label: "危房户未纳入",
+        kind: UNCOVERED,
+        severity: "中",
+        needs: &[ROSTER, HOUSING_SAFETY, CONTRIBUTION],
+    },
+    RuleInfo {
+        code: "LB04",
+        label: "长期失业",
+        kind: UNCOVERED,
+        severity: "中",
+        needs: &[ROSTER, UNEMPLOYMENT, CONTRIBUTION],
+    },
+    RuleInfo {
+        code: "DY01",
+        label: "未参保",
+        kind: UNDELIVERED,
+        severity: "中",
+        needs: &[ROSTER, MEDICAL_ENROLLMENT],
+    },
+    RuleInfo {
+        code: "DY02",
+        label: "救助比例不足",
+        kind: UNDELIVERED,
+        severity: "中",
+        needs: &[ROSTER, MEDICAL_SETTLEMENT],
+    },
+    RuleInfo {
+        code: "DY03",
+        label: "学生未资助",
+        kind: UNDELIVERED,
+        severity: "中",
+        needs: &[ROSTER, EDUCATION],
+    },
+    RuleInfo {
+        code: "DY04",
+        label: "危房未改造",
+        kind: UNDELIVERED,
+        severity: "中",
+        needs: &[ROSTER, HOUSING_SAFETY],
+    },
+    RuleInfo {
+        code: "DQ01",
+        label: "身份证号无效",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[],
+    },
+    RuleInfo {
+        code: "DQ02",
+        label: "同号不同名",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[],
+    },
+    RuleInfo {
+        code: "DQ03",
+        label: "身份证号已修正",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[],
+    },
+    RuleInfo {
+        code: "DQ04",
+        label: "科学计数法损坏",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[],
+    },
+    RuleInfo {
+        code: "DQ05",
+        label: "申报收入不符",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[ROSTER, CONTRIBUTION, PENSION],
+    },
+    RuleInfo {
+        code: "DQ06",
+        label: "学籍低保标识不符",
+        kind: DATA_CHECK,
+        severity: "低",
+        needs: &[ROSTER, EDUCATION],
+    },
+];
+
+/// The catalogue entry of a rule code.
+pub fn rule_info(code: &str) -> Option<&'static RuleInfo> {
+    RULES.iter().find(|r| r.code == code)
+}
+
+/// Runs every rule of this stage (all but DQ01–DQ04) whose tables are
+/// registered; returns the findings, each rule's sorted by (household_id,
+/// id_number), and the codes of the rules skipped for a missing table.
+pub async fn evaluate(
+    ctx: &SessionContext,
+    params: &RuleParams,
+) -> Result<(Vec<Finding>, Vec<&'static str>)> {
+    let mut findings = Vec::new();
+    let mut skipped = Vec::new();
+    for info in RULES {
+        if info.needs.is_empty() {
+            continue; // raised by the resolve stage
+        }
+        let mut present = true;
+        for table in info.needs {
+            present &= ctx.table_exist(*table)?;
+        }
+        if !present {
+            skipped.push(info.code);
+            continue;
+        }
+        let found = match info.code {
+            "CB01" => cb::cb01(ctx, params).await?,
+            "CB02" => cb::cb02(ctx, params).await?,
+            "CB03" => cb::cb03(ctx, params).await?,
+            "CB04" => cb::cb04(ctx, params).await?,
+            "CB05" => cb::cb05(ctx, params).await?,
+            "LB01" => lb::lb01(ctx, params).await?,
+            "LB02" => lb::lb02(ctx, params).await?,
+            "LB03" => lb::lb03(ctx, params).await?,
+            "LB04" => lb::lb04(ctx, params).await?,
+            "DY01" => dy::dy01(ctx, params).await?,
+            "DY02" => dy::dy02(ctx, params).await?,
+            "DY03" => dy::dy03(ctx, params).await?,
+            "DY04" => dy::dy04(ctx, params).await?,
+            "DQ05" => dq::dq05(ctx, params).await?,
+            "DQ06" => dq::dq06(ctx, params).await?,
+            other => {
+                return Err(DataFusionError::Internal(format!(
+                    "rule {other} is in the catalogue but has no evaluator"
+                )));
+            }
+        };
+        findings.extend(found);
+    }
+    Ok((findings, skipped))
+}
+
+// ---------------------------------------------------------------------------
+// The window and the shared building blocks
+
+/// The window of a run: dates in (after, as_of], months first..=last
+/// (YYYYMM), and the current school year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub as_of: NaiveDate,
+    /// as-of − 12 months, exclusive.
+    pub after: NaiveDate,
+    pub first_period: i32,
+    pub last_period: i32,
+    pub school_year: String,
+}
+
+impl Window {
+    pub fn new(as_of: NaiveDate) -> Window {
+        let after = months_before(as_of, 12);
+        let month_index = as_of.year() * 12 + as_of.month0() as i32 - 11;
+        let first_period = (month_index / 12) * 100 + month_index % 12 + 1;
+        let last_period = as_of.year() * 100 + as_of.month() as i32;
+        let start_year = if as_of.month() >= 9 {
+            as_of.year()
+        } else {
+            as_of.year() - 1
+        };
+        Window {
+            as_of,
+            after,
+            first_period,
+            last_period,
+            school_year: format!("{}-{}", start_year, start_year + 1),
+        }
+    }
+
+    /// SQL: the date column lies in the window.
+    pub fn has_date(&self, column: &str) -> String {
+        format!(
+            "({column} > {} AND {column} <= {})",
+            date_lit(self.after),
+            date_lit(self.as_of)
+        )
+    }
+
+    /// SQL: the YYYYMM column is one of the window's 12 months.
+    pub fn has_period(&self, column: &str) -> String {
+        format!(
+            "({column} BETWEEN {} AND {})",
+            self.first_period, self.last_period
+        )
+    }
+}
+
+/// `date` − `months` calendar months (clamped to the month's last day).
+pub(crate) fn months_before(date: NaiveDate, months: i64) -> NaiveDate {
+    let months = u32::try_from(months.max(0)).unwrap_or(u32::MAX);
+    date.checked_sub_months(Months::new(months))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+pub(crate) fn date_lit(date: NaiveDate) -> String {
+    format!("DATE '{}'", date.format("%Y-%m-%d"))
+}
+
+pub(crate) fn str_lit(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// SQL: `column IN (values…)`, FALSE for no values.
+pub(crate) fn is_one_of(column: &str, values: &[String]) -> String {
+    if values.is_empty() {
+        return "FALSE".to_string();
+    }
+    let list: Vec<String> = values.iter().map(|v| str_lit(v)).collect();
+    format!("{column} IN ({})", list.join(", "))
+}
+
+/// The shared building blocks as named CTEs, parameterised by the run; a
+/// rule names the blocks it reads and `query` prepends them (with what they
+/// depend on, each once, in dependency order) to the rule's own SELECT.
+pub(crate) struct Blocks<'a> {
+    pub params: &'a RuleParams,
+    pub window: Window,
+    has_enrollment: bool,
+}
+
+/// Department tables: a row is visible to the rules when it is not an exact
+/// duplicate, not replaced by a later row with its key, and linked.
+const DEPARTMENT_TABLES: &[&str] = &[
+    EDUCATION,
+    MEDICAL_ENROLLMENT,
+    MEDICAL_SETTLEMENT,
+    PROPERTY,
+    HOUSING_SAFETY,
+    CONTRIBUTION,
+    UNEMPLOYMENT,
+    PENSION,
+];
+
+impl<'a> Blocks<'a> {
+    pub fn new(ctx: &SessionContext, params: &'a RuleParams) -> Result<Blocks<'a>> {
+        Ok(Blocks {
+            params,
+            window: Window::new(params.as_of),
+            has_enrollment: ctx.table_exist(MEDICAL_ENROLLMENT)?,
+        })
+    }
+
+    /// SQL: the monthly standard (fen) of a roster township.
+    fn standard_of(&self, township: &str) -> String {
+        if self.params.township_standard_fen.is_empty() {
+            return format!("CAST({} AS BIGINT)", self.params.standard_fen);
+        }
+        let arms: Vec<String> = self
+            .params
+            .township_standard_fen
+            .iter()
+            .map(|(t, fen)| format!("WHEN {} THEN {fen}", str_lit(t)))
+            .collect();
+        format!(
+            "CAST(CASE {township} {} ELSE {} END AS BIGINT)",
+            arms.join(" "),
+            self.params.standard_fen
+        )
+    }
+
+    /// SQL: the person is in no roster household and not known dead or moved
+    /// (the population of the 漏保 rules).
+    pub fn outside_roster(&self, person: &str) -> String {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM roster_persons rp WHERE rp.person_id = {person}) \
+             AND NOT EXISTS (SELECT 1 FROM known_gone kg WHERE kg.person_id = {person})"
+        )
+    }
+
+    /// A block's definition and the blocks it reads.
+    fn block(&self, name: &str) -> (Vec<&'static str>, String) {
+        let w = &self.window;
+        let p = self.params;
+        if let Some(table) = name.strip_prefix("live_") {
+            assert!(
+                DEPARTMENT_TABLES.contains(&table),
+                "no department table {table}"
+            );
+            return (
+                vec![],
+                format!(
+                    "SELECT *, '{table}:' || _file || ':' || _row AS src FROM {table} \
+                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL"
+                ),
+            );
+        }
+        match name {
+            // Linked roster rows. The roster has no supersession: a second
+            // row for the same household and person is CB05's business.
+            "roster_rows" => (
+                vec![],
+                "SELECT *, 'roster:' || _file || ':' || _row AS src FROM roster \
+                 WHERE NOT _dup AND person_id IS NOT NULL"
+                    .into(),
+            ),
+            // Household membership: one row per (household, person), the
+            // first in file order.
+            "members" => (
+                vec!["roster_rows"],
+                "SELECT household_id, person_id, name, person_method, relation, src FROM ( \
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id, person_id ORDER BY _ord) AS rn \
+                   FROM roster_rows) WHERE rn = 1"
+                    .into(),
+            ),
+            // One row per household: its attributes from its first row, its
+            // size (保障人数, else its distinct member rows, unlinked ones
+            // included), its standard, CB01 factor and DY02 floor.
+            "households" => (
+                vec![],
+                format!(
+                    "SELECT h.household_id, h.category, h.township, h.village, h.head_name, \
+                       h.head_person_id, h.start_date, h.declared_income, h.monthly_benefit, \
+                       CASE WHEN h.household_size > 0 THEN h.household_size ELSE n.member_rows END AS size, \
+                       {standard} AS standard_fen, \
+                       CAST(CASE WHEN h.category = '低收入' THEN {factor_low} ELSE {factor} END AS BIGINT) AS factor_permille, \
+                       CAST(CASE WHEN h.category = '低收入' THEN {floor_low} ELSE {floor} END AS BIGINT) AS floor_bp \
+                     FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY _ord) AS rn \
+                           FROM roster WHERE NOT _dup) h \
+                     JOIN (SELECT household_id, \
+                             COUNT(DISTINCT COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) AS member_rows \
+                           FROM roster WHERE NOT _dup GROUP BY household_id) n \
+                       ON n.household_id = h.household_id \
+                     WHERE h.rn = 1",
+                    standard = self.standard_of("h.township"),
+                    factor_low = p.income_factor_low_income_permille,
+                    factor = p.income_factor_permille,
+                    floor_low = p.floor_low_income_bp,
+                    floor = p.floor_bp,
+                ),
+            ),
+            // Everyone in some roster household, as a member or its head.
+            "roster_persons" => (
+                vec!["roster_rows"],
+                "SELECT person_id FROM roster_rows \
+                 UNION SELECT head_person_id AS person_id FROM roster \
+                   WHERE NOT _dup AND head_person_id IS NOT NULL"
+                    .into(),
+            ),
+            // An enrollment ended by death on or before the as-of date.
+            "deceased" => (
+                vec!["live_medical_enrollment"],
+                format!(
+                    "SELECT person_id, end_date, scheme, src FROM live_medical_enrollment \
+                     WHERE end_reason = '死亡' AND end_date <= {}",
+                    date_lit(w.as_of)
+                ),
+            ),
+            // Known dead or moved away: not raised by the 漏保 rules.
+            "known_gone" if self.has_enrollment => (
+                vec!["live_medical_enrollment"],
+                format!(
+                    "SELECT DISTINCT person_id FROM live_medical_enrollment \
+                     WHERE end_reason IN ('死亡', '转出') AND end_date <= {}",
+                    date_lit(w.as_of)
+                ),
+            ),
+            "known_gone" => (
+                vec![],
+                "SELECT person_id FROM (VALUES (CAST(NULL AS VARCHAR))) AS t(person_id) WHERE FALSE"
+                    .into(),
+            ),
+            "contribution_window" => (
+                vec!["live_contribution"],
+                format!(
+                    "SELECT * FROM live_contribution WHERE {}",
+                    w.has_period("period")
+                ),
+            ),
+            // Wage income: the mean over the window's contribution months of
+            // the month's summed bases, kept as wage_scaled = L × mean.
+            "wage_income" => (
+                vec!["contribution_window"],
+                format!(
+                    "SELECT person_id, COUNT(*) AS wage_months, SUM(month_wage) AS wage_total, \
+                       SUM(month_wage) * ({MEAN_SCALE} / COUNT(*)) AS wage_scaled, \
+                       string_agg(month_src, ';') AS wage_src \
+                     FROM (SELECT person_id, period, SUM(COALESCE(wage_base, 0)) AS month_wage, \
+                             string_agg(src, ';') AS month_src \
+                           FROM contribution_window GROUP BY person_id, period) \
+                     GROUP BY person_id"
+                ),
+            ),
+            // Pension income: the same over the months a pension was paid.
+            "pension_income" => (
+                vec!["live_pension"],
+                format!(
+                    "SELECT person_id, COUNT(*) AS pension_months, SUM(month_pension) AS pension_total, \
+                       SUM(month_pension) * ({MEAN_SCALE} / COUNT(*)) AS pension_scaled, \
+                       string_agg(month_src, ';') AS pension_src \
+                     FROM (SELECT person_id, period, SUM(COALESCE(amount, 0)) AS month_pension, \
+                             string_agg(src, ';') AS month_src \
+                           FROM live_pension WHERE {} GROUP BY person_id, period) \
+                     GROUP BY person_id",
+                    w.has_period("period")
+                ),
+            ),
+            "member_income" => (
+                vec!["members", "wage_income", "pension_income"],
+                "SELECT m.household_id, m.person_id, m.name, m.person_method, \
+                   COALESCE(wi.wage_scaled, 0) AS wage_scaled, \
+                   COALESCE(pi.pension_scaled, 0) AS pension_scaled, \
+                   COALESCE(wi.wage_scaled, 0) + COALESCE(pi.pension_scaled, 0) AS income_scaled, \
+                   concat_ws(';', m.src, wi.wage_src, pi.pension_src) AS income_src \
+                 FROM members m \
+                 LEFT JOIN wage_income wi ON wi.person_id = m.person_id \
+                 LEFT JOIN pension_income pi ON pi.person_id = m.person_id"
+                    .into(),
+            ),
+            // Household income: the sum over its (distinct) members.
+            "household_income" => (
+                vec!["member_income"],
+                "SELECT household_id, SUM(wage_scaled) AS wage_scaled, \
+                   SUM(pension_scaled) AS pension_scaled, SUM(income_scaled) AS income_scaled, \
+                   string_agg(income_src, ';') AS income_src \
+                 FROM member_income GROUP BY household_id"
+                    .into(),
+            ),
+            "current_education" => (
+                vec!["live_education"],
+                format!(
+                    "SELECT * FROM live_education WHERE school_year = {}",
+                    str_lit(&w.school_year)
+                ),
+            ),
+            // A house's grade: the latest assessment per head of household.
+            "latest_house" => (
+                vec!["live_housing_safety"],
+                "SELECT * FROM ( \
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id \
+                     ORDER BY assess_date DESC NULLS LAST, _ord DESC) AS rn \
+                   FROM live_housing_safety) WHERE rn = 1"
+                    .into(),
+            ),
+            other => panic!("no building block {other}"),
+        }
+    }
+
+    /// The rule's SELECT `body`, preceded by the blocks it names (and their
+    /// dependencies) and then its own named steps (`locals`) as one WITH
+    /// clause.
+    pub fn query(&self, uses: &[&str], locals: &[(&str, String)], body: &str) -> String {
+        let mut ordered: Vec<(String, String)> = Vec::new();
+        for name in uses {
+            self.visit(name, &mut ordered);
+        }
+        for (name, sql) in locals {
+            ordered.push((name.to_string(), sql.clone()));
+        }
+        if ordered.is_empty() {
+            return body.to_string();
+        }
+        let ctes: Vec<String> = ordered
+            .iter()
+            .map(|(name, sql)| format!("{name} AS ({sql})"))
+            .collect();
+        format!("WITH {}\n{body}", ctes.join(",\n"))
+    }
+
+    fn visit(&self, name: &str, ordered: &mut Vec<(String, String)>) {
+        if ordered.iter().any(|(n, _)| n == name) {
+            return;
+        }
+        let (deps, sql) = self.block(name);
+        for dep in deps {
+            self.visit(dep, ordered);
+        }
+        ordered.push((name.to_string(), sql));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading a query's rows
+
+/// One result row, by column name: text and integers (dates arrive as
+/// `YYYY-MM-DD` text).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Row {
+    text: HashMap<String, String>,
+    int: HashMap<String, i64>,
+}
+
+impl Row {
+    pub fn text(&self, column: &str) -> Option<String> {
+        self.text.get(column).cloned()
+    }
+
+    pub fn text_or_empty(&self, column: &str) -> String {
+        self.text.get(column).cloned().unwrap_or_default()
+    }
+
+    pub fn int(&self, column: &str) -> Option<i64> {
+        self.int.get(column).copied()
+    }
+
+    /// An integer column, 0 when null.
+    pub fn int0(&self, column: &str) -> i64 {
+        self.int(column).unwrap_or(0)
+    }
+}
+
+/// Runs a query and returns its rows.
+pub(crate) async fn fetch(ctx: &SessionContext, sql: &str) -> Result<Vec<Row>> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let mut rows = Vec::new();
+    for batch in batches {
+        let schema = batch.schema();
+        let mut batch_rows = vec![Row::default(); batch.num_rows()];
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            let name = field.name().to_string();
+            if field.data_type().is_integer() {
+                let ints = cast(column, &DataType::Int64)?;
+                let ints = ints
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("cast to Int64 gives Int64Array");
+                for (i, row) in batch_rows.iter_mut().enumerate() {
+                    if ints.is_valid(i) {
+                        row.int.insert(name.clone(), ints.value(i));
+                    }
+                }
+            } else {
+                let texts = cast(column, &DataType::Utf8)?;
+                let texts = texts
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("cast to Utf8 gives StringArray");
+                for (i, row) in batch_rows.iter_mut().enumerate() {
+                    if texts.is_valid(i) {
+                        row.text.insert(name.clone(), texts.value(i).to_string());
+                    }
+                }
+            }
+        }
+        rows.extend(batch_rows);
+    }
+    Ok(rows)
+}
+
+/// Source lists (`;`-joined) merged, sorted and deduplicated.
+pub(crate) fn sources<'s>(lists: impl IntoIterator<Item = Option<&'s str>>) -> Vec<String> {
+    let mut all: Vec<String> = lists
+        .into_iter()
+        .flatten()
+        .flat_map(|list| list.split(';'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Sorts a rule's findings by (household_id, id_number).
+pub(crate) fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        (&a.household_id, &a.id_number, &a.evidence).cmp(&(
+            &b.household_id,
+            &b.id_number,
+            &b.evidence,
+        ))
+    });
+    findings
+}
+
+// ---------------------------------------------------------------------------
+// Formatting figures for the evidence
+
+/// Fen as 元 with two decimals: 152000 → `1520.00`.
+pub(crate) fn yuan(fen: i64) -> String {
+    yuan_i128(fen as i128)
+}
+
+fn yuan_i128(fen: i128) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// An exact fraction of fen, `numerator / denominator`, as 元 rounded to the
+/// fen (half away from zero); for display only.
+pub(crate) fn yuan_ratio(numerator: i128, denominator: i128) -> String {
+    if denominator == 0 {
+        return "—".to_string();
+    }
+    let (n, d) = if denominator < 0 {
+        (-numerator, -denominator)
+    } else {
+        (numerator, denominator)
+    };
+    let rounded = if n >= 0 {
+        (2 * n + d) / (2 * d)
+    } else {
+        -((-2 * n + d) / (2 * d))
+    };
+    yuan_i128(rounded)
+}
+
+/// `numerator / denominator` fen as 元, rounded up to the fen: the figure
+/// shown for a value that exceeds a threshold never shows as equal to it.
+pub(crate) fn yuan_ratio_up(numerator: i128, denominator: i128) -> String {
+    if denominator <= 0 {
+        return "—".to_string();
+    }
+    yuan_i128(-((-numerator).div_euclid(denominator)))
+}
+
+/// `numerator / denominator` fen as 元, rounded down to the fen: the figure
+/// shown for a value below a threshold never shows as equal to it.
+pub(crate) fn yuan_ratio_down(numerator: i128, denominator: i128) -> String {
+    if denominator <= 0 {
+        return "—".to_string();
+    }
+    yuan_i128(numerator.div_euclid(denominator))
+}
+
+/// A monthly mean kept scaled by L, as 元.
+pub(crate) fn yuan_scaled(scaled: i64) -> String {
+    yuan_ratio(scaled as i128, MEAN_SCALE as i128)
+}
+
+/// A per-mille or basis-point factor as a decimal: 1500‰ → `1.5`.
+pub(crate) fn factor(value: i64, unit: i64) -> String {
+    let whole = value / unit;
+    let mut frac = format!(
+        "{:0width$}",
+        (value % unit).abs(),
+        width = (unit.ilog10()) as usize
+    );
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    if frac.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac}")
+    }
+}
+
+/// A ratio as a percentage with two decimals, rounded down (display only:
+/// a ratio below a floor never shows as equal to it).
+pub(crate) fn percent(numerator: i64, denominator: i64) -> String {
+    if denominator <= 0 {
+        return "—".to_string();
+    }
+    let hundredths = (numerator as i128 * 10000).div_euclid(denominator as i128);
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let abs = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}%", abs / 100, abs % 100)
+}
+
+/// YYYYMM as `YYYY-MM`.
+pub(crate) fn period(yyyymm: i64) -> String {
+    format!("{}-{:02}", yyyymm / 100, yyyymm % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn window_covers_twelve_months_ending_with_as_of() {
+        let w = Window::new(d("2025-11-30"));
+        assert_eq!(w.after, d("2024-11-30"));
+        assert_eq!((w.first_period, w.last_period), (202412, 202511));
+        assert_eq!(w.school_year, "2025-2026");
+        let w = Window::new(d("2026-02-28"));
+        assert_eq!((w.first_period, w.last_period), (202503, 202602));
+        assert_eq!(w.school_year, "2025-2026");
+        let w = Window::new(d("2025-08-31"));
+        assert_eq!(w.school_year, "2024-2025");
+        let w = Window::new(d("2025-12-15"));
+        assert_eq!((w.first_period, w.last_period), (202501, 202512));
+    }
+
+    #[test]
+    fn window_of_a_leap_day_clamps() {
+        let w = Window::new(d("2024-02-29"));
+        assert_eq!(w.after, d("2023-02-28"));
+    }
+
+    #[test]
+    fn money_formats_as_yuan() {
+        assert_eq!(yuan(152000), "1520.00");
+        assert_eq!(yuan(5), "0.05");
+        assert_eq!(yuan(-150), "-1.50");
+        assert_eq!(yuan_ratio(304000, 2), "1520.00");
+        assert_eq!(yuan_ratio(100, 3), "0.33");
+        assert_eq!(yuan_ratio(200, 3), "0.67");
+        assert_eq!(yuan_scaled(MEAN_SCALE * 80000), "800.00");
+        assert_eq!(factor(1500, 1000), "1.5");
+        assert_eq!(factor(1000, 1000), "1");
+        assert_eq!(factor(3000, 10000), "0.3");
+        assert_eq!(percent(1400, 2000), "70.00%");
+        assert_eq!(percent(1, 3), "33.33%");
+        assert_eq!(percent(139_999, 200_000), "69.99%");
+        assert_eq!(yuan_ratio_up(80_001, 100), "8.01");
+        assert_eq!(yuan_ratio_down(79_999, 100), "7.99");
+        assert_eq!(yuan_ratio_up(80_000, 100), "8.00");
+        assert_eq!(period(202503), "2025-03");
+    }
+
+    #[test]
+    fn catalogue_has_every_code_once() {
+        let mut codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), 19);
+        assert_eq!(rule_info("CB01").unwrap().label, "收入超标");
+    }
+
+    #[tokio::test]
+    async fn evaluate_skips_rules_whose_tables_are_absent() {
+        use testkit::*;
+        let ctx = SessionContext::new();
+        Table::new(ROSTER)
+            .row(member("H1", "低保", P1, "张三"))
+            .row(member("H2", "低保", P1, "张三"))
+            .register(&ctx);
+        let (findings, skipped) = evaluate(&ctx, &params()).await.unwrap();
+        assert_eq!(
+            skipped,
+            vec![
+                "CB01", "CB02", "CB03", "CB04", "LB01", "LB02", "LB03", "LB04", "DY01", "DY02",
+                "DY03", "DY04", "DQ05", "DQ06"
+            ]
+        );
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, vec!["CB05", "CB05"]);
+    }
+
+    #[tokio::test]
+    async fn evaluate_plans_every_rule_over_empty_tables() {
+        use testkit::*;
+        let ctx = SessionContext::new();
+        for table in [ROSTER].iter().chain(DEPARTMENT_TABLES) {
+            empty(&ctx, table);
+        }
+        let (findings, skipped) = evaluate(&ctx, &params()).await.unwrap();
+        assert!(findings.is_empty());
+        assert!(skipped.is_empty());
+    }
+
+    #[test]
+    fn sources_merge_sorted_unique() {
+        assert_eq!(
+            sources([Some("b:f:2;a:f:1"), None, Some("a:f:1")]),
+            vec!["a:f:1".to_string(), "b:f:2".to_string()]
+        );
+    }
+}
