@@ -128,7 +128,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         Some(("failed", HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect())))
     } else {
         let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
-        (!gate.is_empty()).then(|| ("stopped", HeduiError::Gate(gate)))
+        (!gate.is_empty()).then_some(("stopped", HeduiError::Gate(gate)))
     };
     if let Some((status, err)) = fatal {
         manifest.status = status.to_string();
@@ -398,6 +398,7 @@ async fn finding_rows(
             }
             let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
             let evidence = match &status {
+                Some(s) if s.value(i) == "empty" => "身份证号为空，无法按姓名和出生日期唯一关联，记录未关联".to_string(),
                 Some(s) => format!(
                     "身份证号「{}」{}，无法唯一修复，记录未关联",
                     mask_id(raw_id.value(i).trim()),

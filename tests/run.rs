@@ -1,0 +1,153 @@
+//! End-to-end: `hedui run` on the bundled sample batch through the binary —
+//! golden findings and links, byte-identical outputs at any thread count,
+//! and the exit codes and untouched previous output of failed runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hedui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the hedui binary runs")
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_sample(out: &Path, threads: &str) -> Output {
+    run_batch(&root().join("fixtures/sample"), out, threads)
+}
+
+fn run_batch(input: &Path, out: &Path, threads: &str) -> Output {
+    let config = root().join("fixtures/sample.toml");
+    hedui(&[
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+        "--threads",
+        threads,
+    ])
+}
+
+fn read(p: PathBuf) -> String {
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn sample_findings_match_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_sample(&out, "2");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!("sample_findings", read(out.join("findings.csv")));
+}
+
+#[test]
+fn sample_links_match_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_sample(&out, "2");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!("sample_links", read(out.join("links.csv")));
+}
+
+#[test]
+fn outputs_are_byte_identical_across_thread_counts_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let outs: Vec<PathBuf> = ["1", "2", "2"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let out = dir.path().join(format!("out{i}"));
+            let o = run_sample(&out, t);
+            assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+            out
+        })
+        .collect();
+    for f in [
+        "findings.csv",
+        "findings.parquet",
+        "links.csv",
+        "links.parquet",
+        "rejects.csv",
+    ] {
+        let first = std::fs::read(outs[0].join(f)).unwrap();
+        for other in &outs[1..] {
+            assert!(first == std::fs::read(other.join(f)).unwrap(), "{f} differs");
+        }
+    }
+}
+
+#[test]
+fn manifest_accounts_and_counts_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_sample(&out, "2");
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    assert_eq!(m["status"], "ok");
+    assert_eq!(m["as_of"], "2025-11-30");
+    let stages: Vec<&str> = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["read", "resolve", "rules", "write"]);
+    let findings = read(out.join("findings.csv"));
+    let per_rule: u64 = m["findings_per_rule"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_rule as usize, findings.lines().count() - 1);
+    for i in m["inputs"].as_array().unwrap() {
+        let n = |k: &str| i[k].as_u64().unwrap();
+        assert_eq!(n("rows_read"), n("rows_accepted") + n("rows_rejected") + n("rows_skipped"));
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert_eq!(run_sample(&out, "2").status.code(), Some(0));
+    let before = read(out.join("findings.csv"));
+
+    let batch = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
+        let e = e.unwrap();
+        if !e.file_name().to_string_lossy().starts_with("pension") {
+            std::fs::copy(e.path(), batch.path().join(e.file_name())).unwrap();
+        }
+    }
+    let o = run_batch(batch.path(), &out, "2");
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(out.join("findings.csv")), before);
+    let unfinished = dir.path().join("hedui-state/last-unfinished-run/manifest.json");
+    let m: serde_json::Value = serde_json::from_str(&read(unfinished)).unwrap();
+    assert_eq!(m["status"], "failed");
+}
+
+#[test]
+fn machine_files_are_owner_readable_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_sample(&out, "1");
+    #[cfg(unix)]
+    for e in std::fs::read_dir(&out).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let e = e.unwrap();
+        let mode = e.metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{:?}", e.file_name());
+    }
+}
