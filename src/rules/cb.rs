@@ -6,8 +6,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, Row, RuleParams, factor, fetch, period, sorted, sources, yuan,
-    yuan_ratio, yuan_ratio_up, yuan_scaled,
+    Blocks, Finding, MEAN_SCALE, Row, RuleParams, exact, factor, fetch, period, sorted, sources,
+    yuan, yuan_ratio, yuan_ratio_up, yuan_scaled,
 };
 
 /// A household finding from a row carrying household_id, township, village,
@@ -53,7 +53,9 @@ pub async fn cb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
              FROM households h \
              JOIN household_income hi ON hi.household_id = h.household_id \
              LEFT JOIN top_earner t ON t.household_id = h.household_id AND t.rn = 1 \
-             WHERE hi.income_scaled * 1000 > h.standard_fen * h.factor_permille * h.size * {MEAN_SCALE}"
+             WHERE {income} * 1000 > {standard} * h.factor_permille * h.size * {MEAN_SCALE}",
+            income = exact("hi.income_scaled"),
+            standard = exact("h.standard_fen"),
         ),
     );
     let rows = fetch(ctx, &sql).await?;
@@ -501,6 +503,19 @@ mod tests {
             vec![],
         );
         assert!(cb01(&ctx, &params()).await.unwrap().is_empty());
+    }
+
+    /// Regression: Int64 products wrap in DataFusion; an absurd base
+    /// (10^10 元, whose product wraps negative) must still compare as above the standard.
+    #[tokio::test]
+    async fn cb01_huge_amounts_do_not_wrap() {
+        let ctx = income_ctx(
+            "低保",
+            Some(2),
+            vec![contribution(P1, 202501, "企业", 1_000_000_000_000)],
+            vec![],
+        );
+        assert_eq!(cb01(&ctx, &params()).await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -5,8 +5,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, RuleParams, factor, fetch, sorted, sources, yuan, yuan_ratio,
-    yuan_ratio_up, yuan_scaled,
+    Blocks, Finding, MEAN_SCALE, RuleParams, exact, factor, fetch, sorted, sources, yuan,
+    yuan_ratio, yuan_ratio_up, yuan_scaled,
 };
 
 /// DQ05 申报收入不符: a roster household's computed income exceeds its
@@ -33,7 +33,9 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
              JOIN household_income hi ON hi.household_id = h.household_id \
              LEFT JOIN earner t ON t.household_id = h.household_id AND t.rn = 1 \
              WHERE h.declared_income IS NOT NULL \
-               AND hi.income_scaled * 10000 > h.declared_income * {multiplier} * {MEAN_SCALE}",
+               AND {income} * 10000 > {declared} * {multiplier} * {MEAN_SCALE}",
+            income = exact("hi.income_scaled"),
+            declared = exact("h.declared_income"),
             multiplier = 10000 + params.declared_margin_bp,
         ),
     );

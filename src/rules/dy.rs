@@ -95,7 +95,7 @@ pub async fn dy02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
          JOIN households h ON h.household_id = m.household_id \
          JOIN inpatient s ON s.person_id = m.person_id \
          WHERE (h.start_date IS NULL OR s.settle_date >= h.start_date) \
-           AND s.paid * 10000 < h.floor_bp * s.eligible_cost \
+           AND CAST(s.paid AS DECIMAL(38, 0)) * 10000 < CAST(h.floor_bp AS DECIMAL(38, 0)) * s.eligible_cost \
          ORDER BY m.household_id, m.person_id, s.settle_date, s.settlement_id, s._ord",
     );
     let rows = fetch(ctx, &sql).await?;

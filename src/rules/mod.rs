@@ -388,6 +388,13 @@ pub(crate) fn str_lit(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// SQL: the integer expression as DECIMAL(38, 0), for cross-multiplied
+/// comparisons: DataFusion's Int64 multiplication wraps on overflow, and an
+/// absurd amount in an extract must not turn a comparison around.
+pub(crate) fn exact(expr: &str) -> String {
+    format!("CAST({expr} AS DECIMAL(38, 0))")
+}
+
 /// SQL: `column IN (values…)`, FALSE for no values.
 pub(crate) fn is_one_of(column: &str, values: &[String]) -> String {
     if values.is_empty() {
@@ -930,6 +937,133 @@ mod tests {
         let (findings, skipped) = evaluate(&ctx, &params()).await.unwrap();
         assert!(findings.is_empty());
         assert!(skipped.is_empty());
+    }
+
+    /// A small county touching every rule.
+    fn county(ctx: &SessionContext) {
+        use testkit::*;
+        let mut roster = Table::new(ROSTER);
+        let mut contribution_rows = Table::new(CONTRIBUTION);
+        let mut settlements = Table::new(MEDICAL_SETTLEMENT);
+        let mut enrollments = Table::new(MEDICAL_ENROLLMENT);
+        let mut houses = Table::new(HOUSING_SAFETY);
+        let mut education_rows = Table::new(EDUCATION);
+        let mut properties = Table::new(PROPERTY);
+        let mut registrations = Table::new(UNEMPLOYMENT);
+        for i in 0..24_i64 {
+            let household = format!("H{:02}", i / 3);
+            let person = format!("1101011990010{:05}", i);
+            let outsider = format!("2201011990010{:05}", i);
+            let category = ["低保", "特困", "低收入"][(i % 3) as usize];
+            roster = roster.row(with(
+                member(&household, category, &person, "成员"),
+                vec![
+                    ("declared_income", V::I(50_000)),
+                    ("household_size", V::I(3)),
+                ],
+            ));
+            for month in 0..(i % 13) {
+                contribution_rows = contribution_rows.row(contribution(
+                    &person,
+                    202412 + month + if month >= 1 { 88 } else { 0 },
+                    ["企业", "事业单位", "灵活就业"][(i % 3) as usize],
+                    40_000 + 7_777 * i,
+                ));
+            }
+            for who in [&person, &outsider] {
+                settlements = settlements.row(vec![
+                    (
+                        "settlement_id",
+                        format!("S{i}{}", who.len()).as_str().into(),
+                    ),
+                    ("person_id", who.as_str().into()),
+                    ("visit_type", "住院".into()),
+                    ("settle_date", "2025-06-01".into()),
+                    ("eligible_cost", V::I(100_000 + i)),
+                    ("fund_paid", V::I(40_000 + 1_000 * i)),
+                    ("out_of_pocket", V::I(1_000_000 * (i % 4))),
+                ]);
+                houses = houses.row(vec![
+                    ("person_id", who.as_str().into()),
+                    ("grade", ["C", "D"][(i % 2) as usize].into()),
+                    ("assess_date", "2025-01-01".into()),
+                    ("renovation", "未纳入".into()),
+                ]);
+                education_rows = education_rows.row(vec![
+                    ("person_id", who.as_str().into()),
+                    ("stage", "初中".into()),
+                    ("aid_type", "无".into()),
+                    (
+                        "hardship",
+                        ["孤儿", "低保家庭", "无"][(i % 3) as usize].into(),
+                    ),
+                    ("school_year", "2025-2026".into()),
+                ]);
+                properties = properties.row(vec![
+                    ("person_id", who.as_str().into()),
+                    ("unit_id", format!("U{}", i / 2).as_str().into()),
+                    ("usage", ["住宅", "商业"][(i % 5 == 0) as usize].into()),
+                    ("state", "现势".into()),
+                ]);
+            }
+            if i % 4 == 0 {
+                enrollments = enrollments.row(vec![
+                    ("person_id", person.as_str().into()),
+                    ("status", "终止".into()),
+                    ("end_reason", "死亡".into()),
+                    ("end_date", "2025-03-01".into()),
+                ]);
+            } else if i % 4 == 1 {
+                enrollments = enrollments.row(vec![
+                    ("person_id", person.as_str().into()),
+                    ("status", "正常参保".into()),
+                ]);
+            }
+            registrations = registrations.row(vec![
+                ("person_id", outsider.as_str().into()),
+                ("reg_date", "2024-01-01".into()),
+                ("status", "失业".into()),
+            ]);
+        }
+        roster = roster.row(member("H00", "低保", "110101199001000005", "重复"));
+        roster.register(ctx);
+        contribution_rows.register(ctx);
+        settlements.register(ctx);
+        enrollments.register(ctx);
+        houses.register(ctx);
+        education_rows.register(ctx);
+        properties.register(ctx);
+        registrations.register(ctx);
+        Table::new(PENSION)
+            .row(pension("110101199001000001", 202503, 90_000))
+            .register(ctx);
+    }
+
+    /// The findings are the same at any thread count.
+    #[tokio::test]
+    async fn evaluate_is_deterministic_across_partitions() {
+        use datafusion::prelude::SessionConfig;
+        let mut runs = Vec::new();
+        for partitions in [1, 3, 8] {
+            let ctx = SessionContext::new_with_config(
+                SessionConfig::new().with_target_partitions(partitions),
+            );
+            county(&ctx);
+            runs.push(evaluate(&ctx, &testkit::params()).await.unwrap());
+        }
+        let (findings, skipped) = &runs[0];
+        assert!(skipped.is_empty());
+        let mut fired: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+        fired.dedup();
+        assert_eq!(
+            fired,
+            vec![
+                "CB01", "CB02", "CB03", "CB04", "CB05", "LB01", "LB02", "LB03", "LB04", "DY01",
+                "DY02", "DY03", "DY04", "DQ05", "DQ06"
+            ]
+        );
+        assert_eq!(runs[0], runs[1]);
+        assert_eq!(runs[0], runs[2]);
     }
 
     #[test]
