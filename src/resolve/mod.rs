@@ -125,22 +125,52 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     };
 
     use tables::*;
-    materialize(ctx, OBS, &observations).await?;
-    materialize(ctx, KNOWN, &plan::known_names()).await?;
-    materialize(ctx, PERSONS, &plan::persons()).await?;
-    materialize(ctx, DIRECT, &plan::direct_levels()).await?;
-    materialize(ctx, REPAIRS, &plan::repairs()).await?;
-    materialize(ctx, NAME_BIRTH, &plan::name_birth()).await?;
-    materialize(ctx, RESOLVED, &plan::resolved()).await?;
+    for (name, sql) in [
+        (OBS, observations),
+        (KNOWN, plan::known_names()),
+        (PERSONS, plan::persons()),
+        (DIRECT, plan::direct_levels()),
+        (REPAIRS, plan::repairs()),
+        (NAME_BIRTH, plan::name_birth()),
+        (RESOLVED, plan::resolved()),
+    ] {
+        let start = std::time::Instant::now();
+        materialize(ctx, name, &sql).await?;
+        tracing::debug!(
+            table = name,
+            seconds = start.elapsed().as_secs_f64(),
+            "resolve step"
+        );
+    }
 
+    let mut outputs = Vec::new();
+    for (name, sql) in [
+        (LINKS, plan::links()),
+        (RESOLVED_IDS, plan::resolved_ids()),
+        (PERSONS_OUT, plan::persons_sorted()),
+        (DQ01, plan::dq01_invalid_id()),
+        (DQ02, plan::dq02_name_conflict()),
+        (DQ03, plan::dq03_repaired_id()),
+        (DQ04, plan::dq04_sci_notation()),
+    ] {
+        let start = std::time::Instant::now();
+        outputs.push(query_batch(ctx, &sql).await?);
+        tracing::debug!(
+            table = name,
+            seconds = start.elapsed().as_secs_f64(),
+            "resolve output"
+        );
+    }
+    let mut outputs = outputs.into_iter();
+    let mut next = || outputs.next().expect("one batch per output");
     let resolution = Resolution {
-        links: query_batch(ctx, &plan::links()).await?,
-        resolved_ids: query_batch(ctx, &plan::resolved_ids()).await?,
-        persons: query_batch(ctx, &plan::persons_sorted()).await?,
-        dq01_invalid_id: query_batch(ctx, &plan::dq01_invalid_id()).await?,
-        dq02_name_conflict: query_batch(ctx, &plan::dq02_name_conflict()).await?,
-        dq03_repaired_id: query_batch(ctx, &plan::dq03_repaired_id()).await?,
-        dq04_sci_notation: query_batch(ctx, &plan::dq04_sci_notation()).await?,
+        links: next(),
+        resolved_ids: next(),
+        persons: next(),
+        dq01_invalid_id: next(),
+        dq02_name_conflict: next(),
+        dq03_repaired_id: next(),
+        dq04_sci_notation: next(),
     };
     for (name, batch) in [
         (LINKS, &resolution.links),
