@@ -428,6 +428,17 @@ async fn a_typo_with_two_agreeing_candidates_stays_unlinked() {
 }
 
 #[tokio::test]
+async fn blocking_compares_only_near_ids() {
+    let res = run(2).await;
+    // Bad IDs: 李四's typo (settlement and guardian), 赵六's typo, 孙七's typo,
+    // 王小明's swap.
+    assert_eq!(res.blocking.bad_check_ids, 5);
+    // 李四 ×2, 赵六 ×2 (both), 孙七, 王小明: never the whole universe.
+    assert_eq!(res.blocking.repair_candidate_pairs, 6);
+    assert_eq!(res.blocking.persons, 9);
+}
+
+#[tokio::test]
 async fn a_typo_whose_only_candidate_disagrees_stays_unlinked() {
     let res = run(2).await;
     assert_eq!(
@@ -554,6 +565,7 @@ async fn results_are_identical_at_any_thread_count() {
     assert_eq!(one.dq02_name_conflict, four.dq02_name_conflict);
     assert_eq!(one.dq03_repaired_id, four.dq03_repaired_id);
     assert_eq!(one.dq04_sci_notation, four.dq04_sci_notation);
+    assert_eq!(one.blocking, four.blocking);
 }
 
 #[tokio::test]
