@@ -14,8 +14,9 @@
 pub mod levels;
 mod plan;
 
-use datafusion::arrow::array::Int64Array;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, Int64Array, UInt64Array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
@@ -49,12 +50,13 @@ pub mod tables {
     pub(crate) const KNOWN: &str = "_resolve_known";
     pub(crate) const PERSONS: &str = "_resolve_persons";
     pub(crate) const DIRECT: &str = "_resolve_direct";
+    pub(crate) const CANDIDATES: &str = "_resolve_candidates";
     pub(crate) const REPAIRS: &str = "_resolve_repairs";
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
 
-    pub(crate) const INTERMEDIATE: [&str; 8] = [
-        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, REPAIRS, NAME_BIRTH, RESOLVED,
+    pub(crate) const INTERMEDIATE: [&str; 9] = [
+        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, CANDIDATES, REPAIRS, NAME_BIRTH, RESOLVED,
     ];
 }
 
@@ -88,6 +90,22 @@ pub struct Resolution {
     /// DQ04: extract, file, row, _ord, field, raw_id, raw_name, person_id
     /// (when name_birth found one), method — one per source row.
     pub dq04_sci_notation: RecordBatch,
+    /// How much work blocking made.
+    pub blocking: BlockingStats,
+}
+
+/// Counts that price the blocking (Splink style): logged on every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockingStats {
+    /// Distinct IDs with a wrong check character.
+    pub bad_check_ids: u64,
+    /// (bad ID, known person) pairs one substitution or swap apart: the
+    /// pairs whose names are compared.
+    pub repair_candidate_pairs: u64,
+    /// ID cells without a usable ID that carry a birth date.
+    pub name_birth_records: u64,
+    /// Persons in the universe.
+    pub persons: u64,
 }
 
 /// Resolves the persons of the extract tables named in `extracts` (already
@@ -125,22 +143,62 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     };
 
     use tables::*;
-    materialize(ctx, OBS, &observations).await?;
-    materialize(ctx, KNOWN, &plan::known_names()).await?;
-    materialize(ctx, PERSONS, &plan::persons()).await?;
-    materialize(ctx, DIRECT, &plan::direct_levels()).await?;
-    materialize(ctx, REPAIRS, &plan::repairs()).await?;
-    materialize(ctx, NAME_BIRTH, &plan::name_birth()).await?;
-    materialize(ctx, RESOLVED, &plan::resolved()).await?;
+    for (name, sql) in [
+        (OBS, observations),
+        (KNOWN, plan::known_names()),
+        (PERSONS, plan::persons()),
+        (DIRECT, plan::direct_levels()),
+        (CANDIDATES, plan::repair_candidates()),
+        (REPAIRS, plan::repairs()),
+        (NAME_BIRTH, plan::name_birth()),
+        (RESOLVED, plan::resolved()),
+    ] {
+        let start = std::time::Instant::now();
+        materialize(ctx, name, &sql).await?;
+        tracing::debug!(
+            table = name,
+            seconds = start.elapsed().as_secs_f64(),
+            "resolve step"
+        );
+    }
 
+    let blocking = blocking_stats(ctx).await?;
+    tracing::info!(
+        bad_check_ids = blocking.bad_check_ids,
+        repair_candidate_pairs = blocking.repair_candidate_pairs,
+        name_birth_records = blocking.name_birth_records,
+        persons = blocking.persons,
+        "resolve blocking"
+    );
+    let mut outputs = Vec::new();
+    for (name, sql) in [
+        (LINKS, plan::links()),
+        (RESOLVED_IDS, plan::resolved_ids()),
+        (PERSONS_OUT, plan::persons_sorted()),
+        (DQ01, plan::dq01_invalid_id()),
+        (DQ02, plan::dq02_name_conflict()),
+        (DQ03, plan::dq03_repaired_id()),
+        (DQ04, plan::dq04_sci_notation()),
+    ] {
+        let start = std::time::Instant::now();
+        outputs.push(query_batch(ctx, &sql).await?);
+        tracing::debug!(
+            table = name,
+            seconds = start.elapsed().as_secs_f64(),
+            "resolve output"
+        );
+    }
+    let mut outputs = outputs.into_iter();
+    let mut next = || outputs.next().expect("one batch per output");
     let resolution = Resolution {
-        links: query_batch(ctx, &plan::links()).await?,
-        resolved_ids: query_batch(ctx, &plan::resolved_ids()).await?,
-        persons: query_batch(ctx, &plan::persons_sorted()).await?,
-        dq01_invalid_id: query_batch(ctx, &plan::dq01_invalid_id()).await?,
-        dq02_name_conflict: query_batch(ctx, &plan::dq02_name_conflict()).await?,
-        dq03_repaired_id: query_batch(ctx, &plan::dq03_repaired_id()).await?,
-        dq04_sci_notation: query_batch(ctx, &plan::dq04_sci_notation()).await?,
+        links: next(),
+        resolved_ids: next(),
+        persons: next(),
+        dq01_invalid_id: next(),
+        dq02_name_conflict: next(),
+        dq03_repaired_id: next(),
+        dq04_sci_notation: next(),
+        blocking,
     };
     for (name, batch) in [
         (LINKS, &resolution.links),
@@ -157,6 +215,31 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         ctx.deregister_table(name)?;
     }
     Ok(resolution)
+}
+
+async fn blocking_stats(ctx: &SessionContext) -> Result<BlockingStats> {
+    let batch = query_batch(ctx, &plan::blocking_stats()).await?;
+    let count = |column: &str| -> Result<u64> {
+        let array = cast(
+            batch.column_by_name(column).expect("a stats column"),
+            &DataType::UInt64,
+        )?;
+        let array = array
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .expect("UInt64");
+        Ok(if array.is_empty() || array.is_null(0) {
+            0
+        } else {
+            array.value(0)
+        })
+    };
+    Ok(BlockingStats {
+        bad_check_ids: count("bad_check_ids")?,
+        repair_candidate_pairs: count("repair_candidate_pairs")?,
+        name_birth_records: count("name_birth_records")?,
+        persons: count("persons")?,
+    })
 }
 
 /// Positions 1–18 of an ID number, for the masked-key and swap expansions.

@@ -156,24 +156,23 @@ pub(crate) fn direct_levels() -> String {
     )
 }
 
-/// Repair of IDs with a wrong check character. Candidates: persons whose ID
-/// differs from the record's in one position (equal masked keys) or by one
-/// adjacent transposition. A candidate qualifies when one of its known names
-/// agrees with the record's name; a record is repaired only when exactly one
-/// candidate qualifies (precision first).
-pub(crate) fn repairs() -> String {
-    let rank_case = {
-        let arms: String = REPAIRED_SCORES
-            .iter()
-            .map(|(label, _, rank)| format!(" WHEN {} THEN {rank}", quote(label)))
-            .collect();
-        format!("CASE name_agrees(b.name_raw, k.name_raw){arms} ELSE 0 END")
-    };
+/// The IDs with a wrong check character to repair, with the names they
+/// were written with.
+fn bad_records() -> String {
     format!(
-        "WITH bad AS (
-            SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS}
-            WHERE id_status = {bad_check} AND id IS NOT NULL AND name_raw IS NOT NULL),
-         bad_ids AS (SELECT DISTINCT bad_id FROM bad),
+        "SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS}
+         WHERE id_status = {bad_check} AND id IS NOT NULL AND name_raw IS NOT NULL",
+        bad_check = quote(status::BAD_CHECK),
+    )
+}
+
+/// Blocking for repair: the known persons whose ID differs from a bad ID in
+/// one position (equal masked keys: the position replaced by `_`) or by one
+/// adjacent transposition (the bad ID with a neighbouring pair swapped).
+/// Both are equi-joins, so the work grows with 18 × the number of IDs.
+pub(crate) fn repair_candidates() -> String {
+    format!(
+        "WITH bad_ids AS (SELECT DISTINCT bad_id FROM ({bad})),
          known_ids AS (SELECT DISTINCT person_id FROM {KNOWN}),
          bad_masks AS (
             SELECT b.bad_id, concat(substr(b.bad_id, 1, p.p - 1), '_', substr(b.bad_id, p.p + 1)) AS k
@@ -186,24 +185,55 @@ pub(crate) fn repairs() -> String {
             SELECT b.bad_id,
                    concat(substr(b.bad_id, 1, p.p - 1), substr(b.bad_id, p.p + 1, 1),
                           substr(b.bad_id, p.p, 1), substr(b.bad_id, p.p + 2)) AS k
-            FROM bad_ids b CROSS JOIN {POSITIONS} p WHERE p.p < 18),
-         candidates AS (
-            SELECT DISTINCT bad_id, person_id FROM (
-                SELECT bm.bad_id, km.person_id FROM bad_masks bm JOIN known_masks km ON km.k = bm.k
-                UNION ALL
-                SELECT s.bad_id, u.person_id FROM swapped s JOIN known_ids u ON u.person_id = s.k)
-            WHERE bad_id <> person_id),
-         scored AS (
+            FROM bad_ids b CROSS JOIN {POSITIONS} p WHERE p.p < 18)
+         SELECT DISTINCT bad_id, person_id FROM (
+            SELECT bm.bad_id, km.person_id FROM bad_masks bm JOIN known_masks km ON km.k = bm.k
+            UNION ALL
+            SELECT s.bad_id, u.person_id FROM swapped s JOIN known_ids u ON u.person_id = s.k)
+         WHERE bad_id <> person_id",
+        bad = bad_records(),
+    )
+}
+
+/// Repair: a candidate qualifies when one of its known names agrees with the
+/// record's name (its best level counts); a record is repaired only when
+/// exactly one candidate qualifies (precision first).
+pub(crate) fn repairs() -> String {
+    let rank_case = {
+        let arms: String = REPAIRED_SCORES
+            .iter()
+            .map(|(label, _, rank)| format!(" WHEN {} THEN {rank}", quote(label)))
+            .collect();
+        format!("CASE name_agrees(b.name_raw, k.name_raw){arms} ELSE 0 END")
+    };
+    format!(
+        "WITH scored AS (
             SELECT c.bad_id, b.name_key, c.person_id, max({rank_case}) AS rank
-            FROM candidates c
-            JOIN bad b ON b.bad_id = c.bad_id
+            FROM {CANDIDATES} c
+            JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
             GROUP BY c.bad_id, b.name_key, c.person_id)
          SELECT bad_id, name_key, max(person_id) AS person_id, max(rank) AS rank
          FROM scored WHERE rank > 0
          GROUP BY bad_id, name_key
          HAVING count(*) = 1",
-        bad_check = quote(status::BAD_CHECK),
+        bad = bad_records(),
+    )
+}
+
+/// How much work blocking made, for the log and a dry run: distinct bad IDs,
+/// their candidate pairs, records without a usable ID that carry a birth
+/// date, and known persons.
+pub(crate) fn blocking_stats() -> String {
+    format!(
+        "SELECT
+            (SELECT count(DISTINCT bad_id) FROM ({bad})) AS bad_check_ids,
+            (SELECT count(*) FROM {CANDIDATES}) AS repair_candidate_pairs,
+            (SELECT count(*) FROM {OBS} WHERE id_status IN {no_id} AND birth IS NOT NULL)
+                AS name_birth_records,
+            (SELECT count(*) FROM {PERSONS}) AS persons",
+        bad = bad_records(),
+        no_id = no_id_statuses(),
     )
 }
 

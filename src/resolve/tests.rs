@@ -428,6 +428,17 @@ async fn a_typo_with_two_agreeing_candidates_stays_unlinked() {
 }
 
 #[tokio::test]
+async fn blocking_compares_only_near_ids() {
+    let res = run(2).await;
+    // Bad IDs: 李四's typo (settlement and guardian), 赵六's typo, 孙七's typo,
+    // 王小明's swap.
+    assert_eq!(res.blocking.bad_check_ids, 5);
+    // 李四 ×2, 赵六 ×2 (both), 孙七, 王小明: never the whole universe.
+    assert_eq!(res.blocking.repair_candidate_pairs, 6);
+    assert_eq!(res.blocking.persons, 9);
+}
+
+#[tokio::test]
 async fn a_typo_whose_only_candidate_disagrees_stays_unlinked() {
     let res = run(2).await;
     assert_eq!(
@@ -554,6 +565,7 @@ async fn results_are_identical_at_any_thread_count() {
     assert_eq!(one.dq02_name_conflict, four.dq02_name_conflict);
     assert_eq!(one.dq03_repaired_id, four.dq03_repaired_id);
     assert_eq!(one.dq04_sci_notation, four.dq04_sci_notation);
+    assert_eq!(one.blocking, four.blocking);
 }
 
 #[tokio::test]
@@ -572,4 +584,115 @@ async fn results_are_registered_as_tables() {
         ctx.table("_resolve_obs").await.is_err(),
         "intermediates are dropped"
     );
+}
+
+#[tokio::test]
+async fn a_traditional_form_is_a_variant_repair_and_no_conflict() {
+    let ctx = session(2);
+    let roster = table(
+        "名册.csv",
+        PRIMARY,
+        false,
+        &[row(&li(), "李四（曾用名李思）"), row(&zhang(), "张三")],
+    );
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            /* 2 */ row(&typo(&zhang(), 14, '7'), "張三"),
+            /* 3 */ row(&li(), "李思"),
+            /* 4 */ row(&li(), "李 四"),
+        ],
+    );
+    register_batch(&ctx, "roster", roster).unwrap();
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve(&ctx, &["roster", "medical_settlement"])
+        .await
+        .unwrap();
+    assert_eq!(
+        link(&res, "medical_settlement", "2"),
+        (Some(zhang()), "repaired".into(), 0.9)
+    );
+    // A former name and spacing are variants: full score, no DQ02.
+    assert_eq!(
+        link(&res, "medical_settlement", "3"),
+        (Some(li()), "exact".into(), 1.0)
+    );
+    assert_eq!(
+        link(&res, "medical_settlement", "4"),
+        (Some(li()), "exact".into(), 1.0)
+    );
+    assert_eq!(res.dq02_name_conflict.num_rows(), 0);
+}
+
+#[tokio::test]
+async fn a_run_without_extracts_gives_empty_tables() {
+    let ctx = session(1);
+    let res = resolve(&ctx, &[]).await.unwrap();
+    assert_eq!(res.links.num_rows(), 0);
+    assert_eq!(res.resolved_ids.num_rows(), 0);
+    assert_eq!(res.links.schema().field(0).name(), "extract");
+}
+
+/// Scale smoke test (`cargo test --lib resolve::tests::scale -- --ignored
+/// --nocapture`): 20 000 persons, 200 000 department rows, 1 % typos.
+#[tokio::test]
+#[ignore]
+async fn scale() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("hedui=debug")
+        .with_test_writer()
+        .try_init();
+    let persons: Vec<String> = (0..20_000u32)
+        .map(|i| {
+            id(&format!(
+                "1101051980{:02}{:02}{:03}",
+                1 + i % 12,
+                1 + i % 28,
+                i % 1000
+            ))
+        })
+        .collect();
+    let names: Vec<String> = (0..20_000u32)
+        .map(|i| format!("张{}", char::from_u32(0x4E00 + i).unwrap()))
+        .collect();
+    let roster_rows: Vec<Row<'_>> = persons.iter().zip(&names).map(|(p, n)| row(p, n)).collect();
+    let dept_rows: Vec<Row<'_>> = (0..200_000usize)
+        .map(|i| {
+            let k = (i * 7919) % persons.len();
+            let raw = if i % 100 == 0 {
+                let p = &persons[k];
+                let d = if &p[12..13] == "5" { '6' } else { '5' };
+                typo(p, 13, d)
+            } else {
+                persons[k].clone()
+            };
+            row(&raw, &names[k])
+        })
+        .collect();
+    let ctx = session(2);
+    register_batch(&ctx, "roster", table("r.csv", PRIMARY, false, &roster_rows)).unwrap();
+    register_batch(
+        &ctx,
+        "medical_settlement",
+        table("s.csv", PRIMARY, false, &dept_rows),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let res = resolve(&ctx, &["roster", "medical_settlement"])
+        .await
+        .unwrap();
+    eprintln!(
+        "resolved {} links in {:?}",
+        res.links.num_rows(),
+        start.elapsed()
+    );
+    let methods = strings(&res.links, "method");
+    let repaired = methods
+        .iter()
+        .filter(|m| m.as_deref() == Some("repaired"))
+        .count();
+    eprintln!("repaired {repaired}");
+    assert_eq!(res.links.num_rows(), 200_000);
 }
