@@ -4,3 +4,5 @@
 
 pub mod normalize;
 pub mod read;
+pub mod evaluate;
+pub mod generate;
