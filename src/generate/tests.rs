@@ -155,3 +155,29 @@ fn manual() {
     let s = generate(&opts(scale, 42, Path::new(&out))).unwrap();
     println!("{s}\n{:.1} s", t.elapsed().as_secs_f64());
 }
+
+/// The truth, written in a run's format, scores perfectly.
+#[test]
+fn truth_evaluated_against_itself_is_perfect() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tempfile::tempdir().unwrap();
+    generate(&opts(Scale::Tiny, 5, dir.path())).unwrap();
+    let mut links = csv::Writer::from_path(run.path().join("links.csv")).unwrap();
+    links.write_record(["extract", "file", "row", "raw_id", "raw_name", "person_id", "method", "score"]).unwrap();
+    for rec in csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap().records() {
+        let r = rec.unwrap();
+        links.write_record([&r[0], &r[1], &r[2], "", "", &r[3], "exact", "1"]).unwrap();
+    }
+    links.flush().unwrap();
+    let mut findings = csv::Writer::from_path(run.path().join("findings.csv")).unwrap();
+    findings.write_record(["finding_id", "rule", "kind", "severity", "household_id", "id_number", "sources"]).unwrap();
+    for rec in csv::Reader::from_path(dir.path().join("truth/findings.csv")).unwrap().records() {
+        let r = rec.unwrap();
+        let sources = if r[3].is_empty() { String::new() } else { format!("x:{}:{}", &r[3], &r[4]) };
+        findings.write_record(["f", &r[0], "", "", &r[1], &r[2], &sources]).unwrap();
+    }
+    findings.flush().unwrap();
+    let e = crate::evaluate::evaluate(&dir.path().join("truth"), run.path()).unwrap();
+    assert_eq!(e.links.f1, 1.0);
+    assert_eq!(e.findings_overall.f1, 1.0, "{e}");
+}
