@@ -178,7 +178,7 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
     let mut plant_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x706c_616e_7400);
     let mut planter = plant::Planter { world: &mut world, book: &book, rng: &mut plant_rng, plants: Vec::new(), forced: BTreeMap::new() };
     planter.plant_all(sizes.planted_positive, sizes.planted_near_miss);
-    let plants = std::mem::take(&mut planter.plants);
+    let mut plants = std::mem::take(&mut planter.plants);
     let forced = std::mem::take(&mut planter.forced);
 
     let mut mess_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6d65_7373_0000);
@@ -211,6 +211,9 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
     let (mut linked_rows, mut unlinked_rows) = (0u64, 0u64);
     let mut files = Vec::new();
     let mut write_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x7772_6974_6500);
+    let planted_rows: BTreeMap<(Extract, usize), usize> =
+        plants.iter().enumerate().filter_map(|(k, p)| p.record.map(|r| (r, k))).collect();
+    let mut planted_locations: BTreeMap<usize, (String, String)> = BTreeMap::new();
     for &extract in &EXTRACTS {
         let mut link = |row: write::LinkRow<'_>| -> Result<(), GenerateError> {
             let e = row.extract as usize;
@@ -224,6 +227,9 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
                 linked_rows += 1;
             }
             *corruptions.entry(row.corruption.label().to_string()).or_default() += 1;
+            if let Some(&k) = planted_rows.get(&(row.extract, row.record)) {
+                planted_locations.entry(k).or_insert_with(|| (row.file.to_string(), row.row.to_string()));
+            }
             let finding = |rule: &str, id_number: &str, file: &str, r: &str| TruthFinding {
                 rule: rule.to_string(),
                 household_id: String::new(),
@@ -254,6 +260,10 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
         files.push(meta);
     }
     links.flush().map_err(|e| GenerateError::io(&links_path, e))?;
+    for (k, (file, row)) in planted_locations {
+        plants[k].file = file;
+        plants[k].row = row;
+    }
 
     let visible = visibility(&world, &decisions);
     let mut findings = truth::rule_findings(&world, &visible);
@@ -379,10 +389,11 @@ fn write_findings(path: &Path, findings: &BTreeSet<TruthFinding>) -> Result<(), 
 
 fn write_plants(path: &Path, plants: &[Plant]) -> Result<(), GenerateError> {
     let mut w = csv::Writer::from_path(path).map_err(GenerateError::csv)?;
-    w.write_record(["rule", "household_id", "id_number", "expected", "what"]).map_err(GenerateError::csv)?;
+    w.write_record(["rule", "household_id", "id_number", "file", "row", "expected", "what"]).map_err(GenerateError::csv)?;
     for p in plants {
         let expected = if p.positive { "fires" } else { "near_miss" };
-        w.write_record([p.rule, &p.household_id, &p.id_number, expected, p.what]).map_err(GenerateError::csv)?;
+        w.write_record([p.rule, &p.household_id, &p.id_number, &p.file, &p.row, expected, p.what])
+            .map_err(GenerateError::csv)?;
     }
     w.flush().map_err(|e| GenerateError::io(path, e))
 }

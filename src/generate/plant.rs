@@ -23,6 +23,11 @@ pub struct Plant {
     pub id_number: String,
     pub positive: bool,
     pub what: &'static str,
+    /// For DQ01/DQ04 (keyed on the source row): the row, filled in when written.
+    #[serde(skip)]
+    pub record: Option<(Extract, usize)>,
+    pub file: String,
+    pub row: String,
 }
 
 pub struct Planter<'a> {
@@ -67,6 +72,27 @@ impl Planter<'_> {
             id_number: self.world.persons[p].id.clone(),
             positive,
             what,
+            record: None,
+            file: String::new(),
+            row: String::new(),
+        });
+    }
+
+    /// A planted row-level DQ case: one settlement of `p` with a forced corruption.
+    fn row_case(&mut self, rule: &'static str, p: usize, c: Corruption, positive: bool, what: &'static str) {
+        let d = self.world.as_of - Duration::days(10);
+        self.world.settle(self.rng, p, "门诊", d, 20_000, 18_000, 9_000, 0, 0);
+        let record = (Extract::MedicalSettlement, self.world.settlement.len() - 1);
+        self.forced.insert(record, c);
+        self.plants.push(Plant {
+            rule,
+            household_id: String::new(),
+            id_number: String::new(),
+            positive,
+            what,
+            record: Some(record),
+            file: String::new(),
+            row: String::new(),
         });
     }
 
@@ -409,6 +435,27 @@ impl Planter<'_> {
                 let (h, ms) = self.household(&[45, 43], "低保", 100_000, true);
                 self.wage(ms[0], "灵活就业", 0..=11, 130_000);
                 self.note("DQ05", Some(h), ms[0], false, "income exactly 30 % above declared");
+            }
+        }
+        // Row-level ID checks: DQ01 (invalid, not repairable), DQ03 (repaired), DQ04 (Excel).
+        for i in 0..positives.max(near_misses) {
+            let (pos, near) = (i < positives, i < near_misses);
+            if pos {
+                // Known nowhere else: a check-character error that cannot be repaired.
+                let ms = self.family(&[30], false);
+                self.row_case("DQ01", ms[0], Corruption::TypoDigit, true, "typo in an ID known nowhere else");
+                self.note("DQ03", None, ms[0], false, "not repairable, so not repaired");
+                // Known from the enrollment: repaired.
+                let ms = self.family(&[31], true);
+                let c = if i % 2 == 0 { Corruption::TypoDigit } else { Corruption::Swap };
+                self.row_case("DQ01", ms[0], c, false, "a check-character error that is repaired");
+                self.note("DQ03", None, ms[0], true, "repaired from a known person");
+                let ms = self.family(&[32], true);
+                self.row_case("DQ04", ms[0], Corruption::Sci, true, "Excel scientific notation");
+            }
+            if near {
+                let ms = self.family(&[50], true);
+                self.row_case("DQ04", ms[0], Corruption::Legacy15, false, "a 15-digit legacy number, upgradeable");
             }
         }
         let _ = period_back;

@@ -128,21 +128,34 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let summary = generate(&opts(Scale::Tiny, 3, dir.path())).unwrap();
     assert!(summary.planted_positive > 0 && summary.planted_near_miss > 0);
+    // DQ01/DQ04 are keyed on the source row, every other rule on (household, ID).
+    let key = |r: &csv::StringRecord, file: usize, row: usize| {
+        if matches!(&r[0], "DQ01" | "DQ04") {
+            (r[0].to_string(), r[file].to_string(), r[row].to_string())
+        } else {
+            (r[0].to_string(), r[1].to_string(), r[2].to_string())
+        }
+    };
     let mut keys = BTreeSet::new();
     let mut rdr = csv::Reader::from_path(dir.path().join("truth/findings.csv")).unwrap();
     for rec in rdr.records() {
-        let rec = rec.unwrap();
-        keys.insert((rec[0].to_string(), rec[1].to_string(), rec[2].to_string()));
+        keys.insert(key(&rec.unwrap(), 3, 4));
     }
+    let mut rules = BTreeSet::new();
     let mut rdr = csv::Reader::from_path(dir.path().join("truth/plants.csv")).unwrap();
     for rec in rdr.records() {
         let rec = rec.unwrap();
-        let key = (rec[0].to_string(), rec[1].to_string(), rec[2].to_string());
-        match &rec[3] {
-            "fires" => assert!(keys.contains(&key), "planted {key:?} ({}) missing from the truth", &rec[4]),
-            _ => assert!(!keys.contains(&key), "near-miss {key:?} ({}) fired", &rec[4]),
+        let k = key(&rec, 3, 4);
+        if matches!(&rec[0], "DQ01" | "DQ04") {
+            assert!(!rec[4].is_empty(), "row-level plant {k:?} has no row");
+        }
+        rules.insert(rec[0].to_string());
+        match &rec[5] {
+            "fires" => assert!(keys.contains(&k), "planted {k:?} ({}) missing from the truth", &rec[6]),
+            _ => assert!(!keys.contains(&k), "near-miss {k:?} ({}) fired", &rec[6]),
         }
     }
+    assert_eq!(rules.len(), 19, "every rule is planted: {rules:?}");
 }
 
 /// Manual run: `HEDUI_GEN_OUT=/tmp/x HEDUI_GEN_SCALE=small cargo test --lib generate::tests::manual -- --ignored --nocapture`.
