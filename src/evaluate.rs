@@ -34,8 +34,19 @@ impl Score {
         let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
         let precision = ratio(tp, tp + fp);
         let recall = ratio(tp, tp + fn_);
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        Score { true_positive: tp, false_positive: fp, false_negative: fn_, precision, recall, f1 }
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Score {
+            true_positive: tp,
+            false_positive: fp,
+            false_negative: fn_,
+            precision,
+            recall,
+            f1,
+        }
     }
 }
 
@@ -73,7 +84,10 @@ pub enum EvaluateError {
     #[error("{path}: missing column `{column}`")]
     MissingColumn { path: PathBuf, column: String },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A CSV file as rows of named columns (a UTF-8 BOM is allowed).
@@ -85,7 +99,10 @@ struct Table {
 
 impl Table {
     fn read(path: &Path) -> Result<Table, EvaluateError> {
-        let err = |message: String| EvaluateError::Read { path: path.to_path_buf(), message };
+        let err = |message: String| EvaluateError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
         let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
@@ -96,15 +113,25 @@ impl Table {
             .enumerate()
             .map(|(i, h)| (h.trim().to_string(), i))
             .collect();
-        let rows = rdr.records().collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))?;
-        Ok(Table { path: path.to_path_buf(), columns, rows })
+        let rows = rdr
+            .records()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Table {
+            path: path.to_path_buf(),
+            columns,
+            rows,
+        })
     }
 
     fn col(&self, name: &str) -> Result<usize, EvaluateError> {
         self.columns
             .get(name)
             .copied()
-            .ok_or_else(|| EvaluateError::MissingColumn { path: self.path.clone(), column: name.to_string() })
+            .ok_or_else(|| EvaluateError::MissingColumn {
+                path: self.path.clone(),
+                column: name.to_string(),
+            })
     }
 
     fn opt_col(&self, name: &str) -> Option<usize> {
@@ -121,13 +148,23 @@ const ROW_RULES: [&str; 2] = ["DQ01", "DQ04"];
 
 type FindingKey = (String, String, String);
 
-fn finding_key(rule: &str, household_id: &str, id_number: &str, file: &str, row: &str) -> FindingKey {
+fn finding_key(
+    rule: &str,
+    household_id: &str,
+    id_number: &str,
+    file: &str,
+    row: &str,
+) -> FindingKey {
     if ROW_RULES.contains(&rule) {
         (rule.to_string(), file.to_string(), row.to_string())
     } else if PERSON_RULES.contains(&rule) {
         (rule.to_string(), String::new(), id_number.to_string())
     } else {
-        (rule.to_string(), household_id.to_string(), id_number.to_string())
+        (
+            rule.to_string(),
+            household_id.to_string(),
+            id_number.to_string(),
+        )
     }
 }
 
@@ -136,19 +173,41 @@ fn finding_key(rule: &str, household_id: &str, id_number: &str, file: &str, row:
 pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, EvaluateError> {
     // Links.
     let truth = Table::read(&truth_dir.join("links.csv"))?;
-    let (te, tf, tr, tp, tc) = (truth.col("extract")?, truth.col("file")?, truth.col("row")?, truth.col("person_id")?, truth.col("corruption")?);
+    let (te, tf, tr, tp, tc) = (
+        truth.col("extract")?,
+        truth.col("file")?,
+        truth.col("row")?,
+        truth.col("person_id")?,
+        truth.col("corruption")?,
+    );
     let mut truth_links: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
     for r in &truth.rows {
         truth_links.insert(
-            (get(r, te).to_string(), get(r, tf).to_string(), get(r, tr).to_string()),
+            (
+                get(r, te).to_string(),
+                get(r, tf).to_string(),
+                get(r, tr).to_string(),
+            ),
             (get(r, tp).to_string(), get(r, tc).to_string()),
         );
     }
     let run = Table::read(&run_dir.join("links.csv"))?;
-    let (re, rf, rr, rp) = (run.col("extract")?, run.col("file")?, run.col("row")?, run.col("person_id")?);
+    let (re, rf, rr, rp) = (
+        run.col("extract")?,
+        run.col("file")?,
+        run.col("row")?,
+        run.col("person_id")?,
+    );
     let mut run_links: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for r in &run.rows {
-        run_links.insert((get(r, re).to_string(), get(r, rf).to_string(), get(r, rr).to_string()), get(r, rp).to_string());
+        run_links.insert(
+            (
+                get(r, re).to_string(),
+                get(r, rf).to_string(),
+                get(r, rr).to_string(),
+            ),
+            get(r, rp).to_string(),
+        );
     }
     let (mut tp_links, mut fp_links, mut wrong_links, mut rows_extra) = (0, 0, 0, 0);
     for (key, person) in &run_links {
@@ -176,12 +235,14 @@ pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, Evaluate
         if run_person.is_none() {
             rows_missing += 1;
         }
-        let entry = by_corruption.entry(corruption.clone()).or_insert(CorruptionRecall {
-            resolvable: 0,
-            linked_correctly: 0,
-            recall: 1.0,
-            linked_unresolvable: 0,
-        });
+        let entry = by_corruption
+            .entry(corruption.clone())
+            .or_insert(CorruptionRecall {
+                resolvable: 0,
+                linked_correctly: 0,
+                recall: 1.0,
+                linked_unresolvable: 0,
+            });
         if truth_person.is_empty() {
             if run_person.is_some_and(|p| !p.is_empty()) {
                 entry.linked_unresolvable += 1;
@@ -196,12 +257,20 @@ pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, Evaluate
         }
     }
     for c in by_corruption.values_mut() {
-        c.recall = if c.resolvable == 0 { 1.0 } else { c.linked_correctly as f64 / c.resolvable as f64 };
+        c.recall = if c.resolvable == 0 {
+            1.0
+        } else {
+            c.linked_correctly as f64 / c.resolvable as f64
+        };
     }
 
     // Findings.
     let truth_f = Table::read(&truth_dir.join("findings.csv"))?;
-    let (fr, fh, fi) = (truth_f.col("rule")?, truth_f.col("household_id")?, truth_f.col("id_number")?);
+    let (fr, fh, fi) = (
+        truth_f.col("rule")?,
+        truth_f.col("household_id")?,
+        truth_f.col("id_number")?,
+    );
     let (ff, fw) = (truth_f.opt_col("file"), truth_f.opt_col("row"));
     let mut expected: BTreeSet<FindingKey> = BTreeSet::new();
     for r in &truth_f.rows {
@@ -210,7 +279,11 @@ pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, Evaluate
         expected.insert(finding_key(get(r, fr), get(r, fh), get(r, fi), file, row));
     }
     let run_f = Table::read(&run_dir.join("findings.csv"))?;
-    let (gr, gh, gi) = (run_f.col("rule")?, run_f.col("household_id")?, run_f.col("id_number")?);
+    let (gr, gh, gi) = (
+        run_f.col("rule")?,
+        run_f.col("household_id")?,
+        run_f.col("id_number")?,
+    );
     let gs = run_f.opt_col("sources");
     let mut found: BTreeSet<FindingKey> = BTreeSet::new();
     for r in &run_f.rows {
@@ -262,12 +335,26 @@ impl fmt::Display for Evaluation {
             writeln!(
                 f,
                 "{:<22} {:>8} {:>8} {:>8} {:>9.4} {:>9.4} {:>9.4}",
-                name, s.true_positive, s.false_positive, s.false_negative, s.precision, s.recall, s.f1
+                name,
+                s.true_positive,
+                s.false_positive,
+                s.false_negative,
+                s.precision,
+                s.recall,
+                s.f1
             )
         };
-        writeln!(f, "{:<22} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}", "", "TP", "FP", "FN", "precision", "recall", "F1")?;
+        writeln!(
+            f,
+            "{:<22} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+            "", "TP", "FP", "FN", "precision", "recall", "F1"
+        )?;
         line(f, "links", &self.links)?;
-        writeln!(f, "  wrong person {}, truth rows missing from run {}, run rows not in truth {}", self.wrong_links, self.rows_missing, self.rows_extra)?;
+        writeln!(
+            f,
+            "  wrong person {}, truth rows missing from run {}, run rows not in truth {}",
+            self.wrong_links, self.rows_missing, self.rows_extra
+        )?;
         writeln!(f, "link recall by corruption:")?;
         for (c, r) in &self.link_recall_by_corruption {
             writeln!(
@@ -277,7 +364,11 @@ impl fmt::Display for Evaluation {
                 r.linked_correctly,
                 r.resolvable,
                 r.recall,
-                if r.linked_unresolvable > 0 { format!("  ({} unresolvable rows linked)", r.linked_unresolvable) } else { String::new() }
+                if r.linked_unresolvable > 0 {
+                    format!("  ({} unresolvable rows linked)", r.linked_unresolvable)
+                } else {
+                    String::new()
+                }
             )?;
         }
         writeln!(f, "findings:")?;
@@ -324,11 +415,21 @@ mod tests {
              f1,CB01,错保,高,H1,A,pension:p.csv:2\nf2,LB01,漏保,高,H9,C,x\nf3,DQ04,数据核查,低,,,pension:p.csv:4\nf4,CB02,错保,高,H1,A,\n",
         );
         let e = evaluate(truth.path(), run.path()).unwrap();
-        assert_eq!((e.links.true_positive, e.links.false_positive, e.links.false_negative), (2, 1, 1));
+        assert_eq!(
+            (
+                e.links.true_positive,
+                e.links.false_positive,
+                e.links.false_negative
+            ),
+            (2, 1, 1)
+        );
         assert_eq!(e.link_recall_by_corruption["typo_digit"].recall, 0.0);
         assert_eq!(e.link_recall_by_corruption["sci"].linked_unresolvable, 1);
         assert_eq!(e.findings["CB01"].f1, 1.0);
-        assert_eq!(e.findings["LB01"].true_positive, 1, "person rules ignore household_id");
+        assert_eq!(
+            e.findings["LB01"].true_positive, 1,
+            "person rules ignore household_id"
+        );
         assert_eq!(e.findings["DQ04"].true_positive, 1);
         assert_eq!(e.findings["CB02"].false_positive, 1);
         assert!(run.path().join("evaluation.json").exists());

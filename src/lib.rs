@@ -2,7 +2,7 @@
 //! of four departments. The data's path is the module layout:
 //! read → extract (normalise into typed Arrow tables) → resolve → rules → report.
 
-pub mod normalize;
-pub mod read;
 pub mod evaluate;
 pub mod generate;
+pub mod normalize;
+pub mod read;

@@ -64,7 +64,11 @@ impl Corruption {
     pub fn destroys_id(self) -> bool {
         matches!(
             self,
-            Corruption::TypoDigit | Corruption::Swap | Corruption::Sci | Corruption::Empty | Corruption::Placeholder
+            Corruption::TypoDigit
+                | Corruption::Swap
+                | Corruption::Sci
+                | Corruption::Empty
+                | Corruption::Placeholder
         )
     }
 }
@@ -90,6 +94,8 @@ pub struct MessRates {
     pub separator: f64,
     pub homophone: f64,
     pub annotation: f64,
+    /// Another person's name on a valid ID number (DQ02).
+    pub other_name: f64,
     pub date_variant: f64,
     pub money_variant: f64,
     pub duplicate: f64,
@@ -119,6 +125,7 @@ impl Default for MessRates {
             separator: 0.3,
             homophone: 0.006,
             annotation: 0.003,
+            other_name: 0.0005,
             date_variant: 0.02,
             money_variant: 0.02,
             duplicate: 0.005,
@@ -130,7 +137,13 @@ impl Default for MessRates {
 }
 
 /// Pick the corruption of one row of `person`.
-pub fn choose(world: &World, book: &NameBook, person: usize, rates: &MessRates, rng: &mut ChaCha8Rng) -> Corruption {
+pub fn choose(
+    world: &World,
+    book: &NameBook,
+    person: usize,
+    rates: &MessRates,
+    rng: &mut ChaCha8Rng,
+) -> Corruption {
     let p = &world.persons[person];
     let candidates = [
         (Corruption::Fullwidth, rates.fullwidth),
@@ -148,6 +161,7 @@ pub fn choose(world: &World, book: &NameBook, person: usize, rates: &MessRates, 
         (Corruption::NameSpaces, rates.name_spaces),
         (Corruption::Homophone, rates.homophone),
         (Corruption::Annotation, rates.annotation),
+        (Corruption::OtherName, rates.other_name),
     ];
     let mut r: f64 = rng.random();
     let mut chosen = Corruption::None;
@@ -158,7 +172,7 @@ pub fn choose(world: &World, book: &NameBook, person: usize, rates: &MessRates, 
         }
         r -= rate;
     }
-    if p.protected && chosen.destroys_id() {
+    if p.protected && (chosen.destroys_id() || chosen == Corruption::OtherName) {
         chosen = Corruption::None;
     }
     let applicable = match chosen {
@@ -229,7 +243,11 @@ pub fn one_edit_neighbours(raw: &str) -> Vec<String> {
         return out;
     }
     for i in 0..18 {
-        let alphabet: &[u8] = if i == 17 { b"0123456789X" } else { b"0123456789" };
+        let alphabet: &[u8] = if i == 17 {
+            b"0123456789X"
+        } else {
+            b"0123456789"
+        };
         for &d in alphabet {
             if d != b[i] {
                 let mut v = b.clone();
@@ -277,9 +295,15 @@ impl Known {
         for &p in persons.keys() {
             let person = &world.persons[p];
             by_id.insert(person.id.clone(), p);
-            by_name_birth.entry((person.name.clone(), person.birth)).or_default().push(p);
+            by_name_birth
+                .entry((person.name.clone(), person.birth))
+                .or_default()
+                .push(p);
         }
-        Known { by_id, by_name_birth }
+        Known {
+            by_id,
+            by_name_birth,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -287,7 +311,14 @@ impl Known {
     }
 
     /// Resolve a row of `person` with corruption `c` and destroyed raw value `raw`.
-    pub fn resolve(&self, world: &World, person: usize, c: Corruption, raw: Option<&str>, has_birth_date: bool) -> Resolution {
+    pub fn resolve(
+        &self,
+        world: &World,
+        person: usize,
+        c: Corruption,
+        raw: Option<&str>,
+        has_birth_date: bool,
+    ) -> Resolution {
         if !c.destroys_id() {
             return Resolution::Direct;
         }
@@ -344,7 +375,9 @@ pub fn render_id(id: &str, c: Corruption, raw: Option<&str>, rng: &mut ChaCha8Rn
         Corruption::Apostrophe => format!("'{id}"),
         Corruption::Tab => format!("\t{id}"),
         Corruption::Legacy15 => format!("{}{}", &id[..6], &id[8..17]),
-        Corruption::TypoDigit | Corruption::Swap | Corruption::Sci => raw.unwrap_or_default().to_string(),
+        Corruption::TypoDigit | Corruption::Swap | Corruption::Sci => {
+            raw.unwrap_or_default().to_string()
+        }
         Corruption::Empty => String::new(),
         Corruption::Placeholder => if rng.random_bool(0.5) { "无" } else { "/" }.to_string(),
         _ => id.to_string(),
@@ -352,7 +385,13 @@ pub fn render_id(id: &str, c: Corruption, raw: Option<&str>, rng: &mut ChaCha8Rn
 }
 
 /// The name as the department wrote it.
-pub fn render_name(world: &World, book: &NameBook, person: usize, c: Corruption, rng: &mut ChaCha8Rng) -> String {
+pub fn render_name(
+    world: &World,
+    book: &NameBook,
+    person: usize,
+    c: Corruption,
+    rng: &mut ChaCha8Rng,
+) -> String {
     let name = &world.persons[person].name;
     match c {
         Corruption::Traditional => book.traditional(name).unwrap_or_else(|| name.clone()),
@@ -377,13 +416,17 @@ pub fn render_name(world: &World, book: &NameBook, person: usize, c: Corruption,
         }
         Corruption::Homophone => book.homophone(name, rng).unwrap_or_else(|| name.clone()),
         Corruption::Annotation => {
-            let alias = book.homophone(name, rng).unwrap_or_else(|| format!("{name}华"));
+            let alias = book
+                .homophone(name, rng)
+                .unwrap_or_else(|| format!("{name}华"));
             format!("{name}（曾用名{alias}）")
         }
         Corruption::OtherName => {
             let mut other = name.clone();
             while &other == name || world.persons.len() < 2 {
-                other = world.persons[rng.random_range(0..world.persons.len())].name.clone();
+                other = world.persons[rng.random_range(0..world.persons.len())]
+                    .name
+                    .clone();
                 if world.persons.len() < 2 {
                     break;
                 }
@@ -411,8 +454,17 @@ mod tests {
                 assert!(one_edit_neighbours(&raw).contains(&id.to_string()));
             }
         }
-        assert_eq!(destroy_id("341122199001011234", Corruption::Sci, &mut rng), "3.41122E+17");
-        assert_eq!(destroy_id("110100199001011234", Corruption::Sci, &mut rng), "1.101E+17");
-        assert_eq!(render_id(id, Corruption::Legacy15, None, &mut rng), "110105491231002");
+        assert_eq!(
+            destroy_id("341122199001011234", Corruption::Sci, &mut rng),
+            "3.41122E+17"
+        );
+        assert_eq!(
+            destroy_id("110100199001011234", Corruption::Sci, &mut rng),
+            "1.101E+17"
+        );
+        assert_eq!(
+            render_id(id, Corruption::Legacy15, None, &mut rng),
+            "110105491231002"
+        );
     }
 }

@@ -38,7 +38,9 @@ use world::{Sizes, World};
 use write::Decisions;
 
 /// How big a county to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
     /// A few hundred rows per extract (fixtures).
@@ -59,7 +61,9 @@ impl FromStr for Scale {
             "small" => Ok(Scale::Small),
             "county" => Ok(Scale::County),
             "city" => Ok(Scale::City),
-            other => Err(format!("unknown scale `{other}` (tiny, small, county, city)")),
+            other => Err(format!(
+                "unknown scale `{other}` (tiny, small, county, city)"
+            )),
         }
     }
 }
@@ -78,10 +82,34 @@ impl fmt::Display for Scale {
 impl Scale {
     fn sizes(self) -> Sizes {
         match self {
-            Scale::Tiny => Sizes { population: 150, roster_persons: 45, townships: 3, planted_positive: 2, planted_near_miss: 1 },
-            Scale::Small => Sizes { population: 40_000, roster_persons: 4_000, townships: 8, planted_positive: 20, planted_near_miss: 10 },
-            Scale::County => Sizes { population: 600_000, roster_persons: 30_000, townships: 16, planted_positive: 40, planted_near_miss: 20 },
-            Scale::City => Sizes { population: 6_000_000, roster_persons: 300_000, townships: 60, planted_positive: 100, planted_near_miss: 50 },
+            Scale::Tiny => Sizes {
+                population: 150,
+                roster_persons: 45,
+                townships: 3,
+                planted_positive: 2,
+                planted_near_miss: 1,
+            },
+            Scale::Small => Sizes {
+                population: 40_000,
+                roster_persons: 4_000,
+                townships: 8,
+                planted_positive: 20,
+                planted_near_miss: 10,
+            },
+            Scale::County => Sizes {
+                population: 600_000,
+                roster_persons: 30_000,
+                townships: 16,
+                planted_positive: 40,
+                planted_near_miss: 20,
+            },
+            Scale::City => Sizes {
+                population: 6_000_000,
+                roster_persons: 300_000,
+                townships: 60,
+                planted_positive: 100,
+                planted_near_miss: 50,
+            },
         }
     }
 }
@@ -120,15 +148,43 @@ pub struct GenerateSummary {
 
 impl fmt::Display for GenerateSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "generated {} county, seed {}, as of {}", self.scale, self.seed, self.as_of)?;
-        writeln!(f, "  {} persons, {} roster households, {} known to a pipeline", self.persons, self.households, self.known_persons)?;
+        writeln!(
+            f,
+            "generated {} county, seed {}, as of {}",
+            self.scale, self.seed, self.as_of
+        )?;
+        writeln!(
+            f,
+            "  {} persons, {} roster households, {} known to a pipeline",
+            self.persons, self.households, self.known_persons
+        )?;
         for m in &self.files {
-            writeln!(f, "  {:<36} {:>9} rows  {:?}/{:?}{}", m.file, m.data_rows, m.format, m.encoding, if m.crlf { " CRLF" } else { "" })?;
+            writeln!(
+                f,
+                "  {:<36} {:>9} rows  {:?}/{:?}{}",
+                m.file,
+                m.data_rows,
+                m.format,
+                m.encoding,
+                if m.crlf { " CRLF" } else { "" }
+            )?;
         }
-        writeln!(f, "  links: {} resolvable, {} not", self.linked_rows, self.unlinked_rows)?;
-        let rules: Vec<String> = self.findings_per_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        writeln!(
+            f,
+            "  links: {} resolvable, {} not",
+            self.linked_rows, self.unlinked_rows
+        )?;
+        let rules: Vec<String> = self
+            .findings_per_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
         writeln!(f, "  findings: {}", rules.join(", "))?;
-        write!(f, "  planted: {} positive, {} near-miss", self.planted_positive, self.planted_near_miss)
+        write!(
+            f,
+            "  planted: {} positive, {} near-miss",
+            self.planted_positive, self.planted_near_miss
+        )
     }
 }
 
@@ -139,7 +195,10 @@ fn serialize_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S:
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("CSV writing failed: {0}")]
     Csv(String),
     #[error("XLSX writing failed: {0}")]
@@ -150,7 +209,10 @@ pub enum GenerateError {
 
 impl GenerateError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> GenerateError {
-        GenerateError::Io { path: path.to_path_buf(), source }
+        GenerateError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     pub(crate) fn csv(e: csv::Error) -> GenerateError {
         GenerateError::Csv(e.to_string())
@@ -166,7 +228,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
 }
 
 /// Generate with explicit mess rates.
-pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<GenerateSummary, GenerateError> {
+pub fn generate_with(
+    opts: &GenerateOptions,
+    rates: &MessRates,
+) -> Result<GenerateSummary, GenerateError> {
     if opts.scale == Scale::City {
         return Err(GenerateError::Unsupported(Scale::City));
     }
@@ -176,7 +241,13 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
     let mut world = World::new(opts.as_of, sizes, &book, &mut rng);
     populate::populate(&mut world, &book, &mut rng, sizes);
     let mut plant_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x706c_616e_7400);
-    let mut planter = plant::Planter { world: &mut world, book: &book, rng: &mut plant_rng, plants: Vec::new(), forced: BTreeMap::new() };
+    let mut planter = plant::Planter {
+        world: &mut world,
+        book: &book,
+        rng: &mut plant_rng,
+        plants: Vec::new(),
+        forced: BTreeMap::new(),
+    };
     planter.plant_all(sizes.planted_positive, sizes.planted_near_miss);
     let mut plants = std::mem::take(&mut planter.plants);
     let forced = std::mem::take(&mut planter.forced);
@@ -205,14 +276,19 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
     }
     let links_path = truth_dir.join("links.csv");
     let mut links = csv::Writer::from_path(&links_path).map_err(GenerateError::csv)?;
-    links.write_record(["extract", "file", "row", "person_id", "corruption"]).map_err(GenerateError::csv)?;
+    links
+        .write_record(["extract", "file", "row", "person_id", "corruption"])
+        .map_err(GenerateError::csv)?;
     let mut dq: BTreeSet<TruthFinding> = BTreeSet::new();
     let mut corruptions: BTreeMap<String, u64> = BTreeMap::new();
     let (mut linked_rows, mut unlinked_rows) = (0u64, 0u64);
     let mut files = Vec::new();
     let mut write_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x7772_6974_6500);
-    let planted_rows: BTreeMap<(Extract, usize), usize> =
-        plants.iter().enumerate().filter_map(|(k, p)| p.record.map(|r| (r, k))).collect();
+    let planted_rows: BTreeMap<(Extract, usize), usize> = plants
+        .iter()
+        .enumerate()
+        .filter_map(|(k, p)| p.record.map(|r| (r, k)))
+        .collect();
     let mut planted_locations: BTreeMap<usize, (String, String)> = BTreeMap::new();
     for &extract in &EXTRACTS {
         let mut link = |row: write::LinkRow<'_>| -> Result<(), GenerateError> {
@@ -220,15 +296,23 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
             let p = row.extract.person(&world, row.record);
             let resolution = decisions.resolution[e][row.record];
             let id = &world.persons[p].id;
-            let person_id = if resolution == Resolution::Unresolved { "" } else { id.as_str() };
+            let person_id = if resolution == Resolution::Unresolved {
+                ""
+            } else {
+                id.as_str()
+            };
             if person_id.is_empty() {
                 unlinked_rows += 1;
             } else {
                 linked_rows += 1;
             }
-            *corruptions.entry(row.corruption.label().to_string()).or_default() += 1;
+            *corruptions
+                .entry(row.corruption.label().to_string())
+                .or_default() += 1;
             if let Some(&k) = planted_rows.get(&(row.extract, row.record)) {
-                planted_locations.entry(k).or_insert_with(|| (row.file.to_string(), row.row.to_string()));
+                planted_locations
+                    .entry(k)
+                    .or_insert_with(|| (row.file.to_string(), row.row.to_string()));
             }
             let finding = |rule: &str, id_number: &str, file: &str, r: &str| TruthFinding {
                 rule: rule.to_string(),
@@ -253,13 +337,30 @@ pub fn generate_with(opts: &GenerateOptions, rates: &MessRates) -> Result<Genera
                 _ => {}
             }
             links
-                .write_record([row.extract.name(), row.file, row.row, person_id, row.corruption.label()])
+                .write_record([
+                    row.extract.name(),
+                    row.file,
+                    row.row,
+                    person_id,
+                    row.corruption.label(),
+                ])
                 .map_err(GenerateError::csv)
         };
-        let meta = write::write_extract(&world, &book, extract, &decisions, rates, &mut write_rng, &input, &mut link)?;
+        let meta = write::write_extract(
+            &world,
+            &book,
+            extract,
+            &decisions,
+            rates,
+            &mut write_rng,
+            &input,
+            &mut link,
+        )?;
         files.push(meta);
     }
-    links.flush().map_err(|e| GenerateError::io(&links_path, e))?;
+    links
+        .flush()
+        .map_err(|e| GenerateError::io(&links_path, e))?;
     for (k, (file, row)) in planted_locations {
         plants[k].file = file;
         plants[k].row = row;
@@ -317,14 +418,20 @@ fn decide(
         let mut raws = BTreeMap::new();
         for i in 0..e.len(world) {
             let p = e.person(world, i);
-            let mut c = forced.get(&(e, i)).copied().unwrap_or_else(|| mess::choose(world, book, p, rates, rng));
+            let mut c = forced
+                .get(&(e, i))
+                .copied()
+                .unwrap_or_else(|| mess::choose(world, book, p, rates, rng));
             if e == Extract::Roster && (c.destroys_id() || c == Corruption::OtherName) {
                 c = Corruption::None;
             }
             if e == Extract::Education && world.education[i].id_empty {
                 c = Corruption::Empty;
             }
-            if matches!(c, Corruption::TypoDigit | Corruption::Swap | Corruption::Sci) {
+            if matches!(
+                c,
+                Corruption::TypoDigit | Corruption::Swap | Corruption::Sci
+            ) {
                 raws.insert(i, mess::destroy_id(&world.persons[p].id, c, rng));
             }
             cs.push(c);
@@ -332,7 +439,11 @@ fn decide(
         corruption.push(cs);
         raw.push(raws);
     }
-    Decisions { corruption, raw, resolution: Vec::new() }
+    Decisions {
+        corruption,
+        raw,
+        resolution: Vec::new(),
+    }
 }
 
 /// Known persons: every valid or upgraded ID number in any ID column of any extract.
@@ -357,7 +468,12 @@ fn known_persons(world: &World, d: &Decisions) -> Known {
 }
 
 fn visibility(world: &World, d: &Decisions) -> truth::Visible {
-    let v = |e: Extract| d.resolution[e as usize].iter().map(|r| *r != Resolution::Unresolved).collect();
+    let v = |e: Extract| {
+        d.resolution[e as usize]
+            .iter()
+            .map(|r| *r != Resolution::Unresolved)
+            .collect()
+    };
     truth::Visible {
         education: v(Extract::Education),
         enrollment: v(Extract::MedicalEnrollment),
@@ -380,20 +496,39 @@ impl truth::Visible {
 
 fn write_findings(path: &Path, findings: &BTreeSet<TruthFinding>) -> Result<(), GenerateError> {
     let mut w = csv::Writer::from_path(path).map_err(GenerateError::csv)?;
-    w.write_record(["rule", "household_id", "id_number", "file", "row"]).map_err(GenerateError::csv)?;
+    w.write_record(["rule", "household_id", "id_number", "file", "row"])
+        .map_err(GenerateError::csv)?;
     for f in findings {
-        w.write_record([&f.rule, &f.household_id, &f.id_number, &f.file, &f.row]).map_err(GenerateError::csv)?;
+        w.write_record([&f.rule, &f.household_id, &f.id_number, &f.file, &f.row])
+            .map_err(GenerateError::csv)?;
     }
     w.flush().map_err(|e| GenerateError::io(path, e))
 }
 
 fn write_plants(path: &Path, plants: &[Plant]) -> Result<(), GenerateError> {
     let mut w = csv::Writer::from_path(path).map_err(GenerateError::csv)?;
-    w.write_record(["rule", "household_id", "id_number", "file", "row", "expected", "what"]).map_err(GenerateError::csv)?;
+    w.write_record([
+        "rule",
+        "household_id",
+        "id_number",
+        "file",
+        "row",
+        "expected",
+        "what",
+    ])
+    .map_err(GenerateError::csv)?;
     for p in plants {
         let expected = if p.positive { "fires" } else { "near_miss" };
-        w.write_record([p.rule, &p.household_id, &p.id_number, &p.file, &p.row, expected, p.what])
-            .map_err(GenerateError::csv)?;
+        w.write_record([
+            p.rule,
+            &p.household_id,
+            &p.id_number,
+            &p.file,
+            &p.row,
+            expected,
+            p.what,
+        ])
+        .map_err(GenerateError::csv)?;
     }
     w.flush().map_err(|e| GenerateError::io(path, e))
 }

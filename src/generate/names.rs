@@ -16,9 +16,26 @@ const HOMOPHONES: &str = include_str!("../../data/gen_homophones.txt");
 
 /// Parts of transliterated (Uyghur-style) names, joined with `·`.
 const MINORITY_PARTS: &[&str] = &[
-    "阿不都", "买买提", "艾力", "古丽", "热依拉", "吐尔逊", "努尔", "阿依古丽", "帕提古丽",
-    "麦麦提", "伊力哈木", "迪丽娜", "艾合买提", "玉素甫", "热合曼", "阿卜杜拉", "再努尔",
-    "米娜", "沙吾提", "依明",
+    "阿不都",
+    "买买提",
+    "艾力",
+    "古丽",
+    "热依拉",
+    "吐尔逊",
+    "努尔",
+    "阿依古丽",
+    "帕提古丽",
+    "麦麦提",
+    "伊力哈木",
+    "迪丽娜",
+    "艾合买提",
+    "玉素甫",
+    "热合曼",
+    "阿卜杜拉",
+    "再努尔",
+    "米娜",
+    "沙吾提",
+    "依明",
 ];
 
 /// The name tables, parsed once per generation.
@@ -36,7 +53,9 @@ impl NameBook {
         let mut cumulative = Vec::new();
         let mut total = 0u64;
         for line in SURNAMES.lines().skip(1) {
-            let Some((name, freq)) = line.split_once(',') else { continue };
+            let Some((name, freq)) = line.split_once(',') else {
+                continue;
+            };
             total += freq.trim().parse::<u64>().unwrap_or(1).max(1);
             surnames.push(name.to_string());
             cumulative.push(total);
@@ -60,7 +79,13 @@ impl NameBook {
                 Some((k.chars().next()?, v.chars().collect()))
             })
             .collect();
-        NameBook { surnames, cumulative, given, traditional, homophones }
+        NameBook {
+            surnames,
+            cumulative,
+            given,
+            traditional,
+            homophones,
+        }
     }
 
     /// A Han name: surname by frequency, one or two given characters.
@@ -69,6 +94,26 @@ impl NameBook {
         let pick = rng.random_range(0..total);
         let i = self.cumulative.partition_point(|&c| c <= pick);
         let mut name = self.surnames[i].clone();
+        let n = if rng.random_bool(0.75) { 2 } else { 1 };
+        for _ in 0..n {
+            name.push(self.given[rng.random_range(0..self.given.len())]);
+        }
+        name
+    }
+
+    /// The surname of a Han name: a compound surname when the name starts with one.
+    pub fn surname_of(&self, name: &str) -> String {
+        let two: String = name.chars().take(2).collect();
+        if two.chars().count() == 2 && name.chars().count() > 2 && self.surnames.contains(&two) {
+            two
+        } else {
+            name.chars().take(1).collect()
+        }
+    }
+
+    /// A Han name with the given surname (children take the head's).
+    pub fn han_name_with(&self, surname: &str, rng: &mut ChaCha8Rng) -> String {
+        let mut name = surname.to_string();
         let n = if rng.random_bool(0.75) { 2 } else { 1 };
         for _ in 0..n {
             name.push(self.given[rng.random_range(0..self.given.len())]);

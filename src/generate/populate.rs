@@ -60,13 +60,22 @@ pub fn populate(world: &mut World, book: &NameBook, rng: &mut ChaCha8Rng, sizes:
     let members = super::truth::all_members(world);
     for &(_, h) in &roster_families {
         let income = (incomes.household_income_scaled(&members[h]) / super::truth::SCALE) as i64;
-        let pct = if rng.random_bool(0.02) { 50 } else { rng.random_range(95..=110) };
+        let pct = if rng.random_bool(0.02) {
+            50
+        } else {
+            rng.random_range(95..=110)
+        };
         world.households[h].declared_income = income * pct / 100 / 100 * 100;
     }
     let _ = as_of;
 }
 
-fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::Family, roster: bool) {
+fn family_records(
+    world: &mut World,
+    rng: &mut ChaCha8Rng,
+    fam: &super::world::Family,
+    roster: bool,
+) {
     let as_of = world.as_of;
     let head = fam.members[0].0;
     let rural = world.villages[fam.township][fam.village].ends_with('村');
@@ -81,9 +90,26 @@ fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::F
         let mut employed_kind = None;
         if (18..60).contains(&age) && rng.random_bool(if roster { 0.08 } else { 0.45 }) {
             let kind = if roster {
-                pick(rng, &[("企业", 30), ("个体工商户", 20), ("灵活就业", 50)])
+                pick(
+                    rng,
+                    &[
+                        ("事业单位", 3),
+                        ("企业", 30),
+                        ("个体工商户", 20),
+                        ("灵活就业", 47),
+                    ],
+                )
             } else {
-                pick(rng, &[("机关", 8), ("事业单位", 7), ("企业", 60), ("个体工商户", 10), ("灵活就业", 15)])
+                pick(
+                    rng,
+                    &[
+                        ("机关", 8),
+                        ("事业单位", 7),
+                        ("企业", 60),
+                        ("个体工商户", 10),
+                        ("灵活就业", 15),
+                    ],
+                )
             };
             let base = match (roster, kind) {
                 (true, _) => yuan(rng, 2000, 3500),
@@ -110,9 +136,19 @@ fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::F
         if let Some(d) = death {
             world.enroll(p, scheme, "终止", Some(("死亡", d)), roster);
         } else if moved {
-            world.enroll(p, scheme, "终止", Some(("转出", as_of - Duration::days(rng.random_range(1..700)))), roster);
+            world.enroll(
+                p,
+                scheme,
+                "终止",
+                Some(("转出", as_of - Duration::days(rng.random_range(1..700)))),
+                roster,
+            );
         } else if rng.random_bool(0.98) {
-            let status = if rng.random_bool(0.995) { "正常参保" } else { "暂停" };
+            let status = if rng.random_bool(0.995) {
+                "正常参保"
+            } else {
+                "暂停"
+            };
             world.enroll(p, scheme, status, None, roster);
         }
         // Settlements over the 13 months before the as-of date.
@@ -138,38 +174,60 @@ fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::F
                 }
             }
         }
-        let stays = if rng.random_bool(0.07) { 1 + usize::from(rng.random_bool(0.2)) } else { 0 };
+        let stays = if rng.random_bool(0.07) {
+            1 + usize::from(rng.random_bool(0.2))
+        } else {
+            0
+        };
         for _ in 0..stays {
             let total = yuan(rng, 3000, 60000);
             let eligible = total * rng.random_range(85..=95) / 100;
             let fund = eligible * rng.random_range(55..=65) / 100;
-            let critical = if eligible > 2_000_000 { (eligible - 2_000_000) / 2 } else { 0 };
+            let critical = if eligible > 2_000_000 {
+                (eligible - 2_000_000) / 2
+            } else {
+                0
+            };
             let mut assistance = 0;
             if roster && rng.random_bool(0.95) {
                 let target = rng.random_range(72..=90);
                 assistance = (eligible * target / 100 - fund - critical).max(0);
             }
             let d = day(rng);
-            world.settle(rng, p, "住院", d, total, eligible, fund, critical, assistance);
+            world.settle(
+                rng, p, "住院", d, total, eligible, fund, critical, assistance,
+            );
         }
         // Unemployment registration.
         if employed_kind.is_none() && (18..55).contains(&age) && rng.random_bool(0.04) {
             let status = pick(rng, &[("失业", 55), ("已就业", 30), ("注销", 15)]);
             let reg_date = as_of - Duration::days(rng.random_range(10..1100));
-            world.unemployment.push(super::world::Unemployment { person: p, reg_date, status });
+            world.unemployment.push(super::world::Unemployment {
+                person: p,
+                reg_date,
+                status,
+            });
         }
         // Pension.
         if age >= 60 && death.is_none() && rng.random_bool(0.85) {
-            let amount = if !roster && rng.random_bool(0.3) { yuan(rng, 2500, 5000) } else { yuan(rng, 150, 400) };
+            let amount = if !roster && rng.random_bool(0.3) {
+                yuan(rng, 2500, 5000)
+            } else {
+                yuan(rng, 150, 400)
+            };
             world.pension_months(p, 0..=12, amount);
         }
         // Education: this school year and the last.
-        let guardian = (relation == "子女").then_some(head).or((i > 0 && age < 18).then_some(head));
+        let guardian = (relation == "子女")
+            .then_some(head)
+            .or((i > 0 && age < 18).then_some(head));
         for back in 0..2 {
             let sy = school_year(as_of, back);
             let start_year: i32 = sy[..4].parse().expect("year");
             let sept = NaiveDate::from_ymd_opt(start_year, 9, 1).expect("date");
-            let Some(mut stage) = stage_for_age(age_at(birth, sept)) else { continue };
+            let Some(mut stage) = stage_for_age(age_at(birth, sept)) else {
+                continue;
+            };
             if stage == "高中" && (p % 5 == 0) {
                 stage = "中职";
             }
@@ -181,11 +239,30 @@ fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::F
             let hardship = if roster {
                 household_hardship
             } else {
-                pick(rng, &[("无", 985), ("残疾", 10), ("孤儿", 2), ("事实无人抚养", 3)])
+                pick(
+                    rng,
+                    &[
+                        ("无", 983),
+                        ("残疾", 10),
+                        ("孤儿", 2),
+                        ("事实无人抚养", 3),
+                        ("低保家庭", 2),
+                    ],
+                )
             };
-            let aided = if roster && stage != "学前" { rng.random_bool(0.95) } else { rng.random_bool(if compulsory { 0.3 } else { 0.1 }) };
+            let aided = if roster && stage != "学前" {
+                rng.random_bool(0.95)
+            } else {
+                rng.random_bool(if compulsory { 0.3 } else { 0.1 })
+            };
             let aid_type = if aided {
-                if compulsory { pick(rng, &[("生活补助", 60), ("营养改善", 40)]) } else if stage == "高校" { "国家助学金" } else { pick(rng, &[("免学费", 50), ("国家助学金", 50)]) }
+                if compulsory {
+                    pick(rng, &[("生活补助", 60), ("营养改善", 40)])
+                } else if stage == "高校" {
+                    "国家助学金"
+                } else {
+                    pick(rng, &[("免学费", 50), ("国家助学金", 50)])
+                }
             } else {
                 "无"
             };
@@ -239,9 +316,23 @@ fn family_records(world: &mut World, rng: &mut ChaCha8Rng, fam: &super::world::F
         if rng.random_bool(0.1) {
             let earlier = date - Duration::days(rng.random_range(400..800));
             let g = ["B", "C", "D"][rng.random_range(0..3)];
-            world.housing.push(super::world::HouseAssessment { person: head, township: fam.township, village: fam.village, grade: g, date: earlier, renovation: "未纳入" });
+            world.housing.push(super::world::HouseAssessment {
+                person: head,
+                township: fam.township,
+                village: fam.village,
+                grade: g,
+                date: earlier,
+                renovation: "未纳入",
+            });
         }
-        world.housing.push(super::world::HouseAssessment { person: head, township: fam.township, village: fam.village, grade, date, renovation });
+        world.housing.push(super::world::HouseAssessment {
+            person: head,
+            township: fam.township,
+            village: fam.village,
+            grade,
+            date,
+            renovation,
+        });
     }
     let _ = as_of.year();
 }

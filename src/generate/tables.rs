@@ -84,21 +84,85 @@ impl Extract {
     pub fn headers(self) -> &'static [&'static str] {
         match self {
             Extract::Roster => &[
-                "户编号", "救助类别", "乡镇（街道）", "村（社区）", "户主姓名", "户主身份证号", "成员姓名",
-                "成员身份证号", "与户主关系", "保障人数", "月保障金（元）", "认定日期", "申报家庭月收入（元）", "残疾等级",
+                "户编号",
+                "救助类别",
+                "乡镇（街道）",
+                "村（社区）",
+                "户主姓名",
+                "户主身份证号",
+                "成员姓名",
+                "成员身份证号",
+                "与户主关系",
+                "保障人数",
+                "月保障金（元）",
+                "认定日期",
+                "申报家庭月收入（元）",
+                "残疾等级",
             ],
             Extract::Education => &[
-                "学生姓名", "学生身份证号", "出生日期", "学校名称", "学段", "资助项目", "资助金额（元）", "困境类型",
-                "监护人姓名", "监护人身份证号", "学年",
+                "学生姓名",
+                "学生身份证号",
+                "出生日期",
+                "学校名称",
+                "学段",
+                "资助项目",
+                "资助金额（元）",
+                "困境类型",
+                "监护人姓名",
+                "监护人身份证号",
+                "学年",
             ],
-            Extract::MedicalEnrollment => &["姓名", "身份证号", "险种", "参保状态", "终止原因", "终止日期", "资助参保"],
+            Extract::MedicalEnrollment => &[
+                "姓名",
+                "身份证号",
+                "险种",
+                "参保状态",
+                "终止原因",
+                "终止日期",
+                "资助参保",
+            ],
             Extract::MedicalSettlement => &[
-                "结算编号", "姓名", "身份证号", "就诊类型", "结算日期", "医疗机构", "主诊断", "总费用", "政策范围内费用",
-                "统筹基金支付", "大病保险支付", "医疗救助支付", "个人自付",
+                "结算编号",
+                "姓名",
+                "身份证号",
+                "就诊类型",
+                "结算日期",
+                "医疗机构",
+                "主诊断",
+                "总费用",
+                "政策范围内费用",
+                "统筹基金支付",
+                "大病保险支付",
+                "医疗救助支付",
+                "个人自付",
             ],
-            Extract::Property => &["权利人姓名", "权利人证件号", "不动产单元号", "坐落", "规划用途", "建筑面积（㎡）", "登记日期", "权利状态"],
-            Extract::HousingSafety => &["户主姓名", "户主身份证号", "乡镇", "村", "鉴定等级", "鉴定日期", "改造状态"],
-            Extract::Contribution => &["姓名", "身份证号", "单位名称", "单位类型", "费款所属期", "缴费基数（元）"],
+            Extract::Property => &[
+                "权利人姓名",
+                "权利人证件号",
+                "不动产单元号",
+                "坐落",
+                "规划用途",
+                "建筑面积（㎡）",
+                "登记日期",
+                "权利状态",
+            ],
+            Extract::HousingSafety => &[
+                "户主姓名",
+                "户主身份证号",
+                "乡镇",
+                "村",
+                "鉴定等级",
+                "鉴定日期",
+                "改造状态",
+            ],
+            Extract::Contribution => &[
+                "姓名",
+                "身份证号",
+                "单位名称",
+                "单位类型",
+                "费款所属期",
+                "缴费基数（元）",
+            ],
             Extract::Unemployment => &["姓名", "身份证号", "登记日期", "状态"],
             Extract::Pension => &["姓名", "身份证号", "发放月份", "发放金额（元）"],
         }
@@ -252,15 +316,32 @@ impl Extract {
             Extract::Contribution => {
                 let c = &w.contribution[i];
                 let e = &w.employers[c.employer];
-                vec![Name(c.person), Id(c.person), Text(e.name.clone()), Str(e.kind), Period(c.period), Money(c.wage_base)]
+                vec![
+                    Name(c.person),
+                    Id(c.person),
+                    Text(e.name.clone()),
+                    Str(e.kind),
+                    Period(c.period),
+                    Money(c.wage_base),
+                ]
             }
             Extract::Unemployment => {
                 let u = &w.unemployment[i];
-                vec![Name(u.person), Id(u.person), Date(Some(u.reg_date)), Str(u.status)]
+                vec![
+                    Name(u.person),
+                    Id(u.person),
+                    Date(Some(u.reg_date)),
+                    Str(u.status),
+                ]
             }
             Extract::Pension => {
                 let p = &w.pension[i];
-                vec![Name(p.person), Id(p.person), Period(p.period), Money(p.amount)]
+                vec![
+                    Name(p.person),
+                    Id(p.person),
+                    Period(p.period),
+                    Money(p.amount),
+                ]
             }
         }
     }

@@ -10,7 +10,12 @@ use super::*;
 use crate::normalize::id::check_char;
 
 fn opts(scale: Scale, seed: u64, out: &Path) -> GenerateOptions {
-    GenerateOptions { scale, seed, as_of: NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(), out: out.to_path_buf() }
+    GenerateOptions {
+        scale,
+        seed,
+        as_of: NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+        out: out.to_path_buf(),
+    }
 }
 
 fn hashes(dir: &Path) -> BTreeMap<String, String> {
@@ -19,7 +24,10 @@ fn hashes(dir: &Path) -> BTreeMap<String, String> {
         for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
             let path = entry.unwrap().path();
             let bytes = std::fs::read(&path).unwrap();
-            out.insert(format!("{sub}/{}", path.file_name().unwrap().to_string_lossy()), hex::encode(Sha256::digest(&bytes)));
+            out.insert(
+                format!("{sub}/{}", path.file_name().unwrap().to_string_lossy()),
+                hex::encode(Sha256::digest(&bytes)),
+            );
         }
     }
     out
@@ -54,7 +62,11 @@ fn read_inputs(dir: &Path) -> BTreeMap<(String, String), Vec<String>> {
                 let (r0, _) = range.start().unwrap();
                 for (i, row) in range.rows().enumerate() {
                     let r = r0 as usize + i + 1;
-                    let key = if names.len() > 1 { format!("{name}!{r}") } else { r.to_string() };
+                    let key = if names.len() > 1 {
+                        format!("{name}!{r}")
+                    } else {
+                        r.to_string()
+                    };
                     let fields = row
                         .iter()
                         .map(|d| match d {
@@ -74,9 +86,16 @@ fn read_inputs(dir: &Path) -> BTreeMap<(String, String), Vec<String>> {
             Err(_) => encoding_rs::GB18030.decode(&bytes).0.into_owned(),
         };
         let delimiter = if file.ends_with(".tsv") { b'\t' } else { b',' };
-        let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
         for (i, rec) in rdr.records().enumerate() {
-            out.insert((file.clone(), (i + 1).to_string()), rec.unwrap().iter().map(str::to_string).collect());
+            out.insert(
+                (file.clone(), (i + 1).to_string()),
+                rec.unwrap().iter().map(str::to_string).collect(),
+            );
         }
     }
     out
@@ -88,39 +107,78 @@ fn valid18(s: &str) -> bool {
 
 #[test]
 fn claimed_corruptions_are_in_the_files_and_clean_ids_are_valid() {
-    let dir = tempfile::tempdir().unwrap();
-    generate(&opts(Scale::Tiny, 11, dir.path())).unwrap();
-    let rows = read_inputs(dir.path());
-    let mut rdr = csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap();
-    let mut seen = BTreeSet::new();
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let (extract, file, row, person_id, corruption) = (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
-        let fields = rows.get(&(file.to_string(), row.to_string())).unwrap_or_else(|| panic!("{file} row {row} missing"));
-        let id_col = if extract == "medical_settlement" { 2 } else { 1 };
-        let raw = fields[id_col].as_str();
-        seen.insert(corruption.to_string());
-        let ok = match corruption {
-            "none" | "traditional" | "name_spaces" | "separator" | "homophone" | "annotation" | "other_name" => raw == person_id && valid18(raw),
-            "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
-            "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
-            "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
-            "hyphens" => raw.replace('-', "") == person_id,
-            "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
-            "tab" => raw.starts_with('\t'),
-            "legacy15" => raw.len() == 15 && person_id.len() == 18 && raw[..6] == person_id[..6] && raw[6..] == person_id[8..17],
-            "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
-            "sci" => raw.contains("E+17"),
-            "empty" => raw.is_empty(),
-            "placeholder" => raw == "无" || raw == "/",
-            other => panic!("unknown corruption {other}"),
-        };
-        assert!(ok, "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})");
-        if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
-            assert!(person_id.is_empty(), "{file} row {row}: a destroyed ID cannot be linked without a birth date");
+    let mut formats = BTreeSet::new();
+    for seed in 11..17 {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = generate(&opts(Scale::Tiny, seed, dir.path())).unwrap();
+        for f in &summary.files {
+            formats.insert((
+                format!("{:?}", f.format),
+                format!("{:?}", f.encoding),
+                f.sheets,
+            ));
         }
+        let rows = read_inputs(dir.path());
+        let mut rdr = csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap();
+        let mut seen = BTreeSet::new();
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            let (extract, file, row, person_id, corruption) =
+                (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
+            let fields = rows
+                .get(&(file.to_string(), row.to_string()))
+                .unwrap_or_else(|| panic!("{file} row {row} missing"));
+            let id_col = if extract == "medical_settlement" {
+                2
+            } else {
+                1
+            };
+            let raw = fields[id_col].as_str();
+            seen.insert(corruption.to_string());
+            let ok = match corruption {
+                "none" | "traditional" | "name_spaces" | "separator" | "homophone"
+                | "annotation" | "other_name" => raw == person_id && valid18(raw),
+                "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
+                "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
+                "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
+                "hyphens" => raw.replace('-', "") == person_id,
+                "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
+                "tab" => raw.starts_with('\t'),
+                "legacy15" => {
+                    raw.len() == 15
+                        && person_id.len() == 18
+                        && raw[..6] == person_id[..6]
+                        && raw[6..] == person_id[8..17]
+                }
+                "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
+                "sci" => raw.contains("E+17"),
+                "empty" => raw.is_empty(),
+                "placeholder" => raw == "无" || raw == "/",
+                other => panic!("unknown corruption {other}"),
+            };
+            assert!(
+                ok,
+                "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})"
+            );
+            if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
+                assert!(
+                    person_id.is_empty(),
+                    "{file} row {row}: a destroyed ID cannot be linked without a birth date"
+                );
+            }
+        }
+        assert!(seen.contains("none"));
     }
-    assert!(seen.contains("none"));
+    let kinds: BTreeSet<String> = formats.iter().map(|f| f.0.clone()).collect();
+    assert_eq!(
+        kinds.len(),
+        3,
+        "CSV, TSV and XLSX all exercised: {formats:?}"
+    );
+    assert!(
+        formats.iter().any(|f| f.2 > 1),
+        "a workbook with several sheets: {formats:?}"
+    );
 }
 
 #[test]
@@ -151,7 +209,11 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
         }
         rules.insert(rec[0].to_string());
         match &rec[5] {
-            "fires" => assert!(keys.contains(&k), "planted {k:?} ({}) missing from the truth", &rec[6]),
+            "fires" => assert!(
+                keys.contains(&k),
+                "planted {k:?} ({}) missing from the truth",
+                &rec[6]
+            ),
             _ => assert!(!keys.contains(&k), "near-miss {k:?} ({}) fired", &rec[6]),
         }
     }
@@ -163,7 +225,10 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
 #[ignore]
 fn manual() {
     let out = std::env::var("HEDUI_GEN_OUT").unwrap_or_else(|_| "/tmp/hedui-gen".into());
-    let scale: Scale = std::env::var("HEDUI_GEN_SCALE").unwrap_or_else(|_| "tiny".into()).parse().unwrap();
+    let scale: Scale = std::env::var("HEDUI_GEN_SCALE")
+        .unwrap_or_else(|_| "tiny".into())
+        .parse()
+        .unwrap();
     let t = std::time::Instant::now();
     let s = generate(&opts(scale, 42, Path::new(&out))).unwrap();
     println!("{s}\n{:.1} s", t.elapsed().as_secs_f64());
@@ -176,18 +241,53 @@ fn truth_evaluated_against_itself_is_perfect() {
     let run = tempfile::tempdir().unwrap();
     generate(&opts(Scale::Tiny, 5, dir.path())).unwrap();
     let mut links = csv::Writer::from_path(run.path().join("links.csv")).unwrap();
-    links.write_record(["extract", "file", "row", "raw_id", "raw_name", "person_id", "method", "score"]).unwrap();
-    for rec in csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap().records() {
+    links
+        .write_record([
+            "extract",
+            "file",
+            "row",
+            "raw_id",
+            "raw_name",
+            "person_id",
+            "method",
+            "score",
+        ])
+        .unwrap();
+    for rec in csv::Reader::from_path(dir.path().join("truth/links.csv"))
+        .unwrap()
+        .records()
+    {
         let r = rec.unwrap();
-        links.write_record([&r[0], &r[1], &r[2], "", "", &r[3], "exact", "1"]).unwrap();
+        links
+            .write_record([&r[0], &r[1], &r[2], "", "", &r[3], "exact", "1"])
+            .unwrap();
     }
     links.flush().unwrap();
     let mut findings = csv::Writer::from_path(run.path().join("findings.csv")).unwrap();
-    findings.write_record(["finding_id", "rule", "kind", "severity", "household_id", "id_number", "sources"]).unwrap();
-    for rec in csv::Reader::from_path(dir.path().join("truth/findings.csv")).unwrap().records() {
+    findings
+        .write_record([
+            "finding_id",
+            "rule",
+            "kind",
+            "severity",
+            "household_id",
+            "id_number",
+            "sources",
+        ])
+        .unwrap();
+    for rec in csv::Reader::from_path(dir.path().join("truth/findings.csv"))
+        .unwrap()
+        .records()
+    {
         let r = rec.unwrap();
-        let sources = if r[3].is_empty() { String::new() } else { format!("x:{}:{}", &r[3], &r[4]) };
-        findings.write_record(["f", &r[0], "", "", &r[1], &r[2], &sources]).unwrap();
+        let sources = if r[3].is_empty() {
+            String::new()
+        } else {
+            format!("x:{}:{}", &r[3], &r[4])
+        };
+        findings
+            .write_record(["f", &r[0], "", "", &r[1], &r[2], &sources])
+            .unwrap();
     }
     findings.flush().unwrap();
     let e = crate::evaluate::evaluate(&dir.path().join("truth"), run.path()).unwrap();

@@ -67,7 +67,11 @@ impl Incomes {
                 continue;
             }
             if let Some(back) = window_month(world.as_of, c.period) {
-                *wage_months.entry(c.person).or_default().entry(back).or_default() += c.wage_base;
+                *wage_months
+                    .entry(c.person)
+                    .or_default()
+                    .entry(back)
+                    .or_default() += c.wage_base;
                 if matches!(world.employers[c.employer].kind, "机关" | "事业单位") {
                     public_sector.insert(c.person);
                 }
@@ -79,13 +83,23 @@ impl Incomes {
                 continue;
             }
             if let Some(back) = window_month(world.as_of, p.period) {
-                *pension_months.entry(p.person).or_default().entry(back).or_default() += p.amount;
+                *pension_months
+                    .entry(p.person)
+                    .or_default()
+                    .entry(back)
+                    .or_default() += p.amount;
             }
         }
         Incomes {
             contributing: wage_months.keys().copied().collect(),
-            wage: wage_months.iter().map(|(&p, m)| (p, scaled_mean(m))).collect(),
-            pension: pension_months.iter().map(|(&p, m)| (p, scaled_mean(m))).collect(),
+            wage: wage_months
+                .iter()
+                .map(|(&p, m)| (p, scaled_mean(m)))
+                .collect(),
+            pension: pension_months
+                .iter()
+                .map(|(&p, m)| (p, scaled_mean(m)))
+                .collect(),
             public_sector,
         }
     }
@@ -127,15 +141,23 @@ pub struct TruthFinding {
 }
 
 /// The member who made a household rule fire: the highest `score`, ties to the smallest ID.
-fn pick_member(world: &World, candidates: &[usize], score: impl Fn(usize) -> i128) -> Option<usize> {
-    candidates
-        .iter()
-        .copied()
-        .max_by(|&a, &b| score(a).cmp(&score(b)).then_with(|| world.persons[b].id.cmp(&world.persons[a].id)))
+fn pick_member(
+    world: &World,
+    candidates: &[usize],
+    score: impl Fn(usize) -> i128,
+) -> Option<usize> {
+    candidates.iter().copied().max_by(|&a, &b| {
+        score(a)
+            .cmp(&score(b))
+            .then_with(|| world.persons[b].id.cmp(&world.persons[a].id))
+    })
 }
 
 fn smallest_id(world: &World, candidates: &[usize]) -> Option<usize> {
-    candidates.iter().copied().min_by(|&a, &b| world.persons[a].id.cmp(&world.persons[b].id))
+    candidates
+        .iter()
+        .copied()
+        .min_by(|&a, &b| world.persons[a].id.cmp(&world.persons[b].id))
 }
 
 /// Evaluate CB01–CB05, LB01–LB04, DY01–DY04, DQ05 and DQ06 on the visible world.
@@ -154,7 +176,10 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
     let inc = Incomes::compute(world, Some(v));
     let mut households_of: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for r in &world.roster {
-        households_of.entry(r.person).or_default().insert(r.household);
+        households_of
+            .entry(r.person)
+            .or_default()
+            .insert(r.household);
     }
     let in_roster = |p: usize| households_of.contains_key(&p);
     // Enrollment facts.
@@ -220,7 +245,11 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
         let hid = hh.hid.as_str();
         let income = inc.household_income_scaled(ms);
         let size = hh.size as i128;
-        let (num, den) = if hh.category == "低收入" { (3, 2) } else { (1, 1) };
+        let (num, den) = if hh.category == "低收入" {
+            (3, 2)
+        } else {
+            (1, 1)
+        };
         if income * den > standard_scaled * size * num
             && let Some(p) = pick_member(world, ms, |p| inc.income_of(p))
         {
@@ -235,7 +264,11 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
         let mut homes = BTreeSet::new();
         let mut commercial = false;
         let mut held: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
-        for pr in ms.iter().flat_map(|p| property_of.get(p).unwrap_or(&none)).map(|&i| &world.property[i]) {
+        for pr in ms
+            .iter()
+            .flat_map(|p| property_of.get(p).unwrap_or(&none))
+            .map(|&i| &world.property[i])
+        {
             if !pr.current {
                 continue;
             }
@@ -246,14 +279,22 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
                 "商业" | "办公" | "工业" => commercial = true,
                 _ => continue,
             }
-            held.entry(pr.person).or_default().insert(pr.unit_id.as_str());
+            held.entry(pr.person)
+                .or_default()
+                .insert(pr.unit_id.as_str());
         }
         if (homes.len() >= 2 || commercial)
-            && let Some(p) = pick_member(world, &held.keys().copied().collect::<Vec<_>>(), |p| held[&p].len() as i128)
+            && let Some(p) = pick_member(world, &held.keys().copied().collect::<Vec<_>>(), |p| {
+                held[&p].len() as i128
+            })
         {
             add("CB02", hid, p);
         }
-        let public: Vec<usize> = ms.iter().copied().filter(|p| inc.public_sector.contains(p)).collect();
+        let public: Vec<usize> = ms
+            .iter()
+            .copied()
+            .filter(|p| inc.public_sector.contains(p))
+            .collect();
         if let Some(p) = smallest_id(world, &public) {
             add("CB03", hid, p);
         }
@@ -273,7 +314,11 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
             }
         }
         let floor: i128 = if hh.category == "低收入" { 50 } else { 70 };
-        for s in ms.iter().flat_map(|p| inpatient_of.get(p).unwrap_or(&none)).map(|&i| &world.settlement[i]) {
+        for s in ms
+            .iter()
+            .flat_map(|p| inpatient_of.get(p).unwrap_or(&none))
+            .map(|&i| &world.settlement[i])
+        {
             if s.date >= hh.start
                 && s.eligible > 0
                 && ((s.fund + s.critical + s.assistance) as i128) * 100 < floor * s.eligible as i128
@@ -281,10 +326,12 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
                 add("DY02", hid, s.person);
             }
         }
-        for e in ms.iter().flat_map(|p| education_of.get(p).unwrap_or(&none)).map(|&i| &world.education[i]) {
-            if matches!(e.stage, "小学" | "初中" | "高中" | "中职")
-                && e.aid_type == "无"
-            {
+        for e in ms
+            .iter()
+            .flat_map(|p| education_of.get(p).unwrap_or(&none))
+            .map(|&i| &world.education[i])
+        {
+            if matches!(e.stage, "小学" | "初中" | "高中" | "中职") && e.aid_type == "无" {
                 add("DY03", hid, e.person);
             }
         }
@@ -337,7 +384,11 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
     }
     for (&p, &i) in &latest_house {
         let house = &world.housing[i];
-        if house.grade == "D" && house.renovation != "已改造" && eligible_lb(p) && inc.wage_of(p) < standard_scaled {
+        if house.grade == "D"
+            && house.renovation != "已改造"
+            && eligible_lb(p)
+            && inc.wage_of(p) < standard_scaled
+        {
             add("LB03", "", p);
         }
     }
@@ -366,8 +417,14 @@ mod tests {
         assert_eq!(window_month(as_of, 202412), Some(11));
         assert_eq!(window_month(as_of, 202411), None);
         assert_eq!(window_month(as_of, 202512), None);
-        assert!(!in_window(as_of, NaiveDate::from_ymd_opt(2024, 11, 30).unwrap()));
-        assert!(in_window(as_of, NaiveDate::from_ymd_opt(2024, 12, 1).unwrap()));
+        assert!(!in_window(
+            as_of,
+            NaiveDate::from_ymd_opt(2024, 11, 30).unwrap()
+        ));
+        assert!(in_window(
+            as_of,
+            NaiveDate::from_ymd_opt(2024, 12, 1).unwrap()
+        ));
         assert!(in_window(as_of, as_of));
     }
 }

@@ -174,6 +174,8 @@ pub struct World {
     regions: Vec<String>,
     next_settlement: u64,
     next_unit: u64,
+    /// When set, new Han persons take this surname (children of a family).
+    surname_hint: Option<String>,
 }
 
 /// Population and roster targets of a scale.
@@ -198,7 +200,11 @@ pub fn period_back(d: NaiveDate, back: u32) -> u32 {
 
 /// The school year containing `d` (1 September to 31 August), `back` years earlier.
 pub fn school_year(d: NaiveDate, back: i32) -> String {
-    let start = if d.month() >= 9 { d.year() } else { d.year() - 1 } - back;
+    let start = if d.month() >= 9 {
+        d.year()
+    } else {
+        d.year() - 1
+    } - back;
     format!("{}-{}", start, start + 1)
 }
 
@@ -232,7 +238,17 @@ impl World {
             .map(|(i, _)| {
                 let n = rng.random_range(4..12);
                 (0..n)
-                    .map(|j| place_name(book, rng, if i % 4 == 0 || j == 0 { "社区" } else { "村" }))
+                    .map(|j| {
+                        place_name(
+                            book,
+                            rng,
+                            if i % 4 == 0 || j == 0 {
+                                "社区"
+                            } else {
+                                "村"
+                            },
+                        )
+                    })
                     .collect()
             })
             .collect();
@@ -241,9 +257,17 @@ impl World {
             let n = [6, 12, 40, 20, 1][k];
             for i in 0..n {
                 let name = match *kind {
-                    "机关" => format!("来安县{}局", ["财政", "教育", "公安", "税务", "农业农村", "自然资源"][i % 6]),
-                    "事业单位" => format!("来安县第{}人民医院", i + 1).replace("医院", if i % 2 == 0 { "医院" } else { "中学" }),
-                    "企业" => format!("{}{}有限公司", place_name(book, rng, ""), ["机械", "食品", "建材", "物流", "纺织"][i % 5]),
+                    "机关" => format!(
+                        "来安县{}局",
+                        ["财政", "教育", "公安", "税务", "农业农村", "自然资源"][i % 6]
+                    ),
+                    "事业单位" => format!("来安县第{}人民医院", i + 1)
+                        .replace("医院", if i % 2 == 0 { "医院" } else { "中学" }),
+                    "企业" => format!(
+                        "{}{}有限公司",
+                        place_name(book, rng, ""),
+                        ["机械", "食品", "建材", "物流", "纺织"][i % 5]
+                    ),
                     "个体工商户" => format!("{}便利店", place_name(book, rng, "")),
                     _ => "灵活就业人员".to_string(),
                 };
@@ -294,8 +318,23 @@ impl World {
             }
         };
         let minority = rng.random_bool(0.03);
-        let name = if minority { book.minority_name(rng) } else { book.han_name(rng) };
-        self.persons.push(Person { id, name, birth, male, minority, protected });
+        let name = if minority {
+            book.minority_name(rng)
+        } else {
+            book.han_name(rng)
+        };
+        let name = match (&self.surname_hint, minority) {
+            (Some(s), false) => book.han_name_with(s, rng),
+            _ => name,
+        };
+        self.persons.push(Person {
+            id,
+            name,
+            birth,
+            male,
+            minority,
+            protected,
+        });
         self.persons.len() - 1
     }
 
@@ -318,6 +357,8 @@ impl World {
             let b = self.birth_for_age(rng, a);
             members.push((self.new_person(book, rng, b, !male, protected), "配偶"));
         }
+        let head_name = self.persons[head].name.clone();
+        self.surname_hint = (!self.persons[head].minority).then(|| book.surname_of(&head_name));
         if (24..62).contains(&head_age) {
             for _ in 0..rng.random_range(0..4) {
                 let a = head_age - rng.random_range(22..36);
@@ -328,13 +369,18 @@ impl World {
                 }
             }
         }
+        self.surname_hint = None;
         if head_age < 60 && rng.random_bool(0.12) {
             let a = head_age + rng.random_range(22..32);
             let b = self.birth_for_age(rng, a);
             let m = rng.random_bool(0.5);
             members.push((self.new_person(book, rng, b, m, protected), "父母"));
         }
-        self.families.push(Family { members, township, village });
+        self.families.push(Family {
+            members,
+            township,
+            village,
+        });
         self.families.len() - 1
     }
 
@@ -342,19 +388,36 @@ impl World {
     pub fn planted_family(&mut self, book: &NameBook, rng: &mut ChaCha8Rng, ages: &[i32]) -> usize {
         let township = rng.random_range(0..self.townships.len());
         let village = rng.random_range(0..self.villages[township].len());
-        let mut members = Vec::new();
+        let mut head_surname: Option<String> = None;
+        let mut members: Vec<(usize, &'static str)> = Vec::new();
         for (i, &a) in ages.iter().enumerate() {
             let b = self.birth_for_age(rng, a);
-            let male = if i == 1 { !self.persons[members.first().map(|m: &(usize, &str)| m.0).unwrap_or(0)].male } else { rng.random_bool(0.5) };
-            let p = self.new_person(book, rng, b, male, true);
+            let male = match members.first() {
+                Some(&(head, _)) if i == 1 => !self.persons[head].male,
+                _ => rng.random_bool(0.5),
+            };
             let rel = match i {
                 0 => "本人",
                 1 if a >= 18 => "配偶",
                 _ => "子女",
             };
+            self.surname_hint = if rel == "子女" {
+                head_surname.clone()
+            } else {
+                None
+            };
+            let p = self.new_person(book, rng, b, male, true);
+            self.surname_hint = None;
+            if i == 0 && !self.persons[p].minority {
+                head_surname = Some(book.surname_of(&self.persons[p].name));
+            }
             members.push((p, rel));
         }
-        self.families.push(Family { members, township, village });
+        self.families.push(Family {
+            members,
+            township,
+            village,
+        });
         self.families.len() - 1
     }
 
@@ -393,12 +456,25 @@ impl World {
             } else {
                 ""
             };
-            self.roster.push(RosterRow { household: hidx, person: p, relation, disability, exact_dup: false });
+            self.roster.push(RosterRow {
+                household: hidx,
+                person: p,
+                relation,
+                disability,
+                exact_dup: false,
+            });
         }
         hidx
     }
 
-    pub fn enroll(&mut self, person: usize, scheme: &'static str, status: &'static str, end: Option<(&'static str, NaiveDate)>, subsidized: bool) {
+    pub fn enroll(
+        &mut self,
+        person: usize,
+        scheme: &'static str,
+        status: &'static str,
+        end: Option<(&'static str, NaiveDate)>,
+        subsidized: bool,
+    ) {
         self.enrollment.push(Enrollment {
             person,
             scheme,
@@ -412,9 +488,33 @@ impl World {
     /// A settlement; `paid_ratio_pct100` is (fund + critical + assistance) /
     /// eligible in 1/10000, applied exactly to the eligible cost.
     #[allow(clippy::too_many_arguments)]
-    pub fn settle(&mut self, rng: &mut ChaCha8Rng, person: usize, visit_type: &'static str, date: NaiveDate, total: Fen, eligible: Fen, fund: Fen, critical: Fen, assistance: Fen) {
-        const HOSPITALS: [&str; 5] = ["来安县人民医院", "来安县中医院", "滁州市第一人民医院", "乡镇卫生院", "安徽医科大学第一附属医院"];
-        const DIAGNOSES: [&str; 6] = ["J18.9 肺炎", "I10 原发性高血压", "E11.9 2型糖尿病", "K35.8 急性阑尾炎", "C34.9 支气管或肺恶性肿瘤", "N18.9 慢性肾脏病"];
+    pub fn settle(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        person: usize,
+        visit_type: &'static str,
+        date: NaiveDate,
+        total: Fen,
+        eligible: Fen,
+        fund: Fen,
+        critical: Fen,
+        assistance: Fen,
+    ) {
+        const HOSPITALS: [&str; 5] = [
+            "来安县人民医院",
+            "来安县中医院",
+            "滁州市第一人民医院",
+            "乡镇卫生院",
+            "安徽医科大学第一附属医院",
+        ];
+        const DIAGNOSES: [&str; 6] = [
+            "J18.9 肺炎",
+            "I10 原发性高血压",
+            "E11.9 2型糖尿病",
+            "K35.8 急性阑尾炎",
+            "C34.9 支气管或肺恶性肿瘤",
+            "N18.9 慢性肾脏病",
+        ];
         let settlement_id = format!("JS{}{:010}", self.county_code, self.next_settlement);
         self.next_settlement += 1;
         self.settlement.push(Settlement {
@@ -433,11 +533,29 @@ impl World {
         });
     }
 
-    pub fn own(&mut self, rng: &mut ChaCha8Rng, persons: &[usize], usage: &'static str, current: bool, township: usize) {
-        let unit_id = format!("{}{:03}GB{:05}F{:08}", self.county_code, township + 1, self.next_unit % 100_000, self.next_unit);
+    pub fn own(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        persons: &[usize],
+        usage: &'static str,
+        current: bool,
+        township: usize,
+    ) {
+        let unit_id = format!(
+            "{}{:03}GB{:05}F{:08}",
+            self.county_code,
+            township + 1,
+            self.next_unit % 100_000,
+            self.next_unit
+        );
         self.next_unit += 1;
         let road = ["人民路", "建设路", "永阳大道", "城东路", "兴安街"][rng.random_range(0..5)];
-        let mut address = format!("{}{}{}号", self.townships[township], road, rng.random_range(1..300));
+        let mut address = format!(
+            "{}{}{}号",
+            self.townships[township],
+            road,
+            rng.random_range(1..300)
+        );
         if rng.random_bool(0.03) {
             address.push_str(",2幢");
         }
@@ -447,21 +565,49 @@ impl World {
         };
         let reg_date = self.as_of - Duration::days(rng.random_range(60..6000));
         for &p in persons {
-            self.property.push(Property { person: p, unit_id: unit_id.clone(), address: address.clone(), usage, area, reg_date, current });
+            self.property.push(Property {
+                person: p,
+                unit_id: unit_id.clone(),
+                address: address.clone(),
+                usage,
+                area,
+                reg_date,
+                current,
+            });
         }
     }
 
-    pub fn contribute_months(&mut self, person: usize, employer: usize, months_back: std::ops::RangeInclusive<u32>, base: Fen) {
+    pub fn contribute_months(
+        &mut self,
+        person: usize,
+        employer: usize,
+        months_back: std::ops::RangeInclusive<u32>,
+        base: Fen,
+    ) {
         for b in months_back {
             let period = period_back(self.as_of, b);
-            self.contribution.push(Contribution { person, employer, period, wage_base: base });
+            self.contribution.push(Contribution {
+                person,
+                employer,
+                period,
+                wage_base: base,
+            });
         }
     }
 
-    pub fn pension_months(&mut self, person: usize, months_back: std::ops::RangeInclusive<u32>, amount: Fen) {
+    pub fn pension_months(
+        &mut self,
+        person: usize,
+        months_back: std::ops::RangeInclusive<u32>,
+        amount: Fen,
+    ) {
         for b in months_back {
             let period = period_back(self.as_of, b);
-            self.pension.push(Pension { person, period, amount });
+            self.pension.push(Pension {
+                person,
+                period,
+                amount,
+            });
         }
     }
 
@@ -502,6 +648,9 @@ mod tests {
         assert_eq!(school_year(d, 0), "2025-2026");
         let d = NaiveDate::from_ymd_opt(2025, 8, 31).unwrap();
         assert_eq!(school_year(d, 0), "2024-2025");
-        assert_eq!(period_back(NaiveDate::from_ymd_opt(2025, 1, 5).unwrap(), 1), 202412);
+        assert_eq!(
+            period_back(NaiveDate::from_ymd_opt(2025, 1, 5).unwrap(), 1),
+            202412
+        );
     }
 }

@@ -111,7 +111,11 @@ fn fen_text(f: Fen, trim: bool) -> String {
     let sign = if f < 0 { "-" } else { "" };
     let a = f.abs();
     let s = format!("{sign}{}.{:02}", a / 100, a % 100);
-    if trim { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if trim {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 fn render_money(f: Fen, variant: Option<usize>, style: &Style) -> Out {
@@ -132,7 +136,10 @@ fn render_money(f: Fen, variant: Option<usize>, style: &Style) -> Out {
         Some(2) => {
             // 万 = 1,000,000 fen: exact with up to six decimals.
             let s = format!("{}.{:06}", f / 1_000_000, f % 1_000_000);
-            Out::S(format!("{}万", s.trim_end_matches('0').trim_end_matches('.')))
+            Out::S(format!(
+                "{}万",
+                s.trim_end_matches('0').trim_end_matches('.')
+            ))
         }
         Some(_) if f == 0 => Out::S("-".to_string()),
         _ if style.xlsx => Out::N(f as f64 / 100.0),
@@ -159,17 +166,27 @@ fn render_row(
         .map(|(col, cell)| match cell {
             Cell::Text(s) => Out::S(s.clone()),
             Cell::Str(s) => Out::S(s.to_string()),
-            Cell::Id(p) if col == id_col => Out::S(render_id(&world.persons[*p].id, corruption, raw, rng)),
+            Cell::Id(p) if col == id_col => {
+                Out::S(render_id(&world.persons[*p].id, corruption, raw, rng))
+            }
             Cell::Id(p) => Out::S(world.persons[*p].id.clone()),
-            Cell::Name(p) if col == name_col => Out::S(render_name(world, book, *p, corruption, rng)),
+            Cell::Name(p) if col == name_col => {
+                Out::S(render_name(world, book, *p, corruption, rng))
+            }
             Cell::Name(p) => Out::S(world.persons[*p].name.clone()),
             Cell::Date(None) | Cell::Empty => Out::S(String::new()),
             Cell::Date(Some(d)) => {
-                let fmt = if rng.random_bool(rates.date_variant) { rng.random_range(0..6) } else { style.date_base };
+                let fmt = if rng.random_bool(rates.date_variant) {
+                    rng.random_range(0..6)
+                } else {
+                    style.date_base
+                };
                 render_date(*d, fmt, style.xlsx)
             }
             Cell::Money(f) => {
-                let variant = rng.random_bool(rates.money_variant).then(|| rng.random_range(0..4));
+                let variant = rng
+                    .random_bool(rates.money_variant)
+                    .then(|| rng.random_range(0..4));
                 render_money(*f, variant, style)
             }
             Cell::Decimal(a) if style.xlsx => Out::N(*a as f64 / 100.0),
@@ -183,8 +200,13 @@ fn render_row(
 
 /// Where rendered rows go.
 enum Sink {
-    Text { writer: Box<csv::Writer<Encoder>>, next_row: u64 },
-    Xlsx { sheets: Vec<Vec<Vec<Out>>> },
+    Text {
+        writer: Box<csv::Writer<Encoder>>,
+        next_row: u64,
+    },
+    Xlsx {
+        sheets: Vec<Vec<Vec<Out>>>,
+    },
 }
 
 /// Encodes the UTF-8 stream the csv writer produces, at character boundaries.
@@ -235,7 +257,9 @@ impl Sink {
     fn emit(&mut self, row: &[Out], multi_sheet: bool) -> Result<String, GenerateError> {
         match self {
             Sink::Text { writer, next_row } => {
-                writer.write_record(row.iter().map(Out::text)).map_err(GenerateError::csv)?;
+                writer
+                    .write_record(row.iter().map(Out::text))
+                    .map_err(GenerateError::csv)?;
                 *next_row += 1;
                 Ok(next_row.to_string())
             }
@@ -243,7 +267,11 @@ impl Sink {
                 let sheet = sheets.last_mut().expect("a sheet");
                 sheet.push(row.to_vec());
                 let n = sheet.len();
-                Ok(if multi_sheet { format!("Sheet{}!{}", sheets.len(), n) } else { n.to_string() })
+                Ok(if multi_sheet {
+                    format!("Sheet{}!{}", sheets.len(), n)
+                } else {
+                    n.to_string()
+                })
             }
         }
     }
@@ -277,7 +305,11 @@ pub fn write_extract(
     let crlf = rng.random_bool(0.4);
     let xlsx = format == Format::Xlsx;
     let style = Style {
-        date_base: if rng.random_bool(0.75) { 0 } else { rng.random_range(1..5) },
+        date_base: if rng.random_bool(0.75) {
+            0
+        } else {
+            rng.random_range(1..5)
+        },
         money_trim: rng.random_bool(0.3),
         xlsx,
     };
@@ -291,21 +323,39 @@ pub fn write_extract(
     let multi_sheet = xlsx && n >= 4 && rng.random_bool(0.3);
     let title = xlsx && rng.random_bool(0.5);
     let total_row = xlsx && rng.random_bool(0.5);
-    let header: Vec<Out> = extract.headers().iter().map(|h| Out::S(h.to_string())).collect();
+    let header: Vec<Out> = extract
+        .headers()
+        .iter()
+        .map(|h| Out::S(h.to_string()))
+        .collect();
     let mut sink = if xlsx {
-        Sink::Xlsx { sheets: vec![Vec::new()] }
+        Sink::Xlsx {
+            sheets: vec![Vec::new()],
+        }
     } else {
         let mut f = BufWriter::new(File::create(&path).map_err(|e| GenerateError::io(&path, e))?);
         if encoding == Encoding::Utf8Bom {
-            f.write_all(b"\xEF\xBB\xBF").map_err(|e| GenerateError::io(&path, e))?;
+            f.write_all(b"\xEF\xBB\xBF")
+                .map_err(|e| GenerateError::io(&path, e))?;
         }
-        let enc = Encoder { inner: f, gb18030: encoding == Encoding::Gb18030, pending: Vec::new() };
+        let enc = Encoder {
+            inner: f,
+            gb18030: encoding == Encoding::Gb18030,
+            pending: Vec::new(),
+        };
         let writer = csv::WriterBuilder::new()
             .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
-            .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+            .terminator(if crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
             .flexible(true)
             .from_writer(enc);
-        Sink::Text { writer: Box::new(writer), next_row: 0 }
+        Sink::Text {
+            writer: Box::new(writer),
+            next_row: 0,
+        }
     };
     let mut meta = FileMeta {
         extract: extract.name(),
@@ -320,14 +370,24 @@ pub fn write_extract(
         conflict_rows: 0,
     };
     if title {
-        let t = format!("{}年{}月{}", world.as_of.year(), world.as_of.month(), extract.title());
+        let t = format!(
+            "{}年{}月{}",
+            world.as_of.year(),
+            world.as_of.month(),
+            extract.title()
+        );
         sink.emit(&[Out::S(t)], multi_sheet)?;
     }
     sink.emit(&header, multi_sheet)?;
-    let repeat_at = rng.random_bool(rates.repeated_header).then(|| rng.random_range(0..n.max(1)));
+    let repeat_at = rng
+        .random_bool(rates.repeated_header)
+        .then(|| rng.random_range(0..n.max(1)));
     let mut previous: Option<Vec<Out>> = None;
     let mut money_total: Fen = 0;
-    let money_col = extract.headers().iter().position(|h| h.contains("金额") || h.contains("费用") || h.contains("基数"));
+    let money_col = extract
+        .headers()
+        .iter()
+        .position(|h| h.contains("金额") || h.contains("费用") || h.contains("基数"));
     for i in 0..n {
         if multi_sheet && i == n / 2 {
             if let Sink::Xlsx { sheets } = &mut sink {
@@ -352,13 +412,14 @@ pub fn write_extract(
             money_total += f;
         }
         // The roster's exact duplicates repeat the previous row byte for byte.
-        if extract == Extract::Roster && world.roster[i].exact_dup {
-            if let Some(prev) = &previous {
-                sink.emit(prev, multi_sheet)?;
-                meta.data_rows += 1;
-                meta.duplicate_rows += 1;
-                continue;
-            }
+        if extract == Extract::Roster
+            && world.roster[i].exact_dup
+            && let Some(prev) = &previous
+        {
+            sink.emit(prev, multi_sheet)?;
+            meta.data_rows += 1;
+            meta.duplicate_rows += 1;
+            continue;
         }
         // A conflicting earlier row: same key, one non-key value differs; the later (true) row counts.
         if corruption == Corruption::None
@@ -372,19 +433,43 @@ pub fn write_extract(
                 Cell::Str(s) => Cell::Text(format!("{s}分部")),
                 other => other.clone(),
             };
-            let row = render_row(world, book, extract, &altered, Corruption::None, None, &style, rates, rng);
+            let row = render_row(
+                world,
+                book,
+                extract,
+                &altered,
+                Corruption::None,
+                None,
+                &style,
+                rates,
+                rng,
+            );
             let r = sink.emit(&row, multi_sheet)?;
             meta.data_rows += 1;
             meta.conflict_rows += 1;
             if extract != Extract::Roster {
-                link(LinkRow { extract, file: &file, row: &r, record: i, corruption })?;
+                link(LinkRow {
+                    extract,
+                    file: &file,
+                    row: &r,
+                    record: i,
+                    corruption,
+                })?;
             }
         }
-        let row = render_row(world, book, extract, &cells, corruption, raw, &style, rates, rng);
+        let row = render_row(
+            world, book, extract, &cells, corruption, raw, &style, rates, rng,
+        );
         let r = sink.emit(&row, multi_sheet)?;
         meta.data_rows += 1;
         if extract != Extract::Roster {
-            link(LinkRow { extract, file: &file, row: &r, record: i, corruption })?;
+            link(LinkRow {
+                extract,
+                file: &file,
+                row: &r,
+                record: i,
+                corruption,
+            })?;
         }
         // Exact duplicates, not of rows whose ID is destroyed (DQ01/DQ04 count rows).
         if !corruption.destroys_id() && rng.random_bool(rates.duplicate) {
@@ -392,7 +477,13 @@ pub fn write_extract(
             meta.data_rows += 1;
             meta.duplicate_rows += 1;
             if extract != Extract::Roster {
-                link(LinkRow { extract, file: &file, row: &r, record: i, corruption })?;
+                link(LinkRow {
+                    extract,
+                    file: &file,
+                    row: &r,
+                    record: i,
+                    corruption,
+                })?;
             }
         }
         previous = Some(row);
@@ -408,7 +499,9 @@ pub fn write_extract(
     }
     match sink {
         Sink::Text { writer, .. } => {
-            let mut enc = writer.into_inner().map_err(|e| GenerateError::io(&path, e.into_error()))?;
+            let mut enc = writer
+                .into_inner()
+                .map_err(|e| GenerateError::io(&path, e.into_error()))?;
             enc.flush().map_err(|e| GenerateError::io(&path, e))?;
         }
         Sink::Xlsx { sheets } => write_xlsx(&path, &sheets)?,
@@ -419,19 +512,26 @@ pub fn write_extract(
 fn write_xlsx(path: &Path, sheets: &[Vec<Vec<Out>>]) -> Result<(), GenerateError> {
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(2025, 1, 1).map_err(GenerateError::xlsx)?;
-    wb.set_properties(&DocProperties::new().set_creation_datetime(&created).set_author("hedui generate"));
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_author("hedui generate"),
+    );
     for (s, rows) in sheets.iter().enumerate() {
         let ws = wb.add_worksheet();
-        ws.set_name(format!("Sheet{}", s + 1)).map_err(GenerateError::xlsx)?;
+        ws.set_name(format!("Sheet{}", s + 1))
+            .map_err(GenerateError::xlsx)?;
         for (r, row) in rows.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 match v {
                     Out::S(t) if t.is_empty() => {}
                     Out::S(t) => {
-                        ws.write_string(r as u32, c as u16, t).map_err(GenerateError::xlsx)?;
+                        ws.write_string(r as u32, c as u16, t)
+                            .map_err(GenerateError::xlsx)?;
                     }
                     Out::N(x) => {
-                        ws.write_number(r as u32, c as u16, *x).map_err(GenerateError::xlsx)?;
+                        ws.write_number(r as u32, c as u16, *x)
+                            .map_err(GenerateError::xlsx)?;
                     }
                 }
             }
@@ -447,10 +547,23 @@ mod tests {
 
     #[test]
     fn money_and_dates_render_exactly() {
-        let style = Style { date_base: 0, money_trim: false, xlsx: false };
-        assert_eq!(render_money(123450, Some(0), &style), Out::S("1,234.50".into()));
-        assert_eq!(render_money(123450, Some(1), &style), Out::S("1234.5元".into()));
-        assert_eq!(render_money(120000, Some(2), &style), Out::S("0.12万".into()));
+        let style = Style {
+            date_base: 0,
+            money_trim: false,
+            xlsx: false,
+        };
+        assert_eq!(
+            render_money(123450, Some(0), &style),
+            Out::S("1,234.50".into())
+        );
+        assert_eq!(
+            render_money(123450, Some(1), &style),
+            Out::S("1234.5元".into())
+        );
+        assert_eq!(
+            render_money(120000, Some(2), &style),
+            Out::S("0.12万".into())
+        );
         assert_eq!(render_money(0, Some(3), &style), Out::S("-".into()));
         assert_eq!(render_money(5, None, &style), Out::S("0.05".into()));
         let d = NaiveDate::from_ymd_opt(2025, 1, 5).unwrap();
