@@ -125,7 +125,7 @@ impl Default for MessRates {
             separator: 0.3,
             homophone: 0.006,
             annotation: 0.003,
-            other_name: 0.0005,
+            other_name: 0.0001,
             date_variant: 0.02,
             money_variant: 0.02,
             duplicate: 0.005,

@@ -8,6 +8,34 @@
 //!
 //! Everything is drawn from ChaCha8 generators seeded from `--seed`, and no
 //! hash map is ever iterated, so the same options give byte-identical output.
+//!
+//! Truth conventions (what "a correct pipeline" is taken to do):
+//! - Known persons are the valid or upgradeable ID numbers in any ID column of
+//!   any extract (roster 成员/户主身份证号, guardian IDs and every primary ID
+//!   column), with the person's true name and birth date.
+//! - Each row carries at most one ID or name corruption (`corruption` column of
+//!   truth/links.csv). Format-only ones (lower_x, fullwidth, spaces, hyphens,
+//!   apostrophe, tab, legacy15) and every name corruption link directly.
+//!   typo_digit / swap link only when exactly one known person one substitution
+//!   or one adjacent transposition away has the row's name (→ DQ03 for that
+//!   person; otherwise DQ01 for the row). sci, empty and placeholder (`无`, `/`)
+//!   and unrepaired typos link only in education (the one extract with a birth
+//!   date) and only by a unique name + birth date among known persons.
+//!   Placeholders and empty IDs are missing, not invalid: no DQ01. Education
+//!   rows whose typo is not repairable are DQ01 even when name + birth date
+//!   then links them.
+//! - other_name puts another person's name on a valid ID (DQ02, keyed on the
+//!   ID); homophones, traditional forms, spacing, separators and annotations
+//!   are variants and never DQ02.
+//! - Exact duplicates and the earlier row of a disagreeing pair are written
+//!   beside the true row; the rules see the world's records once, which is
+//!   what "count once" and "the later row counts" give. Destroyed-ID rows are
+//!   never duplicated, so DQ01/DQ04 count rows unambiguously.
+//! - truth/findings.csv has `rule,household_id,id_number,file,row`; file and
+//!   row are set only for DQ01 and DQ04 (one finding per source row), and
+//!   household_id is empty for the person-level rules LB01–LB04, DQ02, DQ03
+//!   and DQ06 (`evaluate` keys those on the ID number alone).
+//! - The roster gets only recoverable mess (it is the bureau's own data).
 
 mod mess;
 mod names;

@@ -214,6 +214,7 @@ struct Encoder {
     inner: BufWriter<File>,
     gb18030: bool,
     pending: Vec<u8>,
+    cache: std::collections::HashMap<char, Vec<u8>>,
 }
 
 impl Encoder {
@@ -228,7 +229,22 @@ impl Encoder {
             Err(e) => e.valid_up_to(),
         };
         let text = std::str::from_utf8(&self.pending[..valid]).expect("checked");
-        let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+        // encoding_rs encodes legacy CJK by linear search: memoise per character.
+        let mut bytes = Vec::with_capacity(text.len());
+        for ch in text.chars() {
+            if ch.is_ascii() {
+                bytes.push(ch as u8);
+                continue;
+            }
+            let encoded = self.cache.entry(ch).or_insert_with(|| {
+                let mut buf = [0u8; 4];
+                encoding_rs::GB18030
+                    .encode(ch.encode_utf8(&mut buf))
+                    .0
+                    .into_owned()
+            });
+            bytes.extend_from_slice(encoded);
+        }
         self.inner.write_all(&bytes)?;
         self.pending.drain(..valid);
         if all && !self.pending.is_empty() {
@@ -342,6 +358,7 @@ pub fn write_extract(
             inner: f,
             gb18030: encoding == Encoding::Gb18030,
             pending: Vec::new(),
+            cache: Default::default(),
         };
         let writer = csv::WriterBuilder::new()
             .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
