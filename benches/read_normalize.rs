@@ -39,16 +39,24 @@ fn batch() -> &'static Path {
             .filter(|r| r.len() == header.len() && r.get(0) != Some("结算编号") && !r[0].is_empty())
             .collect();
         let path = dir.path().join("medical_settlement_bench.csv");
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(&path).unwrap()));
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(
+            std::fs::File::create(&path).unwrap(),
+        ));
         w.write_record(&header).unwrap();
         for i in 0..rows() {
             let t = &templates[i % templates.len()];
             let id = format!("B{i:09}");
-            let record: Vec<&str> = std::iter::once(id.as_str()).chain(t.iter().skip(1)).collect();
+            let record: Vec<&str> = std::iter::once(id.as_str())
+                .chain(t.iter().skip(1))
+                .collect();
             w.write_record(&record).unwrap();
         }
         w.into_inner().unwrap().flush().unwrap();
-        std::fs::copy(sample.join("roster_202511.xlsx"), dir.path().join("roster_202511.xlsx")).unwrap();
+        std::fs::copy(
+            sample.join("roster_202511.xlsx"),
+            dir.path().join("roster_202511.xlsx"),
+        )
+        .unwrap();
         let p = dir.path().to_path_buf();
         (dir, p)
     })
@@ -65,10 +73,12 @@ fn read_and_normalise_settlements(bencher: divan::Bencher) {
         .filter(|n| n != "roster" && n != "medical_settlement")
         .collect();
     let n = rows();
-    bencher.counter(divan::counter::ItemsCount::new(n)).bench(|| {
-        let inputs = hedui::input::load(dir, &config);
-        assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
-        assert_eq!(inputs.tables["medical_settlement"].num_rows(), n);
-        inputs
-    });
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench(|| {
+            let inputs = hedui::input::load(dir, &config);
+            assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
+            assert_eq!(inputs.tables["medical_settlement"].num_rows(), n);
+            inputs
+        });
 }

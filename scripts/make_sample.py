@@ -97,6 +97,7 @@ def main():
         ["S011", "张伟", ZW, "门诊", "2025-13-01", "县人民医院", "I10", "10", "10", "5", "0", "0", "5"],  # rejected: bad_date
         ["S012", "张伟", ZW, "门诊", "2025-02-05", "县人民医院", "I10", "十元", "10", "5", "0", "0", "5"],  # rejected: bad_money
         ["S013", "张伟", ZW, "急救"],  # rejected: field_count
+        ["S014", "孙丽", typo(CJ), "门诊", "2025-02-06", "县人民医院", "R50 发热", "60", "60", "30", "0", "0", "30"],  # typo, no agreeing candidate: DQ01
         ["", "", "", "", "", "", "", "", "", "", "", "", ""],  # blank
     ]
     write_csv("medical_settlement_202511.csv", rows, encoding="gb18030", newline="\r\n")

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate as hedui;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hedui",
@@ -63,6 +65,35 @@ pub enum Command {
         /// default: the number of cores.
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Write a synthetic county: the extracts as a county receives them
+    /// (OUT/input/) and the truth beside them (OUT/truth/). Same seed, same
+    /// bytes.
+    Generate {
+        /// tiny (a few hundred rows per extract), small (~4,000 roster
+        /// persons), county (~30,000 in 600,000), city (10 × county).
+        #[arg(long, value_enum, default_value_t = hedui::generate::Scale::Small)]
+        scale: hedui::generate::Scale,
+        /// Random seed: the same seed gives the same county.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The as-of date the county is built around (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Output folder (created).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Score a run against a generated truth: link precision/recall/F1
+    /// (overall and per corruption) and finding precision/recall/F1 per
+    /// rule; printed and written to RUN_DIR/evaluation.json.
+    Evaluate {
+        /// The generator's truth folder (OUT/truth).
+        #[arg(long)]
+        truth: PathBuf,
+        /// The run's output folder (holding links.csv and findings.csv).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print a complete, commented config file.
     ExampleConfig,

@@ -82,10 +82,7 @@ pub struct Inputs {
 pub type Classified = (Vec<(PathBuf, &'static ExtractDef)>, Vec<String>);
 
 /// Sorts a batch folder's files by extract type.
-pub fn classify(
-    dir: &Path,
-    config: &Config,
-) -> std::io::Result<Classified> {
+pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))

@@ -7,7 +7,7 @@ use clap::Parser;
 use hedui::cli::{Cli, Command, LogFormat};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
-use hedui::{run, validate};
+use hedui::{evaluate, generate, run, validate};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -77,6 +77,29 @@ fn run(command: Command) -> Result<(), HeduiError> {
             for (rule, n) in &summary.manifest.findings_per_rule {
                 println!("  {rule} {n}");
             }
+            Ok(())
+        }
+        Command::Generate {
+            scale,
+            seed,
+            as_of,
+            out,
+        } => {
+            let opts = generate::GenerateOptions {
+                scale,
+                seed,
+                as_of,
+                out,
+            };
+            let summary =
+                generate::generate(&opts).map_err(|e| HeduiError::Internal(e.to_string()))?;
+            print!("{summary}");
+            Ok(())
+        }
+        Command::Evaluate { truth, out } => {
+            let evaluation = evaluate::evaluate(&truth, &out)
+                .map_err(|e| HeduiError::Input(vec![e.to_string()]))?;
+            print!("{evaluation}");
             Ok(())
         }
         Command::Validate {

@@ -118,14 +118,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         config: config.config.clone(),
         inputs: inputs.accounts.clone(),
         ignored: inputs.ignored.clone(),
-        missing_optional: inputs.missing_optional.iter().map(|s| s.to_string()).collect(),
+        missing_optional: inputs
+            .missing_optional
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         stages: Vec::new(),
         findings_per_rule: BTreeMap::new(),
         status: "ok".to_string(),
         problems: Vec::new(),
     };
     let fatal = if !inputs.problems.is_empty() {
-        Some(("failed", HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect())))
+        Some((
+            "failed",
+            HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect()),
+        ))
     } else {
         let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
         (!gate.is_empty()).then_some(("stopped", HeduiError::Gate(gate)))
@@ -163,12 +170,19 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         ));
     }
     for r in &rows {
-        *manifest.findings_per_rule.entry(r.rule.clone()).or_default() += 1;
+        *manifest
+            .findings_per_rule
+            .entry(r.rule.clone())
+            .or_default() += 1;
     }
 
     let staged = StagedOutput::begin(&opts.out)?;
     findings::write_csv(staged.create("findings.csv")?, &rows)?;
-    parquet::write(staged.create("findings.parquet")?, &findings::to_batch(&rows)).map_err(internal)?;
+    parquet::write(
+        staged.create("findings.parquet")?,
+        &findings::to_batch(&rows),
+    )
+    .map_err(internal)?;
     let links = links_table(&resolution.links).map_err(internal)?;
     write_links_csv(staged.create("links.csv")?, &links)?;
     parquet::write(staged.create("links.parquet")?, &links).map_err(internal)?;
@@ -199,7 +213,9 @@ fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
             write_private(&dir.join("rejects.csv"), &buf)
         });
     match result {
-        Ok(()) => tracing::info!(dir = %dir.display(), status = %manifest.status, "unfinished run recorded"),
+        Ok(()) => {
+            tracing::info!(dir = %dir.display(), status = %manifest.status, "unfinished run recorded")
+        }
         Err(e) => tracing::warn!(error = %e, "could not record the unfinished run"),
     }
 }
@@ -217,7 +233,10 @@ async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::err
             "COALESCE(p.score, 0.0) AS person_score".to_string(),
         ];
         let mut joins = vec![join_on(name, "p", "id_number")];
-        for (field, alias, column) in [("head_id", "h", "head_person_id"), ("guardian_id", "g", "guardian_person_id")] {
+        for (field, alias, column) in [
+            ("head_id", "h", "head_person_id"),
+            ("guardian_id", "g", "guardian_person_id"),
+        ] {
             if schema.column_with_name(field).is_some() {
                 select.push(format!("{alias}.person_id AS {column}"));
                 joins.push(join_on(name, alias, field));
@@ -263,12 +282,18 @@ fn floats(batch: &RecordBatch, column: &str) -> Result<Float64Array, arrow::erro
 }
 
 fn get(a: &StringArray, i: usize) -> String {
-    if a.is_null(i) { String::new() } else { a.value(i).to_string() }
+    if a.is_null(i) {
+        String::new()
+    } else {
+        a.value(i).to_string()
+    }
 }
 
 /// Where a roster member lives: household, township, village (the first
 /// household by id when a person is in several).
-async fn roster_homes(ctx: &SessionContext) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
+async fn roster_homes(
+    ctx: &SessionContext,
+) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
     let mut homes = BTreeMap::new();
     if !ctx.table_exist("roster")? {
         return Ok(homes);
@@ -286,7 +311,9 @@ async fn roster_homes(ctx: &SessionContext) -> datafusion::error::Result<BTreeMa
         strings(&batch, "village")?,
     );
     for i in 0..batch.num_rows() {
-        homes.entry(get(&p, i)).or_insert_with(|| (get(&h, i), get(&t, i), get(&v, i)));
+        homes
+            .entry(get(&p, i))
+            .or_insert_with(|| (get(&h, i), get(&t, i), get(&v, i)));
     }
     Ok(homes)
 }
@@ -302,7 +329,13 @@ fn mask_id(id: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 6 || i >= chars.len() - keep_tail { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 6 || i >= chars.len() - keep_tail {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -374,7 +407,10 @@ async fn finding_rows(
             f.household_id.unwrap_or_default(),
             f.id_number.unwrap_or_default(),
             f.name.unwrap_or_default(),
-            (f.township.unwrap_or_default(), f.village.unwrap_or_default()),
+            (
+                f.township.unwrap_or_default(),
+                f.village.unwrap_or_default(),
+            ),
             f.evidence,
             f.sources,
             f.matched.unwrap_or_default(),
@@ -382,7 +418,10 @@ async fn finding_rows(
         );
     }
     // DQ01 and DQ04: one finding per source row, about the primary ID column.
-    for (rule, batch) in [("DQ01", &res.dq01_invalid_id), ("DQ04", &res.dq04_sci_notation)] {
+    for (rule, batch) in [
+        ("DQ01", &res.dq01_invalid_id),
+        ("DQ04", &res.dq04_sci_notation),
+    ] {
         let (ex, file, row, field, raw_id, raw_name) = (
             strings(batch, "extract")?,
             strings(batch, "file")?,
@@ -391,14 +430,20 @@ async fn finding_rows(
             strings(batch, "raw_id")?,
             strings(batch, "raw_name")?,
         );
-        let status = if rule == "DQ01" { Some(strings(batch, "id_status")?) } else { None };
+        let status = if rule == "DQ01" {
+            Some(strings(batch, "id_status")?)
+        } else {
+            None
+        };
         for i in 0..batch.num_rows() {
             if field.value(i) != "id_number" {
                 continue;
             }
             let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
             let evidence = match &status {
-                Some(s) if s.value(i) == "empty" => "身份证号为空，无法按姓名和出生日期唯一关联，记录未关联".to_string(),
+                Some(s) if s.value(i) == "empty" => {
+                    "身份证号为空，无法按姓名和出生日期唯一关联，记录未关联".to_string()
+                }
                 Some(s) => format!(
                     "身份证号「{}」{}，无法唯一修复，记录未关联",
                     mask_id(raw_id.value(i).trim()),
@@ -441,7 +486,11 @@ async fn finding_rows(
             get(&known, i),
             (t, v),
             format!("同一身份证号对应不同姓名：{}", get(&names, i)),
-            get(&sources, i).split(';').filter(|s| !s.is_empty()).map(String::from).collect(),
+            get(&sources, i)
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
             "exact".to_string(),
             None,
         );
@@ -459,12 +508,18 @@ async fn finding_rows(
         strings(b, "field")?,
     );
     let score = floats(b, "score")?;
-    let mut repaired: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>, f64)> = BTreeMap::new();
+    let mut repaired: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>, f64)> =
+        BTreeMap::new();
     for i in 0..b.num_rows() {
         let entry = repaired
             .entry(get(&id, i))
             .or_insert_with(|| (get(&known, i), BTreeSet::new(), BTreeSet::new(), 1.0));
-        entry.1.insert(format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i)));
+        entry.1.insert(format!(
+            "{}:{}:{}",
+            ex.value(i),
+            file.value(i),
+            row.value(i)
+        ));
         entry.2.insert(format!(
             "{}（姓名{}，{}）",
             mask_id(raw_id.value(i).trim()),
@@ -493,7 +548,16 @@ async fn finding_rows(
     Ok(rows)
 }
 
-const LINK_COLUMNS: [&str; 8] = ["extract", "file", "row", "raw_id", "raw_name", "person_id", "method", "score"];
+const LINK_COLUMNS: [&str; 8] = [
+    "extract",
+    "file",
+    "row",
+    "raw_id",
+    "raw_name",
+    "person_id",
+    "method",
+    "score",
+];
 
 /// links.csv's columns out of the resolve stage's links table.
 fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {

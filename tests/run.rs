@@ -47,7 +47,12 @@ fn sample_findings_match_golden() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = run_sample(&out, "2");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     insta::assert_snapshot!("sample_findings", read(out.join("findings.csv")));
 }
 
@@ -56,7 +61,12 @@ fn sample_links_match_golden() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = run_sample(&out, "2");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     insta::assert_snapshot!("sample_links", read(out.join("links.csv")));
 }
 
@@ -69,7 +79,12 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
         .map(|(i, t)| {
             let out = dir.path().join(format!("out{i}"));
             let o = run_sample(&out, t);
-            assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             out
         })
         .collect();
@@ -82,7 +97,10 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
     ] {
         let first = std::fs::read(outs[0].join(f)).unwrap();
         for other in &outs[1..] {
-            assert!(first == std::fs::read(other.join(f)).unwrap(), "{f} differs");
+            assert!(
+                first == std::fs::read(other.join(f)).unwrap(),
+                "{f} differs"
+            );
         }
     }
 }
@@ -112,7 +130,10 @@ fn manifest_accounts_and_counts_findings() {
     assert_eq!(per_rule as usize, findings.lines().count() - 1);
     for i in m["inputs"].as_array().unwrap() {
         let n = |k: &str| i[k].as_u64().unwrap();
-        assert_eq!(n("rows_read"), n("rows_accepted") + n("rows_rejected") + n("rows_skipped"));
+        assert_eq!(
+            n("rows_read"),
+            n("rows_accepted") + n("rows_rejected") + n("rows_skipped")
+        );
     }
 }
 
@@ -131,9 +152,16 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
         }
     }
     let o = run_batch(batch.path(), &out, "2");
-    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(read(out.join("findings.csv")), before);
-    let unfinished = dir.path().join("hedui-state/last-unfinished-run/manifest.json");
+    let unfinished = dir
+        .path()
+        .join("hedui-state/last-unfinished-run/manifest.json");
     let m: serde_json::Value = serde_json::from_str(&read(unfinished)).unwrap();
     assert_eq!(m["status"], "failed");
 }

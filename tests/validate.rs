@@ -56,7 +56,7 @@ const SAMPLE_ACCOUNTS: &[(&str, u64, u64, u64, u64, u64, u64)] = &[
     ("education_202511.csv", 4, 4, 0, 0, 0, 1),
     ("housing_safety_202511.xlsx", 3, 2, 0, 1, 0, 0),
     ("medical_enrollment_202511.csv", 6, 5, 1, 0, 0, 0),
-    ("medical_settlement_202511.csv", 17, 12, 3, 2, 1, 1),
+    ("medical_settlement_202511.csv", 18, 13, 3, 2, 1, 1),
     ("pension_202511.csv", 2, 2, 0, 0, 0, 0),
     ("property_202511.csv", 4, 4, 0, 0, 0, 0),
     ("roster_202511.xlsx", 10, 6, 1, 3, 0, 0),
@@ -113,7 +113,7 @@ fn sample_batch_detects_formats_encodings_and_id_statuses() {
     assert_eq!(settlement["format"], "csv");
     assert_eq!(
         settlement["id_status"],
-        serde_json::json!({"bad_check": 2, "empty": 1, "sci_notation": 1, "upgraded15": 1, "valid": 7})
+        serde_json::json!({"bad_check": 3, "empty": 1, "sci_notation": 1, "upgraded15": 1, "valid": 7})
     );
     assert_eq!(
         settlement["skipped"],

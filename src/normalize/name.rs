@@ -337,9 +337,30 @@ impl NameAgreement {
     }
 }
 
+/// Homophone confusion sets (pycorrector's same-pinyin table): the
+/// characters people type for one another because they sound alike, dialect
+/// and literary readings included.
+fn confusion_sets() -> &'static HashMap<char, Vec<char>> {
+    static SETS: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    SETS.get_or_init(|| {
+        include_str!("../../data/same_pinyin.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .filter_map(|(k, v)| Some((k.chars().next()?, v.chars().collect())))
+            .collect()
+    })
+}
+
 /// True when the two characters share at least one tone-less reading,
-/// counting every reading of a heteronym (曾: zeng, ceng).
+/// counting every reading of a heteronym (曾: zeng, ceng), or stand in one
+/// confusion set.
 fn share_a_reading(a: char, b: char) -> bool {
+    let sets = confusion_sets();
+    if sets.get(&a).is_some_and(|s| s.contains(&b)) || sets.get(&b).is_some_and(|s| s.contains(&a))
+    {
+        return true;
+    }
     let (Some(ra), Some(rb)) = (a.to_pinyin_multi(), b.to_pinyin_multi()) else {
         return false;
     };
@@ -548,6 +569,9 @@ mod tests {
             ("李四（曾用名李思）", "李四", Variant),
             ("王小明", "王晓明", Homophone),
             ("张伟", "张玮", Homophone),
+            // Confusion sets hold literary and dialect readings too.
+            ("王霞", "王洽", Homophone),
+            ("吴月平", "吴药平", Homophone),
             ("张伟", "李伟", Disagree),
             ("王小明", "王大明", Disagree),
             ("王明", "王小明", Disagree),

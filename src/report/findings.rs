@@ -68,7 +68,12 @@ impl FindingRow {
 
 /// The stable identity of a finding: a hash of the rule and its subject, and
 /// for the per-row DQ rules of the source row.
-pub fn finding_id(rule: &str, household_id: &str, id_number: &str, source_row: Option<&str>) -> String {
+pub fn finding_id(
+    rule: &str,
+    household_id: &str,
+    id_number: &str,
+    source_row: Option<&str>,
+) -> String {
     let mut h = Sha256::new();
     for part in [rule, household_id, id_number, source_row.unwrap_or("")] {
         h.update(part.as_bytes());
@@ -80,13 +85,20 @@ pub fn finding_id(rule: &str, household_id: &str, id_number: &str, source_row: O
 /// Sorts findings into the order of spec/outputs.md.
 pub fn sort(rows: &mut [FindingRow]) {
     rows.sort_by(|a, b| {
-        (&a.rule, &a.township, &a.household_id, &a.id_number, &a.finding_id).cmp(&(
-            &b.rule,
-            &b.township,
-            &b.household_id,
-            &b.id_number,
-            &b.finding_id,
-        ))
+        (
+            &a.rule,
+            &a.township,
+            &a.household_id,
+            &a.id_number,
+            &a.finding_id,
+        )
+            .cmp(&(
+                &b.rule,
+                &b.township,
+                &b.household_id,
+                &b.id_number,
+                &b.finding_id,
+            ))
     });
 }
 
@@ -110,7 +122,11 @@ pub fn to_batch(rows: &[FindingRow]) -> RecordBatch {
             .collect::<Vec<_>>(),
     ));
     let columns: Vec<ArrayRef> = (0..COLUMNS.len())
-        .map(|i| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.fields()[i]))) as ArrayRef)
+        .map(|i| {
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.fields()[i]),
+            )) as ArrayRef
+        })
         .collect();
     RecordBatch::try_new(schema, columns).expect("columns match the schema")
 }
@@ -134,11 +150,14 @@ mod tests {
     #[test]
     fn csv_has_bom_and_contract_columns() {
         let mut out = Vec::new();
-        write_csv(&mut out, &[FindingRow {
-            rule: "CB01".into(),
-            evidence: "人均月收入 1520.00 元, 超标".into(),
-            ..FindingRow::default()
-        }])
+        write_csv(
+            &mut out,
+            &[FindingRow {
+                rule: "CB01".into(),
+                evidence: "人均月收入 1520.00 元, 超标".into(),
+                ..FindingRow::default()
+            }],
+        )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("\u{feff}finding_id,rule,kind,severity,household_id,id_number,name,township,village,evidence,sources,match,case_status\n"));

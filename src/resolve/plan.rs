@@ -335,33 +335,32 @@ pub(crate) fn resolved_ids() -> String {
     )
 }
 
-/// DQ01 candidates: rows whose ID is invalid, empty or malformed and could
-/// not be resolved, one per source row (duplicates once). An empty second ID
-/// with no name either (no guardian given) is not a case.
+/// DQ01 candidates: rows whose ID number is invalid (a bad check character
+/// or date, or malformed) and could not be resolved, one per source row
+/// (duplicates once). An empty ID or a placeholder (`无`, `/`) is a missing
+/// number, not an invalid one: not a case.
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status
          FROM {RESOLVED}
-         WHERE id_status IN ({bad}, {empty}, {malformed}) AND method = {unlinked} AND NOT \"_dup\"
-           AND NOT (field <> 'id_number' AND id_status = {empty}
-                    AND (raw_name IS NULL OR trim(raw_name) = ''))
+         WHERE id_status IN ({bad}, {malformed}) AND method = {unlinked} AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
-        empty = quote(status::EMPTY),
         malformed = quote(status::MALFORMED),
         unlinked = quote(Method::Unlinked.label()),
     )
 }
 
-/// DQ02: ID numbers that carry names that are not variants of each other
-/// (some pair of its known names disagrees), with the names and every source
-/// row that carries the ID.
+/// DQ02: ID numbers that carry a name that is not a variant of the name the
+/// person is best known by (two typos of one name agree with it, not with
+/// each other: comparing every pair would flag them), with the names and
+/// every source row that carries the ID.
 pub(crate) fn dq02_name_conflict() -> String {
     format!(
         "WITH conflicted AS (
-            SELECT DISTINCT a.person_id FROM {KNOWN} a JOIN {KNOWN} b
-              ON a.person_id = b.person_id AND a.name_raw < b.name_raw
-            WHERE name_agrees(a.name_raw, b.name_raw) = {disagree}),
+            SELECT DISTINCT k.person_id FROM {KNOWN} k JOIN {PERSONS} p
+              ON p.person_id = k.person_id
+            WHERE name_agrees(k.name_raw, p.name_raw) = {disagree}),
          names AS (
             SELECT k.person_id, string_agg(DISTINCT k.name, '、' ORDER BY k.name) AS names
             FROM {KNOWN} k JOIN conflicted c ON c.person_id = k.person_id
