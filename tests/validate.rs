@@ -52,13 +52,13 @@ fn input<'a>(m: &'a Value, file: &str) -> &'a Value {
 
 /// (file, read, accepted, rejected, skipped, duplicate, conflict)
 const SAMPLE_ACCOUNTS: &[(&str, u64, u64, u64, u64, u64, u64)] = &[
-    ("contribution_202511.tsv", 4, 3, 1, 0, 0, 0),
+    ("contribution_202511.tsv", 5, 4, 1, 0, 0, 0),
     ("education_202511.csv", 4, 4, 0, 0, 0, 1),
     ("housing_safety_202511.xlsx", 3, 2, 0, 1, 0, 0),
     ("medical_enrollment_202511.csv", 6, 5, 1, 0, 0, 0),
     ("medical_settlement_202511.csv", 18, 13, 3, 2, 1, 1),
     ("pension_202511.csv", 2, 2, 0, 0, 0, 0),
-    ("property_202511.csv", 4, 4, 0, 0, 0, 0),
+    ("property_202511.csv", 5, 5, 0, 0, 0, 0),
     ("roster_202511.xlsx", 10, 6, 1, 3, 0, 0),
     ("unemployment_202511.csv", 2, 2, 0, 0, 0, 0),
 ];
@@ -164,7 +164,7 @@ fn rejects_name_file_row_and_reason() {
         })
         .collect();
     let expect = [
-        ("contribution_202511.tsv", "5", "bad_period"),
+        ("contribution_202511.tsv", "6", "bad_period"),
         ("medical_enrollment_202511.csv", "7", "bad_category"),
         ("medical_settlement_202511.csv", "15", "bad_date"),
         ("medical_settlement_202511.csv", "16", "bad_money"),
@@ -266,7 +266,7 @@ fn reject_rate_over_the_default_limit_stops_with_exit_5() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    // Default limit 5 %: contribution rejects 1 of 4 rows (25 %).
+    // Default limit 5 %: contribution rejects 1 of 5 rows (20 %).
     assert_eq!(o.status.code(), Some(5));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("contribution_202511.tsv"), "{err}");
