@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -293,4 +294,42 @@ fn truth_evaluated_against_itself_is_perfect() {
     let e = crate::evaluate::evaluate(&dir.path().join("truth"), run.path()).unwrap();
     assert_eq!(e.links.f1, 1.0);
     assert_eq!(e.findings_overall.f1, 1.0, "{e}");
+}
+
+/// At small scale every rule gets at least 20 planted positives and 10 near-misses.
+#[test]
+fn small_scale_plants_enough_cases_per_rule() {
+    let sizes = Scale::Small.sizes();
+    let book = names::NameBook::load();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut world = World::new(
+        NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+        sizes,
+        &book,
+        &mut rng,
+    );
+    let mut planter = plant::Planter {
+        world: &mut world,
+        book: &book,
+        rng: &mut rng,
+        plants: Vec::new(),
+        forced: BTreeMap::new(),
+    };
+    planter.plant_all(sizes.planted_positive, sizes.planted_near_miss);
+    let mut counts: BTreeMap<(&str, bool), usize> = BTreeMap::new();
+    for p in &planter.plants {
+        *counts.entry((p.rule, p.positive)).or_default() += 1;
+    }
+    let rules: BTreeSet<&str> = counts.keys().map(|k| k.0).collect();
+    assert_eq!(rules.len(), 19);
+    for rule in rules {
+        assert!(
+            counts.get(&(rule, true)).copied().unwrap_or(0) >= 20,
+            "{rule} positives"
+        );
+        assert!(
+            counts.get(&(rule, false)).copied().unwrap_or(0) >= 10,
+            "{rule} near-misses"
+        );
+    }
 }

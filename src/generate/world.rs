@@ -556,8 +556,11 @@ impl World {
             road,
             rng.random_range(1..300)
         );
-        if rng.random_bool(0.03) {
-            address.push_str(",2幢");
+        // Commas and line breaks inside a field force CSV quoting.
+        match rng.random_range(0..1000) {
+            0..30 => address.push_str(",2幢"),
+            30..33 => address.push_str("\n3单元"),
+            _ => {}
         }
         let area = match usage {
             "车位" => rng.random_range(1200..2000),
