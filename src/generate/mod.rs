@@ -302,6 +302,7 @@ pub fn generate_with(
     for d in [&input, &truth_dir] {
         std::fs::create_dir_all(d).map_err(|e| GenerateError::io(d, e))?;
     }
+    remove_stale_extracts(&input)?;
     let links_path = truth_dir.join("links.csv");
     let mut links = csv::Writer::from_path(&links_path).map_err(GenerateError::csv)?;
     links
@@ -429,6 +430,29 @@ pub fn generate_with(
     let json = serde_json::to_string_pretty(&summary).expect("serialisable");
     std::fs::write(&meta_path, json + "\n").map_err(|e| GenerateError::io(&meta_path, e))?;
     Ok(summary)
+}
+
+/// Remove extracts an earlier run left in OUT/input (their format may differ
+/// from this run's, and a pipeline would read both). Other files are kept.
+fn remove_stale_extracts(input: &Path) -> Result<(), GenerateError> {
+    let entries = std::fs::read_dir(input).map_err(|e| GenerateError::io(input, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| GenerateError::io(input, e))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let ours = EXTRACTS
+            .iter()
+            .any(|e| name.starts_with(&format!("{}_", e.name())))
+            && [".csv", ".tsv", ".xlsx"]
+                .iter()
+                .any(|ext| name.ends_with(ext));
+        if ours {
+            std::fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Pick each department row's corruption (the roster only gets recoverable mess).
