@@ -126,56 +126,7 @@ fn claimed_corruptions_are_in_the_files_and_clean_ids_are_valid() {
                 f.sheets,
             ));
         }
-        let rows = read_inputs(dir.path());
-        let mut rdr = csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap();
-        let mut seen = BTreeSet::new();
-        for rec in rdr.records() {
-            let rec = rec.unwrap();
-            let (extract, file, row, person_id, corruption) =
-                (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
-            let fields = rows
-                .get(&(file.to_string(), row.to_string()))
-                .unwrap_or_else(|| panic!("{file} row {row} missing"));
-            let id_col = if extract == "medical_settlement" {
-                2
-            } else {
-                1
-            };
-            let raw = fields[id_col].as_str();
-            seen.insert(corruption.to_string());
-            let ok = match corruption {
-                "none" | "traditional" | "name_spaces" | "separator" | "homophone"
-                | "annotation" | "other_name" => raw == person_id && valid18(raw),
-                "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
-                "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
-                "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
-                "hyphens" => raw.replace('-', "") == person_id,
-                "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
-                "tab" => raw.starts_with('\t'),
-                "legacy15" => {
-                    raw.len() == 15
-                        && person_id.len() == 18
-                        && raw[..6] == person_id[..6]
-                        && raw[6..] == person_id[8..17]
-                }
-                "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
-                "sci" => raw.contains("E+17"),
-                "empty" => raw.is_empty(),
-                "placeholder" => raw == "无" || raw == "/",
-                other => panic!("unknown corruption {other}"),
-            };
-            assert!(
-                ok,
-                "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})"
-            );
-            if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
-                assert!(
-                    person_id.is_empty(),
-                    "{file} row {row}: a destroyed ID cannot be linked without a birth date"
-                );
-            }
-        }
-        assert!(seen.contains("none"));
+        check_corruptions(dir.path());
     }
     let kinds: BTreeSet<String> = formats.iter().map(|f| f.0.clone()).collect();
     assert_eq!(
@@ -194,6 +145,10 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let summary = generate(&opts(Scale::Tiny, 3, dir.path())).unwrap();
     assert!(summary.planted_positive > 0 && summary.planted_near_miss > 0);
+    check_plants(dir.path());
+}
+
+fn check_plants(dir: &Path) {
     // DQ01/DQ04 are keyed on the source row, every other rule on (household, ID).
     let key = |r: &csv::StringRecord, file: usize, row: usize| {
         if matches!(&r[0], "DQ01" | "DQ04") {
@@ -203,12 +158,12 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
         }
     };
     let mut keys = BTreeSet::new();
-    let mut rdr = csv::Reader::from_path(dir.path().join("truth/findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("truth/findings.csv")).unwrap();
     for rec in rdr.records() {
         keys.insert(key(&rec.unwrap(), 3, 4));
     }
     let mut rules = BTreeSet::new();
-    let mut rdr = csv::Reader::from_path(dir.path().join("truth/plants.csv")).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("truth/plants.csv")).unwrap();
     for rec in rdr.records() {
         let rec = rec.unwrap();
         let k = key(&rec, 3, 4);
@@ -312,6 +267,7 @@ fn small_scale_plants_enough_cases_per_rule() {
     let mut world = World::new(
         NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
         sizes,
+        District::default(),
         &book,
         &mut rng,
     );
@@ -339,4 +295,99 @@ fn small_scale_plants_enough_cases_per_rule() {
             "{rule} near-misses"
         );
     }
+}
+
+/// A city is written district by district into the same files; the truth
+/// stays exact (plants hold, claimed corruptions are in the files) and the
+/// output is deterministic.
+#[test]
+fn districts_stream_into_one_set_of_files() {
+    let sizes = Sizes {
+        districts: 3,
+        ..Scale::Tiny.sizes()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let s = generate_sized(
+        &opts(Scale::City, 9, a.path()),
+        &MessRates::default(),
+        sizes,
+    )
+    .unwrap();
+    generate_sized(
+        &opts(Scale::City, 9, b.path()),
+        &MessRates::default(),
+        sizes,
+    )
+    .unwrap();
+    assert_eq!(hashes(a.path()), hashes(b.path()));
+    assert!(s.files.iter().all(|f| f.format != write::Format::Xlsx));
+    assert!(s.planted_positive > 0 && s.planted_positive.is_multiple_of(3));
+    let ids: BTreeSet<String> = csv::Reader::from_path(a.path().join("truth/plants.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    let prefixes: BTreeSet<String> = ids.iter().map(|h| h[..6].to_string()).collect();
+    assert_eq!(
+        prefixes.len(),
+        3,
+        "households of three districts: {prefixes:?}"
+    );
+    check_plants(a.path());
+    check_corruptions(a.path());
+}
+
+fn check_corruptions(dir: &Path) {
+    let rows = read_inputs(dir);
+    let mut rdr = csv::Reader::from_path(dir.join("truth/links.csv")).unwrap();
+    let mut seen = BTreeSet::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (extract, file, row, person_id, corruption) =
+            (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
+        let fields = rows
+            .get(&(file.to_string(), row.to_string()))
+            .unwrap_or_else(|| panic!("{file} row {row} missing"));
+        let id_col = if extract == "medical_settlement" {
+            2
+        } else {
+            1
+        };
+        let raw = fields[id_col].as_str();
+        seen.insert(corruption.to_string());
+        let ok = match corruption {
+            "none" | "traditional" | "name_spaces" | "separator" | "homophone" | "annotation"
+            | "other_name" => raw == person_id && valid18(raw),
+            "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
+            "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
+            "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
+            "hyphens" => raw.replace('-', "") == person_id,
+            "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
+            "tab" => raw.starts_with('\t'),
+            "legacy15" => {
+                raw.len() == 15
+                    && person_id.len() == 18
+                    && raw[..6] == person_id[..6]
+                    && raw[6..] == person_id[8..17]
+            }
+            "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
+            "sci" => raw.contains("E+17"),
+            "empty" => raw.is_empty(),
+            "placeholder" => raw == "无" || raw == "/",
+            other => panic!("unknown corruption {other}"),
+        };
+        assert!(
+            ok,
+            "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})"
+        );
+        if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
+            assert!(
+                person_id.is_empty(),
+                "{file} row {row}: a destroyed ID cannot be linked without a birth date"
+            );
+        }
+    }
+    assert!(seen.contains("none"));
 }
