@@ -62,7 +62,7 @@ pub use write::FileMeta;
 
 use mess::{Corruption, Known, Resolution};
 use tables::{EXTRACTS, Extract};
-use world::{Sizes, World};
+use world::{District, Sizes, World};
 use write::Decisions;
 
 /// How big a county to generate.
@@ -116,6 +116,7 @@ impl Scale {
                 townships: 3,
                 planted_positive: 2,
                 planted_near_miss: 1,
+                districts: 1,
             },
             Scale::Small => Sizes {
                 population: 40_000,
@@ -123,6 +124,7 @@ impl Scale {
                 townships: 8,
                 planted_positive: 20,
                 planted_near_miss: 10,
+                districts: 1,
             },
             Scale::County => Sizes {
                 population: 600_000,
@@ -130,13 +132,12 @@ impl Scale {
                 townships: 16,
                 planted_positive: 40,
                 planted_near_miss: 20,
+                districts: 1,
             },
+            // Ten county-sized districts, streamed to disk one after another.
             Scale::City => Sizes {
-                population: 6_000_000,
-                roster_persons: 300_000,
-                townships: 60,
-                planted_positive: 100,
-                planted_near_miss: 50,
+                districts: 10,
+                ..Scale::County.sizes()
             },
         }
     }
@@ -231,8 +232,6 @@ pub enum GenerateError {
     Csv(String),
     #[error("XLSX writing failed: {0}")]
     Xlsx(String),
-    #[error("the {0} scale is not implemented yet")]
-    Unsupported(Scale),
 }
 
 impl GenerateError {
@@ -260,30 +259,43 @@ pub fn generate_with(
     opts: &GenerateOptions,
     rates: &MessRates,
 ) -> Result<GenerateSummary, GenerateError> {
-    if opts.scale == Scale::City {
-        return Err(GenerateError::Unsupported(Scale::City));
-    }
-    let sizes = opts.scale.sizes();
-    let book = names::NameBook::load();
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut world = World::new(opts.as_of, sizes, &book, &mut rng);
-    populate::populate(&mut world, &book, &mut rng, sizes);
-    let mut plant_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x706c_616e_7400);
+    generate_sized(opts, rates, opts.scale.sizes())
+}
+
+/// One district's world with its plants, row decisions and resolutions.
+struct DistrictWorld {
+    world: World,
+    plants: Vec<Plant>,
+    decisions: Decisions,
+    known_persons: usize,
+}
+
+fn build_district(
+    opts: &GenerateOptions,
+    rates: &MessRates,
+    sizes: Sizes,
+    district: District,
+    book: &names::NameBook,
+) -> DistrictWorld {
+    // District 0 (the whole county) uses the seed as given.
+    let seed = opts.seed ^ (district.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut world = World::new(opts.as_of, sizes, district, book, &mut rng);
+    populate::populate(&mut world, book, &mut rng, sizes);
+    let mut plant_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x706c_616e_7400);
     let mut planter = plant::Planter {
         world: &mut world,
-        book: &book,
+        book,
         rng: &mut plant_rng,
         plants: Vec::new(),
         forced: BTreeMap::new(),
     };
     planter.plant_all(sizes.planted_positive, sizes.planted_near_miss);
-    let mut plants = std::mem::take(&mut planter.plants);
+    let plants = std::mem::take(&mut planter.plants);
     let forced = std::mem::take(&mut planter.forced);
-
-    let mut mess_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6d65_7373_0000);
-    let decisions = decide(&world, &book, rates, &forced, &mut mess_rng);
+    let mut mess_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d65_7373_0000);
+    let mut decisions = decide(&world, book, rates, &forced, &mut mess_rng);
     let known = known_persons(&world, &decisions);
-    let mut decisions = decisions;
     decisions.resolution = EXTRACTS
         .iter()
         .map(|&e| {
@@ -296,107 +308,154 @@ pub fn generate_with(
                 .collect()
         })
         .collect();
+    DistrictWorld {
+        world,
+        plants,
+        decisions,
+        known_persons: known.len(),
+    }
+}
 
+/// Generate with explicit sizes: one world at a time (a city's districts are
+/// built, written and dropped in turn, so only one is ever in memory).
+fn generate_sized(
+    opts: &GenerateOptions,
+    rates: &MessRates,
+    sizes: Sizes,
+) -> Result<GenerateSummary, GenerateError> {
+    let book = names::NameBook::load();
     let input = opts.out.join("input");
     let truth_dir = opts.out.join("truth");
     for d in [&input, &truth_dir] {
         std::fs::create_dir_all(d).map_err(|e| GenerateError::io(d, e))?;
     }
+    remove_stale_extracts(&input)?;
     let links_path = truth_dir.join("links.csv");
     let mut links = csv::Writer::from_path(&links_path).map_err(GenerateError::csv)?;
     links
         .write_record(["extract", "file", "row", "person_id", "corruption"])
         .map_err(GenerateError::csv)?;
-    let mut dq: BTreeSet<TruthFinding> = BTreeSet::new();
+    let mut findings: BTreeSet<TruthFinding> = BTreeSet::new();
     let mut corruptions: BTreeMap<String, u64> = BTreeMap::new();
     let (mut linked_rows, mut unlinked_rows) = (0u64, 0u64);
-    let mut files = Vec::new();
+    let (mut persons, mut households, mut known_persons) = (0, 0, 0);
+    let mut all_plants: Vec<Plant> = Vec::new();
+    let mut writers: Vec<write::ExtractWriter> = Vec::new();
     let mut write_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x7772_6974_6500);
-    let planted_rows: BTreeMap<(Extract, usize), usize> = plants
-        .iter()
-        .enumerate()
-        .filter_map(|(k, p)| p.record.map(|r| (r, k)))
-        .collect();
-    let mut planted_locations: BTreeMap<usize, (String, String)> = BTreeMap::new();
-    for &extract in &EXTRACTS {
-        let mut link = |row: write::LinkRow<'_>| -> Result<(), GenerateError> {
-            let e = row.extract as usize;
-            let p = row.extract.person(&world, row.record);
-            let resolution = decisions.resolution[e][row.record];
-            let id = &world.persons[p].id;
-            let person_id = if resolution == Resolution::Unresolved {
-                ""
-            } else {
-                id.as_str()
-            };
-            if person_id.is_empty() {
-                unlinked_rows += 1;
-            } else {
-                linked_rows += 1;
-            }
-            *corruptions
-                .entry(row.corruption.label().to_string())
-                .or_default() += 1;
-            if let Some(&k) = planted_rows.get(&(row.extract, row.record)) {
-                planted_locations
-                    .entry(k)
-                    .or_insert_with(|| (row.file.to_string(), row.row.to_string()));
-            }
-            let finding = |rule: &str, id_number: &str, file: &str, r: &str| TruthFinding {
-                rule: rule.to_string(),
-                household_id: String::new(),
-                id_number: id_number.to_string(),
-                file: file.to_string(),
-                row: r.to_string(),
-            };
-            match (row.corruption, resolution) {
-                (Corruption::Sci, _) => {
-                    dq.insert(finding("DQ04", "", row.file, row.row));
-                }
-                (Corruption::TypoDigit | Corruption::Swap, Resolution::Repaired) => {
-                    dq.insert(finding("DQ03", id, "", ""));
-                }
-                (Corruption::TypoDigit | Corruption::Swap, _) => {
-                    dq.insert(finding("DQ01", "", row.file, row.row));
-                }
-                (Corruption::OtherName, _) => {
-                    dq.insert(finding("DQ02", id, "", ""));
-                }
-                _ => {}
-            }
-            links
-                .write_record([
-                    row.extract.name(),
-                    row.file,
-                    row.row,
-                    person_id,
-                    row.corruption.label(),
-                ])
-                .map_err(GenerateError::csv)
+    for index in 0..sizes.districts {
+        let district = District {
+            index,
+            count: sizes.districts,
         };
-        let meta = write::write_extract(
-            &world,
-            &book,
-            extract,
-            &decisions,
-            rates,
-            &mut write_rng,
-            &input,
-            &mut link,
-        )?;
-        files.push(meta);
+        let DistrictWorld {
+            world,
+            mut plants,
+            decisions,
+            known_persons: known,
+        } = build_district(opts, rates, sizes, district, &book);
+        let planted_rows: BTreeMap<(Extract, usize), usize> = plants
+            .iter()
+            .enumerate()
+            .filter_map(|(k, p)| p.record.map(|r| (r, k)))
+            .collect();
+        let mut planted_locations: BTreeMap<usize, (String, String)> = BTreeMap::new();
+        for &extract in &EXTRACTS {
+            let mut link = |row: write::LinkRow<'_>| -> Result<(), GenerateError> {
+                let e = row.extract as usize;
+                let p = row.extract.person(&world, row.record);
+                let resolution = decisions.resolution[e][row.record];
+                let id = &world.persons[p].id;
+                let person_id = if resolution == Resolution::Unresolved {
+                    ""
+                } else {
+                    id.as_str()
+                };
+                if person_id.is_empty() {
+                    unlinked_rows += 1;
+                } else {
+                    linked_rows += 1;
+                }
+                *corruptions
+                    .entry(row.corruption.label().to_string())
+                    .or_default() += 1;
+                if let Some(&k) = planted_rows.get(&(row.extract, row.record)) {
+                    planted_locations
+                        .entry(k)
+                        .or_insert_with(|| (row.file.to_string(), row.row.to_string()));
+                }
+                let finding = |rule: &str, id_number: &str, file: &str, r: &str| TruthFinding {
+                    rule: rule.to_string(),
+                    household_id: String::new(),
+                    id_number: id_number.to_string(),
+                    file: file.to_string(),
+                    row: r.to_string(),
+                };
+                match (row.corruption, resolution) {
+                    (Corruption::Sci, _) => {
+                        findings.insert(finding("DQ04", "", row.file, row.row));
+                    }
+                    (Corruption::TypoDigit | Corruption::Swap, Resolution::Repaired) => {
+                        findings.insert(finding("DQ03", id, "", ""));
+                    }
+                    (Corruption::TypoDigit | Corruption::Swap, _) => {
+                        findings.insert(finding("DQ01", "", row.file, row.row));
+                    }
+                    (Corruption::OtherName, _) => {
+                        findings.insert(finding("DQ02", id, "", ""));
+                    }
+                    _ => {}
+                }
+                links
+                    .write_record([
+                        row.extract.name(),
+                        row.file,
+                        row.row,
+                        person_id,
+                        row.corruption.label(),
+                    ])
+                    .map_err(GenerateError::csv)
+            };
+            if writers.len() <= extract as usize {
+                let n = extract.len(&world);
+                let allow_xlsx = sizes.districts == 1;
+                writers.push(write::ExtractWriter::open(
+                    extract,
+                    opts.as_of,
+                    n,
+                    allow_xlsx,
+                    rates,
+                    &mut write_rng,
+                    &input,
+                )?);
+            }
+            writers[extract as usize].write_rows(
+                &world,
+                &book,
+                &decisions,
+                rates,
+                &mut write_rng,
+                &mut link,
+            )?;
+        }
+        for (k, (file, row)) in planted_locations {
+            plants[k].file = file;
+            plants[k].row = row;
+        }
+        let visible = visibility(&world, &decisions);
+        findings.extend(truth::rule_findings(&world, &visible));
+        persons += world.persons.len();
+        households += world.households.len();
+        known_persons += known;
+        all_plants.extend(plants);
     }
     links
         .flush()
         .map_err(|e| GenerateError::io(&links_path, e))?;
-    for (k, (file, row)) in planted_locations {
-        plants[k].file = file;
-        plants[k].row = row;
-    }
-
-    let visible = visibility(&world, &decisions);
-    let mut findings = truth::rule_findings(&world, &visible);
-    findings.extend(dq);
+    let files = writers
+        .into_iter()
+        .map(write::ExtractWriter::finish)
+        .collect::<Result<Vec<_>, _>>()?;
+    let plants = all_plants;
     write_findings(&truth_dir.join("findings.csv"), &findings)?;
     write_plants(&truth_dir.join("plants.csv"), &plants)?;
 
@@ -412,9 +471,9 @@ pub fn generate_with(
         seed: opts.seed,
         scale: opts.scale,
         as_of: opts.as_of,
-        persons: world.persons.len(),
-        households: world.households.len(),
-        known_persons: known.len(),
+        persons,
+        households,
+        known_persons,
         files,
         rows_per_extract,
         linked_rows,
@@ -429,6 +488,29 @@ pub fn generate_with(
     let json = serde_json::to_string_pretty(&summary).expect("serialisable");
     std::fs::write(&meta_path, json + "\n").map_err(|e| GenerateError::io(&meta_path, e))?;
     Ok(summary)
+}
+
+/// Remove extracts an earlier run left in OUT/input (their format may differ
+/// from this run's, and a pipeline would read both). Other files are kept.
+fn remove_stale_extracts(input: &Path) -> Result<(), GenerateError> {
+    let entries = std::fs::read_dir(input).map_err(|e| GenerateError::io(input, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| GenerateError::io(input, e))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let ours = EXTRACTS
+            .iter()
+            .any(|e| name.starts_with(&format!("{}_", e.name())))
+            && [".csv", ".tsv", ".xlsx"]
+                .iter()
+                .any(|ext| name.ends_with(ext));
+        if ours {
+            std::fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Pick each department row's corruption (the roster only gets recoverable mess).

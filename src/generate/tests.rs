@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -35,16 +36,23 @@ fn hashes(dir: &Path) -> BTreeMap<String, String> {
 
 #[test]
 fn same_seed_gives_identical_bytes_and_another_seed_differs() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    let c = tempfile::tempdir().unwrap();
-    generate(&opts(Scale::Tiny, 7, a.path())).unwrap();
-    generate(&opts(Scale::Tiny, 7, b.path())).unwrap();
-    generate(&opts(Scale::Tiny, 8, c.path())).unwrap();
-    let (ha, hb, hc) = (hashes(a.path()), hashes(b.path()), hashes(c.path()));
-    assert_eq!(ha.len(), 9 + 4);
-    assert_eq!(ha, hb);
-    assert_ne!(ha.get("truth/links.csv"), hc.get("truth/links.csv"));
+    let mut saw_xlsx = false;
+    for seed in 11..15 {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let c = tempfile::tempdir().unwrap();
+        generate(&opts(Scale::Tiny, seed, a.path())).unwrap();
+        // A second run into a used folder replaces its extracts.
+        generate(&opts(Scale::Tiny, seed + 100, b.path())).unwrap();
+        generate(&opts(Scale::Tiny, seed, b.path())).unwrap();
+        generate(&opts(Scale::Tiny, seed + 1, c.path())).unwrap();
+        let (ha, hb, hc) = (hashes(a.path()), hashes(b.path()), hashes(c.path()));
+        assert_eq!(ha.len(), 9 + 4);
+        assert_eq!(ha, hb, "seed {seed}");
+        assert_ne!(ha.get("truth/links.csv"), hc.get("truth/links.csv"));
+        saw_xlsx |= ha.keys().any(|k| k.ends_with(".xlsx"));
+    }
+    assert!(saw_xlsx, "XLSX output is covered by the determinism check");
 }
 
 /// Read every data file back as (file, row ref) → fields, decoding GB18030 and XLSX.
@@ -118,56 +126,7 @@ fn claimed_corruptions_are_in_the_files_and_clean_ids_are_valid() {
                 f.sheets,
             ));
         }
-        let rows = read_inputs(dir.path());
-        let mut rdr = csv::Reader::from_path(dir.path().join("truth/links.csv")).unwrap();
-        let mut seen = BTreeSet::new();
-        for rec in rdr.records() {
-            let rec = rec.unwrap();
-            let (extract, file, row, person_id, corruption) =
-                (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
-            let fields = rows
-                .get(&(file.to_string(), row.to_string()))
-                .unwrap_or_else(|| panic!("{file} row {row} missing"));
-            let id_col = if extract == "medical_settlement" {
-                2
-            } else {
-                1
-            };
-            let raw = fields[id_col].as_str();
-            seen.insert(corruption.to_string());
-            let ok = match corruption {
-                "none" | "traditional" | "name_spaces" | "separator" | "homophone"
-                | "annotation" | "other_name" => raw == person_id && valid18(raw),
-                "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
-                "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
-                "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
-                "hyphens" => raw.replace('-', "") == person_id,
-                "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
-                "tab" => raw.starts_with('\t'),
-                "legacy15" => {
-                    raw.len() == 15
-                        && person_id.len() == 18
-                        && raw[..6] == person_id[..6]
-                        && raw[6..] == person_id[8..17]
-                }
-                "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
-                "sci" => raw.contains("E+17"),
-                "empty" => raw.is_empty(),
-                "placeholder" => raw == "无" || raw == "/",
-                other => panic!("unknown corruption {other}"),
-            };
-            assert!(
-                ok,
-                "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})"
-            );
-            if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
-                assert!(
-                    person_id.is_empty(),
-                    "{file} row {row}: a destroyed ID cannot be linked without a birth date"
-                );
-            }
-        }
-        assert!(seen.contains("none"));
+        check_corruptions(dir.path());
     }
     let kinds: BTreeSet<String> = formats.iter().map(|f| f.0.clone()).collect();
     assert_eq!(
@@ -186,6 +145,10 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let summary = generate(&opts(Scale::Tiny, 3, dir.path())).unwrap();
     assert!(summary.planted_positive > 0 && summary.planted_near_miss > 0);
+    check_plants(dir.path());
+}
+
+fn check_plants(dir: &Path) {
     // DQ01/DQ04 are keyed on the source row, every other rule on (household, ID).
     let key = |r: &csv::StringRecord, file: usize, row: usize| {
         if matches!(&r[0], "DQ01" | "DQ04") {
@@ -195,12 +158,12 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
         }
     };
     let mut keys = BTreeSet::new();
-    let mut rdr = csv::Reader::from_path(dir.path().join("truth/findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("truth/findings.csv")).unwrap();
     for rec in rdr.records() {
         keys.insert(key(&rec.unwrap(), 3, 4));
     }
     let mut rules = BTreeSet::new();
-    let mut rdr = csv::Reader::from_path(dir.path().join("truth/plants.csv")).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("truth/plants.csv")).unwrap();
     for rec in rdr.records() {
         let rec = rec.unwrap();
         let k = key(&rec, 3, 4);
@@ -293,4 +256,138 @@ fn truth_evaluated_against_itself_is_perfect() {
     let e = crate::evaluate::evaluate(&dir.path().join("truth"), run.path()).unwrap();
     assert_eq!(e.links.f1, 1.0);
     assert_eq!(e.findings_overall.f1, 1.0, "{e}");
+}
+
+/// At small scale every rule gets at least 20 planted positives and 10 near-misses.
+#[test]
+fn small_scale_plants_enough_cases_per_rule() {
+    let sizes = Scale::Small.sizes();
+    let book = names::NameBook::load();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut world = World::new(
+        NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+        sizes,
+        District::default(),
+        &book,
+        &mut rng,
+    );
+    let mut planter = plant::Planter {
+        world: &mut world,
+        book: &book,
+        rng: &mut rng,
+        plants: Vec::new(),
+        forced: BTreeMap::new(),
+    };
+    planter.plant_all(sizes.planted_positive, sizes.planted_near_miss);
+    let mut counts: BTreeMap<(&str, bool), usize> = BTreeMap::new();
+    for p in &planter.plants {
+        *counts.entry((p.rule, p.positive)).or_default() += 1;
+    }
+    let rules: BTreeSet<&str> = counts.keys().map(|k| k.0).collect();
+    assert_eq!(rules.len(), 19);
+    for rule in rules {
+        assert!(
+            counts.get(&(rule, true)).copied().unwrap_or(0) >= 20,
+            "{rule} positives"
+        );
+        assert!(
+            counts.get(&(rule, false)).copied().unwrap_or(0) >= 10,
+            "{rule} near-misses"
+        );
+    }
+}
+
+/// A city is written district by district into the same files; the truth
+/// stays exact (plants hold, claimed corruptions are in the files) and the
+/// output is deterministic.
+#[test]
+fn districts_stream_into_one_set_of_files() {
+    let sizes = Sizes {
+        districts: 3,
+        ..Scale::Tiny.sizes()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let s = generate_sized(
+        &opts(Scale::City, 9, a.path()),
+        &MessRates::default(),
+        sizes,
+    )
+    .unwrap();
+    generate_sized(
+        &opts(Scale::City, 9, b.path()),
+        &MessRates::default(),
+        sizes,
+    )
+    .unwrap();
+    assert_eq!(hashes(a.path()), hashes(b.path()));
+    assert!(s.files.iter().all(|f| f.format != write::Format::Xlsx));
+    assert!(s.planted_positive > 0 && s.planted_positive.is_multiple_of(3));
+    let ids: BTreeSet<String> = csv::Reader::from_path(a.path().join("truth/plants.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    let prefixes: BTreeSet<String> = ids.iter().map(|h| h[..6].to_string()).collect();
+    assert_eq!(
+        prefixes.len(),
+        3,
+        "households of three districts: {prefixes:?}"
+    );
+    check_plants(a.path());
+    check_corruptions(a.path());
+}
+
+fn check_corruptions(dir: &Path) {
+    let rows = read_inputs(dir);
+    let mut rdr = csv::Reader::from_path(dir.join("truth/links.csv")).unwrap();
+    let mut seen = BTreeSet::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (extract, file, row, person_id, corruption) =
+            (&rec[0], &rec[1], &rec[2], &rec[3], &rec[4]);
+        let fields = rows
+            .get(&(file.to_string(), row.to_string()))
+            .unwrap_or_else(|| panic!("{file} row {row} missing"));
+        let id_col = if extract == "medical_settlement" {
+            2
+        } else {
+            1
+        };
+        let raw = fields[id_col].as_str();
+        seen.insert(corruption.to_string());
+        let ok = match corruption {
+            "none" | "traditional" | "name_spaces" | "separator" | "homophone" | "annotation"
+            | "other_name" => raw == person_id && valid18(raw),
+            "lower_x" => raw.ends_with('x') && raw.to_uppercase() == person_id,
+            "fullwidth" => raw.chars().any(|c| ('０'..='９').contains(&c)),
+            "spaces" => raw.contains(' ') && raw.replace(' ', "") == person_id,
+            "hyphens" => raw.replace('-', "") == person_id,
+            "apostrophe" => raw.starts_with('\'') && raw[1..] == *person_id,
+            "tab" => raw.starts_with('\t'),
+            "legacy15" => {
+                raw.len() == 15
+                    && person_id.len() == 18
+                    && raw[..6] == person_id[..6]
+                    && raw[6..] == person_id[8..17]
+            }
+            "typo_digit" | "swap" => raw.len() == 18 && !valid18(raw),
+            "sci" => raw.contains("E+17"),
+            "empty" => raw.is_empty(),
+            "placeholder" => raw == "无" || raw == "/",
+            other => panic!("unknown corruption {other}"),
+        };
+        assert!(
+            ok,
+            "{file} row {row}: {corruption} claimed but raw id is {raw:?} (person {person_id})"
+        );
+        if matches!(corruption, "sci" | "empty" | "placeholder") && extract != "education" {
+            assert!(
+                person_id.is_empty(),
+                "{file} row {row}: a destroyed ID cannot be linked without a birth date"
+            );
+        }
+    }
+    assert!(seen.contains("none"));
 }

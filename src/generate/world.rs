@@ -176,6 +176,13 @@ pub struct World {
     next_unit: u64,
     /// When set, new Han persons take this surname (children of a family).
     surname_hint: Option<String>,
+    district: District,
+}
+
+impl Default for District {
+    fn default() -> Self {
+        District { index: 0, count: 1 }
+    }
 }
 
 /// Population and roster targets of a scale.
@@ -186,6 +193,20 @@ pub struct Sizes {
     pub townships: usize,
     pub planted_positive: usize,
     pub planted_near_miss: usize,
+    /// A city is generated district by district (each the size above) and
+    /// streamed to disk; 1 for a county.
+    pub districts: usize,
+}
+
+/// Which district of how many a world is. Districts have disjoint region
+/// codes and birth days in disjoint residue classes (days since CE mod the
+/// district count), so no ID number is one edit from another district's and
+/// no name + birth date recurs across districts: resolving within a district
+/// is exact for the whole city.
+#[derive(Debug, Clone, Copy)]
+pub struct District {
+    pub index: usize,
+    pub count: usize,
 }
 
 pub fn months_back(d: NaiveDate, n: u32) -> NaiveDate {
@@ -222,13 +243,26 @@ pub fn yuan(rng: &mut ChaCha8Rng, lo: i64, hi: i64) -> Fen {
 }
 
 impl World {
-    pub fn new(as_of: NaiveDate, sizes: Sizes, book: &NameBook, rng: &mut ChaCha8Rng) -> World {
-        let mut regions: Vec<String> = REGION_CODES
+    pub fn new(
+        as_of: NaiveDate,
+        sizes: Sizes,
+        district: District,
+        book: &NameBook,
+        rng: &mut ChaCha8Rng,
+    ) -> World {
+        let all: Vec<String> = REGION_CODES
             .lines()
             .skip(1)
             .filter_map(|l| l.split(',').next().map(str::to_string))
             .collect();
-        let county_code = regions.remove(0);
+        let (k, d) = (district.count, district.index);
+        let county_code = all[d].clone();
+        let regions: Vec<String> = all[k..]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k == d)
+            .map(|(_, c)| c.clone())
+            .collect();
         let townships: Vec<String> = (0..sizes.townships)
             .map(|i| place_name(book, rng, if i % 4 == 0 { "街道" } else { "镇" }))
             .collect();
@@ -281,6 +315,7 @@ impl World {
             villages,
             employers,
             regions,
+            district,
             next_settlement: 1,
             next_unit: 1,
             ..World::default()
@@ -340,7 +375,10 @@ impl World {
 
     pub fn birth_for_age(&self, rng: &mut ChaCha8Rng, age: i32) -> NaiveDate {
         let d = months_back(self.as_of, (age as u32) * 12);
-        d - Duration::days(rng.random_range(1..365))
+        let d = d - Duration::days(rng.random_range(1..365));
+        let k = self.district.count as i32;
+        let shift = (d.num_days_from_ce() - self.district.index as i32).rem_euclid(k);
+        d - Duration::days(shift as i64)
     }
 
     /// A family: a head, usually a spouse, children and sometimes a parent.
@@ -556,8 +594,11 @@ impl World {
             road,
             rng.random_range(1..300)
         );
-        if rng.random_bool(0.03) {
-            address.push_str(",2幢");
+        // Commas and line breaks inside a field force CSV quoting.
+        match rng.random_range(0..1000) {
+            0..30 => address.push_str(",2幢"),
+            30..33 => address.push_str("\n3单元"),
+            _ => {}
         }
         let area = match usage {
             "车位" => rng.random_range(1200..2000),

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
@@ -293,237 +293,313 @@ impl Sink {
     }
 }
 
-/// Write one extract; `link` is called for every data row with its location.
-#[allow(clippy::too_many_arguments)]
-pub fn write_extract(
-    world: &World,
-    book: &NameBook,
+/// One extract file being written: opened once, fed the rows of one or
+/// more worlds (the districts of a city), then finished.
+pub struct ExtractWriter {
     extract: Extract,
-    decisions: &Decisions,
-    rates: &MessRates,
-    rng: &mut ChaCha8Rng,
-    input_dir: &Path,
-    link: &mut dyn FnMut(LinkRow<'_>) -> Result<(), GenerateError>,
-) -> Result<FileMeta, GenerateError> {
-    let e = extract as usize;
-    let n = extract.len(world);
-    let format = match rng.random_range(0..100) {
-        0..65 => Format::Csv,
-        65..80 => Format::Tsv,
-        _ if n < 100_000 => Format::Xlsx,
-        _ => Format::Csv,
-    };
-    let encoding = match rng.random_range(0..100) {
-        0..60 => Encoding::Utf8,
-        60..75 => Encoding::Utf8Bom,
-        _ => Encoding::Gb18030,
-    };
-    let crlf = rng.random_bool(0.4);
-    let xlsx = format == Format::Xlsx;
-    let style = Style {
-        date_base: if rng.random_bool(0.75) {
-            0
-        } else {
-            rng.random_range(1..5)
-        },
-        money_trim: rng.random_bool(0.3),
-        xlsx,
-    };
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Tsv => "tsv",
-        Format::Xlsx => "xlsx",
-    };
-    let file = format!("{}_{}.{}", extract.name(), world.as_of.format("%Y%m"), ext);
-    let path = input_dir.join(&file);
-    let multi_sheet = xlsx && n >= 4 && rng.random_bool(0.3);
-    let title = xlsx && rng.random_bool(0.5);
-    let total_row = xlsx && rng.random_bool(0.5);
-    let header: Vec<Out> = extract
-        .headers()
-        .iter()
-        .map(|h| Out::S(h.to_string()))
-        .collect();
-    let mut sink = if xlsx {
-        Sink::Xlsx {
-            sheets: vec![Vec::new()],
-        }
-    } else {
-        let mut f = BufWriter::new(File::create(&path).map_err(|e| GenerateError::io(&path, e))?);
-        if encoding == Encoding::Utf8Bom {
-            f.write_all(b"\xEF\xBB\xBF")
-                .map_err(|e| GenerateError::io(&path, e))?;
-        }
-        let enc = Encoder {
-            inner: f,
-            gb18030: encoding == Encoding::Gb18030,
-            pending: Vec::new(),
-            cache: Default::default(),
+    file: String,
+    path: PathBuf,
+    sink: Sink,
+    meta: FileMeta,
+    style: Style,
+    header: Vec<Out>,
+    multi_sheet: bool,
+    total_row: bool,
+    repeat_at: Option<usize>,
+    previous: Option<Vec<Out>>,
+    money_total: Fen,
+    money_col: Option<usize>,
+    rows_written: usize,
+}
+
+impl ExtractWriter {
+    /// Open the file of `extract`; `n` is the number of records of the first
+    /// (or only) world, `allow_xlsx` false when rows will be streamed in parts.
+    pub fn open(
+        extract: Extract,
+        as_of: NaiveDate,
+        n: usize,
+        allow_xlsx: bool,
+        rates: &MessRates,
+        rng: &mut ChaCha8Rng,
+        input_dir: &Path,
+    ) -> Result<ExtractWriter, GenerateError> {
+        let format = match rng.random_range(0..100) {
+            0..65 => Format::Csv,
+            65..80 => Format::Tsv,
+            _ if allow_xlsx && n < 100_000 => Format::Xlsx,
+            _ => Format::Csv,
         };
-        let writer = csv::WriterBuilder::new()
-            .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
-            .terminator(if crlf {
-                csv::Terminator::CRLF
+        let encoding = match rng.random_range(0..100) {
+            0..60 => Encoding::Utf8,
+            60..75 => Encoding::Utf8Bom,
+            _ => Encoding::Gb18030,
+        };
+        let crlf = rng.random_bool(0.4);
+        let xlsx = format == Format::Xlsx;
+        let style = Style {
+            date_base: if rng.random_bool(0.75) {
+                0
             } else {
-                csv::Terminator::Any(b'\n')
-            })
-            .flexible(true)
-            .from_writer(enc);
-        Sink::Text {
-            writer: Box::new(writer),
-            next_row: 0,
-        }
-    };
-    let mut meta = FileMeta {
-        extract: extract.name(),
-        file: file.clone(),
-        format,
-        encoding,
-        crlf,
-        sheets: if multi_sheet { 2 } else { 1 },
-        data_rows: 0,
-        skipped_rows: 0,
-        duplicate_rows: 0,
-        conflict_rows: 0,
-    };
-    if title {
-        let t = format!(
-            "{}年{}月{}",
-            world.as_of.year(),
-            world.as_of.month(),
-            extract.title()
-        );
-        sink.emit(&[Out::S(t)], multi_sheet)?;
-    }
-    sink.emit(&header, multi_sheet)?;
-    let repeat_at = rng
-        .random_bool(rates.repeated_header)
-        .then(|| rng.random_range(0..n.max(1)));
-    let mut previous: Option<Vec<Out>> = None;
-    let mut money_total: Fen = 0;
-    let money_col = extract
-        .headers()
-        .iter()
-        .position(|h| h.contains("金额") || h.contains("费用") || h.contains("基数"));
-    for i in 0..n {
-        if multi_sheet && i == n / 2 {
-            if let Sink::Xlsx { sheets } = &mut sink {
-                sheets.push(Vec::new());
+                rng.random_range(1..5)
+            },
+            money_trim: rng.random_bool(0.3),
+            xlsx,
+        };
+        let ext = match format {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Xlsx => "xlsx",
+        };
+        let file = format!("{}_{}.{}", extract.name(), as_of.format("%Y%m"), ext);
+        let path = input_dir.join(&file);
+        let multi_sheet = xlsx && n >= 4 && rng.random_bool(0.3);
+        let title = xlsx && rng.random_bool(0.5);
+        let total_row = xlsx && rng.random_bool(0.5);
+        let header: Vec<Out> = extract
+            .headers()
+            .iter()
+            .map(|h| Out::S(h.to_string()))
+            .collect();
+        let mut sink = if xlsx {
+            Sink::Xlsx {
+                sheets: vec![Vec::new()],
             }
-            sink.emit(&header, multi_sheet)?;
-        }
-        if repeat_at == Some(i) && i > 0 {
-            sink.emit(&header, multi_sheet)?;
-            meta.skipped_rows += 1;
-        }
-        if xlsx && i > 0 && rng.random_bool(rates.blank_row) {
-            sink.emit(&[], multi_sheet)?;
-            meta.skipped_rows += 1;
-        }
-        let corruption = decisions.corruption[e][i];
-        let raw = decisions.raw[e].get(&i).map(String::as_str);
-        let cells = extract.cells(world, i);
-        if let Some(col) = money_col
-            && let Cell::Money(f) = cells[col]
-        {
-            money_total += f;
-        }
-        // The roster's exact duplicates repeat the previous row byte for byte.
-        if extract == Extract::Roster
-            && world.roster[i].exact_dup
-            && let Some(prev) = &previous
-        {
-            sink.emit(prev, multi_sheet)?;
-            meta.data_rows += 1;
-            meta.duplicate_rows += 1;
-            continue;
-        }
-        // A conflicting earlier row: same key, one non-key value differs; the later (true) row counts.
-        if corruption == Corruption::None
-            && let Some(col) = extract.conflict_col()
-            && rng.random_bool(rates.conflict)
-        {
-            let mut altered = cells.clone();
-            altered[col] = match &altered[col] {
-                Cell::Money(f) => Cell::Money(f + 10_000),
-                Cell::Text(s) => Cell::Text(format!("{s}分部")),
-                Cell::Str(s) => Cell::Text(format!("{s}分部")),
-                other => other.clone(),
+        } else {
+            let mut f =
+                BufWriter::new(File::create(&path).map_err(|e| GenerateError::io(&path, e))?);
+            if encoding == Encoding::Utf8Bom {
+                f.write_all(b"\xEF\xBB\xBF")
+                    .map_err(|e| GenerateError::io(&path, e))?;
+            }
+            let enc = Encoder {
+                inner: f,
+                gb18030: encoding == Encoding::Gb18030,
+                pending: Vec::new(),
+                cache: Default::default(),
             };
+            let writer = csv::WriterBuilder::new()
+                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+                .terminator(if crlf {
+                    csv::Terminator::CRLF
+                } else {
+                    csv::Terminator::Any(b'\n')
+                })
+                .flexible(true)
+                .from_writer(enc);
+            Sink::Text {
+                writer: Box::new(writer),
+                next_row: 0,
+            }
+        };
+        let meta = FileMeta {
+            extract: extract.name(),
+            file: file.clone(),
+            format,
+            encoding,
+            crlf,
+            sheets: if multi_sheet { 2 } else { 1 },
+            data_rows: 0,
+            skipped_rows: 0,
+            duplicate_rows: 0,
+            conflict_rows: 0,
+        };
+        if title {
+            let t = format!("{}年{}月{}", as_of.year(), as_of.month(), extract.title());
+            sink.emit(&[Out::S(t)], multi_sheet)?;
+        }
+        sink.emit(&header, multi_sheet)?;
+        let repeat_at = rng
+            .random_bool(rates.repeated_header)
+            .then(|| rng.random_range(0..n.max(1)));
+        let money_col = extract
+            .headers()
+            .iter()
+            .position(|h| h.contains("金额") || h.contains("费用") || h.contains("基数"));
+        Ok(ExtractWriter {
+            extract,
+            file,
+            path,
+            sink,
+            meta,
+            style,
+            header,
+            multi_sheet,
+            total_row,
+            repeat_at,
+            previous: None,
+            money_total: 0,
+            money_col,
+            rows_written: 0,
+        })
+    }
+
+    /// Write the records of one world; `link` is called for every data row with its location.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_rows(
+        &mut self,
+        world: &World,
+        book: &NameBook,
+        decisions: &Decisions,
+        rates: &MessRates,
+        rng: &mut ChaCha8Rng,
+        link: &mut dyn FnMut(LinkRow<'_>) -> Result<(), GenerateError>,
+    ) -> Result<(), GenerateError> {
+        let extract = self.extract;
+        let e = extract as usize;
+        let n = extract.len(world);
+        let xlsx = self.style.xlsx;
+        let multi_sheet = self.multi_sheet;
+        let repeat_at = self.repeat_at.take();
+        let first_part = self.rows_written == 0;
+        self.rows_written += n;
+        let ExtractWriter {
+            file,
+            sink,
+            meta,
+            style,
+            header,
+            previous,
+            money_total,
+            money_col,
+            ..
+        } = self;
+        let (file, style, money_col) = (&*file, &*style, *money_col);
+        for i in 0..n {
+            if multi_sheet && first_part && i == n / 2 {
+                if let Sink::Xlsx { sheets } = sink {
+                    sheets.push(Vec::new());
+                }
+                sink.emit(header, multi_sheet)?;
+            }
+            if repeat_at == Some(i) && i > 0 {
+                sink.emit(header, multi_sheet)?;
+                meta.skipped_rows += 1;
+            }
+            if xlsx && i > 0 && rng.random_bool(rates.blank_row) {
+                sink.emit(&[], multi_sheet)?;
+                meta.skipped_rows += 1;
+            }
+            let corruption = decisions.corruption[e][i];
+            let raw = decisions.raw[e].get(&i).map(String::as_str);
+            let cells = extract.cells(world, i);
+            if let Some(col) = money_col
+                && let Cell::Money(f) = cells[col]
+            {
+                *money_total += f;
+            }
+            // The roster's exact duplicates repeat the previous row byte for byte.
+            if extract == Extract::Roster
+                && world.roster[i].exact_dup
+                && let Some(prev) = &*previous
+            {
+                sink.emit(prev, multi_sheet)?;
+                meta.data_rows += 1;
+                meta.duplicate_rows += 1;
+                continue;
+            }
+            // A conflicting earlier row: same key, one non-key value differs; the later (true) row counts.
+            if corruption == Corruption::None
+                && let Some(col) = extract.conflict_col()
+                && rng.random_bool(rates.conflict)
+            {
+                let mut altered = cells.clone();
+                altered[col] = match &altered[col] {
+                    Cell::Money(f) => Cell::Money(f + 10_000),
+                    Cell::Text(s) => Cell::Text(format!("{s}分部")),
+                    Cell::Str(s) => Cell::Text(format!("{s}分部")),
+                    other => other.clone(),
+                };
+                let row = render_row(
+                    world,
+                    book,
+                    extract,
+                    &altered,
+                    Corruption::None,
+                    None,
+                    style,
+                    rates,
+                    rng,
+                );
+                let r = sink.emit(&row, multi_sheet)?;
+                meta.data_rows += 1;
+                meta.conflict_rows += 1;
+                if extract != Extract::Roster {
+                    link(LinkRow {
+                        extract,
+                        file,
+                        row: &r,
+                        record: i,
+                        corruption,
+                    })?;
+                }
+            }
             let row = render_row(
-                world,
-                book,
-                extract,
-                &altered,
-                Corruption::None,
-                None,
-                &style,
-                rates,
-                rng,
+                world, book, extract, &cells, corruption, raw, style, rates, rng,
             );
             let r = sink.emit(&row, multi_sheet)?;
             meta.data_rows += 1;
-            meta.conflict_rows += 1;
             if extract != Extract::Roster {
                 link(LinkRow {
                     extract,
-                    file: &file,
+                    file,
                     row: &r,
                     record: i,
                     corruption,
                 })?;
             }
-        }
-        let row = render_row(
-            world, book, extract, &cells, corruption, raw, &style, rates, rng,
-        );
-        let r = sink.emit(&row, multi_sheet)?;
-        meta.data_rows += 1;
-        if extract != Extract::Roster {
-            link(LinkRow {
-                extract,
-                file: &file,
-                row: &r,
-                record: i,
-                corruption,
-            })?;
-        }
-        // Exact duplicates, not of rows whose ID is destroyed (DQ01/DQ04 count rows).
-        if !corruption.destroys_id() && rng.random_bool(rates.duplicate) {
-            let r = sink.emit(&row, multi_sheet)?;
-            meta.data_rows += 1;
-            meta.duplicate_rows += 1;
-            if extract != Extract::Roster {
-                link(LinkRow {
-                    extract,
-                    file: &file,
-                    row: &r,
-                    record: i,
-                    corruption,
-                })?;
+            // Exact duplicates, not of rows whose ID is destroyed (DQ01/DQ04 count rows).
+            if !corruption.destroys_id() && rng.random_bool(rates.duplicate) {
+                let r = sink.emit(&row, multi_sheet)?;
+                meta.data_rows += 1;
+                meta.duplicate_rows += 1;
+                if extract != Extract::Roster {
+                    link(LinkRow {
+                        extract,
+                        file,
+                        row: &r,
+                        record: i,
+                        corruption,
+                    })?;
+                }
             }
+            *previous = Some(row);
         }
-        previous = Some(row);
+        Ok(())
     }
-    if total_row {
-        let mut row = vec![Out::S("合计".to_string())];
-        if let Some(col) = money_col {
-            row.resize(col + 1, Out::S(String::new()));
-            row[col] = Out::N(money_total as f64 / 100.0);
+
+    /// Write the closing rows and the file.
+    pub fn finish(self) -> Result<FileMeta, GenerateError> {
+        let ExtractWriter {
+            path,
+            mut sink,
+            mut meta,
+            total_row,
+            multi_sheet,
+            money_col,
+            money_total,
+            ..
+        } = self;
+        if total_row {
+            let mut row = vec![Out::S("合计".to_string())];
+            if let Some(col) = money_col {
+                row.resize(col + 1, Out::S(String::new()));
+                row[col] = Out::N(money_total as f64 / 100.0);
+            }
+            sink.emit(&row, multi_sheet)?;
+            meta.skipped_rows += 1;
         }
-        sink.emit(&row, multi_sheet)?;
-        meta.skipped_rows += 1;
-    }
-    match sink {
-        Sink::Text { writer, .. } => {
-            let mut enc = writer
-                .into_inner()
-                .map_err(|e| GenerateError::io(&path, e.into_error()))?;
-            enc.flush().map_err(|e| GenerateError::io(&path, e))?;
+        match sink {
+            Sink::Text { writer, .. } => {
+                let mut enc = writer
+                    .into_inner()
+                    .map_err(|e| GenerateError::io(&path, e.into_error()))?;
+                enc.flush().map_err(|e| GenerateError::io(&path, e))?;
+            }
+            Sink::Xlsx { sheets } => write_xlsx(&path, &sheets)?,
         }
-        Sink::Xlsx { sheets } => write_xlsx(&path, &sheets)?,
+        Ok(meta)
     }
-    Ok(meta)
 }
 
 fn write_xlsx(path: &Path, sheets: &[Vec<Vec<Out>>]) -> Result<(), GenerateError> {
