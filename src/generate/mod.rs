@@ -549,6 +549,31 @@ fn decide(
         corruption.push(cs);
         raw.push(raws);
     }
+    // An ID number seen only under another person's name cannot be told from
+    // its owner by any pipeline: other_name (DQ02) needs the owner's own name
+    // on the same number somewhere else.
+    let mut own_name_rows: BTreeMap<usize, usize> = BTreeMap::new();
+    for &e in &EXTRACTS {
+        for (i, c) in corruption[e as usize].iter().enumerate() {
+            if !c.destroys_id() && *c != Corruption::OtherName {
+                *own_name_rows.entry(e.person(world, i)).or_default() += 1;
+            }
+        }
+    }
+    for h in &world.households {
+        *own_name_rows.entry(h.head).or_default() += 1;
+    }
+    for g in world.education.iter().filter_map(|ed| ed.guardian) {
+        *own_name_rows.entry(g).or_default() += 1;
+    }
+    for &e in &EXTRACTS {
+        for i in 0..e.len(world) {
+            let c = &mut corruption[e as usize][i];
+            if *c == Corruption::OtherName && !own_name_rows.contains_key(&e.person(world, i)) {
+                *c = Corruption::None;
+            }
+        }
+    }
     Decisions {
         corruption,
         raw,

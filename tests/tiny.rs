@@ -1,0 +1,74 @@
+//! End-to-end on the committed tiny county (fixtures/tiny, written by
+//! scripts/make_tiny.sh): golden findings and links, and the evaluator's
+//! scores against the generator's truth.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hedui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the hedui binary runs")
+}
+
+fn tiny() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tiny"))
+}
+
+fn run_tiny(out: &Path) {
+    let o = hedui(&[
+        "run",
+        "--input",
+        tiny().join("input").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn tiny_county_findings_and_links_match_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_tiny(&out);
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    insta::assert_snapshot!("tiny_findings", read("findings.csv"));
+    insta::assert_snapshot!("tiny_links", read("links.csv"));
+}
+
+#[test]
+fn tiny_county_scores_against_its_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_tiny(&out);
+    let o = hedui(&[
+        "evaluate",
+        "--truth",
+        tiny().join("truth").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).unwrap())
+            .unwrap();
+    let links = &e["links"];
+    assert!(links["precision"].as_f64().unwrap() >= 0.9995, "{links}");
+    assert!(links["recall"].as_f64().unwrap() >= 0.998, "{links}");
+}
