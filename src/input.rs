@@ -213,10 +213,12 @@ fn load_file(
     let file_idx = rows.files.len() as u32;
     let mut file_rows = Vec::new();
     let mut usable = true;
+    let mut maps = Vec::with_capacity(raw.sections.len());
     for section in &raw.sections {
-        let map = match matcher.map_header(&section.header) {
-            Ok(m) => m,
+        match matcher.map_header(&section.header) {
+            Ok(m) => maps.push(Some(m)),
             Err(problems) => {
+                maps.push(None);
                 usable = false;
                 let where_ = section
                     .sheet
@@ -246,9 +248,14 @@ fn load_file(
                         message,
                     });
                 }
-                continue;
             }
-        };
+        }
+    }
+    // Exact duplicates are sought across the whole file: a row copied into a
+    // second sheet is a duplicate too.
+    let mut duplicates = table::DuplicateFinder::default();
+    for (section, map) in raw.sections.iter().zip(&maps) {
+        let Some(map) = map else { continue };
         for col in &map.unknown {
             if !account.unknown_columns.contains(col) {
                 account.unknown_columns.push(col.clone());
@@ -262,8 +269,8 @@ fn load_file(
                 .entry(s.reason.code().to_string())
                 .or_default() += 1;
         }
-        let dups = table::exact_duplicates(&section.rows);
-        let parsed = table::parse_rows(def, &map, &section.rows);
+        let dups = duplicates.mark(map, &section.rows);
+        let parsed = table::parse_rows(def, map, &section.rows);
         for ((raw_row, dup), result) in section.rows.iter().zip(dups).zip(parsed) {
             match result {
                 Ok(row) => {

@@ -318,6 +318,35 @@ async fn roster_homes(
     Ok(homes)
 }
 
+/// Each roster row's household, township and village, by its `_ord`.
+async fn roster_row_homes(
+    ctx: &SessionContext,
+) -> datafusion::error::Result<BTreeMap<u64, (String, String, String)>> {
+    let mut rows = BTreeMap::new();
+    if !ctx.table_exist("roster")? {
+        return Ok(rows);
+    }
+    let batch = engine::query_batch(
+        ctx,
+        "SELECT \"_ord\", household_id, township, village FROM roster",
+    )
+    .await?;
+    let ord = cast(batch.column(0), &DataType::UInt64)?;
+    let ord = ord
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .expect("cast to UInt64 gives a UInt64Array");
+    let (h, t, v) = (
+        strings(&batch, "household_id")?,
+        strings(&batch, "township")?,
+        strings(&batch, "village")?,
+    );
+    for i in 0..batch.num_rows() {
+        rows.insert(ord.value(i), (get(&h, i), get(&t, i), get(&v, i)));
+    }
+    Ok(rows)
+}
+
 /// Masks an ID number for evidence text: the region code and the last four
 /// characters stay, as on the people-facing reports.
 fn mask_id(id: &str) -> String {
@@ -351,7 +380,6 @@ fn level_label(level: &str) -> &'static str {
 fn status_label(status: &str) -> &'static str {
     match status {
         "bad_check" => "校验位或出生日期错误",
-        "empty" => "为空",
         "malformed" => "格式错误",
         "sci_notation" => "被科学计数法损坏",
         _ => "无效",
@@ -417,11 +445,22 @@ async fn finding_rows(
             None,
         );
     }
-    // DQ01 and DQ04: one finding per source row, about the primary ID column.
+    // DQ01 and DQ04: one finding per source row, about the primary ID column;
+    // a roster row names its own household.
+    let roster_rows = roster_row_homes(ctx).await?;
     for (rule, batch) in [
         ("DQ01", &res.dq01_invalid_id),
         ("DQ04", &res.dq04_sci_notation),
     ] {
+        let ord = cast(
+            batch.column(batch.schema().index_of("_ord")?),
+            &DataType::UInt64,
+        )?;
+        let ord = ord
+            .as_any()
+            .downcast_ref::<arrow::array::UInt64Array>()
+            .expect("cast to UInt64 gives a UInt64Array")
+            .clone();
         let (ex, file, row, field, raw_id, raw_name) = (
             strings(batch, "extract")?,
             strings(batch, "file")?,
@@ -441,9 +480,6 @@ async fn finding_rows(
             }
             let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
             let evidence = match &status {
-                Some(s) if s.value(i) == "empty" => {
-                    "身份证号为空，无法按姓名和出生日期唯一关联，记录未关联".to_string()
-                }
                 Some(s) => format!(
                     "身份证号「{}」{}，无法唯一修复，记录未关联",
                     mask_id(raw_id.value(i).trim()),
@@ -455,12 +491,17 @@ async fn finding_rows(
                 ),
             };
             let name = crate::normalize::name::normalize_name(&get(&raw_name, i)).name;
+            let (household, township, village) = if ex.value(i) == "roster" {
+                roster_rows.get(&ord.value(i)).cloned().unwrap_or_default()
+            } else {
+                Default::default()
+            };
             push(
                 rule,
-                String::new(),
+                household,
                 String::new(),
                 name,
-                (String::new(), String::new()),
+                (township, village),
                 evidence,
                 vec![source.clone()],
                 "unlinked".to_string(),

@@ -49,7 +49,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("guardian_id", "监护人身份证号", Id)
             .aliases(&["监护人身份证号码", "监护人证件号码"])
             .optional(),
-        FieldDef::new("school_year", "学年", Text)
+        FieldDef::new("school_year", "学年", SchoolYear)
             .aliases(&["学年度"])
             .value_required(),
     ],

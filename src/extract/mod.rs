@@ -37,6 +37,8 @@ pub enum FieldType {
     Integer,
     /// A month, `YYYYMM` (Arrow Int32).
     Period,
+    /// A school year, canonical `YYYY-YYYY` (Arrow Utf8).
+    SchoolYear,
     /// One of a closed set of values; each canonical value with the spellings
     /// that mean it.
     Category(&'static [(&'static str, &'static [&'static str])]),

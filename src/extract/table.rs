@@ -15,7 +15,7 @@
 //! - dates Date32, money Int64 fen, periods Int32 `YYYYMM`, integers Int64,
 //!   decimals Float64, text and categories Utf8 (categories canonical).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -95,7 +95,10 @@ pub fn parse_row(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Result<Pars
         let raw = col.map(|c| fields[c].as_str()).unwrap_or("");
         match parse_value(f, raw) {
             Ok(v) => {
-                if f.value_required && is_null(&v) {
+                // An amount written `-` or left empty is null (Excel shows a
+                // zero as `-`): parsed, so never a reject; only an amount that
+                // cannot be read is.
+                if f.value_required && is_null(&v) && f.ty != FieldType::Money {
                     problems.push(("missing_value", format!("必填字段「{}」为空", f.header)));
                 }
                 values.push(v);
@@ -141,7 +144,7 @@ fn is_null(v: &Value) -> bool {
 
 fn null_of(ty: FieldType) -> Value {
     match ty {
-        FieldType::Text => Value::Text(None),
+        FieldType::Text | FieldType::SchoolYear => Value::Text(None),
         FieldType::Id => Value::Id {
             raw: String::new(),
             id: normalize_id(""),
@@ -181,6 +184,7 @@ fn parse_value(f: &FieldDef, raw: &str) -> Result<Value, (&'static str, String)>
         FieldType::Decimal => Value::Decimal(money::parse_decimal(raw).map_err(value_err)?),
         FieldType::Integer => Value::Integer(money::parse_integer(raw).map_err(value_err)?),
         FieldType::Period => Value::Period(date::parse_period(raw).map_err(value_err)?),
+        FieldType::SchoolYear => Value::Text(date::parse_school_year(raw).map_err(value_err)?),
         FieldType::Category(values) => Value::Category(parse_category(values, raw)?),
     })
 }
@@ -214,11 +218,46 @@ fn parse_category(
     if key == "-" || key == "/" || key == "—" {
         return Ok(None);
     }
+    if let Some(c) = contained_category(values, &key)? {
+        return Ok(Some(c));
+    }
     let allowed: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
     Err((
         "bad_category",
         format!("取值不在允许范围（{}）", allowed.join("/")),
     ))
+}
+
+/// A longer spelling that holds one of the category's values or spellings
+/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
+/// contained spelling of two characters or more decides; a tie between two
+/// values is an error, not a guess.
+fn contained_category(
+    values: &'static [(&'static str, &'static [&'static str])],
+    key: &str,
+) -> Result<Option<&'static str>, (&'static str, String)> {
+    let mut best: Option<(usize, &'static str)> = None;
+    let mut tied = false;
+    for (canonical, aliases) in values {
+        for spelling in std::iter::once(canonical).chain(aliases.iter()) {
+            let len = spelling.chars().count();
+            if len < 2 || !key.contains(spelling) {
+                continue;
+            }
+            match best {
+                Some((l, c)) if l > len || (l == len && c == *canonical) => {}
+                Some((l, _)) if l == len => tied = true,
+                _ => {
+                    best = Some((len, canonical));
+                    tied = false;
+                }
+            }
+        }
+    }
+    if tied {
+        return Err(("bad_category", "取值含义不明确".to_string()));
+    }
+    Ok(best.map(|(_, c)| c))
 }
 
 /// Accepted rows of every file of one extract, in file order, with their
@@ -274,25 +313,57 @@ impl ExtractRows {
 fn record_key(values: &[Value], idx: &[usize]) -> Option<Vec<String>> {
     idx.iter()
         .map(|&i| match &values[i] {
-            Value::Text(Some(s)) => Some(s.clone()),
+            Value::Text(t) => Some(t.clone().unwrap_or_default()),
             Value::Id { id, .. } => id.value.clone(),
             Value::Name { name, .. } => (!name.name.is_empty()).then(|| name.name.clone()),
             Value::Date(Some(d)) => Some(d.to_string()),
             Value::Period(Some(p)) => Some(p.to_string()),
             Value::Money(Some(m)) | Value::Integer(Some(m)) => Some(m.to_string()),
-            Value::Category(Some(c)) => Some(c.to_string()),
+            Value::Category(c) => Some(c.unwrap_or_default().to_string()),
             _ => None,
         })
         .collect()
 }
 
-/// Marks exact duplicates among a file's data rows: rows whose decoded
-/// fields equal an earlier row's.
-pub fn exact_duplicates(rows: &[RawRow]) -> Vec<bool> {
-    let mut seen: HashSet<&[String]> = HashSet::with_capacity(rows.len());
-    rows.iter()
-        .map(|r| !seen.insert(r.fields.as_slice()))
-        .collect()
+/// Finds exact duplicates among a file's data rows: rows whose decoded
+/// values, field by field, equal an earlier row's. One finder spans a file's
+/// sections (a row copied into a second sheet is a duplicate too; column
+/// order may differ between sheets). Rows are bucketed by a hash and
+/// compared in full, so a collision never makes a duplicate.
+#[derive(Default)]
+pub struct DuplicateFinder<'a> {
+    buckets: HashMap<u64, Vec<(&'a HeaderMap, &'a RawRow)>>,
+}
+
+fn mapped_values<'r>(map: &'r HeaderMap, row: &'r RawRow) -> impl Iterator<Item = &'r str> + 'r {
+    map.columns
+        .iter()
+        .map(|c| c.and_then(|i| row.fields.get(i)).map_or("", String::as_str))
+}
+
+impl<'a> DuplicateFinder<'a> {
+    /// For each row of a section: is it a duplicate of an earlier row?
+    pub fn mark(&mut self, map: &'a HeaderMap, rows: &'a [RawRow]) -> Vec<bool> {
+        rows.iter()
+            .map(|row| {
+                let mut h = std::hash::DefaultHasher::new();
+                for v in mapped_values(map, row) {
+                    std::hash::Hash::hash(v, &mut h);
+                }
+                let bucket = self
+                    .buckets
+                    .entry(std::hash::Hasher::finish(&h))
+                    .or_default();
+                let dup = bucket
+                    .iter()
+                    .any(|(m, r)| mapped_values(m, r).eq(mapped_values(map, row)));
+                if !dup {
+                    bucket.push((map, row));
+                }
+                dup
+            })
+            .collect()
+    }
 }
 
 /// Parses a section's rows in parallel, keeping file order.
@@ -327,7 +398,7 @@ pub fn schema(def: &ExtractDef) -> SchemaRef {
                 fields.push(Field::new(format!("{name}_alias"), DataType::Utf8, true));
                 fields.push(Field::new(format!("{name}_pinyin"), DataType::Utf8, true));
             }
-            FieldType::Text | FieldType::Category(_) => {
+            FieldType::Text | FieldType::SchoolYear | FieldType::Category(_) => {
                 fields.push(Field::new(name, DataType::Utf8, true))
             }
             FieldType::Date => fields.push(Field::new(name, DataType::Date32, true)),
@@ -414,7 +485,7 @@ pub fn build_batch(
                     columns.push(Arc::new(builder.finish()));
                 }
             }
-            FieldType::Text => {
+            FieldType::Text | FieldType::SchoolYear => {
                 let mut b = StringBuilder::new();
                 for value in values {
                     b.append_option(match value {
@@ -488,4 +559,30 @@ pub fn region_unknown(id: &NormalizedId) -> bool {
             .value
             .as_deref()
             .is_some_and(|v| region_status(v) == RegionStatus::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRADE: &[(&str, &[&str])] = &[("C", &["C级"]), ("D", &["D级"])];
+    const STATUS: &[(&str, &[&str])] = &[
+        ("正常参保", &["参保", "正常"]),
+        ("终止", &["终止参保", "停保"]),
+    ];
+
+    #[test]
+    fn categories_match_spellings_exactly_then_by_containment() {
+        assert_eq!(parse_category(GRADE, " D "), Ok(Some("D")));
+        assert_eq!(parse_category(GRADE, "d级"), Ok(Some("D")));
+        assert_eq!(parse_category(GRADE, "D级危房"), Ok(Some("D")));
+        assert_eq!(parse_category(STATUS, "已终止参保"), Ok(Some("终止")));
+        assert_eq!(parse_category(STATUS, "-"), Ok(None));
+        assert_eq!(parse_category(STATUS, ""), Ok(None));
+        assert!(parse_category(STATUS, "停止").is_err());
+        assert!(
+            parse_category(GRADE, "C级或D级").is_err(),
+            "a tie is not guessed"
+        );
+    }
 }

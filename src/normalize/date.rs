@@ -387,3 +387,68 @@ mod tests {
         }
     }
 }
+
+/// Parses a school year (`学年`) into its canonical `YYYY-YYYY` form, the
+/// year running 1 September to 31 August: `2025-2026`, `2025—2026`,
+/// `２０２５－２０２６`, `2025/2026`, `2025至2026学年`, `2025-26`, `2025学年`
+/// (the year it starts). `Ok(None)` for an empty cell.
+pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
+    let folded: String = raw
+        .chars()
+        .map(fold_width)
+        .filter(|c| !is_blank(*c))
+        .collect();
+    if folded.is_empty() || super::text::is_none_placeholder(&folded) {
+        return Ok(None);
+    }
+    let digits: Vec<u32> = folded.chars().filter_map(|c| c.to_digit(10)).collect();
+    let bad = || ValueError {
+        code: "bad_school_year",
+        message: format!("无法识别的学年：{}", quote_prefix(raw, 20)),
+    };
+    if digits.len() < 4 || !folded.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let start = digits[..4].iter().fold(0, |y, d| y * 10 + d);
+    let rest = &digits[4..];
+    let end_ok = match rest.len() {
+        0 => true,
+        2 => rest[0] * 10 + rest[1] == (start + 1) % 100,
+        4 => rest.iter().fold(0, |y, d| y * 10 + d) == start + 1,
+        _ => false,
+    };
+    if !(1900..=2100).contains(&start) || !end_ok {
+        return Err(bad());
+    }
+    Ok(Some(format!("{start}-{}", start + 1)))
+}
+
+#[cfg(test)]
+mod school_year_tests {
+    use super::*;
+
+    #[test]
+    fn school_years_in_every_spelling() {
+        for raw in [
+            "2025-2026",
+            "2025—2026",
+            "２０２５－２０２６",
+            "2025/2026",
+            "2025至2026学年",
+            "2025-2026学年",
+            "2025-26",
+            "2025学年",
+            " 2025 - 2026 ",
+        ] {
+            assert_eq!(
+                parse_school_year(raw),
+                Ok(Some("2025-2026".to_string())),
+                "{raw}"
+            );
+        }
+        assert_eq!(parse_school_year(""), Ok(None));
+        for bad in ["2025-2027", "学年", "20252", "上学期", "1850-1851"] {
+            assert!(parse_school_year(bad).is_err(), "{bad}");
+        }
+    }
+}

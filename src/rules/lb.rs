@@ -167,7 +167,8 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
     Ok(sorted(findings))
 }
 
-/// LB04 长期失业: the person's latest unemployment registration has status
+/// LB04 长期失业: the person's latest unemployment registration (made on or
+/// before the as-of date) has status
 /// 失业 and was made ≥ M months before the as-of date, and the person has no
 /// contribution month in the window.
 pub async fn lb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
@@ -177,11 +178,13 @@ pub async fn lb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &["live_unemployment", "contribution_window", "roster_persons", "known_gone"],
         &[(
             "latest_registration",
-            "SELECT * FROM ( \
+            format!(
+                "SELECT * FROM ( \
                SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id \
                  ORDER BY reg_date DESC NULLS LAST, _ord DESC) AS rn \
-               FROM live_unemployment) WHERE rn = 1"
-                .into(),
+               FROM live_unemployment WHERE reg_date IS NULL OR reg_date <= {as_of}) WHERE rn = 1",
+                as_of = super::date_lit(params.as_of)
+            ),
         )],
         &format!(
             "SELECT u.person_id AS id_number, u.name, u.person_method, \

@@ -498,20 +498,21 @@ impl<'a> Blocks<'a> {
                     .into(),
             ),
             // One row per household: its attributes from its first row, its
-            // size (保障人数, else its distinct member rows, unlinked ones
-            // included), its standard, CB01 factor and DY02 floor.
+            // size (保障人数 from any of its rows, else its distinct member
+            // rows, unlinked ones included), its standard, CB01 factor and
+            // DY02 floor.
             "households" => (
                 vec![],
                 format!(
                     "SELECT h.household_id, h.category, h.township, h.village, h.head_name, \
                        h.head_person_id, h.start_date, h.declared_income, h.monthly_benefit, \
-                       CASE WHEN h.household_size > 0 THEN h.household_size ELSE n.member_rows END AS size, \
+                       CASE WHEN n.household_size > 0 THEN n.household_size ELSE n.member_rows END AS size, \
                        {standard} AS standard_fen, \
                        CAST(CASE WHEN h.category = '低收入' THEN {factor_low} ELSE {factor} END AS BIGINT) AS factor_permille, \
                        CAST(CASE WHEN h.category = '低收入' THEN {floor_low} ELSE {floor} END AS BIGINT) AS floor_bp \
                      FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY _ord) AS rn \
                            FROM roster WHERE NOT _dup) h \
-                     JOIN (SELECT household_id, \
+                     JOIN (SELECT household_id, MAX(household_size) AS household_size, \
                              COUNT(DISTINCT COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) AS member_rows \
                            FROM roster WHERE NOT _dup GROUP BY household_id) n \
                        ON n.household_id = h.household_id \
@@ -531,12 +532,13 @@ impl<'a> Blocks<'a> {
                    WHERE NOT _dup AND head_person_id IS NOT NULL"
                     .into(),
             ),
-            // An enrollment ended by death on or before the as-of date.
+            // An enrollment ended by death on or before the as-of date (an
+            // ended enrollment without a date counts as ended by then).
             "deceased" => (
                 vec!["live_medical_enrollment"],
                 format!(
                     "SELECT person_id, end_date, scheme, src FROM live_medical_enrollment \
-                     WHERE end_reason = '死亡' AND end_date <= {}",
+                     WHERE end_reason = '死亡' AND (end_date IS NULL OR end_date <= {})",
                     date_lit(w.as_of)
                 ),
             ),
@@ -545,7 +547,7 @@ impl<'a> Blocks<'a> {
                 vec!["live_medical_enrollment"],
                 format!(
                     "SELECT DISTINCT person_id FROM live_medical_enrollment \
-                     WHERE end_reason IN ('死亡', '转出') AND end_date <= {}",
+                     WHERE end_reason IN ('死亡', '转出') AND (end_date IS NULL OR end_date <= {})",
                     date_lit(w.as_of)
                 ),
             ),
@@ -575,7 +577,8 @@ impl<'a> Blocks<'a> {
                      GROUP BY person_id"
                 ),
             ),
-            // Pension income: the same over the months a pension was paid.
+            // Pension income: the same over the months a pension was paid
+            // (a month paid nothing is not one).
             "pension_income" => (
                 vec!["live_pension"],
                 format!(
@@ -584,7 +587,8 @@ impl<'a> Blocks<'a> {
                        string_agg(month_src, ';') AS pension_src \
                      FROM (SELECT person_id, period, SUM(COALESCE(amount, 0)) AS month_pension, \
                              string_agg(src, ';') AS month_src \
-                           FROM live_pension WHERE {} GROUP BY person_id, period) \
+                           FROM live_pension WHERE {} GROUP BY person_id, period \
+                           HAVING SUM(COALESCE(amount, 0)) > 0) \
                      GROUP BY person_id",
                     w.has_period("period")
                 ),
