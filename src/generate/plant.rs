@@ -728,7 +728,8 @@ impl Planter<'_> {
                 // The owner's own name must be seen on the number elsewhere,
                 // or no pipeline could tell the other name from the owner's.
                 let employer = self.world.employer_of("企业", self.rng);
-                self.world.contribute_months(ms[0], employer, 1..=3, 500_000);
+                self.world
+                    .contribute_months(ms[0], employer, 1..=3, 500_000);
                 self.note(
                     "DQ02",
                     None,
