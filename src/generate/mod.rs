@@ -567,8 +567,7 @@ fn decide(
         *own_name_rows.entry(g).or_default() += 1;
     }
     for &e in &EXTRACTS {
-        for i in 0..e.len(world) {
-            let c = &mut corruption[e as usize][i];
+        for (i, c) in corruption[e as usize].iter_mut().enumerate() {
             if *c == Corruption::OtherName && !own_name_rows.contains_key(&e.person(world, i)) {
                 *c = Corruption::None;
             }
