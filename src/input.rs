@@ -147,7 +147,7 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
     }
     for (name, rows) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
-        let (_, conflicts) = rows.superseded(def);
+        let (superseded, conflicts) = rows.superseded(def);
         for (file_idx, n) in conflicts {
             let file = &rows.files[file_idx as usize];
             if let Some(acc) = inputs
@@ -158,7 +158,7 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
                 acc.rows_conflict += n;
             }
         }
-        match table::build_batch(def, &rows) {
+        match table::build_batch(def, &rows, &superseded) {
             Ok(batch) => {
                 inputs.tables.insert(name, batch);
             }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::ExtractDef;
 
@@ -98,6 +98,19 @@ impl HeaderMatcher {
         }
         if let Some(&i) = self.table.get(trimmed) {
             return Some(i);
+        }
+        // Only a cell that normalisation would change can still match: most
+        // data cells (numbers, names already in NFKC) stop here, which keeps
+        // the repeated-header check on every row cheap.
+        if trimmed.bytes().any(|b| b.is_ascii_digit()) && !trimmed.contains(['(', '（']) {
+            return None; // an ID, a date, an amount: no header holds a bare digit
+        }
+        let changes = trimmed
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '（' | '）' | '*' | '\u{feff}'))
+            || is_nfkc_quick(trimmed.chars()) != IsNormalized::Yes;
+        if !changes {
+            return None;
         }
         self.table.get(&header_key(trimmed)).copied()
     }

@@ -288,7 +288,7 @@ impl ExtractRows {
         };
         let primary = key_idx(def.key);
         let fallback = key_idx(def.key_fallback);
-        let mut last: HashMap<Vec<String>, usize> = HashMap::new();
+        let mut last: HashMap<String, usize> = HashMap::with_capacity(self.rows.len());
         for (i, (file, _, dup, row)) in self.rows.iter().enumerate() {
             if *dup {
                 continue;
@@ -308,21 +308,31 @@ impl ExtractRows {
     }
 }
 
-/// The text form of a row's key; `None` when a part is missing (such rows
-/// have no identity to conflict on).
-fn record_key(values: &[Value], idx: &[usize]) -> Option<Vec<String>> {
-    idx.iter()
-        .map(|&i| match &values[i] {
-            Value::Text(t) => Some(t.clone().unwrap_or_default()),
-            Value::Id { id, .. } => id.value.clone(),
-            Value::Name { name, .. } => (!name.name.is_empty()).then(|| name.name.clone()),
-            Value::Date(Some(d)) => Some(d.to_string()),
-            Value::Period(Some(p)) => Some(p.to_string()),
-            Value::Money(Some(m)) | Value::Integer(Some(m)) => Some(m.to_string()),
-            Value::Category(c) => Some(c.unwrap_or_default().to_string()),
-            _ => None,
-        })
-        .collect()
+/// The text form of a row's key, its parts joined by a unit separator;
+/// `None` when a part is missing (such rows have no identity to conflict on).
+fn record_key(values: &[Value], idx: &[usize]) -> Option<String> {
+    use std::fmt::Write as _;
+    let mut key = String::new();
+    for &i in idx {
+        match &values[i] {
+            Value::Text(t) => key.push_str(t.as_deref().unwrap_or_default()),
+            Value::Id { id, .. } => key.push_str(id.value.as_deref()?),
+            Value::Name { name, .. } if !name.name.is_empty() => key.push_str(&name.name),
+            Value::Date(Some(d)) => {
+                let _ = write!(key, "{d}");
+            }
+            Value::Period(Some(p)) => {
+                let _ = write!(key, "{p}");
+            }
+            Value::Money(Some(m)) | Value::Integer(Some(m)) => {
+                let _ = write!(key, "{m}");
+            }
+            Value::Category(c) => key.push_str(c.unwrap_or_default()),
+            _ => return None,
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
 }
 
 /// Finds exact duplicates among a file's data rows: rows whose decoded
@@ -423,11 +433,12 @@ fn opt_str(s: &str) -> Option<&str> {
 }
 
 /// Builds the extract's Arrow table from its accepted rows.
+/// `superseded` is [`ExtractRows::superseded`]'s first half.
 pub fn build_batch(
     def: &ExtractDef,
     rows: &ExtractRows,
+    superseded: &[bool],
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let (superseded, _) = rows.superseded(def);
     let n = rows.rows.len();
     let mut file = StringBuilder::with_capacity(n, n * 16);
     let mut row_no = StringBuilder::with_capacity(n, n * 4);
