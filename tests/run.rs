@@ -3,15 +3,10 @@
 //! and the exit codes and untouched previous output of failed runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn hedui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hedui"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the hedui binary runs")
-}
+mod common;
+use common::{assert_ok, hedui};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,30 +38,11 @@ fn read(p: PathBuf) -> String {
 }
 
 #[test]
-fn sample_findings_match_golden() {
+fn sample_findings_and_links_match_golden() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = run_sample(&out, "2");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&run_sample(&out, "2"));
     insta::assert_snapshot!("sample_findings", read(out.join("findings.csv")));
-}
-
-#[test]
-fn sample_links_match_golden() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = run_sample(&out, "2");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     insta::assert_snapshot!("sample_links", read(out.join("links.csv")));
 }
 
@@ -79,12 +55,7 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
         .map(|(i, t)| {
             let out = dir.path().join(format!("out{i}"));
             let o = run_sample(&out, t);
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            assert_ok(&o);
             out
         })
         .collect();

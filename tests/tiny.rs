@@ -3,15 +3,9 @@
 //! scores against the generator's truth.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn hedui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hedui"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the hedui binary runs")
-}
+mod common;
+use common::{assert_ok, hedui};
 
 fn tiny() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tiny"))
@@ -29,12 +23,7 @@ fn run_tiny(out: &Path) {
         "--threads",
         "2",
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
 }
 
 #[test]
@@ -59,12 +48,7 @@ fn tiny_county_scores_against_its_truth() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
     let e: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).unwrap())
             .unwrap();

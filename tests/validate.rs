@@ -3,17 +3,12 @@
 //! manifest.json and the exit code.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{assert_ok, hedui};
 
 use serde_json::Value;
-
-fn hedui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hedui"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the hedui binary runs")
-}
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample")
@@ -68,12 +63,7 @@ fn sample_batch_accounts_for_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = validate_into(&sample(), &out);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
     let m = manifest(&out);
     assert_eq!(m["status"], "ok");
     assert_eq!(m["ignored"], serde_json::json!(["README.txt"]));
