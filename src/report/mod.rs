@@ -6,4 +6,5 @@ pub mod findings;
 pub mod manifest;
 pub mod output;
 pub mod parquet;
+pub mod people;
 pub mod rejects;
