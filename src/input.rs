@@ -12,9 +12,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::extract::table::{self, ExtractRows, Value};
-use crate::extract::{self, ExtractDef, HeaderMatcher, HeaderProblem};
-use crate::read::{self, RawTable};
+use rayon::prelude::*;
+
+use crate::extract::table::{self, FileColumns, FileRows, Value};
+use crate::extract::{self, ExtractDef, HeaderMap, HeaderMatcher, HeaderProblem};
+use crate::read::{self, Chunk, Section};
 
 /// The accounting of one input file (a `manifest.json` `inputs` entry).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -85,7 +87,7 @@ pub type Classified = (Vec<(PathBuf, &'static ExtractDef)>, Vec<String>);
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
         .filter(|(n, _)| !n.starts_with('.') && !n.starts_with("~$"))
         .collect();
@@ -107,7 +109,9 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     Ok((files, ignored))
 }
 
-/// Reads every extract of a batch folder.
+/// Reads every extract of a batch folder. Files are read in parallel (and
+/// each file's rows in parallel chunks); everything comes back in file order,
+/// so the result does not depend on the thread count.
 pub fn load(dir: &Path, config: &Config) -> Inputs {
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
@@ -121,16 +125,28 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
         }
     };
     inputs.ignored = ignored;
-    let mut per_extract: BTreeMap<&'static str, ExtractRows> = BTreeMap::new();
-    for (path, def) in &files {
-        let rows = per_extract.entry(def.name).or_default();
-        load_file(path, def, config, rows, &mut inputs);
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|(path, def)| load_file(path, def, config))
+        .collect();
+    // Extract name → (file name, its columns, index of its account).
+    let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize)>> =
+        BTreeMap::new();
+    for (result, (_, def)) in results.into_iter().zip(&files) {
+        let account = inputs.accounts.len();
+        if let Some(columns) = result.columns {
+            per_extract.entry(def.name).or_default().push((
+                result.account.file.clone(),
+                columns,
+                account,
+            ));
+        }
+        inputs.accounts.push(result.account);
+        inputs.rejects.extend(result.rejects);
+        inputs.problems.extend(result.problems);
     }
     for def in extract::EXTRACTS {
-        let present = per_extract
-            .get(def.name)
-            .is_some_and(|r| !r.files.is_empty());
-        if present {
+        if per_extract.contains_key(def.name) {
             continue;
         }
         if config.input.optional.iter().any(|o| o == def.name) {
@@ -145,21 +161,15 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
             });
         }
     }
-    for (name, rows) in per_extract {
+    for (name, files) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
-        let (superseded, conflicts) = rows.superseded(def);
-        for (file_idx, n) in conflicts {
-            let file = &rows.files[file_idx as usize];
-            if let Some(acc) = inputs
-                .accounts
-                .iter_mut()
-                .find(|a| &a.file == file && a.extract == name)
-            {
-                acc.rows_conflict += n;
-            }
-        }
-        match table::build_batch(def, &rows, &superseded) {
-            Ok(batch) => {
+        let accounts: Vec<usize> = files.iter().map(|(_, _, a)| *a).collect();
+        let files: Vec<(String, FileColumns)> = files.into_iter().map(|(n, c, _)| (n, c)).collect();
+        match table::build_extract(def, &files) {
+            Ok((batch, conflicts)) => {
+                for (file_idx, n) in conflicts {
+                    inputs.accounts[accounts[file_idx]].rows_conflict += n;
+                }
                 inputs.tables.insert(name, batch);
             }
             Err(e) => inputs.problems.push(InputProblem {
@@ -177,103 +187,69 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// Reads, maps and parses one file into `rows`, accounting for every row.
-fn load_file(
-    path: &Path,
-    def: &'static ExtractDef,
-    config: &Config,
-    rows: &mut ExtractRows,
-    inputs: &mut Inputs,
-) {
+/// What one file gave.
+struct FileResult {
+    account: FileAccount,
+    rejects: Vec<RejectRow>,
+    problems: Vec<InputProblem>,
+    /// The accepted rows, when the file is usable.
+    columns: Option<FileColumns>,
+}
+
+/// Reads, maps and parses one file, accounting for every row. Rows are
+/// parsed chunk by chunk as the reader hands them on, straight into columns.
+fn load_file(path: &Path, def: &'static ExtractDef, config: &Config) -> FileResult {
     let name = file_name(path);
     let mut account = FileAccount {
         file: name.clone(),
         extract: def.name.to_string(),
         ..FileAccount::default()
     };
-    if let Ok(bytes) = std::fs::read(path) {
-        account.sha256 = hex::encode(Sha256::digest(&bytes));
-    }
+    let mut rejects = Vec::new();
+    let mut problems = Vec::new();
     let matcher = HeaderMatcher::new(def, &config.aliases(def.name));
-    let raw: RawTable =
-        match read::read_file(path, &|cells: &[String]| matcher.looks_like_header(cells)) {
-            Ok(t) => t,
-            Err(e) => {
-                inputs.problems.push(InputProblem {
-                    file: name.clone(),
-                    message: e.to_string(),
-                });
-                inputs.accounts.push(account);
-                return;
-            }
-        };
-    account.format = raw.format.as_str().to_string();
-    account.encoding = raw.encoding.clone();
-    account.ignored_sheets = raw.ignored_sheets.clone();
-    let file_idx = rows.files.len() as u32;
-    let mut file_rows = Vec::new();
-    let mut usable = true;
-    let mut maps = Vec::with_capacity(raw.sections.len());
-    for section in &raw.sections {
-        match matcher.map_header(&section.header) {
-            Ok(m) => maps.push(Some(m)),
-            Err(problems) => {
-                maps.push(None);
-                usable = false;
-                let where_ = section
-                    .sheet
-                    .as_ref()
-                    .map(|s| format!("{name} 工作表 {s}"))
-                    .unwrap_or_else(|| name.clone());
-                let found = section
-                    .header
-                    .iter()
-                    .map(|h| h.trim())
-                    .filter(|h| !h.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("、");
-                for p in problems {
-                    let message = match p {
-                        HeaderProblem::Missing { field, header } => format!(
-                            "{where_}：缺少必需列「{header}」（{field}）；找到的表头：{found} / {where_}: required column {header} ({field}) is missing; headers found: {found}"
-                        ),
-                        HeaderProblem::MappedTwice { field, headers } => format!(
-                            "{where_}：多列对应同一字段 {field}：{} / {where_}: several columns map to field {field}: {}",
-                            headers.join("、"),
-                            headers.join(", ")
-                        ),
-                    };
-                    inputs.problems.push(InputProblem {
-                        file: name.clone(),
-                        message,
-                    });
-                }
-            }
-        }
-    }
+    let id_field = def.fields.iter().position(|f| f.field == "id_number");
+    let mut rows = FileRows::new(def);
+    // Per section: its header map, or `None` when the header is unusable.
+    let mut maps: Vec<Option<HeaderMap>> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates = table::DuplicateFinder::default();
-    for (section, map) in raw.sections.iter().zip(&maps) {
-        let Some(map) = map else { continue };
+    let is_header = |cells: &[String]| matcher.looks_like_header(cells);
+    let mut sink = |chunk: Chunk<'_>| {
+        if maps.len() <= chunk.section {
+            let section = chunk.header;
+            let map = match matcher.map_header(&section.header) {
+                Ok(m) => Some(m),
+                Err(found_problems) => {
+                    header_problems(&name, section, found_problems, &mut problems);
+                    None
+                }
+            };
+            maps.resize_with(chunk.section, || None);
+            maps.push(map);
+        }
+        let Some(map) = &maps[chunk.section] else {
+            return;
+        };
         for col in &map.unknown {
             if !account.unknown_columns.contains(col) {
                 account.unknown_columns.push(col.clone());
             }
         }
-        account.rows_read += (section.rows.len() + section.skipped.len()) as u64;
-        account.rows_skipped += section.skipped.len() as u64;
-        for s in &section.skipped {
+        account.rows_read += (chunk.rows.len() + chunk.skipped.len()) as u64;
+        account.rows_skipped += chunk.skipped.len() as u64;
+        for s in &chunk.skipped {
             *account
                 .skipped
                 .entry(s.reason.code().to_string())
                 .or_default() += 1;
         }
-        let dups = duplicates.mark(map, &section.rows);
-        let parsed = table::parse_rows(def, map, &section.rows);
-        for ((raw_row, dup), result) in section.rows.iter().zip(dups).zip(parsed) {
+        let dups = duplicates.mark(map, &chunk.rows);
+        let parsed = table::parse_rows(def, map, &chunk.rows);
+        for ((raw_row, dup), result) in chunk.rows.into_iter().zip(dups).zip(parsed) {
             match result {
-                Ok(row) => {
+                Ok((row, key)) => {
                     account.rows_accepted += 1;
                     if dup {
                         account.rows_duplicate += 1;
@@ -284,12 +260,7 @@ fn load_file(
                             .entry(format!("{}:{}", w.code, w.field))
                             .or_default() += 1;
                     }
-                    if let Some(Value::Id { id, .. }) = def
-                        .fields
-                        .iter()
-                        .position(|f| f.field == "id_number")
-                        .map(|i| &row.values[i])
-                    {
+                    if let Some(Value::Id { id, .. }) = id_field.map(|i| &row.values[i]) {
                         *account
                             .id_status
                             .entry(id.status.as_str().to_string())
@@ -301,26 +272,97 @@ fn load_file(
                                 .or_default() += 1;
                         }
                     }
-                    file_rows.push((file_idx, raw_row.loc.to_string(), dup, row));
+                    rows.push(&raw_row.loc.to_string(), dup, &row, key);
                 }
                 Err(reject) => {
                     account.rows_rejected += 1;
                     *account.rejected.entry(reject.code.to_string()).or_default() += 1;
-                    inputs.rejects.push(RejectRow {
+                    rejects.push(RejectRow {
                         extract: def.name,
                         file: name.clone(),
                         row: raw_row.loc.to_string(),
                         code: reject.code,
                         reason: reject.reason,
-                        raw: raw_row.fields.clone(),
+                        raw: raw_row.fields,
                     });
                 }
             }
         }
+    };
+    let read = read::read_file_chunked(path, &is_header, &mut sink);
+    drop(sink);
+    match read {
+        Ok(raw) => {
+            account.format = raw.format.as_str().to_string();
+            account.encoding = raw.encoding;
+            account.ignored_sheets = raw.ignored_sheets;
+            account.sha256 = raw.sha256;
+            let usable = maps.iter().all(Option::is_some);
+            FileResult {
+                account,
+                rejects,
+                problems,
+                columns: usable.then(|| rows.finish()),
+            }
+        }
+        Err(e) => {
+            // A file that fails part-way counts for nothing: its rows are
+            // neither accepted nor rejected, and the run stops (exit 4).
+            if let Ok(bytes) = std::fs::read(path) {
+                account.sha256 = hex::encode(Sha256::digest(&bytes));
+            }
+            problems.push(InputProblem {
+                file: name.clone(),
+                message: e.to_string(),
+            });
+            FileResult {
+                account: FileAccount {
+                    file: account.file,
+                    extract: account.extract,
+                    sha256: account.sha256,
+                    ..FileAccount::default()
+                },
+                rejects: Vec::new(),
+                problems,
+                columns: None,
+            }
+        }
     }
-    if usable {
-        rows.files.push(name);
-        rows.rows.extend(file_rows);
+}
+
+/// The fatal messages for a header that cannot be used.
+fn header_problems(
+    name: &str,
+    section: &Section,
+    found: Vec<HeaderProblem>,
+    problems: &mut Vec<InputProblem>,
+) {
+    let where_ = section
+        .sheet
+        .as_ref()
+        .map(|s| format!("{name} 工作表 {s}"))
+        .unwrap_or_else(|| name.to_string());
+    let headers = section
+        .header
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .collect::<Vec<_>>()
+        .join("、");
+    for p in found {
+        let message = match p {
+            HeaderProblem::Missing { field, header } => format!(
+                "{where_}：缺少必需列「{header}」（{field}）；找到的表头：{headers} / {where_}: required column {header} ({field}) is missing; headers found: {headers}"
+            ),
+            HeaderProblem::MappedTwice { field, headers } => format!(
+                "{where_}：多列对应同一字段 {field}：{} / {where_}: several columns map to field {field}: {}",
+                headers.join("、"),
+                headers.join(", ")
+            ),
+        };
+        problems.push(InputProblem {
+            file: name.to_string(),
+            message,
+        });
     }
-    inputs.accounts.push(account);
 }

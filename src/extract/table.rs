@@ -260,57 +260,65 @@ fn contained_category(
     Ok(best.map(|(_, c)| c))
 }
 
-/// Accepted rows of every file of one extract, in file order, with their
-/// origin; turned into one Arrow table by [`build_batch`].
-#[derive(Debug, Default)]
-pub struct ExtractRows {
-    pub files: Vec<String>,
-    /// (file index, display row, duplicate?, row)
-    pub rows: Vec<(u32, String, bool, ParsedRow)>,
+/// A 128-bit digest of a sequence of strings (two SipHash-1-3 passes with
+/// different keys, each part length-prefixed): equal digests are taken as
+/// equal sequences — a collision among a city's rows is about 2^-80 likely.
+fn digest<'s>(parts: impl Iterator<Item = &'s str> + Clone) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let pass = |seed: u64| {
+        let mut h = std::hash::DefaultHasher::new();
+        seed.hash(&mut h);
+        for p in parts.clone() {
+            p.hash(&mut h);
+        }
+        h.finish()
+    };
+    (u128::from(pass(0x9E37_79B9_7F4A_7C15)) << 64) | u128::from(pass(0xC2B2_AE3D_27D4_EB4F))
 }
 
-impl ExtractRows {
-    /// Record-key conflicts: marks every row that a later, different row of
-    /// the same key replaces, and returns how many conflicts each file holds
-    /// (counted on the later row's file). The roster has none: a second row
-    /// for the same member is CB05.
-    pub fn superseded(&self, def: &ExtractDef) -> (Vec<bool>, BTreeMap<u32, u64>) {
-        let mut superseded = vec![false; self.rows.len()];
-        let mut conflicts: BTreeMap<u32, u64> = BTreeMap::new();
-        if def.is_roster() {
-            return (superseded, conflicts);
-        }
-        let key_idx = |names: &[&str]| -> Vec<usize> {
+/// Which fields make an extract's record key.
+pub struct KeySpec {
+    primary: Vec<usize>,
+    fallback: Vec<usize>,
+    /// The roster has no record key: a second row for the same member is
+    /// CB05, not a conflict.
+    none: bool,
+}
+
+impl KeySpec {
+    pub fn new(def: &ExtractDef) -> Self {
+        let idx = |names: &[&str]| -> Vec<usize> {
             names
                 .iter()
                 .filter_map(|k| def.fields.iter().position(|f| f.field == *k))
                 .collect()
         };
-        let primary = key_idx(def.key);
-        let fallback = key_idx(def.key_fallback);
-        let mut last: HashMap<String, usize> = HashMap::with_capacity(self.rows.len());
-        for (i, (file, _, dup, row)) in self.rows.iter().enumerate() {
-            if *dup {
-                continue;
-            }
-            let key = record_key(&row.values, &primary).or_else(|| {
-                (!fallback.is_empty())
-                    .then(|| record_key(&row.values, &fallback))
-                    .flatten()
-            });
-            let Some(key) = key else { continue };
-            if let Some(prev) = last.insert(key, i) {
-                superseded[prev] = true;
-                *conflicts.entry(*file).or_default() += 1;
-            }
+        KeySpec {
+            primary: idx(def.key),
+            fallback: idx(def.key_fallback),
+            none: def.is_roster(),
         }
-        (superseded, conflicts)
+    }
+
+    /// The digest of a row's record key; `None` when a part is missing
+    /// (such rows have no identity to conflict on). The fallback key is used
+    /// when the primary one is incomplete.
+    pub fn digest(&self, values: &[Value]) -> Option<u128> {
+        if self.none {
+            return None;
+        }
+        key_text(values, &self.primary)
+            .or_else(|| {
+                (!self.fallback.is_empty())
+                    .then(|| key_text(values, &self.fallback))
+                    .flatten()
+            })
+            .map(|k| digest(std::iter::once(k.as_str())))
     }
 }
 
-/// The text form of a row's key, its parts joined by a unit separator;
-/// `None` when a part is missing (such rows have no identity to conflict on).
-fn record_key(values: &[Value], idx: &[usize]) -> Option<String> {
+/// The text form of a row's key, its parts joined by a unit separator.
+fn key_text(values: &[Value], idx: &[usize]) -> Option<String> {
     use std::fmt::Write as _;
     let mut key = String::new();
     for &i in idx {
@@ -338,51 +346,239 @@ fn record_key(values: &[Value], idx: &[usize]) -> Option<String> {
 /// Finds exact duplicates among a file's data rows: rows whose decoded
 /// values, field by field, equal an earlier row's. One finder spans a file's
 /// sections (a row copied into a second sheet is a duplicate too; column
-/// order may differ between sheets). Rows are bucketed by a hash and
-/// compared in full, so a collision never makes a duplicate.
+/// order may differ between sheets). Rows are remembered by a 128-bit digest
+/// of their mapped values, not held.
 #[derive(Default)]
-pub struct DuplicateFinder<'a> {
-    buckets: HashMap<u64, Vec<(&'a HeaderMap, &'a RawRow)>>,
+pub struct DuplicateFinder {
+    seen: std::collections::HashSet<u128>,
 }
 
-fn mapped_values<'r>(map: &'r HeaderMap, row: &'r RawRow) -> impl Iterator<Item = &'r str> + 'r {
+fn mapped_values<'r>(
+    map: &'r HeaderMap,
+    row: &'r RawRow,
+) -> impl Iterator<Item = &'r str> + Clone + 'r {
     map.columns
         .iter()
         .map(|c| c.and_then(|i| row.fields.get(i)).map_or("", String::as_str))
 }
 
-impl<'a> DuplicateFinder<'a> {
-    /// For each row of a section: is it a duplicate of an earlier row?
-    pub fn mark(&mut self, map: &'a HeaderMap, rows: &'a [RawRow]) -> Vec<bool> {
-        rows.iter()
-            .map(|row| {
-                let mut h = std::hash::DefaultHasher::new();
-                for v in mapped_values(map, row) {
-                    std::hash::Hash::hash(v, &mut h);
-                }
-                let bucket = self
-                    .buckets
-                    .entry(std::hash::Hasher::finish(&h))
-                    .or_default();
-                let dup = bucket
-                    .iter()
-                    .any(|(m, r)| mapped_values(m, r).eq(mapped_values(map, row)));
-                if !dup {
-                    bucket.push((map, row));
-                }
-                dup
-            })
-            .collect()
+impl DuplicateFinder {
+    /// For each row of a chunk: is it a duplicate of an earlier row?
+    pub fn mark(&mut self, map: &HeaderMap, rows: &[RawRow]) -> Vec<bool> {
+        let digests: Vec<u128> = rows
+            .par_iter()
+            .map(|row| digest(mapped_values(map, row)))
+            .collect();
+        digests.into_iter().map(|d| !self.seen.insert(d)).collect()
     }
 }
 
-/// Parses a section's rows in parallel, keeping file order.
+/// Parses a chunk's rows in parallel, keeping file order; each accepted row
+/// comes with the digest of its record key.
 pub fn parse_rows(
     def: &ExtractDef,
     map: &HeaderMap,
     rows: &[RawRow],
-) -> Vec<Result<ParsedRow, Reject>> {
-    rows.par_iter().map(|r| parse_row(def, map, r)).collect()
+) -> Vec<Result<(ParsedRow, Option<u128>), Reject>> {
+    let keys = KeySpec::new(def);
+    rows.par_iter()
+        .map(|r| {
+            parse_row(def, map, r).map(|p| {
+                let key = keys.digest(&p.values);
+                (p, key)
+            })
+        })
+        .collect()
+}
+
+/// The columns of one field under construction.
+enum FieldColumns {
+    Id([StringBuilder; 3]),
+    Name([StringBuilder; 4]),
+    Text(StringBuilder),
+    Date(Date32Builder),
+    Int(Int64Builder),
+    Decimal(Float64Builder),
+    Period(Int32Builder),
+}
+
+impl FieldColumns {
+    fn new(ty: FieldType) -> Self {
+        match ty {
+            FieldType::Id => FieldColumns::Id(Default::default()),
+            FieldType::Name => FieldColumns::Name(Default::default()),
+            FieldType::Text | FieldType::SchoolYear | FieldType::Category(_) => {
+                FieldColumns::Text(StringBuilder::new())
+            }
+            FieldType::Date => FieldColumns::Date(Date32Builder::new()),
+            FieldType::Money | FieldType::Integer => FieldColumns::Int(Int64Builder::new()),
+            FieldType::Decimal => FieldColumns::Decimal(Float64Builder::new()),
+            FieldType::Period => FieldColumns::Period(Int32Builder::new()),
+        }
+    }
+
+    fn push(&mut self, value: &Value) {
+        match (self, value) {
+            (FieldColumns::Id(b), Value::Id { raw, id }) => {
+                b[0].append_option(id.value.as_deref());
+                b[1].append_value(raw);
+                b[2].append_value(id.status.as_str());
+            }
+            (FieldColumns::Name(b), Value::Name { raw, name }) => {
+                b[0].append_option(opt_str(&name.name));
+                b[1].append_value(raw);
+                b[2].append_option(name.alias.as_deref());
+                b[3].append_option(opt_str(&name.pinyin));
+            }
+            (FieldColumns::Text(b), Value::Text(t)) => b.append_option(t.as_deref()),
+            (FieldColumns::Text(b), Value::Category(c)) => b.append_option(*c),
+            (FieldColumns::Date(b), Value::Date(d)) => b.append_option(d.map(days_since_epoch)),
+            (FieldColumns::Int(b), Value::Money(m) | Value::Integer(m)) => b.append_option(*m),
+            (FieldColumns::Decimal(b), Value::Decimal(d)) => b.append_option(*d),
+            (FieldColumns::Period(b), Value::Period(p)) => {
+                b.append_option(p.and_then(|p| i32::try_from(p).ok()))
+            }
+            (columns, value) => unreachable!(
+                "a field's value always has its field's type: {value:?} into {}",
+                columns.kind()
+            ),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            FieldColumns::Id(_) => "id",
+            FieldColumns::Name(_) => "name",
+            FieldColumns::Text(_) => "text",
+            FieldColumns::Date(_) => "date",
+            FieldColumns::Int(_) => "int",
+            FieldColumns::Decimal(_) => "decimal",
+            FieldColumns::Period(_) => "period",
+        }
+    }
+
+    fn finish(self, out: &mut Vec<ArrayRef>) {
+        match self {
+            FieldColumns::Id(b) => out.extend(b.map(|mut b| Arc::new(b.finish()) as ArrayRef)),
+            FieldColumns::Name(b) => out.extend(b.map(|mut b| Arc::new(b.finish()) as ArrayRef)),
+            FieldColumns::Text(mut b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Date(mut b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Int(mut b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Decimal(mut b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Period(mut b) => out.push(Arc::new(b.finish())),
+        }
+    }
+}
+
+/// The accepted rows of one file, appended as they are parsed straight into
+/// Arrow columns (no row is held as text once parsed).
+pub struct FileRows {
+    row: StringBuilder,
+    dup: BooleanBuilder,
+    fields: Vec<FieldColumns>,
+    /// Record-key digest of each accepted row; `None` for duplicates and
+    /// rows without a complete key.
+    keys: Vec<Option<u128>>,
+}
+
+/// One file's accepted rows as columns: `_row`, `_dup`, then the field
+/// columns of [`schema`] in order.
+pub struct FileColumns {
+    pub len: usize,
+    columns: Vec<ArrayRef>,
+    keys: Vec<Option<u128>>,
+}
+
+impl FileRows {
+    pub fn new(def: &ExtractDef) -> Self {
+        FileRows {
+            row: StringBuilder::new(),
+            dup: BooleanBuilder::new(),
+            fields: def.fields.iter().map(|f| FieldColumns::new(f.ty)).collect(),
+            keys: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, loc: &str, dup: bool, row: &ParsedRow, key: Option<u128>) {
+        self.row.append_value(loc);
+        self.dup.append_value(dup);
+        for (columns, value) in self.fields.iter_mut().zip(&row.values) {
+            columns.push(value);
+        }
+        self.keys.push(if dup { None } else { key });
+    }
+
+    pub fn finish(mut self) -> FileColumns {
+        let mut columns: Vec<ArrayRef> =
+            vec![Arc::new(self.row.finish()), Arc::new(self.dup.finish())];
+        for f in self.fields {
+            f.finish(&mut columns);
+        }
+        FileColumns {
+            len: self.keys.len(),
+            columns,
+            keys: self.keys,
+        }
+    }
+}
+
+/// Builds an extract's table from its files' columns, in file order, and
+/// marks record-key conflicts: a row that a later, different row of the same
+/// key replaces is `_superseded`. Returns the table and how many conflicts
+/// each file holds (counted on the later row's file, by index into `files`).
+pub fn build_extract(
+    def: &ExtractDef,
+    files: &[(String, FileColumns)],
+) -> Result<(RecordBatch, BTreeMap<usize, u64>), arrow::error::ArrowError> {
+    let schema = schema(def);
+    let n: usize = files.iter().map(|(_, f)| f.len).sum();
+    let mut superseded = vec![false; n];
+    let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut last: HashMap<u128, usize> = HashMap::with_capacity(n);
+    let mut i = 0;
+    for (file_idx, (_, f)) in files.iter().enumerate() {
+        for key in &f.keys {
+            if let Some(key) = key
+                && let Some(prev) = last.insert(*key, i)
+            {
+                superseded[prev] = true;
+                *conflicts.entry(file_idx).or_default() += 1;
+            }
+            i += 1;
+        }
+    }
+    drop(last);
+    let mut file = StringBuilder::with_capacity(n, n * 16);
+    let mut ord = UInt64Builder::with_capacity(n);
+    for (file_idx, (name, f)) in files.iter().enumerate() {
+        for seq in 0..f.len as u64 {
+            file.append_value(name);
+            ord.append_value(((file_idx as u64) << 32) | seq);
+        }
+    }
+    // File column `c` of FileColumns is schema field `c + 1` for `_row` and
+    // `_dup` (0, 1) and `c + 3` for the fields after the five meta columns.
+    let concat = |c: usize| -> Result<ArrayRef, arrow::error::ArrowError> {
+        let parts: Vec<&dyn arrow::array::Array> =
+            files.iter().map(|(_, f)| f.columns[c].as_ref()).collect();
+        if parts.is_empty() {
+            let field = if c < 2 { c * 2 + 1 } else { c + 3 };
+            return Ok(arrow::array::new_empty_array(
+                schema.field(field).data_type(),
+            ));
+        }
+        arrow::compute::concat(&parts)
+    };
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    columns.push(Arc::new(file.finish()));
+    columns.push(concat(0)?);
+    columns.push(Arc::new(ord.finish()));
+    columns.push(concat(1)?);
+    columns.push(Arc::new(arrow::array::BooleanArray::from(superseded)));
+    for c in 2..schema.fields().len() - 3 {
+        columns.push(concat(c)?);
+    }
+    Ok((RecordBatch::try_new(schema, columns)?, conflicts))
 }
 
 /// The Arrow schema of an extract table (see the module documentation).
@@ -430,135 +626,6 @@ fn days_since_epoch(d: NaiveDate) -> i32 {
 
 fn opt_str(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
-}
-
-/// Builds the extract's Arrow table from its accepted rows.
-/// `superseded` is [`ExtractRows::superseded`]'s first half.
-pub fn build_batch(
-    def: &ExtractDef,
-    rows: &ExtractRows,
-    superseded: &[bool],
-) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let n = rows.rows.len();
-    let mut file = StringBuilder::with_capacity(n, n * 16);
-    let mut row_no = StringBuilder::with_capacity(n, n * 4);
-    let mut ord = UInt64Builder::with_capacity(n);
-    let mut dup = BooleanBuilder::with_capacity(n);
-    let mut sup = BooleanBuilder::with_capacity(n);
-    let mut seq_in_file: HashMap<u32, u64> = HashMap::new();
-    for (i, (f, r, d, _)) in rows.rows.iter().enumerate() {
-        file.append_value(&rows.files[*f as usize]);
-        row_no.append_value(r);
-        let seq = seq_in_file.entry(*f).or_default();
-        ord.append_value((u64::from(*f) << 32) | *seq);
-        *seq += 1;
-        dup.append_value(*d);
-        sup.append_value(superseded[i]);
-    }
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(file.finish()),
-        Arc::new(row_no.finish()),
-        Arc::new(ord.finish()),
-        Arc::new(dup.finish()),
-        Arc::new(sup.finish()),
-    ];
-    for (fi, f) in def.fields.iter().enumerate() {
-        let values = rows.rows.iter().map(|(_, _, _, r)| &r.values[fi]);
-        match f.ty {
-            FieldType::Id => {
-                let (mut v, mut raw, mut status) = (
-                    StringBuilder::new(),
-                    StringBuilder::new(),
-                    StringBuilder::new(),
-                );
-                for value in values {
-                    if let Value::Id { raw: r, id } = value {
-                        v.append_option(id.value.as_deref());
-                        raw.append_value(r);
-                        status.append_value(id.status.as_str());
-                    }
-                }
-                columns.push(Arc::new(v.finish()));
-                columns.push(Arc::new(raw.finish()));
-                columns.push(Arc::new(status.finish()));
-            }
-            FieldType::Name => {
-                let mut b: [StringBuilder; 4] = Default::default();
-                for value in values {
-                    if let Value::Name { raw, name } = value {
-                        b[0].append_option(opt_str(&name.name));
-                        b[1].append_value(raw);
-                        b[2].append_option(name.alias.as_deref());
-                        b[3].append_option(opt_str(&name.pinyin));
-                    }
-                }
-                for mut builder in b {
-                    columns.push(Arc::new(builder.finish()));
-                }
-            }
-            FieldType::Text | FieldType::SchoolYear => {
-                let mut b = StringBuilder::new();
-                for value in values {
-                    b.append_option(match value {
-                        Value::Text(t) => t.as_deref(),
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FieldType::Category(_) => {
-                let mut b = StringBuilder::new();
-                for value in values {
-                    b.append_option(match value {
-                        Value::Category(c) => *c,
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FieldType::Date => {
-                let mut b = Date32Builder::with_capacity(n);
-                for value in values {
-                    b.append_option(match value {
-                        Value::Date(d) => d.map(days_since_epoch),
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FieldType::Money | FieldType::Integer => {
-                let mut b = Int64Builder::with_capacity(n);
-                for value in values {
-                    b.append_option(match value {
-                        Value::Money(m) | Value::Integer(m) => *m,
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FieldType::Decimal => {
-                let mut b = Float64Builder::with_capacity(n);
-                for value in values {
-                    b.append_option(match value {
-                        Value::Decimal(d) => *d,
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FieldType::Period => {
-                let mut b = Int32Builder::with_capacity(n);
-                for value in values {
-                    b.append_option(match value {
-                        Value::Period(p) => p.and_then(|p| i32::try_from(p).ok()),
-                        _ => None,
-                    });
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-        }
-    }
-    RecordBatch::try_new(schema(def), columns)
 }
 
 /// Whether an ID's region code is one the division tables know; only a

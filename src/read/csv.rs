@@ -11,7 +11,7 @@ use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::encoding::{self, Decoded};
 use super::section::{Scan, SectionScanner};
-use super::{FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError};
+use super::{ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError};
 
 /// Reads a delimited text file. `format` is `None` for `.txt`, whose
 /// delimiter is sniffed from the decoded text.
@@ -19,7 +19,8 @@ pub(super) fn read_delimited(
     file: &str,
     bytes: &[u8],
     format: Option<FileFormat>,
-    is_header: &dyn Fn(&[String]) -> bool,
+    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let Decoded { text, encoding } =
         encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
@@ -48,7 +49,7 @@ pub(super) fn read_delimited(
         .delimiter(delimiter)
         .from_reader(data);
 
-    let mut scanner = SectionScanner::new(is_header);
+    let mut scanner = SectionScanner::new(is_header).with_sink(sink);
     let mut record = ByteRecord::new();
     let mut row: u32 = 1;
     let mut after_record = false;
@@ -96,6 +97,7 @@ pub(super) fn read_delimited(
             encoding: encoding.to_owned(),
             sections: vec![section],
             ignored_sheets: Vec::new(),
+            sha256: String::new(),
         }),
         None => Err(ReadError::NoHeader {
             file: file.to_owned(),
@@ -478,12 +480,26 @@ mod properties {
         lines + u32::from(ends_open)
     }
 
+    /// `read_delimited` with every chunk collected back into the section.
+    fn delimited_whole(bytes: &[u8]) -> Result<super::RawTable, ReadError> {
+        let mut rows = Vec::new();
+        let mut skipped = Vec::new();
+        let mut sink = |chunk: super::super::Chunk<'_>| {
+            rows.extend(chunk.rows);
+            skipped.extend(chunk.skipped);
+        };
+        let mut table = read_delimited("p.csv", bytes, None, &is_header, &mut sink)?;
+        table.sections[0].rows = rows;
+        table.sections[0].skipped = skipped;
+        Ok(table)
+    }
+
     proptest! {
         /// Without quotes every line is a row: each row number below the
         /// header appears exactly once, up to the last line.
         #[test]
         fn every_line_below_the_header_is_one_row(text in "[hx, \r\n]{0,120}") {
-            match read_delimited("p.csv", text.as_bytes(), None, &is_header) {
+            match delimited_whole(text.as_bytes()) {
                 Ok(table) => {
                     let section = &table.sections[0];
                     let expected: Vec<u32> = (section.header_loc.row + 1..=spreadsheet_lines(&text)).collect();
@@ -497,7 +513,7 @@ mod properties {
         /// unique; nothing panics.
         #[test]
         fn quoted_text_rows_are_contiguous(text in "[hx, \"\r\n]{0,120}") {
-            if let Ok(table) = read_delimited("p.csv", text.as_bytes(), None, &is_header) {
+            if let Ok(table) = delimited_whole(text.as_bytes()) {
                 let section = &table.sections[0];
                 let rows = rows_below_header(section);
                 let expected: Vec<u32> = (section.header_loc.row + 1..).take(rows.len()).collect();
@@ -507,7 +523,7 @@ mod properties {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = read_delimited("p.csv", &bytes, None, &is_header);
+            let _ = delimited_whole(&bytes);
         }
     }
 }

@@ -119,7 +119,26 @@ pub struct RawTable {
     pub sections: Vec<Section>,
     /// Sheets in which no header row was found (listed, not read).
     pub ignored_sheets: Vec<String>,
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub sha256: String,
 }
+
+/// Rows of one section handed on while a file is read (see
+/// [`read_file_chunked`]).
+#[derive(Debug)]
+pub struct Chunk<'a> {
+    /// Which section of the file (0 for CSV/TSV and Parquet).
+    pub section: usize,
+    /// The section's sheet, header and header location (its `rows` and
+    /// `skipped` are not filled in).
+    pub header: &'a Section,
+    pub rows: Vec<RawRow>,
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// Receives the chunks of a file in file order. Every section is handed on
+/// at least once, with no rows when it has none.
+pub type ChunkSink<'a> = dyn FnMut(Chunk<'_>) + Send + 'a;
 
 /// How many non-blank rows from the top of a file (or sheet) are searched for
 /// the header row: enough for a title block, few enough that a file without
@@ -255,24 +274,71 @@ pub fn format_of(path: &Path) -> Option<FileFormat> {
 /// Fields are returned as decoded, untrimmed (a UTF-8 BOM is stripped).
 pub fn read_file(
     path: &Path,
-    is_header: &dyn Fn(&[String]) -> bool,
+    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+) -> Result<RawTable, ReadError> {
+    let mut collected: Vec<(Vec<RawRow>, Vec<SkippedRow>)> = Vec::new();
+    let mut sink = |chunk: Chunk<'_>| {
+        if collected.len() <= chunk.section {
+            collected.resize_with(chunk.section + 1, Default::default);
+        }
+        let (rows, skipped) = &mut collected[chunk.section];
+        rows.extend(chunk.rows);
+        skipped.extend(chunk.skipped);
+    };
+    let mut table = read_file_chunked(path, is_header, &mut sink)?;
+    for (section, (rows, skipped)) in table.sections.iter_mut().zip(collected) {
+        section.rows = rows;
+        section.skipped = skipped;
+    }
+    Ok(table)
+}
+
+/// Reads a file as [`read_file`] does, but hands the rows below each header
+/// to `sink` in chunks, in file order, as they are read: a CSV file is never
+/// held as rows whole. The sections of the returned table carry no rows.
+/// A file that fails part-way may have handed some chunks on already.
+pub fn read_file_chunked<'a>(
+    path: &Path,
+    is_header: &'a (dyn Fn(&[String]) -> bool + Sync),
+    sink: &'a mut ChunkSink<'a>,
 ) -> Result<RawTable, ReadError> {
     let file = file_name(path);
     let Some(kind) = kind_of(path) else {
         return Err(ReadError::UnsupportedFormat { file });
     };
     let delimited = match kind {
-        Kind::Parquet => return parquet::read_parquet(path, &file, is_header),
+        Kind::Parquet => {
+            let sha256 = sha256_of(&read_whole(path, &file)?);
+            let mut table = parquet::read_parquet(path, &file, is_header, sink)?;
+            table.sha256 = sha256;
+            return Ok(table);
+        }
         Kind::Xlsx => {
             let bytes = read_whole(path, &file)?;
-            return xlsx::read_xlsx(&file, bytes, is_header);
+            let sha256 = sha256_of(&bytes);
+            let mut table = xlsx::read_xlsx(&file, bytes, is_header, sink)?;
+            table.sha256 = sha256;
+            return Ok(table);
         }
         Kind::Csv => Some(FileFormat::Csv),
         Kind::Tsv => Some(FileFormat::Tsv),
         Kind::Text => None,
     };
     let bytes = read_whole(path, &file)?;
-    csv::read_delimited(&file, &bytes, delimited, is_header)
+    // The digest is taken from the bytes already in memory, beside the
+    // parsing: the file is read once.
+    let (sha256, table) = rayon::join(
+        || sha256_of(&bytes),
+        || csv::read_delimited(&file, &bytes, delimited, is_header, sink),
+    );
+    let mut table = table?;
+    table.sha256 = sha256;
+    Ok(table)
+}
+
+fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Text and workbooks are read whole: extracts are at most a few hundred

@@ -12,12 +12,13 @@ use arrow::datatypes::{DataType, Float64Type};
 
 use super::section::SectionScanner;
 use super::xlsx::float_text;
-use super::{FileFormat, RawTable, ReadError};
+use super::{ChunkSink, FileFormat, RawTable, ReadError};
 
 pub(super) fn read_parquet(
     path: &Path,
     file: &str,
-    is_header: &dyn Fn(&[String]) -> bool,
+    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let parquet_error = |reason: String| ReadError::Parquet {
         file: file.to_owned(),
@@ -51,7 +52,7 @@ pub(super) fn read_parquet(
         .build()
         .map_err(|err| parquet_error(err.to_string()))?;
 
-    let mut scanner = SectionScanner::with_header(is_header, header.clone(), 1);
+    let mut scanner = SectionScanner::with_header(is_header, header.clone(), 1).with_sink(sink);
     let mut row: u32 = 2;
     for batch in batches {
         let batch = batch.map_err(|err| parquet_error(err.to_string()))?;
@@ -86,6 +87,7 @@ pub(super) fn read_parquet(
         encoding: "binary".to_owned(),
         sections: vec![section],
         ignored_sheets: Vec::new(),
+        sha256: String::new(),
     })
 }
 

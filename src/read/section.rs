@@ -3,7 +3,7 @@
 //! (blank, total, repeated header), so that `rows + skipped` is every row
 //! below the header and the manifest's accounting holds by construction.
 
-use super::{HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow};
+use super::{Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow};
 
 /// Labels that open a total row. `合计` and `总计` also open longer labels
 /// (`合计：`, `总计（元）`); `小计` only counts on its own, since a subtotal
@@ -19,12 +19,21 @@ pub(super) enum Scan {
     GaveUp,
 }
 
-/// Takes the rows of one file or sheet from the top, in order.
+/// Takes the rows of one file or sheet from the top, in order. With a sink
+/// the rows below the header are handed on in chunks of [`CHUNK_ROWS`] as
+/// they come (a large file is never held whole); without one they collect
+/// in the section.
 pub(super) struct SectionScanner<'a> {
     is_header: &'a dyn Fn(&[String]) -> bool,
     non_blank_above_header: usize,
     section: Option<Section>,
+    sink: Option<&'a mut ChunkSink<'a>>,
+    /// Whether the current section has been handed to the sink yet.
+    announced: bool,
 }
+
+/// How many rows below a header go to a sink at a time.
+pub const CHUNK_ROWS: usize = 32 * 1024;
 
 impl<'a> SectionScanner<'a> {
     pub(super) fn new(is_header: &'a dyn Fn(&[String]) -> bool) -> Self {
@@ -32,7 +41,15 @@ impl<'a> SectionScanner<'a> {
             is_header,
             non_blank_above_header: 0,
             section: None,
+            sink: None,
+            announced: false,
         }
+    }
+
+    /// Hands rows to `sink` in chunks instead of collecting them.
+    pub(super) fn with_sink(mut self, sink: &'a mut ChunkSink<'a>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// For formats whose header is known without searching (Parquet's
@@ -46,6 +63,8 @@ impl<'a> SectionScanner<'a> {
             is_header,
             non_blank_above_header: 0,
             section: Some(empty_section(header, header_row)),
+            sink: None,
+            announced: false,
         }
     }
 
@@ -56,6 +75,9 @@ impl<'a> SectionScanner<'a> {
             match classify(&fields, self.is_header) {
                 Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
                 None => section.rows.push(RawRow { loc, fields }),
+            }
+            if section.rows.len() + section.skipped.len() >= CHUNK_ROWS {
+                self.flush();
             }
             return Scan::Continue;
         }
@@ -74,8 +96,33 @@ impl<'a> SectionScanner<'a> {
         }
     }
 
-    /// The section, or `None` when no header was found.
-    pub(super) fn finish(self) -> Option<Section> {
+    /// Hands the rows collected so far to the sink, if there is one.
+    fn flush(&mut self) {
+        let (Some(sink), Some(section)) = (self.sink.as_mut(), self.section.as_mut()) else {
+            return;
+        };
+        let rows = std::mem::take(&mut section.rows);
+        let skipped = std::mem::take(&mut section.skipped);
+        sink(Chunk {
+            section: 0,
+            header: section,
+            rows,
+            skipped,
+        });
+        self.announced = true;
+    }
+
+    /// The section, or `None` when no header was found. With a sink, its
+    /// last rows (or, for a section without rows, the header alone) go to
+    /// the sink first and the section comes back without rows.
+    pub(super) fn finish(mut self) -> Option<Section> {
+        let pending = self
+            .section
+            .as_ref()
+            .is_some_and(|s| !s.rows.is_empty() || !s.skipped.is_empty());
+        if pending || !self.announced {
+            self.flush();
+        }
         self.section
     }
 }

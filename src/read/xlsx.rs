@@ -8,7 +8,7 @@ use std::io::Cursor;
 use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, Xlsx};
 
 use super::section::{Scan, SectionScanner, label_sheet};
-use super::{FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
+use super::{Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
 
 /// From this magnitude on, a float is past Excel's 15 significant digits: an
 /// 18-digit ID number stored as a number has lost its last digits for good.
@@ -17,7 +17,8 @@ const LOST_DIGITS_FROM: f64 = 1e15;
 pub(super) fn read_xlsx(
     file: &str,
     bytes: Vec<u8>,
-    is_header: &dyn Fn(&[String]) -> bool,
+    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let bad_workbook = |reason: String| ReadError::BadWorkbook {
         file: file.to_owned(),
@@ -65,11 +66,24 @@ pub(super) fn read_xlsx(
             label_sheet(section, &name);
         }
     }
+    // A workbook is read whole (the zip wants it), then handed on sheet by
+    // sheet; the sections come back without their rows.
+    for (index, section) in sections.iter_mut().enumerate() {
+        let rows = std::mem::take(&mut section.rows);
+        let skipped = std::mem::take(&mut section.skipped);
+        sink(Chunk {
+            section: index,
+            header: section,
+            rows,
+            skipped,
+        });
+    }
     Ok(RawTable {
         format: FileFormat::Xlsx,
         encoding: "binary".to_owned(),
         sections,
         ignored_sheets,
+        sha256: String::new(),
     })
 }
 
