@@ -51,6 +51,13 @@ pub(super) fn is_blank_bytes(bytes: &[u8]) -> bool {
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
     if let Some(body) = bytes.strip_prefix(UTF8_BOM) {
+        // Valid UTF-8 is used where it lies; only a damaged file is copied.
+        if let Ok(text) = std::str::from_utf8(body) {
+            return Ok(Decoded {
+                text: Cow::Borrowed(text),
+                encoding: "UTF-8-BOM",
+            });
+        }
         return decode_with(UTF_8, "UTF-8-BOM", body, UTF8_BOM.len());
     }
     if let Some(body) = bytes.strip_prefix(b"\xFF\xFE") {
@@ -88,8 +95,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
             offset: nul as u64,
         });
     }
+    // The head of the file is evidence enough for the guess (every line
+    // has names and places in it); the decode below still checks every byte.
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
+    let head = &bytes[..bytes.len().min(DETECT_BYTES)];
+    detector.feed(head, head.len() == bytes.len());
     // The `cn` hint tips close calls towards GBK, the legacy encoding of
     // every file we receive that is not UTF-8.
     let guess = detector.guess(Some(b"cn"), Utf8Detection::Deny);
@@ -99,6 +109,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         decode_with(guess, guess.name(), bytes, 0)
     }
 }
+
+/// How much of a file chardetng sees.
+const DETECT_BYTES: usize = 1 << 20;
 
 /// How many non-ASCII characters count as proof of UTF-8.
 const UTF8_EVIDENCE: usize = 8;

@@ -3,7 +3,9 @@
 //! (blank, total, repeated header), so that `rows + skipped` is every row
 //! below the header and the manifest's accounting holds by construction.
 
-use super::{Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow};
+use super::{
+    Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow,
+};
 
 /// Labels that open a total row. `合计` and `总计` also open longer labels
 /// (`合计：`, `总计（元）`); `小计` only counts on its own, since a subtotal
