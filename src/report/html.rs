@@ -105,7 +105,7 @@ pub fn render(report: &PeopleReport) -> String {
 
 /// Horizontal bars, one per rule of the catalogue, coloured by kind.
 fn rule_chart(s: &Summary) -> String {
-    let (label_w, bar_w, row_h) = (190.0, 420.0, 22.0);
+    let (label_w, bar_w, row_h) = (180.0, 380.0, 22.0);
     let max = s.rules.iter().map(|r| r.total).max().unwrap_or(0).max(1) as f64;
     let height = row_h * s.rules.len() as f64 + 10.0;
     let mut svg = format!(
@@ -142,7 +142,7 @@ fn township_chart(s: &Summary) -> String {
     if s.townships.is_empty() {
         return "<p class=\"empty\">本次无发现</p>\n".to_string();
     }
-    let (label_w, bar_w, row_h) = (130.0, 480.0, 22.0);
+    let (label_w, bar_w, row_h) = (120.0, 400.0, 22.0);
     let per_kind: Vec<Vec<u64>> = s
         .townships
         .iter()
