@@ -41,7 +41,12 @@ fn synthetic(i: usize) -> FindingRow {
         evidence: format!("人均月收入 {i}.00 元 > 标准 800.00 元"),
         sources: format!("roster:roster_202511.xlsx:{}", i + 2),
         matched: "exact".to_string(),
-        case_status: if i % 7 == 0 { "持续" } else { "新增" }.to_string(),
+        case_status: if i.is_multiple_of(7) {
+            "持续"
+        } else {
+            "新增"
+        }
+        .to_string(),
     }
 }
 
@@ -195,7 +200,10 @@ fn findings_table_filters_sorts_and_pages_in_a_browser() {
     let first = body_rows(&dom);
     assert_eq!(first.len(), 100);
     assert_eq!(first[0][0], rows[0].finding_id, "findings.csv order");
-    assert_eq!(first[0][5], format!("110105********{}", &rows[0].id_number[14..]));
+    assert_eq!(
+        first[0][5],
+        format!("110105********{}", &rows[0].id_number[14..])
+    );
     assert!(!dom.contains(&rows[0].id_number));
     for name in NAMES {
         assert!(!dom.contains(name), "{name} shown unmasked");
@@ -221,6 +229,18 @@ fn findings_table_filters_sorts_and_pages_in_a_browser() {
     let shown = body_rows(&dom);
     assert_eq!(shown.len(), expected);
     assert!(shown.iter().all(|r| r[7] == "河西乡" && r[8] == "第7村"));
+
+    // Case status and severity.
+    let kept = rows
+        .iter()
+        .filter(|r| r.case_status == "持续" && r.severity == "中")
+        .count();
+    let hash = format!(
+        "#status={}&severity={}",
+        percent_encode("持续"),
+        percent_encode("中")
+    );
+    assert_eq!(count(&dump(&hash)), format!("共 {kept} 条"));
 
     // Findings about persons in no township.
     let none = rows.iter().filter(|r| r.township.is_empty()).count();

@@ -77,9 +77,9 @@ pub fn render(report: &PeopleReport) -> String {
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<header><h1>{}</h1><p>核对基准日 <b>{}</b> · 本次发现 <b>{}</b> 条（其中已核销 {}）· 已消失 {} · <span class=\"{}\">{}</span> · {} {}</p></header>\n",
+        "<header><h1>{}</h1><p>核对基准日 <b>{}</b> · 本次发现 <b>{}</b> 条（其中已核销 {}）· 已消失 {} · <span class=\"{}\">{}</span> · {} {}</p></header>",
         escape(&title),
         escape(&m.as_of),
         summary.total,
@@ -242,9 +242,9 @@ fn summary_table(s: &Summary) -> String {
     for n in &s.township_totals {
         let _ = write!(t, "<th class=\"n\">{n}</th>");
     }
-    let _ = write!(
+    let _ = writeln!(
         t,
-        "<th class=\"n\">{}</th></tr></tfoot></table></div></section>\n",
+        "<th class=\"n\">{}</th></tr></tfoot></table></div></section>",
         s.total
     );
     t
@@ -348,9 +348,9 @@ fn findings_section(report: &PeopleReport, s: &Summary) -> String {
     out.push_str(&options("f-severity", "全部严重程度", &severity_options));
     out.push_str(&options("f-status", "全部案件状态", &status_options));
     out.push_str("<button id=\"reset\" type=\"button\">清除筛选</button></div>\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"pager\"><span id=\"count\">共 {total} 条</span> <button id=\"prev\" type=\"button\">上一页</button> <span id=\"page\"></span> <button id=\"next\" type=\"button\">下一页</button></p>\n"
+        "<p class=\"pager\"><span id=\"count\">共 {total} 条</span> <button id=\"prev\" type=\"button\">上一页</button> <span id=\"page\"></span> <button id=\"next\" type=\"button\">下一页</button></p>"
     );
     out.push_str("<div class=\"scroll\"><table id=\"table\"><thead><tr>");
     for (i, h) in HEADERS.iter().enumerate() {

@@ -52,22 +52,37 @@ pub fn mask_name(name: &str) -> String {
 }
 
 /// Masks every run of 15 or more digits (an ID number, possibly ending in
-/// `X`) inside a text.
+/// `X`) inside a text, and the mantissa of an ID that Excel turned into
+/// scientific notation when it kept more than the region code
+/// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let digits_from = |mut i: usize| {
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
             let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
+            i = digits_from(i);
+            let mut digits = i - start;
+            if i < chars.len() && matches!(chars[i], 'X' | 'x') && digits == 17 {
                 i += 1;
-            }
-            if i < chars.len() && matches!(chars[i], 'X' | 'x') && i - start == 17 {
-                i += 1;
+            } else if chars.get(i) == Some(&'.')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            {
+                let end = digits_from(i + 1);
+                if matches!(chars.get(end), Some('E' | 'e')) {
+                    digits += end - i - 1;
+                    i = end;
+                }
             }
             let run: String = chars[start..i].iter().collect();
-            if i - start >= 15 {
+            if digits >= 15 || (digits >= 10 && run.contains('.')) {
                 out.push_str(&mask_id(&run));
             } else {
                 out.push_str(&run);
@@ -198,6 +213,14 @@ mod tests {
         // Unit numbers, amounts and already masked IDs stay as they are.
         let kept = "商业 341122001001GB00002F00010001，800.00 元，341122********7712";
         assert_eq!(mask_ids_in(kept), kept);
+        // An ID in scientific notation: the region code alone may show.
+        let region_only = "身份证号「1.10105E+17」已被 Excel 科学计数法损坏";
+        assert_eq!(mask_ids_in(region_only), region_only);
+        assert_eq!(
+            mask_ids_in("身份证号「1.10105199001012E+17」"),
+            "身份证号「1.1010******1012E+17」"
+        );
+        assert_eq!(mask_ids_in("比例 1234567890.5 元"), "比例 1234567890.5 元");
     }
 
     // The evidence texts below are the rules' own (tests/snapshots): each

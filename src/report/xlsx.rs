@@ -364,4 +364,64 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn dismissed_and_disappeared_sheets_and_reviews_prefilled() {
+        use crate::report::people::{DISMISSED, Review};
+        use calamine::{Data, Reader};
+        let m = manifest();
+        let mut closed = finding("CB01", "城关镇", "110105199001011235", "李四");
+        closed.case_status = format!("{DISMISSED}（不属实）");
+        let open = finding("CB01", "城关镇", "110105199001011234", "张三明");
+        let mut gone = finding("CB02", "河西乡", "110105199001011239", "赵六");
+        gone.case_status = "已消失".to_string();
+        let rows = vec![open.clone(), closed.clone()];
+        let disappeared = vec![gone];
+        let reviews = BTreeMap::from([
+            (
+                open.finding_id.clone(),
+                Review {
+                    verdict: "待核查".into(),
+                    note: "下周入户".into(),
+                },
+            ),
+            (
+                closed.finding_id.clone(),
+                Review {
+                    verdict: "不属实".into(),
+                    note: String::new(),
+                },
+            ),
+        ]);
+        let report = PeopleReport {
+            manifest: &m,
+            findings: &rows,
+            reviews: &reviews,
+            disappeared: &disappeared,
+            masked: false,
+        };
+        let bytes = render(&report).unwrap();
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(
+            book.sheet_names(),
+            ["汇总", "CB01 收入超标", "已核销", "已消失"]
+        );
+        let cell = |sheet: &calamine::Range<Data>, r: u32, c: u32| {
+            sheet
+                .get_value((r, c))
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        let rule = book.worksheet_range("CB01 收入超标").unwrap();
+        assert_eq!(rule.height(), 2);
+        assert_eq!(cell(&rule, 1, 0), open.finding_id);
+        assert_eq!(cell(&rule, 1, VERDICT_COLUMN as u32), "待核查");
+        assert_eq!(cell(&rule, 1, 14), "下周入户");
+        assert_eq!(cell(&rule, 1, 5), "110105199001011234", "unmasked");
+        let dismissed = book.worksheet_range("已核销").unwrap();
+        assert_eq!(cell(&dismissed, 1, 0), closed.finding_id);
+        assert_eq!(cell(&dismissed, 1, VERDICT_COLUMN as u32), "不属实");
+        let gone = book.worksheet_range("已消失").unwrap();
+        assert_eq!(cell(&gone, 1, 12), "已消失");
+    }
 }
