@@ -225,7 +225,6 @@ fn write_summary(
     for (c, h) in header.iter().enumerate() {
         sheet.write_string_with_format(row, c as u16, *h, &styles.header)?;
     }
-    let header_row = row;
     for r in &s.rules {
         row += 1;
         sheet.write_string(row, 0, &r.code)?;
@@ -249,7 +248,6 @@ fn write_summary(
         s.total as f64,
         &styles.total,
     )?;
-    sheet.set_freeze_panes(header_row + 1, 3)?;
 
     // What came in: the accounting of every input file.
     row += 2;
