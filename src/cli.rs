@@ -47,7 +47,8 @@ pub enum Command {
         as_of: Option<chrono::NaiveDate>,
     },
     /// Resolve every person across the extracts, evaluate every rule and
-    /// write findings, links, rejects and the manifest to --out.
+    /// write findings, links, rejects, the manifest and the people-facing
+    /// report.xlsx and report.html to --out.
     Run {
         /// The folder holding the batch's extracts.
         #[arg(long)]
@@ -65,6 +66,22 @@ pub enum Command {
         /// default: the number of cores.
         #[arg(long)]
         threads: Option<usize>,
+        /// Show ID numbers and names in full in report.xlsx and report.html
+        /// (masked by default, e.g. 110105********1234, 张*明). The manifest
+        /// records the choice; the machine files always hold them in full.
+        #[arg(long)]
+        unmasked: bool,
+    },
+    /// Render report.xlsx and report.html of an existing output folder again
+    /// from its findings.csv (or findings.parquet) and manifest.json, e.g.
+    /// unmasked for one reviewer. The machine files are left as they are.
+    Report {
+        /// The output folder of a run.
+        #[arg(long)]
+        out: PathBuf,
+        /// Show ID numbers and names in full (masked by default).
+        #[arg(long)]
+        unmasked: bool,
     },
     /// Write a synthetic county: the extracts as a county receives them
     /// (OUT/input/) and the truth beside them (OUT/truth/). Same seed, same

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -19,7 +19,8 @@ use crate::extract::{self, ExtractDef, HeaderMap, HeaderMatcher, HeaderProblem};
 use crate::read::{self, Chunk, Section};
 
 /// The accounting of one input file (a `manifest.json` `inputs` entry).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct FileAccount {
     pub file: String,
     pub extract: String,

@@ -45,6 +45,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             config,
             as_of,
             threads,
+            unmasked,
         } => {
             let config = Config::load(config.as_deref())?;
             let threads = threads
@@ -65,8 +66,9 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 out,
                 as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
                 threads,
+                masked: !unmasked,
             };
-            tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, "run");
+            tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
             let summary = runtime.block_on(run::run(&opts, &config))?;
             println!(
                 "完成 / done: {} 条发现 findings, {} 条关联 links → {}",
@@ -77,6 +79,26 @@ fn run(command: Command) -> Result<(), HeduiError> {
             for (rule, n) in &summary.manifest.findings_per_rule {
                 println!("  {rule} {n}");
             }
+            Ok(())
+        }
+        Command::Report { out, unmasked } => {
+            tracing::info!(out = %out.display(), masked = !unmasked, "report");
+            let shown =
+                hedui::report::rerender::rerender(&out, !unmasked).map_err(|e| match e {
+                    hedui::report::rerender::RerenderError::Write(e) => {
+                        HeduiError::Internal(e.to_string())
+                    }
+                    e => HeduiError::Input(vec![e.to_string()]),
+                })?;
+            println!(
+                "完成 / done: report.xlsx, report.html（{shown} 条发现 findings{}）→ {}",
+                if unmasked {
+                    "，未脱敏 unmasked"
+                } else {
+                    ""
+                },
+                out.display()
+            );
             Ok(())
         }
         Command::Generate {

@@ -22,8 +22,10 @@ use crate::error::HeduiError;
 use crate::input::{self, Inputs};
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::{Manifest, Stage};
+use crate::report::mask::mask_id;
 use crate::report::output::{StagedOutput, write_private};
-use crate::report::{parquet, rejects};
+use crate::report::people::PeopleReport;
+use crate::report::{parquet, rejects, view};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
 use crate::validate::reject_rate_problems;
@@ -35,6 +37,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     pub as_of: NaiveDate,
     pub threads: usize,
+    /// Mask ID numbers and names in report.xlsx and report.html.
+    pub masked: bool,
 }
 
 /// What a completed run produced, for the caller to print.
@@ -127,6 +131,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         findings_per_rule: BTreeMap::new(),
         status: "ok".to_string(),
         problems: Vec::new(),
+        masked: opts.masked,
     };
     let fatal = if !inputs.problems.is_empty() {
         Some((
@@ -187,6 +192,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     write_links_csv(staged.create("links.csv")?, &links)?;
     parquet::write(staged.create("links.parquet")?, &links).map_err(internal)?;
     rejects::write(staged.create("rejects.csv")?, &inputs.rejects)?;
+    write_people_reports(&staged, &manifest, &rows)?;
     lap("write", &mut stages);
     manifest.stages = stages;
     let mut m = staged.create("manifest.json")?;
@@ -199,6 +205,25 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         links: links.num_rows(),
         manifest,
     })
+}
+
+/// report.xlsx and report.html from this run's findings. Until the case
+/// ledger fills them, no reviews, no disappeared cases, case_status as the
+/// findings carry it.
+fn write_people_reports(
+    staged: &StagedOutput,
+    manifest: &Manifest,
+    rows: &[FindingRow],
+) -> Result<(), HeduiError> {
+    let reviews = BTreeMap::new();
+    let report = PeopleReport {
+        manifest,
+        findings: rows,
+        reviews: &reviews,
+        disappeared: &[],
+        masked: manifest.masked,
+    };
+    view::write_staged(staged, &report).map_err(internal)
 }
 
 /// Keeps the manifest and rejects of a run that failed or was stopped, in
@@ -345,27 +370,6 @@ async fn roster_row_homes(
         rows.insert(ord.value(i), (get(&h, i), get(&t, i), get(&v, i)));
     }
     Ok(rows)
-}
-
-/// Masks an ID number for evidence text: the region code and the last four
-/// characters stay, as on the people-facing reports.
-fn mask_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() <= 10 {
-        return "*".repeat(chars.len());
-    }
-    let keep_tail = 4;
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 6 || i >= chars.len() - keep_tail {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
 }
 
 fn level_label(level: &str) -> &'static str {

@@ -91,6 +91,7 @@ pub fn validate(
         findings_per_rule: BTreeMap::new(),
         status: status.to_string(),
         problems,
+        masked: true,
     };
     let mut validation = Validation {
         inputs,

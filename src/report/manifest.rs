@@ -33,6 +33,9 @@ pub struct Manifest {
     pub status: String,
     /// Why the run failed or stopped, one line per cause.
     pub problems: Vec<String>,
+    /// Whether report.xlsx and report.html mask ID numbers and names (the
+    /// default; `hedui run --unmasked` turns it off).
+    pub masked: bool,
 }
 
 impl Manifest {

@@ -1,0 +1,265 @@
+//! Masking of ID numbers and names for everything people read: the
+//! people-facing reports (report.xlsx, report.html, unless the run is told
+//! `--unmasked`) and the evidence text and log lines that quote a raw ID.
+//! The machine files hold IDs and names in full and are owner-readable only.
+//!
+//! An 18-digit ID keeps its region code and its last four characters
+//! (`110105********1234`); a name keeps its first and, from three
+//! characters on, its last character (`张*明`, `张*`). Nothing non-empty is
+//! ever shown whole.
+
+/// The evidence texts of spec/rules.md that quote names other than the
+/// finding's own: DQ02 lists every name seen with the ID, DQ06 names the
+/// guardian (CB02's holder is handled by [`mask_holder`]). Each entry is
+/// (the text before the names, the characters that end a name); names are
+/// separated by `、`.
+const NAME_SLOTS: &[(&str, &[char])] = &[
+    ("同一身份证号对应不同姓名：", &['、', '；', '（', '）']),
+    ("监护人（", &['）', '、']),
+];
+
+/// Masks an ID number: 15 characters or more keep the first six (the region
+/// code) and the last four, shorter values keep a quarter at each end (and
+/// nothing below four characters). Every hidden character becomes `*`, so
+/// the length shows.
+pub fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let n = chars.len();
+    let (head, tail) = if n >= 15 { (6, 4) } else { (n / 4, n / 4) };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < head || i + tail >= n { *c } else { '*' })
+        .collect()
+}
+
+/// Masks a name: `张三明` → `张*明`, `张三` → `张*`, `欧阳娜娜` → `欧**娜`,
+/// a one-character name → `*`. Surrounding whitespace is dropped.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".to_string(),
+        2 => format!("{}*", chars[0]),
+        n => {
+            let mut s = String::with_capacity(name.len());
+            s.push(chars[0]);
+            s.extend(std::iter::repeat_n('*', n - 2));
+            s.push(chars[n - 1]);
+            s
+        }
+    }
+}
+
+/// Masks every run of 15 or more digits (an ID number, possibly ending in
+/// `X`) inside a text, and the mantissa of an ID that Excel turned into
+/// scientific notation when it kept more than the region code
+/// (`1.10105199001012E+17`; DQ04 quotes them).
+pub fn mask_ids_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let digits_from = |mut i: usize| {
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            i = digits_from(i);
+            let mut digits = i - start;
+            if i < chars.len() && matches!(chars[i], 'X' | 'x') && digits == 17 {
+                i += 1;
+            } else if chars.get(i) == Some(&'.')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            {
+                let end = digits_from(i + 1);
+                if matches!(chars.get(end), Some('E' | 'e')) {
+                    digits += end - i - 1;
+                    i = end;
+                }
+            }
+            let run: String = chars[start..i].iter().collect();
+            if digits >= 15 || (digits >= 10 && run.contains('.')) {
+                out.push_str(&mask_id(&run));
+            } else {
+                out.push_str(&run);
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Masks the evidence of a finding about `subject` (its name): every ID
+/// number, every occurrence of the subject's name, the names in the
+/// [`NAME_SLOTS`] of the rules that quote other names, and CB02's
+/// `；NAME 名下`.
+pub fn mask_evidence(evidence: &str, subject: &str) -> String {
+    let mut text = mask_ids_in(evidence);
+    let subject = subject.trim();
+    if !subject.is_empty() {
+        text = text.replace(subject, &mask_name(subject));
+    }
+    for (open, seps) in NAME_SLOTS {
+        text = mask_slot(&text, open, seps);
+    }
+    mask_holder(&text)
+}
+
+/// Masks the names that follow `open`, separated by any of `seps`, up to
+/// the end of the text or a separator that is not `、`.
+fn mask_slot(text: &str, open: &str, seps: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(open) {
+        out.push_str(&rest[..at + open.len()]);
+        rest = &rest[at + open.len()..];
+        loop {
+            let end = rest.find(seps).unwrap_or(rest.len());
+            out.push_str(&mask_name_once(&rest[..end]));
+            rest = &rest[end..];
+            match rest.chars().next() {
+                Some('、') => {
+                    out.push('、');
+                    rest = &rest['、'.len_utf8()..];
+                }
+                _ => break,
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// CB02 names the holder of the units: `…；张伟 名下 2 处`.
+fn mask_holder(text: &str) -> String {
+    const MARK: &str = " 名下 ";
+    let Some(at) = text.rfind(MARK) else {
+        return text.to_string();
+    };
+    let start = text[..at].rfind('；').map_or(0, |i| i + '；'.len_utf8());
+    format!(
+        "{}{}{}",
+        &text[..start],
+        mask_name_once(&text[start..at]),
+        &text[at..]
+    )
+}
+
+/// Masks a name unless it is already masked (the subject's name may have
+/// been masked by an earlier pass).
+fn mask_name_once(name: &str) -> String {
+    if name.contains('*') {
+        name.to_string()
+    } else {
+        mask_name(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_keep_region_code_and_last_four() {
+        assert_eq!(mask_id("110105199001011234"), "110105********1234");
+        assert_eq!(mask_id("34112219820315224X"), "341122********224X");
+        assert_eq!(mask_id("110105900101123"), "110105*****1123");
+    }
+
+    #[test]
+    fn short_or_odd_ids_are_never_shown_whole() {
+        for id in [
+            "1",
+            "12",
+            "123",
+            "1234",
+            "12345678",
+            "11010519900",
+            "1.10105E+17",
+        ] {
+            let masked = mask_id(id);
+            assert_ne!(masked, id, "{id}");
+            assert_eq!(masked.chars().count(), id.chars().count());
+            let kept = masked.chars().filter(|c| *c != '*').count();
+            assert!(kept * 2 <= id.chars().count(), "{id} → {masked}");
+        }
+        assert_eq!(mask_id("12345678"), "12****78");
+        assert_eq!(mask_id(""), "");
+    }
+
+    #[test]
+    fn names_keep_first_and_last() {
+        assert_eq!(mask_name("张三明"), "张*明");
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
+        assert_eq!(mask_name("阿卜杜拉·买买提"), "阿******提");
+        assert_eq!(mask_name("张"), "*");
+        assert_eq!(mask_name(" 李娜 "), "李*");
+        assert_eq!(mask_name(""), "");
+    }
+
+    #[test]
+    fn ids_inside_text_are_masked_and_other_numbers_kept() {
+        assert_eq!(
+            mask_ids_in("原号码：34112219820315224X、110105199001011234；上限 2 套"),
+            "原号码：341122********224X、110105********1234；上限 2 套"
+        );
+        // Unit numbers, amounts and already masked IDs stay as they are.
+        let kept = "商业 341122001001GB00002F00010001，800.00 元，341122********7712";
+        assert_eq!(mask_ids_in(kept), kept);
+        // An ID in scientific notation: the region code alone may show.
+        let region_only = "身份证号「1.10105E+17」已被 Excel 科学计数法损坏";
+        assert_eq!(mask_ids_in(region_only), region_only);
+        assert_eq!(
+            mask_ids_in("身份证号「1.10105199001012E+17」"),
+            "身份证号「1.1010******1012E+17」"
+        );
+        assert_eq!(mask_ids_in("比例 1234567890.5 元"), "比例 1234567890.5 元");
+    }
+
+    // The evidence texts below are the rules' own (tests/snapshots): each
+    // quotes a name in its own way.
+    #[test]
+    fn evidence_names_of_every_rule_template_are_masked() {
+        assert_eq!(
+            mask_evidence(
+                "现势住宅 1 套（上限 2 套）：341122001001GB00001F00010001；张伟 名下 2 处",
+                "张伟"
+            ),
+            "现势住宅 1 套（上限 2 套）：341122001001GB00001F00010001；张* 名下 2 处"
+        );
+        assert_eq!(
+            mask_evidence(
+                "现势住宅 0 套（上限 2 套）；商业/办公/工业 1 处：商业 1GB38F1；艾合买提·古丽 名下 1 处",
+                "周斌"
+            ),
+            "现势住宅 0 套（上限 2 套）；商业/办公/工业 1 处：商业 1GB38F1；艾*****丽 名下 1 处"
+        );
+        assert_eq!(
+            mask_evidence("同一身份证号对应不同姓名：何思蕊、梁功进", "何思蕊"),
+            "同一身份证号对应不同姓名：何*蕊、梁*进"
+        );
+        assert_eq!(
+            mask_evidence(
+                "学籍困境类型 低保家庭，学生与监护人（王大山）均不在救助名册（2025-2026 学年 城关小学）",
+                "王小明"
+            ),
+            "学籍困境类型 低保家庭，学生与监护人（王*山）均不在救助名册（2025-2026 学年 城关小学）"
+        );
+        assert_eq!(
+            mask_evidence(
+                "身份证号「110105199001016631」校验位或出生日期错误，无法唯一修复，记录未关联",
+                "孙丽"
+            ),
+            "身份证号「110105********6631」校验位或出生日期错误，无法唯一修复，记录未关联"
+        );
+        let plain = "人均月收入 1400.00 元 > 标准 800.00 元（3 人，工资 4200.00 元/月）";
+        assert_eq!(mask_evidence(plain, "李娜"), plain);
+    }
+}

@@ -1,0 +1,226 @@
+//! `hedui report`: renders report.xlsx and report.html again from an
+//! existing output folder — its findings.csv (or findings.parquet when the
+//! CSV is gone) and manifest.json — for example unmasked for one reviewer,
+//! or after the reviews changed. The machine files are read, never written.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use arrow::array::{Array, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::input::FileAccount;
+use crate::report::findings::{COLUMNS, FindingRow};
+use crate::report::manifest::Manifest;
+use crate::report::people::PeopleReport;
+use crate::report::view;
+
+/// What a folder could not give.
+#[derive(Debug, thiserror::Error)]
+pub enum RerenderError {
+    #[error("{file}: 无法读取 / cannot be read: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{file}: 缺少列 {column} / column {column} missing")]
+    MissingColumn { file: String, column: String },
+    #[error(transparent)]
+    Write(#[from] view::ReportError),
+}
+
+fn unreadable(path: &Path, reason: impl std::fmt::Display) -> RerenderError {
+    RerenderError::Unreadable {
+        file: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The manifest keys a report needs (spec/outputs.md); others are ignored.
+#[derive(Debug, Deserialize)]
+struct StoredManifest {
+    #[serde(default)]
+    command: String,
+    as_of: String,
+    #[serde(default)]
+    config_sha256: String,
+    #[serde(default)]
+    config: Option<Config>,
+    #[serde(default)]
+    inputs: Vec<FileAccount>,
+    #[serde(default)]
+    ignored: Vec<String>,
+    #[serde(default)]
+    missing_optional: Vec<String>,
+    #[serde(default)]
+    findings_per_rule: BTreeMap<String, u64>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    problems: Vec<String>,
+}
+
+/// Reads manifest.json of an output folder.
+pub fn read_manifest(path: &Path) -> Result<Manifest, RerenderError> {
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(path, e))?;
+    let m: StoredManifest = serde_json::from_str(&text).map_err(|e| unreadable(path, e))?;
+    Ok(Manifest {
+        tool: "hedui",
+        version: env!("CARGO_PKG_VERSION"),
+        command: m.command,
+        as_of: m.as_of,
+        config_sha256: m.config_sha256,
+        config: m.config.unwrap_or_default(),
+        inputs: m.inputs,
+        ignored: m.ignored,
+        missing_optional: m.missing_optional,
+        stages: Vec::new(),
+        findings_per_rule: m.findings_per_rule,
+        status: m.status,
+        problems: m.problems,
+        masked: true,
+    })
+}
+
+/// Reads findings.csv (UTF-8, BOM allowed), columns found by their header.
+pub fn read_findings_csv(path: &Path) -> Result<Vec<FindingRow>, RerenderError> {
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader.headers().map_err(|e| unreadable(path, e))?.clone();
+    let index = column_index(path, |c| header.iter().position(|h| h == c))?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| unreadable(path, e))?;
+        rows.push(row_from(|i| record.get(index[i]).unwrap_or("").to_string()));
+    }
+    Ok(rows)
+}
+
+/// Reads findings.parquet, the same columns as findings.csv.
+pub fn read_findings_parquet(path: &Path) -> Result<Vec<FindingRow>, RerenderError> {
+    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| unreadable(path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| unreadable(path, e))?;
+        let schema = batch.schema();
+        let index = column_index(path, |c| schema.index_of(c).ok())?;
+        let columns = index
+            .iter()
+            .map(|i| {
+                let a = cast(batch.column(*i), &DataType::Utf8).map_err(|e| unreadable(path, e))?;
+                Ok(a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("cast to Utf8 gives a StringArray")
+                    .clone())
+            })
+            .collect::<Result<Vec<_>, RerenderError>>()?;
+        for r in 0..batch.num_rows() {
+            rows.push(row_from(|i| {
+                let a = &columns[i];
+                if a.is_null(r) {
+                    String::new()
+                } else {
+                    a.value(r).to_string()
+                }
+            }));
+        }
+    }
+    Ok(rows)
+}
+
+fn column_index(
+    path: &Path,
+    find: impl Fn(&str) -> Option<usize>,
+) -> Result<Vec<usize>, RerenderError> {
+    COLUMNS
+        .iter()
+        .map(|c| {
+            find(c).ok_or_else(|| RerenderError::MissingColumn {
+                file: path.display().to_string(),
+                column: c.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn row_from(get: impl Fn(usize) -> String) -> FindingRow {
+    FindingRow {
+        finding_id: get(0),
+        rule: get(1),
+        kind: get(2),
+        severity: get(3),
+        household_id: get(4),
+        id_number: get(5),
+        name: get(6),
+        township: get(7),
+        village: get(8),
+        evidence: get(9),
+        sources: get(10),
+        matched: get(11),
+        case_status: get(12),
+    }
+}
+
+/// Renders report.xlsx and report.html of the output folder `out` again;
+/// returns the number of findings shown.
+pub fn rerender(out: &Path, masked: bool) -> Result<usize, RerenderError> {
+    let mut manifest = read_manifest(&out.join("manifest.json"))?;
+    manifest.masked = masked;
+    let csv = out.join("findings.csv");
+    let findings = if csv.exists() {
+        read_findings_csv(&csv)?
+    } else {
+        read_findings_parquet(&out.join("findings.parquet"))?
+    };
+    let reviews = BTreeMap::new();
+    let report = PeopleReport {
+        manifest: &manifest,
+        findings: &findings,
+        reviews: &reviews,
+        disappeared: &[],
+        masked,
+    };
+    view::write_into(out, &report)?;
+    Ok(findings.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::findings;
+    use crate::report::view::tests::finding;
+
+    #[test]
+    fn findings_read_back_from_csv_and_parquet_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = vec![
+            finding("CB01", "城关镇", "110105199001011234", "张三明"),
+            finding("DQ01", "", "", "孙丽"),
+        ];
+        rows[0].evidence = "人均月收入 1520.00 元, 超标\n\"引号\"".to_string();
+        let csv = dir.path().join("findings.csv");
+        findings::write_csv(File::create(&csv).unwrap(), &rows).unwrap();
+        assert_eq!(read_findings_csv(&csv).unwrap(), rows);
+        let pq = dir.path().join("findings.parquet");
+        crate::report::parquet::write(File::create(&pq).unwrap(), &findings::to_batch(&rows))
+            .unwrap();
+        assert_eq!(read_findings_parquet(&pq).unwrap(), rows);
+    }
+
+    #[test]
+    fn a_findings_file_without_a_contract_column_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("findings.csv");
+        std::fs::write(&csv, "finding_id,rule\nx,CB01\n").unwrap();
+        assert!(matches!(
+            read_findings_csv(&csv),
+            Err(RerenderError::MissingColumn { column, .. }) if column == "kind"
+        ));
+    }
+}

@@ -1,0 +1,445 @@
+//! What the people-facing reports show, shared by report.xlsx and
+//! report.html: the columns and their Chinese headers, each finding as the
+//! cells a reviewer reads (masked unless the run is `--unmasked`, the
+//! reviewer's verdict and note pre-filled), which table a finding belongs to
+//! (its rule, 已核销 or 已消失), and the summary counts per rule × township.
+//! Also writes both reports, into a staged output folder or beside the
+//! machine files of an existing one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::report::findings::FindingRow;
+use crate::report::mask;
+use crate::report::output::{StagedOutput, create_private};
+use crate::report::people::{DISMISSED, PeopleReport, Review};
+use crate::report::{html, xlsx};
+use crate::rules::{RULES, rule_info};
+
+/// The columns of every findings table, in order. `finding_id`, `核查结论`
+/// and `备注` are the keys the review import reads: never rename them.
+pub const HEADERS: [&str; 15] = [
+    "finding_id",
+    "规则",
+    "类别",
+    "严重程度",
+    "户编号",
+    "身份证号",
+    "姓名",
+    "乡镇",
+    "村",
+    "核查依据",
+    "数据来源",
+    "匹配方式",
+    "案件状态",
+    VERDICT_HEADER,
+    NOTE_HEADER,
+];
+
+pub const VERDICT_HEADER: &str = "核查结论";
+pub const NOTE_HEADER: &str = "备注";
+/// Index of the 核查结论 column in [`HEADERS`].
+pub const VERDICT_COLUMN: usize = 13;
+/// Index of the 身份证号 column in [`HEADERS`].
+pub const ID_COLUMN: usize = 5;
+
+/// The table of findings a reviewer closed as 不属实 (case status starting
+/// with [`DISMISSED`]).
+pub const DISMISSED_TABLE: &str = "已核销";
+/// The table of cases the ledger held open that this run no longer raises.
+pub const DISAPPEARED_TABLE: &str = "已消失";
+/// The summary's column for findings about persons in no township.
+pub const NO_TOWNSHIP: &str = "（无乡镇）";
+
+/// The rule's code and label as a reader sees it: `CB01 收入超标`.
+pub fn rule_title(code: &str) -> String {
+    match rule_info(code) {
+        Some(info) => format!("{} {}", info.code, info.label),
+        None => code.to_string(),
+    }
+}
+
+/// How a person was linked, in words, with the machine code kept in
+/// brackets so that it can be matched with findings.csv.
+pub fn match_label(matched: &str) -> String {
+    let (method, score) = matched.split_once(':').unwrap_or((matched, ""));
+    let words = match method {
+        "exact" => "号码一致",
+        "normalized" => "号码清洗后一致",
+        "legacy15" => "15位升18位",
+        "repaired" => "校验位修正",
+        "name_birth" => "姓名+出生日期",
+        "unlinked" => "未关联",
+        "" => return String::new(),
+        _ => return matched.to_string(),
+    };
+    if score.is_empty() {
+        format!("{words}（{method}）")
+    } else {
+        format!("{words} {score}（{method}）")
+    }
+}
+
+/// Whether a finding of this run belongs on the 已核销 table.
+pub fn is_dismissed(row: &FindingRow) -> bool {
+    row.case_status.starts_with(DISMISSED)
+}
+
+/// One finding as the cells of [`HEADERS`], masked when asked.
+pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String; 15] {
+    let (id, name, evidence) = if masked {
+        (
+            mask::mask_id(&row.id_number),
+            mask::mask_name(&row.name),
+            mask::mask_evidence(&row.evidence, &row.name),
+        )
+    } else {
+        (
+            row.id_number.clone(),
+            row.name.clone(),
+            row.evidence.clone(),
+        )
+    };
+    let review = review.cloned().unwrap_or_default();
+    [
+        row.finding_id.clone(),
+        rule_title(&row.rule),
+        row.kind.clone(),
+        row.severity.clone(),
+        row.household_id.clone(),
+        id,
+        name,
+        row.township.clone(),
+        row.village.clone(),
+        evidence,
+        row.sources.clone(),
+        match_label(&row.matched),
+        row.case_status.clone(),
+        review.verdict,
+        review.note,
+    ]
+}
+
+/// The findings tables of a report, in the order they are shown: one per
+/// rule with findings (in rule order of findings.csv), then 已核销, then
+/// 已消失 — each only when it holds a row. Rows keep the order of
+/// findings.csv.
+pub fn tables<'a>(report: &PeopleReport<'a>) -> Vec<(String, Vec<&'a FindingRow>)> {
+    let mut by_rule: BTreeMap<(usize, &str), Vec<&'a FindingRow>> = BTreeMap::new();
+    let mut dismissed = Vec::new();
+    for row in report.findings {
+        if is_dismissed(row) {
+            dismissed.push(row);
+        } else {
+            let order = RULES
+                .iter()
+                .position(|r| r.code == row.rule)
+                .unwrap_or(RULES.len());
+            by_rule.entry((order, &row.rule)).or_default().push(row);
+        }
+    }
+    let mut tables: Vec<(String, Vec<&FindingRow>)> = by_rule
+        .into_iter()
+        .map(|((_, code), rows)| (rule_title(code), rows))
+        .collect();
+    if !dismissed.is_empty() {
+        tables.push((DISMISSED_TABLE.to_string(), dismissed));
+    }
+    if !report.disappeared.is_empty() {
+        tables.push((
+            DISAPPEARED_TABLE.to_string(),
+            report.disappeared.iter().collect(),
+        ));
+    }
+    tables
+}
+
+/// One row of the summary: a rule and its findings per township.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub code: String,
+    pub label: String,
+    pub kind: String,
+    /// One count per [`Summary::townships`].
+    pub counts: Vec<u64>,
+    pub total: u64,
+}
+
+/// The findings of this run counted per rule × township, totals both ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Townships in name order, [`NO_TOWNSHIP`] last when present.
+    pub townships: Vec<String>,
+    /// Every rule of the catalogue in its order (zero rows included), then
+    /// any other rule code found.
+    pub rules: Vec<SummaryRow>,
+    pub township_totals: Vec<u64>,
+    pub total: u64,
+    /// Of the findings, those on the 已核销 table.
+    pub dismissed: u64,
+    /// Cases that disappeared since the last run (not in the counts).
+    pub disappeared: u64,
+}
+
+fn township_of(row: &FindingRow) -> &str {
+    if row.township.trim().is_empty() {
+        NO_TOWNSHIP
+    } else {
+        &row.township
+    }
+}
+
+/// Counts the findings of a report.
+pub fn summary(report: &PeopleReport) -> Summary {
+    let mut townships: Vec<String> = report
+        .findings
+        .iter()
+        .map(|r| township_of(r).to_string())
+        .filter(|t| t != NO_TOWNSHIP)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if report
+        .findings
+        .iter()
+        .any(|r| township_of(r) == NO_TOWNSHIP)
+    {
+        townships.push(NO_TOWNSHIP.to_string());
+    }
+    let column: BTreeMap<&str, usize> = townships
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    let mut rules: Vec<SummaryRow> = RULES
+        .iter()
+        .map(|r| SummaryRow {
+            code: r.code.to_string(),
+            label: r.label.to_string(),
+            kind: r.kind.to_string(),
+            counts: vec![0; townships.len()],
+            total: 0,
+        })
+        .collect();
+    let mut township_totals = vec![0; townships.len()];
+    for row in report.findings {
+        let i = match rules.iter().position(|r| r.code == row.rule) {
+            Some(i) => i,
+            None => {
+                rules.push(SummaryRow {
+                    code: row.rule.clone(),
+                    label: String::new(),
+                    kind: row.kind.clone(),
+                    counts: vec![0; townships.len()],
+                    total: 0,
+                });
+                rules.len() - 1
+            }
+        };
+        let t = column[township_of(row)];
+        rules[i].counts[t] += 1;
+        rules[i].total += 1;
+        township_totals[t] += 1;
+    }
+    Summary {
+        townships,
+        rules,
+        township_totals,
+        total: report.findings.len() as u64,
+        dismissed: report.findings.iter().filter(|r| is_dismissed(r)).count() as u64,
+        disappeared: report.disappeared.len() as u64,
+    }
+}
+
+/// The masking state in words, for both reports.
+pub fn masking_note(masked: bool) -> &'static str {
+    if masked {
+        "身份证号与姓名已脱敏"
+    } else {
+        "未脱敏：含完整身份证号与姓名，请妥善保管"
+    }
+}
+
+/// A failure writing the people-facing reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("写入报告失败 / writing a report failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("生成 report.xlsx 失败 / building report.xlsx failed: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+pub const XLSX_FILE: &str = "report.xlsx";
+pub const HTML_FILE: &str = "report.html";
+
+/// Writes report.xlsx and report.html into a staged output folder (owner
+/// readable only; swapped into place with the rest of the output).
+pub fn write_staged(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
+    use std::io::Write as _;
+    let mut f = staged.create(XLSX_FILE)?;
+    f.write_all(&xlsx::render(report)?)?;
+    f.flush()?;
+    let mut f = staged.create(HTML_FILE)?;
+    f.write_all(html::render(report).as_bytes())?;
+    f.flush()?;
+    Ok(())
+}
+
+/// Writes report.xlsx and report.html into an existing folder: each to a
+/// hidden temporary file (owner readable only) renamed over the old one, so
+/// that a reader never sees half a report.
+pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
+    let xlsx = xlsx::render(report)?;
+    let html = html::render(report);
+    for (name, bytes) in [(XLSX_FILE, xlsx.as_slice()), (HTML_FILE, html.as_bytes())] {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        {
+            use std::io::Write as _;
+            let mut f = create_private(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, dir.join(name))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::report::manifest::Manifest;
+
+    pub(crate) fn manifest() -> Manifest {
+        Manifest {
+            tool: "hedui",
+            version: "0.0.0",
+            command: "run".to_string(),
+            as_of: "2025-11-30".to_string(),
+            config_sha256: String::new(),
+            config: Default::default(),
+            inputs: vec![crate::input::FileAccount {
+                file: "roster_202511.xlsx".into(),
+                extract: "roster".into(),
+                rows_read: 10,
+                rows_accepted: 8,
+                rows_rejected: 1,
+                rows_skipped: 1,
+                rows_duplicate: 2,
+                ..Default::default()
+            }],
+            ignored: vec![],
+            missing_optional: vec![],
+            stages: vec![],
+            findings_per_rule: BTreeMap::new(),
+            status: "ok".to_string(),
+            problems: vec![],
+            masked: true,
+        }
+    }
+
+    pub(crate) fn finding(rule: &str, township: &str, id: &str, name: &str) -> FindingRow {
+        let info = rule_info(rule);
+        FindingRow {
+            finding_id: crate::report::findings::finding_id(rule, "", id, None),
+            rule: rule.to_string(),
+            kind: info.map(|i| i.kind.to_string()).unwrap_or_default(),
+            severity: info.map(|i| i.severity.to_string()).unwrap_or_default(),
+            household_id: "H001".to_string(),
+            id_number: id.to_string(),
+            name: name.to_string(),
+            township: township.to_string(),
+            village: "东街社区".to_string(),
+            evidence: format!("同一身份证号对应不同姓名：{name}、王五"),
+            sources: "roster:roster_202511.xlsx:城关镇!3".to_string(),
+            matched: "repaired:0.93".to_string(),
+            case_status: String::new(),
+        }
+    }
+
+    #[test]
+    fn summary_counts_rules_by_township_with_totals() {
+        let m = manifest();
+        let rows = vec![
+            finding("CB01", "城关镇", "110105199001011234", "张三明"),
+            finding("CB01", "河西乡", "110105199001011235", "李四"),
+            finding("CB01", "河西乡", "110105199001011236", "李五"),
+            finding("DQ01", "", "", "孙丽"),
+        ];
+        let reviews = BTreeMap::new();
+        let report = PeopleReport {
+            manifest: &m,
+            findings: &rows,
+            reviews: &reviews,
+            disappeared: &[],
+            masked: true,
+        };
+        let s = summary(&report);
+        assert_eq!(s.townships, ["城关镇", "河西乡", NO_TOWNSHIP]);
+        assert_eq!(s.rules.len(), RULES.len());
+        assert_eq!(s.rules[0].code, "CB01");
+        assert_eq!(s.rules[0].counts, [1, 2, 0]);
+        assert_eq!(s.rules[0].total, 3);
+        let dq01 = s.rules.iter().find(|r| r.code == "DQ01").unwrap();
+        assert_eq!(dq01.counts, [0, 0, 1]);
+        assert_eq!(s.township_totals, [1, 2, 1]);
+        assert_eq!(s.total, 4);
+    }
+
+    #[test]
+    fn dismissed_and_disappeared_get_their_own_tables() {
+        let m = manifest();
+        let mut gone = finding("CB02", "城关镇", "110105199001011239", "赵六");
+        gone.case_status = DISAPPEARED_TABLE.to_string();
+        let mut closed = finding("CB01", "城关镇", "110105199001011235", "李四");
+        closed.case_status = format!("{DISMISSED}（不属实）");
+        let rows = vec![
+            finding("CB01", "城关镇", "110105199001011234", "张三明"),
+            closed,
+            finding("DQ01", "", "", "孙丽"),
+        ];
+        let disappeared = vec![gone];
+        let reviews = BTreeMap::new();
+        let report = PeopleReport {
+            manifest: &m,
+            findings: &rows,
+            reviews: &reviews,
+            disappeared: &disappeared,
+            masked: true,
+        };
+        let names: Vec<(String, usize)> = tables(&report)
+            .into_iter()
+            .map(|(n, rows)| (n, rows.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("CB01 收入超标".to_string(), 1),
+                ("DQ01 身份证号无效".to_string(), 1),
+                ("已核销".to_string(), 1),
+                ("已消失".to_string(), 1),
+            ]
+        );
+        assert_eq!(summary(&report).dismissed, 1);
+    }
+
+    #[test]
+    fn cells_mask_id_name_and_evidence_and_prefill_the_review() {
+        let row = finding("DQ02", "城关镇", "110105199001011234", "张三明");
+        let review = Review {
+            verdict: "属实".into(),
+            note: "已入户核实".into(),
+        };
+        let masked = cells(&row, Some(&review), true);
+        assert_eq!(masked[ID_COLUMN], "110105********1234");
+        assert_eq!(masked[6], "张*明");
+        assert_eq!(masked[9], "同一身份证号对应不同姓名：张*明、王*");
+        assert_eq!(masked[VERDICT_COLUMN], "属实");
+        assert_eq!(masked[14], "已入户核实");
+        assert_eq!(masked[11], "校验位修正 0.93（repaired）");
+        let full = cells(&row, None, false);
+        assert_eq!(full[ID_COLUMN], "110105199001011234");
+        assert_eq!(full[6], "张三明");
+        assert_eq!(full[9], row.evidence);
+        assert_eq!(full[VERDICT_COLUMN], "");
+    }
+}
