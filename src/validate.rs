@@ -91,6 +91,8 @@ pub fn validate(
         findings_per_rule: BTreeMap::new(),
         status: status.to_string(),
         problems,
+        allow_shrink: false,
+        cases: None,
     };
     let mut validation = Validation {
         inputs,
