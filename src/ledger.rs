@@ -487,7 +487,11 @@ pub fn commit(
             )
             .map_err(err)?;
         for r in rows {
-            let status = if r.case_status == NEW { NEW } else { PERSISTING };
+            let status = if r.case_status == NEW {
+                NEW
+            } else {
+                PERSISTING
+            };
             upsert
                 .execute(params![
                     r.finding_id,
@@ -591,12 +595,18 @@ mod tests {
             "持续/待核查"
         );
         // Dismissed: the same set of source rows, in any order.
-        let dismissed = case_status(Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")), "b:g:3;a:f:2");
+        let dismissed = case_status(
+            Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+            "b:g:3;a:f:2",
+        );
         assert_eq!(dismissed, "已核销/不属实");
         assert!(dismissed.starts_with(DISMISSED));
         // Regression: a changed source row raises a dismissed case again.
         assert_eq!(
-            case_status(Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")), "a:f:2;b:g:4"),
+            case_status(
+                Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+                "a:f:2;b:g:4"
+            ),
             "持续/不属实/来源已变"
         );
         // A case that disappeared and came back has been seen before.
@@ -694,7 +704,10 @@ mod tests {
         );
         assert_eq!((a.status.as_str(), a.verdict.as_str()), ("持续", "属实"));
         let b = &after.cases["b"];
-        assert_eq!((b.status.as_str(), b.last_seen.as_str()), ("已消失", "2025-10-31"));
+        assert_eq!(
+            (b.status.as_str(), b.last_seen.as_str()),
+            ("已消失", "2025-10-31")
+        );
         assert!(after.volumes.is_empty());
     }
 

@@ -9,6 +9,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report::manifest::Stage;
 
+/// A stage's name in Chinese, for the spinner.
+fn label(stage: &str) -> &'static str {
+    match stage {
+        "read" => "读取",
+        "resolve" => "关联",
+        "rules" => "规则",
+        "write" => "写出",
+        _ => "",
+    }
+}
+
 /// The stages done so far and the one running.
 #[derive(Debug)]
 pub struct Stages {
@@ -40,7 +51,7 @@ impl Stages {
             if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
                 bar.set_style(style);
             }
-            bar.set_message(name.to_string());
+            bar.set_message(format!("{} {name}", label(name)));
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         } else {

@@ -138,8 +138,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect()),
         ))
     } else {
-        let mut gate =
-            reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+        let mut gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
         if !opts.allow_shrink {
             gate.extend(shrink.iter().cloned());
         }
@@ -157,9 +156,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     for line in &shrink {
         tracing::warn!(problem = %line, "shrink allowed");
-        manifest
-            .problems
-            .push(format!("已用 --allow-shrink 放行 / let through by --allow-shrink: {line}"));
+        manifest.problems.push(format!(
+            "已用 --allow-shrink 放行 / let through by --allow-shrink: {line}"
+        ));
     }
 
     stages.start("resolve");

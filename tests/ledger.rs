@@ -111,7 +111,7 @@ impl Site {
     /// its name and rows of (finding_id, verdict, note). Columns are in a
     /// different order than the importer's names, with others around them,
     /// as in the real report.
-    fn report(&self, sheets: &[(&str, &[(&str, &str, &str)])]) -> PathBuf {
+    fn report(&self, sheets: &[(&str, &[ReviewRow])]) -> PathBuf {
         let mut wb = rust_xlsxwriter::Workbook::new();
         let summary = wb.add_worksheet();
         summary.set_name("汇总").unwrap();
@@ -139,6 +139,9 @@ impl Site {
         path
     }
 }
+
+/// One report row a reviewer filled in: finding_id, 核查结论, 备注.
+type ReviewRow<'a> = (&'a str, &'a str, &'a str);
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -233,7 +236,11 @@ fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
     let report = site.report(&[("CB04 死亡仍在册", &[(&cb04, "", "")])]);
     let o = site.import(&report);
     assert_ok(&o);
-    assert!(String::from_utf8(o.stdout).unwrap().contains("verdicts cleared: 1"));
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains("verdicts cleared: 1")
+    );
     assert_ok(&site.run());
     assert_eq!(site.statuses()[&cb04].1, "持续");
 }
@@ -259,10 +266,19 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
     let o = site.import(&report);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("3 处错误") && err.contains("nothing imported"), "{err}");
+    assert!(
+        err.contains("3 处错误") && err.contains("nothing imported"),
+        "{err}"
+    );
     assert!(err.contains("CB01 收入超标!B3：核查结论只能是"), "{err}");
-    assert!(err.contains("CB02 多套房产!D2") && err.contains("not in the case ledger"), "{err}");
-    assert!(err.contains("CB02 多套房产!E3") && err.contains("501"), "{err}");
+    assert!(
+        err.contains("CB02 多套房产!D2") && err.contains("not in the case ledger"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CB02 多套房产!E3") && err.contains("501"),
+        "{err}"
+    );
     assert!(!err.contains("341122"), "no ID numbers in messages: {err}");
     assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
     // Not even the good cell's verdict.
@@ -287,7 +303,10 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
     let gone = site.cases(&["--status", "已消失", "--format", "csv"]);
     let lines: Vec<&str> = gone.lines().collect();
     assert_eq!(lines.len(), 2, "{gone}");
-    assert!(lines[1].starts_with(&format!("{lb04},LB04,已消失,已消失,")), "{gone}");
+    assert!(
+        lines[1].starts_with(&format!("{lb04},LB04,已消失,已消失,")),
+        "{gone}"
+    );
     // Reported once: a further run without it has nothing newly gone.
     assert_ok(&site.run());
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
@@ -308,10 +327,19 @@ fn a_shrunken_extract_stops_the_run_unless_allowed() {
     let o = site.run();
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("property：接收行数由上次的 5 降到 2（减少 60.0%，上限 30.0%）"), "{err}");
+    assert!(
+        err.contains("property：接收行数由上次的 5 降到 2（减少 60.0%，上限 30.0%）"),
+        "{err}"
+    );
     assert!(err.contains("--allow-shrink"), "{err}");
-    assert_eq!(std::fs::read(site.out.join("findings.csv")).unwrap(), findings);
-    assert_eq!(std::fs::read(site.out.join("manifest.json")).unwrap(), manifest);
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
+    assert_eq!(
+        std::fs::read(site.out.join("manifest.json")).unwrap(),
+        manifest
+    );
     let unfinished: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(site.state.join("last-unfinished-run/manifest.json")).unwrap(),
     )
@@ -338,8 +366,14 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     let o = site.run();
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("hedui.lock") && err.contains("pid 4242"), "{err}");
-    assert!(err.contains("另一个运行") && err.contains("another run"), "{err}");
+    assert!(
+        err.contains("hedui.lock") && err.contains("pid 4242"),
+        "{err}"
+    );
+    assert!(
+        err.contains("另一个运行") && err.contains("another run"),
+        "{err}"
+    );
     assert!(!site.out.exists(), "a refused run writes nothing");
     // The import takes the same lock.
     let o = hedui(&[
@@ -360,8 +394,14 @@ fn cases_filters_and_masks() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
     assert!(lines[0].starts_with("finding_id"));
-    assert!(table.contains("341122********1238") && table.contains("张*"), "{table}");
-    assert!(!table.contains("341122198001011238") && !table.contains("张伟"), "{table}");
+    assert!(
+        table.contains("341122********1238") && table.contains("张*"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("341122198001011238") && !table.contains("张伟"),
+        "{table}"
+    );
     assert_eq!(lines[3], "2 件 cases");
 
     let csv = site.cases(&["--township", "河西乡", "--format", "csv"]);
@@ -370,7 +410,13 @@ fn cases_filters_and_masks() {
 
     let unmasked = site.cases(&["--rule", "DY02", "--format", "csv", "--unmasked"]);
     assert!(unmasked.contains("341122198001011238,张伟"), "{unmasked}");
-    assert!(unmasked.lines().next().unwrap().ends_with("evidence,sources"));
+    assert!(
+        unmasked
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("evidence,sources")
+    );
 
     let none = site.cases(&["--status", "持续", "--format", "csv"]);
     assert_eq!(none.lines().count(), 1, "only the header: {none}");

@@ -30,9 +30,10 @@ impl CaseFilter {
             .is_none_or(|s| c.status == s || c.row.case_status.starts_with(s))
             && matches(&self.rule, &c.row.rule)
             && matches(&self.township, &c.row.township)
-            && self.verdict.as_deref().is_none_or(|v| {
-                c.verdict == v || (v == NO_VERDICT && c.verdict.is_empty())
-            })
+            && self
+                .verdict
+                .as_deref()
+                .is_none_or(|v| c.verdict == v || (v == NO_VERDICT && c.verdict.is_empty()))
     }
 }
 
@@ -45,7 +46,13 @@ fn mask_id(id: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 6 || i >= chars.len() - 4 { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 6 || i >= chars.len() - 4 {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -104,7 +111,13 @@ pub fn list(
     // The order of findings.csv.
     cases.sort_by_key(|c| {
         let r = &c.row;
-        (&r.rule, &r.township, &r.household_id, &r.id_number, &r.finding_id)
+        (
+            &r.rule,
+            &r.township,
+            &r.household_id,
+            &r.id_number,
+            &r.finding_id,
+        )
     });
     let records: Vec<Vec<String>> = cases
         .iter()
@@ -237,18 +250,23 @@ mod tests {
         assert!(f(Some("已核销"), Some("不属实")).holds(&c));
         assert!(!f(Some("新增"), None).holds(&c));
         assert!(!f(None, Some(NO_VERDICT)).holds(&c));
-        assert!(!CaseFilter {
-            township: Some("河西乡".into()),
-            ..CaseFilter::default()
-        }
-        .holds(&c));
+        assert!(
+            !CaseFilter {
+                township: Some("河西乡".into()),
+                ..CaseFilter::default()
+            }
+            .holds(&c)
+        );
     }
 
     #[test]
     fn table_aligns_wide_characters() {
         let t = table(
             &["a", "b"],
-            &[vec!["张伟".into(), "x".into()], vec!["abc".into(), "y".into()]],
+            &[
+                vec!["张伟".into(), "x".into()],
+                vec!["abc".into(), "y".into()],
+            ],
         );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "a     b");

@@ -87,7 +87,10 @@ mod tests {
                 assert_eq!(e.exit_code(), 6);
                 let msg = e.to_string();
                 assert!(msg.contains("hedui.lock"), "{msg}");
-                assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+                assert!(
+                    msg.contains(&format!("pid {}", std::process::id())),
+                    "{msg}"
+                );
             }
             other => panic!("expected Locked, got {other:?}"),
         }

@@ -133,9 +133,7 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
         };
         let (last_row, _) = range.end().unwrap_or((0, 0));
         let header = |name: &str| {
-            (0..=last_col).find(|&c| {
-                cell_text(range.get_value((0, c))).is_some_and(|t| t == name)
-            })
+            (0..=last_col).find(|&c| cell_text(range.get_value((0, c))).is_some_and(|t| t == name))
         };
         let (Some(id_col), Some(verdict_col), Some(note_col)) = (
             header(FINDING_ID_HEADER),
@@ -155,14 +153,24 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             let note = cell_text(range.get_value((row, note_col)));
             let (Some(id), Some(verdict), Some(note)) = (id, verdict, note) else {
                 for (col, value, zh, en) in [
-                    (id_col, range.get_value((row, id_col)), "finding_id", "finding_id"),
+                    (
+                        id_col,
+                        range.get_value((row, id_col)),
+                        "finding_id",
+                        "finding_id",
+                    ),
                     (
                         verdict_col,
                         range.get_value((row, verdict_col)),
                         "核查结论",
                         "the verdict",
                     ),
-                    (note_col, range.get_value((row, note_col)), "备注", "the note"),
+                    (
+                        note_col,
+                        range.get_value((row, note_col)),
+                        "备注",
+                        "the note",
+                    ),
                 ] {
                     if cell_text(value).is_none() {
                         bad(
