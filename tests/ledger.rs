@@ -3,7 +3,7 @@
 //! disappeared cases, the volume gate, the run lock, and `hedui cases`.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -41,9 +41,9 @@ impl Site {
         }
     }
 
-    fn run_with(&self, extra: &[&str]) -> Output {
+    fn run_args(&self) -> Vec<String> {
         let config = root().join("fixtures/sample.toml");
-        let mut args = vec![
+        [
             "run",
             "--input",
             self.batch.to_str().unwrap(),
@@ -55,9 +55,15 @@ impl Site {
             "2025-11-30",
             "--threads",
             "2",
-        ];
-        args.extend_from_slice(extra);
-        hedui(&args)
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn run_with(&self, extra: &[&str]) -> Output {
+        let mut args = self.run_args();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        hedui(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     fn run(&self) -> Output {
@@ -359,9 +365,15 @@ fn a_shrunken_extract_stops_the_run_unless_allowed() {
 #[test]
 fn a_second_run_is_refused_while_the_lock_is_held() {
     let site = Site::new();
-    std::fs::create_dir_all(&site.state).unwrap();
-    let mut held = File::create(site.state.join("hedui.lock")).unwrap();
+    assert_ok(&site.run());
+    let manifest = std::fs::read(site.out.join("manifest.json")).unwrap();
+    let ledger = std::fs::read(site.state.join("ledger.sqlite")).unwrap();
+    let mut held = OpenOptions::new()
+        .write(true)
+        .open(site.state.join("hedui.lock"))
+        .unwrap();
     held.try_lock().unwrap();
+    held.set_len(0).unwrap();
     writeln!(held, "4242").unwrap();
     let o = site.run();
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
@@ -374,7 +386,15 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
         err.contains("另一个运行") && err.contains("another run"),
         "{err}"
     );
-    assert!(!site.out.exists(), "a refused run writes nothing");
+    // A refused run touches neither the output nor the ledger.
+    assert_eq!(
+        std::fs::read(site.out.join("manifest.json")).unwrap(),
+        manifest
+    );
+    assert_eq!(
+        std::fs::read(site.state.join("ledger.sqlite")).unwrap(),
+        ledger
+    );
     // The import takes the same lock.
     let o = hedui(&[
         "review",
@@ -426,4 +446,39 @@ fn cases_filters_and_masks() {
         site.statuses().len() + 1,
         "{no_verdict}"
     );
+}
+
+#[test]
+fn a_killed_run_leaves_no_stale_lock() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let findings = std::fs::read(site.out.join("findings.csv")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(site.run_args())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the child holds the lock (its pid is in the file), then
+    // SIGKILL it: no chance to clean up.
+    let lock = site.state.join("hedui.lock");
+    let pid = child.id().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
+    // The next run is not refused, and the ledger still serves it.
+    assert_ok(&site.run());
+    assert!(site.statuses().values().all(|(_, s)| s == "持续"));
 }

@@ -100,7 +100,8 @@ struct Entry {
 pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> {
     let shown = report.display().to_string();
     let input_error = |lines: Vec<String>| HeduiError::Input(lines);
-    let _lock = RunLock::acquire(state)?;
+    let no_ledger = !super::ledger_path(state).exists();
+    let _lock = (!no_ledger).then(|| RunLock::acquire(state)).transpose()?;
     let Some(mut ledger) = Ledger::open_existing(state)? else {
         return Err(input_error(vec![format!(
             "{} 中没有案件台账，请先运行 hedui run，或用 --state-dir / --config 指明状态目录 / no case ledger in {}: run hedui run first, or name the state folder with --state-dir / --config",
