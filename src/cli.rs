@@ -71,6 +71,10 @@ pub enum Command {
         /// records the choice; the machine files always hold them in full.
         #[arg(long)]
         unmasked: bool,
+        /// Run even though an extract shrank against the last successful
+        /// run by more than `input.max_shrink` (recorded in the manifest).
+        #[arg(long)]
+        allow_shrink: bool,
     },
     /// Render report.xlsx and report.html of an existing output folder again
     /// from its findings.csv (or findings.parquet) and manifest.json, e.g.
@@ -82,6 +86,45 @@ pub enum Command {
         /// Show ID numbers and names in full (masked by default).
         #[arg(long)]
         unmasked: bool,
+        /// Where the case ledger is, for the reviewers' verdicts and notes
+        /// that 核查结论 and 备注 are pre-filled with.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// The reviewers' verdicts: import them from report.xlsx into the case
+    /// ledger.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+    /// List the case ledger: every case with its status, verdict, first and
+    /// last as-of date; ID numbers and names masked unless --unmasked.
+    Cases {
+        #[command(flatten)]
+        state: StateArgs,
+        /// Lifecycle status (新增, 持续, 已消失) or the start of the last
+        /// case status (e.g. 已核销).
+        #[arg(long)]
+        status: Option<String>,
+        /// Rule code, e.g. CB01.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Verdict: 属实, 不属实, 已整改, 待核查, or 无 for none.
+        #[arg(long)]
+        verdict: Option<String>,
+        /// Township (乡镇), as in findings.csv.
+        #[arg(long)]
+        township: Option<String>,
+        /// `table` for people, `csv` (to standard output) for spreadsheets.
+        #[arg(long, value_enum, default_value_t = hedui::ledger::list::CasesFormat::Table)]
+        format: hedui::ledger::list::CasesFormat,
+        /// Show full ID numbers and names (and, in CSV, evidence and sources).
+        #[arg(long)]
+        unmasked: bool,
+        /// The run's output folder: the state folder defaults to
+        /// `hedui-state/` beside it (as for `run`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write a synthetic county: the extracts as a county receives them
     /// (OUT/input/) and the truth beside them (OUT/truth/). Same seed, same
@@ -114,4 +157,30 @@ pub enum Command {
     },
     /// Print a complete, commented config file.
     ExampleConfig,
+}
+
+/// Where the state folder (case ledger, lock) is: `--state-dir`, else the
+/// config's `state_dir`, else `hedui-state/` beside the output folder.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StateArgs {
+    /// The state folder holding ledger.sqlite and hedui.lock.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// The TOML config whose `state_dir` to use.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Read the 核查结论 (verdict) and 备注 (note) columns of every sheet of
+    /// REPORT that has them with finding_id, check every cell, and record
+    /// them in the case ledger — all or nothing. The state folder defaults
+    /// to `hedui-state/` beside the output folder holding REPORT.
+    Import {
+        /// The report.xlsx a run wrote, filled in by reviewers.
+        report: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }

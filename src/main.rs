@@ -1,13 +1,36 @@
 //! The `hedui` binary: parse the command line, call the library, map errors
 //! to the exit codes documented in the README.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use hedui::cli::{Cli, Command, LogFormat};
+use hedui::cli::{Cli, Command, LogFormat, ReviewCommand, StateArgs};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
+use hedui::ledger::{list, review};
 use hedui::{evaluate, generate, run, validate};
+
+/// The state folder of `review` and `cases`: `--state-dir`, else the
+/// config's `state_dir`, else `hedui-state/` beside the output folder `out`
+/// (made absolute first), else `hedui-state/` in the current folder.
+fn state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiError> {
+    if let Some(dir) = &args.state_dir {
+        return Ok(dir.clone());
+    }
+    let config = Config::load(args.config.as_deref())?;
+    Ok(match out {
+        Some(out) => {
+            let out = std::path::absolute(out)
+                .map_err(|e| HeduiError::Input(vec![format!("{}: {e}", out.display())]))?;
+            run::state_dir(&config.config, &out)
+        }
+        None => config
+            .config
+            .state_dir
+            .unwrap_or_else(|| PathBuf::from("hedui-state")),
+    })
+}
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -46,6 +69,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             as_of,
             threads,
             unmasked,
+            allow_shrink,
         } => {
             let config = Config::load(config.as_deref())?;
             let threads = threads
@@ -67,6 +91,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
                 threads,
                 masked: !unmasked,
+                allow_shrink,
             };
             tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
             let summary = runtime.block_on(run::run(&opts, &config))?;
@@ -79,17 +104,63 @@ fn run(command: Command) -> Result<(), HeduiError> {
             for (rule, n) in &summary.manifest.findings_per_rule {
                 println!("  {rule} {n}");
             }
+            if let Some(c) = &summary.manifest.cases {
+                println!(
+                    "  案件 cases: 新增 new {}, 持续 persisting {}, 已核销 dismissed {}, 已消失 disappeared {}",
+                    c.new, c.persisting, c.dismissed, c.disappeared
+                );
+            }
             Ok(())
         }
-        Command::Report { out, unmasked } => {
+        Command::Review {
+            command: ReviewCommand::Import { report, state },
+        } => {
+            // The report lives in the output folder: its parent.
+            let report = std::path::absolute(&report)
+                .map_err(|e| HeduiError::Input(vec![format!("{}: {e}", report.display())]))?;
+            let state = state_folder(&state, report.parent())?;
+            tracing::info!(state = %state.display(), "review import");
+            let summary = review::import(&state, &report)?;
+            print!("{summary}");
+            Ok(())
+        }
+        Command::Cases {
+            state,
+            status,
+            rule,
+            verdict,
+            township,
+            format,
+            unmasked,
+            out,
+        } => {
+            let state = state_folder(&state, out.as_deref())?;
+            let filter = list::CaseFilter {
+                status,
+                rule,
+                verdict,
+                township,
+            };
+            print!("{}", list::list(&state, &filter, format, unmasked)?);
+            Ok(())
+        }
+        Command::Report {
+            out,
+            unmasked,
+            state,
+        } => {
             tracing::info!(out = %out.display(), masked = !unmasked, "report");
-            let shown =
-                hedui::report::rerender::rerender(&out, !unmasked).map_err(|e| match e {
+            // Pre-filled verdicts keep an import of the new workbook from
+            // clearing what reviewers already decided.
+            let reviews = hedui::ledger::reviews(&state_folder(&state, Some(&out))?)?;
+            let shown = hedui::report::rerender::rerender(&out, !unmasked, &reviews).map_err(
+                |e| match e {
                     hedui::report::rerender::RerenderError::Write(e) => {
                         HeduiError::Internal(e.to_string())
                     }
                     e => HeduiError::Input(vec![e.to_string()]),
-                })?;
+                },
+            )?;
             println!(
                 "完成 / done: report.xlsx, report.html（{shown} 条发现 findings{}）→ {}",
                 if unmasked {

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::compute::cast;
@@ -20,11 +19,12 @@ use crate::config::{Config, LoadedConfig};
 use crate::engine;
 use crate::error::HeduiError;
 use crate::input::{self, Inputs};
+use crate::ledger::{self, Cases, Prior, lock::RunLock};
+use crate::progress::Stages;
 use crate::report::findings::{self, FindingRow};
-use crate::report::manifest::{Manifest, Stage};
+use crate::report::manifest::Manifest;
 use crate::report::mask::mask_id;
 use crate::report::output::{StagedOutput, write_private};
-use crate::report::people::PeopleReport;
 use crate::report::{parquet, rejects, view};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub threads: usize,
     /// Mask ID numbers and names in report.xlsx and report.html.
     pub masked: bool,
+    /// Let a run through whose extracts shrank past `input.max_shrink`.
+    pub allow_shrink: bool,
 }
 
 /// What a completed run produced, for the caller to print.
@@ -97,19 +99,17 @@ fn internal(e: impl std::fmt::Display) -> HeduiError {
 
 /// Runs the whole job.
 pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary, HeduiError> {
-    let mut stages = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, stages: &mut Vec<Stage>| {
-        stages.push(Stage {
-            name: name.to_string(),
-            seconds: clock.elapsed().as_secs_f64(),
-        });
-        clock = Instant::now();
-    };
+    // One run at a time, for the whole run; the ledger is read once, here.
+    let state = state_dir(&config.config, &opts.out);
+    let _lock = RunLock::acquire(&state)?;
+    let prior = Prior::load(&state)?;
+    let mut stages = Stages::new();
+    stages.start("read");
     let inputs = input::load(&opts.input, &config.config);
-    lap("read", &mut stages);
+    stages.end();
     tracing::info!(
         files = inputs.accounts.len(),
+        rows_accepted = inputs.accounts.iter().map(|a| a.rows_accepted).sum::<u64>(),
         rejected = inputs.rejects.len(),
         "read"
     );
@@ -132,14 +132,20 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         status: "ok".to_string(),
         problems: Vec::new(),
         masked: opts.masked,
+        allow_shrink: opts.allow_shrink,
+        cases: None,
     };
+    let shrink = prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink);
     let fatal = if !inputs.problems.is_empty() {
         Some((
             "failed",
             HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect()),
         ))
     } else {
-        let gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+        let mut gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+        if !opts.allow_shrink {
+            gate.extend(shrink.iter().cloned());
+        }
         (!gate.is_empty()).then_some(("stopped", HeduiError::Gate(gate)))
     };
     if let Some((status, err)) = fatal {
@@ -147,11 +153,19 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         if let HeduiError::Input(l) | HeduiError::Gate(l) = &err {
             manifest.problems = l.clone();
         }
-        manifest.stages = stages;
-        record_unfinished_run(&state_dir(&config.config, &opts.out), &manifest, &inputs);
+        manifest.stages = stages.list();
+        record_unfinished_run(&state, &manifest, &inputs);
         return Err(err);
     }
 
+    for line in &shrink {
+        tracing::warn!(problem = %line, "shrink allowed");
+        manifest.problems.push(format!(
+            "已用 --allow-shrink 放行 / let through by --allow-shrink: {line}"
+        ));
+    }
+
+    stages.start("resolve");
     let ctx = engine::session(opts.threads);
     let names: Vec<&'static str> = inputs.tables.keys().copied().collect();
     for (name, batch) in &inputs.tables {
@@ -159,7 +173,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
     let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
     attach_persons(&ctx, &names).await.map_err(internal)?;
-    lap("resolve", &mut stages);
+    stages.end();
+    tracing::info!(links = resolution.links.num_rows(), "resolved");
+
+    stages.start("rules");
 
     let params = rule_params(&config.config, opts.as_of);
     let (rule_findings, skipped) = rules::evaluate(&ctx, &params).await.map_err(internal)?;
@@ -167,7 +184,18 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         .await
         .map_err(internal)?;
     findings::sort(&mut rows);
-    lap("rules", &mut stages);
+    // Each finding's case status from the ledger, and the cases gone since.
+    let cases = Cases::classify(&prior, &mut rows);
+    manifest.cases = Some(cases.counts);
+    stages.end();
+    tracing::info!(
+        findings = rows.len(),
+        new = cases.counts.new,
+        persisting = cases.counts.persisting,
+        dismissed = cases.counts.dismissed,
+        disappeared = cases.counts.disappeared,
+        "rules"
+    );
     if !skipped.is_empty() {
         manifest.problems.push(format!(
             "因缺少可选抽取而跳过的规则 / rules skipped for a missing optional extract: {}",
@@ -181,6 +209,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             .or_default() += 1;
     }
 
+    stages.start("write");
     let staged = StagedOutput::begin(&opts.out)?;
     findings::write_csv(staged.create("findings.csv")?, &rows)?;
     parquet::write(
@@ -192,38 +221,29 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     write_links_csv(staged.create("links.csv")?, &links)?;
     parquet::write(staged.create("links.parquet")?, &links).map_err(internal)?;
     rejects::write(staged.create("rejects.csv")?, &inputs.rejects)?;
-    write_people_reports(&staged, &manifest, &rows)?;
-    lap("write", &mut stages);
-    manifest.stages = stages;
+    // What report.xlsx and report.html are written from.
+    let people = cases.people_report(&manifest, &rows, opts.masked);
+    view::write_staged(&staged, &people).map_err(internal)?;
+    stages.end();
+    manifest.stages = stages.list();
     let mut m = staged.create("manifest.json")?;
     m.write_all(manifest.to_json().as_bytes())?;
     m.flush()?;
     drop(m);
     staged.commit()?;
+    // Only a run whose output is in place is recorded in the ledger.
+    ledger::commit(
+        &state,
+        opts.as_of,
+        &rows,
+        &cases,
+        &ledger::volumes(&inputs.accounts),
+    )?;
     Ok(RunSummary {
         findings: rows.len(),
         links: links.num_rows(),
         manifest,
     })
-}
-
-/// report.xlsx and report.html from this run's findings. Until the case
-/// ledger fills them, no reviews, no disappeared cases, case_status as the
-/// findings carry it.
-fn write_people_reports(
-    staged: &StagedOutput,
-    manifest: &Manifest,
-    rows: &[FindingRow],
-) -> Result<(), HeduiError> {
-    let reviews = BTreeMap::new();
-    let report = PeopleReport {
-        manifest,
-        findings: rows,
-        reviews: &reviews,
-        disappeared: &[],
-        masked: manifest.masked,
-    };
-    view::write_staged(staged, &report).map_err(internal)
 }
 
 /// Keeps the manifest and rejects of a run that failed or was stopped, in

@@ -92,6 +92,8 @@ pub fn validate(
         status: status.to_string(),
         problems,
         masked: true,
+        allow_shrink: false,
+        cases: None,
     };
     let mut validation = Validation {
         inputs,

@@ -185,7 +185,9 @@ fn reports_are_masked_by_default_and_byte_identical_across_runs() {
         .iter()
         .enumerate()
         .map(|(i, threads)| {
-            let out = dir.path().join(format!("out{i}"));
+            // Each run its own parent folder, so its own case ledger: with
+            // a shared one the second run's cases would be 持续, not 新增.
+            let out = dir.path().join(format!("run{i}")).join("out");
             run_sample(&out, threads, &[]);
             out
         })

@@ -77,6 +77,8 @@ fn synthetic_output(dir: &Path) -> (PathBuf, Vec<FindingRow>) {
         status: "ok".to_string(),
         problems: Vec::new(),
         masked: true,
+        allow_shrink: false,
+        cases: None,
     };
     std::fs::write(out.join("manifest.json"), manifest.to_json()).unwrap();
     assert_ok(&hedui(&["report", "--out", out.to_str().unwrap()]));

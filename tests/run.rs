@@ -49,11 +49,14 @@ fn sample_findings_and_links_match_golden() {
 #[test]
 fn outputs_are_byte_identical_across_thread_counts_and_runs() {
     let dir = tempfile::tempdir().unwrap();
+    // Each run with its own state folder (hedui-state/ beside its output):
+    // the case ledger is an input too, and a shared one would rightly turn
+    // the second run's 新增 into 持续.
     let outs: Vec<PathBuf> = ["1", "2", "2"]
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let out = dir.path().join(format!("out{i}"));
+            let out = dir.path().join(format!("run{i}")).join("out");
             let o = run_sample(&out, t);
             assert_ok(&o);
             out

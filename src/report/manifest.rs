@@ -31,11 +31,30 @@ pub struct Manifest {
     pub findings_per_rule: BTreeMap<String, u64>,
     /// `ok`, `failed` or `stopped` (a gate stopped the run).
     pub status: String,
-    /// Why the run failed or stopped, one line per cause.
+    /// Why the run failed or stopped, one line per cause (and warnings of
+    /// a completed run: skipped rules, a shrink let through).
     pub problems: Vec<String>,
     /// Whether report.xlsx and report.html mask ID numbers and names (the
     /// default; `hedui run --unmasked` turns it off).
     pub masked: bool,
+    /// `--allow-shrink`: the volume gate was overridden.
+    pub allow_shrink: bool,
+    /// The case ledger's view of this run's findings (`run` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<CaseCounts>,
+}
+
+/// Findings by case status, and the cases that disappeared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CaseCounts {
+    /// 新增: raised for the first time.
+    pub new: u64,
+    /// 持续 (with or without a verdict), including 不属实 cases raised again.
+    pub persisting: u64,
+    /// 已核销: closed as 不属实, sources unchanged.
+    pub dismissed: u64,
+    /// 已消失: open in the ledger, not raised by this run.
+    pub disappeared: u64,
 }
 
 impl Manifest {

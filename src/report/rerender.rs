@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::input::FileAccount;
 use crate::report::findings::{COLUMNS, FindingRow};
-use crate::report::manifest::Manifest;
-use crate::report::people::PeopleReport;
+use crate::report::manifest::{CaseCounts, Manifest};
+use crate::report::people::{PeopleReport, Review};
 use crate::report::view;
 
 /// What a folder could not give.
@@ -60,6 +60,10 @@ struct StoredManifest {
     status: String,
     #[serde(default)]
     problems: Vec<String>,
+    #[serde(default)]
+    allow_shrink: bool,
+    #[serde(default)]
+    cases: Option<CaseCounts>,
 }
 
 /// Reads manifest.json of an output folder.
@@ -81,6 +85,8 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, RerenderError> {
         status: m.status,
         problems: m.problems,
         masked: true,
+        allow_shrink: m.allow_shrink,
+        cases: m.cases,
     })
 }
 
@@ -169,7 +175,11 @@ fn row_from(get: impl Fn(usize) -> String) -> FindingRow {
 
 /// Renders report.xlsx and report.html of the output folder `out` again;
 /// returns the number of findings shown.
-pub fn rerender(out: &Path, masked: bool) -> Result<usize, RerenderError> {
+pub fn rerender(
+    out: &Path,
+    masked: bool,
+    reviews: &BTreeMap<String, Review>,
+) -> Result<usize, RerenderError> {
     let mut manifest = read_manifest(&out.join("manifest.json"))?;
     manifest.masked = masked;
     let csv = out.join("findings.csv");
@@ -178,11 +188,10 @@ pub fn rerender(out: &Path, masked: bool) -> Result<usize, RerenderError> {
     } else {
         read_findings_parquet(&out.join("findings.parquet"))?
     };
-    let reviews = BTreeMap::new();
     let report = PeopleReport {
         manifest: &manifest,
         findings: &findings,
-        reviews: &reviews,
+        reviews,
         disappeared: &[],
         masked,
     };

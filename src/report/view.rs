@@ -334,6 +334,8 @@ pub(crate) mod tests {
             status: "ok".to_string(),
             problems: vec![],
             masked: true,
+            allow_shrink: false,
+            cases: None,
         }
     }
 

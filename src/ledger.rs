@@ -1,0 +1,766 @@
+//! The case ledger: every finding a run raises is a case, kept across runs
+//! in `<state_dir>/ledger.sqlite` (SQLite, mode 0600) with when it was first
+//! and last seen (the runs' as-of dates), its lifecycle status (新增 / 持续 /
+//! 已消失), the reviewer's verdict and note, and the source rows as they
+//! stood when the verdict was given. The ledger also keeps the last
+//! successful run's accepted rows per extract type (the volume gate) and a
+//! small table of runs.
+//!
+//! A run reads the ledger once ([`Prior::load`]), gives every finding its
+//! `case_status` ([`Cases::classify`]) and, only after its output folder is
+//! in place, records itself in one transaction ([`commit`]): a run that
+//! fails, is stopped or is killed leaves the ledger as it was.
+
+pub mod list;
+pub mod lock;
+pub mod review;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::error::HeduiError;
+use crate::input::FileAccount;
+use crate::report::findings::{self, FindingRow};
+use crate::report::manifest::{CaseCounts, Manifest};
+use crate::report::people::{DISMISSED, PeopleReport, Review};
+
+/// The ledger's file name inside the state folder.
+pub const LEDGER_FILE: &str = "ledger.sqlite";
+
+/// Lifecycle status: first raised by this run.
+pub const NEW: &str = "新增";
+/// Lifecycle status: raised before and again by this run.
+pub const PERSISTING: &str = "持续";
+/// Lifecycle status: held open by the ledger, not raised by this run.
+pub const DISAPPEARED: &str = "已消失";
+/// The verdict that can close a case.
+pub const NOT_TRUE: &str = "不属实";
+/// Suffix of a 不属实 case raised again because its source rows changed.
+pub const SOURCES_CHANGED: &str = "来源已变";
+
+/// The schema version this build reads and writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE cases (
+    finding_id TEXT PRIMARY KEY NOT NULL,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    township TEXT NOT NULL,
+    village TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    match TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    status TEXT NOT NULL,
+    case_status TEXT NOT NULL,
+    verdict TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    sources_at_verdict TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX cases_status ON cases (status);
+CREATE TABLE volumes (
+    extract TEXT PRIMARY KEY NOT NULL,
+    rows_accepted INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE runs (
+    run INTEGER PRIMARY KEY,
+    as_of TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    findings INTEGER NOT NULL,
+    new INTEGER NOT NULL,
+    persisting INTEGER NOT NULL,
+    dismissed INTEGER NOT NULL,
+    disappeared INTEGER NOT NULL
+);
+";
+
+/// The path of the ledger in a state folder.
+pub fn ledger_path(state: &Path) -> PathBuf {
+    state.join(LEDGER_FILE)
+}
+
+fn db_error(path: &Path, e: impl std::fmt::Display) -> HeduiError {
+    HeduiError::Internal(format!(
+        "案件台账 {} 读写失败 / case ledger {} failed: {e}",
+        path.display(),
+        path.display()
+    ))
+}
+
+/// Creates the state folder, owner-only.
+pub fn create_state_dir(state: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(state)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            // Only tighten a folder we may own; a shared parent is left alone.
+            let _ = std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    Ok(())
+}
+
+/// An open ledger.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Opens the ledger of a state folder, creating the folder, the file
+    /// (mode 0600) and the schema on first use.
+    pub fn open(state: &Path) -> Result<Ledger, HeduiError> {
+        let path = ledger_path(state);
+        create_state_dir(state).map_err(|e| db_error(&path, e))?;
+        if !path.exists() {
+            // SQLite creates its file with the umask's mode; create it
+            // owner-only first (its journal takes the same mode).
+            crate::report::output::create_private(&path).map_err(|e| db_error(&path, e))?;
+        }
+        let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
+        let mut ledger = Ledger { conn, path };
+        ledger.prepare()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger without creating anything; `None` when
+    /// there is none yet. (Read-write: a transaction a killed process left
+    /// half done is rolled back by the first reader, which a read-only
+    /// connection could not do.)
+    pub fn open_existing(state: &Path) -> Result<Option<Ledger>, HeduiError> {
+        let path = ledger_path(state);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(&path, e))?;
+        let ledger = Ledger { conn, path };
+        ledger.set_timeout()?;
+        let version = ledger.version()?;
+        if version == 0 {
+            // Created but never given its schema: as good as none.
+            return Ok(None);
+        }
+        ledger.check_version(version)?;
+        Ok(Some(ledger))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn set_timeout(&self) -> Result<(), HeduiError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| db_error(&self.path, e))
+    }
+
+    fn version(&self) -> Result<i64, HeduiError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, e))
+    }
+
+    fn check_version(&self, version: i64) -> Result<(), HeduiError> {
+        if version > SCHEMA_VERSION {
+            return Err(db_error(
+                &self.path,
+                format!(
+                    "版本 {version} 比本程序支持的 {SCHEMA_VERSION} 新 / schema version {version} is newer than this hedui's {SCHEMA_VERSION}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Durability settings and the schema, created in one transaction.
+    fn prepare(&mut self) -> Result<(), HeduiError> {
+        self.set_timeout()?;
+        let path = self.path.clone();
+        // The default rollback journal with full syncs: a transaction is on
+        // disk when commit returns, and a kill at any moment rolls back.
+        self.conn
+            .execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+            .map_err(|e| db_error(&path, e))?;
+        let version = self.version()?;
+        self.check_version(version)?;
+        if version == 0 {
+            let tx = self.conn.transaction().map_err(|e| db_error(&path, e))?;
+            tx.execute_batch(SCHEMA).map_err(|e| db_error(&path, e))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(|e| db_error(&path, e))?;
+            tx.commit().map_err(|e| db_error(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Every case, by finding_id.
+    pub fn cases(&self) -> Result<BTreeMap<String, Case>, HeduiError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT finding_id, rule, kind, severity, household_id, id_number, name,
+                        township, village, evidence, sources, match, case_status,
+                        first_seen, last_seen, status, verdict, note, sources_at_verdict
+                 FROM cases",
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Case {
+                    row: FindingRow {
+                        finding_id: r.get(0)?,
+                        rule: r.get(1)?,
+                        kind: r.get(2)?,
+                        severity: r.get(3)?,
+                        household_id: r.get(4)?,
+                        id_number: r.get(5)?,
+                        name: r.get(6)?,
+                        township: r.get(7)?,
+                        village: r.get(8)?,
+                        evidence: r.get(9)?,
+                        sources: r.get(10)?,
+                        matched: r.get(11)?,
+                        case_status: r.get(12)?,
+                    },
+                    first_seen: r.get(13)?,
+                    last_seen: r.get(14)?,
+                    status: r.get(15)?,
+                    verdict: r.get(16)?,
+                    note: r.get(17)?,
+                    sources_at_verdict: r.get(18)?,
+                })
+            })
+            .map_err(|e| db_error(&self.path, e))?;
+        let mut cases = BTreeMap::new();
+        for c in rows {
+            let c = c.map_err(|e| db_error(&self.path, e))?;
+            cases.insert(c.row.finding_id.clone(), c);
+        }
+        Ok(cases)
+    }
+
+    /// The last successful run's accepted rows per extract type.
+    pub fn volumes(&self) -> Result<BTreeMap<String, u64>, HeduiError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT extract, rows_accepted FROM volumes")
+            .map_err(|e| db_error(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| db_error(&self.path, e))?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let (extract, n) = r.map_err(|e| db_error(&self.path, e))?;
+            out.insert(extract, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
+    }
+}
+
+/// The reviewers' verdicts and notes held in a state folder's ledger, by
+/// finding_id (none when there is no ledger yet).
+pub fn reviews(state: &Path) -> Result<BTreeMap<String, Review>, HeduiError> {
+    let Some(ledger) = Ledger::open_existing(state)? else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(ledger
+        .cases()?
+        .into_iter()
+        .filter(|(_, c)| !c.verdict.is_empty() || !c.note.is_empty())
+        .map(|(id, c)| {
+            (
+                id,
+                Review {
+                    verdict: c.verdict,
+                    note: c.note,
+                },
+            )
+        })
+        .collect())
+}
+
+/// One case as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Case {
+    /// The finding as last raised; `case_status` as the last run wrote it.
+    pub row: FindingRow,
+    /// As-of date of the first run that raised it.
+    pub first_seen: String,
+    /// As-of date of the last run that raised it.
+    pub last_seen: String,
+    /// 新增 / 持续 / 已消失.
+    pub status: String,
+    /// One of `people::VERDICTS`, or empty.
+    pub verdict: String,
+    pub note: String,
+    /// The case's sources when the verdict was given.
+    pub sources_at_verdict: String,
+}
+
+/// What a run needs of the ledger before it writes: the cases and the last
+/// run's volumes (both empty before the first successful run).
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub cases: BTreeMap<String, Case>,
+    pub volumes: BTreeMap<String, u64>,
+}
+
+impl Prior {
+    /// Reads the ledger of a state folder without creating or changing it.
+    pub fn load(state: &Path) -> Result<Prior, HeduiError> {
+        match Ledger::open_existing(state)? {
+            None => Ok(Prior::default()),
+            Some(l) => Ok(Prior {
+                cases: l.cases()?,
+                volumes: l.volumes()?,
+            }),
+        }
+    }
+
+    /// Extract types whose accepted rows shrank by more than `max_shrink`
+    /// (a share) against the last successful run, one message each.
+    pub fn shrink_problems(&self, accounts: &[FileAccount], max_shrink: f64) -> Vec<String> {
+        let now = volumes(accounts);
+        self.volumes
+            .iter()
+            .filter_map(|(extract, &before)| {
+                let after = now.get(extract).copied().unwrap_or(0);
+                if before == 0 || after >= before {
+                    return None;
+                }
+                let share = (before - after) as f64 / before as f64;
+                (share > max_shrink).then(|| {
+                    format!(
+                        "{extract}：接收行数由上次的 {before} 降到 {after}（减少 {:.1}%，上限 {:.1}%）；确认无误可加 --allow-shrink 重新运行 / {extract}: accepted rows fell from {before} at the last run to {after} ({:.1}% fewer, limit {:.1}%); if this is right, rerun with --allow-shrink",
+                        share * 100.0,
+                        max_shrink * 100.0,
+                        share * 100.0,
+                        max_shrink * 100.0
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Accepted rows per extract type, summed over its files.
+pub fn volumes(accounts: &[FileAccount]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for a in accounts {
+        *out.entry(a.extract.clone()).or_default() += a.rows_accepted;
+    }
+    out
+}
+
+/// The source rows of a `sources` value as a set (order and repeats aside).
+fn source_set(sources: &str) -> BTreeSet<&str> {
+    sources
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The case_status of a finding raised by this run, given its case in the
+/// ledger (if any) and its sources now:
+/// `新增`; `持续`; `持续/属实` (any verdict appended); `已核销/不属实` (closed
+/// as 不属实, sources unchanged); `持续/不属实/来源已变` (closed as 不属实 but
+/// its source rows changed since, so raised again).
+pub fn case_status(prior: Option<&Case>, sources: &str) -> String {
+    let Some(case) = prior else {
+        return NEW.to_string();
+    };
+    match case.verdict.as_str() {
+        "" => PERSISTING.to_string(),
+        NOT_TRUE if source_set(&case.sources_at_verdict) == source_set(sources) => {
+            format!("{DISMISSED}/{NOT_TRUE}")
+        }
+        NOT_TRUE => format!("{PERSISTING}/{NOT_TRUE}/{SOURCES_CHANGED}"),
+        verdict => format!("{PERSISTING}/{verdict}"),
+    }
+}
+
+/// This run's cases: counts, the verdicts to pre-fill, and the cases that
+/// disappeared.
+#[derive(Debug, Clone, Default)]
+pub struct Cases {
+    /// Verdicts and notes of this run's findings and disappeared cases.
+    pub reviews: BTreeMap<String, Review>,
+    /// Cases the ledger held open (新增 / 持续) that this run did not raise,
+    /// as last raised, case_status `已消失`, sorted as findings.csv.
+    pub disappeared: Vec<FindingRow>,
+    pub counts: CaseCounts,
+}
+
+impl Cases {
+    /// Fills every row's case_status from the ledger and collects the rest.
+    pub fn classify(prior: &Prior, rows: &mut [FindingRow]) -> Cases {
+        let mut cases = Cases::default();
+        let mut raised = BTreeSet::new();
+        for row in rows.iter_mut() {
+            let case = prior.cases.get(&row.finding_id);
+            row.case_status = case_status(case, &row.sources);
+            if row.case_status == NEW {
+                cases.counts.new += 1;
+            } else if row.case_status.starts_with(DISMISSED) {
+                cases.counts.dismissed += 1;
+            } else {
+                cases.counts.persisting += 1;
+            }
+            if let Some(c) = case {
+                cases.add_review(c);
+            }
+            raised.insert(row.finding_id.as_str());
+        }
+        for (id, case) in &prior.cases {
+            if raised.contains(id.as_str()) || !is_open(&case.status) {
+                continue;
+            }
+            let mut row = case.row.clone();
+            row.case_status = DISAPPEARED.to_string();
+            cases.disappeared.push(row);
+            cases.add_review(case);
+        }
+        findings::sort(&mut cases.disappeared);
+        cases.counts.disappeared = cases.disappeared.len() as u64;
+        cases
+    }
+
+    fn add_review(&mut self, case: &Case) {
+        if !case.verdict.is_empty() || !case.note.is_empty() {
+            self.reviews.insert(
+                case.row.finding_id.clone(),
+                Review {
+                    verdict: case.verdict.clone(),
+                    note: case.note.clone(),
+                },
+            );
+        }
+    }
+
+    /// What report.xlsx and report.html show of this run.
+    pub fn people_report<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        findings: &'a [FindingRow],
+        masked: bool,
+    ) -> PeopleReport<'a> {
+        PeopleReport {
+            manifest,
+            findings,
+            reviews: &self.reviews,
+            disappeared: &self.disappeared,
+            masked,
+        }
+    }
+}
+
+fn is_open(status: &str) -> bool {
+    status == NEW || status == PERSISTING
+}
+
+/// Records a completed run in one transaction: every finding upserted
+/// (first_seen kept, last_seen = as_of), the disappeared cases marked
+/// 已消失, this run's volumes as the new baseline, and a runs row. Called
+/// only after the output folder is in place.
+pub fn commit(
+    state: &Path,
+    as_of: NaiveDate,
+    rows: &[FindingRow],
+    cases: &Cases,
+    volumes: &BTreeMap<String, u64>,
+) -> Result<(), HeduiError> {
+    let mut ledger = Ledger::open(state)?;
+    let path = ledger.path.clone();
+    let err = |e: rusqlite::Error| db_error(&path, e);
+    let as_of = as_of.to_string();
+    let tx = ledger.conn.transaction().map_err(err)?;
+    {
+        let mut upsert = tx
+            .prepare(
+                "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
+                     name, township, village, evidence, sources, match, first_seen, last_seen,
+                     status, case_status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
+                 ON CONFLICT (finding_id) DO UPDATE SET
+                     rule = excluded.rule, kind = excluded.kind, severity = excluded.severity,
+                     household_id = excluded.household_id, id_number = excluded.id_number,
+                     name = excluded.name, township = excluded.township,
+                     village = excluded.village, evidence = excluded.evidence,
+                     sources = excluded.sources, match = excluded.match,
+                     last_seen = excluded.last_seen, status = excluded.status,
+                     case_status = excluded.case_status",
+            )
+            .map_err(err)?;
+        for r in rows {
+            let status = if r.case_status == NEW {
+                NEW
+            } else {
+                PERSISTING
+            };
+            upsert
+                .execute(params![
+                    r.finding_id,
+                    r.rule,
+                    r.kind,
+                    r.severity,
+                    r.household_id,
+                    r.id_number,
+                    r.name,
+                    r.township,
+                    r.village,
+                    r.evidence,
+                    r.sources,
+                    r.matched,
+                    as_of,
+                    status,
+                    r.case_status,
+                ])
+                .map_err(err)?;
+        }
+        let mut gone = tx
+            .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+            .map_err(err)?;
+        for r in &cases.disappeared {
+            gone.execute(params![r.finding_id, DISAPPEARED])
+                .map_err(err)?;
+        }
+        tx.execute("DELETE FROM volumes", []).map_err(err)?;
+        let mut volume = tx
+            .prepare("INSERT INTO volumes (extract, rows_accepted) VALUES (?1, ?2)")
+            .map_err(err)?;
+        for (extract, n) in volumes {
+            volume
+                .execute(params![extract, i64::try_from(*n).unwrap_or(i64::MAX)])
+                .map_err(err)?;
+        }
+        let c = &cases.counts;
+        tx.execute(
+            "INSERT INTO runs (as_of, finished, findings, new, persisting, dismissed, disappeared)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                as_of,
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rows.len() as i64,
+                c.new as i64,
+                c.persisting as i64,
+                c.dismissed as i64,
+                c.disappeared as i64
+            ],
+        )
+        .map_err(err)?;
+    }
+    tx.commit().map_err(err)?;
+    tracing::info!(
+        findings = rows.len(),
+        new = cases.counts.new,
+        persisting = cases.counts.persisting,
+        dismissed = cases.counts.dismissed,
+        disappeared = cases.counts.disappeared,
+        "ledger committed"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, sources: &str) -> FindingRow {
+        FindingRow {
+            finding_id: id.to_string(),
+            rule: "CB01".to_string(),
+            sources: sources.to_string(),
+            ..FindingRow::default()
+        }
+    }
+
+    fn case(id: &str, status: &str, verdict: &str, sources_at_verdict: &str) -> Case {
+        Case {
+            row: row(id, "a:f:2"),
+            status: status.to_string(),
+            verdict: verdict.to_string(),
+            sources_at_verdict: sources_at_verdict.to_string(),
+            ..Case::default()
+        }
+    }
+
+    #[test]
+    fn case_status_strings() {
+        assert_eq!(case_status(None, "a:f:2"), "新增");
+        assert_eq!(
+            case_status(Some(&case("x", "新增", "", "")), "a:f:2"),
+            "持续"
+        );
+        assert_eq!(
+            case_status(Some(&case("x", "持续", "属实", "a:f:2")), "a:f:3"),
+            "持续/属实"
+        );
+        assert_eq!(
+            case_status(Some(&case("x", "持续", "待核查", "")), "a:f:2"),
+            "持续/待核查"
+        );
+        // Dismissed: the same set of source rows, in any order.
+        let dismissed = case_status(
+            Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+            "b:g:3;a:f:2",
+        );
+        assert_eq!(dismissed, "已核销/不属实");
+        assert!(dismissed.starts_with(DISMISSED));
+        // Regression: a changed source row raises a dismissed case again.
+        assert_eq!(
+            case_status(
+                Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+                "a:f:2;b:g:4"
+            ),
+            "持续/不属实/来源已变"
+        );
+        // A case that disappeared and came back has been seen before.
+        assert_eq!(
+            case_status(Some(&case("x", "已消失", "", "")), "a:f:2"),
+            "持续"
+        );
+    }
+
+    #[test]
+    fn classify_counts_and_finds_disappeared_open_cases() {
+        let mut prior = Prior::default();
+        for c in [
+            case("seen", "持续", "属实", "a:f:2"),
+            case("closed", "持续", "不属实", "a:f:2"),
+            case("gone", "新增", "", ""),
+            case("long_gone", "已消失", "", ""),
+        ] {
+            prior.cases.insert(c.row.finding_id.clone(), c);
+        }
+        prior.cases.get_mut("gone").unwrap().note = "已电话核实".to_string();
+        let mut rows = vec![
+            row("fresh", "a:f:9"),
+            row("seen", "a:f:2"),
+            row("closed", "a:f:2"),
+        ];
+        let cases = Cases::classify(&prior, &mut rows);
+        let statuses: Vec<&str> = rows.iter().map(|r| r.case_status.as_str()).collect();
+        assert_eq!(statuses, ["新增", "持续/属实", "已核销/不属实"]);
+        assert_eq!(
+            cases.counts,
+            CaseCounts {
+                new: 1,
+                persisting: 1,
+                dismissed: 1,
+                disappeared: 1
+            }
+        );
+        assert_eq!(cases.disappeared.len(), 1);
+        assert_eq!(cases.disappeared[0].finding_id, "gone");
+        assert_eq!(cases.disappeared[0].case_status, "已消失");
+        assert_eq!(
+            cases.reviews.keys().collect::<Vec<_>>(),
+            ["closed", "gone", "seen"]
+        );
+        assert_eq!(cases.reviews["gone"].note, "已电话核实");
+    }
+
+    #[test]
+    fn commit_round_trips_and_keeps_first_seen_and_verdicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        assert!(Prior::load(&state).unwrap().cases.is_empty());
+        assert!(!state.exists(), "loading creates nothing");
+
+        let mut rows = vec![row("a", "x:f:2"), row("b", "x:f:3")];
+        let cases = Cases::classify(&Prior::default(), &mut rows);
+        let day1 = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
+        let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
+        commit(&state, day1, &rows, &cases, &vols).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(ledger_path(&state))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+
+        // A verdict given between runs.
+        let l = Ledger::open(&state).unwrap();
+        l.conn
+            .execute(
+                "UPDATE cases SET verdict = '属实', sources_at_verdict = sources WHERE finding_id = 'a'",
+                [],
+            )
+            .unwrap();
+        drop(l);
+
+        let prior = Prior::load(&state).unwrap();
+        assert_eq!(prior.volumes["roster"], 10);
+        let mut rows = vec![row("a", "x:f:2")];
+        let cases = Cases::classify(&prior, &mut rows);
+        assert_eq!(rows[0].case_status, "持续/属实");
+        assert_eq!(cases.counts.disappeared, 1);
+        let day2 = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
+        commit(&state, day2, &rows, &cases, &BTreeMap::new()).unwrap();
+
+        let after = Prior::load(&state).unwrap();
+        let a = &after.cases["a"];
+        assert_eq!(
+            (a.first_seen.as_str(), a.last_seen.as_str()),
+            ("2025-10-31", "2025-11-30")
+        );
+        assert_eq!((a.status.as_str(), a.verdict.as_str()), ("持续", "属实"));
+        let b = &after.cases["b"];
+        assert_eq!(
+            (b.status.as_str(), b.last_seen.as_str()),
+            ("已消失", "2025-10-31")
+        );
+        assert!(after.volumes.is_empty());
+    }
+
+    #[test]
+    fn shrink_gate_compares_accepted_rows_per_extract() {
+        let prior = Prior {
+            volumes: BTreeMap::from([
+                ("property".to_string(), 100),
+                ("roster".to_string(), 50),
+                ("pension".to_string(), 10),
+            ]),
+            ..Prior::default()
+        };
+        let account = |extract: &str, n: u64| FileAccount {
+            extract: extract.to_string(),
+            rows_accepted: n,
+            ..FileAccount::default()
+        };
+        // property split over two files: 40 + 20 = 60, 40% fewer.
+        let accounts = [
+            account("property", 40),
+            account("property", 20),
+            account("roster", 36),
+        ];
+        let problems = prior.shrink_problems(&accounts, 0.30);
+        // roster: 28% fewer, within the limit; pension missing: 100% fewer.
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("pension"), "{}", problems[0]);
+        assert!(problems[1].contains("100 降到 60"), "{}", problems[1]);
+        assert!(problems[1].contains("40.0%"), "{}", problems[1]);
+        assert!(problems[1].contains("--allow-shrink"));
+        assert!(Prior::default().shrink_problems(&accounts, 0.0).is_empty());
+    }
+}

@@ -1,0 +1,100 @@
+//! The run lock: `<state_dir>/hedui.lock`, an advisory lock (flock) held for
+//! the whole of a run or a verdict import, so that two of them never
+//! overlap. The operating system releases it when the process ends, however
+//! it ends: a killed run leaves no stale lock. The holder writes its process
+//! id into the file so that the refused one can name it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::HeduiError;
+
+/// The lock file's name inside the state folder.
+pub const LOCK_FILE: &str = "hedui.lock";
+
+/// A held lock; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Takes the lock of a state folder (created if need be), or fails with
+    /// [`HeduiError::Locked`] (exit 6) naming the file and the holder's pid.
+    pub fn acquire(state: &Path) -> Result<RunLock, HeduiError> {
+        let path = state.join(LOCK_FILE);
+        let io_error = |e: std::io::Error| {
+            HeduiError::Internal(format!(
+                "无法打开锁文件 {} / cannot open the lock file {}: {e}",
+                path.display(),
+                path.display()
+            ))
+        };
+        super::create_state_dir(state).map_err(io_error)?;
+        let mut options = OpenOptions::new();
+        // Not truncated on open: the holder's pid must survive a refused try.
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path).map_err(io_error)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let shown = if holder.is_empty() {
+                    path.display().to_string()
+                } else {
+                    format!("{}，pid {holder}", path.display())
+                };
+                return Err(HeduiError::Locked(shown));
+            }
+            Err(TryLockError::Error(e)) => return Err(io_error(e)),
+        }
+        file.set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| writeln!(file, "{}", std::process::id()))
+            .and_then(|_| file.flush())
+            .map_err(io_error)?;
+        tracing::debug!(lock = %path.display(), "lock taken");
+        Ok(RunLock { _file: file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let first = RunLock::acquire(&state).unwrap();
+        let pid = std::fs::read_to_string(first.path()).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string());
+        match RunLock::acquire(&state) {
+            Err(e @ HeduiError::Locked(_)) => {
+                assert_eq!(e.exit_code(), 6);
+                let msg = e.to_string();
+                assert!(msg.contains("hedui.lock"), "{msg}");
+                assert!(
+                    msg.contains(&format!("pid {}", std::process::id())),
+                    "{msg}"
+                );
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(first);
+        RunLock::acquire(&state).unwrap();
+    }
+}

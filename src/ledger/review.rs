@@ -1,0 +1,338 @@
+//! `hedui review import`: the reviewers' verdicts back from report.xlsx into
+//! the case ledger. Every sheet whose row 1 holds the headers `finding_id`,
+//! `核查结论` and `备注` is read (the rule sheets, 已核销, 已消失); every cell
+//! is checked first and nothing is imported unless all are good, in one
+//! transaction.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use rusqlite::params;
+
+use super::{Ledger, lock::RunLock};
+use crate::error::HeduiError;
+use crate::report::people::VERDICTS;
+
+/// The header of the finding_id column.
+pub const FINDING_ID_HEADER: &str = "finding_id";
+/// The header of the verdict column.
+pub const VERDICT_HEADER: &str = "核查结论";
+/// The header of the note column.
+pub const NOTE_HEADER: &str = "备注";
+/// The longest note accepted, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Sheets read (those with the three headers).
+    pub sheets: Vec<String>,
+    /// Rows carrying a finding_id.
+    pub rows: usize,
+    /// Verdicts given where there was none.
+    pub set: usize,
+    /// Verdicts replaced by a different one.
+    pub changed: usize,
+    /// Verdicts removed (the cell left empty).
+    pub cleared: usize,
+    /// Notes that changed.
+    pub notes: usize,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "已导入 / imported: {} 张工作表 sheets（{}），{} 行 rows",
+            self.sheets.len(),
+            self.sheets.join("、"),
+            self.rows
+        )?;
+        writeln!(f, "  新填结论 verdicts set:     {}", self.set)?;
+        writeln!(f, "  修改结论 verdicts changed: {}", self.changed)?;
+        writeln!(f, "  清除结论 verdicts cleared: {}", self.cleared)?;
+        writeln!(f, "  备注变更 notes changed:    {}", self.notes)
+    }
+}
+
+/// `A`, `B`, …, `Z`, `AA`, … for a 0-based column.
+pub fn column_letters(col: u32) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        out.push(char::from(b'A' + rem as u8));
+        n = (n - 1) / 26;
+    }
+    out.iter().rev().collect()
+}
+
+/// `N17` for a 0-based (row, column).
+fn cell_name(row: u32, col: u32) -> String {
+    format!("{}{}", column_letters(col), row + 1)
+}
+
+/// A cell as text; `None` for a kind of value no column here takes.
+fn cell_text(cell: Option<&Data>) -> Option<String> {
+    Some(match cell {
+        None | Some(Data::Empty) => String::new(),
+        Some(Data::String(s)) => s.trim().to_string(),
+        Some(Data::Int(i)) => i.to_string(),
+        Some(Data::Float(x)) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(Data::Float(x)) => x.to_string(),
+        Some(_) => return None,
+    })
+}
+
+/// One row's values and where they stood.
+#[derive(Debug, Clone)]
+struct Entry {
+    verdict: String,
+    note: String,
+    at: String,
+}
+
+/// Imports the verdicts and notes of a report workbook into the ledger of
+/// `state`. Bad cells are all reported at once (exit 4) and nothing is
+/// imported; a run in progress refuses the import (exit 6).
+pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> {
+    let shown = report.display().to_string();
+    let input_error = |lines: Vec<String>| HeduiError::Input(lines);
+    let no_ledger = !super::ledger_path(state).exists();
+    let _lock = (!no_ledger).then(|| RunLock::acquire(state)).transpose()?;
+    let Some(mut ledger) = Ledger::open_existing(state)? else {
+        return Err(input_error(vec![format!(
+            "{} 中没有案件台账，请先运行 hedui run，或用 --state-dir / --config 指明状态目录 / no case ledger in {}: run hedui run first, or name the state folder with --state-dir / --config",
+            state.display(),
+            state.display()
+        )]));
+    };
+    let cases = ledger.cases()?;
+
+    let mut workbook: Xlsx<_> = open_workbook(report).map_err(|e| {
+        input_error(vec![format!(
+            "{shown}：无法读取工作簿（{e}） / {shown}: cannot read the workbook ({e})"
+        )])
+    })?;
+    let mut summary = ImportSummary::default();
+    let mut problems = Vec::new();
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    for sheet in workbook.sheet_names() {
+        let range = match workbook.worksheet_range(&sheet) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!(
+                    "{shown} 工作表 {sheet}：无法读取（{e}） / {shown} sheet {sheet}: cannot be read ({e})"
+                ));
+                continue;
+            }
+        };
+        let Some((_, last_col)) = range.end() else {
+            continue;
+        };
+        let (last_row, _) = range.end().unwrap_or((0, 0));
+        let header = |name: &str| {
+            (0..=last_col).find(|&c| cell_text(range.get_value((0, c))).is_some_and(|t| t == name))
+        };
+        let (Some(id_col), Some(verdict_col), Some(note_col)) = (
+            header(FINDING_ID_HEADER),
+            header(VERDICT_HEADER),
+            header(NOTE_HEADER),
+        ) else {
+            continue;
+        };
+        summary.sheets.push(sheet.clone());
+        let mut bad = |row: u32, col: u32, zh: &str, en: &str| {
+            let cell = cell_name(row, col);
+            problems.push(format!("{sheet}!{cell}：{zh} / {sheet}!{cell}: {en}"));
+        };
+        for row in 1..=last_row {
+            let id = cell_text(range.get_value((row, id_col)));
+            let verdict = cell_text(range.get_value((row, verdict_col)));
+            let note = cell_text(range.get_value((row, note_col)));
+            let (Some(id), Some(verdict), Some(note)) = (id, verdict, note) else {
+                for (col, value, zh, en) in [
+                    (
+                        id_col,
+                        range.get_value((row, id_col)),
+                        "finding_id",
+                        "finding_id",
+                    ),
+                    (
+                        verdict_col,
+                        range.get_value((row, verdict_col)),
+                        "核查结论",
+                        "the verdict",
+                    ),
+                    (
+                        note_col,
+                        range.get_value((row, note_col)),
+                        "备注",
+                        "the note",
+                    ),
+                ] {
+                    if cell_text(value).is_none() {
+                        bad(
+                            row,
+                            col,
+                            &format!("{zh}必须是文本"),
+                            &format!("{en} must be text"),
+                        );
+                    }
+                }
+                continue;
+            };
+            if id.is_empty() {
+                if !verdict.is_empty() || !note.is_empty() {
+                    bad(
+                        row,
+                        id_col,
+                        "填了核查结论或备注，但没有 finding_id",
+                        "a verdict or note without a finding_id",
+                    );
+                }
+                continue;
+            }
+            summary.rows += 1;
+            let mut row_ok = true;
+            if !cases.contains_key(&id) {
+                bad(
+                    row,
+                    id_col,
+                    &format!("台账中没有 finding_id {id}"),
+                    &format!("finding_id {id} is not in the case ledger"),
+                );
+                row_ok = false;
+            }
+            if !verdict.is_empty() && !VERDICTS.contains(&verdict.as_str()) {
+                bad(
+                    row,
+                    verdict_col,
+                    &format!("核查结论只能是 {} 之一或留空", VERDICTS.join("、")),
+                    &format!(
+                        "the verdict must be one of {} or empty",
+                        VERDICTS.join(", ")
+                    ),
+                );
+                row_ok = false;
+            }
+            let chars = note.chars().count();
+            if chars > MAX_NOTE_CHARS {
+                bad(
+                    row,
+                    note_col,
+                    &format!("备注有 {chars} 个字，超过上限 {MAX_NOTE_CHARS}"),
+                    &format!("the note has {chars} characters, over the limit of {MAX_NOTE_CHARS}"),
+                );
+                row_ok = false;
+            }
+            if !row_ok {
+                continue;
+            }
+            let at = format!("{sheet}!{}", cell_name(row, id_col));
+            match entries.get(&id) {
+                Some(e) if e.verdict != verdict || e.note != note => bad(
+                    row,
+                    verdict_col,
+                    &format!("同一 finding_id 在 {} 的结论或备注与此处不同", e.at),
+                    &format!(
+                        "the same finding_id has a different verdict or note at {}",
+                        e.at
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    entries.insert(id, Entry { verdict, note, at });
+                }
+            }
+        }
+    }
+    if summary.sheets.is_empty() {
+        problems.push(format!(
+            "{shown}：没有第 1 行含 {FINDING_ID_HEADER}、{VERDICT_HEADER}、{NOTE_HEADER} 表头的工作表 / {shown}: no sheet has the headers {FINDING_ID_HEADER}, {VERDICT_HEADER} and {NOTE_HEADER} in row 1"
+        ));
+    }
+    if !problems.is_empty() {
+        let mut lines = vec![format!(
+            "{shown}：{} 处错误，未导入任何结论 / {shown}: {} problem(s), nothing imported",
+            problems.len(),
+            problems.len()
+        )];
+        lines.extend(problems);
+        return Err(input_error(lines));
+    }
+
+    let path = ledger.path().to_path_buf();
+    let err = |e: rusqlite::Error| super::db_error(&path, e);
+    let tx = ledger.conn.transaction().map_err(err)?;
+    {
+        // The sources as they stand now are what the verdict was given on;
+        // a re-import that changes neither verdict nor note keeps the old
+        // ones, so that a stale workbook cannot re-dismiss a changed case.
+        let mut update = tx
+            .prepare(
+                "UPDATE cases SET verdict = ?2, note = ?3,
+                     sources_at_verdict = CASE WHEN ?2 = '' THEN '' ELSE sources END
+                 WHERE finding_id = ?1",
+            )
+            .map_err(err)?;
+        for (id, e) in &entries {
+            let case = &cases[id];
+            match (case.verdict.is_empty(), e.verdict.is_empty()) {
+                (true, false) => summary.set += 1,
+                (false, true) => summary.cleared += 1,
+                (false, false) if case.verdict != e.verdict => summary.changed += 1,
+                _ => {}
+            }
+            if case.note != e.note {
+                summary.notes += 1;
+            }
+            if case.verdict != e.verdict || case.note != e.note {
+                update
+                    .execute(params![id, e.verdict, e.note])
+                    .map_err(err)?;
+            }
+        }
+    }
+    tx.commit().map_err(err)?;
+    tracing::info!(
+        sheets = summary.sheets.len(),
+        rows = summary.rows,
+        set = summary.set,
+        changed = summary.changed,
+        cleared = summary.cleared,
+        notes = summary.notes,
+        "verdicts imported"
+    );
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_run_past_z() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(13), "N");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(27), "AB");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
+        assert_eq!(cell_name(16, 13), "N17");
+    }
+
+    #[test]
+    fn cell_text_takes_text_and_whole_numbers_only() {
+        assert_eq!(
+            cell_text(Some(&Data::String(" 属实 ".into()))).as_deref(),
+            Some("属实")
+        );
+        assert_eq!(cell_text(None).as_deref(), Some(""));
+        assert_eq!(cell_text(Some(&Data::Float(12.0))).as_deref(), Some("12"));
+        assert_eq!(cell_text(Some(&Data::Bool(true))), None);
+    }
+}

@@ -1,0 +1,601 @@
+//! End-to-end: the case ledger and nightly operation through the binary —
+//! case statuses across runs, the review loop through a report workbook,
+//! disappeared cases, the volume gate, the run lock, and `hedui cases`.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+mod common;
+use common::{assert_ok, hedui};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A working folder: `batch/` (a copy of the sample batch to modify),
+/// `out/`, and the default state folder `hedui-state/` beside it.
+struct Site {
+    _dir: tempfile::TempDir,
+    batch: PathBuf,
+    out: PathBuf,
+    state: PathBuf,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = dir.path().join("batch");
+        std::fs::create_dir(&batch).unwrap();
+        for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), batch.join(e.file_name())).unwrap();
+        }
+        Site {
+            out: dir.path().join("out"),
+            state: dir.path().join("hedui-state"),
+            batch,
+            _dir: dir,
+        }
+    }
+
+    fn run_args(&self) -> Vec<String> {
+        let config = root().join("fixtures/sample.toml");
+        [
+            "run",
+            "--input",
+            self.batch.to_str().unwrap(),
+            "--out",
+            self.out.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "2025-11-30",
+            "--threads",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn run_with(&self, extra: &[&str]) -> Output {
+        let mut args = self.run_args();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        hedui(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn run(&self) -> Output {
+        self.run_with(&[])
+    }
+
+    /// finding_id → (rule, case_status) of findings.csv.
+    fn statuses(&self) -> BTreeMap<String, (String, String)> {
+        let mut r = csv::Reader::from_path(self.out.join("findings.csv")).unwrap();
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                (
+                    rec[0].trim_start_matches('\u{feff}').to_string(),
+                    (rec[1].to_string(), rec[12].to_string()),
+                )
+            })
+            .collect()
+    }
+
+    /// The finding_id of the only finding of a rule.
+    fn id_of(&self, rule: &str) -> String {
+        let ids: Vec<String> = self
+            .statuses()
+            .into_iter()
+            .filter(|(_, (r, _))| r == rule)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids.len(), 1, "{rule}: {ids:?}");
+        ids[0].clone()
+    }
+
+    fn manifest(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.out.join("manifest.json")).unwrap())
+            .unwrap()
+    }
+
+    fn cases(&self, args: &[&str]) -> String {
+        let mut all = vec!["cases", "--out", self.out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = hedui(&all);
+        assert_ok(&o);
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn import(&self, report: &Path) -> Output {
+        hedui(&["review", "import", report.to_str().unwrap()])
+    }
+
+    /// A report workbook in the output folder with one sheet per entry:
+    /// its name and rows of (finding_id, verdict, note). Columns are in a
+    /// different order than the importer's names, with others around them,
+    /// as in the real report.
+    fn report(&self, sheets: &[(&str, &[ReviewRow])]) -> PathBuf {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let summary = wb.add_worksheet();
+        summary.set_name("汇总").unwrap();
+        summary.write_string(0, 0, "规则").unwrap();
+        for (name, rows) in sheets {
+            let ws = wb.add_worksheet();
+            ws.set_name(*name).unwrap();
+            for (col, h) in ["序号", "核查结论", "姓名", "finding_id", "备注"]
+                .iter()
+                .enumerate()
+            {
+                ws.write_string(0, col as u16, *h).unwrap();
+            }
+            for (i, (id, verdict, note)) in rows.iter().enumerate() {
+                let row = i as u32 + 1;
+                ws.write_number(row, 0, f64::from(row)).unwrap();
+                ws.write_string(row, 1, *verdict).unwrap();
+                ws.write_string(row, 2, "张*").unwrap();
+                ws.write_string(row, 3, *id).unwrap();
+                ws.write_string(row, 4, *note).unwrap();
+            }
+        }
+        let path = self.out.join("report.xlsx");
+        wb.save(&path).unwrap();
+        path
+    }
+}
+
+/// One report row a reviewer filled in: finding_id, 核查结论, 备注.
+type ReviewRow<'a> = (&'a str, &'a str, &'a str);
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn first_run_is_all_new_a_second_all_persisting_and_the_ledger_is_private() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let first = site.statuses();
+    assert!(first.len() > 10);
+    assert!(first.values().all(|(_, s)| s == "新增"), "{first:?}");
+    assert_eq!(site.manifest()["cases"]["new"], first.len());
+
+    assert_ok(&site.run());
+    let second = site.statuses();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    assert!(second.values().all(|(_, s)| s == "持续"), "{second:?}");
+    let cases = &site.manifest()["cases"];
+    assert_eq!(cases["new"], 0);
+    assert_eq!(cases["persisting"], second.len());
+    assert_eq!(cases["disappeared"], 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["ledger.sqlite", "hedui.lock"] {
+            let mode = std::fs::metadata(site.state.join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+}
+
+#[test]
+fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let (cb01, cb02, cb04) = (site.id_of("CB01"), site.id_of("CB02"), site.id_of("CB04"));
+    let dy01 = site.id_of("DY01");
+    let report = site.report(&[
+        (
+            "CB01 收入超标",
+            &[(&cb01, "属实", "已入户核实"), ("", "", "")],
+        ),
+        ("CB02 多套房产", &[(&cb02, "不属实", "房产已过户")]),
+        ("CB04 死亡仍在册", &[(&cb04, "不属实", "")]),
+        ("DY01 未参保", &[(&dy01, "", "下周回访")]),
+    ]);
+    let o = site.import(&report);
+    assert_ok(&o);
+    let summary = String::from_utf8(o.stdout).unwrap();
+    assert!(summary.contains("verdicts set:     3"), "{summary}");
+    assert!(summary.contains("notes changed:    3"), "{summary}");
+
+    // The next run on the same batch: verdicts appended, 不属实 dismissed.
+    assert_ok(&site.run());
+    let s = site.statuses();
+    assert_eq!(s[&cb01].1, "持续/属实");
+    assert_eq!(s[&cb02].1, "已核销/不属实");
+    assert_eq!(s[&cb04].1, "已核销/不属实");
+    assert_eq!(s[&dy01].1, "持续", "a note alone gives no verdict");
+    assert_eq!(site.manifest()["cases"]["dismissed"], 2);
+
+    // 张伟 gains a property: CB02's source rows change, so it is raised
+    // again; CB04's rows are unchanged and it stays dismissed.
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(site.batch.join("property_202511.csv"))
+        .unwrap();
+    writeln!(
+        f,
+        "张伟,341122198001011238,341122001001GB00009F00010001,城关镇西街9号,商业,30,2020-01-01,现势"
+    )
+    .unwrap();
+    drop(f);
+    assert_ok(&site.run());
+    let s = site.statuses();
+    assert_eq!(s[&cb01].1, "持续/属实");
+    assert_eq!(s[&cb02].1, "持续/不属实/来源已变");
+    assert_eq!(s[&cb04].1, "已核销/不属实");
+
+    let listed = site.cases(&["--verdict", "不属实", "--format", "csv"]);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains(&cb02) && listed.contains(&cb04));
+
+    // Clearing a verdict (the cell left empty) reopens the case.
+    let report = site.report(&[("CB04 死亡仍在册", &[(&cb04, "", "")])]);
+    let o = site.import(&report);
+    assert_ok(&o);
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains("verdicts cleared: 1")
+    );
+    assert_ok(&site.run());
+    assert_eq!(site.statuses()[&cb04].1, "持续");
+}
+
+#[test]
+fn a_bad_cell_imports_nothing_and_names_the_cell() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let (cb01, cb02) = (site.id_of("CB01"), site.id_of("CB02"));
+    let ledger = site.state.join("ledger.sqlite");
+    let before = std::fs::read(&ledger).unwrap();
+    let long_note = "很".repeat(501);
+    let report = site.report(&[
+        (
+            "CB01 收入超标",
+            &[(&cb01, "属实", "good cell"), (&cb02, "是的", "")],
+        ),
+        (
+            "CB02 多套房产",
+            &[("ffffffffffffffff", "属实", ""), (&cb02, "", &long_note)],
+        ),
+    ]);
+    let o = site.import(&report);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("3 处错误") && err.contains("nothing imported"),
+        "{err}"
+    );
+    assert!(err.contains("CB01 收入超标!B3：核查结论只能是"), "{err}");
+    assert!(
+        err.contains("CB02 多套房产!D2") && err.contains("not in the case ledger"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CB02 多套房产!E3") && err.contains("501"),
+        "{err}"
+    );
+    assert!(!err.contains("341122"), "no ID numbers in messages: {err}");
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
+    // Not even the good cell's verdict.
+    assert_ok(&site.run());
+    assert_eq!(site.statuses()[&cb01].1, "持续");
+}
+
+#[test]
+fn a_case_no_longer_raised_is_reported_disappeared() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let lb04 = site.id_of("LB04");
+    // 刘强 found work: LB04 no longer fires (the file keeps its row count).
+    let path = site.batch.join("unemployment_202511.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let changed = text.replace("2023-05-10,失业", "2023-05-10,已就业");
+    assert_ne!(text, changed);
+    std::fs::write(&path, changed).unwrap();
+    assert_ok(&site.run());
+    assert!(!site.statuses().contains_key(&lb04));
+    assert_eq!(site.manifest()["cases"]["disappeared"], 1);
+    let gone = site.cases(&["--status", "已消失", "--format", "csv"]);
+    let lines: Vec<&str> = gone.lines().collect();
+    assert_eq!(lines.len(), 2, "{gone}");
+    assert!(
+        lines[1].starts_with(&format!("{lb04},LB04,已消失,已消失,")),
+        "{gone}"
+    );
+    // Reported once: a further run without it has nothing newly gone.
+    assert_ok(&site.run());
+    assert_eq!(site.manifest()["cases"]["disappeared"], 0);
+}
+
+#[test]
+fn a_shrunken_extract_stops_the_run_unless_allowed() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let findings = std::fs::read(site.out.join("findings.csv")).unwrap();
+    let manifest = std::fs::read(site.out.join("manifest.json")).unwrap();
+    // Keep the header and two of the five property rows.
+    let path = site.batch.join("property_202511.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().take(3).collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+
+    let o = site.run();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("property：接收行数由上次的 5 降到 2（减少 60.0%，上限 30.0%）"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-shrink"), "{err}");
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
+    assert_eq!(
+        std::fs::read(site.out.join("manifest.json")).unwrap(),
+        manifest
+    );
+    let unfinished: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(site.state.join("last-unfinished-run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(unfinished["status"], "stopped");
+    assert_eq!(unfinished["allow_shrink"], false);
+
+    let o = site.run_with(&["--allow-shrink"]);
+    assert_ok(&o);
+    let m = site.manifest();
+    assert_eq!(m["allow_shrink"], true);
+    assert!(m["problems"].to_string().contains("--allow-shrink"), "{m}");
+    // The shrunken batch is the new baseline: the same batch runs again.
+    assert_ok(&site.run());
+}
+
+#[test]
+fn a_second_run_is_refused_while_the_lock_is_held() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let manifest = std::fs::read(site.out.join("manifest.json")).unwrap();
+    let ledger = std::fs::read(site.state.join("ledger.sqlite")).unwrap();
+    let mut held = OpenOptions::new()
+        .write(true)
+        .open(site.state.join("hedui.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    held.set_len(0).unwrap();
+    writeln!(held, "4242").unwrap();
+    let o = site.run();
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("hedui.lock") && err.contains("pid 4242"),
+        "{err}"
+    );
+    assert!(
+        err.contains("另一个运行") && err.contains("another run"),
+        "{err}"
+    );
+    // A refused run touches neither the output nor the ledger.
+    assert_eq!(
+        std::fs::read(site.out.join("manifest.json")).unwrap(),
+        manifest
+    );
+    assert_eq!(
+        std::fs::read(site.state.join("ledger.sqlite")).unwrap(),
+        ledger
+    );
+    // The import takes the same lock.
+    let o = hedui(&[
+        "review",
+        "import",
+        site.out.join("report.xlsx").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    drop(held);
+    assert_ok(&site.run());
+}
+
+#[test]
+fn cases_filters_and_masks() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let table = site.cases(&["--rule", "DY02"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("finding_id"));
+    assert!(
+        table.contains("341122********1238") && table.contains("张*"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("341122198001011238") && !table.contains("张伟"),
+        "{table}"
+    );
+    assert_eq!(lines[3], "2 件 cases");
+
+    let csv = site.cases(&["--township", "河西乡", "--format", "csv"]);
+    assert!(csv.lines().count() > 2, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",河西乡,")), "{csv}");
+
+    let unmasked = site.cases(&["--rule", "DY02", "--format", "csv", "--unmasked"]);
+    assert!(unmasked.contains("341122198001011238,张伟"), "{unmasked}");
+    assert!(
+        unmasked
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("evidence,sources")
+    );
+
+    let none = site.cases(&["--status", "持续", "--format", "csv"]);
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+    let no_verdict = site.cases(&["--verdict", "无", "--format", "csv"]);
+    assert_eq!(
+        no_verdict.lines().count(),
+        site.statuses().len() + 1,
+        "{no_verdict}"
+    );
+}
+
+#[test]
+fn a_killed_run_leaves_no_stale_lock() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let findings = std::fs::read(site.out.join("findings.csv")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(site.run_args())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the child holds the lock (its pid is in the file), then
+    // SIGKILL it: no chance to clean up.
+    let lock = site.state.join("hedui.lock");
+    let pid = child.id().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
+    // The next run is not refused, and the ledger still serves it.
+    assert_ok(&site.run());
+    assert!(site.statuses().values().all(|(_, s)| s == "持续"));
+}
+
+/// Every sheet of a workbook as rows of cell text.
+fn workbook_cells(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    use calamine::{Reader, open_workbook_auto};
+    let mut wb = open_workbook_auto(path).unwrap();
+    let names = wb.sheet_names().to_vec();
+    names
+        .into_iter()
+        .map(|name| {
+            let range = wb.worksheet_range(&name).unwrap();
+            let rows = range
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+/// The real report.xlsx, as a reviewer fills it in: every sheet copied
+/// cell by cell, with 核查结论 / 备注 set on the rows of the given
+/// finding_ids.
+fn fill_report(report: &Path, verdicts: &[(&str, &str, &str)]) {
+    let sheets = workbook_cells(report);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in &sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        let header = rows.first().cloned().unwrap_or_default();
+        let col = |h: &str| header.iter().position(|c| c == h);
+        for (r, row) in rows.iter().enumerate() {
+            let mut row = row.clone();
+            if let (Some(id), Some(v), Some(n)) = (col("finding_id"), col("核查结论"), col("备注"))
+                && let Some((_, verdict, note)) = verdicts
+                    .iter()
+                    .find(|(f, _, _)| row.get(id) == Some(&f.to_string()))
+            {
+                row.resize(row.len().max(v + 1).max(n + 1), String::new());
+                row[v] = verdict.to_string();
+                row[n] = note.to_string();
+            }
+            for (c, cell) in row.iter().enumerate() {
+                if !cell.is_empty() {
+                    ws.write_string(r as u32, c as u16, cell).unwrap();
+                }
+            }
+        }
+    }
+    wb.save(report).unwrap();
+}
+
+/// The finding_ids on a sheet of a workbook whose name starts with `prefix`,
+/// with their 核查结论.
+fn sheet_verdicts(report: &Path, prefix: &str) -> BTreeMap<String, String> {
+    let sheets = workbook_cells(report);
+    let (_, rows) = sheets
+        .iter()
+        .find(|(n, _)| n.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no sheet {prefix}"));
+    let col = |h: &str| rows[0].iter().position(|c| c == h).unwrap();
+    let (id, verdict) = (col("finding_id"), col("核查结论"));
+    rows[1..]
+        .iter()
+        .map(|r| (r[id].clone(), r.get(verdict).cloned().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn the_run_s_own_report_round_trips_through_review_import() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let (cb01, cb02) = (site.id_of("CB01"), site.id_of("CB02"));
+    let report = site.out.join("report.xlsx");
+    fill_report(
+        &report,
+        &[(&cb01, "属实", "已入户核实"), (&cb02, "不属实", "已过户")],
+    );
+    let o = site.import(&report);
+    assert_ok(&o);
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains("verdicts set:     2")
+    );
+
+    assert_ok(&site.run());
+    let s = site.statuses();
+    assert_eq!(s[&cb01].1, "持续/属实");
+    assert_eq!(s[&cb02].1, "已核销/不属实");
+    assert!(
+        s.iter()
+            .filter(|(id, _)| **id != cb01 && **id != cb02)
+            .all(|(_, (_, st))| st == "持续")
+    );
+    // The new report: CB01 on its rule sheet with its verdict pre-filled,
+    // CB02 moved to 已核销, not raised on its rule sheet again.
+    let report = site.out.join("report.xlsx");
+    assert_eq!(sheet_verdicts(&report, "CB01")[&cb01], "属实");
+    assert_eq!(sheet_verdicts(&report, "已核销")[&cb02], "不属实");
+    assert!(
+        workbook_cells(&report)
+            .iter()
+            .filter(|(n, _)| n.starts_with("CB02"))
+            .all(|(_, rows)| rows.iter().all(|r| r.first() != Some(&cb02)))
+    );
+    // Importing the new report unchanged changes nothing; `hedui report`
+    // re-renders it with the verdicts still pre-filled.
+    let o = site.import(&report);
+    assert_ok(&o);
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains("verdicts set:     0"),
+    );
+    assert_ok(&hedui(&["report", "--out", site.out.to_str().unwrap()]));
+    assert_eq!(sheet_verdicts(&report, "CB01")[&cb01], "属实");
+}
