@@ -291,7 +291,6 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config) -> FileResu
         }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);
-    drop(sink);
     match read {
         Ok(raw) => {
             account.format = raw.format.as_str().to_string();
