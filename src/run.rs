@@ -288,7 +288,7 @@ async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::err
             }
         }
         let sql = format!(
-            "SELECT {} FROM {name} t {} ORDER BY t.\"_ord\"",
+            "SELECT {} FROM {name} t {}",
             select.join(", "),
             joins.join(" ")
         );

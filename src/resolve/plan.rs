@@ -330,8 +330,7 @@ pub(crate) fn resolved_ids() -> String {
     format!(
         "SELECT extract, \"_ord\", field, person_id, method, score, name_level, id_status,
                 \"_dup\", file, \"row\", raw_id, raw_name, name
-         FROM {RESOLVED}
-         ORDER BY extract, \"_ord\", field"
+         FROM {RESOLVED}"
     )
 }
 

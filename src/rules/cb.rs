@@ -116,7 +116,7 @@ pub async fn cb02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 "SELECT household_id, \
                    COUNT(DISTINCT CASE WHEN usage = '住宅' THEN unit_id END) AS homes, \
                    COUNT(DISTINCT CASE WHEN usage <> '住宅' THEN unit_id END) AS other_units, \
-                   string_agg(usage || ' ' || unit_id, ';') AS units, \
+                   string_agg(usage || ' ' || unit_id, ';' ORDER BY usage, unit_id) AS units, \
                    string_agg(src, ';') AS property_src \
                  FROM held GROUP BY household_id"
                     .into(),
@@ -205,7 +205,7 @@ pub async fn cb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 "public_members",
                 "SELECT household_id, person_id, COUNT(DISTINCT period) AS months, \
                    MIN(period) AS first_period, MAX(period) AS last_period, \
-                   string_agg(employer, ';') AS employers, string_agg(src, ';') AS public_src \
+                   string_agg(employer, ';' ORDER BY period, employer) AS employers, string_agg(src, ';') AS public_src \
                  FROM public_months GROUP BY household_id, person_id"
                     .into(),
             ),
@@ -317,7 +317,7 @@ pub async fn cb05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
             (
                 "person_households",
                 "SELECT person_id, COUNT(DISTINCT household_id) AS household_count, \
-                   string_agg(DISTINCT household_id, ';') AS household_list, \
+                   string_agg(DISTINCT household_id, ';' ORDER BY household_id) AS household_list, \
                    string_agg(src, ';') AS person_src \
                  FROM roster_rows GROUP BY person_id"
                     .into(),

@@ -35,7 +35,7 @@ pub async fn dy01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &[(
             "enrollments",
             "SELECT person_id, \
-               string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';') AS enrollments, \
+               string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';' ORDER BY scheme, status, end_reason, end_date) AS enrollments, \
                string_agg(src, ';') AS enrollment_src \
              FROM live_medical_enrollment GROUP BY person_id"
                 .into(),
