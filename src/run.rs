@@ -14,6 +14,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
+use rayon::prelude::*;
 
 use crate::config::{Config, LoadedConfig};
 use crate::engine;
@@ -211,19 +212,31 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     stages.start("write");
     let staged = StagedOutput::begin(&opts.out)?;
-    findings::write_csv(staged.create("findings.csv")?, &rows)?;
-    parquet::write(
-        staged.create("findings.parquet")?,
-        &findings::to_batch(&rows),
-    )
-    .map_err(internal)?;
     let links = links_table(&resolution.links).map_err(internal)?;
-    write_links_csv(staged.create("links.csv")?, &links)?;
-    parquet::write(staged.create("links.parquet")?, &links).map_err(internal)?;
-    rejects::write(staged.create("rejects.csv")?, &inputs.rejects)?;
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
-    view::write_staged(&staged, &people).map_err(internal)?;
+    // The files are independent: written side by side, each by one thread.
+    let writers: [&(dyn Fn() -> Result<(), HeduiError> + Sync); 6] = [
+        &|| Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?),
+        &|| {
+            parquet::write(
+                staged.create("findings.parquet")?,
+                &findings::to_batch(&rows),
+            )
+            .map_err(internal)
+        },
+        &|| Ok(write_links_csv(staged.create("links.csv")?, &links)?),
+        &|| parquet::write(staged.create("links.parquet")?, &links).map_err(internal),
+        &|| {
+            Ok(rejects::write(
+                staged.create("rejects.csv")?,
+                &inputs.rejects,
+            )?)
+        },
+        &|| view::write_staged(&staged, &people).map_err(internal),
+    ];
+    let results: Vec<Result<(), HeduiError>> = writers.par_iter().map(|w| w()).collect();
+    results.into_iter().collect::<Result<(), HeduiError>>()?;
     stages.end();
     manifest.stages = stages.list();
     let mut m = staged.create("manifest.json")?;
