@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use unicode_normalization::UnicodeNormalization;
 
 use super::ExtractDef;
 
@@ -108,7 +108,7 @@ impl HeaderMatcher {
         let changes = trimmed
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '（' | '）' | '*' | '\u{feff}'))
-            || is_nfkc_quick(trimmed.chars()) != IsNormalized::Yes;
+            || !crate::normalize::text::is_nfkc(trimmed);
         if !changes {
             return None;
         }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use pinyin::{ToPinyin, ToPinyinMulti};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use unicode_normalization::UnicodeNormalization;
+
+use super::text::is_nfkc;
 
 use super::text::is_blank;
 
@@ -154,7 +156,7 @@ fn fold_chars(raw: &str) -> String {
             out.push(simplify_char(c).to_ascii_uppercase());
         }
     };
-    if is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
+    if is_nfkc(raw) {
         raw.chars().for_each(&mut push);
     } else {
         raw.nfkc().for_each(&mut push);
@@ -229,7 +231,7 @@ pub fn normalize_name(raw: &str) -> NormalizedName {
     // a letter and a combining mark leaves a composable pair. Such names are
     // pathological, so the extra passes run only when the quick check fails.
     for _ in 0..4 {
-        if is_nfkc_quick(name.chars()) == IsNormalized::Yes {
+        if is_nfkc(&name) {
             break;
         }
         let (again, _) = split_annotation(&name);

@@ -88,3 +88,47 @@ mod tests {
         assert_eq!(quote_prefix("一二三四五", 3), "一二三…");
     }
 }
+
+/// Whether NFKC leaves `s` as it is. Text of ASCII and CJK Unified
+/// Ideographs (U+4E00–U+9FFF, none of which decomposes) — almost every cell
+/// an extract holds — is decided by a range check; anything else by the
+/// Unicode quick check (`Maybe` counts as no: the caller normalises).
+pub fn is_nfkc(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c))
+        || unicode_normalization::is_nfkc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+}
+
+#[cfg(test)]
+mod nfkc_tests {
+    use unicode_normalization::UnicodeNormalization;
+
+    use super::is_nfkc;
+
+    #[test]
+    fn fast_path_agrees_with_nfkc() {
+        for s in [
+            "张三",
+            "ABC 123",
+            "",
+            "欧阳娜娜",
+            "王\u{3000}五",
+            "ＡＢ",
+            "李（曾用名）",
+            "\u{F900}",
+            "é",
+        ] {
+            assert_eq!(is_nfkc(s), s.nfkc().collect::<String>() == s, "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_says_yes_to_text_nfkc_changes(s in "\\PC{0,12}") {
+            if is_nfkc(&s) {
+                proptest::prop_assert_eq!(s.nfkc().collect::<String>(), s);
+            }
+        }
+    }
+}
