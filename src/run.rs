@@ -281,7 +281,7 @@ fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
 /// Replaces each registered extract table by itself with the resolved person
 /// of its ID columns: `person_id`, `person_method`, `person_score`, and
 /// `head_person_id` (roster) / `guardian_person_id` (education).
-async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::error::Result<()> {
+pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::error::Result<()> {
     for name in names {
         let schema = ctx.table(*name).await?.schema().as_arrow().clone();
         let mut select = vec![

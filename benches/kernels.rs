@@ -1,0 +1,120 @@
+//! The hot kernels, one divan bench each: ID-number and name normalisation
+//! (per cell), and on the tiny generated county (fixtures/tiny) person
+//! resolution — which holds the repair candidate search — and the rules.
+//! Run: `cargo bench --bench kernels`. End-to-end figures come from
+//! `scripts/bench.sh`; see BENCHMARKS.md.
+
+use std::path::Path;
+
+use hedui::config::Config;
+use hedui::normalize::{id::normalize_id, name::normalize_name};
+
+fn main() {
+    divan::main();
+}
+
+/// ID cells as they arrive: clean, lower-case x, spaced, full-width, a
+/// wrong check character, 15-digit legacy numbers, Excel's scientific form.
+const IDS: &[&str] = &[
+    "110105199001011236",
+    "11010519900101123x",
+    "110105 19900101 1236",
+    "１１０１０５１９９００１０１１２３６",
+    "110105199001011235",
+    "110105900101123",
+    "1.10105E+17",
+    "'110105199001011236",
+];
+
+/// Name cells as they arrive: plain, spaced, traditional, annotated,
+/// minority names with separators, placeholders.
+const NAMES: &[&str] = &[
+    "张三",
+    "张 三",
+    "張曉明",
+    "李四（曾用名李思）",
+    "阿卜杜拉·买买提",
+    "阿卜杜拉.买买提",
+    "欧阳娜娜",
+    "无",
+];
+
+#[divan::bench]
+fn normalise_id(bencher: divan::Bencher) {
+    bencher
+        .counter(divan::counter::ItemsCount::new(IDS.len()))
+        .bench(|| {
+            for id in IDS {
+                divan::black_box(normalize_id(divan::black_box(id)));
+            }
+        });
+}
+
+#[divan::bench]
+fn normalise_name(bencher: divan::Bencher) {
+    bencher
+        .counter(divan::counter::ItemsCount::new(NAMES.len()))
+        .bench(|| {
+            for name in NAMES {
+                divan::black_box(normalize_name(divan::black_box(name)));
+            }
+        });
+}
+
+fn tiny() -> &'static hedui::input::Inputs {
+    static INPUTS: std::sync::OnceLock<hedui::input::Inputs> = std::sync::OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny/input");
+        let inputs = hedui::input::load(&dir, &Config::default());
+        assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
+        inputs
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A session with the tiny county's extract tables registered.
+fn session() -> (datafusion::prelude::SessionContext, Vec<&'static str>) {
+    let ctx = hedui::engine::session(2);
+    let inputs = tiny();
+    for (name, batch) in &inputs.tables {
+        hedui::engine::register_batch(&ctx, name, batch.clone()).unwrap();
+    }
+    (ctx, inputs.tables.keys().copied().collect())
+}
+
+/// Resolution: exact and normalised links, 15→18 upgrades, the repair
+/// candidate search (masked-key joins and swapped neighbours) and
+/// name + birth-date links.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn resolve_tiny_county(bencher: divan::Bencher) {
+    let rt = runtime();
+    bencher
+        .with_inputs(session)
+        .bench_values(|(ctx, names)| rt.block_on(hedui::resolve::resolve(&ctx, &names)).unwrap());
+}
+
+/// Every rule over a resolved tiny county.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn rules_tiny_county(bencher: divan::Bencher) {
+    let rt = runtime();
+    let params = hedui::run::rule_params(
+        &Config::default(),
+        chrono::NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+    );
+    bencher
+        .with_inputs(|| {
+            let (ctx, names) = session();
+            rt.block_on(async {
+                hedui::resolve::resolve(&ctx, &names).await.unwrap();
+                hedui::run::attach_persons(&ctx, &names).await.unwrap();
+            });
+            ctx
+        })
+        .bench_values(|ctx| rt.block_on(hedui::rules::evaluate(&ctx, &params)).unwrap());
+}
