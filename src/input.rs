@@ -272,6 +272,16 @@ fn load_file(
         let dups = duplicates.mark(map, &section.rows);
         let parsed = table::parse_rows(def, map, &section.rows);
         for ((raw_row, dup), result) in section.rows.iter().zip(dups).zip(parsed) {
+            // A row the file's end cut through lost the tail of its last
+            // field: `已就` of `已就业` may still parse, and must not.
+            let result = if raw.cut_off.as_ref() == Some(&raw_row.loc) {
+                Err(table::Reject {
+                    code: "truncated",
+                    reason: "文件在此行中途截断，末尾字符不完整".to_string(),
+                })
+            } else {
+                result
+            };
             match result {
                 Ok(row) => {
                     account.rows_accepted += 1;

@@ -18,8 +18,8 @@ use super::FileFormat;
 
 /// A malformed sequence that starts within this many bytes of the end is a
 /// file cut off mid-character (a truncated copy or download): decoded with
-/// U+FFFD so the rows before it survive; the caller then rejects the last row
-/// for its field count. Malformed bytes anywhere else mean the encoding guess
+/// U+FFFD so the rows before it survive, and flagged ([`Decoded::truncated`])
+/// so that the caller rejects the cut row whatever its field count. Malformed bytes anywhere else mean the encoding guess
 /// is wrong, and carrying on would hand garbled ID numbers downstream.
 const TRUNCATION_TOLERANCE: usize = 3;
 
@@ -33,6 +33,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(super) struct Decoded<'a> {
     pub text: Cow<'a, str>,
     pub encoding: &'static str,
+    /// The file ends mid-character: the text ends with the U+FFFD that
+    /// stands for the cut-off character (see [`TRUNCATION_TOLERANCE`]).
+    pub truncated: bool,
 }
 
 /// Where decoding failed.
@@ -64,6 +67,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
             return Ok(Decoded {
                 text: Cow::Borrowed(text),
                 encoding: "UTF-8",
+                truncated: false,
             });
         }
         // `error_len() == None`: valid UTF-8 up to a sequence cut off by the
@@ -124,6 +128,7 @@ fn decode_with(
         .unwrap_or(body.len());
     let mut text = String::with_capacity(capacity);
     let mut pos = 0;
+    let mut truncated = false;
     loop {
         let (result, read) =
             decoder.decode_to_string_without_replacement(&body[pos..], &mut text, true);
@@ -147,12 +152,14 @@ fn decode_with(
                     });
                 }
                 text.push('\u{FFFD}');
+                truncated = true;
             }
         }
     }
     Ok(Decoded {
         text: Cow::Owned(text),
         encoding: name,
+        truncated,
     })
 }
 

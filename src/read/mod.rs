@@ -119,6 +119,10 @@ pub struct RawTable {
     pub sections: Vec<Section>,
     /// Sheets in which no header row was found (listed, not read).
     pub ignored_sheets: Vec<String>,
+    /// The row a text file's end cut through mid-character (a truncated
+    /// copy): its last field lost bytes, so the row cannot be trusted even
+    /// when its field count happens to be right.
+    pub cut_off: Option<RowLoc>,
 }
 
 /// How many non-blank rows from the top of a file (or sheet) are searched for

@@ -86,6 +86,7 @@ pub(super) fn read_parquet(
         encoding: "binary".to_owned(),
         sections: vec![section],
         ignored_sheets: Vec::new(),
+        cut_off: None,
     })
 }
 

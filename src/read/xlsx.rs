@@ -70,6 +70,7 @@ pub(super) fn read_xlsx(
         encoding: "binary".to_owned(),
         sections,
         ignored_sheets,
+        cut_off: None,
     })
 }
 
