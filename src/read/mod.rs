@@ -279,6 +279,31 @@ pub fn read_file(
     csv::read_delimited(&file, &bytes, delimited, is_header)
 }
 
+/// Reads a CSV, TSV, `.txt` or XLSX file already in memory, as
+/// [`read_file`] reads one on disk; `file` gives its name (for the format and
+/// for messages). Parquet is read from disk only. For fuzzing and property
+/// tests: whatever the bytes, an error and never a panic.
+pub fn read_bytes(
+    file: &str,
+    bytes: Vec<u8>,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<RawTable, ReadError> {
+    let file = file.to_owned();
+    let kind = kind_of(Path::new(&file));
+    if matches!(kind, None | Some(Kind::Parquet)) {
+        return Err(ReadError::UnsupportedFormat { file });
+    }
+    if encoding::is_blank_bytes(&bytes) {
+        return Err(ReadError::Empty { file });
+    }
+    match kind {
+        Some(Kind::Xlsx) => xlsx::read_xlsx(&file, bytes, is_header),
+        Some(Kind::Csv) => csv::read_delimited(&file, &bytes, Some(FileFormat::Csv), is_header),
+        Some(Kind::Tsv) => csv::read_delimited(&file, &bytes, Some(FileFormat::Tsv), is_header),
+        _ => csv::read_delimited(&file, &bytes, None, is_header),
+    }
+}
+
 /// Text and workbooks are read whole: extracts are at most a few hundred
 /// megabytes, and decoding and zip access both want the bytes at hand.
 /// A file of nothing but whitespace (after an optional UTF-8 BOM) is empty
