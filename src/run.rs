@@ -618,12 +618,17 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
 
 fn write_links_csv<W: std::io::Write>(mut out: W, links: &RecordBatch) -> std::io::Result<()> {
     out.write_all("\u{feff}".as_bytes())?;
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(LINK_COLUMNS)?;
     let cols: Vec<StringArray> = LINK_COLUMNS[..7]
         .iter()
         .map(|c| strings(links, c).expect("links columns"))
         .collect();
+    let longest = cols
+        .iter()
+        .flat_map(|a| (0..a.len()).map(move |i| a.value(i).len()))
+        .max()
+        .unwrap_or(0);
+    let mut w = crate::report::csv_writer(out, longest);
+    w.write_record(LINK_COLUMNS)?;
     let score = floats(links, "score").expect("links score");
     for i in 0..links.num_rows() {
         let mut rec: Vec<String> = cols.iter().map(|a| get(a, i)).collect();
