@@ -93,7 +93,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         });
     }
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
+    // A file cut mid-character ends in half a character, which would count
+    // against the right encoding (a short GB18030 file then reads as
+    // something else): the guess leaves out the non-ASCII run the file ends
+    // with, which holds the cut (the rest of the file is evidence enough).
+    let tail = bytes.iter().rev().take_while(|b| !b.is_ascii()).count();
+    let evidence = if tail < bytes.len() && tail <= GUESS_TAIL_LEFT_OUT {
+        &bytes[..bytes.len() - tail]
+    } else {
+        bytes
+    };
+    detector.feed(evidence, true);
     // The `cn` hint tips close calls towards GBK, the legacy encoding of
     // every file we receive that is not UTF-8.
     let guess = detector.guess(Some(b"cn"), Utf8Detection::Deny);
@@ -103,6 +113,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         decode_with(guess, guess.name(), bytes, 0)
     }
 }
+
+/// The longest non-ASCII run at the end of a file that the encoding guess
+/// leaves out (see [`decode`]).
+const GUESS_TAIL_LEFT_OUT: usize = 256;
 
 /// How many non-ASCII characters count as proof of UTF-8.
 const UTF8_EVIDENCE: usize = 8;
