@@ -102,6 +102,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         });
         clock = Instant::now();
     };
+    // A swap that an earlier run was killed in the middle of is finished or
+    // undone first, so that even a run that fails below leaves the previous
+    // output in place rather than set aside.
+    crate::report::output::recover(&opts.out)?;
     let inputs = input::load(&opts.input, &config.config);
     lap("read", &mut stages);
     tracing::info!(
