@@ -22,7 +22,7 @@ use crate::error::HeduiError;
 use crate::input::{self, Inputs};
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::{Manifest, Stage};
-use crate::report::output::{StagedOutput, write_private};
+use crate::report::output::{StagedOutput, create_private_dir, write_private};
 use crate::report::{parquet, rejects};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
@@ -209,7 +209,16 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 /// the state folder (the previous complete output stays as it was).
 fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
     let dir = state.join("last-unfinished-run");
-    let result = std::fs::create_dir_all(&dir)
+    // Both folders owner-only: the rejects hold ID numbers and names. A
+    // state folder that already exists (configured by a site) is left as
+    // it is.
+    let state_ready = if state.exists() {
+        Ok(())
+    } else {
+        create_private_dir(state)
+    };
+    let result = state_ready
+        .and_then(|_| create_private_dir(&dir))
         .and_then(|_| write_private(&dir.join("manifest.json"), manifest.to_json().as_bytes()))
         .and_then(|_| {
             let mut buf = Vec::new();
