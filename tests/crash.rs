@@ -183,7 +183,7 @@ fn killed_runs_leave_the_previous_or_a_new_complete_output() {
         assert!(complete.contains_key(f), "{f} in a complete output");
     }
 
-    let mut moments: Vec<KillAt> = kill_moments(0x6865_6475_69, 5, run_time)
+    let mut moments: Vec<KillAt> = kill_moments(0x0068_6564_7569, 5, run_time)
         .into_iter()
         .map(KillAt::After)
         .collect();
@@ -191,7 +191,10 @@ fn killed_runs_leave_the_previous_or_a_new_complete_output() {
     for (i, at) in moments.iter().enumerate() {
         let finished = kill_run(&out, at);
         let what = match at {
-            KillAt::After(d) => format!("kill {i} after {d:?}{}", if finished { " (finished)" } else { "" }),
+            KillAt::After(d) => format!(
+                "kill {i} after {d:?}{}",
+                if finished { " (finished)" } else { "" }
+            ),
             KillAt::Staging(d) => format!("kill {i} {d:?} into the write stage"),
         };
         let effective = effective_output(&out).unwrap_or_else(|| panic!("{what}: no output"));
@@ -252,7 +255,10 @@ fn next_run_recovers_every_half_done_swap() {
     copy(&out, &tmp, 2);
     std::fs::write(tmp.join("links.csv"), "extract,file,ro").unwrap();
     run_to_completion(&out);
-    assert!(snapshot(&out) == complete, "old output and partial staging left behind");
+    assert!(
+        snapshot(&out) == complete,
+        "old output and partial staging left behind"
+    );
     assert!(!old.exists() && !tmp.exists());
 
     // 3. Between the renames, then a run that fails on its input: the

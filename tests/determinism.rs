@@ -100,7 +100,11 @@ fn assert_identical_across(input: &Path, config: Option<&Path>, threads: &[&str]
 
 #[test]
 fn tiny_county_is_byte_identical_at_1_2_4_threads_and_across_runs() {
-    assert_identical_across(&root().join("fixtures/tiny/input"), None, &["1", "2", "4", "4"]);
+    assert_identical_across(
+        &root().join("fixtures/tiny/input"),
+        None,
+        &["1", "2", "4", "4"],
+    );
 }
 
 #[test]

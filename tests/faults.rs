@@ -110,9 +110,7 @@ fn validate(batch: &Path, config: &str) -> Outcome {
 }
 
 fn n(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} in {v}"))
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
 fn sum(map: &Value) -> u64 {
@@ -178,9 +176,7 @@ fn person_id(i: usize) -> String {
     let birth = format!("19{:02}{:02}{:02}", 40 + i, 1 + i % 12, 1 + i % 28);
     (0..1000)
         .map(|seq| format!("341122{birth}{seq:03}"))
-        .find_map(|body| {
-            (check_char(body.as_bytes()) == Some(b'X')).then(|| format!("{body}X"))
-        })
+        .find_map(|body| (check_char(body.as_bytes()) == Some(b'X')).then(|| format!("{body}X")))
         .unwrap()
 }
 
@@ -324,7 +320,11 @@ fn mess_file() -> MessFile {
             (String::new(), "empty", "unlinked"),
         ];
         for (raw_id, status, method) in id_cases {
-            push(&mut lines, Some(ok_row(sid(), &raw_id)), accept(status, method));
+            push(
+                &mut lines,
+                Some(ok_row(sid(), &raw_id)),
+                accept(status, method),
+            );
         }
         // Names: traditional, doubled and full-width spaces, an annotation.
         for raw_name in [
@@ -391,7 +391,11 @@ fn mess_file() -> MessFile {
             Expect::Skip("repeated_header"),
         );
         let mut blank_fields = vec![String::new(); HEADER.len()];
-        push(&mut lines, Some(blank_fields.clone()), Expect::Skip("blank"));
+        push(
+            &mut lines,
+            Some(blank_fields.clone()),
+            Expect::Skip("blank"),
+        );
         blank_fields[0] = "合计".into();
         blank_fields[7] = "99999".into();
         push(&mut lines, Some(blank_fields), Expect::Skip("total"));
@@ -486,7 +490,13 @@ fn assert_mess_account(i: &Value, mess: &MessFile) {
     let flag = |f: &dyn Fn(&Expect) -> bool| mess.expect.iter().filter(|(_, e)| f(e)).count();
     assert_eq!(
         n(i, "rows_duplicate") as usize,
-        flag(&|e| matches!(e, Expect::Accept { duplicate: true, .. }))
+        flag(&|e| matches!(
+            e,
+            Expect::Accept {
+                duplicate: true,
+                ..
+            }
+        ))
     );
     assert_eq!(
         n(i, "rows_conflict") as usize,
@@ -529,7 +539,10 @@ fn mess_catalogue_at_high_rates_in_gb18030_csv_is_linked_row_by_row() {
     let o = hedui_on("run", batch.path(), SAMPLE_CONFIG);
     assert_ok(&o.output);
     let i = o.input(file);
-    assert_eq!((i["format"].as_str(), i["encoding"].as_str()), (Some("csv"), Some("GB18030")));
+    assert_eq!(
+        (i["format"].as_str(), i["encoding"].as_str()),
+        (Some("csv"), Some("GB18030"))
+    );
     assert_mess_account(&i, &mess);
     assert_mess_rejects(&o, file, &mess);
 
@@ -578,7 +591,10 @@ fn mess_catalogue_in_utf8_bom_tsv_accounts_the_same() {
     let o = validate(batch.path(), SAMPLE_CONFIG);
     assert_ok(&o.output);
     let i = o.input(file);
-    assert_eq!((i["format"].as_str(), i["encoding"].as_str()), (Some("tsv"), Some("UTF-8-BOM")));
+    assert_eq!(
+        (i["format"].as_str(), i["encoding"].as_str()),
+        (Some("tsv"), Some("UTF-8-BOM"))
+    );
     assert_mess_account(&i, &mess);
     assert_mess_rejects(&o, file, &mess);
 }
@@ -617,7 +633,10 @@ fn with_unemployment(bytes: &[u8]) -> tempfile::TempDir {
 /// must be rejected as cut off, never accepted.
 #[test]
 fn utf8_file_cut_mid_character_rejects_its_last_row_as_truncated() {
-    let text = format!("{}王芳,341122194502104426,2024-03-01,已就业", unemployment_rows());
+    let text = format!(
+        "{}王芳,341122194502104426,2024-03-01,已就业",
+        unemployment_rows()
+    );
     let mut bytes = text.into_bytes();
     bytes.truncate(bytes.len() - 1);
     let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
@@ -626,12 +645,18 @@ fn utf8_file_cut_mid_character_rejects_its_last_row_as_truncated() {
     assert_eq!(counts(&i), (3, 2, 1, 0));
     assert_eq!(i["encoding"], "UTF-8");
     assert_eq!(i["rejected"], serde_json::json!({"truncated": 1}));
-    assert!(o.rejects().contains(&(UNEMPLOYMENT.into(), "4".into(), "truncated".into())));
+    assert!(
+        o.rejects()
+            .contains(&(UNEMPLOYMENT.into(), "4".into(), "truncated".into()))
+    );
 }
 
 #[test]
 fn gb18030_file_cut_mid_character_rejects_its_last_row_as_truncated() {
-    let text = format!("{}王芳,341122194502104426,2024-03-01,已就业", unemployment_rows());
+    let text = format!(
+        "{}王芳,341122194502104426,2024-03-01,已就业",
+        unemployment_rows()
+    );
     let mut bytes = GB18030.encode(&text).0.into_owned();
     bytes.truncate(bytes.len() - 1);
     let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
@@ -663,7 +688,10 @@ fn file_cut_mid_row_between_characters_rejects_the_short_row() {
     let i = o.input(UNEMPLOYMENT);
     assert_eq!(counts(&i), (3, 2, 1, 0));
     assert_eq!(i["rejected"], serde_json::json!({"field_count": 1}));
-    assert!(o.rejects().contains(&(UNEMPLOYMENT.into(), "4".into(), "field_count".into())));
+    assert!(
+        o.rejects()
+            .contains(&(UNEMPLOYMENT.into(), "4".into(), "field_count".into()))
+    );
 }
 
 #[test]
@@ -730,8 +758,8 @@ fn utf16_with_bom_is_read() {
 /// error, never rows of garbled ID numbers.
 #[test]
 fn big5_file_finds_no_header() {
-    let (bytes, _, unmappable) =
-        encoding_rs::BIG5.encode("姓名,身份證號,登記日期,狀態\r\n劉強,341122196805207712,2023-05-10,失業\r\n");
+    let (bytes, _, unmappable) = encoding_rs::BIG5
+        .encode("姓名,身份證號,登記日期,狀態\r\n劉強,341122196805207712,2023-05-10,失業\r\n");
     assert!(!unmappable);
     let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
     assert_input_error(
@@ -746,12 +774,18 @@ fn big5_file_finds_no_header() {
 #[test]
 fn empty_file_is_an_input_error() {
     let o = validate(with_unemployment(b"").path(), SAMPLE_CONFIG);
-    assert_input_error(&o, &["空文件：unemployment_202511.csv / empty file: unemployment_202511.csv"]);
+    assert_input_error(
+        &o,
+        &["空文件：unemployment_202511.csv / empty file: unemployment_202511.csv"],
+    );
 }
 
 #[test]
 fn whitespace_only_file_is_empty_too() {
-    let o = validate(with_unemployment(b"\xEF\xBB\xBF \r\n\r\n").path(), SAMPLE_CONFIG);
+    let o = validate(
+        with_unemployment(b"\xEF\xBB\xBF \r\n\r\n").path(),
+        SAMPLE_CONFIG,
+    );
     assert_input_error(&o, &["空文件：unemployment_202511.csv"]);
 }
 
@@ -794,7 +828,8 @@ fn duplicated_column_is_mapped_twice() {
 
 #[test]
 fn the_same_header_twice_is_mapped_twice() {
-    let text = "姓名,身份证号,登记日期,状态,状态\r\n刘强,341122196805207712,2023-05-10,失业,失业\r\n";
+    let text =
+        "姓名,身份证号,登记日期,状态,状态\r\n刘强,341122196805207712,2023-05-10,失业,失业\r\n";
     let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
     assert_input_error(&o, &["多列对应同一字段 status：状态、状态"]);
 }
@@ -817,7 +852,10 @@ fn missing_required_column_is_an_input_error() {
     let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
     assert_input_error(
         &o,
-        &["缺少必需列「登记日期」（reg_date）", "required column 登记日期 (reg_date) is missing"],
+        &[
+            "缺少必需列「登记日期」（reg_date）",
+            "required column 登记日期 (reg_date) is missing",
+        ],
     );
 }
 
@@ -861,7 +899,13 @@ fn random_bytes_named_like_an_extract_are_undecodable() {
         })
         .collect();
     let o = validate(with_unemployment(&noise).path(), SAMPLE_CONFIG);
-    assert_input_error(&o, &["无法识别文件编码：unemployment_202511.csv", "(guessed encoding binary)"]);
+    assert_input_error(
+        &o,
+        &[
+            "无法识别文件编码：unemployment_202511.csv",
+            "(guessed encoding binary)",
+        ],
+    );
 
     // The same noise without NUL bytes named .xlsx.
     let text_like: Vec<u8> = noise.iter().copied().filter(|&b| b != 0).collect();
@@ -870,7 +914,13 @@ fn random_bytes_named_like_an_extract_are_undecodable() {
         std::fs::write(d.join("housing_safety_202511.xlsx"), &text_like).unwrap();
     });
     let o = validate(b.path(), SAMPLE_CONFIG);
-    assert_input_error(&o, &["不是有效的 XLSX 文件：housing_safety_202511.xlsx", "not a valid xlsx file: housing_safety_202511.xlsx"]);
+    assert_input_error(
+        &o,
+        &[
+            "不是有效的 XLSX 文件：housing_safety_202511.xlsx",
+            "not a valid xlsx file: housing_safety_202511.xlsx",
+        ],
+    );
 }
 
 #[test]
@@ -956,14 +1006,23 @@ fn config_with_an_unknown_key_exits_3() {
 fn config_with_a_negative_threshold_exits_3() {
     assert_config_error(
         "[rules]\noop_threshold = -1.0\n",
-        &["rules.oop_threshold 必须是非负数", "rules.oop_threshold must be a non-negative number (got -1)"],
+        &[
+            "rules.oop_threshold 必须是非负数",
+            "rules.oop_threshold must be a non-negative number (got -1)",
+        ],
     );
     assert_config_error(
         "[input]\nmax_reject_rate = -0.1\n",
         &["input.max_reject_rate must be between 0 and 1 (got -0.1)"],
     );
     // Counts are unsigned: a negative one does not parse.
-    assert_config_error("[rules]\nmax_homes = -2\n", &["max_homes = -2", "invalid value: integer `-2`, expected u32"]);
+    assert_config_error(
+        "[rules]\nmax_homes = -2\n",
+        &[
+            "max_homes = -2",
+            "invalid value: integer `-2`, expected u32",
+        ],
+    );
 }
 
 #[test]

@@ -15,8 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
-
 use hedui::extract::{self, FieldType, HeaderMatcher};
 use hedui::normalize::{id::normalize_id, name::normalize_name};
 use hedui::read;
@@ -136,7 +134,12 @@ impl Secrets {
                 }
             }
         }
-        let longest = self.long_names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let longest = self
+            .long_names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0);
         for run in text.split(|c: char| c.is_ascii() || c == '\u{FFFD}') {
             if run.is_empty() {
                 continue;
@@ -152,7 +155,11 @@ impl Secrets {
             }
         }
         // Names written with ASCII inside (`李 娜`, `阿依.买买提`): few, sought whole.
-        for name in self.long_names.iter().filter(|n| n.contains(|c: char| c.is_ascii())) {
+        for name in self
+            .long_names
+            .iter()
+            .filter(|n| n.contains(|c: char| c.is_ascii()))
+        {
             if text.contains(name.as_str()) {
                 found.insert(name.clone());
             }
@@ -181,6 +188,12 @@ fn traced(args: &[&str], log_format: &str) -> (Output, String) {
         String::from_utf8_lossy(&o.stderr)
     );
     (o, text)
+}
+
+/// Exit 0, or the test fails showing only the exit code (the output could
+/// hold what this test looks for).
+fn assert_ok(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "hedui failed");
 }
 
 fn assert_no_leak(secrets: &Secrets, text: &str, what: &str) {
@@ -244,7 +257,7 @@ fn trace_logs_of_a_run_carry_no_id_or_name_in_text_or_json() {
             ],
             format,
         );
-        common::assert_ok(&o);
+        assert_ok(&o);
         // Trace level really is on (DataFusion's planner logs through it).
         assert!(text.contains("TRACE"), "RUST_LOG=trace honoured");
         if format == "json" {
@@ -268,7 +281,7 @@ fn trace_logs_of_a_run_carry_no_id_or_name_in_text_or_json() {
         ],
         "json",
     );
-    common::assert_ok(&o);
+    assert_ok(&o);
     assert_no_leak(&secrets, &text, "validate");
     assert_owner_only(&dir.path().join("validate"));
 }
@@ -336,7 +349,7 @@ fn error_messages_of_broken_batches_carry_no_id_or_name() {
             ],
             format,
         );
-        assert_eq!(o.status.code(), Some(4), "{text}");
+        assert_eq!(o.status.code(), Some(4));
         for fragment in [
             "unemployment_202511.csv",
             "pension_202511.csv",
@@ -375,7 +388,10 @@ fn the_leak_check_finds_what_it_looks_for() {
     s.add_ids_in("341122800101123");
     s.add_name("张伟");
     s.add_name("欧阳建国");
-    assert_eq!(s.leaks("error near 34112219800101123x"), ["34112219800101123x"]);
+    assert_eq!(
+        s.leaks("error near 34112219800101123x"),
+        ["34112219800101123x"]
+    );
     assert_eq!(s.leaks("a 341122800101123 b").len(), 1);
     assert_eq!(s.leaks("姓名：张伟，"), ["张伟"]);
     assert!(s.leaks("张伟明 is another person").is_empty());

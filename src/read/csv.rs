@@ -25,12 +25,11 @@ pub(super) fn read_delimited(
         text,
         encoding,
         truncated,
-    } =
-        encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
-            file: file.to_owned(),
-            encoding: err.encoding.to_owned(),
-            offset: err.offset,
-        })?;
+    } = encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
+        file: file.to_owned(),
+        encoding: err.encoding.to_owned(),
+        offset: err.offset,
+    })?;
     // UTF-16 whitespace is not ASCII whitespace in bytes: check again.
     if text.trim().is_empty() {
         return Err(ReadError::Empty {

@@ -16,6 +16,11 @@ pub mod rejects;
 /// rejects.csv) takes quadratic time — minutes instead of milliseconds.
 pub fn csv_writer<W: std::io::Write>(out: W, longest_field: usize) -> csv::Writer<W> {
     csv::WriterBuilder::new()
-        .buffer_capacity(longest_field.saturating_mul(2).saturating_add(1024).max(8 * 1024))
+        .buffer_capacity(
+            longest_field
+                .saturating_mul(2)
+                .saturating_add(1024)
+                .max(8 * 1024),
+        )
         .from_writer(out)
 }
