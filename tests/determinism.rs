@@ -108,10 +108,11 @@ fn tiny_county_is_byte_identical_at_1_2_4_threads_and_across_runs() {
 }
 
 #[test]
-fn sample_is_byte_identical_at_1_and_4_threads_and_across_runs() {
+fn sample_is_byte_identical_at_4_and_1_threads() {
+    // tests/run.rs compares the sample's outputs at 1, 2 and 2 threads.
     assert_identical_across(
         &root().join("fixtures/sample"),
         Some(&root().join("fixtures/sample.toml")),
-        &["4", "1", "4"],
+        &["4", "1"],
     );
 }
