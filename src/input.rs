@@ -248,7 +248,18 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config) -> FileResu
         }
         let dups = duplicates.mark(map, &chunk.rows);
         let parsed = table::parse_rows(def, map, &chunk.rows);
+        let cut_off = chunk.cut_off;
         for ((raw_row, dup), result) in chunk.rows.into_iter().zip(dups).zip(parsed) {
+            // A row the file's end cut through lost the tail of its last
+            // field: `已就` of `已就业` may still parse, and must not.
+            let result = if cut_off.as_ref() == Some(&raw_row.loc) {
+                Err(table::Reject {
+                    code: "truncated",
+                    reason: "文件在此行中途截断，末尾字符不完整".to_string(),
+                })
+            } else {
+                result
+            };
             match result {
                 Ok((row, key)) => {
                     account.rows_accepted += 1;

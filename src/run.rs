@@ -25,7 +25,7 @@ use crate::progress::Stages;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
 use crate::report::mask::mask_id;
-use crate::report::output::{StagedOutput, write_private};
+use crate::report::output::{StagedOutput, create_private_dir, write_private};
 use crate::report::{parquet, rejects, view};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
@@ -106,6 +106,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let prior = Prior::load(&state)?;
     let mut stages = Stages::new();
     stages.start("read");
+    // A swap that an earlier run was killed in the middle of is finished or
+    // undone first, so that even a run that fails below leaves the previous
+    // output in place rather than set aside.
+    crate::report::output::recover(&opts.out)?;
     let inputs = input::load(&opts.input, &config.config);
     stages.end();
     tracing::info!(
@@ -263,7 +267,16 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 /// the state folder (the previous complete output stays as it was).
 fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
     let dir = state.join("last-unfinished-run");
-    let result = std::fs::create_dir_all(&dir)
+    // Both folders owner-only: the rejects hold ID numbers and names. A
+    // state folder that already exists (configured by a site) is left as
+    // it is.
+    let state_ready = if state.exists() {
+        Ok(())
+    } else {
+        create_private_dir(state)
+    };
+    let result = state_ready
+        .and_then(|_| create_private_dir(&dir))
         .and_then(|_| write_private(&dir.join("manifest.json"), manifest.to_json().as_bytes()))
         .and_then(|_| {
             let mut buf = Vec::new();
@@ -655,12 +668,17 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
 
 fn write_links_csv<W: std::io::Write>(mut out: W, links: &RecordBatch) -> std::io::Result<()> {
     out.write_all("\u{feff}".as_bytes())?;
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(LINK_COLUMNS)?;
     let cols: Vec<StringArray> = LINK_COLUMNS[..7]
         .iter()
         .map(|c| strings(links, c).expect("links columns"))
         .collect();
+    let longest = cols
+        .iter()
+        .flat_map(|a| (0..a.len()).map(move |i| a.value(i).len()))
+        .max()
+        .unwrap_or(0);
+    let mut w = crate::report::csv_writer(out, longest);
+    w.write_record(LINK_COLUMNS)?;
     let score = floats(links, "score").expect("links score");
     for i in 0..links.num_rows() {
         let mut rec: Vec<String> = cols.iter().map(|a| get(a, i)).collect();

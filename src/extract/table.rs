@@ -198,6 +198,18 @@ fn parse_category(
     if trimmed.is_empty() {
         return Ok(None);
     }
+    let allowed = || {
+        let allowed: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+        (
+            "bad_category",
+            format!("取值不在允许范围（{}）", allowed.join("/")),
+        )
+    };
+    // No spelling of a category comes near this long; a cell holding pages
+    // of text (a paste gone wrong) would cost seconds to normalise.
+    if trimmed.len() > MAX_CATEGORY_BYTES {
+        return Err(allowed());
+    }
     let matches = |s: &str| {
         values
             .iter()
@@ -221,12 +233,11 @@ fn parse_category(
     if let Some(c) = contained_category(values, &key)? {
         return Ok(Some(c));
     }
-    let allowed: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-    Err((
-        "bad_category",
-        format!("取值不在允许范围（{}）", allowed.join("/")),
-    ))
+    Err(allowed())
 }
+
+/// The longest cell [`parse_category`] looks into.
+const MAX_CATEGORY_BYTES: usize = 256;
 
 /// A longer spelling that holds one of the category's values or spellings
 /// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest

@@ -22,12 +22,15 @@ pub(super) fn read_delimited(
     is_header: &(dyn Fn(&[String]) -> bool + Sync),
     sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
-    let Decoded { text, encoding } =
-        encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
-            file: file.to_owned(),
-            encoding: err.encoding.to_owned(),
-            offset: err.offset,
-        })?;
+    let Decoded {
+        text,
+        encoding,
+        truncated,
+    } = encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
+        file: file.to_owned(),
+        encoding: err.encoding.to_owned(),
+        offset: err.offset,
+    })?;
     // UTF-16 whitespace is not ASCII whitespace in bytes: check again.
     if text.trim().is_empty() {
         return Err(ReadError::Empty {
@@ -53,6 +56,7 @@ pub(super) fn read_delimited(
     let mut record = ByteRecord::new();
     let mut row: u32 = 1;
     let mut after_record = false;
+    let mut last_record_row = None;
     'records: loop {
         let consumed = usize::try_from(reader.position().byte()).unwrap_or(data.len());
         for _ in 0..blank_lines_at(data, consumed, after_record) {
@@ -85,19 +89,24 @@ pub(super) fn read_delimited(
         {
             first.drain(..'\u{FEFF}'.len_utf8());
         }
+        last_record_row = Some(row);
         if scanner.push(row, fields) == Scan::GaveUp {
             break;
         }
         row = row.saturating_add(1);
     }
 
-    match scanner.finish() {
+    // The cut character is the last one of the text, so it is in the last
+    // record.
+    let cut_off = last_record_row.filter(|_| truncated);
+    match scanner.finish_cut(cut_off) {
         Some(section) => Ok(RawTable {
             format,
             encoding: encoding.to_owned(),
             sections: vec![section],
             ignored_sheets: Vec::new(),
             sha256: String::new(),
+            cut_off: cut_off.map(|row| super::RowLoc { sheet: None, row }),
         }),
         None => Err(ReadError::NoHeader {
             file: file.to_owned(),
@@ -260,6 +269,7 @@ mod tests {
         // after it is row 4, 王五 row 5 and 赵六 (no final newline) row 6.
         assert_eq!(row_numbers(&section.rows), [2, 3, 5, 6]);
         assert_eq!(fields_of(section, 2), ["张三", "1", "城关镇,幸福路"]);
+        assert_eq!(table.cut_off, None, "no final newline is not a cut");
         assert_eq!(
             fields_of(section, 3),
             ["李四", "2", "第一行\n第二行\r\n第三行"]
@@ -333,6 +343,7 @@ mod tests {
         let section = &table.sections[0];
         assert_eq!(row_numbers(&section.rows), [2, 3, 4]);
         assert_eq!(fields_of(section, 4), ["\u{FFFD}"]);
+        assert_eq!(table.cut_off.map(|loc| loc.row), Some(4));
     }
 
     #[test]
@@ -349,6 +360,7 @@ mod tests {
             fields_of(section, 3),
             ["李四", "110105199001011234", "城\u{FFFD}"]
         );
+        assert_eq!(table.cut_off.map(|loc| loc.row), Some(3));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use super::FileFormat;
 
 /// A malformed sequence that starts within this many bytes of the end is a
 /// file cut off mid-character (a truncated copy or download): decoded with
-/// U+FFFD so the rows before it survive; the caller then rejects the last row
-/// for its field count. Malformed bytes anywhere else mean the encoding guess
+/// U+FFFD so the rows before it survive, and flagged ([`Decoded::truncated`])
+/// so that the caller rejects the cut row whatever its field count. Malformed bytes anywhere else mean the encoding guess
 /// is wrong, and carrying on would hand garbled ID numbers downstream.
 const TRUNCATION_TOLERANCE: usize = 3;
 
@@ -33,6 +33,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(super) struct Decoded<'a> {
     pub text: Cow<'a, str>,
     pub encoding: &'static str,
+    /// The file ends mid-character: the text ends with the U+FFFD that
+    /// stands for the cut-off character (see [`TRUNCATION_TOLERANCE`]).
+    pub truncated: bool,
 }
 
 /// Where decoding failed.
@@ -56,6 +59,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
             return Ok(Decoded {
                 text: Cow::Borrowed(text),
                 encoding: "UTF-8-BOM",
+                truncated: false,
             });
         }
         return decode_with(UTF_8, "UTF-8-BOM", body, UTF8_BOM.len());
@@ -71,6 +75,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
             return Ok(Decoded {
                 text: Cow::Borrowed(text),
                 encoding: "UTF-8",
+                truncated: false,
             });
         }
         // `error_len() == None`: valid UTF-8 up to a sequence cut off by the
@@ -98,8 +103,23 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
     // The head of the file is evidence enough for the guess (every line
     // has names and places in it); the decode below still checks every byte.
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-    let head = &bytes[..bytes.len().min(DETECT_BYTES)];
-    detector.feed(head, head.len() == bytes.len());
+    // The head of a large file is evidence enough for the guess (every
+    // line has names and places in it); the decode below checks every byte.
+    // A file cut mid-character ends in half a character, which would count
+    // against the right encoding (a short GB18030 file then reads as
+    // something else): the guess leaves out the non-ASCII run a whole file
+    // ends with, which holds the cut.
+    let (evidence, whole) = if bytes.len() > DETECT_BYTES {
+        (&bytes[..DETECT_BYTES], false)
+    } else {
+        let tail = bytes.iter().rev().take_while(|b| !b.is_ascii()).count();
+        if tail < bytes.len() && tail <= GUESS_TAIL_LEFT_OUT {
+            (&bytes[..bytes.len() - tail], true)
+        } else {
+            (bytes, true)
+        }
+    };
+    detector.feed(evidence, whole);
     // The `cn` hint tips close calls towards GBK, the legacy encoding of
     // every file we receive that is not UTF-8.
     let guess = detector.guess(Some(b"cn"), Utf8Detection::Deny);
@@ -112,6 +132,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
 
 /// How much of a file chardetng sees.
 const DETECT_BYTES: usize = 1 << 20;
+
+/// The longest non-ASCII run at the end of a file that the encoding guess
+/// leaves out (see [`decode`]).
+const GUESS_TAIL_LEFT_OUT: usize = 256;
 
 /// How many non-ASCII characters count as proof of UTF-8.
 const UTF8_EVIDENCE: usize = 8;
@@ -137,6 +161,7 @@ fn decode_with(
         .unwrap_or(body.len());
     let mut text = String::with_capacity(capacity);
     let mut pos = 0;
+    let mut truncated = false;
     loop {
         let (result, read) =
             decoder.decode_to_string_without_replacement(&body[pos..], &mut text, true);
@@ -160,12 +185,14 @@ fn decode_with(
                     });
                 }
                 text.push('\u{FFFD}');
+                truncated = true;
             }
         }
     }
     Ok(Decoded {
         text: Cow::Owned(text),
         encoding: name,
+        truncated,
     })
 }
 

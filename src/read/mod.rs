@@ -121,6 +121,10 @@ pub struct RawTable {
     pub ignored_sheets: Vec<String>,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub sha256: String,
+    /// The row a text file's end cut through mid-character (a truncated
+    /// copy): its last field lost bytes, so the row cannot be trusted even
+    /// when its field count happens to be right.
+    pub cut_off: Option<RowLoc>,
 }
 
 /// Rows of one section handed on while a file is read (see
@@ -134,6 +138,9 @@ pub struct Chunk<'a> {
     pub header: &'a Section,
     pub rows: Vec<RawRow>,
     pub skipped: Vec<SkippedRow>,
+    /// On a text file's last chunk: the row its end cut through
+    /// mid-character (see [`RawTable::cut_off`]).
+    pub cut_off: Option<RowLoc>,
 }
 
 /// Receives the chunks of a file in file order. Every section is handed on
@@ -276,6 +283,13 @@ pub fn read_file(
     path: &Path,
     is_header: &(dyn Fn(&[String]) -> bool + Sync),
 ) -> Result<RawTable, ReadError> {
+    collecting(|sink| read_file_chunked(path, is_header, sink))
+}
+
+/// Runs a chunked read with every chunk collected back into its section.
+fn collecting(
+    read: impl FnOnce(&mut ChunkSink<'_>) -> Result<RawTable, ReadError>,
+) -> Result<RawTable, ReadError> {
     let mut collected: Vec<(Vec<RawRow>, Vec<SkippedRow>)> = Vec::new();
     let mut sink = |chunk: Chunk<'_>| {
         if collected.len() <= chunk.section {
@@ -285,7 +299,7 @@ pub fn read_file(
         rows.extend(chunk.rows);
         skipped.extend(chunk.skipped);
     };
-    let mut table = read_file_chunked(path, is_header, &mut sink)?;
+    let mut table = read(&mut sink)?;
     for (section, (rows, skipped)) in table.sections.iter_mut().zip(collected) {
         section.rows = rows;
         section.skipped = skipped;
@@ -339,6 +353,35 @@ pub fn read_file_chunked<'a>(
 fn sha256_of(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads a CSV, TSV, `.txt` or XLSX file already in memory, as
+/// [`read_file`] reads one on disk; `file` gives its name (for the format and
+/// for messages). Parquet is read from disk only. For fuzzing and property
+/// tests: whatever the bytes, an error and never a panic.
+pub fn read_bytes(
+    file: &str,
+    bytes: Vec<u8>,
+    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+) -> Result<RawTable, ReadError> {
+    let file = file.to_owned();
+    let kind = kind_of(Path::new(&file));
+    if matches!(kind, None | Some(Kind::Parquet)) {
+        return Err(ReadError::UnsupportedFormat { file });
+    }
+    if encoding::is_blank_bytes(&bytes) {
+        return Err(ReadError::Empty { file });
+    }
+    collecting(|sink| match kind {
+        Some(Kind::Xlsx) => xlsx::read_xlsx(&file, bytes, is_header, sink),
+        Some(Kind::Csv) => {
+            csv::read_delimited(&file, &bytes, Some(FileFormat::Csv), is_header, sink)
+        }
+        Some(Kind::Tsv) => {
+            csv::read_delimited(&file, &bytes, Some(FileFormat::Tsv), is_header, sink)
+        }
+        _ => csv::read_delimited(&file, &bytes, None, is_header, sink),
+    })
 }
 
 /// Text and workbooks are read whole: extracts are at most a few hundred

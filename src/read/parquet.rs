@@ -88,6 +88,7 @@ pub(super) fn read_parquet(
         sections: vec![section],
         ignored_sheets: Vec::new(),
         sha256: String::new(),
+        cut_off: None,
     })
 }
 

@@ -73,13 +73,19 @@ impl<'a> SectionScanner<'a> {
     /// One row, with the 1-based row number a person sees.
     pub(super) fn push(&mut self, row: u32, fields: Vec<String>) -> Scan {
         let loc = RowLoc { sheet: None, row };
+        if self
+            .section
+            .as_ref()
+            .is_some_and(|s| s.rows.len() + s.skipped.len() >= CHUNK_ROWS)
+        {
+            // Handed on before the next row comes, so that a file's last
+            // row is always in its last chunk.
+            self.flush(None);
+        }
         if let Some(section) = &mut self.section {
             match classify(&fields, self.is_header) {
                 Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
                 None => section.rows.push(RawRow { loc, fields }),
-            }
-            if section.rows.len() + section.skipped.len() >= CHUNK_ROWS {
-                self.flush();
             }
             return Scan::Continue;
         }
@@ -99,7 +105,7 @@ impl<'a> SectionScanner<'a> {
     }
 
     /// Hands the rows collected so far to the sink, if there is one.
-    fn flush(&mut self) {
+    fn flush(&mut self, cut_off: Option<RowLoc>) {
         let (Some(sink), Some(section)) = (self.sink.as_mut(), self.section.as_mut()) else {
             return;
         };
@@ -110,6 +116,7 @@ impl<'a> SectionScanner<'a> {
             header: section,
             rows,
             skipped,
+            cut_off,
         });
         self.announced = true;
     }
@@ -117,13 +124,19 @@ impl<'a> SectionScanner<'a> {
     /// The section, or `None` when no header was found. With a sink, its
     /// last rows (or, for a section without rows, the header alone) go to
     /// the sink first and the section comes back without rows.
-    pub(super) fn finish(mut self) -> Option<Section> {
+    pub(super) fn finish(self) -> Option<Section> {
+        self.finish_cut(None)
+    }
+
+    /// [`finish`](Self::finish) for a text file whose end cut through the
+    /// row `cut_off` mid-character: the last chunk says so.
+    pub(super) fn finish_cut(mut self, cut_off: Option<u32>) -> Option<Section> {
         let pending = self
             .section
             .as_ref()
             .is_some_and(|s| !s.rows.is_empty() || !s.skipped.is_empty());
         if pending || !self.announced {
-            self.flush();
+            self.flush(cut_off.map(|row| RowLoc { sheet: None, row }));
         }
         self.section
     }

@@ -76,6 +76,7 @@ pub(super) fn read_xlsx(
             header: section,
             rows,
             skipped,
+            cut_off: None,
         });
     }
     Ok(RawTable {
@@ -84,6 +85,7 @@ pub(super) fn read_xlsx(
         sections,
         ignored_sheets,
         sha256: String::new(),
+        cut_off: None,
     })
 }
 

@@ -83,7 +83,9 @@ pub fn recover(target: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn create_private_dir(path: &Path) -> io::Result<()> {
+/// Creates a folder (and any missing parents) and makes it owner-only
+/// (0700): it holds files with ID numbers and names.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
     fs::create_dir_all(path)?;
     #[cfg(unix)]
     {

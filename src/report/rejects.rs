@@ -20,10 +20,15 @@ pub const HEADER: [&str; 6] = [
 pub fn write<W: Write>(out: W, rejects: &[RejectRow]) -> io::Result<()> {
     let mut out = out;
     out.write_all("\u{feff}".as_bytes())?;
-    let mut w = csv::Writer::from_writer(out);
+    let longest = rejects
+        .iter()
+        .map(|r| r.raw.iter().map(|f| f.len() + 1).sum::<usize>())
+        .max()
+        .unwrap_or(0);
+    let mut w = super::csv_writer(out, longest * 2);
     w.write_record(HEADER)?;
     for r in rejects {
-        let mut raw = csv::Writer::from_writer(Vec::new());
+        let mut raw = super::csv_writer(Vec::new(), longest);
         raw.write_record(&r.raw)?;
         let raw =
             String::from_utf8(raw.into_inner().map_err(|e| e.into_error())?).unwrap_or_default();

@@ -1,0 +1,1047 @@
+//! Fault suite: hedui fed bad input through the binary. Each case builds a
+//! batch in a temp dir (the bundled sample with one file broken or replaced)
+//! and checks the exact outcome of spec/outputs.md: which rows are rejected
+//! with which reason code, or which message and exit code, and that every
+//! file's accounting holds (rows_read = accepted + rejected + skipped).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+mod common;
+use common::{assert_ok, hedui};
+
+use encoding_rs::GB18030;
+use hedui::normalize::id::check_char;
+use serde_json::Value;
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample")
+}
+
+/// The sample's own reject-rate gate (50 %): the sample is messy by design.
+const SAMPLE_CONFIG: &str = "[input]\nmax_reject_rate = 0.50\n";
+
+/// A copy of the sample batch, broken by `edit`.
+fn batch(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(sample()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    edit(dir.path());
+    dir
+}
+
+/// What one command left behind.
+struct Outcome {
+    output: Output,
+    /// Holds `out/` (the output folder) and `c.toml`.
+    dir: tempfile::TempDir,
+}
+
+impl Outcome {
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+    fn manifest(&self) -> Value {
+        let text = std::fs::read_to_string(self.out().join("manifest.json"))
+            .unwrap_or_else(|e| panic!("manifest.json: {e}\n{}", self.stderr()));
+        serde_json::from_str(&text).unwrap()
+    }
+    /// (file, row, reason code) of every rejects.csv line.
+    fn rejects(&self) -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(self.out().join("rejects.csv")).unwrap();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[1].to_string(), r[2].to_string(), r[3].to_string())
+            })
+            .collect()
+    }
+    fn input(&self, file: &str) -> Value {
+        let m = self.manifest();
+        m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["file"] == file)
+            .unwrap_or_else(|| panic!("{file} not in the manifest"))
+            .clone()
+    }
+}
+
+/// `hedui <command> --input BATCH --out DIR/out --config DIR/c.toml`.
+fn hedui_on(command: &str, batch: &Path, config: &str) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("c.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec![
+        command,
+        "--input",
+        batch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config_path.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+    ];
+    if command == "run" {
+        args.extend(["--threads", "2"]);
+    }
+    let output = hedui(&args);
+    let outcome = Outcome { output, dir };
+    assert_accounting(&outcome);
+    outcome
+}
+
+fn validate(batch: &Path, config: &str) -> Outcome {
+    hedui_on("validate", batch, config)
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+fn sum(map: &Value) -> u64 {
+    map.as_object()
+        .map_or(0, |m| m.values().map(|v| v.as_u64().unwrap()).sum())
+}
+
+/// For every file of the manifest: read = accepted + rejected + skipped, the
+/// per-reason maps add up, and rejects.csv holds exactly its rejected rows.
+fn assert_accounting(o: &Outcome) {
+    if !o.out().join("manifest.json").exists() {
+        return;
+    }
+    let m = o.manifest();
+    let rejects = if o.out().join("rejects.csv").exists() {
+        Some(o.rejects())
+    } else {
+        None
+    };
+    for i in m["inputs"].as_array().unwrap() {
+        let file = i["file"].as_str().unwrap();
+        assert_eq!(
+            n(i, "rows_read"),
+            n(i, "rows_accepted") + n(i, "rows_rejected") + n(i, "rows_skipped"),
+            "{file}: {i}"
+        );
+        assert_eq!(n(i, "rows_rejected"), sum(&i["rejected"]), "{file}");
+        assert_eq!(n(i, "rows_skipped"), sum(&i["skipped"]), "{file}");
+        assert!(n(i, "rows_duplicate") <= n(i, "rows_accepted"), "{file}");
+        if let Some(rejects) = &rejects {
+            let in_file = rejects.iter().filter(|r| r.0 == file).count() as u64;
+            assert_eq!(in_file, n(i, "rows_rejected"), "{file}: rejects.csv");
+        }
+    }
+}
+
+/// (read, accepted, rejected, skipped) of one manifest input.
+fn counts(i: &Value) -> (u64, u64, u64, u64) {
+    (
+        n(i, "rows_read"),
+        n(i, "rows_accepted"),
+        n(i, "rows_rejected"),
+        n(i, "rows_skipped"),
+    )
+}
+
+fn json_counts(pairs: &[(&str, u64)]) -> Value {
+    let map: serde_json::Map<String, Value> = pairs
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_string(), Value::from(*n)))
+        .collect();
+    Value::Object(map)
+}
+
+// ---------------------------------------------------------------------------
+// The mess catalogue at high rates: every row of a settlement extract carries
+// one item of spec/extracts.md "What real extracts look like".
+
+/// A valid 18-digit ID whose check character is `X` (so that `x` can be
+/// written in lower case), for person `i`.
+fn person_id(i: usize) -> String {
+    let birth = format!("19{:02}{:02}{:02}", 40 + i, 1 + i % 12, 1 + i % 28);
+    (0..1000)
+        .map(|seq| format!("341122{birth}{seq:03}"))
+        .find_map(|body| (check_char(body.as_bytes()) == Some(b'X')).then(|| format!("{body}X")))
+        .unwrap()
+}
+
+/// Names with a traditional spelling (simplified, traditional).
+const NAMES: &[(&str, &str)] = &[
+    ("张伟", "張偉"),
+    ("刘强", "劉強"),
+    ("陈静", "陳靜"),
+    ("赵磊", "趙磊"),
+    ("黄敏", "黃敏"),
+    ("孙丽", "孫麗"),
+    ("杨洋", "楊洋"),
+    ("吴霞", "吳霞"),
+    ("郑红", "鄭紅"),
+    ("冯军", "馮軍"),
+];
+
+/// What a row of the mess file should come to.
+#[derive(Debug, Clone, PartialEq)]
+enum Expect {
+    /// Accepted: its ID status, link method and the person it links to.
+    Accept {
+        status: &'static str,
+        method: &'static str,
+        linked: bool,
+        duplicate: bool,
+        conflict: bool,
+    },
+    Reject(&'static str),
+    Skip(&'static str),
+}
+
+const HEADER: [&str; 13] = [
+    "结算编号",
+    "姓名",
+    "身份证号",
+    "就诊类型",
+    "结算日期",
+    "医疗机构",
+    "主诊断",
+    "总费用",
+    "政策范围内费用",
+    "统筹基金支付",
+    "大病保险支付",
+    "医疗救助支付",
+    "个人自付",
+];
+
+/// The mess file's lines (fields, or `None` for a blank line) and what each
+/// row must come to, with the row number a spreadsheet shows.
+struct MessFile {
+    lines: Vec<Option<Vec<String>>>,
+    expect: Vec<(u32, Expect)>,
+}
+
+fn accept(status: &'static str, method: &'static str) -> Expect {
+    Expect::Accept {
+        status,
+        method,
+        linked: method != "unlinked",
+        duplicate: false,
+        conflict: false,
+    }
+}
+
+fn mess_file() -> MessFile {
+    let mut lines: Vec<Option<Vec<String>>> = vec![Some(HEADER.map(String::from).to_vec())];
+    let mut expect = Vec::new();
+    let mut next_id = 0;
+    let mut push = |lines: &mut Vec<Option<Vec<String>>>, fields: Option<Vec<String>>, e| {
+        lines.push(fields);
+        expect.push((lines.len() as u32, e));
+    };
+    let row = |sid: &str, name: &str, id: &str, date: &str, total: &str| -> Vec<String> {
+        [
+            sid,
+            name,
+            id,
+            "门诊",
+            date,
+            "县人民医院",
+            "I10 高血压",
+            total,
+            "100",
+            "50",
+            "0",
+            "0",
+            "50",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    for (i, (name, traditional)) in NAMES.iter().enumerate() {
+        let id = person_id(i);
+        let mut sid = || {
+            next_id += 1;
+            format!("M{next_id:04}")
+        };
+        let ok_row = |sid: String, raw_id: &str| row(&sid, name, raw_id, "2025-03-01", "120");
+        // ID numbers.
+        let swapped = {
+            // Swap two neighbouring digits of the sequence that differ.
+            let mut b = id.clone().into_bytes();
+            let p = (14..16).find(|&p| b[p] != b[p + 1]).unwrap_or(12);
+            b.swap(p, p + 1);
+            String::from_utf8(b).unwrap()
+        };
+        let typo = {
+            let mut b = id.clone().into_bytes();
+            b[15] = b'0' + (b[15] - b'0' + 3) % 10;
+            String::from_utf8(b).unwrap()
+        };
+        let fullwidth: String = id
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+            .collect();
+        let legacy15 = format!("{}{}{}", &id[..6], &id[8..14], &id[14..17]);
+        let id_cases: Vec<(String, &'static str, &'static str)> = vec![
+            (id.clone(), "valid", "exact"),
+            (id.to_lowercase(), "valid", "normalized"),
+            (fullwidth, "valid", "normalized"),
+            (
+                format!("{} {} {}", &id[..6], &id[6..14], &id[14..]),
+                "valid",
+                "normalized",
+            ),
+            (
+                format!("{}-{}-{}", &id[..6], &id[6..14], &id[14..]),
+                "valid",
+                "normalized",
+            ),
+            (format!("'{id}"), "valid", "normalized"),
+            (format!("\t{id}"), "valid", "normalized"),
+            (legacy15, "upgraded15", "legacy15"),
+            (typo, "bad_check", "repaired"),
+            (swapped, "bad_check", "repaired"),
+            (format!("{}E+17", &id[..1]), "sci_notation", "unlinked"),
+            ("3.41122E+17".to_string(), "sci_notation", "unlinked"),
+            ("无".to_string(), "empty", "unlinked"),
+            ("/".to_string(), "empty", "unlinked"),
+            (String::new(), "empty", "unlinked"),
+        ];
+        for (raw_id, status, method) in id_cases {
+            push(
+                &mut lines,
+                Some(ok_row(sid(), &raw_id)),
+                accept(status, method),
+            );
+        }
+        // Names: traditional, doubled and full-width spaces, an annotation.
+        for raw_name in [
+            traditional.to_string(),
+            format!("  {}\u{3000}{} ", &name[..3], &name[3..]),
+            format!("{name}（曾用名{}）", &name[..3]),
+        ] {
+            push(
+                &mut lines,
+                Some(row(&sid(), &raw_name, &id, "2025-03-02", "120")),
+                accept("valid", "exact"),
+            );
+        }
+        // Dates and amounts in every spelling.
+        for (date, total) in [
+            ("2025/3/5", "1,234.50"),
+            ("20250305", "1234.5元"),
+            ("2025.03.05", "0.12万"),
+            ("2025年3月5日", "-"),
+            ("45721", ""),
+        ] {
+            push(
+                &mut lines,
+                Some(row(&sid(), name, &id, date, total)),
+                accept("valid", "exact"),
+            );
+        }
+        // Quoted comma and newline inside fields.
+        let mut quoted = ok_row(sid(), &id);
+        quoted[5] = "县人民医院,东院".into();
+        quoted[6] = "J06 上呼吸道感染\n复诊".into();
+        push(&mut lines, Some(quoted.clone()), accept("valid", "exact"));
+        // The same row again: an exact duplicate.
+        push(
+            &mut lines,
+            Some(quoted.clone()),
+            Expect::Accept {
+                status: "valid",
+                method: "exact",
+                linked: true,
+                duplicate: true,
+                conflict: false,
+            },
+        );
+        // Same key, other amount: a conflict, counted on the later row.
+        let mut conflicting = quoted.clone();
+        conflicting[7] = "130".into();
+        push(
+            &mut lines,
+            Some(conflicting),
+            Expect::Accept {
+                status: "valid",
+                method: "exact",
+                linked: true,
+                duplicate: false,
+                conflict: true,
+            },
+        );
+        // Rows that are not data.
+        push(&mut lines, None, Expect::Skip("blank"));
+        push(
+            &mut lines,
+            Some(HEADER.map(String::from).to_vec()),
+            Expect::Skip("repeated_header"),
+        );
+        let mut blank_fields = vec![String::new(); HEADER.len()];
+        push(
+            &mut lines,
+            Some(blank_fields.clone()),
+            Expect::Skip("blank"),
+        );
+        blank_fields[0] = "合计".into();
+        blank_fields[7] = "99999".into();
+        push(&mut lines, Some(blank_fields), Expect::Skip("total"));
+        // Structurally broken rows.
+        push(
+            &mut lines,
+            Some(row(&sid(), name, &id, "2025-13-01", "120")),
+            Expect::Reject("bad_date"),
+        );
+        push(
+            &mut lines,
+            Some(row(&sid(), name, &id, "2025-03-01", "十元")),
+            Expect::Reject("bad_money"),
+        );
+        push(
+            &mut lines,
+            Some(row(&sid(), name, &id, "", "120")),
+            Expect::Reject("missing_value"),
+        );
+        let mut bad_visit = ok_row(sid(), &id);
+        bad_visit[3] = "急救".into();
+        push(&mut lines, Some(bad_visit), Expect::Reject("bad_category"));
+        let short = ok_row(sid(), &id)[..4].to_vec();
+        push(&mut lines, Some(short), Expect::Reject("field_count"));
+        let mut long = ok_row(sid(), &id);
+        long.push("多余".into());
+        push(&mut lines, Some(long), Expect::Reject("field_count"));
+    }
+    MessFile { lines, expect }
+}
+
+/// One delimited line, quoting what needs quoting.
+fn delimited(fields: &[String], delimiter: char) -> String {
+    fields
+        .iter()
+        .map(|f| {
+            if f.contains([delimiter, '"', '\n', '\r']) || (f.starts_with('\t') && delimiter == ',')
+            {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(&delimiter.to_string())
+}
+
+fn mess_text(mess: &MessFile, delimiter: char) -> String {
+    let mut text = String::new();
+    for line in &mess.lines {
+        if let Some(fields) = line {
+            text.push_str(&delimited(fields, delimiter));
+        }
+        text.push_str("\r\n");
+    }
+    text
+}
+
+/// The manifest entry every run of the mess file must show.
+fn assert_mess_account(i: &Value, mess: &MessFile) {
+    let by = |f: &dyn Fn(&Expect) -> Option<&'static str>| {
+        let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+        for (_, e) in &mess.expect {
+            if let Some(k) = f(e) {
+                *m.entry(k).or_default() += 1;
+            }
+        }
+        json_counts(&m.into_iter().collect::<Vec<_>>())
+    };
+    let rejected = by(&|e| match e {
+        Expect::Reject(c) => Some(c),
+        _ => None,
+    });
+    let skipped = by(&|e| match e {
+        Expect::Skip(c) => Some(c),
+        _ => None,
+    });
+    let statuses = by(&|e| match e {
+        Expect::Accept { status, .. } => Some(status),
+        _ => None,
+    });
+    let accepted = sum(&statuses);
+    let total = mess.expect.len() as u64;
+    assert_eq!(
+        counts(i),
+        (total, accepted, sum(&rejected), sum(&skipped)),
+        "{i}"
+    );
+    assert_eq!(i["rejected"], rejected);
+    assert_eq!(i["skipped"], skipped);
+    assert_eq!(i["id_status"], statuses);
+    let flag = |f: &dyn Fn(&Expect) -> bool| mess.expect.iter().filter(|(_, e)| f(e)).count();
+    assert_eq!(
+        n(i, "rows_duplicate") as usize,
+        flag(&|e| matches!(
+            e,
+            Expect::Accept {
+                duplicate: true,
+                ..
+            }
+        ))
+    );
+    assert_eq!(
+        n(i, "rows_conflict") as usize,
+        flag(&|e| matches!(e, Expect::Accept { conflict: true, .. }))
+    );
+}
+
+fn assert_mess_rejects(o: &Outcome, file: &str, mess: &MessFile) {
+    let got: Vec<(String, String)> = o
+        .rejects()
+        .into_iter()
+        .filter(|r| r.0 == file)
+        .map(|r| (r.1, r.2))
+        .collect();
+    let want: Vec<(String, String)> = mess
+        .expect
+        .iter()
+        .filter_map(|(row, e)| match e {
+            Expect::Reject(code) => Some((row.to_string(), code.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// The sample batch with its settlement extract replaced by the mess file.
+fn mess_batch(file: &str, bytes: &[u8]) -> tempfile::TempDir {
+    batch(|d| {
+        std::fs::remove_file(d.join("medical_settlement_202511.csv")).unwrap();
+        std::fs::write(d.join(file), bytes).unwrap();
+    })
+}
+
+#[test]
+fn mess_catalogue_at_high_rates_in_gb18030_csv_is_linked_row_by_row() {
+    let mess = mess_file();
+    let bytes = GB18030.encode(&mess_text(&mess, ',')).0.into_owned();
+    let file = "medical_settlement_mess.csv";
+    let batch = mess_batch(file, &bytes);
+    let o = hedui_on("run", batch.path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(file);
+    assert_eq!(
+        (i["format"].as_str(), i["encoding"].as_str()),
+        (Some("csv"), Some("GB18030"))
+    );
+    assert_mess_account(&i, &mess);
+    assert_mess_rejects(&o, file, &mess);
+
+    // links.csv: one row per accepted row, each linked as the catalogue says.
+    let text = std::fs::read_to_string(o.out().join("links.csv")).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let links: BTreeMap<u32, (String, String)> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[1] == file)
+        .map(|r| (r[2].parse().unwrap(), (r[5].to_string(), r[6].to_string())))
+        .collect();
+    let mut want = BTreeMap::new();
+    for (row, e) in &mess.expect {
+        if let Expect::Accept { method, linked, .. } = e {
+            want.insert(*row, (*method, *linked));
+        }
+    }
+    assert_eq!(links.len(), want.len());
+    for (row, (method, linked)) in &want {
+        let (person, got_method) = &links[row];
+        assert_eq!(
+            (got_method.as_str(), !person.is_empty()),
+            (*method, *linked),
+            "row {row}"
+        );
+    }
+    // Every linked row of person i is linked to person i's ID.
+    for (row, (person, _)) in &links {
+        if !person.is_empty() {
+            assert!(
+                (0..NAMES.len()).any(|i| person_id(i) == *person),
+                "row {row} linked to a stranger"
+            );
+        }
+    }
+}
+
+#[test]
+fn mess_catalogue_in_utf8_bom_tsv_accounts_the_same() {
+    let mess = mess_file();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(mess_text(&mess, '\t').into_bytes());
+    let file = "medical_settlement_mess.tsv";
+    let batch = mess_batch(file, &bytes);
+    let o = validate(batch.path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(file);
+    assert_eq!(
+        (i["format"].as_str(), i["encoding"].as_str()),
+        (Some("tsv"), Some("UTF-8-BOM"))
+    );
+    assert_mess_account(&i, &mess);
+    assert_mess_rejects(&o, file, &mess);
+}
+
+#[test]
+fn mess_at_high_rates_trips_the_default_reject_gate() {
+    let mess = mess_file();
+    let file = "medical_settlement_mess.csv";
+    let batch = mess_batch(file, mess_text(&mess, ',').as_bytes());
+    let o = validate(batch.path(), "");
+    assert_eq!(o.code(), Some(5), "{}", o.stderr());
+    assert!(o.stderr().contains(file), "{}", o.stderr());
+    assert_eq!(o.manifest()["status"], "stopped");
+}
+
+// ---------------------------------------------------------------------------
+// Truncated files.
+
+const UNEMPLOYMENT: &str = "unemployment_202511.csv";
+const UNEMPLOYMENT_HEADER: &str = "姓名,身份证号,登记日期,状态\r\n";
+
+fn unemployment_rows() -> String {
+    format!(
+        "{UNEMPLOYMENT_HEADER}刘强,341122196805207712,2023-05-10,失业\r\n\
+         陈静,110105199001016631,2024-01-15,已就业\r\n"
+    )
+}
+
+fn with_unemployment(bytes: &[u8]) -> tempfile::TempDir {
+    let bytes = bytes.to_vec();
+    batch(move |d| std::fs::write(d.join(UNEMPLOYMENT), bytes).unwrap())
+}
+
+/// Cut mid-character in the last field: `已就业` → `已就` + half a character.
+/// Its field count is right and `已就` alone would read as 已就业: the row
+/// must be rejected as cut off, never accepted.
+#[test]
+fn utf8_file_cut_mid_character_rejects_its_last_row_as_truncated() {
+    let text = format!(
+        "{}王芳,341122194502104426,2024-03-01,已就业",
+        unemployment_rows()
+    );
+    let mut bytes = text.into_bytes();
+    bytes.truncate(bytes.len() - 1);
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (3, 2, 1, 0));
+    assert_eq!(i["encoding"], "UTF-8");
+    assert_eq!(i["rejected"], serde_json::json!({"truncated": 1}));
+    assert!(
+        o.rejects()
+            .contains(&(UNEMPLOYMENT.into(), "4".into(), "truncated".into()))
+    );
+}
+
+#[test]
+fn gb18030_file_cut_mid_character_rejects_its_last_row_as_truncated() {
+    let text = format!(
+        "{}王芳,341122194502104426,2024-03-01,已就业",
+        unemployment_rows()
+    );
+    let mut bytes = GB18030.encode(&text).0.into_owned();
+    bytes.truncate(bytes.len() - 1);
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (3, 2, 1, 0));
+    assert_eq!(i["encoding"], "GB18030");
+    assert_eq!(i["rejected"], serde_json::json!({"truncated": 1}));
+}
+
+#[test]
+fn gb18030_file_cut_mid_character_in_the_name_rejects_that_row() {
+    // The cut leaves half of 王: one field, and the cut flag.
+    let text = format!("{}王", unemployment_rows());
+    let mut bytes = GB18030.encode(&text).0.into_owned();
+    bytes.truncate(bytes.len() - 1);
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (3, 2, 1, 0));
+    assert_eq!(i["rejected"], serde_json::json!({"truncated": 1}));
+}
+
+#[test]
+fn file_cut_mid_row_between_characters_rejects_the_short_row() {
+    let text = format!("{}王芳,34112219450", unemployment_rows());
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (3, 2, 1, 0));
+    assert_eq!(i["rejected"], serde_json::json!({"field_count": 1}));
+    assert!(
+        o.rejects()
+            .contains(&(UNEMPLOYMENT.into(), "4".into(), "field_count".into()))
+    );
+}
+
+#[test]
+fn file_cut_inside_an_open_quote_rejects_the_rest_as_one_row() {
+    let text = format!("{}王芳,\"34112219450", unemployment_rows());
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (3, 2, 1, 0));
+    assert_eq!(i["rejected"], serde_json::json!({"field_count": 1}));
+}
+
+// ---------------------------------------------------------------------------
+// Files that cannot be read at all: exit 4, the file named, nothing quoted.
+
+fn assert_input_error(o: &Outcome, fragments: &[&str]) {
+    assert_eq!(o.code(), Some(4), "{}", o.stderr());
+    let err = o.stderr();
+    assert!(err.contains("输入错误 / input error"), "{err}");
+    for f in fragments {
+        assert!(err.contains(f), "{f:?} not in: {err}");
+    }
+    for secret in ["341122196805207712", "110105199001016631", "刘强", "陈静"] {
+        assert!(!err.contains(secret), "{secret} leaked: {err}");
+    }
+    let m = o.manifest();
+    assert_eq!(m["status"], "failed");
+    assert!(!m["problems"].as_array().unwrap().is_empty());
+}
+
+fn utf16le(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+#[test]
+fn utf16_without_bom_is_undecodable() {
+    let o = validate(
+        with_unemployment(&utf16le(&unemployment_rows())).path(),
+        SAMPLE_CONFIG,
+    );
+    assert_input_error(
+        &o,
+        &[
+            "无法识别文件编码：unemployment_202511.csv",
+            "cannot decode unemployment_202511.csv",
+        ],
+    );
+    assert_eq!(o.input(UNEMPLOYMENT)["rows_read"], 0);
+}
+
+#[test]
+fn utf16_with_bom_is_read() {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(utf16le(&unemployment_rows()));
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(i["encoding"], "UTF-16LE");
+    assert_eq!(counts(&i), (2, 2, 0, 0));
+}
+
+/// Big5 (Taiwan, Hong Kong) bytes are mostly valid GBK too: decoded as
+/// GB18030 they are mojibake, so no header is recognised — a fatal input
+/// error, never rows of garbled ID numbers.
+#[test]
+fn big5_file_finds_no_header() {
+    let (bytes, _, unmappable) = encoding_rs::BIG5
+        .encode("姓名,身份證號,登記日期,狀態\r\n劉強,341122196805207712,2023-05-10,失業\r\n");
+    assert!(!unmappable);
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "在前 30 行中未找到表头：unemployment_202511.csv",
+            "no header row found in the first 30 rows of unemployment_202511.csv",
+        ],
+    );
+}
+
+#[test]
+fn empty_file_is_an_input_error() {
+    let o = validate(with_unemployment(b"").path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &["空文件：unemployment_202511.csv / empty file: unemployment_202511.csv"],
+    );
+}
+
+#[test]
+fn whitespace_only_file_is_empty_too() {
+    let o = validate(
+        with_unemployment(b"\xEF\xBB\xBF \r\n\r\n").path(),
+        SAMPLE_CONFIG,
+    );
+    assert_input_error(&o, &["空文件：unemployment_202511.csv"]);
+}
+
+#[test]
+fn header_only_file_reads_zero_rows() {
+    let o = validate(
+        with_unemployment(UNEMPLOYMENT_HEADER.as_bytes()).path(),
+        SAMPLE_CONFIG,
+    );
+    assert_ok(&o.output);
+    assert_eq!(counts(&o.input(UNEMPLOYMENT)), (0, 0, 0, 0));
+    assert_eq!(o.manifest()["status"], "ok");
+}
+
+#[test]
+fn header_only_file_runs_to_completion() {
+    let o = hedui_on(
+        "run",
+        with_unemployment(UNEMPLOYMENT_HEADER.as_bytes()).path(),
+        SAMPLE_CONFIG,
+    );
+    assert_ok(&o.output);
+    assert_eq!(counts(&o.input(UNEMPLOYMENT)), (0, 0, 0, 0));
+    let links = std::fs::read_to_string(o.out().join("links.csv")).unwrap();
+    assert!(!links.contains(UNEMPLOYMENT));
+}
+
+#[test]
+fn duplicated_column_is_mapped_twice() {
+    let text = "姓名,身份证号,登记日期,状态,身份证号码\r\n刘强,341122196805207712,2023-05-10,失业,341122196805207712\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "unemployment_202511.csv：多列对应同一字段 id_number：身份证号、身份证号码",
+            "several columns map to field id_number: 身份证号, 身份证号码",
+        ],
+    );
+}
+
+#[test]
+fn the_same_header_twice_is_mapped_twice() {
+    let text =
+        "姓名,身份证号,登记日期,状态,状态\r\n刘强,341122196805207712,2023-05-10,失业,失业\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_input_error(&o, &["多列对应同一字段 status：状态、状态"]);
+}
+
+#[test]
+fn unknown_column_is_listed_and_ignored() {
+    let text = "姓名,身份证号,备注,登记日期,状态\r\n刘强,341122196805207712,x,2023-05-10,失业\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (1, 1, 0, 0));
+    assert_eq!(i["unknown_columns"], serde_json::json!(["备注"]));
+    let printed = String::from_utf8_lossy(&o.output.stdout);
+    assert!(printed.contains("备注"), "{printed}");
+}
+
+#[test]
+fn missing_required_column_is_an_input_error() {
+    let text = "姓名,身份证号,状态\r\n刘强,341122196805207712,失业\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少必需列「登记日期」（reg_date）",
+            "required column 登记日期 (reg_date) is missing",
+        ],
+    );
+}
+
+/// A 10 MB value in a free-text field is kept; in a category field it is
+/// rejected (and quickly). Neither is echoed into a message.
+#[test]
+fn ten_megabyte_fields() {
+    let big = "医".repeat(10 * 1024 * 1024 / 3);
+    let text = format!(
+        "{UNEMPLOYMENT_HEADER}刘强,341122196805207712,2023-05-10,失业\r\n\
+         陈静,110105199001016631,2024-01-15,\"{big}\"\r\n"
+    );
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (2, 1, 1, 0));
+    assert_eq!(i["rejected"], serde_json::json!({"bad_category": 1}));
+    assert!(!o.stderr().contains("医医医"));
+
+    // The settlement's hospital is free text: the row is accepted.
+    let settlement = format!(
+        "{}\r\nS1,刘强,341122196805207712,门诊,2025-01-05,\"{big}\",I10,100,100,50,0,0,50\r\n",
+        HEADER.join(",")
+    );
+    let batch = mess_batch("medical_settlement_big.csv", settlement.as_bytes());
+    let o = validate(batch.path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    assert_eq!(counts(&o.input("medical_settlement_big.csv")), (1, 1, 0, 0));
+}
+
+#[test]
+fn random_bytes_named_like_an_extract_are_undecodable() {
+    // Deterministic noise (an LCG), NUL bytes and all.
+    let mut seed = 0x5eed_u64;
+    let noise: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u8
+        })
+        .collect();
+    let o = validate(with_unemployment(&noise).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "无法识别文件编码：unemployment_202511.csv",
+            "(guessed encoding binary)",
+        ],
+    );
+
+    // The same noise without NUL bytes named .xlsx.
+    let text_like: Vec<u8> = noise.iter().copied().filter(|&b| b != 0).collect();
+    let b = batch(|d| {
+        std::fs::remove_file(d.join("housing_safety_202511.xlsx")).unwrap();
+        std::fs::write(d.join("housing_safety_202511.xlsx"), &text_like).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "不是有效的 XLSX 文件：housing_safety_202511.xlsx",
+            "not a valid xlsx file: housing_safety_202511.xlsx",
+        ],
+    );
+}
+
+#[test]
+fn xlsx_that_is_not_a_zip_is_an_input_error() {
+    let b = batch(|d| {
+        std::fs::write(d.join("roster_202511.xlsx"), unemployment_rows()).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "不是有效的 XLSX 文件：roster_202511.xlsx",
+            "not a valid xlsx file: roster_202511.xlsx",
+        ],
+    );
+}
+
+#[test]
+fn xlsx_cut_in_half_is_an_input_error() {
+    let b = batch(|d| {
+        let path = d.join("housing_safety_202511.xlsx");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(&o, &["不是有效的 XLSX 文件：housing_safety_202511.xlsx"]);
+}
+
+// ---------------------------------------------------------------------------
+// Missing extract types and bad configs.
+
+#[test]
+fn missing_extract_type_is_an_input_error() {
+    let b = batch(|d| std::fs::remove_file(d.join(UNEMPLOYMENT)).unwrap());
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少抽取文件：失业登记（unemployment）",
+            "extract type missing: unemployment (no file named unemployment_…)",
+        ],
+    );
+}
+
+#[test]
+fn missing_optional_extract_type_runs_and_skips_its_rules() {
+    let b = batch(|d| std::fs::remove_file(d.join(UNEMPLOYMENT)).unwrap());
+    let config = format!("{SAMPLE_CONFIG}optional = [\"unemployment\"]\n");
+    let o = validate(b.path(), &config);
+    assert_ok(&o.output);
+    assert_eq!(o.manifest()["status"], "ok");
+
+    let o = hedui_on("run", b.path(), &config);
+    assert_ok(&o.output);
+    let m = o.manifest();
+    assert_eq!(m["status"], "ok");
+    assert_eq!(m["missing_optional"], serde_json::json!(["unemployment"]));
+    // LB04 (registered unemployed) needs the extract: skipped and said so.
+    assert!(m["findings_per_rule"].get("LB04").is_none(), "{m}");
+    let problems = m["problems"].to_string();
+    assert!(problems.contains("LB04"), "{problems}");
+}
+
+fn assert_config_error(config: &str, fragments: &[&str]) {
+    let o = validate(&sample(), config);
+    assert_eq!(o.code(), Some(3), "{}", o.stderr());
+    for f in fragments {
+        assert!(o.stderr().contains(f), "{f:?} not in: {}", o.stderr());
+    }
+    assert!(!o.out().exists(), "nothing is written for a bad config");
+}
+
+#[test]
+fn config_with_an_unknown_key_exits_3() {
+    assert_config_error(
+        "[input]\nmax_reject_rat = 0.5\n",
+        &["配置文件", "is invalid", "unknown field `max_reject_rat`"],
+    );
+    assert_config_error("colour = \"red\"\n", &["unknown field `colour`"]);
+}
+
+#[test]
+fn config_with_a_negative_threshold_exits_3() {
+    assert_config_error(
+        "[rules]\noop_threshold = -1.0\n",
+        &[
+            "rules.oop_threshold 必须是非负数",
+            "rules.oop_threshold must be a non-negative number (got -1)",
+        ],
+    );
+    assert_config_error(
+        "[input]\nmax_reject_rate = -0.1\n",
+        &["input.max_reject_rate must be between 0 and 1 (got -0.1)"],
+    );
+    // Counts are unsigned: a negative one does not parse.
+    assert_config_error(
+        "[rules]\nmax_homes = -2\n",
+        &[
+            "max_homes = -2",
+            "invalid value: integer `-2`, expected u32",
+        ],
+    );
+}
+
+#[test]
+fn every_config_problem_is_reported_at_once() {
+    assert_config_error(
+        "[rules]\nstandard = -800\nreimbursement_floor = 1.5\n",
+        &["有 2 处错误", "rules.standard", "rules.reimbursement_floor"],
+    );
+}
+
+#[test]
+fn unreadable_config_exits_3() {
+    let o = hedui(&[
+        "validate",
+        "--input",
+        sample().to_str().unwrap(),
+        "--config",
+        "/nonexistent/hedui.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("无法读取配置文件"));
+}
