@@ -110,7 +110,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // undone first, so that even a run that fails below leaves the previous
     // output in place rather than set aside.
     crate::report::output::recover(&opts.out)?;
-    let inputs = input::load(&opts.input, &config.config);
+    let mut inputs = input::load(&opts.input, &config.config);
     stages.end();
     tracing::info!(
         files = inputs.accounts.len(),
@@ -173,8 +173,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     stages.start("resolve");
     let ctx = engine::session(opts.threads);
     let names: Vec<&'static str> = inputs.tables.keys().copied().collect();
-    for (name, batch) in &inputs.tables {
-        engine::register_batch(&ctx, name, batch.clone()).map_err(internal)?;
+    // The tables move into the session: once persons are attached it holds
+    // new ones, and the old ones must not outlive it here.
+    for (name, batch) in std::mem::take(&mut inputs.tables) {
+        engine::register_batch(&ctx, name, batch).map_err(internal)?;
     }
     let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
     attach_persons(&ctx, &names).await.map_err(internal)?;

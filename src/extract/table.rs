@@ -287,6 +287,29 @@ fn digest<'s>(parts: impl Iterator<Item = &'s str> + Clone) -> u128 {
     (u128::from(pass(0x9E37_79B9_7F4A_7C15)) << 64) | u128::from(pass(0xC2B2_AE3D_27D4_EB4F))
 }
 
+/// Hashes a key that is already a [`digest`]: its bits are uniform, so
+/// folding them is the whole hash (no second SipHash per row).
+#[derive(Default)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+type DigestState = std::hash::BuildHasherDefault<DigestHasher>;
+
 /// Which fields make an extract's record key.
 pub struct KeySpec {
     primary: Vec<usize>,
@@ -361,7 +384,7 @@ fn key_text(values: &[Value], idx: &[usize]) -> Option<String> {
 /// of their mapped values, not held.
 #[derive(Default)]
 pub struct DuplicateFinder {
-    seen: std::collections::HashSet<u128>,
+    seen: std::collections::HashSet<u128, DigestState>,
 }
 
 fn mapped_values<'r>(
@@ -545,7 +568,8 @@ pub fn build_extract(
     let n: usize = files.iter().map(|(_, f)| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut last: HashMap<u128, usize> = HashMap::with_capacity(n);
+    let mut last: HashMap<u128, usize, DigestState> =
+        HashMap::with_capacity_and_hasher(n, DigestState::default());
     let mut i = 0;
     for (file_idx, (_, f)) in files.iter().enumerate() {
         for key in &f.keys {
