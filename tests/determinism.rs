@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{assert_ok, hedui};
+use common::{assert_ok, run_batch};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,21 +36,7 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn run(input: &Path, config: Option<&Path>, out: &Path, threads: &str) {
-    let mut args = vec![
-        "run",
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--as-of",
-        "2025-11-30",
-        "--threads",
-        threads,
-    ];
-    if let Some(c) = config {
-        args.extend(["--config", c.to_str().unwrap()]);
-    }
-    assert_ok(&hedui(&args));
+    assert_ok(&run_batch(input, out, config, threads, &[]));
 }
 
 fn assert_identical_across(input: &Path, config: Option<&Path>, threads: &[&str]) {

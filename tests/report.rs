@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
 mod common;
-use common::{assert_ok, hedui};
+use common::{assert_ok, hedui, run_batch};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,21 +20,7 @@ fn root() -> &'static Path {
 fn run_sample(out: &Path, threads: &str, extra: &[&str]) {
     let input = root().join("fixtures/sample");
     let config = root().join("fixtures/sample.toml");
-    let mut args = vec![
-        "run",
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--as-of",
-        "2025-11-30",
-        "--threads",
-        threads,
-    ];
-    args.extend_from_slice(extra);
-    assert_ok(&hedui(&args));
+    assert_ok(&run_batch(&input, out, Some(&config), threads, extra));
 }
 
 /// The findings sheets of the sample: one per rule with findings, in

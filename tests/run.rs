@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{assert_ok, hedui};
+use common::assert_ok;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,19 +18,7 @@ fn run_sample(out: &Path, threads: &str) -> Output {
 
 fn run_batch(input: &Path, out: &Path, threads: &str) -> Output {
     let config = root().join("fixtures/sample.toml");
-    hedui(&[
-        "run",
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--as-of",
-        "2025-11-30",
-        "--threads",
-        threads,
-    ])
+    common::run_batch(input, out, Some(&config), threads, &[])
 }
 
 fn read(p: PathBuf) -> String {

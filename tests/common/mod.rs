@@ -1,5 +1,6 @@
 //! What the end-to-end tests share: running the real binary.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `hedui` with these arguments (warnings only in its log).
@@ -19,4 +20,32 @@ pub fn assert_ok(o: &Output) {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// `hedui run` on a batch as of 2025-11-30 (the fixtures' as-of date) at
+/// `threads` threads, with a config when given, then `extra` arguments.
+#[allow(dead_code)] // not every test file runs batches
+pub fn run_batch(
+    input: &Path,
+    out: &Path,
+    config: Option<&Path>,
+    threads: &str,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec![
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+        "--threads",
+        threads,
+    ];
+    if let Some(c) = config {
+        args.extend(["--config", c.to_str().unwrap()]);
+    }
+    args.extend_from_slice(extra);
+    hedui(&args)
 }
