@@ -567,14 +567,8 @@ pub fn commit(
         .map_err(err)?;
     }
     tx.commit().map_err(err)?;
-    tracing::info!(
-        findings = rows.len(),
-        new = cases.counts.new,
-        persisting = cases.counts.persisting,
-        dismissed = cases.counts.dismissed,
-        disappeared = cases.counts.disappeared,
-        "ledger committed"
-    );
+    // The counts by case status are logged with the rules stage.
+    tracing::info!(findings = rows.len(), "ledger committed");
     Ok(())
 }
 
