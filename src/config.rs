@@ -24,6 +24,51 @@ pub struct Config {
     pub rules: RulesConfig,
     /// Per extract type: extra header aliases for its fields.
     pub extracts: BTreeMap<String, ExtractConfig>,
+    pub engine: EngineConfig,
+}
+
+/// Where the query engine keeps its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TablesMode {
+    /// On disk when the batch's files together exceed `disk_above_mb`.
+    Auto,
+    Memory,
+    Disk,
+}
+
+/// How the engine holds a batch: in memory (fastest) or on disk (a batch
+/// larger than memory: a city's or a province's audit sweep).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    pub tables: TablesMode,
+    /// `auto` keeps tables on disk for a batch larger than this, in MB.
+    pub disk_above_mb: u64,
+    /// On disk: memory the engine's sorts and aggregates may hold before
+    /// they spill, in MB.
+    pub memory_limit_mb: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            tables: TablesMode::Auto,
+            disk_above_mb: 2048,
+            memory_limit_mb: 6144,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Whether a batch of `input_bytes` is held on disk.
+    pub fn on_disk(&self, input_bytes: u64) -> bool {
+        match self.tables {
+            TablesMode::Memory => false,
+            TablesMode::Disk => true,
+            TablesMode::Auto => input_bytes > self.disk_above_mb.saturating_mul(1 << 20),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,6 +245,12 @@ impl Config {
         );
         share("input.max_reject_rate", self.input.max_reject_rate);
         share("input.max_shrink", self.input.max_shrink);
+        if self.engine.memory_limit_mb < 256 {
+            out.push(format!(
+                "engine.memory_limit_mb 至少为 256 / engine.memory_limit_mb must be at least 256 (got {})",
+                self.engine.memory_limit_mb
+            ));
+        }
         if r.max_homes == 0 {
             out.push("rules.max_homes 必须至少为 1 / rules.max_homes must be at least 1".into());
         }
@@ -290,6 +341,22 @@ mod tests {
             }
         );
         assert_eq!(parsed.input.max_reject_rate, 0.05);
+        assert_eq!(parsed.engine, EngineConfig::default());
+    }
+
+    #[test]
+    fn engine_tables_go_to_disk_above_the_threshold_or_when_told() {
+        let auto = EngineConfig::default();
+        assert!(!auto.on_disk(2048 << 20));
+        assert!(auto.on_disk((2048 << 20) + 1));
+        let parsed = Config::parse("[engine]\ntables = \"disk\"\n", "t.toml").unwrap();
+        assert!(parsed.engine.on_disk(0));
+        let parsed = Config::parse("[engine]\ntables = \"memory\"\n", "t.toml").unwrap();
+        assert!(!parsed.engine.on_disk(u64::MAX));
+        let err = Config::parse("[engine]\ntables = \"ssd\"\n", "t.toml").unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+        let err = Config::parse("[engine]\nmemory_limit_mb = 10\n", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("engine.memory_limit_mb"), "{err}");
     }
 
     #[test]

@@ -3,18 +3,29 @@
 //! the domain kernels as UDFs so that plans can call them by name. A later
 //! Ballista deployment registers the same [`udfs`] on its executors.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::normalize::name::{NameAgreement, name_agreement};
 
@@ -22,20 +33,85 @@ use crate::normalize::name::{NameAgreement, name_agreement};
 /// that may change between DataFusion versions.
 const BATCH_SIZE: usize = 8192;
 
-/// A session with `threads` target partitions (at least 1). Results of every
-/// plan in hedui are sorted by a total order before they leave the engine, so
-/// the thread count changes speed only, never bytes.
+/// A session with `threads` target partitions (at least 1), its tables in
+/// memory. Results of every plan in hedui are sorted by a total order before
+/// they leave the engine, so the thread count changes speed only, never bytes.
 pub fn session(threads: usize) -> SessionContext {
+    session_with(threads, None).expect("a session without a disk folder always builds")
+}
+
+/// Where the tables that plans produce ([`materialize`]) are kept, and how
+/// much memory the engine's sorts and aggregates may hold before they spill.
+#[derive(Debug, Clone)]
+pub struct DiskTables {
+    /// The folder (created, owner-only) that holds the tables as Parquet
+    /// files and the engine's spill files; removed with the session's last
+    /// handle.
+    pub dir: PathBuf,
+    /// Bytes the engine's memory pool holds before sorts and aggregates
+    /// spill to `dir`.
+    pub memory_limit: usize,
+}
+
+/// The disk folder of a session that keeps its tables on disk: a config
+/// extension, so that [`materialize`] finds it from the context alone.
+#[derive(Debug)]
+struct DiskFolder {
+    dir: PathBuf,
+    seq: AtomicU64,
+    /// Table name → the folder that holds it now.
+    current: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Drop for DiskFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A session with `threads` target partitions whose materialised tables go
+/// to `disk` when given (for inputs larger than memory): they are written as
+/// Parquet and read back as streams, and sorts and aggregates spill past the
+/// memory limit. Results are the same bytes either way.
+pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
         .with_batch_size(BATCH_SIZE)
         .with_information_schema(false);
-    // Our tables hold Utf8; keep `CAST(… AS VARCHAR)` and string literals in
-    // the same type so that outputs have one stable schema.
+    // Our tables hold Utf8; keep `CAST(… AS VARCHAR)`, string literals and
+    // tables read back from Parquet in the same type so that outputs have
+    // one stable schema.
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    let ctx = SessionContext::new_with_config(config);
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(disk) = disk {
+        crate::report::output::create_private_dir(&disk.dir.join("spill")).map_err(|e| {
+            DataFusionError::Execution(format!("{}: {e}", disk.dir.display()))
+        })?;
+        config = config.with_extension(Arc::new(DiskFolder {
+            dir: disk.dir.clone(),
+            seq: AtomicU64::new(0),
+            current: Mutex::new(HashMap::new()),
+        }));
+        runtime = runtime
+            .with_memory_pool(Arc::new(FairSpillPool::new(disk.memory_limit)))
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![disk.dir.join("spill")])),
+            );
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     register_udfs(&ctx);
-    ctx
+    Ok(ctx)
+}
+
+fn disk_folder(ctx: &SessionContext) -> Option<Arc<DiskFolder>> {
+    ctx.state().config().get_extension::<DiskFolder>()
+}
+
+/// Whether `ctx` keeps its materialised tables on disk.
+pub fn on_disk(ctx: &SessionContext) -> bool {
+    disk_folder(ctx).is_some()
 }
 
 /// Every domain kernel hedui's plans call, ready to register on a context (or
@@ -72,15 +148,118 @@ pub fn register_batches(
 
 /// Runs `sql` and registers its result, computed once, as table `name`
 /// (replacing a table of that name). For intermediate tables that later plans
-/// read more than once.
+/// read more than once. A session on disk writes each partition of the
+/// result as it streams to a Parquet file and reads the table from there.
 pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<()> {
     let df = ctx.sql(sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let partitions = df.collect_partitioned().await?;
-    let table = MemTable::try_new(schema, partitions)?;
+    let Some(disk) = disk_folder(ctx) else {
+        let partitions = df.collect_partitioned().await?;
+        let table = MemTable::try_new(schema, partitions)?;
+        ctx.deregister_table(name)?;
+        ctx.register_table(name, Arc::new(table))?;
+        return Ok(());
+    };
+    let seq = disk.seq.fetch_add(1, Ordering::Relaxed);
+    let dir = disk.dir.join(format!("{seq:04}-{name}"));
+    crate::report::output::create_private_dir(&dir)
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+    let streams = df.execute_stream_partitioned().await?;
+    let mut tasks = Vec::new();
+    for (i, stream) in streams.into_iter().enumerate() {
+        let path = dir.join(format!("part-{i:04}.parquet"));
+        let schema = schema.clone();
+        tasks.push(tokio::spawn(write_parquet_stream(path, schema, stream)));
+    }
+    for task in tasks {
+        task.await
+            .map_err(|e| DataFusionError::Execution(format!("writing {name}: {e}")))??;
+    }
     ctx.deregister_table(name)?;
-    ctx.register_table(name, Arc::new(table))?;
+    let path = format!("{}/", dir.display());
+    ctx.register_parquet(name, &path, ParquetReadOptions::default().schema(&schema))
+        .await?;
+    let old = disk
+        .current
+        .lock()
+        .expect("the table map is never poisoned")
+        .insert(name.to_string(), dir);
+    if let Some(old) = old {
+        let _ = std::fs::remove_dir_all(old);
+    }
     Ok(())
+}
+
+/// Writes one partition's stream to a Parquet file, batch by batch
+/// (uncompressed: the file is read back once or twice and then deleted).
+async fn write_parquet_stream(
+    path: PathBuf,
+    schema: SchemaRef,
+    mut stream: SendableRecordBatchStream,
+) -> Result<()> {
+    let file = crate::report::output::create_private(&path)
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::UNCOMPRESSED)
+        .build();
+    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))?;
+    while let Some(batch) = stream.next().await {
+        writer.write(&batch?)?;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+/// Runs `sql` as one stream of batches in the plan's order (the query must
+/// end in an `ORDER BY` over a total order to be deterministic), without
+/// collecting it: for outputs too large to hold.
+pub async fn query_stream(ctx: &SessionContext, sql: &str) -> Result<SendableRecordBatchStream> {
+    ctx.sql(sql).await?.execute_stream().await
+}
+
+/// Cuts a stream of batches into batches of exactly `rows` rows (the last
+/// one shorter), so that what is written from it does not depend on how the
+/// plan happened to batch its result.
+pub struct Rebatch {
+    rows: usize,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+}
+
+impl Rebatch {
+    pub fn new(rows: usize) -> Self {
+        Rebatch {
+            rows: rows.max(1),
+            pending: Vec::new(),
+            pending_rows: 0,
+        }
+    }
+
+    /// Adds a batch; returns the full batches it completes.
+    pub fn push(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>> {
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        let mut out = Vec::new();
+        while self.pending_rows >= self.rows {
+            let all = concat_batches(&self.pending[0].schema(), &self.pending)?;
+            out.push(all.slice(0, self.rows));
+            let rest = all.slice(self.rows, all.num_rows() - self.rows);
+            self.pending_rows = rest.num_rows();
+            self.pending = vec![rest];
+        }
+        Ok(out)
+    }
+
+    /// The last, shorter batch, if any rows are left.
+    pub fn finish(self) -> Result<Option<RecordBatch>> {
+        if self.pending_rows == 0 {
+            return Ok(None);
+        }
+        Ok(Some(concat_batches(
+            &self.pending[0].schema(),
+            &self.pending,
+        )?))
+    }
 }
 
 /// Runs `sql` and returns its result as one batch (in the plan's order: the

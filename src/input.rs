@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -66,11 +67,24 @@ pub struct InputProblem {
     pub message: String,
 }
 
+/// An extract table whose rows went to disk as they were read
+/// ([`load_to_disk`]): one Parquet file per input file, in a folder of its own.
+#[derive(Debug)]
+pub struct DiskExtract {
+    pub dir: PathBuf,
+    pub schema: SchemaRef,
+    /// `_ord` of every row that a later row of the same record key replaces
+    /// (its `_superseded` is written false and must be read as true).
+    pub superseded: Vec<u64>,
+}
+
 /// Everything read from a batch folder.
 #[derive(Debug, Default)]
 pub struct Inputs {
     /// Extract name → its typed table (only types with at least one usable file).
     pub tables: BTreeMap<&'static str, RecordBatch>,
+    /// The same for a batch read to disk: these instead of `tables`.
+    pub on_disk: BTreeMap<&'static str, DiskExtract>,
     pub accounts: Vec<FileAccount>,
     pub rejects: Vec<RejectRow>,
     /// Files hedui did not recognise.
@@ -114,6 +128,20 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
 /// each file's rows in parallel chunks); everything comes back in file order,
 /// so the result does not depend on the thread count.
 pub fn load(dir: &Path, config: &Config) -> Inputs {
+    load_with(dir, config, None)
+}
+
+/// As [`load`], but the rows go to Parquet files under `disk` (created,
+/// owner-only) batch by batch as they are parsed, for a batch larger than
+/// memory: `on_disk` instead of `tables`.
+pub fn load_to_disk(dir: &Path, config: &Config, disk: &Path) -> Inputs {
+    load_with(dir, config, Some(disk))
+}
+
+/// Rows a file's columns gather before they go to disk as one batch.
+const DISK_BATCH_ROWS: usize = 64 * 1024;
+
+fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
         Ok(x) => x,
@@ -126,21 +154,44 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
         }
     };
     inputs.ignored = ignored;
+    // Each file's place among its extract's files: the high half of `_ord`.
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let places: Vec<usize> = files
+        .iter()
+        .map(|(_, def)| {
+            let n = seen.entry(def.name).or_default();
+            *n += 1;
+            *n - 1
+        })
+        .collect();
     let results: Vec<FileResult> = files
         .par_iter()
-        .map(|(path, def)| load_file(path, def, config))
+        .zip(&places)
+        .map(|((path, def), &place)| {
+            let spill = disk.map(|d| Spill {
+                path: d.join(def.name).join(format!("{place:04}.parquet")),
+                file_idx: place,
+            });
+            load_file(path, def, config, spill)
+        })
         .collect();
     // Extract name → (file name, its columns, index of its account).
     let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize)>> =
         BTreeMap::new();
-    for (result, (_, def)) in results.into_iter().zip(&files) {
+    for ((result, (_, def)), place) in results.into_iter().zip(&files).zip(&places) {
         let account = inputs.accounts.len();
-        if let Some(columns) = result.columns {
-            per_extract.entry(def.name).or_default().push((
+        match result.columns {
+            Some(columns) => per_extract.entry(def.name).or_default().push((
                 result.account.file.clone(),
                 columns,
                 account,
-            ));
+            )),
+            None => {
+                if let Some(d) = disk {
+                    // An unusable file's rows are not part of the table.
+                    let _ = std::fs::remove_file(d.join(def.name).join(format!("{place:04}.parquet")));
+                }
+            }
         }
         inputs.accounts.push(result.account);
         inputs.rejects.extend(result.rejects);
@@ -165,6 +216,22 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
     for (name, files) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
         let accounts: Vec<usize> = files.iter().map(|(_, _, a)| *a).collect();
+        if let Some(d) = disk {
+            let columns: Vec<&FileColumns> = files.iter().map(|(_, c, _)| c).collect();
+            let (superseded, conflicts) = table::superseded_ords(&columns);
+            for (file_idx, n) in conflicts {
+                inputs.accounts[accounts[file_idx]].rows_conflict += n;
+            }
+            inputs.on_disk.insert(
+                name,
+                DiskExtract {
+                    dir: d.join(name),
+                    schema: table::schema(def),
+                    superseded,
+                },
+            );
+            continue;
+        }
         let files: Vec<(String, FileColumns)> = files.into_iter().map(|(n, c, _)| (n, c)).collect();
         match table::build_extract(def, &files) {
             Ok((batch, conflicts)) => {
@@ -180,6 +247,60 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
         }
     }
     inputs
+}
+
+/// Where one file's rows go when the batch is read to disk.
+struct Spill {
+    path: PathBuf,
+    /// The file's place among its extract's files.
+    file_idx: usize,
+}
+
+/// A file's Parquet writer, opened with the first batch.
+struct SpillWriter {
+    spill: Spill,
+    schema: SchemaRef,
+    file: String,
+    writer: Option<parquet::arrow::ArrowWriter<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl SpillWriter {
+    fn write(&mut self, rows: &mut FileRows) -> Result<(), String> {
+        let batch = rows
+            .take_batch(&self.schema, &self.file, self.spill.file_idx)
+            .map_err(|e| e.to_string())?;
+        if self.writer.is_none() {
+            let dir = self.spill.path.parent().expect("a spill file has a folder");
+            crate::report::output::create_private_dir(dir).map_err(|e| e.to_string())?;
+            let file = crate::report::output::create_private(&self.spill.path)
+                .map_err(|e| e.to_string())?;
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+                .build();
+            self.writer = Some(
+                parquet::arrow::ArrowWriter::try_new(
+                    std::io::BufWriter::new(file),
+                    self.schema.clone(),
+                    Some(props),
+                )
+                .map_err(|e| e.to_string())?,
+            );
+        }
+        let writer = self.writer.as_mut().expect("opened above");
+        writer.write(&batch).map_err(|e| e.to_string())
+    }
+
+    /// Writes the rows left and closes the file (an empty one when the file
+    /// had no rows, so that its extract's table still has a schema).
+    fn finish(mut self, rows: &mut FileRows) -> Result<(), String> {
+        if rows.pending() > 0 || self.writer.is_none() {
+            self.write(rows)?;
+        }
+        if let Some(w) = self.writer {
+            w.close().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -199,8 +320,20 @@ struct FileResult {
 
 /// Reads, maps and parses one file, accounting for every row. Rows are
 /// parsed chunk by chunk as the reader hands them on, straight into columns.
-fn load_file(path: &Path, def: &'static ExtractDef, config: &Config) -> FileResult {
+fn load_file(
+    path: &Path,
+    def: &'static ExtractDef,
+    config: &Config,
+    spill: Option<Spill>,
+) -> FileResult {
     let name = file_name(path);
+    let mut spill = spill.map(|spill| SpillWriter {
+        spill,
+        schema: table::schema(def),
+        file: name.clone(),
+        writer: None,
+    });
+    let mut spill_error = None;
     let mut account = FileAccount {
         file: name.clone(),
         extract: def.name.to_string(),
@@ -300,8 +433,29 @@ fn load_file(path: &Path, def: &'static ExtractDef, config: &Config) -> FileResu
                 }
             }
         }
+        if let Some(w) = spill.as_mut()
+            && rows.pending() >= DISK_BATCH_ROWS
+            && spill_error.is_none()
+            && let Err(e) = w.write(&mut rows)
+        {
+            spill_error = Some(e);
+        }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);
+    if let Some(w) = spill
+        && spill_error.is_none()
+        && let Err(e) = w.finish(&mut rows)
+    {
+        spill_error = Some(e);
+    }
+    if let Some(e) = spill_error {
+        problems.push(InputProblem {
+            file: name.clone(),
+            message: format!(
+                "无法写入临时表文件：{e} / cannot write the table's working file: {e}"
+            ),
+        });
+    }
     match read {
         Ok(raw) => {
             account.format = raw.format.as_str().to_string();

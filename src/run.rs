@@ -14,6 +14,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use rayon::prelude::*;
 
 use crate::config::{Config, LoadedConfig};
@@ -110,7 +111,34 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // undone first, so that even a run that fails below leaves the previous
     // output in place rather than set aside.
     crate::report::output::recover(&opts.out)?;
-    let mut inputs = input::load(&opts.input, &config.config);
+    // A batch larger than memory is held on disk, in a work folder of the
+    // state folder that only this run (it holds the lock) uses; one that a
+    // killed run left behind is removed first.
+    let work = state.join("work");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    let input_bytes = input_size(&opts.input);
+    let disk = config
+        .config
+        .engine
+        .on_disk(input_bytes)
+        .then(|| engine::DiskTables {
+            dir: work.clone(),
+            memory_limit: usize::try_from(config.config.engine.memory_limit_mb << 20)
+                .unwrap_or(usize::MAX),
+        });
+    tracing::info!(
+        input_mb = input_bytes >> 20,
+        tables = if disk.is_some() { "disk" } else { "memory" },
+        "engine"
+    );
+    // The session owns the work folder: it goes when the session does.
+    let ctx = engine::session_with(opts.threads, disk.as_ref()).map_err(internal)?;
+    let mut inputs = match &disk {
+        Some(d) => input::load_to_disk(&opts.input, &config.config, &d.dir.join("input")),
+        None => input::load(&opts.input, &config.config),
+    };
     stages.end();
     tracing::info!(
         files = inputs.accounts.len(),
@@ -171,17 +199,23 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
 
     stages.start("resolve");
-    let ctx = engine::session(opts.threads);
-    let names: Vec<&'static str> = inputs.tables.keys().copied().collect();
+    let mut names: Vec<&'static str> = inputs.tables.keys().copied().collect();
+    names.extend(inputs.on_disk.keys().copied());
+    names.sort_unstable();
     // The tables move into the session: once persons are attached it holds
     // new ones, and the old ones must not outlive it here.
     for (name, batch) in std::mem::take(&mut inputs.tables) {
         engine::register_batch(&ctx, name, batch).map_err(internal)?;
     }
+    for (name, table) in std::mem::take(&mut inputs.on_disk) {
+        register_disk_extract(&ctx, name, &table)
+            .await
+            .map_err(internal)?;
+    }
     let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
     attach_persons(&ctx, &names).await.map_err(internal)?;
     stages.end();
-    tracing::info!(links = resolution.links.num_rows(), "resolved");
+    tracing::info!(links = resolution.links, "resolved");
 
     stages.start("rules");
 
@@ -218,9 +252,61 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     stages.start("write");
     let staged = StagedOutput::begin(&opts.out)?;
-    let links = links_table(&resolution.links).map_err(internal)?;
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
+    // links.csv and links.parquet are streamed out of the engine in order,
+    // never held whole: a pump task hands the sorted batches to the writer.
+    let longest_link = longest_link_field(&ctx).await.map_err(internal)?;
+    let mut stream = engine::query_stream(&ctx, &resolve::links_sorted())
+        .await
+        .map_err(internal)?;
+    // Both links files are written from the same batches, cut to a fixed
+    // size (see LINK_BATCH_ROWS) and cast to links.csv's columns.
+    let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
+    let (pq_tx, pq_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
+    let pump = tokio::spawn(async move {
+        let send = |batch: Result<RecordBatch, String>| {
+            csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
+        };
+        let mut rebatch = engine::Rebatch::new(LINK_BATCH_ROWS);
+        while let Some(batch) = stream.next().await {
+            let full = batch
+                .and_then(|b| rebatch.push(b))
+                .map_err(|e| e.to_string());
+            match full {
+                Ok(full) => {
+                    for b in full {
+                        if !send(links_table(&b).map_err(|e| e.to_string())) {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    send(Err(e));
+                    return;
+                }
+            }
+        }
+        match rebatch.finish() {
+            Ok(Some(last)) => {
+                send(links_table(&last).map_err(|e| e.to_string()));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                send(Err(e.to_string()));
+            }
+        }
+    });
+    let csv_rx = std::sync::Mutex::new(Some(csv_rx));
+    let pq_rx = std::sync::Mutex::new(Some(pq_rx));
+    let take = |rx: &std::sync::Mutex<Option<std::sync::mpsc::Receiver<_>>>| {
+        rx.lock()
+            .expect("a links channel is taken once")
+            .take()
+            .expect("each links writer runs once")
+    };
+    let links_csv = || write_links_csv(staged.create("links.csv")?, longest_link, take(&csv_rx));
+    let links_parquet = || write_links_parquet(staged.create("links.parquet")?, take(&pq_rx));
     // The files are independent: written side by side, each by one thread.
     let writers: [&(dyn Fn() -> Result<(), HeduiError> + Sync); 6] = [
         &|| Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?),
@@ -231,8 +317,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             )
             .map_err(internal)
         },
-        &|| Ok(write_links_csv(staged.create("links.csv")?, &links)?),
-        &|| parquet::write(staged.create("links.parquet")?, &links).map_err(internal),
+        &links_csv,
+        &links_parquet,
         &|| {
             Ok(rejects::write(
                 staged.create("rejects.csv")?,
@@ -241,7 +327,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         },
         &|| view::write_staged(&staged, &people).map_err(internal),
     ];
-    let results: Vec<Result<(), HeduiError>> = writers.par_iter().map(|w| w()).collect();
+    // The pump runs on the engine's runtime while this thread writes.
+    let results: Vec<Result<(), HeduiError>> =
+        tokio::task::block_in_place(|| writers.par_iter().map(|w| w()).collect());
+    pump.await.map_err(internal)?;
     results.into_iter().collect::<Result<(), HeduiError>>()?;
     stages.end();
     manifest.stages = stages.list();
@@ -260,9 +349,65 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     )?;
     Ok(RunSummary {
         findings: rows.len(),
-        links: links.num_rows(),
+        links: resolution.links as usize,
         manifest,
     })
+}
+
+/// The bytes of the files of a batch folder (what decides memory or disk).
+fn input_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::metadata(e.path()).ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Registers an extract table that the read stage wrote to disk. Its rows
+/// were written with `_superseded` false; the rows a later row replaces are
+/// marked through a join with their (few) `_ord`s.
+async fn register_disk_extract(
+    ctx: &SessionContext,
+    name: &str,
+    table: &input::DiskExtract,
+) -> datafusion::error::Result<()> {
+    let files = format!("_input_{name}");
+    let path = format!("{}/", table.dir.display());
+    ctx.register_parquet(
+        &files,
+        &path,
+        datafusion::prelude::ParquetReadOptions::default().schema(&table.schema),
+    )
+    .await?;
+    let superseded = format!("_superseded_{name}");
+    let ords = arrow::array::UInt64Array::from(table.superseded.clone());
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("_ord", DataType::UInt64, false)])),
+        vec![Arc::new(ords)],
+    )?;
+    engine::register_batch(ctx, &superseded, batch)?;
+    let columns: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "_superseded" => "s.\"_ord\" IS NOT NULL AS \"_superseded\"".to_string(),
+            c => format!("t.\"{c}\""),
+        })
+        .collect();
+    ctx.sql(&format!(
+        "CREATE VIEW {name} AS SELECT {} FROM {files} t LEFT JOIN {superseded} s ON s.\"_ord\" = t.\"_ord\"",
+        columns.join(", ")
+    ))
+    .await?
+    .collect()
+    .await?;
+    Ok(())
 }
 
 /// Keeps the manifest and rejects of a run that failed or was stopped, in
@@ -295,7 +440,9 @@ fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
 
 /// Replaces each registered extract table by itself with the resolved person
 /// of its ID columns: `person_id`, `person_method`, `person_score`, and
-/// `head_person_id` (roster) / `guardian_person_id` (education).
+/// `head_person_id` (roster) / `guardian_person_id` (education). Each join's
+/// build side holds only the `_ord` and person columns of one extract's one
+/// ID field; the table itself streams through.
 pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::error::Result<()> {
     for name in names {
         let schema = ctx.table(*name).await?.schema().as_arrow().clone();
@@ -305,14 +452,14 @@ pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion:
             "COALESCE(p.method, 'unlinked') AS person_method".to_string(),
             "COALESCE(p.score, 0.0) AS person_score".to_string(),
         ];
-        let mut joins = vec![join_on(name, "p", "id_number")];
+        let mut joins = vec![join_on(name, "p", "id_number", true)];
         for (field, alias, column) in [
             ("head_id", "h", "head_person_id"),
             ("guardian_id", "g", "guardian_person_id"),
         ] {
             if schema.column_with_name(field).is_some() {
                 select.push(format!("{alias}.person_id AS {column}"));
-                joins.push(join_on(name, alias, field));
+                joins.push(join_on(name, alias, field, false));
             }
         }
         let sql = format!(
@@ -320,15 +467,20 @@ pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion:
             select.join(", "),
             joins.join(" ")
         );
-        let batch = engine::query_batch(ctx, &sql).await?;
-        engine::register_batch(ctx, name, batch)?;
+        engine::materialize(ctx, name, &sql).await?;
     }
     Ok(())
 }
 
-fn join_on(extract: &str, alias: &str, field: &str) -> String {
+fn join_on(extract: &str, alias: &str, field: &str, with_method: bool) -> String {
+    let columns = if with_method {
+        "\"_ord\", person_id, method, score"
+    } else {
+        "\"_ord\", person_id"
+    };
     format!(
-        "LEFT JOIN {table} {alias} ON {alias}.extract = '{extract}' AND {alias}.\"_ord\" = t.\"_ord\" AND {alias}.field = '{field}'",
+        "LEFT JOIN (SELECT {columns} FROM {table} WHERE extract = '{extract}' AND field = '{field}') {alias} \
+         ON {alias}.\"_ord\" = t.\"_ord\"",
         table = resolve::tables::RESOLVED_IDS
     )
 }
@@ -652,7 +804,7 @@ const LINK_COLUMNS: [&str; 8] = [
     "score",
 ];
 
-/// links.csv's columns out of the resolve stage's links table.
+/// links.csv's columns out of a batch of the resolve stage's links table.
 fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
@@ -668,24 +820,98 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
-fn write_links_csv<W: std::io::Write>(mut out: W, links: &RecordBatch) -> std::io::Result<()> {
-    out.write_all("\u{feff}".as_bytes())?;
-    let cols: Vec<StringArray> = LINK_COLUMNS[..7]
+/// The longest text of any links.csv field, in bytes (for the CSV writer's
+/// buffer: see [`crate::report::csv_writer`]).
+async fn longest_link_field(ctx: &SessionContext) -> datafusion::error::Result<usize> {
+    let lengths: Vec<String> = LINK_COLUMNS[..7]
         .iter()
-        .map(|c| strings(links, c).expect("links columns"))
+        .map(|c| format!("max(octet_length(\"{c}\"))"))
         .collect();
-    let longest = cols
-        .iter()
-        .flat_map(|a| (0..a.len()).map(move |i| a.value(i).len()))
-        .max()
-        .unwrap_or(0);
-    let mut w = crate::report::csv_writer(out, longest);
-    w.write_record(LINK_COLUMNS)?;
-    let score = floats(links, "score").expect("links score");
-    for i in 0..links.num_rows() {
-        let mut rec: Vec<String> = cols.iter().map(|a| get(a, i)).collect();
-        rec.push(format!("{:.2}", score.value(i)));
-        w.write_record(&rec)?;
+    let batch = engine::query_batch(
+        ctx,
+        &format!(
+            "SELECT greatest({}) AS n FROM {}",
+            lengths.join(", "),
+            resolve::tables::LINKS
+        ),
+    )
+    .await?;
+    let n = cast(batch.column(0), &DataType::UInt64)?;
+    let n = n
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .expect("cast to UInt64 gives a UInt64Array");
+    Ok(if n.is_empty() || n.is_null(0) {
+        0
+    } else {
+        n.value(0) as usize
+    })
+}
+
+/// Rows per batch handed to the links writers: a multiple of the Parquet
+/// writer's 1,024-row mini-batches, so that links.parquet has the same bytes
+/// however the engine batched the sorted stream.
+const LINK_BATCH_ROWS: usize = 64 * 1024;
+
+/// The batches of links.csv's columns, in order, from the pump; an error
+/// stops the writer.
+type LinkBatches = std::sync::mpsc::Receiver<Result<RecordBatch, String>>;
+
+fn links_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(
+        LINK_COLUMNS
+            .iter()
+            .map(|&c| match c {
+                "score" => Field::new(c, DataType::Float64, false),
+                _ => Field::new(c, DataType::Utf8, c == "person_id"),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Writes links.parquet from the sorted links batches.
+fn write_links_parquet<W: std::io::Write + Send>(
+    out: W,
+    batches: LinkBatches,
+) -> Result<(), HeduiError> {
+    let mut writer = parquet::writer(out, links_schema()).map_err(internal)?;
+    for batch in batches {
+        writer
+            .write(&batch.map_err(HeduiError::Internal)?)
+            .map_err(internal)?;
     }
-    w.flush()
+    writer.close().map_err(internal)?;
+    Ok(())
+}
+
+/// Writes links.csv from the sorted links batches.
+fn write_links_csv<W: std::io::Write>(
+    out: W,
+    longest: usize,
+    batches: LinkBatches,
+) -> Result<(), HeduiError> {
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = crate::report::csv_writer(out, longest);
+    w.write_record(LINK_COLUMNS).map_err(std::io::Error::from)?;
+    for batch in batches {
+        let links = batch.map_err(HeduiError::Internal)?;
+        let cols: Vec<StringArray> = LINK_COLUMNS[..7]
+            .iter()
+            .map(|c| strings(&links, c))
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        let score = floats(&links, "score").map_err(internal)?;
+        for i in 0..links.num_rows() {
+            for a in &cols {
+                let field = if a.is_null(i) { "" } else { a.value(i) };
+                w.write_field(field).map_err(std::io::Error::from)?;
+            }
+            w.write_field(format!("{:.2}", score.value(i)))
+                .map_err(std::io::Error::from)?;
+            w.write_record(None::<&[u8]>).map_err(std::io::Error::from)?;
+        }
+    }
+    w.flush()?;
+    Ok(())
 }

@@ -104,3 +104,66 @@ fn sample_is_byte_identical_at_4_and_1_threads() {
         &["4", "1"],
     );
 }
+
+/// `config` with the engine's tables forced to `tables`, as a file in `dir`.
+fn with_tables(dir: &Path, config: Option<&Path>, tables: &str) -> PathBuf {
+    let mut text = config
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .unwrap_or_default();
+    text.push_str(&format!("\n[engine]\ntables = \"{tables}\"\n"));
+    let path = dir.join(format!("{tables}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The outputs of a batch with the tables in memory and on disk: the same
+/// bytes (the manifest differs only in the config it records), and the
+/// disk run's work folder is gone when it ends.
+fn assert_disk_is_memory(input: &Path, config: Option<&Path>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for tables in ["memory", "disk"] {
+        let config = with_tables(dir.path(), config, tables);
+        let out = dir.path().join(tables).join("out");
+        run(input, Some(&config), &out, "2");
+        assert!(
+            !dir.path().join(tables).join("hedui-state/work").exists(),
+            "{tables}: the work folder is removed"
+        );
+        let mut files = outputs(&out);
+        let mut m: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+        assert_eq!(m["config"]["engine"]["tables"], tables);
+        m["config"]["engine"] = serde_json::Value::Null;
+        m["config_sha256"] = serde_json::Value::Null;
+        files.insert(
+            "manifest.json".into(),
+            serde_json::to_vec_pretty(&m).unwrap(),
+        );
+        runs.push(files);
+    }
+    assert_eq!(
+        runs[0].keys().collect::<Vec<_>>(),
+        runs[1].keys().collect::<Vec<_>>()
+    );
+    for (file, bytes) in &runs[0] {
+        assert!(
+            *bytes == runs[1][file],
+            "memory vs disk: {file} differs:\n{}\n---\n{}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]),
+            String::from_utf8_lossy(&runs[1][file][..runs[1][file].len().min(2000)])
+        );
+    }
+}
+
+#[test]
+fn tiny_county_on_disk_is_byte_identical_to_in_memory() {
+    assert_disk_is_memory(&root().join("fixtures/tiny/input"), None);
+}
+
+#[test]
+fn sample_on_disk_is_byte_identical_to_in_memory() {
+    assert_disk_is_memory(
+        &root().join("fixtures/sample"),
+        Some(&root().join("fixtures/sample.toml")),
+    );
+}

@@ -491,15 +491,19 @@ impl FieldColumns {
         }
     }
 
-    fn finish(self, out: &mut Vec<ArrayRef>) {
+    /// Finishes the columns built so far into `out`, leaving the builders
+    /// empty for the next rows.
+    fn finish_into(&mut self, out: &mut Vec<ArrayRef>) {
         match self {
-            FieldColumns::Id(b) => out.extend(b.map(|mut b| Arc::new(b.finish()) as ArrayRef)),
-            FieldColumns::Name(b) => out.extend(b.map(|mut b| Arc::new(b.finish()) as ArrayRef)),
-            FieldColumns::Text(mut b) => out.push(Arc::new(b.finish())),
-            FieldColumns::Date(mut b) => out.push(Arc::new(b.finish())),
-            FieldColumns::Int(mut b) => out.push(Arc::new(b.finish())),
-            FieldColumns::Decimal(mut b) => out.push(Arc::new(b.finish())),
-            FieldColumns::Period(mut b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Id(b) => out.extend(b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef)),
+            FieldColumns::Name(b) => {
+                out.extend(b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef))
+            }
+            FieldColumns::Text(b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Date(b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Int(b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Decimal(b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Period(b) => out.push(Arc::new(b.finish())),
         }
     }
 }
@@ -513,10 +517,13 @@ pub struct FileRows {
     /// Record-key digest of each accepted row; `None` for duplicates and
     /// rows without a complete key.
     keys: Vec<Option<u128>>,
+    /// Rows already handed on by [`FileRows::take_batch`].
+    taken: usize,
 }
 
 /// One file's accepted rows as columns: `_row`, `_dup`, then the field
-/// columns of [`schema`] in order.
+/// columns of [`schema`] in order (none when the rows went to disk batch by
+/// batch), and the record keys of all its rows.
 pub struct FileColumns {
     pub len: usize,
     columns: Vec<ArrayRef>,
@@ -530,6 +537,7 @@ impl FileRows {
             dup: BooleanBuilder::new(),
             fields: def.fields.iter().map(|f| FieldColumns::new(f.ty)).collect(),
             keys: Vec::new(),
+            taken: 0,
         }
     }
 
@@ -542,11 +550,53 @@ impl FileRows {
         self.keys.push(if dup { None } else { key });
     }
 
+    /// Rows pushed and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.keys.len() - self.taken
+    }
+
+    /// Takes the rows pushed since the last take as a batch of the extract
+    /// table's [`schema`]: `_file` is `file`, `_ord` counts on from the rows
+    /// taken before within file `file_idx` of the extract, and `_superseded`
+    /// is false (conflicts are known only once every file is read: see
+    /// [`superseded_ords`]).
+    pub fn take_batch(
+        &mut self,
+        schema: &SchemaRef,
+        file: &str,
+        file_idx: usize,
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let n = self.pending();
+        let first = self.taken as u64;
+        let mut file_col = StringBuilder::with_capacity(n, n * file.len());
+        let mut ord = UInt64Builder::with_capacity(n);
+        for seq in first..first + n as u64 {
+            file_col.append_value(file);
+            ord.append_value(((file_idx as u64) << 32) | seq);
+        }
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(file_col.finish()),
+            Arc::new(self.row.finish()),
+            Arc::new(ord.finish()),
+            Arc::new(self.dup.finish()),
+            Arc::new(arrow::array::BooleanArray::from(vec![false; n])),
+        ];
+        for f in &mut self.fields {
+            f.finish_into(&mut columns);
+        }
+        self.taken += n;
+        RecordBatch::try_new(schema.clone(), columns)
+    }
+
     pub fn finish(mut self) -> FileColumns {
         let mut columns: Vec<ArrayRef> =
             vec![Arc::new(self.row.finish()), Arc::new(self.dup.finish())];
-        for f in self.fields {
-            f.finish(&mut columns);
+        for f in &mut self.fields {
+            f.finish_into(&mut columns);
+        }
+        if self.taken > 0 {
+            // The rows went to disk batch by batch: only the keys remain.
+            columns.clear();
         }
         FileColumns {
             len: self.keys.len(),
@@ -554,6 +604,49 @@ impl FileRows {
             keys: self.keys,
         }
     }
+}
+
+/// Record-key conflicts across an extract's files, in file order: a row that
+/// a later, different row of the same key replaces is superseded. Returns a
+/// flag per row (all files' rows in order) and how many conflicts each file
+/// holds (counted on the later row's file, by index into `files`).
+fn supersede(files: &[&FileColumns]) -> (Vec<bool>, BTreeMap<usize, u64>) {
+    let n: usize = files.iter().map(|f| f.len).sum();
+    let mut superseded = vec![false; n];
+    let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut last: HashMap<u128, usize, DigestState> =
+        HashMap::with_capacity_and_hasher(n, DigestState::default());
+    let mut i = 0;
+    for (file_idx, f) in files.iter().enumerate() {
+        for key in &f.keys {
+            if let Some(key) = key
+                && let Some(prev) = last.insert(*key, i)
+            {
+                superseded[prev] = true;
+                *conflicts.entry(file_idx).or_default() += 1;
+            }
+            i += 1;
+        }
+    }
+    (superseded, conflicts)
+}
+
+/// For an extract whose rows went to disk ([`FileRows::take_batch`]): the
+/// `_ord` of every superseded row, ascending, and the conflicts per file (as
+/// [`build_extract`] counts them).
+pub fn superseded_ords(files: &[&FileColumns]) -> (Vec<u64>, BTreeMap<usize, u64>) {
+    let (superseded, conflicts) = supersede(files);
+    let mut ords = Vec::new();
+    let mut i = 0;
+    for (file_idx, f) in files.iter().enumerate() {
+        for seq in 0..f.len as u64 {
+            if superseded[i] {
+                ords.push(((file_idx as u64) << 32) | seq);
+            }
+            i += 1;
+        }
+    }
+    (ords, conflicts)
 }
 
 /// Builds an extract's table from its files' columns, in file order, and
@@ -566,23 +659,7 @@ pub fn build_extract(
 ) -> Result<(RecordBatch, BTreeMap<usize, u64>), arrow::error::ArrowError> {
     let schema = schema(def);
     let n: usize = files.iter().map(|(_, f)| f.len).sum();
-    let mut superseded = vec![false; n];
-    let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut last: HashMap<u128, usize, DigestState> =
-        HashMap::with_capacity_and_hasher(n, DigestState::default());
-    let mut i = 0;
-    for (file_idx, (_, f)) in files.iter().enumerate() {
-        for key in &f.keys {
-            if let Some(key) = key
-                && let Some(prev) = last.insert(*key, i)
-            {
-                superseded[prev] = true;
-                *conflicts.entry(file_idx).or_default() += 1;
-            }
-            i += 1;
-        }
-    }
-    drop(last);
+    let (superseded, conflicts) = supersede(&files.iter().map(|(_, f)| f).collect::<Vec<_>>());
     let mut file = StringBuilder::with_capacity(n, n * 16);
     let mut ord = UInt64Builder::with_capacity(n);
     for (file_idx, (name, f)) in files.iter().enumerate() {

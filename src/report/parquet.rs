@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -11,12 +12,19 @@ use parquet::file::properties::WriterProperties;
 
 /// Writes one table as a Parquet file (Snappy, no statistics that could vary).
 pub fn write<W: Write + Send>(out: W, batch: &RecordBatch) -> Result<(), ParquetError> {
+    let mut writer = writer(out, batch.schema())?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(())
+}
+
+/// A Parquet writer with the fixed properties of [`write`], for a table
+/// written batch by batch. The same rows give the same bytes as long as
+/// every batch but the last is a multiple of 1,024 rows.
+pub fn writer<W: Write + Send>(out: W, schema: SchemaRef) -> Result<ArrowWriter<W>, ParquetError> {
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(concat!("hedui ", env!("CARGO_PKG_VERSION")).to_string())
         .build();
-    let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(())
+    ArrowWriter::try_new(out, schema, Some(props))
 }

@@ -26,6 +26,7 @@ use crate::engine::{materialize, query_batch, register_batch, register_batches};
 use plan::{ID_FIELDS, ObsSource};
 
 pub use levels::Method;
+pub use plan::links_sorted;
 
 /// Names of the tables resolution registers. The public ones are for the
 /// rules and writers; `_resolve_*` are intermediate.
@@ -61,17 +62,15 @@ pub mod tables {
 }
 
 /// The outcome of resolution, each batch sorted by a total order. The same
-/// batches are registered on the context under the names in [`tables`].
+/// batches are registered on the context under the names in [`tables`],
+/// beside the two row-level tables that are too large to hand around and
+/// stay in the engine: [`tables::LINKS`] and [`tables::RESOLVED_IDS`].
 #[derive(Debug, Clone)]
 pub struct Resolution {
-    /// links.csv: one row per department row (not the roster), duplicates
-    /// included: extract, file, row, raw_id, raw_name, person_id (nullable),
-    /// method, score, _ord.
-    pub links: RecordBatch,
-    /// Every ID field (id_number, head_id, guardian_id) of every row of every
-    /// extract, roster included: extract, _ord, field, person_id, method,
-    /// score, name_level, id_status, _dup, file, row, raw_id, raw_name, name.
-    pub resolved_ids: RecordBatch,
+    /// Rows of links.csv (table [`tables::LINKS`]): one per department row
+    /// (not the roster), duplicates included: extract, file, row, raw_id,
+    /// raw_name, person_id (nullable), method, score, _ord.
+    pub links: u64,
     /// The person universe: person_id, name, name_raw.
     pub persons: RecordBatch,
     /// DQ01: extract, file, row, _ord, field, raw_id, raw_name, id_status —
@@ -170,10 +169,22 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         persons = blocking.persons,
         "resolve blocking"
     );
-    let mut outputs = Vec::new();
+    // The row-level tables stay in the engine (on disk for a session that
+    // keeps its tables there); links.csv is streamed out of LINKS sorted.
     for (name, sql) in [
         (LINKS, plan::links()),
         (RESOLVED_IDS, plan::resolved_ids()),
+    ] {
+        let start = std::time::Instant::now();
+        materialize(ctx, name, &sql).await?;
+        tracing::debug!(
+            table = name,
+            seconds = start.elapsed().as_secs_f64(),
+            "resolve output"
+        );
+    }
+    let mut outputs = Vec::new();
+    for (name, sql) in [
         (PERSONS_OUT, plan::persons_sorted()),
         (DQ01, plan::dq01_invalid_id()),
         (DQ02, plan::dq02_name_conflict()),
@@ -188,11 +199,11 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
             "resolve output"
         );
     }
+    let links = count_rows(ctx, LINKS).await?;
     let mut outputs = outputs.into_iter();
     let mut next = || outputs.next().expect("one batch per output");
     let resolution = Resolution {
-        links: next(),
-        resolved_ids: next(),
+        links,
         persons: next(),
         dq01_invalid_id: next(),
         dq02_name_conflict: next(),
@@ -201,8 +212,6 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         blocking,
     };
     for (name, batch) in [
-        (LINKS, &resolution.links),
-        (RESOLVED_IDS, &resolution.resolved_ids),
         (PERSONS_OUT, &resolution.persons),
         (DQ01, &resolution.dq01_invalid_id),
         (DQ02, &resolution.dq02_name_conflict),
@@ -215,6 +224,14 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         ctx.deregister_table(name)?;
     }
     Ok(resolution)
+}
+
+/// The number of rows of a registered table.
+pub async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
+    let batch = query_batch(ctx, &format!("SELECT count(*) AS n FROM \"{table}\"")).await?;
+    let n = cast(batch.column(0), &DataType::UInt64)?;
+    let n = n.as_any().downcast_ref::<UInt64Array>().expect("UInt64");
+    Ok(if n.is_empty() { 0 } else { n.value(0) })
 }
 
 async fn blocking_stats(ctx: &SessionContext) -> Result<BlockingStats> {

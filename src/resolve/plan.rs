@@ -315,13 +315,21 @@ pub(crate) fn resolved() -> String {
     )
 }
 
-/// links.csv: the primary ID of every department row.
+/// links.csv: the primary ID of every department row (sorted when it is
+/// written: [`links_sorted`]).
 pub(crate) fn links() -> String {
     format!(
         "SELECT extract, file, \"row\", raw_id, raw_name, person_id, method, score, \"_ord\"
          FROM {RESOLVED}
-         WHERE field = 'id_number' AND extract <> 'roster'
-         ORDER BY extract, \"_ord\""
+         WHERE field = 'id_number' AND extract <> 'roster'"
+    )
+}
+
+/// The links table in links.csv's order.
+pub fn links_sorted() -> String {
+    format!(
+        "SELECT extract, file, \"row\", raw_id, raw_name, person_id, method, score, \"_ord\"
+         FROM {LINKS} ORDER BY extract, \"_ord\""
     )
 }
 

@@ -310,10 +310,40 @@ const EXTRACTS: &[&str] = &[
     "education",
 ];
 
-async fn run(threads: usize) -> Resolution {
+/// A resolution with its two row-level tables fetched from the engine, in
+/// their output order.
+struct Resolved {
+    inner: Resolution,
+    links: RecordBatch,
+    resolved_ids: RecordBatch,
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = Resolution;
+    fn deref(&self) -> &Resolution {
+        &self.inner
+    }
+}
+
+async fn resolve_all(ctx: &SessionContext, extracts: &[&str]) -> Result<Resolved> {
+    let inner = resolve(ctx, extracts).await?;
+    let links = query_batch(ctx, &links_sorted()).await?;
+    let resolved_ids = query_batch(
+        ctx,
+        "SELECT * FROM resolved_ids ORDER BY extract, \"_ord\", field",
+    )
+    .await?;
+    Ok(Resolved {
+        inner,
+        links,
+        resolved_ids,
+    })
+}
+
+async fn run(threads: usize) -> Resolved {
     let ctx = session(threads);
     register_fixture(&ctx);
-    resolve(&ctx, EXTRACTS).await.unwrap()
+    resolve_all(&ctx, EXTRACTS).await.unwrap()
 }
 
 fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
@@ -328,7 +358,7 @@ fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
 }
 
 /// The link of (extract, row): (person_id, method, score).
-fn link(res: &Resolution, extract: &str, row: &str) -> (Option<String>, String, f64) {
+fn link(res: &Resolved, extract: &str, row: &str) -> (Option<String>, String, f64) {
     let links = &res.links;
     let extracts = strings(links, "extract");
     let rows = strings(links, "row");
@@ -568,6 +598,33 @@ async fn results_are_identical_at_any_thread_count() {
 }
 
 #[tokio::test]
+async fn results_on_disk_are_the_results_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = crate::engine::DiskTables {
+        dir: dir.path().join("tables"),
+        memory_limit: 64 << 20,
+    };
+    let ctx = crate::engine::session_with(2, Some(&disk)).unwrap();
+    register_fixture(&ctx);
+    let on_disk = resolve_all(&ctx, EXTRACTS).await.unwrap();
+    assert!(
+        std::fs::read_dir(&disk.dir).unwrap().count() > 1,
+        "the materialised tables are on disk"
+    );
+    let in_memory = run(2).await;
+    assert_eq!(on_disk.links, in_memory.links);
+    assert_eq!(on_disk.resolved_ids, in_memory.resolved_ids);
+    assert_eq!(on_disk.persons, in_memory.persons);
+    assert_eq!(on_disk.dq01_invalid_id, in_memory.dq01_invalid_id);
+    assert_eq!(on_disk.dq02_name_conflict, in_memory.dq02_name_conflict);
+    assert_eq!(on_disk.dq03_repaired_id, in_memory.dq03_repaired_id);
+    assert_eq!(on_disk.dq04_sci_notation, in_memory.dq04_sci_notation);
+    assert_eq!(on_disk.blocking, in_memory.blocking);
+    drop(ctx);
+    assert!(!disk.dir.exists(), "the session's tables go with it");
+}
+
+#[tokio::test]
 async fn results_are_registered_as_tables() {
     let ctx = session(2);
     register_fixture(&ctx);
@@ -606,7 +663,7 @@ async fn a_traditional_form_is_a_variant_repair_and_no_conflict() {
     );
     register_batch(&ctx, "roster", roster).unwrap();
     register_batch(&ctx, "medical_settlement", settlement).unwrap();
-    let res = resolve(&ctx, &["roster", "medical_settlement"])
+    let res = resolve_all(&ctx, &["roster", "medical_settlement"])
         .await
         .unwrap();
     assert_eq!(
@@ -628,7 +685,7 @@ async fn a_traditional_form_is_a_variant_repair_and_no_conflict() {
 #[tokio::test]
 async fn a_run_without_extracts_gives_empty_tables() {
     let ctx = session(1);
-    let res = resolve(&ctx, &[]).await.unwrap();
+    let res = resolve_all(&ctx, &[]).await.unwrap();
     assert_eq!(res.links.num_rows(), 0);
     assert_eq!(res.resolved_ids.num_rows(), 0);
     assert_eq!(res.links.schema().field(0).name(), "extract");
@@ -679,7 +736,7 @@ async fn scale() {
     )
     .unwrap();
     let start = std::time::Instant::now();
-    let res = resolve(&ctx, &["roster", "medical_settlement"])
+    let res = resolve_all(&ctx, &["roster", "medical_settlement"])
         .await
         .unwrap();
     eprintln!(
