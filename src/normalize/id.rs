@@ -319,9 +319,104 @@ pub fn region_status(id18: &str) -> RegionStatus {
     }
 }
 
+/// The 18-character numbers one typing error away from `id` — one character
+/// replaced, or two neighbouring characters swapped — whose check character
+/// is right: the only numbers a real person's (always checked) ID could be
+/// when `id` is a typo of it. Sorted, without duplicates; empty unless `id`
+/// is 17 digits and a digit or `X`.
+pub fn check_valid_neighbours(id: &str) -> Vec<String> {
+    let b = id.as_bytes();
+    if b.len() != 18
+        || !b[..17].iter().all(u8::is_ascii_digit)
+        || !(b[17].is_ascii_digit() || b[17] == b'X')
+    {
+        return Vec::new();
+    }
+    let digit = |c: u8| u32::from(c - b'0');
+    let sum: u32 = b[..17].iter().zip(WEIGHTS).map(|(&d, w)| digit(d) * w).sum();
+    let mut out = Vec::new();
+    let mut push = |v: Vec<u8>| out.push(String::from_utf8(v).expect("ASCII"));
+    // One body digit replaced: the check character stays.
+    for p in 0..17 {
+        for d in b'0'..=b'9' {
+            if d == b[p] {
+                continue;
+            }
+            let s = sum - digit(b[p]) * WEIGHTS[p] + digit(d) * WEIGHTS[p];
+            if CHECK_CHARS[(s % 11) as usize] == b[17] {
+                let mut v = b.to_vec();
+                v[p] = d;
+                push(v);
+            }
+        }
+    }
+    // The check character replaced: only the right one.
+    let right = CHECK_CHARS[(sum % 11) as usize];
+    if right != b[17] {
+        let mut v = b.to_vec();
+        v[17] = right;
+        push(v);
+    }
+    // Two neighbouring characters swapped.
+    for p in 0..17 {
+        if b[p] == b[p + 1] {
+            continue;
+        }
+        let mut v = b.to_vec();
+        v.swap(p, p + 1);
+        if check_char(&v[..17]) == Some(v[17]) {
+            push(v);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string one replacement (of a digit or X) or one neighbour swap
+    /// away, kept when its check character is right: the slow definition.
+    fn neighbours_by_brute_force(id: &str) -> Vec<String> {
+        let b = id.as_bytes();
+        let mut out = std::collections::BTreeSet::new();
+        for p in 0..18 {
+            for &c in b"0123456789X" {
+                let mut v = b.to_vec();
+                v[p] = c;
+                out.insert(v);
+            }
+            if p < 17 {
+                let mut v = b.to_vec();
+                v.swap(p, p + 1);
+                out.insert(v);
+            }
+        }
+        out.into_iter()
+            .filter(|v| v.as_slice() != b && check_char(&v[..17]) == Some(v[17]))
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn check_valid_neighbours_are_every_one_typo_number_with_a_right_check() {
+        for id in [
+            "110105194912310021",
+            "11010519491231002X",
+            "110105194912310029",
+            "44030419851111301X",
+            "440304198511113011",
+            "000000000000000000",
+            "123456789012345678",
+            "99999999999999999X",
+        ] {
+            assert_eq!(check_valid_neighbours(id), neighbours_by_brute_force(id), "{id}");
+        }
+        assert!(check_valid_neighbours("11010519491231002").is_empty());
+        assert!(check_valid_neighbours("1101051949123100X1").is_empty());
+    }
     use proptest::prelude::*;
 
     fn norm(raw: &str) -> (Option<String>, IdStatus) {

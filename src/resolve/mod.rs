@@ -15,7 +15,7 @@ pub mod levels;
 mod plan;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::array::{Array, Int64Array, UInt64Array};
+use datafusion::arrow::array::{Array, Int64Array, StringArray, StringBuilder, UInt64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::Result;
@@ -51,13 +51,15 @@ pub mod tables {
     pub(crate) const KNOWN: &str = "_resolve_known";
     pub(crate) const PERSONS: &str = "_resolve_persons";
     pub(crate) const DIRECT: &str = "_resolve_direct";
+    pub(crate) const VARIANTS: &str = "_resolve_variants";
     pub(crate) const CANDIDATES: &str = "_resolve_candidates";
     pub(crate) const REPAIRS: &str = "_resolve_repairs";
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
 
-    pub(crate) const INTERMEDIATE: [&str; 9] = [
-        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, CANDIDATES, REPAIRS, NAME_BIRTH, RESOLVED,
+    pub(crate) const INTERMEDIATE: [&str; 10] = [
+        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, VARIANTS, CANDIDATES, REPAIRS, NAME_BIRTH,
+        RESOLVED,
     ];
 }
 
@@ -147,13 +149,18 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         (KNOWN, plan::known_names()),
         (PERSONS, plan::persons()),
         (DIRECT, plan::direct_levels()),
+        (VARIANTS, String::new()),
         (CANDIDATES, plan::repair_candidates()),
         (REPAIRS, plan::repairs()),
         (NAME_BIRTH, plan::name_birth()),
         (RESOLVED, plan::resolved()),
     ] {
         let start = std::time::Instant::now();
-        materialize(ctx, name, &sql).await?;
+        if name == VARIANTS {
+            register_variants(ctx).await?;
+        } else {
+            materialize(ctx, name, &sql).await?;
+        }
         tracing::debug!(
             table = name,
             seconds = start.elapsed().as_secs_f64(),
@@ -259,7 +266,35 @@ async fn blocking_stats(ctx: &SessionContext) -> Result<BlockingStats> {
     })
 }
 
-/// Positions 1–18 of an ID number, for the masked-key and swap expansions.
+/// Every bad ID's neighbours with a right check character
+/// ([`crate::normalize::id::check_valid_neighbours`]): bad_id, k.
+async fn register_variants(ctx: &SessionContext) -> Result<()> {
+    let bad = query_batch(ctx, &plan::bad_ids()).await?;
+    let bad = cast(bad.column(0), &DataType::Utf8)?;
+    let bad = bad
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8 gives a StringArray");
+    let mut bad_ids = StringBuilder::new();
+    let mut ks = StringBuilder::new();
+    for id in bad.iter().flatten() {
+        for k in crate::normalize::id::check_valid_neighbours(id) {
+            bad_ids.append_value(id);
+            ks.append_value(k);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("bad_id", DataType::Utf8, false),
+        Field::new("k", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(bad_ids.finish()), Arc::new(ks.finish())],
+    )?;
+    register_batches(ctx, tables::VARIANTS, schema, vec![batch])
+}
+
+/// Positions 1–18 of an ID number, for the observation table's empty form.
 fn register_positions(ctx: &SessionContext) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![Field::new("p", DataType::Int64, false)]));
     let positions = Int64Array::from_iter_values(1..=18);

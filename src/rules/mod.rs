@@ -281,6 +281,40 @@ pub async fn evaluate(
 ) -> Result<(Vec<Finding>, Vec<&'static str>)> {
     let mut findings = Vec::new();
     let mut skipped = Vec::new();
+    let mut shared = Vec::new();
+    for (name, tables) in SHARED_BLOCKS {
+        let mut present = true;
+        for table in *tables {
+            present &= ctx.table_exist(*table)?;
+        }
+        if present {
+            // Each block reads the ones materialised before it.
+            let blocks = Blocks::new(ctx, params)?;
+            let sql = blocks.query(&[name], &[], &format!("SELECT * FROM {name}"));
+            let start = std::time::Instant::now();
+            crate::engine::materialize(ctx, name, &sql).await?;
+            tracing::debug!(
+                block = name,
+                seconds = start.elapsed().as_secs_f64(),
+                "shared block"
+            );
+            shared.push(*name);
+        }
+    }
+    let result = evaluate_rules(ctx, params, &mut findings, &mut skipped).await;
+    for name in shared {
+        ctx.deregister_table(name)?;
+    }
+    result?;
+    Ok((findings, skipped))
+}
+
+async fn evaluate_rules(
+    ctx: &SessionContext,
+    params: &RuleParams,
+    findings: &mut Vec<Finding>,
+    skipped: &mut Vec<&'static str>,
+) -> Result<()> {
     for info in RULES {
         if info.needs.is_empty() {
             continue; // raised by the resolve stage
@@ -293,6 +327,7 @@ pub async fn evaluate(
             skipped.push(info.code);
             continue;
         }
+        let start = std::time::Instant::now();
         let found = match info.code {
             "CB01" => cb::cb01(ctx, params).await?,
             "CB02" => cb::cb02(ctx, params).await?,
@@ -316,8 +351,13 @@ pub async fn evaluate(
             }
         };
         findings.extend(found);
+        tracing::debug!(
+            rule = info.code,
+            seconds = start.elapsed().as_secs_f64(),
+            "rule"
+        );
     }
-    Ok((findings, skipped))
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -411,7 +451,29 @@ pub(crate) struct Blocks<'a> {
     pub params: &'a RuleParams,
     pub window: Window,
     has_enrollment: bool,
+    /// Shared blocks computed once for every rule ([`SHARED_BLOCKS`]) and
+    /// registered as tables of their own name: read, not recomputed.
+    materialized: Vec<&'static str>,
 }
+
+/// The blocks that several rules read and that aggregate (so that holding
+/// them costs little), with the tables they need: [`evaluate`] computes each
+/// once, in this (dependency) order, when its tables are there. The `live_*`
+/// filters stay inline: they would copy whole department tables.
+const SHARED_BLOCKS: &[(&str, &[&str])] = &[
+    ("roster_rows", &[ROSTER]),
+    ("members", &[ROSTER]),
+    ("households", &[ROSTER]),
+    ("roster_persons", &[ROSTER]),
+    ("known_gone", &[]),
+    ("deceased", &[MEDICAL_ENROLLMENT]),
+    ("wage_income", &[CONTRIBUTION]),
+    ("pension_income", &[PENSION]),
+    ("member_income", &[ROSTER, CONTRIBUTION, PENSION]),
+    ("household_income", &[ROSTER, CONTRIBUTION, PENSION]),
+    ("current_education", &[EDUCATION]),
+    ("latest_house", &[HOUSING_SAFETY]),
+];
 
 /// Department tables: a row is visible to the rules when it is not an exact
 /// duplicate, not replaced by a later row with its key, and linked.
@@ -428,10 +490,17 @@ const DEPARTMENT_TABLES: &[&str] = &[
 
 impl<'a> Blocks<'a> {
     pub fn new(ctx: &SessionContext, params: &'a RuleParams) -> Result<Blocks<'a>> {
+        let mut materialized = Vec::new();
+        for (name, _) in SHARED_BLOCKS {
+            if ctx.table_exist(*name)? {
+                materialized.push(*name);
+            }
+        }
         Ok(Blocks {
             params,
             window: Window::new(params.as_of),
             has_enrollment: ctx.table_exist(MEDICAL_ENROLLMENT)?,
+            materialized,
         })
     }
 
@@ -656,7 +725,7 @@ impl<'a> Blocks<'a> {
     }
 
     fn visit(&self, name: &str, ordered: &mut Vec<(String, String)>) {
-        if ordered.iter().any(|(n, _)| n == name) {
+        if ordered.iter().any(|(n, _)| n == name) || self.materialized.contains(&name) {
             return;
         }
         let (deps, sql) = self.block(name);
