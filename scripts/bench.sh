@@ -9,7 +9,8 @@
 #      columns (examples/floor.rs, arrow-csv), on the same threads;
 #   2. run:   `hedui run` end to end (every file, GB18030 and XLSX included,
 #      and writing every output), with per-stage times from the manifest and
-#      peak memory from /usr/bin/time -v;
+#      peak memory from /usr/bin/time -v; a city (over 2 GB of input) runs
+#      with its tables on disk ([engine] in the config);
 #   3. evaluate: link and finding quality against the generator's truth.
 # Prints the ratio run / floor. Needs /usr/bin/time (Debian package `time`).
 set -euo pipefail
@@ -45,7 +46,9 @@ echo "== floor (arrow-csv, UTF-8 CSV/TSV only, $threads threads)"
 "$bin/examples/floor" "$data/input" --threads "$threads" | tee "$root/floor-$scale.txt"
 floor=$(sed -n 's/^floor_seconds=\([0-9.]*\).*/\1/p' "$root/floor-$scale.txt")
 
-out="$root/out-$scale-$seed"
+# Each scale and seed its own output and state folder (case ledger, volume
+# gate): a county after a city would otherwise trip the shrink gate.
+out="$root/run-$scale-$seed/out"
 echo "== hedui run ($threads threads)"
 /usr/bin/time -v -o "$root/time-$scale.txt" \
   "$bin/hedui" --log-format json run --input "$data/input" --out "$out" \

@@ -18,14 +18,14 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use futures::StreamExt;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 
 use crate::normalize::name::{NameAgreement, name_agreement};
 
@@ -82,12 +82,15 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
     // tables read back from Parquet in the same type so that outputs have
     // one stable schema.
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(disk) = disk {
-        crate::report::output::create_private_dir(&disk.dir.join("spill")).map_err(|e| {
-            DataFusionError::Execution(format!("{}: {e}", disk.dir.display()))
-        })?;
+        crate::report::output::create_private_dir(&disk.dir.join("spill"))
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", disk.dir.display())))?;
         config = config.with_extension(Arc::new(DiskFolder {
             dir: disk.dir.clone(),
             seq: AtomicU64::new(0),
@@ -190,8 +193,15 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
     Ok(())
 }
 
-/// Writes one partition's stream to a Parquet file, batch by batch
-/// (uncompressed: the file is read back once or twice and then deleted).
+/// How the work files of a session on disk are written: LZ4 (cheap to write
+/// and read back; a city's tables take a third of the room uncompressed).
+pub fn work_file_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build()
+}
+
+/// Writes one partition's stream to a Parquet file, batch by batch.
 async fn write_parquet_stream(
     path: PathBuf,
     schema: SchemaRef,
@@ -199,10 +209,11 @@ async fn write_parquet_stream(
 ) -> Result<()> {
     let file = crate::report::output::create_private(&path)
         .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::UNCOMPRESSED)
-        .build();
-    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))?;
+    let mut writer = ArrowWriter::try_new(
+        std::io::BufWriter::new(file),
+        schema,
+        Some(work_file_properties()),
+    )?;
     while let Some(batch) = stream.next().await {
         writer.write(&batch?)?;
     }
@@ -387,6 +398,61 @@ mod tests {
         assert_eq!(l.value(0), LEVEL_DISAGREE);
         assert_eq!(l.value(1), LEVEL_SAME);
         assert!(l.is_null(2));
+    }
+
+    #[test]
+    fn rebatch_cuts_any_batching_into_fixed_sizes() {
+        let batch = |from: i64, n: i64| {
+            RecordBatch::try_from_iter(vec![(
+                "x",
+                Arc::new(datafusion::arrow::array::Int64Array::from_iter_values(
+                    from..from + n,
+                )) as ArrayRef,
+            )])
+            .unwrap()
+        };
+        let mut r = Rebatch::new(4);
+        let mut out = Vec::new();
+        for (from, n) in [(0, 3), (3, 0), (3, 6), (9, 1), (10, 3)] {
+            out.extend(r.push(batch(from, n)).unwrap());
+        }
+        out.extend(r.finish().unwrap());
+        let sizes: Vec<usize> = out.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(sizes, vec![4, 4, 4, 1]);
+        let all = concat_batches(&out[0].schema(), &out).unwrap();
+        assert_eq!(all, batch(0, 13));
+        assert!(Rebatch::new(4).finish().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_session_on_disk_keeps_materialised_tables_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = session_with(2, Some(&disk)).unwrap();
+        assert!(on_disk(&ctx));
+        materialize(&ctx, "t", "SELECT 'a' AS x UNION ALL SELECT 'b' AS x")
+            .await
+            .unwrap();
+        let first: Vec<_> = std::fs::read_dir(&disk.dir).unwrap().collect();
+        // Replacing a table removes the files of the one it replaces.
+        materialize(&ctx, "t", "SELECT x FROM t WHERE x = 'b'")
+            .await
+            .unwrap();
+        let dirs: Vec<String> = std::fs::read_dir(&disk.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "spill")
+            .collect();
+        assert_eq!(first.len(), 2, "spill/ and the first table");
+        assert_eq!(dirs, vec!["0001-t".to_string()]);
+        let out = query_batch(&ctx, "SELECT x FROM t").await.unwrap();
+        assert_eq!(out.num_rows(), 1);
+        assert_eq!(out.schema().field(0).data_type(), &DataType::Utf8);
+        drop(ctx);
+        assert!(!disk.dir.exists(), "the folder goes with the session");
     }
 
     #[tokio::test]

@@ -128,20 +128,39 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
 /// each file's rows in parallel chunks); everything comes back in file order,
 /// so the result does not depend on the thread count.
 pub fn load(dir: &Path, config: &Config) -> Inputs {
-    load_with(dir, config, None)
+    load_with(dir, config, Target::Memory)
 }
 
 /// As [`load`], but the rows go to Parquet files under `disk` (created,
 /// owner-only) batch by batch as they are parsed, for a batch larger than
 /// memory: `on_disk` instead of `tables`.
 pub fn load_to_disk(dir: &Path, config: &Config, disk: &Path) -> Inputs {
-    load_with(dir, config, Some(disk))
+    load_with(dir, config, Target::Disk(disk))
+}
+
+/// As [`load`], but the parsed rows are counted and not kept (no `tables`):
+/// the accounting, rejects and problems of a batch of any size, in the
+/// memory a few batches take (`hedui validate`).
+pub fn load_accounts(dir: &Path, config: &Config) -> Inputs {
+    load_with(dir, config, Target::Discard)
+}
+
+/// Where the accepted rows go.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Memory,
+    Disk(&'a Path),
+    Discard,
 }
 
 /// Rows a file's columns gather before they go to disk as one batch.
 const DISK_BATCH_ROWS: usize = 64 * 1024;
 
-fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
+fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
+    let disk = match target {
+        Target::Disk(d) => Some(d),
+        _ => None,
+    };
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
         Ok(x) => x,
@@ -168,10 +187,17 @@ fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
         .par_iter()
         .zip(&places)
         .map(|((path, def), &place)| {
-            let spill = disk.map(|d| Spill {
-                path: d.join(def.name).join(format!("{place:04}.parquet")),
-                file_idx: place,
-            });
+            let spill = match target {
+                Target::Memory => None,
+                Target::Disk(d) => Some(Spill {
+                    path: Some(d.join(def.name).join(format!("{place:04}.parquet"))),
+                    file_idx: place,
+                }),
+                Target::Discard => Some(Spill {
+                    path: None,
+                    file_idx: place,
+                }),
+            };
             load_file(path, def, config, spill)
         })
         .collect();
@@ -189,7 +215,8 @@ fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
             None => {
                 if let Some(d) = disk {
                     // An unusable file's rows are not part of the table.
-                    let _ = std::fs::remove_file(d.join(def.name).join(format!("{place:04}.parquet")));
+                    let _ =
+                        std::fs::remove_file(d.join(def.name).join(format!("{place:04}.parquet")));
                 }
             }
         }
@@ -216,12 +243,15 @@ fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
     for (name, files) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
         let accounts: Vec<usize> = files.iter().map(|(_, _, a)| *a).collect();
-        if let Some(d) = disk {
+        if !matches!(target, Target::Memory) {
             let columns: Vec<&FileColumns> = files.iter().map(|(_, c, _)| c).collect();
             let (superseded, conflicts) = table::superseded_ords(&columns);
             for (file_idx, n) in conflicts {
                 inputs.accounts[accounts[file_idx]].rows_conflict += n;
             }
+            let Some(d) = disk else {
+                continue;
+            };
             inputs.on_disk.insert(
                 name,
                 DiskExtract {
@@ -249,9 +279,10 @@ fn load_with(dir: &Path, config: &Config, disk: Option<&Path>) -> Inputs {
     inputs
 }
 
-/// Where one file's rows go when the batch is read to disk.
+/// Where one file's rows go when the batch is read to disk (`None`: they
+/// are counted and dropped).
 struct Spill {
-    path: PathBuf,
+    path: Option<PathBuf>,
     /// The file's place among its extract's files.
     file_idx: usize,
 }
@@ -269,19 +300,18 @@ impl SpillWriter {
         let batch = rows
             .take_batch(&self.schema, &self.file, self.spill.file_idx)
             .map_err(|e| e.to_string())?;
+        let Some(path) = &self.spill.path else {
+            return Ok(());
+        };
         if self.writer.is_none() {
-            let dir = self.spill.path.parent().expect("a spill file has a folder");
+            let dir = path.parent().expect("a spill file has a folder");
             crate::report::output::create_private_dir(dir).map_err(|e| e.to_string())?;
-            let file = crate::report::output::create_private(&self.spill.path)
-                .map_err(|e| e.to_string())?;
-            let props = parquet::file::properties::WriterProperties::builder()
-                .set_compression(parquet::basic::Compression::UNCOMPRESSED)
-                .build();
+            let file = crate::report::output::create_private(path).map_err(|e| e.to_string())?;
             self.writer = Some(
                 parquet::arrow::ArrowWriter::try_new(
                     std::io::BufWriter::new(file),
                     self.schema.clone(),
-                    Some(props),
+                    Some(crate::engine::work_file_properties()),
                 )
                 .map_err(|e| e.to_string())?,
             );
@@ -293,7 +323,7 @@ impl SpillWriter {
     /// Writes the rows left and closes the file (an empty one when the file
     /// had no rows, so that its extract's table still has a schema).
     fn finish(mut self, rows: &mut FileRows) -> Result<(), String> {
-        if rows.pending() > 0 || self.writer.is_none() {
+        if rows.pending() > 0 || (self.writer.is_none() && self.spill.path.is_some()) {
             self.write(rows)?;
         }
         if let Some(w) = self.writer {

@@ -207,13 +207,22 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     for (name, batch) in std::mem::take(&mut inputs.tables) {
         engine::register_batch(&ctx, name, batch).map_err(internal)?;
     }
+    let mut read_to_disk = Vec::new();
     for (name, table) in std::mem::take(&mut inputs.on_disk) {
         register_disk_extract(&ctx, name, &table)
             .await
             .map_err(internal)?;
+        read_to_disk.push((name, table.dir));
     }
     let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
     attach_persons(&ctx, &names).await.map_err(internal)?;
+    // The tables as read are replaced by the ones with persons attached:
+    // their files go now, not with the session (a city's take tens of GB).
+    for (name, dir) in read_to_disk {
+        ctx.deregister_table(format!("_input_{name}").as_str())
+            .map_err(internal)?;
+        std::fs::remove_dir_all(&dir)?;
+    }
     stages.end();
     tracing::info!(links = resolution.links, "resolved");
 
@@ -308,28 +317,48 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let links_csv = || write_links_csv(staged.create("links.csv")?, longest_link, take(&csv_rx));
     let links_parquet = || write_links_parquet(staged.create("links.parquet")?, take(&pq_rx));
     // The files are independent: written side by side, each by one thread.
-    let writers: [&(dyn Fn() -> Result<(), HeduiError> + Sync); 6] = [
-        &|| Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?),
-        &|| {
+    let writers: [(&str, &Writer); 7] = [
+        ("findings.csv", &|| {
+            Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?)
+        }),
+        ("findings.parquet", &|| {
             parquet::write(
                 staged.create("findings.parquet")?,
                 &findings::to_batch(&rows),
             )
             .map_err(internal)
-        },
-        &links_csv,
-        &links_parquet,
-        &|| {
+        }),
+        ("links.csv", &links_csv),
+        ("links.parquet", &links_parquet),
+        ("rejects.csv", &|| {
             Ok(rejects::write(
                 staged.create("rejects.csv")?,
                 &inputs.rejects,
             )?)
-        },
-        &|| view::write_staged(&staged, &people).map_err(internal),
+        }),
+        ("report.xlsx", &|| {
+            view::write_staged_xlsx(&staged, &people).map_err(internal)
+        }),
+        ("report.html", &|| {
+            view::write_staged_html(&staged, &people).map_err(internal)
+        }),
     ];
     // The pump runs on the engine's runtime while this thread writes.
-    let results: Vec<Result<(), HeduiError>> =
-        tokio::task::block_in_place(|| writers.par_iter().map(|w| w()).collect());
+    let results: Vec<Result<(), HeduiError>> = tokio::task::block_in_place(|| {
+        writers
+            .par_iter()
+            .map(|(file, write)| {
+                let start = std::time::Instant::now();
+                let result = write();
+                tracing::debug!(
+                    file = file,
+                    seconds = start.elapsed().as_secs_f64(),
+                    "written"
+                );
+                result
+            })
+            .collect()
+    });
     pump.await.map_err(internal)?;
     results.into_iter().collect::<Result<(), HeduiError>>()?;
     stages.end();
@@ -353,6 +382,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         manifest,
     })
 }
+
+/// One output file's writer, run beside the others.
+type Writer<'a> = dyn Fn() -> Result<(), HeduiError> + Sync + 'a;
 
 /// The bytes of the files of a batch folder (what decides memory or disk).
 fn input_size(dir: &Path) -> u64 {
@@ -387,7 +419,11 @@ async fn register_disk_extract(
     let superseded = format!("_superseded_{name}");
     let ords = arrow::array::UInt64Array::from(table.superseded.clone());
     let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("_ord", DataType::UInt64, false)])),
+        Arc::new(Schema::new(vec![Field::new(
+            "_ord",
+            DataType::UInt64,
+            false,
+        )])),
         vec![Arc::new(ords)],
     )?;
     engine::register_batch(ctx, &superseded, batch)?;
@@ -909,7 +945,8 @@ fn write_links_csv<W: std::io::Write>(
             }
             w.write_field(format!("{:.2}", score.value(i)))
                 .map_err(std::io::Error::from)?;
-            w.write_record(None::<&[u8]>).map_err(std::io::Error::from)?;
+            w.write_record(None::<&[u8]>)
+                .map_err(std::io::Error::from)?;
         }
     }
     w.flush()?;

@@ -271,14 +271,14 @@ fn contained_category(
     Ok(best.map(|(_, c)| c))
 }
 
-/// A 128-bit digest of a sequence of strings (two SipHash-1-3 passes with
-/// different keys, each part length-prefixed): equal digests are taken as
-/// equal sequences — a collision among a city's rows is about 2^-80 likely.
+/// A 128-bit digest of a sequence of strings (two passes of foldhash's
+/// quality hasher with different seeds, each part delimited): equal
+/// digests are taken as equal sequences — a collision among a city's rows is
+/// about 2^-80 likely. Only compared within one run, never stored.
 fn digest<'s>(parts: impl Iterator<Item = &'s str> + Clone) -> u128 {
-    use std::hash::{Hash, Hasher};
+    use std::hash::{BuildHasher, Hash, Hasher};
     let pass = |seed: u64| {
-        let mut h = std::hash::DefaultHasher::new();
-        seed.hash(&mut h);
+        let mut h = foldhash::quality::FixedState::with_seed(seed).build_hasher();
         for p in parts.clone() {
             p.hash(&mut h);
         }
@@ -495,7 +495,9 @@ impl FieldColumns {
     /// empty for the next rows.
     fn finish_into(&mut self, out: &mut Vec<ArrayRef>) {
         match self {
-            FieldColumns::Id(b) => out.extend(b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef)),
+            FieldColumns::Id(b) => {
+                out.extend(b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef))
+            }
             FieldColumns::Name(b) => {
                 out.extend(b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef))
             }
@@ -514,9 +516,9 @@ pub struct FileRows {
     row: StringBuilder,
     dup: BooleanBuilder,
     fields: Vec<FieldColumns>,
-    /// Record-key digest of each accepted row; `None` for duplicates and
-    /// rows without a complete key.
-    keys: Vec<Option<u128>>,
+    /// Record-key digest of each accepted row; [`NO_KEY`] for duplicates
+    /// and rows without a complete key (16 bytes a row, not 32).
+    keys: Vec<u128>,
     /// Rows already handed on by [`FileRows::take_batch`].
     taken: usize,
 }
@@ -527,8 +529,12 @@ pub struct FileRows {
 pub struct FileColumns {
     pub len: usize,
     columns: Vec<ArrayRef>,
-    keys: Vec<Option<u128>>,
+    keys: Vec<u128>,
 }
+
+/// The key of a row without one. A digest that happens to be 0 is stored
+/// as 1: two keys would then collide only as any two digests might.
+const NO_KEY: u128 = 0;
 
 impl FileRows {
     pub fn new(def: &ExtractDef) -> Self {
@@ -547,7 +553,10 @@ impl FileRows {
         for (columns, value) in self.fields.iter_mut().zip(&row.values) {
             columns.push(value);
         }
-        self.keys.push(if dup { None } else { key });
+        self.keys.push(match key {
+            Some(k) if !dup => k.max(1),
+            _ => NO_KEY,
+        });
     }
 
     /// Rows pushed and not yet taken.
@@ -618,9 +627,9 @@ fn supersede(files: &[&FileColumns]) -> (Vec<bool>, BTreeMap<usize, u64>) {
         HashMap::with_capacity_and_hasher(n, DigestState::default());
     let mut i = 0;
     for (file_idx, f) in files.iter().enumerate() {
-        for key in &f.keys {
-            if let Some(key) = key
-                && let Some(prev) = last.insert(*key, i)
+        for &key in &f.keys {
+            if key != NO_KEY
+                && let Some(prev) = last.insert(key, i)
             {
                 superseded[prev] = true;
                 *conflicts.entry(file_idx).or_default() += 1;

@@ -333,7 +333,11 @@ pub fn check_valid_neighbours(id: &str) -> Vec<String> {
         return Vec::new();
     }
     let digit = |c: u8| u32::from(c - b'0');
-    let sum: u32 = b[..17].iter().zip(WEIGHTS).map(|(&d, w)| digit(d) * w).sum();
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(&d, w)| digit(d) * w)
+        .sum();
     let mut out = Vec::new();
     let mut push = |v: Vec<u8>| out.push(String::from_utf8(v).expect("ASCII"));
     // One body digit replaced: the check character stays.
@@ -412,7 +416,11 @@ mod tests {
             "123456789012345678",
             "99999999999999999X",
         ] {
-            assert_eq!(check_valid_neighbours(id), neighbours_by_brute_force(id), "{id}");
+            assert_eq!(
+                check_valid_neighbours(id),
+                neighbours_by_brute_force(id),
+                "{id}"
+            );
         }
         assert!(check_valid_neighbours("11010519491231002").is_empty());
         assert!(check_valid_neighbours("1101051949123100X1").is_empty());

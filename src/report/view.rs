@@ -275,10 +275,22 @@ pub const HTML_FILE: &str = "report.html";
 /// Writes report.xlsx and report.html into a staged output folder (owner
 /// readable only; swapped into place with the rest of the output).
 pub fn write_staged(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
+    write_staged_xlsx(staged, report)?;
+    write_staged_html(staged, report)
+}
+
+/// report.xlsx alone into a staged output (for writing it beside the others).
+pub fn write_staged_xlsx(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
     let mut f = staged.create(XLSX_FILE)?;
     f.write_all(&xlsx::render(report)?)?;
     f.flush()?;
+    Ok(())
+}
+
+/// report.html alone into a staged output.
+pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
+    use std::io::Write as _;
     let mut f = staged.create(HTML_FILE)?;
     f.write_all(html::render(report).as_bytes())?;
     f.flush()?;

@@ -31,12 +31,13 @@ pub use plan::links_sorted;
 /// Names of the tables resolution registers. The public ones are for the
 /// rules and writers; `_resolve_*` are intermediate.
 pub mod tables {
-    /// links.csv rows: extract, file, row, raw_id, raw_name, person_id,
-    /// method, score, _ord; sorted by (extract, _ord).
+    /// links.csv rows (a view over the resolved table; [`super::links_sorted`]
+    /// gives them in output order): extract, file, row, raw_id, raw_name,
+    /// person_id, method, score, _ord.
     pub const LINKS: &str = "links";
-    /// Every ID field of every row, roster included: extract, _ord, field,
-    /// person_id, method, score, name_level, id_status, _dup, file, row,
-    /// raw_id, raw_name, name; sorted by (extract, _ord, field).
+    /// Every ID field of every row, roster included (a view over the
+    /// resolved table): extract, _ord, field, person_id, method, score,
+    /// name_level, id_status, _dup, file, row, raw_id, raw_name, name.
     pub const RESOLVED_IDS: &str = "resolved_ids";
     /// The person universe: person_id, name (normalised, the best-known
     /// one), name_raw; sorted by person_id.
@@ -57,9 +58,10 @@ pub mod tables {
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
 
-    pub(crate) const INTERMEDIATE: [&str; 10] = [
+    /// Dropped once resolution is done; RESOLVED stays under the views
+    /// LINKS and RESOLVED_IDS.
+    pub(crate) const INTERMEDIATE: [&str; 9] = [
         OBS, POSITIONS, KNOWN, PERSONS, DIRECT, VARIANTS, CANDIDATES, REPAIRS, NAME_BIRTH,
-        RESOLVED,
     ];
 }
 
@@ -176,19 +178,15 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         persons = blocking.persons,
         "resolve blocking"
     );
-    // The row-level tables stay in the engine (on disk for a session that
-    // keeps its tables there); links.csv is streamed out of LINKS sorted.
-    for (name, sql) in [
-        (LINKS, plan::links()),
-        (RESOLVED_IDS, plan::resolved_ids()),
-    ] {
-        let start = std::time::Instant::now();
-        materialize(ctx, name, &sql).await?;
-        tracing::debug!(
-            table = name,
-            seconds = start.elapsed().as_secs_f64(),
-            "resolve output"
-        );
+    // The row-level tables stay in the engine as views over the resolved
+    // table (on disk for a session that keeps its tables there): no copy of
+    // either. links.csv is streamed out of LINKS sorted.
+    for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
+        ctx.deregister_table(name)?;
+        ctx.sql(&format!("CREATE VIEW {name} AS {sql}"))
+            .await?
+            .collect()
+            .await?;
     }
     let mut outputs = Vec::new();
     for (name, sql) in [

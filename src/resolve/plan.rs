@@ -132,13 +132,13 @@ pub(crate) fn persons() -> String {
             WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
               AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
             GROUP BY id, name),
-         ranked AS (
-            SELECT person_id, name, name_raw,
-                   row_number() OVER (PARTITION BY person_id
-                                      ORDER BY in_roster DESC, n DESC, name ASC) AS rn
-            FROM counted)
-         SELECT i.person_id, r.name, r.name_raw
-         FROM ids i LEFT JOIN ranked r ON r.person_id = i.person_id AND r.rn = 1",
+         best AS (
+            SELECT person_id,
+                   first_value(name ORDER BY in_roster DESC, n DESC, name ASC) AS name,
+                   first_value(name_raw ORDER BY in_roster DESC, n DESC, name ASC) AS name_raw
+            FROM counted GROUP BY person_id)
+         SELECT i.person_id, b.name, b.name_raw
+         FROM ids i LEFT JOIN best b ON b.person_id = i.person_id",
         linked = linked_statuses()
     )
 }
@@ -168,7 +168,10 @@ fn bad_records() -> String {
 
 /// The distinct IDs with a wrong check character (or birth date) to repair.
 pub(crate) fn bad_ids() -> String {
-    format!("SELECT DISTINCT bad_id FROM ({bad}) ORDER BY bad_id", bad = bad_records())
+    format!(
+        "SELECT DISTINCT bad_id FROM ({bad}) ORDER BY bad_id",
+        bad = bad_records()
+    )
 }
 
 /// Blocking for repair: the known persons whose ID is one typing error (one
@@ -316,11 +319,20 @@ pub(crate) fn links() -> String {
     )
 }
 
-/// The links table in links.csv's order.
+/// The links table in links.csv's order: by extract name, then `_ord`. The
+/// extract is sorted by its rank among the (few, known) extract names, an
+/// integer, so that the sort compares no text.
 pub fn links_sorted() -> String {
+    let mut names: Vec<&str> = crate::extract::EXTRACTS.iter().map(|d| d.name).collect();
+    names.sort_unstable();
+    let arms: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(" WHEN {} THEN {i}", quote(n)))
+        .collect();
     format!(
         "SELECT extract, file, \"row\", raw_id, raw_name, person_id, method, score, \"_ord\"
-         FROM {LINKS} ORDER BY extract, \"_ord\""
+         FROM {LINKS} ORDER BY CASE extract{arms} END, \"_ord\""
     )
 }
 
