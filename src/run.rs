@@ -96,7 +96,20 @@ pub fn rule_params(config: &Config, as_of: NaiveDate) -> RuleParams {
 }
 
 fn internal(e: impl std::fmt::Display) -> HeduiError {
-    HeduiError::Internal(e.to_string())
+    HeduiError::Internal(explain(&e.to_string()))
+}
+
+/// An engine error with what to do about it, where there is something to do.
+fn explain(text: &str) -> String {
+    if text.contains("Resources exhausted") {
+        format!(
+            "查询引擎超出内存上限：请调高配置 [engine] memory_limit_mb，或释放内存 / \
+             the query engine ran out of its memory limit: raise [engine] memory_limit_mb \
+             in the config, or free memory ({text})"
+        )
+    } else {
+        text.to_string()
+    }
 }
 
 /// Runs the whole job.
@@ -951,4 +964,17 @@ fn write_links_csv<W: std::io::Write>(
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn an_exhausted_memory_pool_says_which_setting_to_raise() {
+        let e = explain("Resources exhausted: Failed to allocate additional 1088.0 MB");
+        assert!(e.contains("[engine] memory_limit_mb"), "{e}");
+        assert!(e.contains("Failed to allocate"), "{e}");
+        assert_eq!(explain("something else"), "something else");
+    }
 }
