@@ -201,8 +201,9 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             load_file(path, def, config, spill)
         })
         .collect();
-    // Extract name → (file name, its columns, index of its account).
-    let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize)>> =
+    // Extract name → (file name, its columns, index of its account, its
+    // place among the extract's files).
+    let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize, usize)>> =
         BTreeMap::new();
     for ((result, (_, def)), place) in results.into_iter().zip(&files).zip(&places) {
         let account = inputs.accounts.len();
@@ -211,6 +212,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                 result.account.file.clone(),
                 columns,
                 account,
+                *place,
             )),
             None => {
                 if let Some(d) = disk {
@@ -242,9 +244,10 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     }
     for (name, files) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
-        let accounts: Vec<usize> = files.iter().map(|(_, _, a)| *a).collect();
+        let accounts: Vec<usize> = files.iter().map(|(_, _, a, _)| *a).collect();
         if !matches!(target, Target::Memory) {
-            let columns: Vec<&FileColumns> = files.iter().map(|(_, c, _)| c).collect();
+            let columns: Vec<(usize, &FileColumns)> =
+                files.iter().map(|(_, c, _, place)| (*place, c)).collect();
             let (superseded, conflicts) = table::superseded_ords(&columns);
             for (file_idx, n) in conflicts {
                 inputs.accounts[accounts[file_idx]].rows_conflict += n;
@@ -262,7 +265,8 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             );
             continue;
         }
-        let files: Vec<(String, FileColumns)> = files.into_iter().map(|(n, c, _)| (n, c)).collect();
+        let files: Vec<(String, FileColumns)> =
+            files.into_iter().map(|(n, c, _, _)| (n, c)).collect();
         match table::build_extract(def, &files) {
             Ok((batch, conflicts)) => {
                 for (file_idx, n) in conflicts {

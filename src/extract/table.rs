@@ -642,19 +642,22 @@ fn supersede(files: &[&FileColumns]) -> (Vec<bool>, BTreeMap<usize, u64>) {
 
 /// For an extract whose rows went to disk ([`FileRows::take_batch`]): the
 /// `_ord` of every superseded row, ascending, and the conflicts per file (as
-/// [`build_extract`] counts them).
-pub fn superseded_ords(files: &[&FileColumns]) -> (Vec<u64>, BTreeMap<usize, u64>) {
-    let (superseded, conflicts) = supersede(files);
+/// [`build_extract`] counts them, by index into `files`). Each file comes
+/// with the place its rows' `_ord`s were written with.
+pub fn superseded_ords(files: &[(usize, &FileColumns)]) -> (Vec<u64>, BTreeMap<usize, u64>) {
+    let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
+    let (superseded, conflicts) = supersede(&columns);
     let mut ords = Vec::new();
     let mut i = 0;
-    for (file_idx, f) in files.iter().enumerate() {
+    for (place, f) in files {
         for seq in 0..f.len as u64 {
             if superseded[i] {
-                ords.push(((file_idx as u64) << 32) | seq);
+                ords.push(((*place as u64) << 32) | seq);
             }
             i += 1;
         }
     }
+    ords.sort_unstable();
     (ords, conflicts)
 }
 

@@ -583,18 +583,21 @@ async fn sci_notation_rows_go_to_dq04_and_bad_rows_to_dq01() {
     );
 }
 
+/// Every table and count of two resolutions is equal.
+fn assert_same(a: &Resolved, b: &Resolved) {
+    assert_eq!(a.links, b.links);
+    assert_eq!(a.resolved_ids, b.resolved_ids);
+    assert_eq!(a.persons, b.persons);
+    assert_eq!(a.dq01_invalid_id, b.dq01_invalid_id);
+    assert_eq!(a.dq02_name_conflict, b.dq02_name_conflict);
+    assert_eq!(a.dq03_repaired_id, b.dq03_repaired_id);
+    assert_eq!(a.dq04_sci_notation, b.dq04_sci_notation);
+    assert_eq!(a.blocking, b.blocking);
+}
+
 #[tokio::test]
 async fn results_are_identical_at_any_thread_count() {
-    let one = run(1).await;
-    let four = run(4).await;
-    assert_eq!(one.links, four.links);
-    assert_eq!(one.resolved_ids, four.resolved_ids);
-    assert_eq!(one.persons, four.persons);
-    assert_eq!(one.dq01_invalid_id, four.dq01_invalid_id);
-    assert_eq!(one.dq02_name_conflict, four.dq02_name_conflict);
-    assert_eq!(one.dq03_repaired_id, four.dq03_repaired_id);
-    assert_eq!(one.dq04_sci_notation, four.dq04_sci_notation);
-    assert_eq!(one.blocking, four.blocking);
+    assert_same(&run(1).await, &run(4).await);
 }
 
 #[tokio::test]
@@ -611,15 +614,7 @@ async fn results_on_disk_are_the_results_in_memory() {
         std::fs::read_dir(&disk.dir).unwrap().count() > 1,
         "the materialised tables are on disk"
     );
-    let in_memory = run(2).await;
-    assert_eq!(on_disk.links, in_memory.links);
-    assert_eq!(on_disk.resolved_ids, in_memory.resolved_ids);
-    assert_eq!(on_disk.persons, in_memory.persons);
-    assert_eq!(on_disk.dq01_invalid_id, in_memory.dq01_invalid_id);
-    assert_eq!(on_disk.dq02_name_conflict, in_memory.dq02_name_conflict);
-    assert_eq!(on_disk.dq03_repaired_id, in_memory.dq03_repaired_id);
-    assert_eq!(on_disk.dq04_sci_notation, in_memory.dq04_sci_notation);
-    assert_eq!(on_disk.blocking, in_memory.blocking);
+    assert_same(&on_disk, &run(2).await);
     drop(ctx);
     assert!(!disk.dir.exists(), "the session's tables go with it");
 }
