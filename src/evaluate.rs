@@ -14,7 +14,7 @@
 //!   be a roster member is not fixed by the spec.
 //! - all others (CB01–CB05, DY01–DY04, DQ05): key (rule, household_id, id_number).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -143,6 +143,120 @@ fn get(r: &csv::StringRecord, i: usize) -> &str {
     r.get(i).unwrap_or("").trim()
 }
 
+/// Reads a CSV file (a UTF-8 BOM is allowed) record by record: `columns`
+/// picks the column indexes from the header, `row` sees every record.
+fn stream_csv(
+    path: &Path,
+    columns: impl FnOnce(&BTreeMap<String, usize>) -> Result<Vec<usize>, String>,
+    mut row: impl FnMut(&csv::StringRecord, &[usize]),
+) -> Result<(), EvaluateError> {
+    use std::io::BufRead;
+    let err = |message: String| EvaluateError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    if reader
+        .fill_buf()
+        .map_err(|e| err(e.to_string()))?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        reader.consume(3);
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let header: BTreeMap<String, usize> = rdr
+        .headers()
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_string(), i))
+        .collect();
+    let picked = columns(&header).map_err(|column| EvaluateError::MissingColumn {
+        path: path.to_path_buf(),
+        column,
+    })?;
+    let mut record = csv::StringRecord::new();
+    while rdr
+        .read_record(&mut record)
+        .map_err(|e| err(e.to_string()))?
+    {
+        row(&record, &picked);
+    }
+    Ok(())
+}
+
+fn col_of(columns: &BTreeMap<String, usize>, name: &str) -> Result<usize, String> {
+    columns.get(name).copied().ok_or_else(|| name.to_string())
+}
+
+/// A 128-bit digest of text, 0 kept for the empty text.
+fn text_digest(parts: &[&str]) -> u128 {
+    use std::hash::BuildHasher;
+    let pass = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(parts);
+    ((u128::from(pass(0x243F_6A88_85A3_08D3)) << 64) | u128::from(pass(0x1319_8A2E_0370_7344)))
+        .max(1)
+}
+
+/// A link row's key: (extract, file, row).
+fn link_key(extract: &str, file: &str, row: &str) -> u128 {
+    text_digest(&[extract, file, row])
+}
+
+/// A person ID as a digest; 0 for none.
+fn person_digest(id: &str) -> u128 {
+    if id.is_empty() { 0 } else { text_digest(&[id]) }
+}
+
+/// One truth link row: its person (0: unresolvable), its corruption (an
+/// index into the corruption names) and, once the run's links are read,
+/// the run's person (0: unlinked; `None`: no such row in the run).
+struct TruthLink {
+    truth: u128,
+    run: Option<u128>,
+    corruption: u16,
+}
+
+/// The truth's links by row key, and the corruption names they index.
+fn truth_links(path: &Path) -> Result<(HashMap<u128, TruthLink>, Vec<String>), EvaluateError> {
+    let mut links: HashMap<u128, TruthLink> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<String, u16> = HashMap::new();
+    stream_csv(
+        path,
+        |columns| {
+            Ok(vec![
+                col_of(columns, "extract")?,
+                col_of(columns, "file")?,
+                col_of(columns, "row")?,
+                col_of(columns, "person_id")?,
+                col_of(columns, "corruption")?,
+            ])
+        },
+        |r, c| {
+            let corruption = get(r, c[4]);
+            let corruption = match index.get(corruption) {
+                Some(&i) => i,
+                None => {
+                    let i = names.len() as u16;
+                    names.push(corruption.to_string());
+                    index.insert(corruption.to_string(), i);
+                    i
+                }
+            };
+            links.insert(
+                link_key(get(r, c[0]), get(r, c[1]), get(r, c[2])),
+                TruthLink {
+                    truth: person_digest(get(r, c[3])),
+                    run: None,
+                    corruption,
+                },
+            );
+        },
+    )?;
+    Ok((links, names))
+}
+
 const PERSON_RULES: [&str; 7] = ["LB01", "LB02", "LB03", "LB04", "DQ02", "DQ03", "DQ06"];
 const ROW_RULES: [&str; 2] = ["DQ01", "DQ04"];
 
@@ -171,86 +285,72 @@ fn finding_key(
 /// Compare RUN_DIR/links.csv and RUN_DIR/findings.csv with TRUTH_DIR and
 /// write RUN_DIR/evaluation.json.
 pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, EvaluateError> {
-    // Links.
-    let truth = Table::read(&truth_dir.join("links.csv"))?;
-    let (te, tf, tr, tp, tc) = (
-        truth.col("extract")?,
-        truth.col("file")?,
-        truth.col("row")?,
-        truth.col("person_id")?,
-        truth.col("corruption")?,
-    );
-    let mut truth_links: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
-    for r in &truth.rows {
-        truth_links.insert(
-            (
-                get(r, te).to_string(),
-                get(r, tf).to_string(),
-                get(r, tr).to_string(),
-            ),
-            (get(r, tp).to_string(), get(r, tc).to_string()),
-        );
-    }
-    let run = Table::read(&run_dir.join("links.csv"))?;
-    let (re, rf, rr, rp) = (
-        run.col("extract")?,
-        run.col("file")?,
-        run.col("row")?,
-        run.col("person_id")?,
-    );
-    let mut run_links: BTreeMap<(String, String, String), String> = BTreeMap::new();
-    for r in &run.rows {
-        run_links.insert(
-            (
-                get(r, re).to_string(),
-                get(r, rf).to_string(),
-                get(r, rr).to_string(),
-            ),
-            get(r, rp).to_string(),
-        );
-    }
+    // Links: both files streamed, each row kept as 128-bit digests (a
+    // city's links are tens of millions of rows: as text they would not fit).
+    let (truth_links, corruptions) = truth_links(&truth_dir.join("links.csv"))?;
+    let mut truth_links = truth_links;
     let (mut tp_links, mut fp_links, mut wrong_links, mut rows_extra) = (0, 0, 0, 0);
-    for (key, person) in &run_links {
-        if person.is_empty() {
-            continue;
-        }
-        match truth_links.get(key) {
-            Some((truth_person, _)) if truth_person == person => tp_links += 1,
-            Some((truth_person, _)) => {
-                fp_links += 1;
-                if !truth_person.is_empty() {
-                    wrong_links += 1;
+    // A run row that the truth lacks: its person (0 = unlinked), last wins.
+    let mut extra: HashMap<u128, u128> = HashMap::new();
+    stream_csv(
+        &run_dir.join("links.csv"),
+        |columns| {
+            Ok(vec![
+                col_of(columns, "extract")?,
+                col_of(columns, "file")?,
+                col_of(columns, "row")?,
+                col_of(columns, "person_id")?,
+            ])
+        },
+        |r, c| {
+            let key = link_key(get(r, c[0]), get(r, c[1]), get(r, c[2]));
+            let person = person_digest(get(r, c[3]));
+            match truth_links.get_mut(&key) {
+                Some(link) => link.run = Some(person),
+                None => {
+                    extra.insert(key, person);
                 }
             }
-            None => {
-                fp_links += 1;
-                rows_extra += 1;
-            }
+        },
+    )?;
+    for person in extra.values() {
+        if *person != 0 {
+            fp_links += 1;
+            rows_extra += 1;
         }
     }
     let mut by_corruption: BTreeMap<String, CorruptionRecall> = BTreeMap::new();
     let (mut fn_links, mut rows_missing) = (0, 0);
-    for (key, (truth_person, corruption)) in &truth_links {
-        let run_person = run_links.get(key);
-        if run_person.is_none() {
+    for link in truth_links.values() {
+        match link.run {
+            Some(p) if p != 0 && p == link.truth => tp_links += 1,
+            Some(p) if p != 0 => {
+                fp_links += 1;
+                if link.truth != 0 {
+                    wrong_links += 1;
+                }
+            }
+            _ => {}
+        }
+        if link.run.is_none() {
             rows_missing += 1;
         }
         let entry = by_corruption
-            .entry(corruption.clone())
+            .entry(corruptions[link.corruption as usize].clone())
             .or_insert(CorruptionRecall {
                 resolvable: 0,
                 linked_correctly: 0,
                 recall: 1.0,
                 linked_unresolvable: 0,
             });
-        if truth_person.is_empty() {
-            if run_person.is_some_and(|p| !p.is_empty()) {
+        if link.truth == 0 {
+            if link.run.is_some_and(|p| p != 0) {
                 entry.linked_unresolvable += 1;
             }
             continue;
         }
         entry.resolvable += 1;
-        if run_person == Some(truth_person) {
+        if link.run == Some(link.truth) {
             entry.linked_correctly += 1;
         } else {
             fn_links += 1;
