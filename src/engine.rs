@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
-use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::compute::{BatchCoalescer, cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
@@ -230,46 +230,38 @@ pub async fn query_stream(ctx: &SessionContext, sql: &str) -> Result<SendableRec
 
 /// Cuts a stream of batches into batches of exactly `rows` rows (the last
 /// one shorter), so that what is written from it does not depend on how the
-/// plan happened to batch its result.
+/// plan happened to batch its result: arrow's [`BatchCoalescer`], made on
+/// the first batch's schema.
 pub struct Rebatch {
     rows: usize,
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
+    coalescer: Option<BatchCoalescer>,
 }
 
 impl Rebatch {
     pub fn new(rows: usize) -> Self {
         Rebatch {
             rows: rows.max(1),
-            pending: Vec::new(),
-            pending_rows: 0,
+            coalescer: None,
         }
     }
 
     /// Adds a batch; returns the full batches it completes.
     pub fn push(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>> {
-        self.pending_rows += batch.num_rows();
-        self.pending.push(batch);
-        let mut out = Vec::new();
-        while self.pending_rows >= self.rows {
-            let all = concat_batches(&self.pending[0].schema(), &self.pending)?;
-            out.push(all.slice(0, self.rows));
-            let rest = all.slice(self.rows, all.num_rows() - self.rows);
-            self.pending_rows = rest.num_rows();
-            self.pending = vec![rest];
-        }
-        Ok(out)
+        let rows = self.rows;
+        let coalescer = self
+            .coalescer
+            .get_or_insert_with(|| BatchCoalescer::new(batch.schema(), rows));
+        coalescer.push_batch(batch)?;
+        Ok(std::iter::from_fn(|| coalescer.next_completed_batch()).collect())
     }
 
     /// The last, shorter batch, if any rows are left.
     pub fn finish(self) -> Result<Option<RecordBatch>> {
-        if self.pending_rows == 0 {
+        let Some(mut coalescer) = self.coalescer else {
             return Ok(None);
-        }
-        Ok(Some(concat_batches(
-            &self.pending[0].schema(),
-            &self.pending,
-        )?))
+        };
+        coalescer.finish_buffered_batch()?;
+        Ok(coalescer.next_completed_batch())
     }
 }
 

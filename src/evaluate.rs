@@ -99,24 +99,16 @@ struct Table {
 
 impl Table {
     fn read(path: &Path) -> Result<Table, EvaluateError> {
-        let err = |message: String| EvaluateError::Read {
-            path: path.to_path_buf(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-        let columns = rdr
-            .headers()
-            .map_err(|e| err(e.to_string()))?
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().to_string(), i))
-            .collect();
-        let rows = rdr
-            .records()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err(e.to_string()))?;
+        let mut columns = BTreeMap::new();
+        let mut rows = Vec::new();
+        stream_csv(
+            path,
+            |header| {
+                columns = header.clone();
+                Ok(Vec::new())
+            },
+            |r, _| rows.push(r.clone()),
+        )?;
         Ok(Table {
             path: path.to_path_buf(),
             columns,
