@@ -5,6 +5,7 @@
 //! one run reports all of them at once.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
@@ -183,10 +184,17 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             *n - 1
         })
         .collect();
-    let results: Vec<FileResult> = files
+    // The largest files start first, so that no big file is left to run
+    // alone at the end; the results come back in file order.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order
+        .sort_by_key(|&i| std::cmp::Reverse(std::fs::metadata(&files[i].0).map_or(0, |m| m.len())));
+    let mut results: Vec<(usize, FileResult)> = order
         .par_iter()
-        .zip(&places)
-        .map(|((path, def), &place)| {
+        .with_max_len(1)
+        .map(|&i| {
+            let (path, def) = &files[i];
+            let place = places[i];
             let spill = match target {
                 Target::Memory => None,
                 Target::Disk(d) => Some(Spill {
@@ -198,14 +206,16 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                     file_idx: place,
                 }),
             };
-            load_file(path, def, config, spill)
+            (i, load_file(path, def, config, spill))
         })
         .collect();
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
     // Extract name → (file name, its columns, index of its account, its
     // place among the extract's files).
     let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize, usize)>> =
         BTreeMap::new();
-    for ((result, (_, def)), place) in results.into_iter().zip(&files).zip(&places) {
+    for ((result, (_, def)), place) in results.zip(&files).zip(&places) {
         let account = inputs.accounts.len();
         match result.columns {
             Some(columns) => per_extract.entry(def.name).or_default().push((
@@ -384,6 +394,13 @@ fn load_file(
     // second sheet is a duplicate too.
     let mut duplicates = table::DuplicateFinder::default();
     let is_header = |cells: &[String]| matcher.looks_like_header(cells);
+    // Per-row counts under static keys, made the manifest's strings once at
+    // the end: nothing is allocated per row for the accounting.
+    let mut id_status: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut warnings: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+    let mut region_unknown: u64 = 0;
+    let mut rejected: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut loc_text = String::new();
     let mut sink = |chunk: Chunk<'_>| {
         if maps.len() <= chunk.section {
             let section = chunk.header;
@@ -434,28 +451,21 @@ fn load_file(
                         account.rows_duplicate += 1;
                     }
                     for w in &row.warnings {
-                        *account
-                            .warnings
-                            .entry(format!("{}:{}", w.code, w.field))
-                            .or_default() += 1;
+                        *warnings.entry((w.code, w.field)).or_default() += 1;
                     }
                     if let Some(Value::Id { id, .. }) = id_field.map(|i| &row.values[i]) {
-                        *account
-                            .id_status
-                            .entry(id.status.as_str().to_string())
-                            .or_default() += 1;
+                        *id_status.entry(id.status.as_str()).or_default() += 1;
                         if table::region_unknown(id) {
-                            *account
-                                .warnings
-                                .entry("region_unknown".to_string())
-                                .or_default() += 1;
+                            region_unknown += 1;
                         }
                     }
-                    rows.push(&raw_row.loc.to_string(), dup, &row, key);
+                    loc_text.clear();
+                    write!(loc_text, "{}", raw_row.loc).expect("a String takes any write");
+                    rows.push(&loc_text, dup, &row, key);
                 }
                 Err(reject) => {
                     account.rows_rejected += 1;
-                    *account.rejected.entry(reject.code.to_string()).or_default() += 1;
+                    *rejected.entry(reject.code).or_default() += 1;
                     rejects.push(RejectRow {
                         extract: def.name,
                         file: name.clone(),
@@ -476,6 +486,24 @@ fn load_file(
         }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);
+    for (status, n) in id_status {
+        *account.id_status.entry(status.to_string()).or_default() += n;
+    }
+    for ((code, field), n) in warnings {
+        *account
+            .warnings
+            .entry(format!("{code}:{field}"))
+            .or_default() += n;
+    }
+    if region_unknown > 0 {
+        *account
+            .warnings
+            .entry("region_unknown".to_string())
+            .or_default() += region_unknown;
+    }
+    for (code, n) in rejected {
+        *account.rejected.entry(code.to_string()).or_default() += n;
+    }
     if let Some(w) = spill
         && spill_error.is_none()
         && let Err(e) = w.finish(&mut rows)

@@ -62,13 +62,15 @@ pub enum HeaderProblem {
 #[derive(Debug, Clone)]
 pub struct HeaderMatcher {
     def: &'static ExtractDef,
-    table: HashMap<String, usize>,
+    table: HashMap<String, usize, foldhash::fast::FixedState>,
     required: usize,
+    /// Whether any header or alias holds a digit (a configured alias may).
+    digit_keys: bool,
 }
 
 impl HeaderMatcher {
     pub fn new(def: &'static ExtractDef, extra: &BTreeMap<String, Vec<String>>) -> HeaderMatcher {
-        let mut table = HashMap::new();
+        let mut table = HashMap::with_hasher(foldhash::fast::FixedState::default());
         for (i, f) in def.fields.iter().enumerate() {
             table.insert(header_key(f.header), i);
             for alias in f.aliases {
@@ -79,10 +81,18 @@ impl HeaderMatcher {
             }
         }
         let required = def.fields.iter().filter(|f| f.column_required).count();
+        // looks_like_header keeps the fields found in a u128.
+        assert!(
+            def.fields.len() <= u128::BITS as usize,
+            "extract {} has more fields than a header check can hold",
+            def.name
+        );
+        let digit_keys = table.keys().any(|k| k.bytes().any(|b| b.is_ascii_digit()));
         HeaderMatcher {
             def,
             table,
             required,
+            digit_keys,
         }
     }
 
@@ -96,15 +106,23 @@ impl HeaderMatcher {
         if trimmed.is_empty() || trimmed.len() > 64 {
             return None;
         }
+        // An ID, a date, an amount: no header holds a bare digit (one in a
+        // bracketed unit is cut off by `header_key`), so such a cell can
+        // match only as written. Most data cells stop here, which keeps the
+        // repeated-header check on every row cheap.
+        let bare_digits =
+            trimmed.bytes().any(|b| b.is_ascii_digit()) && !trimmed.contains(['(', '（']);
+        if bare_digits && !self.digit_keys {
+            return None;
+        }
         if let Some(&i) = self.table.get(trimmed) {
             return Some(i);
         }
-        // Only a cell that normalisation would change can still match: most
-        // data cells (numbers, names already in NFKC) stop here, which keeps
-        // the repeated-header check on every row cheap.
-        if trimmed.bytes().any(|b| b.is_ascii_digit()) && !trimmed.contains(['(', '（']) {
-            return None; // an ID, a date, an amount: no header holds a bare digit
+        if bare_digits {
+            return None;
         }
+        // Only a cell that normalisation would change can still match:
+        // names already in NFKC stop here.
         let changes = trimmed
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '（' | '）' | '*' | '\u{feff}'))
@@ -119,22 +137,27 @@ impl HeaderMatcher {
     /// headers of this extract and at least half of the required columns
     /// are among them.
     pub fn looks_like_header(&self, cells: &[String]) -> bool {
+        // Asked of every data row (a header repeated mid-file is skipped):
+        // most rows have no header cell at all, and give up after a look.
         if cells.len() < 2 {
             return false;
         }
-        let mut found = vec![false; self.def.fields.len()];
+        let mut found: u128 = 0;
+        let mut matched = 0;
         for cell in cells {
-            if let Some(i) = self.field_of(cell) {
-                found[i] = true;
+            if let Some(i) = self.field_of(cell)
+                && found & (1 << i) == 0
+            {
+                found |= 1 << i;
+                matched += 1;
             }
         }
-        let matched = found.iter().filter(|&&f| f).count();
         let required_found = self
             .def
             .fields
             .iter()
-            .zip(&found)
-            .filter(|(f, found)| f.column_required && **found)
+            .enumerate()
+            .filter(|(i, f)| f.column_required && found & (1 << i) != 0)
             .count();
         matched >= 2 && required_found * 2 >= self.required
     }
@@ -226,6 +249,31 @@ mod tests {
                     header: "发放金额（元）"
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_configured_alias_with_a_digit_still_matches() {
+        let def = by_name("pension").unwrap();
+        let plain = HeaderMatcher::new(def, &BTreeMap::new());
+        let header = cells("姓名,身份证号,发放月份,2025年发放金额");
+        assert!(plain.map_header(&header).is_err());
+        let mut extra = BTreeMap::new();
+        extra.insert("amount".to_string(), vec!["2025年发放金额".to_string()]);
+        let m = HeaderMatcher::new(def, &extra);
+        assert_eq!(
+            m.map_header(&header).unwrap().columns,
+            vec![Some(0), Some(1), Some(2), Some(3)]
+        );
+        assert!(m.looks_like_header(&header));
+        assert!(!m.looks_like_header(&cells("张三,110105199001011234,2025-11,1520.00")));
+        // A unit in brackets is cut off, digits and all.
+        assert_eq!(
+            plain
+                .map_header(&cells("姓名,身份证号,发放月份,发放金额(2025)"))
+                .unwrap()
+                .columns[3],
+            Some(3)
         );
     }
 

@@ -5,6 +5,8 @@
 //! integer arithmetic, never through a float, so that "income exactly equal to
 //! the standard" is decided the same way on every run.
 
+use std::borrow::Cow;
+
 use super::ValueError;
 use super::text::{fold_width, is_blank, is_dash, quote_prefix};
 
@@ -23,7 +25,20 @@ struct Decimal {
 
 /// Folds widths, drops blanks and currency signs; `None` for a placeholder
 /// meaning "nothing" (`-`, `—`, `/`, `无`, empty).
-fn prepare(raw: &str) -> Option<String> {
+fn prepare(raw: &str) -> Option<Cow<'_, str>> {
+    // Most cells are plain ASCII numbers, which folding leaves as they are.
+    if !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-'))
+    {
+        return (!raw.bytes().all(|b| b == b'-')).then_some(Cow::Borrowed(raw));
+    }
+    prepare_any(raw).map(Cow::Owned)
+}
+
+/// [`prepare`] for any text.
+fn prepare_any(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len().min(64));
     for c in raw.chars() {
         let c = fold_width(c);
@@ -110,7 +125,7 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
         return Ok(None);
     };
     let err = || bad("bad_money", "无法识别的金额", &s);
-    let (number, per_unit) =
+    let (number, per_unit): (&str, i64) =
         if let Some(n) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
             (n, 10_000 * 100)
         } else {
@@ -124,7 +139,14 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
     let Some(d) = parse_decimal_text(number) else {
         return Err(err());
     };
-    let fen = div_round(d.mantissa * per_unit, 10i128.pow(d.scale));
+    // Up to two decimals (nearly every amount) scale exactly, without the
+    // slow 128-bit division.
+    let fen = match d.scale {
+        0 => d.mantissa * i128::from(per_unit),
+        1 => d.mantissa * i128::from(per_unit / 10),
+        2 => d.mantissa * i128::from(per_unit / 100),
+        _ => div_round(d.mantissa * i128::from(per_unit), 10i128.pow(d.scale)),
+    };
     let fen = if d.negative { -fen } else { fen };
     i64::try_from(fen).map(Some).map_err(|_| err())
 }
@@ -304,6 +326,11 @@ mod tests {
         fn never_panics_on_money_like_text(raw in "[0-9０-９,.，．万元¥￥\\-+ ]{0,30}") {
             let _ = parse_money(&raw);
             let _ = parse_integer(&raw);
+        }
+
+        #[test]
+        fn plain_numbers_prepare_as_any_text_does(raw in "[0-9.,\\-]{0,12}") {
+            prop_assert_eq!(prepare(&raw).map(Cow::into_owned), prepare_any(&raw));
         }
 
         #[test]

@@ -33,8 +33,11 @@ pub struct NormalizedName {
 
 /// Traditional → simplified, from OpenCC's TSCharacters (first candidate),
 /// with chains (薴 → 苧 → 苎) resolved once here so that a lookup is final.
-fn ts_table() -> &'static HashMap<char, char> {
-    static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
+/// A map keyed by characters, asked per character of every name.
+type CharMap<V> = HashMap<char, V, foldhash::fast::FixedState>;
+
+fn ts_table() -> &'static CharMap<char> {
+    static TABLE: OnceLock<CharMap<char>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut direct = HashMap::with_capacity(4200);
         for line in include_str!("../../data/opencc_TSCharacters.txt").lines() {
@@ -53,7 +56,7 @@ fn ts_table() -> &'static HashMap<char, char> {
                 direct.insert(k, v0);
             }
         }
-        let mut resolved = HashMap::with_capacity(direct.len());
+        let mut resolved = CharMap::with_capacity_and_hasher(direct.len(), Default::default());
         for (&k, &v) in &direct {
             let mut end = v;
             // The longest real chain is three steps; the bound guards
@@ -226,6 +229,25 @@ fn alias_of(inner: &str) -> Option<String> {
 /// characters, ASCII upper-cased. An empty or placeholder cell gives an
 /// empty `name`.
 pub fn normalize_name(raw: &str) -> NormalizedName {
+    // Most names are a few common Han characters and nothing else: NFKC,
+    // brackets, blanks and separators have nothing to do there.
+    let is_han = |c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c);
+    if !raw.is_empty() && raw.chars().all(is_han) {
+        let name: String = raw.chars().map(simplify_char).collect();
+        if name.chars().all(is_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
+            let pinyin = pinyin_key(&name);
+            return NormalizedName {
+                name,
+                alias: None,
+                pinyin,
+            };
+        }
+    }
+    normalize_any_name(raw)
+}
+
+/// [`normalize_name`] for any text.
+fn normalize_any_name(raw: &str) -> NormalizedName {
     let (mut name, alias) = split_annotation(raw);
     // NFKC is not closed under deleting characters: removing a blank between
     // a letter and a combining mark leaves a composable pair. Such names are
@@ -342,8 +364,8 @@ impl NameAgreement {
 /// Homophone confusion sets (pycorrector's same-pinyin table): the
 /// characters people type for one another because they sound alike, dialect
 /// and literary readings included.
-fn confusion_sets() -> &'static HashMap<char, Vec<char>> {
-    static SETS: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+fn confusion_sets() -> &'static CharMap<Vec<char>> {
+    static SETS: OnceLock<CharMap<Vec<char>>> = OnceLock::new();
     SETS.get_or_init(|| {
         include_str!("../../data/same_pinyin.txt")
             .lines()
@@ -607,6 +629,15 @@ mod tests {
         assert!(NameAgreement::Same < NameAgreement::Disagree);
     }
 
+    #[test]
+    fn han_fast_path_keeps_placeholders_and_traditional_forms() {
+        for raw in ["无", "空", "暂无", "不详", "張三", "王小明", "龍"] {
+            assert_eq!(normalize_name(raw), normalize_any_name(raw), "{raw}");
+        }
+        assert_eq!(normalize_name("无").name, "");
+        assert_eq!(normalize_name("張三").name, "张三");
+    }
+
     proptest! {
         #[test]
         fn never_panics(a in any::<String>(), b in any::<String>()) {
@@ -614,6 +645,11 @@ mod tests {
             let _ = name_agreement(&a, &b);
             let _ = pinyin_key(&a);
             let _ = to_simplified(&a);
+        }
+
+        #[test]
+        fn han_names_normalise_as_any_text_does(raw in "[\u{4E00}-\u{9FFF}]{0,6}") {
+            prop_assert_eq!(normalize_name(&raw), normalize_any_name(&raw));
         }
 
         #[test]

@@ -79,7 +79,10 @@ pub(super) fn read_delimited(
         // UTF-8: the lossy conversion never replaces anything.
         let mut fields: Vec<String> = record
             .iter()
-            .map(|field| String::from_utf8_lossy(field).into_owned())
+            .map(|field| match std::str::from_utf8(field) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(field).into_owned(),
+            })
             .collect();
         // Two exports pasted into one file leave the second one's BOM at
         // the start of its header line: invisible, and it would keep that
