@@ -249,7 +249,10 @@ pub(crate) fn name_birth() -> String {
 }
 
 /// Every observation with its resolved person, method, score and the level
-/// at which its name agreed.
+/// at which its name agreed. Each status has its own join: a valid ID is
+/// looked up among the direct levels, a bad one among the repairs, a missing
+/// one by name and birth date, so that every row is probed once and copied
+/// once.
 pub(crate) fn resolved() -> String {
     let valid = quote(status::VALID);
     let upgraded = quote(status::UPGRADED15);
@@ -264,35 +267,44 @@ pub(crate) fn resolved() -> String {
         .iter()
         .map(|(label, _, rank)| format!(" WHEN {rank} THEN {}", quote(label)))
         .collect();
+    let row = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
+               o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status";
     format!(
-        "SELECT o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
-                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status,
-                CASE WHEN o.id_status IN ({valid}, {upgraded}) THEN o.id
-                     WHEN o.id_status = {bad} THEN r.person_id
-                     WHEN o.id_status IN {no_id} THEN nb.person_id END AS person_id,
+        "SELECT {row}, o.id AS person_id,
                 CASE WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {exact}
                      WHEN o.id_status = {valid} THEN {normalized}
-                     WHEN o.id_status = {upgraded} THEN {legacy15}
-                     WHEN o.id_status = {bad} AND r.person_id IS NOT NULL THEN {repaired}
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {name_birth}
-                     ELSE {unlinked} END AS method,
-                CASE WHEN o.id_status IN ({valid}, {upgraded}) AND d.level = {disagree}
-                          THEN {s_disagree}
+                     ELSE {legacy15} END AS method,
+                CASE WHEN d.level = {disagree} THEN {s_disagree}
                      WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {s_exact}
                      WHEN o.id_status = {valid} THEN {s_normalized}
-                     WHEN o.id_status = {upgraded} THEN {s_legacy15}
-                     WHEN o.id_status = {bad} AND r.person_id IS NOT NULL
-                          THEN CASE r.rank{repaired_score} END
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {s_name_birth}
-                     ELSE {s_unlinked} END AS score,
-                CASE WHEN o.id_status IN ({valid}, {upgraded}) THEN d.level
-                     WHEN o.id_status = {bad} THEN CASE r.rank{repaired_level} END
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {same}
-                     END AS name_level
+                     ELSE {s_legacy15} END AS score,
+                d.level AS name_level
          FROM {OBS} o
          LEFT JOIN {DIRECT} d ON d.id = o.id AND d.name_key = o.name_key
+         WHERE o.id_status IN ({valid}, {upgraded})
+         UNION ALL
+         SELECT {row}, r.person_id AS person_id,
+                CASE WHEN r.person_id IS NOT NULL THEN {repaired} ELSE {unlinked} END AS method,
+                CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_score} END
+                     ELSE {s_unlinked} END AS score,
+                CASE r.rank{repaired_level} END AS name_level
+         FROM {OBS} o
          LEFT JOIN {REPAIRS} r ON r.bad_id = o.id AND r.name_key = o.name_key
-         LEFT JOIN {NAME_BIRTH} nb ON nb.name = o.name AND nb.birth = o.birth",
+         WHERE o.id_status = {bad}
+         UNION ALL
+         SELECT {row}, nb.person_id AS person_id,
+                CASE WHEN nb.person_id IS NOT NULL THEN {name_birth} ELSE {unlinked} END AS method,
+                CASE WHEN nb.person_id IS NOT NULL THEN {s_name_birth} ELSE {s_unlinked} END AS score,
+                CASE WHEN nb.person_id IS NOT NULL THEN {same} END AS name_level
+         FROM {OBS} o
+         LEFT JOIN {NAME_BIRTH} nb ON nb.name = o.name AND nb.birth = o.birth
+         WHERE o.id_status IN {no_id}
+         UNION ALL
+         SELECT {row}, CAST(NULL AS VARCHAR) AS person_id, {unlinked} AS method,
+                {s_unlinked} AS score, CAST(NULL AS VARCHAR) AS name_level
+         FROM {OBS} o
+         WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded}, {bad})
+               AND o.id_status NOT IN {no_id}",
         exact = quote(Method::Exact.label()),
         normalized = quote(Method::Normalized.label()),
         legacy15 = quote(Method::Legacy15.label()),
