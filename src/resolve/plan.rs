@@ -105,12 +105,17 @@ pub(crate) fn observations_empty() -> String {
 }
 
 /// Every (person, name) observed on a valid or upgraded ID: the names a
-/// person is known by.
+/// person is known by, with the rows that carry each (`n`) and whether one
+/// of them is the roster's own ID column (`in_roster`).
 pub(crate) fn known_names() -> String {
     format!(
-        "SELECT DISTINCT id AS person_id, name, name_raw FROM {OBS} \
-         WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\" \
-         AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL",
+        "SELECT id AS person_id, name, name_raw, count(*) AS n,
+                max(CASE WHEN extract = 'roster' AND field = 'id_number' THEN 1 ELSE 0 END)
+                    AS in_roster
+         FROM {OBS}
+         WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
+           AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
+         GROUP BY id, name, name_raw",
         linked = linked_statuses()
     )
 }
@@ -118,20 +123,23 @@ pub(crate) fn known_names() -> String {
 /// The person universe: every valid or upgraded ID in any extract, with the
 /// name it is best known by: the roster's name if the roster has the ID, else
 /// the most frequent normalised name (ties: the smallest), as written first
-/// in code-point order.
+/// in code-point order. The names are counted from [`known_names`], which
+/// has counted the rows already; only the rows it leaves out are scanned
+/// again, for IDs seen with no usable name.
 pub(crate) fn persons() -> String {
     format!(
         "WITH ids AS (
+            SELECT DISTINCT person_id FROM {KNOWN}
+            UNION
             SELECT DISTINCT id AS person_id FROM {OBS}
-            WHERE id_status IN {linked} AND id IS NOT NULL),
+            WHERE id_status IN {linked} AND id IS NOT NULL
+              AND NOT COALESCE(NOT \"_dup\" AND name IS NOT NULL AND name <> ''
+                               AND name_raw IS NOT NULL, false)),
          counted AS (
-            SELECT id AS person_id, name, min(name_raw) AS name_raw, count(*) AS n,
-                   max(CASE WHEN extract = 'roster' AND field = 'id_number' THEN 1 ELSE 0 END)
-                       AS in_roster
-            FROM {OBS}
-            WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
-              AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
-            GROUP BY id, name),
+            SELECT person_id, name, min(name_raw) AS name_raw, sum(n) AS n,
+                   max(in_roster) AS in_roster
+            FROM {KNOWN}
+            GROUP BY person_id, name),
          best AS (
             SELECT person_id,
                    first_value(name ORDER BY in_roster DESC, n DESC, name ASC) AS name,

@@ -620,6 +620,32 @@ async fn results_on_disk_are_the_results_in_memory() {
 }
 
 #[tokio::test]
+async fn ids_seen_only_without_a_usable_name_are_persons_too() {
+    let ctx = session(2);
+    let named = id("34112219900101001");
+    let blank = id("34112219900101002");
+    let only_dup = id("34112219900101003");
+    let mut dup = row(&only_dup, "王五");
+    dup.dup = true;
+    let rows = [row(&named, "张三"), row(&blank, ""), dup];
+    register_batch(
+        &ctx,
+        "pension",
+        table("pension_1.csv", &[("id_number", "name")], false, &rows),
+    )
+    .unwrap();
+    let res = resolve_all(&ctx, &["pension"]).await.unwrap();
+    assert_eq!(
+        strings(&res.persons, "person_id"),
+        vec![Some(named), Some(blank), Some(only_dup)]
+    );
+    assert_eq!(
+        strings(&res.persons, "name"),
+        vec![Some("张三".to_string()), None, None]
+    );
+}
+
+#[tokio::test]
 async fn results_are_registered_as_tables() {
     let ctx = session(2);
     register_fixture(&ctx);
