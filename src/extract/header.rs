@@ -138,7 +138,7 @@ impl HeaderMatcher {
     /// are among them.
     pub fn looks_like_header(&self, cells: &[String]) -> bool {
         // Asked of every data row (a header repeated mid-file is skipped):
-        // most rows have no header cell at all, and give up after a look.
+        // field_of turns most of a data row's cells away before any lookup.
         if cells.len() < 2 {
             return false;
         }

@@ -35,7 +35,7 @@ fn properties() -> WriterPropertiesBuilder {
 /// [`writer`] for links.parquet, a row per department row: dictionaries
 /// only for the columns of few values (the rest would overflow theirs and
 /// fall back anyway) and no min/max statistics, which took a quarter of the
-/// write and serve no reader of this file.
+/// write (readers of this file scan it whole; the columns are unchanged).
 pub fn links_writer<W: Write + Send>(
     out: W,
     schema: SchemaRef,
