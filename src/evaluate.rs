@@ -182,6 +182,16 @@ fn col_of(columns: &BTreeMap<String, usize>, name: &str) -> Result<usize, String
     columns.get(name).copied().ok_or_else(|| name.to_string())
 }
 
+/// The places of a links file's extract, file, row and person_id columns,
+/// then of `more`.
+fn link_columns(columns: &BTreeMap<String, usize>, more: &[&str]) -> Result<Vec<usize>, String> {
+    ["extract", "file", "row", "person_id"]
+        .iter()
+        .chain(more)
+        .map(|name| col_of(columns, name))
+        .collect()
+}
+
 /// A 128-bit digest of text, 0 kept for the empty text.
 fn text_digest(parts: &[&str]) -> u128 {
     use std::hash::BuildHasher;
@@ -216,15 +226,7 @@ fn truth_links(path: &Path) -> Result<(HashMap<u128, TruthLink>, Vec<String>), E
     let mut index: HashMap<String, u16> = HashMap::new();
     stream_csv(
         path,
-        |columns| {
-            Ok(vec![
-                col_of(columns, "extract")?,
-                col_of(columns, "file")?,
-                col_of(columns, "row")?,
-                col_of(columns, "person_id")?,
-                col_of(columns, "corruption")?,
-            ])
-        },
+        |columns| link_columns(columns, &["corruption"]),
         |r, c| {
             let corruption = get(r, c[4]);
             let corruption = match index.get(corruption) {
@@ -286,14 +288,7 @@ pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, Evaluate
     let mut extra: HashMap<u128, u128> = HashMap::new();
     stream_csv(
         &run_dir.join("links.csv"),
-        |columns| {
-            Ok(vec![
-                col_of(columns, "extract")?,
-                col_of(columns, "file")?,
-                col_of(columns, "row")?,
-                col_of(columns, "person_id")?,
-            ])
-        },
+        |columns| link_columns(columns, &[]),
         |r, c| {
             let key = link_key(get(r, c[0]), get(r, c[1]), get(r, c[2]));
             let person = person_digest(get(r, c[3]));

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use pinyin::{ToPinyin, ToPinyinMulti};
 use unicode_normalization::UnicodeNormalization;
 
-use super::text::is_nfkc;
+use super::text::{is_common_han, is_nfkc};
 
 use super::text::is_blank;
 
@@ -231,10 +231,9 @@ fn alias_of(inner: &str) -> Option<String> {
 pub fn normalize_name(raw: &str) -> NormalizedName {
     // Most names are a few common Han characters and nothing else: NFKC,
     // brackets, blanks and separators have nothing to do there.
-    let is_han = |c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c);
-    if !raw.is_empty() && raw.chars().all(is_han) {
+    if !raw.is_empty() && raw.chars().all(is_common_han) {
         let name: String = raw.chars().map(simplify_char).collect();
-        if name.chars().all(is_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
+        if name.chars().all(is_common_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
             let pinyin = pinyin_key(&name);
             return NormalizedName {
                 name,

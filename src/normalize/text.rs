@@ -89,13 +89,19 @@ mod tests {
     }
 }
 
+/// A CJK Unified Ideograph of the basic block (U+4E00–U+9FFF): nearly
+/// every character of a Chinese name, and none of them changes under NFKC.
+#[inline]
+pub fn is_common_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
 /// Whether NFKC leaves `s` as it is. Text of ASCII and CJK Unified
 /// Ideographs (U+4E00–U+9FFF, none of which decomposes) — almost every cell
 /// an extract holds — is decided by a range check; anything else by the
 /// Unicode quick check (`Maybe` counts as no: the caller normalises).
 pub fn is_nfkc(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c))
+    s.chars().all(|c| c.is_ascii() || is_common_han(c))
         || unicode_normalization::is_nfkc_quick(s.chars())
             == unicode_normalization::IsNormalized::Yes
 }
