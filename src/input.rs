@@ -393,7 +393,7 @@ fn load_file(
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates = table::DuplicateFinder::default();
-    let is_header = |cells: &[String]| matcher.looks_like_header(cells);
+    let is_header = |cells: &[read::Cell]| matcher.looks_like_header(cells);
     // Per-row counts under static keys, made the manifest's strings once at
     // the end: nothing is allocated per row for the accounting.
     let mut id_status: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -472,7 +472,11 @@ fn load_file(
                         row: raw_row.loc.to_string(),
                         code: reject.code,
                         reason: reject.reason,
-                        raw: raw_row.fields,
+                        raw: raw_row
+                            .fields
+                            .into_iter()
+                            .map(read::Cell::into_string)
+                            .collect(),
                     });
                 }
             }

@@ -79,7 +79,8 @@ impl Secrets {
                 continue;
             };
             let matcher = HeaderMatcher::new(def, &BTreeMap::new());
-            let Ok(table) = read::read_file(&path, &|c: &[String]| matcher.looks_like_header(c))
+            let Ok(table) =
+                read::read_file(&path, &|c: &[read::Cell]| matcher.looks_like_header(c))
             else {
                 continue;
             };

@@ -12,7 +12,7 @@ use hedui::normalize::{date, id, money, name};
 use hedui::read::{self, ReadError, RowLoc};
 use proptest::prelude::*;
 
-fn is_header(fields: &[String]) -> bool {
+fn is_header(fields: &[read::Cell]) -> bool {
     let has = |h: &str| fields.iter().any(|f| f.trim() == h);
     has("姓名") && has("身份证号")
 }
@@ -76,7 +76,7 @@ fn data_rows(table: &read::RawTable) -> Vec<Vec<String>> {
     table.sections[0]
         .rows
         .iter()
-        .map(|r| r.fields.clone())
+        .map(|r| r.fields.iter().map(|f| f.to_string()).collect())
         .collect()
 }
 
@@ -275,7 +275,7 @@ proptest! {
         let raw: Vec<read::RawRow> = rows
             .into_iter()
             .enumerate()
-            .map(|(i, fields)| read::RawRow { loc: RowLoc { sheet: None, row: i as u32 + 2 }, fields })
+            .map(|(i, fields)| read::RawRow { loc: RowLoc { sheet: None, row: i as u32 + 2 }, fields: fields.into_iter().map(read::Cell::from).collect() })
             .collect();
         for result in table::parse_rows(def, &map, &raw) {
             if let Err(reject) = result {

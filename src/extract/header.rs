@@ -136,7 +136,7 @@ impl HeaderMatcher {
     /// A row is taken for the header when at least two of its cells are
     /// headers of this extract and at least half of the required columns
     /// are among them.
-    pub fn looks_like_header(&self, cells: &[String]) -> bool {
+    pub fn looks_like_header(&self, cells: &[impl AsRef<str>]) -> bool {
         // Asked of every data row (a header repeated mid-file is skipped):
         // field_of turns most of a data row's cells away before any lookup.
         if cells.len() < 2 {
@@ -145,7 +145,7 @@ impl HeaderMatcher {
         let mut found: u128 = 0;
         let mut matched = 0;
         for cell in cells {
-            if let Some(i) = self.field_of(cell)
+            if let Some(i) = self.field_of(cell.as_ref())
                 && found & (1 << i) == 0
             {
                 found |= 1 << i;
@@ -163,10 +163,11 @@ impl HeaderMatcher {
     }
 
     /// Maps a header row onto the extract's fields.
-    pub fn map_header(&self, cells: &[String]) -> Result<HeaderMap, Vec<HeaderProblem>> {
+    pub fn map_header(&self, cells: &[impl AsRef<str>]) -> Result<HeaderMap, Vec<HeaderProblem>> {
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.def.fields.len()];
         let mut unknown = Vec::new();
         for (col, cell) in cells.iter().enumerate() {
+            let cell = cell.as_ref();
             match self.field_of(cell) {
                 Some(i) => hits[i].push(col),
                 None if cell.trim().is_empty() => {}
@@ -185,7 +186,10 @@ impl HeaderMatcher {
                 [col] => columns.push(Some(*col)),
                 many => problems.push(HeaderProblem::MappedTwice {
                     field: f.field,
-                    headers: many.iter().map(|&c| cells[c].trim().to_string()).collect(),
+                    headers: many
+                        .iter()
+                        .map(|&c| cells[c].as_ref().trim().to_string())
+                        .collect(),
                 }),
             }
         }

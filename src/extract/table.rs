@@ -391,9 +391,10 @@ fn mapped_values<'r>(
     map: &'r HeaderMap,
     row: &'r RawRow,
 ) -> impl Iterator<Item = &'r str> + Clone + 'r {
-    map.columns
-        .iter()
-        .map(|c| c.and_then(|i| row.fields.get(i)).map_or("", String::as_str))
+    map.columns.iter().map(|c| {
+        c.and_then(|i| row.fields.get(i))
+            .map_or("", crate::read::Cell::as_str)
+    })
 }
 
 impl DuplicateFinder {

@@ -11,7 +11,7 @@ use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::encoding::{self, Decoded};
 use super::section::{Scan, SectionScanner};
-use super::{ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError};
+use super::{Cell, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError};
 
 /// Reads a delimited text file. `format` is `None` for `.txt`, whose
 /// delimiter is sniffed from the decoded text.
@@ -19,7 +19,7 @@ pub(super) fn read_delimited(
     file: &str,
     bytes: &[u8],
     format: Option<FileFormat>,
-    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
     sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let Decoded {
@@ -77,11 +77,11 @@ pub(super) fn read_delimited(
         after_record = true;
         // The text is UTF-8 and delimiters are ASCII, so every field is
         // UTF-8: the lossy conversion never replaces anything.
-        let mut fields: Vec<String> = record
+        let mut fields: Vec<Cell> = record
             .iter()
-            .map(|field| match std::str::from_utf8(field) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(field).into_owned(),
+            .map(|field| {
+                Cell::from_utf8(field)
+                    .unwrap_or_else(|_| Cell::from(String::from_utf8_lossy(field)))
             })
             .collect();
         // Two exports pasted into one file leave the second one's BOM at
@@ -90,7 +90,7 @@ pub(super) fn read_delimited(
         if let Some(first) = fields.first_mut()
             && first.starts_with('\u{FEFF}')
         {
-            first.drain(..'\u{FEFF}'.len_utf8());
+            *first = Cell::from(&first['\u{FEFF}'.len_utf8()..]);
         }
         last_record_row = Some(row);
         if scanner.push(row, fields) == Scan::GaveUp {
@@ -465,7 +465,7 @@ mod properties {
     use super::super::{ReadError, Section};
     use super::read_delimited;
 
-    fn is_header(fields: &[String]) -> bool {
+    fn is_header(fields: &[super::super::Cell]) -> bool {
         fields.first().is_some_and(|f| f.trim() == "h")
     }
 

@@ -12,12 +12,12 @@ use arrow::datatypes::{DataType, Float64Type};
 
 use super::section::SectionScanner;
 use super::xlsx::float_text;
-use super::{ChunkSink, FileFormat, RawTable, ReadError};
+use super::{Cell, ChunkSink, FileFormat, RawTable, ReadError};
 
 pub(super) fn read_parquet(
     path: &Path,
     file: &str,
-    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
     sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let parquet_error = |reason: String| ReadError::Parquet {
@@ -42,11 +42,11 @@ pub(super) fn read_parquet(
     }
     let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
         .map_err(|err| parquet_error(err.to_string()))?;
-    let header: Vec<String> = builder
+    let header: Vec<Cell> = builder
         .schema()
         .fields()
         .iter()
-        .map(|field| field.name().clone())
+        .map(|field| Cell::from(field.name().as_str()))
         .collect();
     let batches = builder
         .build()
@@ -67,9 +67,9 @@ pub(super) fn read_parquet(
                 .iter()
                 .map(|column| {
                     if column.is_null(index) {
-                        String::new()
+                        Cell::default()
                     } else {
-                        column.value(index).to_owned()
+                        Cell::from(column.value(index))
                     }
                 })
                 .collect();

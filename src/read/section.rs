@@ -4,7 +4,7 @@
 //! below the header and the manifest's accounting holds by construction.
 
 use super::{
-    Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow,
+    Cell, Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow,
 };
 
 /// Labels that open a total row. `合计` and `总计` also open longer labels
@@ -26,7 +26,7 @@ pub(super) enum Scan {
 /// they come (a large file is never held whole); without one they collect
 /// in the section.
 pub(super) struct SectionScanner<'a> {
-    is_header: &'a dyn Fn(&[String]) -> bool,
+    is_header: &'a dyn Fn(&[Cell]) -> bool,
     non_blank_above_header: usize,
     section: Option<Section>,
     sink: Option<&'a mut ChunkSink<'a>>,
@@ -38,7 +38,7 @@ pub(super) struct SectionScanner<'a> {
 pub const CHUNK_ROWS: usize = 32 * 1024;
 
 impl<'a> SectionScanner<'a> {
-    pub(super) fn new(is_header: &'a dyn Fn(&[String]) -> bool) -> Self {
+    pub(super) fn new(is_header: &'a dyn Fn(&[Cell]) -> bool) -> Self {
         SectionScanner {
             is_header,
             non_blank_above_header: 0,
@@ -57,8 +57,8 @@ impl<'a> SectionScanner<'a> {
     /// For formats whose header is known without searching (Parquet's
     /// column names).
     pub(super) fn with_header(
-        is_header: &'a dyn Fn(&[String]) -> bool,
-        header: Vec<String>,
+        is_header: &'a dyn Fn(&[Cell]) -> bool,
+        header: Vec<Cell>,
         header_row: u32,
     ) -> Self {
         SectionScanner {
@@ -71,7 +71,7 @@ impl<'a> SectionScanner<'a> {
     }
 
     /// One row, with the 1-based row number a person sees.
-    pub(super) fn push(&mut self, row: u32, fields: Vec<String>) -> Scan {
+    pub(super) fn push(&mut self, row: u32, fields: Vec<Cell>) -> Scan {
         let loc = RowLoc { sheet: None, row };
         if self
             .section
@@ -142,7 +142,7 @@ impl<'a> SectionScanner<'a> {
     }
 }
 
-fn empty_section(header: Vec<String>, row: u32) -> Section {
+fn empty_section(header: Vec<Cell>, row: u32) -> Section {
     Section {
         sheet: None,
         header,
@@ -153,10 +153,7 @@ fn empty_section(header: Vec<String>, row: u32) -> Section {
 }
 
 /// Why a row below the header is not data, if it is not.
-pub(super) fn classify(
-    fields: &[String],
-    is_header: &dyn Fn(&[String]) -> bool,
-) -> Option<SkipReason> {
+pub(super) fn classify(fields: &[Cell], is_header: &dyn Fn(&[Cell]) -> bool) -> Option<SkipReason> {
     let first = fields.iter().map(|f| f.trim()).find(|f| !f.is_empty());
     let Some(first) = first else {
         return Some(SkipReason::Blank);
@@ -170,7 +167,7 @@ pub(super) fn classify(
     None
 }
 
-fn is_blank(fields: &[String]) -> bool {
+fn is_blank(fields: &[Cell]) -> bool {
     fields.iter().all(|f| f.trim().is_empty())
 }
 
@@ -207,17 +204,17 @@ pub(super) fn label_sheet(section: &mut Section, sheet: &str) {
 mod tests {
     use super::*;
 
-    fn strings(fields: &[&str]) -> Vec<String> {
-        fields.iter().map(|f| (*f).to_owned()).collect()
+    fn strings(fields: &[&str]) -> Vec<Cell> {
+        fields.iter().map(|f| Cell::from(*f)).collect()
     }
 
-    fn header_pred(fields: &[String]) -> bool {
+    fn header_pred(fields: &[Cell]) -> bool {
         fields.first().is_some_and(|f| f.trim() == "姓名")
     }
 
     #[test]
     fn classifies_blank_total_and_repeated_header() {
-        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
         assert_eq!(classify(&strings(&[]), pred), Some(SkipReason::Blank));
         assert_eq!(
             classify(&strings(&[" ", "\u{3000}", ""]), pred),
@@ -249,7 +246,7 @@ mod tests {
 
     #[test]
     fn gives_up_after_the_search_window() {
-        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
         let mut scanner = SectionScanner::new(pred);
         for row in 1..HEADER_SEARCH_ROWS as u32 {
             assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);
@@ -262,7 +259,7 @@ mod tests {
 
     #[test]
     fn header_may_be_the_last_row_of_the_window() {
-        let pred: &dyn Fn(&[String]) -> bool = &header_pred;
+        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
         let mut scanner = SectionScanner::new(pred);
         for row in 1..HEADER_SEARCH_ROWS as u32 {
             assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);

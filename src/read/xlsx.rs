@@ -8,7 +8,7 @@ use std::io::Cursor;
 use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, Xlsx};
 
 use super::section::{Scan, SectionScanner, label_sheet};
-use super::{Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
+use super::{Cell, Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
 
 /// From this magnitude on, a float is past Excel's 15 significant digits: an
 /// 18-digit ID number stored as a number has lost its last digits for good.
@@ -17,7 +17,7 @@ const LOST_DIGITS_FROM: f64 = 1e15;
 pub(super) fn read_xlsx(
     file: &str,
     bytes: Vec<u8>,
-    is_header: &(dyn Fn(&[String]) -> bool + Sync),
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
     sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
     let bad_workbook = |reason: String| ReadError::BadWorkbook {
@@ -90,7 +90,7 @@ pub(super) fn read_xlsx(
 }
 
 /// The section of one sheet, or `None` when it has no header.
-fn scan_sheet(range: &Range<Data>, is_header: &dyn Fn(&[String]) -> bool) -> Option<Section> {
+fn scan_sheet(range: &Range<Data>, is_header: &dyn Fn(&[Cell]) -> bool) -> Option<Section> {
     // The range covers the used cells only: its first row need not be the
     // sheet's row 1, and row numbers must be the sheet's own.
     let (first_row, _) = range.start()?;
@@ -98,7 +98,10 @@ fn scan_sheet(range: &Range<Data>, is_header: &dyn Fn(&[String]) -> bool) -> Opt
     for (offset, cells) in range.rows().enumerate() {
         let offset = u32::try_from(offset).unwrap_or(u32::MAX);
         let row = first_row.saturating_add(offset).saturating_add(1);
-        let fields = cells.iter().map(cell_text).collect();
+        let fields = cells
+            .iter()
+            .map(|cell| Cell::from(cell_text(cell)))
+            .collect();
         if scanner.push(row, fields) == Scan::GaveUp {
             return None;
         }
