@@ -433,7 +433,7 @@ fn load_file(
         let dups = duplicates.mark(map, &chunk.rows);
         let parsed = table::parse_rows(def, map, &chunk.rows);
         let cut_off = chunk.cut_off;
-        for ((raw_row, dup), result) in chunk.rows.into_iter().zip(dups).zip(parsed) {
+        for ((raw_row, dup), result) in chunk.rows.iter().zip(dups).zip(parsed) {
             // A row the file's end cut through lost the tail of its last
             // field: `已就` of `已就业` may still parse, and must not.
             let result = if cut_off.as_ref() == Some(&raw_row.loc) {
@@ -472,11 +472,7 @@ fn load_file(
                         row: raw_row.loc.to_string(),
                         code: reject.code,
                         reason: reject.reason,
-                        raw: raw_row
-                            .fields
-                            .into_iter()
-                            .map(read::Cell::into_string)
-                            .collect(),
+                        raw: raw_row.fields.iter().map(|f| f.to_string()).collect(),
                     });
                 }
             }

@@ -15,6 +15,7 @@
 //! - dates Date32, money Int64 fen, periods Int32 `YYYYMM`, integers Int64,
 //!   decimals Float64, text and categories Utf8 (categories canonical).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -36,10 +37,17 @@ use crate::read::RawRow;
 
 /// One typed value of a row.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Text(Option<String>),
-    Id { raw: String, id: NormalizedId },
-    Name { raw: String, name: NormalizedName },
+pub enum Value<'a> {
+    /// Trimmed text as it stands in the cell, or a school year rewritten.
+    Text(Option<Cow<'a, str>>),
+    Id {
+        raw: &'a str,
+        id: NormalizedId,
+    },
+    Name {
+        raw: &'a str,
+        name: NormalizedName,
+    },
     Date(Option<NaiveDate>),
     Money(Option<i64>),
     Decimal(Option<f64>),
@@ -66,13 +74,17 @@ pub struct FieldWarning {
 
 /// A row that came through: its typed values, one per field of the extract.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParsedRow {
-    pub values: Vec<Value>,
+pub struct ParsedRow<'a> {
+    pub values: Vec<Value<'a>>,
     pub warnings: Vec<FieldWarning>,
 }
 
 /// Parses one data row against a header map.
-pub fn parse_row(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Result<ParsedRow, Reject> {
+pub fn parse_row<'a>(
+    def: &ExtractDef,
+    map: &HeaderMap,
+    row: &'a RawRow,
+) -> Result<ParsedRow<'a>, Reject> {
     let fields = &row.fields;
     if fields.len() < map.width
         || fields[map.width..]
@@ -142,15 +154,15 @@ fn is_null(v: &Value) -> bool {
     }
 }
 
-fn null_of(ty: FieldType) -> Value {
+fn null_of(ty: FieldType) -> Value<'static> {
     match ty {
         FieldType::Text | FieldType::SchoolYear => Value::Text(None),
         FieldType::Id => Value::Id {
-            raw: String::new(),
+            raw: "",
             id: normalize_id(""),
         },
         FieldType::Name => Value::Name {
-            raw: String::new(),
+            raw: "",
             name: NormalizedName::default(),
         },
         FieldType::Date => Value::Date(None),
@@ -164,19 +176,19 @@ fn null_of(ty: FieldType) -> Value {
 
 /// Parses one cell; the error is a stable code and a Chinese message that
 /// does not repeat the value.
-fn parse_value(f: &FieldDef, raw: &str) -> Result<Value, (&'static str, String)> {
+fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static str, String)> {
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
     Ok(match f.ty {
         FieldType::Text => {
             let t = raw.trim();
-            Value::Text((!t.is_empty()).then(|| t.to_string()))
+            Value::Text((!t.is_empty()).then_some(Cow::Borrowed(t)))
         }
         FieldType::Id => Value::Id {
-            raw: raw.to_string(),
+            raw,
             id: normalize_id(raw),
         },
         FieldType::Name => Value::Name {
-            raw: raw.to_string(),
+            raw,
             name: normalize_name(raw),
         },
         FieldType::Date => Value::Date(date::parse_date(raw).map_err(value_err)?),
@@ -184,7 +196,11 @@ fn parse_value(f: &FieldDef, raw: &str) -> Result<Value, (&'static str, String)>
         FieldType::Decimal => Value::Decimal(money::parse_decimal(raw).map_err(value_err)?),
         FieldType::Integer => Value::Integer(money::parse_integer(raw).map_err(value_err)?),
         FieldType::Period => Value::Period(date::parse_period(raw).map_err(value_err)?),
-        FieldType::SchoolYear => Value::Text(date::parse_school_year(raw).map_err(value_err)?),
+        FieldType::SchoolYear => Value::Text(
+            date::parse_school_year(raw)
+                .map_err(value_err)?
+                .map(Cow::Owned),
+        ),
         FieldType::Category(values) => Value::Category(parse_category(values, raw)?),
     })
 }
@@ -410,11 +426,11 @@ impl DuplicateFinder {
 
 /// Parses a chunk's rows in parallel, keeping file order; each accepted row
 /// comes with the digest of its record key.
-pub fn parse_rows(
+pub fn parse_rows<'a>(
     def: &ExtractDef,
     map: &HeaderMap,
-    rows: &[RawRow],
-) -> Vec<Result<(ParsedRow, Option<u128>), Reject>> {
+    rows: &'a [RawRow],
+) -> Vec<Result<(ParsedRow<'a>, Option<u128>), Reject>> {
     let keys = KeySpec::new(def);
     rows.par_iter()
         .map(|r| {
