@@ -59,9 +59,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// system, in milliseconds (its default is 1 s). Every stage frees and
 /// allocates buffers of hundreds of megabytes (column builders, sorts,
 /// joins); given back within a second, each is faulted in and zeroed anew,
-/// which took 18 of a county run's 96 CPU seconds in the kernel. At 10 s
-/// the kernel's share halves and the run is about 15 % faster, for 4 % more
-/// peak memory (BENCHMARKS.md, session 5).
+/// which took 13–18 of a county run's 90–97 CPU seconds in the kernel. At
+/// 10 s the kernel took 10–12 s and the run a few seconds less, for about
+/// 5 % more peak memory (BENCHMARKS.md, session 5).
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
 /// Sets mimalloc's purge delay, unless `MIMALLOC_PURGE_DELAY` in the
