@@ -95,22 +95,29 @@ pub struct Inputs {
     pub problems: Vec<InputProblem>,
 }
 
-/// The files of a batch folder with the extract each belongs to, in name
-/// order, and the names of the files that belong to none.
-pub type Classified = (Vec<(PathBuf, &'static ExtractDef)>, Vec<String>);
+/// The files of a batch folder with the extract each belongs to and its
+/// size in bytes, in name order, and the names of the files that belong to
+/// none.
+pub type Classified = (Vec<(PathBuf, &'static ExtractDef, u64)>, Vec<String>);
 
 /// Sorts a batch folder's files by extract type.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
-    let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+    let mut names: Vec<(String, PathBuf, u64)> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
-        .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-        .filter(|(n, _)| !n.starts_with('.') && !n.starts_with("~$"))
+        .filter_map(|e| {
+            let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                e.path(),
+                meta.len(),
+            ))
+        })
+        .filter(|(n, _, _)| !n.starts_with('.') && !n.starts_with("~$"))
         .collect();
     names.sort();
     let mut files = Vec::new();
     let mut ignored = Vec::new();
-    for (name, path) in names {
+    for (name, path, bytes) in names {
         let def = config
             .input
             .files
@@ -118,7 +125,7 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
             .and_then(|t| extract::by_name(t))
             .or_else(|| extract::by_file_name(&name));
         match def {
-            Some(def) => files.push((path, def)),
+            Some(def) => files.push((path, def, bytes)),
             None => ignored.push(name),
         }
     }
@@ -178,7 +185,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let places: Vec<usize> = files
         .iter()
-        .map(|(_, def)| {
+        .map(|(_, def, _)| {
             let n = seen.entry(def.name).or_default();
             *n += 1;
             *n - 1
@@ -187,13 +194,12 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     // The largest files start first, so that no big file is left to run
     // alone at the end; the results come back in file order.
     let mut order: Vec<usize> = (0..files.len()).collect();
-    order
-        .sort_by_key(|&i| std::cmp::Reverse(std::fs::metadata(&files[i].0).map_or(0, |m| m.len())));
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].2));
     let mut results: Vec<(usize, FileResult)> = order
         .par_iter()
         .with_max_len(1)
         .map(|&i| {
-            let (path, def) = &files[i];
+            let (path, def, _) = &files[i];
             let place = places[i];
             let spill = match target {
                 Target::Memory => None,
@@ -215,7 +221,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     // place among the extract's files).
     let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize, usize)>> =
         BTreeMap::new();
-    for ((result, (_, def)), place) in results.zip(&files).zip(&places) {
+    for ((result, (_, def, _)), place) in results.zip(&files).zip(&places) {
         let account = inputs.accounts.len();
         match result.columns {
             Some(columns) => per_extract.entry(def.name).or_default().push((
@@ -242,7 +248,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         }
         if config.input.optional.iter().any(|o| o == def.name) {
             inputs.missing_optional.push(def.name);
-        } else if !files.iter().any(|(_, d)| d.name == def.name) {
+        } else if !files.iter().any(|(_, d, _)| d.name == def.name) {
             inputs.problems.push(InputProblem {
                 file: format!("{}_*", def.name),
                 message: format!(
