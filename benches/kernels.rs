@@ -112,7 +112,7 @@ fn rules_tiny_county(bencher: divan::Bencher) {
             let (ctx, names) = session();
             rt.block_on(async {
                 hedui::resolve::resolve(&ctx, &names).await.unwrap();
-                hedui::run::attach_persons(&ctx, &names).await.unwrap();
+                hedui::attach::attach_persons(&ctx, &names).await.unwrap();
             });
             ctx
         })

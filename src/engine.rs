@@ -21,11 +21,10 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+
+pub mod work;
 
 use crate::normalize::name::{NameAgreement, name_agreement};
 
@@ -44,8 +43,8 @@ pub fn session(threads: usize) -> SessionContext {
 /// much memory the engine's sorts and aggregates may hold before they spill.
 #[derive(Debug, Clone)]
 pub struct DiskTables {
-    /// The folder (created, owner-only) that holds the tables as Parquet
-    /// files and the engine's spill files; removed with the session's last
+    /// The folder (created, owner-only) that holds the tables as work
+    /// files ([`work`]) and the engine's spill files; removed with the session's last
     /// handle.
     pub dir: PathBuf,
     /// Bytes the engine's memory pool holds before sorts and aggregates
@@ -71,22 +70,16 @@ impl Drop for DiskFolder {
 
 /// A session with `threads` target partitions whose materialised tables go
 /// to `disk` when given (for inputs larger than memory): they are written as
-/// Parquet and read back as streams, and sorts and aggregates spill past the
+/// Arrow IPC work files ([`work`]) and read back as streams, and sorts and aggregates spill past the
 /// memory limit. Results are the same bytes either way.
 pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
         .with_batch_size(BATCH_SIZE)
         .with_information_schema(false);
-    // Our tables hold Utf8; keep `CAST(… AS VARCHAR)`, string literals and
-    // tables read back from Parquet in the same type so that outputs have
-    // one stable schema.
+    // Our tables hold Utf8; keep `CAST(… AS VARCHAR)` and string literals
+    // in the same type so that outputs have one stable schema.
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    config
-        .options_mut()
-        .execution
-        .parquet
-        .schema_force_view_types = false;
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(disk) = disk {
         crate::report::output::create_private_dir(&disk.dir.join("spill"))
@@ -152,7 +145,8 @@ pub fn register_batches(
 /// Runs `sql` and registers its result, computed once, as table `name`
 /// (replacing a table of that name). For intermediate tables that later plans
 /// read more than once. A session on disk writes each partition of the
-/// result as it streams to a Parquet file and reads the table from there.
+/// result as it streams to a work file ([`work`]) and reads the table from
+/// there.
 pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<()> {
     let df = ctx.sql(sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
@@ -170,18 +164,19 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
     let streams = df.execute_stream_partitioned().await?;
     let mut tasks = Vec::new();
     for (i, stream) in streams.into_iter().enumerate() {
-        let path = dir.join(format!("part-{i:04}.parquet"));
+        let stem = dir.join(format!("part-{i:04}"));
         let schema = schema.clone();
-        tasks.push(tokio::spawn(write_parquet_stream(path, schema, stream)));
+        tasks.push(tokio::spawn(write_work_part(stem, schema, stream)));
     }
+    let mut parts = Vec::new();
     for task in tasks {
-        task.await
-            .map_err(|e| DataFusionError::Execution(format!("writing {name}: {e}")))??;
+        parts.push(
+            task.await
+                .map_err(|e| DataFusionError::Execution(format!("writing {name}: {e}")))??,
+        );
     }
     ctx.deregister_table(name)?;
-    let path = format!("{}/", dir.display());
-    ctx.register_parquet(name, &path, ParquetReadOptions::default().schema(&schema))
-        .await?;
+    ctx.register_table(name, Arc::new(work::DiskTable::new(schema, parts)))?;
     let old = disk
         .current
         .lock()
@@ -193,32 +188,26 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
     Ok(())
 }
 
-/// How the work files of a session on disk are written: LZ4 (cheap to write
-/// and read back; a city's tables take a third of the room uncompressed).
-pub fn work_file_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .build()
-}
-
-/// Writes one partition's stream to a Parquet file, batch by batch.
-async fn write_parquet_stream(
-    path: PathBuf,
+/// Writes one partition's stream to work files, batch by batch.
+async fn write_work_part(
+    stem: PathBuf,
     schema: SchemaRef,
     mut stream: SendableRecordBatchStream,
-) -> Result<()> {
-    let file = crate::report::output::create_private(&path)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
-    let mut writer = ArrowWriter::try_new(
-        std::io::BufWriter::new(file),
-        schema,
-        Some(work_file_properties()),
-    )?;
+) -> Result<work::WorkPart> {
+    let mut writer = work::WorkPartWriter::create(&stem, &schema)?;
+    // Batches of the engine's size, whatever the plan made (a filter or a
+    // join may give many small ones): the scans of the table give them back
+    // as they were written.
+    let mut rebatch = Rebatch::new(BATCH_SIZE);
     while let Some(batch) = stream.next().await {
-        writer.write(&batch?)?;
+        for batch in rebatch.push(batch?)? {
+            writer.write(&batch)?;
+        }
     }
-    writer.close()?;
-    Ok(())
+    if let Some(batch) = rebatch.finish()? {
+        writer.write(&batch)?;
+    }
+    writer.finish()
 }
 
 /// Runs `sql` as one stream of batches in the plan's order (the query must

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::engine::work::{WorkPart, WorkPartWriter};
 use rayon::prelude::*;
 
 use crate::extract::table::{self, FileColumns, FileRows, Value};
@@ -69,10 +70,10 @@ pub struct InputProblem {
 }
 
 /// An extract table whose rows went to disk as they were read
-/// ([`load_to_disk`]): one Parquet file per input file, in a folder of its own.
+/// ([`load_to_disk`]): one work part per usable input file, in file order.
 #[derive(Debug)]
 pub struct DiskExtract {
-    pub dir: PathBuf,
+    pub parts: Vec<WorkPart>,
     pub schema: SchemaRef,
     /// `_ord` of every row that a later row of the same record key replaces
     /// (its `_superseded` is written false and must be read as true).
@@ -139,7 +140,7 @@ pub fn load(dir: &Path, config: &Config) -> Inputs {
     load_with(dir, config, Target::Memory)
 }
 
-/// As [`load`], but the rows go to Parquet files under `disk` (created,
+/// As [`load`], but the rows go to work files under `disk` (created,
 /// owner-only) batch by batch as they are parsed, for a batch larger than
 /// memory: `on_disk` instead of `tables`.
 pub fn load_to_disk(dir: &Path, config: &Config, disk: &Path) -> Inputs {
@@ -165,10 +166,6 @@ enum Target<'a> {
 const DISK_BATCH_ROWS: usize = 64 * 1024;
 
 fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
-    let disk = match target {
-        Target::Disk(d) => Some(d),
-        _ => None,
-    };
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
         Ok(x) => x,
@@ -204,7 +201,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             let spill = match target {
                 Target::Memory => None,
                 Target::Disk(d) => Some(Spill {
-                    path: Some(d.join(def.name).join(format!("{place:04}.parquet"))),
+                    path: Some(d.join(def.name).join(format!("{place:04}"))),
                     file_idx: place,
                 }),
                 Target::Discard => Some(Spill {
@@ -218,9 +215,9 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     results.sort_by_key(|(i, _)| *i);
     let results = results.into_iter().map(|(_, r)| r);
     // Extract name → (file name, its columns, index of its account, its
-    // place among the extract's files).
-    let mut per_extract: BTreeMap<&'static str, Vec<(String, FileColumns, usize, usize)>> =
-        BTreeMap::new();
+    // place among the extract's files, its work file).
+    type Usable = (String, FileColumns, usize, usize, Option<WorkPart>);
+    let mut per_extract: BTreeMap<&'static str, Vec<Usable>> = BTreeMap::new();
     for ((result, (_, def, _)), place) in results.zip(&files).zip(&places) {
         let account = inputs.accounts.len();
         match result.columns {
@@ -229,12 +226,12 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                 columns,
                 account,
                 *place,
+                result.work_file,
             )),
             None => {
-                if let Some(d) = disk {
-                    // An unusable file's rows are not part of the table.
-                    let _ =
-                        std::fs::remove_file(d.join(def.name).join(format!("{place:04}.parquet")));
+                // An unusable file's rows are not part of the table.
+                if let Some(part) = result.work_file {
+                    let _ = part.remove();
                 }
             }
         }
@@ -260,29 +257,30 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     }
     for (name, files) in per_extract {
         let def = extract::by_name(name).expect("extract names come from the table");
-        let accounts: Vec<usize> = files.iter().map(|(_, _, a, _)| *a).collect();
+        let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
         if !matches!(target, Target::Memory) {
-            let columns: Vec<(usize, &FileColumns)> =
-                files.iter().map(|(_, c, _, place)| (*place, c)).collect();
+            let columns: Vec<(usize, &FileColumns)> = files
+                .iter()
+                .map(|(_, c, _, place, _)| (*place, c))
+                .collect();
             let (superseded, conflicts) = table::superseded_ords(&columns);
             for (file_idx, n) in conflicts {
                 inputs.accounts[accounts[file_idx]].rows_conflict += n;
             }
-            let Some(d) = disk else {
-                continue;
-            };
-            inputs.on_disk.insert(
-                name,
-                DiskExtract {
-                    dir: d.join(name),
-                    schema: table::schema(def),
-                    superseded,
-                },
-            );
+            if matches!(target, Target::Disk(_)) {
+                inputs.on_disk.insert(
+                    name,
+                    DiskExtract {
+                        parts: files.into_iter().filter_map(|f| f.4).collect(),
+                        schema: table::schema(def),
+                        superseded,
+                    },
+                );
+            }
             continue;
         }
         let files: Vec<(String, FileColumns)> =
-            files.into_iter().map(|(n, c, _, _)| (n, c)).collect();
+            files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
         match table::build_extract(def, &files) {
             Ok((batch, conflicts)) => {
                 for (file_idx, n) in conflicts {
@@ -307,12 +305,12 @@ struct Spill {
     file_idx: usize,
 }
 
-/// A file's Parquet writer, opened with the first batch.
+/// A file's work-file writer, opened with the first batch.
 struct SpillWriter {
     spill: Spill,
     schema: SchemaRef,
     file: String,
-    writer: Option<parquet::arrow::ArrowWriter<std::io::BufWriter<std::fs::File>>>,
+    writer: Option<WorkPartWriter>,
 }
 
 impl SpillWriter {
@@ -326,15 +324,8 @@ impl SpillWriter {
         if self.writer.is_none() {
             let dir = path.parent().expect("a spill file has a folder");
             crate::report::output::create_private_dir(dir).map_err(|e| e.to_string())?;
-            let file = crate::report::output::create_private(path).map_err(|e| e.to_string())?;
-            self.writer = Some(
-                parquet::arrow::ArrowWriter::try_new(
-                    std::io::BufWriter::new(file),
-                    self.schema.clone(),
-                    Some(crate::engine::work_file_properties()),
-                )
-                .map_err(|e| e.to_string())?,
-            );
+            self.writer =
+                Some(WorkPartWriter::create(path, &self.schema).map_err(|e| e.to_string())?);
         }
         let writer = self.writer.as_mut().expect("opened above");
         writer.write(&batch).map_err(|e| e.to_string())
@@ -342,14 +333,13 @@ impl SpillWriter {
 
     /// Writes the rows left and closes the file (an empty one when the file
     /// had no rows, so that its extract's table still has a schema).
-    fn finish(mut self, rows: &mut FileRows) -> Result<(), String> {
+    fn finish(mut self, rows: &mut FileRows) -> Result<Option<WorkPart>, String> {
         if rows.pending() > 0 || (self.writer.is_none() && self.spill.path.is_some()) {
             self.write(rows)?;
         }
-        if let Some(w) = self.writer {
-            w.close().map_err(|e| e.to_string())?;
-        }
-        Ok(())
+        self.writer
+            .map(|w| w.finish().map_err(|e| e.to_string()))
+            .transpose()
     }
 }
 
@@ -366,6 +356,8 @@ struct FileResult {
     problems: Vec<InputProblem>,
     /// The accepted rows, when the file is usable.
     columns: Option<FileColumns>,
+    /// The work file the rows went to, for a batch read to disk.
+    work_file: Option<WorkPart>,
 }
 
 /// Reads, maps and parses one file, accounting for every row. Rows are
@@ -510,11 +502,14 @@ fn load_file(
     for (code, n) in rejected {
         *account.rejected.entry(code.to_string()).or_default() += n;
     }
+    let mut work_file = None;
     if let Some(w) = spill
         && spill_error.is_none()
-        && let Err(e) = w.finish(&mut rows)
     {
-        spill_error = Some(e);
+        match w.finish(&mut rows) {
+            Ok(f) => work_file = f,
+            Err(e) => spill_error = Some(e),
+        }
     }
     if let Some(e) = spill_error {
         problems.push(InputProblem {
@@ -536,6 +531,7 @@ fn load_file(
                 rejects,
                 problems,
                 columns: usable.then(|| rows.finish()),
+                work_file,
             }
         }
         Err(e) => {
@@ -558,6 +554,7 @@ fn load_file(
                 rejects: Vec::new(),
                 problems,
                 columns: None,
+                work_file,
             }
         }
     }

@@ -2,6 +2,7 @@
 //! of four departments. The data's path is the module layout:
 //! read → extract (normalise into typed Arrow tables) → resolve → rules → report.
 
+pub mod attach;
 pub mod cli;
 pub mod config;
 pub mod engine;

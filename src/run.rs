@@ -17,6 +17,7 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use rayon::prelude::*;
 
+use crate::attach;
 use crate::config::{Config, LoadedConfig};
 use crate::engine;
 use crate::error::HeduiError;
@@ -220,24 +221,29 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     for (name, batch) in std::mem::take(&mut inputs.tables) {
         engine::register_batch(&ctx, name, batch).map_err(internal)?;
     }
-    let mut read_to_disk = Vec::new();
+    let mut on_disk = Vec::new();
     for (name, table) in std::mem::take(&mut inputs.on_disk) {
-        register_disk_extract(&ctx, name, &table)
+        attach::register_disk_extract(&ctx, name, &table)
             .await
             .map_err(internal)?;
-        read_to_disk.push((name, table.dir));
+        on_disk.push((name, table));
     }
     let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
     let start = std::time::Instant::now();
-    attach_persons(&ctx, &names).await.map_err(internal)?;
-    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "persons attached");
-    // The tables as read are replaced by the ones with persons attached:
-    // their files go now, not with the session (a city's take tens of GB).
-    for (name, dir) in read_to_disk {
-        ctx.deregister_table(format!("_input_{name}").as_str())
+    let in_memory: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !on_disk.iter().any(|(d, _)| d == n))
+        .collect();
+    attach::attach_persons(&ctx, &in_memory)
+        .await
+        .map_err(internal)?;
+    for (name, table) in on_disk {
+        attach::attach_beside(&ctx, name, table)
+            .await
             .map_err(internal)?;
-        std::fs::remove_dir_all(&dir)?;
     }
+    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "persons attached");
     stages.end();
     tracing::info!(links = resolution.links, "resolved");
 
@@ -421,52 +427,6 @@ fn input_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Registers an extract table that the read stage wrote to disk. Its rows
-/// were written with `_superseded` false; the rows a later row replaces are
-/// marked through a join with their (few) `_ord`s.
-async fn register_disk_extract(
-    ctx: &SessionContext,
-    name: &str,
-    table: &input::DiskExtract,
-) -> datafusion::error::Result<()> {
-    let files = format!("_input_{name}");
-    let path = format!("{}/", table.dir.display());
-    ctx.register_parquet(
-        &files,
-        &path,
-        datafusion::prelude::ParquetReadOptions::default().schema(&table.schema),
-    )
-    .await?;
-    let superseded = format!("_superseded_{name}");
-    let ords = arrow::array::UInt64Array::from(table.superseded.clone());
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "_ord",
-            DataType::UInt64,
-            false,
-        )])),
-        vec![Arc::new(ords)],
-    )?;
-    engine::register_batch(ctx, &superseded, batch)?;
-    let columns: Vec<String> = table
-        .schema
-        .fields()
-        .iter()
-        .map(|f| match f.name().as_str() {
-            "_superseded" => "s.\"_ord\" IS NOT NULL AS \"_superseded\"".to_string(),
-            c => format!("t.\"{c}\""),
-        })
-        .collect();
-    ctx.sql(&format!(
-        "CREATE VIEW {name} AS SELECT {} FROM {files} t LEFT JOIN {superseded} s ON s.\"_ord\" = t.\"_ord\"",
-        columns.join(", ")
-    ))
-    .await?
-    .collect()
-    .await?;
-    Ok(())
-}
-
 /// Keeps the manifest and rejects of a run that failed or was stopped, in
 /// the state folder (the previous complete output stays as it was).
 fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
@@ -493,53 +453,6 @@ fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
         }
         Err(e) => tracing::warn!(error = %e, "could not record the unfinished run"),
     }
-}
-
-/// Replaces each registered extract table by itself with the resolved person
-/// of its ID columns: `person_id`, `person_method`, `person_score`, and
-/// `head_person_id` (roster) / `guardian_person_id` (education). Each join's
-/// build side holds only the `_ord` and person columns of one extract's one
-/// ID field; the table itself streams through.
-pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> datafusion::error::Result<()> {
-    for name in names {
-        let schema = ctx.table(*name).await?.schema().as_arrow().clone();
-        let mut select = vec![
-            "t.*".to_string(),
-            "p.person_id AS person_id".to_string(),
-            "COALESCE(p.method, 'unlinked') AS person_method".to_string(),
-            "COALESCE(p.score, 0.0) AS person_score".to_string(),
-        ];
-        let mut joins = vec![join_on(name, "p", "id_number", true)];
-        for (field, alias, column) in [
-            ("head_id", "h", "head_person_id"),
-            ("guardian_id", "g", "guardian_person_id"),
-        ] {
-            if schema.column_with_name(field).is_some() {
-                select.push(format!("{alias}.person_id AS {column}"));
-                joins.push(join_on(name, alias, field, false));
-            }
-        }
-        let sql = format!(
-            "SELECT {} FROM {name} t {}",
-            select.join(", "),
-            joins.join(" ")
-        );
-        engine::materialize(ctx, name, &sql).await?;
-    }
-    Ok(())
-}
-
-fn join_on(extract: &str, alias: &str, field: &str, with_method: bool) -> String {
-    let columns = if with_method {
-        "\"_ord\", person_id, method, score"
-    } else {
-        "\"_ord\", person_id"
-    };
-    format!(
-        "LEFT JOIN (SELECT {columns} FROM {table} WHERE extract = '{extract}' AND field = '{field}') {alias} \
-         ON {alias}.\"_ord\" = t.\"_ord\"",
-        table = resolve::tables::RESOLVED_IDS
-    )
 }
 
 /// A text column of a batch, cast to Utf8 whatever string type the plan gave.

@@ -1,0 +1,595 @@
+//! Attaching the resolved persons to the extract tables: every extract
+//! gains `person_id`, `person_method`, `person_score`, and
+//! `head_person_id` (roster) / `guardian_person_id` (education), which the
+//! rules read.
+//!
+//! In memory each table is replaced by a join of itself with its persons
+//! ([`attach_persons`]). On disk the extract's columns stay where the read
+//! stage wrote them and the person columns are written beside them, as new
+//! column files of the same parts and batches ([`attach_beside`]): one
+//! sorted pass over the extract's persons instead of rewriting every
+//! column of every row.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, Float64Array, Float64Builder, RecordBatch, StringArray, StringBuilder,
+    UInt64Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::ipc::reader::FileReader;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+
+use crate::engine::{self, work};
+use crate::input::DiskExtract;
+use crate::resolve;
+
+/// The ID fields whose person is attached, with the column it goes to; the
+/// first also gives the method and score.
+const ATTACHED: [(&str, &str); 3] = [
+    ("id_number", "person_id"),
+    ("head_id", "head_person_id"),
+    ("guardian_id", "guardian_person_id"),
+];
+
+/// The query that gives `name` with its persons attached (the memory form,
+/// and on disk the source of the person columns' types).
+async fn attach_sql(ctx: &SessionContext, name: &str) -> Result<String> {
+    let schema = ctx.table(name).await?.schema().as_arrow().clone();
+    let mut select = vec![
+        "t.*".to_string(),
+        "p.person_id AS person_id".to_string(),
+        "COALESCE(p.method, 'unlinked') AS person_method".to_string(),
+        "COALESCE(p.score, 0.0) AS person_score".to_string(),
+    ];
+    let mut joins = vec![join_on(name, "p", "id_number", true)];
+    for (field, alias, column) in [
+        ("head_id", "h", "head_person_id"),
+        ("guardian_id", "g", "guardian_person_id"),
+    ] {
+        if schema.column_with_name(field).is_some() {
+            select.push(format!("{alias}.person_id AS {column}"));
+            joins.push(join_on(name, alias, field, false));
+        }
+    }
+    Ok(format!(
+        "SELECT {} FROM {name} t {}",
+        select.join(", "),
+        joins.join(" ")
+    ))
+}
+
+/// Replaces each registered extract table by itself with the resolved
+/// person of its ID columns. Each join's build side holds only the `_ord`
+/// and person columns of one extract's one ID field; the table itself
+/// streams through.
+pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> Result<()> {
+    for name in names {
+        let sql = attach_sql(ctx, name).await?;
+        engine::materialize(ctx, name, &sql).await?;
+    }
+    Ok(())
+}
+
+fn join_on(extract: &str, alias: &str, field: &str, with_method: bool) -> String {
+    let columns = if with_method {
+        "\"_ord\", person_id, method, score"
+    } else {
+        "\"_ord\", person_id"
+    };
+    format!(
+        "LEFT JOIN (SELECT {columns} FROM {table} WHERE extract = '{extract}' AND field = '{field}') {alias} \
+         ON {alias}.\"_ord\" = t.\"_ord\"",
+        table = resolve::tables::RESOLVED_IDS
+    )
+}
+
+/// The work table that holds the columns of extract `name` as read.
+fn input_table(name: &str) -> String {
+    format!("_input_{name}")
+}
+
+/// Registers an extract table that the read stage wrote to disk, as a view
+/// over its work files. Its rows were written with `_superseded` false; the
+/// rows a later row replaces are marked through a join with their (few)
+/// `_ord`s.
+pub async fn register_disk_extract(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DiskExtract,
+) -> Result<()> {
+    let superseded = format!("_superseded_{name}");
+    let ords = UInt64Array::from(table.superseded.clone());
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "_ord",
+            DataType::UInt64,
+            false,
+        )])),
+        vec![Arc::new(ords)],
+    )?;
+    engine::register_batch(ctx, &superseded, batch)?;
+    register_view(ctx, name, table).await
+}
+
+/// (Re-)registers `_input_{name}` over the table's parts and the view
+/// `name` over it.
+async fn register_view(ctx: &SessionContext, name: &str, table: &DiskExtract) -> Result<()> {
+    let files = input_table(name);
+    ctx.deregister_table(&files)?;
+    ctx.register_table(
+        &files,
+        Arc::new(work::DiskTable::new(
+            table.schema.clone(),
+            table.parts.clone(),
+        )),
+    )?;
+    let superseded = format!("_superseded_{name}");
+    let columns: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "_superseded" => "s.\"_ord\" IS NOT NULL AS \"_superseded\"".to_string(),
+            c => format!("t.\"{c}\""),
+        })
+        .collect();
+    ctx.deregister_table(name)?;
+    ctx.sql(&format!(
+        "CREATE VIEW {name} AS SELECT {} FROM {files} t LEFT JOIN {superseded} s ON s.\"_ord\" = t.\"_ord\"",
+        columns.join(", ")
+    ))
+    .await?
+    .collect()
+    .await?;
+    Ok(())
+}
+
+/// Attaches the persons to an extract held on disk ([`register_disk_extract`])
+/// by writing the person columns beside its columns, part by part and batch
+/// by batch, from one pass over the extract's resolved IDs sorted by `_ord`.
+/// Registers the view `name` anew with the person columns last, as
+/// [`attach_persons`] gives them. Returns the table's new form.
+pub async fn attach_beside(
+    ctx: &SessionContext,
+    name: &str,
+    table: DiskExtract,
+) -> Result<DiskExtract> {
+    // The person columns' names and types, as the memory form has them.
+    let full = ctx
+        .sql(&attach_sql(ctx, name).await?)
+        .await?
+        .schema()
+        .as_arrow()
+        .clone();
+    let person_schema: SchemaRef = Arc::new(Schema::new(
+        full.fields()[table.schema.fields().len()..].to_vec(),
+    ));
+    let ord = table.schema.index_of("_ord")?;
+    let fields: Vec<String> = ATTACHED
+        .iter()
+        .filter(|(_, column)| person_schema.column_with_name(column).is_some())
+        .map(|(field, _)| format!("'{field}'"))
+        .collect();
+    let persons = ctx
+        .sql(&format!(
+            "SELECT \"_ord\", field, person_id, method, score FROM {}
+             WHERE extract = '{name}' AND field IN ({})
+             ORDER BY \"_ord\", field",
+            resolve::tables::RESOLVED_IDS,
+            fields.join(", ")
+        ))
+        .await?
+        .execute_stream()
+        .await?;
+    let mut persons = Persons::new(persons);
+    let mut parts = Vec::with_capacity(table.parts.len());
+    for part in &table.parts {
+        let path = &part.columns[ord];
+        let file = std::fs::File::open(path)
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
+        let mut stem = path.clone().into_os_string();
+        stem.push(".persons");
+        let mut writer = work::WorkPartWriter::create(std::path::Path::new(&stem), &person_schema)?;
+        let mut last = None;
+        for batch in FileReader::try_new_buffered(file, None)? {
+            let batch = batch?;
+            let ords = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(|| internal("_ord is not UInt64"))?;
+            let mut columns = PersonColumns::new(&person_schema, ords.len());
+            for o in ords.values().iter().copied() {
+                if last.is_some_and(|l| l >= o) {
+                    return Err(internal(
+                        "the rows of an extract on disk are not in _ord order",
+                    ));
+                }
+                last = Some(o);
+                columns.push(persons.take(o).await?);
+            }
+            writer.write(&columns.finish(&person_schema)?)?;
+        }
+        let beside = writer.finish()?;
+        if beside.batch_rows != part.batch_rows {
+            return Err(internal(
+                "the person columns do not line up with the extract",
+            ));
+        }
+        let mut part = part.clone();
+        part.columns.extend(beside.columns);
+        part.column_bytes.extend(beside.column_bytes);
+        parts.push(part);
+    }
+    let mut schema_fields = table.schema.fields().to_vec();
+    schema_fields.extend(person_schema.fields().iter().cloned());
+    let table = DiskExtract {
+        parts,
+        schema: Arc::new(Schema::new(schema_fields)),
+        superseded: table.superseded,
+    };
+    register_view(ctx, name, &table).await?;
+    Ok(table)
+}
+
+fn internal(what: &str) -> DataFusionError {
+    DataFusionError::Internal(what.to_string())
+}
+
+/// The persons of one row: the person of each attached field.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct RowPersons {
+    person_id: Option<String>,
+    method: Option<String>,
+    score: Option<f64>,
+    head: Option<String>,
+    guardian: Option<String>,
+}
+
+/// A cursor over the sorted stream of (`_ord`, field, person_id, method,
+/// score).
+struct Persons {
+    stream: SendableRecordBatchStream,
+    batch: Option<PersonBatch>,
+    at: usize,
+}
+
+struct PersonBatch {
+    ords: UInt64Array,
+    fields: StringArray,
+    person_ids: StringArray,
+    methods: StringArray,
+    scores: Float64Array,
+}
+
+impl Persons {
+    fn new(stream: SendableRecordBatchStream) -> Self {
+        Persons {
+            stream,
+            batch: None,
+            at: 0,
+        }
+    }
+
+    /// The `_ord` under the cursor, reading on as batches run out; `None`
+    /// at the end.
+    async fn peek(&mut self) -> Result<Option<u64>> {
+        loop {
+            if let Some(b) = &self.batch
+                && self.at < b.ords.len()
+            {
+                return Ok(Some(b.ords.value(self.at)));
+            }
+            let Some(batch) = self.stream.next().await else {
+                self.batch = None;
+                return Ok(None);
+            };
+            let batch = batch?;
+            let column = |i: usize, t: &DataType| cast(batch.column(i), t);
+            let strings = |a: ArrayRef| -> StringArray {
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("cast to Utf8 gives a StringArray")
+                    .clone()
+            };
+            self.batch = Some(PersonBatch {
+                ords: column(0, &DataType::UInt64)?
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .expect("cast to UInt64 gives a UInt64Array")
+                    .clone(),
+                fields: strings(column(1, &DataType::Utf8)?),
+                person_ids: strings(column(2, &DataType::Utf8)?),
+                methods: strings(column(3, &DataType::Utf8)?),
+                scores: column(4, &DataType::Float64)?
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .expect("cast to Float64 gives a Float64Array")
+                    .clone(),
+            });
+            self.at = 0;
+        }
+    }
+
+    /// The persons of the row `ord`: the stream's entries of that `_ord`
+    /// (entries of smaller `_ord`s, which name no row, are passed over).
+    async fn take(&mut self, ord: u64) -> Result<RowPersons> {
+        let mut row = RowPersons::default();
+        while let Some(o) = self.peek().await? {
+            if o > ord {
+                break;
+            }
+            if o == ord {
+                let b = self.batch.as_ref().expect("peek found a batch");
+                let text =
+                    |a: &StringArray| (!a.is_null(self.at)).then(|| a.value(self.at).to_string());
+                match b.fields.value(self.at) {
+                    "id_number" => {
+                        row.person_id = text(&b.person_ids);
+                        row.method = text(&b.methods);
+                        row.score = (!b.scores.is_null(self.at)).then(|| b.scores.value(self.at));
+                    }
+                    "head_id" => row.head = text(&b.person_ids),
+                    "guardian_id" => row.guardian = text(&b.person_ids),
+                    _ => {}
+                }
+            }
+            self.at += 1;
+        }
+        Ok(row)
+    }
+}
+
+/// The person columns of one batch, built row by row.
+struct PersonColumns {
+    person_id: StringBuilder,
+    method: StringBuilder,
+    score: Float64Builder,
+    head: Option<StringBuilder>,
+    guardian: Option<StringBuilder>,
+}
+
+impl PersonColumns {
+    fn new(schema: &Schema, rows: usize) -> Self {
+        let optional = |c: &str| {
+            schema
+                .column_with_name(c)
+                .map(|_| StringBuilder::with_capacity(rows, rows * 18))
+        };
+        PersonColumns {
+            person_id: StringBuilder::with_capacity(rows, rows * 18),
+            method: StringBuilder::with_capacity(rows, rows * 8),
+            score: Float64Builder::with_capacity(rows),
+            head: optional("head_person_id"),
+            guardian: optional("guardian_person_id"),
+        }
+    }
+
+    fn push(&mut self, row: RowPersons) {
+        self.person_id.append_option(row.person_id);
+        // As COALESCE(method, 'unlinked') and COALESCE(score, 0.0).
+        self.method
+            .append_value(row.method.as_deref().unwrap_or("unlinked"));
+        self.score.append_value(row.score.unwrap_or(0.0));
+        if let Some(b) = &mut self.head {
+            b.append_option(row.head);
+        }
+        if let Some(b) = &mut self.guardian {
+            b.append_option(row.guardian);
+        }
+    }
+
+    /// The batch, each column cast to the type `schema` gives it.
+    fn finish(mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.person_id.finish()),
+            Arc::new(self.method.finish()),
+            Arc::new(self.score.finish()),
+        ];
+        arrays.extend(self.head.as_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        arrays.extend(
+            self.guardian
+                .as_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        let arrays = arrays
+            .iter()
+            .zip(schema.fields())
+            .map(|(a, f)| cast(a, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::BooleanArray;
+    use datafusion::arrow::compute::concat_batches;
+
+    const PLACE: u64 = 1 << 32;
+
+    fn extract_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("_superseded", DataType::Boolean, false),
+            Field::new("id_number", DataType::Utf8, true),
+            Field::new("head_id", DataType::Utf8, true),
+        ]))
+    }
+
+    /// Rows of the extract: `_ord`s, with `_superseded` as given.
+    fn rows(ords: &[u64], superseded: &[u64]) -> RecordBatch {
+        let ids: StringArray = ords.iter().map(|o| Some(format!("id{o}"))).collect();
+        let heads: StringArray = ords.iter().map(|o| Some(format!("head{o}"))).collect();
+        RecordBatch::try_new(
+            extract_schema(),
+            vec![
+                Arc::new(UInt64Array::from(ords.to_vec())),
+                Arc::new(BooleanArray::from(
+                    ords.iter()
+                        .map(|o| superseded.contains(o))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(ids),
+                Arc::new(heads),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The resolved IDs: a person for some rows and fields, none for
+    /// others, one with no person (unlinked), one of another extract with
+    /// the same `_ord`, and one whose `_ord` names no row.
+    fn resolved_ids() -> RecordBatch {
+        type Entry = (
+            &'static str,
+            u64,
+            &'static str,
+            Option<&'static str>,
+            &'static str,
+            f64,
+        );
+        let entries: [Entry; 8] = [
+            ("roster", 0, "id_number", Some("P0"), "exact", 1.0),
+            ("roster", 0, "head_id", Some("H0"), "exact", 1.0),
+            ("roster", 2, "id_number", None, "unlinked", 0.0),
+            ("roster", 2, "head_id", Some("H2"), "exact", 1.0),
+            ("roster", 3, "head_id", Some("H3"), "repaired", 0.9),
+            (
+                "roster",
+                PLACE + 1,
+                "id_number",
+                Some("P5"),
+                "repaired",
+                0.93,
+            ),
+            ("roster", 99, "id_number", Some("orphan"), "exact", 1.0),
+            ("pension", 1, "id_number", Some("other"), "exact", 1.0),
+        ];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("extract", DataType::Utf8, false),
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("field", DataType::Utf8, false),
+            Field::new("person_id", DataType::Utf8, true),
+            Field::new("method", DataType::Utf8, false),
+            Field::new("score", DataType::Float64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.0))),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.1))),
+                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.2))),
+                Arc::new(entries.iter().map(|e| e.3).collect::<StringArray>()),
+                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.4))),
+                Arc::new(Float64Array::from_iter_values(entries.iter().map(|e| e.5))),
+            ],
+        )
+        .unwrap()
+    }
+
+    async fn sorted(ctx: &SessionContext) -> RecordBatch {
+        let batches = ctx
+            .sql("SELECT * FROM roster ORDER BY \"_ord\"")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    #[tokio::test]
+    async fn beside_on_disk_gives_what_the_join_gives_in_memory() {
+        // Two parts (files), the first in two batches; one row superseded.
+        let batches = [
+            rows(&[0, 1, 2], &[1]),
+            rows(&[3], &[1]),
+            rows(&[PLACE, PLACE + 1], &[1]),
+        ];
+
+        let memory = engine::session(2);
+        engine::register_batch(&memory, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
+        engine::register_batches(&memory, "roster", extract_schema(), batches.to_vec()).unwrap();
+        attach_persons(&memory, &["roster"]).await.unwrap();
+        let expected = sorted(&memory).await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let disk = engine::DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = engine::session_with(2, Some(&disk)).unwrap();
+        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
+        let unmarked = |b: &RecordBatch| {
+            rows(
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap()
+                    .values(),
+                &[],
+            )
+        };
+        let mut parts = Vec::new();
+        for (i, part) in [&batches[..2], &batches[2..]].into_iter().enumerate() {
+            let mut w = work::WorkPartWriter::create(
+                &dir.path().join(format!("{i:04}")),
+                &extract_schema(),
+            )
+            .unwrap();
+            for b in part {
+                w.write(&unmarked(b)).unwrap();
+            }
+            parts.push(w.finish().unwrap());
+        }
+        let table = DiskExtract {
+            parts,
+            schema: extract_schema(),
+            superseded: vec![1],
+        };
+        register_disk_extract(&ctx, "roster", &table).await.unwrap();
+        let table = attach_beside(&ctx, "roster", table).await.unwrap();
+        assert_eq!(table.parts[0].columns.len(), 8, "4 columns and 4 beside");
+        let got = sorted(&ctx).await;
+
+        assert_eq!(got.schema(), expected.schema());
+        assert_eq!(got, expected);
+        let person = got.column_by_name("person_id").unwrap();
+        let person: Vec<_> = person
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
+    }
+
+    #[tokio::test]
+    async fn rows_out_of_order_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = engine::DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = engine::session_with(1, Some(&disk)).unwrap();
+        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
+        let mut w =
+            work::WorkPartWriter::create(&dir.path().join("0000"), &extract_schema()).unwrap();
+        w.write(&rows(&[2, 1], &[])).unwrap();
+        let table = DiskExtract {
+            parts: vec![w.finish().unwrap()],
+            schema: extract_schema(),
+            superseded: vec![],
+        };
+        register_disk_extract(&ctx, "roster", &table).await.unwrap();
+        let err = attach_beside(&ctx, "roster", table).await.unwrap_err();
+        assert!(err.to_string().contains("_ord order"), "{err}");
+    }
+}

@@ -1,0 +1,502 @@
+//! Work files: the tables of a session that keeps them on disk. Each
+//! partition of a table is a set of Arrow IPC files, one per column (LZ4
+//! frames), cut into the same batches. Writing one is the in-memory layout
+//! copied out, and a scan opens only the columns its query uses, where
+//! Parquet encodes and decodes every value and an IPC file of whole rows is
+//! read whole. [`DiskTable`] tells the planner the table's exact row count,
+//! so that joins put the smaller side in the hash table as they do for
+//! tables in memory.
+
+use std::fmt;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatchOptions;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::ipc::CompressionType;
+use datafusion::arrow::ipc::reader::FileReader;
+use datafusion::arrow::ipc::writer::{FileWriter, IpcWriteOptions};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    ReplaceChildrenOptions, StatisticsArgs,
+};
+
+fn io_error(path: &Path, e: impl fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("{}: {e}", path.display()))
+}
+
+/// One partition of a table on disk: a file per column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkPart {
+    /// Column files in schema order.
+    pub columns: Vec<PathBuf>,
+    /// Each column file's size on disk.
+    pub column_bytes: Vec<u64>,
+    /// Rows of each batch, the same in every column file.
+    pub batch_rows: Vec<usize>,
+}
+
+impl WorkPart {
+    pub fn rows(&self) -> u64 {
+        self.batch_rows.iter().map(|&n| n as u64).sum()
+    }
+
+    /// Removes the part's files.
+    pub fn remove(&self) -> std::io::Result<()> {
+        for path in &self.columns {
+            std::fs::remove_file(path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one partition (owner-only files `{stem}.cNNN.arrow` beside
+/// `stem`) batch by batch.
+pub struct WorkPartWriter {
+    columns: Vec<(PathBuf, SchemaRef, FileWriter<BufWriter<File>>)>,
+    batch_rows: Vec<usize>,
+}
+
+impl WorkPartWriter {
+    pub fn create(stem: &Path, schema: &SchemaRef) -> Result<Self> {
+        let options =
+            IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for (i, field) in schema.fields().iter().enumerate() {
+            let mut path = stem.as_os_str().to_owned();
+            path.push(format!(".c{i:03}.arrow"));
+            let path = PathBuf::from(path);
+            let file =
+                crate::report::output::create_private(&path).map_err(|e| io_error(&path, e))?;
+            let column_schema = Arc::new(Schema::new(vec![field.clone()]));
+            let writer = FileWriter::try_new_with_options(
+                BufWriter::with_capacity(256 << 10, file),
+                &column_schema,
+                options.clone(),
+            )?;
+            columns.push((path, column_schema, writer));
+        }
+        Ok(WorkPartWriter {
+            columns,
+            batch_rows: Vec::new(),
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        for ((_, schema, writer), column) in self.columns.iter_mut().zip(batch.columns()) {
+            writer.write(&RecordBatch::try_new(schema.clone(), vec![column.clone()])?)?;
+        }
+        self.batch_rows.push(batch.num_rows());
+        Ok(())
+    }
+
+    /// Writes the footers and closes the files.
+    pub fn finish(self) -> Result<WorkPart> {
+        let mut part = WorkPart {
+            columns: Vec::with_capacity(self.columns.len()),
+            column_bytes: Vec::with_capacity(self.columns.len()),
+            batch_rows: self.batch_rows,
+        };
+        for (path, _, mut writer) in self.columns {
+            writer.finish()?;
+            let file = writer
+                .into_inner()?
+                .into_inner()
+                .map_err(|e| io_error(&path, e))?;
+            part.column_bytes
+                .push(file.metadata().map_err(|e| io_error(&path, e))?.len());
+            part.columns.push(path);
+        }
+        Ok(part)
+    }
+}
+
+/// A table held in work files, read as a stream: each part is a partition
+/// of the scan.
+#[derive(Debug)]
+pub struct DiskTable {
+    schema: SchemaRef,
+    parts: Arc<Vec<WorkPart>>,
+}
+
+impl DiskTable {
+    pub fn new(schema: SchemaRef, parts: Vec<WorkPart>) -> Self {
+        DiskTable {
+            schema,
+            parts: Arc::new(parts),
+        }
+    }
+}
+
+/// The statistics of `parts` (all of them, or one) over the columns
+/// `projection`: the exact row count and the bytes on disk, which the
+/// planner may compare join sides by.
+fn statistics(schema: &SchemaRef, parts: &[WorkPart], projection: &[usize]) -> Statistics {
+    let mut stats = Statistics::new_unknown(schema);
+    stats.num_rows = Precision::Exact(parts.iter().map(|p| p.rows() as usize).sum());
+    stats.total_byte_size = Precision::Inexact(
+        parts
+            .iter()
+            .flat_map(|p| projection.iter().map(|&c| p.column_bytes[c] as usize))
+            .sum(),
+    );
+    stats
+}
+
+#[async_trait]
+impl TableProvider for DiskTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        Some(statistics(&self.schema, &self.parts, &all))
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        Ok(Arc::new(DiskScanExec::new(
+            Arc::new(self.schema.project(&projection)?),
+            self.parts.clone(),
+            projection,
+            limit,
+        )))
+    }
+}
+
+/// Scans the projected column files of each part side by side.
+#[derive(Debug)]
+struct DiskScanExec {
+    /// The projected schema.
+    schema: SchemaRef,
+    parts: Arc<Vec<WorkPart>>,
+    projection: Vec<usize>,
+    limit: Option<usize>,
+    properties: Arc<PlanProperties>,
+}
+
+impl DiskScanExec {
+    fn new(
+        schema: SchemaRef,
+        parts: Arc<Vec<WorkPart>>,
+        projection: Vec<usize>,
+        limit: Option<usize>,
+    ) -> Self {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(parts.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        DiskScanExec {
+            schema,
+            parts,
+            projection,
+            limit,
+            properties: Arc::new(properties),
+        }
+    }
+}
+
+impl DisplayAs for DiskScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "DiskScanExec: parts={}, projection={:?}, limit={:?}",
+            self.parts.len(),
+            self.projection,
+            self.limit
+        )
+    }
+}
+
+impl ExecutionPlan for DiskScanExec {
+    fn name(&self) -> &str {
+        "DiskScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let parts = match args.partition() {
+            Some(i) => self.parts.get(i..=i).unwrap_or(&[]),
+            None => &self.parts[..],
+        };
+        let all: Vec<usize> = (0..self.projection.len()).collect();
+        let projected: Vec<WorkPart> = parts
+            .iter()
+            .map(|p| WorkPart {
+                columns: Vec::new(),
+                column_bytes: self.projection.iter().map(|&c| p.column_bytes[c]).collect(),
+                batch_rows: p.batch_rows.clone(),
+            })
+            .collect();
+        Ok(Arc::new(statistics(&self.schema, &projected, &all)))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> =
+            match self.parts.get(partition) {
+                None => Box::new(std::iter::empty()),
+                Some(part) => Box::new(PartReader::open(
+                    part,
+                    &self.projection,
+                    self.schema.clone(),
+                    self.limit,
+                )?),
+            };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::iter(batches),
+        )))
+    }
+}
+
+/// Reads one part's projected columns batch by batch and puts each batch's
+/// columns together.
+struct PartReader {
+    schema: SchemaRef,
+    readers: Vec<(PathBuf, FileReader<std::io::BufReader<File>>)>,
+    batch_rows: std::vec::IntoIter<usize>,
+    /// Rows still to give under the scan's limit.
+    left: usize,
+}
+
+impl PartReader {
+    fn open(
+        part: &WorkPart,
+        projection: &[usize],
+        schema: SchemaRef,
+        limit: Option<usize>,
+    ) -> Result<Self> {
+        let readers = projection
+            .iter()
+            .map(|&c| {
+                let path = &part.columns[c];
+                let file = File::open(path).map_err(|e| io_error(path, e))?;
+                let reader = FileReader::try_new_buffered(file, None)?;
+                Ok((path.clone(), reader))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PartReader {
+            schema,
+            readers,
+            batch_rows: part.batch_rows.clone().into_iter(),
+            left: limit.unwrap_or(usize::MAX),
+        })
+    }
+}
+
+impl Iterator for PartReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let rows = self.batch_rows.next()?;
+        let mut columns = Vec::with_capacity(self.readers.len());
+        for (path, reader) in &mut self.readers {
+            match reader.next() {
+                Some(Ok(b)) if b.num_rows() == rows => columns.push(b.column(0).clone()),
+                Some(Err(e)) => return Some(Err(io_error(path, e))),
+                _ => {
+                    return Some(Err(io_error(
+                        path,
+                        "work file does not hold the batches written to it",
+                    )));
+                }
+            }
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = match RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
+        {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let batch = if rows > self.left {
+            batch.slice(0, self.left)
+        } else {
+            batch
+        };
+        self.left -= batch.num_rows();
+        Some(Ok(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use datafusion::prelude::SessionContext;
+
+    fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let names: StringArray = ids.clone().map(|i| Some(format!("名{i}"))).collect();
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(ids)), Arc::new(names)],
+        )
+        .unwrap()
+    }
+
+    fn table(dir: &Path) -> DiskTable {
+        let schema = batch(0..1).schema();
+        let mut parts = Vec::new();
+        for (i, ranges) in [vec![0..2, 2..3], vec![], vec![3..5, 5..10]]
+            .into_iter()
+            .enumerate()
+        {
+            let mut w = WorkPartWriter::create(&dir.join(format!("part-{i}")), &schema).unwrap();
+            for range in ranges {
+                w.write(&batch(range)).unwrap();
+            }
+            parts.push(w.finish().unwrap());
+        }
+        assert_eq!(
+            parts.iter().map(WorkPart::rows).collect::<Vec<_>>(),
+            [3, 0, 7]
+        );
+        DiskTable::new(schema, parts)
+    }
+
+    async fn strings(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let out = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut values = Vec::new();
+        for b in out {
+            let b = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
+            let b = b.as_any().downcast_ref::<StringArray>().unwrap();
+            values.extend(b.iter().map(|v| v.unwrap_or("∅").to_string()));
+        }
+        values
+    }
+
+    #[tokio::test]
+    async fn a_disk_table_reads_back_what_was_written_and_knows_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = table(dir.path());
+        assert_eq!(table.statistics().unwrap().num_rows, Precision::Exact(10));
+        let ctx = SessionContext::new();
+        ctx.register_table("t", Arc::new(table)).unwrap();
+        assert_eq!(
+            strings(&ctx, "SELECT name FROM t WHERE id % 3 = 0 ORDER BY id").await,
+            ["名0", "名3", "名6", "名9"]
+        );
+        // Every column, none (a count) and a limit.
+        assert_eq!(
+            strings(
+                &ctx,
+                "SELECT concat(name, id) FROM t ORDER BY id DESC LIMIT 2"
+            )
+            .await,
+            ["名99", "名88"]
+        );
+        assert_eq!(strings(&ctx, "SELECT count(*) FROM t").await, ["10"]);
+        let some = strings(&ctx, "SELECT id FROM (SELECT * FROM t LIMIT 4)").await;
+        assert_eq!(some.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_missing_column_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = table(dir.path());
+        std::fs::remove_file(&table.parts[2].columns[1]).unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table("t", Arc::new(table)).unwrap();
+        let err = ctx
+            .sql("SELECT name FROM t")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("part-2.c001.arrow"), "{err}");
+        // The other column is still readable alone.
+        assert_eq!(strings(&ctx, "SELECT sum(id) FROM t").await, ["45"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn work_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let table = table(dir.path());
+        for part in table.parts.iter() {
+            for path in &part.columns {
+                let mode = std::fs::metadata(path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{}", path.display());
+            }
+        }
+    }
+}
