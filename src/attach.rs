@@ -188,6 +188,7 @@ pub async fn attach_beside(
         .await?;
     let mut persons = Persons::new(persons);
     let mut parts = Vec::with_capacity(table.parts.len());
+    let mut last = None;
     for part in &table.parts {
         let path = &part.columns[ord];
         let file = std::fs::File::open(path)
@@ -195,7 +196,6 @@ pub async fn attach_beside(
         let mut stem = path.clone().into_os_string();
         stem.push(".persons");
         let mut writer = work::WorkPartWriter::create(std::path::Path::new(&stem), &person_schema)?;
-        let mut last = None;
         for batch in FileReader::try_new_buffered(file, None)? {
             let batch = batch?;
             let ords = batch
@@ -223,7 +223,7 @@ pub async fn attach_beside(
         }
         let mut part = part.clone();
         part.columns.extend(beside.columns);
-        part.column_bytes.extend(beside.column_bytes);
+        part.column_memory.extend(beside.column_memory);
         parts.push(part);
     }
     let mut schema_fields = table.schema.fields().to_vec();
@@ -318,14 +318,24 @@ impl Persons {
 
     /// The persons of the row `ord`: the stream's entries of that `_ord`
     /// (entries of smaller `_ord`s, which name no row, are passed over).
+    /// Two entries for one field of one row would be two rows in the join
+    /// of the memory form: an error here.
     async fn take(&mut self, ord: u64) -> Result<RowPersons> {
         let mut row = RowPersons::default();
+        let mut seen = [false; ATTACHED.len()];
         while let Some(o) = self.peek().await? {
             if o > ord {
                 break;
             }
             if o == ord {
                 let b = self.batch.as_ref().expect("peek found a batch");
+                if let Some(i) = ATTACHED
+                    .iter()
+                    .position(|(f, _)| *f == b.fields.value(self.at))
+                    && std::mem::replace(&mut seen[i], true)
+                {
+                    return Err(internal("an extract row has two persons for one ID field"));
+                }
                 let text =
                     |a: &StringArray| (!a.is_null(self.at)).then(|| a.value(self.at).to_string());
                 match b.fields.value(self.at) {
@@ -569,6 +579,30 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
+    }
+
+    #[tokio::test]
+    async fn two_persons_for_one_field_of_a_row_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = engine::DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = engine::session_with(1, Some(&disk)).unwrap();
+        let twice =
+            concat_batches(&resolved_ids().schema(), &[resolved_ids(), resolved_ids()]).unwrap();
+        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, twice).unwrap();
+        let mut w =
+            work::WorkPartWriter::create(&dir.path().join("0000"), &extract_schema()).unwrap();
+        w.write(&rows(&[0, 1], &[])).unwrap();
+        let table = DiskExtract {
+            parts: vec![w.finish().unwrap()],
+            schema: extract_schema(),
+            superseded: vec![],
+        };
+        register_disk_extract(&ctx, "roster", &table).await.unwrap();
+        let err = attach_beside(&ctx, "roster", table).await.unwrap_err();
+        assert!(err.to_string().contains("two persons"), "{err}");
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatchOptions;
+use datafusion::arrow::array::{ArrayRef, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::CompressionType;
 use datafusion::arrow::ipc::reader::FileReader;
@@ -44,8 +44,9 @@ fn io_error(path: &Path, e: impl fmt::Display) -> DataFusionError {
 pub struct WorkPart {
     /// Column files in schema order.
     pub columns: Vec<PathBuf>,
-    /// Each column file's size on disk.
-    pub column_bytes: Vec<u64>,
+    /// Each column's size in memory as written (the Arrow buffers), for
+    /// the planner to compare join sides by as it does tables in memory.
+    pub column_memory: Vec<u64>,
     /// Rows of each batch, the same in every column file.
     pub batch_rows: Vec<usize>,
 }
@@ -68,6 +69,7 @@ impl WorkPart {
 /// `stem`) batch by batch.
 pub struct WorkPartWriter {
     columns: Vec<(PathBuf, SchemaRef, FileWriter<BufWriter<File>>)>,
+    column_memory: Vec<u64>,
     batch_rows: Vec<usize>,
 }
 
@@ -91,6 +93,7 @@ impl WorkPartWriter {
             columns.push((path, column_schema, writer));
         }
         Ok(WorkPartWriter {
+            column_memory: vec![0; columns.len()],
             columns,
             batch_rows: Vec::new(),
         })
@@ -100,8 +103,21 @@ impl WorkPartWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        for ((_, schema, writer), column) in self.columns.iter_mut().zip(batch.columns()) {
+        if batch.num_columns() != self.columns.len() {
+            return Err(DataFusionError::Internal(format!(
+                "a work part of {} columns was given a batch of {}",
+                self.columns.len(),
+                batch.num_columns()
+            )));
+        }
+        for (((_, schema, writer), memory), column) in self
+            .columns
+            .iter_mut()
+            .zip(&mut self.column_memory)
+            .zip(batch.columns())
+        {
             writer.write(&RecordBatch::try_new(schema.clone(), vec![column.clone()])?)?;
+            *memory += column.get_array_memory_size() as u64;
         }
         self.batch_rows.push(batch.num_rows());
         Ok(())
@@ -111,25 +127,25 @@ impl WorkPartWriter {
     pub fn finish(self) -> Result<WorkPart> {
         let mut part = WorkPart {
             columns: Vec::with_capacity(self.columns.len()),
-            column_bytes: Vec::with_capacity(self.columns.len()),
+            column_memory: self.column_memory,
             batch_rows: self.batch_rows,
         };
         for (path, _, mut writer) in self.columns {
             writer.finish()?;
-            let file = writer
+            writer
                 .into_inner()?
                 .into_inner()
                 .map_err(|e| io_error(&path, e))?;
-            part.column_bytes
-                .push(file.metadata().map_err(|e| io_error(&path, e))?.len());
             part.columns.push(path);
         }
         Ok(part)
     }
 }
 
-/// A table held in work files, read as a stream: each part is a partition
-/// of the scan.
+/// A table held in work files, read as a stream. A scan reads the parts in
+/// at most the session's target partitions, each partition its share of
+/// the parts one after another, so that the files open at once stay few
+/// however many parts (input files) a table has.
 #[derive(Debug)]
 pub struct DiskTable {
     schema: SchemaRef,
@@ -145,18 +161,31 @@ impl DiskTable {
     }
 }
 
-/// The statistics of `parts` (all of them, or one) over the columns
-/// `projection`: the exact row count and the bytes on disk, which the
-/// planner may compare join sides by.
-fn statistics(schema: &SchemaRef, parts: &[WorkPart], projection: &[usize]) -> Statistics {
+/// The statistics of `parts` over the columns `projection` (`schema` is
+/// the projected one): the exact row count and the columns' size in memory,
+/// which the planner compares join sides by. Under a `limit` both are
+/// bounds only.
+fn statistics<'a>(
+    schema: &Schema,
+    parts: impl Iterator<Item = &'a WorkPart> + Clone,
+    projection: &[usize],
+    limit: Option<usize>,
+) -> Statistics {
     let mut stats = Statistics::new_unknown(schema);
-    stats.num_rows = Precision::Exact(parts.iter().map(|p| p.rows() as usize).sum());
-    stats.total_byte_size = Precision::Inexact(
-        parts
-            .iter()
-            .flat_map(|p| projection.iter().map(|&c| p.column_bytes[c] as usize))
-            .sum(),
-    );
+    let rows: usize = parts.clone().map(|p| p.rows() as usize).sum();
+    let memory: usize = parts
+        .flat_map(|p| projection.iter().map(|&c| p.column_memory[c] as usize))
+        .sum();
+    match limit {
+        Some(limit) if limit < rows => {
+            stats.num_rows = Precision::Inexact(limit);
+            stats.total_byte_size = Precision::Inexact(memory / rows.max(1) * limit);
+        }
+        _ => {
+            stats.num_rows = Precision::Exact(rows);
+            stats.total_byte_size = Precision::Inexact(memory);
+        }
+    }
     stats
 }
 
@@ -172,12 +201,12 @@ impl TableProvider for DiskTable {
 
     fn statistics(&self) -> Option<Statistics> {
         let all: Vec<usize> = (0..self.schema.fields().len()).collect();
-        Some(statistics(&self.schema, &self.parts, &all))
+        Some(statistics(&self.schema, self.parts.iter(), &all, None))
     }
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         limit: Option<usize>,
@@ -185,21 +214,33 @@ impl TableProvider for DiskTable {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let partitions = state.config_options().execution.target_partitions;
         Ok(Arc::new(DiskScanExec::new(
             Arc::new(self.schema.project(&projection)?),
             self.parts.clone(),
+            groups(self.parts.len(), partitions),
             projection,
             limit,
         )))
     }
 }
 
-/// Scans the projected column files of each part side by side.
+/// The parts `0..parts` cut into at most `partitions` (at least one) runs
+/// of consecutive parts, as even as can be.
+fn groups(parts: usize, partitions: usize) -> Vec<std::ops::Range<usize>> {
+    let n = partitions.clamp(1, parts.max(1));
+    (0..n).map(|i| i * parts / n..(i + 1) * parts / n).collect()
+}
+
+/// Scans the projected column files of each part side by side, a run of
+/// parts per partition.
 #[derive(Debug)]
 struct DiskScanExec {
     /// The projected schema.
     schema: SchemaRef,
     parts: Arc<Vec<WorkPart>>,
+    /// Each partition's parts.
+    groups: Vec<std::ops::Range<usize>>,
     projection: Vec<usize>,
     limit: Option<usize>,
     properties: Arc<PlanProperties>,
@@ -209,18 +250,20 @@ impl DiskScanExec {
     fn new(
         schema: SchemaRef,
         parts: Arc<Vec<WorkPart>>,
+        groups: Vec<std::ops::Range<usize>>,
         projection: Vec<usize>,
         limit: Option<usize>,
     ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(parts.len().max(1)),
+            Partitioning::UnknownPartitioning(groups.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
         DiskScanExec {
             schema,
             parts,
+            groups,
             projection,
             limit,
             properties: Arc::new(properties),
@@ -232,8 +275,9 @@ impl DisplayAs for DiskScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "DiskScanExec: parts={}, projection={:?}, limit={:?}",
+            "DiskScanExec: parts={}, partitions={}, projection={:?}, limit={:?}",
             self.parts.len(),
+            self.groups.len(),
             self.projection,
             self.limit
         )
@@ -281,19 +325,15 @@ impl ExecutionPlan for DiskScanExec {
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let parts = match args.partition() {
-            Some(i) => self.parts.get(i..=i).unwrap_or(&[]),
+            Some(i) => &self.parts[self.groups.get(i).cloned().unwrap_or_default()],
             None => &self.parts[..],
         };
-        let all: Vec<usize> = (0..self.projection.len()).collect();
-        let projected: Vec<WorkPart> = parts
-            .iter()
-            .map(|p| WorkPart {
-                columns: Vec::new(),
-                column_bytes: self.projection.iter().map(|&c| p.column_bytes[c]).collect(),
-                batch_rows: p.batch_rows.clone(),
-            })
-            .collect();
-        Ok(Arc::new(statistics(&self.schema, &projected, &all)))
+        Ok(Arc::new(statistics(
+            &self.schema,
+            parts.iter(),
+            &self.projection,
+            self.limit,
+        )))
     }
 
     fn execute(
@@ -301,40 +341,45 @@ impl ExecutionPlan for DiskScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> =
-            match self.parts.get(partition) {
-                None => Box::new(std::iter::empty()),
-                Some(part) => Box::new(PartReader::open(
-                    part,
-                    &self.projection,
-                    self.schema.clone(),
-                    self.limit,
-                )?),
-            };
+        let parts = self.groups.get(partition).cloned().unwrap_or_default();
+        let reader = GroupReader {
+            schema: self.schema.clone(),
+            parts: self.parts.clone(),
+            next_part: parts.start,
+            end: parts.end,
+            projection: self.projection.clone(),
+            current: None,
+            left: self.limit.unwrap_or(usize::MAX),
+        };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
-            futures::stream::iter(batches),
+            futures::stream::iter(reader),
         )))
     }
 }
 
-/// Reads one part's projected columns batch by batch and puts each batch's
-/// columns together.
-struct PartReader {
+/// Reads a partition's parts one after another, each part's projected
+/// columns batch by batch, putting each batch's columns together. A part's
+/// files are opened when its first batch is asked for and closed after its
+/// last.
+struct GroupReader {
     schema: SchemaRef,
-    readers: Vec<(PathBuf, FileReader<std::io::BufReader<File>>)>,
-    batch_rows: std::vec::IntoIter<usize>,
+    parts: Arc<Vec<WorkPart>>,
+    next_part: usize,
+    end: usize,
+    projection: Vec<usize>,
+    current: Option<PartReader>,
     /// Rows still to give under the scan's limit.
     left: usize,
 }
 
+struct PartReader {
+    readers: Vec<(PathBuf, FileReader<std::io::BufReader<File>>)>,
+    batch_rows: std::vec::IntoIter<usize>,
+}
+
 impl PartReader {
-    fn open(
-        part: &WorkPart,
-        projection: &[usize],
-        schema: SchemaRef,
-        limit: Option<usize>,
-    ) -> Result<Self> {
+    fn open(part: &WorkPart, projection: &[usize]) -> Result<Self> {
         let readers = projection
             .iter()
             .map(|&c| {
@@ -345,21 +390,13 @@ impl PartReader {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(PartReader {
-            schema,
             readers,
             batch_rows: part.batch_rows.clone().into_iter(),
-            left: limit.unwrap_or(usize::MAX),
         })
     }
-}
 
-impl Iterator for PartReader {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            return None;
-        }
+    /// The next batch's columns and rows; `None` after the last.
+    fn next(&mut self) -> Option<Result<(Vec<ArrayRef>, usize)>> {
         let rows = self.batch_rows.next()?;
         let mut columns = Vec::with_capacity(self.readers.len());
         for (path, reader) in &mut self.readers {
@@ -374,6 +411,33 @@ impl Iterator for PartReader {
                 }
             }
         }
+        Some(Ok((columns, rows)))
+    }
+}
+
+impl GroupReader {
+    fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        if self.left == 0 {
+            return None;
+        }
+        let (columns, rows) = loop {
+            if let Some(part) = &mut self.current {
+                match part.next() {
+                    Some(Ok(next)) => break next,
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => self.current = None,
+                }
+            }
+            if self.next_part >= self.end {
+                return None;
+            }
+            let part = &self.parts[self.next_part];
+            self.next_part += 1;
+            match PartReader::open(part, &self.projection) {
+                Ok(reader) => self.current = Some(reader),
+                Err(e) => return Some(Err(e)),
+            }
+        };
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         let batch = match RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
         {
@@ -387,6 +451,14 @@ impl Iterator for PartReader {
         };
         self.left -= batch.num_rows();
         Some(Ok(batch))
+    }
+}
+
+impl Iterator for GroupReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch()
     }
 }
 
@@ -484,6 +556,51 @@ mod tests {
         assert!(err.contains("part-2.c001.arrow"), "{err}");
         // The other column is still readable alone.
         assert_eq!(strings(&ctx, "SELECT sum(id) FROM t").await, ["45"]);
+    }
+
+    #[test]
+    fn parts_are_cut_into_at_most_the_target_partitions() {
+        let g = |parts, n| -> Vec<(usize, usize)> {
+            groups(parts, n).iter().map(|r| (r.start, r.end)).collect()
+        };
+        assert_eq!(g(5, 2), [(0, 2), (2, 5)]);
+        assert_eq!(g(3, 3), [(0, 1), (1, 2), (2, 3)]);
+        assert_eq!(g(1, 4), [(0, 1)]);
+        assert_eq!(g(0, 2), [(0, 0)]);
+        assert_eq!(g(4, 0), [(0, 4)]);
+    }
+
+    #[tokio::test]
+    async fn a_scan_of_many_parts_has_the_target_partitions_and_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = batch(0..1).schema();
+        let parts: Vec<WorkPart> = (0..7)
+            .map(|i| {
+                let mut w =
+                    WorkPartWriter::create(&dir.path().join(format!("p{i}")), &schema).unwrap();
+                w.write(&batch(i * 10..i * 10 + 3)).unwrap();
+                w.finish().unwrap()
+            })
+            .collect();
+        let ctx = crate::engine::session(2);
+        ctx.register_table("t", Arc::new(DiskTable::new(schema, parts)))
+            .unwrap();
+        let plan = ctx
+            .sql("SELECT id FROM t")
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let text = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(false)
+            .to_string();
+        assert!(text.contains("parts=7, partitions=2"), "{text}");
+        assert_eq!(
+            strings(&ctx, "SELECT count(id), sum(id) FROM t").await,
+            ["21"]
+        );
+        assert_eq!(strings(&ctx, "SELECT sum(id) FROM t").await, ["651"]);
     }
 
     #[cfg(unix)]
