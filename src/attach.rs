@@ -581,20 +581,18 @@ mod tests {
         assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
     }
 
-    #[tokio::test]
-    async fn two_persons_for_one_field_of_a_row_are_an_error() {
+    /// The error of attaching `resolved` to one part of rows `ords` on disk.
+    async fn attach_error(resolved: RecordBatch, ords: &[u64]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let disk = engine::DiskTables {
             dir: dir.path().join("work"),
             memory_limit: 64 << 20,
         };
         let ctx = engine::session_with(1, Some(&disk)).unwrap();
-        let twice =
-            concat_batches(&resolved_ids().schema(), &[resolved_ids(), resolved_ids()]).unwrap();
-        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, twice).unwrap();
+        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved).unwrap();
         let mut w =
             work::WorkPartWriter::create(&dir.path().join("0000"), &extract_schema()).unwrap();
-        w.write(&rows(&[0, 1], &[])).unwrap();
+        w.write(&rows(ords, &[])).unwrap();
         let table = DiskExtract {
             parts: vec![w.finish().unwrap()],
             schema: extract_schema(),
@@ -602,28 +600,20 @@ mod tests {
         };
         register_disk_extract(&ctx, "roster", &table).await.unwrap();
         let err = attach_beside(&ctx, "roster", table).await.unwrap_err();
-        assert!(err.to_string().contains("two persons"), "{err}");
+        err.to_string()
+    }
+
+    #[tokio::test]
+    async fn two_persons_for_one_field_of_a_row_are_an_error() {
+        let twice =
+            concat_batches(&resolved_ids().schema(), &[resolved_ids(), resolved_ids()]).unwrap();
+        let err = attach_error(twice, &[0, 1]).await;
+        assert!(err.contains("two persons"), "{err}");
     }
 
     #[tokio::test]
     async fn rows_out_of_order_are_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let disk = engine::DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
-        let ctx = engine::session_with(1, Some(&disk)).unwrap();
-        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
-        let mut w =
-            work::WorkPartWriter::create(&dir.path().join("0000"), &extract_schema()).unwrap();
-        w.write(&rows(&[2, 1], &[])).unwrap();
-        let table = DiskExtract {
-            parts: vec![w.finish().unwrap()],
-            schema: extract_schema(),
-            superseded: vec![],
-        };
-        register_disk_extract(&ctx, "roster", &table).await.unwrap();
-        let err = attach_beside(&ctx, "roster", table).await.unwrap_err();
-        assert!(err.to_string().contains("_ord order"), "{err}");
+        let err = attach_error(resolved_ids(), &[2, 1]).await;
+        assert!(err.contains("_ord order"), "{err}");
     }
 }

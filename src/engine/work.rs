@@ -56,12 +56,16 @@ impl WorkPart {
         self.batch_rows.iter().map(|&n| n as u64).sum()
     }
 
-    /// Removes the part's files.
+    /// Removes the part's files: every one it can, then the first error.
     pub fn remove(&self) -> std::io::Result<()> {
+        let mut result = Ok(());
         for path in &self.columns {
-            std::fs::remove_file(path)?;
+            let removed = std::fs::remove_file(path);
+            if result.is_ok() {
+                result = removed;
+            }
         }
-        Ok(())
+        result
     }
 }
 
