@@ -18,7 +18,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
@@ -190,16 +189,12 @@ pub async fn attach_beside(
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
     for part in &table.parts {
-        let path = &part.columns[ord];
-        let file = std::fs::File::open(path)
-            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
-        let mut stem = path.clone().into_os_string();
+        let mut stem = part.columns[ord].clone().into_os_string();
         stem.push(".persons");
         let mut writer = work::WorkPartWriter::create(std::path::Path::new(&stem), &person_schema)?;
-        for batch in FileReader::try_new_buffered(file, None)? {
-            let batch = batch?;
-            let ords = batch
-                .column(0)
+        for column in part.read_column(ord)? {
+            let column = column?;
+            let ords = column
                 .as_any()
                 .downcast_ref::<UInt64Array>()
                 .ok_or_else(|| internal("_ord is not UInt64"))?;

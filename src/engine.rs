@@ -24,9 +24,9 @@ use datafusion::logical_expr::{
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
-pub mod work;
-
 use crate::normalize::name::{NameAgreement, name_agreement};
+
+pub mod work;
 
 /// Rows per batch: fixed so that a plan's batching never depends on defaults
 /// that may change between DataFusion versions.
@@ -43,9 +43,9 @@ pub fn session(threads: usize) -> SessionContext {
 /// much memory the engine's sorts and aggregates may hold before they spill.
 #[derive(Debug, Clone)]
 pub struct DiskTables {
-    /// The folder (created, owner-only) that holds the tables as work
-    /// files ([`work`]) and the engine's spill files; removed with the session's last
-    /// handle.
+    /// The folder (created, owner-only) that holds the tables as work files
+    /// ([`work`]) and the engine's spill files; removed with the session's
+    /// last handle.
     pub dir: PathBuf,
     /// Bytes the engine's memory pool holds before sorts and aggregates
     /// spill to `dir`.
@@ -70,8 +70,9 @@ impl Drop for DiskFolder {
 
 /// A session with `threads` target partitions whose materialised tables go
 /// to `disk` when given (for inputs larger than memory): they are written as
-/// Arrow IPC work files ([`work`]) and read back as streams, and sorts and aggregates spill past the
-/// memory limit. Results are the same bytes either way.
+/// Arrow IPC work files ([`work`]) and read back as streams, and sorts and
+/// aggregates spill past the memory limit. Results are the same bytes either
+/// way.
 pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))

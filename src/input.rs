@@ -215,7 +215,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     results.sort_by_key(|(i, _)| *i);
     let results = results.into_iter().map(|(_, r)| r);
     // Extract name → (file name, its columns, index of its account, its
-    // place among the extract's files, its work file).
+    // place among the extract's files, its work part).
     type Usable = (String, FileColumns, usize, usize, Option<WorkPart>);
     let mut per_extract: BTreeMap<&'static str, Vec<Usable>> = BTreeMap::new();
     for ((result, (_, def, _)), place) in results.zip(&files).zip(&places) {
@@ -226,11 +226,11 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                 columns,
                 account,
                 *place,
-                result.work_file,
+                result.work_part,
             )),
             None => {
                 // An unusable file's rows are not part of the table.
-                if let Some(part) = result.work_file {
+                if let Some(part) = result.work_part {
                     let _ = part.remove();
                 }
             }
@@ -297,8 +297,8 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     inputs
 }
 
-/// Where one file's rows go when the batch is read to disk (`None`: they
-/// are counted and dropped).
+/// Where one file's rows go when the batch is read to disk: the stem of its
+/// work part's files (`None`: they are counted and dropped).
 struct Spill {
     path: Option<PathBuf>,
     /// The file's place among its extract's files.
@@ -356,8 +356,8 @@ struct FileResult {
     problems: Vec<InputProblem>,
     /// The accepted rows, when the file is usable.
     columns: Option<FileColumns>,
-    /// The work file the rows went to, for a batch read to disk.
-    work_file: Option<WorkPart>,
+    /// The work part the rows went to, for a batch read to disk.
+    work_part: Option<WorkPart>,
 }
 
 /// Reads, maps and parses one file, accounting for every row. Rows are
@@ -502,12 +502,12 @@ fn load_file(
     for (code, n) in rejected {
         *account.rejected.entry(code.to_string()).or_default() += n;
     }
-    let mut work_file = None;
+    let mut work_part = None;
     if let Some(w) = spill
         && spill_error.is_none()
     {
         match w.finish(&mut rows) {
-            Ok(f) => work_file = f,
+            Ok(f) => work_part = f,
             Err(e) => spill_error = Some(e),
         }
     }
@@ -531,7 +531,7 @@ fn load_file(
                 rejects,
                 problems,
                 columns: usable.then(|| rows.finish()),
-                work_file,
+                work_part,
             }
         }
         Err(e) => {
@@ -554,7 +554,7 @@ fn load_file(
                 rejects: Vec::new(),
                 problems,
                 columns: None,
-                work_file,
+                work_part,
             }
         }
     }

@@ -56,6 +56,17 @@ impl WorkPart {
         self.batch_rows.iter().map(|&n| n as u64).sum()
     }
 
+    /// Opens column `c`'s file: its batches are the part's batches.
+    pub fn read_column(&self, c: usize) -> Result<ColumnReader> {
+        let path = &self.columns[c];
+        let file = File::open(path).map_err(|e| io_error(path, e))?;
+        let reader = FileReader::try_new_buffered(file, None).map_err(|e| io_error(path, e))?;
+        Ok(ColumnReader {
+            path: path.clone(),
+            reader,
+        })
+    }
+
     /// Removes the part's files: every one it can, then the first error.
     pub fn remove(&self) -> std::io::Result<()> {
         let mut result = Ok(());
@@ -66,6 +77,25 @@ impl WorkPart {
             }
         }
         result
+    }
+}
+
+/// One column file of a part, read batch by batch.
+pub struct ColumnReader {
+    path: PathBuf,
+    reader: FileReader<std::io::BufReader<File>>,
+}
+
+impl Iterator for ColumnReader {
+    type Item = Result<ArrayRef>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(
+            batch
+                .map(|b| b.column(0).clone())
+                .map_err(|e| io_error(&self.path, e)),
+        )
     }
 }
 
@@ -378,7 +408,7 @@ struct GroupReader {
 }
 
 struct PartReader {
-    readers: Vec<(PathBuf, FileReader<std::io::BufReader<File>>)>,
+    readers: Vec<ColumnReader>,
     batch_rows: std::vec::IntoIter<usize>,
 }
 
@@ -386,12 +416,7 @@ impl PartReader {
     fn open(part: &WorkPart, projection: &[usize]) -> Result<Self> {
         let readers = projection
             .iter()
-            .map(|&c| {
-                let path = &part.columns[c];
-                let file = File::open(path).map_err(|e| io_error(path, e))?;
-                let reader = FileReader::try_new_buffered(file, None)?;
-                Ok((path.clone(), reader))
-            })
+            .map(|&c| part.read_column(c))
             .collect::<Result<Vec<_>>>()?;
         Ok(PartReader {
             readers,
@@ -403,13 +428,13 @@ impl PartReader {
     fn next(&mut self) -> Option<Result<(Vec<ArrayRef>, usize)>> {
         let rows = self.batch_rows.next()?;
         let mut columns = Vec::with_capacity(self.readers.len());
-        for (path, reader) in &mut self.readers {
+        for reader in &mut self.readers {
             match reader.next() {
-                Some(Ok(b)) if b.num_rows() == rows => columns.push(b.column(0).clone()),
-                Some(Err(e)) => return Some(Err(io_error(path, e))),
+                Some(Ok(column)) if column.len() == rows => columns.push(column),
+                Some(Err(e)) => return Some(Err(e)),
                 _ => {
                     return Some(Err(io_error(
-                        path,
+                        &reader.path,
                         "work file does not hold the batches written to it",
                     )));
                 }
