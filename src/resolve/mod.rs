@@ -56,10 +56,16 @@ pub mod tables {
     pub(crate) const CANDIDATES: &str = "_resolve_candidates";
     pub(crate) const REPAIRS: &str = "_resolve_repairs";
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
+    /// The union of RESOLVED_LINKED and RESOLVED_OTHER (a view).
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
+    /// The resolved observations with a valid or upgraded ID.
+    pub(crate) const RESOLVED_LINKED: &str = "_resolve_resolved_linked";
+    /// Every other resolved observation: the few that DQ01, DQ03 and DQ04
+    /// are drawn from.
+    pub(crate) const RESOLVED_OTHER: &str = "_resolve_resolved_other";
 
-    /// Dropped once resolution is done; RESOLVED stays under the views
-    /// LINKS and RESOLVED_IDS.
+    /// Dropped once resolution is done; RESOLVED and its two tables stay
+    /// under the views LINKS and RESOLVED_IDS.
     pub(crate) const INTERMEDIATE: [&str; 9] = [
         OBS, POSITIONS, KNOWN, PERSONS, DIRECT, VARIANTS, CANDIDATES, REPAIRS, NAME_BIRTH,
     ];
@@ -155,11 +161,15 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         (CANDIDATES, plan::repair_candidates()),
         (REPAIRS, plan::repairs()),
         (NAME_BIRTH, plan::name_birth()),
+        (RESOLVED_LINKED, plan::resolved_linked()),
+        (RESOLVED_OTHER, plan::resolved_other()),
         (RESOLVED, plan::resolved()),
     ] {
         let start = std::time::Instant::now();
         if name == VARIANTS {
             register_variants(ctx).await?;
+        } else if name == RESOLVED {
+            create_view(ctx, name, &sql).await?;
         } else {
             materialize(ctx, name, &sql).await?;
         }
@@ -182,11 +192,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     // table (on disk for a session that keeps its tables there): no copy of
     // either. links.csv is streamed out of LINKS sorted.
     for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
-        ctx.deregister_table(name)?;
-        ctx.sql(&format!("CREATE VIEW {name} AS {sql}"))
-            .await?
-            .collect()
-            .await?;
+        create_view(ctx, name, &sql).await?;
     }
     let mut outputs = Vec::new();
     for (name, sql) in [
@@ -229,6 +235,16 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         ctx.deregister_table(name)?;
     }
     Ok(resolution)
+}
+
+/// Registers `sql` as the view `name` (replacing a table of that name).
+async fn create_view(ctx: &SessionContext, name: &str, sql: &str) -> Result<()> {
+    ctx.deregister_table(name)?;
+    ctx.sql(&format!("CREATE VIEW {name} AS {sql}"))
+        .await?
+        .collect()
+        .await?;
+    Ok(())
 }
 
 /// The number of rows of a registered table.

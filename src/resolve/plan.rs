@@ -256,29 +256,23 @@ pub(crate) fn name_birth() -> String {
     )
 }
 
-/// Every observation with its resolved person, method, score and the level
-/// at which its name agreed. Each status has its own join: a valid ID is
-/// looked up among the direct levels, a bad one among the repairs, a missing
-/// one by name and birth date, so that every row is probed once and copied
-/// once.
-pub(crate) fn resolved() -> String {
-    let valid = quote(status::VALID);
-    let upgraded = quote(status::UPGRADED15);
-    let bad = quote(status::BAD_CHECK);
-    let no_id = no_id_statuses();
-    let disagree = quote(LEVEL_DISAGREE);
-    let repaired_score: String = REPAIRED_SCORES
-        .iter()
-        .map(|(_, score, rank)| format!(" WHEN {rank} THEN {}", f64_sql(*score)))
-        .collect();
-    let repaired_level: String = REPAIRED_SCORES
-        .iter()
-        .map(|(label, _, rank)| format!(" WHEN {rank} THEN {}", quote(label)))
-        .collect();
-    let row = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
+/// The columns every arm of the resolved tables takes from the observation.
+const RESOLVED_ROW: &str = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status";
+
+/// Every observation with its resolved person, method, score and the level
+/// at which its name agreed: the union of [`resolved_linked`] and
+/// [`resolved_other`], each held as a table of its own.
+pub(crate) fn resolved() -> String {
+    format!("SELECT * FROM {RESOLVED_LINKED} UNION ALL SELECT * FROM {RESOLVED_OTHER}")
+}
+
+/// The observations with a valid or upgraded ID (nearly all), looked up
+/// among the direct levels.
+pub(crate) fn resolved_linked() -> String {
+    let valid = quote(status::VALID);
     format!(
-        "SELECT {row}, o.id AS person_id,
+        "SELECT {RESOLVED_ROW}, o.id AS person_id,
                 CASE WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {exact}
                      WHEN o.id_status = {valid} THEN {normalized}
                      ELSE {legacy15} END AS method,
@@ -289,40 +283,60 @@ pub(crate) fn resolved() -> String {
                 d.level AS name_level
          FROM {OBS} o
          LEFT JOIN {DIRECT} d ON d.id = o.id AND d.name_key = o.name_key
-         WHERE o.id_status IN ({valid}, {upgraded})
-         UNION ALL
-         SELECT {row}, r.person_id AS person_id,
-                CASE WHEN r.person_id IS NOT NULL THEN {repaired} ELSE {unlinked} END AS method,
-                CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_score} END
-                     ELSE {s_unlinked} END AS score,
-                CASE r.rank{repaired_level} END AS name_level
-         FROM {OBS} o
-         LEFT JOIN {REPAIRS} r ON r.bad_id = o.id AND r.name_key = o.name_key
-         WHERE o.id_status = {bad}
-         UNION ALL
-         SELECT {row}, nb.person_id AS person_id,
-                CASE WHEN nb.person_id IS NOT NULL THEN {name_birth} ELSE {unlinked} END AS method,
-                CASE WHEN nb.person_id IS NOT NULL THEN {s_name_birth} ELSE {s_unlinked} END AS score,
-                CASE WHEN nb.person_id IS NOT NULL THEN {same} END AS name_level
-         FROM {OBS} o
-         LEFT JOIN {NAME_BIRTH} nb ON nb.name = o.name AND nb.birth = o.birth
-         WHERE o.id_status IN {no_id}
-         UNION ALL
-         SELECT {row}, CAST(NULL AS VARCHAR) AS person_id, {unlinked} AS method,
-                {s_unlinked} AS score, CAST(NULL AS VARCHAR) AS name_level
-         FROM {OBS} o
-         WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded}, {bad})
-               AND o.id_status NOT IN {no_id}",
+         WHERE o.id_status IN ({valid}, {upgraded})",
+        upgraded = quote(status::UPGRADED15),
+        disagree = quote(LEVEL_DISAGREE),
         exact = quote(Method::Exact.label()),
         normalized = quote(Method::Normalized.label()),
         legacy15 = quote(Method::Legacy15.label()),
-        repaired = quote(Method::Repaired.label()),
-        name_birth = quote(Method::NameBirth.label()),
-        unlinked = quote(Method::Unlinked.label()),
         s_disagree = f64_sql(SCORE_NAME_DISAGREES),
         s_exact = f64_sql(Method::Exact.score()),
         s_normalized = f64_sql(Method::Normalized.score()),
         s_legacy15 = f64_sql(Method::Legacy15.score()),
+    )
+}
+
+/// Every other observation (a few in a hundred), in one pass over them: a
+/// bad ID looked up among the repairs, a missing one by name and birth date,
+/// the rest unlinked. The data-quality outputs DQ01, DQ03 and DQ04 are drawn
+/// from these rows alone, without reading the linked ones. Each join is
+/// guarded by the status it serves, so that a row matches in one at most.
+pub(crate) fn resolved_other() -> String {
+    let bad = quote(status::BAD_CHECK);
+    let no_id = no_id_statuses();
+    let repaired_score: String = REPAIRED_SCORES
+        .iter()
+        .map(|(_, score, rank)| format!(" WHEN {rank} THEN {}", f64_sql(*score)))
+        .collect();
+    let repaired_level: String = REPAIRED_SCORES
+        .iter()
+        .map(|(label, _, rank)| format!(" WHEN {rank} THEN {}", quote(label)))
+        .collect();
+    format!(
+        "SELECT {RESOLVED_ROW},
+                CASE WHEN o.id_status = {bad} THEN r.person_id
+                     WHEN o.id_status IN {no_id} THEN nb.person_id END AS person_id,
+                CASE WHEN o.id_status = {bad} AND r.person_id IS NOT NULL THEN {repaired}
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {name_birth}
+                     ELSE {unlinked} END AS method,
+                CASE WHEN o.id_status = {bad} AND r.person_id IS NOT NULL
+                          THEN CASE r.rank{repaired_score} END
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {s_name_birth}
+                     ELSE {s_unlinked} END AS score,
+                CASE WHEN o.id_status = {bad} THEN CASE r.rank{repaired_level} END
+                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {same}
+                     END AS name_level
+         FROM {OBS} o
+         LEFT JOIN {REPAIRS} r
+           ON r.bad_id = o.id AND r.name_key = o.name_key AND o.id_status = {bad}
+         LEFT JOIN {NAME_BIRTH} nb
+           ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {no_id}
+         WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded})",
+        valid = quote(status::VALID),
+        upgraded = quote(status::UPGRADED15),
+        repaired = quote(Method::Repaired.label()),
+        name_birth = quote(Method::NameBirth.label()),
+        unlinked = quote(Method::Unlinked.label()),
         s_name_birth = f64_sql(Method::NameBirth.score()),
         s_unlinked = f64_sql(Method::Unlinked.score()),
         same = quote(LEVEL_SAME),
@@ -372,7 +386,7 @@ pub(crate) fn resolved_ids() -> String {
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status
-         FROM {RESOLVED}
+         FROM {RESOLVED_OTHER}
          WHERE id_status IN ({bad}, {malformed}) AND method = {unlinked} AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
@@ -398,7 +412,7 @@ pub(crate) fn dq02_name_conflict() -> String {
          source_rows AS (
             SELECT DISTINCT r.person_id, r.extract, r.\"_ord\",
                    concat(r.extract, ':', r.file, ':', r.\"row\") AS source
-            FROM {RESOLVED} r JOIN conflicted c ON c.person_id = r.person_id
+            FROM {RESOLVED_LINKED} r JOIN conflicted c ON c.person_id = r.person_id
             WHERE r.id_status IN {linked} AND NOT r.\"_dup\"),
          sources AS (
             SELECT person_id,
@@ -421,7 +435,7 @@ pub(crate) fn dq03_repaired_id() -> String {
     format!(
         "SELECT r.person_id AS id_number, r.raw_id, r.raw_name, p.name AS known_name,
                 r.name_level, r.score, r.extract, r.file, r.\"row\", r.\"_ord\", r.field
-         FROM {RESOLVED} r LEFT JOIN {PERSONS} p ON p.person_id = r.person_id
+         FROM {RESOLVED_OTHER} r LEFT JOIN {PERSONS} p ON p.person_id = r.person_id
          WHERE r.method = {repaired} AND NOT r.\"_dup\"
          ORDER BY r.person_id, r.extract, r.\"_ord\", r.field",
         repaired = quote(Method::Repaired.label()),
@@ -433,7 +447,7 @@ pub(crate) fn dq03_repaired_id() -> String {
 pub(crate) fn dq04_sci_notation() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, person_id, method
-         FROM {RESOLVED}
+         FROM {RESOLVED_OTHER}
          WHERE id_status = {sci} AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         sci = quote(status::SCI_NOTATION),
