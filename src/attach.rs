@@ -83,7 +83,7 @@ fn join_on(extract: &str, alias: &str, field: &str, with_method: bool) -> String
     format!(
         "LEFT JOIN (SELECT {columns} FROM {table} WHERE extract = '{extract}' AND field = '{field}') {alias} \
          ON {alias}.\"_ord\" = t.\"_ord\"",
-        table = resolve::tables::RESOLVED_IDS
+        table = resolve::tables::resolved_ids_of(extract)
     )
 }
 
@@ -179,7 +179,7 @@ pub async fn attach_beside(
             "SELECT \"_ord\", field, person_id, method, score FROM {}
              WHERE extract = '{name}' AND field IN ({})
              ORDER BY \"_ord\", field",
-            resolve::tables::RESOLVED_IDS,
+            resolve::tables::resolved_ids_of(name),
             fields.join(", ")
         ))
         .await?
@@ -520,7 +520,12 @@ mod tests {
         ];
 
         let memory = engine::session(2);
-        engine::register_batch(&memory, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
+        engine::register_batch(
+            &memory,
+            &resolve::tables::resolved_ids_of("roster"),
+            resolved_ids(),
+        )
+        .unwrap();
         engine::register_batches(&memory, "roster", extract_schema(), batches.to_vec()).unwrap();
         attach_persons(&memory, &["roster"]).await.unwrap();
         let expected = sorted(&memory).await;
@@ -531,7 +536,12 @@ mod tests {
             memory_limit: 64 << 20,
         };
         let ctx = engine::session_with(2, Some(&disk)).unwrap();
-        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved_ids()).unwrap();
+        engine::register_batch(
+            &ctx,
+            &resolve::tables::resolved_ids_of("roster"),
+            resolved_ids(),
+        )
+        .unwrap();
         let unmarked = |b: &RecordBatch| {
             rows(
                 b.column(0)
@@ -584,7 +594,8 @@ mod tests {
             memory_limit: 64 << 20,
         };
         let ctx = engine::session_with(1, Some(&disk)).unwrap();
-        engine::register_batch(&ctx, resolve::tables::RESOLVED_IDS, resolved).unwrap();
+        engine::register_batch(&ctx, &resolve::tables::resolved_ids_of("roster"), resolved)
+            .unwrap();
         let mut w =
             work::WorkPartWriter::create(&dir.path().join("0000"), &extract_schema()).unwrap();
         w.write(&rows(ords, &[])).unwrap();

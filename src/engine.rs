@@ -137,10 +137,7 @@ pub fn register_batches(
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<()> {
-    let table = MemTable::try_new(schema, vec![batches])?;
-    ctx.deregister_table(name)?;
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(())
+    register_partitions(ctx, name, schema, vec![batches])
 }
 
 /// Runs `sql` and registers its result, computed once, as table `name`
@@ -153,15 +150,9 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let Some(disk) = disk_folder(ctx) else {
         let partitions = df.collect_partitioned().await?;
-        let table = MemTable::try_new(schema, partitions)?;
-        ctx.deregister_table(name)?;
-        ctx.register_table(name, Arc::new(table))?;
-        return Ok(());
+        return register_partitions(ctx, name, schema, partitions);
     };
-    let seq = disk.seq.fetch_add(1, Ordering::Relaxed);
-    let dir = disk.dir.join(format!("{seq:04}-{name}"));
-    crate::report::output::create_private_dir(&dir)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+    let dir = disk.table_dir(name)?;
     let streams = df.execute_stream_partitioned().await?;
     let mut tasks = Vec::new();
     for (i, stream) in streams.into_iter().enumerate() {
@@ -176,17 +167,201 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
                 .map_err(|e| DataFusionError::Execution(format!("writing {name}: {e}")))??,
         );
     }
-    ctx.deregister_table(name)?;
-    ctx.register_table(name, Arc::new(work::DiskTable::new(schema, parts)))?;
-    let old = disk
-        .current
-        .lock()
-        .expect("the table map is never poisoned")
-        .insert(name.to_string(), dir);
-    if let Some(old) = old {
-        let _ = std::fs::remove_dir_all(old);
+    disk.register(ctx, name, dir, schema, parts)
+}
+
+/// Runs `sql` and registers its rows split by the text column `column`: the
+/// rows whose `column` holds `tables[i].0` as table `tables[i].1` (each
+/// replacing a table of that name), every row computed once. For a table
+/// that later plans read one value at a time: each reads its own rows only.
+/// A row whose value is not listed is an error.
+pub async fn materialize_split(
+    ctx: &SessionContext,
+    sql: &str,
+    column: &str,
+    tables: &[(&str, &str)],
+) -> Result<()> {
+    let df = ctx.sql(sql).await?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let index = schema.index_of(column)?;
+    let values: Vec<String> = tables.iter().map(|(v, _)| v.to_string()).collect();
+    let Some(disk) = disk_folder(ctx) else {
+        let mut split: Vec<Vec<Vec<RecordBatch>>> = vec![Vec::new(); tables.len()];
+        for partition in df.collect_partitioned().await? {
+            let mut by_value: Vec<Vec<RecordBatch>> = vec![Vec::new(); tables.len()];
+            for batch in partition {
+                for (i, rows) in split_by(&batch, index, &values)? {
+                    by_value[i].push(rows);
+                }
+            }
+            for (i, batches) in by_value.into_iter().enumerate() {
+                split[i].push(batches);
+            }
+        }
+        for ((_, name), partitions) in tables.iter().zip(split) {
+            register_partitions(ctx, name, schema.clone(), partitions)?;
+        }
+        return Ok(());
+    };
+    let dirs: Vec<PathBuf> = tables
+        .iter()
+        .map(|(_, name)| disk.table_dir(name))
+        .collect::<Result<_>>()?;
+    let streams = df.execute_stream_partitioned().await?;
+    let mut tasks = Vec::new();
+    for (i, stream) in streams.into_iter().enumerate() {
+        let stems: Vec<PathBuf> = dirs
+            .iter()
+            .map(|d| d.join(format!("part-{i:04}")))
+            .collect();
+        let (schema, values) = (schema.clone(), values.clone());
+        tasks.push(tokio::spawn(write_split_parts(
+            stems, schema, stream, index, values,
+        )));
+    }
+    let mut parts: Vec<Vec<work::WorkPart>> = vec![Vec::new(); tables.len()];
+    for task in tasks {
+        let written = task
+            .await
+            .map_err(|e| DataFusionError::Execution(format!("writing a split table: {e}")))??;
+        for (i, part) in written.into_iter().enumerate() {
+            parts[i].extend(part);
+        }
+    }
+    for (((_, name), dir), parts) in tables.iter().zip(dirs).zip(parts) {
+        disk.register(ctx, name, dir, schema.clone(), parts)?;
     }
     Ok(())
+}
+
+/// The rows of `batch` for each of `values` that has any, by the value's
+/// index: the text column `column` decides. A row of another value (or
+/// none) is an error.
+fn split_by(
+    batch: &RecordBatch,
+    column: usize,
+    values: &[String],
+) -> Result<Vec<(usize, RecordBatch)>> {
+    use datafusion::arrow::compute::{filter_record_batch, kernels::cmp::eq};
+    let array = cast(batch.column(column), &DataType::Utf8)?;
+    let mut split = Vec::new();
+    let mut taken = 0;
+    for (i, value) in values.iter().enumerate() {
+        let mask = eq(&array, &StringArray::new_scalar(value.as_str()))?;
+        let n = mask.true_count();
+        if n == 0 {
+            continue;
+        }
+        taken += n;
+        split.push((
+            i,
+            if n == batch.num_rows() {
+                batch.clone()
+            } else {
+                filter_record_batch(batch, &mask)?
+            },
+        ));
+    }
+    if taken != batch.num_rows() {
+        return Err(DataFusionError::Internal(format!(
+            "{} rows of a split table have a value not listed",
+            batch.num_rows() - taken
+        )));
+    }
+    Ok(split)
+}
+
+/// Writes one partition's stream, split by value ([`split_by`]), to a work
+/// part per value: `None` for a value the partition has no rows of.
+async fn write_split_parts(
+    stems: Vec<PathBuf>,
+    schema: SchemaRef,
+    mut stream: SendableRecordBatchStream,
+    column: usize,
+    values: Vec<String>,
+) -> Result<Vec<Option<work::WorkPart>>> {
+    let mut writers: Vec<Option<(work::WorkPartWriter, Rebatch)>> =
+        (0..values.len()).map(|_| None).collect();
+    while let Some(batch) = stream.next().await {
+        for (i, rows) in split_by(&batch?, column, &values)? {
+            if writers[i].is_none() {
+                let writer = work::WorkPartWriter::create(&stems[i], &schema)?;
+                writers[i] = Some((writer, Rebatch::new(BATCH_SIZE)));
+            }
+            let (writer, rebatch) = writers[i].as_mut().expect("made above");
+            for batch in rebatch.push(rows)? {
+                writer.write(&batch)?;
+            }
+        }
+    }
+    writers
+        .into_iter()
+        .map(|w| {
+            w.map(|(mut writer, rebatch)| {
+                if let Some(batch) = rebatch.finish()? {
+                    writer.write(&batch)?;
+                }
+                writer.finish()
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+/// Registers in-memory partitions as table `name`, replacing a table of
+/// that name.
+fn register_partitions(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    mut partitions: Vec<Vec<RecordBatch>>,
+) -> Result<()> {
+    if partitions.is_empty() {
+        partitions.push(Vec::new());
+    }
+    let table = MemTable::try_new(schema, partitions)?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+impl DiskFolder {
+    /// A new, owner-only folder for the files of table `name`.
+    fn table_dir(&self, name: &str) -> Result<PathBuf> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let dir = self.dir.join(format!("{seq:04}-{name}"));
+        crate::report::output::create_private_dir(&dir)
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+        Ok(dir)
+    }
+
+    /// Registers `parts` (written to `dir`) as table `name`, replacing a
+    /// table of that name; the files of the table it replaces are removed.
+    fn register(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        dir: PathBuf,
+        schema: SchemaRef,
+        parts: Vec<work::WorkPart>,
+    ) -> Result<()> {
+        if parts.is_empty() {
+            // A split value without rows: nothing was written.
+            register_partitions(ctx, name, schema, Vec::new())?;
+        } else {
+            ctx.deregister_table(name)?;
+            ctx.register_table(name, Arc::new(work::DiskTable::new(schema, parts)))?;
+        }
+        let old = self
+            .current
+            .lock()
+            .expect("the table map is never poisoned")
+            .insert(name.to_string(), dir);
+        if let Some(old) = old {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
 }
 
 /// Writes one partition's stream to work files, batch by batch.
@@ -435,6 +610,76 @@ mod tests {
         assert_eq!(out.schema().field(0).data_type(), &DataType::Utf8);
         drop(ctx);
         assert!(!disk.dir.exists(), "the folder goes with the session");
+    }
+
+    /// Splits 20,001 rows over keys a, b and c (never used) and sums each
+    /// table.
+    async fn split_and_read(ctx: &SessionContext) -> Vec<(String, Vec<String>)> {
+        // More rows than one batch, from more than one partition.
+        let sql = format!(
+            "SELECT k, n FROM (SELECT column1 AS k, column2 AS n FROM (VALUES {})) \
+             UNION ALL SELECT 'b' AS k, -1 AS n",
+            (0..20_000)
+                .map(|i| format!("('{}', {i})", ["a", "b"][i % 2]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        materialize_split(ctx, &sql, "k", &[("a", "ta"), ("b", "tb"), ("c", "tc")])
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for t in ["ta", "tb", "tc"] {
+            let b = query_batch(
+                ctx,
+                &format!("SELECT k, count(*) AS n, sum(n) AS s FROM {t} GROUP BY k ORDER BY k"),
+            )
+            .await
+            .unwrap();
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(&[b])
+                .unwrap()
+                .to_string();
+            out.push((t.to_string(), text.lines().map(str::to_string).collect()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_split_table_holds_each_value_s_rows_in_memory_and_on_disk() {
+        let memory = split_and_read(&session(2)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = session_with(2, Some(&disk)).unwrap();
+        let on_disk = split_and_read(&ctx).await;
+        assert_eq!(memory, on_disk);
+        // 10,000 rows of a (0 + 2 + … + 19,998), 10,001 of b (1 + 3 + … −1),
+        // none of c.
+        let joined: Vec<String> = memory.iter().map(|(_, l)| l.join("\n")).collect();
+        assert!(
+            joined[0].contains("| a | 10000 | 99990000 |"),
+            "{}",
+            joined[0]
+        );
+        assert!(
+            joined[1].contains("| b | 10001 | 99999999 |"),
+            "{}",
+            joined[1]
+        );
+        assert_eq!(memory[2].1.len(), 4, "header only: {:?}", memory[2].1);
+        // Each value's files sit in a folder of its own (c's stays empty).
+        let mut dirs: Vec<String> = std::fs::read_dir(&disk.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "spill")
+            .collect();
+        dirs.sort();
+        assert_eq!(dirs, ["0000-ta", "0001-tb", "0002-tc"]);
+        let err = materialize_split(&ctx, "SELECT 'z' AS k", "k", &[("a", "ta")])
+            .await
+            .expect_err("a value not listed");
+        assert!(err.to_string().contains("not listed"), "{err}");
     }
 
     #[tokio::test]

@@ -22,7 +22,9 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-use crate::engine::{materialize, query_batch, register_batch, register_batches};
+use crate::engine::{
+    materialize, materialize_split, query_batch, register_batch, register_batches,
+};
 use plan::{ID_FIELDS, ObsSource};
 
 pub use levels::Method;
@@ -58,11 +60,23 @@ pub mod tables {
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
     /// The union of RESOLVED_LINKED and RESOLVED_OTHER (a view).
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
-    /// The resolved observations with a valid or upgraded ID.
+    /// The resolved observations with a valid or upgraded ID: a view over
+    /// one table per extract ([`linked_of`]).
     pub(crate) const RESOLVED_LINKED: &str = "_resolve_resolved_linked";
     /// Every other resolved observation: the few that DQ01, DQ03 and DQ04
     /// are drawn from.
     pub(crate) const RESOLVED_OTHER: &str = "_resolve_resolved_other";
+
+    /// The linked observations of one extract's rows.
+    pub(crate) fn linked_of(extract: &str) -> String {
+        format!("{RESOLVED_LINKED}_{extract}")
+    }
+
+    /// One extract's rows of [`RESOLVED_IDS`] (a view), for attaching its
+    /// persons: it reads that extract's rows only.
+    pub fn resolved_ids_of(extract: &str) -> String {
+        format!("{RESOLVED_IDS}_{extract}")
+    }
 
     /// Dropped once resolution is done; RESOLVED and its two tables stay
     /// under the views LINKS and RESOLVED_IDS.
@@ -161,13 +175,20 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         (CANDIDATES, plan::repair_candidates()),
         (REPAIRS, plan::repairs()),
         (NAME_BIRTH, plan::name_birth()),
-        (RESOLVED_LINKED, plan::resolved_linked()),
         (RESOLVED_OTHER, plan::resolved_other()),
+        (RESOLVED_LINKED, plan::resolved_linked()),
         (RESOLVED, plan::resolved()),
     ] {
         let start = std::time::Instant::now();
         if name == VARIANTS {
             register_variants(ctx).await?;
+        } else if name == RESOLVED_LINKED {
+            // Split by extract: attaching the persons reads one extract's
+            // rows at a time.
+            let tables: Vec<(&str, String)> = extracts.iter().map(|&e| (e, linked_of(e))).collect();
+            let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
+            materialize_split(ctx, &sql, "extract", &pairs).await?;
+            create_view(ctx, name, &plan::union_of(&tables)).await?;
         } else if name == RESOLVED {
             create_view(ctx, name, &sql).await?;
         } else {
@@ -193,6 +214,14 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     // either. links.csv is streamed out of LINKS sorted.
     for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
         create_view(ctx, name, &sql).await?;
+    }
+    for &extract in extracts {
+        create_view(
+            ctx,
+            &resolved_ids_of(extract),
+            &plan::resolved_ids_of(extract),
+        )
+        .await?;
     }
     let mut outputs = Vec::new();
     for (name, sql) in [

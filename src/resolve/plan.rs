@@ -370,13 +370,38 @@ pub fn links_sorted() -> String {
     )
 }
 
+/// The columns of [`resolved_ids`].
+const RESOLVED_IDS_COLUMNS: &str = "extract, \"_ord\", field, person_id, method, score, \
+     name_level, id_status, \"_dup\", file, \"row\", raw_id, raw_name, name";
+
 /// Every ID field of every row (roster included), for the rules to join.
 pub(crate) fn resolved_ids() -> String {
+    format!("SELECT {RESOLVED_IDS_COLUMNS} FROM {RESOLVED}")
+}
+
+/// [`resolved_ids`] of one extract's rows: its own linked table and its
+/// few other rows.
+pub(crate) fn resolved_ids_of(extract: &str) -> String {
     format!(
-        "SELECT extract, \"_ord\", field, person_id, method, score, name_level, id_status,
-                \"_dup\", file, \"row\", raw_id, raw_name, name
-         FROM {RESOLVED}"
+        "SELECT {RESOLVED_IDS_COLUMNS} FROM {linked}
+         UNION ALL
+         SELECT {RESOLVED_IDS_COLUMNS} FROM {RESOLVED_OTHER} WHERE extract = {extract}",
+        linked = ident(&linked_of(extract)),
+        extract = quote(extract),
     )
+}
+
+/// The union of tables of the same columns (the second of each pair), or
+/// no rows of [`RESOLVED_OTHER`]'s columns when there are none.
+pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
+    if tables.is_empty() {
+        return format!("SELECT * FROM {RESOLVED_OTHER} WHERE false");
+    }
+    tables
+        .iter()
+        .map(|(_, t)| format!("SELECT * FROM {}", ident(t)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
 /// DQ01 candidates: rows whose ID number is invalid (a bad check character
