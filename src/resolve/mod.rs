@@ -23,7 +23,7 @@ use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 use crate::engine::{
-    materialize, materialize_split, query_batch, register_batch, register_batches,
+    materialize, materialize_split, on_disk, query_batch, register_batch, register_batches,
 };
 use plan::{ID_FIELDS, ObsSource};
 
@@ -60,14 +60,15 @@ pub mod tables {
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
     /// The union of RESOLVED_LINKED and RESOLVED_OTHER (a view).
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
-    /// The resolved observations with a valid or upgraded ID: a view over
-    /// one table per extract ([`linked_of`]).
+    /// The resolved observations with a valid or upgraded ID (on disk a
+    /// view over one table per extract, [`linked_of`]).
     pub(crate) const RESOLVED_LINKED: &str = "_resolve_resolved_linked";
     /// Every other resolved observation: the few that DQ01, DQ03 and DQ04
     /// are drawn from.
     pub(crate) const RESOLVED_OTHER: &str = "_resolve_resolved_other";
 
-    /// The linked observations of one extract's rows.
+    /// The linked observations of one extract's rows: a table of its own on
+    /// disk, a view over RESOLVED_LINKED in memory.
     pub(crate) fn linked_of(extract: &str) -> String {
         format!("{RESOLVED_LINKED}_{extract}")
     }
@@ -182,13 +183,19 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         let start = std::time::Instant::now();
         if name == VARIANTS {
             register_variants(ctx).await?;
-        } else if name == RESOLVED_LINKED {
+        } else if name == RESOLVED_LINKED && on_disk(ctx) {
             // Split by extract: attaching the persons reads one extract's
-            // rows at a time.
+            // rows at a time. (In memory a scan of the whole is cheap, and
+            // the split's many partitions slowed the links' sort.)
             let tables: Vec<(&str, String)> = extracts.iter().map(|&e| (e, linked_of(e))).collect();
             let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
             materialize_split(ctx, &sql, "extract", &pairs).await?;
             create_view(ctx, name, &plan::union_of(&tables)).await?;
+        } else if name == RESOLVED_LINKED {
+            materialize(ctx, name, &sql).await?;
+            for &extract in extracts {
+                create_view(ctx, &linked_of(extract), &plan::linked_rows_of(extract)).await?;
+            }
         } else if name == RESOLVED {
             create_view(ctx, name, &sql).await?;
         } else {

@@ -391,6 +391,15 @@ pub(crate) fn resolved_ids_of(extract: &str) -> String {
     )
 }
 
+/// One extract's rows of [`RESOLVED_LINKED`] (in memory, where it is not
+/// split).
+pub(crate) fn linked_rows_of(extract: &str) -> String {
+    format!(
+        "SELECT * FROM {RESOLVED_LINKED} WHERE extract = {}",
+        quote(extract)
+    )
+}
+
 /// The union of tables of the same columns (the second of each pair), or
 /// no rows of [`RESOLVED_OTHER`]'s columns when there are none.
 pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
