@@ -280,31 +280,18 @@ async fn write_split_parts(
     column: usize,
     values: Vec<String>,
 ) -> Result<Vec<Option<work::WorkPart>>> {
-    let mut writers: Vec<Option<(work::WorkPartWriter, Rebatch)>> =
-        (0..values.len()).map(|_| None).collect();
+    let mut writers: Vec<Option<RebatchedWriter>> = (0..values.len()).map(|_| None).collect();
     while let Some(batch) = stream.next().await {
         for (i, rows) in split_by(&batch?, column, &values)? {
             if writers[i].is_none() {
-                let writer = work::WorkPartWriter::create(&stems[i], &schema)?;
-                writers[i] = Some((writer, Rebatch::new(BATCH_SIZE)));
+                writers[i] = Some(RebatchedWriter::create(&stems[i], &schema)?);
             }
-            let (writer, rebatch) = writers[i].as_mut().expect("made above");
-            for batch in rebatch.push(rows)? {
-                writer.write(&batch)?;
-            }
+            writers[i].as_mut().expect("made above").push(rows)?;
         }
     }
     writers
         .into_iter()
-        .map(|w| {
-            w.map(|(mut writer, rebatch)| {
-                if let Some(batch) = rebatch.finish()? {
-                    writer.write(&batch)?;
-                }
-                writer.finish()
-            })
-            .transpose()
-        })
+        .map(|w| w.map(RebatchedWriter::finish).transpose())
         .collect()
 }
 
@@ -370,20 +357,42 @@ async fn write_work_part(
     schema: SchemaRef,
     mut stream: SendableRecordBatchStream,
 ) -> Result<work::WorkPart> {
-    let mut writer = work::WorkPartWriter::create(&stem, &schema)?;
-    // Batches of the engine's size, whatever the plan made (a filter or a
-    // join may give many small ones): the scans of the table give them back
-    // as they were written.
-    let mut rebatch = Rebatch::new(BATCH_SIZE);
+    let mut writer = RebatchedWriter::create(&stem, &schema)?;
     while let Some(batch) = stream.next().await {
-        for batch in rebatch.push(batch?)? {
-            writer.write(&batch)?;
-        }
-    }
-    if let Some(batch) = rebatch.finish()? {
-        writer.write(&batch)?;
+        writer.push(batch?)?;
     }
     writer.finish()
+}
+
+/// A work part written in batches of the engine's size, whatever the plan
+/// made (a filter or a join may give many small ones): the scans of the
+/// table give them back as they were written.
+struct RebatchedWriter {
+    writer: work::WorkPartWriter,
+    rebatch: Rebatch,
+}
+
+impl RebatchedWriter {
+    fn create(stem: &std::path::Path, schema: &SchemaRef) -> Result<Self> {
+        Ok(RebatchedWriter {
+            writer: work::WorkPartWriter::create(stem, schema)?,
+            rebatch: Rebatch::new(BATCH_SIZE),
+        })
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        for batch in self.rebatch.push(batch)? {
+            self.writer.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<work::WorkPart> {
+        if let Some(batch) = self.rebatch.finish()? {
+            self.writer.write(&batch)?;
+        }
+        self.writer.finish()
+    }
 }
 
 /// Runs `sql` as one stream of batches in the plan's order (the query must
