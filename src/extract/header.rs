@@ -66,6 +66,8 @@ pub struct HeaderMatcher {
     required: usize,
     /// Whether any header or alias holds a digit (a configured alias may).
     digit_keys: bool,
+    /// The first character of every header and alias key.
+    first_chars: std::collections::HashSet<char, foldhash::fast::FixedState>,
 }
 
 impl HeaderMatcher {
@@ -88,11 +90,13 @@ impl HeaderMatcher {
             def.name
         );
         let digit_keys = table.keys().any(|k| k.bytes().any(|b| b.is_ascii_digit()));
+        let first_chars = table.keys().filter_map(|k| k.chars().next()).collect();
         HeaderMatcher {
             def,
             table,
             required,
             digit_keys,
+            first_chars,
         }
     }
 
@@ -104,6 +108,16 @@ impl HeaderMatcher {
         // Most cells match (or miss) as written; only the rest pay for NFKC.
         let trimmed = cell.trim();
         if trimmed.is_empty() || trimmed.len() > 64 {
+            return None;
+        }
+        // A common Han character is its own NFKC form and composes with
+        // nothing after it, so it is the first character of the cell's key:
+        // a name or a hospital that starts with one no key starts with
+        // cannot match, and most text cells stop here.
+        if let Some(first) = trimmed.chars().next()
+            && crate::normalize::text::is_common_han(first)
+            && !self.first_chars.contains(&first)
+        {
             return None;
         }
         // An ID, a date, an amount: no header holds a bare digit (one in a
@@ -254,6 +268,43 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn every_header_and_alias_matches_in_its_usual_spellings() {
+        // The first-character filter of field_of must never turn a real
+        // header away: spaced out, full-width, starred or with a unit.
+        for def in crate::extract::EXTRACTS {
+            let m = HeaderMatcher::new(def, &BTreeMap::new());
+            for (i, f) in def.fields.iter().enumerate() {
+                for header in std::iter::once(&f.header).chain(f.aliases) {
+                    let spaced: String = header.chars().flat_map(|c| [c, ' ']).collect();
+                    let wide: String = header
+                        .chars()
+                        .map(|c| match c {
+                            '(' => '（',
+                            ')' => '）',
+                            c => c,
+                        })
+                        .collect();
+                    for cell in [
+                        header.to_string(),
+                        format!(" {header}\u{3000}"),
+                        spaced,
+                        wide,
+                        format!("{header}*"),
+                    ] {
+                        assert_eq!(m.field_of(&cell), Some(i), "{}: {cell:?}", def.name);
+                    }
+                    if !header.ends_with(['）', ')']) {
+                        let unit = format!("{header}（元）");
+                        assert_eq!(m.field_of(&unit), Some(i), "{}: {unit:?}", def.name);
+                    }
+                }
+            }
+            assert_eq!(m.field_of("张三"), None);
+            assert_eq!(m.field_of("县人民医院"), None);
+        }
     }
 
     #[test]

@@ -527,40 +527,31 @@ impl FieldColumns {
     }
 }
 
-/// The accepted rows of one file, appended as they are parsed straight into
-/// Arrow columns (no row is held as text once parsed).
-pub struct FileRows {
+/// Builds the columns of some accepted rows as they are parsed: one
+/// worker's share of a chunk (see [`FileRows`]).
+pub struct RowBuilder {
     row: StringBuilder,
     dup: BooleanBuilder,
     fields: Vec<FieldColumns>,
-    /// Record-key digest of each accepted row; [`NO_KEY`] for duplicates
-    /// and rows without a complete key (16 bytes a row, not 32).
+    /// Record-key digest of each row; [`NO_KEY`] for duplicates and rows
+    /// without a complete key (16 bytes a row, not 32).
     keys: Vec<u128>,
-    /// Rows already handed on by [`FileRows::take_batch`].
-    taken: usize,
 }
 
-/// One file's accepted rows as columns: `_row`, `_dup`, then the field
-/// columns of [`schema`] in order (none when the rows went to disk batch by
-/// batch), and the record keys of all its rows.
-pub struct FileColumns {
-    pub len: usize,
+/// Rows built by a [`RowBuilder`]: `_row`, `_dup`, then the field columns of
+/// [`schema`] in order, and each row's record key.
+pub struct RowPiece {
     columns: Vec<ArrayRef>,
     keys: Vec<u128>,
 }
 
-/// The key of a row without one. A digest that happens to be 0 is stored
-/// as 1: two keys would then collide only as any two digests might.
-const NO_KEY: u128 = 0;
-
-impl FileRows {
+impl RowBuilder {
     pub fn new(def: &ExtractDef) -> Self {
-        FileRows {
+        RowBuilder {
             row: StringBuilder::new(),
             dup: BooleanBuilder::new(),
             fields: def.fields.iter().map(|f| FieldColumns::new(f.ty)).collect(),
             keys: Vec::new(),
-            taken: 0,
         }
     }
 
@@ -576,12 +567,88 @@ impl FileRows {
         });
     }
 
-    /// Rows pushed and not yet taken.
+    pub fn finish(mut self) -> RowPiece {
+        let mut columns: Vec<ArrayRef> =
+            vec![Arc::new(self.row.finish()), Arc::new(self.dup.finish())];
+        for f in &mut self.fields {
+            f.finish_into(&mut columns);
+        }
+        RowPiece {
+            columns,
+            keys: self.keys,
+        }
+    }
+}
+
+/// The accepted rows of one file, in file order: pieces parsed side by side
+/// straight into Arrow columns (no row is held as text once parsed), joined
+/// when they are taken.
+#[derive(Default)]
+pub struct FileRows {
+    /// Pieces not yet taken, in file order.
+    pieces: Vec<Vec<ArrayRef>>,
+    /// Record-key digest of every row, taken or not.
+    keys: Vec<u128>,
+    /// Rows already handed on by [`FileRows::take_batch`].
+    taken: usize,
+}
+
+/// One file's accepted rows as columns: its pieces, each `_row`, `_dup`,
+/// then the field columns of [`schema`] in order (none when the rows went
+/// to disk batch by batch), and the record keys of all its rows.
+pub struct FileColumns {
+    pub len: usize,
+    pieces: Vec<Vec<ArrayRef>>,
+    keys: Vec<u128>,
+}
+
+/// The key of a row without one. A digest that happens to be 0 is stored
+/// as 1: two keys would then collide only as any two digests might.
+const NO_KEY: u128 = 0;
+
+/// The schema field of column `c` of a [`RowPiece`]: `_row` and `_dup` are
+/// fields 1 and 3, the extract's fields follow the five meta columns.
+fn piece_field(c: usize) -> usize {
+    if c < 2 { c * 2 + 1 } else { c + 3 }
+}
+
+/// Joins column `c` of `pieces` (of [`schema`] `schema`), an empty column
+/// when there are none.
+fn concat_pieces<'p>(
+    schema: &SchemaRef,
+    c: usize,
+    pieces: impl Iterator<Item = &'p Vec<ArrayRef>>,
+) -> Result<ArrayRef, arrow::error::ArrowError> {
+    let parts: Vec<&dyn arrow::array::Array> = pieces.map(|p| p[c].as_ref()).collect();
+    match parts.as_slice() {
+        [] => Ok(arrow::array::new_empty_array(
+            schema.field(piece_field(c)).data_type(),
+        )),
+        [one] => Ok(arrow::array::make_array(one.to_data())),
+        _ => arrow::compute::concat(&parts),
+    }
+}
+
+impl FileRows {
+    pub fn new() -> Self {
+        FileRows::default()
+    }
+
+    /// Appends the next piece of rows.
+    pub fn append(&mut self, piece: RowPiece) {
+        if piece.keys.is_empty() {
+            return;
+        }
+        self.keys.extend(piece.keys);
+        self.pieces.push(piece.columns);
+    }
+
+    /// Rows appended and not yet taken.
     pub fn pending(&self) -> usize {
         self.keys.len() - self.taken
     }
 
-    /// Takes the rows pushed since the last take as a batch of the extract
+    /// Takes the rows appended since the last take as a batch of the extract
     /// table's [`schema`]: `_file` is `file`, `_ord` counts on from the rows
     /// taken before within file `file_idx` of the extract, and `_superseded`
     /// is false (conflicts are known only once every file is read: see
@@ -600,33 +667,30 @@ impl FileRows {
             file_col.append_value(file);
             ord.append_value(((file_idx as u64) << 32) | seq);
         }
+        let pieces = std::mem::take(&mut self.pieces);
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(file_col.finish()),
-            Arc::new(self.row.finish()),
+            concat_pieces(schema, 0, pieces.iter())?,
             Arc::new(ord.finish()),
-            Arc::new(self.dup.finish()),
+            concat_pieces(schema, 1, pieces.iter())?,
             Arc::new(arrow::array::BooleanArray::from(vec![false; n])),
         ];
-        for f in &mut self.fields {
-            f.finish_into(&mut columns);
+        for c in 2..schema.fields().len() - 3 {
+            columns.push(concat_pieces(schema, c, pieces.iter())?);
         }
         self.taken += n;
         RecordBatch::try_new(schema.clone(), columns)
     }
 
-    pub fn finish(mut self) -> FileColumns {
-        let mut columns: Vec<ArrayRef> =
-            vec![Arc::new(self.row.finish()), Arc::new(self.dup.finish())];
-        for f in &mut self.fields {
-            f.finish_into(&mut columns);
-        }
-        if self.taken > 0 {
-            // The rows went to disk batch by batch: only the keys remain.
-            columns.clear();
-        }
+    pub fn finish(self) -> FileColumns {
         FileColumns {
             len: self.keys.len(),
-            columns,
+            // When the rows went to disk batch by batch only the keys remain.
+            pieces: if self.taken > 0 {
+                Vec::new()
+            } else {
+                self.pieces
+            },
             keys: self.keys,
         }
     }
@@ -697,19 +761,7 @@ pub fn build_extract(
             ord.append_value(((file_idx as u64) << 32) | seq);
         }
     }
-    // File column `c` of FileColumns is schema field `c + 1` for `_row` and
-    // `_dup` (0, 1) and `c + 3` for the fields after the five meta columns.
-    let concat = |c: usize| -> Result<ArrayRef, arrow::error::ArrowError> {
-        let parts: Vec<&dyn arrow::array::Array> =
-            files.iter().map(|(_, f)| f.columns[c].as_ref()).collect();
-        if parts.is_empty() {
-            let field = if c < 2 { c * 2 + 1 } else { c + 3 };
-            return Ok(arrow::array::new_empty_array(
-                schema.field(field).data_type(),
-            ));
-        }
-        arrow::compute::concat(&parts)
-    };
+    let concat = |c: usize| concat_pieces(&schema, c, files.iter().flat_map(|(_, f)| &f.pieces));
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     columns.push(Arc::new(file.finish()));
     columns.push(concat(0)?);

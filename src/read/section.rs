@@ -3,6 +3,8 @@
 //! (blank, total, repeated header), so that `rows + skipped` is every row
 //! below the header and the manifest's accounting holds by construction.
 
+use rayon::prelude::*;
+
 use super::{
     Cell, Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow,
 };
@@ -26,9 +28,13 @@ pub(super) enum Scan {
 /// they come (a large file is never held whole); without one they collect
 /// in the section.
 pub(super) struct SectionScanner<'a> {
-    is_header: &'a dyn Fn(&[Cell]) -> bool,
+    is_header: &'a (dyn Fn(&[Cell]) -> bool + Sync),
     non_blank_above_header: usize,
     section: Option<Section>,
+    /// Rows below the header not yet sorted into data and skipped rows:
+    /// that is done a chunk at a time, in parallel (the repeated-header
+    /// check looks at every cell of every row).
+    pending: Vec<(u32, Vec<Cell>)>,
     sink: Option<&'a mut ChunkSink<'a>>,
     /// Whether the current section has been handed to the sink yet.
     announced: bool,
@@ -38,11 +44,12 @@ pub(super) struct SectionScanner<'a> {
 pub const CHUNK_ROWS: usize = 32 * 1024;
 
 impl<'a> SectionScanner<'a> {
-    pub(super) fn new(is_header: &'a dyn Fn(&[Cell]) -> bool) -> Self {
+    pub(super) fn new(is_header: &'a (dyn Fn(&[Cell]) -> bool + Sync)) -> Self {
         SectionScanner {
             is_header,
             non_blank_above_header: 0,
             section: None,
+            pending: Vec::new(),
             sink: None,
             announced: false,
         }
@@ -57,7 +64,7 @@ impl<'a> SectionScanner<'a> {
     /// For formats whose header is known without searching (Parquet's
     /// column names).
     pub(super) fn with_header(
-        is_header: &'a dyn Fn(&[Cell]) -> bool,
+        is_header: &'a (dyn Fn(&[Cell]) -> bool + Sync),
         header: Vec<Cell>,
         header_row: u32,
     ) -> Self {
@@ -65,6 +72,7 @@ impl<'a> SectionScanner<'a> {
             is_header,
             non_blank_above_header: 0,
             section: Some(empty_section(header, header_row)),
+            pending: Vec::new(),
             sink: None,
             announced: false,
         }
@@ -72,21 +80,13 @@ impl<'a> SectionScanner<'a> {
 
     /// One row, with the 1-based row number a person sees.
     pub(super) fn push(&mut self, row: u32, fields: Vec<Cell>) -> Scan {
-        let loc = RowLoc { sheet: None, row };
-        if self
-            .section
-            .as_ref()
-            .is_some_and(|s| s.rows.len() + s.skipped.len() >= CHUNK_ROWS)
-        {
-            // Handed on before the next row comes, so that a file's last
-            // row is always in its last chunk.
-            self.flush(None);
-        }
-        if let Some(section) = &mut self.section {
-            match classify(&fields, self.is_header) {
-                Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
-                None => section.rows.push(RawRow { loc, fields }),
+        if self.section.is_some() {
+            if self.pending.len() >= CHUNK_ROWS {
+                // Handed on before the next row comes, so that a file's last
+                // row is always in its last chunk.
+                self.flush(None);
             }
+            self.pending.push((row, fields));
             return Scan::Continue;
         }
         if is_blank(&fields) {
@@ -104,8 +104,31 @@ impl<'a> SectionScanner<'a> {
         }
     }
 
+    /// Sorts the pending rows into the section's data and skipped rows, in
+    /// order.
+    fn sort_pending(&mut self) {
+        let Some(section) = &mut self.section else {
+            return;
+        };
+        let is_header = self.is_header;
+        let reasons: Vec<Option<SkipReason>> = self
+            .pending
+            .par_iter()
+            .with_min_len(1024)
+            .map(|(_, fields)| classify(fields, is_header))
+            .collect();
+        for ((row, fields), reason) in self.pending.drain(..).zip(reasons) {
+            let loc = RowLoc { sheet: None, row };
+            match reason {
+                Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
+                None => section.rows.push(RawRow { loc, fields }),
+            }
+        }
+    }
+
     /// Hands the rows collected so far to the sink, if there is one.
     fn flush(&mut self, cut_off: Option<RowLoc>) {
+        self.sort_pending();
         let (Some(sink), Some(section)) = (self.sink.as_mut(), self.section.as_mut()) else {
             return;
         };
@@ -131,6 +154,7 @@ impl<'a> SectionScanner<'a> {
     /// [`finish`](Self::finish) for a text file whose end cut through the
     /// row `cut_off` mid-character: the last chunk says so.
     pub(super) fn finish_cut(mut self, cut_off: Option<u32>) -> Option<Section> {
+        self.sort_pending();
         let pending = self
             .section
             .as_ref()
@@ -153,7 +177,10 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
 }
 
 /// Why a row below the header is not data, if it is not.
-pub(super) fn classify(fields: &[Cell], is_header: &dyn Fn(&[Cell]) -> bool) -> Option<SkipReason> {
+pub(super) fn classify(
+    fields: &[Cell],
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
+) -> Option<SkipReason> {
     let first = fields.iter().map(|f| f.trim()).find(|f| !f.is_empty());
     let Some(first) = first else {
         return Some(SkipReason::Blank);
@@ -214,7 +241,7 @@ mod tests {
 
     #[test]
     fn classifies_blank_total_and_repeated_header() {
-        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
+        let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
         assert_eq!(classify(&strings(&[]), pred), Some(SkipReason::Blank));
         assert_eq!(
             classify(&strings(&[" ", "\u{3000}", ""]), pred),
@@ -246,7 +273,7 @@ mod tests {
 
     #[test]
     fn gives_up_after_the_search_window() {
-        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
+        let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
         let mut scanner = SectionScanner::new(pred);
         for row in 1..HEADER_SEARCH_ROWS as u32 {
             assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);
@@ -259,7 +286,7 @@ mod tests {
 
     #[test]
     fn header_may_be_the_last_row_of_the_window() {
-        let pred: &dyn Fn(&[Cell]) -> bool = &header_pred;
+        let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
         let mut scanner = SectionScanner::new(pred);
         for row in 1..HEADER_SEARCH_ROWS as u32 {
             assert_eq!(scanner.push(row, strings(&["标题"])), Scan::Continue);

@@ -90,7 +90,10 @@ pub(super) fn read_xlsx(
 }
 
 /// The section of one sheet, or `None` when it has no header.
-fn scan_sheet(range: &Range<Data>, is_header: &dyn Fn(&[Cell]) -> bool) -> Option<Section> {
+fn scan_sheet(
+    range: &Range<Data>,
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
+) -> Option<Section> {
     // The range covers the used cells only: its first row need not be the
     // sheet's row 1, and row numbers must be the sheet's own.
     let (first_row, _) = range.start()?;
