@@ -664,7 +664,7 @@ fn header_problems(
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Array, AsArray};
+    use arrow::array::AsArray;
 
     use super::*;
 
