@@ -255,38 +255,47 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             });
         }
     }
-    for (name, files) in per_extract {
-        let def = extract::by_name(name).expect("extract names come from the table");
-        let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
-        if !matches!(target, Target::Memory) {
-            let columns: Vec<(usize, &FileColumns)> = files
-                .iter()
-                .map(|(_, c, _, place, _)| (*place, c))
-                .collect();
-            let (superseded, conflicts) = table::superseded_ords(&columns);
-            for (file_idx, n) in conflicts {
-                inputs.accounts[accounts[file_idx]].rows_conflict += n;
+    // Each extract's table is built (its files joined, its record-key
+    // conflicts found) beside the others'.
+    let built: Vec<(&'static str, Vec<usize>, Built)> = per_extract
+        .into_par_iter()
+        .map(|(name, files)| {
+            let def = extract::by_name(name).expect("extract names come from the table");
+            let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
+            if !matches!(target, Target::Memory) {
+                let columns: Vec<(usize, &FileColumns)> = files
+                    .iter()
+                    .map(|(_, c, _, place, _)| (*place, c))
+                    .collect();
+                let (superseded, conflicts) = table::superseded_ords(&columns);
+                let disk = DiskExtract {
+                    parts: files.into_iter().filter_map(|f| f.4).collect(),
+                    schema: table::schema(def),
+                    superseded,
+                };
+                return (name, accounts, Ok((None, Some(disk), conflicts)));
             }
-            if matches!(target, Target::Disk(_)) {
-                inputs.on_disk.insert(
-                    name,
-                    DiskExtract {
-                        parts: files.into_iter().filter_map(|f| f.4).collect(),
-                        schema: table::schema(def),
-                        superseded,
-                    },
-                );
-            }
-            continue;
-        }
-        let files: Vec<(String, FileColumns)> =
-            files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
-        match table::build_extract(def, &files) {
-            Ok((batch, conflicts)) => {
+            let files: Vec<(String, FileColumns)> =
+                files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
+            let built = table::build_extract(def, &files)
+                .map(|(batch, conflicts)| (Some(batch), None, conflicts));
+            (name, accounts, built)
+        })
+        .collect();
+    for (name, accounts, built) in built {
+        match built {
+            Ok((batch, disk, conflicts)) => {
                 for (file_idx, n) in conflicts {
                     inputs.accounts[accounts[file_idx]].rows_conflict += n;
                 }
-                inputs.tables.insert(name, batch);
+                if let Some(batch) = batch {
+                    inputs.tables.insert(name, batch);
+                }
+                if let Some(disk) = disk
+                    && matches!(target, Target::Disk(_))
+                {
+                    inputs.on_disk.insert(name, disk);
+                }
             }
             Err(e) => inputs.problems.push(InputProblem {
                 file: name.to_string(),
@@ -296,6 +305,17 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     }
     inputs
 }
+
+/// An extract's table: in memory, or its work parts on disk; and its
+/// record-key conflicts per file (by index into the extract's files).
+type Built = Result<
+    (
+        Option<RecordBatch>,
+        Option<DiskExtract>,
+        BTreeMap<usize, u64>,
+    ),
+    arrow::error::ArrowError,
+>;
 
 /// Where one file's rows go when the batch is read to disk: the stem of its
 /// work part's files (`None`: they are counted and dropped).
