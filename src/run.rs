@@ -284,12 +284,30 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let staged = StagedOutput::begin(&opts.out)?;
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
-    // links.csv and links.parquet are streamed out of the engine in order,
-    // never held whole: a pump task hands the sorted batches to the writer.
+    // links.csv and links.parquet are written from the links table in order,
+    // a batch at a time: a pump task hands the ordered batches to the
+    // writers.
     let longest_link = longest_link_field(&ctx).await.map_err(internal)?;
-    let mut stream = engine::query_stream(&ctx, &resolve::links_sorted())
-        .await
-        .map_err(internal)?;
+    // In memory the rows' keys are sorted and the rows taken in that order
+    // (resolve::OrderedLinks); on disk the engine sorts, spilling.
+    let ordered = if engine::on_disk(&ctx) {
+        None
+    } else {
+        let start = std::time::Instant::now();
+        let ordered = resolve::OrderedLinks::collect(&ctx)
+            .await
+            .map_err(internal)?;
+        tracing::debug!(seconds = start.elapsed().as_secs_f64(), "links ordered");
+        Some(ordered)
+    };
+    let mut stream = match ordered {
+        Some(_) => None,
+        None => Some(
+            engine::query_stream(&ctx, &resolve::links_sorted())
+                .await
+                .map_err(internal)?,
+        ),
+    };
     // Both links files are written from the same batches, cut to a fixed
     // size (see LINK_BATCH_ROWS) and cast to links.csv's columns.
     let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
@@ -297,6 +315,22 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let pump = tokio::spawn(async move {
         let send = |batch: Result<RecordBatch, String>| {
             csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
+        };
+        if let Some(ordered) = ordered {
+            for start in (0..ordered.len()).step_by(LINK_BATCH_ROWS) {
+                let batch = ordered
+                    .slice(start, LINK_BATCH_ROWS)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| links_table(&b).map_err(|e| e.to_string()));
+                let failed = batch.is_err();
+                if !send(batch) || failed {
+                    return;
+                }
+            }
+            return;
+        }
+        let Some(mut stream) = stream.take() else {
+            return;
         };
         let mut rebatch = engine::Rebatch::new(LINK_BATCH_ROWS);
         let start = std::time::Instant::now();
@@ -343,8 +377,17 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     };
     let links_csv = || write_links_csv(staged.create("links.csv")?, longest_link, take(&csv_rx));
     let links_parquet = || write_links_parquet(staged.create("links.parquet")?, take(&pq_rx));
-    // The files are independent: written side by side, each by one thread.
-    let writers: [(&str, &Writer); 7] = [
+    // The files are independent: written side by side. The two links files
+    // each have a thread of their own, since the pump feeds them together
+    // (one that waited for the other's turn would stop both); the others
+    // share the pool.
+    let writers: [(&str, &Writer); 5] = [
+        ("report.xlsx", &|| {
+            view::write_staged_xlsx(&staged, &people).map_err(internal)
+        }),
+        ("report.html", &|| {
+            view::write_staged_html(&staged, &people).map_err(internal)
+        }),
         ("findings.csv", &|| {
             Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?)
         }),
@@ -355,36 +398,43 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             )
             .map_err(internal)
         }),
-        ("links.csv", &links_csv),
-        ("links.parquet", &links_parquet),
         ("rejects.csv", &|| {
             Ok(rejects::write(
                 staged.create("rejects.csv")?,
                 &inputs.rejects,
             )?)
         }),
-        ("report.xlsx", &|| {
-            view::write_staged_xlsx(&staged, &people).map_err(internal)
-        }),
-        ("report.html", &|| {
-            view::write_staged_html(&staged, &people).map_err(internal)
-        }),
     ];
+    let timed = |file: &str, write: &Writer| {
+        let start = std::time::Instant::now();
+        let result = write();
+        tracing::debug!(
+            file = file,
+            seconds = start.elapsed().as_secs_f64(),
+            "written"
+        );
+        result
+    };
     // The pump runs on the engine's runtime while this thread writes.
     let results: Vec<Result<(), HeduiError>> = tokio::task::block_in_place(|| {
-        writers
-            .par_iter()
-            .map(|(file, write)| {
-                let start = std::time::Instant::now();
-                let result = write();
-                tracing::debug!(
-                    file = file,
-                    seconds = start.elapsed().as_secs_f64(),
-                    "written"
+        std::thread::scope(|scope| {
+            let links = [
+                scope.spawn(|| timed("links.csv", &links_csv)),
+                scope.spawn(|| timed("links.parquet", &links_parquet)),
+            ];
+            let mut results: Vec<Result<(), HeduiError>> = writers
+                .par_iter()
+                .map(|(file, write)| timed(file, write))
+                .collect();
+            for handle in links {
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 );
-                result
-            })
-            .collect()
+            }
+            results
+        })
     });
     pump.await.map_err(internal)?;
     results.into_iter().collect::<Result<(), HeduiError>>()?;
@@ -854,6 +904,10 @@ fn write_links_parquet<W: std::io::Write + Send>(
     Ok(())
 }
 
+/// Rows of a links batch that one worker formats as CSV: the batches are
+/// formatted a few pieces at a time, side by side, and written in order.
+const LINK_CSV_PIECE_ROWS: usize = 16 * 1024;
+
 /// Writes links.csv from the sorted links batches.
 fn write_links_csv<W: std::io::Write>(
     out: W,
@@ -862,34 +916,54 @@ fn write_links_csv<W: std::io::Write>(
 ) -> Result<(), HeduiError> {
     let mut out = std::io::BufWriter::new(out);
     out.write_all("\u{feff}".as_bytes())?;
-    let mut w = crate::report::csv_writer(out, longest);
-    w.write_record(LINK_COLUMNS).map_err(std::io::Error::from)?;
-    let mut last_score = (f64::NAN, String::new());
+    let mut header = crate::report::csv_writer(Vec::new(), 0);
+    header
+        .write_record(LINK_COLUMNS)
+        .map_err(std::io::Error::from)?;
+    out.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
     for batch in batches {
         let links = batch.map_err(HeduiError::Internal)?;
-        let cols: Vec<StringArray> = LINK_COLUMNS[..7]
-            .iter()
-            .map(|c| strings(&links, c))
-            .collect::<Result<_, _>>()
-            .map_err(internal)?;
-        let score = floats(&links, "score").map_err(internal)?;
-        for i in 0..links.num_rows() {
-            let mut record = [""; LINK_COLUMNS.len()];
-            for (field, a) in record.iter_mut().zip(&cols) {
-                *field = if a.is_null(i) { "" } else { a.value(i) };
-            }
-            // Scores come from a handful of values, and formatting a float
-            // to two places is slow enough to show in a run's profile.
-            let s = score.value(i);
-            if s.to_bits() != last_score.0.to_bits() {
-                last_score = (s, format!("{s:.2}"));
-            }
-            record[LINK_COLUMNS.len() - 1] = &last_score.1;
-            w.write_record(record).map_err(std::io::Error::from)?;
+        let starts: Vec<usize> = (0..links.num_rows()).step_by(LINK_CSV_PIECE_ROWS).collect();
+        let pieces: Vec<Result<Vec<u8>, HeduiError>> = starts
+            .par_iter()
+            .map(|&start| {
+                let len = LINK_CSV_PIECE_ROWS.min(links.num_rows() - start);
+                links_csv_bytes(&links.slice(start, len), longest)
+            })
+            .collect();
+        for piece in pieces {
+            out.write_all(&piece?)?;
         }
     }
-    w.flush()?;
+    out.flush()?;
     Ok(())
+}
+
+/// links.csv's lines for some rows of a links batch.
+fn links_csv_bytes(links: &RecordBatch, longest: usize) -> Result<Vec<u8>, HeduiError> {
+    let mut w = crate::report::csv_writer(Vec::new(), longest);
+    let cols: Vec<StringArray> = LINK_COLUMNS[..7]
+        .iter()
+        .map(|c| strings(links, c))
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    let score = floats(links, "score").map_err(internal)?;
+    let mut last_score = (f64::NAN, String::new());
+    for i in 0..links.num_rows() {
+        let mut record = [""; LINK_COLUMNS.len()];
+        for (field, a) in record.iter_mut().zip(&cols) {
+            *field = if a.is_null(i) { "" } else { a.value(i) };
+        }
+        // Scores come from a handful of values, and formatting a float
+        // to two places is slow enough to show in a run's profile.
+        let s = score.value(i);
+        if s.to_bits() != last_score.0.to_bits() {
+            last_score = (s, format!("{s:.2}"));
+        }
+        record[LINK_COLUMNS.len() - 1] = &last_score.1;
+        w.write_record(record).map_err(std::io::Error::from)?;
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
 }
 
 #[cfg(test)]

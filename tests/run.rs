@@ -141,3 +141,57 @@ fn machine_files_are_owner_readable_only() {
         assert_eq!(mode & 0o777, 0o600, "{:?}", e.file_name());
     }
 }
+
+/// Regression: with one thread, a links table of more than a few of the
+/// writers' batches (64 Ki rows each) hung the run for ever. The pump feeds
+/// links.csv and links.parquet together through short queues, and the two
+/// writers took turns on the one pool thread: the parquet queue filled, the
+/// pump stopped, and links.csv waited for a batch that never came. The
+/// generated small county has about 440,000 links.
+#[test]
+fn one_thread_writes_a_links_table_of_many_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::assert_ok(&common::hedui(&[
+        "generate",
+        "--scale",
+        "small",
+        "--as-of",
+        "2025-11-30",
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(["run", "--input"])
+        .arg(data.join("input"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--as-of", "2025-11-30", "--threads", "1"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the hedui binary runs");
+    // A hung run is killed and fails the test, rather than hanging the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hedui run --threads 1 did not finish in 10 minutes (the writers hang)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(status.success(), "{status}");
+    let links = std::fs::read_to_string(out.join("links.csv")).unwrap();
+    let truth = std::fs::read_to_string(data.join("truth/links.csv")).unwrap();
+    assert!(
+        links.lines().count() > 5 * 64 * 1024,
+        "{} links: too few to fill the queues",
+        links.lines().count()
+    );
+    assert!(links.lines().count() <= truth.lines().count());
+}

@@ -105,19 +105,20 @@ impl HeaderMatcher {
     }
 
     fn field_of(&self, cell: &str) -> Option<usize> {
-        // Most cells match (or miss) as written; only the rest pay for NFKC.
-        let trimmed = cell.trim();
-        if trimmed.is_empty() || trimmed.len() > 64 {
-            return None;
-        }
-        // A common Han character is its own NFKC form and composes with
-        // nothing after it, so it is the first character of the cell's key:
-        // a name or a hospital that starts with one no key starts with
-        // cannot match, and most text cells stop here.
-        if let Some(first) = trimmed.chars().next()
-            && crate::normalize::text::is_common_han(first)
+        // A common Han character or an ASCII digit is its own NFKC form and
+        // composes with nothing after it, so a cell that starts with one
+        // starts its key with it: a name, a hospital, an ID number or an
+        // amount that starts with a character no key starts with cannot
+        // match. Most cells of a data row stop here, untrimmed.
+        if let Some(first) = cell.chars().next()
+            && (first.is_ascii_digit() || crate::normalize::text::is_common_han(first))
             && !self.first_chars.contains(&first)
         {
+            return None;
+        }
+        // Most other cells match (or miss) as written; only the rest pay for NFKC.
+        let trimmed = cell.trim();
+        if trimmed.is_empty() || trimmed.len() > 64 {
             return None;
         }
         // An ID, a date, an amount: no header holds a bare digit (one in a

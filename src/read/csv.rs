@@ -7,7 +7,7 @@
 //! the one that ends the previous record is a blank row. Raw line numbers
 //! would be wrong the other way: a quoted field holding newlines is one row.
 
-use ::csv::{ByteRecord, ReaderBuilder};
+use ::csv::{ReaderBuilder, StringRecord};
 
 use super::encoding::{self, Decoded};
 use super::section::{Scan, SectionScanner};
@@ -53,7 +53,7 @@ pub(super) fn read_delimited(
         .from_reader(data);
 
     let mut scanner = SectionScanner::new(is_header).with_sink(sink);
-    let mut record = ByteRecord::new();
+    let mut record = StringRecord::new();
     let mut row: u32 = 1;
     let mut after_record = false;
     let mut last_record_row = None;
@@ -65,8 +65,10 @@ pub(super) fn read_delimited(
             }
             row = row.saturating_add(1);
         }
+        // The text is UTF-8 and delimiters are ASCII, so every record is
+        // UTF-8: it is checked once, not field by field.
         let more = reader
-            .read_byte_record(&mut record)
+            .read_record(&mut record)
             .map_err(|err| ReadError::Io {
                 file: file.to_owned(),
                 source: std::io::Error::other(err.to_string()),
@@ -75,15 +77,7 @@ pub(super) fn read_delimited(
             break;
         }
         after_record = true;
-        // The text is UTF-8 and delimiters are ASCII, so every field is
-        // UTF-8: the lossy conversion never replaces anything.
-        let mut fields: Vec<Cell> = record
-            .iter()
-            .map(|field| {
-                Cell::from_utf8(field)
-                    .unwrap_or_else(|_| Cell::from(String::from_utf8_lossy(field)))
-            })
-            .collect();
+        let mut fields: Vec<Cell> = record.iter().map(Cell::from).collect();
         // Two exports pasted into one file leave the second one's BOM at
         // the start of its header line: invisible, and it would keep that
         // line from being recognised as a repeated header.

@@ -12,6 +12,7 @@
 //! name_birth link only when exactly one known person qualifies.
 
 pub mod levels;
+mod order;
 mod plan;
 
 use datafusion::arrow::array::RecordBatch;
@@ -28,6 +29,7 @@ use crate::engine::{
 use plan::{ID_FIELDS, ObsSource};
 
 pub use levels::Method;
+pub use order::OrderedLinks;
 pub use plan::links_sorted;
 
 /// Names of the tables resolution registers. The public ones are for the
