@@ -82,8 +82,9 @@ fn runtime() -> tokio::runtime::Runtime {
 fn session() -> (datafusion::prelude::SessionContext, Vec<&'static str>) {
     let ctx = hedui::engine::session(2);
     let inputs = tiny();
-    for (name, batch) in &inputs.tables {
-        hedui::engine::register_batch(&ctx, name, batch.clone()).unwrap();
+    for (name, batches) in &inputs.tables {
+        let schema = batches[0].schema();
+        hedui::engine::register_batches(&ctx, name, schema, batches.clone()).unwrap();
     }
     (ctx, inputs.tables.keys().copied().collect())
 }

@@ -83,8 +83,9 @@ pub struct DiskExtract {
 /// Everything read from a batch folder.
 #[derive(Debug, Default)]
 pub struct Inputs {
-    /// Extract name → its typed table (only types with at least one usable file).
-    pub tables: BTreeMap<&'static str, RecordBatch>,
+    /// Extract name → its typed table, in batches (only types with at least
+    /// one usable file).
+    pub tables: BTreeMap<&'static str, Vec<RecordBatch>>,
     /// The same for a batch read to disk: these instead of `tables`.
     pub on_disk: BTreeMap<&'static str, DiskExtract>,
     pub accounts: Vec<FileAccount>,
@@ -310,7 +311,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
 /// record-key conflicts per file (by index into the extract's files).
 type Built = Result<
     (
-        Option<RecordBatch>,
+        Option<Vec<RecordBatch>>,
         Option<DiskExtract>,
         BTreeMap<usize, u64>,
     ),
@@ -523,7 +524,7 @@ fn load_file(
 
 /// Rows a worker parses and builds into columns at a time: the reader's
 /// chunks (32,768 rows) are shared out in pieces this size.
-const PIECE_ROWS: usize = 4096;
+const PIECE_ROWS: usize = 8192;
 
 /// What the parsed rows of a file (or a piece of one) came to, under static
 /// keys made the manifest's strings once at the end: nothing is allocated
@@ -729,7 +730,8 @@ mod tests {
         let expected: Vec<String> = bad.iter().map(|i| (i + 2).to_string()).collect();
         assert_eq!(reject_rows, expected);
 
-        let table = &inputs.tables["pension"];
+        let batches = &inputs.tables["pension"];
+        let table = &arrow::compute::concat_batches(&batches[0].schema(), batches).unwrap();
         assert_eq!(table.num_rows(), n - bad.len());
         let rows = table.column_by_name("_row").unwrap().as_string::<i32>();
         let ords = table

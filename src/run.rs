@@ -218,8 +218,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     names.sort_unstable();
     // The tables move into the session: once persons are attached it holds
     // new ones, and the old ones must not outlive it here.
-    for (name, batch) in std::mem::take(&mut inputs.tables) {
-        engine::register_batch(&ctx, name, batch).map_err(internal)?;
+    for (name, batches) in std::mem::take(&mut inputs.tables) {
+        let def = crate::extract::by_name(name).expect("extract names come from the table");
+        let schema = crate::extract::table::schema(def);
+        engine::register_batches(&ctx, name, schema, batches).map_err(internal)?;
     }
     let mut on_disk = Vec::new();
     for (name, table) in std::mem::take(&mut inputs.on_disk) {
@@ -380,30 +382,34 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // The files are independent: written side by side. The two links files
     // each have a thread of their own, since the pump feeds them together
     // (one that waited for the other's turn would stop both); the others
-    // share the pool.
-    let writers: [(&str, &Writer); 5] = [
-        ("report.xlsx", &|| {
-            view::write_staged_xlsx(&staged, &people).map_err(internal)
-        }),
-        ("report.html", &|| {
-            view::write_staged_html(&staged, &people).map_err(internal)
-        }),
-        ("findings.csv", &|| {
+    // share the pool, in groups written one file after the other: the two
+    // people reports are each large at city scale (2–3 GB while written),
+    // and beside the links' sort they are not held at once.
+    let writers: [&[(&str, &Writer)]; 4] = [
+        &[
+            ("report.xlsx", &|| {
+                view::write_staged_xlsx(&staged, &people).map_err(internal)
+            }),
+            ("report.html", &|| {
+                view::write_staged_html(&staged, &people).map_err(internal)
+            }),
+        ],
+        &[("findings.csv", &|| {
             Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?)
-        }),
-        ("findings.parquet", &|| {
+        })],
+        &[("findings.parquet", &|| {
             parquet::write(
                 staged.create("findings.parquet")?,
                 &findings::to_batch(&rows),
             )
             .map_err(internal)
-        }),
-        ("rejects.csv", &|| {
+        })],
+        &[("rejects.csv", &|| {
             Ok(rejects::write(
                 staged.create("rejects.csv")?,
                 &inputs.rejects,
             )?)
-        }),
+        })],
     ];
     let timed = |file: &str, write: &Writer| {
         let start = std::time::Instant::now();
@@ -424,7 +430,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             ];
             let mut results: Vec<Result<(), HeduiError>> = writers
                 .par_iter()
-                .map(|(file, write)| timed(file, write))
+                .flat_map_iter(|group| group.iter().map(|(file, write)| timed(file, write)))
                 .collect();
             for handle in links {
                 results.push(

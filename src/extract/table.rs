@@ -744,34 +744,42 @@ pub fn superseded_ords(files: &[(usize, &FileColumns)]) -> (Vec<u64>, BTreeMap<u
 
 /// Builds an extract's table from its files' columns, in file order, and
 /// marks record-key conflicts: a row that a later, different row of the same
-/// key replaces is `_superseded`. Returns the table and how many conflicts
-/// each file holds (counted on the later row's file, by index into `files`).
+/// key replaces is `_superseded`. The table is a batch per piece of rows as
+/// they were parsed (the pieces' columns are not copied again). Returns the
+/// batches and how many conflicts each file holds (counted on the later
+/// row's file, by index into `files`).
 pub fn build_extract(
     def: &ExtractDef,
     files: &[(String, FileColumns)],
-) -> Result<(RecordBatch, BTreeMap<usize, u64>), arrow::error::ArrowError> {
+) -> Result<(Vec<RecordBatch>, BTreeMap<usize, u64>), arrow::error::ArrowError> {
     let schema = schema(def);
-    let n: usize = files.iter().map(|(_, f)| f.len).sum();
     let (superseded, conflicts) = supersede(&files.iter().map(|(_, f)| f).collect::<Vec<_>>());
-    let mut file = StringBuilder::with_capacity(n, n * 16);
-    let mut ord = UInt64Builder::with_capacity(n);
+    let superseded = arrow::array::BooleanArray::from(superseded);
+    let mut batches = Vec::new();
+    let mut at = 0;
     for (file_idx, (name, f)) in files.iter().enumerate() {
-        for seq in 0..f.len as u64 {
-            file.append_value(name);
-            ord.append_value(((file_idx as u64) << 32) | seq);
+        let mut seq = 0u64;
+        for piece in &f.pieces {
+            let len = piece[0].len();
+            let mut file = StringBuilder::with_capacity(len, len * name.len());
+            let mut ord = UInt64Builder::with_capacity(len);
+            for s in seq..seq + len as u64 {
+                file.append_value(name);
+                ord.append_value(((file_idx as u64) << 32) | s);
+            }
+            let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+            columns.push(Arc::new(file.finish()));
+            columns.push(piece[0].clone());
+            columns.push(Arc::new(ord.finish()));
+            columns.push(piece[1].clone());
+            columns.push(Arc::new(superseded.slice(at, len)));
+            columns.extend(piece[2..].iter().cloned());
+            batches.push(RecordBatch::try_new(schema.clone(), columns)?);
+            seq += len as u64;
+            at += len;
         }
     }
-    let concat = |c: usize| concat_pieces(&schema, c, files.iter().flat_map(|(_, f)| &f.pieces));
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    columns.push(Arc::new(file.finish()));
-    columns.push(concat(0)?);
-    columns.push(Arc::new(ord.finish()));
-    columns.push(concat(1)?);
-    columns.push(Arc::new(arrow::array::BooleanArray::from(superseded)));
-    for c in 2..schema.fields().len() - 3 {
-        columns.push(concat(c)?);
-    }
-    Ok((RecordBatch::try_new(schema, columns)?, conflicts))
+    Ok((batches, conflicts))
 }
 
 /// The Arrow schema of an extract table (see the module documentation).
