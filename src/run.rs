@@ -14,7 +14,6 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 use rayon::prelude::*;
 
 use crate::attach;
@@ -287,85 +286,27 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
     // links.csv and links.parquet are written from the links table in order,
-    // a batch at a time: a pump task hands the ordered batches to the
-    // writers.
-    let longest_link = longest_link_field(&ctx).await.map_err(internal)?;
-    // In memory the rows' keys are sorted and the rows taken in that order
-    // (resolve::OrderedLinks); on disk the engine sorts, spilling.
-    let ordered = if engine::on_disk(&ctx) {
-        None
-    } else {
-        let start = std::time::Instant::now();
-        let ordered = resolve::OrderedLinks::collect(&ctx)
-            .await
-            .map_err(internal)?;
-        tracing::debug!(seconds = start.elapsed().as_secs_f64(), "links ordered");
-        Some(ordered)
-    };
-    let mut stream = match ordered {
-        Some(_) => None,
-        None => Some(
-            engine::query_stream(&ctx, &resolve::links_sorted())
-                .await
-                .map_err(internal)?,
-        ),
-    };
+    // a batch at a time: a pump task takes each extract's links in turn
+    // (by name; resolve::OrderedLinks orders them by `_ord`) and hands the
+    // batches to both writers.
+    let link_extracts: Vec<&'static str> = names
+        .iter()
+        .copied()
+        // The roster's rows are the persons, not links (resolve::links).
+        .filter(|&n| n != "roster")
+        .collect();
     // Both links files are written from the same batches, cut to a fixed
     // size (see LINK_BATCH_ROWS) and cast to links.csv's columns.
     let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
     let (pq_tx, pq_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
-    let pump = tokio::spawn(async move {
-        let send = |batch: Result<RecordBatch, String>| {
-            csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
-        };
-        if let Some(ordered) = ordered {
-            for start in (0..ordered.len()).step_by(LINK_BATCH_ROWS) {
-                let batch = ordered
-                    .slice(start, LINK_BATCH_ROWS)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| links_table(&b).map_err(|e| e.to_string()));
-                let failed = batch.is_err();
-                if !send(batch) || failed {
-                    return;
-                }
-            }
-            return;
-        }
-        let Some(mut stream) = stream.take() else {
-            return;
-        };
-        let mut rebatch = engine::Rebatch::new(LINK_BATCH_ROWS);
-        let start = std::time::Instant::now();
-        let mut first = true;
-        while let Some(batch) = stream.next().await {
-            if std::mem::take(&mut first) {
-                // The sort hands on nothing before it has every row.
-                tracing::debug!(seconds = start.elapsed().as_secs_f64(), "links sorted");
-            }
-            let full = batch
-                .and_then(|b| rebatch.push(b))
-                .map_err(|e| e.to_string());
-            match full {
-                Ok(full) => {
-                    for b in full {
-                        if !send(links_table(&b).map_err(|e| e.to_string())) {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => {
-                    send(Err(e));
-                    return;
-                }
-            }
-        }
-        match rebatch.finish() {
-            Ok(Some(last)) => {
-                send(links_table(&last).map_err(|e| e.to_string()));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                send(Err(e.to_string()));
+    let pump = tokio::spawn({
+        let ctx = ctx.clone();
+        async move {
+            let send = |batch: Result<RecordBatch, String>| {
+                csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
+            };
+            if let Err(e) = pump_links(&ctx, &link_extracts, &send).await {
+                send(Err(e));
             }
         }
     });
@@ -377,7 +318,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             .take()
             .expect("each links writer runs once")
     };
-    let links_csv = || write_links_csv(staged.create("links.csv")?, longest_link, take(&csv_rx));
+    let links_csv = || write_links_csv(staged.create("links.csv")?, take(&csv_rx));
     let links_parquet = || write_links_parquet(staged.create("links.parquet")?, take(&pq_rx));
     // The files are independent: written side by side. The two links files
     // each have a thread of their own, since the pump feeds them together
@@ -846,32 +787,68 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
-/// The longest text of any links.csv field, in bytes (for the CSV writer's
-/// buffer: see [`crate::report::csv_writer`]).
-async fn longest_link_field(ctx: &SessionContext) -> datafusion::error::Result<usize> {
-    let lengths: Vec<String> = LINK_COLUMNS[..7]
-        .iter()
-        .map(|c| format!("max(octet_length(\"{c}\"))"))
-        .collect();
-    let batch = engine::query_batch(
-        ctx,
-        &format!(
-            "SELECT greatest({}) AS n FROM {}",
-            lengths.join(", "),
-            resolve::tables::LINKS
-        ),
-    )
-    .await?;
-    let n = cast(batch.column(0), &DataType::UInt64)?;
-    let n = n
-        .as_any()
-        .downcast_ref::<arrow::array::UInt64Array>()
-        .expect("cast to UInt64 gives a UInt64Array");
-    Ok(if n.is_empty() || n.is_null(0) {
-        0
-    } else {
-        n.value(0) as usize
-    })
+/// Hands the links of `extracts` (in that order, each ordered by `_ord`)
+/// to `send` in batches of [`LINK_BATCH_ROWS`] rows cast to links.csv's
+/// columns, the last one shorter; the batches run on across extracts, so
+/// that they are cut where one sort of the whole table would cut them.
+/// Stops when `send` says the writers have gone.
+async fn pump_links(
+    ctx: &SessionContext,
+    extracts: &[&str],
+    send: &impl Fn(Result<RecordBatch, String>) -> bool,
+) -> Result<(), String> {
+    // Each extract's links are read and ordered while the one before is
+    // written.
+    let order = |extract: &str| {
+        let (ctx, extract) = (ctx.clone(), extract.to_string());
+        tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            let ordered = resolve::OrderedLinks::collect(&ctx, &resolve::links_of(&extract)).await;
+            tracing::debug!(
+                extract = extract,
+                seconds = start.elapsed().as_secs_f64(),
+                "links ordered"
+            );
+            ordered
+        })
+    };
+    let mut next = extracts.first().map(|e| order(e));
+    // Fewer than LINK_BATCH_ROWS rows left over from the extracts before.
+    let mut carry: Option<RecordBatch> = None;
+    for i in 0..extracts.len() {
+        let Some(ordering) = next.take() else {
+            break;
+        };
+        let ordered = ordering
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        next = extracts.get(i + 1).map(|e| order(e));
+        let mut at = 0;
+        while at < ordered.len() {
+            let held = carry.as_ref().map_or(0, |c| c.num_rows());
+            let len = (LINK_BATCH_ROWS - held).min(ordered.len() - at);
+            let piece = ordered
+                .slice(at, len)
+                .and_then(|b| Ok(links_table(&b)?))
+                .map_err(|e| e.to_string())?;
+            at += len;
+            let batch = match carry.take() {
+                Some(c) => arrow::compute::concat_batches(&c.schema(), [&c, &piece])
+                    .map_err(|e| e.to_string())?,
+                None => piece,
+            };
+            if batch.num_rows() < LINK_BATCH_ROWS {
+                carry = Some(batch);
+            } else if !send(Ok(batch)) {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(last) = carry {
+        send(Ok(last));
+    }
+    Ok(())
 }
 
 /// Rows per batch handed to the links writers: a multiple of the Parquet
@@ -915,11 +892,7 @@ fn write_links_parquet<W: std::io::Write + Send>(
 const LINK_CSV_PIECE_ROWS: usize = 16 * 1024;
 
 /// Writes links.csv from the sorted links batches.
-fn write_links_csv<W: std::io::Write>(
-    out: W,
-    longest: usize,
-    batches: LinkBatches,
-) -> Result<(), HeduiError> {
+fn write_links_csv<W: std::io::Write>(out: W, batches: LinkBatches) -> Result<(), HeduiError> {
     let mut out = std::io::BufWriter::new(out);
     out.write_all("\u{feff}".as_bytes())?;
     let mut header = crate::report::csv_writer(Vec::new(), 0);
@@ -934,7 +907,7 @@ fn write_links_csv<W: std::io::Write>(
             .par_iter()
             .map(|&start| {
                 let len = LINK_CSV_PIECE_ROWS.min(links.num_rows() - start);
-                links_csv_bytes(&links.slice(start, len), longest)
+                links_csv_bytes(&links.slice(start, len))
             })
             .collect();
         for piece in pieces {
@@ -946,13 +919,19 @@ fn write_links_csv<W: std::io::Write>(
 }
 
 /// links.csv's lines for some rows of a links batch.
-fn links_csv_bytes(links: &RecordBatch, longest: usize) -> Result<Vec<u8>, HeduiError> {
-    let mut w = crate::report::csv_writer(Vec::new(), longest);
+fn links_csv_bytes(links: &RecordBatch) -> Result<Vec<u8>, HeduiError> {
     let cols: Vec<StringArray> = LINK_COLUMNS[..7]
         .iter()
         .map(|c| strings(links, c))
         .collect::<Result<_, _>>()
         .map_err(internal)?;
+    // The writer's buffer is sized by the longest field of these rows.
+    let longest = cols
+        .iter()
+        .flat_map(|a| a.offsets().windows(2).map(|w| (w[1] - w[0]) as usize))
+        .max()
+        .unwrap_or(0);
+    let mut w = crate::report::csv_writer(Vec::new(), longest);
     let score = floats(links, "score").map_err(internal)?;
     let mut last_score = (f64::NAN, String::new());
     for i in 0..links.num_rows() {

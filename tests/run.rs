@@ -194,4 +194,32 @@ fn one_thread_writes_a_links_table_of_many_batches() {
         links.lines().count()
     );
     assert!(links.lines().count() <= truth.lines().count());
+    // In links.csv's order across the 64 Ki batches and the extracts'
+    // seams: by extract name, each file's rows together and in file order.
+    let mut seen_files = std::collections::HashSet::new();
+    let mut last: Option<(String, String, u64)> = None;
+    let mut reader = csv::Reader::from_reader(links.as_bytes());
+    for record in reader.records() {
+        let record = record.unwrap();
+        // A row may name its sheet before the number: a sheet is a file here.
+        let at = record[2]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .len();
+        let (sheet, digits) = record[2].split_at(at);
+        let (extract, file) = (record[0].to_string(), format!("{}|{sheet}", &record[1]));
+        let row: u64 = digits.parse().unwrap();
+        match &last {
+            Some((e, f, r)) if *e == extract && *f == file => {
+                assert!(row > *r, "{extract} {file}: row {row} after {r}")
+            }
+            Some((e, _, _)) => {
+                assert!(*e <= extract, "{extract} after {e}");
+                assert!(seen_files.insert(file.clone()), "{file} twice");
+            }
+            None => {
+                seen_files.insert(file.clone());
+            }
+        }
+        last = Some((extract, file, row));
+    }
 }

@@ -30,7 +30,7 @@ use plan::{ID_FIELDS, ObsSource};
 
 pub use levels::Method;
 pub use order::OrderedLinks;
-pub use plan::links_sorted;
+pub use plan::{links_of, links_sorted};
 
 /// Names of the tables resolution registers. The public ones are for the
 /// rules and writers; `_resolve_*` are intermediate.

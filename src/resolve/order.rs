@@ -1,10 +1,11 @@
-//! The links table in links.csv's order (by extract name, then `_ord`) for a
-//! run whose tables are in memory. The engine's sort ([`super::links_sorted`])
+//! One extract's links in links.csv's order (by `_ord`). The engine's sort
 //! copies every row twice, once when each partition is sorted and once when
-//! the sorted partitions are merged, and the merge runs on one thread; here
-//! only the rows' keys are sorted, and each batch of the result is taken from
-//! the table's rows once, by index. A batch read to disk keeps the engine's
-//! sort, which spills.
+//! the sorted partitions are merged, and the merge runs on one thread; at
+//! city scale, on disk, it spills and hands on nothing before it has every
+//! row. Here only the rows' `_ord` keys are sorted, and each batch of the
+//! result is taken from the rows once, by index. links.csv takes the
+//! extracts one after another, by name ([`super::links_of`]), so that only
+//! one extract's links are held at a time.
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::interleave_record_batch;
@@ -13,7 +14,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 
-/// The rows of the links table and the order they are written in.
+/// The rows of one extract's links and the order they are written in.
 pub struct OrderedLinks {
     batches: Vec<RecordBatch>,
     /// (batch, row) of each row, in links.csv's order.
@@ -21,17 +22,13 @@ pub struct OrderedLinks {
 }
 
 impl OrderedLinks {
-    /// Collects the links table ([`super::tables::LINKS`]) and orders its
-    /// rows by extract name, then `_ord`: the same order as
-    /// [`super::links_sorted`], a total one, since `_ord` is unique within an
-    /// extract.
-    pub async fn collect(ctx: &SessionContext) -> Result<OrderedLinks> {
-        let batches = ctx
-            .sql(&format!("SELECT * FROM {}", super::tables::LINKS))
-            .await?
-            .collect()
-            .await?;
-        let mut keyed: Vec<(&str, u64, usize, usize)> = Vec::new();
+    /// Runs `sql` (the rows of one extract's links: [`super::links_of`])
+    /// and orders its rows by `_ord`, unique within an extract: the order of
+    /// [`super::links_sorted`]. Rows of more than one extract are an error.
+    pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<OrderedLinks> {
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let mut keyed: Vec<(u64, usize, usize)> = Vec::new();
+        let mut extract: Option<String> = None;
         for (b, batch) in batches.iter().enumerate() {
             let column = |name: &str| {
                 batch.column_by_name(name).ok_or_else(|| {
@@ -49,17 +46,24 @@ impl OrderedLinks {
                     "a links row without its extract or _ord".to_string(),
                 ));
             }
+            if batch.num_rows() > 0 {
+                let first = extract.get_or_insert_with(|| extracts.value(0).to_string());
+                if extracts.iter().any(|e| e != Some(first.as_str())) {
+                    return Err(DataFusionError::Internal(format!(
+                        "links of more than one extract ordered together: {first}, …"
+                    )));
+                }
+            }
             keyed.extend(
-                extracts
+                ords.values()
                     .iter()
-                    .zip(ords.values())
                     .enumerate()
-                    .map(|(row, (extract, &ord))| (extract.unwrap_or_default(), ord, b, row)),
+                    .map(|(row, &ord)| (ord, b, row)),
             );
         }
         // Keys are unique, so the unstable sort gives one order.
-        keyed.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        let order = keyed.into_iter().map(|(_, _, b, row)| (b, row)).collect();
+        keyed.par_sort_unstable_by_key(|k| k.0);
+        let order = keyed.into_iter().map(|(_, b, row)| (b, row)).collect();
         Ok(OrderedLinks { batches, order })
     }
 
@@ -88,52 +92,62 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn orders_like_the_engines_sort_across_batches() {
-        let ctx = crate::engine::session(2);
-        let schema = Arc::new(Schema::new(vec![
+    fn links(schema: &Arc<Schema>, extracts: &[&str], ords: &[u64]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(extracts.to_vec())),
+                Arc::new(StringArray::from(
+                    ords.iter().map(|o| format!("f{o}")).collect::<Vec<_>>(),
+                )),
+                Arc::new(UInt64Array::from(ords.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(vec![
             Field::new("extract", DataType::Utf8, false),
             Field::new("file", DataType::Utf8, false),
             Field::new("_ord", DataType::UInt64, false),
-        ]));
-        let batch = |extracts: &[&str], ords: &[u64]| {
-            RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(extracts.to_vec())),
-                    Arc::new(StringArray::from(
-                        ords.iter().map(|o| format!("f{o}")).collect::<Vec<_>>(),
-                    )),
-                    Arc::new(UInt64Array::from(ords.to_vec())),
-                ],
-            )
-            .unwrap()
-        };
+        ]))
+    }
+
+    #[tokio::test]
+    async fn orders_one_extracts_rows_by_ord_across_batches() {
+        let ctx = crate::engine::session(2);
+        let schema = schema();
         let batches = vec![
-            batch(&["pension", "education", "pension"], &[3, 1 << 32, 1]),
-            batch(&["contribution", "education", "pension"], &[7, 2, 2]),
+            links(&schema, &["pension"; 3], &[3, 1 << 32, 1]),
+            links(&schema, &["pension"; 3], &[7, 2, 5]),
         ];
-        crate::engine::register_batches(&ctx, super::super::tables::LINKS, schema.clone(), batches)
+        crate::engine::register_batches(&ctx, "t", schema.clone(), batches).unwrap();
+        let links = OrderedLinks::collect(&ctx, "SELECT * FROM t")
+            .await
             .unwrap();
-        let links = OrderedLinks::collect(&ctx).await.unwrap();
         assert_eq!(links.len(), 6);
         let all = links.slice(0, 100).unwrap();
-        let extracts: Vec<&str> = all.column(0).as_string::<i32>().iter().flatten().collect();
         let ords: Vec<u64> = all.column(2).as_primitive::<UInt64Type>().values().to_vec();
-        assert_eq!(
-            extracts,
-            [
-                "contribution",
-                "education",
-                "education",
-                "pension",
-                "pension",
-                "pension"
-            ]
-        );
-        assert_eq!(ords, [7, 2, 1 << 32, 1, 2, 3]);
+        assert_eq!(ords, [1, 2, 3, 5, 7, 1 << 32]);
         let tail = links.slice(4, 2).unwrap();
-        assert_eq!(tail.column(1).as_string::<i32>().value(0), "f2");
+        assert_eq!(tail.column(1).as_string::<i32>().value(0), "f7");
         assert_eq!(tail.num_rows(), 2);
+    }
+
+    #[tokio::test]
+    async fn rows_of_two_extracts_are_an_error() {
+        let ctx = crate::engine::session(2);
+        let schema = schema();
+        let batches = vec![
+            links(&schema, &["pension", "pension"], &[1, 2]),
+            links(&schema, &["education"], &[3]),
+        ];
+        crate::engine::register_batches(&ctx, "t", schema.clone(), batches).unwrap();
+        let err = OrderedLinks::collect(&ctx, "SELECT * FROM t")
+            .await
+            .err()
+            .expect("two extracts");
+        assert!(err.to_string().contains("more than one extract"), "{err}");
     }
 }

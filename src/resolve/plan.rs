@@ -353,9 +353,22 @@ pub(crate) fn links() -> String {
     )
 }
 
-/// The links table in links.csv's order: by extract name, then `_ord`. The
-/// extract is sorted by its rank among the (few, known) extract names, an
-/// integer, so that the sort compares no text.
+/// One extract's rows of the links table ([`links`]), in no order: its own
+/// resolved IDs' primary ID rows, so that on disk it reads that extract's
+/// work files only. links.csv is these in extract name order, each ordered
+/// by `_ord` ([`super::OrderedLinks`]).
+pub fn links_of(extract: &str) -> String {
+    format!(
+        "SELECT extract, file, \"row\", raw_id, raw_name, person_id, method, score, \"_ord\"
+         FROM {view} WHERE field = 'id_number'",
+        view = ident(&super::tables::resolved_ids_of(extract)),
+    )
+}
+
+/// The links table in links.csv's order, as one query: by extract name,
+/// then `_ord`, the extract sorted by its rank among the (few, known)
+/// extract names. The writers take [`links_of`] each extract instead; this
+/// is the order they are held to.
 pub fn links_sorted() -> String {
     let mut names: Vec<&str> = crate::extract::EXTRACTS.iter().map(|d| d.name).collect();
     names.sort_unstable();
