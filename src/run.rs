@@ -14,6 +14,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use rayon::prelude::*;
 
 use crate::attach;
@@ -289,12 +290,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // a batch at a time: a pump task takes each extract's links in turn
     // (by name; resolve::OrderedLinks orders them by `_ord`) and hands the
     // batches to both writers.
-    let link_extracts: Vec<&'static str> = names
+    let link_extracts: Vec<(&'static str, u64)> = names
         .iter()
         .copied()
         // The roster's rows are the persons, not links (resolve::links).
         .filter(|&n| n != "roster")
+        .map(|n| {
+            let rows = inputs.accounts.iter().filter(|a| a.extract == n);
+            (n, rows.map(|a| a.rows_accepted).sum())
+        })
         .collect();
+    // On disk an extract's links are ordered in memory while they fit in
+    // the engine's memory limit; in memory they are there already.
+    let memory_rows = disk
+        .as_ref()
+        .map_or(u64::MAX, |d| d.memory_limit as u64 / LINK_ROW_BYTES);
     // Both links files are written from the same batches, cut to a fixed
     // size (see LINK_BATCH_ROWS) and cast to links.csv's columns.
     let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
@@ -305,7 +315,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             let send = |batch: Result<RecordBatch, String>| {
                 csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
             };
-            if let Err(e) = pump_links(&ctx, &link_extracts, &send).await {
+            if let Err(e) = pump_links(&ctx, &link_extracts, memory_rows, &send).await {
                 send(Err(e));
             }
         }
@@ -787,18 +797,26 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
+/// Bytes one link takes in memory, about (nine columns, the text ones with
+/// their offsets): what decides whether an extract's links are ordered in
+/// memory ([`pump_links`]).
+const LINK_ROW_BYTES: u64 = 200;
+
 /// Hands the links of `extracts` (in that order, each ordered by `_ord`)
 /// to `send` in batches of [`LINK_BATCH_ROWS`] rows cast to links.csv's
 /// columns, the last one shorter; the batches run on across extracts, so
 /// that they are cut where one sort of the whole table would cut them.
-/// Stops when `send` says the writers have gone.
+/// Each extract comes with its row count: one of more than `memory_rows`
+/// rows is sorted by the engine, which spills (a province's sweep), the
+/// others are ordered in memory ([`resolve::OrderedLinks`]), the next one
+/// read ahead while one is written if the two together are no more than
+/// `memory_rows`. Stops when `send` says the writers have gone.
 async fn pump_links(
     ctx: &SessionContext,
-    extracts: &[&str],
+    extracts: &[(&str, u64)],
+    memory_rows: u64,
     send: &impl Fn(Result<RecordBatch, String>) -> bool,
 ) -> Result<(), String> {
-    // Each extract's links are read and ordered while the one before is
-    // written.
     let order = |extract: &str| {
         let (ctx, extract) = (ctx.clone(), extract.to_string());
         tokio::spawn(async move {
@@ -812,43 +830,89 @@ async fn pump_links(
             ordered
         })
     };
-    let mut next = extracts.first().map(|e| order(e));
-    // Fewer than LINK_BATCH_ROWS rows left over from the extracts before.
-    let mut carry: Option<RecordBatch> = None;
-    for i in 0..extracts.len() {
-        let Some(ordering) = next.take() else {
-            break;
+    let mut next = None;
+    let mut cut = Cut::default();
+    for (i, &(extract, rows)) in extracts.iter().enumerate() {
+        let ordering = next
+            .take()
+            .or_else(|| (rows <= memory_rows).then(|| order(extract)));
+        // The next extract is read ahead while both fit together.
+        next = extracts
+            .get(i + 1)
+            .filter(|&&(_, after)| rows.saturating_add(after) <= memory_rows)
+            .map(|&(after, _)| order(after));
+        let gone = match ordering {
+            Some(ordering) => {
+                let ordered = ordering
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
+            }
+            None => {
+                let sql = format!("{} ORDER BY \"_ord\"", resolve::links_of(extract));
+                let mut stream = engine::query_stream(ctx, &sql)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut gone = false;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(|e| e.to_string())?;
+                    let take = |at, len| Ok(batch.slice(at, len));
+                    if !cut.push(batch.num_rows(), take, send)? {
+                        gone = true;
+                        break;
+                    }
+                }
+                gone
+            }
         };
-        let ordered = ordering
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        next = extracts.get(i + 1).map(|e| order(e));
+        if gone {
+            return Ok(());
+        }
+    }
+    if let Some(last) = cut.carry {
+        send(Ok(last));
+    }
+    Ok(())
+}
+
+/// Cuts ordered links into the writers' batches of [`LINK_BATCH_ROWS`].
+#[derive(Default)]
+struct Cut {
+    /// Fewer than LINK_BATCH_ROWS rows, left over from the rows before.
+    carry: Option<RecordBatch>,
+}
+
+impl Cut {
+    /// Hands on the `n` rows that `take(at, len)` gives, in batches, and
+    /// keeps the rest; false when the writers have gone.
+    fn push(
+        &mut self,
+        n: usize,
+        take: impl Fn(usize, usize) -> datafusion::error::Result<RecordBatch>,
+        send: &impl Fn(Result<RecordBatch, String>) -> bool,
+    ) -> Result<bool, String> {
         let mut at = 0;
-        while at < ordered.len() {
-            let held = carry.as_ref().map_or(0, |c| c.num_rows());
-            let len = (LINK_BATCH_ROWS - held).min(ordered.len() - at);
-            let piece = ordered
-                .slice(at, len)
+        while at < n {
+            let held = self.carry.as_ref().map_or(0, |c| c.num_rows());
+            let len = (LINK_BATCH_ROWS - held).min(n - at);
+            let piece = take(at, len)
                 .and_then(|b| Ok(links_table(&b)?))
                 .map_err(|e| e.to_string())?;
             at += len;
-            let batch = match carry.take() {
+            let batch = match self.carry.take() {
                 Some(c) => arrow::compute::concat_batches(&c.schema(), [&c, &piece])
                     .map_err(|e| e.to_string())?,
                 None => piece,
             };
             if batch.num_rows() < LINK_BATCH_ROWS {
-                carry = Some(batch);
+                self.carry = Some(batch);
             } else if !send(Ok(batch)) {
-                return Ok(());
+                return Ok(false);
             }
         }
+        Ok(true)
     }
-    if let Some(last) = carry {
-        send(Ok(last));
-    }
-    Ok(())
 }
 
 /// Rows per batch handed to the links writers: a multiple of the Parquet
@@ -954,6 +1018,101 @@ fn links_csv_bytes(links: &RecordBatch) -> Result<Vec<u8>, HeduiError> {
 #[cfg(test)]
 mod tests {
     use super::explain;
+    use arrow::array::{AsArray, Float64Array, StringArray, UInt64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::{Arc, Mutex};
+
+    /// One extract's resolved IDs, as `resolve::links_of` reads them: the
+    /// rows of `ords` (file `f{ord}`), and a guardian row that is no link.
+    fn resolved_ids(extract: &str, ords: &[u64]) -> RecordBatch {
+        let text = |f: &dyn Fn(u64) -> String| {
+            Arc::new(StringArray::from(
+                ords.iter().map(|&o| f(o)).chain([f(0)]).collect::<Vec<_>>(),
+            ))
+        };
+        let schema = Schema::new(
+            [
+                "extract",
+                "file",
+                "row",
+                "raw_id",
+                "raw_name",
+                "person_id",
+                "method",
+                "field",
+            ]
+            .iter()
+            .map(|c| Field::new(*c, DataType::Utf8, false))
+            .chain([
+                Field::new("score", DataType::Float64, false),
+                Field::new("_ord", DataType::UInt64, false),
+            ])
+            .collect::<Vec<_>>(),
+        );
+        let n = ords.len() + 1;
+        let field = |o: u64| if o == 0 { "guardian_id" } else { "id_number" }.to_string();
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                text(&|_| extract.to_string()),
+                text(&|o| format!("f{o}")),
+                text(&|o| o.to_string()),
+                text(&|_| "id".to_string()),
+                text(&|_| "name".to_string()),
+                text(&|_| "person".to_string()),
+                text(&|_| "exact".to_string()),
+                text(&field),
+                Arc::new(Float64Array::from(vec![1.0; n])),
+                Arc::new(UInt64Array::from(
+                    ords.iter().copied().chain([u64::MAX]).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn links_come_in_extract_then_ord_order_in_full_batches_across_the_seam() {
+        let ctx = crate::engine::session(2);
+        // 40,000 rows each, in reverse: the first batch runs over the seam.
+        let a: Vec<u64> = (1..=40_000).rev().collect();
+        let b: Vec<u64> = (1..=40_000).rev().map(|o| o * 3).collect();
+        for (extract, ords) in [("a", &a), ("b", &b)] {
+            let (first, second) = ords.split_at(ords.len() / 2);
+            let batches = vec![resolved_ids(extract, first), resolved_ids(extract, second)];
+            let name = crate::resolve::tables::resolved_ids_of(extract);
+            crate::engine::register_batches(&ctx, &name, batches[0].schema(), batches).unwrap();
+        }
+        // "a" is ordered in memory, "b" (over the limit) by the engine.
+        let sent = Mutex::new(Vec::new());
+        let send = |batch: Result<RecordBatch, String>| {
+            sent.lock().unwrap().push(batch.unwrap());
+            true
+        };
+        super::pump_links(&ctx, &[("a", 40_000), ("b", 40_001)], 40_000, &send)
+            .await
+            .unwrap();
+        let sent = sent.into_inner().unwrap();
+        let sizes: Vec<usize> = sent.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(
+            sizes,
+            [super::LINK_BATCH_ROWS, 80_000 - super::LINK_BATCH_ROWS]
+        );
+        let mut got = Vec::new();
+        for batch in &sent {
+            let extract = batch.column(0).as_string::<i32>();
+            let file = batch.column(1).as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                got.push(format!("{}:{}", extract.value(i), file.value(i)));
+            }
+        }
+        let want: Vec<String> = (1..=40_000u64)
+            .map(|o| format!("a:f{o}"))
+            .chain((1..=40_000u64).map(|o| format!("b:f{}", o * 3)))
+            .collect();
+        assert!(got == want, "links out of order");
+    }
 
     #[test]
     fn an_exhausted_memory_pool_says_which_setting_to_raise() {

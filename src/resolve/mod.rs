@@ -60,6 +60,8 @@ pub mod tables {
     pub(crate) const CANDIDATES: &str = "_resolve_candidates";
     pub(crate) const REPAIRS: &str = "_resolve_repairs";
     pub(crate) const NAME_BIRTH: &str = "_resolve_name_birth";
+    /// DQ02's suspects: the known names of persons with a disagreeing name.
+    pub(crate) const DQ02_SUSPECTS: &str = "_resolve_dq02_suspects";
     /// The union of RESOLVED_LINKED and RESOLVED_OTHER (a view).
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
     /// The resolved observations with a valid or upgraded ID (on disk a
@@ -83,8 +85,17 @@ pub mod tables {
 
     /// Dropped once resolution is done; RESOLVED and its two tables stay
     /// under the views LINKS and RESOLVED_IDS.
-    pub(crate) const INTERMEDIATE: [&str; 9] = [
-        OBS, POSITIONS, KNOWN, PERSONS, DIRECT, VARIANTS, CANDIDATES, REPAIRS, NAME_BIRTH,
+    pub(crate) const INTERMEDIATE: [&str; 10] = [
+        OBS,
+        POSITIONS,
+        KNOWN,
+        PERSONS,
+        DIRECT,
+        VARIANTS,
+        CANDIDATES,
+        REPAIRS,
+        NAME_BIRTH,
+        DQ02_SUSPECTS,
     ];
 }
 
@@ -220,7 +231,8 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     );
     // The row-level tables stay in the engine as views over the resolved
     // table (on disk for a session that keeps its tables there): no copy of
-    // either. links.csv is streamed out of LINKS sorted.
+    // either. links.csv is written from each extract's links in turn
+    // (plan::links_of).
     for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
         create_view(ctx, name, &sql).await?;
     }
@@ -232,6 +244,13 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         )
         .await?;
     }
+    let start = std::time::Instant::now();
+    materialize(ctx, DQ02_SUSPECTS, &plan::dq02_suspects()).await?;
+    tracing::debug!(
+        table = DQ02_SUSPECTS,
+        seconds = start.elapsed().as_secs_f64(),
+        "resolve step"
+    );
     let mut outputs = Vec::new();
     for (name, sql) in [
         (PERSONS_OUT, plan::persons_sorted()),

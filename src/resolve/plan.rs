@@ -442,24 +442,44 @@ pub(crate) fn dq01_invalid_id() -> String {
     )
 }
 
+/// DQ02's suspects: every known name of each person with a name that is not
+/// a variant of the name the person is best known by (few rows: the one
+/// pass of the name test over every known name). See [`dq02_name_conflict`].
+pub(crate) fn dq02_suspects() -> String {
+    format!(
+        "SELECT k.person_id, k.name, k.name_raw FROM {KNOWN} k
+         WHERE k.person_id IN (
+            SELECT k2.person_id FROM {KNOWN} k2 JOIN {PERSONS} p
+              ON p.person_id = k2.person_id
+            WHERE name_agrees(k2.name_raw, p.name_raw) = {disagree})",
+        disagree = quote(LEVEL_DISAGREE),
+    )
+}
+
 /// DQ02: ID numbers that carry a name that is not a variant of the name the
-/// person is best known by (two typos of one name agree with it, not with
-/// each other: comparing every pair would flag them), with the names and
-/// every source row that carries the ID.
+/// person is best known by, with the names and every source row that
+/// carries the ID. Two typos of one name agree with it, not with each
+/// other, and when no row is more frequent the name best known by may be
+/// one of the typos (邓峰策 and 邓枫厕 for 邓枫策): of the suspects
+/// ([`dq02_suspects`]) an ID is not a conflict while one of its names
+/// agrees with every other (a centre), only when none does.
 pub(crate) fn dq02_name_conflict() -> String {
     format!(
-        "WITH conflicted AS (
-            SELECT DISTINCT k.person_id FROM {KNOWN} k JOIN {PERSONS} p
-              ON p.person_id = k.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) = {disagree}),
+        "WITH centres AS (
+            SELECT a.person_id, a.name_raw FROM {DQ02_SUSPECTS} a
+            JOIN {DQ02_SUSPECTS} b ON b.person_id = a.person_id
+            GROUP BY a.person_id, a.name_raw
+            HAVING sum(CASE WHEN name_agrees(b.name_raw, a.name_raw) = {disagree}
+                            THEN 1 ELSE 0 END) = 0),
          names AS (
-            SELECT k.person_id, string_agg(DISTINCT k.name, '、' ORDER BY k.name) AS names
-            FROM {KNOWN} k JOIN conflicted c ON c.person_id = k.person_id
-            GROUP BY k.person_id),
+            SELECT s.person_id, string_agg(DISTINCT s.name, '、' ORDER BY s.name) AS names
+            FROM {DQ02_SUSPECTS} s
+            WHERE NOT EXISTS (SELECT 1 FROM centres c WHERE c.person_id = s.person_id)
+            GROUP BY s.person_id),
          source_rows AS (
             SELECT DISTINCT r.person_id, r.extract, r.\"_ord\",
                    concat(r.extract, ':', r.file, ':', r.\"row\") AS source
-            FROM {RESOLVED_LINKED} r JOIN conflicted c ON c.person_id = r.person_id
+            FROM {RESOLVED_LINKED} r JOIN names c ON c.person_id = r.person_id
             WHERE r.id_status IN {linked} AND NOT r.\"_dup\"),
          sources AS (
             SELECT person_id,

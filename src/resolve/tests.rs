@@ -773,3 +773,48 @@ async fn scale() {
     eprintln!("repaired {repaired}");
     assert_eq!(res.links.num_rows(), 200_000);
 }
+
+#[tokio::test]
+async fn typos_of_one_name_in_different_rows_are_no_conflict_while_one_name_agrees_with_all() {
+    let ctx = session(2);
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            // Each row one homophone from 邓枫策, two from each other; by
+            // count and code point the known name is 邓峰策.
+            /* 2 */
+            row(&zhang(), "邓峰策"),
+            /* 3 */ row(&zhang(), "邓枫厕"),
+            /* 4 */ row(&zhang(), "邓枫策"),
+            // Two typos from a name no row carries: no name agrees with
+            // both, a conflict.
+            /* 5 */
+            row(&li(), "孙康佳"),
+            /* 6 */ row(&li(), "孙糠嘉"),
+            // Another name beside a typo: a conflict.
+            /* 7 */
+            row(&wang(), "王小明"),
+            /* 8 */ row(&wang(), "王晓明"),
+            /* 9 */ row(&wang(), "钱多多"),
+        ],
+    );
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve_all(&ctx, &["medical_settlement"]).await.unwrap();
+    let dq02 = &res.dq02_name_conflict;
+    assert_eq!(strings(dq02, "id_number"), {
+        let mut ids = vec![Some(li()), Some(wang())];
+        ids.sort();
+        ids
+    });
+    let names = strings(dq02, "names");
+    assert!(
+        names.contains(&Some("孙康佳、孙糠嘉".to_string())),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&Some("王小明、王晓明、钱多多".to_string())),
+        "{names:?}"
+    );
+}
