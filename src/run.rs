@@ -1031,24 +1031,17 @@ mod tests {
                 ords.iter().map(|&o| f(o)).chain([f(0)]).collect::<Vec<_>>(),
             ))
         };
+        // links.csv's text columns, then the field.
         let schema = Schema::new(
-            [
-                "extract",
-                "file",
-                "row",
-                "raw_id",
-                "raw_name",
-                "person_id",
-                "method",
-                "field",
-            ]
-            .iter()
-            .map(|c| Field::new(*c, DataType::Utf8, false))
-            .chain([
-                Field::new("score", DataType::Float64, false),
-                Field::new("_ord", DataType::UInt64, false),
-            ])
-            .collect::<Vec<_>>(),
+            super::LINK_COLUMNS[..7]
+                .iter()
+                .chain(&["field"])
+                .map(|c| Field::new(*c, DataType::Utf8, false))
+                .chain([
+                    Field::new("score", DataType::Float64, false),
+                    Field::new("_ord", DataType::UInt64, false),
+                ])
+                .collect::<Vec<_>>(),
         );
         let n = ords.len() + 1;
         let field = |o: u64| if o == 0 { "guardian_id" } else { "id_number" }.to_string();
