@@ -406,13 +406,13 @@ pub async fn query_stream(ctx: &SessionContext, sql: &str) -> Result<SendableRec
 /// one shorter), so that what is written from it does not depend on how the
 /// plan happened to batch its result: arrow's [`BatchCoalescer`], made on
 /// the first batch's schema.
-pub struct Rebatch {
+struct Rebatch {
     rows: usize,
     coalescer: Option<BatchCoalescer>,
 }
 
 impl Rebatch {
-    pub fn new(rows: usize) -> Self {
+    fn new(rows: usize) -> Self {
         Rebatch {
             rows: rows.max(1),
             coalescer: None,
@@ -420,7 +420,7 @@ impl Rebatch {
     }
 
     /// Adds a batch; returns the full batches it completes.
-    pub fn push(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>> {
+    fn push(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>> {
         let rows = self.rows;
         let coalescer = self
             .coalescer
@@ -430,7 +430,7 @@ impl Rebatch {
     }
 
     /// The last, shorter batch, if any rows are left.
-    pub fn finish(self) -> Result<Option<RecordBatch>> {
+    fn finish(self) -> Result<Option<RecordBatch>> {
         let Some(mut coalescer) = self.coalescer else {
             return Ok(None);
         };
