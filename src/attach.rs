@@ -189,7 +189,7 @@ pub async fn attach_beside(
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
     for part in &table.parts {
-        let mut stem = part.columns[ord].clone().into_os_string();
+        let mut stem = part.column_path(ord).as_os_str().to_owned();
         stem.push(".persons");
         let mut writer = work::WorkPartWriter::create(std::path::Path::new(&stem), &person_schema)?;
         for column in part.read_column(ord)? {
@@ -210,16 +210,7 @@ pub async fn attach_beside(
             }
             writer.write(&columns.finish(&person_schema)?)?;
         }
-        let beside = writer.finish()?;
-        if beside.batch_rows != part.batch_rows {
-            return Err(internal(
-                "the person columns do not line up with the extract",
-            ));
-        }
-        let mut part = part.clone();
-        part.columns.extend(beside.columns);
-        part.column_memory.extend(beside.column_memory);
-        parts.push(part);
+        parts.push(part.beside(writer.finish()?)?);
     }
     let mut schema_fields = table.schema.fields().to_vec();
     schema_fields.extend(person_schema.fields().iter().cloned());
@@ -571,7 +562,7 @@ mod tests {
         };
         register_disk_extract(&ctx, "roster", &table).await.unwrap();
         let table = attach_beside(&ctx, "roster", table).await.unwrap();
-        assert_eq!(table.parts[0].columns.len(), 8, "4 columns and 4 beside");
+        assert_eq!(table.parts[0].columns(), 8, "4 columns and 4 beside");
         let got = sorted(&ctx).await;
 
         assert_eq!(got.schema(), expected.schema());

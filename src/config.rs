@@ -48,6 +48,9 @@ pub struct EngineConfig {
     /// On disk: memory the engine's sorts and aggregates may hold before
     /// they spill, in MB.
     pub memory_limit_mb: u64,
+    /// Stop a run at its start when its disk has less free than it is
+    /// expected to write (src/space.rs).
+    pub check_free_disk: bool,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +59,7 @@ impl Default for EngineConfig {
             tables: TablesMode::Auto,
             disk_above_mb: 2048,
             memory_limit_mb: 6144,
+            check_free_disk: true,
         }
     }
 }

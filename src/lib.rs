@@ -19,4 +19,5 @@ pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod run;
+pub mod space;
 pub mod validate;

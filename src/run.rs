@@ -147,6 +147,17 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         tables = if disk.is_some() { "disk" } else { "memory" },
         "engine"
     );
+    if config.config.engine.check_free_disk {
+        let needs = crate::space::needs(
+            input_bytes,
+            &opts.out,
+            disk.as_ref().map(|d| d.dir.as_path()),
+        );
+        let short = crate::space::shortfalls(&needs, crate::space::free_at);
+        if !short.is_empty() {
+            return Err(HeduiError::Gate(short));
+        }
+    }
     // The session owns the work folder: it goes when the session does.
     let ctx = engine::session_with(opts.threads, disk.as_ref()).map_err(internal)?;
     let mut inputs = match &disk {

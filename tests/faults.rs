@@ -1045,3 +1045,25 @@ fn unreadable_config_exits_3() {
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("无法读取配置文件"));
 }
+
+/// A batch that would not fit on the disk stops before anything is read or
+/// written (exit 5), saying what it needs; with the check off it runs. The
+/// batch's size is a sparse file's: it takes no disk, but counts as input.
+#[test]
+fn a_run_that_would_fill_the_disk_stops_before_reading() {
+    let big = batch(|dir| {
+        let f = std::fs::File::create(dir.join("扫描件.bin")).unwrap();
+        f.set_len(1 << 43).unwrap(); // 8 TiB
+    });
+    let o = hedui_on("run", big.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(5), "{}", o.stderr());
+    assert!(o.stderr().contains("磁盘空间不足"), "{}", o.stderr());
+    assert!(o.stderr().contains("工作文件 / work files"), "{}", o.stderr());
+    assert!(!o.out().exists(), "nothing written");
+    let work = o.dir.path().join("hedui-state/work");
+    assert!(!work.exists(), "no work files");
+
+    let off = format!("{SAMPLE_CONFIG}[engine]\ncheck_free_disk = false\ntables = \"memory\"\n");
+    let o = hedui_on("run", big.path(), &off);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+}

@@ -560,6 +560,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn cb01_pension_months_paid_nothing_do_not_count() {
+        // Paid months: 202501 (1200), 202503 (two rows, 1200), 202504
+        // (1500 less 300 taken back): 3600 元 over 3 months. 202502 (paid and
+        // taken back) and 202505 (0) are no months: counted, the mean would
+        // be 720 or 900, not 1200.
+        let ctx = income_ctx(
+            "特困",
+            Some(2),
+            vec![contribution(P1, 202501, "企业", 50_000)],
+            vec![
+                pension(P2, 202501, 120_000),
+                pension(P2, 202502, 120_000),
+                pension(P2, 202502, -120_000),
+                pension(P2, 202503, 60_000),
+                pension(P2, 202503, 60_000),
+                pension(P2, 202504, 150_000),
+                pension(P2, 202504, -30_000),
+                pension(P2, 202505, 0),
+            ],
+        );
+        let found = cb01(&ctx, &params()).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].evidence,
+            "人均月收入 850.00 元 > 标准 800.00 元（2 人，工资 500.00 元/月，养老金 1200.00 元/月）"
+        );
+        assert_eq!(found[0].sources.len(), 8, "{:?}", found[0].sources);
+    }
+
+    #[tokio::test]
     async fn cb01_size_from_member_rows_when_missing_and_township_standard() {
         // 保障人数 missing: 2 member rows; 1700 元 / 2 = 850 > 800 …
         let ctx = income_ctx(

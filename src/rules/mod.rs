@@ -633,21 +633,25 @@ impl<'a> Blocks<'a> {
                 ),
             ),
             // Wage income: the mean over the window's contribution months of
-            // the month's summed bases, kept as wage_scaled = L × mean.
+            // the month's summed bases, kept as wage_scaled = L × mean. The
+            // sum over the months is the sum over the rows, so the rows are
+            // grouped by person alone: a group per person and month (a
+            // city's 15 M) spilled past the engine's memory on disk.
             "wage_income" => (
                 vec!["contribution_window"],
                 format!(
-                    "SELECT person_id, COUNT(*) AS wage_months, SUM(month_wage) AS wage_total, \
-                       SUM(month_wage) * ({MEAN_SCALE} / COUNT(*)) AS wage_scaled, \
-                       string_agg(month_src, ';') AS wage_src \
-                     FROM (SELECT person_id, period, SUM(COALESCE(wage_base, 0)) AS month_wage, \
-                             string_agg(src, ';') AS month_src \
-                           FROM contribution_window GROUP BY person_id, period) \
-                     GROUP BY person_id"
+                    "SELECT person_id, COUNT(DISTINCT period) AS wage_months, \
+                       SUM(COALESCE(wage_base, 0)) AS wage_total, \
+                       SUM(COALESCE(wage_base, 0)) * ({MEAN_SCALE} / COUNT(DISTINCT period)) AS wage_scaled, \
+                       string_agg(src, ';') AS wage_src \
+                     FROM contribution_window GROUP BY person_id"
                 ),
             ),
             // Pension income: the same over the months a pension was paid
-            // (a month paid nothing is not one).
+            // (a month paid nothing is not one). Still a group per person
+            // and month (it spills at city): grouped by person alone, with
+            // the few months that hold a row paying nothing summed apart,
+            // the anti-join's hash table outgrew the engine's memory.
             "pension_income" => (
                 vec!["live_pension"],
                 format!(
