@@ -1058,7 +1058,11 @@ fn a_run_that_would_fill_the_disk_stops_before_reading() {
     let o = hedui_on("run", big.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(5), "{}", o.stderr());
     assert!(o.stderr().contains("磁盘空间不足"), "{}", o.stderr());
-    assert!(o.stderr().contains("工作文件 / work files"), "{}", o.stderr());
+    assert!(
+        o.stderr().contains("工作文件 / work files"),
+        "{}",
+        o.stderr()
+    );
     assert!(!o.out().exists(), "nothing written");
     let work = o.dir.path().join("hedui-state/work");
     assert!(!work.exists(), "no work files");
