@@ -649,9 +649,10 @@ impl<'a> Blocks<'a> {
             ),
             // Pension income: the same over the months a pension was paid
             // (a month paid nothing is not one). Still a group per person
-            // and month (it spills at city): grouped by person alone, with
-            // the few months that hold a row paying nothing summed apart,
-            // the anti-join's hash table outgrew the engine's memory.
+            // and month, which spills at city. Tried: grouped by person
+            // alone, with the few months that hold a row paying nothing
+            // found first and summed apart; the anti-join that set them
+            // apart outgrew the engine's memory at city.
             "pension_income" => (
                 vec!["live_pension"],
                 format!(
