@@ -52,13 +52,10 @@ pub struct Free {
 /// output folder may not exist yet) and the bytes free there.
 #[cfg(unix)]
 pub fn free_at(path: &Path) -> io::Result<Free> {
-    let mut at = path;
-    while !at.exists() {
-        at = match at.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-    }
+    let at = path
+        .ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .unwrap_or(Path::new("."));
     let stat = rustix::fs::statvfs(at).map_err(io::Error::from)?;
     Ok(Free {
         device: std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(at)?),
@@ -97,15 +94,11 @@ pub fn shortfalls(needs: &[Need], free: impl Fn(&Path) -> io::Result<Free>) -> V
                     .iter()
                     .map(|n| format!("{} {} MB（{}）", n.what, mb(n.bytes), n.path.display()))
                     .collect();
+                let (total, free, parts) = (mb(total), mb(free), parts.join("; "));
                 format!(
-                    "磁盘空间不足：本次运行约需 {} MB，该磁盘只剩 {} MB；请清理磁盘或把 --out / \
+                    "磁盘空间不足：本次运行约需 {total} MB，该磁盘只剩 {free} MB；请清理磁盘或把 --out / \
                      state_dir 指到更大的磁盘（确知够用时可在配置 [engine] 设 check_free_disk = false）\
-                     / not enough free disk: this run needs about {} MB where {} MB are free: {}",
-                    mb(total),
-                    mb(free),
-                    mb(total),
-                    mb(free),
-                    parts.join("; ")
+                     / not enough free disk: this run needs about {total} MB where {free} MB are free: {parts}"
                 )
             })
         })
