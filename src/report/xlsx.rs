@@ -36,6 +36,10 @@ pub fn render(report: &PeopleReport) -> Result<Vec<u8>, XlsxError> {
 /// (Excel's limit in production; small in tests).
 fn render_with_limit(report: &PeopleReport, rows_per_sheet: usize) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
+    // Compressing the sheets' XML is most of the time spent saving. Against
+    // the default level 6, level 2 took 30 % less CPU to render a county's
+    // report, for a file 15 % larger (level 1: about as fast, 63 % larger).
+    workbook.set_zip_compression_level(2);
     workbook.set_properties(&properties(report)?);
     let styles = Styles::new();
     write_summary(workbook.add_worksheet(), report, &styles)?;

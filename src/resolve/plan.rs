@@ -120,12 +120,27 @@ pub(crate) fn known_names() -> String {
     )
 }
 
+/// A (person, name)'s rank among the person's names as one string, the
+/// smallest best: `1 - in_roster` (1 character), then `10^12 - 1 - n` (12
+/// digits), the name, U+0001, the name as written, and the name's length in
+/// characters (10 digits) to cut it out again. Byte order is the order of
+/// `in_roster DESC, n DESC, name ASC` (a name that is the start of another
+/// sorts first: U+0001 is below every character a name holds but U+0000
+/// and U+0001 themselves), and the name's row is unique per person, so
+/// ties go no further. Persons hold one string each in the aggregate: an
+/// ordered `first_value` holds each row's ordering values as scalars, which
+/// at city spilled past the engine's memory.
+const BEST_NAME_KEY: &str = "concat(CAST(1 - in_roster AS VARCHAR), \
+     lpad(CAST(999999999999 - n AS VARCHAR), 12, '0'), name, chr(1), name_raw, \
+     lpad(CAST(character_length(name) AS VARCHAR), 10, '0'))";
+
 /// The person universe: every valid or upgraded ID in any extract, with the
 /// name it is best known by: the roster's name if the roster has the ID, else
 /// the most frequent normalised name (ties: the smallest), as written first
 /// in code-point order. The names are counted from [`known_names`], which
 /// has counted the rows already; only the rows it leaves out are scanned
-/// again, for IDs seen with no usable name.
+/// again, for IDs seen with no usable name. The best name is the smallest
+/// [`BEST_NAME_KEY`], so that each person's group holds one string.
 pub(crate) fn persons() -> String {
     format!(
         "WITH ids AS (
@@ -141,12 +156,13 @@ pub(crate) fn persons() -> String {
             FROM {KNOWN}
             GROUP BY person_id, name),
          best AS (
-            SELECT person_id,
-                   first_value(name ORDER BY in_roster DESC, n DESC, name ASC) AS name,
-                   first_value(name_raw ORDER BY in_roster DESC, n DESC, name ASC) AS name_raw
-            FROM counted GROUP BY person_id)
-         SELECT i.person_id, b.name, b.name_raw
-         FROM ids i LEFT JOIN best b ON b.person_id = i.person_id",
+            SELECT person_id, min({best_key}) AS k FROM counted GROUP BY person_id),
+         split AS (
+            SELECT person_id, k, CAST(right(k, 10) AS BIGINT) AS len FROM best)
+         SELECT i.person_id, substr(b.k, 14, b.len) AS name,
+                substr(b.k, 15 + b.len, character_length(b.k) - 24 - b.len) AS name_raw
+         FROM ids i LEFT JOIN split b ON b.person_id = i.person_id",
+        best_key = BEST_NAME_KEY,
         linked = linked_statuses()
     )
 }

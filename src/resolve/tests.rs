@@ -818,3 +818,55 @@ async fn typos_of_one_name_in_different_rows_are_no_conflict_while_one_name_agre
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn a_person_is_known_by_the_roster_name_else_the_most_frequent_else_the_smallest() {
+    let ctx = session(2);
+    let tie = id("34112219900101001");
+    let frequent = id("34112219900101002");
+    let rostered = id("34112219900101003");
+    let variants = id("34112219900101004");
+    let roster = table("名册.csv", PRIMARY, false, &[row(&rostered, "王五")]);
+    let pension = table(
+        "养老.csv",
+        PRIMARY,
+        false,
+        &[
+            // Tied counts: the smaller name, even when it starts the other.
+            row(&tie, "张三丰"),
+            row(&tie, "张三"),
+            row(&frequent, "李四"),
+            row(&frequent, "李思"),
+            row(&frequent, "李思"),
+            // The roster's name wins over three rows of another.
+            row(&rostered, "王武"),
+            row(&rostered, "王武"),
+            row(&rostered, "王武"),
+            // Two ways of writing one name count together; the smallest
+            // way written is kept.
+            row(&variants, "趙六"),
+            row(&variants, "赵六"),
+            row(&variants, "赵陆"),
+        ],
+    );
+    register_batch(&ctx, "roster", roster).unwrap();
+    register_batch(&ctx, "pension", pension).unwrap();
+    let res = resolve_all(&ctx, &["roster", "pension"]).await.unwrap();
+    let names: Vec<_> = strings(&res.persons, "person_id")
+        .into_iter()
+        .zip(strings(&res.persons, "name"))
+        .zip(strings(&res.persons, "name_raw"))
+        .map(|((id, name), raw)| (id.unwrap(), name.unwrap(), raw.unwrap()))
+        .collect();
+    let expect =
+        |id: &str, name: &str, raw: &str| (id.to_string(), name.to_string(), raw.to_string());
+    assert_eq!(
+        names,
+        vec![
+            expect(&tie, "张三", "张三"),
+            expect(&frequent, "李思", "李思"),
+            expect(&rostered, "王五", "王五"),
+            expect(&variants, "赵六", "赵六"),
+        ]
+    );
+}

@@ -314,12 +314,21 @@ pub async fn cb05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                  FROM roster_rows GROUP BY household_id, person_id"
                     .into(),
             ),
+            // The persons in two households or on two rows of one, found
+            // from counts alone: the lists below are gathered for them only.
+            (
+                "repeated",
+                "SELECT person_id FROM member_rows GROUP BY person_id \
+                 HAVING COUNT(*) >= 2 OR MAX(row_count) >= 2"
+                    .into(),
+            ),
             (
                 "person_households",
                 "SELECT person_id, COUNT(DISTINCT household_id) AS household_count, \
                    string_agg(DISTINCT household_id, ';' ORDER BY household_id) AS household_list, \
                    string_agg(src, ';') AS person_src \
-                 FROM roster_rows GROUP BY person_id"
+                 FROM roster_rows WHERE person_id IN (SELECT person_id FROM repeated) \
+                 GROUP BY person_id"
                     .into(),
             ),
         ],

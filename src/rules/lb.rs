@@ -32,32 +32,54 @@ fn person_finding(
 
 /// LB01 因病致贫风险: out-of-pocket over the window ≥ T, and wage income <
 /// standard.
+///
+/// The settlements are summed per person first, holding nothing but numbers
+/// per group; the names and sources are gathered in a second pass over the
+/// few persons who qualify. (Gathered for every patient at once, each one's
+/// settlement list was held in the aggregate, which spilled on disk at city.)
 pub async fn lb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
+    let in_window = blocks.window.has_date("settle_date");
     let sql = blocks.query(
-        &["live_medical_settlement", "wage_income", "roster_persons", "known_gone"],
-        &[(
-            "out_of_pocket",
-            format!(
-                "SELECT person_id, SUM(COALESCE(out_of_pocket, 0)) AS oop_total, COUNT(*) AS settlements, \
-                   first_value(name ORDER BY _ord) AS name, \
-                   first_value(person_method ORDER BY _ord) AS person_method, \
-                   string_agg(src, ';') AS oop_src \
-                 FROM live_medical_settlement WHERE {} GROUP BY person_id",
-                blocks.window.has_date("settle_date")
+        &[
+            "live_medical_settlement",
+            "wage_income",
+            "roster_persons",
+            "known_gone",
+        ],
+        &[
+            (
+                "qualifying",
+                format!(
+                    "SELECT o.person_id \
+                     FROM (SELECT person_id, SUM(COALESCE(out_of_pocket, 0)) AS oop_total \
+                           FROM live_medical_settlement WHERE {in_window} GROUP BY person_id) o \
+                     LEFT JOIN wage_income wi ON wi.person_id = o.person_id \
+                     WHERE o.oop_total >= {threshold} \
+                       AND COALESCE(wi.wage_scaled, 0) < {standard} * {MEAN_SCALE} \
+                       AND {outside}",
+                    threshold = params.oop_threshold_fen,
+                    standard = params.standard_fen,
+                    outside = blocks.outside_roster("o.person_id"),
+                ),
             ),
-        )],
-        &format!(
-            "SELECT o.person_id AS id_number, o.name, o.person_method, o.oop_total, o.settlements, \
-               COALESCE(wi.wage_scaled, 0) AS wage_scaled, o.oop_src, wi.wage_src \
-             FROM out_of_pocket o LEFT JOIN wage_income wi ON wi.person_id = o.person_id \
-             WHERE o.oop_total >= {threshold} \
-               AND COALESCE(wi.wage_scaled, 0) < {standard} * {MEAN_SCALE} \
-               AND {outside}",
-            threshold = params.oop_threshold_fen,
-            standard = params.standard_fen,
-            outside = blocks.outside_roster("o.person_id"),
-        ),
+            (
+                "out_of_pocket",
+                format!(
+                    "SELECT person_id, SUM(COALESCE(out_of_pocket, 0)) AS oop_total, \
+                       COUNT(*) AS settlements, \
+                       first_value(name ORDER BY _ord) AS name, \
+                       first_value(person_method ORDER BY _ord) AS person_method, \
+                       string_agg(src, ';') AS oop_src \
+                     FROM live_medical_settlement \
+                     WHERE {in_window} AND person_id IN (SELECT person_id FROM qualifying) \
+                     GROUP BY person_id"
+                ),
+            ),
+        ],
+        "SELECT o.person_id AS id_number, o.name, o.person_method, o.oop_total, o.settlements, \
+           COALESCE(wi.wage_scaled, 0) AS wage_scaled, o.oop_src, wi.wage_src \
+         FROM out_of_pocket o LEFT JOIN wage_income wi ON wi.person_id = o.person_id",
     );
     let rows = fetch(ctx, &sql).await?;
     let findings = rows

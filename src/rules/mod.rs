@@ -468,7 +468,7 @@ const SHARED_BLOCKS: &[(&str, &[&str])] = &[
     ("known_gone", &[]),
     ("deceased", &[MEDICAL_ENROLLMENT]),
     ("wage_income", &[CONTRIBUTION]),
-    ("pension_income", &[PENSION]),
+    ("pension_income", &[ROSTER, PENSION]),
     ("member_income", &[ROSTER, CONTRIBUTION, PENSION]),
     ("household_income", &[ROSTER, CONTRIBUTION, PENSION]),
     ("current_education", &[EDUCATION]),
@@ -648,20 +648,25 @@ impl<'a> Blocks<'a> {
                 ),
             ),
             // Pension income: the same over the months a pension was paid
-            // (a month paid nothing is not one). Still a group per person
-            // and month, which spills at city. Tried: grouped by person
+            // (a month paid nothing is not one), so a group per person and
+            // month. Only household members' pensions are read
+            // (`member_income` is its one reader): grouping every
+            // pensioner's months (a city's 17 M groups) spilled past the
+            // engine's memory on disk. Tried before: grouped by person
             // alone, with the few months that hold a row paying nothing
             // found first and summed apart; the anti-join that set them
             // apart outgrew the engine's memory at city.
             "pension_income" => (
-                vec!["live_pension"],
+                vec!["live_pension", "members"],
                 format!(
                     "SELECT person_id, COUNT(*) AS pension_months, SUM(month_pension) AS pension_total, \
                        SUM(month_pension) * ({MEAN_SCALE} / COUNT(*)) AS pension_scaled, \
                        string_agg(month_src, ';') AS pension_src \
                      FROM (SELECT person_id, period, SUM(COALESCE(amount, 0)) AS month_pension, \
                              string_agg(src, ';') AS month_src \
-                           FROM live_pension WHERE {} GROUP BY person_id, period \
+                           FROM live_pension \
+                           WHERE {} AND person_id IN (SELECT person_id FROM members) \
+                           GROUP BY person_id, period \
                            HAVING SUM(COALESCE(amount, 0)) > 0) \
                      GROUP BY person_id",
                     w.has_period("period")
