@@ -188,6 +188,7 @@ pub async fn attach_beside(
     let mut persons = Persons::new(persons);
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
+    let mut row = RowPersons::default();
     for part in &table.parts {
         let mut stem = part.column_path(ord).as_os_str().to_owned();
         stem.push(".persons");
@@ -206,7 +207,8 @@ pub async fn attach_beside(
                     ));
                 }
                 last = Some(o);
-                columns.push(persons.take(o).await?);
+                persons.take(o, &mut row).await?;
+                columns.push(&row);
             }
             writer.write(&columns.finish(&person_schema)?)?;
         }
@@ -227,14 +229,52 @@ fn internal(what: &str) -> DataFusionError {
     DataFusionError::Internal(what.to_string())
 }
 
-/// The persons of one row: the person of each attached field.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// The persons of one row: the person of each attached field. One is
+/// reused for every row, so that its texts are copied into the same
+/// buffers, not allocated anew for each of a city's tens of millions of rows.
+#[derive(Debug, Default)]
 struct RowPersons {
-    person_id: Option<String>,
-    method: Option<String>,
+    person_id: Text,
+    method: Text,
     score: Option<f64>,
-    head: Option<String>,
-    guardian: Option<String>,
+    head: Text,
+    guardian: Text,
+}
+
+impl RowPersons {
+    fn clear(&mut self) {
+        for text in [
+            &mut self.person_id,
+            &mut self.method,
+            &mut self.head,
+            &mut self.guardian,
+        ] {
+            text.set = false;
+        }
+        self.score = None;
+    }
+}
+
+/// A text that may be missing, in a buffer kept between rows.
+#[derive(Debug, Default)]
+struct Text {
+    buffer: String,
+    set: bool,
+}
+
+impl Text {
+    /// Copies value `i` of `array` (missing when null).
+    fn copy(&mut self, array: &StringArray, i: usize) {
+        self.set = !array.is_null(i);
+        self.buffer.clear();
+        if self.set {
+            self.buffer.push_str(array.value(i));
+        }
+    }
+
+    fn get(&self) -> Option<&str> {
+        self.set.then_some(self.buffer.as_str())
+    }
 }
 
 /// A cursor over the sorted stream of (`_ord`, field, person_id, method,
@@ -302,12 +342,12 @@ impl Persons {
         }
     }
 
-    /// The persons of the row `ord`: the stream's entries of that `_ord`
-    /// (entries of smaller `_ord`s, which name no row, are passed over).
-    /// Two entries for one field of one row would be two rows in the join
-    /// of the memory form: an error here.
-    async fn take(&mut self, ord: u64) -> Result<RowPersons> {
-        let mut row = RowPersons::default();
+    /// The persons of the row `ord`, into `row`: the stream's entries of
+    /// that `_ord` (entries of smaller `_ord`s, which name no row, are
+    /// passed over). Two entries for one field of one row would be two rows
+    /// in the join of the memory form: an error here.
+    async fn take(&mut self, ord: u64, row: &mut RowPersons) -> Result<()> {
+        row.clear();
         let mut seen = [false; ATTACHED.len()];
         while let Some(o) = self.peek().await? {
             if o > ord {
@@ -322,22 +362,21 @@ impl Persons {
                 {
                     return Err(internal("an extract row has two persons for one ID field"));
                 }
-                let text =
-                    |a: &StringArray| (!a.is_null(self.at)).then(|| a.value(self.at).to_string());
-                match b.fields.value(self.at) {
+                let at = self.at;
+                match b.fields.value(at) {
                     "id_number" => {
-                        row.person_id = text(&b.person_ids);
-                        row.method = text(&b.methods);
-                        row.score = (!b.scores.is_null(self.at)).then(|| b.scores.value(self.at));
+                        row.person_id.copy(&b.person_ids, at);
+                        row.method.copy(&b.methods, at);
+                        row.score = (!b.scores.is_null(at)).then(|| b.scores.value(at));
                     }
-                    "head_id" => row.head = text(&b.person_ids),
-                    "guardian_id" => row.guardian = text(&b.person_ids),
+                    "head_id" => row.head.copy(&b.person_ids, at),
+                    "guardian_id" => row.guardian.copy(&b.person_ids, at),
                     _ => {}
                 }
             }
             self.at += 1;
         }
-        Ok(row)
+        Ok(())
     }
 }
 
@@ -366,17 +405,17 @@ impl PersonColumns {
         }
     }
 
-    fn push(&mut self, row: RowPersons) {
-        self.person_id.append_option(row.person_id);
+    fn push(&mut self, row: &RowPersons) {
+        self.person_id.append_option(row.person_id.get());
         // As COALESCE(method, 'unlinked') and COALESCE(score, 0.0).
         self.method
-            .append_value(row.method.as_deref().unwrap_or("unlinked"));
+            .append_value(row.method.get().unwrap_or("unlinked"));
         self.score.append_value(row.score.unwrap_or(0.0));
         if let Some(b) = &mut self.head {
-            b.append_option(row.head);
+            b.append_option(row.head.get());
         }
         if let Some(b) = &mut self.guardian {
-            b.append_option(row.guardian);
+            b.append_option(row.guardian.get());
         }
     }
 
