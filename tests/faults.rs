@@ -415,6 +415,14 @@ fn mess_file() -> MessFile {
             Some(row(&sid(), name, &id, "", "120")),
             Expect::Reject("missing_value"),
         );
+        // An amount DY02 reads: unreadable, the row is rejected, not
+        // judged on a guessed zero; left empty, it is kept.
+        let mut bad_paid = ok_row(sid(), &id);
+        bad_paid[9] = "五十".into();
+        push(&mut lines, Some(bad_paid), Expect::Reject("bad_money"));
+        let mut no_paid = ok_row(sid(), &id);
+        no_paid[9] = String::new();
+        push(&mut lines, Some(no_paid), accept("valid", "exact"));
         let mut bad_visit = ok_row(sid(), &id);
         bad_visit[3] = "急救".into();
         push(&mut lines, Some(bad_visit), Expect::Reject("bad_category"));

@@ -37,7 +37,9 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("assess_date", "鉴定日期", Date)
             .aliases(&["鉴定时间"])
             .value_required(),
-        FieldDef::new("renovation", "改造状态", Category(RENOVATION)).aliases(&["危改状态"]),
+        FieldDef::new("renovation", "改造状态", Category(RENOVATION))
+            .aliases(&["危改状态"])
+            .value_checked(),
     ],
     key: &["id_number", "assess_date"],
     key_fallback: &[],

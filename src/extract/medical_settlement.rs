@@ -36,11 +36,21 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("total_cost", "总费用", Money)
             .aliases(&["医疗总费用"])
             .value_required(),
-        FieldDef::new("eligible_cost", "政策范围内费用", Money).aliases(&["政策内费用"]),
-        FieldDef::new("fund_paid", "统筹基金支付", Money).aliases(&["基本医保支付", "统筹支付"]),
-        FieldDef::new("critical_paid", "大病保险支付", Money).aliases(&["大病支付"]),
-        FieldDef::new("assistance_paid", "医疗救助支付", Money).aliases(&["救助支付"]),
-        FieldDef::new("out_of_pocket", "个人自付", Money).aliases(&["个人负担", "个人自付金额"]),
+        FieldDef::new("eligible_cost", "政策范围内费用", Money)
+            .aliases(&["政策内费用"])
+            .value_checked(),
+        FieldDef::new("fund_paid", "统筹基金支付", Money)
+            .aliases(&["基本医保支付", "统筹支付"])
+            .value_checked(),
+        FieldDef::new("critical_paid", "大病保险支付", Money)
+            .aliases(&["大病支付"])
+            .value_checked(),
+        FieldDef::new("assistance_paid", "医疗救助支付", Money)
+            .aliases(&["救助支付"])
+            .value_checked(),
+        FieldDef::new("out_of_pocket", "个人自付", Money)
+            .aliases(&["个人负担", "个人自付金额"])
+            .value_checked(),
     ],
     key: &["settlement_id"],
     key_fallback: &[],

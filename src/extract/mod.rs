@@ -59,6 +59,10 @@ pub struct FieldDef {
     /// The value must be present and parse (else the row is rejected).
     /// ID numbers are never value-required: a bad ID keeps its row.
     pub value_required: bool,
+    /// A value that is there must parse (else the row is rejected); an
+    /// empty one is null. For the values resolution or a rule reads: one
+    /// that cannot be read would otherwise be judged as missing, a guess.
+    pub value_checked: bool,
 }
 
 impl FieldDef {
@@ -70,6 +74,7 @@ impl FieldDef {
             ty,
             column_required: true,
             value_required: false,
+            value_checked: false,
         }
     }
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
@@ -84,6 +89,12 @@ impl FieldDef {
     /// A row whose value is empty or does not parse is rejected.
     pub const fn value_required(mut self) -> FieldDef {
         self.value_required = true;
+        self
+    }
+    /// A row whose value is there but does not parse is rejected; an empty
+    /// value is null.
+    pub const fn value_checked(mut self) -> FieldDef {
+        self.value_checked = true;
         self
     }
 }

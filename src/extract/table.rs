@@ -115,7 +115,7 @@ pub fn parse_row<'a>(
                 }
                 values.push(v);
             }
-            Err((code, message)) if f.value_required => {
+            Err((code, message)) if f.value_required || f.value_checked => {
                 problems.push((code, format!("「{}」{}", f.header, message)));
                 values.push(null_of(f.ty));
             }
@@ -243,7 +243,12 @@ fn parse_category(
     if let Some(c) = matches(&key) {
         return Ok(Some(c));
     }
-    if key == "-" || key == "/" || key == "—" {
+    // What exports write for "none" where none is not one of the values
+    // (an enrollment still in force has no end reason).
+    if matches!(
+        key.as_str(),
+        "-" | "/" | "—" | "–" | "无" | "暂无" | "空" | "NULL"
+    ) {
         return Ok(None);
     }
     if let Some(c) = contained_category(values, &key)? {
@@ -849,6 +854,159 @@ mod tests {
         ("正常参保", &["参保", "正常"]),
         ("终止", &["终止参保", "停保"]),
     ];
+
+    /// One row of `extract` whose cells are given in the order of its
+    /// fields: the reject code, or the warnings it was kept with.
+    fn parse_one(extract: &str, cells: &[&str]) -> Result<Vec<FieldWarning>, &'static str> {
+        let def = crate::extract::by_name(extract).unwrap();
+        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&headers)
+            .unwrap();
+        let row = RawRow {
+            loc: crate::read::RowLoc {
+                sheet: None,
+                row: 2,
+            },
+            fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
+        };
+        parse_row(def, &map, &row)
+            .map(|p| p.warnings)
+            .map_err(|r| r.code)
+    }
+
+    /// A settlement row with `cell` in the column headed `header`.
+    fn settlement_row(header: &str, cell: &str) -> Result<Vec<FieldWarning>, &'static str> {
+        let def = crate::extract::by_name("medical_settlement").unwrap();
+        let mut cells = [
+            "S1",
+            "张三",
+            "110101199003071234",
+            "住院",
+            "2025-03-01",
+            "县医院",
+            "I10 高血压",
+            "20000",
+            "10000",
+            "6000",
+            "1000",
+            "500",
+            "2500",
+        ];
+        cells[def.fields.iter().position(|f| f.header == header).unwrap()] = cell;
+        parse_one("medical_settlement", &cells)
+    }
+
+    #[test]
+    fn a_value_a_rule_reads_rejects_its_row_when_it_cannot_be_read() {
+        // 统筹基金支付 decides DY02: unreadable, the row is not judged on a
+        // guessed zero but rejected, as an unreadable 总费用 always was.
+        assert_eq!(settlement_row("统筹基金支付", "abc"), Err("bad_money"));
+        assert_eq!(settlement_row("个人自付", "12元5角"), Err("bad_money"));
+        assert_eq!(settlement_row("总费用", "abc"), Err("bad_money"));
+        // Empty, or written as none, it is null: a row without the amount.
+        assert_eq!(settlement_row("统筹基金支付", ""), Ok(vec![]));
+        assert_eq!(settlement_row("统筹基金支付", "-"), Ok(vec![]));
+        assert_eq!(settlement_row("政策范围内费用", "无"), Ok(vec![]));
+        // An enrollment's end: a death on an unreadable date is not a
+        // death on no date.
+        let enrollment = |reason: &str, date: &str| {
+            parse_one(
+                "medical_enrollment",
+                &[
+                    "张三",
+                    "110101199003071234",
+                    "城乡居民医保",
+                    "终止",
+                    reason,
+                    date,
+                    "否",
+                ],
+            )
+        };
+        assert_eq!(enrollment("死亡", "2025-02-30"), Err("bad_date"));
+        assert_eq!(enrollment("/", ""), Ok(vec![]));
+        // An unreadable end reason is no reason: no death is assumed.
+        assert_eq!(
+            enrollment("xyz", "2025-02-03"),
+            Ok(vec![FieldWarning {
+                code: "bad_category",
+                field: "end_reason"
+            }])
+        );
+        // A value no rule reads keeps its row: null, and counted.
+        assert_eq!(
+            parse_one(
+                "property",
+                &[
+                    "张三",
+                    "110101199003071234",
+                    "U1",
+                    "某路1号",
+                    "住宅",
+                    "八十平",
+                    "2020-01-01",
+                    "现势"
+                ],
+            ),
+            Ok(vec![FieldWarning {
+                code: "bad_number",
+                field: "area"
+            }])
+        );
+    }
+
+    #[test]
+    fn which_unreadable_values_keep_their_row() {
+        use crate::extract::EXTRACTS;
+        // A value that cannot be read is null, and its row kept, only where
+        // null makes no rule fire that would not fire on the true value
+        // (or no rule reads it). The roster's own values never drop a
+        // household from every check. Elsewhere, an amount that decides
+        // DY02, an end date that dates a death and a renovation state that
+        // clears a house must parse: null there would be a guess.
+        let lenient: Vec<(&str, &str)> = EXTRACTS
+            .iter()
+            .flat_map(|d| d.fields.iter().map(move |f| (d.name, f)))
+            .filter(|(_, f)| {
+                !matches!(f.ty, FieldType::Text | FieldType::Id | FieldType::Name)
+                    && !f.value_required
+                    && !f.value_checked
+            })
+            .map(|(d, f)| (d, f.field))
+            .collect();
+        assert_eq!(
+            lenient,
+            [
+                ("roster", "relation"),
+                ("roster", "household_size"),
+                ("roster", "monthly_benefit"),
+                ("roster", "start_date"),
+                ("roster", "declared_income"),
+                ("roster", "disability"),
+                ("education", "birth_date"),
+                ("education", "aid_type"),
+                ("education", "aid_amount"),
+                ("education", "hardship"),
+                ("medical_enrollment", "end_reason"),
+                ("medical_enrollment", "subsidized"),
+                ("property", "area"),
+                ("property", "reg_date"),
+            ]
+        );
+    }
+
+    #[test]
+    fn none_written_out_is_no_category() {
+        const END_REASON: &[(&str, &[&str])] = &[("死亡", &[]), ("转出", &[])];
+        const AID: &[(&str, &[&str])] = &[("免学费", &[]), ("无", &["未资助"])];
+        for none in ["无", "/", "－", "—", "暂无", "NULL", "null"] {
+            assert_eq!(parse_category(END_REASON, none), Ok(None), "{none}");
+        }
+        // Where 无 is a value, it is that value.
+        assert_eq!(parse_category(AID, "无"), Ok(Some("无")));
+        assert!(parse_category(END_REASON, "xyz").is_err());
+    }
 
     #[test]
     fn categories_match_spellings_exactly_then_by_containment() {

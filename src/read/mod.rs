@@ -47,7 +47,7 @@ impl FileFormat {
 /// Where a row stands, as a person opening the file sees it: for CSV/TSV the
 /// header is row 1 (when it is the first line) and data records follow; for
 /// XLSX the sheet's own 1-based row number, prefixed `sheet!` in workbooks
-/// with several sheets that carry a header.
+/// with several sheets (spec/outputs.md), data or not.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RowLoc {
     pub sheet: Option<String>,

@@ -31,6 +31,10 @@ pub(super) fn read_xlsx(
         .iter()
         .map(|sheet| (sheet.name.clone(), sheet.typ))
         .collect();
+    // spec/outputs.md: `sheet!row` "when the workbook has several sheets",
+    // whether or not the others hold data (a notes sheet beside one data
+    // sheet still makes a bare row number a question: which sheet?).
+    let several_sheets = sheets.len() > 1;
 
     let mut sections: Vec<Section> = Vec::new();
     let mut ignored_sheets = Vec::new();
@@ -59,8 +63,7 @@ pub(super) fn read_xlsx(
             sheets: ignored_sheets,
         });
     }
-    // `sheet!row` only where a row number alone would be ambiguous.
-    if sections.len() > 1 {
+    if several_sheets {
         for section in &mut sections {
             let name = section.sheet.clone().unwrap_or_default();
             label_sheet(section, &name);
@@ -329,8 +332,9 @@ mod tests {
         assert_eq!(skips(&second.skipped), [(5, SkipReason::Total)]);
     }
 
-    #[test]
-    fn single_header_sheet_rows_carry_no_sheet_name() {
+    /// One sheet 名册 with a header, a data row and the header repeated;
+    /// with `empty_sheet`, a second sheet 空表 with nothing on it.
+    fn one_data_sheet(empty_sheet: bool) -> Vec<u8> {
         let mut workbook = Workbook::new();
         (|| {
             let sheet = workbook.add_worksheet();
@@ -341,19 +345,34 @@ mod tests {
             sheet.write_string(1, 1, "1")?;
             sheet.write_string(2, 0, "姓名")?;
             sheet.write_string(2, 1, "身份证号")?;
-            workbook.add_worksheet().set_name("空表")?;
+            if empty_sheet {
+                workbook.add_worksheet().set_name("空表")?;
+            }
             Ok::<_, XlsxError>(())
         })()
         .expect("build workbook");
-        let bytes = workbook.save_to_buffer().expect("save");
-        let (_dir, path) = temp_file("r.XLSX", &bytes);
+        workbook.save_to_buffer().expect("save")
+    }
+
+    #[test]
+    fn rows_carry_the_sheet_name_when_the_workbook_has_several_sheets() {
+        // spec/outputs.md: `sheet!row` "when the workbook has several
+        // sheets", also when only one of them holds data.
+        let (_dir, path) = temp_file("r.XLSX", &one_data_sheet(true));
         let table = read_file(&path, &is_header).expect("read");
         assert_eq!(table.ignored_sheets, ["空表"]);
         let section = &table.sections[0];
         assert_eq!(section.sheet.as_deref(), Some("名册"));
+        assert_eq!(section.header_loc.to_string(), "名册!1");
+        assert_eq!(section.rows[0].loc.to_string(), "名册!2");
+        assert_eq!(skips(&section.skipped), [(3, SkipReason::RepeatedHeader)]);
+        // A workbook of one sheet: the row number alone.
+        let (_dir, path) = temp_file("r.xlsx", &one_data_sheet(false));
+        let table = read_file(&path, &is_header).expect("read");
+        assert!(table.ignored_sheets.is_empty());
+        let section = &table.sections[0];
         assert_eq!(section.header_loc.to_string(), "1");
         assert_eq!(section.rows[0].loc.to_string(), "2");
-        assert_eq!(skips(&section.skipped), [(3, SkipReason::RepeatedHeader)]);
     }
 
     #[test]
