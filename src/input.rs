@@ -173,7 +173,10 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         Err(e) => {
             inputs.problems.push(InputProblem {
                 file: dir.display().to_string(),
-                message: format!("无法读取输入目录：{e} / cannot read the input folder: {e}"),
+                message: format!(
+                    "无法读取输入目录 {dir}：{e} / cannot read the input folder {dir}: {e}",
+                    dir = dir.display()
+                ),
             });
             return inputs;
         }
@@ -485,6 +488,16 @@ fn load_file(
         Ok(raw) => {
             account.format = raw.format.as_str().to_string();
             account.encoding = raw.encoding;
+            if !raw.ignored_sheets.is_empty() {
+                // Rows on a sheet without the header are not read: say so
+                // (the manifest and `validate` name the sheets; a log line
+                // does not, a sheet may be named after a person).
+                tracing::warn!(
+                    file = %name,
+                    sheets = raw.ignored_sheets.len(),
+                    "sheets without a header row ignored"
+                );
+            }
             account.ignored_sheets = raw.ignored_sheets;
             account.sha256 = raw.sha256;
             let usable = maps.iter().all(Option::is_some);

@@ -98,7 +98,7 @@ fn db_error(path: &Path, e: impl std::fmt::Display) -> HeduiError {
 
 /// Creates the state folder, owner-only.
 pub fn create_state_dir(state: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(state)?;
+    crate::report::output::create_dirs_owner_only(state)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

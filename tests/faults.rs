@@ -974,6 +974,21 @@ fn missing_extract_type_is_an_input_error() {
 }
 
 #[test]
+fn a_missing_input_folder_is_an_input_error_that_names_it() {
+    let b = batch(|_| {});
+    let gone = b.path().join("no-such-batch");
+    let o = validate(&gone, SAMPLE_CONFIG);
+    let folder = gone.display().to_string();
+    assert_input_error(
+        &o,
+        &[
+            &format!("无法读取输入目录 {folder}"),
+            &format!("cannot read the input folder {folder}"),
+        ],
+    );
+}
+
+#[test]
 fn missing_optional_extract_type_runs_and_skips_its_rules() {
     let b = batch(|d| std::fs::remove_file(d.join(UNEMPLOYMENT)).unwrap());
     let config = format!("{SAMPLE_CONFIG}optional = [\"unemployment\"]\n");

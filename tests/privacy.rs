@@ -243,7 +243,10 @@ fn trace_logs_of_a_run_carry_no_id_or_name_in_text_or_json() {
     assert!(secrets.long_names.len() + secrets.short_names.len() > 100);
     let dir = tempfile::tempdir().unwrap();
     for format in ["text", "json"] {
-        let out = dir.path().join(format!("out-{format}"));
+        // The output's parent does not exist yet: hedui creates it, and
+        // the folders it creates are owner-only too.
+        let parent = dir.path().join(format!("new-{format}"));
+        let out = parent.join("out");
         let (o, text) = traced(
             &[
                 "run",
@@ -266,7 +269,8 @@ fn trace_logs_of_a_run_carry_no_id_or_name_in_text_or_json() {
             serde_json::from_str::<serde_json::Value>(first).unwrap();
         }
         assert_no_leak(&secrets, &text, &format!("run, {format} logs"));
-        assert_owner_only(&out);
+        // out/ and hedui-state/ beside it, and the parent made for them.
+        assert_owner_only(&parent);
         // The outputs do hold the secrets (they are the machine files):
         // proof that the check above could fail.
         let links = std::fs::read_to_string(out.join("links.csv")).unwrap();

@@ -32,7 +32,7 @@ impl StagedOutput {
             fs::remove_dir_all(&staging)?;
         }
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)?;
+            create_dirs_owner_only(parent)?;
         }
         create_private_dir(&staging)?;
         Ok(StagedOutput {
@@ -83,10 +83,23 @@ pub fn recover(target: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Creates a folder (and any missing parents) and makes it owner-only
-/// (0700): it holds files with ID numbers and names.
+/// Creates the folders of `path` that are missing, owner-only (0700):
+/// folders that exist keep their mode.
+pub fn create_dirs_owner_only(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// Creates a folder (and any missing parents, owner-only too) and makes it
+/// owner-only (0700): it holds files with ID numbers and names.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
-    fs::create_dir_all(path)?;
+    create_dirs_owner_only(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
