@@ -60,8 +60,8 @@ pub struct FieldDef {
     /// ID numbers are never value-required: a bad ID keeps its row.
     pub value_required: bool,
     /// A value that is there must parse (else the row is rejected); an
-    /// empty one is null. For the values resolution or a rule reads: one
-    /// that cannot be read would otherwise be judged as missing, a guess.
+    /// empty one is null. For the values a rule would otherwise judge on a
+    /// guess: an unreadable amount taken as none, a death on no date.
     pub value_checked: bool,
 }
 

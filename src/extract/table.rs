@@ -959,12 +959,13 @@ mod tests {
     #[test]
     fn which_unreadable_values_keep_their_row() {
         use crate::extract::EXTRACTS;
-        // A value that cannot be read is null, and its row kept, only where
-        // null makes no rule fire that would not fire on the true value
-        // (or no rule reads it). The roster's own values never drop a
-        // household from every check. Elsewhere, an amount that decides
-        // DY02, an end date that dates a death and a renovation state that
-        // clears a house must parse: null there would be a guess.
+        // A value that cannot be read is null, and its row kept, where no
+        // rule reads it, where null raises nothing the true value would not
+        // (an unknown 困境类型 is no orphan), and for the roster's own
+        // values: a rejected roster row would drop its household from every
+        // check. An amount that decides DY02, an end date that dates a
+        // death and a renovation state that clears a house must parse: null
+        // there would be a guess.
         let lenient: Vec<(&str, &str)> = EXTRACTS
             .iter()
             .flat_map(|d| d.fields.iter().map(move |f| (d.name, f)))
