@@ -244,11 +244,11 @@ fn parse_category(
         return Ok(Some(c));
     }
     // What exports write for "none" where none is not one of the values
-    // (an enrollment still in force has no end reason).
-    if matches!(
-        key.as_str(),
-        "-" | "/" | "—" | "–" | "无" | "暂无" | "空" | "NULL"
-    ) {
+    // (an enrollment still in force has no end reason): the placeholders of
+    // ID and text columns, and dashes of any width.
+    if key.chars().all(crate::normalize::text::is_dash)
+        || crate::normalize::text::is_none_placeholder(&key)
+    {
         return Ok(None);
     }
     if let Some(c) = contained_category(values, &key)? {
@@ -1001,7 +1001,7 @@ mod tests {
     fn none_written_out_is_no_category() {
         const END_REASON: &[(&str, &[&str])] = &[("死亡", &[]), ("转出", &[])];
         const AID: &[(&str, &[&str])] = &[("免学费", &[]), ("无", &["未资助"])];
-        for none in ["无", "/", "－", "—", "暂无", "NULL", "null"] {
+        for none in ["无", "/", "－", "—", "–", "暂无", "NULL", "null", "不详"] {
             assert_eq!(parse_category(END_REASON, none), Ok(None), "{none}");
         }
         // Where 无 is a value, it is that value.
