@@ -508,7 +508,13 @@ pub fn commit(
                      case_status = excluded.case_status",
             )
             .map_err(err)?;
-        for r in rows {
+        // In key order: the table is a B-tree on finding_id, a hash, so rows
+        // in findings.csv's order land on random pages (at city, 1.1 M
+        // upserts took 25 s); in key order each page is filled or updated
+        // once, in sequence.
+        let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
+        in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        for r in in_key_order {
             let status = if r.case_status == NEW {
                 NEW
             } else {
@@ -537,8 +543,14 @@ pub fn commit(
         let mut gone = tx
             .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
             .map_err(err)?;
-        for r in &cases.disappeared {
-            gone.execute(params![r.finding_id, DISAPPEARED])
+        let mut gone_in_key_order: Vec<&str> = cases
+            .disappeared
+            .iter()
+            .map(|r| r.finding_id.as_str())
+            .collect();
+        gone_in_key_order.sort_unstable();
+        for finding_id in gone_in_key_order {
+            gone.execute(params![finding_id, DISAPPEARED])
                 .map_err(err)?;
         }
         tx.execute("DELETE FROM volumes", []).map_err(err)?;
