@@ -42,7 +42,8 @@ pub enum IdStatus {
     /// A 15-digit legacy number with a real birth date, upgraded to 18.
     Upgraded15,
     /// The right shape but a wrong check character or an impossible birth
-    /// date: a typing error, kept for repair.
+    /// date, or the check character `X` swapped with the digit before it: a
+    /// typing error, kept for repair.
     BadCheck,
     /// Excel turned the number into `1.10105E+17`; the lost digits can never
     /// be recovered.
@@ -201,6 +202,8 @@ pub fn normalize_id(raw: &str) -> NormalizedId {
         } else {
             IdStatus::BadCheck
         }
+    } else if is_check_x_swapped(b) {
+        IdStatus::BadCheck
     } else if let Some(upgraded) = upgrade_15(&cleaned) {
         // The upgrade computes the check character itself, so only the
         // birth date can make an upgraded number bad.
@@ -332,13 +335,34 @@ pub fn region_status(id18: &str) -> RegionStatus {
     }
 }
 
+/// A check character `X` swapped with the digit before it (`…10X6` typed
+/// for `…106X`): 16 digits, `X`, a digit. A typing error like any other
+/// neighbour swap, so kept for repair (status `BadCheck`); one ID in eleven
+/// ends in `X`.
+fn is_check_x_swapped(b: &[u8]) -> bool {
+    b.len() == 18
+        && b[..16].iter().all(u8::is_ascii_digit)
+        && b[16] == b'X'
+        && b[17].is_ascii_digit()
+}
+
 /// The 18-character numbers one typing error away from `id` — one character
 /// replaced, or two neighbouring characters swapped — whose check character
 /// is right: the only numbers a real person's (always checked) ID could be
 /// when `id` is a typo of it. Sorted, without duplicates; empty unless `id`
-/// is 17 digits and a digit or `X`.
+/// is 17 digits and a digit or `X`, or a check character `X` swapped with
+/// the digit before it (whose one neighbour is the swap back).
 pub fn check_valid_neighbours(id: &str) -> Vec<String> {
     let b = id.as_bytes();
+    if is_check_x_swapped(b) {
+        let mut v = b.to_vec();
+        v.swap(16, 17);
+        return if check_char(&v[..17]) == Some(v[17]) {
+            vec![String::from_utf8(v).expect("ASCII")]
+        } else {
+            Vec::new()
+        };
+    }
     if b.len() != 18
         || !b[..17].iter().all(u8::is_ascii_digit)
         || !(b[17].is_ascii_digit() || b[17] == b'X')
@@ -436,7 +460,14 @@ mod tests {
             );
         }
         assert!(check_valid_neighbours("11010519491231002").is_empty());
+        // A check character X swapped with the digit before it: the swap
+        // back, when its check is right (…002X is, …001X is not).
+        assert_eq!(
+            check_valid_neighbours("1101051949123100X2"),
+            ["11010519491231002X"]
+        );
         assert!(check_valid_neighbours("1101051949123100X1").is_empty());
+        assert!(check_valid_neighbours("110105194912310X02").is_empty());
     }
     use proptest::prelude::*;
 
@@ -567,6 +598,25 @@ mod tests {
         let n = normalize_id("110101199003076870");
         assert_eq!(n.status, IdStatus::BadCheck);
         assert_eq!(n.value.as_deref(), Some("110101199003076870"));
+    }
+
+    #[test]
+    fn a_check_x_swapped_with_the_digit_before_it_is_bad_check() {
+        // 34112219800101106X with its last two characters swapped.
+        for raw in [
+            "3411221980010110X6",
+            "3411221980010110x6",
+            " 3411221980010110X6 ",
+        ] {
+            assert_eq!(
+                norm(raw),
+                (Some("3411221980010110X6".to_owned()), IdStatus::BadCheck),
+                "{raw}"
+            );
+        }
+        // X anywhere else is no typing error of an ID.
+        assert_eq!(norm("341122198001011X06").1, IdStatus::Malformed);
+        assert_eq!(norm("X41122198001011061").1, IdStatus::Malformed);
     }
 
     #[test]

@@ -870,3 +870,49 @@ async fn a_person_is_known_by_the_roster_name_else_the_most_frequent_else_the_sm
         ]
     );
 }
+
+#[tokio::test]
+async fn a_check_character_x_swapped_with_the_digit_before_it_is_repaired() {
+    // 34112219800101106X typed with its last two characters swapped.
+    let person = id("34112219800101106");
+    assert!(person.ends_with('X'));
+    let typed = swap(&person, 17);
+    assert_eq!(typed, "3411221980010110X6");
+    let ctx = session(2);
+    let roster = table(
+        "名册.xlsx",
+        &[("id_number", "name"), ("head_id", "head_name")],
+        false,
+        &[Row {
+            ids: vec![person.clone(), person.clone()],
+            names: vec!["张小明", "张小明"],
+            birth: None,
+            dup: false,
+        }],
+    );
+    let enrollment = table(
+        "参保.csv",
+        PRIMARY,
+        false,
+        &[row(&typed, "张小明"), row(&typed.to_lowercase(), "李大山")],
+    );
+    register_batch(&ctx, "roster", roster).unwrap();
+    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
+    let res = resolve_all(&ctx, &["roster", "medical_enrollment"])
+        .await
+        .unwrap();
+    assert_eq!(
+        link(&res, "medical_enrollment", "2"),
+        (Some(person.clone()), "repaired".into(), 0.93)
+    );
+    assert_eq!(
+        strings(&res.dq03_repaired_id, "id_number"),
+        vec![Some(person)]
+    );
+    // Another name: no candidate agrees, so the row stays unlinked (DQ01).
+    assert_eq!(
+        link(&res, "medical_enrollment", "3"),
+        (None, "unlinked".into(), 0.0)
+    );
+    assert_eq!(strings(&res.dq01_invalid_id, "row"), vec![Some("3".into())]);
+}
