@@ -666,6 +666,13 @@ async fn finding_rows(
         } else {
             None
         };
+        // A DQ01 row is unlinked by definition; a DQ04 row may have found
+        // its person by name and birth date, as links.csv says.
+        let method = if rule == "DQ04" {
+            Some(strings(batch, "method")?)
+        } else {
+            None
+        };
         for i in 0..batch.num_rows() {
             if field.value(i) != "id_number" {
                 continue;
@@ -696,7 +703,11 @@ async fn finding_rows(
                 (township, village),
                 evidence,
                 vec![source.clone()],
-                "unlinked".to_string(),
+                method
+                    .as_ref()
+                    .map(|m| get(m, i))
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "unlinked".to_string()),
                 Some(source),
             );
         }

@@ -1094,3 +1094,40 @@ fn a_run_that_would_fill_the_disk_stops_before_reading() {
     let o = hedui_on("run", big.path(), &off);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
 }
+
+/// The rows of an output CSV (BOM stripped) as string records.
+fn output_rows(o: &Outcome, file: &str) -> Vec<csv::StringRecord> {
+    let text = std::fs::read_to_string(o.out().join(file)).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_sci_notation_id_found_by_name_and_birth_date_says_so_in_dq04() {
+    // 张晓明, born 2010-06-01, is row 2 of the sample's education extract;
+    // row 6 is the same student with the ID destroyed by Excel.
+    let dir = batch(|d| {
+        let path = d.join("education_202511.csv");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("张晓明,3.41122E+17,2010-06-01,城关初级中学,初中,无,0,,,,2024-2025\n");
+        std::fs::write(&path, text).unwrap();
+    });
+    let o = hedui_on("run", dir.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let link = output_rows(&o, "links.csv")
+        .into_iter()
+        .find(|r| &r[0] == "education" && &r[2] == "6")
+        .expect("a link for education row 6");
+    assert_eq!((&link[5], &link[6]), ("341122201006013157", "name_birth"));
+    let dq04 = output_rows(&o, "findings.csv")
+        .into_iter()
+        .find(|r| &r[1] == "DQ04" && &r[10] == "education:education_202511.csv:6")
+        .expect("a DQ04 finding for education row 6");
+    assert_eq!(
+        &dq04[11], "name_birth",
+        "the match column says how it linked"
+    );
+}
