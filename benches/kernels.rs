@@ -119,3 +119,47 @@ fn rules_tiny_county(bencher: divan::Bencher) {
         })
         .bench_values(|ctx| rt.block_on(hedui::rules::evaluate(&ctx, &params)).unwrap());
 }
+
+/// Findings as the ledger receives them: hash-like IDs in no particular
+/// order, evidence and sources of a typical length.
+fn findings(n: usize) -> Vec<hedui::report::findings::FindingRow> {
+    (0..n)
+        .map(|i| {
+            // A multiplicative hash scatters the IDs as finding_id's hash does.
+            let id = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            hedui::report::findings::FindingRow {
+                finding_id: format!("{id:016x}"),
+                rule: "DY01".into(),
+                kind: "待遇未落实".into(),
+                severity: "中".into(),
+                household_id: format!("H{:06}", i / 3),
+                id_number: format!("34112219800101{:04}", i % 10_000),
+                name: "张三".into(),
+                township: "城关镇".into(),
+                village: "东村".into(),
+                evidence: "无正常参保记录（城乡居民医保 终止 转出 2025-01-01）".into(),
+                sources: format!(
+                    "medical_enrollment:medical_enrollment.csv:{i};roster:roster.xlsx:{i}"
+                ),
+                matched: "exact".into(),
+                case_status: hedui::ledger::NEW.into(),
+            }
+        })
+        .collect()
+}
+
+/// Recording a run's findings in a fresh case ledger (SQLite, one
+/// transaction): 20,000 findings.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn ledger_commit_20k(bencher: divan::Bencher) {
+    let rows = findings(20_000);
+    let cases = hedui::ledger::Cases::default();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 11, 30).expect("a date");
+    bencher
+        .with_inputs(|| tempfile::tempdir().expect("a temporary folder"))
+        .bench_local_values(|dir| {
+            hedui::ledger::commit(dir.path(), as_of, &rows, &cases, &Default::default())
+                .expect("the ledger commits");
+            dir
+        });
+}
