@@ -32,9 +32,21 @@ pub struct NormalizedName {
 }
 
 /// Traditional → simplified, from OpenCC's TSCharacters (first candidate),
-/// with chains (薴 → 苧 → 苎) resolved once here so that a lookup is final.
+/// less [`STANDARD_AS_WRITTEN`], with chains (薴 → 苧 → 苎) resolved once
+/// here so that a lookup is final.
 /// A map keyed by characters, asked per character of every name.
 type CharMap<V> = HashMap<char, V, foldhash::fast::FixedState>;
+
+/// Keys of TSCharacters that are characters of the 通用规范汉字表 (2013) in
+/// their own right, used in names as written (李乾坤, 郑昇, 王脩), and that
+/// OpenCC's simplified→traditional conversion never produces: left as they
+/// are, so that a finding names 李乾坤, not 李干坤. Standard characters that
+/// the conversion does produce (於 from 于, 夥 from 伙, 徵 from 征, 祕, 釐,
+/// 吒, 苧, 薳) stay in the table: in an extract they are most likely a
+/// simplified name converted.
+const STANDARD_AS_WRITTEN: [char; 13] = [
+    '乾', '剋', '劄', '扞', '昇', '氾', '脩', '蒐', '薹', '袷', '谿', '陞', '麽',
+];
 
 fn ts_table() -> &'static CharMap<char> {
     static TABLE: OnceLock<CharMap<char>> = OnceLock::new();
@@ -52,6 +64,7 @@ fn ts_table() -> &'static CharMap<char> {
             if let (Some(k), None, Some(mut v)) = (key_chars.next(), key_chars.next(), first)
                 && let (Some(v0), None) = (v.next(), v.next())
                 && k != v0
+                && !STANDARD_AS_WRITTEN.contains(&k)
             {
                 direct.insert(k, v0);
             }
@@ -473,6 +486,19 @@ mod tests {
         assert_eq!(name("陳國強"), "陈国强");
         assert_eq!(to_simplified("劉德華"), "刘德华");
         assert_eq!(to_simplified("already 简体"), "already 简体");
+    }
+
+    #[test]
+    fn standard_characters_that_no_simplified_name_converts_to_stay() {
+        assert_eq!(name("李乾坤"), "李乾坤");
+        assert_eq!(name("郑昇"), "郑昇");
+        assert_eq!(name("王脩"), "王脩");
+        assert_eq!(name("陞"), "陞");
+        // What converting a simplified name gives is simplified back.
+        for (written, simplified) in [("於", "于"), ("夥", "伙"), ("徵", "征"), ("幹", "干")]
+        {
+            assert_eq!(to_simplified(written), simplified, "{written}");
+        }
     }
 
     #[test]
