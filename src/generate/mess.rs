@@ -215,7 +215,9 @@ pub fn destroy_id(id: &str, c: Corruption, rng: &mut ChaCha8Rng) -> String {
         Corruption::Swap => {
             for _ in 0..50 {
                 let mut v = b.clone();
-                let i = rng.random_range(0..16);
+                // Any neighbouring pair, the check character and the digit
+                // before it included (`…10X6` for `…106X`).
+                let i = rng.random_range(0..17);
                 if v[i] == v[i + 1] {
                     continue;
                 }

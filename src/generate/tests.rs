@@ -391,3 +391,19 @@ fn check_corruptions(dir: &Path) {
     }
     assert!(seen.contains("none"));
 }
+
+/// A swap may take the check character: `…106X` becomes `…10X6`, which
+/// the resolver repairs by swapping back.
+#[test]
+fn a_swap_can_move_a_check_x_into_the_body() {
+    let id = "34112219800101106X";
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let swapped: BTreeSet<String> = (0..400)
+        .map(|_| mess::destroy_id(id, mess::Corruption::Swap, &mut rng))
+        .collect();
+    assert!(swapped.contains("3411221980010110X6"), "{swapped:?}");
+    for raw in &swapped {
+        assert_eq!(raw.len(), 18);
+        assert_ne!(raw, id);
+    }
+}
