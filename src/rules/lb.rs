@@ -145,7 +145,9 @@ pub async fn lb02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
 }
 
 /// LB03 危房户未纳入: head of a house whose latest grade is dangerous (D, or C
-/// where configured) and not 已改造, with wage income < standard.
+/// where configured) and not 已改造, with wage income < standard: the
+/// standard of the house's township (from the housing extract) where the
+/// config sets one, else the county's.
 pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
     let sql = blocks.query(
@@ -159,14 +161,17 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &format!(
             "SELECT h.person_id AS id_number, h.name, h.person_method, h.township, h.village, \
                h.grade, CAST(h.assess_date AS VARCHAR) AS assess_date, h.renovation, h.src, \
-               COALESCE(wi.wage_scaled, 0) AS wage_scaled, wi.wage_src \
+               COALESCE(wi.wage_scaled, 0) AS wage_scaled, wi.wage_src, \
+               {standard} AS standard_fen \
              FROM latest_house h LEFT JOIN wage_income wi ON wi.person_id = h.person_id \
              WHERE {dangerous} \
                AND (h.renovation IS NULL OR h.renovation <> '已改造') \
                AND COALESCE(wi.wage_scaled, 0) < {standard} * {MEAN_SCALE} \
                AND {outside}",
             dangerous = super::is_one_of("h.grade", &params.dangerous_grades),
-            standard = params.standard_fen,
+            // The house's township (the person is in no roster household):
+            // its own standard where the config sets one.
+            standard = blocks.standard_of("h.township"),
             outside = blocks.outside_roster("h.person_id"),
         ),
     );
@@ -180,7 +185,7 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 row.text_or_empty("assess_date"),
                 row.text("renovation").unwrap_or_else(|| "空".into()),
                 yuan_ratio_down(row.int0("wage_scaled") as i128, MEAN_SCALE as i128),
-                yuan(params.standard_fen)
+                yuan(row.int0("standard_fen"))
             );
             let srcs = sources([row.text("src").as_deref(), row.text("wage_src").as_deref()]);
             person_finding("LB03", row, evidence, srcs)
@@ -472,6 +477,32 @@ mod tests {
             vec![contribution(P2, 202505, "企业", 80_000)],
         );
         assert!(lb03(&ctx, &params()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn lb03_uses_the_standard_of_the_house_s_township() {
+        let ctx = base();
+        register(
+            &ctx,
+            "housing_safety",
+            vec![house(P2, "D", "2025-03-01", "未纳入")],
+        );
+        register(
+            &ctx,
+            "contribution",
+            vec![contribution(P2, 202505, "企业", 82_000)],
+        );
+        // 820 元 is over the county's 800 but under 北山乡's 850.
+        assert!(lb03(&ctx, &params()).await.unwrap().is_empty());
+        let mut p = params();
+        p.township_standard_fen.insert("北山乡".into(), 85_000);
+        let found = lb03(&ctx, &p).await.unwrap();
+        assert_eq!(subjects(&found), vec![(None, Some(P2))]);
+        assert!(found[0].evidence.ends_with("工资收入 820.00 元/月 < 标准 850.00 元"));
+        // Another township's standard is not this house's.
+        let mut p = params();
+        p.township_standard_fen.insert("城关镇".into(), 85_000);
+        assert!(lb03(&ctx, &p).await.unwrap().is_empty());
     }
 
     fn registration(person: &str, date: &str, status: &str) -> Cells {
