@@ -64,7 +64,7 @@ pub enum Command {
         as_of: Option<chrono::NaiveDate>,
         /// Worker threads for reading, resolving and the query engine;
         /// default: the number of cores.
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         threads: Option<usize>,
         /// Show ID numbers and names in full in report.xlsx and report.html
         /// (masked by default, e.g. 110105********1234, 张*明). The manifest
@@ -107,10 +107,10 @@ pub enum Command {
         #[arg(long)]
         status: Option<String>,
         /// Rule code, e.g. CB01.
-        #[arg(long)]
+        #[arg(long, value_parser = rule_code)]
         rule: Option<String>,
         /// Verdict: 属实, 不属实, 已整改, 待核查, or 无 for none.
-        #[arg(long)]
+        #[arg(long, value_parser = ["属实", "不属实", "已整改", "待核查", "无"])]
         verdict: Option<String>,
         /// Township (乡镇), as in findings.csv.
         #[arg(long)]
@@ -183,4 +183,27 @@ pub enum ReviewCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+}
+
+/// `--threads`: a whole number of at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("须为不小于 1 的整数 / must be a whole number of at least 1".to_string()),
+    }
+}
+
+/// `--rule`: one of the catalogue's codes (CB01 … DQ06).
+fn rule_code(s: &str) -> Result<String, String> {
+    match hedui::rules::rule_info(&s.trim().to_ascii_uppercase()) {
+        Some(info) => Ok(info.code.to_string()),
+        None => Err(format!(
+            "未知规则代码 / unknown rule code; one of: {}",
+            hedui::rules::RULES
+                .iter()
+                .map(|r| r.code)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }

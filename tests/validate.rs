@@ -281,6 +281,32 @@ fn bad_config_exits_3_and_bad_usage_exits_2() {
 }
 
 #[test]
+fn values_no_command_can_use_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    for (args, fragment) in [
+        (
+            vec!["run", "--input", "x", "--out", out, "--threads", "0"],
+            "--threads",
+        ),
+        (vec!["cases", "--out", out, "--rule", "CB09"], "CB01"),
+        (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
+    ] {
+        let o = hedui(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(fragment),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A rule code in lower case is the code.
+    let o = hedui(&["cases", "--out", out, "--rule", "cb01"]);
+    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
 fn example_config_is_printed_and_parses() {
     let o = hedui(&["example-config"]);
     assert_eq!(o.status.code(), Some(0));
