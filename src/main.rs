@@ -78,9 +78,15 @@ fn main() -> ExitCode {
     set_purge_delay();
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    let log_format = cli.log_format;
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A log collector reading JSON sees why the run ended too (the
+            // message is the one printed below: no full ID or name).
+            if log_format == LogFormat::Json {
+                tracing::error!(exit_code = e.exit_code(), error = %e, "fatal");
+            }
             eprintln!("{e}");
             ExitCode::from(e.exit_code() as u8)
         }

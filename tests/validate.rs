@@ -303,7 +303,12 @@ fn values_no_command_can_use_are_usage_errors() {
     }
     // A rule code in lower case is the code.
     let o = hedui(&["cases", "--out", out, "--rule", "cb01"]);
-    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -312,4 +317,32 @@ fn example_config_is_printed_and_parses() {
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8(o.stdout).unwrap();
     hedui::config::Config::parse(&text, "example").unwrap();
+}
+
+#[test]
+fn a_fatal_error_is_a_json_record_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-batch");
+    let o = hedui(&[
+        "--log-format",
+        "json",
+        "validate",
+        "--input",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let record: serde_json::Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("no ERROR record in {stderr}"));
+    assert_eq!(record["fields"]["message"], "fatal");
+    assert_eq!(record["fields"]["exit_code"], 4);
+    assert!(
+        record["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-batch")
+    );
 }
