@@ -7,7 +7,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{
     Blocks, Finding, MEAN_SCALE, Row, RuleParams, exact, factor, fetch, period, sorted, sources,
-    yuan, yuan_ratio, yuan_ratio_up, yuan_scaled,
+    yuan, yuan_exact, yuan_ratio_up, yuan_scaled,
 };
 
 /// A household finding from a row carrying household_id, township, village,
@@ -76,7 +76,7 @@ pub async fn cb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                     "标准 {} 元 × {} = {} 元",
                     yuan(standard),
                     factor(factor_permille, 1000),
-                    yuan_ratio(standard as i128 * factor_permille as i128, 1000)
+                    yuan_exact(standard as i128 * factor_permille as i128, 1000)
                 )
             };
             let mut income = format!("工资 {} 元/月", yuan_scaled(row.int0("wage_scaled")));
@@ -548,6 +548,21 @@ mod tests {
         assert_eq!(
             found[0].evidence,
             "人均月收入 1200.01 元 > 标准 800.00 元 × 1.5 = 1200.00 元（2 人，工资 2400.02 元/月）"
+        );
+        // A standard of 800.05 元: the threshold 1200.075 元 is shown
+        // exactly, never rounded to the 1200.08 元 of an income just above.
+        let ctx = income_ctx(
+            "低收入",
+            Some(2),
+            vec![contribution(P1, 202501, "企业", 240_016)],
+            vec![],
+        );
+        let mut p = params();
+        p.standard_fen = 80_005;
+        let found = cb01(&ctx, &p).await.unwrap();
+        assert_eq!(
+            found[0].evidence,
+            "人均月收入 1200.08 元 > 标准 800.05 元 × 1.5 = 1200.075 元（2 人，工资 2400.16 元/月）"
         );
     }
 

@@ -6,7 +6,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{
     Blocks, Finding, MEAN_SCALE, RuleParams, exact, factor, fetch, sorted, sources, yuan,
-    yuan_ratio, yuan_ratio_up, yuan_scaled,
+    yuan_exact, yuan_ratio_up, yuan_scaled,
 };
 
 /// DQ05 申报收入不符: a roster household's computed income exceeds its
@@ -55,7 +55,7 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 yuan_ratio_up(row.int0("income_scaled") as i128, MEAN_SCALE as i128),
                 yuan(declared),
                 factor(multiplier, 10000),
-                yuan_ratio(declared as i128 * multiplier as i128, 10000)
+                yuan_exact(declared as i128 * multiplier as i128, 10000)
             );
             Finding {
                 rule: "DQ05",

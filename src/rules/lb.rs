@@ -498,7 +498,11 @@ mod tests {
         p.township_standard_fen.insert("北山乡".into(), 85_000);
         let found = lb03(&ctx, &p).await.unwrap();
         assert_eq!(subjects(&found), vec![(None, Some(P2))]);
-        assert!(found[0].evidence.ends_with("工资收入 820.00 元/月 < 标准 850.00 元"));
+        assert!(
+            found[0]
+                .evidence
+                .ends_with("工资收入 820.00 元/月 < 标准 850.00 元")
+        );
         // Another township's standard is not this house's.
         let mut p = params();
         p.township_standard_fen.insert("城关镇".into(), 85_000);

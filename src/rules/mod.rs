@@ -854,6 +854,20 @@ fn yuan_i128(fen: i128) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+/// `numerator / unit` fen as 元, exactly: two decimals, more where the
+/// fen has a fraction (a threshold such as 800.05 元 × 1.5 = 1200.075 元,
+/// which rounded would read as equal to a figure just above it). `unit` is
+/// a power of ten.
+pub(crate) fn yuan_exact(numerator: i128, unit: i128) -> String {
+    let digits = unit.max(1).ilog10() as usize;
+    let sign = if numerator < 0 { "-" } else { "" };
+    let abs = numerator.unsigned_abs();
+    let per_yuan = 100 * unit.max(1).unsigned_abs();
+    let frac = format!("{:0width$}", abs % per_yuan, width = digits + 2);
+    let frac = frac.trim_end_matches('0');
+    format!("{sign}{}.{frac:0<2}", abs / per_yuan)
+}
+
 /// An exact fraction of fen, `numerator / denominator`, as 元 rounded to the
 /// fen (half away from zero); for display only.
 pub(crate) fn yuan_ratio(numerator: i128, denominator: i128) -> String {
@@ -965,6 +979,11 @@ mod tests {
         assert_eq!(yuan(152000), "1520.00");
         assert_eq!(yuan(5), "0.05");
         assert_eq!(yuan(-150), "-1.50");
+        assert_eq!(yuan_exact(80005 * 1500, 1000), "1200.075");
+        assert_eq!(yuan_exact(80000 * 1500, 1000), "1200.00");
+        assert_eq!(yuan_exact(80010 * 1500, 1000), "1200.15");
+        assert_eq!(yuan_exact(-123_4567, 10000), "-1.234567");
+        assert_eq!(yuan_exact(5, 1), "0.05");
         assert_eq!(yuan_ratio(304000, 2), "1520.00");
         assert_eq!(yuan_ratio(100, 3), "0.33");
         assert_eq!(yuan_ratio(200, 3), "0.67");
