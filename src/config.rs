@@ -307,6 +307,7 @@ impl Config {
                     ));
                 }
             }
+            out.extend(alias_collisions(name, def, &ec.aliases));
         }
         out
     }
@@ -318,6 +319,43 @@ impl Config {
             .map(|e| e.aliases.clone())
             .unwrap_or_default()
     }
+}
+
+/// Configured aliases that are already a header of another field of the
+/// extract (its template header, a built-in alias, or another configured
+/// alias): such a column would map onto two fields, which no file could
+/// satisfy. Compared as headers are matched ([`extract::header_key`]).
+fn alias_collisions(
+    name: &str,
+    def: &extract::ExtractDef,
+    aliases: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
+    use extract::header_key;
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for f in def.fields {
+        for h in std::iter::once(&f.header).chain(f.aliases) {
+            owner.entry(header_key(h)).or_insert(f.field);
+        }
+    }
+    let mut out = Vec::new();
+    for (field, headers) in aliases {
+        for alias in headers {
+            let key = header_key(alias);
+            match owner.get(&key) {
+                Some(other) if *other != field.as_str() => out.push(format!(
+                    "extracts.{name}.aliases.{field}：别名「{alias}」已是字段 {other} 的表头 / \
+                     alias {alias} is already a header of field {other}"
+                )),
+                Some(_) => {}
+                None => {
+                    if let Some(f) = def.field(field) {
+                        owner.insert(key, f.field);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a code names a rule of spec/rules.md.
@@ -381,6 +419,33 @@ mod tests {
             panic!("expected Invalid")
         };
         assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    #[test]
+    fn an_alias_that_is_another_field_s_header_is_a_config_error() {
+        let text = "[extracts.medical_settlement.aliases]\n\
+                    name = [\"病人姓名\", \"身份证号\"]\n\
+                    id_number = [\"证件号码\", \"病人姓名 \"]\n";
+        let err = Config::parse(text, "t.toml").unwrap_err();
+        let ConfigError::Invalid { problems, .. } = err else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("身份证号") && p.contains("id_number"))
+        );
+        // Configured aliases clash too (compared as headers are matched).
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("病人姓名") && p.contains("already a header"))
+        );
+        // New headers, and a field's own header, are fine.
+        let text = "[extracts.medical_settlement.aliases]\n\
+                    name = [\"病人姓名\", \"姓名\"]\nid_number = [\"证件号码\"]\n";
+        Config::parse(text, "t.toml").unwrap();
     }
 
     #[test]
