@@ -280,6 +280,17 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         disappeared = cases.counts.disappeared,
         "rules"
     );
+    for township in unused_township_standards(&ctx, &params)
+        .await
+        .map_err(internal)?
+    {
+        tracing::warn!(township = %township, "township standard matches no township");
+        manifest.problems.push(format!(
+            "乡镇标准「{township}」未匹配名册或住房鉴定中的任何乡镇，未被使用 / \
+             rules.township_standard.{township} matches no township of the roster or the \
+             housing extract and was not used"
+        ));
+    }
     if !skipped.is_empty() {
         manifest.problems.push(format!(
             "因缺少可选抽取而跳过的规则 / rules skipped for a missing optional extract: {}",
@@ -529,6 +540,38 @@ async fn roster_homes(
             .or_insert_with(|| (get(&h, i), get(&t, i), get(&v, i)));
     }
     Ok(homes)
+}
+
+/// The configured township standards whose township is in neither the
+/// roster nor the housing extract (a misspelt key, which would otherwise
+/// leave the county's standard applied without a word).
+async fn unused_township_standards(
+    ctx: &SessionContext,
+    params: &rules::RuleParams,
+) -> datafusion::error::Result<Vec<String>> {
+    if params.township_standard_fen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut selects = Vec::new();
+    for table in ["roster", "housing_safety"] {
+        if ctx.table_exist(table)? {
+            selects.push(format!("SELECT DISTINCT township FROM {table}"));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if !selects.is_empty() {
+        let batch = engine::query_batch(ctx, &selects.join(" UNION ")).await?;
+        let townships = strings(&batch, "township")?;
+        for i in 0..batch.num_rows() {
+            seen.insert(get(&townships, i));
+        }
+    }
+    Ok(params
+        .township_standard_fen
+        .keys()
+        .filter(|t| !seen.contains(*t))
+        .cloned()
+        .collect())
 }
 
 /// Each roster row's household, township and village, by its `_ord`.

@@ -1131,3 +1131,20 @@ fn a_sci_notation_id_found_by_name_and_birth_date_says_so_in_dq04() {
         "the match column says how it linked"
     );
 }
+
+#[test]
+fn a_township_standard_for_no_township_is_warned_about() {
+    let config =
+        format!("{SAMPLE_CONFIG}[rules.township_standard]\n\"城关镇\" = 850.0\n\"城关\" = 900.0\n");
+    let o = hedui_on("run", &sample(), &config);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let problems: Vec<String> = o.manifest()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let about: Vec<&String> = problems.iter().filter(|p| p.contains("乡镇标准")).collect();
+    assert_eq!(about.len(), 1, "{problems:?}");
+    assert!(about[0].contains("township_standard.城关 "), "{}", about[0]);
+}
