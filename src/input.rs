@@ -48,6 +48,10 @@ pub struct FileAccount {
     pub warnings: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
     pub ignored_sheets: Vec<String>,
+    /// Hidden sheets of a workbook that were read as data (they may hold
+    /// stale rows; a reviewer should know).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_sheets: Vec<String>,
 }
 
 /// One rejected row (a `rejects.csv` line).
@@ -499,6 +503,14 @@ fn load_file(
                 );
             }
             account.ignored_sheets = raw.ignored_sheets;
+            if !raw.hidden_sheets.is_empty() {
+                tracing::warn!(
+                    file = %name,
+                    sheets = raw.hidden_sheets.len(),
+                    "hidden sheets read as data"
+                );
+            }
+            account.hidden_sheets = raw.hidden_sheets;
             account.sha256 = raw.sha256;
             let usable = maps.iter().all(Option::is_some);
             FileResult {

@@ -186,6 +186,13 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 a.ignored_sheets.join("、")
             );
         }
+        if !a.hidden_sheets.is_empty() {
+            let _ = writeln!(
+                s,
+                "    已读取的隐藏工作表 hidden sheets read as data: {}",
+                a.hidden_sheets.join("、")
+            );
+        }
     }
     if !ignored.is_empty() {
         let _ = writeln!(

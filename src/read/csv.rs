@@ -102,6 +102,7 @@ pub(super) fn read_delimited(
             encoding: encoding.to_owned(),
             sections: vec![section],
             ignored_sheets: Vec::new(),
+            hidden_sheets: Vec::new(),
             sha256: String::new(),
             cut_off: cut_off.map(|row| super::RowLoc { sheet: None, row }),
         }),

@@ -125,6 +125,8 @@ pub struct RawTable {
     pub sections: Vec<Section>,
     /// Sheets in which no header row was found (listed, not read).
     pub ignored_sheets: Vec<String>,
+    /// Hidden sheets (XLSX) that were read as data.
+    pub hidden_sheets: Vec<String>,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub sha256: String,
     /// The row a text file's end cut through mid-character (a truncated

@@ -87,6 +87,7 @@ pub(super) fn read_parquet(
         encoding: "binary".to_owned(),
         sections: vec![section],
         ignored_sheets: Vec::new(),
+        hidden_sheets: Vec::new(),
         sha256: String::new(),
         cut_off: None,
     })

@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, Xlsx};
+use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
 
 use super::section::{Scan, SectionScanner, label_sheet};
 use super::{Cell, Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
@@ -26,10 +26,13 @@ pub(super) fn read_xlsx(
     };
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|err| bad_workbook(err.to_string()))?;
-    let sheets: Vec<(String, SheetType)> = workbook
+    let sheets: Vec<(String, SheetType, bool)> = workbook
         .sheets_metadata()
         .iter()
-        .map(|sheet| (sheet.name.clone(), sheet.typ))
+        .map(|sheet| {
+            let hidden = sheet.visible != SheetVisible::Visible;
+            (sheet.name.clone(), sheet.typ, hidden)
+        })
         .collect();
     // spec/outputs.md: `sheet!row` "when the workbook has several sheets",
     // whether or not the others hold data (a notes sheet beside one data
@@ -38,7 +41,8 @@ pub(super) fn read_xlsx(
 
     let mut sections: Vec<Section> = Vec::new();
     let mut ignored_sheets = Vec::new();
-    for (name, typ) in sheets {
+    let mut hidden_sheets = Vec::new();
+    for (name, typ, hidden) in sheets {
         // Chart and dialog sheets hold no rows.
         if typ != SheetType::WorkSheet {
             ignored_sheets.push(name);
@@ -49,6 +53,11 @@ pub(super) fn read_xlsx(
             .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
         match scan_sheet(&range, is_header) {
             Some(mut section) => {
+                // Read like any other (a hidden sheet may hold current
+                // rows), but said: it may as well hold last year's.
+                if hidden {
+                    hidden_sheets.push(name.clone());
+                }
                 section.sheet = Some(name);
                 sections.push(section);
             }
@@ -87,6 +96,7 @@ pub(super) fn read_xlsx(
         encoding: "binary".to_owned(),
         sections,
         ignored_sheets,
+        hidden_sheets,
         sha256: String::new(),
         cut_off: None,
     })
@@ -277,6 +287,35 @@ mod tests {
         sheet.set_name("说明")?;
         sheet.write_string(0, 0, "本表由民政局核对")?;
         Ok(())
+    }
+
+    #[test]
+    fn a_hidden_sheet_with_a_header_is_read_and_named() {
+        let mut workbook = Workbook::new();
+        let build = |workbook: &mut Workbook| -> Result<(), XlsxError> {
+            for (name, hide) in [("当前", false), ("旧数据", true), ("字典", true)] {
+                let sheet = workbook.add_worksheet();
+                sheet.set_name(name)?;
+                if name != "字典" {
+                    sheet.write_string(0, 0, "姓名")?;
+                    sheet.write_string(0, 1, "身份证号")?;
+                    sheet.write_string(1, 0, "王五")?;
+                    sheet.write_string(1, 1, "11010519900101123X")?;
+                } else {
+                    sheet.write_string(0, 0, "城关镇")?;
+                }
+                if hide {
+                    sheet.set_hidden(true);
+                }
+            }
+            Ok(())
+        };
+        build(&mut workbook).expect("build workbook");
+        let (_dir, path) = temp_file("r.xlsx", &workbook.save_to_buffer().expect("save"));
+        let table = read_file(&path, &is_header).expect("read");
+        assert_eq!(table.sections.len(), 2);
+        assert_eq!(table.hidden_sheets, ["旧数据"]);
+        assert_eq!(table.ignored_sheets, ["字典"]);
     }
 
     #[test]
