@@ -42,7 +42,7 @@ pub const NOT_TRUE: &str = "不属实";
 pub const SOURCES_CHANGED: &str = "来源已变";
 
 /// The schema version this build reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE cases (
@@ -64,7 +64,8 @@ CREATE TABLE cases (
     case_status TEXT NOT NULL,
     verdict TEXT NOT NULL DEFAULT '',
     note TEXT NOT NULL DEFAULT '',
-    sources_at_verdict TEXT NOT NULL DEFAULT ''
+    sources_at_verdict TEXT NOT NULL DEFAULT '',
+    evidence_at_verdict TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX cases_status ON cases (status);
 CREATE TABLE volumes (
@@ -82,6 +83,12 @@ CREATE TABLE runs (
     disappeared INTEGER NOT NULL
 );
 ";
+
+/// What takes a ledger of an older schema version to the next one (index:
+/// the version it starts from, less one). Version 2: the evidence a verdict
+/// was given on (empty for verdicts given before).
+const MIGRATIONS: [&str; 1] =
+    ["ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';"];
 
 /// The path of the ledger in a state folder.
 pub fn ledger_path(state: &Path) -> PathBuf {
@@ -157,7 +164,25 @@ impl Ledger {
             return Ok(None);
         }
         ledger.check_version(version)?;
+        let mut ledger = ledger;
+        ledger.migrate(version)?;
         Ok(Some(ledger))
+    }
+
+    /// Takes a ledger of an older schema version to this one, in one
+    /// transaction per step.
+    fn migrate(&mut self, mut version: i64) -> Result<(), HeduiError> {
+        let path = self.path.clone();
+        while (1..SCHEMA_VERSION).contains(&version) {
+            let step = MIGRATIONS[(version - 1) as usize];
+            let tx = self.conn.transaction().map_err(|e| db_error(&path, e))?;
+            tx.execute_batch(step).map_err(|e| db_error(&path, e))?;
+            tx.pragma_update(None, "user_version", version + 1)
+                .map_err(|e| db_error(&path, e))?;
+            tx.commit().map_err(|e| db_error(&path, e))?;
+            version += 1;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -205,6 +230,8 @@ impl Ledger {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(|e| db_error(&path, e))?;
             tx.commit().map_err(|e| db_error(&path, e))?;
+        } else {
+            self.migrate(version)?;
         }
         Ok(())
     }
@@ -216,7 +243,8 @@ impl Ledger {
             .prepare(
                 "SELECT finding_id, rule, kind, severity, household_id, id_number, name,
                         township, village, evidence, sources, match, case_status,
-                        first_seen, last_seen, status, verdict, note, sources_at_verdict
+                        first_seen, last_seen, status, verdict, note, sources_at_verdict,
+                        evidence_at_verdict
                  FROM cases",
             )
             .map_err(|e| db_error(&self.path, e))?;
@@ -244,6 +272,7 @@ impl Ledger {
                     verdict: r.get(16)?,
                     note: r.get(17)?,
                     sources_at_verdict: r.get(18)?,
+                    evidence_at_verdict: r.get(19)?,
                 })
             })
             .map_err(|e| db_error(&self.path, e))?;
@@ -311,6 +340,9 @@ pub struct Case {
     pub note: String,
     /// The case's sources when the verdict was given.
     pub sources_at_verdict: String,
+    /// The case's evidence when the verdict was given (empty for a verdict
+    /// given before the ledger kept it).
+    pub evidence_at_verdict: String,
 }
 
 /// What a run needs of the ledger before it writes: the cases and the last
@@ -378,19 +410,25 @@ fn source_set(sources: &str) -> BTreeSet<&str> {
 }
 
 /// The case_status of a finding raised by this run, given its case in the
-/// ledger (if any) and its sources now:
+/// ledger (if any) and its sources and evidence now:
 /// `新增`; `持续`; `持续/属实` (any verdict appended); `已核销/不属实` (closed
-/// as 不属实, sources unchanged); `持续/不属实/来源已变` (closed as 不属实 but
-/// its source rows changed since, so raised again).
-pub fn case_status(prior: Option<&Case>, sources: &str) -> String {
+/// as 不属实, and its source rows or its evidence as they were then);
+/// `持续/不属实/来源已变` (closed as 不属实, but both its source rows and its
+/// evidence changed since, so raised again). Either alone is no change: a
+/// file renamed for the new month, or a row moved down by an inserted one,
+/// changes the rows but not the figures; a window that moved on changes the
+/// figures' wording but not the rows.
+pub fn case_status(prior: Option<&Case>, sources: &str, evidence: &str) -> String {
     let Some(case) = prior else {
         return NEW.to_string();
     };
+    let unchanged = || {
+        source_set(&case.sources_at_verdict) == source_set(sources)
+            || (!case.evidence_at_verdict.is_empty() && case.evidence_at_verdict == evidence)
+    };
     match case.verdict.as_str() {
         "" => PERSISTING.to_string(),
-        NOT_TRUE if source_set(&case.sources_at_verdict) == source_set(sources) => {
-            format!("{DISMISSED}/{NOT_TRUE}")
-        }
+        NOT_TRUE if unchanged() => format!("{DISMISSED}/{NOT_TRUE}"),
         NOT_TRUE => format!("{PERSISTING}/{NOT_TRUE}/{SOURCES_CHANGED}"),
         verdict => format!("{PERSISTING}/{verdict}"),
     }
@@ -415,7 +453,7 @@ impl Cases {
         let mut raised = BTreeSet::new();
         for row in rows.iter_mut() {
             let case = prior.cases.get(&row.finding_id);
-            row.case_status = case_status(case, &row.sources);
+            row.case_status = case_status(case, &row.sources, &row.evidence);
             if row.case_status == NEW {
                 cases.counts.new += 1;
             } else if row.case_status.starts_with(DISMISSED) {
@@ -609,39 +647,91 @@ mod tests {
 
     #[test]
     fn case_status_strings() {
-        assert_eq!(case_status(None, "a:f:2"), "新增");
+        assert_eq!(case_status(None, "a:f:2", "e"), "新增");
         assert_eq!(
-            case_status(Some(&case("x", "新增", "", "")), "a:f:2"),
+            case_status(Some(&case("x", "新增", "", "")), "a:f:2", "e"),
             "持续"
         );
         assert_eq!(
-            case_status(Some(&case("x", "持续", "属实", "a:f:2")), "a:f:3"),
+            case_status(Some(&case("x", "持续", "属实", "a:f:2")), "a:f:3", "e"),
             "持续/属实"
         );
         assert_eq!(
-            case_status(Some(&case("x", "持续", "待核查", "")), "a:f:2"),
+            case_status(Some(&case("x", "持续", "待核查", "")), "a:f:2", "e"),
             "持续/待核查"
         );
         // Dismissed: the same set of source rows, in any order.
         let dismissed = case_status(
             Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
             "b:g:3;a:f:2",
+            "e",
         );
         assert_eq!(dismissed, "已核销/不属实");
         assert!(dismissed.starts_with(DISMISSED));
-        // Regression: a changed source row raises a dismissed case again.
+        // Regression: a changed source row raises a dismissed case again
+        // (a verdict of before the ledger kept the evidence).
         assert_eq!(
             case_status(
                 Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
-                "a:f:2;b:g:4"
+                "a:f:2;b:g:4",
+                "e"
             ),
+            "持续/不属实/来源已变"
+        );
+        // With the evidence kept: rows that moved (a renamed file, an
+        // inserted row) under the same figures stay dismissed; new rows
+        // with new figures raise it again.
+        let kept = Case {
+            evidence_at_verdict: "人均月收入 900.00 元".into(),
+            ..case("x", "持续", "不属实", "a:f_202511:2;b:g:3")
+        };
+        assert_eq!(
+            case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 900.00 元"),
+            "已核销/不属实"
+        );
+        assert_eq!(
+            case_status(Some(&kept), "a:f_202511:2;b:g:3", "人均月收入 950.00 元"),
+            "已核销/不属实"
+        );
+        assert_eq!(
+            case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 950.00 元"),
             "持续/不属实/来源已变"
         );
         // A case that disappeared and came back has been seen before.
         assert_eq!(
-            case_status(Some(&case("x", "已消失", "", "")), "a:f:2"),
+            case_status(Some(&case("x", "已消失", "", "")), "a:f:2", "e"),
             "持续"
         );
+    }
+
+    #[test]
+    fn a_ledger_of_schema_version_1_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ledger_path(dir.path());
+        {
+            let conn = Connection::open(&path).unwrap();
+            let v1 = SCHEMA.replace(",\n    evidence_at_verdict TEXT NOT NULL DEFAULT ''", "");
+            assert_ne!(v1, SCHEMA);
+            conn.execute_batch(&v1).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
+                     name, township, village, evidence, sources, match, first_seen, last_seen,
+                     status, case_status, verdict, sources_at_verdict)
+                 VALUES ('a', 'CB01', 'k', 's', 'h', 'i', 'n', 't', 'v', 'e', 'x:f:2', 'm',
+                     '2025-10-31', '2025-10-31', '持续', '持续', '不属实', 'x:f:2');",
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open_existing(dir.path()).unwrap().unwrap();
+        assert_eq!(ledger.version().unwrap(), SCHEMA_VERSION);
+        let cases = ledger.cases().unwrap();
+        assert_eq!(cases["a"].verdict, "不属实");
+        assert_eq!(cases["a"].evidence_at_verdict, "");
+        drop(ledger);
+        // Opening it again (for a run) finds nothing more to do.
+        let ledger = Ledger::open(dir.path()).unwrap();
+        assert_eq!(ledger.version().unwrap(), SCHEMA_VERSION);
     }
 
     #[test]

@@ -84,6 +84,16 @@ impl Site {
             .collect()
     }
 
+    /// The sources of a finding, from findings.csv.
+    fn sources_of(&self, finding_id: &str) -> String {
+        let mut r = csv::Reader::from_path(self.out.join("findings.csv")).unwrap();
+        r.records()
+            .map(Result::unwrap)
+            .find(|rec| rec[0].trim_start_matches('\u{feff}') == finding_id)
+            .map(|rec| rec[10].to_string())
+            .unwrap_or_else(|| panic!("no finding {finding_id}"))
+    }
+
     /// The finding_id of the only finding of a rule.
     fn id_of(&self, rule: &str) -> String {
         let ids: Vec<String> = self
@@ -215,6 +225,22 @@ fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
     assert_eq!(s[&cb04].1, "已核销/不属实");
     assert_eq!(s[&dy01].1, "持续", "a note alone gives no verdict");
     assert_eq!(site.manifest()["cases"]["dismissed"], 2);
+
+    // The enrollment extract arrives under next month's name with the same
+    // rows: CB04's source rows are named anew, its evidence is the same,
+    // so it stays dismissed.
+    std::fs::rename(
+        site.batch.join("medical_enrollment_202511.csv"),
+        site.batch.join("medical_enrollment_202512.csv"),
+    )
+    .unwrap();
+    assert_ok(&site.run());
+    let sources = site.sources_of(&cb04);
+    assert!(
+        sources.contains("medical_enrollment_202512.csv"),
+        "{sources}"
+    );
+    assert_eq!(site.statuses()[&cb04].1, "已核销/不属实");
 
     // 张伟 gains a property: CB02's source rows change, so it is raised
     // again; CB04's rows are unchanged and it stays dismissed.

@@ -268,13 +268,15 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
     let err = |e: rusqlite::Error| super::db_error(&path, e);
     let tx = ledger.conn.transaction().map_err(err)?;
     {
-        // The sources as they stand now are what the verdict was given on;
-        // a re-import that changes neither verdict nor note keeps the old
-        // ones, so that a stale workbook cannot re-dismiss a changed case.
+        // The sources and evidence as they stand now are what the verdict
+        // was given on; a re-import that changes neither verdict nor note
+        // keeps the old ones, so that a stale workbook cannot re-dismiss a
+        // changed case.
         let mut update = tx
             .prepare(
                 "UPDATE cases SET verdict = ?2, note = ?3,
-                     sources_at_verdict = CASE WHEN ?2 = '' THEN '' ELSE sources END
+                     sources_at_verdict = CASE WHEN ?2 = '' THEN '' ELSE sources END,
+                     evidence_at_verdict = CASE WHEN ?2 = '' THEN '' ELSE evidence END
                  WHERE finding_id = ?1",
             )
             .map_err(err)?;
