@@ -7,7 +7,7 @@
 //! the one that ends the previous record is a blank row. Raw line numbers
 //! would be wrong the other way: a quoted field holding newlines is one row.
 
-use ::csv::{ReaderBuilder, StringRecord};
+use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::encoding::{self, Decoded};
 use super::section::{Scan, SectionScanner};
@@ -53,7 +53,7 @@ pub(super) fn read_delimited(
         .from_reader(data);
 
     let mut scanner = SectionScanner::new(is_header).with_sink(sink);
-    let mut record = StringRecord::new();
+    let mut record = ByteRecord::new();
     let mut row: u32 = 1;
     let mut after_record = false;
     let mut last_record_row = None;
@@ -65,10 +65,8 @@ pub(super) fn read_delimited(
             }
             row = row.saturating_add(1);
         }
-        // The text is UTF-8 and delimiters are ASCII, so every record is
-        // UTF-8: it is checked once, not field by field.
         let more = reader
-            .read_record(&mut record)
+            .read_byte_record(&mut record)
             .map_err(|err| ReadError::Io {
                 file: file.to_owned(),
                 source: std::io::Error::other(err.to_string()),
@@ -77,7 +75,7 @@ pub(super) fn read_delimited(
             break;
         }
         after_record = true;
-        let mut fields: Vec<Cell> = record.iter().map(Cell::from).collect();
+        let mut fields = record_fields(&record);
         // Two exports pasted into one file leave the second one's BOM at
         // the start of its header line: invisible, and it would keep that
         // line from being recognised as a repeated header.
@@ -112,6 +110,24 @@ pub(super) fn read_delimited(
             sheets: Vec::new(),
         }),
     }
+}
+
+/// A record's fields as text. The text is UTF-8 and the delimiters and
+/// quotes are ASCII, so every field is UTF-8: the record is checked once as
+/// a whole (the `csv` crate's own check goes field by field, a call per
+/// cell), then cut at the fields' byte offsets.
+fn record_fields(record: &ByteRecord) -> Vec<Cell> {
+    let whole = std::str::from_utf8(record.as_slice());
+    (0..record.len())
+        .map(|i| {
+            let range = record.range(i).unwrap_or(0..0);
+            match whole.as_ref().ok().and_then(|w| w.get(range.clone())) {
+                Some(field) => Cell::from(field),
+                // Not reached for text that was UTF-8; kept panic-free.
+                None => Cell::from(String::from_utf8_lossy(&record.as_slice()[range]).as_ref()),
+            }
+        })
+        .collect()
 }
 
 fn is_line_break(byte: u8) -> bool {
