@@ -1,6 +1,7 @@
 //! The hot kernels, one divan bench each: ID-number and name normalisation
-//! (per cell), and on the tiny generated county (fixtures/tiny) person
-//! resolution — which holds the repair candidate search — and the rules.
+//! (per cell), on the tiny generated county (fixtures/tiny) person
+//! resolution — which holds the repair candidate search — and the rules,
+//! and the case ledger's commit of a run's findings.
 //! Run: `cargo bench --bench kernels`. End-to-end figures come from
 //! `scripts/bench.sh`; see BENCHMARKS.md.
 
