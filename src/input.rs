@@ -492,24 +492,19 @@ fn load_file(
         Ok(raw) => {
             account.format = raw.format.as_str().to_string();
             account.encoding = raw.encoding;
-            if !raw.ignored_sheets.is_empty() {
-                // Rows on a sheet without the header are not read: say so
-                // (the manifest and `validate` name the sheets; a log line
-                // does not, a sheet may be named after a person).
-                tracing::warn!(
-                    file = %name,
-                    sheets = raw.ignored_sheets.len(),
-                    "sheets without a header row ignored"
-                );
+            // Rows on a sheet without the header are not read, and a hidden
+            // sheet's rows are: say so (the manifest and `validate` name the
+            // sheets; a log line does not, a sheet may be named after a
+            // person).
+            for (sheets, what) in [
+                (&raw.ignored_sheets, "sheets without a header row ignored"),
+                (&raw.hidden_sheets, "hidden sheets read as data"),
+            ] {
+                if !sheets.is_empty() {
+                    tracing::warn!(file = %name, sheets = sheets.len(), "{what}");
+                }
             }
             account.ignored_sheets = raw.ignored_sheets;
-            if !raw.hidden_sheets.is_empty() {
-                tracing::warn!(
-                    file = %name,
-                    sheets = raw.hidden_sheets.len(),
-                    "hidden sheets read as data"
-                );
-            }
             account.hidden_sheets = raw.hidden_sheets;
             account.sha256 = raw.sha256;
             let usable = maps.iter().all(Option::is_some);

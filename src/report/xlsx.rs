@@ -160,6 +160,25 @@ impl Styles {
     }
 }
 
+/// The most characters an Excel cell holds.
+const CELL_MAX_CHARS: usize = 32_767;
+
+/// Said at the end of a cell cut to fit: the full text is in findings.csv.
+const CUT_MARK: &str = "…（超出 Excel 单元格上限，全文见 findings.csv / cut: see findings.csv）";
+
+/// A cell's text as Excel can hold it: whole when it fits, else cut with
+/// [`CUT_MARK`] (a finding with hundreds of source rows can have more
+/// evidence or sources than one cell takes).
+fn fit_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.len() <= CELL_MAX_CHARS || cell.chars().count() <= CELL_MAX_CHARS {
+        return std::borrow::Cow::Borrowed(cell);
+    }
+    let keep = CELL_MAX_CHARS - CUT_MARK.chars().count();
+    let mut cut: String = cell.chars().take(keep).collect();
+    cut.push_str(CUT_MARK);
+    std::borrow::Cow::Owned(cut)
+}
+
 fn write_findings(
     sheet: &mut Worksheet,
     rows: &[[String; 15]],
@@ -171,7 +190,7 @@ fn write_findings(
     for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             if !cell.is_empty() {
-                sheet.write_string(r as u32 + 1, c as u16, cell)?;
+                sheet.write_string(r as u32 + 1, c as u16, fit_cell(cell))?;
             }
         }
     }
@@ -337,6 +356,41 @@ mod tests {
         use calamine::Reader;
         let book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         book.sheet_names().to_vec()
+    }
+
+    #[test]
+    fn sources_past_excel_s_cell_limit_are_cut_and_said_so() {
+        use calamine::{Data, Reader};
+        let m = manifest();
+        let mut long = finding("DY02", "城关镇", "110105199001011234", "张三明");
+        long.sources = (2..5000)
+            .map(|r| format!("medical_settlement:medical_settlement_202511.csv:{r}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        assert!(long.sources.chars().count() > CELL_MAX_CHARS);
+        let rows = vec![long];
+        let reviews = BTreeMap::new();
+        let report = PeopleReport {
+            manifest: &m,
+            findings: &rows,
+            reviews: &reviews,
+            disappeared: &[],
+            masked: true,
+        };
+        let bytes = render(&report).expect("a report despite the long cell");
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("DY02 救助比例不足").unwrap();
+        let cut = range
+            .rows()
+            .flatten()
+            .find_map(|c| match c {
+                Data::String(s) if s.ends_with(CUT_MARK) => Some(s.clone()),
+                _ => None,
+            })
+            .expect("the cut cell");
+        assert_eq!(cut.chars().count(), CELL_MAX_CHARS);
+        assert!(cut.starts_with("medical_settlement:medical_settlement_202511.csv:2;"));
+        assert_eq!(fit_cell("短"), "短");
     }
 
     #[test]
