@@ -467,6 +467,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn cb01_a_month_of_unknown_base_is_left_out_of_the_mean() {
+        // 1700 元 in two months and a month whose base is empty: the mean is
+        // 1700 元 (per capita 850 > 800), not 1133.33 元 over three months.
+        let ctx = income_ctx(
+            "低保",
+            Some(2),
+            vec![
+                contribution(P1, 202501, "企业", 170_000),
+                contribution(P1, 202502, "企业", 170_000),
+                with(
+                    contribution(P1, 202503, "企业", 0),
+                    vec![("wage_base", V::Null)],
+                ),
+            ],
+            vec![],
+        );
+        let found = cb01(&ctx, &params()).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].evidence.contains("工资 1700.00 元/月"),
+            "{}",
+            found[0].evidence
+        );
+        // Only months of unknown base: no wage income known, none counted,
+        // and still a month of contributions for CB03's employer check.
+        let ctx = income_ctx(
+            "低保",
+            Some(2),
+            vec![with(
+                contribution(P1, 202503, "机关", 0),
+                vec![("wage_base", V::Null)],
+            )],
+            vec![],
+        );
+        assert!(cb01(&ctx, &params()).await.unwrap().is_empty());
+        assert_eq!(cb03(&ctx, &params()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn cb01_two_employers_in_one_month_add_up() {
         // one month, 1000 + 700 = 1700 元; per capita 850 > 800.
         let mut second = contribution(P1, 202501, "个体工商户", 70_000);

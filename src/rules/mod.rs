@@ -636,13 +636,18 @@ impl<'a> Blocks<'a> {
             // the month's summed bases, kept as wage_scaled = L × mean. The
             // sum over the months is the sum over the rows, so the rows are
             // grouped by person alone: a group per person and month (a
-            // city's 15 M) spilled past the engine's memory on disk.
+            // city's 15 M) spilled past the engine's memory on disk. A month
+            // whose every base is empty (or `-`) is a month of contributions
+            // (CB03, LB04) of unknown base: left out of the mean, not
+            // counted as a month earning 0; no known month at all is 0.
             "wage_income" => (
                 vec!["contribution_window"],
                 format!(
                     "SELECT person_id, COUNT(DISTINCT period) AS wage_months, \
                        SUM(COALESCE(wage_base, 0)) AS wage_total, \
-                       SUM(COALESCE(wage_base, 0)) * ({MEAN_SCALE} / COUNT(DISTINCT period)) AS wage_scaled, \
+                       SUM(COALESCE(wage_base, 0)) * ({MEAN_SCALE} / \
+                         NULLIF(COUNT(DISTINCT CASE WHEN wage_base IS NOT NULL THEN period END), 0)) \
+                         AS wage_scaled, \
                        string_agg(src, ';') AS wage_src \
                      FROM contribution_window GROUP BY person_id"
                 ),
