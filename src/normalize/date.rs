@@ -96,11 +96,38 @@ fn chinese_date(s: &str) -> Option<NaiveDate> {
     ymd(year.trim(), month.trim(), day.trim())
 }
 
+/// A UTC offset after a time: `08`, `0800` or `08:00` (after the sign).
+fn is_utc_offset(s: &str) -> bool {
+    if !s.is_ascii() {
+        return false;
+    }
+    let (h, m) = match s.len() {
+        2 => (s, "00"),
+        4 => s.split_at(2),
+        5 => match s.split_once(':') {
+            Some(hm) => hm,
+            None => return false,
+        },
+        _ => return false,
+    };
+    h.len() == 2
+        && m.len() == 2
+        && digits_u32(h).is_some_and(|h| h <= 14)
+        && digits_u32(m).is_some_and(|m| m <= 59)
+}
+
 /// A time of day after the date: `00:00:00`, `0:00`, `08:30:00.000`, with an
-/// optional trailing `Z`. Its value is dropped; only its shape is checked so
+/// optional trailing `Z` or UTC offset (`+08:00`, as a Parquet timestamp
+/// with a time zone is written). Its value is dropped — the date is the one
+/// written, in the writer's own zone — and only its shape is checked so
 /// that trailing garbage is not silently accepted.
 fn is_time_of_day(s: &str) -> bool {
     let s = s.strip_suffix(['Z', 'z']).unwrap_or(s);
+    let s = match s.rfind(['+', '-']) {
+        Some(at) if is_utc_offset(&s[at + 1..]) => &s[..at],
+        Some(_) => return false,
+        None => s,
+    };
     let mut parts = s.split(':');
     let (Some(h), Some(m)) = (parts.next(), parts.next()) else {
         return false;
@@ -252,6 +279,9 @@ mod tests {
             "2025-01-05 00:00:00",
             "2025-01-05T08:30:00",
             "2025-01-05T08:30:00Z",
+            "2025-01-05T00:00:00+08:00",
+            "2025-01-05 23:59:59-05:00",
+            "2025-01-05T08:30:00+0800",
             "2025-01-05 08:30:00.000",
             "2025/1/5 0:00",
             "45662",
@@ -285,6 +315,9 @@ mod tests {
             "2025-01",
             "2025-01-05 25:00",
             "2025-01-05 garbage",
+            "2025-01-05T08:30:00+8",
+            "2025-01-05T08:30:00+25:00",
+            "2025-01-05T08:30:00-",
             "25-01-05",
             "45662.x",
             "60",

@@ -109,9 +109,18 @@ fn column_text(column: &ArrayRef, name: &str) -> Result<StringArray, String> {
             column.data_type()
         )
     };
-    let text = cast(column, &DataType::Utf8).map_err(|_| cast_error())?;
-    let strings = text.as_string_opt::<i32>().ok_or_else(cast_error)?;
-    Ok(strings.clone())
+    if let Ok(text) = cast(column, &DataType::Utf8) {
+        return Ok(text.as_string_opt::<i32>().ok_or_else(cast_error)?.clone());
+    }
+    // Types the cast does not take (a struct, a map): arrow's display form,
+    // so that such a column, unknown to every extract, is listed and
+    // ignored like any other instead of failing the file.
+    let options = arrow::util::display::FormatOptions::default();
+    let formatter = arrow::util::display::ArrayFormatter::try_new(column.as_ref(), &options)
+        .map_err(|_| cast_error())?;
+    Ok((0..column.len())
+        .map(|i| (!column.is_null(i)).then(|| formatter.value(i).to_string()))
+        .collect())
 }
 
 #[cfg(test)]
@@ -173,6 +182,48 @@ mod tests {
         writer.write(&batch).expect("write");
         writer.close().expect("close");
         bytes
+    }
+
+    #[test]
+    fn a_zoned_timestamp_reads_as_its_local_date_and_a_struct_column_as_text() {
+        use arrow::array::{Array, StructArray, TimestampMillisecondArray};
+        // 2025-01-05 00:00 in Shanghai is 2025-01-04 16:00 UTC.
+        let when = TimestampMillisecondArray::from(vec![Some(1_736_006_400_000), None])
+            .with_timezone("Asia/Shanghai");
+        let extra = StructArray::from(vec![(
+            Arc::new(Field::new("a", DataType::Int64, true)),
+            Arc::new(Int64Array::from(vec![Some(1), Some(2)])) as arrow::array::ArrayRef,
+        )]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("姓名", DataType::Utf8, true),
+            Field::new("身份证号", DataType::Utf8, true),
+            Field::new("认定日期", when.data_type().clone(), true),
+            Field::new("附加", extra.data_type().clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("张三"), Some("李四")])),
+                Arc::new(StringArray::from(vec![Some("110105199001011234"), None])),
+                Arc::new(when),
+                Arc::new(extra),
+            ],
+        )
+        .expect("batch");
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, schema, None).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+        let (_dir, path) = temp_file("r.parquet", &bytes);
+        let table = read_file(&path, &is_header).expect("read");
+        let section = &table.sections[0];
+        let first = &section.rows[0].fields;
+        assert_eq!(
+            crate::normalize::date::parse_date(&first[2]).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 5)
+        );
+        assert_eq!(first[3], "{a: 1}");
+        assert_eq!(section.rows[1].fields[2], "");
     }
 
     #[test]
