@@ -106,6 +106,43 @@ pub struct Inputs {
 /// none.
 pub type Classified = (Vec<(PathBuf, &'static ExtractDef, u64)>, Vec<String>);
 
+/// File names in natural order: runs of ASCII digits compare as numbers
+/// (leading zeros aside), everything else as text.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn runs(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut digits = None;
+        for (i, c) in s.char_indices() {
+            let d = c.is_ascii_digit();
+            if digits.is_some_and(|prev| prev != d) {
+                out.push((digits == Some(true), &s[start..i]));
+                start = i;
+            }
+            digits = Some(d);
+        }
+        if start < s.len() {
+            out.push((digits == Some(true), &s[start..]));
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for (x, y) in ra.iter().zip(&rb) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    ra.len().cmp(&rb.len())
+}
+
 /// Sorts a batch folder's files by extract type.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut names: Vec<(String, PathBuf, u64)> = std::fs::read_dir(dir)?
@@ -120,7 +157,10 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         })
         .filter(|(n, _, _)| !n.starts_with('.') && !n.starts_with("~$"))
         .collect();
-    names.sort();
+    // Files of one type are read in this order, and on a record-key
+    // conflict the later file's row is the one the rules use: numbers in
+    // names compare as numbers (`…_2025_9` before `…_2025_10`).
+    names.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
     let mut files = Vec::new();
     let mut ignored = Vec::new();
     for (name, path, bytes) in names {
@@ -708,6 +748,30 @@ mod tests {
     use arrow::array::AsArray;
 
     use super::*;
+
+    #[test]
+    fn files_are_in_natural_order() {
+        let mut names = vec![
+            "pension_2025_10.csv",
+            "pension_2025_9.csv",
+            "pension_2025_09.csv",
+            "pension.csv",
+            "medical_settlement_202511.csv",
+            "pension_2025_9a.csv",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
+        assert_eq!(
+            names,
+            [
+                "medical_settlement_202511.csv",
+                "pension.csv",
+                "pension_2025_09.csv",
+                "pension_2025_9.csv",
+                "pension_2025_9a.csv",
+                "pension_2025_10.csv",
+            ]
+        );
+    }
 
     /// A pension file of `n` rows spanning several reader chunks and many
     /// pieces: every 1,500th row repeats the row before it, and the rows
