@@ -476,7 +476,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::report::view::tests::{finding, manifest};
+    use crate::report::view::tests::{finding, manifest, masked_report};
 
     #[test]
     fn escape_covers_markup_and_quotes() {
@@ -509,13 +509,7 @@ mod tests {
         hostile.village = "</script><b>村</b>".to_string();
         let rows = vec![hostile, finding("DQ02", "", "110105199001011235", "李四")];
         let reviews = BTreeMap::new();
-        let report = PeopleReport {
-            manifest: &m,
-            findings: &rows,
-            reviews: &reviews,
-            disappeared: &[],
-            masked: true,
-        };
+        let report = masked_report(&m, &rows, &reviews);
         let page = render(&report);
         assert_eq!(page, render(&report), "same report, same bytes");
         for external in ["http://", "https://", "src=", "@import", "url("] {

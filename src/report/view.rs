@@ -321,6 +321,21 @@ pub(crate) mod tests {
     use super::*;
     use crate::report::manifest::Manifest;
 
+    /// A masked report of `rows`, with no case gone since the last run.
+    pub(crate) fn masked_report<'a>(
+        manifest: &'a Manifest,
+        rows: &'a [FindingRow],
+        reviews: &'a BTreeMap<String, Review>,
+    ) -> PeopleReport<'a> {
+        PeopleReport {
+            manifest,
+            findings: rows,
+            reviews,
+            disappeared: &[],
+            masked: true,
+        }
+    }
+
     pub(crate) fn manifest() -> Manifest {
         Manifest {
             tool: "hedui",
@@ -380,13 +395,7 @@ pub(crate) mod tests {
             finding("DQ01", "", "", "孙丽"),
         ];
         let reviews = BTreeMap::new();
-        let report = PeopleReport {
-            manifest: &m,
-            findings: &rows,
-            reviews: &reviews,
-            disappeared: &[],
-            masked: true,
-        };
+        let report = masked_report(&m, &rows, &reviews);
         let s = summary(&report);
         assert_eq!(s.townships, ["城关镇", "河西乡", NO_TOWNSHIP]);
         assert_eq!(s.rules.len(), RULES.len());

@@ -326,7 +326,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::report::view::tests::{finding, manifest};
+    use crate::report::view::tests::{finding, manifest, masked_report};
 
     #[test]
     fn sheet_names_are_valid_and_numbered_past_the_first_part() {
@@ -370,13 +370,7 @@ mod tests {
         assert!(long.sources.chars().count() > CELL_MAX_CHARS);
         let rows = vec![long];
         let reviews = BTreeMap::new();
-        let report = PeopleReport {
-            manifest: &m,
-            findings: &rows,
-            reviews: &reviews,
-            disappeared: &[],
-            masked: true,
-        };
+        let report = masked_report(&m, &rows, &reviews);
         let bytes = render(&report).expect("a report despite the long cell");
         let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         let range = book.worksheet_range("DY02 救助比例不足").unwrap();
@@ -401,13 +395,7 @@ mod tests {
             .chain([finding("DQ02", "河西乡", "110105199001011299", "李四")])
             .collect();
         let reviews = BTreeMap::new();
-        let report = PeopleReport {
-            manifest: &m,
-            findings: &rows,
-            reviews: &reviews,
-            disappeared: &[],
-            masked: true,
-        };
+        let report = masked_report(&m, &rows, &reviews);
         let bytes = render_with_limit(&report, 2).unwrap();
         assert_eq!(
             sheet_names(bytes),
