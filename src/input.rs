@@ -236,6 +236,10 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             *n - 1
         })
         .collect();
+    // Rows of an extract that comes in several files carry a digest of
+    // their values, so that a row repeated by another file is told from a
+    // conflict (8 bytes a row, only for such extracts).
+    let several = |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
     // The largest files start first, so that no big file is left to run
     // alone at the end; the results come back in file order.
     let mut order: Vec<usize> = (0..files.len()).collect();
@@ -257,7 +261,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                     file_idx: place,
                 }),
             };
-            (i, load_file(path, def, config, spill))
+            (i, load_file(path, def, config, spill, several(def)))
         })
         .collect();
     results.sort_by_key(|(i, _)| *i);
@@ -435,6 +439,7 @@ fn load_file(
     def: &'static ExtractDef,
     config: &Config,
     spill: Option<Spill>,
+    keep_contents: bool,
 ) -> FileResult {
     let name = file_name(path);
     let mut spill = spill.map(|spill| SpillWriter {
@@ -495,7 +500,10 @@ fn load_file(
             .rows
             .par_chunks(PIECE_ROWS)
             .zip(dups.par_chunks(PIECE_ROWS))
-            .map(|(raw, dups)| parse_piece(def, map, &name, raw, dups, chunk.cut_off.as_ref()))
+            .map(|(raw, dups)| {
+                let cut_off = chunk.cut_off.as_ref();
+                parse_piece(def, map, &name, raw, dups, cut_off, keep_contents)
+            })
             .collect();
         for (piece, piece_tally) in pieces {
             rows.append(piece);
@@ -646,7 +654,8 @@ impl Tally {
 
 /// Parses a piece of a chunk's data rows (with their duplicate flags) into
 /// columns, accounting for each: accepted or rejected. `cut_off` is the row
-/// the file's end cut through, if it is in this chunk.
+/// the file's end cut through, if it is in this chunk; `keep_contents`
+/// keeps each row's [`table::content_digest`].
 fn parse_piece(
     def: &'static ExtractDef,
     map: &HeaderMap,
@@ -654,6 +663,7 @@ fn parse_piece(
     raw: &[read::RawRow],
     dups: &[bool],
     cut_off: Option<&read::RowLoc>,
+    keep_contents: bool,
 ) -> (table::RowPiece, Tally) {
     let keys = table::KeySpec::new(def);
     let id_field = def.fields.iter().position(|f| f.field == "id_number");
@@ -688,7 +698,8 @@ fn parse_piece(
                 }
                 loc_text.clear();
                 write!(loc_text, "{}", raw_row.loc).expect("a String takes any write");
-                builder.push(&loc_text, dup, &row, keys.digest(&row.values));
+                let content = keep_contents.then(|| table::content_digest(&row.values));
+                builder.push(&loc_text, dup, &row, keys.digest(&row.values), content);
             }
             Err(reject) => {
                 *tally.rejected.entry(reject.code).or_default() += 1;

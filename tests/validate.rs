@@ -346,3 +346,27 @@ fn a_fatal_error_is_a_json_record_too() {
             .contains("no-such-batch")
     );
 }
+
+/// Two files of one type: a row the later file repeats value for value
+/// (written differently) is no conflict; one whose amount differs is, and
+/// it is counted on the later file.
+#[test]
+fn a_row_repeated_by_a_later_file_is_no_conflict_a_different_one_is() {
+    let batch = broken_sample(|d| {
+        std::fs::write(
+            d.join("pension_202512.csv"),
+            "姓名,身份证号,发放月份,发放金额（元）\n\
+             王芳,341122194502104426,202511,180\n\
+             王芳,341122194502104426,202510,200.00\n",
+        )
+        .unwrap()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_ok(&o);
+    let m = manifest(&out.path().join("o"));
+    let later = input(&m, "pension_202512.csv");
+    assert_eq!(later["rows_accepted"], 2);
+    assert_eq!(later["rows_conflict"], 1, "{later}");
+    assert_eq!(input(&m, "pension_202511.csv")["rows_conflict"], 0);
+}

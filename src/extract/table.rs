@@ -541,6 +541,8 @@ pub struct RowBuilder {
     /// Record-key digest of each row; [`NO_KEY`] for duplicates and rows
     /// without a complete key (16 bytes a row, not 32).
     keys: Vec<u128>,
+    /// [`content_digest`] of each row, when the builder keeps them.
+    contents: Vec<u64>,
 }
 
 /// Rows built by a [`RowBuilder`]: `_row`, `_dup`, then the field columns of
@@ -548,6 +550,7 @@ pub struct RowBuilder {
 pub struct RowPiece {
     columns: Vec<ArrayRef>,
     keys: Vec<u128>,
+    contents: Vec<u64>,
 }
 
 impl RowBuilder {
@@ -557,10 +560,20 @@ impl RowBuilder {
             dup: BooleanBuilder::new(),
             fields: def.fields.iter().map(|f| FieldColumns::new(f.ty)).collect(),
             keys: Vec::new(),
+            contents: Vec::new(),
         }
     }
 
-    pub fn push(&mut self, loc: &str, dup: bool, row: &ParsedRow, key: Option<u128>) {
+    /// Appends a parsed row. `content` is its [`content_digest`], given for
+    /// every row or for none (an extract of one file needs none).
+    pub fn push(
+        &mut self,
+        loc: &str,
+        dup: bool,
+        row: &ParsedRow,
+        key: Option<u128>,
+        content: Option<u64>,
+    ) {
         self.row.append_value(loc);
         self.dup.append_value(dup);
         for (columns, value) in self.fields.iter_mut().zip(&row.values) {
@@ -570,6 +583,7 @@ impl RowBuilder {
             Some(k) if !dup => k.max(1),
             _ => NO_KEY,
         });
+        self.contents.extend(content);
     }
 
     pub fn finish(mut self) -> RowPiece {
@@ -581,6 +595,7 @@ impl RowBuilder {
         RowPiece {
             columns,
             keys: self.keys,
+            contents: self.contents,
         }
     }
 }
@@ -594,6 +609,8 @@ pub struct FileRows {
     pieces: Vec<Vec<ArrayRef>>,
     /// Record-key digest of every row, taken or not.
     keys: Vec<u128>,
+    /// Content digest of every row, taken or not, when they are kept.
+    contents: Vec<u64>,
     /// Rows already handed on by [`FileRows::take_batch`].
     taken: usize,
 }
@@ -605,6 +622,8 @@ pub struct FileColumns {
     pub len: usize,
     pieces: Vec<Vec<ArrayRef>>,
     keys: Vec<u128>,
+    /// [`content_digest`] of every row, or empty when they were not kept.
+    contents: Vec<u64>,
 }
 
 /// The key of a row without one. A digest that happens to be 0 is stored
@@ -645,6 +664,7 @@ impl FileRows {
             return;
         }
         self.keys.extend(piece.keys);
+        self.contents.extend(piece.contents);
         self.pieces.push(piece.columns);
     }
 
@@ -697,33 +717,66 @@ impl FileRows {
                 self.pieces
             },
             keys: self.keys,
+            contents: self.contents,
         }
     }
 }
 
 /// Record-key conflicts across an extract's files, in file order: a row that
-/// a later, different row of the same key replaces is superseded. Returns a
-/// flag per row (all files' rows in order) and how many conflicts each file
-/// holds (counted on the later row's file, by index into `files`).
+/// a later row of the same key replaces is superseded. Returns a flag per
+/// row (all files' rows in order) and how many conflicts each file holds
+/// (counted on the later row's file, by index into `files`). A row that
+/// another file repeats value for value is superseded too (the rules count
+/// it once) but is no conflict: the two rows do not differ. Within one file
+/// such a row is an exact duplicate and has no key.
 fn supersede(files: &[&FileColumns]) -> (Vec<bool>, BTreeMap<usize, u64>) {
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut last: HashMap<u128, usize, DigestState> =
+    let mut last: HashMap<u128, (usize, Option<u64>), DigestState> =
         HashMap::with_capacity_and_hasher(n, DigestState::default());
     let mut i = 0;
     for (file_idx, f) in files.iter().enumerate() {
-        for &key in &f.keys {
+        for (r, &key) in f.keys.iter().enumerate() {
+            let content = f.contents.get(r).copied();
             if key != NO_KEY
-                && let Some(prev) = last.insert(key, i)
+                && let Some((prev, prev_content)) = last.insert(key, (i, content))
             {
                 superseded[prev] = true;
-                *conflicts.entry(file_idx).or_default() += 1;
+                if content.is_none() || content != prev_content {
+                    *conflicts.entry(file_idx).or_default() += 1;
+                }
             }
             i += 1;
         }
     }
     (superseded, conflicts)
+}
+
+/// A digest of a row's parsed values, for telling whether two rows of one
+/// record key in different files differ: values written differently
+/// (`1,234.50` and `1234.5`, `x` and `X`, a traditional and a simplified
+/// name) are the same value.
+pub fn content_digest(values: &[Value]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::quality::FixedState::with_seed(0x51_7CC1_B727_220A).build_hasher();
+    for v in values {
+        match v {
+            Value::Text(t) => (0u8, t.as_deref()).hash(&mut h),
+            Value::Id { raw, id } => (1u8, id.value.as_deref().unwrap_or(raw)).hash(&mut h),
+            Value::Name { raw, name } => {
+                let written = if name.name.is_empty() { *raw } else { &name.name };
+                (2u8, written, name.alias.as_deref()).hash(&mut h)
+            }
+            Value::Date(d) => (3u8, d).hash(&mut h),
+            Value::Money(m) => (4u8, m).hash(&mut h),
+            Value::Decimal(d) => (5u8, d.map(f64::to_bits)).hash(&mut h),
+            Value::Integer(m) => (6u8, m).hash(&mut h),
+            Value::Period(p) => (7u8, p).hash(&mut h),
+            Value::Category(c) => (8u8, c).hash(&mut h),
+        }
+    }
+    h.finish()
 }
 
 /// For an extract whose rows went to disk ([`FileRows::take_batch`]): the
