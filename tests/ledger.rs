@@ -581,9 +581,19 @@ fn the_run_s_own_report_round_trips_through_review_import() {
     assert_ok(&site.run());
     let (cb01, cb02) = (site.id_of("CB01"), site.id_of("CB02"));
     let report = site.out.join("report.xlsx");
+    // A reviewer writes the person's ID number into a note.
+    let cb01_id = {
+        let mut r = csv::Reader::from_path(site.out.join("findings.csv")).unwrap();
+        r.records()
+            .map(Result::unwrap)
+            .find(|rec| rec[0].trim_start_matches('\u{feff}') == cb01)
+            .map(|rec| rec[5].to_string())
+            .unwrap()
+    };
+    let cb01_note = format!("已入户核实 {cb01_id}");
     fill_report(
         &report,
-        &[(&cb01, "属实", "已入户核实"), (&cb02, "不属实", "已过户")],
+        &[(&cb01, "属实", &cb01_note), (&cb02, "不属实", "已过户")],
     );
     let o = site.import(&report);
     assert_ok(&o);
@@ -613,15 +623,22 @@ fn the_run_s_own_report_round_trips_through_review_import() {
             .filter(|(n, _)| n.starts_with("CB02"))
             .all(|(_, rows)| rows.iter().all(|r| r.first() != Some(&cb02)))
     );
-    // Importing the new report unchanged changes nothing; `hedui report`
-    // re-renders it with the verdicts still pre-filled.
+    // The masked report shows the note masked, and so does `cases`.
+    let masked_note = format!("已入户核实 {}********{}", &cb01_id[..6], &cb01_id[14..]);
+    let cells = workbook_cells(&report);
+    let all_cells = || cells.iter().flat_map(|(_, rows)| rows.iter().flatten());
+    assert!(all_cells().any(|c| *c == masked_note), "{masked_note}");
+    assert!(!all_cells().any(|c| c.contains(&cb01_id)));
+    assert!(!site.cases(&["--format", "csv"]).contains(&cb01_id));
+    // Importing the new report unchanged changes nothing (the masked note
+    // is not taken for a new one); `hedui report` re-renders it with the
+    // verdicts still pre-filled.
     let o = site.import(&report);
     assert_ok(&o);
-    assert!(
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .contains("verdicts set:     0"),
-    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("verdicts set:     0"), "{out}");
+    assert!(out.contains("notes changed:    0"), "{out}");
+    assert!(site.cases(&["--unmasked", "--format", "csv"]).contains(&cb01_note));
     assert_ok(&hedui(&["report", "--out", site.out.to_str().unwrap()]));
     assert_eq!(sheet_verdicts(&report, "CB01")[&cb01], "属实");
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{Case, Ledger};
 use crate::error::HeduiError;
+use crate::report::mask::mask_note;
 
 /// Which cases to list; every given filter must hold.
 #[derive(Debug, Clone, Default)]
@@ -122,10 +123,14 @@ pub fn list(
     let records: Vec<Vec<String>> = cases
         .iter()
         .map(|c| {
-            let (id, name) = if unmasked {
-                (c.row.id_number.clone(), c.row.name.clone())
+            let (id, name, note) = if unmasked {
+                (c.row.id_number.clone(), c.row.name.clone(), c.note.clone())
             } else {
-                (mask_id(&c.row.id_number), mask_name(&c.row.name))
+                (
+                    mask_id(&c.row.id_number),
+                    mask_name(&c.row.name),
+                    mask_note(&c.note, &c.row.name),
+                )
             };
             let mut rec = vec![
                 c.row.finding_id.clone(),
@@ -133,7 +138,7 @@ pub fn list(
                 c.status.clone(),
                 c.row.case_status.clone(),
                 c.verdict.clone(),
-                c.note.clone(),
+                note,
                 c.row.household_id.clone(),
                 id,
                 name,

@@ -280,8 +280,15 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                  WHERE finding_id = ?1",
             )
             .map_err(err)?;
-        for (id, e) in &entries {
+        for (id, e) in &mut entries {
             let case = &cases[id];
+            // A masked report shows the note masked: handed back unchanged,
+            // it is the stored note, not a new one.
+            if e.note != case.note
+                && e.note == crate::report::mask::mask_note(&case.note, &case.row.name)
+            {
+                e.note.clone_from(&case.note);
+            }
             match (case.verdict.is_empty(), e.verdict.is_empty()) {
                 (true, false) => summary.set += 1,
                 (false, true) => summary.cleared += 1,

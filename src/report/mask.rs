@@ -111,6 +111,13 @@ pub fn mask_evidence(evidence: &str, subject: &str) -> String {
     mask_holder(&text)
 }
 
+/// Masks a reviewer's note on a finding about `subject` as its evidence is
+/// masked: ID numbers and the subject's name. A note imported back as its
+/// masked form leaves the stored note as it is (see the review import).
+pub fn mask_note(note: &str, subject: &str) -> String {
+    mask_evidence(note, subject)
+}
+
 /// Masks the names that follow `open`, separated by any of `seps`, up to
 /// the end of the text or a separator that is not `、`.
 fn mask_slot(text: &str, open: &str, seps: &[char]) -> String {

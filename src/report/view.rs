@@ -100,7 +100,12 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
             row.evidence.clone(),
         )
     };
-    let review = review.cloned().unwrap_or_default();
+    let mut review = review.cloned().unwrap_or_default();
+    if masked {
+        // A reviewer may have written an ID number or the person's name
+        // into the note.
+        review.note = mask::mask_note(&review.note, &row.name);
+    }
     [
         row.finding_id.clone(),
         rule_title(&row.rule),
@@ -464,5 +469,17 @@ pub(crate) mod tests {
         assert_eq!(full[6], "张三明");
         assert_eq!(full[9], row.evidence);
         assert_eq!(full[VERDICT_COLUMN], "");
+    }
+
+    #[test]
+    fn a_note_is_masked_like_the_evidence() {
+        let row = finding("DQ02", "城关镇", "110105199001011234", "张三明");
+        let review = Review {
+            verdict: "属实".into(),
+            note: "张三明本人 110105199001011234 已核实".into(),
+        };
+        let masked = cells(&row, Some(&review), true);
+        assert_eq!(masked[14], "张*明本人 110105********1234 已核实");
+        assert_eq!(cells(&row, Some(&review), false)[14], review.note);
     }
 }
