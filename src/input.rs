@@ -459,6 +459,11 @@ fn load_file(
     let mut rows = FileRows::new();
     // Per section: its header map, or `None` when the header is unusable.
     let mut maps: Vec<Option<HeaderMap>> = Vec::new();
+    // Sheets whose header names only persons (ID number, name) and lacks
+    // the extract's other columns: ignored when another sheet of the
+    // workbook carries the data, else the file's problems. With the
+    // section's index.
+    let mut person_sheets: Vec<(usize, String, Vec<InputProblem>)> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates = table::DuplicateFinder::default();
@@ -470,7 +475,14 @@ fn load_file(
             let map = match matcher.map_header(&section.header) {
                 Ok(m) => Some(m),
                 Err(found_problems) => {
-                    header_problems(&name, section, found_problems, &mut problems);
+                    match &section.sheet {
+                        Some(sheet) if matcher.names_only_persons(&section.header) => {
+                            let mut own = Vec::new();
+                            header_problems(&name, section, found_problems, &mut own);
+                            person_sheets.push((chunk.section, sheet.clone(), own));
+                        }
+                        _ => header_problems(&name, section, found_problems, &mut problems),
+                    }
                     None
                 }
             };
@@ -555,7 +567,27 @@ fn load_file(
             account.ignored_sheets = raw.ignored_sheets;
             account.hidden_sheets = raw.hidden_sheets;
             account.sha256 = raw.sha256;
-            let usable = maps.iter().all(Option::is_some);
+            let data_sheet = maps.iter().any(Option::is_some);
+            if data_sheet && !person_sheets.is_empty() {
+                tracing::warn!(
+                    file = %name,
+                    sheets = person_sheets.len(),
+                    "sheets naming only persons (no other column of the extract) ignored"
+                );
+            }
+            let mut ignored = Vec::new();
+            for (section, sheet, own) in person_sheets {
+                if data_sheet {
+                    account.ignored_sheets.push(sheet);
+                    ignored.push(section);
+                } else {
+                    problems.extend(own);
+                }
+            }
+            let usable = maps
+                .iter()
+                .enumerate()
+                .all(|(i, m)| m.is_some() || ignored.contains(&i));
             FileResult {
                 account,
                 rejects,

@@ -370,3 +370,52 @@ fn a_row_repeated_by_a_later_file_is_no_conflict_a_different_one_is() {
     assert_eq!(later["rows_conflict"], 1, "{later}");
     assert_eq!(input(&m, "pension_202511.csv")["rows_conflict"], 0);
 }
+
+/// A pension workbook: a data sheet, and a second sheet with the given
+/// header and one row.
+fn pension_workbook(dir: &Path, second: Option<&[&str]>) {
+    std::fs::remove_file(dir.join("pension_202511.csv")).unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let data = wb.add_worksheet();
+    data.set_name("发放").unwrap();
+    let rows: [[&str; 4]; 2] = [
+        ["姓名", "身份证号", "发放月份", "发放金额（元）"],
+        ["王芳", "341122194502104426", "202511", "180.00"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            data.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    if let Some(header) = second {
+        let ws = wb.add_worksheet();
+        ws.set_name("联系人").unwrap();
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+            ws.write_string(1, c as u16, ["王芳", "341122194502104426", "13800000000"][c % 3])
+                .unwrap();
+        }
+    }
+    wb.save(dir.join("pension_202511.xlsx")).unwrap();
+}
+
+/// A contact sheet (姓名, 身份证号, 联系电话) beside the data sheet is
+/// ignored and named; a second sheet that lacks one of the extract's own
+/// columns still stops the run.
+#[test]
+fn a_sheet_naming_only_persons_beside_the_data_is_ignored() {
+    let batch = broken_sample(|d| pension_workbook(d, Some(&["姓名", "身份证号", "联系电话"])));
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_ok(&o);
+    let m = manifest(&out.path().join("o"));
+    let p = input(&m, "pension_202511.xlsx");
+    assert_eq!(p["ignored_sheets"], serde_json::json!(["联系人"]), "{p}");
+    assert_eq!((p["rows_read"].as_u64(), p["rows_accepted"].as_u64()), (Some(1), Some(1)));
+
+    let batch = broken_sample(|d| pension_workbook(d, Some(&["姓名", "身份证号", "发放月份"])));
+    let o = validate_into(batch.path(), &out.path().join("o2"));
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("工作表 联系人：缺少必需列「发放金额"), "{err}");
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::ExtractDef;
+use super::{ExtractDef, FieldType};
 
 /// The comparison key of a header: NFKC (full-width brackets become ASCII),
 /// no whitespace, no trailing required-marker `*`, no trailing bracketed
@@ -175,6 +175,16 @@ impl HeaderMatcher {
             .filter(|(i, f)| f.column_required && found & (1 << i) != 0)
             .count();
         matched >= 2 && required_found * 2 >= self.required
+    }
+
+    /// Whether every column of a header row that this extract knows is a
+    /// person's ID number or name: a contact list beside the data sheet of
+    /// a workbook (姓名, 身份证号, 联系电话), not this extract's header.
+    pub fn names_only_persons(&self, cells: &[impl AsRef<str>]) -> bool {
+        cells
+            .iter()
+            .filter_map(|c| self.field_of(c.as_ref()))
+            .all(|i| matches!(self.def.fields[i].ty, FieldType::Id | FieldType::Name))
     }
 
     /// Maps a header row onto the extract's fields.
