@@ -722,6 +722,11 @@ async fn finding_rows(
             }
             let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
             let evidence = match &status {
+                Some(s) if s.value(i) == "empty" => match raw_id.value(i).trim() {
+                    "" => "身份证号为空，记录未关联".to_string(),
+                    // A placeholder such as 无 or /: no ID number to mask.
+                    raw => format!("身份证号为「{raw}」（未填写），记录未关联"),
+                },
                 Some(s) => format!(
                     "身份证号「{}」{}，无法唯一修复，记录未关联",
                     mask_id(raw_id.value(i).trim()),

@@ -230,7 +230,7 @@ fn reports_are_masked_by_default_and_byte_identical_across_runs() {
             }
         }
     }
-    assert!(html.contains("<span id=\"count\">共 18 条</span>"));
+    assert!(html.contains("<span id=\"count\">共 20 条</span>"));
 
     // The summary: totals both ways and the input accounting.
     let summary = &sheets["汇总"];

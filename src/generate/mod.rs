@@ -21,7 +21,8 @@
 //!   person; otherwise DQ01 for the row). sci, empty and placeholder (`无`, `/`)
 //!   and unrepaired typos link only in education (the one extract with a birth
 //!   date) and only by a unique name + birth date among known persons.
-//!   Placeholders and empty IDs are missing, not invalid: no DQ01. Education
+//!   Placeholder and empty IDs that stay unlinked are DQ01 (the record is
+//!   kept and flagged); linked by name + birth date, they are not. Education
 //!   rows whose typo is not repairable are DQ01 even when name + birth date
 //!   then links them.
 //! - other_name puts another person's name on a valid ID (DQ02, keyed on the
@@ -398,6 +399,9 @@ fn generate_sized(
                         findings.insert(finding("DQ03", id, "", ""));
                     }
                     (Corruption::TypoDigit | Corruption::Swap, _) => {
+                        findings.insert(finding("DQ01", "", row.file, row.row));
+                    }
+                    (Corruption::Empty | Corruption::Placeholder, Resolution::Unresolved) => {
                         findings.insert(finding("DQ01", "", row.file, row.row));
                     }
                     (Corruption::OtherName, _) => {

@@ -257,15 +257,21 @@ pub(crate) fn blocking_stats() -> String {
 
 /// Records with no usable ID but a birth date: the one known person with the
 /// same normalised name and the birth date written in the ID (digits 7–14).
+/// A minority name's separator, written or left out (买买提·艾力,
+/// 买买提艾力), does not tell two names apart: two persons known by those
+/// two forms with one birth date are two candidates, and the record stays
+/// unlinked. Keyed by the record's own normalised name.
 pub(crate) fn name_birth() -> String {
+    let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
         "WITH rec AS (
             SELECT DISTINCT name, birth FROM {OBS}
             WHERE id_status IN {no_id} AND birth IS NOT NULL AND name IS NOT NULL AND name <> ''),
          known AS (
-            SELECT DISTINCT person_id, name, substr(person_id, 7, 8) AS birth FROM {KNOWN})
+            SELECT DISTINCT person_id, replace(name, {sep}, '') AS bare,
+                   substr(person_id, 7, 8) AS birth FROM {KNOWN})
          SELECT r.name, r.birth, max(k.person_id) AS person_id
-         FROM rec r JOIN known k ON k.name = r.name AND k.birth = r.birth
+         FROM rec r JOIN known k ON k.bare = replace(r.name, {sep}, '') AND k.birth = r.birth
          GROUP BY r.name, r.birth
          HAVING count(DISTINCT k.person_id) = 1",
         no_id = no_id_statuses()
@@ -443,17 +449,22 @@ pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
 }
 
 /// DQ01 candidates: rows whose ID number is invalid (a bad check character
-/// or date, or malformed) and could not be resolved, one per source row
-/// (duplicates once). An empty ID or a placeholder (`无`, `/`) is a missing
-/// number, not an invalid one: not a case.
+/// or date, or malformed) or missing (empty, or a placeholder such as `无`
+/// or `/`, in the primary ID column: a second ID column such as a
+/// guardian's is often empty) and that no repair and no name + birth date
+/// linked: one per source row (duplicates once). The record is kept, unlinked, and
+/// flagged, so that nothing it holds is silently lost to the rules.
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status
          FROM {RESOLVED_OTHER}
-         WHERE id_status IN ({bad}, {malformed}) AND method = {unlinked} AND NOT \"_dup\"
+         WHERE (id_status IN ({bad}, {malformed})
+                OR (id_status = {empty} AND field = 'id_number'))
+           AND method = {unlinked} AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
         malformed = quote(status::MALFORMED),
+        empty = quote(status::EMPTY),
         unlinked = quote(Method::Unlinked.label()),
     )
 }

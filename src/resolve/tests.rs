@@ -575,11 +575,14 @@ async fn sci_notation_rows_go_to_dq04_and_bad_rows_to_dq01() {
     assert_eq!(
         keys,
         vec![
+            "education:4",
             "medical_settlement:6",
             "medical_settlement:7",
+            "medical_settlement:9",
             "medical_settlement:10",
         ],
-        "an empty ID (education:4) or a placeholder 无 (medical_settlement:9) is missing, not invalid"
+        "a placeholder (/ at education:4, 无 at medical_settlement:9) that nothing links is \
+         a case; an empty guardian ID (education:3) is not"
     );
 }
 
@@ -915,4 +918,61 @@ async fn a_check_character_x_swapped_with_the_digit_before_it_is_repaired() {
         (None, "unlinked".into(), 0.0)
     );
     assert_eq!(strings(&res.dq01_invalid_id, "row"), vec![Some("3".into())]);
+}
+
+/// A minority name with its separator written or left out is one name to
+/// name + birth date: it links when one person qualifies, and two persons
+/// known by the two forms are two candidates.
+#[tokio::test]
+async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
+    let a = id("65010120150101001");
+    let b = id("65010220150101003");
+    let student = |name: &'static str| Row {
+        ids: vec!["".into()],
+        names: vec![name],
+        birth: Some("2015-01-01"),
+        dup: false,
+    };
+    let education = || {
+        table(
+            "学籍.csv",
+            PRIMARY,
+            true,
+            &[
+                /* 2 */ student("买买提艾力"),
+                /* 3 */ student("买买提 艾力"),
+                /* 4 */ student("买买提·艾力"),
+            ],
+        )
+    };
+
+    let ctx = session(2);
+    register_batch(&ctx, "roster", table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]))
+        .unwrap();
+    register_batch(&ctx, "education", education()).unwrap();
+    let res = resolve_all(&ctx, &["roster", "education"]).await.unwrap();
+    for r in ["2", "3", "4"] {
+        assert_eq!(
+            link(&res, "education", r),
+            (Some(a.clone()), "name_birth".into(), 0.8),
+            "education:{r}"
+        );
+    }
+
+    let ctx = session(2);
+    register_batch(&ctx, "roster", table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]))
+        .unwrap();
+    let other = table("结算.csv", PRIMARY, false, &[row(&b, "买买提艾力")]);
+    register_batch(&ctx, "medical_settlement", other).unwrap();
+    register_batch(&ctx, "education", education()).unwrap();
+    let res = resolve_all(&ctx, &["roster", "medical_settlement", "education"])
+        .await
+        .unwrap();
+    for r in ["2", "3", "4"] {
+        assert_eq!(
+            link(&res, "education", r),
+            (None, "unlinked".into(), 0.0),
+            "education:{r}"
+        );
+    }
 }
