@@ -238,7 +238,8 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         .collect();
     // Rows of an extract that comes in several files carry a digest of
     // their values, so that a row repeated by another file is told from a
-    // conflict (8 bytes a row, only for such extracts).
+    // conflict, or for the roster from CB05 (8 bytes a row, only for such
+    // extracts; see table::supersede).
     let several = |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
     // The largest files start first, so that no big file is left to run
     // alone at the end; the results come back in file order.
@@ -319,7 +320,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                     .iter()
                     .map(|(_, c, _, place, _)| (*place, c))
                     .collect();
-                let (superseded, conflicts) = table::superseded_ords(&columns);
+                let (superseded, conflicts) = table::superseded_ords(def, &columns);
                 let disk = DiskExtract {
                     parts: files.into_iter().filter_map(|f| f.4).collect(),
                     schema: table::schema(def),

@@ -223,3 +223,35 @@ fn one_thread_writes_a_links_table_of_many_batches() {
         last = Some((extract, file, row));
     }
 }
+
+/// A roster in two files: a member row the second file repeats value for
+/// value (written differently) is one row, not CB05; a member row it
+/// repeats with another amount is CB05, with both rows as sources.
+#[test]
+fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        input.join("roster_202511_2.csv"),
+        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
+         H002,特困,河西乡,西村,王芳,341122194502104426,王芳,341122194502104426,本人,1,800.00,2024-03-01,0,一级\n\
+         H001,低保,城关镇,东街社区,张伟,341122198001011238,张伟,341122198001011238,本人,3,1300.00,2024-03-01,900,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let cb05: Vec<&str> = findings.lines().filter(|l| l.contains(",CB05,")).collect();
+    assert_eq!(cb05.len(), 2, "{cb05:#?}");
+    assert!(cb05.iter().any(|l| l.contains(",H003,")), "{cb05:#?}");
+    assert!(
+        cb05.iter().any(|l| l.contains(",H001,341122198001011238,")
+            && l.contains("roster:roster_202511_2.csv:3")),
+        "{cb05:#?}"
+    );
+}

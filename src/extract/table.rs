@@ -331,13 +331,12 @@ impl std::hash::Hasher for DigestHasher {
 
 type DigestState = std::hash::BuildHasherDefault<DigestHasher>;
 
-/// Which fields make an extract's record key.
+/// Which fields make an extract's record key. The roster's (household and
+/// member) marks only rows repeated value for value: a second, different
+/// row for the same member is CB05, not a conflict (see [`supersede`]).
 pub struct KeySpec {
     primary: Vec<usize>,
     fallback: Vec<usize>,
-    /// The roster has no record key: a second row for the same member is
-    /// CB05, not a conflict.
-    none: bool,
 }
 
 impl KeySpec {
@@ -351,7 +350,6 @@ impl KeySpec {
         KeySpec {
             primary: idx(def.key),
             fallback: idx(def.key_fallback),
-            none: def.is_roster(),
         }
     }
 
@@ -359,9 +357,6 @@ impl KeySpec {
     /// (such rows have no identity to conflict on). The fallback key is used
     /// when the primary one is incomplete.
     pub fn digest(&self, values: &[Value]) -> Option<u128> {
-        if self.none {
-            return None;
-        }
         key_text(values, &self.primary)
             .or_else(|| {
                 (!self.fallback.is_empty())
@@ -728,22 +723,31 @@ impl FileRows {
 /// (counted on the later row's file, by index into `files`). A row that
 /// another file repeats value for value is superseded too (the rules count
 /// it once) but is no conflict: the two rows do not differ. Within one file
-/// such a row is an exact duplicate and has no key.
-fn supersede(files: &[&FileColumns]) -> (Vec<bool>, BTreeMap<usize, u64>) {
+/// a row repeated as written is an exact duplicate and has no key.
+///
+/// `roster`: only a row that another file repeats value for value is
+/// superseded; two rows of one member that differ (or differ as written in
+/// one file) are both kept, for CB05, and are no conflict.
+fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, BTreeMap<usize, u64>) {
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut last: HashMap<u128, (usize, Option<u64>), DigestState> =
+    // Key → (the row last seen with it, its content digest, its file).
+    let mut last: HashMap<u128, (usize, Option<u64>, usize), DigestState> =
         HashMap::with_capacity_and_hasher(n, DigestState::default());
     let mut i = 0;
     for (file_idx, f) in files.iter().enumerate() {
         for (r, &key) in f.keys.iter().enumerate() {
             let content = f.contents.get(r).copied();
             if key != NO_KEY
-                && let Some((prev, prev_content)) = last.insert(key, (i, content))
+                && let Some((prev, prev_content, prev_file)) =
+                    last.insert(key, (i, content, file_idx))
             {
-                superseded[prev] = true;
-                if content.is_none() || content != prev_content {
+                let same = prev_file != file_idx && content.is_some() && content == prev_content;
+                if same || !roster {
+                    superseded[prev] = true;
+                }
+                if !same && !roster {
                     *conflicts.entry(file_idx).or_default() += 1;
                 }
             }
@@ -783,9 +787,12 @@ pub fn content_digest(values: &[Value]) -> u64 {
 /// `_ord` of every superseded row, ascending, and the conflicts per file (as
 /// [`build_extract`] counts them, by index into `files`). Each file comes
 /// with the place its rows' `_ord`s were written with.
-pub fn superseded_ords(files: &[(usize, &FileColumns)]) -> (Vec<u64>, BTreeMap<usize, u64>) {
+pub fn superseded_ords(
+    def: &ExtractDef,
+    files: &[(usize, &FileColumns)],
+) -> (Vec<u64>, BTreeMap<usize, u64>) {
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
-    let (superseded, conflicts) = supersede(&columns);
+    let (superseded, conflicts) = supersede(&columns, def.is_roster());
     let mut ords = Vec::new();
     let mut i = 0;
     for (place, f) in files {
@@ -811,7 +818,8 @@ pub fn build_extract(
     files: &[(String, FileColumns)],
 ) -> Result<(Vec<RecordBatch>, BTreeMap<usize, u64>), arrow::error::ArrowError> {
     let schema = schema(def);
-    let (superseded, conflicts) = supersede(&files.iter().map(|(_, f)| f).collect::<Vec<_>>());
+    let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| f).collect();
+    let (superseded, conflicts) = supersede(&columns, def.is_roster());
     let superseded = arrow::array::BooleanArray::from(superseded);
     let mut batches = Vec::new();
     let mut at = 0;

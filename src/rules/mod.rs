@@ -554,7 +554,7 @@ impl<'a> Blocks<'a> {
             "roster_rows" => (
                 vec![],
                 "SELECT *, 'roster:' || _file || ':' || _row AS src FROM roster \
-                 WHERE NOT _dup AND person_id IS NOT NULL"
+                 WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL"
                     .into(),
             ),
             // Household membership: one row per (household, person), the
