@@ -240,7 +240,8 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     // their values, so that a row repeated by another file is told from a
     // conflict, or for the roster from CB05 (8 bytes a row, only for such
     // extracts; see table::supersede).
-    let several = |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
+    let several =
+        |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
     // The largest files start first, so that no big file is left to run
     // alone at the end; the results come back in file order.
     let mut order: Vec<usize> = (0..files.len()).collect();

@@ -638,7 +638,10 @@ fn the_run_s_own_report_round_trips_through_review_import() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("verdicts set:     0"), "{out}");
     assert!(out.contains("notes changed:    0"), "{out}");
-    assert!(site.cases(&["--unmasked", "--format", "csv"]).contains(&cb01_note));
+    assert!(
+        site.cases(&["--unmasked", "--format", "csv"])
+            .contains(&cb01_note)
+    );
     assert_ok(&hedui(&["report", "--out", site.out.to_str().unwrap()]));
     assert_eq!(sheet_verdicts(&report, "CB01")[&cb01], "属实");
 }

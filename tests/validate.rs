@@ -392,8 +392,12 @@ fn pension_workbook(dir: &Path, second: Option<&[&str]>) {
         ws.set_name("联系人").unwrap();
         for (c, h) in header.iter().enumerate() {
             ws.write_string(0, c as u16, *h).unwrap();
-            ws.write_string(1, c as u16, ["王芳", "341122194502104426", "13800000000"][c % 3])
-                .unwrap();
+            ws.write_string(
+                1,
+                c as u16,
+                ["王芳", "341122194502104426", "13800000000"][c % 3],
+            )
+            .unwrap();
         }
     }
     wb.save(dir.join("pension_202511.xlsx")).unwrap();
@@ -411,7 +415,10 @@ fn a_sheet_naming_only_persons_beside_the_data_is_ignored() {
     let m = manifest(&out.path().join("o"));
     let p = input(&m, "pension_202511.xlsx");
     assert_eq!(p["ignored_sheets"], serde_json::json!(["联系人"]), "{p}");
-    assert_eq!((p["rows_read"].as_u64(), p["rows_accepted"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (p["rows_read"].as_u64(), p["rows_accepted"].as_u64()),
+        (Some(1), Some(1))
+    );
 
     let batch = broken_sample(|d| pension_workbook(d, Some(&["姓名", "身份证号", "发放月份"])));
     let o = validate_into(batch.path(), &out.path().join("o2"));

@@ -769,7 +769,11 @@ pub fn content_digest(values: &[Value]) -> u64 {
             Value::Text(t) => (0u8, t.as_deref()).hash(&mut h),
             Value::Id { raw, id } => (1u8, id.value.as_deref().unwrap_or(raw)).hash(&mut h),
             Value::Name { raw, name } => {
-                let written = if name.name.is_empty() { *raw } else { &name.name };
+                let written = if name.name.is_empty() {
+                    *raw
+                } else {
+                    &name.name
+                };
                 (2u8, written, name.alias.as_deref()).hash(&mut h)
             }
             Value::Date(d) => (3u8, d).hash(&mut h),

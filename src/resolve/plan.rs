@@ -224,18 +224,24 @@ pub(crate) fn repairs() -> String {
             .collect();
         format!("CASE name_agrees(b.name_raw, k.name_raw){arms} ELSE 0 END")
     };
+    // A candidate confirms with the names it is known by that agree with
+    // its best-known name: a name another row put on its ID (DQ02: a
+    // spouse's on the head's) does not make a typo of that ID the spouse's.
     format!(
         "WITH scored AS (
             SELECT c.bad_id, b.name_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
             JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
+            JOIN {PERSONS} p ON p.person_id = c.person_id
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
             GROUP BY c.bad_id, b.name_key, c.person_id)
          SELECT bad_id, name_key, max(person_id) AS person_id, max(rank) AS rank
          FROM scored WHERE rank > 0
          GROUP BY bad_id, name_key
          HAVING count(*) = 1",
         bad = bad_records(),
+        disagree = quote(LEVEL_DISAGREE),
     )
 }
 

@@ -947,8 +947,12 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
     };
 
     let ctx = session(2);
-    register_batch(&ctx, "roster", table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]))
-        .unwrap();
+    register_batch(
+        &ctx,
+        "roster",
+        table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]),
+    )
+    .unwrap();
     register_batch(&ctx, "education", education()).unwrap();
     let res = resolve_all(&ctx, &["roster", "education"]).await.unwrap();
     for r in ["2", "3", "4"] {
@@ -960,8 +964,12 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
     }
 
     let ctx = session(2);
-    register_batch(&ctx, "roster", table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]))
-        .unwrap();
+    register_batch(
+        &ctx,
+        "roster",
+        table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]),
+    )
+    .unwrap();
     let other = table("结算.csv", PRIMARY, false, &[row(&b, "买买提艾力")]);
     register_batch(&ctx, "medical_settlement", other).unwrap();
     register_batch(&ctx, "education", education()).unwrap();
@@ -975,4 +983,39 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
             "education:{r}"
         );
     }
+}
+
+/// A name that another row put on a person's ID (a spouse's name on the
+/// head's ID: DQ02) does not confirm a repair of a typo of that ID written
+/// with that name; the person's own name does.
+#[tokio::test]
+async fn a_conflicting_name_on_an_id_does_not_confirm_its_repair() {
+    let ctx = session(2);
+    register_batch(
+        &ctx,
+        "roster",
+        table("名册.csv", PRIMARY, false, &[row(&zhang(), "张三")]),
+    )
+    .unwrap();
+    let property = table("不动产.csv", PRIMARY, false, &[row(&zhang(), "李芳")]);
+    register_batch(&ctx, "property", property).unwrap();
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            /* 2 */ row(&typo(&zhang(), 14, '7'), "李芳"),
+            /* 3 */ row(&typo(&zhang(), 14, '7'), "张三"),
+        ],
+    );
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve_all(&ctx, &["roster", "property", "medical_settlement"])
+        .await
+        .unwrap();
+    assert_eq!(res.dq02_name_conflict.num_rows(), 1);
+    assert_eq!(
+        link(&res, "medical_settlement", "2"),
+        (None, "unlinked".into(), 0.0)
+    );
+    assert_eq!(link(&res, "medical_settlement", "3").0, Some(zhang()));
 }
