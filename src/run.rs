@@ -709,13 +709,9 @@ async fn finding_rows(
         } else {
             None
         };
-        // A DQ01 row is unlinked by definition; a DQ04 row may have found
-        // its person by name and birth date, as links.csv says.
-        let method = if rule == "DQ04" {
-            Some(strings(batch, "method")?)
-        } else {
-            None
-        };
+        // A DQ01 or DQ04 row may have found its person by name and birth
+        // date, as links.csv says.
+        let method = strings(batch, "method")?;
         for i in 0..batch.num_rows() {
             if field.value(i) != "id_number" {
                 continue;
@@ -728,9 +724,14 @@ async fn finding_rows(
                     raw => format!("身份证号为「{raw}」（未填写），记录未关联"),
                 },
                 Some(s) => format!(
-                    "身份证号「{}」{}，无法唯一修复，记录未关联",
+                    "身份证号「{}」{}，无法唯一修复，{}",
                     mask_id(raw_id.value(i).trim()),
-                    status_label(s.value(i))
+                    status_label(s.value(i)),
+                    if method.value(i) == "name_birth" {
+                        "记录已按姓名和出生日期关联"
+                    } else {
+                        "记录未关联"
+                    }
                 ),
                 None => format!(
                     "身份证号「{}」已被 Excel 科学计数法损坏，后几位无法恢复",
@@ -751,9 +752,7 @@ async fn finding_rows(
                 (township, village),
                 evidence,
                 vec![source.clone()],
-                method
-                    .as_ref()
-                    .map(|m| get(m, i))
+                Some(get(&method, i))
                     .filter(|m| !m.is_empty())
                     .unwrap_or_else(|| "unlinked".to_string()),
                 Some(source),

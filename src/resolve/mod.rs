@@ -111,10 +111,10 @@ pub struct Resolution {
     pub links: u64,
     /// The person universe: person_id, name, name_raw.
     pub persons: RecordBatch,
-    /// DQ01: extract, file, row, _ord, field, raw_id, raw_name, id_status —
-    /// one per source row whose ID is bad_check / empty / malformed and
-    /// stayed unlinked (duplicates once; an empty guardian/head ID without a
-    /// name is not a case).
+    /// DQ01: extract, file, row, _ord, field, raw_id, raw_name, id_status,
+    /// method — one per source row whose ID is bad_check or malformed and
+    /// was not repaired, or empty (in the primary column) and stayed
+    /// unlinked (duplicates once; see `plan::dq01_invalid_id`).
     pub dq01_invalid_id: RecordBatch,
     /// DQ02: id_number, known_name, names (distinct normalised names joined
     /// by 、), sources (`extract:file:row` joined by `;`), n_sources — one per

@@ -33,6 +33,18 @@ fn linked_statuses() -> String {
     format!("({}, {})", quote(status::VALID), quote(status::UPGRADED15))
 }
 
+/// The statuses whose records may link by name and birth date: no usable
+/// ID, or a bad check character that no repair resolved.
+fn name_birth_statuses() -> String {
+    format!(
+        "({}, {}, {}, {})",
+        quote(status::EMPTY),
+        quote(status::SCI_NOTATION),
+        quote(status::MALFORMED),
+        quote(status::BAD_CHECK)
+    )
+}
+
 fn no_id_statuses() -> String {
     format!(
         "({}, {}, {})",
@@ -261,8 +273,9 @@ pub(crate) fn blocking_stats() -> String {
     )
 }
 
-/// Records with no usable ID but a birth date: the one known person with the
-/// same normalised name and the birth date written in the ID (digits 7–14).
+/// Records with no usable ID (or a bad one that no repair resolved) but a
+/// birth date: the one known person with the same normalised name and the
+/// birth date written in the ID (digits 7–14).
 /// A minority name's separator, written or left out (买买提·艾力,
 /// 买买提艾力), does not tell two names apart: two persons known by those
 /// two forms with one birth date are two candidates, and the record stays
@@ -272,7 +285,8 @@ pub(crate) fn name_birth() -> String {
     format!(
         "WITH rec AS (
             SELECT DISTINCT name, birth FROM {OBS}
-            WHERE id_status IN {no_id} AND birth IS NOT NULL AND name IS NOT NULL AND name <> ''),
+            WHERE id_status IN {statuses} AND birth IS NOT NULL AND name IS NOT NULL
+              AND name <> ''),
          known AS (
             SELECT DISTINCT person_id, replace(name, {sep}, '') AS bare,
                    substr(person_id, 7, 8) AS birth FROM {KNOWN})
@@ -280,7 +294,7 @@ pub(crate) fn name_birth() -> String {
          FROM rec r JOIN known k ON k.bare = replace(r.name, {sep}, '') AND k.birth = r.birth
          GROUP BY r.name, r.birth
          HAVING count(DISTINCT k.person_id) = 1",
-        no_id = no_id_statuses()
+        statuses = name_birth_statuses()
     )
 }
 
@@ -325,10 +339,11 @@ pub(crate) fn resolved_linked() -> String {
 }
 
 /// Every other observation (a few in a hundred), in one pass over them: a
-/// bad ID looked up among the repairs, a missing one by name and birth date,
-/// the rest unlinked. The data-quality outputs DQ01, DQ03 and DQ04 are drawn
-/// from these rows alone, without reading the linked ones. Each join is
-/// guarded by the status it serves, so that a row matches in one at most.
+/// bad ID looked up among the repairs, then (as a missing one) by name and
+/// birth date, the rest unlinked. The data-quality outputs DQ01, DQ03 and
+/// DQ04 are drawn from these rows alone, without reading the linked ones.
+/// Each join is guarded by the statuses it serves and matches a row once at
+/// most; a repair goes before name and birth date.
 pub(crate) fn resolved_other() -> String {
     let bad = quote(status::BAD_CHECK);
     let no_id = no_id_statuses();
@@ -342,23 +357,21 @@ pub(crate) fn resolved_other() -> String {
         .collect();
     format!(
         "SELECT {RESOLVED_ROW},
-                CASE WHEN o.id_status = {bad} THEN r.person_id
-                     WHEN o.id_status IN {no_id} THEN nb.person_id END AS person_id,
-                CASE WHEN o.id_status = {bad} AND r.person_id IS NOT NULL THEN {repaired}
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {name_birth}
+                COALESCE(r.person_id, nb.person_id) AS person_id,
+                CASE WHEN r.person_id IS NOT NULL THEN {repaired}
+                     WHEN nb.person_id IS NOT NULL THEN {name_birth}
                      ELSE {unlinked} END AS method,
-                CASE WHEN o.id_status = {bad} AND r.person_id IS NOT NULL
-                          THEN CASE r.rank{repaired_score} END
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {s_name_birth}
+                CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_score} END
+                     WHEN nb.person_id IS NOT NULL THEN {s_name_birth}
                      ELSE {s_unlinked} END AS score,
-                CASE WHEN o.id_status = {bad} THEN CASE r.rank{repaired_level} END
-                     WHEN o.id_status IN {no_id} AND nb.person_id IS NOT NULL THEN {same}
+                CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_level} END
+                     WHEN nb.person_id IS NOT NULL THEN {same}
                      END AS name_level
          FROM {OBS} o
          LEFT JOIN {REPAIRS} r
            ON r.bad_id = o.id AND r.name_key = o.name_key AND o.id_status = {bad}
          LEFT JOIN {NAME_BIRTH} nb
-           ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {no_id}
+           ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {name_birth_statuses}
          WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded})",
         valid = quote(status::VALID),
         upgraded = quote(status::UPGRADED15),
@@ -368,6 +381,7 @@ pub(crate) fn resolved_other() -> String {
         s_name_birth = f64_sql(Method::NameBirth.score()),
         s_unlinked = f64_sql(Method::Unlinked.score()),
         same = quote(LEVEL_SAME),
+        name_birth_statuses = name_birth_statuses(),
     )
 }
 
@@ -454,23 +468,25 @@ pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
         .join(" UNION ALL ")
 }
 
-/// DQ01 candidates: rows whose ID number is invalid (a bad check character
-/// or date, or malformed) or missing (empty, or a placeholder such as `无`
-/// or `/`, in the primary ID column: a second ID column such as a
-/// guardian's is often empty) and that no repair and no name + birth date
-/// linked: one per source row (duplicates once). The record is kept, unlinked, and
+/// DQ01 candidates, one per source row (duplicates once): rows whose ID
+/// number is invalid (a bad check character or date, or malformed) and was
+/// not repaired, whether or not name + birth date then linked the record;
+/// and rows whose ID is missing (empty, or a placeholder such as `无` or
+/// `/`, in the primary ID column: a second one such as a guardian's is
+/// often empty) that nothing linked. A record that stays unlinked is
 /// flagged, so that nothing it holds is silently lost to the rules.
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
-        "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status
+        "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status, method
          FROM {RESOLVED_OTHER}
-         WHERE (id_status IN ({bad}, {malformed})
-                OR (id_status = {empty} AND field = 'id_number'))
-           AND method = {unlinked} AND NOT \"_dup\"
+         WHERE ((id_status IN ({bad}, {malformed}) AND method <> {repaired})
+                OR (id_status = {empty} AND field = 'id_number' AND method = {unlinked}))
+           AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
         malformed = quote(status::MALFORMED),
         empty = quote(status::EMPTY),
+        repaired = quote(Method::Repaired.label()),
         unlinked = quote(Method::Unlinked.label()),
     )
 }

@@ -1019,3 +1019,50 @@ async fn a_conflicting_name_on_an_id_does_not_confirm_its_repair() {
     );
     assert_eq!(link(&res, "medical_settlement", "3").0, Some(zhang()));
 }
+
+/// An education row whose bad ID no repair resolves (two digits wrong)
+/// links by name and birth date when one known person qualifies, and is
+/// still DQ01: its ID number is invalid and was not repaired.
+#[tokio::test]
+async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
+    let two_wrong = typo(&typo(&zhang(), 16, '9'), 15, '8');
+    assert_eq!(classify(&two_wrong).1, "bad_check");
+    let ctx = session(2);
+    register_batch(
+        &ctx,
+        "roster",
+        table("名册.csv", PRIMARY, false, &[row(&zhang(), "张三")]),
+    )
+    .unwrap();
+    let student = |birth: &'static str| Row {
+        ids: vec![two_wrong.clone()],
+        names: vec!["张三"],
+        birth: Some(birth),
+        dup: false,
+    };
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[
+            /* 2 */ student("1980-01-01"),
+            /* 3 */ student("1980-01-02"),
+        ],
+    );
+    register_batch(&ctx, "education", education).unwrap();
+    let res = resolve_all(&ctx, &["roster", "education"]).await.unwrap();
+    assert_eq!(
+        link(&res, "education", "2"),
+        (Some(zhang()), "name_birth".into(), 0.8)
+    );
+    assert_eq!(link(&res, "education", "3"), (None, "unlinked".into(), 0.0));
+    let dq01 = &res.dq01_invalid_id;
+    assert_eq!(
+        strings(dq01, "row"),
+        vec![Some("2".to_string()), Some("3".to_string())]
+    );
+    assert_eq!(
+        strings(dq01, "method"),
+        vec![Some("name_birth".to_string()), Some("unlinked".to_string())]
+    );
+}
