@@ -16,7 +16,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "medical_settlement",
     label: "医保结算明细",
     fields: &[
-        FieldDef::new("settlement_id", "结算编号", Text)
+        FieldDef::new("settlement_id", "结算编号", Code)
             .aliases(&["结算流水号", "结算ID"])
             .value_required(),
         FieldDef::new("name", "姓名", Name).aliases(NAME_ALIASES),

@@ -23,6 +23,10 @@ pub use header::{HeaderMap, HeaderMatcher, HeaderProblem, header_key};
 pub enum FieldType {
     /// Free text, trimmed.
     Text,
+    /// An identifier such as a 不动产单元号 or a 结算编号 (Arrow Utf8):
+    /// width-folded, blanks removed, letters upper-cased, so that one code
+    /// written two ways (`ab-12 `, `ＡＢ-12`) is one code.
+    Code,
     /// A resident ID number (GB 11643): normalised, with raw value and status.
     Id,
     /// A person's name: normalised, with raw value, alias and pinyin key.

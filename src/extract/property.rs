@@ -24,7 +24,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             "身份证号",
             "证件号码",
         ]),
-        FieldDef::new("unit_id", "不动产单元号", Text)
+        FieldDef::new("unit_id", "不动产单元号", Code)
             .aliases(&["单元号"])
             .value_required(),
         FieldDef::new("address", "坐落", Text)

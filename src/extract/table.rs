@@ -156,7 +156,7 @@ fn is_null(v: &Value) -> bool {
 
 fn null_of(ty: FieldType) -> Value<'static> {
     match ty {
-        FieldType::Text | FieldType::SchoolYear => Value::Text(None),
+        FieldType::Text | FieldType::Code | FieldType::SchoolYear => Value::Text(None),
         FieldType::Id => Value::Id {
             raw: "",
             id: normalize_id(""),
@@ -174,6 +174,26 @@ fn null_of(ty: FieldType) -> Value<'static> {
     }
 }
 
+/// An identifier's canonical form ([`FieldType::Code`]); `None` when empty.
+/// A code already in that form (the usual case) is borrowed.
+fn code(raw: &str) -> Option<Cow<'_, str>> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase())
+    {
+        return Some(Cow::Borrowed(t));
+    }
+    let folded: String = t
+        .nfkc()
+        .filter(|c| !c.is_whitespace() && *c != '\u{200b}' && *c != '\u{feff}')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (!folded.is_empty()).then_some(Cow::Owned(folded))
+}
+
 /// Parses one cell; the error is a stable code and a Chinese message that
 /// does not repeat the value.
 fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static str, String)> {
@@ -183,6 +203,7 @@ fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static st
             let t = raw.trim();
             Value::Text((!t.is_empty()).then_some(Cow::Borrowed(t)))
         }
+        FieldType::Code => Value::Text(code(raw)),
         FieldType::Id => Value::Id {
             raw,
             id: normalize_id(raw),
@@ -458,7 +479,7 @@ impl FieldColumns {
         match ty {
             FieldType::Id => FieldColumns::Id(Default::default()),
             FieldType::Name => FieldColumns::Name(Default::default()),
-            FieldType::Text | FieldType::SchoolYear | FieldType::Category(_) => {
+            FieldType::Text | FieldType::Code | FieldType::SchoolYear | FieldType::Category(_) => {
                 FieldColumns::Text(StringBuilder::new())
             }
             FieldType::Date => FieldColumns::Date(Date32Builder::new()),
@@ -875,7 +896,7 @@ pub fn schema(def: &ExtractDef) -> SchemaRef {
                 fields.push(Field::new(format!("{name}_alias"), DataType::Utf8, true));
                 fields.push(Field::new(format!("{name}_pinyin"), DataType::Utf8, true));
             }
-            FieldType::Text | FieldType::SchoolYear | FieldType::Category(_) => {
+            FieldType::Text | FieldType::Code | FieldType::SchoolYear | FieldType::Category(_) => {
                 fields.push(Field::new(name, DataType::Utf8, true))
             }
             FieldType::Date => fields.push(Field::new(name, DataType::Date32, true)),
@@ -913,6 +934,19 @@ pub fn region_unknown(id: &NormalizedId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_written_two_ways_is_one_code() {
+        assert_eq!(code("UNIT-77").as_deref(), Some("UNIT-77"));
+        assert!(matches!(code(" UNIT-77 "), Some(Cow::Borrowed(_))));
+        assert_eq!(code("unit-77 ").as_deref(), Some("UNIT-77"));
+        assert_eq!(code("ＵＮＩＴ－７７").as_deref(), Some("UNIT-77"));
+        assert_eq!(
+            code("320102 001001\u{3000}GB00001").as_deref(),
+            Some("320102001001GB00001")
+        );
+        assert_eq!(code("  "), None);
+    }
 
     const GRADE: &[(&str, &[&str])] = &[("C", &["C级"]), ("D", &["D级"])];
     const STATUS: &[(&str, &[&str])] = &[
@@ -1035,8 +1069,10 @@ mod tests {
             .iter()
             .flat_map(|d| d.fields.iter().map(move |f| (d.name, f)))
             .filter(|(_, f)| {
-                !matches!(f.ty, FieldType::Text | FieldType::Id | FieldType::Name)
-                    && !f.value_required
+                !matches!(
+                    f.ty,
+                    FieldType::Text | FieldType::Code | FieldType::Id | FieldType::Name
+                ) && !f.value_required
                     && !f.value_checked
             })
             .map(|(d, f)| (d, f.field))

@@ -83,12 +83,13 @@ pub struct NormalizedId {
 }
 
 /// Removes what spreadsheets and typists add around and inside an ID number
-/// and upper-cases ASCII letters (`x` → `X`). Quotes are removed only at the
+/// and upper-cases ASCII letters (`x` → `X`, and `×` too). Quotes are removed only at the
 /// start and end: Excel's text prefix `'` and CSV-style double quotes.
 fn clean(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(64));
     for c in raw.chars() {
-        let c = fold_width(c);
+        // The multiplication sign is what an input method offers for `X`.
+        let c = if c == '×' { 'X' } else { fold_width(c) };
         if is_blank(c) || is_dash(c) {
             continue;
         }
@@ -513,6 +514,11 @@ mod tests {
     fn lower_case_x_is_upper_cased() {
         assert_eq!(norm("44011320141005001x"), valid("44011320141005001X"));
         assert_eq!(norm("33010219200403064x"), valid("33010219200403064X"));
+    }
+
+    #[test]
+    fn a_multiplication_sign_is_an_x() {
+        assert_eq!(norm("44011320141005001×"), valid("44011320141005001X"));
     }
 
     #[test]

@@ -346,7 +346,6 @@ pub(crate) fn resolved_linked() -> String {
 /// most; a repair goes before name and birth date.
 pub(crate) fn resolved_other() -> String {
     let bad = quote(status::BAD_CHECK);
-    let no_id = no_id_statuses();
     let repaired_score: String = REPAIRED_SCORES
         .iter()
         .map(|(_, score, rank)| format!(" WHEN {rank} THEN {}", f64_sql(*score)))
