@@ -279,11 +279,15 @@ pub async fn cb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
     let findings = rows
         .iter()
         .map(|row| {
-            let mut evidence = format!(
-                "医保参保终止，原因 死亡，终止日期 {} ≤ {}，仍在册",
-                row.text_or_empty("death_date"),
-                params.as_of.format("%Y-%m-%d")
-            );
+            // A death recorded without its date is taken as before the
+            // as-of date (the extract already holds it); the evidence says so.
+            let mut evidence = match row.text("death_date") {
+                Some(d) => format!(
+                    "医保参保终止，原因 死亡，终止日期 {d} ≤ {}，仍在册",
+                    params.as_of.format("%Y-%m-%d")
+                ),
+                None => "医保参保终止，原因 死亡（终止日期未填），仍在册".to_string(),
+            };
             if let Some(benefit) = row.int("monthly_benefit") {
                 evidence += &format!("（月保障金 {} 元）", yuan(benefit));
             }
@@ -830,6 +834,17 @@ mod tests {
                 "medical_enrollment:medical_enrollment.csv:2",
                 "roster:roster.csv:3"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn cb04_a_death_without_its_date_fires_and_says_so() {
+        let ctx = death_ctx(vec![enrollment(P2, "终止", Some("死亡"), None)]);
+        let found = cb04(&ctx, &params()).await.unwrap();
+        assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
+        assert_eq!(
+            found[0].evidence,
+            "医保参保终止，原因 死亡（终止日期未填），仍在册（月保障金 600.00 元）"
         );
     }
 
