@@ -920,6 +920,14 @@ async fn a_check_character_x_swapped_with_the_digit_before_it_is_repaired() {
     assert_eq!(strings(&res.dq01_invalid_id, "row"), vec![Some("3".into())]);
 }
 
+/// A session (2 threads) whose roster holds a member row for each (ID, name).
+fn session_with_roster(members: &[(&str, &str)]) -> SessionContext {
+    let ctx = session(2);
+    let rows: Vec<Row<'_>> = members.iter().map(|(id, name)| row(id, name)).collect();
+    register_batch(&ctx, "roster", table("名册.csv", PRIMARY, false, &rows)).unwrap();
+    ctx
+}
+
 /// A minority name with its separator written or left out is one name to
 /// name + birth date: it links when one person qualifies, and two persons
 /// known by the two forms are two candidates.
@@ -950,9 +958,7 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
     let resolve = |also: Option<RecordBatch>| {
         let (a, education) = (a.clone(), education());
         async move {
-            let ctx = session(2);
-            let roster = table("名册.csv", PRIMARY, false, &[row(&a, "买买提·艾力")]);
-            register_batch(&ctx, "roster", roster).unwrap();
+            let ctx = session_with_roster(&[(&a, "买买提·艾力")]);
             let mut names = vec!["roster", "education"];
             if let Some(batch) = also {
                 register_batch(&ctx, "medical_settlement", batch).unwrap();
@@ -991,13 +997,7 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
 /// with that name; the person's own name does.
 #[tokio::test]
 async fn a_conflicting_name_on_an_id_does_not_confirm_its_repair() {
-    let ctx = session(2);
-    register_batch(
-        &ctx,
-        "roster",
-        table("名册.csv", PRIMARY, false, &[row(&zhang(), "张三")]),
-    )
-    .unwrap();
+    let ctx = session_with_roster(&[(&zhang(), "张三")]);
     let property = table("不动产.csv", PRIMARY, false, &[row(&zhang(), "李芳")]);
     register_batch(&ctx, "property", property).unwrap();
     let settlement = table(
@@ -1028,13 +1028,7 @@ async fn a_conflicting_name_on_an_id_does_not_confirm_its_repair() {
 async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
     let two_wrong = typo(&typo(&zhang(), 16, '9'), 15, '8');
     assert_eq!(classify(&two_wrong).1, "bad_check");
-    let ctx = session(2);
-    register_batch(
-        &ctx,
-        "roster",
-        table("名册.csv", PRIMARY, false, &[row(&zhang(), "张三")]),
-    )
-    .unwrap();
+    let ctx = session_with_roster(&[(&zhang(), "张三")]);
     let student = |birth: &'static str| Row {
         ids: vec![two_wrong.clone()],
         names: vec!["张三"],
