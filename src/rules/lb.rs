@@ -446,6 +446,9 @@ mod tests {
                 house(P4, "D", "2023-01-01", "未纳入"),
                 house(P4, "B", "2025-03-01", "未纳入"), // latest is B
                 house(P5, "C", "2025-03-01", "未纳入"), // C not configured
+                // Dated after the as-of date: not made yet on that date.
+                house(P2, "A", "2025-12-15", "未纳入"),
+                house(P5, "D", "2025-12-01", "未纳入"),
             ],
         );
         register(&ctx, "contribution", vec![]);

@@ -706,13 +706,19 @@ impl<'a> Blocks<'a> {
                 ),
             ),
             // A house's grade: the latest assessment per head of household.
+            // The latest assessment of each head's house as of the as-of
+            // date: one dated later was not made yet on that date (a run
+            // for an earlier date gives the same answer once it arrives).
             "latest_house" => (
                 vec!["live_housing_safety"],
-                "SELECT * FROM ( \
-                   SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id \
-                     ORDER BY assess_date DESC NULLS LAST, _ord DESC) AS rn \
-                   FROM live_housing_safety) WHERE rn = 1"
-                    .into(),
+                format!(
+                    "SELECT * FROM ( \
+                       SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id \
+                         ORDER BY assess_date DESC NULLS LAST, _ord DESC) AS rn \
+                       FROM live_housing_safety \
+                       WHERE assess_date IS NULL OR assess_date <= {}) WHERE rn = 1",
+                    date_lit(w.as_of)
+                ),
             ),
             other => panic!("no building block {other}"),
         }
