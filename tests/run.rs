@@ -224,18 +224,63 @@ fn one_thread_writes_a_links_table_of_many_batches() {
     }
 }
 
+/// Copies the sample batch into `dir/input`, for a test to add to.
+fn sample_copy(dir: &Path) -> PathBuf {
+    let input = dir.join("input");
+    std::fs::create_dir(&input).unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
+    }
+    input
+}
+
+/// A settlement file repeated whole by a second one: the same findings as
+/// with one (DQ01 and DQ04 once per row, not per copy), and no conflicts
+/// in the copy.
+#[test]
+fn a_file_repeated_whole_adds_no_finding_and_no_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let (once, twice) = (dir.path().join("once"), dir.path().join("twice"));
+    assert_ok(&run_sample(&once, "2"));
+    let input = sample_copy(dir.path());
+    std::fs::copy(
+        input.join("medical_settlement_202511.csv"),
+        input.join("medical_settlement_202512.csv"),
+    )
+    .unwrap();
+    assert_ok(&run_batch(&input, &twice, "2"));
+    // (rule, household, ID, name) of every finding, in order.
+    let rules = |out: &Path| -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = read(out.join("findings.csv"))
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[1].to_string(), f[4..7].join(","))
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(rules(&twice), rules(&once));
+    let m: serde_json::Value = serde_json::from_str(&read(twice.join("manifest.json"))).unwrap();
+    let copy = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == "medical_settlement_202512.csv")
+        .unwrap();
+    assert_eq!(copy["rows_conflict"], 0, "{copy}");
+}
+
 /// A roster in two files: a member row the second file repeats value for
 /// value (written differently) is one row, not CB05; a member row it
 /// repeats with another amount is CB05, with both rows as sources.
 #[test]
 fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    std::fs::create_dir(&input).unwrap();
-    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
-    }
+    let input = sample_copy(dir.path());
     std::fs::write(
         input.join("roster_202511_2.csv"),
         "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\

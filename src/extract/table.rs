@@ -7,7 +7,8 @@
 //! - `_file` (Utf8), `_row` (Utf8, the row a person sees), `_ord` (UInt64,
 //!   unique and increasing in file order), `_dup` (Boolean: an exact
 //!   duplicate of an earlier row of the same file), `_superseded` (Boolean: a
-//!   later row of the same record key differs, so this one is not used).
+//!   later row of the same record key replaces it, or repeats it from
+//!   another file, so this one is not used; see `supersede`).
 //! - ID field `F`: `F` (normalised 18 characters when the status is valid,
 //!   upgraded15 or bad_check, else null), `F_raw`, `F_status`.
 //! - name field `N`: `N` (normalised, null when empty), `N_raw`, `N_alias`,
@@ -16,6 +17,7 @@
 //!   decimals Float64, text and categories Utf8 (categories canonical).
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -741,35 +743,96 @@ impl FileRows {
 /// Record-key conflicts across an extract's files, in file order: a row that
 /// a later row of the same key replaces is superseded. Returns a flag per
 /// row (all files' rows in order) and how many conflicts each file holds
-/// (counted on the later row's file, by index into `files`). A row that
-/// another file repeats value for value is superseded too (the rules count
-/// it once) but is no conflict: the two rows do not differ. Within one file
+/// (counted on the later row's file, by index into `files`). Within one file
 /// a row repeated as written is an exact duplicate and has no key.
+///
+/// When the files carry content digests (an extract of several files), a
+/// row that repeats value for value a row of an earlier file is no conflict
+/// (the two do not differ), whichever rows of the key came between; and a
+/// row without a key (no usable ID) that repeats an earlier file's row
+/// supersedes it, so that the rules and DQ01 count it once.
 ///
 /// `roster`: only a row that another file repeats value for value is
 /// superseded; two rows of one member that differ (or differ as written in
 /// one file) are both kept, for CB05, and are no conflict.
 fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, BTreeMap<usize, u64>) {
+    /// Earlier rows of a key looked at for a repeat: keys recur once a file.
+    const MAX_LOOK_BACK: usize = 64;
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
-    // Key → (the row last seen with it, its content digest, its file).
-    let mut last: HashMap<u128, (usize, Option<u64>, usize), DigestState> =
+    let digests = files.len() > 1
+        && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
+        && files.iter().all(|f| f.contents.len() == f.len);
+    // The first row of each file, to find a row's file and its digest.
+    let starts: Vec<usize> = files
+        .iter()
+        .scan(0, |at, f| {
+            let start = *at;
+            *at += f.len;
+            Some(start)
+        })
+        .collect();
+    let file_of = |i: usize| starts.partition_point(|&s| s <= i) - 1;
+    let content_of = |i: usize| {
+        let f = file_of(i);
+        (f, files[f].contents[i - starts[f]])
+    };
+    // Key → the last row with it; with digests, each row's previous row of
+    // its key (u32::MAX: none), and the last keyless row of each content.
+    let mut last: HashMap<u128, usize, DigestState> =
         HashMap::with_capacity_and_hasher(n, DigestState::default());
+    let mut earlier: Vec<u32> = if digests {
+        vec![u32::MAX; n]
+    } else {
+        Vec::new()
+    };
+    let mut keyless: HashMap<u64, usize> = HashMap::new();
     let mut i = 0;
     for (file_idx, f) in files.iter().enumerate() {
         for (r, &key) in f.keys.iter().enumerate() {
-            let content = f.contents.get(r).copied();
-            if key != NO_KEY
-                && let Some((prev, prev_content, prev_file)) =
-                    last.insert(key, (i, content, file_idx))
-            {
-                let same = prev_file != file_idx && content.is_some() && content == prev_content;
-                if same || !roster {
-                    superseded[prev] = true;
+            let content = digests.then(|| f.contents[r]);
+            if key == NO_KEY {
+                // The first of a file's rows with these values stands for
+                // them (the rest are its exact duplicates, also keyless).
+                if let Some(c) = content {
+                    match keyless.entry(c) {
+                        Entry::Occupied(e) if file_of(*e.get()) == file_idx => {}
+                        Entry::Occupied(mut e) => {
+                            superseded[*e.get()] = true;
+                            e.insert(i);
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(i);
+                        }
+                    }
                 }
-                if !same && !roster {
-                    *conflicts.entry(file_idx).or_default() += 1;
+            } else if let Some(prev) = last.insert(key, i) {
+                // The latest row of an earlier file with this key and these values.
+                let repeat = content.and_then(|c| {
+                    earlier[i] = prev as u32;
+                    let mut j = prev;
+                    for _ in 0..MAX_LOOK_BACK {
+                        let (jf, jc) = content_of(j);
+                        if jf != file_idx && jc == c {
+                            return Some(j);
+                        }
+                        j = match earlier[j] {
+                            u32::MAX => return None,
+                            p => p as usize,
+                        };
+                    }
+                    None
+                });
+                if roster {
+                    if let Some(j) = repeat {
+                        superseded[j] = true;
+                    }
+                } else {
+                    superseded[prev] = true;
+                    if repeat.is_none() {
+                        *conflicts.entry(file_idx).or_default() += 1;
+                    }
                 }
             }
             i += 1;
@@ -788,7 +851,12 @@ pub fn content_digest(values: &[Value]) -> u64 {
     for v in values {
         match v {
             Value::Text(t) => (0u8, t.as_deref()).hash(&mut h),
-            Value::Id { raw, id } => (1u8, id.value.as_deref().unwrap_or(raw)).hash(&mut h),
+            // Empty, 无 and / are one missing ID.
+            Value::Id { raw, id } => match (&id.value, id.status) {
+                (_, crate::normalize::id::IdStatus::Empty) => (1u8, "").hash(&mut h),
+                (Some(v), _) => (1u8, v.as_str()).hash(&mut h),
+                (None, _) => (1u8, *raw).hash(&mut h),
+            },
             Value::Name { raw, name } => {
                 let written = if name.name.is_empty() {
                     *raw
@@ -934,6 +1002,60 @@ pub fn region_unknown(id: &NormalizedId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file's columns for `supersede`: (key, content) of each row.
+    fn keyed(rows: &[(u128, Option<u64>)]) -> FileColumns {
+        FileColumns {
+            len: rows.len(),
+            pieces: Vec::new(),
+            keys: rows.iter().map(|r| r.0).collect(),
+            contents: rows.iter().filter_map(|r| r.1).collect(),
+        }
+    }
+
+    #[test]
+    fn supersede_counts_a_conflict_where_rows_of_a_key_differ() {
+        let one = keyed(&[(7, None), (7, None), (8, None)]);
+        let (flags, conflicts) = supersede(&[&one], false);
+        assert_eq!(flags, [true, false, false]);
+        assert_eq!(conflicts, BTreeMap::from([(0, 1)]));
+    }
+
+    #[test]
+    fn a_file_repeating_an_earlier_one_adds_no_conflict() {
+        // The first file holds a conflict (A then B); the second repeats it.
+        let first = keyed(&[(7, Some(1)), (7, Some(2))]);
+        let second = keyed(&[(7, Some(1)), (7, Some(2))]);
+        let (flags, conflicts) = supersede(&[&first, &second], false);
+        assert_eq!(flags, [true, true, true, false]);
+        assert_eq!(conflicts, BTreeMap::from([(0, 1)]));
+        // A later file's different row is a conflict.
+        let third = keyed(&[(7, Some(3))]);
+        let (_, conflicts) = supersede(&[&first, &second, &third], false);
+        assert_eq!(conflicts, BTreeMap::from([(0, 1), (2, 1)]));
+    }
+
+    #[test]
+    fn a_roster_row_is_superseded_only_by_its_repeat_in_another_file() {
+        // X and Y differ (CB05); the second file repeats X, not as the last
+        // row of the key.
+        let first = keyed(&[(7, Some(1)), (7, Some(2))]);
+        let second = keyed(&[(7, Some(1))]);
+        let (flags, conflicts) = supersede(&[&first, &second], true);
+        assert_eq!(flags, [true, false, false]);
+        assert!(conflicts.is_empty());
+    }
+
+    #[test]
+    fn a_keyless_row_repeated_by_a_later_file_counts_once() {
+        // Rows without an ID: the second file repeats the first's (its
+        // exact duplicate too); a row of other values stays.
+        let first = keyed(&[(NO_KEY, Some(5)), (NO_KEY, Some(5)), (NO_KEY, Some(6))]);
+        let second = keyed(&[(NO_KEY, Some(5))]);
+        let (flags, conflicts) = supersede(&[&first, &second], false);
+        assert_eq!(flags, [true, false, false, false]);
+        assert!(conflicts.is_empty());
+    }
 
     #[test]
     fn a_code_written_two_ways_is_one_code() {

@@ -65,8 +65,8 @@ pub(crate) struct ObsSource<'a> {
 }
 
 /// `SELECT` of one ID field of one extract as observations:
-/// extract, field, file, row, _ord, _dup, id, id_raw, id_status, name,
-/// name_raw, name_key, birth.
+/// extract, field, file, row, _ord, _dup, _superseded, id, id_raw, id_status,
+/// name, name_raw, name_key, birth.
 pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
     let f = src.id_field;
     let (name, name_raw) = match src.name_field {
@@ -89,6 +89,7 @@ pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
         "SELECT CAST({extract} AS VARCHAR) AS extract, CAST({field} AS VARCHAR) AS field, \
          CAST(\"_file\" AS VARCHAR) AS file, CAST(\"_row\" AS VARCHAR) AS \"row\", \
          CAST(\"_ord\" AS BIGINT UNSIGNED) AS \"_ord\", CAST(\"_dup\" AS BOOLEAN) AS \"_dup\", \
+         CAST(\"_superseded\" AS BOOLEAN) AS \"_superseded\", \
          CAST({id} AS VARCHAR) AS id, CAST({id_raw} AS VARCHAR) AS id_raw, \
          CAST({id_status} AS VARCHAR) AS id_status, \
          {name} AS name, {name_raw} AS name_raw, coalesce({name_raw}, '') AS name_key, \
@@ -109,7 +110,7 @@ pub(crate) fn observations_empty() -> String {
         "SELECT CAST(NULL AS VARCHAR) AS extract, CAST(NULL AS VARCHAR) AS field, \
          CAST(NULL AS VARCHAR) AS file, CAST(NULL AS VARCHAR) AS \"row\", \
          CAST(NULL AS BIGINT UNSIGNED) AS \"_ord\", CAST(NULL AS BOOLEAN) AS \"_dup\", \
-         CAST(NULL AS VARCHAR) AS id, CAST(NULL AS VARCHAR) AS id_raw, \
+         CAST(NULL AS BOOLEAN) AS \"_superseded\", CAST(NULL AS VARCHAR) AS id, CAST(NULL AS VARCHAR) AS id_raw, \
          CAST(NULL AS VARCHAR) AS id_status, CAST(NULL AS VARCHAR) AS name, \
          CAST(NULL AS VARCHAR) AS name_raw, CAST('' AS VARCHAR) AS name_key, \
          CAST(NULL AS VARCHAR) AS birth FROM {POSITIONS} WHERE false"
@@ -299,7 +300,8 @@ pub(crate) fn name_birth() -> String {
 }
 
 /// The columns every arm of the resolved tables takes from the observation.
-const RESOLVED_ROW: &str = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
+const RESOLVED_ROW: &str =
+    "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\", o.\"_superseded\",
                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status";
 
 /// Every observation with its resolved person, method, score and the level
@@ -480,7 +482,7 @@ pub(crate) fn dq01_invalid_id() -> String {
          FROM {RESOLVED_OTHER}
          WHERE ((id_status IN ({bad}, {malformed}) AND method <> {repaired})
                 OR (id_status = {empty} AND field = 'id_number' AND method = {unlinked}))
-           AND NOT \"_dup\"
+           AND NOT \"_dup\" AND NOT \"_superseded\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
         malformed = quote(status::MALFORMED),
@@ -563,7 +565,7 @@ pub(crate) fn dq04_sci_notation() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, person_id, method
          FROM {RESOLVED_OTHER}
-         WHERE id_status = {sci} AND NOT \"_dup\"
+         WHERE id_status = {sci} AND NOT \"_dup\" AND NOT \"_superseded\"
          ORDER BY extract, \"_ord\", field",
         sci = quote(status::SCI_NOTATION),
     )

@@ -77,6 +77,7 @@ fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>])
         Field::new("_row", DataType::Utf8, false),
         Field::new("_ord", DataType::UInt64, false),
         Field::new("_dup", DataType::Boolean, false),
+        Field::new("_superseded", DataType::Boolean, false),
     ];
     let n = rows.len();
     let mut columns: Vec<ArrayRef> = vec![
@@ -90,6 +91,7 @@ fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>])
         Arc::new(BooleanArray::from(
             rows.iter().map(|r| r.dup).collect::<Vec<_>>(),
         )),
+        Arc::new(BooleanArray::from(vec![false; n])),
     ];
     for (k, (id_field, name_field)) in pairs.iter().enumerate() {
         let classified: Vec<_> = rows.iter().map(|r| classify(&r.ids[k])).collect();

@@ -549,8 +549,9 @@ impl<'a> Blocks<'a> {
             );
         }
         match name {
-            // Linked roster rows. The roster has no supersession: a second
-            // row for the same household and person is CB05's business.
+            // Linked roster rows. Only a row that another roster file
+            // repeats value for value is superseded: a second, different row
+            // for the same household and person is CB05's business.
             "roster_rows" => (
                 vec![],
                 "SELECT *, 'roster:' || _file || ':' || _row AS src FROM roster \
@@ -580,10 +581,10 @@ impl<'a> Blocks<'a> {
                        CAST(CASE WHEN h.category = '低收入' THEN {factor_low} ELSE {factor} END AS BIGINT) AS factor_permille, \
                        CAST(CASE WHEN h.category = '低收入' THEN {floor_low} ELSE {floor} END AS BIGINT) AS floor_bp \
                      FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY _ord) AS rn \
-                           FROM roster WHERE NOT _dup) h \
+                           FROM roster WHERE NOT _dup AND NOT _superseded) h \
                      JOIN (SELECT household_id, MAX(household_size) AS household_size, \
                              COUNT(DISTINCT COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) AS member_rows \
-                           FROM roster WHERE NOT _dup GROUP BY household_id) n \
+                           FROM roster WHERE NOT _dup AND NOT _superseded GROUP BY household_id) n \
                        ON n.household_id = h.household_id \
                      WHERE h.rn = 1",
                     standard = self.standard_of("h.township"),
