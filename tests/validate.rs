@@ -420,9 +420,19 @@ fn a_sheet_naming_only_persons_beside_the_data_is_ignored() {
         (Some(1), Some(1))
     );
 
-    let batch = broken_sample(|d| pension_workbook(d, Some(&["姓名", "身份证号", "发放月份"])));
-    let o = validate_into(batch.path(), &out.path().join("o2"));
-    assert_eq!(o.status.code(), Some(4));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("工作表 联系人：缺少必需列「发放金额"), "{err}");
+    // A sheet with one of the extract's own columns, or with renamed data
+    // columns (月份 for 发放月份), is a data sheet that lacks columns.
+    for (i, header) in [
+        ["姓名", "身份证号", "发放月份"],
+        ["姓名", "身份证号", "月份"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let batch = broken_sample(|d| pension_workbook(d, Some(header)));
+        let o = validate_into(batch.path(), &out.path().join(format!("bad{i}")));
+        assert_eq!(o.status.code(), Some(4), "{header:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("工作表 联系人：缺少必需列「发放金额"), "{err}");
+    }
 }

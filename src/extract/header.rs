@@ -57,6 +57,30 @@ pub enum HeaderProblem {
     },
 }
 
+/// The headers of a contact list's other columns (see
+/// [`HeaderMatcher::names_only_persons`]), as [`header_key`] gives them.
+const CONTACT_HEADERS: &[&str] = &[
+    "序号",
+    "联系电话",
+    "电话",
+    "电话号码",
+    "手机",
+    "手机号",
+    "手机号码",
+    "联系方式",
+    "地址",
+    "住址",
+    "家庭住址",
+    "现住址",
+    "户籍地址",
+    "备注",
+    "性别",
+    "民族",
+    "关系",
+    "与户主关系",
+    "联系人",
+];
+
 /// Recognises and maps the header rows of one extract type, with the
 /// aliases a site's config adds. Built once per extract, asked per row.
 #[derive(Debug, Clone)]
@@ -177,14 +201,22 @@ impl HeaderMatcher {
         matched >= 2 && required_found * 2 >= self.required
     }
 
-    /// Whether every column of a header row that this extract knows is a
-    /// person's ID number or name: a contact list beside the data sheet of
-    /// a workbook (姓名, 身份证号, 联系电话), not this extract's header.
+    /// Whether a header row is a contact list's beside the data sheet of a
+    /// workbook (姓名, 身份证号, 联系电话), not this extract's: every column
+    /// this extract knows is a person's ID number or name, and every other
+    /// one is a contact detail ([`CONTACT_HEADERS`]). A sheet whose other
+    /// columns are renamed data columns (月份, 金额) is not one.
     pub fn names_only_persons(&self, cells: &[impl AsRef<str>]) -> bool {
-        cells
-            .iter()
-            .filter_map(|c| self.field_of(c.as_ref()))
-            .all(|i| matches!(self.def.fields[i].ty, FieldType::Id | FieldType::Name))
+        cells.iter().all(|c| {
+            let c = c.as_ref();
+            match self.field_of(c) {
+                Some(i) => matches!(self.def.fields[i].ty, FieldType::Id | FieldType::Name),
+                None => {
+                    let key = header_key(c.trim());
+                    key.is_empty() || CONTACT_HEADERS.contains(&key.as_str())
+                }
+            }
+        })
     }
 
     /// Maps a header row onto the extract's fields.
