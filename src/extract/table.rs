@@ -189,8 +189,11 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(t));
     }
     let folded: String = t
+        .trim_start_matches(['\'', '‘', '’'])
         .nfkc()
-        .filter(|c| !c.is_whitespace() && *c != '\u{200b}' && *c != '\u{feff}')
+        .filter(|c| {
+            !c.is_whitespace() && !matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+        })
         .map(|c| c.to_ascii_uppercase())
         .collect();
     (!folded.is_empty()).then_some(Cow::Owned(folded))

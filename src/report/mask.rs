@@ -112,10 +112,60 @@ pub fn mask_evidence(evidence: &str, subject: &str) -> String {
 }
 
 /// Masks a reviewer's note on a finding about `subject` as its evidence is
-/// masked: ID numbers and the subject's name. A note imported back as its
-/// masked form leaves the stored note as it is (see the review import).
+/// masked: ID numbers and the subject's name. A reviewer may type an ID
+/// with a Chinese input method (full-width digits) or in groups
+/// (`341122 19800101 1238`): its full-width digits are folded and such
+/// groups joined first. A note imported back as its masked form leaves the stored
+/// note as it is (see the review import).
 pub fn mask_note(note: &str, subject: &str) -> String {
-    mask_evidence(note, subject)
+    // Full-width digits and X become ASCII; nothing else changes.
+    let folded: String = note
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            'Ｘ' | 'ｘ' => 'X',
+            c => c,
+        })
+        .collect();
+    mask_evidence(&join_digit_groups(&folded), subject)
+}
+
+/// Joins runs of digits separated by one space or hyphen when they hold 15
+/// digits or more together (an ID number typed in groups); other text is
+/// left as it is.
+fn join_digit_groups(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The run: digits, with single separators between digit groups.
+        let mut end = i;
+        let mut digits = String::new();
+        while end < chars.len() {
+            if chars[end].is_ascii_digit() {
+                digits.push(chars[end]);
+                end += 1;
+            } else if matches!(chars[end], ' ' | '-')
+                && chars.get(end + 1).is_some_and(char::is_ascii_digit)
+            {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if digits.len() >= 15 {
+            out.push_str(&digits);
+        } else {
+            out.extend(&chars[i..end]);
+        }
+        i = end;
+    }
+    out
 }
 
 /// Masks the names that follow `open`, separated by any of `seps`, up to

@@ -472,6 +472,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_id_typed_full_width_or_in_groups_is_masked_in_a_note() {
+        let row = finding("DQ02", "城关镇", "110105199001011234", "张三明");
+        let review = Review {
+            verdict: String::new(),
+            note: "号码 １１０１０５１９９００１０１１２３４，又写 110105 19900101 1234，电话 138-0000".into(),
+        };
+        assert_eq!(
+            cells(&row, Some(&review), true)[14],
+            "号码 110105********1234，又写 110105********1234，电话 138-0000"
+        );
+    }
+
+    #[test]
     fn a_note_is_masked_like_the_evidence() {
         let row = finding("DQ02", "城关镇", "110105199001011234", "张三明");
         let review = Review {

@@ -45,15 +45,6 @@ fn name_birth_statuses() -> String {
     )
 }
 
-fn no_id_statuses() -> String {
-    format!(
-        "({}, {}, {})",
-        quote(status::EMPTY),
-        quote(status::SCI_NOTATION),
-        quote(status::MALFORMED)
-    )
-}
-
 /// The columns of one observation source, as found in the table's schema.
 pub(crate) struct ObsSource<'a> {
     pub extract: &'a str,
@@ -266,11 +257,11 @@ pub(crate) fn blocking_stats() -> String {
         "SELECT
             (SELECT count(DISTINCT bad_id) FROM ({bad})) AS bad_check_ids,
             (SELECT count(*) FROM {CANDIDATES}) AS repair_candidate_pairs,
-            (SELECT count(*) FROM {OBS} WHERE id_status IN {no_id} AND birth IS NOT NULL)
+            (SELECT count(*) FROM {OBS} WHERE id_status IN {name_birth} AND birth IS NOT NULL)
                 AS name_birth_records,
             (SELECT count(*) FROM {PERSONS}) AS persons",
         bad = bad_records(),
-        no_id = no_id_statuses(),
+        name_birth = name_birth_statuses(),
     )
 }
 
