@@ -236,10 +236,10 @@ fn sample_copy(dir: &Path) -> PathBuf {
 }
 
 /// A settlement file repeated whole by a second one: the same findings as
-/// with one (DQ01 and DQ04 once per row, not per copy), and no conflicts
-/// in the copy.
+/// with one, but for DQ01 and DQ04, one per source row (so one for each
+/// copy); and no conflicts in the copy.
 #[test]
-fn a_file_repeated_whole_adds_no_finding_and_no_conflict() {
+fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
     let dir = tempfile::tempdir().unwrap();
     let (once, twice) = (dir.path().join("once"), dir.path().join("twice"));
     assert_ok(&run_sample(&once, "2"));
@@ -263,7 +263,25 @@ fn a_file_repeated_whole_adds_no_finding_and_no_conflict() {
         found.sort();
         found
     };
-    assert_eq!(rules(&twice), rules(&once));
+    let (with_copy, without) = (rules(&twice), rules(&once));
+    let per_row = |r: &(String, String)| matches!(r.0.as_str(), "DQ01" | "DQ04");
+    let rest = |v: &[(String, String)]| {
+        v.iter()
+            .filter(|r| !per_row(r))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rest(&with_copy), rest(&without));
+    let settlement_rows = |out: &Path| {
+        read(out.join("findings.csv"))
+            .lines()
+            .filter(|l| {
+                (l.contains(",DQ01,") || l.contains(",DQ04,")) && l.contains("medical_settlement:")
+            })
+            .count()
+    };
+    assert!(settlement_rows(&once) > 0);
+    assert_eq!(settlement_rows(&twice), 2 * settlement_rows(&once));
     let m: serde_json::Value = serde_json::from_str(&read(twice.join("manifest.json"))).unwrap();
     let copy = m["inputs"]
         .as_array()

@@ -56,8 +56,8 @@ pub(crate) struct ObsSource<'a> {
 }
 
 /// `SELECT` of one ID field of one extract as observations:
-/// extract, field, file, row, _ord, _dup, _superseded, id, id_raw, id_status,
-/// name, name_raw, name_key, birth.
+/// extract, field, file, row, _ord, _dup, id, id_raw, id_status, name,
+/// name_raw, name_key, birth.
 pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
     let f = src.id_field;
     let (name, name_raw) = match src.name_field {
@@ -80,7 +80,6 @@ pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
         "SELECT CAST({extract} AS VARCHAR) AS extract, CAST({field} AS VARCHAR) AS field, \
          CAST(\"_file\" AS VARCHAR) AS file, CAST(\"_row\" AS VARCHAR) AS \"row\", \
          CAST(\"_ord\" AS BIGINT UNSIGNED) AS \"_ord\", CAST(\"_dup\" AS BOOLEAN) AS \"_dup\", \
-         CAST(\"_superseded\" AS BOOLEAN) AS \"_superseded\", \
          CAST({id} AS VARCHAR) AS id, CAST({id_raw} AS VARCHAR) AS id_raw, \
          CAST({id_status} AS VARCHAR) AS id_status, \
          {name} AS name, {name_raw} AS name_raw, coalesce({name_raw}, '') AS name_key, \
@@ -101,7 +100,7 @@ pub(crate) fn observations_empty() -> String {
         "SELECT CAST(NULL AS VARCHAR) AS extract, CAST(NULL AS VARCHAR) AS field, \
          CAST(NULL AS VARCHAR) AS file, CAST(NULL AS VARCHAR) AS \"row\", \
          CAST(NULL AS BIGINT UNSIGNED) AS \"_ord\", CAST(NULL AS BOOLEAN) AS \"_dup\", \
-         CAST(NULL AS BOOLEAN) AS \"_superseded\", CAST(NULL AS VARCHAR) AS id, CAST(NULL AS VARCHAR) AS id_raw, \
+         CAST(NULL AS VARCHAR) AS id, CAST(NULL AS VARCHAR) AS id_raw, \
          CAST(NULL AS VARCHAR) AS id_status, CAST(NULL AS VARCHAR) AS name, \
          CAST(NULL AS VARCHAR) AS name_raw, CAST('' AS VARCHAR) AS name_key, \
          CAST(NULL AS VARCHAR) AS birth FROM {POSITIONS} WHERE false"
@@ -291,8 +290,7 @@ pub(crate) fn name_birth() -> String {
 }
 
 /// The columns every arm of the resolved tables takes from the observation.
-const RESOLVED_ROW: &str =
-    "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\", o.\"_superseded\",
+const RESOLVED_ROW: &str = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o.\"_dup\",
                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status";
 
 /// Every observation with its resolved person, method, score and the level
@@ -466,14 +464,16 @@ pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
 /// and rows whose ID is missing (empty, or a placeholder such as `无` or
 /// `/`, in the primary ID column: a second one such as a guardian's is
 /// often empty) that nothing linked. A record that stays unlinked is
-/// flagged, so that nothing it holds is silently lost to the rules.
+/// flagged, so that nothing it holds is silently lost to the rules. Every
+/// source row counts, one that a later row of its key replaces (or another
+/// file repeats) too: the file holds that bad ID.
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status, method
          FROM {RESOLVED_OTHER}
          WHERE ((id_status IN ({bad}, {malformed}) AND method <> {repaired})
                 OR (id_status = {empty} AND field = 'id_number' AND method = {unlinked}))
-           AND NOT \"_dup\" AND NOT \"_superseded\"
+           AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         bad = quote(status::BAD_CHECK),
         malformed = quote(status::MALFORMED),
@@ -556,7 +556,7 @@ pub(crate) fn dq04_sci_notation() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, person_id, method
          FROM {RESOLVED_OTHER}
-         WHERE id_status = {sci} AND NOT \"_dup\" AND NOT \"_superseded\"
+         WHERE id_status = {sci} AND NOT \"_dup\"
          ORDER BY extract, \"_ord\", field",
         sci = quote(status::SCI_NOTATION),
     )
