@@ -461,10 +461,10 @@ fn load_file(
     let mut rows = FileRows::new();
     // Per section: its header map, or `None` when the header is unusable.
     let mut maps: Vec<Option<HeaderMap>> = Vec::new();
-    // Sheets whose header names only persons (ID number, name) and lacks
-    // the extract's other columns: ignored when another sheet of the
-    // workbook carries the data, else the file's problems. With the
-    // section's index.
+    // Contact lists (a header of persons' names and ID numbers and contact
+    // columns only, see HeaderMatcher::names_only_persons): ignored when
+    // another sheet of the workbook carries the data, else their header
+    // problems are the file's. With the section's index.
     let mut person_sheets: Vec<(usize, String, Vec<InputProblem>)> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
@@ -574,7 +574,7 @@ fn load_file(
                 tracing::warn!(
                     file = %name,
                     sheets = person_sheets.len(),
-                    "sheets naming only persons (no other column of the extract) ignored"
+                    "contact-list sheets (names, ID numbers, contact details) ignored"
                 );
             }
             let mut ignored = Vec::new();
