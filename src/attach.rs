@@ -65,12 +65,21 @@ async fn attach_sql(ctx: &SessionContext, name: &str) -> Result<String> {
 /// Replaces each registered extract table by itself with the resolved
 /// person of its ID columns. Each join's build side holds only the `_ord`
 /// and person columns of one extract's one ID field; the table itself
-/// streams through.
+/// streams through. The extracts are attached side by side
+/// ([`engine::side_by_side`]).
 pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> Result<()> {
-    for name in names {
-        let sql = attach_sql(ctx, name).await?;
-        engine::materialize(ctx, name, &sql).await?;
-    }
+    let jobs = names
+        .iter()
+        .map(|name| {
+            let ctx = ctx.clone();
+            let name = name.to_string();
+            async move {
+                let sql = attach_sql(&ctx, &name).await?;
+                engine::materialize(&ctx, &name, &sql).await
+            }
+        })
+        .collect();
+    engine::side_by_side(ctx, engine::Jobs::CopyTables, jobs).await?;
     Ok(())
 }
 

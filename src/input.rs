@@ -5,7 +5,6 @@
 //! one run reports all of them at once.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
@@ -731,7 +730,7 @@ fn parse_piece(
                     }
                 }
                 loc_text.clear();
-                write!(loc_text, "{}", raw_row.loc).expect("a String takes any write");
+                raw_row.loc.push_to(&mut loc_text);
                 let content = keep_contents.then(|| table::content_digest(&row.values));
                 builder.push(&loc_text, dup, &row, keys.digest(&row.values), content);
             }

@@ -160,6 +160,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
     // The session owns the work folder: it goes when the session does.
     let ctx = engine::session_with(opts.threads, disk.as_ref()).map_err(internal)?;
+    if input_bytes < engine::SMALL_INPUT_BYTES {
+        engine::mark_small_input(&ctx);
+    }
     let mut inputs = match &disk {
         Some(d) => input::load_to_disk(&opts.input, &config.config, &d.dir.join("input")),
         None => input::load(&opts.input, &config.config),

@@ -54,6 +54,19 @@ pub struct RowLoc {
     pub row: u32,
 }
 
+impl RowLoc {
+    /// Writes the row's label (as [`fmt::Display`] gives it) into `out`,
+    /// after what it holds: once per accepted row, without the formatting
+    /// machinery.
+    pub fn push_to(&self, out: &mut String) {
+        if let Some(sheet) = &self.sheet {
+            out.push_str(sheet);
+            out.push('!');
+        }
+        out.push_str(itoa::Buffer::new().format(self.row));
+    }
+}
+
 impl fmt::Display for RowLoc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.sheet {
@@ -465,6 +478,29 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
+
+    #[test]
+    fn a_row_label_is_pushed_as_it_is_displayed() {
+        let mut out = String::from("x");
+        for loc in [
+            RowLoc {
+                sheet: None,
+                row: 2,
+            },
+            RowLoc {
+                sheet: Some("低保名册".into()),
+                row: 4_294_967_295,
+            },
+            RowLoc {
+                sheet: None,
+                row: 0,
+            },
+        ] {
+            out.truncate(1);
+            loc.push_to(&mut out);
+            assert_eq!(out, format!("x{loc}"));
+        }
+    }
 
     #[test]
     fn format_by_extension_case_insensitive() {

@@ -251,22 +251,31 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
         seconds = start.elapsed().as_secs_f64(),
         "resolve step"
     );
-    let mut outputs = Vec::new();
-    for (name, sql) in [
+    // Five queries that only read, the persons' sort among them: side by
+    // side on a small input (at a county, 0.57 s against 0.54 s).
+    let jobs = [
         (PERSONS_OUT, plan::persons_sorted()),
         (DQ01, plan::dq01_invalid_id()),
         (DQ02, plan::dq02_name_conflict()),
         (DQ03, plan::dq03_repaired_id()),
         (DQ04, plan::dq04_sci_notation()),
-    ] {
-        let start = std::time::Instant::now();
-        outputs.push(query_batch(ctx, &sql).await?);
-        tracing::debug!(
-            table = name,
-            seconds = start.elapsed().as_secs_f64(),
-            "resolve output"
-        );
-    }
+    ]
+    .into_iter()
+    .map(|(name, sql)| {
+        let ctx = ctx.clone();
+        async move {
+            let start = std::time::Instant::now();
+            let batch = query_batch(&ctx, &sql).await?;
+            tracing::debug!(
+                table = name,
+                seconds = start.elapsed().as_secs_f64(),
+                "resolve output"
+            );
+            Ok(batch)
+        }
+    })
+    .collect();
+    let outputs = crate::engine::side_by_side(ctx, crate::engine::Jobs::CopyTables, jobs).await?;
     let links = count_rows(ctx, LINKS).await?;
     let mut outputs = outputs.into_iter();
     let mut next = || outputs.next().expect("one batch per output");

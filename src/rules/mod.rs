@@ -281,24 +281,71 @@ pub async fn evaluate(
 ) -> Result<(Vec<Finding>, Vec<&'static str>)> {
     let mut findings = Vec::new();
     let mut skipped = Vec::new();
-    let mut shared = Vec::new();
+    let mut present = Vec::new();
     for (name, tables) in SHARED_BLOCKS {
-        let mut present = true;
+        let mut all = true;
         for table in *tables {
-            present &= ctx.table_exist(*table)?;
+            all &= ctx.table_exist(*table)?;
         }
-        if present {
-            // Each block reads the ones materialised before it.
-            let blocks = Blocks::new(ctx, params)?;
-            let sql = blocks.query(&[name], &[], &format!("SELECT * FROM {name}"));
-            let start = std::time::Instant::now();
-            crate::engine::materialize(ctx, name, &sql).await?;
-            tracing::debug!(
-                block = name,
-                seconds = start.elapsed().as_secs_f64(),
-                "shared block"
-            );
-            shared.push(*name);
+        if all {
+            present.push(*name);
+        }
+    }
+    // Each block reads the ones materialised before it. They are computed
+    // in waves, each wave's blocks side by side: those whose shared blocks
+    // are all there (or not computed at all, and so inlined).
+    let reads = {
+        let blocks = Blocks::new(ctx, params)?;
+        let reads: HashMap<&str, Vec<&str>> = present
+            .iter()
+            .map(|&name| (name, blocks.shared_reads(name)))
+            .collect();
+        reads
+    };
+    let mut shared: Vec<&'static str> = Vec::new();
+    while shared.len() < present.len() {
+        let wave: Vec<&'static str> = present
+            .iter()
+            .copied()
+            .filter(|name| {
+                !shared.contains(name)
+                    && reads[name]
+                        .iter()
+                        .all(|r| shared.contains(r) || !present.contains(r))
+            })
+            .collect();
+        if wave.is_empty() {
+            return Err(DataFusionError::Internal(
+                "the shared blocks read each other in a circle".into(),
+            ));
+        }
+        let jobs = wave
+            .iter()
+            .map(|&name| {
+                let ctx = ctx.clone();
+                let params = params.clone();
+                async move {
+                    let blocks = Blocks::new(&ctx, &params)?;
+                    let sql = blocks.query(&[name], &[], &format!("SELECT * FROM {name}"));
+                    let start = std::time::Instant::now();
+                    crate::engine::materialize(&ctx, name, &sql).await?;
+                    tracing::debug!(
+                        block = name,
+                        seconds = start.elapsed().as_secs_f64(),
+                        "shared block"
+                    );
+                    Ok(())
+                }
+            })
+            .collect();
+        let done = crate::engine::side_by_side(ctx, crate::engine::Jobs::Queries, jobs).await;
+        // Those of the wave already registered are dropped below too.
+        shared.extend(wave);
+        if let Err(e) = done {
+            for name in shared {
+                ctx.deregister_table(name)?;
+            }
+            return Err(e);
         }
     }
     let result = evaluate_rules(ctx, params, &mut findings, &mut skipped).await;
@@ -315,6 +362,7 @@ async fn evaluate_rules(
     findings: &mut Vec<Finding>,
     skipped: &mut Vec<&'static str>,
 ) -> Result<()> {
+    let mut runnable = Vec::new();
     for info in RULES {
         if info.needs.is_empty() {
             continue; // raised by the resolve stage
@@ -323,41 +371,58 @@ async fn evaluate_rules(
         for table in info.needs {
             present &= ctx.table_exist(*table)?;
         }
-        if !present {
+        if present {
+            runnable.push(info.code);
+        } else {
             skipped.push(info.code);
-            continue;
         }
-        let start = std::time::Instant::now();
-        let found = match info.code {
-            "CB01" => cb::cb01(ctx, params).await?,
-            "CB02" => cb::cb02(ctx, params).await?,
-            "CB03" => cb::cb03(ctx, params).await?,
-            "CB04" => cb::cb04(ctx, params).await?,
-            "CB05" => cb::cb05(ctx, params).await?,
-            "LB01" => lb::lb01(ctx, params).await?,
-            "LB02" => lb::lb02(ctx, params).await?,
-            "LB03" => lb::lb03(ctx, params).await?,
-            "LB04" => lb::lb04(ctx, params).await?,
-            "DY01" => dy::dy01(ctx, params).await?,
-            "DY02" => dy::dy02(ctx, params).await?,
-            "DY03" => dy::dy03(ctx, params).await?,
-            "DY04" => dy::dy04(ctx, params).await?,
-            "DQ05" => dq::dq05(ctx, params).await?,
-            "DQ06" => dq::dq06(ctx, params).await?,
-            other => {
-                return Err(DataFusionError::Internal(format!(
-                    "rule {other} is in the catalogue but has no evaluator"
-                )));
+    }
+    // The rules only read the extracts and the shared blocks: they run side
+    // by side, their findings kept in catalogue order.
+    let jobs = runnable
+        .into_iter()
+        .map(|code| {
+            let ctx = ctx.clone();
+            let params = params.clone();
+            async move {
+                let start = std::time::Instant::now();
+                let found = evaluate_rule(&ctx, &params, code).await;
+                tracing::debug!(rule = code, seconds = start.elapsed().as_secs_f64(), "rule");
+                found
             }
-        };
+        })
+        .collect();
+    for found in crate::engine::side_by_side(ctx, crate::engine::Jobs::Queries, jobs).await? {
         findings.extend(found);
-        tracing::debug!(
-            rule = info.code,
-            seconds = start.elapsed().as_secs_f64(),
-            "rule"
-        );
     }
     Ok(())
+}
+
+async fn evaluate_rule(
+    ctx: &SessionContext,
+    params: &RuleParams,
+    code: &'static str,
+) -> Result<Vec<Finding>> {
+    match code {
+        "CB01" => cb::cb01(ctx, params).await,
+        "CB02" => cb::cb02(ctx, params).await,
+        "CB03" => cb::cb03(ctx, params).await,
+        "CB04" => cb::cb04(ctx, params).await,
+        "CB05" => cb::cb05(ctx, params).await,
+        "LB01" => lb::lb01(ctx, params).await,
+        "LB02" => lb::lb02(ctx, params).await,
+        "LB03" => lb::lb03(ctx, params).await,
+        "LB04" => lb::lb04(ctx, params).await,
+        "DY01" => dy::dy01(ctx, params).await,
+        "DY02" => dy::dy02(ctx, params).await,
+        "DY03" => dy::dy03(ctx, params).await,
+        "DY04" => dy::dy04(ctx, params).await,
+        "DQ05" => dq::dq05(ctx, params).await,
+        "DQ06" => dq::dq06(ctx, params).await,
+        other => Err(DataFusionError::Internal(format!(
+            "rule {other} is in the catalogue but has no evaluator"
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -746,6 +811,23 @@ impl<'a> Blocks<'a> {
         format!("WITH {}\n{body}", ctes.join(",\n"))
     }
 
+    /// The shared blocks ([`SHARED_BLOCKS`]) that block `name` reads, through
+    /// the blocks it reads that are not shared.
+    fn shared_reads(&self, name: &str) -> Vec<&'static str> {
+        let mut reads = Vec::new();
+        let mut stack = self.block(name).0;
+        while let Some(read) = stack.pop() {
+            if let Some((shared, _)) = SHARED_BLOCKS.iter().find(|(s, _)| *s == read) {
+                if !reads.contains(shared) {
+                    reads.push(*shared);
+                }
+            } else {
+                stack.extend(self.block(read).0);
+            }
+        }
+        reads
+    }
+
     fn visit(&self, name: &str, ordered: &mut Vec<(String, String)>) {
         if ordered.iter().any(|(n, _)| n == name) || self.materialized.contains(&name) {
             return;
@@ -1010,6 +1092,31 @@ mod tests {
         assert_eq!(yuan_ratio_down(79_999, 100), "7.99");
         assert_eq!(yuan_ratio_up(80_000, 100), "8.00");
         assert_eq!(period(202503), "2025-03");
+    }
+
+    #[tokio::test]
+    async fn a_shared_block_reads_the_shared_blocks_under_its_own() {
+        let ctx = crate::engine::session(1);
+        let params = RuleParams::default();
+        let blocks = Blocks::new(&ctx, &params).unwrap();
+        assert_eq!(
+            blocks.shared_reads("household_income"),
+            vec!["member_income"]
+        );
+        let mut reads = blocks.shared_reads("member_income");
+        reads.sort_unstable();
+        assert_eq!(reads, vec!["members", "pension_income", "wage_income"]);
+        // Through `contribution_window`, which is not shared.
+        assert!(blocks.shared_reads("wage_income").is_empty());
+        assert_eq!(blocks.shared_reads("pension_income"), vec!["members"]);
+        assert!(blocks.shared_reads("roster_rows").is_empty());
+        // Every shared block comes after the shared blocks it reads.
+        for (i, (name, _)) in SHARED_BLOCKS.iter().enumerate() {
+            for read in blocks.shared_reads(name) {
+                let at = SHARED_BLOCKS.iter().position(|(n, _)| *n == read).unwrap();
+                assert!(at < i, "{name} reads {read}, listed after it");
+            }
+        }
     }
 
     #[test]
