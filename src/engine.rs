@@ -359,7 +359,7 @@ async fn write_split_parts(
 
 /// Registers in-memory partitions as table `name`, replacing a table of
 /// that name.
-fn register_partitions(
+pub fn register_partitions(
     ctx: &SessionContext,
     name: &str,
     schema: SchemaRef,
