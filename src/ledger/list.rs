@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Case, Ledger};
 use crate::error::HeduiError;
-use crate::report::mask::mask_note;
+use crate::report::mask::{mask_id, mask_name, mask_note};
 
 /// Which cases to list; every given filter must hold.
 #[derive(Debug, Clone, Default)]
@@ -35,36 +35,6 @@ impl CaseFilter {
                 .verdict
                 .as_deref()
                 .is_none_or(|v| c.verdict == v || (v == NO_VERDICT && c.verdict.is_empty()))
-    }
-}
-
-/// Masks an ID number: the first six and last four characters stay.
-fn mask_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() <= 10 {
-        return "*".repeat(chars.len());
-    }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 6 || i >= chars.len() - 4 {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
-}
-
-/// Masks a name: `张*明` (first and last character stay), `李*` for two.
-fn mask_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1 => "*".to_string(),
-        2 => format!("{}*", chars[0]),
-        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
     }
 }
 
@@ -225,6 +195,8 @@ mod tests {
 
     #[test]
     fn masks_keep_only_what_identifies_the_record() {
+        // The reports' masks (report::mask), so that a case reads the same
+        // in `hedui cases` as in report.xlsx.
         assert_eq!(mask_id("341122198001011238"), "341122********1238");
         assert_eq!(mask_id(""), "");
         assert_eq!(mask_name("张晓明"), "张*明");
