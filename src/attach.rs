@@ -382,7 +382,7 @@ impl PersonBatch {
         })
     }
 
-    /// Copies entry `at` (of field `field`) into `row`.
+    /// Copies entry `at` into `row`, to the columns of the entry's field.
     fn copy_to(&self, at: usize, row: &mut RowPersons) {
         match self.fields.value(at) {
             "id_number" => {
@@ -798,6 +798,115 @@ mod tests {
             concat_batches(&resolved_ids().schema(), &[resolved_ids(), resolved_ids()]).unwrap();
         let err = attach_error(twice, &[0, 1]).await;
         assert!(err.contains("two persons"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_a_guardian_and_an_empty_extract_get_what_the_join_gives() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("id_number", DataType::Utf8, true),
+            Field::new("guardian_id", DataType::Utf8, true),
+        ]));
+        let ords = [0, 1, 2, PLACE];
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(UInt64Array::from(ords.to_vec())),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    None,
+                    Some("c"),
+                    Some("d"),
+                ])),
+                Arc::new(StringArray::from(vec![
+                    Some("g"),
+                    Some("h"),
+                    None,
+                    Some("j"),
+                ])),
+            ],
+        )
+        .unwrap();
+        let entries: [(u64, &str, Option<&str>, &str, f64); 4] = [
+            (0, "id_number", Some("P0"), "exact", 1.0),
+            (1, "guardian_id", Some("G1"), "repaired", 0.9),
+            (PLACE, "id_number", None, "unlinked", 0.0),
+            (PLACE, "guardian_id", Some("GP"), "exact", 1.0),
+        ];
+        let resolved_schema = Arc::new(Schema::new(vec![
+            Field::new("extract", DataType::Utf8, false),
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("field", DataType::Utf8, false),
+            Field::new("person_id", DataType::Utf8, true),
+            Field::new("method", DataType::Utf8, false),
+            Field::new("score", DataType::Float64, false),
+        ]));
+        let resolved = RecordBatch::try_new(
+            resolved_schema,
+            vec![
+                Arc::new(StringArray::from(vec!["education"; 4])),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.0))),
+                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.1))),
+                Arc::new(entries.iter().map(|e| e.2).collect::<StringArray>()),
+                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.3))),
+                Arc::new(Float64Array::from_iter_values(entries.iter().map(|e| e.4))),
+            ],
+        )
+        .unwrap();
+        let ctx = engine::session(2);
+        engine::register_batch(
+            &ctx,
+            &resolve::tables::resolved_ids_of("education"),
+            resolved.clone(),
+        )
+        .unwrap();
+        engine::register_batch(
+            &ctx,
+            &resolve::tables::resolved_ids_of("pension"),
+            resolved.slice(0, 0),
+        )
+        .unwrap();
+        engine::register_batches(&ctx, "education", schema.clone(), vec![batch]).unwrap();
+        engine::register_batches(&ctx, "pension", schema, Vec::new()).unwrap();
+        let mut expected = Vec::new();
+        for name in ["education", "pension"] {
+            let sql = format!(
+                "SELECT * FROM ({}) ORDER BY \"_ord\"",
+                attach_sql(&ctx, name).await.unwrap()
+            );
+            let joined = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let schema = ctx.sql(&sql).await.unwrap().schema().as_arrow().clone();
+            expected.push(concat_batches(&Arc::new(schema), &joined).unwrap());
+        }
+        attach_persons(&ctx, &["education", "pension"])
+            .await
+            .unwrap();
+        for (name, expected) in ["education", "pension"].into_iter().zip(expected) {
+            let got = ctx
+                .sql(&format!("SELECT * FROM {name} ORDER BY \"_ord\""))
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            let got = concat_batches(&expected.schema(), &got).unwrap();
+            assert_eq!(got, expected, "{name}");
+        }
+        let guardians = ctx
+            .sql("SELECT guardian_person_id FROM education ORDER BY \"_ord\"")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let guardians: Vec<Option<&str>> = guardians[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(guardians, [None, Some("G1"), None, Some("GP")]);
     }
 
     #[tokio::test]

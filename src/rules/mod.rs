@@ -315,6 +315,9 @@ pub async fn evaluate(
             })
             .collect();
         if wave.is_empty() {
+            for name in shared {
+                ctx.deregister_table(name)?;
+            }
             return Err(DataFusionError::Internal(
                 "the shared blocks read each other in a circle".into(),
             ));
