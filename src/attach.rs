@@ -615,15 +615,7 @@ mod tests {
     /// others, one with no person (unlinked), one of another extract with
     /// the same `_ord`, and one whose `_ord` names no row.
     fn resolved_ids() -> RecordBatch {
-        type Entry = (
-            &'static str,
-            u64,
-            &'static str,
-            Option<&'static str>,
-            &'static str,
-            f64,
-        );
-        let entries: [Entry; 8] = [
+        resolved_batch(&[
             ("roster", 0, "id_number", Some("P0"), "exact", 1.0),
             ("roster", 0, "head_id", Some("H0"), "exact", 1.0),
             ("roster", 2, "id_number", None, "unlinked", 0.0),
@@ -639,7 +631,20 @@ mod tests {
             ),
             ("roster", 99, "id_number", Some("orphan"), "exact", 1.0),
             ("pension", 1, "id_number", Some("other"), "exact", 1.0),
-        ];
+        ])
+    }
+
+    /// Resolved IDs: (extract, `_ord`, field, person_id, method, score).
+    type Entry = (
+        &'static str,
+        u64,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        f64,
+    );
+
+    fn resolved_batch(entries: &[Entry]) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
             Field::new("extract", DataType::Utf8, false),
             Field::new("_ord", DataType::UInt64, false),
@@ -827,32 +832,12 @@ mod tests {
             ],
         )
         .unwrap();
-        let entries: [(u64, &str, Option<&str>, &str, f64); 4] = [
-            (0, "id_number", Some("P0"), "exact", 1.0),
-            (1, "guardian_id", Some("G1"), "repaired", 0.9),
-            (PLACE, "id_number", None, "unlinked", 0.0),
-            (PLACE, "guardian_id", Some("GP"), "exact", 1.0),
-        ];
-        let resolved_schema = Arc::new(Schema::new(vec![
-            Field::new("extract", DataType::Utf8, false),
-            Field::new("_ord", DataType::UInt64, false),
-            Field::new("field", DataType::Utf8, false),
-            Field::new("person_id", DataType::Utf8, true),
-            Field::new("method", DataType::Utf8, false),
-            Field::new("score", DataType::Float64, false),
-        ]));
-        let resolved = RecordBatch::try_new(
-            resolved_schema,
-            vec![
-                Arc::new(StringArray::from(vec!["education"; 4])),
-                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.0))),
-                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.1))),
-                Arc::new(entries.iter().map(|e| e.2).collect::<StringArray>()),
-                Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.3))),
-                Arc::new(Float64Array::from_iter_values(entries.iter().map(|e| e.4))),
-            ],
-        )
-        .unwrap();
+        let resolved = resolved_batch(&[
+            ("education", 0, "id_number", Some("P0"), "exact", 1.0),
+            ("education", 1, "guardian_id", Some("G1"), "repaired", 0.9),
+            ("education", PLACE, "id_number", None, "unlinked", 0.0),
+            ("education", PLACE, "guardian_id", Some("GP"), "exact", 1.0),
+        ]);
         let ctx = engine::session(2);
         engine::register_batch(
             &ctx,
