@@ -294,14 +294,11 @@ pub async fn evaluate(
     // Each block reads the ones materialised before it. They are computed
     // in waves, each wave's blocks side by side: those whose shared blocks
     // are all there (or not computed at all, and so inlined).
-    let reads = {
-        let blocks = Blocks::new(ctx, params)?;
-        let reads: HashMap<&str, Vec<&str>> = present
-            .iter()
-            .map(|&name| (name, blocks.shared_reads(name)))
-            .collect();
-        reads
-    };
+    let blocks = Blocks::new(ctx, params)?;
+    let reads: HashMap<&str, Vec<&str>> = present
+        .iter()
+        .map(|&name| (name, blocks.shared_reads(name)))
+        .collect();
     let mut shared: Vec<&'static str> = Vec::new();
     while shared.len() < present.len() {
         let wave: Vec<&'static str> = present
@@ -315,9 +312,7 @@ pub async fn evaluate(
             })
             .collect();
         if wave.is_empty() {
-            for name in shared {
-                ctx.deregister_table(name)?;
-            }
+            deregister(ctx, &shared)?;
             return Err(DataFusionError::Internal(
                 "the shared blocks read each other in a circle".into(),
             ));
@@ -345,18 +340,22 @@ pub async fn evaluate(
         // Those of the wave already registered are dropped below too.
         shared.extend(wave);
         if let Err(e) = done {
-            for name in shared {
-                ctx.deregister_table(name)?;
-            }
+            deregister(ctx, &shared)?;
             return Err(e);
         }
     }
     let result = evaluate_rules(ctx, params, &mut findings, &mut skipped).await;
-    for name in shared {
-        ctx.deregister_table(name)?;
-    }
+    deregister(ctx, &shared)?;
     result?;
     Ok((findings, skipped))
+}
+
+/// Drops the shared blocks `names` from the session.
+fn deregister(ctx: &SessionContext, names: &[&str]) -> Result<()> {
+    for name in names {
+        ctx.deregister_table(*name)?;
+    }
+    Ok(())
 }
 
 async fn evaluate_rules(
