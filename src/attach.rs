@@ -421,7 +421,7 @@ impl PersonIndex {
                 else {
                     continue;
                 };
-                let (file, row) = split_ord(batch.ords.value(at));
+                let (file, row) = crate::extract::table::split_ord(batch.ords.value(at));
                 let files = &mut slots[f];
                 if files.len() <= file {
                     files.resize_with(file + 1, Vec::new);
@@ -442,7 +442,7 @@ impl PersonIndex {
     /// The persons of the row `ord`, into `row`.
     fn take(&self, ord: u64, row: &mut RowPersons) {
         row.clear();
-        let (file, at) = split_ord(ord);
+        let (file, at) = crate::extract::table::split_ord(ord);
         for files in &self.slots {
             if let Some(&(b, entry)) = files.get(file).and_then(|rows| rows.get(at))
                 && b > 0
@@ -451,11 +451,6 @@ impl PersonIndex {
             }
         }
     }
-}
-
-/// `_ord` as (file, row of the file): its high and low halves.
-fn split_ord(ord: u64) -> (usize, usize) {
-    ((ord >> 32) as usize, (ord & 0xFFFF_FFFF) as usize)
 }
 
 impl Persons {

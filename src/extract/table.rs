@@ -711,7 +711,7 @@ impl FileRows {
         let mut ord = UInt64Builder::with_capacity(n);
         for seq in first..first + n as u64 {
             file_col.append_value(file);
-            ord.append_value(((file_idx as u64) << 32) | seq);
+            ord.append_value(ord_of(file_idx, seq));
         }
         let pieces = std::mem::take(&mut self.pieces);
         let mut columns: Vec<ArrayRef> = vec![
@@ -880,6 +880,17 @@ pub fn content_digest(values: &[Value]) -> u64 {
 }
 
 /// For an extract whose rows went to disk ([`FileRows::take_batch`]): the
+/// The `_ord` of row `seq` (counted from 0 among the accepted rows, in file
+/// order) of the extract's file `file_idx`: the file in the high half.
+pub fn ord_of(file_idx: usize, seq: u64) -> u64 {
+    ((file_idx as u64) << 32) | seq
+}
+
+/// An `_ord` as (file, row of the file): [`ord_of`] undone.
+pub fn split_ord(ord: u64) -> (usize, usize) {
+    ((ord >> 32) as usize, (ord & 0xFFFF_FFFF) as usize)
+}
+
 /// `_ord` of every superseded row, ascending, and the conflicts per file (as
 /// [`build_extract`] counts them, by index into `files`). Each file comes
 /// with the place its rows' `_ord`s were written with.
@@ -894,7 +905,7 @@ pub fn superseded_ords(
     for (place, f) in files {
         for seq in 0..f.len as u64 {
             if superseded[i] {
-                ords.push(((*place as u64) << 32) | seq);
+                ords.push(ord_of(*place, seq));
             }
             i += 1;
         }
@@ -927,7 +938,7 @@ pub fn build_extract(
             let mut ord = UInt64Builder::with_capacity(len);
             for s in seq..seq + len as u64 {
                 file.append_value(name);
-                ord.append_value(((file_idx as u64) << 32) | s);
+                ord.append_value(ord_of(file_idx, s));
             }
             let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
             columns.push(Arc::new(file.finish()));
@@ -1005,6 +1016,13 @@ pub fn region_unknown(id: &NormalizedId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ord_names_its_file_and_row_and_orders_files_first() {
+        assert_eq!(split_ord(ord_of(0, 0)), (0, 0));
+        assert_eq!(split_ord(ord_of(3, 4_294_967_295)), (3, 4_294_967_295));
+        assert!(ord_of(1, 0) > ord_of(0, 4_294_967_295));
+    }
 
     /// A file's columns for `supersede`: (key, content) of each row.
     fn keyed(rows: &[(u128, Option<u64>)]) -> FileColumns {
