@@ -21,7 +21,6 @@ fuzz_target!(|raw: &str| {
     let n = name::normalize_name(raw);
     assert_eq!(name::normalize_name(&n.name).name, n.name, "name normalisation is idempotent");
     let _ = name::name_agreement(raw, &n.name);
-    let _ = name::pinyin_key(raw);
 
     if let Ok(Some(d)) = date::parse_date(raw) {
         let canonical = d.format("%Y-%m-%d").to_string();

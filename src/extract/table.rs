@@ -11,8 +11,7 @@
 //!   another file, so this one is not used; see `supersede`).
 //! - ID field `F`: `F` (normalised 18 characters when the status is valid,
 //!   upgraded15 or bad_check, else null), `F_raw`, `F_status`.
-//! - name field `N`: `N` (normalised, null when empty), `N_raw`, `N_alias`,
-//!   `N_pinyin`.
+//! - name field `N`: `N` (normalised, null when empty), `N_raw`.
 //! - dates Date32, money Int64 fen, periods Int32 `YYYYMM`, integers Int64,
 //!   decimals Float64, text and categories Utf8 (categories canonical).
 
@@ -471,7 +470,7 @@ pub fn parse_rows<'a>(
 /// The columns of one field under construction.
 enum FieldColumns {
     Id([StringBuilder; 3]),
-    Name([StringBuilder; 4]),
+    Name([StringBuilder; 2]),
     Text(StringBuilder),
     Date(Date32Builder),
     Int(Int64Builder),
@@ -504,8 +503,6 @@ impl FieldColumns {
             (FieldColumns::Name(b), Value::Name { raw, name }) => {
                 b[0].append_option(opt_str(&name.name));
                 b[1].append_value(raw);
-                b[2].append_option(name.alias.as_deref());
-                b[3].append_option(opt_str(&name.pinyin));
             }
             (FieldColumns::Text(b), Value::Text(t)) => b.append_option(t.as_deref()),
             (FieldColumns::Text(b), Value::Category(c)) => b.append_option(*c),
@@ -975,8 +972,6 @@ pub fn schema(def: &ExtractDef) -> SchemaRef {
             FieldType::Name => {
                 fields.push(Field::new(name, DataType::Utf8, true));
                 fields.push(Field::new(format!("{name}_raw"), DataType::Utf8, false));
-                fields.push(Field::new(format!("{name}_alias"), DataType::Utf8, true));
-                fields.push(Field::new(format!("{name}_pinyin"), DataType::Utf8, true));
             }
             FieldType::Text | FieldType::Code | FieldType::SchoolYear | FieldType::Category(_) => {
                 fields.push(Field::new(name, DataType::Utf8, true))

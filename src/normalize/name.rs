@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use pinyin::{ToPinyin, ToPinyinMulti};
+use pinyin::ToPinyinMulti;
 use unicode_normalization::UnicodeNormalization;
 
 use super::text::{is_common_han, is_nfkc};
@@ -27,8 +27,6 @@ pub struct NormalizedName {
     pub name: String,
     /// The former or other name from an annotation (`曾用名李思` → `李思`).
     pub alias: Option<String>,
-    /// [`pinyin_key`] of `name`.
-    pub pinyin: String,
 }
 
 /// Traditional → simplified, from OpenCC's TSCharacters (first candidate),
@@ -247,12 +245,7 @@ pub fn normalize_name(raw: &str) -> NormalizedName {
     if !raw.is_empty() && raw.chars().all(is_common_han) {
         let name: String = raw.chars().map(simplify_char).collect();
         if name.chars().all(is_common_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
-            let pinyin = pinyin_key(&name);
-            return NormalizedName {
-                name,
-                alias: None,
-                pinyin,
-            };
+            return NormalizedName { name, alias: None };
         }
     }
     normalize_any_name(raw)
@@ -274,12 +267,7 @@ fn normalize_any_name(raw: &str) -> NormalizedName {
         }
         name = again;
     }
-    let pinyin = pinyin_key(&name);
-    NormalizedName {
-        name,
-        alias,
-        pinyin,
-    }
+    NormalizedName { name, alias }
 }
 
 /// One normalisation pass: the canonical name outside any brackets, and the
@@ -312,33 +300,6 @@ fn skip_first_char(s: &str) -> &str {
     let mut chars = s.chars();
     chars.next();
     chars.as_str()
-}
-
-/// Tone-less pinyin of a name, the most common reading of each character,
-/// syllables joined by a space: 王小明 → `wang xiao ming`. A run of non-Han
-/// characters stays as one lower-cased token; the separator `·` only divides
-/// tokens, so that 阿卜杜拉·买买提 and 阿卜杜拉买买提 share a key.
-pub fn pinyin_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() * 2);
-    let mut in_run = false;
-    for c in name.chars() {
-        if let Some(p) = c.to_pinyin() {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(p.plain());
-            in_run = false;
-        } else if c == NAME_SEPARATOR || is_blank(c) {
-            in_run = false;
-        } else {
-            if !in_run && !out.is_empty() {
-                out.push(' ');
-            }
-            out.extend(c.to_lowercase());
-            in_run = true;
-        }
-    }
-    out
 }
 
 /// How two names compare, best first. The order is the comparison level
@@ -585,7 +546,6 @@ mod tests {
         for raw in ["", "  ", "无", "/", "-", "NULL", "null", "不详", "（无）"] {
             let n = normalize_name(raw);
             assert_eq!(n.name, "", "{raw:?}");
-            assert_eq!(n.pinyin, "", "{raw:?}");
         }
     }
 
@@ -605,16 +565,6 @@ mod tests {
             name_agreement("John Smith", "JOHNSMITH"),
             NameAgreement::Variant
         );
-    }
-
-    #[test]
-    fn pinyin_keys() {
-        assert_eq!(pinyin_key("王小明"), "wang xiao ming");
-        assert_eq!(pinyin_key("王晓明"), "wang xiao ming");
-        assert_eq!(pinyin_key("阿卜杜拉·买买提"), pinyin_key("阿卜杜拉买买提"));
-        assert_eq!(pinyin_key("JOHN史密斯"), "john shi mi si");
-        assert_eq!(pinyin_key(""), "");
-        assert_eq!(normalize_name("王 小明").pinyin, "wang xiao ming");
     }
 
     #[test]
@@ -682,7 +632,6 @@ mod tests {
         fn never_panics(a in any::<String>(), b in any::<String>()) {
             let _ = normalize_name(&a);
             let _ = name_agreement(&a, &b);
-            let _ = pinyin_key(&a);
             let _ = to_simplified(&a);
         }
 
@@ -703,7 +652,6 @@ mod tests {
             let once = normalize_name(&raw);
             let twice = normalize_name(&once.name);
             prop_assert_eq!(&twice.name, &once.name);
-            prop_assert_eq!(&twice.pinyin, &once.pinyin);
         }
 
         #[test]

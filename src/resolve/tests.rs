@@ -126,18 +126,6 @@ fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>])
         columns.push(Arc::new(StringArray::from_iter_values(
             rows.iter().map(|r| r.names[k]),
         )));
-        fields.push(Field::new(
-            format!("{name_field}_alias"),
-            DataType::Utf8,
-            true,
-        ));
-        columns.push(Arc::new(StringArray::from(vec![None::<&str>; n])));
-        fields.push(Field::new(
-            format!("{name_field}_pinyin"),
-            DataType::Utf8,
-            false,
-        ));
-        columns.push(Arc::new(StringArray::from(vec![""; n])));
     }
     if with_birth {
         fields.push(Field::new("birth_date", DataType::Date32, true));
