@@ -18,6 +18,9 @@ pub enum HeduiError {
     /// Another run holds the lock.
     #[error("另一个运行正在进行（锁 {0}） / another run holds the lock {0}")]
     Locked(String),
+    /// Command-line arguments that cannot be carried out as given.
+    #[error("用法错误 / usage error: {0}")]
+    Usage(String),
     /// A bug.
     #[error("内部错误 / internal error: {0}")]
     Internal(String),
@@ -27,6 +30,7 @@ impl HeduiError {
     pub fn exit_code(&self) -> i32 {
         match self {
             HeduiError::Internal(_) => 1,
+            HeduiError::Usage(_) => 2,
             HeduiError::Config(_) => 3,
             HeduiError::Input(_) => 4,
             HeduiError::Gate(_) => 5,

@@ -9,6 +9,7 @@ use hedui::cli::{Cli, Command, LogFormat, ReviewCommand, StateArgs};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
 use hedui::ledger::{list, review};
+use hedui::report::output::{OutputOwner, refuse_target};
 use hedui::{evaluate, generate, run, validate};
 
 /// The state folder of `review` and `cases`: `--state-dir`, else the
@@ -240,6 +241,11 @@ fn run(command: Command) -> Result<(), HeduiError> {
         } => {
             let config = Config::load(config.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            if let Some(out) = &out
+                && let Some(why) = refuse_target(out, &input, OutputOwner::Validate)
+            {
+                return Err(HeduiError::Usage(why));
+            }
             tracing::info!(input = %input.display(), "validate");
             let v = validate::validate(&input, out.as_deref(), &config, &as_of.to_string());
             print!(

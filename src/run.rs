@@ -27,7 +27,9 @@ use crate::progress::Stages;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
 use crate::report::mask::mask_id;
-use crate::report::output::{StagedOutput, create_private_dir, write_private};
+use crate::report::output::{
+    OutputOwner, StagedOutput, create_private_dir, refuse_target, write_private,
+};
 use crate::report::{parquet, rejects, view};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
@@ -115,6 +117,9 @@ fn explain(text: &str) -> String {
 
 /// Runs the whole job.
 pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary, HeduiError> {
+    if let Some(why) = refuse_target(&opts.out, &opts.input, OutputOwner::Run) {
+        return Err(HeduiError::Usage(why));
+    }
     // One run at a time, for the whole run; the ledger is read once, here.
     let state = state_dir(&config.config, &opts.out);
     let _lock = RunLock::acquire(&state)?;

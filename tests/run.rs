@@ -318,3 +318,83 @@ fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
         "{cb05:#?}"
     );
 }
+
+/// The files of a folder, by name, with their bytes.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A run replaces its output folder whole: an output folder that is the
+/// input, holds it, or holds anything but an earlier output is refused
+/// (usage, exit 2) and left as it was; validate does not replace a run's
+/// output. A fresh, an empty and an earlier output folder are fine.
+#[test]
+fn an_output_folder_that_would_lose_other_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = sample_copy(dir.path());
+    let before = contents(&batch);
+    let refused = |o: &Output, fragment: &str| {
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(fragment), "{err}");
+    };
+    // The input folder itself, spelled two ways, and its parent.
+    refused(&run_batch(&batch, &batch, "2"), "包含输入目录");
+    refused(
+        &run_batch(&batch, &batch.join("../input/."), "2"),
+        "包含输入目录",
+    );
+    refused(&run_batch(&batch, dir.path(), "2"), "包含输入目录");
+    assert_eq!(contents(&batch), before, "the input is untouched");
+    let validate = |out: &Path| {
+        common::hedui(&[
+            "validate",
+            "--input",
+            batch.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--config",
+            root().join("fixtures/sample.toml").to_str().unwrap(),
+        ])
+    };
+    refused(&validate(&batch), "包含输入目录");
+    assert_eq!(contents(&batch), before, "the input is untouched");
+
+    // A folder of other files.
+    let notes = dir.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("todo.txt"), "keep me").unwrap();
+    refused(&run_batch(&batch, &notes, "2"), "manifest.json");
+    refused(&validate(&notes), "manifest.json");
+    assert_eq!(
+        contents(&notes),
+        vec![("todo.txt".to_string(), b"keep me".to_vec())]
+    );
+
+    // An empty folder, then the same folder again; validate keeps off it.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    assert_ok(&run_batch(&batch, &out, "2"));
+    assert_ok(&run_batch(&batch, &out, "2"));
+    let run_output = contents(&out);
+    refused(&validate(&out), "validate");
+    assert_eq!(contents(&out), run_output);
+    // validate replaces its own earlier output.
+    let checked = dir.path().join("checked");
+    assert_ok(&validate(&checked));
+    assert_ok(&validate(&checked));
+}

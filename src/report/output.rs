@@ -69,6 +69,83 @@ impl StagedOutput {
     }
 }
 
+/// Which command is about to replace an output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputOwner {
+    Run,
+    Validate,
+}
+
+/// Why `out` must not be replaced whole by a run or a validation reading
+/// `input`, if it must not: the swap removes whatever the folder held. It
+/// may not be the input folder or one that holds it, nor a folder with
+/// other things in it than a hedui output (a manifest.json); validate does
+/// not replace a run's output. The message is the one to show (Chinese and
+/// English); paths are the user's own.
+pub fn refuse_target(out: &Path, input: &Path, writer: OutputOwner) -> Option<String> {
+    let out_path = resolved(out);
+    if resolved(input).starts_with(&out_path) {
+        return Some(format!(
+            "输出目录 {o} 就是输入目录或包含输入目录：输出目录会被整个替换，输入文件将被删除。请另选输出目录 / \
+             the output folder {o} is the input folder or holds it: the output folder is replaced whole, \
+             which would delete the input. Choose another output folder",
+            o = out.display()
+        ));
+    }
+    let meta = fs::metadata(out).ok()?;
+    if !meta.is_dir() {
+        return Some(format!(
+            "输出路径 {o} 已存在且不是目录 / the output path {o} exists and is not a folder",
+            o = out.display()
+        ));
+    }
+    let empty = fs::read_dir(out).map_or(true, |mut d| d.next().is_none());
+    if empty {
+        return None;
+    }
+    if !out.join("manifest.json").is_file() {
+        return Some(format!(
+            "输出目录 {o} 不是空目录，也不是 hedui 的输出目录（没有 manifest.json）：输出目录会被整个替换，其中的文件将被删除。请另选输出目录 / \
+             the output folder {o} is neither empty nor a hedui output folder (it has no manifest.json): \
+             the output folder is replaced whole, which would delete what it holds. Choose another output folder",
+            o = out.display()
+        ));
+    }
+    let holds_run = ["findings.csv", "findings.parquet"]
+        .iter()
+        .any(|f| out.join(f).exists());
+    if writer == OutputOwner::Validate && holds_run {
+        return Some(format!(
+            "输出目录 {o} 是一次运行（run）的输出，validate 不会替换它。请另选输出目录 / \
+             the output folder {o} holds a run's output, which validate does not replace. \
+             Choose another output folder",
+            o = out.display()
+        ));
+    }
+    None
+}
+
+/// `path` made absolute with its existing part resolved (links, `..`), so
+/// that two spellings of one folder compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut missing = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        if let Ok(mut real) = fs::canonicalize(existing) {
+            real.extend(missing.iter().rev());
+            return real;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
 /// Repairs an interrupted swap: if the output is missing but the previous one
 /// stands aside, put it back.
 pub fn recover(target: &Path) -> io::Result<()> {
