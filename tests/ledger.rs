@@ -292,14 +292,19 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
         ),
         (
             "CB02 多套房产",
-            &[("ffffffffffffffff", "属实", ""), (&cb02, "", &long_note)],
+            &[
+                ("ffffffffffffffff", "属实", ""),
+                (&cb02, "", &long_note),
+                ("34112219780312562X", "属实", ""),
+                ("王小明", "", ""),
+            ],
         ),
     ]);
     let o = site.import(&report);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("3 处错误") && err.contains("nothing imported"),
+        err.contains("5 处错误") && err.contains("nothing imported"),
         "{err}"
     );
     assert!(err.contains("CB01 收入超标!B3：核查结论只能是"), "{err}");
@@ -311,7 +316,13 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
         err.contains("CB02 多套房产!E3") && err.contains("501"),
         "{err}"
     );
+    assert!(
+        err.contains("CB02 多套房产!D4") && err.contains("not a finding_id"),
+        "{err}"
+    );
+    assert!(err.contains("CB02 多套房产!D5"), "{err}");
     assert!(!err.contains("341122"), "no ID numbers in messages: {err}");
+    assert!(!err.contains("王小明"), "no names in messages: {err}");
     assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
     // Not even the good cell's verdict.
     assert_ok(&site.run());

@@ -198,12 +198,24 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             summary.rows += 1;
             let mut row_ok = true;
             if !cases.contains_key(&id) {
-                bad(
-                    row,
-                    id_col,
-                    &format!("台账中没有 finding_id {id}"),
-                    &format!("finding_id {id} is not in the case ledger"),
-                );
+                // A finding_id is 16 hex digits and names no one; anything
+                // else in the cell (an ID number or a name pasted over it)
+                // is not repeated.
+                if is_finding_id(&id) {
+                    bad(
+                        row,
+                        id_col,
+                        &format!("台账中没有 finding_id {id}"),
+                        &format!("finding_id {id} is not in the case ledger"),
+                    );
+                } else {
+                    bad(
+                        row,
+                        id_col,
+                        "这不是 finding_id（应为 16 位十六进制字符）",
+                        "this is not a finding_id (16 hexadecimal characters)",
+                    );
+                }
                 row_ok = false;
             }
             if !verdict.is_empty() && !VERDICTS.contains(&verdict.as_str()) {
@@ -316,6 +328,12 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
         "verdicts imported"
     );
     Ok(summary)
+}
+
+/// Whether a cell holds what a finding_id looks like (16 hexadecimal
+/// digits, [`crate::report::findings::finding_id`]).
+fn is_finding_id(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
