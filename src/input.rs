@@ -142,20 +142,24 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     ra.len().cmp(&rb.len())
 }
 
-/// Sorts a batch folder's files by extract type.
+/// Sorts a batch folder's files by extract type. A folder inside it is
+/// listed as ignored (`name/`); an entry that cannot even be looked at (a
+/// link to nothing) is taken as a file, so that one named like an extract
+/// fails the run as unreadable instead of being passed over.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
-    let mut names: Vec<(String, PathBuf, u64)> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
-            Some((
-                e.file_name().to_string_lossy().into_owned(),
-                e.path(),
-                meta.len(),
-            ))
-        })
-        .filter(|(n, _, _)| !n.starts_with('.') && !n.starts_with("~$"))
-        .collect();
+    let mut folders = Vec::new();
+    let mut names: Vec<(String, PathBuf, u64)> = Vec::new();
+    for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with("~$") {
+            continue;
+        }
+        match std::fs::metadata(e.path()) {
+            Ok(meta) if meta.is_dir() => folders.push(format!("{name}/")),
+            Ok(meta) => names.push((name, e.path(), meta.len())),
+            Err(_) => names.push((name, e.path(), 0)),
+        }
+    }
     // Files of one type are read in this order, and on a record-key
     // conflict the later file's row is the one the rules use: numbers in
     // names compare as numbers (`…_2025_9` before `…_2025_10`).
@@ -174,6 +178,8 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
             None => ignored.push(name),
         }
     }
+    folders.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
+    ignored.extend(folders);
     Ok((files, ignored))
 }
 

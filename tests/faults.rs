@@ -1148,3 +1148,44 @@ fn a_township_standard_for_no_township_is_warned_about() {
     assert_eq!(about.len(), 1, "{problems:?}");
     assert!(about[0].contains("township_standard.城关 "), "{}", about[0]);
 }
+
+/// A link to nothing named like an extract cannot be read: the batch fails
+/// (exit 4) naming it, rather than passing over a month of data.
+#[cfg(unix)]
+#[test]
+fn a_dangling_link_named_like_an_extract_is_an_input_error() {
+    let b = batch(|d| {
+        std::os::unix::fs::symlink("/nonexistent/hedui", d.join("pension_209912.csv")).unwrap()
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "无法读取文件 pension_209912.csv",
+            "cannot read pension_209912.csv",
+        ],
+    );
+}
+
+/// Folders inside the batch are not read, and are listed as ignored, also
+/// one named like an extract.
+#[test]
+fn folders_in_the_batch_are_listed_as_ignored() {
+    let b = batch(|d| {
+        std::fs::create_dir(d.join("archive")).unwrap();
+        std::fs::create_dir(d.join("pension_209912.csv")).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let ignored = o.manifest()["ignored"].clone();
+    let ignored: Vec<&str> = ignored
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        ignored.ends_with(&["archive/", "pension_209912.csv/"]),
+        "{ignored:?}"
+    );
+}
