@@ -302,16 +302,30 @@ impl Ledger {
     }
 }
 
-/// The reviewers' verdicts and notes held in a state folder's ledger, by
-/// finding_id (none when there is no ledger yet).
-pub fn reviews(state: &Path) -> Result<BTreeMap<String, Review>, HeduiError> {
+/// What `hedui report` shows besides an output folder's findings, from the
+/// case ledger: every case's verdict and note (to pre-fill), and the cases
+/// `gone` (the manifest's `disappeared_cases`) as last raised, case_status
+/// 已消失, sorted as findings.csv. Nothing without a ledger.
+pub fn for_report(
+    state: &Path,
+    gone: &[String],
+) -> Result<(BTreeMap<String, Review>, Vec<FindingRow>), HeduiError> {
     let Some(ledger) = Ledger::open_existing(state)? else {
-        return Ok(BTreeMap::new());
+        return Ok((BTreeMap::new(), Vec::new()));
     };
-    Ok(ledger
-        .cases()?
+    let mut cases = ledger.cases()?;
+    let mut disappeared: Vec<FindingRow> = gone
+        .iter()
+        .filter_map(|id| cases.get(id))
+        .map(|c| FindingRow {
+            case_status: DISAPPEARED.to_string(),
+            ..c.row.clone()
+        })
+        .collect();
+    findings::sort(&mut disappeared);
+    cases.retain(|_, c| !c.verdict.is_empty() || !c.note.is_empty());
+    let reviews = cases
         .into_iter()
-        .filter(|(_, c)| !c.verdict.is_empty() || !c.note.is_empty())
         .map(|(id, c)| {
             (
                 id,
@@ -321,7 +335,8 @@ pub fn reviews(state: &Path) -> Result<BTreeMap<String, Review>, HeduiError> {
                 },
             )
         })
-        .collect())
+        .collect();
+    Ok((reviews, disappeared))
 }
 
 /// One case as the ledger holds it.

@@ -190,12 +190,15 @@ fn run(command: Command) -> Result<(), HeduiError> {
             tracing::info!(out = %out.display(), masked = !unmasked, "report");
             // Pre-filled verdicts keep an import of the new workbook from
             // clearing what reviewers already decided.
-            let reviews = hedui::ledger::reviews(&state_folder(&state, Some(&out))?)?;
-            let shown = hedui::report::rerender::rerender(&out, !unmasked, &reviews).map_err(
+            // The disappeared cases come back from the ledger too.
+            let state = state_folder(&state, Some(&out))?;
+            let ledger = |gone: &[String]| hedui::ledger::for_report(&state, gone);
+            let shown = hedui::report::rerender::rerender(&out, !unmasked, ledger).map_err(
                 |e| match e {
                     hedui::report::rerender::RerenderError::Write(e) => {
                         HeduiError::Internal(e.to_string())
                     }
+                    hedui::report::rerender::RerenderError::Ledger(e) => e,
                     e => HeduiError::Input(vec![e.to_string()]),
                 },
             )?;

@@ -200,6 +200,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         masked: opts.masked,
         allow_shrink: opts.allow_shrink,
         cases: None,
+        disappeared_cases: Vec::new(),
     };
     let shrink = prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink);
     let fatal = if !inputs.problems.is_empty() {
@@ -279,6 +280,11 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // Each finding's case status from the ledger, and the cases gone since.
     let cases = Cases::classify(&prior, &mut rows);
     manifest.cases = Some(cases.counts);
+    manifest.disappeared_cases = cases
+        .disappeared
+        .iter()
+        .map(|r| r.finding_id.clone())
+        .collect();
     stages.end();
     tracing::info!(
         findings = rows.len(),

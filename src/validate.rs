@@ -96,6 +96,7 @@ pub fn validate(
         masked: true,
         allow_shrink: false,
         cases: None,
+        disappeared_cases: Vec::new(),
     };
     let mut validation = Validation {
         inputs,

@@ -350,6 +350,15 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
         lines[1].starts_with(&format!("{lb04},LB04,已消失,已消失,")),
         "{gone}"
     );
+    // `hedui report` renders the run's reports again, 已消失 sheet included.
+    let reports = ["report.xlsx", "report.html"].map(|f| std::fs::read(site.out.join(f)).unwrap());
+    assert_ok(&hedui(&["report", "--out", site.out.to_str().unwrap()]));
+    for (f, before) in ["report.xlsx", "report.html"].iter().zip(&reports) {
+        assert!(
+            std::fs::read(site.out.join(f)).unwrap() == *before,
+            "hedui report renders {f} differently"
+        );
+    }
     // Reported once: a further run without it has nothing newly gone.
     assert_ok(&site.run());
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);

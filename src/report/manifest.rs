@@ -42,6 +42,11 @@ pub struct Manifest {
     /// The case ledger's view of this run's findings (`run` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases: Option<CaseCounts>,
+    /// The finding_ids of the cases that disappeared in this run, in the
+    /// reports' order, so that `hedui report` shows them again from the
+    /// ledger (a finding_id is a hash; it names no one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disappeared_cases: Vec<String>,
 }
 
 /// Findings by case status, and the cases that disappeared.

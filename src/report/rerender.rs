@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Deserialize;
 
 use crate::config::Config;
+use crate::error::HeduiError;
 use crate::input::FileAccount;
 use crate::report::findings::{COLUMNS, FindingRow};
 use crate::report::manifest::{CaseCounts, Manifest};
@@ -29,7 +30,13 @@ pub enum RerenderError {
     MissingColumn { file: String, column: String },
     #[error(transparent)]
     Write(#[from] view::ReportError),
+    #[error(transparent)]
+    Ledger(HeduiError),
 }
+
+/// What the case ledger adds to a report: the verdicts and notes to
+/// pre-fill, and the disappeared cases' rows.
+pub type LedgerView = (BTreeMap<String, Review>, Vec<FindingRow>);
 
 fn unreadable(path: &Path, reason: impl std::fmt::Display) -> RerenderError {
     RerenderError::Unreadable {
@@ -64,6 +71,8 @@ struct StoredManifest {
     allow_shrink: bool,
     #[serde(default)]
     cases: Option<CaseCounts>,
+    #[serde(default)]
+    disappeared_cases: Vec<String>,
 }
 
 /// Reads manifest.json of an output folder.
@@ -87,6 +96,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, RerenderError> {
         masked: true,
         allow_shrink: m.allow_shrink,
         cases: m.cases,
+        disappeared_cases: m.disappeared_cases,
     })
 }
 
@@ -174,13 +184,18 @@ fn row_from(get: impl Fn(usize) -> String) -> FindingRow {
 }
 
 /// Renders report.xlsx and report.html of the output folder `out` again;
-/// returns the number of findings shown.
+/// returns the number of findings shown. `ledger` gives the verdicts to
+/// pre-fill and the cases that disappeared in the run, as the case ledger
+/// holds them, for the manifest's `disappeared_cases`.
 pub fn rerender(
     out: &Path,
     masked: bool,
-    reviews: &BTreeMap<String, Review>,
+    ledger: impl FnOnce(&[String]) -> Result<LedgerView, HeduiError>,
 ) -> Result<usize, RerenderError> {
     let mut manifest = read_manifest(&out.join("manifest.json"))?;
+    let (reviews, disappeared) =
+        ledger(&manifest.disappeared_cases).map_err(RerenderError::Ledger)?;
+    let reviews = &reviews;
     manifest.masked = masked;
     let csv = out.join("findings.csv");
     let findings = if csv.exists() {
@@ -192,7 +207,7 @@ pub fn rerender(
         manifest: &manifest,
         findings: &findings,
         reviews,
-        disappeared: &[],
+        disappeared: &disappeared,
         masked,
     };
     view::write_into(out, &report)?;

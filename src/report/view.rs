@@ -368,6 +368,7 @@ pub(crate) mod tests {
             masked: true,
             allow_shrink: false,
             cases: None,
+            disappeared_cases: Vec::new(),
         }
     }
 
