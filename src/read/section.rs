@@ -185,7 +185,7 @@ pub(super) fn classify(
     let Some(first) = first else {
         return Some(SkipReason::Blank);
     };
-    if is_total_label(first) {
+    if is_total_label(first) || is_total_elsewhere(fields) {
         return Some(SkipReason::Total);
     }
     if is_header(fields) {
@@ -211,6 +211,44 @@ fn is_total_label(trimmed: &str) -> bool {
         || TOTAL_PREFIXES
             .iter()
             .any(|prefix| squeezed.starts_with(prefix))
+}
+
+/// A total row whose label is not its first value, when its columns are
+/// in another order (`,2000,合计,`, `3,合计,1200`): a cell is a total
+/// label and every other value is a number (a count, an amount), so that
+/// no row naming a person is taken for one.
+fn is_total_elsewhere(fields: &[Cell]) -> bool {
+    let mut label = false;
+    for f in fields {
+        let f = f.trim();
+        if f.is_empty() {
+            continue;
+        }
+        if !label && is_total_label(f) {
+            label = true;
+        } else if !is_number_like(f) {
+            return false;
+        }
+    }
+    label
+}
+
+/// Digits with the marks an amount or a count is written with, or the dash
+/// or slash of an empty amount.
+fn is_number_like(text: &str) -> bool {
+    matches!(text, "-" | "－" | "—" | "/")
+        || text
+            .chars()
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+            && text.chars().all(|c| {
+                c.is_ascii_digit()
+                    || ('０'..='９').contains(&c)
+                    || c.is_whitespace()
+                    || matches!(
+                        c,
+                        '.' | ',' | '-' | '+' | '%' | '元' | '万' | '￥' | '¥' | '，' | '．'
+                    )
+            })
 }
 
 /// Prefixes every row location of a workbook section with its sheet name:
@@ -268,6 +306,27 @@ mod tests {
             Some(SkipReason::RepeatedHeader)
         );
         assert_eq!(classify(&strings(&["张三", "合计"]), pred), None);
+        // The label after a number, columns in another order.
+        for row in [
+            &["", "2000", "合计", ""][..],
+            &["3", "合 计", "1,200.00元"],
+            &["0.12万", "总计：", "-"],
+        ] {
+            assert_eq!(
+                classify(&strings(row), pred),
+                Some(SkipReason::Total),
+                "{row:?}"
+            );
+        }
+        // Not when anything else is text, nor without a label.
+        for row in [
+            &["2000", "合计", "张三"][..],
+            &["2000", "合计", "341122196805207712x"],
+            &["2000", "3", "-"],
+            &["2000", "合计", "合计"],
+        ] {
+            assert_eq!(classify(&strings(row), pred), None, "{row:?}");
+        }
         assert_eq!(classify(&strings(&["小计数", "1"]), pred), None);
     }
 
