@@ -84,7 +84,8 @@ pub struct NormalizedId {
 
 /// Removes what spreadsheets and typists add around and inside an ID number
 /// and upper-cases ASCII letters (`x` → `X`, and `×` too). Quotes are removed only at the
-/// start and end: Excel's text prefix `'` and CSV-style double quotes.
+/// start and end: Excel's text prefix `'`, CSV-style double quotes and the
+/// formula guard `="…"`.
 fn clean(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(64));
     for c in raw.chars() {
@@ -96,7 +97,12 @@ fn clean(raw: &str) -> String {
         out.push(c.to_ascii_uppercase());
     }
     let is_quote = |c: char| matches!(c, '\'' | '"' | '‘' | '’' | '“' | '”' | '`');
-    let trimmed = out.trim_matches(is_quote);
+    // Excel's formula guard of a CSV export: `="110105199001011234"`.
+    let unguarded = match out.strip_prefix('=') {
+        Some(rest) if rest.starts_with(is_quote) => rest,
+        _ => &out,
+    };
+    let trimmed = unguarded.trim_matches(is_quote);
     if trimmed.len() != out.len() {
         out = trimmed.to_owned();
     }
@@ -552,6 +558,11 @@ mod tests {
         assert_eq!(norm("‘110101199003078670"), valid("110101199003078670"));
         assert_eq!(norm("\t110101199003078670"), valid("110101199003078670"));
         assert_eq!(norm("\"110101199003078670\""), valid("110101199003078670"));
+        assert_eq!(norm("=\"110101199003078670\""), valid("110101199003078670"));
+        assert_eq!(
+            norm("= \"33010219200403064x\""),
+            valid("33010219200403064X")
+        );
         assert_eq!(
             norm("\u{FEFF}110101199003078670"),
             valid("110101199003078670")
