@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Case, Ledger};
 use crate::error::HeduiError;
-use crate::report::mask::{mask_id, mask_name, mask_note};
+use crate::report::mask::{mask_id, mask_ids_in, mask_name, mask_note};
 
 /// Which cases to list; every given filter must hold.
 #[derive(Debug, Clone, Default)]
@@ -90,40 +90,7 @@ pub fn list(
             &r.finding_id,
         )
     });
-    let records: Vec<Vec<String>> = cases
-        .iter()
-        .map(|c| {
-            let (id, name, note) = if unmasked {
-                (c.row.id_number.clone(), c.row.name.clone(), c.note.clone())
-            } else {
-                (
-                    mask_id(&c.row.id_number),
-                    mask_name(&c.row.name),
-                    mask_note(&c.note, &c.row.name),
-                )
-            };
-            let mut rec = vec![
-                c.row.finding_id.clone(),
-                c.row.rule.clone(),
-                c.status.clone(),
-                c.row.case_status.clone(),
-                c.verdict.clone(),
-                note,
-                c.row.household_id.clone(),
-                id,
-                name,
-                c.row.township.clone(),
-                c.row.village.clone(),
-                c.first_seen.clone(),
-                c.last_seen.clone(),
-            ];
-            if unmasked && format == CasesFormat::Csv {
-                rec.push(c.row.evidence.clone());
-                rec.push(c.row.sources.clone());
-            }
-            rec
-        })
-        .collect();
+    let records: Vec<Vec<String>> = cases.iter().map(|c| record(c, unmasked, format)).collect();
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if unmasked && format == CasesFormat::Csv {
         header.extend(["evidence", "sources"]);
@@ -188,6 +155,46 @@ fn table(header: &[&str], records: &[Vec<String>]) -> String {
     out
 }
 
+/// One case's cells under [`COLUMNS`] (evidence and sources after them in
+/// an unmasked CSV), masked as the reports are unless `unmasked`.
+fn record(c: &Case, unmasked: bool, format: CasesFormat) -> Vec<String> {
+    let (household, id, name, note) = if unmasked {
+        (
+            c.row.household_id.clone(),
+            c.row.id_number.clone(),
+            c.row.name.clone(),
+            c.note.clone(),
+        )
+    } else {
+        (
+            mask_ids_in(&c.row.household_id),
+            mask_id(&c.row.id_number),
+            mask_name(&c.row.name),
+            mask_note(&c.note, &c.row.name),
+        )
+    };
+    let mut rec = vec![
+        c.row.finding_id.clone(),
+        c.row.rule.clone(),
+        c.status.clone(),
+        c.row.case_status.clone(),
+        c.verdict.clone(),
+        note,
+        household,
+        id,
+        name,
+        c.row.township.clone(),
+        c.row.village.clone(),
+        c.first_seen.clone(),
+        c.last_seen.clone(),
+    ];
+    if unmasked && format == CasesFormat::Csv {
+        rec.push(c.row.evidence.clone());
+        rec.push(c.row.sources.clone());
+    }
+    rec
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +209,34 @@ mod tests {
         assert_eq!(mask_name("张晓明"), "张*明");
         assert_eq!(mask_name("李娜"), "李*");
         assert_eq!(mask_name("阿卜杜拉·买买提"), "阿******提");
+    }
+
+    #[test]
+    fn a_case_is_masked_household_number_included() {
+        let c = Case {
+            row: FindingRow {
+                household_id: "341122198001011238".into(),
+                id_number: "341122198001011238".into(),
+                name: "张晓明".into(),
+                ..FindingRow::default()
+            },
+            note: "张晓明已核实".into(),
+            ..Case::default()
+        };
+        let masked = record(&c, false, CasesFormat::Csv);
+        assert_eq!(
+            masked[5..9],
+            [
+                "张*明已核实",
+                "341122********1238",
+                "341122********1238",
+                "张*明"
+            ]
+        );
+        assert_eq!(masked.len(), COLUMNS.len());
+        let full = record(&c, true, CasesFormat::Csv);
+        assert_eq!(full[6], "341122198001011238");
+        assert_eq!(full.len(), COLUMNS.len() + 2);
     }
 
     #[test]

@@ -87,14 +87,17 @@ pub fn is_dismissed(row: &FindingRow) -> bool {
 
 /// One finding as the cells of [`HEADERS`], masked when asked.
 pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String; 15] {
-    let (id, name, evidence) = if masked {
+    // Some sites number a household by its head's ID number.
+    let (household, id, name, evidence) = if masked {
         (
+            mask::mask_ids_in(&row.household_id),
             mask::mask_id(&row.id_number),
             mask::mask_name(&row.name),
             mask::mask_evidence(&row.evidence, &row.name),
         )
     } else {
         (
+            row.household_id.clone(),
             row.id_number.clone(),
             row.name.clone(),
             row.evidence.clone(),
@@ -111,7 +114,7 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
         rule_title(&row.rule),
         row.kind.clone(),
         row.severity.clone(),
-        row.household_id.clone(),
+        household,
         id,
         name,
         row.township.clone(),
@@ -470,6 +473,16 @@ pub(crate) mod tests {
         assert_eq!(full[6], "张三明");
         assert_eq!(full[9], row.evidence);
         assert_eq!(full[VERDICT_COLUMN], "");
+    }
+
+    #[test]
+    fn a_household_numbered_by_an_id_number_is_masked() {
+        let mut row = finding("CB01", "城关镇", "110105199001011234", "张三明");
+        row.household_id = "110105199001011234".into();
+        assert_eq!(cells(&row, None, true)[4], "110105********1234");
+        assert_eq!(cells(&row, None, false)[4], "110105199001011234");
+        row.household_id = "H-2025-0001".into();
+        assert_eq!(cells(&row, None, true)[4], "H-2025-0001");
     }
 
     #[test]
