@@ -84,7 +84,17 @@ pub fn shortfalls(needs: &[Need], free: impl Fn(&Path) -> io::Result<Free>) -> V
             .1
             .push(need);
     }
-    let mb = |b: u64| b.div_ceil(1 << 20);
+    // What is needed rounds up, what is free down, in KB below 100 MB: a
+    // shortfall never reads as "needs 1 MB, 1 MB free".
+    let size = |b: u64, up: bool| {
+        let (unit, name) = if b < 100 << 20 {
+            (1 << 10, "KB")
+        } else {
+            (1 << 20, "MB")
+        };
+        let n = if up { b.div_ceil(unit) } else { b / unit };
+        format!("{n} {name}")
+    };
     by_device
         .into_values()
         .filter_map(|(free, needs)| {
@@ -92,13 +102,13 @@ pub fn shortfalls(needs: &[Need], free: impl Fn(&Path) -> io::Result<Free>) -> V
             (total > free).then(|| {
                 let parts: Vec<String> = needs
                     .iter()
-                    .map(|n| format!("{} {} MB（{}）", n.what, mb(n.bytes), n.path.display()))
+                    .map(|n| format!("{} {}（{}）", n.what, size(n.bytes, true), n.path.display()))
                     .collect();
-                let (total, free, parts) = (mb(total), mb(free), parts.join("; "));
+                let (total, free, parts) = (size(total, true), size(free, false), parts.join("; "));
                 format!(
-                    "磁盘空间不足：本次运行约需 {total} MB，该磁盘只剩 {free} MB；请清理磁盘或把 --out / \
+                    "磁盘空间不足：本次运行约需 {total}，该磁盘只剩 {free}；请清理磁盘或把 --out / \
                      state_dir 指到更大的磁盘（确知够用时可在配置 [engine] 设 check_free_disk = false）\
-                     / not enough free disk: this run needs about {total} MB where {free} MB are free: {parts}"
+                     / not enough free disk: this run needs about {total} where {free} are free: {parts}"
                 )
             })
         })
@@ -146,6 +156,18 @@ mod tests {
         let short = shortfalls(&needs, fake(vec![("/d", 1, 16 * gb), ("/s", 2, 24 * gb)]));
         assert_eq!(short.len(), 1);
         assert!(short[0].contains("/s/work") && !short[0].contains("/d/out"));
+        // A small shortfall in KB, the need rounded up and the free space down.
+        let small = [Need {
+            what: "输出",
+            bytes: 1_100 * 1024 + 1,
+            path: PathBuf::from("/d/out"),
+        }];
+        let short = shortfalls(&small, fake(vec![("/d", 1, 600 * 1024 + 1023)]));
+        assert!(
+            short[0].contains("约需 1101 KB，该磁盘只剩 600 KB"),
+            "{}",
+            short[0]
+        );
         // A disk whose free space cannot be read is not held against the run.
         assert!(shortfalls(&needs, fake(vec![("/d", 1, 16 * gb)])).is_empty());
     }

@@ -79,6 +79,7 @@ fn synthetic_output(dir: &Path) -> (PathBuf, Vec<FindingRow>) {
         masked: true,
         allow_shrink: false,
         cases: None,
+        disappeared_cases: Vec::new(),
     };
     std::fs::write(out.join("manifest.json"), manifest.to_json()).unwrap();
     assert_ok(&hedui(&["report", "--out", out.to_str().unwrap()]));
