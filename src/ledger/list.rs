@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Case, Ledger};
 use crate::error::HeduiError;
-use crate::report::mask::{mask_id, mask_ids_in, mask_name, mask_note};
+use crate::report::mask::{mask_household, mask_id, mask_name, mask_note};
 
 /// Which cases to list; every given filter must hold.
 #[derive(Debug, Clone, Default)]
@@ -167,7 +167,7 @@ fn record(c: &Case, unmasked: bool, format: CasesFormat) -> Vec<String> {
         )
     } else {
         (
-            mask_ids_in(&c.row.household_id),
+            mask_household(&c.row.household_id),
             mask_id(&c.row.id_number),
             mask_name(&c.row.name),
             mask_note(&c.note, &c.row.name),

@@ -33,6 +33,18 @@ pub fn mask_id(id: &str) -> String {
         .collect()
 }
 
+/// Masks a 户编号 that is an ID number (some sites number a household by
+/// its head's); any other code, however many digits it has
+/// (`341122004000611`: county, township, sequence), is shown as it is, for
+/// a reviewer to find the household by.
+pub fn mask_household(household_id: &str) -> String {
+    use crate::normalize::id::{IdStatus, normalize_id};
+    match normalize_id(household_id).status {
+        IdStatus::Valid | IdStatus::Upgraded15 => mask_id(household_id),
+        _ => household_id.to_string(),
+    }
+}
+
 /// Masks a name: `张三明` → `张*明`, `张三` → `张*`, `欧阳娜娜` → `欧**娜`,
 /// a one-character name → `*`. Surrounding whitespace is dropped.
 pub fn mask_name(name: &str) -> String {

@@ -90,7 +90,7 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
     // Some sites number a household by its head's ID number.
     let (household, id, name, evidence) = if masked {
         (
-            mask::mask_ids_in(&row.household_id),
+            mask::mask_household(&row.household_id),
             mask::mask_id(&row.id_number),
             mask::mask_name(&row.name),
             mask::mask_evidence(&row.evidence, &row.name),
@@ -478,11 +478,16 @@ pub(crate) mod tests {
     #[test]
     fn a_household_numbered_by_an_id_number_is_masked() {
         let mut row = finding("CB01", "城关镇", "110105199001011234", "张三明");
-        row.household_id = "110105199001011234".into();
-        assert_eq!(cells(&row, None, true)[4], "110105********1234");
-        assert_eq!(cells(&row, None, false)[4], "110105199001011234");
+        row.household_id = "110101199003078670".into();
+        assert_eq!(cells(&row, None, true)[4], "110101********8670");
+        assert_eq!(cells(&row, None, false)[4], "110101199003078670");
         row.household_id = "H-2025-0001".into();
         assert_eq!(cells(&row, None, true)[4], "H-2025-0001");
+        // A code of county, township and sequence is no ID number.
+        row.household_id = "341122004000611".into();
+        assert_eq!(cells(&row, None, true)[4], "341122004000611");
+        row.household_id = "110105900101123".into();
+        assert_eq!(cells(&row, None, true)[4], "110105*****1123");
     }
 
     #[test]
