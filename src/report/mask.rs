@@ -33,14 +33,15 @@ pub fn mask_id(id: &str) -> String {
         .collect()
 }
 
-/// Masks a 户编号 that is an ID number (some sites number a household by
-/// its head's); any other code, however many digits it has
-/// (`341122004000611`: county, township, sequence), is shown as it is, for
-/// a reviewer to find the household by.
+/// Masks a 户编号 that is an 18-character ID number (some sites number a
+/// household by its head's); any other code is shown as it is, for a
+/// reviewer to find the household by. Fifteen digits are not enough: a
+/// code of county, township and sequence (`341122001001008`) often reads
+/// as a legacy ID born in 1900.
 pub fn mask_household(household_id: &str) -> String {
     use crate::normalize::id::{IdStatus, normalize_id};
     match normalize_id(household_id).status {
-        IdStatus::Valid | IdStatus::Upgraded15 => mask_id(household_id),
+        IdStatus::Valid => mask_id(household_id),
         _ => household_id.to_string(),
     }
 }

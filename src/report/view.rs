@@ -486,8 +486,8 @@ pub(crate) mod tests {
         // A code of county, township and sequence is no ID number.
         row.household_id = "341122004000611".into();
         assert_eq!(cells(&row, None, true)[4], "341122004000611");
-        row.household_id = "110105900101123".into();
-        assert_eq!(cells(&row, None, true)[4], "110105*****1123");
+        row.household_id = "341122001001008".into();
+        assert_eq!(cells(&row, None, true)[4], "341122001001008");
     }
 
     #[test]
