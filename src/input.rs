@@ -143,11 +143,12 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Sorts a batch folder's files by extract type. A folder inside it is
-/// listed as ignored (`name/`); an entry that cannot even be looked at (a
+/// listed as ignored (`name/`), and so is a pipe or a device; an entry that cannot even be looked at (a
 /// link to nothing) is taken as a file, so that one named like an extract
 /// fails the run as unreadable instead of being passed over.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut folders = Vec::new();
+    let mut others = Vec::new();
     let mut names: Vec<(String, PathBuf, u64)> = Vec::new();
     for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -156,7 +157,9 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         }
         match std::fs::metadata(e.path()) {
             Ok(meta) if meta.is_dir() => folders.push(format!("{name}/")),
-            Ok(meta) => names.push((name, e.path(), meta.len())),
+            Ok(meta) if meta.is_file() => names.push((name, e.path(), meta.len())),
+            // A pipe or a device: reading it could wait for ever.
+            Ok(_) => others.push(name),
             Err(_) => names.push((name, e.path(), 0)),
         }
     }
@@ -178,7 +181,10 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
             None => ignored.push(name),
         }
     }
-    folders.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
+    for list in [&mut others, &mut folders] {
+        list.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
+    }
+    ignored.extend(others);
     ignored.extend(folders);
     Ok((files, ignored))
 }

@@ -245,7 +245,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             let config = Config::load(config.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             if let Some(out) = &out
-                && let Some(why) = refuse_target(out, &input, OutputOwner::Validate)
+                && let Some(why) = refuse_target(out, &input, None, OutputOwner::Validate)
             {
                 return Err(HeduiError::Usage(why));
             }

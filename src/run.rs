@@ -117,11 +117,11 @@ fn explain(text: &str) -> String {
 
 /// Runs the whole job.
 pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary, HeduiError> {
-    if let Some(why) = refuse_target(&opts.out, &opts.input, OutputOwner::Run) {
-        return Err(HeduiError::Usage(why));
-    }
     // One run at a time, for the whole run; the ledger is read once, here.
     let state = state_dir(&config.config, &opts.out);
+    if let Some(why) = refuse_target(&opts.out, &opts.input, Some(&state), OutputOwner::Run) {
+        return Err(HeduiError::Usage(why));
+    }
     let _lock = RunLock::acquire(&state)?;
     let prior = Prior::load(&state)?;
     let mut stages = Stages::new();

@@ -359,6 +359,10 @@ fn an_output_folder_that_would_lose_other_files_is_refused() {
         "包含输入目录",
     );
     refused(&run_batch(&batch, dir.path(), "2"), "包含输入目录");
+    refused(
+        &run_batch(&batch, &dir.path().join("new/../input"), "2"),
+        "包含输入目录",
+    );
     assert_eq!(contents(&batch), before, "the input is untouched");
     let validate = |out: &Path| {
         common::hedui(&[
@@ -380,9 +384,29 @@ fn an_output_folder_that_would_lose_other_files_is_refused() {
     std::fs::write(notes.join("todo.txt"), "keep me").unwrap();
     refused(&run_batch(&batch, &notes, "2"), "manifest.json");
     refused(&validate(&notes), "manifest.json");
+    // Another program's manifest.json does not make it an output.
+    std::fs::write(notes.join("manifest.json"), "{\"name\": \"app\"}").unwrap();
+    refused(&run_batch(&batch, &notes, "2"), "manifest.json");
+    std::fs::remove_file(notes.join("manifest.json")).unwrap();
     assert_eq!(
         contents(&notes),
         vec![("todo.txt".to_string(), b"keep me".to_vec())]
+    );
+
+    // A state folder inside the output folder would go with it.
+    let config = dir.path().join("inside.toml");
+    let inside = dir.path().join("fresh");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}\"\n[input]\nmax_reject_rate = 0.50\n",
+            inside.join("state").display()
+        ),
+    )
+    .unwrap();
+    refused(
+        &common::run_batch(&batch, &inside, Some(&config), "2", &[]),
+        "state_dir",
     );
 
     // An empty folder, then the same folder again; validate keeps off it.

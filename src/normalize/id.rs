@@ -129,6 +129,11 @@ fn is_sci_notation(cleaned: &str) -> bool {
     !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit)
 }
 
+/// Whether an 18-character ID carries a real birth date (digits 7–14).
+pub fn has_birth_date(id: &str) -> bool {
+    id.len() == 18 && date_from_yyyymmdd(&id.as_bytes()[6..14]).is_some()
+}
+
 /// A real calendar date from ASCII `YYYYMMDD` within the plausible range.
 fn date_from_yyyymmdd(d: &[u8]) -> Option<NaiveDate> {
     if d.len() != 8 || !d.iter().all(u8::is_ascii_digit) {

@@ -224,7 +224,7 @@ fn is_total_elsewhere(fields: &[Cell]) -> bool {
         if f.is_empty() {
             continue;
         }
-        if !label && is_total_label(f) {
+        if !label && is_bare_total_label(f) {
             label = true;
         } else if !is_number_like(f) {
             return false;
@@ -233,16 +233,26 @@ fn is_total_elsewhere(fields: &[Cell]) -> bool {
     label
 }
 
+/// `合计`, `总计` or `小计` alone (spaced out, or with a colon), not a note
+/// that begins with one (`合计6个月`).
+fn is_bare_total_label(trimmed: &str) -> bool {
+    let squeezed: String = trimmed
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, ':' | '：'))
+        .collect();
+    TOTAL_EXACT.contains(&squeezed.as_str())
+}
+
 /// Digits with the marks an amount or a count is written with, or the dash
-/// or slash of an empty amount.
+/// or slash of an empty amount; at most 12 digits, so that an ID number is
+/// not one.
 fn is_number_like(text: &str) -> bool {
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let digits = text.chars().filter(|&c| is_digit(c)).count();
     matches!(text, "-" | "－" | "—" | "/")
-        || text
-            .chars()
-            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+        || (1..=12).contains(&digits)
             && text.chars().all(|c| {
-                c.is_ascii_digit()
-                    || ('０'..='９').contains(&c)
+                is_digit(c)
                     || c.is_whitespace()
                     || matches!(
                         c,
@@ -324,6 +334,10 @@ mod tests {
             &["2000", "合计", "341122196805207712x"],
             &["2000", "3", "-"],
             &["2000", "合计", "合计"],
+            // A person's row without its name: the ID is no amount, a note
+            // that begins with 合计 no label.
+            &["12", "", "341122198001011238", "6", "合计"],
+            &["12", "6", "合计6个月"],
         ] {
             assert_eq!(classify(&strings(row), pred), None, "{row:?}");
         }

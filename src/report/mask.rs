@@ -33,15 +33,19 @@ pub fn mask_id(id: &str) -> String {
         .collect()
 }
 
-/// Masks a 户编号 that is an 18-character ID number (some sites number a
-/// household by its head's); any other code is shown as it is, for a
+/// Masks a 户编号 that is an 18-character ID number, or one with only its
+/// check character wrong (some sites number a household by its head's);
+/// any other code is shown as it is, for a
 /// reviewer to find the household by. Fifteen digits are not enough: a
 /// code of county, township and sequence (`341122001001008`) often reads
 /// as a legacy ID born in 1900.
 pub fn mask_household(household_id: &str) -> String {
-    use crate::normalize::id::{IdStatus, normalize_id};
-    match normalize_id(household_id).status {
-        IdStatus::Valid => mask_id(household_id),
+    use crate::normalize::id::{IdStatus, has_birth_date, normalize_id};
+    let id = normalize_id(household_id);
+    match (id.status, id.value.as_deref()) {
+        (IdStatus::Valid, _) => mask_id(household_id),
+        // An ID number with a typing error in its check character.
+        (IdStatus::BadCheck, Some(v)) if has_birth_date(v) => mask_id(household_id),
         _ => household_id.to_string(),
     }
 }

@@ -78,12 +78,27 @@ pub enum OutputOwner {
 
 /// Why `out` must not be replaced whole by a run or a validation reading
 /// `input`, if it must not: the swap removes whatever the folder held. It
-/// may not be the input folder or one that holds it, nor a folder with
-/// other things in it than a hedui output (a manifest.json); validate does
-/// not replace a run's output. The message is the one to show (Chinese and
+/// may not be the input folder or one that holds it, nor hold the state
+/// folder, nor be a folder with other things in it than a hedui output (a
+/// manifest.json that hedui wrote); validate does not replace a run's
+/// output. The message is the one to show (Chinese and
 /// English); paths are the user's own.
-pub fn refuse_target(out: &Path, input: &Path, writer: OutputOwner) -> Option<String> {
+pub fn refuse_target(
+    out: &Path,
+    input: &Path,
+    state: Option<&Path>,
+    writer: OutputOwner,
+) -> Option<String> {
     let out_path = resolved(out);
+    if let Some(state) = state.filter(|s| resolved(s).starts_with(&out_path)) {
+        return Some(format!(
+            "状态目录 {s} 在输出目录 {o} 之内：输出目录会被整个替换，案件台账将随之删除。请把 state_dir 设在输出目录之外 / \
+             the state folder {s} is inside the output folder {o}: the output folder is replaced whole, \
+             which would delete the case ledger. Set state_dir outside the output folder",
+            s = state.display(),
+            o = out.display()
+        ));
+    }
     if resolved(input).starts_with(&out_path) {
         return Some(format!(
             "输出目录 {o} 就是输入目录或包含输入目录：输出目录会被整个替换，输入文件将被删除。请另选输出目录 / \
@@ -99,11 +114,15 @@ pub fn refuse_target(out: &Path, input: &Path, writer: OutputOwner) -> Option<St
             o = out.display()
         ));
     }
-    let empty = fs::read_dir(out).map_or(true, |mut d| d.next().is_none());
+    let empty = fs::read_dir(out).is_ok_and(|mut d| d.next().is_none());
     if empty {
         return None;
     }
-    if !out.join("manifest.json").is_file() {
+    let hedui_manifest = fs::read_to_string(out.join("manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|m| m["tool"] == "hedui");
+    if !hedui_manifest {
         return Some(format!(
             "输出目录 {o} 不是空目录，也不是 hedui 的输出目录（没有 manifest.json）：输出目录会被整个替换，其中的文件将被删除。请另选输出目录 / \
              the output folder {o} is neither empty nor a hedui output folder (it has no manifest.json): \
@@ -125,25 +144,28 @@ pub fn refuse_target(out: &Path, input: &Path, writer: OutputOwner) -> Option<St
     None
 }
 
-/// `path` made absolute with its existing part resolved (links, `..`), so
-/// that two spellings of one folder compare equal.
+/// `path` made absolute and resolved as the system would (links followed,
+/// then `..` taken from the real folder; lexically where nothing exists
+/// yet), so that two spellings of one folder compare equal.
 fn resolved(path: &Path) -> PathBuf {
+    use std::path::Component;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut missing = Vec::new();
-    let mut existing = absolute.as_path();
-    loop {
-        if let Ok(mut real) = fs::canonicalize(existing) {
-            real.extend(missing.iter().rev());
-            return real;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name.to_os_string());
-                existing = parent;
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
             }
-            _ => return absolute,
+            other => {
+                out.push(other);
+                if let Ok(real) = fs::canonicalize(&out) {
+                    out = real;
+                }
+            }
         }
     }
+    out
 }
 
 /// Repairs an interrupted swap: if the output is missing but the previous one

@@ -488,6 +488,11 @@ pub(crate) mod tests {
         assert_eq!(cells(&row, None, true)[4], "341122004000611");
         row.household_id = "341122001001008".into();
         assert_eq!(cells(&row, None, true)[4], "341122001001008");
+        // A wrong check character still masks; an impossible date is a code.
+        row.household_id = "110101199003078671".into();
+        assert_eq!(cells(&row, None, true)[4], "110101********8671");
+        row.household_id = "341122001001000123".into();
+        assert_eq!(cells(&row, None, true)[4], "341122001001000123");
     }
 
     #[test]
