@@ -201,7 +201,7 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                 // A finding_id is 16 hex digits and names no one; anything
                 // else in the cell (an ID number or a name pasted over it)
                 // is not repeated.
-                if is_finding_id(&id) {
+                if crate::report::findings::is_finding_id(&id) {
                     bad(
                         row,
                         id_col,
@@ -328,12 +328,6 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
         "verdicts imported"
     );
     Ok(summary)
-}
-
-/// Whether a cell holds what a finding_id looks like (16 hexadecimal
-/// digits, [`crate::report::findings::finding_id`]).
-fn is_finding_id(text: &str) -> bool {
-    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

@@ -82,6 +82,11 @@ pub fn finding_id(
     hex::encode(&h.finalize()[..8])
 }
 
+/// Whether a text has the form [`finding_id`] gives: 16 hexadecimal digits.
+pub fn is_finding_id(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Sorts findings into the order of spec/outputs.md.
 pub fn sort(rows: &mut [FindingRow]) {
     rows.sort_by(|a, b| {
@@ -140,6 +145,8 @@ mod tests {
         let a = finding_id("CB01", "H001", "110105199001011234", None);
         assert_eq!(a, finding_id("CB01", "H001", "110105199001011234", None));
         assert_eq!(a.len(), 16);
+        assert!(is_finding_id(&a));
+        assert!(!is_finding_id("34112219780312562X"));
         assert_ne!(a, finding_id("CB01", "H00", "1110105199001011234", None));
         assert_ne!(
             finding_id("DQ01", "", "", Some("medical_settlement:a.csv:5")),
