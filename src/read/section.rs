@@ -236,6 +236,10 @@ fn is_total_elsewhere(fields: &[Cell]) -> bool {
 /// `合计`, `总计` or `小计` alone (spaced out, or with a colon), not a note
 /// that begins with one (`合计6个月`).
 fn is_bare_total_label(trimmed: &str) -> bool {
+    // Called on the first value of every row: most are data.
+    if !trimmed.starts_with(['合', '总', '小']) {
+        return false;
+    }
     let squeezed: String = trimmed
         .chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, ':' | '：'))
