@@ -32,6 +32,12 @@ pub mod work;
 /// that may change between DataFusion versions.
 const BATCH_SIZE: usize = 8192;
 
+/// The most rows, and bytes, of a join side that an in-memory session
+/// builds once rather than partitions by hash (DataFusion's defaults: 128 Ki
+/// rows, 1 MiB).
+const COLLECTED_JOIN_SIDE_ROWS: usize = 4 << 20;
+const COLLECTED_JOIN_SIDE_BYTES: usize = 512 << 20;
+
 /// A session with `threads` target partitions (at least 1), its tables in
 /// memory. Results of every plan in hedui are sorted by a total order before
 /// they leave the engine, so the thread count changes speed only, never bytes.
@@ -87,6 +93,19 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
     // small batch: 0.565 → 0.52 s (medians of 10) on 40,000 rows; a county
     // was no slower (29.1 s against 33.7 s, one run each).
     config.options_mut().optimizer.max_passes = 1;
+    if disk.is_none() {
+        // In memory, a join's smaller side up to a few million rows is
+        // built once and shared, so the larger side is not repartitioned by
+        // hash (a copy of every row). At a county, the observations (6.6 M
+        // rows) joined with the direct levels: resolved links 2.0–2.1 s
+        // against 2.5–2.8 s, the persons attached after them 0.4–0.5 s
+        // against 0.7–1.0 s, peak memory 4.8–4.9 against 5.2–5.4 GB, outputs
+        // byte-identical (BENCHMARKS.md, session 18). On disk the memory
+        // pool cannot spill such a side: the defaults stay.
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.hash_join_single_partition_threshold_rows = COLLECTED_JOIN_SIDE_ROWS;
+        optimizer.hash_join_single_partition_threshold = COLLECTED_JOIN_SIDE_BYTES;
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(disk) = disk {
         crate::report::output::create_private_dir(&disk.dir.join("spill"))
@@ -669,6 +688,44 @@ mod tests {
         for ctx in [session(2), session_with(2, Some(&disk)).unwrap()] {
             assert_eq!(ctx.state().config().options().optimizer.max_passes, 1);
         }
+    }
+
+    /// The hash join mode of `SELECT … FROM big JOIN side` when `side` has
+    /// more rows than DataFusion's default build-once limit (128 Ki).
+    async fn join_mode(ctx: &SessionContext) -> String {
+        let keys = |n: u64| {
+            let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::UInt64, false)]));
+            let column = Arc::new(datafusion::arrow::array::UInt64Array::from_iter_values(0..n));
+            (schema.clone(), RecordBatch::try_new(schema, vec![column]).unwrap())
+        };
+        for (name, n) in [("big", 600_000), ("side", 200_000)] {
+            let (schema, batch) = keys(n);
+            register_batches(ctx, name, schema, vec![batch]).unwrap();
+        }
+        let plan = ctx
+            .sql("SELECT b.k FROM big b JOIN side s ON s.k = b.k")
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let text = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(true)
+            .to_string();
+        let mode = text.split("HashJoinExec: mode=").nth(1).expect(&text);
+        mode.split(',').next().unwrap().to_string()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_memory_a_join_side_of_a_few_hundred_thousand_rows_is_built_once() {
+        assert_eq!(join_mode(&session(2)).await, "CollectLeft");
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let on_disk = session_with(2, Some(&disk)).unwrap();
+        assert_eq!(join_mode(&on_disk).await, "Partitioned");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
