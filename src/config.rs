@@ -31,7 +31,8 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TablesMode {
-    /// On disk when the batch's files together exceed `disk_above_mb`.
+    /// On disk when the batch's files together exceed `disk_above_mb`, or
+    /// when its tables would not fit in the memory available.
     Auto,
     Memory,
     Disk,
@@ -65,12 +66,19 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
-    /// Whether a batch of `input_bytes` is held on disk.
-    pub fn on_disk(&self, input_bytes: u64) -> bool {
+    /// Whether a batch of `input_bytes` is held on disk, given the memory
+    /// the run may take (`available`, bytes; `None` when unknown). `auto`
+    /// chooses disk for a batch over `disk_above_mb`, or one whose tables
+    /// would not fit in the memory available
+    /// ([`crate::memory::in_memory_peak`]).
+    pub fn on_disk(&self, input_bytes: u64, available: Option<u64>) -> bool {
         match self.tables {
             TablesMode::Memory => false,
             TablesMode::Disk => true,
-            TablesMode::Auto => input_bytes > self.disk_above_mb.saturating_mul(1 << 20),
+            TablesMode::Auto => {
+                input_bytes > self.disk_above_mb.saturating_mul(1 << 20)
+                    || available.is_some_and(|a| crate::memory::in_memory_peak(input_bytes) > a)
+            }
         }
     }
 }
@@ -389,12 +397,17 @@ mod tests {
     #[test]
     fn engine_tables_go_to_disk_above_the_threshold_or_when_told() {
         let auto = EngineConfig::default();
-        assert!(!auto.on_disk(2048 << 20));
-        assert!(auto.on_disk((2048 << 20) + 1));
+        assert!(!auto.on_disk(2048 << 20, None));
+        assert!(auto.on_disk((2048 << 20) + 1, None));
+        // A batch whose tables would not fit in the memory left goes to
+        // disk however small: 1 GB needs about 11 GB.
+        assert!(!auto.on_disk(1 << 30, Some(16 << 30)));
+        assert!(auto.on_disk(1 << 30, Some(8 << 30)));
+        assert!(auto.on_disk(100 << 20, Some(1 << 30)));
         let parsed = Config::parse("[engine]\ntables = \"disk\"\n", "t.toml").unwrap();
-        assert!(parsed.engine.on_disk(0));
+        assert!(parsed.engine.on_disk(0, None));
         let parsed = Config::parse("[engine]\ntables = \"memory\"\n", "t.toml").unwrap();
-        assert!(!parsed.engine.on_disk(u64::MAX));
+        assert!(!parsed.engine.on_disk(u64::MAX, Some(0)));
         let err = Config::parse("[engine]\ntables = \"ssd\"\n", "t.toml").unwrap_err();
         assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
         let err = Config::parse("[engine]\nmemory_limit_mb = 10\n", "t.toml").unwrap_err();

@@ -695,8 +695,13 @@ mod tests {
     async fn join_mode(ctx: &SessionContext) -> String {
         let keys = |n: u64| {
             let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::UInt64, false)]));
-            let column = Arc::new(datafusion::arrow::array::UInt64Array::from_iter_values(0..n));
-            (schema.clone(), RecordBatch::try_new(schema, vec![column]).unwrap())
+            let column = Arc::new(datafusion::arrow::array::UInt64Array::from_iter_values(
+                0..n,
+            ));
+            (
+                schema.clone(),
+                RecordBatch::try_new(schema, vec![column]).unwrap(),
+            )
         };
         for (name, n) in [("big", 600_000), ("side", 200_000)] {
             let (schema, batch) = keys(n);

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod generate;
 pub mod input;
 pub mod ledger;
+pub mod memory;
 pub mod normalize;
 pub mod progress;
 pub mod read;

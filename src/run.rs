@@ -138,10 +138,11 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         std::fs::remove_dir_all(&work)?;
     }
     let input_bytes = input_size(&opts.input);
+    let available = crate::memory::available();
     let disk = config
         .config
         .engine
-        .on_disk(input_bytes)
+        .on_disk(input_bytes, available)
         .then(|| engine::DiskTables {
             dir: work.clone(),
             memory_limit: usize::try_from(config.config.engine.memory_limit_mb << 20)
@@ -149,9 +150,22 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         });
     tracing::info!(
         input_mb = input_bytes >> 20,
+        available_mb = available.map(|a| a >> 20),
         tables = if disk.is_some() { "disk" } else { "memory" },
         "engine"
     );
+    let peak = crate::memory::in_memory_peak(input_bytes);
+    if disk.is_none()
+        && let Some(a) = available
+        && peak > a
+    {
+        tracing::warn!(
+            needs_mb = peak >> 20,
+            available_mb = a >> 20,
+            "tables held in memory as configured (tables = \"memory\"), though they may need \
+             more memory than is available: the run may be stopped for lack of memory"
+        );
+    }
     if config.config.engine.check_free_disk {
         let needs = crate::space::needs(
             input_bytes,
