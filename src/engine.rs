@@ -32,11 +32,12 @@ pub mod work;
 /// that may change between DataFusion versions.
 const BATCH_SIZE: usize = 8192;
 
-/// The most rows, and bytes, of a join side that an in-memory session
-/// builds once rather than partitions by hash (DataFusion's defaults: 128 Ki
-/// rows, 1 MiB).
+/// The largest join side that an in-memory session builds once rather than
+/// partitions by hash: by its size in bytes when the planner knows it (an
+/// in-memory table's it always does), else by its rows (DataFusion's
+/// defaults: 1 MiB, 128 Ki rows).
+const COLLECTED_JOIN_SIDE_BYTES: usize = 256 << 20;
 const COLLECTED_JOIN_SIDE_ROWS: usize = 4 << 20;
-const COLLECTED_JOIN_SIDE_BYTES: usize = 512 << 20;
 
 /// A session with `threads` target partitions (at least 1), its tables in
 /// memory. Results of every plan in hedui are sorted by a total order before
@@ -94,14 +95,15 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
     // was no slower (29.1 s against 33.7 s, one run each).
     config.options_mut().optimizer.max_passes = 1;
     if disk.is_none() {
-        // In memory, a join's smaller side up to a few million rows is
-        // built once and shared, so the larger side is not repartitioned by
-        // hash (a copy of every row). At a county, the observations (6.6 M
-        // rows) joined with the direct levels: resolved links 2.0–2.1 s
-        // against 2.5–2.8 s, the persons attached after them 0.4–0.5 s
-        // against 0.7–1.0 s, peak memory 4.8–4.9 against 5.2–5.4 GB, outputs
-        // byte-identical (BENCHMARKS.md, session 18). On disk the memory
-        // pool cannot spill such a side: the defaults stay.
+        // In memory, a join's smaller side of up to some hundred megabytes
+        // is built once and shared, so the larger side is not repartitioned
+        // by hash (a copy of every row). At a county, the observations (6.6 M
+        // rows) joined with the direct levels (about 650 k): resolved links
+        // 1.4–2.2 s against 2.0–3.1 s, the persons attached after them
+        // 0.3–0.6 s against 0.5–0.8 s, peak memory 4.8–5.0 against
+        // 5.3–5.5 GB, outputs byte-identical (BENCHMARKS.md, session 18). On
+        // disk the defaults stay: a side built once is one reservation of
+        // the memory pool, which may be as small as 256 MiB.
         let optimizer = &mut config.options_mut().optimizer;
         optimizer.hash_join_single_partition_threshold_rows = COLLECTED_JOIN_SIDE_ROWS;
         optimizer.hash_join_single_partition_threshold = COLLECTED_JOIN_SIDE_BYTES;

@@ -2,11 +2,13 @@
 //! a batch against, so that a batch the machine cannot hold goes to disk
 //! rather than being killed for lack of memory halfway through the night.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A run with its tables in memory peaks at about this many bytes per byte
-/// of input: a county's 524 MB peaked at 4.8–5.4 GB (BENCHMARKS.md), taken
-/// a little higher.
+/// of input, taken a little higher than measured: a county's 524 MB of CSV
+/// (the settlement file GB18030) peaked at 4.8–5.5 GB, 9–10.5 ×
+/// (BENCHMARKS.md, sessions 17 and 18). An XLSX or Parquet file is
+/// compressed and holds more rows than its size says.
 pub const PEAK_PER_INPUT_BYTE: u64 = 11;
 
 /// The memory a run of `input_bytes` needs with its tables in memory, about.
@@ -15,23 +17,35 @@ pub fn in_memory_peak(input_bytes: u64) -> u64 {
 }
 
 /// Bytes this process may still take: the system's available memory
-/// (`MemAvailable`), or less when a control group (a container, a systemd
-/// unit with `MemoryMax=`) limits it. `None` when neither can be read (not
-/// Linux): then only the size threshold decides.
+/// (`MemAvailable`), or less when a control group it is in (a container's,
+/// a systemd unit's `MemoryMax=`, any group above them) limits it. `None`
+/// when neither can be read (not Linux): then only the size threshold
+/// decides.
 pub fn available() -> Option<u64> {
-    let read = |p: &str| std::fs::read_to_string(Path::new(p)).ok();
     let system = read("/proc/meminfo").and_then(|m| mem_available(&m));
-    let group = match (
-        read("/sys/fs/cgroup/memory.max"),
-        read("/sys/fs/cgroup/memory.current"),
-    ) {
-        (Some(max), Some(current)) => group_room(&max, &current),
-        _ => None,
-    };
+    let group = read("/proc/self/cgroup").and_then(|text| {
+        let unified = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            Path::new("/sys/fs/cgroup")
+        } else {
+            Path::new("/sys/fs/cgroup/unified")
+        };
+        let roots = Roots {
+            unified,
+            memory_v1: Path::new("/sys/fs/cgroup/memory"),
+        };
+        group_dirs(&text, &roots)
+            .iter()
+            .filter_map(|(dir, version)| room_in(dir, *version))
+            .min()
+    });
     match (system, group) {
         (Some(s), Some(g)) => Some(s.min(g)),
         (s, g) => s.or(g),
     }
+}
+
+fn read(path: impl AsRef<Path>) -> Option<String> {
+    std::fs::read_to_string(path).ok()
 }
 
 /// `MemAvailable` of a `/proc/meminfo` text, in bytes.
@@ -43,12 +57,90 @@ fn mem_available(meminfo: &str) -> Option<u64> {
     Some(kb.saturating_mul(1024))
 }
 
-/// The room left under a cgroup v2 limit (`memory.max`, `max` when there is
-/// none) given its use (`memory.current`).
-fn group_room(max: &str, current: &str) -> Option<u64> {
-    let max: u64 = max.trim().parse().ok()?;
-    let current: u64 = current.trim().parse().ok()?;
-    Some(max.saturating_sub(current))
+/// Which files a control group folder keeps its memory figures in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    /// cgroup v2: memory.max, memory.current, `inactive_file` in memory.stat.
+    Two,
+    /// cgroup v1's memory controller: memory.limit_in_bytes,
+    /// memory.usage_in_bytes, `total_inactive_file` in memory.stat.
+    One,
+}
+
+/// Where the control group hierarchies are mounted.
+struct Roots<'a> {
+    unified: &'a Path,
+    memory_v1: &'a Path,
+}
+
+/// The folders of the control groups a process is in (`/proc/self/cgroup`),
+/// each from its own group up to the hierarchy's root: a limit may sit on
+/// any of them.
+fn group_dirs(proc_self_cgroup: &str, roots: &Roots<'_>) -> Vec<(PathBuf, Version)> {
+    let mut dirs = Vec::new();
+    for line in proc_self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (root, version) = if controllers.is_empty() {
+            (roots.unified, Version::Two)
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (roots.memory_v1, Version::One)
+        } else {
+            continue;
+        };
+        let mut dir = root.to_path_buf();
+        let mut chain = vec![dir.clone()];
+        for part in path.split('/').filter(|p| !p.is_empty() && *p != "..") {
+            dir.push(part);
+            chain.push(dir.clone());
+        }
+        dirs.extend(chain.into_iter().rev().map(|d| (d, version)));
+    }
+    dirs
+}
+
+/// The room left under the memory limit of one control group folder, or
+/// `None` when it has none (or no such files). Page cache the kernel can
+/// drop (inactive file pages) is not counted as used: a long-lived
+/// container's usage sits near its limit after enough file reads.
+fn room_in(dir: &Path, version: Version) -> Option<u64> {
+    let (limit, usage, inactive) = match version {
+        Version::Two => ("memory.max", "memory.current", "inactive_file"),
+        Version::One => (
+            "memory.limit_in_bytes",
+            "memory.usage_in_bytes",
+            "total_inactive_file",
+        ),
+    };
+    let stat = read(dir.join("memory.stat"));
+    room(
+        &read(dir.join(limit))?,
+        &read(dir.join(usage))?,
+        stat.as_deref().and_then(|s| stat_value(s, inactive)),
+    )
+}
+
+/// `limit - (usage - reclaimable)`, or `None` when the limit is none: v2
+/// writes `max`, v1 a number near 2^63.
+fn room(limit: &str, usage: &str, reclaimable: Option<u64>) -> Option<u64> {
+    let limit: u64 = limit.trim().parse().ok()?;
+    if limit >= 1 << 60 {
+        return None;
+    }
+    let usage: u64 = usage.trim().parse().ok()?;
+    let used = usage.saturating_sub(reclaimable.unwrap_or(0));
+    Some(limit.saturating_sub(used))
+}
+
+/// The value of `key` in a memory.stat text (`key value` lines).
+fn stat_value(stat: &str, key: &str) -> Option<u64> {
+    stat.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
 }
 
 #[cfg(test)]
@@ -66,15 +158,84 @@ mod tests {
 
     #[test]
     fn a_control_group_without_a_limit_sets_none() {
-        assert_eq!(group_room("max\n", "1000\n"), None);
-        assert_eq!(group_room("8589934592\n", "1073741824\n"), Some(7 << 30));
-        assert_eq!(group_room("100\n", "200\n"), Some(0));
+        assert_eq!(room("max\n", "1000\n", None), None);
+        assert_eq!(room("9223372036854771712\n", "1000\n", None), None);
+        assert_eq!(room("8589934592\n", "1073741824\n", None), Some(7 << 30));
+        assert_eq!(room("100\n", "200\n", None), Some(0));
+        // Page cache that can be dropped is room.
+        assert_eq!(
+            room("8589934592\n", "8000000000\n", Some(7_000_000_000)),
+            Some(8_589_934_592 - 1_000_000_000)
+        );
+    }
+
+    #[test]
+    fn memory_stat_values_are_found_by_key() {
+        let stat = "anon 123\nfile 456\ninactive_file 789\nactive_file 1\n";
+        assert_eq!(stat_value(stat, "inactive_file"), Some(789));
+        assert_eq!(stat_value(stat, "total_inactive_file"), None);
+    }
+
+    #[test]
+    fn each_group_is_looked_at_up_to_its_root() {
+        let roots = Roots {
+            unified: Path::new("/u"),
+            memory_v1: Path::new("/m"),
+        };
+        // cgroup v2 only.
+        assert_eq!(
+            group_dirs("0::/system.slice/hedui.service\n", &roots),
+            [
+                (PathBuf::from("/u/system.slice/hedui.service"), Version::Two),
+                (PathBuf::from("/u/system.slice"), Version::Two),
+                (PathBuf::from("/u"), Version::Two),
+            ]
+        );
+        // A hybrid host: v1's memory controller and the unified root.
+        let hybrid = "9:name=systemd:/\n4:memory:/process_api/e21a\n3:cpuset:/\n0::/\n";
+        assert_eq!(
+            group_dirs(hybrid, &roots),
+            [
+                (PathBuf::from("/m/process_api/e21a"), Version::One),
+                (PathBuf::from("/m/process_api"), Version::One),
+                (PathBuf::from("/m"), Version::One),
+                (PathBuf::from("/u"), Version::Two),
+            ]
+        );
+        assert_eq!(group_dirs("5:cpu,cpuacct:/x\n", &roots), []);
+    }
+
+    #[test]
+    fn the_smallest_room_of_a_groups_folders_decides() {
+        let root = tempfile::tempdir().unwrap();
+        let leaf = root.path().join("a/b");
+        std::fs::create_dir_all(&leaf).unwrap();
+        let write = |dir: &Path, max: &str, current: &str, inactive: u64| {
+            std::fs::write(dir.join("memory.max"), max).unwrap();
+            std::fs::write(dir.join("memory.current"), current).unwrap();
+            std::fs::write(
+                dir.join("memory.stat"),
+                format!("anon 1\ninactive_file {inactive}\n"),
+            )
+            .unwrap();
+        };
+        write(&leaf, "max\n", "5000\n", 0);
+        write(&root.path().join("a"), "10000\n", "6000\n", 2000);
+        let roots = Roots {
+            unified: root.path(),
+            memory_v1: Path::new("/nonexistent"),
+        };
+        let rooms: Vec<Option<u64>> = group_dirs("0::/a/b\n", &roots)
+            .iter()
+            .map(|(d, v)| room_in(d, *v))
+            .collect();
+        assert_eq!(rooms, [None, Some(6000), None]);
     }
 
     #[test]
     fn this_machine_says_how_much_is_available() {
-        if cfg!(target_os = "linux") {
-            assert!(available().is_some_and(|b| b > 0));
+        if Path::new("/proc/meminfo").exists() {
+            assert!(available().is_some());
         }
     }
 }
