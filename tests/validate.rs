@@ -403,45 +403,6 @@ fn pension_workbook(dir: &Path, second: Option<&[&str]>) {
     wb.save(dir.join("pension_202511.xlsx")).unwrap();
 }
 
-/// A value merged down a column of a workbook (one 发放月份 over two
-/// persons' rows) is each row's, as Excel shows it: without it the lower
-/// row would lack a required value and be rejected.
-#[test]
-fn a_cell_merged_down_rows_gives_each_row_its_value() {
-    let batch = broken_sample(|d| {
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let ws = wb.add_worksheet();
-        let rows: [[&str; 4]; 3] = [
-            ["姓名", "身份证号", "发放月份", "发放金额（元）"],
-            ["王芳", "341122194502104426", "202511", "180.00"],
-            ["李强", "341122198003041211", "", "200.00"],
-        ];
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                ws.write_string(r as u32, c as u16, *v).unwrap();
-            }
-        }
-        let plain = rust_xlsxwriter::Format::new();
-        ws.merge_range(1, 2, 2, 2, "202511", &plain).unwrap();
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-    });
-    let out = tempfile::tempdir().unwrap();
-    let o = validate_into(batch.path(), &out.path().join("o"));
-    assert_ok(&o);
-    let m = manifest(&out.path().join("o"));
-    let p = input(&m, "pension_202511.xlsx");
-    assert_eq!(
-        (
-            p["rows_read"].as_u64(),
-            p["rows_accepted"].as_u64(),
-            p["rows_rejected"].as_u64()
-        ),
-        (Some(2), Some(2), Some(0)),
-        "{p}"
-    );
-}
-
 /// A contact sheet (姓名, 身份证号, 联系电话) beside the data sheet is
 /// ignored and named; a second sheet that lacks one of the extract's own
 /// columns still stops the run.

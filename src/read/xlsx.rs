@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Dimensions, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
+use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
 
 use super::section::{Scan, SectionScanner, label_sheet};
 use super::{Cell, Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
@@ -24,7 +24,6 @@ pub(super) fn read_xlsx(
         file: file.to_owned(),
         reason,
     };
-    let merged_cells = has_merged_cells(&bytes);
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|err| bad_workbook(err.to_string()))?;
     let sheets: Vec<(String, SheetType, bool)> = workbook
@@ -49,15 +48,9 @@ pub(super) fn read_xlsx(
             ignored_sheets.push(name);
             continue;
         }
-        let mut range = workbook
+        let range = workbook
             .worksheet_range(&name)
             .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
-        if merged_cells {
-            let merged = workbook
-                .merge_cells_by_sheet_name(&name)
-                .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
-            fill_merged_down(&mut range, &merged);
-        }
         match scan_sheet(&range, is_header) {
             Some(mut section) => {
                 // Read like any other (a hidden sheet may hold current
@@ -107,69 +100,6 @@ pub(super) fn read_xlsx(
         sha256: String::new(),
         cut_off: None,
     })
-}
-
-/// Whether any worksheet of a workbook may have merged cells: its XML is
-/// looked through for the element's name. calamine reads a sheet's merged
-/// regions by parsing its XML a second time, which took half as long again
-/// as reading the county's roster (0.25 s of 0.5 s); most exports have none.
-/// A workbook that cannot be looked through is taken to have some (calamine
-/// then says what is wrong with it).
-fn has_merged_cells(bytes: &[u8]) -> bool {
-    use std::io::Read;
-    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return true;
-    };
-    let mut xml = Vec::new();
-    for i in 0..zip.len() {
-        let Ok(mut entry) = zip.by_index(i) else {
-            return true;
-        };
-        let sheet = entry
-            .name()
-            .is_ok_and(|n| n.starts_with("xl/worksheets/") && n.ends_with(".xml"));
-        if !sheet {
-            continue;
-        }
-        xml.clear();
-        if entry.read_to_end(&mut xml).is_err() {
-            return true;
-        }
-        // `<mergeCells>`, or with a namespace prefix (`<x:mergeCells>`).
-        if std::str::from_utf8(&xml).map_or(true, |x| x.contains(MERGE_CELL)) {
-            return true;
-        }
-    }
-    false
-}
-
-const MERGE_CELL: &str = "mergeCell";
-
-/// Fills each cell of a region merged down one column (a household's
-/// 户编号, 类别 or 保障人数 spanning its members' rows) with the value Excel
-/// shows there: the file holds it in the region's first cell only, and the
-/// rows below would otherwise lack a value they visibly have. A region
-/// across columns (a title over the table, a header over two columns) is
-/// left as it is: its value belongs to none of the columns below.
-fn fill_merged_down(range: &mut Range<Data>, merged: &[Dimensions]) {
-    let (Some(start), Some(end)) = (range.start(), range.end()) else {
-        return;
-    };
-    for region in merged {
-        let ((top, col), (bottom, last_col)) = (region.start, region.end);
-        if col != last_col || bottom <= top || col < start.1 || col > end.1 {
-            continue;
-        }
-        let value = match range.get_value((top, col)) {
-            Some(Data::Empty) | None => continue,
-            Some(v) => v.clone(),
-        };
-        for row in (top + 1).max(start.0)..=bottom.min(end.0) {
-            if matches!(range.get_value((row, col)), Some(Data::Empty) | None) {
-                range.set_value((row, col), value.clone());
-            }
-        }
-    }
 }
 
 /// The section of one sheet, or `None` when it has no header.
@@ -482,61 +412,6 @@ mod tests {
         let section = &table.sections[0];
         assert_eq!(section.header_loc.to_string(), "1");
         assert_eq!(section.rows[0].loc.to_string(), "2");
-    }
-
-    #[test]
-    fn a_value_merged_down_a_column_is_every_row_s() {
-        let mut workbook = Workbook::new();
-        (|| {
-            let sheet = workbook.add_worksheet();
-            let plain = Format::new();
-            // A title merged across the table, the header, and a household
-            // whose 户编号 and 类别 are merged down its two members' rows.
-            sheet.merge_range(0, 0, 0, 3, "2025年低保名册", &plain)?;
-            for (col, header) in ["户编号", "类别", "姓名", "身份证号"].iter().enumerate()
-            {
-                sheet.write_string(1, col as u16, *header)?;
-            }
-            sheet.merge_range(2, 0, 3, 0, "H001", &plain)?;
-            sheet.merge_range(2, 1, 3, 1, "低保", &plain)?;
-            sheet.write_string(2, 2, "张三")?;
-            sheet.write_string(2, 3, "1")?;
-            sheet.write_string(3, 2, "李四")?;
-            sheet.write_string(3, 3, "2")?;
-            sheet.write_string(4, 0, "H002")?;
-            sheet.write_string(4, 1, "特困")?;
-            sheet.write_string(4, 2, "王五")?;
-            sheet.write_string(4, 3, "3")?;
-            // A block merged over two columns and two rows is no column's.
-            sheet.merge_range(5, 0, 6, 1, "备注", &plain)?;
-            sheet.write_string(5, 2, "赵六")?;
-            sheet.write_string(6, 2, "钱七")?;
-            Ok::<_, XlsxError>(())
-        })()
-        .expect("build workbook");
-        let bytes = workbook.save_to_buffer().expect("save");
-        let (_dir, path) = temp_file("roster.xlsx", &bytes);
-        let is_header = |cells: &[Cell]| cells.iter().any(|c| c == "户编号");
-        let table = read_file(&path, &is_header).expect("read");
-        let section = &table.sections[0];
-        assert_eq!(section.header_loc.row, 2);
-        assert_eq!(fields_of(section, 3), ["H001", "低保", "张三", "1"]);
-        assert_eq!(fields_of(section, 4), ["H001", "低保", "李四", "2"]);
-        assert_eq!(fields_of(section, 5), ["H002", "特困", "王五", "3"]);
-        assert_eq!(fields_of(section, 6), ["备注", "", "赵六", ""]);
-        assert_eq!(fields_of(section, 7), ["", "", "钱七", ""]);
-    }
-
-    #[test]
-    fn only_a_workbook_with_merged_cells_is_looked_at_again() {
-        assert!(!has_merged_cells(&three_sheet_workbook()));
-        let mut workbook = Workbook::new();
-        workbook
-            .add_worksheet()
-            .merge_range(0, 0, 0, 3, "名册", &Format::new())
-            .expect("merge");
-        assert!(has_merged_cells(&workbook.save_to_buffer().expect("save")));
-        assert!(has_merged_cells(b"not a zip"));
     }
 
     #[test]
