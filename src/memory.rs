@@ -91,9 +91,14 @@ fn group_dirs(proc_self_cgroup: &str, roots: &Roots<'_>) -> Vec<(PathBuf, Versio
         } else {
             continue;
         };
+        // A path with `..` is a group outside this namespace's view: its
+        // folder is not here to read (the system's figure decides).
+        if path.split('/').any(|p| p == "..") {
+            continue;
+        }
         let mut dir = root.to_path_buf();
         let mut chain = vec![dir.clone()];
-        for part in path.split('/').filter(|p| !p.is_empty() && *p != "..") {
+        for part in path.split('/').filter(|p| !p.is_empty()) {
             dir.push(part);
             chain.push(dir.clone());
         }
@@ -203,6 +208,8 @@ mod tests {
             ]
         );
         assert_eq!(group_dirs("5:cpu,cpuacct:/x\n", &roots), []);
+        // Outside the namespace's view: no folder of it is read.
+        assert_eq!(group_dirs("0::/../other/x\n", &roots), []);
     }
 
     #[test]
