@@ -637,6 +637,22 @@ fn as_utf8(array: &ArrayRef) -> Result<ArrayRef> {
     Ok(cast(array, &DataType::Utf8)?)
 }
 
+/// The physical plan of `sql`, one operator a line: for tests of how the
+/// engine plans.
+#[cfg(test)]
+pub(crate) async fn plan_text(ctx: &SessionContext, sql: &str) -> String {
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(false)
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,16 +725,7 @@ mod tests {
             let (schema, batch) = keys(n);
             register_batches(ctx, name, schema, vec![batch]).unwrap();
         }
-        let plan = ctx
-            .sql("SELECT b.k FROM big b JOIN side s ON s.k = b.k")
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let text = datafusion::physical_plan::displayable(plan.as_ref())
-            .indent(true)
-            .to_string();
+        let text = plan_text(ctx, "SELECT b.k FROM big b JOIN side s ON s.k = b.k").await;
         let mode = text.split("HashJoinExec: mode=").nth(1).expect(&text);
         mode.split(',').next().unwrap().to_string()
     }

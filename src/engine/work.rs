@@ -646,16 +646,7 @@ mod tests {
         let ctx = crate::engine::session(2);
         ctx.register_table("t", Arc::new(DiskTable::new(schema, parts)))
             .unwrap();
-        let plan = ctx
-            .sql("SELECT id FROM t")
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
-        let text = datafusion::physical_plan::displayable(plan.as_ref())
-            .indent(false)
-            .to_string();
+        let text = crate::engine::plan_text(&ctx, "SELECT id FROM t").await;
         assert!(text.contains("parts=7, partitions=2"), "{text}");
         assert_eq!(
             strings(&ctx, "SELECT count(id), sum(id) FROM t").await,
