@@ -87,6 +87,15 @@ pub struct NormalizedId {
 /// start and end: Excel's text prefix `'`, CSV-style double quotes and the
 /// formula guard `="…"`.
 fn clean(raw: &str) -> String {
+    // Most cells are an ID as it should be written: nothing to remove.
+    if is_plain_18(raw.as_bytes()) {
+        return raw.to_ascii_uppercase();
+    }
+    clean_char_by_char(raw)
+}
+
+/// [`clean`] for any cell, a character at a time.
+fn clean_char_by_char(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(64));
     for c in raw.chars() {
         // The multiplication sign is what an input method offers for `X`.
@@ -107,6 +116,14 @@ fn clean(raw: &str) -> String {
         out = trimmed.to_owned();
     }
     out
+}
+
+/// Seventeen ASCII digits and a digit, `X` or `x`: a cell [`clean`] would
+/// only upper-case.
+fn is_plain_18(b: &[u8]) -> bool {
+    b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && matches!(b[17], b'0'..=b'9' | b'X' | b'x')
 }
 
 /// Excel's rendering of a long number: `1.10105E+17`, `1.1E17`, `1,10105E+17`
@@ -835,6 +852,11 @@ mod tests {
         #[test]
         fn never_panics_on_id_like_text(raw in "[0-9０-９xXｘ '\\-—.eE+,\t]{0,24}") {
             let _ = normalize_id(&raw);
+        }
+
+        #[test]
+        fn a_plain_number_is_cleaned_as_any_other_cell(raw in "[0-9]{17}[0-9Xx]") {
+            prop_assert_eq!(clean(&raw), clean_char_by_char(&raw));
         }
 
         #[test]

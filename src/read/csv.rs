@@ -117,7 +117,7 @@ pub(super) fn read_delimited(
 /// a whole (the `csv` crate's own check goes field by field, a call per
 /// cell), then cut at the fields' byte offsets.
 fn record_fields(record: &ByteRecord) -> Vec<Cell> {
-    let whole = std::str::from_utf8(record.as_slice());
+    let whole = encoding::utf8(record.as_slice());
     (0..record.len())
         .map(|i| {
             let range = record.range(i).unwrap_or(0..0);
