@@ -26,7 +26,6 @@ use crate::ledger::{self, Cases, Prior, lock::RunLock};
 use crate::progress::Stages;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
-use crate::report::mask::mask_id;
 use crate::report::output::{
     OutputOwner, StagedOutput, create_private_dir, refuse_target, write_private,
 };
@@ -753,7 +752,7 @@ async fn finding_rows(
                 },
                 Some(s) => format!(
                     "身份证号「{}」{}，无法唯一修复，{}",
-                    mask_id(raw_id.value(i).trim()),
+                    raw_id.value(i).trim(),
                     status_label(s.value(i)),
                     if method.value(i) == "name_birth" {
                         "记录已按姓名和出生日期关联"
@@ -840,8 +839,8 @@ async fn finding_rows(
             row.value(i)
         ));
         entry.2.insert(format!(
-            "{}（姓名{}，{}）",
-            mask_id(raw_id.value(i).trim()),
+            "「{}」（姓名{}，{}）",
+            raw_id.value(i).trim(),
             level_label(&get(&level, i)),
             field.value(i)
         ));

@@ -1,12 +1,15 @@
 //! Masking of ID numbers and names for everything people read: the
 //! people-facing reports (report.xlsx, report.html, unless the run is told
-//! `--unmasked`) and the evidence text and log lines that quote a raw ID.
-//! The machine files hold IDs and names in full and are owner-readable only.
+//! `--unmasked`, evidence included) and `hedui cases`.
+//! The machine files hold IDs and names in full, evidence included, and are
+//! owner-readable only.
 //!
 //! An 18-digit ID keeps its region code and its last four characters
 //! (`110105********1234`); a name keeps its first and, from three
 //! characters on, its last character (`张*明`, `张*`). Nothing non-empty is
 //! ever shown whole.
+
+use crate::normalize::id::{IdStatus, normalize_id};
 
 /// The evidence texts of spec/rules.md that quote names other than the
 /// finding's own: DQ02 lists every name seen with the ID, DQ06 names the
@@ -40,7 +43,7 @@ pub fn mask_id(id: &str) -> String {
 /// code of county, township and sequence (`341122001001008`) often reads
 /// as a legacy ID born in 1900.
 pub fn mask_household(household_id: &str) -> String {
-    use crate::normalize::id::{IdStatus, has_birth_date, normalize_id};
+    use crate::normalize::id::has_birth_date;
     let id = normalize_id(household_id);
     match (id.status, id.value.as_deref()) {
         (IdStatus::Valid, _) => mask_id(household_id),
@@ -117,6 +120,42 @@ pub fn mask_ids_in(text: &str) -> String {
 /// [`NAME_SLOTS`] of the rules that quote other names, and CB02's
 /// `；NAME 名下`.
 pub fn mask_evidence(evidence: &str, subject: &str) -> String {
+    mask_text(&mask_quoted_ids(evidence), subject)
+}
+
+/// Masks the ID numbers that DQ01 and DQ03 quote as they stood in the
+/// file, in `「…」`: whatever holds a digit there is masked whole as an ID
+/// ([`mask_id`]), however it was typed (full-width digits, spaces, a
+/// stray letter), except an ID in scientific notation, whose mantissa
+/// [`mask_ids_in`] masks. A placeholder (`无`, `/`) is shown as it is.
+fn mask_quoted_ids(evidence: &str) -> String {
+    let mut out = String::with_capacity(evidence.len());
+    let mut rest = evidence;
+    while let Some(open) = rest.find('「') {
+        let inner = open + '「'.len_utf8();
+        let Some(len) = rest[inner..].find('」') else {
+            break;
+        };
+        let quoted = &rest[inner..inner + len];
+        out.push_str(&rest[..inner]);
+        let is_id = quoted
+            .chars()
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+            && normalize_id(quoted).status != IdStatus::SciNotation;
+        if is_id {
+            out.push_str(&mask_id(quoted));
+        } else {
+            out.push_str(quoted);
+        }
+        rest = &rest[inner + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// [`mask_evidence`] without its quoted IDs: a reviewer's note may quote
+/// anything.
+fn mask_text(evidence: &str, subject: &str) -> String {
     let mut text = mask_ids_in(evidence);
     let subject = subject.trim();
     if !subject.is_empty() {
@@ -144,7 +183,7 @@ pub fn mask_note(note: &str, subject: &str) -> String {
             c => c,
         })
         .collect();
-    mask_evidence(&join_digit_groups(&folded), subject)
+    mask_text(&join_digit_groups(&folded), subject)
 }
 
 /// Joins runs of digits separated by one space or hyphen when they hold 15
@@ -333,6 +372,31 @@ mod tests {
             ),
             "身份证号「110105********6631」校验位或出生日期错误，无法唯一修复，记录未关联"
         );
+        // An ID quoted as it stood in the file is masked whole however it
+        // was typed; a placeholder is not an ID.
+        assert_eq!(
+            mask_evidence(
+                "身份证号「１１０１０５１９９００１０１６６３」格式错误，无法唯一修复，记录未关联",
+                "孙丽"
+            ),
+            "身份证号「１１０１０５*******１６６３」格式错误，无法唯一修复，记录未关联"
+        );
+        assert_eq!(
+            mask_evidence(
+                "身份证号校验位错误，已按姓名唯一修正，原号码：「110105 19900101 6632」（姓名同音，id_number）、「11010519900101663」（姓名一致，guardian_id）；请核实",
+                "孙丽"
+            ),
+            "身份证号校验位错误，已按姓名唯一修正，原号码：「110105**********6632」（姓名同音，id_number）、「110105*******1663」（姓名一致，guardian_id）；请核实"
+        );
+        let placeholder = "身份证号为「无」（未填写），记录未关联";
+        assert_eq!(mask_evidence(placeholder, "孙丽"), placeholder);
+        let sci = "身份证号「1.10105199001012E+17」已被 Excel 科学计数法损坏，后几位无法恢复";
+        assert_eq!(
+            mask_evidence(sci, "孙丽"),
+            "身份证号「1.1010******1012E+17」已被 Excel 科学计数法损坏，后几位无法恢复"
+        );
+        // A note is masked as typed: a quoted date stays.
+        assert_eq!(mask_note("「2025年」已核实", "孙丽"), "「2025年」已核实");
         let plain = "人均月收入 1400.00 元 > 标准 800.00 元（3 人，工资 4200.00 元/月）";
         assert_eq!(mask_evidence(plain, "李娜"), plain);
     }
