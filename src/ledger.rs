@@ -439,7 +439,10 @@ pub fn case_status(prior: Option<&Case>, sources: &str, evidence: &str) -> Strin
     };
     let unchanged = || {
         source_set(&case.sources_at_verdict) == source_set(sources)
-            || (!case.evidence_at_verdict.is_empty() && case.evidence_at_verdict == evidence)
+            || (!case.evidence_at_verdict.is_empty()
+                && (case.evidence_at_verdict == evidence
+                    || case.evidence_at_verdict
+                        == crate::report::mask::with_raw_ids_masked(evidence)))
     };
     match case.verdict.as_str() {
         "" => PERSISTING.to_string(),
@@ -710,6 +713,25 @@ mod tests {
         );
         assert_eq!(
             case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 950.00 元"),
+            "持续/不属实/来源已变"
+        );
+        // A DQ03 dismissed when its evidence masked the raw IDs it quotes
+        // stays dismissed now that they are in full, in a new month's file.
+        let masked_then = Case {
+            evidence_at_verdict: "身份证号校验位错误，已按姓名唯一修正，原号码：341122********7712（姓名一致，id_number）；请核实".into(),
+            ..case("x", "持续", "不属实", "a:f_202511:8")
+        };
+        let in_full = "身份证号校验位错误，已按姓名唯一修正，原号码：「341122196815207712」（姓名一致，id_number）；请核实";
+        assert_eq!(
+            case_status(Some(&masked_then), "a:f_202512:8", in_full),
+            "已核销/不属实"
+        );
+        assert_eq!(
+            case_status(
+                Some(&masked_then),
+                "a:f_202512:8",
+                &in_full.replace("7712」", "7713」")
+            ),
             "持续/不属实/来源已变"
         );
         // A case that disappeared and came back has been seen before.

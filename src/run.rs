@@ -26,6 +26,7 @@ use crate::ledger::{self, Cases, Prior, lock::RunLock};
 use crate::progress::Stages;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
+use crate::report::mask::quote_raw;
 use crate::report::output::{
     OutputOwner, StagedOutput, create_private_dir, refuse_target, write_private,
 };
@@ -748,11 +749,11 @@ async fn finding_rows(
                 Some(s) if s.value(i) == "empty" => match raw_id.value(i).trim() {
                     "" => "身份证号为空，记录未关联".to_string(),
                     // A placeholder such as 无 or /: no ID number to mask.
-                    raw => format!("身份证号为「{raw}」（未填写），记录未关联"),
+                    raw => format!("身份证号为{}（未填写），记录未关联", quote_raw(raw)),
                 },
                 Some(s) => format!(
-                    "身份证号「{}」{}，无法唯一修复，{}",
-                    raw_id.value(i).trim(),
+                    "身份证号{}{}，无法唯一修复，{}",
+                    quote_raw(raw_id.value(i).trim()),
                     status_label(s.value(i)),
                     if method.value(i) == "name_birth" {
                         "记录已按姓名和出生日期关联"
@@ -761,8 +762,8 @@ async fn finding_rows(
                     }
                 ),
                 None => format!(
-                    "身份证号「{}」已被 Excel 科学计数法损坏，后几位无法恢复",
-                    raw_id.value(i).trim()
+                    "身份证号{}已被 Excel 科学计数法损坏，后几位无法恢复",
+                    quote_raw(raw_id.value(i).trim())
                 ),
             };
             let name = crate::normalize::name::normalize_name(&get(&raw_name, i)).name;
@@ -839,8 +840,8 @@ async fn finding_rows(
             row.value(i)
         ));
         entry.2.insert(format!(
-            "「{}」（姓名{}，{}）",
-            raw_id.value(i).trim(),
+            "{}（姓名{}，{}）",
+            quote_raw(raw_id.value(i).trim()),
             level_label(&get(&level, i)),
             field.value(i)
         ));

@@ -343,3 +343,59 @@ fn report_of_a_folder_without_findings_is_an_input_error() {
     assert_eq!(o.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
 }
+
+/// The raw ID numbers that DQ01 and DQ04 quote are whole in findings.csv
+/// (a machine file) and masked in both reports however they were typed:
+/// full-width and spaced, hyphenated, holding the closing quote `」`, in
+/// scientific notation with a decimal comma. None of them has a birth date
+/// (1977-07-07) that the sample has elsewhere.
+#[test]
+fn raw_ids_quoted_in_evidence_are_whole_in_findings_and_masked_in_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
+    }
+    let raws = [
+        ("DQ01", "１１０１０５ １９７７０７０７ ２３４３"),
+        ("DQ01", "110105-19770707-2344"),
+        ("DQ01", "110105」197707072345"),
+        ("DQ04", "1,10105197707072E+17"),
+    ];
+    let path = input.join("unemployment_202511.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (_, raw) in raws {
+        text.push_str(&format!("钱多多,\"{raw}\",2024-01-15,失业\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    let config = root().join("fixtures/sample.toml");
+    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+
+    let found = findings(&out);
+    for (rule, raw) in raws {
+        let quoted = format!("「{}」", raw.replace('」', "」」"));
+        assert!(
+            found
+                .iter()
+                .any(|f| f["rule"] == rule && f["evidence"].contains(&quoted)),
+            "{rule} quoting {raw} in findings.csv"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let (_, sheets) = read_xlsx(&out.join("report.xlsx"));
+    let cells: Vec<&String> = sheets.values().flatten().flatten().collect();
+    for fragment in ["1977070", "１９７７０７０"] {
+        assert!(!html.contains(fragment), "report.html shows {fragment}");
+        for cell in &cells {
+            assert!(
+                !cell.contains(fragment),
+                "report.xlsx shows {fragment} in {cell}"
+            );
+        }
+    }
+    // The masked quotes are there.
+    assert!(html.contains("「110105**********2344」"), "{html}");
+}

@@ -855,7 +855,9 @@ mod tests {
         }
 
         #[test]
-        fn a_plain_number_is_cleaned_as_any_other_cell(raw in "[0-9]{17}[0-9Xx]") {
+        fn a_plain_number_is_cleaned_as_any_other_cell(
+            raw in "[0-9]{17}[0-9Xx]|[0-9'\"= xX×\\-]{16,20}|[0-9０-９]{17,19}",
+        ) {
             prop_assert_eq!(clean(&raw), clean_char_by_char(&raw));
         }
 

@@ -281,9 +281,13 @@ mod tests {
     fn gbk_is_detected_in_a_large_file_and_after_a_long_ascii_head() {
         let row = "王小明,11010519900101123X,东关街道,城关镇卫生院\n";
         let ascii_head = "1,110105199001011234,2,3\n".repeat(20_000);
+        // Full-width digits and punctuation share their bytes with other
+        // CJK encodings: a head of them alone is no proof of GBK.
+        let full_width_head = "１２３４５６７８９０，（）：；\n".repeat(6_000);
         for text in [
             row.repeat(40_000),
             format!("{ascii_head}{}", row.repeat(60)),
+            format!("{full_width_head}{}", row.repeat(60)),
         ] {
             assert!(text.len() > DETECT_PIECE * 4);
             let (bytes, _, _) = GB18030.encode(&text);

@@ -123,33 +123,119 @@ pub fn mask_evidence(evidence: &str, subject: &str) -> String {
     mask_text(&mask_quoted_ids(evidence), subject)
 }
 
-/// Masks the ID numbers that DQ01 and DQ03 quote as they stood in the
-/// file, in `「…」`: whatever holds a digit there is masked whole as an ID
-/// ([`mask_id`]), however it was typed (full-width digits, spaces, a
-/// stray letter), except an ID in scientific notation, whose mantissa
-/// [`mask_ids_in`] masks. A placeholder (`无`, `/`) is shown as it is.
+/// Quotes a raw ID number as DQ01, DQ03 and DQ04 quote it in evidence:
+/// `「…」`, a `」` inside it doubled, so that [`mask_evidence`] finds
+/// where the quote ends whatever the cell held.
+pub fn quote_raw(raw: &str) -> String {
+    format!("「{}」", raw.replace('」', "」」"))
+}
+
+/// The pieces of an evidence text: text outside quotes, and the raw values
+/// quoted by [`quote_raw`] (undoubled). A `「` without its `」` is text.
+enum Piece<'a> {
+    Text(&'a str),
+    Quoted(String),
+}
+
+fn pieces(evidence: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = evidence;
+    'quotes: while let Some(open) = rest.find('「') {
+        let inner = &rest[open + '「'.len_utf8()..];
+        let mut quoted = String::new();
+        let mut chars = inner.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if c != '」' {
+                quoted.push(c);
+            } else if chars.peek().is_some_and(|&(_, next)| next == '」') {
+                chars.next();
+                quoted.push('」');
+            } else {
+                out.push(Piece::Text(&rest[..open]));
+                out.push(Piece::Quoted(quoted));
+                rest = &inner[at + '」'.len_utf8()..];
+                continue 'quotes;
+            }
+        }
+        break;
+    }
+    out.push(Piece::Text(rest));
+    out
+}
+
+/// Masks the ID numbers quoted by [`quote_raw`] as they stood in the
+/// file: whatever holds a digit there is masked whole as an ID
+/// ([`mask_id`]), however it was typed (full-width digits, spaces, a stray
+/// letter); an ID in scientific notation keeps what
+/// [`mask_ids_in`] would keep of it, and a placeholder (`无`, `/`, `0`) is
+/// shown as it is.
 fn mask_quoted_ids(evidence: &str) -> String {
     let mut out = String::with_capacity(evidence.len());
-    let mut rest = evidence;
-    while let Some(open) = rest.find('「') {
-        let inner = open + '「'.len_utf8();
-        let Some(len) = rest[inner..].find('」') else {
-            break;
-        };
-        let quoted = &rest[inner..inner + len];
-        out.push_str(&rest[..inner]);
-        let is_id = quoted
-            .chars()
-            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
-            && normalize_id(quoted).status != IdStatus::SciNotation;
-        if is_id {
-            out.push_str(&mask_id(quoted));
-        } else {
-            out.push_str(quoted);
+    for piece in pieces(evidence) {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Quoted(raw) => out.push_str(&quote_raw(&mask_raw_id(&raw))),
         }
-        rest = &rest[inner + len..];
     }
-    out.push_str(rest);
+    out
+}
+
+fn holds_digit(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+}
+
+/// A raw ID value masked for people (see [`mask_quoted_ids`]).
+fn mask_raw_id(raw: &str) -> String {
+    if !holds_digit(raw) {
+        return raw.to_string();
+    }
+    match normalize_id(raw).status {
+        IdStatus::Empty => raw.to_string(),
+        IdStatus::SciNotation => {
+            // The mantissa, up to the exponent: masked as mask_ids_in masks
+            // an ASCII one, full-width digits and a decimal comma included.
+            let exponent = raw.rfind(['E', 'e', 'Ｅ', 'ｅ']).unwrap_or(raw.len());
+            let (mantissa, rest) = raw.split_at(exponent);
+            let digits = mantissa
+                .chars()
+                .filter(|&c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+                .count();
+            if digits >= 10 {
+                format!("{}{rest}", mask_id(mantissa))
+            } else {
+                raw.to_string()
+            }
+        }
+        _ => mask_id(raw),
+    }
+}
+
+/// An evidence text as hedui wrote it before findings.csv held raw ID
+/// numbers in full: each quoted ID as [`mask_id`] masked it, and DQ03's
+/// list of them unquoted. The case ledger compares a verdict's evidence
+/// in this form too, so that a case dismissed then is not raised again
+/// only because the text changed.
+pub fn with_raw_ids_masked(evidence: &str) -> String {
+    let unquoted = evidence.contains("原号码：");
+    let mut out = String::with_capacity(evidence.len());
+    for piece in pieces(evidence) {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Quoted(raw) => {
+                let is_id = holds_digit(&raw)
+                    && !matches!(
+                        normalize_id(&raw).status,
+                        IdStatus::Empty | IdStatus::SciNotation
+                    );
+                match (is_id, unquoted) {
+                    (true, true) => out.push_str(&mask_id(&raw)),
+                    (true, false) => out.push_str(&format!("「{}」", mask_id(&raw))),
+                    (false, _) => out.push_str(&quote_raw(&raw)),
+                }
+            }
+        }
+    }
     out
 }
 
@@ -388,8 +474,43 @@ mod tests {
             ),
             "身份证号校验位错误，已按姓名唯一修正，原号码：「110105**********6632」（姓名同音，id_number）、「110105*******1663」（姓名一致，guardian_id）；请核实"
         );
-        let placeholder = "身份证号为「无」（未填写），记录未关联";
-        assert_eq!(mask_evidence(placeholder, "孙丽"), placeholder);
+        for placeholder in ["无", "/", "0", "０"] {
+            let text = format!("身份证号为「{placeholder}」（未填写），记录未关联");
+            assert_eq!(mask_evidence(&text, "孙丽"), text);
+        }
+        // A 」 in the raw value does not end the quote early.
+        let raw = "110105」199001011234";
+        let text = format!(
+            "身份证号{}格式错误，无法唯一修复，记录未关联",
+            quote_raw(raw)
+        );
+        let masked = mask_evidence(&text, "孙丽");
+        assert_eq!(
+            masked,
+            "身份证号「110105*********1234」格式错误，无法唯一修复，记录未关联"
+        );
+        for fragment in ["19900101", "990010"] {
+            assert!(!masked.contains(fragment), "{masked}");
+        }
+        assert_eq!(
+            with_raw_ids_masked(&text),
+            "身份证号「110105*********1234」格式错误，无法唯一修复，记录未关联"
+        );
+        // Scientific notation however typed keeps the region code only.
+        for (raw, shown) in [
+            ("1,10105199001012E+17", "1,1010******1012E+17"),
+            (
+                "１.１０１０５１９９００１０１２Ｅ＋１７",
+                "１.１０１０******１０１２Ｅ＋１７",
+            ),
+            ("1.10105E+17", "1.10105E+17"),
+        ] {
+            let text = format!("身份证号{}已被 Excel 科学计数法损坏", quote_raw(raw));
+            assert_eq!(
+                mask_evidence(&text, "孙丽"),
+                format!("身份证号「{shown}」已被 Excel 科学计数法损坏")
+            );
+        }
         let sci = "身份证号「1.10105199001012E+17」已被 Excel 科学计数法损坏，后几位无法恢复";
         assert_eq!(
             mask_evidence(sci, "孙丽"),
