@@ -164,11 +164,10 @@ fn pieces(evidence: &str) -> Vec<Piece<'_>> {
 }
 
 /// Masks the ID numbers quoted by [`quote_raw`] as they stood in the
-/// file: whatever holds a digit there is masked whole as an ID
-/// ([`mask_id`]), however it was typed (full-width digits, spaces, a stray
-/// letter); an ID in scientific notation keeps what
-/// [`mask_ids_in`] would keep of it, and a placeholder (`无`, `/`, `0`) is
-/// shown as it is.
+/// file: each is masked whole as an ID ([`mask_id`]), however it was typed
+/// (full-width digits, spaces, a stray letter, Chinese numerals); an ID in
+/// scientific notation shows no more than its region code; a placeholder
+/// (`无`, `/`, `0`) is shown as it is.
 fn mask_quoted_ids(evidence: &str) -> String {
     let mut out = String::with_capacity(evidence.len());
     for piece in pieces(evidence) {
@@ -180,29 +179,26 @@ fn mask_quoted_ids(evidence: &str) -> String {
     out
 }
 
-fn holds_digit(s: &str) -> bool {
-    s.chars()
-        .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
 }
 
 /// A raw ID value masked for people (see [`mask_quoted_ids`]).
 fn mask_raw_id(raw: &str) -> String {
-    if !holds_digit(raw) {
-        return raw.to_string();
-    }
     match normalize_id(raw).status {
         IdStatus::Empty => raw.to_string(),
         IdStatus::SciNotation => {
-            // The mantissa, up to the exponent: masked as mask_ids_in masks
-            // an ASCII one, full-width digits and a decimal comma included.
-            let exponent = raw.rfind(['E', 'e', 'Ｅ', 'ｅ']).unwrap_or(raw.len());
-            let (mantissa, rest) = raw.split_at(exponent);
-            let digits = mantissa
-                .chars()
-                .filter(|&c| c.is_ascii_digit() || ('０'..='９').contains(&c))
-                .count();
-            if digits >= 10 {
-                format!("{}{rest}", mask_id(mantissa))
+            // Excel's exponent has two digits (`E+17`); a longer one is a
+            // typed ID with an `E` in it, masked whole. A mantissa of no
+            // more than a region code's six digits is shown, a longer one
+            // masked as an ID.
+            let at = raw.rfind(['E', 'e', 'Ｅ', 'ｅ']).unwrap_or(raw.len());
+            let (mantissa, exponent) = raw.split_at(at);
+            let digits = |s: &str| s.chars().filter(|&c| is_digit(c)).count();
+            if digits(exponent) > 2 {
+                mask_id(raw)
+            } else if digits(mantissa) > 6 {
+                format!("{}{exponent}", mask_id(mantissa))
             } else {
                 raw.to_string()
             }
@@ -212,31 +208,64 @@ fn mask_raw_id(raw: &str) -> String {
 }
 
 /// An evidence text as hedui wrote it before findings.csv held raw ID
-/// numbers in full: each quoted ID as [`mask_id`] masked it, and DQ03's
-/// list of them unquoted. The case ledger compares a verdict's evidence
+/// numbers in full: DQ01's quoted ID as [`mask_id`] masked it, and DQ03's
+/// list of them unquoted, masked, in the order of their masked form (two
+/// that masked alike once). The case ledger compares a verdict's evidence
 /// in this form too, so that a case dismissed then is not raised again
 /// only because the text changed.
 pub fn with_raw_ids_masked(evidence: &str) -> String {
-    let unquoted = evidence.contains("原号码：");
+    let pieces = pieces(evidence);
+    let old_id = |raw: &str| {
+        !matches!(
+            normalize_id(raw).status,
+            IdStatus::Empty | IdStatus::SciNotation
+        )
+    };
+    if evidence.contains("原号码：")
+        && let Some(list) = dq03_as_masked_before(&pieces)
+    {
+        return list;
+    }
     let mut out = String::with_capacity(evidence.len());
-    for piece in pieces(evidence) {
+    for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
-            Piece::Quoted(raw) => {
-                let is_id = holds_digit(&raw)
-                    && !matches!(
-                        normalize_id(&raw).status,
-                        IdStatus::Empty | IdStatus::SciNotation
-                    );
-                match (is_id, unquoted) {
-                    (true, true) => out.push_str(&mask_id(&raw)),
-                    (true, false) => out.push_str(&format!("「{}」", mask_id(&raw))),
-                    (false, _) => out.push_str(&quote_raw(&raw)),
-                }
-            }
+            Piece::Quoted(raw) if old_id(&raw) => out.push_str(&format!("「{}」", mask_id(&raw))),
+            Piece::Quoted(raw) => out.push_str(&quote_raw(&raw)),
         }
     }
     out
+}
+
+/// DQ03's `…原号码：「raw」（姓名…，field）、「raw」（…）；请核实` as it was
+/// written before: `…原号码：MASKED（姓名…，field）、…；请核实`, the entries
+/// sorted and deduplicated by their masked text. `None` when the text is
+/// not of that form.
+fn dq03_as_masked_before(pieces: &[Piece]) -> Option<String> {
+    let [Piece::Text(head), rest @ ..] = pieces else {
+        return None;
+    };
+    let mut entries = std::collections::BTreeSet::new();
+    let mut tail = "";
+    for (i, pair) in rest.chunks(2).enumerate() {
+        let [Piece::Quoted(raw), Piece::Text(after)] = pair else {
+            return None;
+        };
+        let close = after.find('）')? + '）'.len_utf8();
+        entries.insert(format!("{}{}", mask_id(raw), &after[..close]));
+        let between = &after[close..];
+        if i + 1 < rest.len() / 2 {
+            if between != "、" {
+                return None;
+            }
+        } else {
+            tail = between;
+        }
+    }
+    Some(format!(
+        "{head}{}{tail}",
+        entries.into_iter().collect::<Vec<_>>().join("、")
+    ))
 }
 
 /// [`mask_evidence`] without its quoted IDs: a reviewer's note may quote
@@ -496,6 +525,29 @@ mod tests {
             with_raw_ids_masked(&text),
             "身份证号「110105*********1234」格式错误，无法唯一修复，记录未关联"
         );
+        // A raw without a digit, and one with an E that is no exponent.
+        for (raw, shown) in [
+            ("一一〇一〇五一九九〇", "一一******九〇"),
+            ("1101051E9900101123", "110105********1123"),
+        ] {
+            let text = format!("身份证号{}格式错误", quote_raw(raw));
+            assert_eq!(
+                mask_evidence(&text, "孙丽"),
+                format!("身份证号「{shown}」格式错误")
+            );
+        }
+        // DQ03 as written before: entries in the order of their masked
+        // text, two that masked alike merged.
+        let dq03 = format!(
+            "身份证号校验位错误，已按姓名唯一修正，原号码：{}（姓名一致，id_number）、{}（姓名一致，id_number）、{}（姓名一致，id_number）；请核实",
+            quote_raw("110105199001011239"),
+            quote_raw("110105199011011234"),
+            quote_raw("110105199012011239"),
+        );
+        assert_eq!(
+            with_raw_ids_masked(&dq03),
+            "身份证号校验位错误，已按姓名唯一修正，原号码：110105********1234（姓名一致，id_number）、110105********1239（姓名一致，id_number）；请核实"
+        );
         // Scientific notation however typed keeps the region code only.
         for (raw, shown) in [
             ("1,10105199001012E+17", "1,1010******1012E+17"),
@@ -504,6 +556,7 @@ mod tests {
                 "１.１０１０******１０１２Ｅ＋１７",
             ),
             ("1.10105E+17", "1.10105E+17"),
+            ("1.10105199E+17", "1.******99E+17"),
         ] {
             let text = format!("身份证号{}已被 Excel 科学计数法损坏", quote_raw(raw));
             assert_eq!(
