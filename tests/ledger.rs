@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{assert_ok, hedui};
+use common::{assert_ok, copy_sample, hedui};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,10 +29,7 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         let batch = dir.path().join("batch");
         std::fs::create_dir(&batch).unwrap();
-        for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), batch.join(e.file_name())).unwrap();
-        }
+        copy_sample(&batch);
         Site {
             out: dir.path().join("out"),
             state: dir.path().join("hedui-state"),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
 mod common;
-use common::{assert_ok, hedui, run_batch};
+use common::{assert_ok, copy_sample, hedui, run_batch};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -354,10 +354,7 @@ fn raw_ids_quoted_in_evidence_are_whole_in_findings_and_masked_in_reports() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input");
     std::fs::create_dir(&input).unwrap();
-    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
-    }
+    copy_sample(&input);
     let raws = [
         ("DQ01", "１１０１０５ １９７７０７０７ ２３４３"),
         ("DQ01", "110105-19770707-2344"),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::assert_ok;
+use common::{assert_ok, copy_sample};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -228,10 +228,7 @@ fn one_thread_writes_a_links_table_of_many_batches() {
 fn sample_copy(dir: &Path) -> PathBuf {
     let input = dir.join("input");
     std::fs::create_dir(&input).unwrap();
-    for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), input.join(e.file_name())).unwrap();
-    }
+    copy_sample(&input);
     input
 }
 

@@ -12,6 +12,17 @@ pub fn hedui(args: &[&str]) -> Output {
         .expect("the hedui binary runs")
 }
 
+/// Copies every file of the sample batch (fixtures/sample) into `to`, an
+/// existing folder, for a test that changes some of them.
+#[allow(dead_code)] // not every test file changes the sample
+pub fn copy_sample(to: &Path) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
+    for e in std::fs::read_dir(sample).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// Fails the test, showing the binary's error output, unless it exited 0.
 pub fn assert_ok(o: &Output) {
     assert_eq!(
