@@ -10,6 +10,7 @@
 //! ever shown whole.
 
 use crate::normalize::id::{IdStatus, normalize_id};
+use crate::normalize::text::fold_width;
 
 /// The evidence texts of spec/rules.md that quote names other than the
 /// finding's own: DQ02 lists every name seen with the ID, DQ06 names the
@@ -179,10 +180,6 @@ fn mask_quoted_ids(evidence: &str) -> String {
     out
 }
 
-fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || ('０'..='９').contains(&c)
-}
-
 /// A raw ID value masked for people (see [`mask_quoted_ids`]).
 fn mask_raw_id(raw: &str) -> String {
     match normalize_id(raw).status {
@@ -194,7 +191,11 @@ fn mask_raw_id(raw: &str) -> String {
             // masked as an ID.
             let at = raw.rfind(['E', 'e', 'Ｅ', 'ｅ']).unwrap_or(raw.len());
             let (mantissa, exponent) = raw.split_at(at);
-            let digits = |s: &str| s.chars().filter(|&c| is_digit(c)).count();
+            let digits = |s: &str| {
+                s.chars()
+                    .filter(|&c| fold_width(c).is_ascii_digit())
+                    .count()
+            };
             if digits(exponent) > 2 {
                 mask_id(raw)
             } else if digits(mantissa) > 6 {
