@@ -130,20 +130,35 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
 }
 
 /// Inputs below this many bytes are small: their queries' planning
-/// outweighs running them, and queries that copy whole tables
+/// outweighs running them, so each query runs in one partition
+/// ([`mark_small_input`]), and queries that copy whole tables
 /// ([`Jobs::CopyTables`]) run side by side too.
 pub const SMALL_INPUT_BYTES: u64 = 64 << 20;
 
 /// Marks a session whose input is small ([`SMALL_INPUT_BYTES`]).
 #[derive(Debug)]
-struct SmallInput;
+struct SmallInput {
+    /// How many jobs [`side_by_side`] runs at once: the session's threads.
+    at_once: usize,
+}
 
-/// Marks the session's input as small ([`SMALL_INPUT_BYTES`]).
+/// Marks the session's input as small ([`SMALL_INPUT_BYTES`]): its queries
+/// run in one partition each, and [`side_by_side`] still runs as many at
+/// once as the session has threads. Split over partitions, a small query
+/// spends more on repartitioning, planning the exchanges and starting
+/// tasks than on its rows: on 40,000 rows (3 MB), medians of 12 runs, 0.48
+/// → 0.40 s wall and 0.71 → 0.58 s CPU; on the 34 MB small batch no slower
+/// (BENCHMARKS.md, session 20). Outputs are the same bytes.
 pub fn mark_small_input(ctx: &SessionContext) {
-    ctx.state_ref()
-        .write()
-        .config_mut()
-        .set_extension(Arc::new(SmallInput));
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let config = state.config_mut();
+    if config.get_extension::<SmallInput>().is_some() {
+        return;
+    }
+    let at_once = config.target_partitions().max(1);
+    config.options_mut().execution.target_partitions = 1;
+    config.set_extension(Arc::new(SmallInput { at_once }));
 }
 
 /// What the jobs given to [`side_by_side`] do, which decides how many run
@@ -175,9 +190,11 @@ where
     T: Send + 'static,
     F: std::future::Future<Output = Result<T>> + Send + 'static,
 {
-    let small = ctx.state().config().get_extension::<SmallInput>().is_some();
-    let at_once = if on_disk(ctx) || (kind == Jobs::CopyTables && !small) {
+    let small = ctx.state().config().get_extension::<SmallInput>();
+    let at_once = if on_disk(ctx) || (kind == Jobs::CopyTables && small.is_none()) {
         1
+    } else if let Some(small) = small {
+        small.at_once
     } else {
         ctx.state().config().target_partitions().max(1)
     };
@@ -763,12 +780,16 @@ mod tests {
             .unwrap();
         assert_eq!(results, vec![0, 1, 2]);
         assert_eq!(most_at_once(&log.lock().unwrap()), 1);
+        // A small input's queries run in one partition each, and still two
+        // at once, of either kind, however often it is marked.
         mark_small_input(&ctx);
-        let log = Arc::new(Mutex::new(Vec::new()));
-        side_by_side(&ctx, Jobs::CopyTables, timed_jobs(3, &log))
-            .await
-            .unwrap();
-        assert_eq!(most_at_once(&log.lock().unwrap()), 2);
+        mark_small_input(&ctx);
+        assert_eq!(ctx.state().config().target_partitions(), 1);
+        for kind in [Jobs::CopyTables, Jobs::Queries] {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            side_by_side(&ctx, kind, timed_jobs(3, &log)).await.unwrap();
+            assert_eq!(most_at_once(&log.lock().unwrap()), 2, "{kind:?}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
