@@ -180,45 +180,29 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     };
 
     use tables::*;
-    for (name, sql) in [
+    let steps = [
         (OBS, observations),
         (KNOWN, plan::known_names()),
         (PERSONS, plan::persons()),
         (DIRECT, plan::direct_levels()),
-        (VARIANTS, String::new()),
+        (VARIANTS, plan::bad_ids()),
         (CANDIDATES, plan::repair_candidates()),
         (REPAIRS, plan::repairs()),
         (NAME_BIRTH, plan::name_birth()),
         (RESOLVED_OTHER, plan::resolved_other()),
         (RESOLVED_LINKED, plan::resolved_linked()),
         (RESOLVED, plan::resolved()),
-    ] {
-        let start = std::time::Instant::now();
-        if name == VARIANTS {
-            register_variants(ctx).await?;
-        } else if name == RESOLVED_LINKED && on_disk(ctx) {
-            // Split by extract: attaching the persons reads one extract's
-            // rows at a time. (In memory a scan of the whole is cheap, and
-            // the split's many partitions slowed the links' sort.)
-            let tables: Vec<(&str, String)> = extracts.iter().map(|&e| (e, linked_of(e))).collect();
-            let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
-            materialize_split(ctx, &sql, "extract", &pairs).await?;
-            create_view(ctx, name, &plan::union_of(&tables)).await?;
-        } else if name == RESOLVED_LINKED {
-            materialize(ctx, name, &sql).await?;
-            for &extract in extracts {
-                create_view(ctx, &linked_of(extract), &plan::linked_rows_of(extract)).await?;
-            }
-        } else if name == RESOLVED {
-            create_view(ctx, name, &sql).await?;
-        } else {
-            materialize(ctx, name, &sql).await?;
-        }
-        tracing::debug!(
-            table = name,
-            seconds = start.elapsed().as_secs_f64(),
-            "resolve step"
-        );
+    ];
+    let owned: Arc<Vec<String>> = Arc::new(extracts.iter().map(|e| e.to_string()).collect());
+    for wave in waves(&steps)? {
+        let jobs = wave
+            .into_iter()
+            .map(|(name, sql)| {
+                let (ctx, extracts) = (ctx.clone(), owned.clone());
+                async move { resolve_step(&ctx, name, &sql, &extracts).await }
+            })
+            .collect();
+        crate::engine::side_by_side(ctx, crate::engine::Jobs::CopyTables, jobs).await?;
     }
 
     let blocking = blocking_stats(ctx).await?;
@@ -303,6 +287,82 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     Ok(resolution)
 }
 
+/// The steps of resolution in waves: each step in the first wave after
+/// those of every table its query names (each runs once all the tables it
+/// reads are there, the steps of one wave side by side as
+/// [`crate::engine::side_by_side`] allows), in the order given within a
+/// wave. Table names are found as whole words of the query.
+fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, String)>>> {
+    let reads: Vec<Vec<&str>> = steps
+        .iter()
+        .map(|(name, sql)| {
+            let words: std::collections::HashSet<&str> = sql
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .collect();
+            steps
+                .iter()
+                .map(|(other, _)| *other)
+                .filter(|other| other != name && words.contains(other))
+                .collect()
+        })
+        .collect();
+    let mut done: Vec<&str> = Vec::new();
+    let mut waves = Vec::new();
+    while done.len() < steps.len() {
+        let wave: Vec<usize> = (0..steps.len())
+            .filter(|&i| !done.contains(&steps[i].0) && reads[i].iter().all(|r| done.contains(r)))
+            .collect();
+        if wave.is_empty() {
+            return Err(datafusion::error::DataFusionError::Internal(
+                "the steps of resolution read each other in a circle".into(),
+            ));
+        }
+        done.extend(wave.iter().map(|&i| steps[i].0));
+        waves.push(wave.into_iter().map(|i| steps[i].clone()).collect());
+    }
+    Ok(waves)
+}
+
+/// Registers the table `name` of resolution from `sql`, as its step does.
+async fn resolve_step(
+    ctx: &SessionContext,
+    name: &'static str,
+    sql: &str,
+    extracts: &[String],
+) -> Result<()> {
+    use tables::*;
+    let start = std::time::Instant::now();
+    if name == VARIANTS {
+        register_variants(ctx, sql).await?;
+    } else if name == RESOLVED_LINKED && on_disk(ctx) {
+        // Split by extract: attaching the persons reads one extract's
+        // rows at a time. (In memory a scan of the whole is cheap, and
+        // the split's many partitions slowed the links' sort.)
+        let tables: Vec<(&str, String)> = extracts
+            .iter()
+            .map(|e| (e.as_str(), linked_of(e)))
+            .collect();
+        let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
+        materialize_split(ctx, sql, "extract", &pairs).await?;
+        create_view(ctx, name, &plan::union_of(&tables)).await?;
+    } else if name == RESOLVED_LINKED {
+        materialize(ctx, name, sql).await?;
+        for extract in extracts {
+            create_view(ctx, &linked_of(extract), &plan::linked_rows_of(extract)).await?;
+        }
+    } else if name == RESOLVED {
+        create_view(ctx, name, sql).await?;
+    } else {
+        materialize(ctx, name, sql).await?;
+    }
+    tracing::debug!(
+        table = name,
+        seconds = start.elapsed().as_secs_f64(),
+        "resolve step"
+    );
+    Ok(())
+}
+
 /// Registers `sql` as the view `name` (replacing a table of that name).
 async fn create_view(ctx: &SessionContext, name: &str, sql: &str) -> Result<()> {
     ctx.deregister_table(name)?;
@@ -347,9 +407,10 @@ async fn blocking_stats(ctx: &SessionContext) -> Result<BlockingStats> {
 }
 
 /// Every bad ID's neighbours with a right check character
-/// ([`crate::normalize::id::check_valid_neighbours`]): bad_id, k.
-async fn register_variants(ctx: &SessionContext) -> Result<()> {
-    let bad = query_batch(ctx, &plan::bad_ids()).await?;
+/// ([`crate::normalize::id::check_valid_neighbours`]): bad_id, k, for the
+/// distinct bad IDs that `bad_ids` ([`plan::bad_ids`]) gives.
+async fn register_variants(ctx: &SessionContext, bad_ids: &str) -> Result<()> {
+    let bad = query_batch(ctx, bad_ids).await?;
     let bad = cast(bad.column(0), &DataType::Utf8)?;
     let bad = bad
         .as_any()

@@ -1051,3 +1051,70 @@ async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
         vec![Some("name_birth".to_string()), Some("unlinked".to_string())]
     );
 }
+
+/// The names of `waves`' steps, wave by wave.
+fn wave_names(steps: &[(&'static str, String)]) -> Vec<Vec<&'static str>> {
+    waves(steps)
+        .unwrap()
+        .into_iter()
+        .map(|w| w.into_iter().map(|(n, _)| n).collect())
+        .collect()
+}
+
+#[test]
+fn steps_run_in_waves_after_the_tables_their_queries_name() {
+    let steps = [
+        ("t_a", "SELECT 1".to_string()),
+        ("t_b", "SELECT * FROM t_a".to_string()),
+        (
+            "t_c",
+            "SELECT * FROM \"t_a\" JOIN t_b_x ON true".to_string(),
+        ),
+        ("t_b_x", "SELECT * FROM t_a WHERE x = 't_c_'".to_string()),
+        (
+            "t_d",
+            "SELECT * FROM t_b UNION ALL SELECT * FROM t_c".to_string(),
+        ),
+    ];
+    // A name counts as a whole word only: `t_b_x` is not `t_b`, nor is
+    // `t_c_` inside a literal `t_c`.
+    assert_eq!(
+        wave_names(&steps),
+        vec![vec!["t_a"], vec!["t_b", "t_b_x"], vec!["t_c"], vec!["t_d"]]
+    );
+    let circle = [
+        ("t_a", "SELECT * FROM t_b".to_string()),
+        ("t_b", "SELECT * FROM t_a".to_string()),
+    ];
+    let err = waves(&circle).unwrap_err().to_string();
+    assert!(err.contains("circle"), "{err}");
+}
+
+#[test]
+fn resolution_s_own_steps_wait_for_what_they_read() {
+    use tables::*;
+    let steps = [
+        (OBS, plan::observations_empty()),
+        (KNOWN, plan::known_names()),
+        (PERSONS, plan::persons()),
+        (DIRECT, plan::direct_levels()),
+        (VARIANTS, plan::bad_ids()),
+        (CANDIDATES, plan::repair_candidates()),
+        (REPAIRS, plan::repairs()),
+        (NAME_BIRTH, plan::name_birth()),
+        (RESOLVED_OTHER, plan::resolved_other()),
+        (RESOLVED_LINKED, plan::resolved_linked()),
+        (RESOLVED, plan::resolved()),
+    ];
+    assert_eq!(
+        wave_names(&steps),
+        vec![
+            vec![OBS],
+            vec![KNOWN, VARIANTS],
+            vec![PERSONS, CANDIDATES, NAME_BIRTH],
+            vec![DIRECT, REPAIRS],
+            vec![RESOLVED_OTHER, RESOLVED_LINKED],
+            vec![RESOLVED],
+        ]
+    );
+}
