@@ -49,6 +49,10 @@ pub struct EngineConfig {
     /// On disk: memory the engine's sorts and aggregates may hold before
     /// they spill, in MB.
     pub memory_limit_mb: u64,
+    /// A batch smaller than this (MB) is small: each query runs in one
+    /// partition, and more queries run side by side
+    /// ([`crate::engine::mark_small_input`]); 0: none is.
+    pub small_below_mb: u64,
     /// Stop a run at its start when its disk has less free than it is
     /// expected to write (src/space.rs).
     pub check_free_disk: bool,
@@ -60,12 +64,18 @@ impl Default for EngineConfig {
             tables: TablesMode::Auto,
             disk_above_mb: 2048,
             memory_limit_mb: 6144,
+            small_below_mb: 64,
             check_free_disk: true,
         }
     }
 }
 
 impl EngineConfig {
+    /// Whether a batch of `input_bytes` is small (`small_below_mb`).
+    pub fn is_small(&self, input_bytes: u64) -> bool {
+        input_bytes < self.small_below_mb.saturating_mul(1 << 20)
+    }
+
     /// Whether a batch of `input_bytes` is held on disk, given the memory
     /// the run may take (`available`, bytes; `None` when unknown). `auto`
     /// chooses disk for a batch over `disk_above_mb`, or one whose tables

@@ -80,6 +80,8 @@ impl Drop for DiskFolder {
 /// Arrow IPC work files ([`work`]) and read back as streams, and sorts and
 /// aggregates spill past the memory limit. Results are the same bytes either
 /// way.
+/// A small input's session is then given one partition
+/// ([`mark_small_input`]).
 pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
@@ -129,22 +131,18 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
     Ok(ctx)
 }
 
-/// Inputs below this many bytes are small: their queries' planning
-/// outweighs running them, so each query runs in one partition
-/// ([`mark_small_input`]), and queries that copy whole tables
-/// ([`Jobs::CopyTables`]) run side by side too.
-pub const SMALL_INPUT_BYTES: u64 = 64 << 20;
-
-/// Marks a session whose input is small ([`SMALL_INPUT_BYTES`]).
+/// Marks a session whose input is small ([`mark_small_input`]).
 #[derive(Debug)]
 struct SmallInput {
     /// How many jobs [`side_by_side`] runs at once: the session's threads.
     at_once: usize,
 }
 
-/// Marks the session's input as small ([`SMALL_INPUT_BYTES`]): its queries
-/// run in one partition each, and [`side_by_side`] still runs as many at
-/// once as the session has threads. Split over partitions, a small query
+/// Marks the session's input as small (below `[engine] small_below_mb`, 64
+/// MB by default): their queries' planning outweighs running them. Its
+/// queries run in one partition each, [`side_by_side`] still runs as many
+/// at once as the session has threads, and queries that copy whole tables
+/// ([`Jobs::CopyTables`]) run side by side too. Split over partitions, a small query
 /// spends more on repartitioning, planning the exchanges and starting
 /// tasks than on its rows: on 40,000 rows (3 MB), medians of 12 runs, 0.48
 /// → 0.40 s wall and 0.71 → 0.58 s CPU; on the 34 MB small batch no slower

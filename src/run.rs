@@ -148,10 +148,12 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             memory_limit: usize::try_from(config.config.engine.memory_limit_mb << 20)
                 .unwrap_or(usize::MAX),
         });
+    let small = config.config.engine.is_small(input_bytes);
     tracing::info!(
         input_mb = input_bytes >> 20,
         available_mb = available.map(|a| a >> 20),
         tables = if disk.is_some() { "disk" } else { "memory" },
+        small,
         "engine"
     );
     let peak = crate::memory::in_memory_peak(input_bytes);
@@ -179,7 +181,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
     // The session owns the work folder: it goes when the session does.
     let ctx = engine::session_with(opts.threads, disk.as_ref()).map_err(internal)?;
-    if input_bytes < engine::SMALL_INPUT_BYTES {
+    if small {
         engine::mark_small_input(&ctx);
     }
     let mut inputs = match &disk {

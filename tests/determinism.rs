@@ -105,15 +105,80 @@ fn sample_is_byte_identical_at_4_and_1_threads() {
     );
 }
 
-/// `config` with the engine's tables forced to `tables`, as a file in `dir`.
-fn with_tables(dir: &Path, config: Option<&Path>, tables: &str) -> PathBuf {
+/// `config` with `engine` (lines of its `[engine]` table), as the file
+/// `{name}.toml` in `dir`.
+fn with_engine(dir: &Path, config: Option<&Path>, name: &str, engine: &str) -> PathBuf {
     let mut text = config
         .map(|c| std::fs::read_to_string(c).unwrap())
         .unwrap_or_default();
-    text.push_str(&format!("\n[engine]\ntables = \"{tables}\"\n"));
-    let path = dir.join(format!("{tables}.toml"));
+    text.push_str(&format!("\n[engine]\n{engine}\n"));
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `config` with the engine's tables forced to `tables`, as a file in `dir`.
+fn with_tables(dir: &Path, config: Option<&Path>, tables: &str) -> PathBuf {
+    with_engine(dir, config, tables, &format!("tables = \"{tables}\""))
+}
+
+/// An output folder's files ([`outputs`]), its manifest without the
+/// engine's config (and the config's digest).
+fn outputs_beyond_engine(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = outputs(out);
+    let mut m: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    m["config"]["engine"] = serde_json::Value::Null;
+    m["config_sha256"] = serde_json::Value::Null;
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    );
+    files
+}
+
+/// A batch below `small_below_mb` runs each query in one partition; with
+/// `small_below_mb = 0` the tiny county's queries are split over the
+/// threads' partitions, as a county's are: byte-identical at 1, 2 and 4
+/// threads, and to its run as a small batch.
+#[test]
+fn tiny_county_split_over_partitions_is_byte_identical_to_its_small_run() {
+    let input = root().join("fixtures/tiny/input");
+    let dir = tempfile::tempdir().unwrap();
+    let split = with_engine(dir.path(), None, "split", "small_below_mb = 0");
+    assert_identical_across(&input, Some(&split), &["1", "2", "4"]);
+    let mut runs = Vec::new();
+    for (name, config, small) in [("small", None, true), ("split", Some(&split), false)] {
+        let out = dir.path().join(name).join("out");
+        let mut args = vec![
+            "--log-format",
+            "json",
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        args.extend(["--out", out.to_str().unwrap(), "--as-of", "2025-11-30"]);
+        args.extend(["--threads", "2"]);
+        if let Some(c) = config {
+            args.extend(["--config", c.to_str().unwrap()]);
+        }
+        // The engine's choice is logged at info.
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(&args)
+            .env("RUST_LOG", "hedui=info")
+            .output()
+            .unwrap();
+        assert_ok(&output);
+        let log = String::from_utf8_lossy(&output.stderr);
+        assert!(log.contains(&format!("\"small\":{small}")), "{name}: {log}");
+        runs.push(outputs_beyond_engine(&out));
+    }
+    assert_eq!(
+        runs[0].keys().collect::<Vec<_>>(),
+        runs[1].keys().collect::<Vec<_>>()
+    );
+    for (file, bytes) in &runs[0] {
+        assert!(*bytes == runs[1][file], "small vs split: {file} differs");
+    }
 }
 
 /// The outputs of a batch with the tables in memory and on disk: the same
@@ -130,16 +195,10 @@ fn assert_disk_is_memory(input: &Path, config: Option<&Path>) {
             !dir.path().join(tables).join("hedui-state/work").exists(),
             "{tables}: the work folder is removed"
         );
-        let mut files = outputs(&out);
-        let mut m: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(m["config"]["engine"]["tables"], tables);
-        m["config"]["engine"] = serde_json::Value::Null;
-        m["config_sha256"] = serde_json::Value::Null;
-        files.insert(
-            "manifest.json".into(),
-            serde_json::to_vec_pretty(&m).unwrap(),
-        );
-        runs.push(files);
+        runs.push(outputs_beyond_engine(&out));
     }
     assert_eq!(
         runs[0].keys().collect::<Vec<_>>(),

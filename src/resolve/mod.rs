@@ -180,19 +180,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     };
 
     use tables::*;
-    let steps = [
-        (OBS, observations),
-        (KNOWN, plan::known_names()),
-        (PERSONS, plan::persons()),
-        (DIRECT, plan::direct_levels()),
-        (VARIANTS, plan::bad_ids()),
-        (CANDIDATES, plan::repair_candidates()),
-        (REPAIRS, plan::repairs()),
-        (NAME_BIRTH, plan::name_birth()),
-        (RESOLVED_OTHER, plan::resolved_other()),
-        (RESOLVED_LINKED, plan::resolved_linked()),
-        (RESOLVED, plan::resolved()),
-    ];
+    let steps = steps(observations);
     let owned: Arc<Vec<String>> = Arc::new(extracts.iter().map(|e| e.to_string()).collect());
     for wave in waves(&steps)? {
         let jobs = wave
@@ -287,6 +275,26 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     Ok(resolution)
 }
 
+/// The steps of resolution: each table and the query that gives it (for
+/// [`tables::VARIANTS`], the bad IDs its rows are computed from), from the
+/// query of the observations.
+fn steps(observations: String) -> Vec<(&'static str, String)> {
+    use tables::*;
+    vec![
+        (OBS, observations),
+        (KNOWN, plan::known_names()),
+        (PERSONS, plan::persons()),
+        (DIRECT, plan::direct_levels()),
+        (VARIANTS, plan::bad_ids()),
+        (CANDIDATES, plan::repair_candidates()),
+        (REPAIRS, plan::repairs()),
+        (NAME_BIRTH, plan::name_birth()),
+        (RESOLVED_OTHER, plan::resolved_other()),
+        (RESOLVED_LINKED, plan::resolved_linked()),
+        (RESOLVED, plan::resolved()),
+    ]
+}
+
 /// The steps of resolution in waves: each step in the first wave after
 /// those of every table its query names (each runs once all the tables it
 /// reads are there, the steps of one wave side by side as
@@ -323,7 +331,8 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
     Ok(waves)
 }
 
-/// Registers the table `name` of resolution from `sql`, as its step does.
+/// Registers the table `name` of resolution from `sql`, as its step does:
+/// it reads no table that `sql` does not name ([`waves`]).
 async fn resolve_step(
     ctx: &SessionContext,
     name: &'static str,
@@ -344,7 +353,7 @@ async fn resolve_step(
             .collect();
         let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
         materialize_split(ctx, sql, "extract", &pairs).await?;
-        create_view(ctx, name, &plan::union_of(&tables)).await?;
+        create_view(ctx, name, &plan::union_of(&tables, sql)).await?;
     } else if name == RESOLVED_LINKED {
         materialize(ctx, name, sql).await?;
         for extract in extracts {

@@ -445,11 +445,12 @@ pub(crate) fn linked_rows_of(extract: &str) -> String {
     )
 }
 
-/// The union of tables of the same columns (the second of each pair), or
-/// no rows of [`RESOLVED_OTHER`]'s columns when there are none.
-pub(crate) fn union_of(tables: &[(&str, String)]) -> String {
+/// The union of tables of the same columns (the second of each pair), or,
+/// when there are none, no rows of `query`'s columns (the query the
+/// tables were split from: it reads nothing more).
+pub(crate) fn union_of(tables: &[(&str, String)], query: &str) -> String {
     if tables.is_empty() {
-        return format!("SELECT * FROM {RESOLVED_OTHER} WHERE false");
+        return format!("SELECT * FROM ({query}) WHERE false");
     }
     tables
         .iter()

@@ -1093,21 +1093,8 @@ fn steps_run_in_waves_after_the_tables_their_queries_name() {
 #[test]
 fn resolution_s_own_steps_wait_for_what_they_read() {
     use tables::*;
-    let steps = [
-        (OBS, plan::observations_empty()),
-        (KNOWN, plan::known_names()),
-        (PERSONS, plan::persons()),
-        (DIRECT, plan::direct_levels()),
-        (VARIANTS, plan::bad_ids()),
-        (CANDIDATES, plan::repair_candidates()),
-        (REPAIRS, plan::repairs()),
-        (NAME_BIRTH, plan::name_birth()),
-        (RESOLVED_OTHER, plan::resolved_other()),
-        (RESOLVED_LINKED, plan::resolved_linked()),
-        (RESOLVED, plan::resolved()),
-    ];
     assert_eq!(
-        wave_names(&steps),
+        wave_names(&steps(plan::observations_empty())),
         vec![
             vec![OBS],
             vec![KNOWN, VARIANTS],
@@ -1117,4 +1104,27 @@ fn resolution_s_own_steps_wait_for_what_they_read() {
             vec![RESOLVED],
         ]
     );
+}
+
+/// A small input's session: one partition, its steps side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_of_a_small_input_are_the_results_split_over_partitions() {
+    let ctx = session(2);
+    crate::engine::mark_small_input(&ctx);
+    register_fixture(&ctx);
+    let small = resolve_all(&ctx, EXTRACTS).await.unwrap();
+    assert_same(&small, &run(2).await);
+}
+
+#[tokio::test]
+async fn on_disk_no_extracts_resolve_to_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = crate::engine::DiskTables {
+        dir: dir.path().join("tables"),
+        memory_limit: 64 << 20,
+    };
+    let ctx = crate::engine::session_with(2, Some(&disk)).unwrap();
+    let res = resolve_all(&ctx, &[]).await.unwrap();
+    assert_eq!(res.links.num_rows(), 0);
+    assert_eq!(res.resolved_ids.num_rows(), 0);
 }
