@@ -593,14 +593,20 @@ async fn results_are_identical_at_any_thread_count() {
     assert_same(&run(1).await, &run(4).await);
 }
 
-#[tokio::test]
-async fn results_on_disk_are_the_results_in_memory() {
-    let dir = tempfile::tempdir().unwrap();
+/// A session (2 threads) with its tables on disk under `dir`.
+fn disk_session(dir: &std::path::Path) -> (SessionContext, crate::engine::DiskTables) {
     let disk = crate::engine::DiskTables {
-        dir: dir.path().join("tables"),
+        dir: dir.join("tables"),
         memory_limit: 64 << 20,
     };
     let ctx = crate::engine::session_with(2, Some(&disk)).unwrap();
+    (ctx, disk)
+}
+
+#[tokio::test]
+async fn results_on_disk_are_the_results_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, disk) = disk_session(dir.path());
     register_fixture(&ctx);
     let on_disk = resolve_all(&ctx, EXTRACTS).await.unwrap();
     assert!(
@@ -1119,11 +1125,7 @@ async fn results_of_a_small_input_are_the_results_split_over_partitions() {
 #[tokio::test]
 async fn on_disk_no_extracts_resolve_to_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = crate::engine::DiskTables {
-        dir: dir.path().join("tables"),
-        memory_limit: 64 << 20,
-    };
-    let ctx = crate::engine::session_with(2, Some(&disk)).unwrap();
+    let (ctx, _) = disk_session(dir.path());
     let res = resolve_all(&ctx, &[]).await.unwrap();
     assert_eq!(res.links.num_rows(), 0);
     assert_eq!(res.resolved_ids.num_rows(), 0);
