@@ -1129,4 +1129,8 @@ async fn on_disk_no_extracts_resolve_to_nothing() {
     let res = resolve_all(&ctx, &[]).await.unwrap();
     assert_eq!(res.links.num_rows(), 0);
     assert_eq!(res.resolved_ids.num_rows(), 0);
+    // The empty linked view reads only what its step's query names, not
+    // the other table of its wave.
+    let view = plan::union_of(&[], &plan::resolved_linked());
+    assert!(!view.contains(tables::RESOLVED_OTHER), "{view}");
 }
