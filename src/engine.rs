@@ -159,6 +159,34 @@ pub fn mark_small_input(ctx: &SessionContext) {
     config.set_extension(Arc::new(SmallInput { at_once }));
 }
 
+/// Orders jobs in waves for [`side_by_side`]: each job (by index) in the
+/// first wave after every job whose name it reads (`reads[i]`; its own
+/// name and names that are not among `names` do not hold it back), in the
+/// order given within a wave. `None` when jobs read each other in a circle.
+pub fn waves(names: &[&str], reads: &[Vec<&str>]) -> Option<Vec<Vec<usize>>> {
+    let mut done = vec![false; names.len()];
+    let waits_for = |r: &str| names.iter().position(|n| *n == r);
+    let mut waves = Vec::new();
+    while done.iter().any(|d| !d) {
+        let wave: Vec<usize> = (0..names.len())
+            .filter(|&i| {
+                !done[i]
+                    && reads[i]
+                        .iter()
+                        .all(|r| waits_for(r).is_none_or(|j| j == i || done[j]))
+            })
+            .collect();
+        if wave.is_empty() {
+            return None;
+        }
+        for &i in &wave {
+            done[i] = true;
+        }
+        waves.push(wave);
+    }
+    Some(waves)
+}
+
 /// What the jobs given to [`side_by_side`] do, which decides how many run
 /// at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -755,6 +783,19 @@ mod tests {
         };
         let on_disk = session_with(2, Some(&disk)).unwrap();
         assert_eq!(join_mode(&on_disk).await, "Partitioned");
+    }
+
+    #[test]
+    fn waves_wait_for_the_jobs_read_and_nothing_else() {
+        let names = ["a", "b", "c", "d"];
+        // c reads itself and an outside name; d reads b and a.
+        let reads = vec![vec![], vec!["a"], vec!["c", "outside"], vec!["b", "a"]];
+        assert_eq!(
+            waves(&names, &reads),
+            Some(vec![vec![0, 2], vec![1], vec![3]])
+        );
+        let circle = vec![vec!["b"], vec!["a"], vec![], vec![]];
+        assert_eq!(waves(&names, &circle), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

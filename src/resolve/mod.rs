@@ -301,34 +301,23 @@ fn steps(observations: String) -> Vec<(&'static str, String)> {
 /// [`crate::engine::side_by_side`] allows), in the order given within a
 /// wave. Table names are found as whole words of the query.
 fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, String)>>> {
+    let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
     let reads: Vec<Vec<&str>> = steps
         .iter()
-        .map(|(name, sql)| {
-            let words: std::collections::HashSet<&str> = sql
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .collect();
-            steps
-                .iter()
-                .map(|(other, _)| *other)
-                .filter(|other| other != name && words.contains(other))
+        .map(|(_, sql)| {
+            sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .collect()
         })
         .collect();
-    let mut done: Vec<&str> = Vec::new();
-    let mut waves = Vec::new();
-    while done.len() < steps.len() {
-        let wave: Vec<usize> = (0..steps.len())
-            .filter(|&i| !done.contains(&steps[i].0) && reads[i].iter().all(|r| done.contains(r)))
-            .collect();
-        if wave.is_empty() {
-            return Err(datafusion::error::DataFusionError::Internal(
-                "the steps of resolution read each other in a circle".into(),
-            ));
-        }
-        done.extend(wave.iter().map(|&i| steps[i].0));
-        waves.push(wave.into_iter().map(|i| steps[i].clone()).collect());
-    }
-    Ok(waves)
+    let waves = crate::engine::waves(&names, &reads).ok_or_else(|| {
+        datafusion::error::DataFusionError::Internal(
+            "the steps of resolution read each other in a circle".into(),
+        )
+    })?;
+    Ok(waves
+        .into_iter()
+        .map(|wave| wave.into_iter().map(|i| steps[i].clone()).collect())
+        .collect())
 }
 
 /// Registers the table `name` of resolution from `sql`, as its step does:

@@ -295,28 +295,18 @@ pub async fn evaluate(
     // in waves, each wave's blocks side by side: those whose shared blocks
     // are all there (or not computed at all, and so inlined).
     let blocks = Blocks::new(ctx, params)?;
-    let reads: HashMap<&str, Vec<&str>> = present
+    let reads: Vec<Vec<&str>> = present
         .iter()
-        .map(|&name| (name, blocks.shared_reads(name)))
+        .map(|&name| blocks.shared_reads(name))
         .collect();
+    let Some(waves) = crate::engine::waves(&present, &reads) else {
+        return Err(DataFusionError::Internal(
+            "the shared blocks read each other in a circle".into(),
+        ));
+    };
     let mut shared: Vec<&'static str> = Vec::new();
-    while shared.len() < present.len() {
-        let wave: Vec<&'static str> = present
-            .iter()
-            .copied()
-            .filter(|name| {
-                !shared.contains(name)
-                    && reads[name]
-                        .iter()
-                        .all(|r| shared.contains(r) || !present.contains(r))
-            })
-            .collect();
-        if wave.is_empty() {
-            deregister(ctx, &shared)?;
-            return Err(DataFusionError::Internal(
-                "the shared blocks read each other in a circle".into(),
-            ));
-        }
+    for wave in waves {
+        let wave: Vec<&'static str> = wave.into_iter().map(|i| present[i]).collect();
         let jobs = wave
             .iter()
             .map(|&name| {
