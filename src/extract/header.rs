@@ -91,7 +91,43 @@ pub struct HeaderMatcher {
     /// Whether any header or alias holds a digit (a configured alias may).
     digit_keys: bool,
     /// The first character of every header and alias key.
-    first_chars: std::collections::HashSet<char, foldhash::fast::FixedState>,
+    first_chars: FirstChars,
+}
+
+/// A set of characters asked of nearly every cell of a file: the Basic
+/// Multilingual Plane (every Han character and digit a key starts with) is a
+/// bitmap, one load and a mask a cell; the rest is a short list.
+#[derive(Debug, Clone)]
+struct FirstChars {
+    bmp: Box<[u64; 1024]>,
+    other: Vec<char>,
+}
+
+impl FromIterator<char> for FirstChars {
+    fn from_iter<I: IntoIterator<Item = char>>(chars: I) -> Self {
+        let mut set = FirstChars {
+            bmp: Box::new([0; 1024]),
+            other: Vec::new(),
+        };
+        for c in chars {
+            match usize::try_from(u32::from(c)) {
+                Ok(n) if n < 0x10000 => set.bmp[n / 64] |= 1 << (n % 64),
+                _ => set.other.push(c),
+            }
+        }
+        set
+    }
+}
+
+impl FirstChars {
+    fn contains(&self, c: char) -> bool {
+        let n = u32::from(c) as usize;
+        if n < 0x10000 {
+            self.bmp[n / 64] & (1 << (n % 64)) != 0
+        } else {
+            self.other.contains(&c)
+        }
+    }
 }
 
 impl HeaderMatcher {
@@ -134,9 +170,14 @@ impl HeaderMatcher {
         // starts its key with it: a name, a hospital, an ID number or an
         // amount that starts with a character no key starts with cannot
         // match. Most cells of a data row stop here, untrimmed.
-        if let Some(first) = cell.chars().next()
-            && (first.is_ascii_digit() || crate::normalize::text::is_common_han(first))
-            && !self.first_chars.contains(&first)
+        // So does an ASCII letter or digit followed by ASCII (no combining
+        // mark that could compose with it): a settlement number, a code.
+        let mut chars = cell.chars();
+        if let Some(first) = chars.next()
+            && (first.is_ascii_digit()
+                || crate::normalize::text::is_common_han(first)
+                || first.is_ascii_alphabetic() && chars.next().is_none_or(|c| c.is_ascii()))
+            && !self.first_chars.contains(first)
         {
             return None;
         }
@@ -373,6 +414,27 @@ mod tests {
                 .columns[3],
             Some(3)
         );
+    }
+
+    #[test]
+    fn a_configured_alias_in_latin_letters_still_matches() {
+        // The first-character filter turns away ASCII cells such as
+        // settlement numbers, but never one that a site's alias starts with,
+        // nor a letter a combining mark may compose with.
+        let def = by_name("pension").unwrap();
+        let mut extra = BTreeMap::new();
+        extra.insert("amount".to_string(), vec!["Amount".to_string()]);
+        extra.insert("period".to_string(), vec!["e\u{301}poque".to_string()]);
+        let m = HeaderMatcher::new(def, &extra);
+        assert_eq!(m.field_of("Amount"), Some(3));
+        assert_eq!(m.field_of(" Amount "), Some(3));
+        assert_eq!(m.field_of("Ａmount"), Some(3));
+        assert_eq!(m.field_of("\u{e9}poque"), Some(2));
+        assert_eq!(m.field_of("e\u{301}poque"), Some(2));
+        assert_eq!(m.field_of("S20251100017"), None);
+        assert_eq!(m.field_of("A"), None);
+        let plain = HeaderMatcher::new(def, &BTreeMap::new());
+        assert_eq!(plain.field_of("Amount"), None);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! real date is an error, because a required date that cannot be read makes
 //! the row structurally broken.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDate};
 
 use super::ValueError;
@@ -20,14 +22,26 @@ const EXCEL_SERIAL_MAX: u32 = 2_958_465;
 const MAX_LEN: usize = 64;
 
 /// Width-folded, trimmed copy of the cell, or `None` when it means "empty".
-fn prepare(raw: &str) -> Option<String> {
+fn prepare(raw: &str) -> Option<Cow<'_, str>> {
+    // Most cells are ASCII without blanks, which folding and trimming leave
+    // as they are.
+    if raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return (!is_placeholder(raw)).then_some(Cow::Borrowed(raw));
+    }
+    prepare_any(raw).map(Cow::Owned)
+}
+
+/// [`prepare`] for any text.
+fn prepare_any(raw: &str) -> Option<String> {
     let folded: String = raw.chars().map(fold_width).collect();
     let trimmed = folded.trim_matches(is_blank);
-    match trimmed {
-        "" | "-" | "—" | "–" | "/" | "无" | "暂无" | "空" => None,
-        t if t.eq_ignore_ascii_case("null") => None,
-        t => Some(t.to_owned()),
-    }
+    (!is_placeholder(trimmed)).then(|| trimmed.to_owned())
+}
+
+/// An empty cell, or one written to say "nothing".
+fn is_placeholder(trimmed: &str) -> bool {
+    matches!(trimmed, "" | "-" | "—" | "–" | "/" | "无" | "暂无" | "空")
+        || trimmed.eq_ignore_ascii_case("null")
 }
 
 fn all_digits(s: &str) -> bool {
@@ -165,6 +179,17 @@ fn strip_time(s: &str) -> Option<&str> {
 
 /// Every accepted date form, or `None`.
 fn parse_date_str(s: &str) -> Option<NaiveDate> {
+    // `YYYY-MM-DD`, the form nearly every date is in, without a search.
+    if let [_, _, _, _, b'-', _, _, b'-', _, _] = s.as_bytes()
+        && s.is_ascii()
+    {
+        return ymd(&s[0..4], &s[5..7], &s[8..10]);
+    }
+    any_date(s)
+}
+
+/// [`parse_date_str`] of any text.
+fn any_date(s: &str) -> Option<NaiveDate> {
     let date = strip_time(s)?;
     if date.contains('年') {
         return chinese_date(date);
@@ -397,6 +422,16 @@ mod tests {
         fn never_panics(raw in any::<String>()) {
             let _ = parse_date(&raw);
             let _ = parse_period(&raw);
+        }
+
+        #[test]
+        fn dashed_dates_parse_as_any_text_does(raw in "[0-9]{4}-[0-9T:./ +\\-]{2}-[0-9T:./ +\\-]{2}") {
+            prop_assert_eq!(parse_date_str(&raw), any_date(&raw));
+        }
+
+        #[test]
+        fn ascii_cells_prepare_as_any_text_does(raw in "[ -~]{0,12}") {
+            prop_assert_eq!(prepare(&raw).map(Cow::into_owned), prepare_any(&raw));
         }
 
         #[test]

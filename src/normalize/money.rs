@@ -57,6 +57,37 @@ fn prepare_any(raw: &str) -> Option<String> {
 /// Parses `[-+]digits[,digits…][.digits]`. Thousands separators are accepted
 /// only in groups of three, so that `1,23` is an error rather than a guess.
 fn parse_decimal_text(s: &str) -> Option<Decimal> {
+    plain_decimal(s).or_else(|| any_decimal(s))
+}
+
+/// [`parse_decimal_text`] of what nearly every amount is, ASCII digits with
+/// at most one point, in one pass; `None` for anything else (which
+/// [`any_decimal`] reads, or refuses).
+fn plain_decimal(s: &str) -> Option<Decimal> {
+    let bytes = s.as_bytes();
+    if bytes.len() > MAX_DIGITS {
+        return None;
+    }
+    let mut mantissa = 0i128;
+    let mut point = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + i128::from(b - b'0'),
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let scale = point.map_or(0, |p| bytes.len() - p - 1);
+    // Nothing but a point (or nothing at all) is no number.
+    (bytes.len() > usize::from(point.is_some())).then_some(Decimal {
+        negative: false,
+        mantissa,
+        scale: scale as u32,
+    })
+}
+
+/// [`parse_decimal_text`] of any text: signs, thousands separators.
+fn any_decimal(s: &str) -> Option<Decimal> {
     let (negative, body) = match s.chars().next()? {
         c if is_dash(c) => (true, &s[c.len_utf8()..]),
         '+' => (false, &s[1..]),
@@ -125,17 +156,19 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
         return Ok(None);
     };
     let err = || bad("bad_money", "无法识别的金额", &s);
-    let (number, per_unit): (&str, i64) =
-        if let Some(n) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
-            (n, 10_000 * 100)
-        } else {
-            (
-                s.strip_suffix("元")
-                    .or_else(|| s.strip_suffix("圆"))
-                    .unwrap_or(&s),
-                100,
-            )
-        };
+    let (number, per_unit): (&str, i64) = if s.ends_with(|c: char| c.is_ascii_digit()) {
+        // No unit (nearly every amount).
+        (&s, 100)
+    } else if let Some(n) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+        (n, 10_000 * 100)
+    } else {
+        (
+            s.strip_suffix("元")
+                .or_else(|| s.strip_suffix("圆"))
+                .unwrap_or(&s),
+            100,
+        )
+    };
     let Some(d) = parse_decimal_text(number) else {
         return Err(err());
     };
@@ -331,6 +364,14 @@ mod tests {
         #[test]
         fn plain_numbers_prepare_as_any_text_does(raw in "[0-9.,\\-]{0,12}") {
             prop_assert_eq!(prepare(&raw).map(Cow::into_owned), prepare_any(&raw));
+        }
+
+        #[test]
+        fn plain_numbers_parse_as_any_text_does(raw in "[0-9.]{0,30}") {
+            if let Some(d) = plain_decimal(&raw) {
+                prop_assert_eq!(Some(d), any_decimal(&raw));
+            }
+            prop_assert_eq!(parse_decimal_text(&raw), any_decimal(&raw));
         }
 
         #[test]

@@ -88,9 +88,30 @@ fn ts_table() -> &'static CharMap<char> {
 /// Extension A); anything below needs no lookup.
 const FIRST_TRADITIONAL: char = '\u{3400}';
 
+/// Which characters of the Basic Multilingual Plane are keys of
+/// [`ts_table`], a bit each: most characters of a name are simplified
+/// already, and a bit is cheaper to test than a hash to look up.
+fn ts_keys() -> &'static [u64; 1024] {
+    static KEYS: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = Box::new([0u64; 1024]);
+        for &k in ts_table().keys() {
+            let n = u32::from(k) as usize;
+            if n < 0x10000 {
+                keys[n / 64] |= 1 << (n % 64);
+            }
+        }
+        keys
+    })
+}
+
 #[inline]
 fn simplify_char(c: char) -> char {
     if c < FIRST_TRADITIONAL {
+        return c;
+    }
+    let n = u32::from(c) as usize;
+    if n < 0x10000 && ts_keys()[n / 64] & (1 << (n % 64)) == 0 {
         return c;
     }
     ts_table().get(&c).copied().unwrap_or(c)
@@ -475,6 +496,8 @@ mod tests {
         for (&k, &v) in ts_table() {
             assert_ne!(k, v);
             assert_eq!(simplify_char(v), v, "{k} → {v} is not final");
+            // The bitmap in front of the table lets every key through.
+            assert_eq!(simplify_char(k), v, "{k}");
         }
     }
 
