@@ -712,7 +712,7 @@ fn parse_piece(
 ) -> (table::RowPiece, Tally) {
     let keys = table::KeySpec::new(def);
     let id_field = def.fields.iter().position(|f| f.field == "id_number");
-    let mut builder = table::RowBuilder::new(def, raw.len());
+    let mut builder = table::RowBuilder::new(def, map, raw);
     let mut tally = Tally::default();
     let mut loc_text = String::new();
     for (raw_row, &dup) in raw.iter().zip(dups) {

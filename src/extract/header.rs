@@ -170,8 +170,9 @@ impl HeaderMatcher {
         // starts its key with it: a name, a hospital, an ID number or an
         // amount that starts with a character no key starts with cannot
         // match. Most cells of a data row stop here, untrimmed.
-        // So does an ASCII letter or digit followed by ASCII (no combining
-        // mark that could compose with it): a settlement number, a code.
+        // So does an ASCII letter followed by ASCII or by nothing (no
+        // combining mark that could compose with it): a settlement number,
+        // a code.
         let mut chars = cell.chars();
         if let Some(first) = chars.next()
             && (first.is_ascii_digit()

@@ -335,23 +335,36 @@ thread_local! {
     static GATHERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// What the buffer of [`GATHERED`] keeps between rows: a row of one huge
+/// field (a quote never closed) does not hold its memory for the rest of the
+/// run.
+const GATHERED_KEPT: usize = 64 * 1024;
+
 /// The digest of the bytes `gather` writes (`None` when it gives up): they
 /// are gathered in one buffer and hashed whole, twice (foldhash's quality
 /// hasher with two seeds), which costs far less than hashing part by part.
+/// `gather` only writes bytes: it must not take a digest itself (the buffer
+/// is borrowed) nor wait on rayon (which could run another row's digest on
+/// this thread meanwhile).
 fn gathered_digest(gather: impl FnOnce(&mut Vec<u8>) -> Option<()>) -> Option<u128> {
     use std::hash::{BuildHasher, Hasher};
     GATHERED.with_borrow_mut(|bytes| {
         bytes.clear();
-        gather(bytes)?;
-        let lane = |seed| {
-            let mut h = foldhash::quality::FixedState::with_seed(seed).build_hasher();
-            h.write(bytes);
-            h.finish()
-        };
-        Some(
+        let gathered = gather(bytes);
+        let digest = gathered.map(|()| {
+            let lane = |seed| {
+                let mut h = foldhash::quality::FixedState::with_seed(seed).build_hasher();
+                h.write(bytes);
+                h.finish()
+            };
             (u128::from(lane(0x9E37_79B9_7F4A_7C15)) << 64)
-                | u128::from(lane(0xC2B2_AE3D_27D4_EB4F)),
-        )
+                | u128::from(lane(0xC2B2_AE3D_27D4_EB4F))
+        });
+        if bytes.capacity() > GATHERED_KEPT {
+            bytes.clear();
+            bytes.shrink_to(GATHERED_KEPT);
+        }
+        digest
     })
 }
 
@@ -362,7 +375,8 @@ fn push_text(bytes: &mut Vec<u8>, text: &str) {
     bytes.push(0xFF);
 }
 
-/// Hashes a key that is already a [`digest`]: its bits are uniform, so
+/// Hashes a key that is already a digest ([`digest`], [`key_digest`]): its
+/// bits are uniform, so
 /// folding them is the whole hash (no second SipHash per row).
 #[derive(Default)]
 pub struct DigestHasher(u64);
@@ -424,7 +438,8 @@ impl KeySpec {
 /// in fixed width. Two rows have one digest when their parts are equal value
 /// for value (an empty text and a missing one are equal, and so are a
 /// missing category and an empty one); `None` when an ID, a name, a date, a
-/// period or a number is missing.
+/// period or a number is missing, or when a part is a decimal (no key has
+/// one).
 fn key_digest(values: &[Value], idx: &[usize], tag: u8) -> Option<u128> {
     gathered_digest(|bytes| {
         bytes.push(tag);
@@ -509,16 +524,18 @@ enum FieldColumns {
 }
 
 impl FieldColumns {
-    /// Columns sized for `rows` rows of typical text (an ID's 18
-    /// characters, a name's three Han characters), so that a piece's columns
-    /// are rarely grown and copied.
-    fn new(ty: FieldType, rows: usize) -> Self {
-        let text = |bytes_a_row: usize| StringBuilder::with_capacity(rows, rows * bytes_a_row);
+    /// Columns sized for `rows` rows whose cells hold `bytes` bytes in all
+    /// (what their values and the text as written about take), so that a
+    /// piece's columns are rarely grown and copied, and their capacity (what
+    /// the engine's statistics count) stays close to what they hold.
+    fn new(ty: FieldType, rows: usize, bytes: usize) -> Self {
+        let text = |bytes| StringBuilder::with_capacity(rows, bytes);
         match ty {
-            FieldType::Id => FieldColumns::Id([text(18), text(18), text(8)]),
-            FieldType::Name => FieldColumns::Name([text(9), text(9)]),
+            // An ID's status is a short code (`valid`, `empty`).
+            FieldType::Id => FieldColumns::Id([text(bytes), text(bytes), text(rows * 6)]),
+            FieldType::Name => FieldColumns::Name([text(bytes), text(bytes)]),
             FieldType::Text | FieldType::Code | FieldType::SchoolYear | FieldType::Category(_) => {
-                FieldColumns::Text(text(12))
+                FieldColumns::Text(text(bytes))
             }
             FieldType::Date => FieldColumns::Date(Date32Builder::with_capacity(rows)),
             FieldType::Money | FieldType::Integer => {
@@ -608,17 +625,27 @@ pub struct RowPiece {
 }
 
 impl RowBuilder {
-    /// A builder for about `rows` rows (more only grow it).
-    pub fn new(def: &ExtractDef, rows: usize) -> Self {
+    /// A builder for the rows `rows` mapped by `map` (or some of them),
+    /// sized from their cells.
+    pub fn new(def: &ExtractDef, map: &HeaderMap, rows: &[RawRow]) -> Self {
+        let bytes = |column: Option<usize>| -> usize {
+            column.map_or(0, |c| {
+                rows.iter()
+                    .map(|r| r.fields.get(c).map_or(0, |f| f.len()))
+                    .sum()
+            })
+        };
+        let n = rows.len();
         RowBuilder {
-            row: StringBuilder::with_capacity(rows, rows * 8),
-            dup: BooleanBuilder::with_capacity(rows),
+            row: StringBuilder::with_capacity(n, n * 8),
+            dup: BooleanBuilder::with_capacity(n),
             fields: def
                 .fields
                 .iter()
-                .map(|f| FieldColumns::new(f.ty, rows))
+                .zip(&map.columns)
+                .map(|(f, &column)| FieldColumns::new(f.ty, n, bytes(column)))
                 .collect(),
-            keys: Vec::with_capacity(rows),
+            keys: Vec::with_capacity(n),
             contents: Vec::new(),
         }
     }
@@ -1126,20 +1153,9 @@ mod tests {
     /// The record-key digest of one education row: name, ID, birth date,
     /// school, stage, aid, amount, hardship, guardian's name and ID, year.
     fn education_key(cells: [&str; 11]) -> Option<u128> {
-        let def = crate::extract::by_name("education").unwrap();
-        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
-        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
-            .map_header(&headers)
-            .unwrap();
-        let row = RawRow {
-            loc: crate::read::RowLoc {
-                sheet: None,
-                row: 2,
-            },
-            fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
-        };
-        let parsed = parse_row(def, &map, &row).unwrap();
-        KeySpec::new(def).digest(&parsed.values)
+        with_row("education", &cells, |def, parsed| {
+            KeySpec::new(def).digest(&parsed.unwrap().values)
+        })
     }
 
     #[test]
@@ -1217,8 +1233,12 @@ mod tests {
     ];
 
     /// One row of `extract` whose cells are given in the order of its
-    /// fields: the reject code, or the warnings it was kept with.
-    fn parse_one(extract: &str, cells: &[&str]) -> Result<Vec<FieldWarning>, &'static str> {
+    /// fields, parsed and handed to `then` with the extract.
+    fn with_row<R>(
+        extract: &str,
+        cells: &[&str],
+        then: impl FnOnce(&'static ExtractDef, Result<ParsedRow<'_>, Reject>) -> R,
+    ) -> R {
         let def = crate::extract::by_name(extract).unwrap();
         let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
         let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
@@ -1231,9 +1251,15 @@ mod tests {
             },
             fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
         };
-        parse_row(def, &map, &row)
-            .map(|p| p.warnings)
-            .map_err(|r| r.code)
+        then(def, parse_row(def, &map, &row))
+    }
+
+    /// One row of `extract` whose cells are given in the order of its
+    /// fields: the reject code, or the warnings it was kept with.
+    fn parse_one(extract: &str, cells: &[&str]) -> Result<Vec<FieldWarning>, &'static str> {
+        with_row(extract, cells, |_, parsed| {
+            parsed.map(|p| p.warnings).map_err(|r| r.code)
+        })
     }
 
     /// A settlement row with `cell` in the column headed `header`.

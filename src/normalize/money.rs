@@ -61,8 +61,8 @@ fn parse_decimal_text(s: &str) -> Option<Decimal> {
 }
 
 /// [`parse_decimal_text`] of what nearly every amount is, ASCII digits with
-/// at most one point, in one pass; `None` for anything else (which
-/// [`any_decimal`] reads, or refuses).
+/// at most one point and no more than [`MAX_DIGITS`] bytes in all, in one
+/// pass; `None` for anything else (which [`any_decimal`] reads, or refuses).
 fn plain_decimal(s: &str) -> Option<Decimal> {
     let bytes = s.as_bytes();
     if bytes.len() > MAX_DIGITS {
