@@ -524,18 +524,23 @@ enum FieldColumns {
 }
 
 impl FieldColumns {
-    /// Columns sized for `rows` rows whose cells hold `bytes` bytes in all
-    /// (what their values and the text as written about take), so that a
+    /// Columns sized for `rows` rows whose cells hold `bytes` bytes in all,
+    /// `filled` of them not blank (see [`RowBuilder::new`]), so that a
     /// piece's columns are rarely grown and copied, and their capacity (what
     /// the engine's statistics count) stays close to what they hold.
-    fn new(ty: FieldType, rows: usize, bytes: usize) -> Self {
+    fn new(ty: FieldType, rows: usize, bytes: usize, filled: usize) -> Self {
         let text = |bytes| StringBuilder::with_capacity(rows, bytes);
         match ty {
             // An ID's status is a short code (`valid`, `empty`).
             FieldType::Id => FieldColumns::Id([text(bytes), text(bytes), text(rows * 6)]),
             FieldType::Name => FieldColumns::Name([text(bytes), text(bytes)]),
-            FieldType::Text | FieldType::Code | FieldType::SchoolYear | FieldType::Category(_) => {
-                FieldColumns::Text(text(bytes))
+            FieldType::Text | FieldType::Code => FieldColumns::Text(text(bytes)),
+            // Values of a known length, whatever was written: `YYYY-YYYY`,
+            // or one of the canonical categories.
+            FieldType::SchoolYear => FieldColumns::Text(text(filled * 9)),
+            FieldType::Category(values) => {
+                let longest = values.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+                FieldColumns::Text(text(filled * longest))
             }
             FieldType::Date => FieldColumns::Date(Date32Builder::with_capacity(rows)),
             FieldType::Money | FieldType::Integer => {
@@ -616,6 +621,9 @@ pub struct RowBuilder {
     contents: Vec<u64>,
 }
 
+/// The most bytes one cell counts for when a [`RowBuilder`] is sized.
+const SIZED_CELL_BYTES: usize = 256;
+
 /// Rows built by a [`RowBuilder`]: `_row`, `_dup`, then the field columns of
 /// [`schema`] in order, and each row's record key.
 pub struct RowPiece {
@@ -627,14 +635,24 @@ pub struct RowPiece {
 impl RowBuilder {
     /// A builder for the rows `rows` mapped by `map` (or some of them),
     /// sized from their cells.
+    /// A row too short for the header is rejected, so it is not counted, and
+    /// no cell counts for more than [`SIZED_CELL_BYTES`] (the rare longer
+    /// value grows its column).
     pub fn new(def: &ExtractDef, map: &HeaderMap, rows: &[RawRow]) -> Self {
-        let bytes = |column: Option<usize>| -> usize {
-            column.map_or(0, |c| {
-                rows.iter()
-                    .map(|r| r.fields.get(c).map_or(0, |f| f.len()))
-                    .sum()
+        let sized = || rows.iter().filter(|r| r.fields.len() >= map.width);
+        // The bytes of a column's cells, and how many are not blank.
+        let cells = |column: Option<usize>| -> (usize, usize) {
+            column.map_or((0, 0), |c| {
+                sized().fold((0, 0), |(bytes, filled), r| {
+                    let cell = r.fields[c].as_str();
+                    (
+                        bytes + cell.len().min(SIZED_CELL_BYTES),
+                        filled + usize::from(!cell.trim().is_empty()),
+                    )
+                })
             })
         };
+        debug_assert_eq!(map.columns.len(), def.fields.len());
         let n = rows.len();
         RowBuilder {
             row: StringBuilder::with_capacity(n, n * 8),
@@ -643,7 +661,10 @@ impl RowBuilder {
                 .fields
                 .iter()
                 .zip(&map.columns)
-                .map(|(f, &column)| FieldColumns::new(f.ty, n, bytes(column)))
+                .map(|(f, &column)| {
+                    let (bytes, filled) = cells(column);
+                    FieldColumns::new(f.ty, n, bytes, filled)
+                })
                 .collect(),
             keys: Vec::with_capacity(n),
             contents: Vec::new(),
