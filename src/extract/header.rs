@@ -91,43 +91,7 @@ pub struct HeaderMatcher {
     /// Whether any header or alias holds a digit (a configured alias may).
     digit_keys: bool,
     /// The first character of every header and alias key.
-    first_chars: FirstChars,
-}
-
-/// A set of characters asked of nearly every cell of a file: the Basic
-/// Multilingual Plane (every Han character and digit a key starts with) is a
-/// bitmap, one load and a mask a cell; the rest is a short list.
-#[derive(Debug, Clone)]
-struct FirstChars {
-    bmp: Box<[u64; 1024]>,
-    other: Vec<char>,
-}
-
-impl FromIterator<char> for FirstChars {
-    fn from_iter<I: IntoIterator<Item = char>>(chars: I) -> Self {
-        let mut set = FirstChars {
-            bmp: Box::new([0; 1024]),
-            other: Vec::new(),
-        };
-        for c in chars {
-            match usize::try_from(u32::from(c)) {
-                Ok(n) if n < 0x10000 => set.bmp[n / 64] |= 1 << (n % 64),
-                _ => set.other.push(c),
-            }
-        }
-        set
-    }
-}
-
-impl FirstChars {
-    fn contains(&self, c: char) -> bool {
-        let n = u32::from(c) as usize;
-        if n < 0x10000 {
-            self.bmp[n / 64] & (1 << (n % 64)) != 0
-        } else {
-            self.other.contains(&c)
-        }
-    }
+    first_chars: crate::normalize::text::CharSet,
 }
 
 impl HeaderMatcher {

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use pinyin::ToPinyinMulti;
 use unicode_normalization::UnicodeNormalization;
 
-use super::text::{is_common_han, is_nfkc};
+use super::text::{CharSet, is_common_han, is_nfkc};
 
 use super::text::is_blank;
 
@@ -88,21 +88,11 @@ fn ts_table() -> &'static CharMap<char> {
 /// Extension A); anything below needs no lookup.
 const FIRST_TRADITIONAL: char = '\u{3400}';
 
-/// Which characters of the Basic Multilingual Plane are keys of
-/// [`ts_table`], a bit each: most characters of a name are simplified
+/// The keys of [`ts_table`]: most characters of a name are simplified
 /// already, and a bit is cheaper to test than a hash to look up.
-fn ts_keys() -> &'static [u64; 1024] {
-    static KEYS: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut keys = Box::new([0u64; 1024]);
-        for &k in ts_table().keys() {
-            let n = u32::from(k) as usize;
-            if n < 0x10000 {
-                keys[n / 64] |= 1 << (n % 64);
-            }
-        }
-        keys
-    })
+fn ts_keys() -> &'static CharSet {
+    static KEYS: OnceLock<CharSet> = OnceLock::new();
+    KEYS.get_or_init(|| ts_table().keys().copied().collect())
 }
 
 #[inline]
@@ -110,8 +100,7 @@ fn simplify_char(c: char) -> char {
     if c < FIRST_TRADITIONAL {
         return c;
     }
-    let n = u32::from(c) as usize;
-    if n < 0x10000 && ts_keys()[n / 64] & (1 << (n % 64)) == 0 {
+    if !ts_keys().contains(c) {
         return c;
     }
     ts_table().get(&c).copied().unwrap_or(c)

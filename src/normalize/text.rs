@@ -16,6 +16,45 @@ pub fn fold_width(c: char) -> char {
     }
 }
 
+/// A set of characters asked of nearly every cell or character: the Basic
+/// Multilingual Plane (every Han character and digit) is a bitmap, one
+/// load and a mask a question; the rest is a short list.
+#[derive(Debug, Clone)]
+pub struct CharSet {
+    bmp: Box<[u64; 1024]>,
+    other: Vec<char>,
+}
+
+impl FromIterator<char> for CharSet {
+    fn from_iter<I: IntoIterator<Item = char>>(chars: I) -> Self {
+        let mut set = CharSet {
+            bmp: Box::new([0; 1024]),
+            other: Vec::new(),
+        };
+        for c in chars {
+            let n = u32::from(c) as usize;
+            if n < 0x10000 {
+                set.bmp[n / 64] |= 1 << (n % 64);
+            } else {
+                set.other.push(c);
+            }
+        }
+        set
+    }
+}
+
+impl CharSet {
+    #[inline]
+    pub fn contains(&self, c: char) -> bool {
+        let n = u32::from(c) as usize;
+        if n < 0x10000 {
+            self.bmp[n / 64] & (1 << (n % 64)) != 0
+        } else {
+            self.other.contains(&c)
+        }
+    }
+}
+
 /// True for characters that carry no content inside a value: Unicode white
 /// space (which includes tab, NBSP U+00A0 and the ideographic space U+3000)
 /// and the zero-width characters and BOM that copy-paste smuggles in.
