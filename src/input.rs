@@ -479,7 +479,8 @@ fn load_file(
     let mut person_sheets: Vec<(usize, String, Vec<InputProblem>)> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
-    let mut duplicates = table::DuplicateFinder::default();
+    let mut duplicates =
+        table::DuplicateFinder::for_file(std::fs::metadata(path).map_or(0, |m| m.len()));
     let is_header = |cells: &[read::Cell]| matcher.looks_like_header(cells);
     let mut tally = Tally::default();
     let mut sink = |chunk: Chunk<'_>| {

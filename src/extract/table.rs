@@ -471,6 +471,9 @@ fn key_digest(values: &[Value], idx: &[usize], tag: u8) -> Option<u128> {
 #[derive(Default)]
 pub struct DuplicateFinder {
     seen: std::collections::HashSet<u128, DigestState>,
+    /// The size of the file on disk, for sizing `seen` once.
+    file_bytes: u64,
+    sized: bool,
 }
 
 fn mapped_values<'r>(
@@ -484,8 +487,43 @@ fn mapped_values<'r>(
 }
 
 impl DuplicateFinder {
+    /// A finder for a file of `file_bytes` bytes on disk.
+    pub fn for_file(file_bytes: u64) -> Self {
+        DuplicateFinder {
+            file_bytes,
+            ..DuplicateFinder::default()
+        }
+    }
+
+    /// Sizes the set for the rows the whole file holds, as estimated from
+    /// its size and the text of its first chunk, so that a large file's set
+    /// is not grown (and every digest in it moved) a dozen times. A workbook
+    /// (compressed) or a GB18030 file (fewer bytes than its text) is
+    /// underestimated, and the set grows from there as before.
+    fn size_for(&mut self, rows: &[RawRow]) {
+        /// Fewer rows are all the file may have: no estimate.
+        const SAMPLE_ROWS: usize = 1024;
+        self.sized = true;
+        if rows.len() < SAMPLE_ROWS {
+            return;
+        }
+        // A row's text: its cells and a delimiter or line break after each.
+        let text: usize = rows
+            .iter()
+            .map(|r| r.fields.iter().map(|f| f.len() + 1).sum::<usize>())
+            .sum();
+        let per_row = (text / rows.len()).max(8) as u64;
+        let estimate = self.file_bytes / per_row + self.file_bytes / per_row / 8;
+        if let Ok(estimate) = usize::try_from(estimate) {
+            self.seen.reserve(estimate);
+        }
+    }
+
     /// For each row of a chunk: is it a duplicate of an earlier row?
     pub fn mark(&mut self, map: &HeaderMap, rows: &[RawRow]) -> Vec<bool> {
+        if !self.sized {
+            self.size_for(rows);
+        }
         let digests: Vec<u128> = rows
             .par_iter()
             .map(|row| digest(mapped_values(map, row)))
@@ -525,7 +563,7 @@ enum FieldColumns {
 
 impl FieldColumns {
     /// Columns sized for `rows` rows whose cells hold `bytes` bytes in all,
-    /// `filled` of them not blank (see [`RowBuilder::new`]), so that a
+    /// `filled` of them not empty (see [`RowBuilder::new`]), so that a
     /// piece's columns are rarely grown and copied, and their capacity (what
     /// the engine's statistics count) stays close to what they hold.
     fn new(ty: FieldType, rows: usize, bytes: usize, filled: usize) -> Self {
@@ -640,17 +678,27 @@ impl RowBuilder {
     /// value grows its column).
     pub fn new(def: &ExtractDef, map: &HeaderMap, rows: &[RawRow]) -> Self {
         let sized = || rows.iter().filter(|r| r.fields.len() >= map.width);
-        // The bytes of a column's cells, and how many are not blank.
-        let cells = |column: Option<usize>| -> (usize, usize) {
-            column.map_or((0, 0), |c| {
-                sized().fold((0, 0), |(bytes, filled), r| {
-                    let cell = r.fields[c].as_str();
+        // The bytes of a text column's cells, and how many are not empty.
+        let cells = |ty: FieldType, column: Option<usize>| -> (usize, usize) {
+            let text = matches!(
+                ty,
+                FieldType::Id
+                    | FieldType::Name
+                    | FieldType::Text
+                    | FieldType::Code
+                    | FieldType::SchoolYear
+                    | FieldType::Category(_)
+            );
+            match column {
+                Some(c) if text => sized().fold((0, 0), |(bytes, filled), r| {
+                    let cell = r.fields[c].len();
                     (
-                        bytes + cell.len().min(SIZED_CELL_BYTES),
-                        filled + usize::from(!cell.trim().is_empty()),
+                        bytes + cell.min(SIZED_CELL_BYTES),
+                        filled + usize::from(cell > 0),
                     )
-                })
-            })
+                }),
+                _ => (0, 0),
+            }
         };
         debug_assert_eq!(map.columns.len(), def.fields.len());
         let n = rows.len();
@@ -662,7 +710,7 @@ impl RowBuilder {
                 .iter()
                 .zip(&map.columns)
                 .map(|(f, &column)| {
-                    let (bytes, filled) = cells(column);
+                    let (bytes, filled) = cells(f.ty, column);
                     FieldColumns::new(f.ty, n, bytes, filled)
                 })
                 .collect(),
@@ -1160,6 +1208,44 @@ mod tests {
         let (flags, conflicts) = supersede(&[&first, &second], false);
         assert_eq!(flags, [true, false, false, false]);
         assert!(conflicts.is_empty());
+    }
+
+    #[test]
+    fn a_large_file_sizes_its_duplicate_set_once_from_its_first_chunk() {
+        let def = crate::extract::by_name("pension").unwrap();
+        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&headers)
+            .unwrap();
+        let row = |i: usize| RawRow {
+            loc: crate::read::RowLoc {
+                sheet: None,
+                row: 2,
+            },
+            // A name of 6 bytes and three cells of 4, a delimiter after
+            // each: 22 bytes a row.
+            fields: ["张三", "1234", "2025", format!("{:04}", i % 1000).as_str()]
+                .iter()
+                .map(|c| crate::read::Cell::from(*c))
+                .collect(),
+        };
+        let rows: Vec<RawRow> = (0..2048).map(row).collect();
+        // 2 MB of 22-byte rows: 90,909 rows, and an eighth more reserved.
+        let mut finder = DuplicateFinder::for_file(2_000_000);
+        let dups = finder.mark(&map, &rows);
+        assert!(
+            finder.seen.capacity() >= 102_272,
+            "{}",
+            finder.seen.capacity()
+        );
+        // Sizing changes nothing found: every row after the first thousand
+        // repeats one of them.
+        assert_eq!(dups.iter().filter(|&&d| d).count(), 1048);
+        assert!(dups[..1000].iter().all(|&d| !d));
+        // A small file (one short chunk) is not sized ahead.
+        let mut small = DuplicateFinder::for_file(2_000_000);
+        small.mark(&map, &rows[..10]);
+        assert!(small.seen.capacity() < 1000);
     }
 
     #[test]
