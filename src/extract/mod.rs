@@ -48,6 +48,25 @@ pub enum FieldType {
     Category(&'static [(&'static str, &'static [&'static str])]),
 }
 
+impl FieldType {
+    /// Whether the field's values are text (Arrow Utf8).
+    pub fn is_text(self) -> bool {
+        match self {
+            FieldType::Text
+            | FieldType::Code
+            | FieldType::Id
+            | FieldType::Name
+            | FieldType::SchoolYear
+            | FieldType::Category(_) => true,
+            FieldType::Date
+            | FieldType::Money
+            | FieldType::Decimal
+            | FieldType::Integer
+            | FieldType::Period => false,
+        }
+    }
+}
+
 /// One column of an extract.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldDef {

@@ -18,7 +18,7 @@ pub fn fold_width(c: char) -> char {
 
 /// A set of characters asked of nearly every cell or character: the Basic
 /// Multilingual Plane (every Han character and digit) is a bitmap, one
-/// load and a mask a question; the rest is a short list.
+/// load and a mask a question; the rest is a list.
 #[derive(Debug, Clone)]
 pub struct CharSet {
     bmp: Box<[u64; 1024]>,
