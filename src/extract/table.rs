@@ -463,9 +463,10 @@ fn key_digest(values: &[Value], idx: &[usize], tag: u8) -> Option<u128> {
     })
 }
 
-/// The most row digests a file's [`DuplicateFinder`] reserves ahead (some
-/// 150 MB): a city's largest file needs about twice as many and grows the
-/// rest of the way, and an estimate gone wrong costs no more than this.
+/// The most row digests a file's [`DuplicateFinder`] reserves ahead (a
+/// table of 2^24 slots of 17 bytes, some 290 MB): a city's largest file
+/// needs about twice as many and grows the rest of the way, and an estimate
+/// gone wrong costs no more than this.
 const MAX_RESERVED_DIGESTS: usize = 1 << 23;
 
 /// Finds exact duplicates among a file's data rows: rows whose decoded
