@@ -477,9 +477,8 @@ const MAX_RESERVED_DIGESTS: usize = 1 << 23;
 #[derive(Default)]
 pub struct DuplicateFinder {
     seen: std::collections::HashSet<u128, DigestState>,
-    /// The size of the file on disk, for sizing `seen` once.
-    file_bytes: u64,
-    sized: bool,
+    /// The size of the file on disk, taken when `seen` is sized (once).
+    file_bytes: Option<u64>,
 }
 
 fn mapped_values<'r>(
@@ -496,7 +495,7 @@ impl DuplicateFinder {
     /// A finder for a file of `file_bytes` bytes on disk.
     pub fn for_file(file_bytes: u64) -> Self {
         DuplicateFinder {
-            file_bytes,
+            file_bytes: Some(file_bytes),
             ..DuplicateFinder::default()
         }
     }
@@ -509,11 +508,10 @@ impl DuplicateFinder {
     /// file, blank and total rows, quotes and CRLF make it run high, so it
     /// is bounded ([`MAX_RESERVED_DIGESTS`]), and an allocation that fails
     /// is left to growth too.
-    fn size_for(&mut self, rows: &[RawRow]) {
+    fn size_for(&mut self, file_bytes: u64, rows: &[RawRow]) {
         /// Fewer rows (a small file, or a workbook's small first sheet):
         /// no estimate.
         const SAMPLE_ROWS: usize = 1024;
-        self.sized = true;
         if rows.len() < SAMPLE_ROWS {
             return;
         }
@@ -524,7 +522,7 @@ impl DuplicateFinder {
             .sum();
         // An ID number and its delimiter alone take 19 bytes.
         let per_row = (text / rows.len()).max(16) as u64;
-        let estimate = self.file_bytes / per_row + self.file_bytes / per_row / 8;
+        let estimate = file_bytes / per_row + file_bytes / per_row / 8;
         let estimate =
             usize::try_from(estimate).map_or(MAX_RESERVED_DIGESTS, |e| e.min(MAX_RESERVED_DIGESTS));
         let _ = self.seen.try_reserve(estimate);
@@ -532,8 +530,8 @@ impl DuplicateFinder {
 
     /// For each row of a chunk: is it a duplicate of an earlier row?
     pub fn mark(&mut self, map: &HeaderMap, rows: &[RawRow]) -> Vec<bool> {
-        if !self.sized {
-            self.size_for(rows);
+        if let Some(file_bytes) = self.file_bytes.take() {
+            self.size_for(file_bytes, rows);
         }
         let digests: Vec<u128> = rows
             .par_iter()
@@ -684,6 +682,7 @@ pub struct RowPiece {
 impl RowBuilder {
     /// A builder for the rows `rows` mapped by `map` (or some of them),
     /// sized from their cells.
+    ///
     /// A row too short for the header is rejected, so it is not counted, and
     /// no cell counts for more than [`SIZED_CELL_BYTES`] (the rare longer
     /// value grows its column).
