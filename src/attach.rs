@@ -225,29 +225,61 @@ async fn register_view(ctx: &SessionContext, name: &str, table: &DiskExtract) ->
     Ok(())
 }
 
+/// Bytes an entry of an extract's resolved IDs is taken to hold in a
+/// [`PersonIndex`] (its `_ord`, field, person, method and score, and its
+/// slot), for [`attach_beside`] to weigh against its budget. A city's
+/// resolved IDs held about 60 bytes an entry as Arrow arrays.
+const INDEXED_ENTRY_BYTES: u64 = 96;
+
 /// Attaches the persons to an extract held on disk ([`register_disk_extract`])
 /// by writing the person columns beside its columns, part by part and batch
-/// by batch, from one pass over the extract's resolved IDs sorted by `_ord`.
-/// Registers the view `name` anew with the person columns last, as
-/// [`attach_persons`] gives them. Returns the table's new form.
+/// by batch. The persons of each row come from an index of the extract's
+/// resolved IDs by `_ord` (as in memory) when they fit in `index_bytes`
+/// ([`INDEXED_ENTRY_BYTES`] an entry, every attached field of every row
+/// counted), else from one pass over them sorted by `_ord` (the engine's
+/// sort, which spills). Registers the view `name` anew with the person
+/// columns last, as [`attach_persons`] gives them. Returns the table's new
+/// form.
 pub async fn attach_beside(
     ctx: &SessionContext,
     name: &str,
     table: DiskExtract,
+    index_bytes: u64,
 ) -> Result<DiskExtract> {
+    let start = std::time::Instant::now();
     // The person columns' names and types, as the memory form has them.
     let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
     let ord = table.schema.index_of("_ord")?;
-    let persons = ctx
-        .sql(&persons_sql(
-            name,
-            &person_schema,
-            "ORDER BY \"_ord\", field",
-        ))
-        .await?
-        .execute_stream()
-        .await?;
-    let mut persons = Persons::new(persons);
+    let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
+    let fields = ATTACHED
+        .iter()
+        .filter(|(_, column)| person_schema.column_with_name(column).is_some())
+        .count() as u64;
+    let indexed = rows
+        .saturating_mul(fields)
+        .saturating_mul(INDEXED_ENTRY_BYTES)
+        <= index_bytes;
+    let mut persons = if indexed {
+        // A scan, not a sort: a city's sort of 20 million entries by
+        // `_ord` was most of attaching them.
+        let resolved = ctx
+            .sql(&persons_sql(name, &person_schema, ""))
+            .await?
+            .collect()
+            .await?;
+        Lookup::Index(PersonIndex::new(&resolved)?)
+    } else {
+        let sorted = ctx
+            .sql(&persons_sql(
+                name,
+                &person_schema,
+                "ORDER BY \"_ord\", field",
+            ))
+            .await?
+            .execute_stream()
+            .await?;
+        Lookup::Sorted(Persons::new(sorted))
+    };
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
     let mut row = RowPersons::default();
@@ -269,7 +301,10 @@ pub async fn attach_beside(
                     ));
                 }
                 last = Some(o);
-                persons.take(o, &mut row).await?;
+                match &mut persons {
+                    Lookup::Index(index) => index.take(o, &mut row),
+                    Lookup::Sorted(sorted) => sorted.take(o, &mut row).await?,
+                }
                 columns.push(&row);
             }
             writer.write(&columns.finish(&person_schema)?)?;
@@ -284,7 +319,20 @@ pub async fn attach_beside(
         superseded: table.superseded,
     };
     register_view(ctx, name, &table).await?;
+    tracing::debug!(
+        extract = name,
+        rows,
+        indexed,
+        seconds = start.elapsed().as_secs_f64(),
+        "persons attached beside"
+    );
     Ok(table)
+}
+
+/// Where [`attach_beside`] finds the persons of a row.
+enum Lookup {
+    Index(PersonIndex),
+    Sorted(Persons),
 }
 
 fn internal(what: &str) -> DataFusionError {
@@ -713,64 +761,70 @@ mod tests {
         attach_persons(&memory, &["roster"]).await.unwrap();
         assert_eq!(sorted(&memory).await, expected);
 
-        let dir = tempfile::tempdir().unwrap();
-        let disk = engine::DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
-        let ctx = engine::session_with(2, Some(&disk)).unwrap();
-        engine::register_batch(
-            &ctx,
-            &resolve::tables::resolved_ids_of("roster"),
-            resolved_ids(),
-        )
-        .unwrap();
-        let unmarked = |b: &RecordBatch| {
-            rows(
-                b.column(0)
-                    .as_any()
-                    .downcast_ref::<UInt64Array>()
-                    .unwrap()
-                    .values(),
-                &[],
-            )
-        };
-        let mut parts = Vec::new();
-        for (i, part) in [&batches[..2], &batches[2..]].into_iter().enumerate() {
-            let mut w = work::WorkPartWriter::create(
-                &dir.path().join(format!("{i:04}")),
-                &extract_schema(),
+        // An index of the resolved IDs in memory, and a sorted pass.
+        for index_bytes in [u64::MAX, 0] {
+            let dir = tempfile::tempdir().unwrap();
+            let disk = engine::DiskTables {
+                dir: dir.path().join("work"),
+                memory_limit: 64 << 20,
+            };
+            let ctx = engine::session_with(2, Some(&disk)).unwrap();
+            engine::register_batch(
+                &ctx,
+                &resolve::tables::resolved_ids_of("roster"),
+                resolved_ids(),
             )
             .unwrap();
-            for b in part {
-                w.write(&unmarked(b)).unwrap();
+            let unmarked = |b: &RecordBatch| {
+                rows(
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<UInt64Array>()
+                        .unwrap()
+                        .values(),
+                    &[],
+                )
+            };
+            let mut parts = Vec::new();
+            for (i, part) in [&batches[..2], &batches[2..]].into_iter().enumerate() {
+                let mut w = work::WorkPartWriter::create(
+                    &dir.path().join(format!("{i:04}")),
+                    &extract_schema(),
+                )
+                .unwrap();
+                for b in part {
+                    w.write(&unmarked(b)).unwrap();
+                }
+                parts.push(w.finish().unwrap());
             }
-            parts.push(w.finish().unwrap());
-        }
-        let table = DiskExtract {
-            parts,
-            schema: extract_schema(),
-            superseded: vec![1],
-        };
-        register_disk_extract(&ctx, "roster", &table).await.unwrap();
-        let table = attach_beside(&ctx, "roster", table).await.unwrap();
-        assert_eq!(table.parts[0].columns(), 8, "4 columns and 4 beside");
-        let got = sorted(&ctx).await;
+            let table = DiskExtract {
+                parts,
+                schema: extract_schema(),
+                superseded: vec![1],
+            };
+            register_disk_extract(&ctx, "roster", &table).await.unwrap();
+            let table = attach_beside(&ctx, "roster", table, index_bytes)
+                .await
+                .unwrap();
+            assert_eq!(table.parts[0].columns(), 8, "4 columns and 4 beside");
+            let got = sorted(&ctx).await;
 
-        assert_eq!(got.schema(), expected.schema());
-        assert_eq!(got, expected);
-        let person = got.column_by_name("person_id").unwrap();
-        let person: Vec<_> = person
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
+            assert_eq!(got.schema(), expected.schema());
+            assert_eq!(got, expected);
+            let person = got.column_by_name("person_id").unwrap();
+            let person: Vec<_> = person
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .iter()
+                .collect();
+            assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
+        }
     }
 
-    /// The error of attaching `resolved` to one part of rows `ords` on disk.
-    async fn attach_error(resolved: RecordBatch, ords: &[u64]) -> String {
+    /// The error of attaching `resolved` to one part of rows `ords` on disk,
+    /// from an index of `resolved` (`index_bytes` enough) or a sorted pass.
+    async fn attach_error(resolved: RecordBatch, ords: &[u64], index_bytes: u64) -> String {
         let dir = tempfile::tempdir().unwrap();
         let disk = engine::DiskTables {
             dir: dir.path().join("work"),
@@ -788,7 +842,9 @@ mod tests {
             superseded: vec![],
         };
         register_disk_extract(&ctx, "roster", &table).await.unwrap();
-        let err = attach_beside(&ctx, "roster", table).await.unwrap_err();
+        let err = attach_beside(&ctx, "roster", table, index_bytes)
+            .await
+            .unwrap_err();
         err.to_string()
     }
 
@@ -796,8 +852,10 @@ mod tests {
     async fn two_persons_for_one_field_of_a_row_are_an_error() {
         let twice =
             concat_batches(&resolved_ids().schema(), &[resolved_ids(), resolved_ids()]).unwrap();
-        let err = attach_error(twice, &[0, 1]).await;
-        assert!(err.contains("two persons"), "{err}");
+        for index_bytes in [u64::MAX, 0] {
+            let err = attach_error(twice.clone(), &[0, 1], index_bytes).await;
+            assert!(err.contains("two persons"), "{err}");
+        }
     }
 
     #[tokio::test]
@@ -900,7 +958,9 @@ mod tests {
 
     #[tokio::test]
     async fn rows_out_of_order_are_an_error() {
-        let err = attach_error(resolved_ids(), &[2, 1]).await;
-        assert!(err.contains("_ord order"), "{err}");
+        for index_bytes in [u64::MAX, 0] {
+            let err = attach_error(resolved_ids(), &[2, 1], index_bytes).await;
+            assert!(err.contains("_ord order"), "{err}");
+        }
     }
 }

@@ -276,8 +276,11 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     attach::attach_persons(&ctx, &in_memory)
         .await
         .map_err(internal)?;
+    // An extract's resolved IDs are indexed in memory while they fit in
+    // half the engine's memory limit (one extract at a time).
+    let index_bytes = disk.as_ref().map_or(0, |d| d.memory_limit as u64 / 2);
     for (name, table) in on_disk {
-        attach::attach_beside(&ctx, name, table)
+        attach::attach_beside(&ctx, name, table, index_bytes)
             .await
             .map_err(internal)?;
     }
