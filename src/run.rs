@@ -292,12 +292,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     let params = rule_params(&config.config, opts.as_of);
     let (rule_findings, skipped) = rules::evaluate(&ctx, &params).await.map_err(internal)?;
+    let start = std::time::Instant::now();
     let mut rows = finding_rows(&ctx, &config.config, rule_findings, &resolution)
         .await
         .map_err(internal)?;
+    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "finding rows made");
+    let start = std::time::Instant::now();
     findings::sort(&mut rows);
+    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "findings sorted");
     // Each finding's case status from the ledger, and the cases gone since.
+    let start = std::time::Instant::now();
     let cases = Cases::classify(&prior, &mut rows);
+    tracing::debug!(
+        seconds = start.elapsed().as_secs_f64(),
+        "case statuses found"
+    );
     manifest.cases = Some(cases.counts);
     manifest.disappeared_cases = cases
         .disappeared
@@ -339,6 +348,16 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     stages.start("write");
     let staged = StagedOutput::begin(&opts.out)?;
+    // The ledger's record of the run is written beside the outputs and
+    // committed once they are in place (dropped, it is rolled back).
+    let rows = Arc::new(rows);
+    let ledger_record = ledger::begin_commit(
+        &state,
+        opts.as_of,
+        rows.clone(),
+        &cases,
+        ledger::volumes(&inputs.accounts),
+    );
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
     // links.csv and links.parquet are written from the links table in order,
@@ -458,13 +477,12 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     drop(m);
     staged.commit()?;
     // Only a run whose output is in place is recorded in the ledger.
-    ledger::commit(
-        &state,
-        opts.as_of,
-        &rows,
-        &cases,
-        &ledger::volumes(&inputs.accounts),
-    )?;
+    let start = std::time::Instant::now();
+    ledger_record.finish()?;
+    tracing::debug!(
+        seconds = start.elapsed().as_secs_f64(),
+        "ledger committed after the outputs"
+    );
     Ok(RunSummary {
         findings: rows.len(),
         links: resolution.links as usize,
