@@ -17,8 +17,6 @@ pub mod review;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, params};
@@ -546,215 +544,100 @@ pub fn commit(
 ) -> Result<(), HeduiError> {
     let mut ledger = Ledger::open(state)?;
     let path = ledger.path.clone();
-    let tx = ledger.conn.transaction().map_err(|e| db_error(&path, e))?;
-    let run = RunRecord::of(as_of, cases, volumes.clone());
-    run.write(&tx, &path, rows, &AtomicBool::new(false))?;
-    tx.commit().map_err(|e| db_error(&path, e))?;
+    let err = |e: rusqlite::Error| db_error(&path, e);
+    let as_of = as_of.to_string();
+    let tx = ledger.conn.transaction().map_err(err)?;
+    {
+        let mut upsert = tx
+            .prepare(
+                "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
+                     name, township, village, evidence, sources, match, first_seen, last_seen,
+                     status, case_status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
+                 ON CONFLICT (finding_id) DO UPDATE SET
+                     rule = excluded.rule, kind = excluded.kind, severity = excluded.severity,
+                     household_id = excluded.household_id, id_number = excluded.id_number,
+                     name = excluded.name, township = excluded.township,
+                     village = excluded.village, evidence = excluded.evidence,
+                     sources = excluded.sources, match = excluded.match,
+                     last_seen = excluded.last_seen, status = excluded.status,
+                     case_status = excluded.case_status",
+            )
+            .map_err(err)?;
+        // In key order: the table is a B-tree on finding_id, a hash, so rows
+        // in findings.csv's order land on random pages (at city, 1.1 M
+        // upserts took 25 s); in key order each page is filled or updated
+        // once, in sequence.
+        let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
+        in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        for r in in_key_order {
+            let status = if r.case_status == NEW {
+                NEW
+            } else {
+                PERSISTING
+            };
+            upsert
+                .execute(params![
+                    r.finding_id,
+                    r.rule,
+                    r.kind,
+                    r.severity,
+                    r.household_id,
+                    r.id_number,
+                    r.name,
+                    r.township,
+                    r.village,
+                    r.evidence,
+                    r.sources,
+                    r.matched,
+                    as_of,
+                    status,
+                    r.case_status,
+                ])
+                .map_err(err)?;
+        }
+        let mut gone = tx
+            .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+            .map_err(err)?;
+        let mut gone_in_key_order: Vec<&str> = cases
+            .disappeared
+            .iter()
+            .map(|r| r.finding_id.as_str())
+            .collect();
+        gone_in_key_order.sort_unstable();
+        for finding_id in gone_in_key_order {
+            gone.execute(params![finding_id, DISAPPEARED])
+                .map_err(err)?;
+        }
+        tx.execute("DELETE FROM volumes", []).map_err(err)?;
+        let mut volume = tx
+            .prepare("INSERT INTO volumes (extract, rows_accepted) VALUES (?1, ?2)")
+            .map_err(err)?;
+        for (extract, n) in volumes {
+            volume
+                .execute(params![extract, i64::try_from(*n).unwrap_or(i64::MAX)])
+                .map_err(err)?;
+        }
+        let c = &cases.counts;
+        tx.execute(
+            "INSERT INTO runs (as_of, finished, findings, new, persisting, dismissed, disappeared)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                as_of,
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rows.len() as i64,
+                c.new as i64,
+                c.persisting as i64,
+                c.dismissed as i64,
+                c.disappeared as i64
+            ],
+        )
+        .map_err(err)?;
+    }
+    tx.commit().map_err(err)?;
     // The counts by case status are logged with the rules stage.
     tracing::info!(findings = rows.len(), "ledger committed");
     Ok(())
-}
-
-/// What a run records in the ledger beside its findings.
-struct RunRecord {
-    as_of: NaiveDate,
-    /// The finding IDs of the cases that disappeared.
-    gone: Vec<String>,
-    counts: CaseCounts,
-    volumes: BTreeMap<String, u64>,
-}
-
-impl RunRecord {
-    fn of(as_of: NaiveDate, cases: &Cases, volumes: BTreeMap<String, u64>) -> Self {
-        RunRecord {
-            as_of,
-            gone: cases
-                .disappeared
-                .iter()
-                .map(|r| r.finding_id.clone())
-                .collect(),
-            counts: cases.counts,
-            volumes,
-        }
-    }
-
-    /// Writes the run's findings, disappeared cases, volumes and run row
-    /// into `tx`, a transaction of the ledger at `path`. `false` when
-    /// `abort` was set part-way: the transaction is then to be dropped.
-    fn write(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        path: &Path,
-        rows: &[FindingRow],
-        abort: &AtomicBool,
-    ) -> Result<bool, HeduiError> {
-        let err = |e: rusqlite::Error| db_error(path, e);
-        let as_of = self.as_of.to_string();
-        let (gone, counts, volumes) = (&self.gone, &self.counts, &self.volumes);
-        {
-            let mut upsert = tx
-                .prepare(
-                    "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
-                         name, township, village, evidence, sources, match, first_seen, last_seen,
-                         status, case_status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
-                     ON CONFLICT (finding_id) DO UPDATE SET
-                         rule = excluded.rule, kind = excluded.kind, severity = excluded.severity,
-                         household_id = excluded.household_id, id_number = excluded.id_number,
-                         name = excluded.name, township = excluded.township,
-                         village = excluded.village, evidence = excluded.evidence,
-                         sources = excluded.sources, match = excluded.match,
-                         last_seen = excluded.last_seen, status = excluded.status,
-                         case_status = excluded.case_status",
-                )
-                .map_err(err)?;
-            // In key order: the table is a B-tree on finding_id, a hash, so rows
-            // in findings.csv's order land on random pages (at city, 1.1 M
-            // upserts took 25 s); in key order each page is filled or updated
-            // once, in sequence.
-            let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
-            in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
-            for (i, r) in in_key_order.into_iter().enumerate() {
-                if i % 4096 == 0 && abort.load(Ordering::Relaxed) {
-                    return Ok(false);
-                }
-                let status = if r.case_status == NEW {
-                    NEW
-                } else {
-                    PERSISTING
-                };
-                upsert
-                    .execute(params![
-                        r.finding_id,
-                        r.rule,
-                        r.kind,
-                        r.severity,
-                        r.household_id,
-                        r.id_number,
-                        r.name,
-                        r.township,
-                        r.village,
-                        r.evidence,
-                        r.sources,
-                        r.matched,
-                        as_of,
-                        status,
-                        r.case_status,
-                    ])
-                    .map_err(err)?;
-            }
-            let mut mark_gone = tx
-                .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
-                .map_err(err)?;
-            let mut gone_in_key_order: Vec<&str> = gone.iter().map(String::as_str).collect();
-            gone_in_key_order.sort_unstable();
-            for finding_id in gone_in_key_order {
-                mark_gone
-                    .execute(params![finding_id, DISAPPEARED])
-                    .map_err(err)?;
-            }
-            tx.execute("DELETE FROM volumes", []).map_err(err)?;
-            let mut volume = tx
-                .prepare("INSERT INTO volumes (extract, rows_accepted) VALUES (?1, ?2)")
-                .map_err(err)?;
-            for (extract, n) in volumes {
-                volume
-                    .execute(params![extract, i64::try_from(*n).unwrap_or(i64::MAX)])
-                    .map_err(err)?;
-            }
-            let c = counts;
-            tx.execute(
-                "INSERT INTO runs (as_of, finished, findings, new, persisting, dismissed, disappeared)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    as_of,
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    rows.len() as i64,
-                    c.new as i64,
-                    c.persisting as i64,
-                    c.dismissed as i64,
-                    c.disappeared as i64
-                ],
-            )
-            .map_err(err)?;
-        }
-        Ok(true)
-    }
-}
-
-/// A run's record being written into the ledger on a thread of its own
-/// while the run writes its outputs ([`begin_commit`]), in a transaction
-/// that only [`PendingCommit::finish`] commits. Dropped unfinished (a run
-/// that failed before its output was in place), it stops the writing and
-/// rolls the transaction back: the ledger stays as it was.
-pub struct PendingCommit {
-    go: Option<mpsc::Sender<()>>,
-    abort: Arc<AtomicBool>,
-    writer: Option<std::thread::JoinHandle<Result<(), HeduiError>>>,
-}
-
-/// Starts writing the run's record as [`commit`] does, on a thread of its
-/// own, the transaction left open until [`PendingCommit::finish`]: at a
-/// city the 1.5 M upserts took 10 s of one core after the outputs were
-/// written, the other core idle.
-pub fn begin_commit(
-    state: &Path,
-    as_of: NaiveDate,
-    rows: Arc<Vec<FindingRow>>,
-    cases: &Cases,
-    volumes: BTreeMap<String, u64>,
-) -> PendingCommit {
-    let (go, wait) = mpsc::channel::<()>();
-    let abort = Arc::new(AtomicBool::new(false));
-    let run = RunRecord::of(as_of, cases, volumes);
-    let (state, stop) = (state.to_path_buf(), abort.clone());
-    let writer = std::thread::spawn(move || {
-        let mut ledger = Ledger::open(&state)?;
-        let path = ledger.path.clone();
-        let tx = ledger.conn.transaction().map_err(|e| db_error(&path, e))?;
-        if !run.write(&tx, &path, &rows, &stop)? || wait.recv().is_err() {
-            // Stopped, or the run ended without its output in place: the
-            // transaction is rolled back as it drops.
-            return Ok(());
-        }
-        tx.commit().map_err(|e| db_error(&path, e))?;
-        // The counts by case status are logged with the rules stage.
-        tracing::info!(findings = rows.len(), "ledger committed");
-        Ok(())
-    });
-    PendingCommit {
-        go: Some(go),
-        abort,
-        writer: Some(writer),
-    }
-}
-
-impl PendingCommit {
-    /// Commits the record, once the run's output is in place, and waits
-    /// for it: the first error of writing or committing it.
-    pub fn finish(mut self) -> Result<(), HeduiError> {
-        if let Some(go) = self.go.take() {
-            // A writer that failed has dropped its end: its error follows.
-            let _ = go.send(());
-        }
-        match self.writer.take() {
-            Some(writer) => writer
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for PendingCommit {
-    fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
-            self.abort.store(true, Ordering::Relaxed);
-            // No go: the writer's wait ends and it rolls back.
-            self.go.take();
-            let _ = writer.join();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -981,63 +864,6 @@ mod tests {
             ("已消失", "2025-10-31")
         );
         assert!(after.volumes.is_empty());
-    }
-
-    #[test]
-    fn a_record_begun_beside_the_outputs_lands_only_when_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        let day1 = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
-        let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
-        let mut rows = vec![row("a", "x:f:2"), row("b", "x:f:3")];
-        let cases = Cases::classify(&Prior::default(), &mut rows);
-        let rows = Arc::new(rows);
-
-        // Dropped unfinished (the run failed before its output was in
-        // place): nothing recorded.
-        drop(begin_commit(
-            &state,
-            day1,
-            rows.clone(),
-            &cases,
-            vols.clone(),
-        ));
-        let prior = Prior::load(&state).unwrap();
-        assert!(prior.cases.is_empty() && prior.volumes.is_empty());
-
-        // Finished: the same record as commit's.
-        begin_commit(&state, day1, rows.clone(), &cases, vols.clone())
-            .finish()
-            .unwrap();
-        let begun = Prior::load(&state).unwrap();
-        let other = dir.path().join("other");
-        commit(&other, day1, &rows, &cases, &vols).unwrap();
-        let committed = Prior::load(&other).unwrap();
-        assert_eq!(begun.volumes, committed.volumes);
-        assert_eq!(begun.cases.len(), 2);
-        assert_eq!(begun.cases, committed.cases);
-        let runs = |state: &Path| -> i64 {
-            Ledger::open(state)
-                .unwrap()
-                .conn
-                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
-                .unwrap()
-        };
-        assert_eq!((runs(&state), runs(&other)), (1, 1));
-    }
-
-    #[test]
-    fn a_record_that_cannot_be_written_fails_its_finish() {
-        let dir = tempfile::tempdir().unwrap();
-        // The state folder's place is a file: the ledger cannot open.
-        let state = dir.path().join("state");
-        std::fs::write(&state, b"not a folder").unwrap();
-        let mut rows = vec![row("a", "x:f:2")];
-        let cases = Cases::classify(&Prior::default(), &mut rows);
-        let day1 = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
-        let pending = begin_commit(&state, day1, Arc::new(rows), &cases, BTreeMap::new());
-        let err = pending.finish().unwrap_err().to_string();
-        assert!(err.contains("台账") || err.contains("ledger"), "{err}");
     }
 
     #[test]

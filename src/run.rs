@@ -348,16 +348,6 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     stages.start("write");
     let staged = StagedOutput::begin(&opts.out)?;
-    // The ledger's record of the run is written beside the outputs and
-    // committed once they are in place (dropped, it is rolled back).
-    let rows = Arc::new(rows);
-    let ledger_record = ledger::begin_commit(
-        &state,
-        opts.as_of,
-        rows.clone(),
-        &cases,
-        ledger::volumes(&inputs.accounts),
-    );
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
     // links.csv and links.parquet are written from the links table in order,
@@ -478,11 +468,14 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     staged.commit()?;
     // Only a run whose output is in place is recorded in the ledger.
     let start = std::time::Instant::now();
-    ledger_record.finish()?;
-    tracing::debug!(
-        seconds = start.elapsed().as_secs_f64(),
-        "ledger committed after the outputs"
-    );
+    ledger::commit(
+        &state,
+        opts.as_of,
+        &rows,
+        &cases,
+        &ledger::volumes(&inputs.accounts),
+    )?;
+    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "ledger written");
     Ok(RunSummary {
         findings: rows.len(),
         links: resolution.links as usize,
