@@ -318,10 +318,7 @@ pub async fn attach_beside(
                     ));
                 }
                 last = Some(o);
-                match &mut persons {
-                    Lookup::Index(index) => index.take(o, &mut row),
-                    Lookup::Sorted(sorted) => sorted.take(o, &mut row).await?,
-                }
+                persons.take(o, &mut row).await?;
                 columns.push(&row);
             }
             writer.write(&columns.finish(&person_schema)?)?;
@@ -350,6 +347,19 @@ pub async fn attach_beside(
 enum Lookup {
     Index(PersonIndex),
     Sorted(Box<Persons>),
+}
+
+impl Lookup {
+    /// The persons of the row `ord`, into `row`; rows come in `_ord` order.
+    async fn take(&mut self, ord: u64, row: &mut RowPersons) -> Result<()> {
+        match self {
+            Lookup::Index(index) => {
+                index.take(ord, row);
+                Ok(())
+            }
+            Lookup::Sorted(sorted) => sorted.take(ord, row).await,
+        }
+    }
 }
 
 fn internal(what: &str) -> DataFusionError {
