@@ -297,16 +297,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         .await
         .map_err(internal)?;
     tracing::debug!(seconds = start.elapsed().as_secs_f64(), "finding rows made");
-    let start = std::time::Instant::now();
-    findings::sort(&mut rows);
-    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "findings sorted");
+    step_timed("findings sorted", || findings::sort(&mut rows));
     // Each finding's case status from the ledger, and the cases gone since.
-    let start = std::time::Instant::now();
-    let cases = Cases::classify(&prior, &mut rows);
-    tracing::debug!(
-        seconds = start.elapsed().as_secs_f64(),
-        "case statuses found"
-    );
+    let cases = step_timed("case statuses found", || Cases::classify(&prior, &mut rows));
     manifest.cases = Some(cases.counts);
     manifest.disappeared_cases = cases
         .disappeared
@@ -467,20 +460,28 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     drop(m);
     staged.commit()?;
     // Only a run whose output is in place is recorded in the ledger.
-    let start = std::time::Instant::now();
-    ledger::commit(
-        &state,
-        opts.as_of,
-        &rows,
-        &cases,
-        &ledger::volumes(&inputs.accounts),
-    )?;
-    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "ledger written");
+    step_timed("ledger written", || {
+        ledger::commit(
+            &state,
+            opts.as_of,
+            &rows,
+            &cases,
+            &ledger::volumes(&inputs.accounts),
+        )
+    })?;
     Ok(RunSummary {
         findings: rows.len(),
         links: resolution.links as usize,
         manifest,
     })
+}
+
+/// Runs `f`, logging at debug level how long it took under `what`.
+fn step_timed<T>(what: &'static str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    tracing::debug!(seconds = start.elapsed().as_secs_f64(), "{what}");
+    out
 }
 
 /// One output file's writer, run beside the others.
