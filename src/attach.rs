@@ -259,6 +259,102 @@ fn fits_index(rows: u64, fields: u64, index_bytes: u64) -> bool {
         <= index_bytes
 }
 
+/// Attaches the persons to the extracts held on disk, each as
+/// [`attach_beside`] does with `index_bytes`, up to `at_once` at a time (one
+/// extract's row loop keeps one thread busy). The indexes of those attached
+/// together fit in `together_bytes` between them: an extract whose index
+/// would not fit beside those running waits, the largest that fits
+/// starting first; one whose index does not fit in `index_bytes` is
+/// attached by the sorted pass, which shares the engine's memory with no
+/// other. On the first failure no further extract starts, and those running
+/// are stopped and waited for.
+pub async fn attach_all_beside(
+    ctx: &SessionContext,
+    tables: Vec<(&'static str, DiskExtract)>,
+    index_bytes: u64,
+    together_bytes: u64,
+    at_once: usize,
+) -> Result<()> {
+    let mut waiting = Vec::with_capacity(tables.len());
+    for (name, table) in tables {
+        let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
+        let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
+        let fields = attached_fields(&person_schema).count() as u64;
+        // None: the sorted pass.
+        let need = fits_index(rows, fields, index_bytes).then(|| {
+            rows.saturating_mul(fields)
+                .saturating_mul(INDEXED_ENTRY_BYTES)
+        });
+        waiting.push((name, table, need));
+    }
+    // Largest first (the sorted passes first of all), then by name.
+    let size = |need: Option<u64>| need.unwrap_or(u64::MAX);
+    waiting.sort_by(|a, b| size(b.2).cmp(&size(a.2)).then_with(|| a.0.cmp(b.0)));
+    let mut running: Vec<(tokio::task::JoinHandle<Result<()>>, Option<u64>)> = Vec::new();
+    loop {
+        let needs: Vec<Option<u64>> = waiting.iter().map(|w| w.2).collect();
+        let held: Vec<Option<u64>> = running.iter().map(|r| r.1).collect();
+        if let Some(i) = next_to_attach(&needs, &held, together_bytes, at_once) {
+            let (name, table, need) = waiting.remove(i);
+            let ctx = ctx.clone();
+            let job = async move {
+                attach_beside(&ctx, name, table, index_bytes).await?;
+                Ok(())
+            };
+            running.push((tokio::spawn(job), need));
+            continue;
+        }
+        if running.is_empty() {
+            return Ok(());
+        }
+        let (done, i, _) =
+            futures::future::select_all(running.iter_mut().map(|(job, _)| job)).await;
+        running.remove(i);
+        let failed = match done {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => Ok(e),
+            Err(e) => Err(e),
+        };
+        for (job, _) in &running {
+            job.abort();
+        }
+        for (job, _) in running {
+            let _ = job.await;
+        }
+        return match failed {
+            Ok(e) => Err(e),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(internal(&format!("attaching persons: {e}"))),
+        };
+    }
+}
+
+/// Which of the extracts waiting to be attached starts next, given their
+/// index bytes `needs` (largest first; None for the sorted pass) and those
+/// of the extracts `running`: with none running, the first; else, while
+/// fewer than `at_once` run and no sorted pass, the first whose index fits
+/// in what the running ones leave of `budget`.
+fn next_to_attach(
+    needs: &[Option<u64>],
+    running: &[Option<u64>],
+    budget: u64,
+    at_once: usize,
+) -> Option<usize> {
+    if needs.is_empty() || running.len() >= at_once.max(1) {
+        return None;
+    }
+    if running.is_empty() {
+        return Some(0);
+    }
+    let in_use = running
+        .iter()
+        .try_fold(0u64, |sum, need| need.map(|n| sum.saturating_add(n)))?;
+    let left = budget.saturating_sub(in_use);
+    needs
+        .iter()
+        .position(|need| need.is_some_and(|n| n <= left))
+}
+
 /// Attaches the persons to an extract held on disk ([`register_disk_extract`])
 /// by writing the person columns beside its columns, part by part and batch
 /// by batch. The persons of each row come from an index of the extract's
@@ -798,8 +894,10 @@ mod tests {
         attach_persons(&memory, &["roster"]).await.unwrap();
         assert_eq!(sorted(&memory).await, expected);
 
-        // An index of the resolved IDs in memory, and a sorted pass.
-        for index_bytes in [u64::MAX, 0] {
+        // An index of the resolved IDs in memory, and a sorted pass; each
+        // alone and as one of the extracts attached together.
+        for (index_bytes, together) in [(u64::MAX, false), (0, false), (u64::MAX, true), (0, true)]
+        {
             let dir = tempfile::tempdir().unwrap();
             let disk = engine::DiskTables {
                 dir: dir.path().join("work"),
@@ -840,10 +938,16 @@ mod tests {
                 superseded: vec![1],
             };
             register_disk_extract(&ctx, "roster", &table).await.unwrap();
-            let table = attach_beside(&ctx, "roster", table, index_bytes)
-                .await
-                .unwrap();
-            assert_eq!(table.parts[0].columns(), 8, "4 columns and 4 beside");
+            if together {
+                attach_all_beside(&ctx, vec![("roster", table)], index_bytes, index_bytes, 2)
+                    .await
+                    .unwrap();
+            } else {
+                let table = attach_beside(&ctx, "roster", table, index_bytes)
+                    .await
+                    .unwrap();
+                assert_eq!(table.parts[0].columns(), 8, "4 columns and 4 beside");
+            }
             let got = sorted(&ctx).await;
 
             assert_eq!(got.schema(), expected.schema());
@@ -991,6 +1095,28 @@ mod tests {
         let memory = memory_session(&[rows(&[0, 1], &[])], twice);
         let err = attach_persons(&memory, &["roster"]).await.unwrap_err();
         assert!(err.to_string().contains("two persons"), "{err}");
+    }
+
+    #[test]
+    fn extracts_are_attached_together_while_their_indexes_fit_the_budget() {
+        // None running: the first (largest) starts, even the sorted pass.
+        assert_eq!(next_to_attach(&[Some(70), Some(20)], &[], 100, 2), Some(0));
+        assert_eq!(next_to_attach(&[None, Some(20)], &[], 100, 2), Some(0));
+        // Beside 70 of 100: 40 waits, the next that fits (30) starts.
+        let waiting = [Some(40), Some(30), Some(5)];
+        assert_eq!(next_to_attach(&waiting, &[Some(70)], 100, 2), Some(1));
+        assert_eq!(next_to_attach(&waiting, &[Some(60)], 100, 2), Some(0));
+        // Nothing fits beside 99; a sorted pass runs alone, and none
+        // starts beside another.
+        assert_eq!(next_to_attach(&waiting, &[Some(99)], 100, 2), None);
+        assert_eq!(next_to_attach(&waiting, &[None], 100, 2), None);
+        assert_eq!(next_to_attach(&[None], &[Some(1)], 100, 2), None);
+        // No more than at_once (one at least); nothing waiting, nothing.
+        assert_eq!(next_to_attach(&waiting, &[Some(1), Some(1)], 100, 2), None);
+        assert_eq!(next_to_attach(&waiting, &[Some(1)], 100, 1), None);
+        assert_eq!(next_to_attach(&waiting, &[Some(1)], 100, 0), None);
+        assert_eq!(next_to_attach(&[], &[Some(1)], 100, 2), None);
+        assert_eq!(next_to_attach(&[], &[], 100, 2), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, params};
 
 use crate::error::HeduiError;
@@ -468,10 +469,16 @@ impl Cases {
     /// Fills every row's case_status from the ledger and collects the rest.
     pub fn classify(prior: &Prior, rows: &mut [FindingRow]) -> Cases {
         let mut cases = Cases::default();
-        let mut raised = BTreeSet::new();
-        for row in rows.iter_mut() {
-            let case = prior.cases.get(&row.finding_id);
-            row.case_status = case_status(case, &row.sources, &row.evidence);
+        // Each row's case, looked up side by side (a city has 1.5 M).
+        let found: Vec<Option<&Case>> = rows
+            .par_iter_mut()
+            .map(|row| {
+                let case = prior.cases.get(&row.finding_id);
+                row.case_status = case_status(case, &row.sources, &row.evidence);
+                case
+            })
+            .collect();
+        for (row, case) in rows.iter().zip(found) {
             if row.case_status == NEW {
                 cases.counts.new += 1;
             } else if row.case_status.starts_with(DISMISSED) {
@@ -482,10 +489,11 @@ impl Cases {
             if let Some(c) = case {
                 cases.add_review(c);
             }
-            raised.insert(row.finding_id.as_str());
         }
+        let mut raised: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
+        raised.par_sort_unstable();
         for (id, case) in &prior.cases {
-            if raised.contains(id.as_str()) || !is_open(&case.status) {
+            if raised.binary_search(&id.as_str()).is_ok() || !is_open(&case.status) {
                 continue;
             }
             let mut row = case.row.clone();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
+use rayon::slice::ParallelSliceMut as _;
 use sha2::{Digest, Sha256};
 
 pub const COLUMNS: [&str; 13] = [
@@ -89,7 +90,7 @@ pub fn is_finding_id(text: &str) -> bool {
 
 /// Sorts findings into the order of spec/outputs.md.
 pub fn sort(rows: &mut [FindingRow]) {
-    rows.sort_by(|a, b| {
+    rows.par_sort_by(|a, b| {
         (
             &a.rule,
             &a.township,

@@ -269,9 +269,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     ] {
         register_batch(ctx, name, batch.clone())?;
     }
-    for name in INTERMEDIATE {
-        ctx.deregister_table(name)?;
-    }
+    crate::engine::drop_tables(ctx, &INTERMEDIATE)?;
     Ok(resolution)
 }
 

@@ -330,22 +330,14 @@ pub async fn evaluate(
         // Those of the wave already registered are dropped below too.
         shared.extend(wave);
         if let Err(e) = done {
-            deregister(ctx, &shared)?;
+            crate::engine::drop_tables(ctx, &shared)?;
             return Err(e);
         }
     }
     let result = evaluate_rules(ctx, params, &mut findings, &mut skipped).await;
-    deregister(ctx, &shared)?;
+    crate::engine::drop_tables(ctx, &shared)?;
     result?;
     Ok((findings, skipped))
-}
-
-/// Drops the shared blocks `names` from the session.
-fn deregister(ctx: &SessionContext, names: &[&str]) -> Result<()> {
-    for name in names {
-        ctx.deregister_table(*name)?;
-    }
-    Ok(())
 }
 
 async fn evaluate_rules(
