@@ -266,8 +266,10 @@ fn fits_index(rows: u64, fields: u64, index_bytes: u64) -> bool {
 /// would not fit beside those running waits, the largest that fits
 /// starting first; one whose index does not fit in `index_bytes` is
 /// attached by the sorted pass, which shares the engine's memory with no
-/// other. On the first failure no further extract starts, and those running
-/// are stopped and waited for.
+/// other. An index holds the arrays of the resolved IDs it collected and
+/// a slot per entry, no copy ([`INDEXED_ENTRY_BYTES`]). On the first
+/// failure no further extract starts, and those running are aborted and
+/// waited for (one in its row loop, which does not yield, runs to its end).
 pub async fn attach_all_beside(
     ctx: &SessionContext,
     tables: Vec<(&'static str, DiskExtract)>,
