@@ -444,6 +444,25 @@ impl Window {
         }
     }
 
+    /// SQL: the month (YYYYMM) in `column`, one of the window's 12, as a
+    /// BIGINT with the bit of its place in the window set (bit 0 the
+    /// first month).
+    pub fn month_bit(&self, column: &str) -> String {
+        let first = (self.first_period / 100) * 12 + self.first_period % 100;
+        format!(
+            "(CAST(1 AS BIGINT) << CAST(({column} / 100) * 12 + {column} % 100 - {first} AS BIGINT))"
+        )
+    }
+
+    /// SQL: how many of the window's 12 months the mask in `column`
+    /// ([`Window::month_bit`], or'ed) holds; NULL for a NULL mask.
+    pub fn months_in(&self, column: &str) -> String {
+        let bits: Vec<String> = (0..12)
+            .map(|k| format!("(({column} >> {k}) & 1)"))
+            .collect();
+        format!("({})", bits.join(" + "))
+    }
+
     /// SQL: the date column lies in the window.
     pub fn has_date(&self, column: &str) -> String {
         format!(
@@ -690,18 +709,30 @@ impl<'a> Blocks<'a> {
             // whose every base is empty (or `-`) is a month of contributions
             // (CB03, LB04) of unknown base: left out of the mean, not
             // counted as a month earning 0; no known month at all is 0.
-            "wage_income" => (
-                vec!["contribution_window"],
-                format!(
-                    "SELECT person_id, COUNT(DISTINCT period) AS wage_months, \
-                       SUM(COALESCE(wage_base, 0)) AS wage_total, \
-                       SUM(COALESCE(wage_base, 0)) * ({MEAN_SCALE} / \
-                         NULLIF(COUNT(DISTINCT CASE WHEN wage_base IS NOT NULL THEN period END), 0)) \
-                         AS wage_scaled, \
-                       string_agg(src, ';') AS wage_src \
-                     FROM contribution_window GROUP BY person_id"
-                ),
-            ),
+            // The distinct months are counted as the bits of a mask of the
+            // window's 12 (`bit_or` of each row's month bit): a count of
+            // distinct values keeps a set per person, and at city this
+            // block took 11.5 s (31 × the county's) that way.
+            "wage_income" => {
+                let months = |mask: &str| w.months_in(mask);
+                let bit = w.month_bit("period");
+                (
+                    vec!["contribution_window"],
+                    format!(
+                        "SELECT person_id, {wage_months} AS wage_months, wage_total, \
+                           wage_total * ({MEAN_SCALE} / NULLIF({known_months}, 0)) AS wage_scaled, \
+                           wage_src \
+                         FROM (SELECT person_id, bit_or({bit}) AS months_mask, \
+                                 bit_or(CASE WHEN wage_base IS NOT NULL THEN {bit} END) \
+                                   AS known_mask, \
+                                 SUM(COALESCE(wage_base, 0)) AS wage_total, \
+                                 string_agg(src, ';') AS wage_src \
+                               FROM contribution_window GROUP BY person_id)",
+                        wage_months = months("months_mask"),
+                        known_months = months("known_mask"),
+                    ),
+                )
+            }
             // Pension income: the same over the months a pension was paid
             // (a month paid nothing is not one), so a group per person and
             // month. Only household members' pensions are read
@@ -1044,6 +1075,50 @@ mod tests {
         assert_eq!(w.school_year, "2024-2025");
         let w = Window::new(d("2025-12-15"));
         assert_eq!((w.first_period, w.last_period), (202501, 202512));
+    }
+
+    #[tokio::test]
+    async fn the_months_of_a_mask_are_counted_across_the_year_boundary() {
+        use datafusion::arrow::array::Int64Array;
+        // The window 202412..=202511: its first month is bit 0, its last 11.
+        let w = Window::new(d("2025-11-30"));
+        let ctx = crate::engine::session(1);
+        let sql = format!(
+            "SELECT p, {bit} AS bit FROM (VALUES (202412), (202501), (202511)) AS t(p) \
+             ORDER BY p",
+            bit = w.month_bit("p")
+        );
+        let batch = crate::engine::query_batch(&ctx, &sql).await.unwrap();
+        let bits = datafusion::arrow::compute::cast(
+            batch.column(1),
+            &datafusion::arrow::datatypes::DataType::Int64,
+        )
+        .unwrap();
+        let bits = bits.as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(bits.values().to_vec(), vec![1, 2, 1 << 11]);
+        // Two rows of one month count once; a NULL mask counts as NULL.
+        let count = |from: String| {
+            let (ctx, w) = (&ctx, &w);
+            async move {
+                let sql = format!("SELECT {} AS n FROM ({from})", w.months_in("m"));
+                let batch = crate::engine::query_batch(ctx, &sql).await.unwrap();
+                let n = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap();
+                n.iter().collect::<Vec<_>>()
+            }
+        };
+        let masks = format!(
+            "SELECT bit_or({}) AS m FROM (VALUES (202412), (202501), (202501), (202511)) AS t(p)",
+            w.month_bit("p")
+        );
+        assert_eq!(count(masks).await, vec![Some(3)]);
+        assert_eq!(
+            count("SELECT CAST(NULL AS BIGINT) AS m".into()).await,
+            vec![None]
+        );
     }
 
     #[test]
