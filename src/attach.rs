@@ -317,17 +317,8 @@ pub async fn attach_all_beside(
             Ok(Err(e)) => Ok(e),
             Err(e) => Err(e),
         };
-        for (job, _) in &running {
-            job.abort();
-        }
-        for (job, _) in running {
-            let _ = job.await;
-        }
-        return match failed {
-            Ok(e) => Err(e),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(internal(&format!("attaching persons: {e}"))),
-        };
+        engine::stop_all(running.into_iter().map(|(job, _)| job)).await;
+        return Err(failed.unwrap_or_else(engine::join_failure));
     }
 }
 

@@ -287,19 +287,33 @@ where
             failed => break failed,
         }
     };
-    // Nothing may outlive a failure: the jobs still running are stopped,
-    // and waited for, so that none registers a table after this returns.
-    for job in &running {
-        job.abort();
-    }
-    for job in running {
-        let _ = job.await;
-    }
+    stop_all(running).await;
     match failed {
         Ok(result) => result.map(|_| Vec::new()),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(DataFusionError::External(Box::new(e))),
+        Err(e) => Err(join_failure(e)),
     }
+}
+
+/// Nothing may outlive a failure: the jobs still running are stopped, and
+/// waited for, so that none registers a table after the failure is
+/// returned.
+pub(crate) async fn stop_all<T>(jobs: impl IntoIterator<Item = tokio::task::JoinHandle<T>>) {
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    for job in &jobs {
+        job.abort();
+    }
+    for job in jobs {
+        let _ = job.await;
+    }
+}
+
+/// A job that did not finish, as running it inline would have ended: its
+/// panic resumed here, else an error.
+pub(crate) fn join_failure(e: tokio::task::JoinError) -> DataFusionError {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    DataFusionError::External(Box::new(e))
 }
 
 fn disk_folder(ctx: &SessionContext) -> Option<Arc<DiskFolder>> {
