@@ -714,7 +714,6 @@ impl<'a> Blocks<'a> {
             // distinct values keeps a set per person, and at city this
             // block took 11.5 s (31 × the county's) that way.
             "wage_income" => {
-                let months = |mask: &str| w.months_in(mask);
                 let bit = w.month_bit("period");
                 (
                     vec!["contribution_window"],
@@ -728,8 +727,8 @@ impl<'a> Blocks<'a> {
                                  SUM(COALESCE(wage_base, 0)) AS wage_total, \
                                  string_agg(src, ';') AS wage_src \
                                FROM contribution_window GROUP BY person_id)",
-                        wage_months = months("months_mask"),
-                        known_months = months("known_mask"),
+                        wage_months = w.months_in("months_mask"),
+                        known_months = w.months_in("known_mask"),
                     ),
                 )
             }
