@@ -106,12 +106,21 @@ fn clean_char_by_char(raw: &str) -> String {
         out.push(c.to_ascii_uppercase());
     }
     let is_quote = |c: char| matches!(c, '\'' | '"' | '‘' | '’' | '“' | '”' | '`');
-    // Excel's formula guard of a CSV export: `="110105199001011234"`.
-    let unguarded = match out.strip_prefix('=') {
-        Some(rest) if rest.starts_with(is_quote) => rest,
-        _ => &out,
-    };
-    let trimmed = unguarded.trim_matches(is_quote);
+    // Excel's formula guard of a CSV export, `="110105199001011234"`, and
+    // quotes around it, until none is left: a text prefix before the guard
+    // (`'="…"`) leaves a guard once the prefix goes.
+    let mut trimmed: &str = &out;
+    loop {
+        let unguarded = match trimmed.strip_prefix('=') {
+            Some(rest) if rest.starts_with(is_quote) => rest,
+            _ => trimmed,
+        };
+        let inner = unguarded.trim_matches(is_quote);
+        if inner.len() == trimmed.len() {
+            break;
+        }
+        trimmed = inner;
+    }
     if trimmed.len() != out.len() {
         out = trimmed.to_owned();
     }
@@ -581,6 +590,10 @@ mod tests {
         assert_eq!(norm("\t110101199003078670"), valid("110101199003078670"));
         assert_eq!(norm("\"110101199003078670\""), valid("110101199003078670"));
         assert_eq!(norm("=\"110101199003078670\""), valid("110101199003078670"));
+        assert_eq!(
+            norm("'=\"110101199003078670\""),
+            valid("110101199003078670")
+        );
         assert_eq!(
             norm("= \"33010219200403064x\""),
             valid("33010219200403064X")
