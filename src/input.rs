@@ -253,14 +253,17 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     // extracts; see table::supersede).
     let several =
         |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
-    // The largest files start first, so that no big file is left to run
-    // alone at the end; the results come back in file order.
+    // The largest files start first, each thread taking the next largest
+    // when it is free, so that no big file is left to run alone at the end
+    // (a split of the list, as `par_iter` makes, gave one thread the small
+    // files and then two big ones: at a city 15 s with one file left). The
+    // results come back in file order.
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(files[i].2));
     let mut results: Vec<(usize, FileResult)> = order
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
+        .into_iter()
+        .par_bridge()
+        .map(|i| {
             let (path, def, _) = &files[i];
             let place = places[i];
             let spill = match target {
@@ -274,14 +277,20 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                     file_idx: place,
                 }),
             };
-            (i, load_file(path, def, config, spill, several(def)))
+            let start = std::time::Instant::now();
+            let result = load_file(path, def, config, spill, several(def));
+            tracing::debug!(
+                file = %result.account.file,
+                rows = result.account.rows_read,
+                seconds = start.elapsed().as_secs_f64(),
+                "file read"
+            );
+            (i, result)
         })
         .collect();
     results.sort_by_key(|(i, _)| *i);
     let results = results.into_iter().map(|(_, r)| r);
-    // Extract name → (file name, its columns, index of its account, its
-    // place among the extract's files, its work part).
-    type Usable = (String, FileColumns, usize, usize, Option<WorkPart>);
+    // Extract name → its usable files.
     let mut per_extract: BTreeMap<&'static str, Vec<Usable>> = BTreeMap::new();
     for ((result, (_, def, _)), place) in results.zip(&files).zip(&places) {
         let account = inputs.accounts.len();
@@ -325,26 +334,14 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     let built: Vec<(&'static str, Vec<usize>, Built)> = per_extract
         .into_par_iter()
         .map(|(name, files)| {
-            let def = extract::by_name(name).expect("extract names come from the table");
-            let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
-            if !matches!(target, Target::Memory) {
-                let columns: Vec<(usize, &FileColumns)> = files
-                    .iter()
-                    .map(|(_, c, _, place, _)| (*place, c))
-                    .collect();
-                let (superseded, conflicts) = table::superseded_ords(def, &columns);
-                let disk = DiskExtract {
-                    parts: files.into_iter().filter_map(|f| f.4).collect(),
-                    schema: table::schema(def),
-                    superseded,
-                };
-                return (name, accounts, Ok((None, Some(disk), conflicts)));
-            }
-            let files: Vec<(String, FileColumns)> =
-                files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
-            let built = table::build_extract(def, &files)
-                .map(|(batch, conflicts)| (Some(batch), None, conflicts));
-            (name, accounts, built)
+            let start = std::time::Instant::now();
+            let built = build_table(name, files, target);
+            tracing::debug!(
+                extract = name,
+                seconds = start.elapsed().as_secs_f64(),
+                "extract table built"
+            );
+            built
         })
         .collect();
     for (name, accounts, built) in built {
@@ -370,6 +367,40 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     }
     inputs
 }
+
+/// An extract's table from its usable files (file name, columns, index of
+/// its account, place among the extract's files, work part): in memory,
+/// its files joined; on disk, its work parts and superseded rows.
+fn build_table(
+    name: &'static str,
+    files: Vec<Usable>,
+    target: Target<'_>,
+) -> (&'static str, Vec<usize>, Built) {
+    let def = extract::by_name(name).expect("extract names come from the table");
+    let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
+    if !matches!(target, Target::Memory) {
+        let columns: Vec<(usize, &FileColumns)> = files
+            .iter()
+            .map(|(_, c, _, place, _)| (*place, c))
+            .collect();
+        let (superseded, conflicts) = table::superseded_ords(def, &columns);
+        let disk = DiskExtract {
+            parts: files.into_iter().filter_map(|f| f.4).collect(),
+            schema: table::schema(def),
+            superseded,
+        };
+        return (name, accounts, Ok((None, Some(disk), conflicts)));
+    }
+    let files: Vec<(String, FileColumns)> =
+        files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
+    let built =
+        table::build_extract(def, &files).map(|(batch, conflicts)| (Some(batch), None, conflicts));
+    (name, accounts, built)
+}
+
+/// A usable file of an extract: its name, its columns, the index of its
+/// account, its place among the extract's files and its work part.
+type Usable = (String, FileColumns, usize, usize, Option<WorkPart>);
 
 /// An extract's table: in memory, or its work parts on disk; and its
 /// record-key conflicts per file (by index into the extract's files).

@@ -539,10 +539,8 @@ fn is_open(status: &str) -> bool {
     status == NEW || status == PERSISTING
 }
 
-/// Records a completed run in one transaction: every finding upserted
-/// (first_seen kept, last_seen = as_of), the disappeared cases marked
-/// 已消失, this run's volumes as the new baseline, and a runs row. Called
-/// only after the output folder is in place.
+/// Records a completed run in one transaction ([`stage`], then
+/// [`Staged::commit`]).
 pub fn commit(
     state: &Path,
     as_of: NaiveDate,
@@ -550,90 +548,154 @@ pub fn commit(
     cases: &Cases,
     volumes: &BTreeMap<String, u64>,
 ) -> Result<(), HeduiError> {
-    let mut ledger = Ledger::open(state)?;
+    stage(state, as_of, rows, cases, volumes)?.commit()
+}
+
+/// The most a staged run's transaction holds in SQLite's page cache before
+/// it writes pages to the ledger file ahead of its commit, which locks
+/// readers out (`PRAGMA cache_spill`). A city's ledger is ~0.5 GB.
+const STAGE_CACHE_BYTES: i64 = 1 << 30;
+
+/// A run's ledger changes, written in a transaction not yet committed:
+/// [`Staged::commit`] makes them durable; dropped, they are rolled back.
+/// Staged while the output files are written, committed once the output
+/// folder is in place. The transaction holds the ledger's write lock (one
+/// run or verdict import at a time holds the run lock anyway); its pages
+/// stay in memory until the commit, up to [`STAGE_CACHE_BYTES`], so that
+/// readers (`hedui cases`, `hedui report`) go on reading the last run's
+/// ledger meanwhile.
+#[derive(Debug)]
+pub struct Staged {
+    ledger: Ledger,
+    as_of: String,
+    findings: usize,
+    counts: CaseCounts,
+}
+
+/// Writes a completed run's changes to the ledger in a transaction left
+/// open: every finding upserted (first_seen kept, last_seen = as_of), the
+/// disappeared cases marked 已消失, this run's volumes as the new
+/// baseline. The runs row is added by [`Staged::commit`].
+pub fn stage(
+    state: &Path,
+    as_of: NaiveDate,
+    rows: &[FindingRow],
+    cases: &Cases,
+    volumes: &BTreeMap<String, u64>,
+) -> Result<Staged, HeduiError> {
+    let ledger = Ledger::open(state)?;
     let path = ledger.path.clone();
     let err = |e: rusqlite::Error| db_error(&path, e);
     let as_of = as_of.to_string();
-    let tx = ledger.conn.transaction().map_err(err)?;
-    {
-        let mut upsert = tx
-            .prepare(
-                "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
-                     name, township, village, evidence, sources, match, first_seen, last_seen,
-                     status, case_status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
-                 ON CONFLICT (finding_id) DO UPDATE SET
-                     rule = excluded.rule, kind = excluded.kind, severity = excluded.severity,
-                     household_id = excluded.household_id, id_number = excluded.id_number,
-                     name = excluded.name, township = excluded.township,
-                     village = excluded.village, evidence = excluded.evidence,
-                     sources = excluded.sources, match = excluded.match,
-                     last_seen = excluded.last_seen, status = excluded.status,
-                     case_status = excluded.case_status",
-            )
+    let page_size: i64 = ledger
+        .conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(err)?;
+    ledger
+        .conn
+        .pragma_update(None, "cache_spill", STAGE_CACHE_BYTES / page_size.max(512))
+        .map_err(err)?;
+    ledger.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    // From here on, an error drops `staged`, which rolls back.
+    let staged = Staged {
+        ledger,
+        as_of,
+        findings: rows.len(),
+        counts: cases.counts,
+    };
+    let tx = &staged.ledger.conn;
+    let as_of = &staged.as_of;
+    let mut upsert = tx
+        .prepare(
+            "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
+                 name, township, village, evidence, sources, match, first_seen, last_seen,
+                 status, case_status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
+             ON CONFLICT (finding_id) DO UPDATE SET
+                 rule = excluded.rule, kind = excluded.kind, severity = excluded.severity,
+                 household_id = excluded.household_id, id_number = excluded.id_number,
+                 name = excluded.name, township = excluded.township,
+                 village = excluded.village, evidence = excluded.evidence,
+                 sources = excluded.sources, match = excluded.match,
+                 last_seen = excluded.last_seen, status = excluded.status,
+                 case_status = excluded.case_status",
+        )
+        .map_err(err)?;
+    // In key order: the table is a B-tree on finding_id, a hash, so rows
+    // in findings.csv's order land on random pages (at city, 1.1 M
+    // upserts took 25 s); in key order each page is filled or updated
+    // once, in sequence.
+    let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
+    in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
+    for r in in_key_order {
+        let status = if r.case_status == NEW {
+            NEW
+        } else {
+            PERSISTING
+        };
+        upsert
+            .execute(params![
+                r.finding_id,
+                r.rule,
+                r.kind,
+                r.severity,
+                r.household_id,
+                r.id_number,
+                r.name,
+                r.township,
+                r.village,
+                r.evidence,
+                r.sources,
+                r.matched,
+                as_of,
+                status,
+                r.case_status,
+            ])
             .map_err(err)?;
-        // In key order: the table is a B-tree on finding_id, a hash, so rows
-        // in findings.csv's order land on random pages (at city, 1.1 M
-        // upserts took 25 s); in key order each page is filled or updated
-        // once, in sequence.
-        let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
-        in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
-        for r in in_key_order {
-            let status = if r.case_status == NEW {
-                NEW
-            } else {
-                PERSISTING
-            };
-            upsert
-                .execute(params![
-                    r.finding_id,
-                    r.rule,
-                    r.kind,
-                    r.severity,
-                    r.household_id,
-                    r.id_number,
-                    r.name,
-                    r.township,
-                    r.village,
-                    r.evidence,
-                    r.sources,
-                    r.matched,
-                    as_of,
-                    status,
-                    r.case_status,
-                ])
-                .map_err(err)?;
-        }
-        let mut gone = tx
-            .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+    }
+    drop(upsert);
+    let mut gone = tx
+        .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+        .map_err(err)?;
+    let mut gone_in_key_order: Vec<&str> = cases
+        .disappeared
+        .iter()
+        .map(|r| r.finding_id.as_str())
+        .collect();
+    gone_in_key_order.sort_unstable();
+    for finding_id in gone_in_key_order {
+        gone.execute(params![finding_id, DISAPPEARED])
             .map_err(err)?;
-        let mut gone_in_key_order: Vec<&str> = cases
-            .disappeared
-            .iter()
-            .map(|r| r.finding_id.as_str())
-            .collect();
-        gone_in_key_order.sort_unstable();
-        for finding_id in gone_in_key_order {
-            gone.execute(params![finding_id, DISAPPEARED])
-                .map_err(err)?;
-        }
-        tx.execute("DELETE FROM volumes", []).map_err(err)?;
-        let mut volume = tx
-            .prepare("INSERT INTO volumes (extract, rows_accepted) VALUES (?1, ?2)")
+    }
+    drop(gone);
+    tx.execute("DELETE FROM volumes", []).map_err(err)?;
+    let mut volume = tx
+        .prepare("INSERT INTO volumes (extract, rows_accepted) VALUES (?1, ?2)")
+        .map_err(err)?;
+    for (extract, n) in volumes {
+        volume
+            .execute(params![extract, i64::try_from(*n).unwrap_or(i64::MAX)])
             .map_err(err)?;
-        for (extract, n) in volumes {
-            volume
-                .execute(params![extract, i64::try_from(*n).unwrap_or(i64::MAX)])
-                .map_err(err)?;
-        }
-        let c = &cases.counts;
-        tx.execute(
+    }
+    drop(volume);
+    Ok(staged)
+}
+
+impl Staged {
+    /// Adds the runs row (finished now) and commits: the run is recorded,
+    /// on disk when this returns.
+    pub fn commit(mut self) -> Result<(), HeduiError> {
+        let path = self.ledger.path.clone();
+        let err = |e: rusqlite::Error| db_error(&path, e);
+        let c = &self.counts;
+        let conn = &mut self.ledger.conn;
+        conn.execute(
             "INSERT INTO runs (as_of, finished, findings, new, persisting, dismissed, disappeared)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                as_of,
+                self.as_of,
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                rows.len() as i64,
+                self.findings as i64,
                 c.new as i64,
                 c.persisting as i64,
                 c.dismissed as i64,
@@ -641,11 +703,21 @@ pub fn commit(
             ],
         )
         .map_err(err)?;
+        conn.execute_batch("COMMIT").map_err(err)?;
+        // The counts by case status are logged with the rules stage.
+        tracing::info!(findings = self.findings, "ledger committed");
+        Ok(())
     }
-    tx.commit().map_err(err)?;
-    // The counts by case status are logged with the rules stage.
-    tracing::info!(findings = rows.len(), "ledger committed");
-    Ok(())
+}
+
+impl Drop for Staged {
+    /// Rolls back a transaction not committed (closing the connection
+    /// would too; this says so).
+    fn drop(&mut self) {
+        if !self.ledger.conn.is_autocommit() {
+            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -872,6 +944,76 @@ mod tests {
             ("已消失", "2025-10-31")
         );
         assert!(after.volumes.is_empty());
+    }
+
+    /// `n` findings with evidence long enough that their pages fill far
+    /// more than SQLite's default page cache (2 MB).
+    fn many_rows(n: usize) -> Vec<FindingRow> {
+        (0..n)
+            .map(|i| FindingRow {
+                evidence: format!("证据 {i} {}", "x".repeat(300)),
+                ..row(&format!("{i:08}"), "x:f:2")
+            })
+            .collect()
+    }
+
+    fn count(state: &Path, table: &str) -> rusqlite::Result<i64> {
+        // A reader that does not wait: busy is an error at once.
+        let conn =
+            Connection::open_with_flags(ledger_path(state), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+    }
+
+    #[test]
+    fn a_staged_run_dropped_leaves_the_ledger_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
+        let mut rows = vec![row("a", "x:f:2")];
+        let cases = Cases::classify(&Prior::default(), &mut rows);
+        commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+
+        let mut rows = many_rows(100);
+        let cases = Cases::classify(&Prior::load(&state).unwrap(), &mut rows);
+        let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
+        let staged = stage(&state, day.succ_opt().unwrap(), &rows, &cases, &vols).unwrap();
+        drop(staged);
+
+        let after = Prior::load(&state).unwrap();
+        assert_eq!(after.cases.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(after.cases["a"].status, NEW);
+        assert!(after.volumes.is_empty());
+        assert_eq!(count(&state, "runs").unwrap(), 1);
+    }
+
+    #[test]
+    fn readers_read_the_last_run_while_the_next_is_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
+        let mut rows = vec![row("a", "x:f:2")];
+        let cases = Cases::classify(&Prior::default(), &mut rows);
+        commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+
+        // ~12 MB of pages: past the default cache, they would be written to
+        // the file before the commit, under a lock that shuts readers out.
+        let mut rows = many_rows(30_000);
+        let cases = Cases::classify(&Prior::load(&state).unwrap(), &mut rows);
+        let staged = stage(
+            &state,
+            day.succ_opt().unwrap(),
+            &rows,
+            &cases,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert_eq!(count(&state, "cases").unwrap(), 1, "the last run's cases");
+        assert_eq!(count(&state, "runs").unwrap(), 1);
+
+        staged.commit().unwrap();
+        assert_eq!(count(&state, "cases").unwrap(), 30_001);
+        assert_eq!(count(&state, "runs").unwrap(), 2);
     }
 
     #[test]
