@@ -448,6 +448,79 @@ pub async fn materialize_split(
     Ok(())
 }
 
+/// Runs `sql` and registers its result as table `name`, and the rows whose
+/// Boolean column `column` is true also as table `subset` (each replacing
+/// a table of that name), every row computed once. For a table whose few
+/// rows of one kind some plans read alone: they scan the small table, and
+/// the whole is written as it comes, without the copy that splitting it
+/// would make.
+pub async fn materialize_with_subset(
+    ctx: &SessionContext,
+    sql: &str,
+    name: &str,
+    column: &str,
+    subset: &str,
+) -> Result<()> {
+    let df = ctx.sql(sql).await?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let index = schema.index_of(column)?;
+    let Some(disk) = disk_folder(ctx) else {
+        let partitions = df.collect_partitioned().await?;
+        let subsets = partitions
+            .iter()
+            .map(|batches| {
+                batches
+                    .iter()
+                    .map(|batch| rows_where(batch, index))
+                    .filter(|rows| rows.as_ref().map_or(true, |b| b.num_rows() > 0))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        register_partitions(ctx, name, schema.clone(), partitions)?;
+        return register_partitions(ctx, subset, schema, subsets);
+    };
+    let dirs = [disk.table_dir(name)?, disk.table_dir(subset)?];
+    let streams = df.execute_stream_partitioned().await?;
+    let mut tasks = Vec::new();
+    for (i, mut stream) in streams.into_iter().enumerate() {
+        let stems = dirs.clone().map(|d| d.join(format!("part-{i:04}")));
+        let schema = schema.clone();
+        tasks.push(tokio::spawn(async move {
+            let [whole, few] = stems;
+            let mut whole = RebatchedWriter::create(&whole, &schema)?;
+            let mut few = RebatchedWriter::create(&few, &schema)?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                few.push(rows_where(&batch, index)?)?;
+                whole.push(batch)?;
+            }
+            Ok::<_, DataFusionError>((whole.finish()?, few.finish()?))
+        }));
+    }
+    let (mut wholes, mut fews) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (whole, few) = task
+            .await
+            .map_err(|e| DataFusionError::Execution(format!("writing {name}: {e}")))??;
+        wholes.push(whole);
+        fews.push(few);
+    }
+    let [whole_dir, few_dir] = dirs;
+    disk.register(ctx, name, whole_dir, schema.clone(), wholes)?;
+    disk.register(ctx, subset, few_dir, schema, fews)
+}
+
+/// The rows of `batch` whose Boolean column `column` is true.
+fn rows_where(batch: &RecordBatch, column: usize) -> Result<RecordBatch> {
+    use datafusion::arrow::compute::filter_record_batch;
+    let mask = batch
+        .column(column)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+        .ok_or_else(|| DataFusionError::Internal("a subset's column is not Boolean".into()))?;
+    Ok(filter_record_batch(batch, mask)?)
+}
+
 /// The rows of `batch` for each of `values` that has any, by the value's
 /// index: the text column `column` decides. A row of another value (or
 /// none) is an error.
@@ -1101,6 +1174,62 @@ mod tests {
             out.push((t.to_string(), text.lines().map(str::to_string).collect()));
         }
         out
+    }
+
+    /// Writes 20,001 rows and those of them that are odd as a subset, and
+    /// counts and sums each table.
+    async fn subset_and_read(ctx: &SessionContext) -> Vec<String> {
+        let sql = format!(
+            "SELECT n, n % 2 = 1 AS odd FROM (SELECT column1 AS n FROM (VALUES {})) \
+             UNION ALL SELECT -1 AS n, true AS odd",
+            (0..20_000)
+                .map(|i| format!("({i})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        materialize_with_subset(ctx, &sql, "whole", "odd", "few")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for t in ["whole", "few"] {
+            let b = query_batch(
+                ctx,
+                &format!("SELECT count(*) AS n, sum(n) AS s, min(CAST(odd AS INT)) AS o FROM {t}"),
+            )
+            .await
+            .unwrap();
+            out.push(
+                datafusion::arrow::util::pretty::pretty_format_batches(&[b])
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_subset_holds_its_rows_beside_the_whole_in_memory_and_on_disk() {
+        let memory = subset_and_read(&session(2)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = session_with(2, Some(&disk)).unwrap();
+        let on_disk = subset_and_read(&ctx).await;
+        assert_eq!(memory, on_disk);
+        // The whole: 0 + 1 + … + 19,999 − 1; the odd ones: 1 + 3 + … + 19,999 − 1.
+        assert!(
+            memory[0].contains("| 20001 | 199989999 | 0 |"),
+            "{}",
+            memory[0]
+        );
+        assert!(
+            memory[1].contains("| 10001 | 99999999 | 1 |"),
+            "{}",
+            memory[1]
+        );
+        assert!(super::on_disk(&ctx));
     }
 
     #[tokio::test]

@@ -24,7 +24,8 @@ use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 use crate::engine::{
-    materialize, materialize_split, on_disk, query_batch, register_batch, register_batches,
+    materialize, materialize_split, materialize_with_subset, on_disk, query_batch, register_batch,
+    register_batches,
 };
 use plan::{ID_FIELDS, ObsSource};
 
@@ -51,7 +52,14 @@ pub mod tables {
     pub const DQ03: &str = "dq03_repaired_id";
     pub const DQ04: &str = "dq04_sci_notation";
 
+    /// The observations: one per ID field of every row of every extract.
+    /// Its step gives the two that follow too.
     pub(crate) const OBS: &str = "_resolve_obs";
+    /// The observations with a valid or upgraded ID (nearly all): a view.
+    pub(crate) const OBS_LINKED: &str = "_resolve_obs_linked";
+    /// Every other observation (a few in a hundred), a table of its own:
+    /// the steps that link bad or missing IDs read these alone.
+    pub(crate) const OBS_OTHER: &str = "_resolve_obs_other";
     pub(crate) const POSITIONS: &str = "_resolve_positions";
     pub(crate) const KNOWN: &str = "_resolve_known";
     pub(crate) const PERSONS: &str = "_resolve_persons";
@@ -85,8 +93,10 @@ pub mod tables {
 
     /// Dropped once resolution is done; RESOLVED and its two tables stay
     /// under the views LINKS and RESOLVED_IDS.
-    pub(crate) const INTERMEDIATE: [&str; 10] = [
+    pub(crate) const INTERMEDIATE: [&str; 12] = [
         OBS,
+        OBS_LINKED,
+        OBS_OTHER,
         POSITIONS,
         KNOWN,
         PERSONS,
@@ -304,6 +314,11 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
         .iter()
         .map(|(_, sql)| {
             sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                // The observations' step gives these two.
+                .map(|word| match word {
+                    tables::OBS_LINKED | tables::OBS_OTHER => tables::OBS,
+                    word => word,
+                })
                 .collect()
         })
         .collect();
@@ -328,7 +343,15 @@ async fn resolve_step(
 ) -> Result<()> {
     use tables::*;
     let start = std::time::Instant::now();
-    if name == VARIANTS {
+    if name == OBS {
+        // The few other observations are written twice, as a table of
+        // their own too: the steps that link bad or missing IDs read those
+        // alone (at a city, decompressing every observation for them was a
+        // tenth of resolution's work).
+        let marked = plan::observations_marked(sql);
+        materialize_with_subset(ctx, &marked, name, "other", OBS_OTHER).await?;
+        create_view(ctx, OBS_LINKED, &plan::obs_linked()).await?;
+    } else if name == VARIANTS {
         register_variants(ctx, sql).await?;
     } else if name == RESOLVED_LINKED && on_disk(ctx) {
         // Split by extract: attaching the persons reads one extract's

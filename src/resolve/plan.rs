@@ -94,6 +94,25 @@ pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
     )
 }
 
+/// The observations (`observations`) with the Boolean column `other`:
+/// those without a valid or upgraded ID, which are written again as
+/// [`OBS_OTHER`].
+pub(crate) fn observations_marked(observations: &str) -> String {
+    format!(
+        "SELECT *, (id_status IS NULL OR id_status NOT IN {linked}) AS other
+         FROM ({observations})",
+        linked = linked_statuses()
+    )
+}
+
+/// [`OBS_LINKED`]: a view over the observations.
+pub(crate) fn obs_linked() -> String {
+    format!(
+        "SELECT * FROM {OBS} WHERE id_status IN {linked}",
+        linked = linked_statuses()
+    )
+}
+
 /// An empty observation table, for a run with no extracts.
 pub(crate) fn observations_empty() -> String {
     format!(
@@ -115,7 +134,7 @@ pub(crate) fn known_names() -> String {
         "SELECT id AS person_id, name, name_raw, count(*) AS n,
                 max(CASE WHEN extract = 'roster' AND field = 'id_number' THEN 1 ELSE 0 END)
                     AS in_roster
-         FROM {OBS}
+         FROM {OBS_LINKED}
          WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
            AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
          GROUP BY id, name, name_raw",
@@ -149,7 +168,7 @@ pub(crate) fn persons() -> String {
         "WITH ids AS (
             SELECT DISTINCT person_id FROM {KNOWN}
             UNION
-            SELECT DISTINCT id AS person_id FROM {OBS}
+            SELECT DISTINCT id AS person_id FROM {OBS_LINKED}
             WHERE id_status IN {linked} AND id IS NOT NULL
               AND NOT COALESCE(NOT \"_dup\" AND name IS NOT NULL AND name <> ''
                                AND name_raw IS NOT NULL, false)),
@@ -175,7 +194,7 @@ pub(crate) fn persons() -> String {
 pub(crate) fn direct_levels() -> String {
     format!(
         "WITH d AS (
-            SELECT DISTINCT id, name_key, name_raw FROM {OBS}
+            SELECT DISTINCT id, name_key, name_raw FROM {OBS_LINKED}
             WHERE id_status IN {linked} AND id IS NOT NULL)
          SELECT d.id, d.name_key, name_agrees(d.name_raw, p.name_raw) AS level
          FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id",
@@ -187,7 +206,7 @@ pub(crate) fn direct_levels() -> String {
 /// were written with.
 fn bad_records() -> String {
     format!(
-        "SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS}
+        "SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS_OTHER}
          WHERE id_status = {bad_check} AND id IS NOT NULL AND name_raw IS NOT NULL",
         bad_check = quote(status::BAD_CHECK),
     )
@@ -256,7 +275,7 @@ pub(crate) fn blocking_stats() -> String {
         "SELECT
             (SELECT count(DISTINCT bad_id) FROM ({bad})) AS bad_check_ids,
             (SELECT count(*) FROM {CANDIDATES}) AS repair_candidate_pairs,
-            (SELECT count(*) FROM {OBS} WHERE id_status IN {name_birth} AND birth IS NOT NULL)
+            (SELECT count(*) FROM {OBS_OTHER} WHERE id_status IN {name_birth} AND birth IS NOT NULL)
                 AS name_birth_records,
             (SELECT count(*) FROM {PERSONS}) AS persons",
         bad = bad_records(),
@@ -275,7 +294,7 @@ pub(crate) fn name_birth() -> String {
     let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
         "WITH rec AS (
-            SELECT DISTINCT name, birth FROM {OBS}
+            SELECT DISTINCT name, birth FROM {OBS_OTHER}
             WHERE id_status IN {statuses} AND birth IS NOT NULL AND name IS NOT NULL
               AND name <> ''),
          known AS (
@@ -314,7 +333,7 @@ pub(crate) fn resolved_linked() -> String {
                      WHEN o.id_status = {valid} THEN {s_normalized}
                      ELSE {s_legacy15} END AS score,
                 d.level AS name_level
-         FROM {OBS} o
+         FROM {OBS_LINKED} o
          LEFT JOIN {DIRECT} d ON d.id = o.id AND d.name_key = o.name_key
          WHERE o.id_status IN ({valid}, {upgraded})",
         upgraded = quote(status::UPGRADED15),
@@ -357,7 +376,7 @@ pub(crate) fn resolved_other() -> String {
                 CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_level} END
                      WHEN nb.person_id IS NOT NULL THEN {same}
                      END AS name_level
-         FROM {OBS} o
+         FROM {OBS_OTHER} o
          LEFT JOIN {REPAIRS} r
            ON r.bad_id = o.id AND r.name_key = o.name_key AND o.id_status = {bad}
          LEFT JOIN {NAME_BIRTH} nb
