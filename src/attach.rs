@@ -187,6 +187,23 @@ fn input_table(name: &str) -> String {
     format!("_input_{name}")
 }
 
+/// Drops the extract tables `names` once nothing reads them (the write
+/// stage reads the resolved IDs only): on disk their work files too, the
+/// folder `input_dir` the read stage wrote them to, removed beside what
+/// the run does next (at a city, seconds at the end of the run otherwise).
+pub fn drop_extracts(
+    ctx: &SessionContext,
+    names: &[&str],
+    input_dir: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let tables: Vec<String> = names
+        .iter()
+        .flat_map(|n| [n.to_string(), input_table(n), format!("_superseded_{n}")])
+        .collect();
+    let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
+    engine::drop_tables_and(ctx, &tables, input_dir.into_iter().collect())
+}
+
 /// Registers an extract table that the read stage wrote to disk, as a view
 /// over its work files. Its rows were written with `_superseded` false; the
 /// rows a later row replaces are marked through a join with their (few)

@@ -92,10 +92,28 @@ impl Drop for DiskFolder {
 /// read these tables' rows (one whose plan the optimizer makes empty, such
 /// as resolution's union of no extracts, reads none).
 pub fn drop_tables(ctx: &SessionContext, names: &[&str]) -> Result<()> {
+    drop_tables_and(ctx, names, Vec::new())
+}
+
+/// [`drop_tables`], and the folders `also` removed with their folders: work
+/// files written into the session's disk folder beside its tables (the
+/// read stage's), which the dropped tables read. A folder outside the
+/// session's disk folder is an error, and nothing is removed.
+pub fn drop_tables_and(ctx: &SessionContext, names: &[&str], also: Vec<PathBuf>) -> Result<()> {
+    let disk = disk_folder(ctx);
+    if let Some(outside) = also
+        .iter()
+        .find(|dir| disk.as_ref().is_none_or(|d| !dir.starts_with(&d.dir)))
+    {
+        return Err(DataFusionError::Internal(format!(
+            "{} is not in the session's disk folder",
+            outside.display()
+        )));
+    }
     for name in names {
         ctx.deregister_table(*name)?;
     }
-    let Some(disk) = disk_folder(ctx) else {
+    let Some(disk) = disk else {
         return Ok(());
     };
     let dirs: Vec<PathBuf> = {
@@ -103,7 +121,9 @@ pub fn drop_tables(ctx: &SessionContext, names: &[&str]) -> Result<()> {
             .current
             .lock()
             .expect("the table map is never poisoned");
-        names.iter().filter_map(|n| current.remove(*n)).collect()
+        let mut dirs: Vec<PathBuf> = names.iter().filter_map(|n| current.remove(*n)).collect();
+        dirs.extend(also);
+        dirs
     };
     if !dirs.is_empty() {
         let thread = std::thread::spawn(move || {
@@ -1143,6 +1163,40 @@ mod tests {
         materialize(&memory, "a", "SELECT 'a' AS x").await.unwrap();
         drop_tables(&memory, &["a"]).unwrap();
         assert!(!memory.table_exist("a").unwrap());
+    }
+
+    #[tokio::test]
+    async fn folders_dropped_with_tables_must_be_the_session_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskTables {
+            dir: dir.path().join("work"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = session_with(2, Some(&disk)).unwrap();
+        materialize(&ctx, "a", "SELECT 'a' AS x").await.unwrap();
+        let inside = disk.dir.join("input");
+        let outside = dir.path().join("elsewhere");
+        for folder in [&inside, &outside] {
+            std::fs::create_dir_all(folder).unwrap();
+            std::fs::write(folder.join("f"), "x").unwrap();
+        }
+        // One folder outside: an error, and nothing dropped.
+        assert!(drop_tables_and(&ctx, &["a"], vec![inside.clone(), outside.clone()]).is_err());
+        assert!(ctx.table_exist("a").unwrap() && inside.exists());
+        drop_tables_and(&ctx, &["a"], vec![inside.clone()]).unwrap();
+        assert!(!ctx.table_exist("a").unwrap());
+        for _ in 0..600 {
+            if !inside.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!inside.exists(), "the session's folder is removed");
+        assert!(outside.join("f").exists());
+        // In memory there is no folder to remove: any is an error.
+        let memory = session(2);
+        assert!(drop_tables_and(&memory, &[], vec![outside.clone()]).is_err());
+        assert!(outside.join("f").exists());
     }
 
     /// Splits 20,001 rows over keys a, b and c (never used) and sums each

@@ -185,7 +185,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         engine::mark_small_input(&ctx);
     }
     let mut inputs = match &disk {
-        Some(d) => input::load_to_disk(&opts.input, &config.config, &d.dir.join("input")),
+        Some(d) => input::load_to_disk(&opts.input, &config.config, &d.dir.join(INPUT_DIR)),
         None => input::load(&opts.input, &config.config),
     };
     stages.end();
@@ -341,6 +341,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
 
     stages.start("write");
+    attach::drop_extracts(&ctx, &names, disk.as_ref().map(|d| d.dir.join(INPUT_DIR)))
+        .map_err(internal)?;
     let staged = StagedOutput::begin(&opts.out)?;
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
@@ -482,6 +484,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         manifest,
     })
 }
+
+/// The folder of a session on disk that the read stage writes the
+/// extracts' work files to.
+const INPUT_DIR: &str = "input";
 
 /// Runs `f`, logging at debug level how long it took under `what`.
 fn step_timed<T>(what: &'static str, f: impl FnOnce() -> T) -> T {
@@ -1032,6 +1038,11 @@ async fn pump_links(
         if gone {
             return Ok(());
         }
+        // Its links are sent (or held, ordered): on disk its linked rows'
+        // work files go now, beside the writers, not with the session.
+        let linked = resolve::tables::linked_of(extract);
+        let ids = resolve::tables::resolved_ids_of(extract);
+        engine::drop_tables(ctx, &[&ids, &linked]).map_err(|e| e.to_string())?;
     }
     if let Some(last) = cut.carry {
         send(Ok(last));
