@@ -965,14 +965,21 @@ mod tests {
         conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
     }
 
-    #[test]
-    fn a_staged_run_dropped_leaves_the_ledger_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
+    /// A ledger in `dir` that has recorded one run, raising case `a`: its
+    /// state folder and the run's as-of date.
+    fn one_run_recorded(dir: &Path) -> (PathBuf, NaiveDate) {
+        let state = dir.join("state");
         let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
         let mut rows = vec![row("a", "x:f:2")];
         let cases = Cases::classify(&Prior::default(), &mut rows);
         commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        (state, day)
+    }
+
+    #[test]
+    fn a_staged_run_dropped_leaves_the_ledger_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, day) = one_run_recorded(dir.path());
 
         let mut rows = many_rows(100);
         let cases = Cases::classify(&Prior::load(&state).unwrap(), &mut rows);
@@ -990,11 +997,7 @@ mod tests {
     #[test]
     fn readers_read_the_last_run_while_the_next_is_staged() {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
-        let mut rows = vec![row("a", "x:f:2")];
-        let cases = Cases::classify(&Prior::default(), &mut rows);
-        commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        let (state, day) = one_run_recorded(dir.path());
 
         // ~12 MB of pages: past the default cache, they would be written to
         // the file before the commit, under a lock that shuts readers out.
