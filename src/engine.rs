@@ -97,14 +97,21 @@ pub fn drop_tables(ctx: &SessionContext, names: &[&str]) -> Result<()> {
 
 /// [`drop_tables`], and the folders `also` removed with their folders: work
 /// files written into the session's disk folder beside its tables (the
-/// read stage's), which the dropped tables read. A folder outside the
-/// session's disk folder is an error, and nothing is removed.
+/// read stage's), which the dropped tables read. A folder that is not
+/// strictly inside the session's disk folder (or names a parent, `..`) is
+/// an error, and nothing is removed.
 pub fn drop_tables_and(ctx: &SessionContext, names: &[&str], also: Vec<PathBuf>) -> Result<()> {
     let disk = disk_folder(ctx);
-    if let Some(outside) = also
-        .iter()
-        .find(|dir| disk.as_ref().is_none_or(|d| !dir.starts_with(&d.dir)))
-    {
+    let inside = |dir: &PathBuf| {
+        disk.as_ref().is_some_and(|d| {
+            dir.starts_with(&d.dir)
+                && dir != &d.dir
+                && !dir
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+        })
+    };
+    if let Some(outside) = also.iter().find(|dir| !inside(dir)) {
         return Err(DataFusionError::Internal(format!(
             "{} is not in the session's disk folder",
             outside.display()
@@ -1180,8 +1187,12 @@ mod tests {
             std::fs::create_dir_all(folder).unwrap();
             std::fs::write(folder.join("f"), "x").unwrap();
         }
-        // One folder outside: an error, and nothing dropped.
-        assert!(drop_tables_and(&ctx, &["a"], vec![inside.clone(), outside.clone()]).is_err());
+        // A folder outside, the session's own, or one through `..`: an
+        // error, and nothing dropped.
+        let through_parent = disk.dir.join("..").join("elsewhere");
+        for wrong in [outside.clone(), disk.dir.clone(), through_parent] {
+            assert!(drop_tables_and(&ctx, &["a"], vec![inside.clone(), wrong]).is_err());
+        }
         assert!(ctx.table_exist("a").unwrap() && inside.exists());
         drop_tables_and(&ctx, &["a"], vec![inside.clone()]).unwrap();
         assert!(!ctx.table_exist("a").unwrap());

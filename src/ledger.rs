@@ -91,6 +91,12 @@ CREATE TABLE runs (
 const MIGRATIONS: [&str; 1] =
     ["ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';"];
 
+/// Creates the schema of a new ledger (in the caller's transaction).
+fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+}
+
 /// The path of the ledger in a state folder.
 pub fn ledger_path(state: &Path) -> PathBuf {
     state.join(LEDGER_FILE)
@@ -130,17 +136,29 @@ impl Ledger {
     /// Opens the ledger of a state folder, creating the folder, the file
     /// (mode 0600) and the schema on first use.
     pub fn open(state: &Path) -> Result<Ledger, HeduiError> {
+        let (mut ledger, _) = Ledger::open_file(state)?;
+        if ledger.prepare()? == 0 {
+            let path = ledger.path.clone();
+            let tx = ledger.conn.transaction().map_err(|e| db_error(&path, e))?;
+            create_schema(&tx).map_err(|e| db_error(&path, e))?;
+            tx.commit().map_err(|e| db_error(&path, e))?;
+        }
+        Ok(ledger)
+    }
+
+    /// Opens the ledger's file, creating the state folder and the file
+    /// (mode 0600) when there is none; and whether it was created.
+    fn open_file(state: &Path) -> Result<(Ledger, bool), HeduiError> {
         let path = ledger_path(state);
         create_state_dir(state).map_err(|e| db_error(&path, e))?;
-        if !path.exists() {
+        let created = !path.exists();
+        if created {
             // SQLite creates its file with the umask's mode; create it
             // owner-only first (its journal takes the same mode).
             crate::report::output::create_private(&path).map_err(|e| db_error(&path, e))?;
         }
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
-        let mut ledger = Ledger { conn, path };
-        ledger.prepare()?;
-        Ok(ledger)
+        Ok((Ledger { conn, path }, created))
     }
 
     /// Opens an existing ledger without creating anything; `None` when
@@ -214,8 +232,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// Durability settings and the schema, created in one transaction.
-    fn prepare(&mut self) -> Result<(), HeduiError> {
+    /// Durability settings, and an older schema migrated; the schema's
+    /// version (0: none yet, for the caller to create).
+    fn prepare(&mut self) -> Result<i64, HeduiError> {
         self.set_timeout()?;
         let path = self.path.clone();
         // The default rollback journal with full syncs: a transaction is on
@@ -225,16 +244,10 @@ impl Ledger {
             .map_err(|e| db_error(&path, e))?;
         let version = self.version()?;
         self.check_version(version)?;
-        if version == 0 {
-            let tx = self.conn.transaction().map_err(|e| db_error(&path, e))?;
-            tx.execute_batch(SCHEMA).map_err(|e| db_error(&path, e))?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(|e| db_error(&path, e))?;
-            tx.commit().map_err(|e| db_error(&path, e))?;
-        } else {
+        if version > 0 {
             self.migrate(version)?;
         }
-        Ok(())
+        Ok(version)
     }
 
     /// Every case, by finding_id.
@@ -566,7 +579,11 @@ const STAGE_CACHE_BYTES: i64 = 1 << 30;
 /// ledger meanwhile.
 #[derive(Debug)]
 pub struct Staged {
-    ledger: Ledger,
+    /// Taken only when dropped.
+    ledger: Option<Ledger>,
+    /// Whether staging created the ledger's file: a first run's ledger,
+    /// removed again when the run fails.
+    created: bool,
     as_of: String,
     findings: usize,
     counts: CaseCounts,
@@ -583,27 +600,45 @@ pub fn stage(
     cases: &Cases,
     volumes: &BTreeMap<String, u64>,
 ) -> Result<Staged, HeduiError> {
-    let ledger = Ledger::open(state)?;
+    let (mut ledger, created) = Ledger::open_file(state)?;
     let path = ledger.path.clone();
     let err = |e: rusqlite::Error| db_error(&path, e);
     let as_of = as_of.to_string();
-    let page_size: i64 = ledger
-        .conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .map_err(err)?;
-    ledger
-        .conn
-        .pragma_update(None, "cache_spill", STAGE_CACHE_BYTES / page_size.max(512))
-        .map_err(err)?;
-    ledger.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-    // From here on, an error drops `staged`, which rolls back.
+    let version = match ledger.prepare() {
+        Ok(version) => version,
+        Err(e) => {
+            drop(ledger);
+            if created {
+                let _ = std::fs::remove_file(&path);
+            }
+            return Err(e);
+        }
+    };
+    // From here on, an error drops `staged`, which rolls back (and
+    // removes a ledger file it created).
     let staged = Staged {
-        ledger,
+        ledger: Some(ledger),
+        created,
         as_of,
         findings: rows.len(),
         counts: cases.counts,
     };
-    let tx = &staged.ledger.conn;
+    let tx = &staged
+        .ledger
+        .as_ref()
+        .expect("taken only when dropped")
+        .conn;
+    let page_size: i64 = tx
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(err)?;
+    tx.pragma_update(None, "cache_spill", STAGE_CACHE_BYTES / page_size.max(512))
+        .map_err(err)?;
+    tx.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    // A first run's schema is created in the run's transaction: a run
+    // that fails leaves no ledger behind.
+    if version == 0 {
+        create_schema(tx).map_err(err)?;
+    }
     let as_of = &staged.as_of;
     let mut upsert = tx
         .prepare(
@@ -685,10 +720,11 @@ impl Staged {
     /// Adds the runs row (finished now) and commits: the run is recorded,
     /// on disk when this returns.
     pub fn commit(mut self) -> Result<(), HeduiError> {
-        let path = self.ledger.path.clone();
+        let ledger = self.ledger.as_ref().expect("taken only when dropped");
+        let path = ledger.path.clone();
         let err = |e: rusqlite::Error| db_error(&path, e);
         let c = &self.counts;
-        let conn = &mut self.ledger.conn;
+        let conn = &ledger.conn;
         conn.execute(
             "INSERT INTO runs (as_of, finished, findings, new, persisting, dismissed, disappeared)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -704,6 +740,7 @@ impl Staged {
         )
         .map_err(err)?;
         conn.execute_batch("COMMIT").map_err(err)?;
+        self.created = false;
         // The counts by case status are logged with the rules stage.
         tracing::info!(findings = self.findings, "ledger committed");
         Ok(())
@@ -712,10 +749,19 @@ impl Staged {
 
 impl Drop for Staged {
     /// Rolls back a transaction not committed (closing the connection
-    /// would too; this says so).
+    /// would too; this says so), and removes the ledger's file when
+    /// staging created it.
     fn drop(&mut self) {
-        if !self.ledger.conn.is_autocommit() {
-            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        let Some(ledger) = self.ledger.take() else {
+            return;
+        };
+        if !ledger.conn.is_autocommit() {
+            let _ = ledger.conn.execute_batch("ROLLBACK");
+        }
+        let path = ledger.path.clone();
+        drop(ledger);
+        if self.created {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
@@ -992,6 +1038,27 @@ mod tests {
         assert_eq!(after.cases["a"].status, NEW);
         assert!(after.volumes.is_empty());
         assert_eq!(count(&state, "runs").unwrap(), 1);
+    }
+
+    #[test]
+    fn a_first_run_staged_and_dropped_leaves_no_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
+        let mut rows = many_rows(10);
+        let cases = Cases::classify(&Prior::default(), &mut rows);
+        let staged = stage(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        assert!(ledger_path(&state).exists());
+        drop(staged);
+        assert!(
+            !ledger_path(&state).exists(),
+            "no ledger, as before the run"
+        );
+        assert!(Ledger::open_existing(&state).unwrap().is_none());
+
+        let staged = stage(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        staged.commit().unwrap();
+        assert_eq!(Prior::load(&state).unwrap().cases.len(), 10);
     }
 
     #[test]

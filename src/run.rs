@@ -280,7 +280,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // half the engine's memory limit, those of the extracts attached at
     // once in the whole: the engine's pool is idle while their rows are
     // attached (at a city the run's peak memory comes later, in the write
-    // stage, at some 10.7 GB against 3 GB here).
+    // stage, at some 11–12 GB, the ledger's cache included, against 3 GB here).
     let memory_limit = disk.as_ref().map_or(0, |d| d.memory_limit as u64);
     attach::attach_all_beside(&ctx, on_disk, memory_limit / 2, memory_limit, opts.threads)
         .await
