@@ -187,6 +187,11 @@ fn input_table(name: &str) -> String {
     format!("_input_{name}")
 }
 
+/// The table of the `_ord`s of extract `name`'s superseded rows (on disk).
+fn superseded_table(name: &str) -> String {
+    format!("_superseded_{name}")
+}
+
 /// Drops the extract tables `names` once nothing reads them (the write
 /// stage reads the resolved IDs only): on disk their work files too, the
 /// folder `input_dir` the read stage wrote them to, removed beside what
@@ -198,7 +203,7 @@ pub fn drop_extracts(
 ) -> Result<()> {
     let tables: Vec<String> = names
         .iter()
-        .flat_map(|n| [n.to_string(), input_table(n), format!("_superseded_{n}")])
+        .flat_map(|n| [n.to_string(), input_table(n), superseded_table(n)])
         .collect();
     let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
     engine::drop_tables_and(ctx, &tables, input_dir.into_iter().collect())
@@ -213,7 +218,7 @@ pub async fn register_disk_extract(
     name: &str,
     table: &DiskExtract,
 ) -> Result<()> {
-    let superseded = format!("_superseded_{name}");
+    let superseded = superseded_table(name);
     let ords = UInt64Array::from(table.superseded.clone());
     let batch = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new(
@@ -239,7 +244,7 @@ async fn register_view(ctx: &SessionContext, name: &str, table: &DiskExtract) ->
             table.parts.clone(),
         )),
     )?;
-    let superseded = format!("_superseded_{name}");
+    let superseded = superseded_table(name);
     let columns: Vec<String> = table
         .schema
         .fields()
