@@ -861,6 +861,14 @@ mod tests {
     use datafusion::arrow::array::StringArray;
     use datafusion::arrow::datatypes::{Field, Schema};
 
+    /// Work tables in `dir`/work, with a 64 MiB memory limit.
+    fn test_disk(dir: &std::path::Path) -> DiskTables {
+        DiskTables {
+            dir: dir.join("work"),
+            memory_limit: 64 << 20,
+        }
+    }
+
     /// Jobs that finish in the reverse of their order, each recording when
     /// it started and ended.
     fn timed_jobs(
@@ -901,10 +909,7 @@ mod tests {
     #[test]
     fn sessions_plan_with_one_optimizer_pass_in_and_out_of_memory() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         for ctx in [session(2), session_with(2, Some(&disk)).unwrap()] {
             assert_eq!(ctx.state().config().options().optimizer.max_passes, 1);
         }
@@ -936,10 +941,7 @@ mod tests {
     async fn in_memory_a_join_side_of_a_few_hundred_thousand_rows_is_built_once() {
         assert_eq!(join_mode(&session(2)).await, "CollectLeft");
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let on_disk = session_with(2, Some(&disk)).unwrap();
         assert_eq!(join_mode(&on_disk).await, "Partitioned");
     }
@@ -1107,10 +1109,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_on_disk_keeps_materialised_tables_there() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let ctx = session_with(2, Some(&disk)).unwrap();
         assert!(on_disk(&ctx));
         materialize(&ctx, "t", "SELECT 'a' AS x UNION ALL SELECT 'b' AS x")
@@ -1138,10 +1137,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_table_is_deregistered_and_its_folder_removed_beside() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let ctx = session_with(2, Some(&disk)).unwrap();
         for (name, sql) in [("a", "SELECT 'a' AS x"), ("b", "SELECT 'b' AS x")] {
             materialize(&ctx, name, sql).await.unwrap();
@@ -1175,10 +1171,7 @@ mod tests {
     #[tokio::test]
     async fn folders_dropped_with_tables_must_be_the_session_s() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let ctx = session_with(2, Some(&disk)).unwrap();
         materialize(&ctx, "a", "SELECT 'a' AS x").await.unwrap();
         let inside = disk.dir.join("input");
@@ -1276,10 +1269,7 @@ mod tests {
     async fn a_subset_holds_its_rows_beside_the_whole_in_memory_and_on_disk() {
         let memory = subset_and_read(&session(2)).await;
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let ctx = session_with(2, Some(&disk)).unwrap();
         let on_disk = subset_and_read(&ctx).await;
         assert_eq!(memory, on_disk);
@@ -1301,10 +1291,7 @@ mod tests {
     async fn a_split_table_holds_each_value_s_rows_in_memory_and_on_disk() {
         let memory = split_and_read(&session(2)).await;
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskTables {
-            dir: dir.path().join("work"),
-            memory_limit: 64 << 20,
-        };
+        let disk = test_disk(dir.path());
         let ctx = session_with(2, Some(&disk)).unwrap();
         let on_disk = split_and_read(&ctx).await;
         assert_eq!(memory, on_disk);

@@ -1022,15 +1022,21 @@ mod tests {
         (state, day)
     }
 
+    /// `n` findings ([`many_rows`]) classified against the ledger of
+    /// `state` (none yet, or the last run's) and staged as of `day`.
+    fn stage_many(state: &Path, day: NaiveDate, n: usize, vols: &BTreeMap<String, u64>) -> Staged {
+        let mut rows = many_rows(n);
+        let cases = Cases::classify(&Prior::load(state).unwrap(), &mut rows);
+        stage(state, day, &rows, &cases, vols).unwrap()
+    }
+
     #[test]
     fn a_staged_run_dropped_leaves_the_ledger_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let (state, day) = one_run_recorded(dir.path());
 
-        let mut rows = many_rows(100);
-        let cases = Cases::classify(&Prior::load(&state).unwrap(), &mut rows);
         let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
-        let staged = stage(&state, day.succ_opt().unwrap(), &rows, &cases, &vols).unwrap();
+        let staged = stage_many(&state, day.succ_opt().unwrap(), 100, &vols);
         drop(staged);
 
         let after = Prior::load(&state).unwrap();
@@ -1045,9 +1051,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
-        let mut rows = many_rows(10);
-        let cases = Cases::classify(&Prior::default(), &mut rows);
-        let staged = stage(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        let staged = stage_many(&state, day, 10, &BTreeMap::new());
         assert!(ledger_path(&state).exists());
         drop(staged);
         assert!(
@@ -1056,7 +1060,7 @@ mod tests {
         );
         assert!(Ledger::open_existing(&state).unwrap().is_none());
 
-        let staged = stage(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        let staged = stage_many(&state, day, 10, &BTreeMap::new());
         staged.commit().unwrap();
         assert_eq!(Prior::load(&state).unwrap().cases.len(), 10);
     }
@@ -1068,16 +1072,7 @@ mod tests {
 
         // ~12 MB of pages: past the default cache, they would be written to
         // the file before the commit, under a lock that shuts readers out.
-        let mut rows = many_rows(30_000);
-        let cases = Cases::classify(&Prior::load(&state).unwrap(), &mut rows);
-        let staged = stage(
-            &state,
-            day.succ_opt().unwrap(),
-            &rows,
-            &cases,
-            &BTreeMap::new(),
-        )
-        .unwrap();
+        let staged = stage_many(&state, day.succ_opt().unwrap(), 30_000, &BTreeMap::new());
         assert_eq!(count(&state, "cases").unwrap(), 1, "the last run's cases");
         assert_eq!(count(&state, "runs").unwrap(), 1);
 
