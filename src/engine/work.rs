@@ -1,10 +1,9 @@
 //! Work files: the tables of a session that keeps them on disk. Each
 //! partition of a table is a set of Arrow IPC files, one per column, cut
-//! into the same batches; a column is written in LZ4 frames when its first
-//! batch shrinks under LZ4 ([`compresses`]). Writing one is the in-memory layout
-//! copied out, and a scan opens only the columns its query uses, where
-//! Parquet encodes and decodes every value and an IPC file of whole rows is
-//! read whole. [`DiskTable`] tells the planner the table's exact row count,
+//! into the same batches, in LZ4 frames where LZ4 shrinks the column well
+//! ([`compresses`]). Writing one is the in-memory layout copied out, and a
+//! scan opens only the columns its query uses, where Parquet encodes and
+//! decodes every value and an IPC file of whole rows is read whole. [`DiskTable`] tells the planner the table's exact row count,
 //! so that joins put the smaller side in the hash table as they do for
 //! tables in memory.
 
@@ -135,47 +134,12 @@ impl Iterator for ColumnReader {
 /// Writes one partition (owner-only files `{stem}.cNNN.arrow` beside
 /// `stem`) batch by batch.
 pub struct WorkPartWriter {
-    columns: Vec<ColumnFile>,
+    /// Each column's path, schema and file, created with the part, until
+    /// the first batch (or `finish`) opens their writers.
+    created: Vec<(PathBuf, SchemaRef, File)>,
+    columns: Vec<(PathBuf, SchemaRef, FileWriter<BufWriter<File>>)>,
     column_memory: Vec<u64>,
     batch_rows: Vec<usize>,
-}
-
-/// One column's file: created with the part, its IPC writer opened with the
-/// first batch, when its compression is chosen.
-struct ColumnFile {
-    path: PathBuf,
-    schema: SchemaRef,
-    file: Option<File>,
-    writer: Option<FileWriter<BufWriter<File>>>,
-}
-
-impl ColumnFile {
-    /// The column's writer, opened (LZ4 or not, as `sample` compresses)
-    /// if it is not yet.
-    fn writer(&mut self, sample: Option<&ArrayRef>) -> Result<&mut FileWriter<BufWriter<File>>> {
-        if self.writer.is_none() {
-            let file = self.file.take().ok_or_else(|| {
-                DataFusionError::Internal(format!(
-                    "{}: the work file's writer could not be opened",
-                    self.path.display()
-                ))
-            })?;
-            let compressed = sample.is_some_and(compresses);
-            tracing::debug!(
-                column = %self.schema.field(0).name(),
-                compressed,
-                "work file opened"
-            );
-            let compression = compressed.then_some(CompressionType::LZ4_FRAME);
-            let options = IpcWriteOptions::default().try_with_compression(compression)?;
-            self.writer = Some(FileWriter::try_new_with_options(
-                BufWriter::with_capacity(256 << 10, file),
-                &self.schema,
-                options,
-            )?);
-        }
-        Ok(self.writer.as_mut().expect("opened above"))
-    }
 }
 
 /// Whether LZ4 takes a column's buffers below [`LZ4_KEPT_PERCENT`] of
@@ -214,48 +178,64 @@ const LZ4_SAMPLE_BYTES: usize = 64 << 10;
 
 impl WorkPartWriter {
     pub fn create(stem: &Path, schema: &SchemaRef) -> Result<Self> {
-        let mut columns = Vec::with_capacity(schema.fields().len());
+        let mut created = Vec::with_capacity(schema.fields().len());
         for (i, field) in schema.fields().iter().enumerate() {
             let mut path = stem.as_os_str().to_owned();
             path.push(format!(".c{i:03}.arrow"));
             let path = PathBuf::from(path);
             let file =
                 crate::report::output::create_private(&path).map_err(|e| io_error(&path, e))?;
-            columns.push(ColumnFile {
-                path,
-                schema: Arc::new(Schema::new(vec![field.clone()])),
-                file: Some(file),
-                writer: None,
-            });
+            created.push((path, Arc::new(Schema::new(vec![field.clone()])), file));
         }
         Ok(WorkPartWriter {
-            column_memory: vec![0; columns.len()],
-            columns,
+            column_memory: vec![0; created.len()],
+            columns: Vec::with_capacity(created.len()),
+            created,
             batch_rows: Vec::new(),
         })
+    }
+
+    /// Opens the columns' writers, each in LZ4 or not as its column of
+    /// `first` compresses (none without a batch); once.
+    fn open(&mut self, first: Option<&RecordBatch>) -> Result<()> {
+        for (i, (path, schema, file)) in std::mem::take(&mut self.created).into_iter().enumerate() {
+            let compressed = first.is_some_and(|b| compresses(b.column(i)));
+            tracing::debug!(
+                column = %schema.field(0).name(),
+                compressed,
+                "work file opened"
+            );
+            let options = IpcWriteOptions::default()
+                .try_with_compression(compressed.then_some(CompressionType::LZ4_FRAME))?;
+            let writer = FileWriter::try_new_with_options(
+                BufWriter::with_capacity(256 << 10, file),
+                &schema,
+                options,
+            )?;
+            self.columns.push((path, schema, writer));
+        }
+        Ok(())
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        if batch.num_columns() != self.columns.len() {
+        if batch.num_columns() != self.column_memory.len() {
             return Err(DataFusionError::Internal(format!(
                 "a work part of {} columns was given a batch of {}",
-                self.columns.len(),
+                self.column_memory.len(),
                 batch.num_columns()
             )));
         }
-        for ((column_file, memory), column) in self
+        self.open(Some(batch))?;
+        for (((_, schema, writer), memory), column) in self
             .columns
             .iter_mut()
             .zip(&mut self.column_memory)
             .zip(batch.columns())
         {
-            let schema = column_file.schema.clone();
-            column_file
-                .writer(Some(column))?
-                .write(&RecordBatch::try_new(schema, vec![column.clone()])?)?;
+            writer.write(&RecordBatch::try_new(schema.clone(), vec![column.clone()])?)?;
             *memory += column.get_array_memory_size() as u64;
         }
         self.batch_rows.push(batch.num_rows());
@@ -263,20 +243,16 @@ impl WorkPartWriter {
     }
 
     /// Writes the footers and closes the files.
-    pub fn finish(self) -> Result<WorkPart> {
+    pub fn finish(mut self) -> Result<WorkPart> {
+        self.open(None)?;
         let mut part = WorkPart {
             columns: Vec::with_capacity(self.columns.len()),
             column_memory: self.column_memory,
             batch_rows: self.batch_rows,
         };
-        for mut column_file in self.columns {
-            let writer = column_file.writer(None)?;
+        for (path, _, mut writer) in self.columns {
             writer.finish()?;
-            let path = column_file.path;
-            column_file
-                .writer
-                .take()
-                .expect("opened above")
+            writer
                 .into_inner()?
                 .into_inner()
                 .map_err(|e| io_error(&path, e))?;
