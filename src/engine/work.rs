@@ -3,9 +3,10 @@
 //! into the same batches, in LZ4 frames where LZ4 shrinks the column well
 //! ([`compresses`]). Writing one is the in-memory layout copied out, and a
 //! scan opens only the columns its query uses, where Parquet encodes and
-//! decodes every value and an IPC file of whole rows is read whole. [`DiskTable`] tells the planner the table's exact row count,
-//! so that joins put the smaller side in the hash table as they do for
-//! tables in memory.
+//! decodes every value and an IPC file of whole rows is read whole.
+//! [`DiskTable`] tells the planner the table's exact row count, so that
+//! joins put the smaller side in the hash table as they do for tables in
+//! memory.
 
 use std::fmt;
 use std::fs::File;
