@@ -193,20 +193,22 @@ fn superseded_table(name: &str) -> String {
 }
 
 /// Drops the extract tables `names` once nothing reads them (the write
-/// stage reads the resolved IDs only): on disk their work files too, the
-/// folder `input_dir` the read stage wrote them to, removed beside what
-/// the run does next (at a city, seconds at the end of the run otherwise).
-pub fn drop_extracts(
-    ctx: &SessionContext,
-    names: &[&str],
-    input_dir: Option<std::path::PathBuf>,
-) -> Result<()> {
+/// stage reads the resolved IDs only). On disk their work files stay: the
+/// resolved IDs are views over them ([`rows_table`]).
+pub fn drop_extracts(ctx: &SessionContext, names: &[&str]) -> Result<()> {
     let tables: Vec<String> = names
         .iter()
         .flat_map(|n| [n.to_string(), input_table(n), superseded_table(n)])
         .collect();
     let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
-    engine::drop_tables_and(ctx, &tables, input_dir.into_iter().collect())
+    engine::drop_tables(ctx, &tables)
+}
+
+/// The table of extract `name`'s rows as the read stage wrote them to disk
+/// (registered by [`register_disk_extract`]): the extract's columns with
+/// `_superseded` false in every row. Person resolution reads these.
+pub fn rows_table(name: &str) -> String {
+    input_table(name)
 }
 
 /// Registers an extract table that the read stage wrote to disk, as a view

@@ -266,7 +266,20 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             .map_err(internal)?;
         on_disk.push((name, table));
     }
-    let resolution = resolve::resolve(&ctx, &names).await.map_err(internal)?;
+    // On disk each extract's rows are read from its work files as the read
+    // stage wrote them: resolution's views over them do not need the rows a
+    // later one replaces marked (which the extract's own view joins for).
+    let sources: Vec<(&str, String)> = names
+        .iter()
+        .map(|&n| match on_disk.iter().any(|(d, _)| *d == n) {
+            true => (n, attach::rows_table(n)),
+            false => (n, n.to_string()),
+        })
+        .collect();
+    let sources: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let resolution = resolve::resolve_reading(&ctx, &sources)
+        .await
+        .map_err(internal)?;
     let start = std::time::Instant::now();
     let in_memory: Vec<&str> = names
         .iter()
@@ -341,8 +354,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
 
     stages.start("write");
-    attach::drop_extracts(&ctx, &names, disk.as_ref().map(|d| d.dir.join(INPUT_DIR)))
-        .map_err(internal)?;
+    // The extracts' tables go. Their rows' work files stay while the
+    // resolved rows read from them are still to be written to the links
+    // files: those of the roster (no links) go now, the others' each once
+    // its links are written (pump_links).
+    let input_dir = disk.as_ref().map(|d| d.dir.join(INPUT_DIR));
+    attach::drop_extracts(&ctx, &names).map_err(internal)?;
+    resolve::drop_whole_views(&ctx).map_err(internal)?;
+    let roster_ids = resolve::tables::resolved_ids_of("roster");
+    let roster_linked = resolve::tables::linked_of("roster");
+    engine::drop_tables_and(
+        &ctx,
+        &[&roster_ids, &roster_linked],
+        input_dir.iter().map(|d| d.join("roster")).collect(),
+    )
+    .map_err(internal)?;
     let staged = StagedOutput::begin(&opts.out)?;
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
@@ -375,7 +401,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             let send = |batch: Result<RecordBatch, String>| {
                 csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
             };
-            if let Err(e) = pump_links(&ctx, &link_extracts, memory_rows, &send).await {
+            let input_dir = input_dir.as_deref();
+            if let Err(e) = pump_links(&ctx, &link_extracts, memory_rows, input_dir, &send).await {
                 send(Err(e));
             }
         }
@@ -979,11 +1006,14 @@ const LINK_ROW_BYTES: u64 = 200;
 /// rows is sorted by the engine, which spills (a province's sweep), the
 /// others are ordered in memory ([`resolve::OrderedLinks`]), the next one
 /// read ahead while one is written if the two together are no more than
-/// `memory_rows`. Stops when `send` says the writers have gone.
+/// `memory_rows`. Stops when `send` says the writers have gone. Once an
+/// extract's links are sent, its resolved rows' views go, and on disk the
+/// folder of its rows in `input_dir` (read stage's work files they read).
 async fn pump_links(
     ctx: &SessionContext,
     extracts: &[(&str, u64)],
     memory_rows: u64,
+    input_dir: Option<&std::path::Path>,
     send: &impl Fn(Result<RecordBatch, String>) -> bool,
 ) -> Result<(), String> {
     let order = |extract: &str| {
@@ -1038,11 +1068,14 @@ async fn pump_links(
         if gone {
             return Ok(());
         }
-        // Its links are sent (or held, ordered): on disk its linked rows'
-        // work files go now, beside the writers, not with the session.
+        // Its links are sent (or held, ordered): on disk the work files
+        // its resolved rows were read from go now, beside the writers, not
+        // with the session.
         let linked = resolve::tables::linked_of(extract);
         let ids = resolve::tables::resolved_ids_of(extract);
-        engine::drop_tables(ctx, &[&ids, &linked]).map_err(|e| e.to_string())?;
+        let folder = input_dir.map(|d| d.join(extract));
+        engine::drop_tables_and(ctx, &[&ids, &linked], folder.into_iter().collect())
+            .map_err(|e| e.to_string())?;
     }
     if let Some(last) = cut.carry {
         send(Ok(last));
@@ -1257,7 +1290,7 @@ mod tests {
             sent.lock().unwrap().push(batch.unwrap());
             true
         };
-        super::pump_links(&ctx, &[("a", 40_000), ("b", 40_001)], 40_000, &send)
+        super::pump_links(&ctx, &[("a", 40_000), ("b", 40_001)], 40_000, None, &send)
             .await
             .unwrap();
         let sent = sent.into_inner().unwrap();

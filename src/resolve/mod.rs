@@ -11,6 +11,7 @@
 //! disagrees (the score drops and DQ02 reports the ID); repair and
 //! name_birth link only when exactly one known person qualifies.
 
+mod direct;
 pub mod levels;
 mod order;
 mod plan;
@@ -23,10 +24,7 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-use crate::engine::{
-    materialize, materialize_split, materialize_with_subset, on_disk, query_batch, register_batch,
-    register_batches,
-};
+use crate::engine::{materialize, query_batch, register_batch, register_batches};
 use plan::{ID_FIELDS, ObsSource};
 
 pub use levels::Method;
@@ -52,8 +50,9 @@ pub mod tables {
     pub const DQ03: &str = "dq03_repaired_id";
     pub const DQ04: &str = "dq04_sci_notation";
 
-    /// The observations: one per ID field of every row of every extract.
-    /// Its step gives the two that follow too.
+    /// The observations: one per ID field of every row of every extract,
+    /// a view over the extracts' tables. Its step gives the two that
+    /// follow too.
     pub(crate) const OBS: &str = "_resolve_obs";
     /// The observations with a valid or upgraded ID (nearly all): a view.
     pub(crate) const OBS_LINKED: &str = "_resolve_obs_linked";
@@ -61,6 +60,10 @@ pub mod tables {
     /// the steps that link bad or missing IDs read these alone.
     pub(crate) const OBS_OTHER: &str = "_resolve_obs_other";
     pub(crate) const POSITIONS: &str = "_resolve_positions";
+    /// Each (ID, name, name as written) of the linked observations,
+    /// counted: the one scan of them before the direct levels.
+    pub(crate) const SEEN: &str = "_resolve_seen";
+    /// The names persons are known by: a view over SEEN.
     pub(crate) const KNOWN: &str = "_resolve_known";
     pub(crate) const PERSONS: &str = "_resolve_persons";
     pub(crate) const DIRECT: &str = "_resolve_direct";
@@ -72,15 +75,15 @@ pub mod tables {
     pub(crate) const DQ02_SUSPECTS: &str = "_resolve_dq02_suspects";
     /// The union of RESOLVED_LINKED and RESOLVED_OTHER (a view).
     pub(crate) const RESOLVED: &str = "_resolve_resolved";
-    /// The resolved observations with a valid or upgraded ID (on disk a
-    /// view over one table per extract, [`linked_of`]).
+    /// The resolved observations with a valid or upgraded ID: a view, the
+    /// union of one per extract ([`linked_of`]).
     pub(crate) const RESOLVED_LINKED: &str = "_resolve_resolved_linked";
     /// Every other resolved observation: the few that DQ01, DQ03 and DQ04
     /// are drawn from.
     pub(crate) const RESOLVED_OTHER: &str = "_resolve_resolved_other";
 
-    /// The linked observations of one extract's rows: a table of its own on
-    /// disk, a view over RESOLVED_LINKED in memory.
+    /// The linked observations of one extract's rows: a view over its
+    /// table that looks each name's level up (`direct.rs`).
     pub(crate) fn linked_of(extract: &str) -> String {
         format!("{RESOLVED_LINKED}_{extract}")
     }
@@ -93,11 +96,12 @@ pub mod tables {
 
     /// Dropped once resolution is done; RESOLVED and its two tables stay
     /// under the views LINKS and RESOLVED_IDS.
-    pub(crate) const INTERMEDIATE: [&str; 12] = [
+    pub(crate) const INTERMEDIATE: [&str; 13] = [
         OBS,
         OBS_LINKED,
         OBS_OTHER,
         POSITIONS,
+        SEEN,
         KNOWN,
         PERSONS,
         DIRECT,
@@ -159,11 +163,24 @@ pub struct BlockingStats {
 /// registered on `ctx`, with the columns of the extract stage's contract),
 /// registers the results as the tables in [`tables`] and returns them.
 pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resolution> {
+    let sources: Vec<(&str, &str)> = extracts.iter().map(|&e| (e, e)).collect();
+    resolve_reading(ctx, &sources).await
+}
+
+/// [`resolve`], each extract's rows read from a table of its own: pairs of
+/// (extract, table). The observations are views over those tables (no
+/// copy of their rows is made), so the tables must hold the same rows
+/// until the resolved ones are no longer read: a table registered anew
+/// under that name later does not change what the views read, but on disk
+/// its work files must stay.
+pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> Result<Resolution> {
     register_positions(ctx)?;
-    let mut selects = Vec::new();
-    for &extract in extracts {
-        let schema = ctx.table(extract).await?.schema().as_arrow().clone();
+    // Each extract's observations: one SELECT per ID field it carries.
+    let mut by_extract: Vec<(String, String)> = Vec::new();
+    for &(extract, table) in sources {
+        let schema = ctx.table(table).await?.schema().as_arrow().clone();
         let has = |c: &str| schema.column_with_name(c).is_some();
+        let mut selects = Vec::new();
         for (id_field, name_field) in ID_FIELDS {
             let id_cols = [
                 id_field.to_string(),
@@ -175,6 +192,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
             }
             let src = ObsSource {
                 extract,
+                table,
                 id_field,
                 name_field: (has(name_field) && has(&format!("{name_field}_raw")))
                     .then_some(name_field),
@@ -182,22 +200,26 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
             };
             selects.push(plan::observations_select(&src));
         }
+        if !selects.is_empty() {
+            by_extract.push((extract.to_string(), selects.join("\nUNION ALL\n")));
+        }
     }
-    let observations = if selects.is_empty() {
+    let observations = if by_extract.is_empty() {
         plan::observations_empty()
     } else {
-        selects.join("\nUNION ALL\n")
+        let all: Vec<&str> = by_extract.iter().map(|(_, sql)| sql.as_str()).collect();
+        all.join("\nUNION ALL\n")
     };
 
     use tables::*;
     let steps = steps(observations);
-    let owned: Arc<Vec<String>> = Arc::new(extracts.iter().map(|e| e.to_string()).collect());
+    let by_extract = Arc::new(by_extract);
     for wave in waves(&steps)? {
         let jobs = wave
             .into_iter()
             .map(|(name, sql)| {
-                let (ctx, extracts) = (ctx.clone(), owned.clone());
-                async move { resolve_step(&ctx, name, &sql, &extracts).await }
+                let (ctx, by_extract) = (ctx.clone(), by_extract.clone());
+                async move { resolve_step(&ctx, name, &sql, &by_extract).await }
             })
             .collect();
         crate::engine::side_by_side(ctx, crate::engine::Jobs::CopyTables, jobs).await?;
@@ -218,7 +240,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
     for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
         create_view(ctx, name, &sql).await?;
     }
-    for &extract in extracts {
+    for &(extract, _) in sources {
         create_view(
             ctx,
             &resolved_ids_of(extract),
@@ -290,6 +312,7 @@ fn steps(observations: String) -> Vec<(&'static str, String)> {
     use tables::*;
     vec![
         (OBS, observations),
+        (SEEN, plan::seen_names()),
         (KNOWN, plan::known_names()),
         (PERSONS, plan::persons()),
         (DIRECT, plan::direct_levels()),
@@ -298,7 +321,7 @@ fn steps(observations: String) -> Vec<(&'static str, String)> {
         (REPAIRS, plan::repairs()),
         (NAME_BIRTH, plan::name_birth()),
         (RESOLVED_OTHER, plan::resolved_other()),
-        (RESOLVED_LINKED, plan::resolved_linked()),
+        (RESOLVED_LINKED, plan::resolved_linked(OBS_LINKED)),
         (RESOLVED, plan::resolved()),
     ]
 }
@@ -317,6 +340,8 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
                 // The observations' step gives these two.
                 .map(|word| match word {
                     tables::OBS_LINKED | tables::OBS_OTHER => tables::OBS,
+                    // The lookup is built from the direct levels.
+                    direct::NAME => tables::DIRECT,
                     word => word,
                 })
                 .collect()
@@ -334,42 +359,46 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
 }
 
 /// Registers the table `name` of resolution from `sql`, as its step does:
-/// it reads no table that `sql` does not name ([`waves`]).
+/// it reads no table that `sql` does not name ([`waves`]). `by_extract`
+/// holds each extract's observations as a query.
 async fn resolve_step(
     ctx: &SessionContext,
     name: &'static str,
     sql: &str,
-    extracts: &[String],
+    by_extract: &[(String, String)],
 ) -> Result<()> {
     use tables::*;
     let start = std::time::Instant::now();
     if name == OBS {
-        // The few other observations are written twice, as a table of
-        // their own too: the steps that link bad or missing IDs read those
-        // alone (at a city, decompressing every observation for them was a
-        // tenth of resolution's work).
-        let marked = plan::observations_marked(sql);
-        materialize_with_subset(ctx, &marked, name, "other", OBS_OTHER).await?;
+        // A view over the extracts' own columns: every scan reads those.
+        // The few other observations are a table of their own: the steps
+        // that link bad or missing IDs read those alone.
+        create_view(ctx, OBS, sql).await?;
         create_view(ctx, OBS_LINKED, &plan::obs_linked()).await?;
+        materialize(ctx, OBS_OTHER, &plan::obs_other()).await?;
     } else if name == VARIANTS {
         register_variants(ctx, sql).await?;
-    } else if name == RESOLVED_LINKED && on_disk(ctx) {
-        // Split by extract: attaching the persons reads one extract's
-        // rows at a time. (In memory a scan of the whole is cheap, and
-        // the split's many partitions slowed the links' sort.)
-        let tables: Vec<(&str, String)> = extracts
-            .iter()
-            .map(|e| (e.as_str(), linked_of(e)))
-            .collect();
-        let pairs: Vec<(&str, &str)> = tables.iter().map(|(e, t)| (*e, t.as_str())).collect();
-        materialize_split(ctx, sql, "extract", &pairs).await?;
-        create_view(ctx, name, &plan::union_of(&tables, sql)).await?;
     } else if name == RESOLVED_LINKED {
-        materialize(ctx, name, sql).await?;
-        for extract in extracts {
-            create_view(ctx, &linked_of(extract), &plan::linked_rows_of(extract)).await?;
+        // Views, one per extract (attaching the persons and writing the
+        // links read one extract's rows at a time), over its observations
+        // and the direct levels' lookup.
+        let direct = ctx
+            .sql(&format!("SELECT id, name_key, level FROM {DIRECT}"))
+            .await?
+            .collect()
+            .await?;
+        let levels = direct::DirectLevels::new(&direct)?;
+        tracing::debug!(entries = levels.len(), "direct levels indexed");
+        ctx.register_udf(direct::DirectLevelUdf::udf(levels));
+        let mut tables = Vec::with_capacity(by_extract.len());
+        for (extract, observations) in by_extract {
+            let table = linked_of(extract);
+            let view = plan::resolved_linked(&format!("({observations})"));
+            create_view(ctx, &table, &view).await?;
+            tables.push((extract.as_str(), table));
         }
-    } else if name == RESOLVED {
+        create_view(ctx, name, &plan::union_of(&tables, sql)).await?;
+    } else if name == RESOLVED || name == KNOWN {
         create_view(ctx, name, sql).await?;
     } else {
         materialize(ctx, name, sql).await?;
@@ -380,6 +409,15 @@ async fn resolve_step(
         "resolve step"
     );
     Ok(())
+}
+
+/// Drops the views of every extract's resolved rows at once ([`tables::LINKS`],
+/// [`tables::RESOLVED_IDS`] and those under them), leaving each extract's
+/// own ([`tables::resolved_ids_of`]): once these go, what one extract's
+/// rows hold (in memory its table) is freed with its own views.
+pub fn drop_whole_views(ctx: &SessionContext) -> Result<()> {
+    use tables::*;
+    crate::engine::drop_tables(ctx, &[LINKS, RESOLVED_IDS, RESOLVED, RESOLVED_LINKED])
 }
 
 /// Registers `sql` as the view `name` (replacing a table of that name).

@@ -48,6 +48,8 @@ fn name_birth_statuses() -> String {
 /// The columns of one observation source, as found in the table's schema.
 pub(crate) struct ObsSource<'a> {
     pub extract: &'a str,
+    /// The table the extract's rows are read from.
+    pub table: &'a str,
     pub id_field: &'a str,
     /// The name field, when the table has it.
     pub name_field: Option<&'a str>,
@@ -90,17 +92,15 @@ pub(crate) fn observations_select(src: &ObsSource<'_>) -> String {
         id = ident(f),
         id_raw = ident(&format!("{f}_raw")),
         id_status = ident(&format!("{f}_status")),
-        table = ident(src.extract),
+        table = ident(src.table),
     )
 }
 
-/// The observations (`observations`) with the Boolean column `other`:
-/// those without a valid or upgraded ID, which are written again as
-/// [`OBS_OTHER`].
-pub(crate) fn observations_marked(observations: &str) -> String {
+/// [`OBS_OTHER`]: the observations without a valid or upgraded ID, a
+/// table of their own.
+pub(crate) fn obs_other() -> String {
     format!(
-        "SELECT *, (id_status IS NULL OR id_status NOT IN {linked}) AS other
-         FROM ({observations})",
+        "SELECT * FROM {OBS} WHERE id_status IS NULL OR id_status NOT IN {linked}",
         linked = linked_statuses()
     )
 }
@@ -126,20 +126,32 @@ pub(crate) fn observations_empty() -> String {
     )
 }
 
-/// Every (person, name) observed on a valid or upgraded ID: the names a
-/// person is known by, with the rows that carry each (`n`) and whether one
-/// of them is the roster's own ID column (`in_roster`).
-pub(crate) fn known_names() -> String {
+/// Every (ID, name, name as written) observed on a valid or upgraded ID,
+/// in one pass over the observations: with the rows that carry it where
+/// the name is usable and the row no duplicate (`n`; 0 for the others),
+/// and whether one of those is the roster's own ID column (`in_roster`).
+/// The known names, the persons and the direct levels are drawn from these
+/// (a few rows per person), not from the observations again.
+pub(crate) fn seen_names() -> String {
+    let counted = "NOT \"_dup\" AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL";
     format!(
-        "SELECT id AS person_id, name, name_raw, count(*) AS n,
-                max(CASE WHEN extract = 'roster' AND field = 'id_number' THEN 1 ELSE 0 END)
-                    AS in_roster
+        "SELECT id, name, name_raw,
+                sum(CASE WHEN {counted} THEN 1 ELSE 0 END) AS n,
+                max(CASE WHEN {counted} AND extract = 'roster' AND field = 'id_number'
+                         THEN 1 ELSE 0 END) AS in_roster
          FROM {OBS_LINKED}
-         WHERE id_status IN {linked} AND id IS NOT NULL AND NOT \"_dup\"
-           AND name IS NOT NULL AND name <> '' AND name_raw IS NOT NULL
+         WHERE id_status IN {linked} AND id IS NOT NULL
          GROUP BY id, name, name_raw",
         linked = linked_statuses()
     )
+}
+
+/// Every (person, name) observed on a valid or upgraded ID with a usable
+/// name, on a row that is no duplicate: the names a person is known by,
+/// with the rows that carry each (`n`) and whether one of them is the
+/// roster's own ID column (`in_roster`). A view over [`SEEN`].
+pub(crate) fn known_names() -> String {
+    format!("SELECT id AS person_id, name, name_raw, n, in_roster FROM {SEEN} WHERE n > 0")
 }
 
 /// A (person, name)'s rank among the person's names as one string, the
@@ -159,19 +171,13 @@ const BEST_NAME_KEY: &str = "concat(CAST(1 - in_roster AS VARCHAR), \
 /// The person universe: every valid or upgraded ID in any extract, with the
 /// name it is best known by: the roster's name if the roster has the ID, else
 /// the most frequent normalised name (ties: the smallest), as written first
-/// in code-point order. The names are counted from [`known_names`], which
-/// has counted the rows already; only the rows it leaves out are scanned
-/// again, for IDs seen with no usable name. The best name is the smallest
+/// in code-point order. The names are counted from [`known_names`], the IDs
+/// taken from [`seen_names`] (an ID seen with no usable name is a person
+/// too): neither scans the observations. The best name is the smallest
 /// [`BEST_NAME_KEY`], so that each person's group holds one string.
 pub(crate) fn persons() -> String {
     format!(
-        "WITH ids AS (
-            SELECT DISTINCT person_id FROM {KNOWN}
-            UNION
-            SELECT DISTINCT id AS person_id FROM {OBS_LINKED}
-            WHERE id_status IN {linked} AND id IS NOT NULL
-              AND NOT COALESCE(NOT \"_dup\" AND name IS NOT NULL AND name <> ''
-                               AND name_raw IS NOT NULL, false)),
+        "WITH ids AS (SELECT DISTINCT id AS person_id FROM {SEEN}),
          counted AS (
             SELECT person_id, name, min(name_raw) AS name_raw, sum(n) AS n,
                    max(in_roster) AS in_roster
@@ -185,7 +191,6 @@ pub(crate) fn persons() -> String {
                 substr(b.k, 15 + b.len, character_length(b.k) - 24 - b.len) AS name_raw
          FROM ids i LEFT JOIN split b ON b.person_id = i.person_id",
         best_key = BEST_NAME_KEY,
-        linked = linked_statuses()
     )
 }
 
@@ -194,11 +199,9 @@ pub(crate) fn persons() -> String {
 pub(crate) fn direct_levels() -> String {
     format!(
         "WITH d AS (
-            SELECT DISTINCT id, name_key, name_raw FROM {OBS_LINKED}
-            WHERE id_status IN {linked} AND id IS NOT NULL)
+            SELECT DISTINCT id, coalesce(name_raw, '') AS name_key, name_raw FROM {SEEN})
          SELECT d.id, d.name_key, name_agrees(d.name_raw, p.name_raw) AS level
-         FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id",
-        linked = linked_statuses()
+         FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id"
     )
 }
 
@@ -319,23 +322,24 @@ pub(crate) fn resolved() -> String {
     format!("SELECT * FROM {RESOLVED_LINKED} UNION ALL SELECT * FROM {RESOLVED_OTHER}")
 }
 
-/// The observations with a valid or upgraded ID (nearly all), looked up
-/// among the direct levels.
-pub(crate) fn resolved_linked() -> String {
+/// The observations of `source` (a table or a parenthesised query of
+/// observation columns) with a valid or upgraded ID (nearly all), their
+/// names' levels looked up among the direct levels ([`super::direct`]).
+pub(crate) fn resolved_linked(source: &str) -> String {
     let valid = quote(status::VALID);
     format!(
         "SELECT {RESOLVED_ROW}, o.id AS person_id,
                 CASE WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {exact}
                      WHEN o.id_status = {valid} THEN {normalized}
                      ELSE {legacy15} END AS method,
-                CASE WHEN d.level = {disagree} THEN {s_disagree}
+                CASE WHEN o.level = {disagree} THEN {s_disagree}
                      WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {s_exact}
                      WHEN o.id_status = {valid} THEN {s_normalized}
                      ELSE {s_legacy15} END AS score,
-                d.level AS name_level
-         FROM {OBS_LINKED} o
-         LEFT JOIN {DIRECT} d ON d.id = o.id AND d.name_key = o.name_key
-         WHERE o.id_status IN ({valid}, {upgraded})",
+                o.level AS name_level
+         FROM (SELECT *, {direct_level}(id, name_key) AS level FROM {source}
+               WHERE id_status IN ({valid}, {upgraded})) o",
+        direct_level = super::direct::NAME,
         upgraded = quote(status::UPGRADED15),
         disagree = quote(LEVEL_DISAGREE),
         exact = quote(Method::Exact.label()),
@@ -452,15 +456,6 @@ pub(crate) fn resolved_ids_of(extract: &str) -> String {
          SELECT {RESOLVED_IDS_COLUMNS} FROM {RESOLVED_OTHER} WHERE extract = {extract}",
         linked = ident(&linked_of(extract)),
         extract = quote(extract),
-    )
-}
-
-/// One extract's rows of [`RESOLVED_LINKED`] (in memory, where it is not
-/// split).
-pub(crate) fn linked_rows_of(extract: &str) -> String {
-    format!(
-        "SELECT * FROM {RESOLVED_LINKED} WHERE extract = {}",
-        quote(extract)
     )
 }
 

@@ -1,0 +1,306 @@
+//! `direct_level(id, name_key)`: how the name an observation with a valid or
+//! upgraded ID was written with agrees with its person's known name, looked
+//! up in the direct levels ([`super::tables::DIRECT`]: one row per ID and
+//! name as written). The resolved observations are views that call it, so
+//! that they are never written out: every observation column stays where
+//! the read stage put it, and the lookup runs again on each scan (one per
+//! consumer: attaching the persons, the links files, DQ02's source rows).
+//! A join in each view would build its hash table again at every scan; the
+//! table is built once here. It holds the run's data, so unlike
+//! [`crate::engine::udfs`] it is registered per run, once DIRECT is there.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use foldhash::fast::FixedState;
+
+use crate::engine::{LEVEL_DISAGREE, LEVEL_HOMOPHONE, LEVEL_SAME, LEVEL_VARIANT};
+
+/// The UDF's name in plans.
+pub(crate) const NAME: &str = "direct_level";
+
+/// The levels a name can have, by code; a code of 0 is a null level.
+const LABELS: [&str; 4] = [LEVEL_SAME, LEVEL_VARIANT, LEVEL_HOMOPHONE, LEVEL_DISAGREE];
+
+/// A lookup key: the ID's bytes, 0xFF (no UTF-8 text holds it), the name's.
+fn key(buf: &mut Vec<u8>, id: &str, name_key: &str) {
+    buf.clear();
+    buf.extend_from_slice(id.as_bytes());
+    buf.push(0xFF);
+    buf.extend_from_slice(name_key.as_bytes());
+}
+
+fn code(level: Option<&str>) -> Result<u8> {
+    match level {
+        None => Ok(0),
+        Some(label) => LABELS
+            .iter()
+            .position(|l| *l == label)
+            .map(|i| i as u8 + 1)
+            .ok_or_else(|| DataFusionError::Internal(format!("unknown name level {label:?}"))),
+    }
+}
+
+fn strings(array: &ArrayRef) -> Result<StringArray> {
+    let array = cast(array, &DataType::Utf8)?;
+    Ok(array
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8 gives a StringArray")
+        .clone())
+}
+
+/// The direct levels by (ID, name as written), built from DIRECT's rows.
+/// Nearly every name agrees with its person's as it is (`same`): only the
+/// other levels are held, with the IDs that have one, so that most rows
+/// cost one lookup of their ID in a set much smaller than the persons.
+/// Every row looked up has its (ID, name) among DIRECT's rows (both come
+/// from the same observations), so a pair not held is `same`.
+#[derive(Debug)]
+pub(crate) struct DirectLevels {
+    /// The IDs with a name whose level is not `same`.
+    ids: HashSet<Box<str>, FixedState>,
+    /// Those names' levels by [`key`].
+    levels: HashMap<Box<[u8]>, u8, FixedState>,
+}
+
+impl DirectLevels {
+    /// From batches of DIRECT's columns `id`, `name_key`, `level`. Rows
+    /// without an ID are never looked up and left out. Two rows of one key
+    /// (a name missing and written empty both give the key '') keep the
+    /// larger code: the order the batches come in does not matter.
+    pub(crate) fn new(batches: &[RecordBatch]) -> Result<Self> {
+        let same = code(Some(LEVEL_SAME))?;
+        let mut levels: HashMap<Box<[u8]>, u8, FixedState> = HashMap::default();
+        let mut ids: HashSet<Box<str>, FixedState> = HashSet::default();
+        let mut buf = Vec::new();
+        for batch in batches {
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .ok_or_else(|| DataFusionError::Internal(format!("DIRECT has no {name}")))
+                    .and_then(strings)
+            };
+            let (id, names, level) = (column("id")?, column("name_key")?, column("level")?);
+            for i in 0..batch.num_rows() {
+                if id.is_null(i) {
+                    continue;
+                }
+                let c = code((!level.is_null(i)).then(|| level.value(i)))?;
+                let name = if names.is_null(i) { "" } else { names.value(i) };
+                key(&mut buf, id.value(i), name);
+                // A `same` held only where the key has another level too.
+                match levels.get_mut(buf.as_slice()) {
+                    Some(old) => *old = (*old).max(c),
+                    None if c == same => {}
+                    None => {
+                        levels.insert(buf.as_slice().into(), c);
+                        if !ids.contains(id.value(i)) {
+                            ids.insert(id.value(i).into());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(DirectLevels { ids, levels })
+    }
+
+    /// The (ID, name) pairs held: those whose level is not `same`.
+    pub(crate) fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// The level of each (ID, name as written): null when either is null
+    /// or the level is null.
+    fn lookup(&self, ids: &StringArray, names: &StringArray) -> StringArray {
+        let mut out = StringBuilder::with_capacity(ids.len(), ids.len() * 4);
+        let mut buf = Vec::new();
+        for i in 0..ids.len() {
+            if ids.is_null(i) || names.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let id = ids.value(i);
+            let c = if self.ids.contains(id) {
+                key(&mut buf, id, names.value(i));
+                self.levels.get(buf.as_slice()).copied()
+            } else {
+                None
+            };
+            match c {
+                None => out.append_value(LEVEL_SAME),
+                Some(0) => out.append_null(),
+                Some(c) => out.append_value(LABELS[usize::from(c) - 1]),
+            }
+        }
+        out.finish()
+    }
+}
+
+/// The UDF over a [`DirectLevels`]. Two are equal when they share the
+/// same table.
+#[derive(Debug)]
+pub(crate) struct DirectLevelUdf {
+    signature: Signature,
+    levels: Arc<DirectLevels>,
+}
+
+impl PartialEq for DirectLevelUdf {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.levels, &other.levels)
+    }
+}
+
+impl Eq for DirectLevelUdf {}
+
+impl std::hash::Hash for DirectLevelUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.levels).hash(state);
+    }
+}
+
+impl DirectLevelUdf {
+    pub(crate) fn udf(levels: DirectLevels) -> ScalarUDF {
+        ScalarUDF::from(DirectLevelUdf {
+            signature: Signature::string(2, Volatility::Immutable),
+            levels: Arc::new(levels),
+        })
+    }
+}
+
+impl ScalarUDFImpl for DirectLevelUdf {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let ids = strings(&arrays[0])?;
+        let names = strings(&arrays[1])?;
+        Ok(ColumnarValue::Array(Arc::new(
+            self.levels.lookup(&ids, &names),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    type Row<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn direct(rows: &[Row<'_>]) -> RecordBatch {
+        let column = |values: Vec<Option<&str>>| Arc::new(StringArray::from(values)) as ArrayRef;
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Utf8, true),
+                Field::new("name_key", DataType::Utf8, true),
+                Field::new("level", DataType::Utf8, true),
+            ])),
+            vec![
+                column(rows.iter().map(|r| r.0).collect()),
+                column(rows.iter().map(|r| r.1).collect()),
+                column(rows.iter().map(|r| r.2).collect()),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The levels of (ID, name) pairs, as text.
+    fn looked_up(
+        levels: &DirectLevels,
+        ids: &StringArray,
+        names: &StringArray,
+    ) -> Vec<Option<String>> {
+        let found = levels.lookup(ids, names);
+        found.iter().map(|l| l.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn each_id_and_name_finds_its_own_level() {
+        let levels = DirectLevels::new(&[direct(&[
+            (Some("110101199001011234"), Some("张三"), Some(LEVEL_SAME)),
+            (
+                Some("110101199001011234"),
+                Some("李四"),
+                Some(LEVEL_DISAGREE),
+            ),
+            (
+                Some("11010119900101123"),
+                Some("4张三"),
+                Some(LEVEL_VARIANT),
+            ),
+            (Some("110101199001011242"), Some(""), None),
+            (Some("110101199001011250"), Some("赵六"), Some(LEVEL_SAME)),
+            (None, Some("王五"), Some(LEVEL_SAME)),
+        ])])
+        .unwrap();
+        // Only the levels other than same are held.
+        assert_eq!(levels.len(), 3);
+        let ids = StringArray::from(vec![
+            Some("110101199001011234"),
+            Some("110101199001011234"),
+            Some("11010119900101123"),
+            Some("110101199001011242"),
+            Some("110101199001011250"),
+            None,
+            Some("110101199001011234"),
+        ]);
+        let names = StringArray::from(vec![
+            Some("张三"),
+            Some("李四"),
+            Some("4张三"),
+            Some(""),
+            Some("赵六"),
+            Some("王五"),
+            None,
+        ]);
+        let want = [
+            Some(LEVEL_SAME),
+            Some(LEVEL_DISAGREE),
+            Some(LEVEL_VARIANT),
+            None,
+            Some(LEVEL_SAME),
+            None,
+            None,
+        ];
+        let want: Vec<Option<String>> = want.iter().map(|l| l.map(str::to_string)).collect();
+        assert_eq!(looked_up(&levels, &ids, &names), want);
+    }
+
+    #[test]
+    fn one_key_twice_keeps_the_same_level_whichever_comes_first() {
+        let id = Some("110101199001011234");
+        let ids = StringArray::from(vec!["110101199001011234"]);
+        let names = StringArray::from(vec![""]);
+        for (a, b, want) in [
+            (None, Some(LEVEL_HOMOPHONE), Some(LEVEL_HOMOPHONE)),
+            (Some(LEVEL_SAME), Some(LEVEL_VARIANT), Some(LEVEL_VARIANT)),
+        ] {
+            for rows in [
+                [(id, Some(""), a), (id, Some(""), b)],
+                [(id, Some(""), b), (id, Some(""), a)],
+            ] {
+                let levels = DirectLevels::new(&[direct(&rows)]).unwrap();
+                let want = vec![want.map(str::to_string)];
+                assert_eq!(looked_up(&levels, &ids, &names), want);
+            }
+        }
+    }
+}
