@@ -170,11 +170,13 @@ pub fn session_with(threads: usize, disk: Option<&DiskTables>) -> Result<Session
     if disk.is_none() {
         // In memory, a join's smaller side of up to some hundred megabytes
         // is built once and shared, so the larger side is not repartitioned
-        // by hash (a copy of every row). At a county, the observations (6.6 M
-        // rows) joined with the direct levels (about 650 k): resolved links
-        // 1.4–2.2 s against 2.0–3.1 s, the persons attached after them
-        // 0.3–0.6 s against 0.5–0.8 s, peak memory 4.8–5.0 against
-        // 5.3–5.5 GB, outputs byte-identical (BENCHMARKS.md, session 18). On
+        // by hash (a copy of every row). At a county in session 18, the
+        // observations (6.6 M rows) then joined with the direct levels (about
+        // 650 k; since session 26 a lookup, see resolve::direct): resolved
+        // links 1.4–2.2 s against 2.0–3.1 s, the persons attached after them
+        // 0.3–0.6 s against 0.5–0.8 s, peak memory 4.8–5.0 against 5.3–5.5
+        // GB, outputs byte-identical (BENCHMARKS.md, session 18). The
+        // persons' attach and the rules' joins still build such sides. On
         // disk the defaults stay: a side built once is one reservation of
         // the memory pool, which may be as small as 256 MiB.
         let optimizer = &mut config.options_mut().optimizer;

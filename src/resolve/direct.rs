@@ -72,14 +72,15 @@ pub(crate) struct DirectLevels {
 }
 
 impl DirectLevels {
-    /// From batches of DIRECT's columns `id`, `name_key`, `level`. Rows
-    /// without an ID are never looked up and left out. Two rows of one key
-    /// (a name missing and written empty both give the key '') keep the
-    /// larger code: the order the batches come in does not matter.
+    /// From batches of DIRECT's columns `id`, `name_key`, `level` (the run
+    /// passes only the rows of IDs with a level other than `same`: the
+    /// others would be dropped here). Rows without an ID are never looked
+    /// up and left out. Two rows of one key (a name missing and written
+    /// empty both give the key '') keep the larger code, `same` above a
+    /// null level: the order the batches come in does not matter.
     pub(crate) fn new(batches: &[RecordBatch]) -> Result<Self> {
         let same = code(Some(LEVEL_SAME))?;
         let mut levels: HashMap<Box<[u8]>, u8, FixedState> = HashMap::default();
-        let mut ids: HashSet<Box<str>, FixedState> = HashSet::default();
         let mut buf = Vec::new();
         for batch in batches {
             let column = |name: &str| {
@@ -96,17 +97,24 @@ impl DirectLevels {
                 let c = code((!level.is_null(i)).then(|| level.value(i)))?;
                 let name = if names.is_null(i) { "" } else { names.value(i) };
                 key(&mut buf, id.value(i), name);
-                // A `same` held only where the key has another level too.
                 match levels.get_mut(buf.as_slice()) {
                     Some(old) => *old = (*old).max(c),
-                    None if c == same => {}
                     None => {
                         levels.insert(buf.as_slice().into(), c);
-                        if !ids.contains(id.value(i)) {
-                            ids.insert(id.value(i).into());
-                        }
                     }
                 }
+            }
+        }
+        // Only the keys whose level is not `same` are held.
+        levels.retain(|_, c| *c != same);
+        let mut ids: HashSet<Box<str>, FixedState> = HashSet::default();
+        for key in levels.keys() {
+            let id = key.split(|&b| b == 0xFF).next().unwrap_or_default();
+            // The key's ID part is the ID's UTF-8 bytes: 0xFF is never in it.
+            let id =
+                std::str::from_utf8(id).map_err(|e| DataFusionError::Internal(e.to_string()))?;
+            if !ids.contains(id) {
+                ids.insert(id.into());
             }
         }
         Ok(DirectLevels { ids, levels })
@@ -292,6 +300,7 @@ mod tests {
         for (a, b, want) in [
             (None, Some(LEVEL_HOMOPHONE), Some(LEVEL_HOMOPHONE)),
             (Some(LEVEL_SAME), Some(LEVEL_VARIANT), Some(LEVEL_VARIANT)),
+            (None, Some(LEVEL_SAME), Some(LEVEL_SAME)),
         ] {
             for rows in [
                 [(id, Some(""), a), (id, Some(""), b)],

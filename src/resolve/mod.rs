@@ -34,12 +34,12 @@ pub use plan::{links_of, links_sorted};
 /// Names of the tables resolution registers. The public ones are for the
 /// rules and writers; `_resolve_*` are intermediate.
 pub mod tables {
-    /// links.csv rows (a view over the resolved table; [`super::links_sorted`]
+    /// links.csv rows (a view over the resolved rows; [`super::links_sorted`]
     /// gives them in output order): extract, file, row, raw_id, raw_name,
     /// person_id, method, score, _ord.
     pub const LINKS: &str = "links";
     /// Every ID field of every row, roster included (a view over the
-    /// resolved table): extract, _ord, field, person_id, method, score,
+    /// resolved rows): extract, _ord, field, person_id, method, score,
     /// name_level, id_status, _dup, file, row, raw_id, raw_name, name.
     pub const RESOLVED_IDS: &str = "resolved_ids";
     /// The person universe: person_id, name (normalised, the best-known
@@ -94,8 +94,9 @@ pub mod tables {
         format!("{RESOLVED_IDS}_{extract}")
     }
 
-    /// Dropped once resolution is done; RESOLVED and its two tables stay
-    /// under the views LINKS and RESOLVED_IDS.
+    /// Dropped once resolution is done; RESOLVED, the views of the linked
+    /// rows (over the extracts' own columns) and the table of the other
+    /// rows stay under the views LINKS and RESOLVED_IDS.
     pub(crate) const INTERMEDIATE: [&str; 13] = [
         OBS,
         OBS_LINKED,
@@ -176,7 +177,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
 pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> Result<Resolution> {
     register_positions(ctx)?;
     // Each extract's observations: one SELECT per ID field it carries.
-    let mut by_extract: Vec<(String, String)> = Vec::new();
+    let mut by_extract: Vec<(String, String, bool)> = Vec::new();
     for &(extract, table) in sources {
         let schema = ctx.table(table).await?.schema().as_arrow().clone();
         let has = |c: &str| schema.column_with_name(c).is_some();
@@ -200,16 +201,28 @@ pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> 
             };
             selects.push(plan::observations_select(&src));
         }
-        if !selects.is_empty() {
-            by_extract.push((extract.to_string(), selects.join("\nUNION ALL\n")));
-        }
+        // An extract without an ID field has no observations, but its
+        // resolved views are there all the same (empty), as every
+        // extract's are.
+        let sql = if selects.is_empty() {
+            plan::observations_empty()
+        } else {
+            selects.join("\nUNION ALL\n")
+        };
+        by_extract.push((extract.to_string(), sql, !selects.is_empty()));
     }
-    let observations = if by_extract.is_empty() {
+    let with_ids: Vec<&str> = (by_extract.iter())
+        .filter(|(_, _, any)| *any)
+        .map(|(_, sql, _)| sql.as_str())
+        .collect();
+    let observations = if with_ids.is_empty() {
         plan::observations_empty()
     } else {
-        let all: Vec<&str> = by_extract.iter().map(|(_, sql)| sql.as_str()).collect();
-        all.join("\nUNION ALL\n")
+        with_ids.join("\nUNION ALL\n")
     };
+    let by_extract: Vec<(String, String)> = (by_extract.into_iter())
+        .map(|(extract, sql, _)| (extract, sql))
+        .collect();
 
     use tables::*;
     let steps = steps(observations);
@@ -234,7 +247,8 @@ pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> 
         "resolve blocking"
     );
     // The row-level tables stay in the engine as views over the resolved
-    // table (on disk for a session that keeps its tables there): no copy of
+    // rows, themselves views over the extracts' own columns (on disk, the
+    // work files of a session that keeps its tables there): no copy of
     // either. links.csv is written from each extract's links in turn
     // (plan::links_of).
     for (name, sql) in [(LINKS, plan::links()), (RESOLVED_IDS, plan::resolved_ids())] {
@@ -382,11 +396,7 @@ async fn resolve_step(
         // Views, one per extract (attaching the persons and writing the
         // links read one extract's rows at a time), over its observations
         // and the direct levels' lookup.
-        let direct = ctx
-            .sql(&format!("SELECT id, name_key, level FROM {DIRECT}"))
-            .await?
-            .collect()
-            .await?;
+        let direct = ctx.sql(&plan::direct_held()).await?.collect().await?;
         let levels = direct::DirectLevels::new(&direct)?;
         tracing::debug!(entries = levels.len(), "direct levels indexed");
         ctx.register_udf(direct::DirectLevelUdf::udf(levels));

@@ -205,6 +205,17 @@ pub(crate) fn direct_levels() -> String {
     )
 }
 
+/// The rows of [`DIRECT`] that [`super::direct::DirectLevels`] needs: those
+/// of the IDs with a name whose level is not `same` (few: nearly every
+/// name agrees as it is, and the lookup is held in memory whole).
+pub(crate) fn direct_held() -> String {
+    format!(
+        "SELECT id, name_key, level FROM {DIRECT}
+         WHERE id IN (SELECT id FROM {DIRECT} WHERE level IS NULL OR level <> {same})",
+        same = quote(LEVEL_SAME),
+    )
+}
+
 /// The IDs with a wrong check character to repair, with the names they
 /// were written with.
 fn bad_records() -> String {
@@ -316,8 +327,8 @@ const RESOLVED_ROW: &str = "o.extract, o.field, o.file, o.\"row\", o.\"_ord\", o
                o.id_raw AS raw_id, o.name_raw AS raw_name, o.name, o.id_status";
 
 /// Every observation with its resolved person, method, score and the level
-/// at which its name agreed: the union of [`resolved_linked`] and
-/// [`resolved_other`], each held as a table of its own.
+/// at which its name agreed: the union of [`resolved_linked`] (views, one
+/// per extract) and [`resolved_other`] (a table: its rows are few).
 pub(crate) fn resolved() -> String {
     format!("SELECT * FROM {RESOLVED_LINKED} UNION ALL SELECT * FROM {RESOLVED_OTHER}")
 }
@@ -460,8 +471,8 @@ pub(crate) fn resolved_ids_of(extract: &str) -> String {
 }
 
 /// The union of tables of the same columns (the second of each pair), or,
-/// when there are none, no rows of `query`'s columns (the query the
-/// tables were split from: it reads nothing more).
+/// when there are none, no rows of `query`'s columns (a query that gives
+/// the same columns: it reads nothing more).
 pub(crate) fn union_of(tables: &[(&str, String)], query: &str) -> String {
     if tables.is_empty() {
         return format!("SELECT * FROM ({query}) WHERE false");

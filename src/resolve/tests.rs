@@ -721,6 +721,39 @@ async fn a_run_without_extracts_gives_empty_tables() {
     assert_eq!(res.links.schema().field(0).name(), "extract");
 }
 
+#[tokio::test]
+async fn an_extract_without_an_id_column_has_empty_resolved_rows() {
+    let ctx = session(2);
+    register_fixture(&ctx);
+    let notes = RecordBatch::try_from_iter([(
+        "amount",
+        Arc::new(StringArray::from(vec!["12.5"])) as ArrayRef,
+    )])
+    .unwrap();
+    register_batch(&ctx, "notes", notes).unwrap();
+    let mut extracts = EXTRACTS.to_vec();
+    extracts.push("notes");
+    let res = resolve_all(&ctx, &extracts).await.unwrap();
+    let own = query_batch(
+        &ctx,
+        &format!(
+            "SELECT count(*) AS n FROM \"{}\"",
+            tables::resolved_ids_of("notes")
+        ),
+    )
+    .await
+    .unwrap();
+    let n = own
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>();
+    assert_eq!(n.unwrap().value(0), 0);
+    // The other extracts resolve as they do without it.
+    let without = run(2).await;
+    assert_eq!(res.links, without.links);
+    assert_eq!(res.resolved_ids, without.resolved_ids);
+}
+
 /// Scale smoke test (`cargo test --lib resolve::tests::scale -- --ignored
 /// --nocapture`): 20 000 persons, 200 000 department rows, 1 % typos.
 #[tokio::test]
