@@ -1,13 +1,17 @@
-//! `direct_level(id, name_key)`: how the name an observation with a valid or
-//! upgraded ID was written with agrees with its person's known name, looked
-//! up in the direct levels ([`super::tables::DIRECT`]: one row per ID and
-//! name as written). The resolved observations are views that call it, so
-//! that they are never written out: every observation column stays where
-//! the read stage put it, and the lookup runs again on each scan (one per
-//! consumer: attaching the persons, the links files, DQ02's source rows).
-//! A join in each view would build its hash table again at every scan; the
-//! table is built once here. It holds the run's data, so unlike
-//! [`crate::engine::udfs`] it is registered per run, once DIRECT is there.
+//! The kernels of the resolved linked observations, the views that resolve
+//! every observation with a valid or upgraded ID (`plan::resolved_linked`):
+//! `direct_level(id, name_key)`, how the name it was written with agrees
+//! with its person's known name, looked up in the direct levels
+//! ([`super::tables::DIRECT`]: one row per ID and name as written);
+//! `link_method(id_status, id_raw, id)`, how its ID linked; and
+//! `link_score(id_status, id_raw, id, name_key)`, the link's score. The
+//! views are never written out: every observation column stays where the
+//! read stage put it, and these run again on each scan (one per consumer:
+//! attaching the persons, the links files, DQ02's source rows), each in one
+//! pass over its rows. A join in each view would build its hash table again
+//! at every scan; the levels' table is built once here. It holds the run's
+//! data, so unlike [`crate::engine::udfs`] these are registered per run,
+//! once DIRECT is there.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,10 +25,14 @@ use datafusion::logical_expr::{
 };
 use foldhash::fast::FixedState;
 
+use super::levels::{Method, SCORE_NAME_DISAGREES, status};
 use crate::engine::{LEVEL_DISAGREE, LEVEL_HOMOPHONE, LEVEL_SAME, LEVEL_VARIANT};
+use datafusion::arrow::array::Float64Builder;
 
-/// The UDF's name in plans.
+/// The UDFs' names in plans.
 pub(crate) const NAME: &str = "direct_level";
+pub(crate) const METHOD: &str = "link_method";
+pub(crate) const SCORE: &str = "link_score";
 
 /// The levels a name can have, by code; a code of 0 is a null level.
 const LABELS: [&str; 4] = [LEVEL_SAME, LEVEL_VARIANT, LEVEL_HOMOPHONE, LEVEL_DISAGREE];
@@ -125,67 +133,109 @@ impl DirectLevels {
         self.levels.len()
     }
 
-    /// The level of each (ID, name as written): null when either is null
-    /// or the level is null.
+    /// The level of row `i`'s (ID, name as written): None when either is
+    /// null or the level is null. `buf` holds the key.
+    fn level(
+        &self,
+        ids: &StringArray,
+        names: &StringArray,
+        i: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<&'static str> {
+        if ids.is_null(i) || names.is_null(i) {
+            return None;
+        }
+        let id = ids.value(i);
+        let c = if self.ids.contains(id) {
+            key(buf, id, names.value(i));
+            self.levels.get(buf.as_slice()).copied()
+        } else {
+            None
+        };
+        match c {
+            None => Some(LEVEL_SAME),
+            Some(0) => None,
+            Some(c) => Some(LABELS[usize::from(c) - 1]),
+        }
+    }
+
+    /// The level of each (ID, name as written).
     fn lookup(&self, ids: &StringArray, names: &StringArray) -> StringArray {
         let mut out = StringBuilder::with_capacity(ids.len(), ids.len() * 4);
         let mut buf = Vec::new();
         for i in 0..ids.len() {
-            if ids.is_null(i) || names.is_null(i) {
-                out.append_null();
-                continue;
-            }
-            let id = ids.value(i);
-            let c = if self.ids.contains(id) {
-                key(&mut buf, id, names.value(i));
-                self.levels.get(buf.as_slice()).copied()
-            } else {
-                None
-            };
-            match c {
-                None => out.append_value(LEVEL_SAME),
-                Some(0) => out.append_null(),
-                Some(c) => out.append_value(LABELS[usize::from(c) - 1]),
-            }
+            out.append_option(self.level(ids, names, i, &mut buf));
         }
         out.finish()
     }
 }
 
-/// The UDF over a [`DirectLevels`]. Two are equal when they share the
-/// same table.
+/// How row `i`'s valid or upgraded ID linked: exact when valid and written
+/// as normalised, normalized when valid, else legacy15 (as SQL's `=` would
+/// say, a null raw ID or ID is not written as normalised).
+fn method(statuses: &StringArray, raws: &StringArray, ids: &StringArray, i: usize) -> Method {
+    let valid = !statuses.is_null(i) && statuses.value(i) == status::VALID;
+    let exact = !raws.is_null(i) && !ids.is_null(i) && raws.value(i) == ids.value(i);
+    match (valid, exact) {
+        (true, true) => Method::Exact,
+        (true, false) => Method::Normalized,
+        (false, _) => Method::Legacy15,
+    }
+}
+
+/// Which of the kernels a [`LinkedUdf`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Level,
+    Method,
+    Score,
+}
+
+/// One of the kernels over a [`DirectLevels`]. Two are equal when they are
+/// the same kernel over the same table.
 #[derive(Debug)]
-pub(crate) struct DirectLevelUdf {
+pub(crate) struct LinkedUdf {
+    kind: Kind,
     signature: Signature,
     levels: Arc<DirectLevels>,
 }
 
-impl PartialEq for DirectLevelUdf {
+impl PartialEq for LinkedUdf {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.levels, &other.levels)
+        self.kind == other.kind && Arc::ptr_eq(&self.levels, &other.levels)
     }
 }
 
-impl Eq for DirectLevelUdf {}
+impl Eq for LinkedUdf {}
 
-impl std::hash::Hash for DirectLevelUdf {
+impl std::hash::Hash for LinkedUdf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
         Arc::as_ptr(&self.levels).hash(state);
     }
 }
 
-impl DirectLevelUdf {
-    pub(crate) fn udf(levels: DirectLevels) -> ScalarUDF {
-        ScalarUDF::from(DirectLevelUdf {
-            signature: Signature::string(2, Volatility::Immutable),
-            levels: Arc::new(levels),
+impl LinkedUdf {
+    /// `direct_level`, `link_method` and `link_score` over `levels`.
+    pub(crate) fn udfs(levels: DirectLevels) -> [ScalarUDF; 3] {
+        let levels = Arc::new(levels);
+        [(Kind::Level, 2), (Kind::Method, 3), (Kind::Score, 4)].map(|(kind, args)| {
+            ScalarUDF::from(LinkedUdf {
+                kind,
+                signature: Signature::string(args, Volatility::Immutable),
+                levels: levels.clone(),
+            })
         })
     }
 }
 
-impl ScalarUDFImpl for DirectLevelUdf {
+impl ScalarUDFImpl for LinkedUdf {
     fn name(&self) -> &str {
-        NAME
+        match self.kind {
+            Kind::Level => NAME,
+            Kind::Method => METHOD,
+            Kind::Score => SCORE,
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -193,16 +243,46 @@ impl ScalarUDFImpl for DirectLevelUdf {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(match self.kind {
+            Kind::Level | Kind::Method => DataType::Utf8,
+            Kind::Score => DataType::Float64,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let ids = strings(&arrays[0])?;
-        let names = strings(&arrays[1])?;
-        Ok(ColumnarValue::Array(Arc::new(
-            self.levels.lookup(&ids, &names),
-        )))
+        let arrays = arrays.iter().map(strings).collect::<Result<Vec<_>>>()?;
+        let out: ArrayRef = match (self.kind, arrays.as_slice()) {
+            (Kind::Level, [ids, names]) => Arc::new(self.levels.lookup(ids, names)),
+            (Kind::Method, [statuses, raws, ids]) => {
+                let mut out = StringBuilder::with_capacity(ids.len(), ids.len() * 10);
+                for i in 0..ids.len() {
+                    out.append_value(method(statuses, raws, ids, i).label());
+                }
+                Arc::new(out.finish())
+            }
+            (Kind::Score, [statuses, raws, ids, names]) => {
+                let mut out = Float64Builder::with_capacity(ids.len());
+                let mut buf = Vec::new();
+                for i in 0..ids.len() {
+                    out.append_value(
+                        if self.levels.level(ids, names, i, &mut buf) == Some(LEVEL_DISAGREE) {
+                            SCORE_NAME_DISAGREES
+                        } else {
+                            method(statuses, raws, ids, i).score()
+                        },
+                    );
+                }
+                Arc::new(out.finish())
+            }
+            _ => {
+                return Err(DataFusionError::Internal(format!(
+                    "{} takes other arguments",
+                    self.name()
+                )));
+            }
+        };
+        Ok(ColumnarValue::Array(out))
     }
 }
 
@@ -290,6 +370,29 @@ mod tests {
         ];
         let want: Vec<Option<String>> = want.iter().map(|l| l.map(str::to_string)).collect();
         assert_eq!(looked_up(&levels, &ids, &names), want);
+    }
+
+    #[test]
+    fn a_valid_id_written_as_normalised_is_exact_and_an_upgraded_one_legacy15() {
+        let valid = Some(status::VALID);
+        let statuses = StringArray::from(vec![valid, valid, valid, Some(status::UPGRADED15)]);
+        let raws = StringArray::from(vec![
+            Some("110101199001011234"),
+            Some("11010119900101123４"),
+            None,
+            Some("110101900101123"),
+        ]);
+        let ids = StringArray::from(vec!["110101199001011234"; 4]);
+        let methods: Vec<Method> = (0..4).map(|i| method(&statuses, &raws, &ids, i)).collect();
+        assert_eq!(
+            methods,
+            [
+                Method::Exact,
+                Method::Normalized,
+                Method::Normalized,
+                Method::Legacy15
+            ]
+        );
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub async fn resolve(ctx: &SessionContext, extracts: &[&str]) -> Result<Resoluti
 pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> Result<Resolution> {
     register_positions(ctx)?;
     // Each extract's observations: one SELECT per ID field it carries.
-    let mut by_extract: Vec<(String, String, bool)> = Vec::new();
+    let mut by_extract: Vec<(String, Option<String>)> = Vec::new();
     for &(extract, table) in sources {
         let schema = ctx.table(table).await?.schema().as_arrow().clone();
         let has = |c: &str| schema.column_with_name(c).is_some();
@@ -201,28 +201,20 @@ pub async fn resolve_reading(ctx: &SessionContext, sources: &[(&str, &str)]) -> 
             };
             selects.push(plan::observations_select(&src));
         }
-        // An extract without an ID field has no observations, but its
-        // resolved views are there all the same (empty), as every
-        // extract's are.
-        let sql = if selects.is_empty() {
-            plan::observations_empty()
-        } else {
-            selects.join("\nUNION ALL\n")
-        };
-        by_extract.push((extract.to_string(), sql, !selects.is_empty()));
+        // An extract without an ID field has no observations; its
+        // resolved views are there all the same, empty.
+        let sql = (!selects.is_empty()).then(|| selects.join("\nUNION ALL\n"));
+        by_extract.push((extract.to_string(), sql));
     }
-    let with_ids: Vec<&str> = (by_extract.iter())
-        .filter(|(_, _, any)| *any)
-        .map(|(_, sql, _)| sql.as_str())
+    let with_ids: Vec<&str> = by_extract
+        .iter()
+        .filter_map(|(_, sql)| sql.as_deref())
         .collect();
     let observations = if with_ids.is_empty() {
         plan::observations_empty()
     } else {
         with_ids.join("\nUNION ALL\n")
     };
-    let by_extract: Vec<(String, String)> = (by_extract.into_iter())
-        .map(|(extract, sql, _)| (extract, sql))
-        .collect();
 
     use tables::*;
     let steps = steps(observations);
@@ -354,8 +346,8 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
                 // The observations' step gives these two.
                 .map(|word| match word {
                     tables::OBS_LINKED | tables::OBS_OTHER => tables::OBS,
-                    // The lookup is built from the direct levels.
-                    direct::NAME => tables::DIRECT,
+                    // The kernels are built from the direct levels.
+                    direct::NAME | direct::METHOD | direct::SCORE => tables::DIRECT,
                     word => word,
                 })
                 .collect()
@@ -374,12 +366,12 @@ fn waves(steps: &[(&'static str, String)]) -> Result<Vec<Vec<(&'static str, Stri
 
 /// Registers the table `name` of resolution from `sql`, as its step does:
 /// it reads no table that `sql` does not name ([`waves`]). `by_extract`
-/// holds each extract's observations as a query.
+/// holds each extract's observations as a query (none without an ID field).
 async fn resolve_step(
     ctx: &SessionContext,
     name: &'static str,
     sql: &str,
-    by_extract: &[(String, String)],
+    by_extract: &[(String, Option<String>)],
 ) -> Result<()> {
     use tables::*;
     let start = std::time::Instant::now();
@@ -399,13 +391,22 @@ async fn resolve_step(
         let direct = ctx.sql(&plan::direct_held()).await?.collect().await?;
         let levels = direct::DirectLevels::new(&direct)?;
         tracing::debug!(entries = levels.len(), "direct levels indexed");
-        ctx.register_udf(direct::DirectLevelUdf::udf(levels));
+        for udf in direct::LinkedUdf::udfs(levels) {
+            ctx.register_udf(udf);
+        }
         let mut tables = Vec::with_capacity(by_extract.len());
         for (extract, observations) in by_extract {
             let table = linked_of(extract);
-            let view = plan::resolved_linked(&format!("({observations})"));
-            create_view(ctx, &table, &view).await?;
-            tables.push((extract.as_str(), table));
+            match observations {
+                Some(observations) => {
+                    let view = plan::resolved_linked(&format!("({observations})"));
+                    create_view(ctx, &table, &view).await?;
+                    tables.push((extract.as_str(), table));
+                }
+                // No rows, in the columns of all the others: the union
+                // below leaves it out.
+                None => create_view(ctx, &table, &plan::union_of(&[], sql)).await?,
+            }
         }
         create_view(ctx, name, &plan::union_of(&tables, sql)).await?;
     } else if name == RESOLVED || name == KNOWN {

@@ -5,7 +5,7 @@
 //! ID with two neighbouring characters swapped, so the work grows with
 //! 18 × (IDs) instead of (records × persons).
 
-use super::levels::{Method, REPAIRED_SCORES, SCORE_NAME_DISAGREES, status};
+use super::levels::{Method, REPAIRED_SCORES, status};
 use super::tables::*;
 use crate::engine::{LEVEL_DISAGREE, LEVEL_SAME};
 
@@ -334,32 +334,22 @@ pub(crate) fn resolved() -> String {
 }
 
 /// The observations of `source` (a table or a parenthesised query of
-/// observation columns) with a valid or upgraded ID (nearly all), their
-/// names' levels looked up among the direct levels ([`super::direct`]).
+/// observation columns) with a valid or upgraded ID (nearly all): the
+/// person is the ID; the method, score and name level come from the
+/// kernels of [`super::direct`] (a name that disagrees lowers the score).
 pub(crate) fn resolved_linked(source: &str) -> String {
-    let valid = quote(status::VALID);
     format!(
         "SELECT {RESOLVED_ROW}, o.id AS person_id,
-                CASE WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {exact}
-                     WHEN o.id_status = {valid} THEN {normalized}
-                     ELSE {legacy15} END AS method,
-                CASE WHEN o.level = {disagree} THEN {s_disagree}
-                     WHEN o.id_status = {valid} AND o.id_raw = o.id THEN {s_exact}
-                     WHEN o.id_status = {valid} THEN {s_normalized}
-                     ELSE {s_legacy15} END AS score,
-                o.level AS name_level
-         FROM (SELECT *, {direct_level}(id, name_key) AS level FROM {source}
-               WHERE id_status IN ({valid}, {upgraded})) o",
-        direct_level = super::direct::NAME,
+                {method}(o.id_status, o.id_raw, o.id) AS method,
+                {score}(o.id_status, o.id_raw, o.id, o.name_key) AS score,
+                {level}(o.id, o.name_key) AS name_level
+         FROM {source} o
+         WHERE o.id_status IN ({valid}, {upgraded})",
+        method = super::direct::METHOD,
+        score = super::direct::SCORE,
+        level = super::direct::NAME,
+        valid = quote(status::VALID),
         upgraded = quote(status::UPGRADED15),
-        disagree = quote(LEVEL_DISAGREE),
-        exact = quote(Method::Exact.label()),
-        normalized = quote(Method::Normalized.label()),
-        legacy15 = quote(Method::Legacy15.label()),
-        s_disagree = f64_sql(SCORE_NAME_DISAGREES),
-        s_exact = f64_sql(Method::Exact.score()),
-        s_normalized = f64_sql(Method::Normalized.score()),
-        s_legacy15 = f64_sql(Method::Legacy15.score()),
     )
 }
 
