@@ -1314,6 +1314,59 @@ mod tests {
         assert!(got == want, "links out of order");
     }
 
+    /// Waits (up to 20 s) until `dir` is gone: a dropped table's folders
+    /// are removed on a thread of their own.
+    fn gone(dir: &std::path::Path) -> bool {
+        for _ in 0..200 {
+            if !dir.exists() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_extract_s_input_work_files_go_once_its_links_are_sent_and_not_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let disk = crate::engine::DiskTables {
+            dir: tmp.path().join("tables"),
+            memory_limit: 64 << 20,
+        };
+        let ctx = crate::engine::session_with(2, Some(&disk)).unwrap();
+        let input = disk.dir.join("input");
+        for folder in ["a", "b", "other"] {
+            std::fs::create_dir_all(input.join(folder)).unwrap();
+        }
+        for extract in ["a", "b"] {
+            let ords: Vec<u64> = (1..=40_000).collect();
+            let batch = resolved_ids(extract, &ords);
+            let name = crate::resolve::tables::resolved_ids_of(extract);
+            crate::engine::register_batch(&ctx, &name, batch).unwrap();
+        }
+        // The writers go at the first batch, which "a"'s 40,000 links do
+        // not fill: "a"'s links are all handed on, "b"'s are not.
+        let send = |_: Result<RecordBatch, String>| false;
+        super::pump_links(
+            &ctx,
+            &[("a", 40_000), ("b", 40_000)],
+            40_000,
+            Some(&input),
+            &send,
+        )
+        .await
+        .unwrap();
+        assert!(gone(&input.join("a")), "a's work files stay");
+        assert!(input.join("b").exists(), "b's links were not sent");
+        assert!(input.join("other").exists());
+        assert!(
+            ctx.table(&crate::resolve::tables::resolved_ids_of("b"))
+                .await
+                .is_ok(),
+            "b's rows are still there to read"
+        );
+    }
+
     #[test]
     fn an_exhausted_memory_pool_says_which_setting_to_raise() {
         let e = explain("Resources exhausted: Failed to allocate additional 1088.0 MB");
