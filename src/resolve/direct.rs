@@ -4,7 +4,8 @@
 //! with its person's known name, looked up in the direct levels
 //! ([`super::tables::DIRECT`]: one row per ID and name as written);
 //! `link_method(id_status, id_raw, id)`, how its ID linked; and
-//! `link_score(id_status, id_raw, id, name_key)`, the link's score. The
+//! `link_score(id_status, id_raw, id, name_level)`, the link's score (the
+//! view passes `direct_level`'s call, which the engine computes once). The
 //! views are never written out: every observation column stays where the
 //! read stage put it, and these run again on each scan (one per consumer:
 //! attaching the persons, the links files, DQ02's source rows), each in one
@@ -16,7 +17,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Float64Builder, RecordBatch, StringArray, StringBuilder,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
@@ -27,7 +30,6 @@ use foldhash::fast::FixedState;
 
 use super::levels::{Method, SCORE_NAME_DISAGREES, status};
 use crate::engine::{LEVEL_DISAGREE, LEVEL_HOMOPHONE, LEVEL_SAME, LEVEL_VARIANT};
-use datafusion::arrow::array::Float64Builder;
 
 /// The UDFs' names in plans.
 pub(crate) const NAME: &str = "direct_level";
@@ -261,17 +263,15 @@ impl ScalarUDFImpl for LinkedUdf {
                 }
                 Arc::new(out.finish())
             }
-            (Kind::Score, [statuses, raws, ids, names]) => {
+            (Kind::Score, [statuses, raws, ids, levels]) => {
                 let mut out = Float64Builder::with_capacity(ids.len());
-                let mut buf = Vec::new();
                 for i in 0..ids.len() {
-                    out.append_value(
-                        if self.levels.level(ids, names, i, &mut buf) == Some(LEVEL_DISAGREE) {
-                            SCORE_NAME_DISAGREES
-                        } else {
-                            method(statuses, raws, ids, i).score()
-                        },
-                    );
+                    let disagrees = !levels.is_null(i) && levels.value(i) == LEVEL_DISAGREE;
+                    out.append_value(if disagrees {
+                        SCORE_NAME_DISAGREES
+                    } else {
+                        method(statuses, raws, ids, i).score()
+                    });
                 }
                 Arc::new(out.finish())
             }

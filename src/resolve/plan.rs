@@ -341,7 +341,7 @@ pub(crate) fn resolved_linked(source: &str) -> String {
     format!(
         "SELECT {RESOLVED_ROW}, o.id AS person_id,
                 {method}(o.id_status, o.id_raw, o.id) AS method,
-                {score}(o.id_status, o.id_raw, o.id, o.name_key) AS score,
+                {score}(o.id_status, o.id_raw, o.id, {level}(o.id, o.name_key)) AS score,
                 {level}(o.id, o.name_key) AS name_level
          FROM {source} o
          WHERE o.id_status IN ({valid}, {upgraded})",
