@@ -271,9 +271,16 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // later one replaces marked (which the extract's own view joins for).
     let sources: Vec<(&str, String)> = names
         .iter()
-        .map(|&n| match on_disk.iter().any(|(d, _)| *d == n) {
-            true => (n, attach::rows_table(n)),
-            false => (n, n.to_string()),
+        .map(|&n| {
+            let on_disk = on_disk.iter().any(|(d, _)| *d == n);
+            (
+                n,
+                if on_disk {
+                    attach::rows_table(n)
+                } else {
+                    n.to_string()
+                },
+            )
         })
         .collect();
     let sources: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (*n, t.as_str())).collect();
