@@ -135,38 +135,28 @@ impl DirectLevels {
         self.levels.len()
     }
 
-    /// The level of row `i`'s (ID, name as written): None when either is
-    /// null or the level is null. `buf` holds the key.
-    fn level(
-        &self,
-        ids: &StringArray,
-        names: &StringArray,
-        i: usize,
-        buf: &mut Vec<u8>,
-    ) -> Option<&'static str> {
-        if ids.is_null(i) || names.is_null(i) {
-            return None;
-        }
-        let id = ids.value(i);
-        let c = if self.ids.contains(id) {
-            key(buf, id, names.value(i));
-            self.levels.get(buf.as_slice()).copied()
-        } else {
-            None
-        };
-        match c {
-            None => Some(LEVEL_SAME),
-            Some(0) => None,
-            Some(c) => Some(LABELS[usize::from(c) - 1]),
-        }
-    }
-
-    /// The level of each (ID, name as written).
+    /// The level of each (ID, name as written): null when either is null
+    /// or the level is null.
     fn lookup(&self, ids: &StringArray, names: &StringArray) -> StringArray {
         let mut out = StringBuilder::with_capacity(ids.len(), ids.len() * 4);
         let mut buf = Vec::new();
         for i in 0..ids.len() {
-            out.append_option(self.level(ids, names, i, &mut buf));
+            if ids.is_null(i) || names.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let id = ids.value(i);
+            let c = if self.ids.contains(id) {
+                key(&mut buf, id, names.value(i));
+                self.levels.get(buf.as_slice()).copied()
+            } else {
+                None
+            };
+            match c {
+                None => out.append_value(LEVEL_SAME),
+                Some(0) => out.append_null(),
+                Some(c) => out.append_value(LABELS[usize::from(c) - 1]),
+            }
         }
         out.finish()
     }
