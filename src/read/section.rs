@@ -117,6 +117,11 @@ impl<'a> SectionScanner<'a> {
             .with_min_len(1024)
             .map(|(_, fields)| classify(fields, is_header))
             .collect();
+        // Sized at once: grown a row at a time, every chunk's vector was
+        // copied and faulted in afresh as it doubled.
+        let skipped = reasons.iter().filter(|r| r.is_some()).count();
+        section.rows.reserve(reasons.len() - skipped);
+        section.skipped.reserve(skipped);
         for ((row, fields), reason) in self.pending.drain(..).zip(reasons) {
             let loc = RowLoc { sheet: None, row };
             match reason {
