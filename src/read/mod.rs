@@ -418,7 +418,7 @@ fn read_whole(path: &Path, file: &str) -> Result<Vec<u8>, ReadError> {
 }
 
 /// A file's bytes: mapped from the system's file cache, or read when the
-/// file cannot be mapped (a pipe, an empty file).
+/// file cannot be mapped (an empty file, a file system without mappings).
 enum FileBytes {
     Mapped(memmap2::Mmap),
     Read(Vec<u8>),
@@ -437,8 +437,8 @@ impl std::ops::Deref for FileBytes {
 
 /// As [`read_whole`], but the bytes are mapped, not copied: a read copies
 /// every byte into pages the system must first zero, which on these
-/// machines is slow (about 0.5 GB/s; a tenth of a county run's CPU went to
-/// zeroing pages, an eighth of that to reading the files). The files of a
+/// machines is slow (0.3–0.5 GB/s; a fifth of a county run's CPU went to
+/// zeroing pages, a seventh of that to reading the files). The files of a
 /// batch must not change while it runs (they are an export, written
 /// before it starts): a file cut short under the mapping ends the run.
 fn map_whole(path: &Path, file: &str) -> Result<FileBytes, ReadError> {
@@ -457,7 +457,7 @@ fn map_whole(path: &Path, file: &str) -> Result<FileBytes, ReadError> {
             let _ = map.advise(memmap2::Advice::Sequential);
             FileBytes::Mapped(map)
         }
-        _ => FileBytes::Read(read_whole(path, file)?),
+        _ => return read_whole(path, file).map(FileBytes::Read),
     };
     not_blank(bytes, file)
 }
