@@ -448,10 +448,10 @@ fn map_whole(path: &Path, file: &str) -> Result<FileBytes, ReadError> {
     };
     let handle = std::fs::File::open(path).map_err(io_error)?;
     let len = handle.metadata().map_err(io_error)?.len();
-    // SAFETY: the mapping is read-only and private, and lives only while
-    // this file is parsed. Its bytes could change if another program
-    // rewrote the file meanwhile; a batch's files are not written while a
-    // run reads them (see above and the README).
+    // SAFETY: the mapping is read-only (shared with the file cache, not a
+    // copy) and lives only while this file is parsed. Its bytes could
+    // change if another program rewrote the file meanwhile; a batch's files
+    // are not written while a run reads them (see above and the README).
     let bytes = match (len > 0).then(|| unsafe { memmap2::Mmap::map(&handle) }) {
         Some(Ok(map)) => {
             let _ = map.advise(memmap2::Advice::Sequential);
