@@ -4,7 +4,7 @@
 //! are marked, not dropped.
 //!
 //! Column contract of an extract table (what the resolve and rule stages read):
-//! - `_file` (Utf8), `_row` (Utf8, the row a person sees), `_ord` (UInt64,
+//! - `_file` (the file name: a dictionary of one Utf8 value), `_row` (Utf8, the row a person sees), `_ord` (UInt64,
 //!   unique and increasing in file order), `_dup` (Boolean: an exact
 //!   duplicate of an earlier row of the same file), `_superseded` (Boolean: a
 //!   later row of the same record key replaces it, or repeats it from
@@ -21,10 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, UInt64Builder,
+    ArrayRef, BooleanBuilder, Date32Builder, DictionaryArray, Float64Builder, Int32Array,
+    Int32Builder, Int64Builder, StringArray, StringBuilder, UInt64Builder,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -687,21 +687,24 @@ impl RowBuilder {
     /// no cell counts for more than [`SIZED_CELL_BYTES`] (the rare longer
     /// value grows its column).
     pub fn new(def: &ExtractDef, map: &HeaderMap, rows: &[RawRow]) -> Self {
-        let sized = || rows.iter().filter(|r| r.fields.len() >= map.width);
-        // The bytes of a text column's cells, and how many are not empty.
-        let cells = |ty: FieldType, column: Option<usize>| -> (usize, usize) {
-            match column {
-                Some(c) if ty.is_text() => sized().fold((0, 0), |(bytes, filled), r| {
-                    let cell = r.fields[c].len();
-                    (
-                        bytes + cell.min(SIZED_CELL_BYTES),
-                        filled + usize::from(cell > 0),
-                    )
-                }),
-                _ => (0, 0),
-            }
-        };
         debug_assert_eq!(map.columns.len(), def.fields.len());
+        // The bytes of each text column's cells, and how many are not
+        // empty: one pass over the rows, each row's cells read together.
+        let text: Vec<(usize, usize)> = def
+            .fields
+            .iter()
+            .zip(&map.columns)
+            .enumerate()
+            .filter_map(|(k, (f, &column))| Some((k, column.filter(|_| f.ty.is_text())?)))
+            .collect();
+        let mut cells = vec![(0usize, 0usize); def.fields.len()];
+        for r in rows.iter().filter(|r| r.fields.len() >= map.width) {
+            for &(k, c) in &text {
+                let cell = r.fields[c].len();
+                cells[k].0 += cell.min(SIZED_CELL_BYTES);
+                cells[k].1 += usize::from(cell > 0);
+            }
+        }
         let n = rows.len();
         RowBuilder {
             row: StringBuilder::with_capacity(n, n * 8),
@@ -709,11 +712,8 @@ impl RowBuilder {
             fields: def
                 .fields
                 .iter()
-                .zip(&map.columns)
-                .map(|(f, &column)| {
-                    let (bytes, filled) = cells(f.ty, column);
-                    FieldColumns::new(f.ty, n, bytes, filled)
-                })
+                .zip(&cells)
+                .map(|(f, &(bytes, filled))| FieldColumns::new(f.ty, n, bytes, filled))
                 .collect(),
             keys: Vec::with_capacity(n),
             contents: Vec::new(),
@@ -769,6 +769,9 @@ pub struct FileRows {
     contents: Vec<u64>,
     /// Rows already handed on by [`FileRows::take_batch`].
     taken: usize,
+    /// The file's name, the values of its batches' `_file` column: one
+    /// array for them all (see [`file_column`]).
+    file: Option<Arc<StringArray>>,
 }
 
 /// One file's accepted rows as columns: its pieces, each `_row`, `_dup`,
@@ -842,15 +845,16 @@ impl FileRows {
     ) -> Result<RecordBatch, arrow::error::ArrowError> {
         let n = self.pending();
         let first = self.taken as u64;
-        let mut file_col = StringBuilder::with_capacity(n, n * file.len());
         let mut ord = UInt64Builder::with_capacity(n);
         for seq in first..first + n as u64 {
-            file_col.append_value(file);
             ord.append_value(ord_of(file_idx, seq));
         }
+        let name = self
+            .file
+            .get_or_insert_with(|| Arc::new(StringArray::from(vec![file])));
         let pieces = std::mem::take(&mut self.pieces);
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(file_col.finish()),
+            file_column(name, n),
             concat_pieces(schema, 0, pieces.iter())?,
             Arc::new(ord.finish()),
             concat_pieces(schema, 1, pieces.iter())?,
@@ -1087,16 +1091,15 @@ pub fn build_extract(
     let mut at = 0;
     for (file_idx, (name, f)) in files.iter().enumerate() {
         let mut seq = 0u64;
+        let name = Arc::new(StringArray::from(vec![name.as_str()]));
         for piece in &f.pieces {
             let len = piece[0].len();
-            let mut file = StringBuilder::with_capacity(len, len * name.len());
             let mut ord = UInt64Builder::with_capacity(len);
             for s in seq..seq + len as u64 {
-                file.append_value(name);
                 ord.append_value(ord_of(file_idx, s));
             }
             let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-            columns.push(Arc::new(file.finish()));
+            columns.push(file_column(&name, len));
             columns.push(piece[0].clone());
             columns.push(Arc::new(ord.finish()));
             columns.push(piece[1].clone());
@@ -1110,10 +1113,24 @@ pub fn build_extract(
     Ok((batches, conflicts))
 }
 
+/// The type of an extract table's `_file` column: the file's name once,
+/// and a key per row (as text, the name repeated on every row of a county's
+/// tables came to 200 MB).
+pub fn file_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `rows` rows of the `_file` column (see [`file_type`]) of the file named
+/// by `name` (one value), all of a file's batches sharing the one array.
+fn file_column(name: &Arc<StringArray>, rows: usize) -> ArrayRef {
+    let keys = Int32Array::from(vec![0; rows]);
+    Arc::new(DictionaryArray::<Int32Type>::new(keys, name.clone()))
+}
+
 /// The Arrow schema of an extract table (see the module documentation).
 pub fn schema(def: &ExtractDef) -> SchemaRef {
     let mut fields = vec![
-        Field::new("_file", DataType::Utf8, false),
+        Field::new("_file", file_type(), false),
         Field::new("_row", DataType::Utf8, false),
         Field::new("_ord", DataType::UInt64, false),
         Field::new("_dup", DataType::Boolean, false),
