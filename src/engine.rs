@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::compute::{BatchCoalescer, cast, concat_batches};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
 use datafusion::error::{DataFusionError, Result};
@@ -396,6 +396,7 @@ pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<
         return register_partitions(ctx, name, schema, partitions);
     };
     let dir = disk.table_dir(name)?;
+    let schema = plain_schema(&schema);
     let streams = df.execute_stream_partitioned().await?;
     let mut tasks = Vec::new();
     for (i, stream) in streams.into_iter().enumerate() {
@@ -469,6 +470,38 @@ impl DiskFolder {
     }
 }
 
+/// `schema` with each dictionary column as its values' type. A work file
+/// holds one dictionary a column (Arrow's IPC file format), and a query's
+/// batches may each carry their own (an extract's file names, in memory a
+/// dictionary: see `extract::table::schema`): a table on disk holds the
+/// values.
+fn plain_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, values) => f.as_ref().clone().with_data_type(*values.clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` with its dictionary columns cast to `schema`'s (see
+/// [`plain_schema`]).
+fn plain_batch(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
 /// Writes one partition's stream to work files, batch by batch.
 async fn write_work_part(
     stem: PathBuf,
@@ -477,7 +510,7 @@ async fn write_work_part(
 ) -> Result<work::WorkPart> {
     let mut writer = RebatchedWriter::create(&stem, &schema)?;
     while let Some(batch) = stream.next().await {
-        writer.push(batch?)?;
+        writer.push(plain_batch(batch?, &schema)?)?;
     }
     writer.finish()
 }
@@ -936,6 +969,59 @@ mod tests {
         assert_eq!(out.schema().field(0).data_type(), &DataType::Utf8);
         drop(ctx);
         assert!(!disk.dir.exists(), "the folder goes with the session");
+    }
+
+    /// A query whose batches each carry their own dictionary (the file
+    /// names of an extract's files, as the tables in memory hold them) is
+    /// written to disk as the dictionaries' values: a work file holds one
+    /// dictionary a column, and the rebatched batches, across the seam,
+    /// hold both (Arrow's IPC writer refused them and stopped a city run).
+    #[tokio::test]
+    async fn a_table_on_disk_holds_the_values_of_a_dictionary_column() {
+        use datafusion::arrow::array::{DictionaryArray, Int32Array};
+        use datafusion::arrow::datatypes::Int32Type;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = test_disk(dir.path());
+        let ctx = session_with(1, Some(&disk)).unwrap();
+        let file = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let schema = Arc::new(Schema::new(vec![Field::new("_file", file, false)]));
+        let rows = BATCH_SIZE + BATCH_SIZE / 2;
+        let batch = |name: &str| {
+            let keys = Int32Array::from(vec![0; rows]);
+            let values = Arc::new(StringArray::from(vec![name]));
+            let column = DictionaryArray::<Int32Type>::new(keys, values);
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap()
+        };
+        register_batches(
+            &ctx,
+            "t",
+            schema.clone(),
+            vec![batch("a.csv"), batch("b.csv")],
+        )
+        .unwrap();
+        materialize(&ctx, "m", "SELECT _file FROM t").await.unwrap();
+        let out = query_batch(
+            &ctx,
+            "SELECT _file, count(*) AS n FROM m GROUP BY _file ORDER BY _file",
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.schema().field(0).data_type(), &DataType::Utf8);
+        let names = out
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            names.iter().flatten().collect::<Vec<_>>(),
+            ["a.csv", "b.csv"]
+        );
+        let counts = datafusion::arrow::compute::cast(out.column(1), &DataType::UInt64).unwrap();
+        let counts = counts
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+            .unwrap();
+        assert_eq!(counts.values().to_vec(), vec![rows as u64; 2]);
     }
 
     #[tokio::test]

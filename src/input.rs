@@ -386,7 +386,7 @@ fn build_table(
         let (superseded, conflicts) = table::superseded_ords(def, &columns);
         let disk = DiskExtract {
             parts: files.into_iter().filter_map(|f| f.4).collect(),
-            schema: table::schema(def),
+            schema: table::disk_schema(def),
             superseded,
         };
         return (name, accounts, Ok((None, Some(disk), conflicts)));
@@ -488,7 +488,7 @@ fn load_file(
     let name = file_name(path);
     let mut spill = spill.map(|spill| SpillWriter {
         spill,
-        schema: table::schema(def),
+        schema: table::disk_schema(def),
         file: name.clone(),
         writer: None,
     });

@@ -117,11 +117,6 @@ fn with_engine(dir: &Path, config: Option<&Path>, name: &str, engine: &str) -> P
     path
 }
 
-/// `config` with the engine's tables forced to `tables`, as a file in `dir`.
-fn with_tables(dir: &Path, config: Option<&Path>, tables: &str) -> PathBuf {
-    with_engine(dir, config, tables, &format!("tables = \"{tables}\""))
-}
-
 /// An output folder's files ([`outputs`]), its manifest without the
 /// engine's config (and the config's digest).
 fn outputs_beyond_engine(out: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -183,12 +178,14 @@ fn tiny_county_split_over_partitions_is_byte_identical_to_its_small_run() {
 
 /// The outputs of a batch with the tables in memory and on disk: the same
 /// bytes (the manifest differs only in the config it records), and the
-/// disk run's work folder is gone when it ends.
-fn assert_disk_is_memory(input: &Path, config: Option<&Path>) {
+/// disk run's work folder is gone when it ends. `engine`: more lines of
+/// the config's `[engine]`.
+fn assert_disk_is_memory(input: &Path, config: Option<&Path>, engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
     for tables in ["memory", "disk"] {
-        let config = with_tables(dir.path(), config, tables);
+        let lines = format!("tables = \"{tables}\"\n{engine}");
+        let config = with_engine(dir.path(), config, tables, &lines);
         let out = dir.path().join(tables).join("out");
         run(input, Some(&config), &out, "2");
         assert!(
@@ -216,7 +213,44 @@ fn assert_disk_is_memory(input: &Path, config: Option<&Path>) {
 
 #[test]
 fn tiny_county_on_disk_is_byte_identical_to_in_memory() {
-    assert_disk_is_memory(&root().join("fixtures/tiny/input"), None);
+    assert_disk_is_memory(&root().join("fixtures/tiny/input"), None, "");
+}
+
+/// Extracts of two files each, on disk: each file's rows carry its own
+/// name (`_file`), and the rules' blocks written to the work files hold
+/// both files' rows (a dictionary of one name per file stopped a city run
+/// there). The queries split over partitions, as a county's are.
+#[test]
+fn extracts_of_two_files_on_disk_are_byte_identical_to_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    let tiny = root().join("fixtures/tiny/input");
+    for entry in std::fs::read_dir(&tiny).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let Some(stem) = name.strip_suffix("_202511.csv") else {
+            std::fs::copy(&path, input.join(&name)).unwrap();
+            continue;
+        };
+        // The header, then half the rows in each file, as bytes (one
+        // file is GB18030).
+        let bytes = std::fs::read(&path).unwrap();
+        let lines: Vec<&[u8]> = bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let half = lines.len() / 2;
+        for (month, rows) in [("202511", &lines[1..half]), ("202512", &lines[half..])] {
+            let mut body = Vec::new();
+            for line in std::iter::once(&lines[0]).chain(rows) {
+                body.extend_from_slice(line);
+                body.push(b'\n');
+            }
+            std::fs::write(input.join(format!("{stem}_{month}.csv")), body).unwrap();
+        }
+    }
+    assert_disk_is_memory(&input, None, "small_below_mb = 0");
 }
 
 #[test]
@@ -224,5 +258,6 @@ fn sample_on_disk_is_byte_identical_to_in_memory() {
     assert_disk_is_memory(
         &root().join("fixtures/sample"),
         Some(&root().join("fixtures/sample.toml")),
+        "",
     );
 }
