@@ -472,9 +472,11 @@ impl DiskFolder {
 
 /// `schema` with each dictionary column as its values' type. A work file
 /// holds one dictionary a column (Arrow's IPC file format), and a query's
-/// batches may each carry their own (an extract's file names, in memory a
-/// dictionary: see `extract::table::schema`): a table on disk holds the
-/// values.
+/// batches may each carry their own: a table on disk holds the values. (No
+/// query of hedui's gives a dictionary on disk today: the extracts' work
+/// parts hold their file names as text, see `extract::table::disk_schema`;
+/// their dictionaries in memory once reached a city's work files and
+/// stopped the run.)
 fn plain_schema(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()

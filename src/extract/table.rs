@@ -770,9 +770,6 @@ pub struct FileRows {
     contents: Vec<u64>,
     /// Rows already handed on by [`FileRows::take_batch`].
     taken: usize,
-    /// The file's name, the values of its batches' `_file` column: one
-    /// array for them all (see [`file_column`]).
-    file: Option<Arc<StringArray>>,
 }
 
 /// One file's accepted rows as columns: its pieces, each `_row`, `_dup`,
@@ -833,8 +830,8 @@ impl FileRows {
         self.keys.len() - self.taken
     }
 
-    /// Takes the rows appended since the last take as a batch of `schema`
-    /// (the extract's [`schema`] or [`disk_schema`]): `_file` is `file`, `_ord` counts on from the rows
+    /// Takes the rows appended since the last take as a batch of the
+    /// extract's [`disk_schema`], for its work part: `_file` is `file`, `_ord` counts on from the rows
     /// taken before within file `file_idx` of the extract, and `_superseded`
     /// is false (conflicts are known only once every file is read: see
     /// [`superseded_ords`]).
@@ -850,17 +847,9 @@ impl FileRows {
         for seq in first..first + n as u64 {
             ord.append_value(ord_of(file_idx, seq));
         }
-        let file_col: ArrayRef = if schema.field(0).data_type() == &DataType::Utf8 {
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, n)))
-        } else {
-            let name = self
-                .file
-                .get_or_insert_with(|| Arc::new(StringArray::from(vec![file])));
-            file_column(name, n)
-        };
         let pieces = std::mem::take(&mut self.pieces);
         let mut columns: Vec<ArrayRef> = vec![
-            file_col,
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, n))),
             concat_pieces(schema, 0, pieces.iter())?,
             Arc::new(ord.finish()),
             concat_pieces(schema, 1, pieces.iter())?,
@@ -1379,6 +1368,24 @@ mod tests {
                 .collect();
             let files: Vec<&FileColumns> = columns.iter().collect();
             proptest::prop_assert_eq!(supersede(&files, roster), supersede_by_table(&files, roster));
+        }
+    }
+
+    /// A repeat is looked for among a key's last 64 rows: one further back
+    /// is not found, and the later row is a conflict; one within is no
+    /// conflict.
+    #[test]
+    fn a_repeat_further_back_than_the_look_back_is_a_conflict() {
+        let rows: Vec<(u128, Option<u64>)> = (1..=70).map(|c| (7, Some(c))).collect();
+        let first = keyed(&rows);
+        for (content, conflicts) in [(1, 70), (70, 69)] {
+            let second = keyed(&[(7, Some(content))]);
+            let files = [&first, &second];
+            let found = supersede(&files, false);
+            assert_eq!(found, supersede_by_table(&files, false));
+            // The first file's 69 conflicts, and the second's row.
+            let total: u64 = found.1.values().sum();
+            assert_eq!(total, conflicts, "content {content}");
         }
     }
 
