@@ -831,10 +831,10 @@ impl FileRows {
     }
 
     /// Takes the rows appended since the last take as a batch of the
-    /// extract's [`disk_schema`], for its work part: `_file` is `file`, `_ord` counts on from the rows
-    /// taken before within file `file_idx` of the extract, and `_superseded`
-    /// is false (conflicts are known only once every file is read: see
-    /// [`superseded_ords`]).
+    /// extract's [`disk_schema`], for its work part: `_file` is `file`,
+    /// `_ord` counts on from the rows taken before within file `file_idx`
+    /// of the extract, and `_superseded` is false (conflicts are known only
+    /// once every file is read: see [`superseded_ords`]).
     pub fn take_batch(
         &mut self,
         schema: &SchemaRef,
@@ -1111,7 +1111,7 @@ pub fn build_extract(
 /// The type of an extract table's `_file` column: the file's name once,
 /// and a key per row (as text, the name repeated on every row of a county's
 /// tables came to 200 MB).
-pub fn file_type() -> DataType {
+fn file_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
@@ -1205,7 +1205,6 @@ mod tests {
 
     /// `supersede` as it was first written, a row at a time through a
     /// table of each key's last row: the model the sorted one is held to.
-    #[allow(clippy::type_complexity)]
     fn supersede_by_table(
         files: &[&FileColumns],
         roster: bool,
