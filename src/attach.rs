@@ -5,11 +5,16 @@
 //!
 //! Either way the extract's own columns are kept as they are and the person
 //! columns are built beside them, batch by batch, with what the join of
-//! [`attach_sql`] would give them: in memory from an index of the
-//! extract's persons by `_ord` ([`attach_persons`]); on disk as new column
-//! files of the same parts and batches, from the same index while it fits
-//! in its budget, else from one sorted pass over them ([`attach_beside`]).
-//! A join would copy every column of every row.
+//! [`attach_sql`] would give them: in memory ([`attach_persons`]), or on
+//! disk as new column files of the same parts and batches
+//! ([`attach_beside`]). A join would copy every column of every row.
+//!
+//! A row whose ID is valid or upgraded (nearly all) gets its person from
+//! its own columns, as its linked view would give it ([`DirectPersons`]);
+//! the others are looked up by `_ord` among the resolved other rows, in an
+//! index while it fits in its budget, else in one sorted pass over them.
+//! Without a resolution's kernels (the tests of this module) every row is
+//! looked up among the resolved IDs.
 
 use std::sync::Arc;
 
@@ -39,7 +44,7 @@ const ATTACHED: [(&str, &str); 3] = [
 /// The query that gives `name` with its persons attached: the reference
 /// that both forms give the rows of, and the source of the person columns'
 /// types.
-async fn attach_sql(ctx: &SessionContext, name: &str) -> Result<String> {
+pub(crate) async fn attach_sql(ctx: &SessionContext, name: &str) -> Result<String> {
     let schema = ctx.table(name).await?.schema().as_arrow().clone();
     let mut select = vec![
         "t.*".to_string(),
@@ -66,8 +71,8 @@ async fn attach_sql(ctx: &SessionContext, name: &str) -> Result<String> {
 
 /// Gives each registered extract table (in memory) the resolved persons of
 /// its ID columns, as the join of [`attach_sql`] would: the person columns
-/// are built beside each of its batches, from an index of its resolved IDs
-/// by `_ord`, and the table's own columns are kept, not copied (the join
+/// are built beside each of its batches (see the module's doc), and the
+/// table's own columns are kept, not copied (the join
 /// copied every column of every row: 1.8–2.0 s of a county). The extracts
 /// are attached side by side ([`engine::side_by_side`]).
 pub async fn attach_persons(ctx: &SessionContext, names: &[&str]) -> Result<()> {
@@ -110,33 +115,165 @@ fn attached_fields(person_schema: &Schema) -> impl Iterator<Item = &'static str>
         .map(|(field, _)| *field)
 }
 
-/// The query of the resolved IDs of `name` whose persons go to the
-/// columns of `person_schema`.
-fn persons_sql(name: &str, person_schema: &Schema, order: &str) -> String {
+/// The resolved IDs that the persons of an extract's rows are looked up in.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// All of them ([`resolve::tables::resolved_ids_of`]).
+    All,
+    /// The rows not linked directly ([`resolve::tables::RESOLVED_OTHER`]):
+    /// the others' persons are [`DirectPersons`].
+    Other,
+}
+
+/// The query of the resolved IDs of `name` in `source` whose persons go to
+/// the columns of `person_schema`.
+fn persons_sql(source: Source, name: &str, person_schema: &Schema, order: &str) -> String {
     let fields: Vec<String> = attached_fields(person_schema)
         .map(|field| format!("'{field}'"))
         .collect();
+    let table = match source {
+        Source::All => resolve::tables::resolved_ids_of(name),
+        Source::Other => resolve::tables::RESOLVED_OTHER.to_string(),
+    };
     format!(
-        "SELECT \"_ord\", field, person_id, method, score FROM {}
+        "SELECT \"_ord\", field, person_id, method, score FROM {table}
          WHERE extract = '{name}' AND field IN ({}) {order}",
-        resolve::tables::resolved_ids_of(name),
         fields.join(", ")
     )
 }
 
-/// The index by `_ord` of the resolved IDs of `name` whose persons go to
-/// the columns of `person_schema`: a scan of them, not a sort.
+/// The index by `_ord` of the resolved IDs of `name` in `source` whose
+/// persons go to the columns of `person_schema`: a scan of them, not a
+/// sort.
 async fn person_index(
     ctx: &SessionContext,
+    source: Source,
     name: &str,
     person_schema: &Schema,
 ) -> Result<PersonIndex> {
     let resolved = ctx
-        .sql(&persons_sql(name, person_schema, ""))
+        .sql(&persons_sql(source, name, person_schema, ""))
         .await?
         .collect()
         .await?;
     PersonIndex::new(&resolved)
+}
+
+/// How many of the resolved IDs of `name` are not linked directly.
+async fn other_rows(ctx: &SessionContext, name: &str) -> Result<u64> {
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE extract = '{name}'",
+        resolve::tables::RESOLVED_OTHER
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let count = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        })
+        .filter(|c| !c.is_empty())
+        .map_or(0, |c| c.value(0));
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The persons of an extract's rows whose ID is valid or upgraded, taken
+/// from the rows' own columns as the linked views take them: the person is
+/// the ID, the method and score come from the same kernels. The resolved
+/// IDs of these rows are never scanned for attaching; only the few others
+/// are looked up ([`Source::Other`]).
+struct DirectPersons {
+    levels: Arc<resolve::DirectLevels>,
+    /// Each attached field that the table observes (its ID's three
+    /// columns): its place in [`ATTACHED`], and the column of the name as
+    /// written that its observations carry, if any.
+    fields: Vec<(usize, &'static str, Option<String>)>,
+}
+
+impl DirectPersons {
+    /// The direct persons of the attached fields of `person_schema` in a
+    /// table of `schema`, when resolution registered its kernels on `ctx`.
+    fn new(ctx: &SessionContext, schema: &Schema, person_schema: &Schema) -> Option<Self> {
+        let levels = resolve::registered_levels(ctx)?;
+        let has = |c: &str| schema.column_with_name(c).is_some();
+        let fields = attached_fields(person_schema)
+            .filter(|field| {
+                [
+                    field.to_string(),
+                    format!("{field}_raw"),
+                    format!("{field}_status"),
+                ]
+                .iter()
+                .all(|c| has(c))
+            })
+            .filter_map(|field| {
+                let slot = ATTACHED.iter().position(|(f, _)| *f == field)?;
+                let (_, name) = resolve::ID_FIELDS.iter().find(|(f, _)| *f == field)?;
+                let name_raw = format!("{name}_raw");
+                Some((
+                    slot,
+                    field,
+                    (has(name) && has(&name_raw)).then_some(name_raw),
+                ))
+            })
+            .collect();
+        Some(DirectPersons { levels, fields })
+    }
+
+    /// The columns of the table that [`DirectPersons::of`] reads.
+    fn columns(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .flat_map(|(_, field, name_raw)| {
+                [
+                    field.to_string(),
+                    format!("{field}_raw"),
+                    format!("{field}_status"),
+                ]
+                .into_iter()
+                .chain(name_raw.clone())
+            })
+            .collect()
+    }
+
+    /// The linked fields of a batch of the extract's rows (with at least
+    /// the [`DirectPersons::columns`]).
+    fn of(&self, batch: &RecordBatch) -> Result<Vec<(usize, resolve::LinkedField)>> {
+        self.fields
+            .iter()
+            .map(|(slot, field, name_raw)| {
+                Ok((
+                    *slot,
+                    resolve::LinkedField::of(batch, field, name_raw.as_deref())?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Sets, in `row`, the persons of row `i`'s linked IDs among `fields`.
+    fn fill(
+        &self,
+        fields: &[(usize, resolve::LinkedField)],
+        i: usize,
+        row: &mut RowPersons,
+        buf: &mut Vec<u8>,
+    ) {
+        for (slot, field) in fields {
+            let Some(p) = field.person(&self.levels, i, buf) else {
+                continue;
+            };
+            match slot {
+                0 => {
+                    row.person_id.set(p.person_id);
+                    row.method.set(Some(p.method.label()));
+                    row.score = Some(p.score);
+                }
+                1 => row.head.set(p.person_id),
+                _ => row.guardian.set(p.person_id),
+            }
+        }
+    }
 }
 
 async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
@@ -144,12 +281,22 @@ async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
     let schema = table.schema().as_arrow().clone();
     let (full, person_schema) = attached_schemas(ctx, name, schema.fields().len()).await?;
     let ord = schema.index_of("_ord")?;
-    let index = person_index(ctx, name, &person_schema).await?;
+    // After a resolution, the rows linked directly are taken from their
+    // own columns and only the others are looked up; else (the rows of
+    // the resolved IDs alone) every row is.
+    let direct = DirectPersons::new(ctx, &schema, &person_schema);
+    let source = if direct.is_some() {
+        Source::Other
+    } else {
+        Source::All
+    };
+    let index = person_index(ctx, source, name, &person_schema).await?;
     // The batches as they are, dealt out over the session's partitions as
     // the join's output was.
     let partitions = ctx.state().config().target_partitions().max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
     let mut row = RowPersons::default();
+    let mut buf = Vec::new();
     let batches = table.collect_partitioned().await?.into_iter().flatten();
     for (i, batch) in batches.enumerate() {
         let ords = batch
@@ -157,9 +304,16 @@ async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
             .as_any()
             .downcast_ref::<UInt64Array>()
             .ok_or_else(|| internal("_ord is not UInt64"))?;
+        let linked = match &direct {
+            Some(direct) => direct.of(&batch)?,
+            None => Vec::new(),
+        };
         let mut columns = PersonColumns::new(&person_schema, ords.len());
-        for o in ords.values().iter().copied() {
+        for (at, o) in ords.values().iter().copied().enumerate() {
             index.take(o, &mut row);
+            if let Some(direct) = &direct {
+                direct.fill(&linked, at, &mut row, &mut buf);
+            }
             columns.push(&row);
         }
         let mut all = batch.columns().to_vec();
@@ -374,11 +528,12 @@ fn next_to_attach(
 
 /// Attaches the persons to an extract held on disk ([`register_disk_extract`])
 /// by writing the person columns beside its columns, part by part and batch
-/// by batch. The persons of each row come from an index of the extract's
-/// resolved IDs by `_ord` (as in memory) when they fit in `index_bytes`
+/// by batch. The persons of the rows linked directly come from their own
+/// columns (as in memory), those of the others from an index of their
+/// resolved IDs by `_ord` when it fits in `index_bytes`
 /// ([`INDEXED_ENTRY_BYTES`] an entry, every attached field of every row
-/// counted), else from one pass over them sorted by `_ord` (the engine's
-/// sort, which spills). Registers the view `name` anew with the person
+/// looked up counted), else from one pass over them sorted by `_ord` (the
+/// engine's sort, which spills). Registers the view `name` anew with the person
 /// columns last, as [`attach_persons`] gives them. Returns the table's new
 /// form.
 pub async fn attach_beside(
@@ -393,14 +548,22 @@ pub async fn attach_beside(
     let ord = table.schema.index_of("_ord")?;
     let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
     let fields = attached_fields(&person_schema).count() as u64;
-    let indexed = fits_index(rows, fields, index_bytes);
+    // After a resolution, the rows linked directly are taken from their
+    // own columns and only the others are looked up, as in memory.
+    let direct = DirectPersons::new(ctx, &table.schema, &person_schema);
+    let (source, entries) = match direct {
+        Some(_) => (Source::Other, other_rows(ctx, name).await?),
+        None => (Source::All, rows),
+    };
+    let indexed = fits_index(entries, fields, index_bytes);
     let mut persons = if indexed {
         // A scan, not a sort: a city's persons attached in 11.3 s this
         // way, 15.8 s through the sorted pass.
-        Lookup::Index(person_index(ctx, name, &person_schema).await?)
+        Lookup::Index(person_index(ctx, source, name, &person_schema).await?)
     } else {
         let sorted = ctx
             .sql(&persons_sql(
+                source,
                 name,
                 &person_schema,
                 "ORDER BY \"_ord\", field",
@@ -410,21 +573,49 @@ pub async fn attach_beside(
             .await?;
         Lookup::Sorted(Box::new(Persons::new(sorted)))
     };
+    // The columns the direct persons read, beside `_ord`.
+    let read: Vec<usize> = match &direct {
+        Some(direct) => direct
+            .columns()
+            .iter()
+            .map(|c| table.schema.index_of(c))
+            .collect::<std::result::Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let read_schema = Arc::new(table.schema.project(&read)?);
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
     let mut row = RowPersons::default();
+    let mut buf = Vec::new();
     for part in &table.parts {
         let mut stem = part.column_path(ord).as_os_str().to_owned();
         stem.push(".persons");
         let mut writer = work::WorkPartWriter::create(std::path::Path::new(&stem), &person_schema)?;
+        let mut readers = read
+            .iter()
+            .map(|&c| part.read_column(c))
+            .collect::<Result<Vec<_>>>()?;
         for column in part.read_column(ord)? {
             let column = column?;
             let ords = column
                 .as_any()
                 .downcast_ref::<UInt64Array>()
                 .ok_or_else(|| internal("_ord is not UInt64"))?;
+            let linked = match &direct {
+                Some(direct) => {
+                    let arrays = readers
+                        .iter_mut()
+                        .map(|r| {
+                            r.next()
+                                .unwrap_or_else(|| Err(internal("a column ends early")))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    direct.of(&RecordBatch::try_new(read_schema.clone(), arrays)?)?
+                }
+                None => Vec::new(),
+            };
             let mut columns = PersonColumns::new(&person_schema, ords.len());
-            for o in ords.values().iter().copied() {
+            for (at, o) in ords.values().iter().copied().enumerate() {
                 if last.is_some_and(|l| l >= o) {
                     return Err(internal(
                         "the rows of an extract on disk are not in _ord order",
@@ -432,6 +623,9 @@ pub async fn attach_beside(
                 }
                 last = Some(o);
                 persons.take(o, &mut row).await?;
+                if let Some(direct) = &direct {
+                    direct.fill(&linked, at, &mut row, &mut buf);
+                }
                 columns.push(&row);
             }
             writer.write(&columns.finish(&person_schema)?)?;
@@ -521,11 +715,14 @@ struct Text {
 impl Text {
     /// Copies value `i` of `array` (missing when null).
     fn copy(&mut self, array: &StringArray, i: usize) {
-        self.set = !array.is_null(i);
+        self.set((!array.is_null(i)).then(|| array.value(i)));
+    }
+
+    /// Copies `value` (missing when `None`).
+    fn set(&mut self, value: Option<&str>) {
+        self.set = value.is_some();
         self.buffer.clear();
-        if self.set {
-            self.buffer.push_str(array.value(i));
-        }
+        self.buffer.push_str(value.unwrap_or_default());
     }
 
     fn get(&self) -> Option<&str> {

@@ -8,8 +8,9 @@
 //! view passes `direct_level`'s call, which the engine computes once). The
 //! views are never written out: every observation column stays where the
 //! read stage put it, and these run again on each scan (one per consumer:
-//! attaching the persons, the links files, DQ02's source rows), each in one
-//! pass over its rows. A join in each view would build its hash table again
+//! the links files, DQ02's source rows), each in one pass over its rows.
+//! Attaching the persons scans no view: it reads the extract's own columns
+//! through [`LinkedField`], which gives each row what its view would. A join in each view would build its hash table again
 //! at every scan; the levels' table is built once here. It holds the run's
 //! data, so unlike [`crate::engine::udfs`] these are registered per run,
 //! once DIRECT is there.
@@ -23,9 +24,11 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion::prelude::SessionContext;
 use foldhash::fast::FixedState;
 
 use super::levels::{Method, SCORE_NAME_DISAGREES, status};
@@ -135,6 +138,21 @@ impl DirectLevels {
         self.levels.len()
     }
 
+    /// The level of (ID, name as written): `None` for a null level.
+    fn level(&self, id: &str, name: &str, buf: &mut Vec<u8>) -> Option<&'static str> {
+        let c = if self.ids.contains(id) {
+            key(buf, id, name);
+            self.levels.get(buf.as_slice()).copied()
+        } else {
+            None
+        };
+        match c {
+            None => Some(LEVEL_SAME),
+            Some(0) => None,
+            Some(c) => Some(LABELS[usize::from(c) - 1]),
+        }
+    }
+
     /// The level of each (ID, name as written): null when either is null
     /// or the level is null.
     fn lookup(&self, ids: &StringArray, names: &StringArray) -> StringArray {
@@ -143,19 +161,8 @@ impl DirectLevels {
         for i in 0..ids.len() {
             if ids.is_null(i) || names.is_null(i) {
                 out.append_null();
-                continue;
-            }
-            let id = ids.value(i);
-            let c = if self.ids.contains(id) {
-                key(&mut buf, id, names.value(i));
-                self.levels.get(buf.as_slice()).copied()
             } else {
-                None
-            };
-            match c {
-                None => out.append_value(LEVEL_SAME),
-                Some(0) => out.append_null(),
-                Some(c) => out.append_value(LABELS[usize::from(c) - 1]),
+                out.append_option(self.level(ids.value(i), names.value(i), &mut buf));
             }
         }
         out.finish()
@@ -172,6 +179,90 @@ fn method(statuses: &StringArray, raws: &StringArray, ids: &StringArray, i: usiz
         (true, true) => Method::Exact,
         (true, false) => Method::Normalized,
         (false, _) => Method::Legacy15,
+    }
+}
+
+/// A link's score: its method's, lower when its name disagrees.
+fn score(method: Method, level: Option<&str>) -> f64 {
+    if level == Some(LEVEL_DISAGREE) {
+        SCORE_NAME_DISAGREES
+    } else {
+        method.score()
+    }
+}
+
+/// The direct levels that resolution registered on `ctx` with the kernels,
+/// if it did.
+pub(crate) fn registered_levels(ctx: &SessionContext) -> Option<Arc<DirectLevels>> {
+    let udf = ctx.udf(NAME).ok()?;
+    udf.inner()
+        .downcast_ref::<LinkedUdf>()
+        .map(|u| u.levels.clone())
+}
+
+/// One ID field of a batch of extract rows, read as the linked views read
+/// it (`plan::observations_select`, `plan::resolved_linked`): the ID, as
+/// written, its status, and the name as written of the field's name field
+/// (the name key: empty when missing).
+pub(crate) struct LinkedField {
+    ids: StringArray,
+    raws: StringArray,
+    statuses: StringArray,
+    names: Option<StringArray>,
+}
+
+/// The person, method and score of a row's linked ID.
+pub(crate) struct LinkedPerson<'a> {
+    pub person_id: Option<&'a str>,
+    pub method: Method,
+    pub score: f64,
+}
+
+impl LinkedField {
+    /// ID field `id_field` of `batch` (its three columns), with the name as
+    /// written of column `name_raw` when its observations carry one.
+    pub(crate) fn of(batch: &RecordBatch, id_field: &str, name_raw: Option<&str>) -> Result<Self> {
+        let column = |c: &str| {
+            batch
+                .column_by_name(c)
+                .ok_or_else(|| DataFusionError::Internal(format!("the rows have no {c}")))
+                .and_then(strings)
+        };
+        Ok(LinkedField {
+            ids: column(id_field)?,
+            raws: column(&format!("{id_field}_raw"))?,
+            statuses: column(&format!("{id_field}_status"))?,
+            names: name_raw.map(column).transpose()?,
+        })
+    }
+
+    /// Row `i`'s person as its linked view gives it, when its ID is valid
+    /// or upgraded (nearly every row); `None` for the others, which the
+    /// resolved other observations hold.
+    pub(crate) fn person(
+        &self,
+        levels: &DirectLevels,
+        i: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<LinkedPerson<'_>> {
+        if self.statuses.is_null(i)
+            || !matches!(self.statuses.value(i), status::VALID | status::UPGRADED15)
+        {
+            return None;
+        }
+        let method = method(&self.statuses, &self.raws, &self.ids, i);
+        let person_id = (!self.ids.is_null(i)).then(|| self.ids.value(i));
+        // The name key: the name as written, empty when missing.
+        let name = match &self.names {
+            Some(names) if !names.is_null(i) => names.value(i),
+            _ => "",
+        };
+        let level = person_id.and_then(|id| levels.level(id, name, buf));
+        Some(LinkedPerson {
+            person_id,
+            method,
+            score: score(method, level),
+        })
     }
 }
 
@@ -256,12 +347,8 @@ impl ScalarUDFImpl for LinkedUdf {
             (Kind::Score, [statuses, raws, ids, levels]) => {
                 let mut out = Float64Builder::with_capacity(ids.len());
                 for i in 0..ids.len() {
-                    let disagrees = !levels.is_null(i) && levels.value(i) == LEVEL_DISAGREE;
-                    out.append_value(if disagrees {
-                        SCORE_NAME_DISAGREES
-                    } else {
-                        method(statuses, raws, ids, i).score()
-                    });
+                    let level = (!levels.is_null(i)).then(|| levels.value(i));
+                    out.append_value(score(method(statuses, raws, ids, i), level));
                 }
                 Arc::new(out.finish())
             }

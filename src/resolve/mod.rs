@@ -25,8 +25,10 @@ use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 use crate::engine::{materialize, query_batch, register_batch, register_batches};
-use plan::{ID_FIELDS, ObsSource};
+pub(crate) use plan::ID_FIELDS;
+use plan::ObsSource;
 
+pub(crate) use direct::{DirectLevels, LinkedField, registered_levels};
 pub use levels::Method;
 pub use order::OrderedLinks;
 pub use plan::{links_of, links_sorted};

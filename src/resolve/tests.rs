@@ -1178,3 +1178,48 @@ async fn on_disk_no_extracts_resolve_to_nothing() {
     let view = plan::union_of(&[], &plan::resolved_linked(tables::OBS_LINKED));
     assert!(!view.contains(tables::RESOLVED_OTHER), "{view}");
 }
+
+#[tokio::test]
+async fn persons_attached_after_resolution_are_what_the_join_gives() {
+    // After a resolution the linked rows' persons come from their own
+    // columns and the kernels, the others from the resolved other rows:
+    // every extract, every ID field, as the join of the resolved IDs.
+    let ctx = session(2);
+    register_fixture(&ctx);
+    resolve(&ctx, EXTRACTS).await.unwrap();
+    assert!(
+        direct::registered_levels(&ctx).is_some(),
+        "the direct path is taken"
+    );
+    let mut expected = Vec::new();
+    for name in EXTRACTS {
+        let join = crate::attach::attach_sql(&ctx, name).await.unwrap();
+        let sql = format!("SELECT * FROM ({join}) ORDER BY \"_ord\"");
+        expected.push(query_batch(&ctx, &sql).await.unwrap());
+    }
+    crate::attach::attach_persons(&ctx, EXTRACTS).await.unwrap();
+    let mut methods = std::collections::BTreeSet::new();
+    let mut scores = Vec::new();
+    for (name, expected) in EXTRACTS.iter().zip(expected) {
+        let sql = format!("SELECT * FROM {name} ORDER BY \"_ord\"");
+        let got = query_batch(&ctx, &sql).await.unwrap();
+        assert_eq!(got, expected, "{name}");
+        methods.extend(strings(&got, "person_method").into_iter().flatten());
+        let score = got.column_by_name("person_score").unwrap();
+        let score = score.as_any().downcast_ref::<Float64Array>().unwrap();
+        scores.extend(score.values().iter().copied());
+    }
+    // The fixture holds every kind of link, and a name that disagrees.
+    for method in ["exact", "normalized", "legacy15", "repaired", "unlinked"] {
+        assert!(methods.contains(method), "{method} in {methods:?}");
+    }
+    assert!(scores.contains(&levels::SCORE_NAME_DISAGREES), "{scores:?}");
+    // Guardians and heads are attached too.
+    let guardians = query_batch(
+        &ctx,
+        "SELECT guardian_person_id FROM education WHERE guardian_person_id IS NOT NULL",
+    )
+    .await
+    .unwrap();
+    assert!(guardians.num_rows() > 0);
+}
