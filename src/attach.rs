@@ -252,15 +252,9 @@ impl DirectPersons {
     }
 
     /// Sets, in `row`, the persons of row `i`'s linked IDs among `fields`.
-    fn fill(
-        &self,
-        fields: &[(usize, resolve::LinkedField)],
-        i: usize,
-        row: &mut RowPersons,
-        buf: &mut Vec<u8>,
-    ) {
+    fn fill(&self, fields: &[(usize, resolve::LinkedField)], i: usize, row: &mut RowPersons) {
         for (slot, field) in fields {
-            let Some(p) = field.person(&self.levels, i, buf) else {
+            let Some(p) = field.person(&self.levels, i) else {
                 continue;
             };
             match slot {
@@ -296,7 +290,6 @@ async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
     let partitions = ctx.state().config().target_partitions().max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
     let mut row = RowPersons::default();
-    let mut buf = Vec::new();
     let batches = table.collect_partitioned().await?.into_iter().flatten();
     for (i, batch) in batches.enumerate() {
         let ords = batch
@@ -312,7 +305,7 @@ async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
         for (at, o) in ords.values().iter().copied().enumerate() {
             index.take(o, &mut row);
             if let Some(direct) = &direct {
-                direct.fill(&linked, at, &mut row, &mut buf);
+                direct.fill(&linked, at, &mut row);
             }
             columns.push(&row);
         }
@@ -586,7 +579,6 @@ pub async fn attach_beside(
     let mut parts = Vec::with_capacity(table.parts.len());
     let mut last = None;
     let mut row = RowPersons::default();
-    let mut buf = Vec::new();
     for part in &table.parts {
         let mut stem = part.column_path(ord).as_os_str().to_owned();
         stem.push(".persons");
@@ -624,7 +616,7 @@ pub async fn attach_beside(
                 last = Some(o);
                 persons.take(o, &mut row).await?;
                 if let Some(direct) = &direct {
-                    direct.fill(&linked, at, &mut row, &mut buf);
+                    direct.fill(&linked, at, &mut row);
                 }
                 columns.push(&row);
             }

@@ -15,7 +15,7 @@
 //! data, so unlike [`crate::engine::udfs`] these are registered per run,
 //! once DIRECT is there.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -42,14 +42,6 @@ pub(crate) const SCORE: &str = "link_score";
 /// The levels a name can have, by code; a code of 0 is a null level.
 const LABELS: [&str; 4] = [LEVEL_SAME, LEVEL_VARIANT, LEVEL_HOMOPHONE, LEVEL_DISAGREE];
 
-/// A lookup key: the ID's bytes, 0xFF (no UTF-8 text holds it), the name's.
-fn key(buf: &mut Vec<u8>, id: &str, name_key: &str) {
-    buf.clear();
-    buf.extend_from_slice(id.as_bytes());
-    buf.push(0xFF);
-    buf.extend_from_slice(name_key.as_bytes());
-}
-
 fn code(level: Option<&str>) -> Result<u8> {
     match level {
         None => Ok(0),
@@ -72,16 +64,40 @@ fn strings(array: &ArrayRef) -> Result<StringArray> {
 
 /// The direct levels by (ID, name as written), built from DIRECT's rows.
 /// Nearly every name agrees with its person's as it is (`same`): only the
-/// other levels are held, with the IDs that have one, so that most rows
-/// cost one lookup of their ID in a set much smaller than the persons.
+/// other levels are held, by ID, so that a row costs one lookup of its ID
+/// (most find none) and, for an ID held, a look at its few names.
 /// Every row looked up has its (ID, name) among DIRECT's rows (both come
 /// from the same observations), so a pair not held is `same`.
 #[derive(Debug)]
 pub(crate) struct DirectLevels {
-    /// The IDs with a name whose level is not `same`.
-    ids: HashSet<Box<str>, FixedState>,
-    /// Those names' levels by [`key`].
-    levels: HashMap<Box<[u8]>, u8, FixedState>,
+    /// The IDs with a name whose level is not `same`, and those names.
+    ids: HashMap<Box<str>, Names, FixedState>,
+    /// How many (ID, name) pairs are held.
+    held: usize,
+}
+
+/// The names of one ID whose level is not `same`, with their level codes.
+#[derive(Debug)]
+enum Names {
+    /// A few (nearly every ID): looked through in turn.
+    Few(Box<[(Box<str>, u8)]>),
+    /// More than [`FEW_NAMES`] (an ID that many people's rows carry).
+    Many(HashMap<Box<str>, u8, FixedState>),
+}
+
+/// The most names of one ID looked through in turn.
+const FEW_NAMES: usize = 8;
+
+impl Names {
+    fn get(&self, name: &str) -> Option<u8> {
+        match self {
+            Names::Few(names) => names
+                .iter()
+                .find(|(n, _)| n.as_ref() == name)
+                .map(|&(_, c)| c),
+            Names::Many(names) => names.get(name).copied(),
+        }
+    }
 }
 
 impl DirectLevels {
@@ -93,8 +109,8 @@ impl DirectLevels {
     /// null level: the order the batches come in does not matter.
     pub(crate) fn new(batches: &[RecordBatch]) -> Result<Self> {
         let same = code(Some(LEVEL_SAME))?;
-        let mut levels: HashMap<Box<[u8]>, u8, FixedState> = HashMap::default();
-        let mut buf = Vec::new();
+        let mut levels: HashMap<Box<str>, HashMap<Box<str>, u8, FixedState>, FixedState> =
+            HashMap::default();
         for batch in batches {
             let column = |name: &str| {
                 batch
@@ -109,44 +125,42 @@ impl DirectLevels {
                 }
                 let c = code((!level.is_null(i)).then(|| level.value(i)))?;
                 let name = if names.is_null(i) { "" } else { names.value(i) };
-                key(&mut buf, id.value(i), name);
-                match levels.get_mut(buf.as_slice()) {
+                let names = levels.entry(id.value(i).into()).or_default();
+                match names.get_mut(name) {
                     Some(old) => *old = (*old).max(c),
                     None => {
-                        levels.insert(buf.as_slice().into(), c);
+                        names.insert(name.into(), c);
                     }
                 }
             }
         }
-        // Only the keys whose level is not `same` are held.
-        levels.retain(|_, c| *c != same);
-        let mut ids: HashSet<Box<str>, FixedState> = HashSet::default();
-        for key in levels.keys() {
-            let id = key.split(|&b| b == 0xFF).next().unwrap_or_default();
-            // The key's ID part is the ID's UTF-8 bytes: 0xFF is never in it.
-            let id =
-                std::str::from_utf8(id).map_err(|e| DataFusionError::Internal(e.to_string()))?;
-            if !ids.contains(id) {
-                ids.insert(id.into());
-            }
-        }
-        Ok(DirectLevels { ids, levels })
+        // Only the names whose level is not `same` are held, and the IDs
+        // with one.
+        let mut held = 0;
+        let ids = levels
+            .into_iter()
+            .filter_map(|(id, mut names)| {
+                names.retain(|_, c| *c != same);
+                held += names.len();
+                let names = match names.len() {
+                    0 => return None,
+                    n if n <= FEW_NAMES => Names::Few(names.into_iter().collect()),
+                    _ => Names::Many(names),
+                };
+                Some((id, names))
+            })
+            .collect();
+        Ok(DirectLevels { ids, held })
     }
 
     /// The (ID, name) pairs held: those whose level is not `same`.
     pub(crate) fn len(&self) -> usize {
-        self.levels.len()
+        self.held
     }
 
     /// The level of (ID, name as written): `None` for a null level.
-    fn level(&self, id: &str, name: &str, buf: &mut Vec<u8>) -> Option<&'static str> {
-        let c = if self.ids.contains(id) {
-            key(buf, id, name);
-            self.levels.get(buf.as_slice()).copied()
-        } else {
-            None
-        };
-        match c {
+    fn level(&self, id: &str, name: &str) -> Option<&'static str> {
+        match self.ids.get(id).and_then(|names| names.get(name)) {
             None => Some(LEVEL_SAME),
             Some(0) => None,
             Some(c) => Some(LABELS[usize::from(c) - 1]),
@@ -157,12 +171,11 @@ impl DirectLevels {
     /// or the level is null.
     fn lookup(&self, ids: &StringArray, names: &StringArray) -> StringArray {
         let mut out = StringBuilder::with_capacity(ids.len(), ids.len() * 4);
-        let mut buf = Vec::new();
         for i in 0..ids.len() {
             if ids.is_null(i) || names.is_null(i) {
                 out.append_null();
             } else {
-                out.append_option(self.level(ids.value(i), names.value(i), &mut buf));
+                out.append_option(self.level(ids.value(i), names.value(i)));
             }
         }
         out.finish()
@@ -239,12 +252,7 @@ impl LinkedField {
     /// Row `i`'s person as its linked view gives it, when its ID is valid
     /// or upgraded (nearly every row); `None` for the others, which the
     /// resolved other observations hold.
-    pub(crate) fn person(
-        &self,
-        levels: &DirectLevels,
-        i: usize,
-        buf: &mut Vec<u8>,
-    ) -> Option<LinkedPerson<'_>> {
+    pub(crate) fn person(&self, levels: &DirectLevels, i: usize) -> Option<LinkedPerson<'_>> {
         if self.statuses.is_null(i)
             || !matches!(self.statuses.value(i), status::VALID | status::UPGRADED15)
         {
@@ -257,7 +265,7 @@ impl LinkedField {
             Some(names) if !names.is_null(i) => names.value(i),
             _ => "",
         };
-        let level = person_id.and_then(|id| levels.level(id, name, buf));
+        let level = person_id.and_then(|id| levels.level(id, name));
         Some(LinkedPerson {
             person_id,
             method,
@@ -491,5 +499,33 @@ mod tests {
                 assert_eq!(looked_up(&levels, &ids, &names), want);
             }
         }
+    }
+
+    #[test]
+    fn an_id_with_many_names_finds_each_names_level() {
+        // Past FEW_NAMES the names of one ID are held in a table of their own.
+        let id = "110101199001011234";
+        let labels = [LEVEL_VARIANT, LEVEL_HOMOPHONE, LEVEL_DISAGREE];
+        let names: Vec<String> = (0..3 * FEW_NAMES).map(|i| format!("名{i}")).collect();
+        let rows: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (Some(id), Some(n.as_str()), Some(labels[i % 3])))
+            .chain([(Some(id), Some("张三"), Some(LEVEL_SAME))])
+            .collect();
+        let levels = DirectLevels::new(&[direct(&rows)]).unwrap();
+        assert_eq!(levels.len(), names.len());
+        let asked: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .chain(["张三", "无名"])
+            .collect();
+        let ids = StringArray::from(vec![id; asked.len()]);
+        let want: Vec<Option<String>> = (0..names.len())
+            .map(|i| labels[i % 3])
+            .chain([LEVEL_SAME, LEVEL_SAME])
+            .map(|l| Some(l.to_string()))
+            .collect();
+        assert_eq!(looked_up(&levels, &ids, &StringArray::from(asked)), want);
     }
 }
