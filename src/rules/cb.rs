@@ -111,12 +111,15 @@ pub async fn cb02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                  WHERE p.state = '现势' AND p.usage IN ('住宅', '商业', '办公', '工业')"
                     .into(),
             ),
+            // The units and employers are listed in no order: the evidence
+            // sorts them ([`sources`]), and an ordered string_agg keeps an
+            // accumulator per group.
             (
                 "household_units",
                 "SELECT household_id, \
                    COUNT(DISTINCT CASE WHEN usage = '住宅' THEN unit_id END) AS homes, \
                    COUNT(DISTINCT CASE WHEN usage <> '住宅' THEN unit_id END) AS other_units, \
-                   string_agg(usage || ' ' || unit_id, ';' ORDER BY usage, unit_id) AS units, \
+                   string_agg(usage || ' ' || unit_id, ';') AS units, \
                    string_agg(src, ';') AS property_src \
                  FROM held GROUP BY household_id"
                     .into(),
@@ -205,7 +208,7 @@ pub async fn cb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 "public_members",
                 "SELECT household_id, person_id, COUNT(DISTINCT period) AS months, \
                    MIN(period) AS first_period, MAX(period) AS last_period, \
-                   string_agg(employer, ';' ORDER BY period, employer) AS employers, string_agg(src, ';') AS public_src \
+                   string_agg(employer, ';') AS employers, string_agg(src, ';') AS public_src \
                  FROM public_months GROUP BY household_id, person_id"
                     .into(),
             ),

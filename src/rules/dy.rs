@@ -30,14 +30,20 @@ fn member_finding(
 /// enrollment ended by death go to CB04 instead.
 pub async fn dy01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
+    // The enrollments are listed for members only, in no order: the
+    // evidence sorts them ([`sources`]). Ordered, string_agg kept an
+    // accumulator per group, and every insured person's (a county's half
+    // million) took most of this rule's time.
     let sql = blocks.query(
         &["households", "members", "live_medical_enrollment", "deceased"],
         &[(
             "enrollments",
             "SELECT person_id, \
-               string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';' ORDER BY scheme, status, end_reason, end_date) AS enrollments, \
+               string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';') AS enrollments, \
                string_agg(src, ';') AS enrollment_src \
-             FROM live_medical_enrollment GROUP BY person_id"
+             FROM live_medical_enrollment \
+             WHERE person_id IN (SELECT person_id FROM members) \
+             GROUP BY person_id"
                 .into(),
         )],
         "SELECT m.household_id, h.township, h.village, m.person_id AS id_number, m.name, \

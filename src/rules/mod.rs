@@ -638,7 +638,9 @@ impl<'a> Blocks<'a> {
             // One row per household: its attributes from its first row, its
             // size (保障人数 from any of its rows, else its distinct member
             // rows, unlinked ones included), its standard, CB01 factor and
-            // DY02 floor.
+            // DY02 floor. The distinct members are counted as the groups of
+            // a grouping by member: COUNT(DISTINCT) keeps a set per
+            // household.
             "households" => (
                 vec![],
                 format!(
@@ -651,8 +653,12 @@ impl<'a> Blocks<'a> {
                      FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY _ord) AS rn \
                            FROM roster WHERE NOT _dup AND NOT _superseded) h \
                      JOIN (SELECT household_id, MAX(household_size) AS household_size, \
-                             COUNT(DISTINCT COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) AS member_rows \
-                           FROM roster WHERE NOT _dup AND NOT _superseded GROUP BY household_id) n \
+                             COUNT(*) AS member_rows \
+                           FROM (SELECT household_id, MAX(household_size) AS household_size \
+                                 FROM roster WHERE NOT _dup AND NOT _superseded \
+                                 GROUP BY household_id, \
+                                   COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) \
+                           GROUP BY household_id) n \
                        ON n.household_id = h.household_id \
                      WHERE h.rn = 1",
                     standard = self.standard_of("h.township"),
