@@ -171,4 +171,27 @@ mod tests {
         assert!(text.starts_with("\u{feff}finding_id,rule,kind,severity,household_id,id_number,name,township,village,evidence,sources,match,case_status\n"));
         assert!(text.contains("\"人均月收入 1520.00 元, 超标\""));
     }
+
+    #[test]
+    fn sort_orders_by_rule_township_household_id_and_keeps_ties_in_place() {
+        let row = |rule: &str, township: &str, household: &str, evidence: &str| FindingRow {
+            rule: rule.into(),
+            township: township.into(),
+            household_id: household.into(),
+            evidence: evidence.into(),
+            ..FindingRow::default()
+        };
+        let mut rows = vec![
+            row("DY01", "甲镇", "H2", "a"),
+            row("CB01", "乙镇", "H1", "b"),
+            row("CB01", "甲镇", "H3", "c"),
+            row("DY01", "甲镇", "H2", "d"),
+            row("CB01", "甲镇", "H1", "e"),
+            row("DY01", "甲镇", "H2", "f"),
+        ];
+        sort(&mut rows);
+        let order: String = rows.iter().map(|r| r.evidence.as_str()).collect();
+        // 乙 (U+4E59) sorts before 甲 (U+7532): text order, by code point.
+        assert_eq!(order, "becadf");
+    }
 }
