@@ -159,7 +159,8 @@ async fn person_index(
     PersonIndex::new(&resolved)
 }
 
-/// How many of the resolved IDs of `name` are not linked directly.
+/// How many of the resolved IDs of `name` are not linked directly (an
+/// entry per row and ID field).
 async fn other_rows(ctx: &SessionContext, name: &str) -> Result<u64> {
     let sql = format!(
         "SELECT count(*) FROM {} WHERE extract = '{name}'",
@@ -421,6 +422,10 @@ async fn register_view(ctx: &SessionContext, name: &str, table: &DiskExtract) ->
 /// slot to 8 bytes, up to 16 as the slots' vectors grow by doubling.
 const INDEXED_ENTRY_BYTES: u64 = 96;
 
+/// Bytes of a row's slot for one field in a [`PersonIndex`], as its vectors
+/// grow by doubling: what an index of a few entries holds for every row.
+const SLOT_BYTES: u64 = 16;
+
 /// Whether an extract of `rows` rows with `fields` attached ID fields is
 /// attached from an index of its resolved IDs within `index_bytes`
 /// ([`INDEXED_ENTRY_BYTES`] an entry, each field of each row counted).
@@ -544,11 +549,19 @@ pub async fn attach_beside(
     // After a resolution, the rows linked directly are taken from their
     // own columns and only the others are looked up, as in memory.
     let direct = DirectPersons::new(ctx, &table.schema, &person_schema);
-    let (source, entries) = match direct {
-        Some(_) => (Source::Other, other_rows(ctx, name).await?),
-        None => (Source::All, rows),
+    // The entries looked up: every attached field of every row, or (with
+    // the direct persons) the other rows' entries alone, in slots for every
+    // row all the same.
+    let (source, indexed) = match direct {
+        Some(_) => {
+            let need = other_rows(ctx, name)
+                .await?
+                .saturating_mul(INDEXED_ENTRY_BYTES)
+                .saturating_add(rows.saturating_mul(fields).saturating_mul(SLOT_BYTES));
+            (Source::Other, need <= index_bytes)
+        }
+        None => (Source::All, fits_index(rows, fields, index_bytes)),
     };
-    let indexed = fits_index(entries, fields, index_bytes);
     let mut persons = if indexed {
         // A scan, not a sort: a city's persons attached in 11.3 s this
         // way, 15.8 s through the sorted pass.

@@ -1223,3 +1223,56 @@ async fn persons_attached_after_resolution_are_what_the_join_gives() {
     .unwrap();
     assert!(guardians.num_rows() > 0);
 }
+
+#[tokio::test]
+async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
+    // The extracts held on disk (as the read stage writes a city's), then
+    // resolved from their work files: the direct persons beside them, the
+    // other rows from an index (ample room) or a sorted pass (none).
+    for index_bytes in [u64::MAX, 0] {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, _disk) = disk_session(dir.path());
+        register_fixture(&ctx);
+        let mut tables = Vec::new();
+        for (i, &name) in EXTRACTS.iter().enumerate() {
+            let batches = ctx.table(name).await.unwrap().collect().await.unwrap();
+            let schema = batches[0].schema();
+            let stem = dir.path().join(format!("{i:04}"));
+            let mut part = crate::engine::work::WorkPartWriter::create(&stem, &schema).unwrap();
+            for batch in &batches {
+                part.write(batch).unwrap();
+            }
+            let table = crate::input::DiskExtract {
+                parts: vec![part.finish().unwrap()],
+                schema,
+                superseded: Vec::new(),
+            };
+            ctx.deregister_table(name).unwrap();
+            crate::attach::register_disk_extract(&ctx, name, &table)
+                .await
+                .unwrap();
+            tables.push((name, table));
+        }
+        let sources: Vec<(&str, String)> = EXTRACTS
+            .iter()
+            .map(|&n| (n, crate::attach::rows_table(n)))
+            .collect();
+        let sources: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        resolve_reading(&ctx, &sources).await.unwrap();
+        assert!(direct::registered_levels(&ctx).is_some());
+        let mut expected = Vec::new();
+        for name in EXTRACTS {
+            let join = crate::attach::attach_sql(&ctx, name).await.unwrap();
+            let sql = format!("SELECT * FROM ({join}) ORDER BY \"_ord\"");
+            expected.push(query_batch(&ctx, &sql).await.unwrap());
+        }
+        crate::attach::attach_all_beside(&ctx, tables, index_bytes, index_bytes, 2)
+            .await
+            .unwrap();
+        for (name, expected) in EXTRACTS.iter().zip(expected) {
+            let sql = format!("SELECT * FROM {name} ORDER BY \"_ord\"");
+            let got = query_batch(&ctx, &sql).await.unwrap();
+            assert_eq!(got, expected, "{name}, index_bytes {index_bytes}");
+        }
+    }
+}
