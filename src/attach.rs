@@ -426,13 +426,46 @@ const INDEXED_ENTRY_BYTES: u64 = 96;
 /// grow by doubling: what an index of a few entries holds for every row.
 const SLOT_BYTES: u64 = 16;
 
-/// Whether an extract of `rows` rows with `fields` attached ID fields is
-/// attached from an index of its resolved IDs within `index_bytes`
-/// ([`INDEXED_ENTRY_BYTES`] an entry, each field of each row counted).
-fn fits_index(rows: u64, fields: u64, index_bytes: u64) -> bool {
-    rows.saturating_mul(fields)
-        .saturating_mul(INDEXED_ENTRY_BYTES)
-        <= index_bytes
+/// The bytes an index of the persons of an extract of `rows` rows with
+/// `fields` attached ID fields holds: [`INDEXED_ENTRY_BYTES`] an entry,
+/// each field of each row an entry; or, with the direct persons, `others`
+/// entries (the rows not linked directly) and a slot ([`SLOT_BYTES`]) for
+/// each field of each row.
+fn index_need(rows: u64, fields: u64, others: Option<u64>) -> u64 {
+    let slots = rows.saturating_mul(fields);
+    match others {
+        None => slots.saturating_mul(INDEXED_ENTRY_BYTES),
+        Some(others) => others
+            .saturating_mul(INDEXED_ENTRY_BYTES)
+            .saturating_add(slots.saturating_mul(SLOT_BYTES)),
+    }
+}
+
+/// How the persons of an extract held on disk are found: the direct
+/// persons (after a resolution), the resolved IDs looked up, and the bytes
+/// an index of those would hold (every attached field of every row; with
+/// the direct persons, the other rows' entries alone, in slots for every
+/// row all the same).
+async fn lookup_plan(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DiskExtract,
+    person_schema: &Schema,
+) -> Result<(Option<DirectPersons>, Source, u64)> {
+    let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
+    let fields = attached_fields(person_schema).count() as u64;
+    let direct = DirectPersons::new(ctx, &table.schema, person_schema);
+    Ok(match direct {
+        Some(direct) => {
+            let others = other_rows(ctx, name).await?;
+            (
+                Some(direct),
+                Source::Other,
+                index_need(rows, fields, Some(others)),
+            )
+        }
+        None => (None, Source::All, index_need(rows, fields, None)),
+    })
 }
 
 /// Attaches the persons to the extracts held on disk, each as
@@ -443,7 +476,8 @@ fn fits_index(rows: u64, fields: u64, index_bytes: u64) -> bool {
 /// starting first; one whose index does not fit in `index_bytes` is
 /// attached by the sorted pass, which shares the engine's memory with no
 /// other. An index holds the arrays of the resolved IDs it collected and
-/// a slot per entry, no copy ([`INDEXED_ENTRY_BYTES`]). On the first
+/// a slot per entry, no copy ([`index_need`], the same weighing as
+/// [`attach_beside`]'s). On the first
 /// failure no further extract starts, and those running are aborted and
 /// waited for (one in its row loop, which does not yield, runs to its end).
 pub async fn attach_all_beside(
@@ -456,14 +490,9 @@ pub async fn attach_all_beside(
     let mut waiting = Vec::with_capacity(tables.len());
     for (name, table) in tables {
         let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
-        let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
-        let fields = attached_fields(&person_schema).count() as u64;
-        // None: the sorted pass.
-        let need = fits_index(rows, fields, index_bytes).then(|| {
-            rows.saturating_mul(fields)
-                .saturating_mul(INDEXED_ENTRY_BYTES)
-        });
-        waiting.push((name, table, need));
+        let (_, _, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
+        // None: the sorted pass, as attach_beside decides it.
+        waiting.push((name, table, (need <= index_bytes).then_some(need)));
     }
     // Largest first (the sorted passes first of all), then by name.
     let size = |need: Option<u64>| need.unwrap_or(u64::MAX);
@@ -528,10 +557,9 @@ fn next_to_attach(
 /// by writing the person columns beside its columns, part by part and batch
 /// by batch. The persons of the rows linked directly come from their own
 /// columns (as in memory), those of the others from an index of their
-/// resolved IDs by `_ord` when it fits in `index_bytes`
-/// ([`INDEXED_ENTRY_BYTES`] an entry, every attached field of every row
-/// looked up counted), else from one pass over them sorted by `_ord` (the
-/// engine's sort, which spills). Registers the view `name` anew with the person
+/// resolved IDs by `_ord` when it fits in `index_bytes` ([`index_need`]),
+/// else from one pass over them sorted by `_ord` (the engine's sort, which
+/// spills). Registers the view `name` anew with the person
 /// columns last, as [`attach_persons`] gives them. Returns the table's new
 /// form.
 pub async fn attach_beside(
@@ -545,23 +573,10 @@ pub async fn attach_beside(
     let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
     let ord = table.schema.index_of("_ord")?;
     let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
-    let fields = attached_fields(&person_schema).count() as u64;
     // After a resolution, the rows linked directly are taken from their
     // own columns and only the others are looked up, as in memory.
-    let direct = DirectPersons::new(ctx, &table.schema, &person_schema);
-    // The entries looked up: every attached field of every row, or (with
-    // the direct persons) the other rows' entries alone, in slots for every
-    // row all the same.
-    let (source, indexed) = match direct {
-        Some(_) => {
-            let need = other_rows(ctx, name)
-                .await?
-                .saturating_mul(INDEXED_ENTRY_BYTES)
-                .saturating_add(rows.saturating_mul(fields).saturating_mul(SLOT_BYTES));
-            (Source::Other, need <= index_bytes)
-        }
-        None => (Source::All, fits_index(rows, fields, index_bytes)),
-    };
+    let (direct, source, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
+    let indexed = need <= index_bytes;
     let mut persons = if indexed {
         // A scan, not a sort: a city's persons attached in 11.3 s this
         // way, 15.8 s through the sorted pass.
@@ -1339,14 +1354,20 @@ mod tests {
     }
 
     #[test]
-    fn an_extract_is_indexed_while_each_field_of_each_row_fits_the_budget() {
-        let bytes = 1000 * 2 * INDEXED_ENTRY_BYTES;
-        assert!(fits_index(1000, 2, bytes));
-        assert!(!fits_index(1000, 2, bytes - 1));
-        assert!(!fits_index(1001, 2, bytes));
-        assert!(!fits_index(1000, 3, bytes), "every field counts");
-        assert!(fits_index(0, 3, 0), "no rows need no room");
-        assert!(!fits_index(u64::MAX / 2, 3, u64::MAX - 1), "no overflow");
+    fn an_index_holds_an_entry_for_each_field_of_each_row_looked_up() {
+        // Every row looked up: an entry for each field of each row.
+        assert_eq!(index_need(1000, 2, None), 1000 * 2 * INDEXED_ENTRY_BYTES);
+        assert_eq!(index_need(1000, 3, None), 1000 * 3 * INDEXED_ENTRY_BYTES);
+        assert_eq!(index_need(0, 3, None), 0, "no rows need no room");
+        assert_eq!(index_need(u64::MAX / 2, 3, None), u64::MAX, "no overflow");
+        // With the direct persons: the other rows' entries, and a slot for
+        // each field of every row.
+        assert_eq!(
+            index_need(1000, 2, Some(30)),
+            30 * INDEXED_ENTRY_BYTES + 1000 * 2 * SLOT_BYTES
+        );
+        assert!(index_need(1000, 2, Some(30)) < index_need(1000, 2, None));
+        assert_eq!(index_need(u64::MAX / 2, 3, Some(u64::MAX)), u64::MAX);
     }
 
     #[test]

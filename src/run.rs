@@ -296,7 +296,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     attach::attach_persons(&ctx, &in_memory)
         .await
         .map_err(internal)?;
-    // An extract's resolved IDs are indexed in memory while they fit in
+    // An extract's other resolved IDs (those not linked directly) are
+    // indexed in memory while they fit in
     // half the engine's memory limit, those of the extracts attached at
     // once in the whole: the engine's pool is idle while their rows are
     // attached (at a city the run's peak memory comes later, in the write
