@@ -125,6 +125,16 @@ enum Source {
     Other,
 }
 
+impl Source {
+    /// What is looked up beside the direct persons, if there are any.
+    fn beside(direct: Option<&DirectPersons>) -> Source {
+        match direct {
+            Some(_) => Source::Other,
+            None => Source::All,
+        }
+    }
+}
+
 /// The query of the resolved IDs of `name` in `source` whose persons go to
 /// the columns of `person_schema`.
 fn persons_sql(source: Source, name: &str, person_schema: &Schema, order: &str) -> String {
@@ -280,11 +290,7 @@ async fn attach_in_memory(ctx: &SessionContext, name: &str) -> Result<()> {
     // own columns and only the others are looked up; else (the rows of
     // the resolved IDs alone) every row is.
     let direct = DirectPersons::new(ctx, &schema, &person_schema);
-    let source = if direct.is_some() {
-        Source::Other
-    } else {
-        Source::All
-    };
+    let source = Source::beside(direct.as_ref());
     let index = person_index(ctx, source, name, &person_schema).await?;
     // The batches as they are, dealt out over the session's partitions as
     // the join's output was.
@@ -442,30 +448,24 @@ fn index_need(rows: u64, fields: u64, others: Option<u64>) -> u64 {
 }
 
 /// How the persons of an extract held on disk are found: the direct
-/// persons (after a resolution), the resolved IDs looked up, and the bytes
-/// an index of those would hold (every attached field of every row; with
-/// the direct persons, the other rows' entries alone, in slots for every
-/// row all the same).
+/// persons (after a resolution), and the bytes an index of the resolved
+/// IDs looked up beside them ([`Source::beside`]) would hold (every
+/// attached field of every row; with the direct persons, the other rows'
+/// entries alone, in slots for every row all the same).
 async fn lookup_plan(
     ctx: &SessionContext,
     name: &str,
     table: &DiskExtract,
     person_schema: &Schema,
-) -> Result<(Option<DirectPersons>, Source, u64)> {
+) -> Result<(Option<DirectPersons>, u64)> {
     let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
     let fields = attached_fields(person_schema).count() as u64;
     let direct = DirectPersons::new(ctx, &table.schema, person_schema);
-    Ok(match direct {
-        Some(direct) => {
-            let others = other_rows(ctx, name).await?;
-            (
-                Some(direct),
-                Source::Other,
-                index_need(rows, fields, Some(others)),
-            )
-        }
-        None => (None, Source::All, index_need(rows, fields, None)),
-    })
+    let others = match direct {
+        Some(_) => Some(other_rows(ctx, name).await?),
+        None => None,
+    };
+    Ok((direct, index_need(rows, fields, others)))
 }
 
 /// Attaches the persons to the extracts held on disk, each as
@@ -490,7 +490,7 @@ pub async fn attach_all_beside(
     let mut waiting = Vec::with_capacity(tables.len());
     for (name, table) in tables {
         let (_, person_schema) = attached_schemas(ctx, name, table.schema.fields().len()).await?;
-        let (_, _, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
+        let (_, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
         // None: the sorted pass, as attach_beside decides it.
         waiting.push((name, table, (need <= index_bytes).then_some(need)));
     }
@@ -575,7 +575,8 @@ pub async fn attach_beside(
     let rows: u64 = table.parts.iter().map(work::WorkPart::rows).sum();
     // After a resolution, the rows linked directly are taken from their
     // own columns and only the others are looked up, as in memory.
-    let (direct, source, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
+    let (direct, need) = lookup_plan(ctx, name, &table, &person_schema).await?;
+    let source = Source::beside(direct.as_ref());
     let indexed = need <= index_bytes;
     let mut persons = if indexed {
         // A scan, not a sort: a city's persons attached in 11.3 s this
