@@ -10,10 +10,11 @@
 //! read stage put it, and these run again on each scan (one per consumer:
 //! the links files, DQ02's source rows), each in one pass over its rows.
 //! Attaching the persons scans no view: it reads the extract's own columns
-//! through [`LinkedField`], which gives each row what its view would. A join in each view would build its hash table again
-//! at every scan; the levels' table is built once here. It holds the run's
-//! data, so unlike [`crate::engine::udfs`] these are registered per run,
-//! once DIRECT is there.
+//! through [`LinkedField`], which gives each row what its view would. A
+//! join in each view would build its hash table again at every scan; the
+//! levels' table is built once here. It holds the run's data, so unlike
+//! [`crate::engine::udfs`] these are registered per run, once DIRECT is
+//! there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
