@@ -358,6 +358,66 @@ pub fn drop_extracts(ctx: &SessionContext, names: &[&str]) -> Result<()> {
     engine::drop_tables(ctx, &tables)
 }
 
+/// The links of extract `name` ([`resolve::links_of`]'s columns) out of its
+/// table in memory with its persons attached: the same values, since the
+/// attached person, method and score of a row are its primary ID's
+/// resolved ones ([`attach_sql`]), and every row of the table is a link.
+/// The columns are the table's own, not copied (`extract` is a dictionary
+/// of the one name, `file` the table's own dictionary); the batches are as
+/// the table holds them, in no order. None when the table is not held in
+/// memory (on disk), or has no persons attached.
+pub async fn held_links(ctx: &SessionContext, name: &str) -> Result<Option<Vec<RecordBatch>>> {
+    use datafusion::arrow::array::{DictionaryArray, Int8Array, new_null_array};
+    use datafusion::arrow::datatypes::Int8Type;
+    let provider = ctx.table_provider(name).await?;
+    let Some(table) = provider.downcast_ref::<datafusion::catalog::MemTable>() else {
+        return Ok(None);
+    };
+    let schema = provider.schema();
+    if schema.column_with_name("person_method").is_none() {
+        return Ok(None);
+    }
+    // The links' columns, each from the table's column of that name (the
+    // name as written may be missing: an empty one).
+    let from = [
+        ("file", Some("_file")),
+        ("row", Some("_row")),
+        ("raw_id", Some("id_number_raw")),
+        (
+            "raw_name",
+            schema.column_with_name("name_raw").map(|_| "name_raw"),
+        ),
+        ("person_id", Some("person_id")),
+        ("method", Some("person_method")),
+        ("score", Some("person_score")),
+        ("_ord", Some("_ord")),
+    ];
+    let names = Arc::new(StringArray::from(vec![name]));
+    let mut out = Vec::new();
+    for partition in &table.batches {
+        for batch in partition.read().await.iter() {
+            let n = batch.num_rows();
+            let extract =
+                DictionaryArray::<Int8Type>::new(Int8Array::from(vec![0; n]), names.clone());
+            let mut fields = vec![Field::new("extract", extract.data_type().clone(), false)];
+            let mut columns: Vec<ArrayRef> = vec![Arc::new(extract)];
+            for (link, column) in from {
+                let array = match column {
+                    Some(c) => batch.column(schema.index_of(c)?).clone(),
+                    None => new_null_array(&DataType::Utf8, n),
+                };
+                fields.push(Field::new(link, array.data_type().clone(), true));
+                columns.push(array);
+            }
+            out.push(RecordBatch::try_new(
+                Arc::new(Schema::new(fields)),
+                columns,
+            )?);
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The table of extract `name`'s rows as the read stage wrote them to disk
 /// (registered by [`register_disk_extract`]): the extract's columns with
 /// `_superseded` false in every row. Person resolution reads these.

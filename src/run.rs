@@ -367,6 +367,20 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // files: those of the roster (no links) go now, the others' each once
     // its links are written (pump_links).
     let input_dir = disk.as_ref().map(|d| d.dir.join(INPUT_DIR));
+    // In memory an extract's links are its table's own columns, held here
+    // while the table and the views over it go (on disk they are read from
+    // the views, in pump_links).
+    let mut held = BTreeMap::new();
+    for &name in names.iter().filter(|&&n| n != "roster") {
+        if let Some(batches) = attach::held_links(&ctx, name).await.map_err(internal)? {
+            held.insert(name, batches);
+            let views = [
+                resolve::tables::resolved_ids_of(name),
+                resolve::tables::linked_of(name),
+            ];
+            engine::drop_tables(&ctx, &[&views[0], &views[1]]).map_err(internal)?;
+        }
+    }
     attach::drop_extracts(&ctx, &names).map_err(internal)?;
     resolve::drop_whole_views(&ctx).map_err(internal)?;
     let roster_ids = resolve::tables::resolved_ids_of("roster");
@@ -381,9 +395,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // What report.xlsx and report.html are written from.
     let people = cases.people_report(&manifest, &rows, opts.masked);
     // links.csv and links.parquet are written from the links table in order,
-    // a batch at a time: a pump task takes each extract's links in turn
-    // (by name; resolve::OrderedLinks orders them by `_ord`) and hands the
-    // batches to both writers.
+    // a batch at a time: a pump task takes each extract's links in turn (by
+    // name, each by `_ord`: held in order in memory, else ordered from its
+    // view) and hands the batches to both writers.
     let link_extracts: Vec<(&'static str, u64)> = names
         .iter()
         .copied()
@@ -410,7 +424,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
                 csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
             };
             let input_dir = input_dir.as_deref();
-            if let Err(e) = pump_links(&ctx, &link_extracts, memory_rows, input_dir, &send).await {
+            let pumped = pump_links(&ctx, &link_extracts, held, memory_rows, input_dir, &send);
+            if let Err(e) = pumped.await {
                 send(Err(e));
             }
         }
@@ -1010,16 +1025,21 @@ const LINK_ROW_BYTES: u64 = 200;
 /// to `send` in batches of [`LINK_BATCH_ROWS`] rows cast to links.csv's
 /// columns, the last one shorter; the batches run on across extracts, so
 /// that they are cut where one sort of the whole table would cut them.
-/// Each extract comes with its row count: one of more than `memory_rows`
-/// rows is sorted by the engine, which spills (a province's sweep), the
-/// others are ordered in memory ([`resolve::OrderedLinks`]), the next one
-/// read ahead while one is written if the two together are no more than
-/// `memory_rows`. Stops when `send` says the writers have gone. Once an
-/// extract's links are sent, its resolved rows' views go, and on disk the
-/// folder of its rows in `input_dir` (read stage's work files they read).
+/// An extract in `held` has its links there (its table in memory:
+/// [`attach::held_links`]), handed on as they are when its batches are
+/// runs in order ([`resolve::in_runs`]), else ordered in memory. The others
+/// come with their row counts and are read from their resolved rows' views:
+/// one of more than `memory_rows` rows is sorted by the engine, which spills
+/// (a province's sweep), the others are ordered in memory
+/// ([`resolve::OrderedLinks`]), the next one read ahead while one is written
+/// if the two together are no more than `memory_rows`. Stops when `send`
+/// says the writers have gone. Once an extract's links are sent, its
+/// resolved rows' views go, and on disk the folder of its rows in
+/// `input_dir` (read stage's work files they read).
 async fn pump_links(
     ctx: &SessionContext,
     extracts: &[(&str, u64)],
+    mut held: BTreeMap<&str, Vec<RecordBatch>>,
     memory_rows: u64,
     input_dir: Option<&std::path::Path>,
     send: &impl Fn(Result<RecordBatch, String>) -> bool,
@@ -1037,41 +1057,62 @@ async fn pump_links(
             ordered
         })
     };
+    // Whether an extract's links are ordered in memory from its view.
+    let held_names: BTreeSet<&str> = held.keys().copied().collect();
+    let from_view = |extract: &str, rows: u64| rows <= memory_rows && !held_names.contains(extract);
     let mut next = None;
     let mut cut = Cut::default();
     for (i, &(extract, rows)) in extracts.iter().enumerate() {
-        let ordering = next
-            .take()
-            .or_else(|| (rows <= memory_rows).then(|| order(extract)));
+        let ordering = if held_names.contains(extract) {
+            None
+        } else {
+            next.take()
+                .or_else(|| from_view(extract, rows).then(|| order(extract)))
+        };
         // The next extract is read ahead while both fit together.
         next = extracts
             .get(i + 1)
-            .filter(|&&(_, after)| rows.saturating_add(after) <= memory_rows)
+            .filter(|&&(after, after_rows)| {
+                from_view(after, after_rows) && rows.saturating_add(after_rows) <= memory_rows
+            })
             .map(|&(after, _)| order(after));
-        let gone = match ordering {
-            Some(ordering) => {
-                let ordered = ordering
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
-                !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
-            }
-            None => {
-                let sql = format!("{} ORDER BY \"_ord\"", resolve::links_of(extract));
-                let mut stream = engine::query_stream(ctx, &sql)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut gone = false;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(|e| e.to_string())?;
-                    let take = |at, len| Ok(batch.slice(at, len));
-                    if !cut.push(batch.num_rows(), take, send)? {
-                        gone = true;
-                        break;
+        let gone = if let Some(batches) = held.remove(extract) {
+            match resolve::in_runs(batches).map_err(|e| e.to_string())? {
+                Ok(runs) => {
+                    let mut gone = false;
+                    for batch in &runs {
+                        if !cut.push_batch(batch, send)? {
+                            gone = true;
+                            break;
+                        }
                     }
+                    gone
                 }
-                gone
+                Err(batches) => {
+                    let ordered =
+                        resolve::OrderedLinks::of_batches(batches).map_err(|e| e.to_string())?;
+                    !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
+                }
             }
+        } else if let Some(ordering) = ordering {
+            let ordered = ordering
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
+        } else {
+            let sql = format!("{} ORDER BY \"_ord\"", resolve::links_of(extract));
+            let mut stream = engine::query_stream(ctx, &sql)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut gone = false;
+            while let Some(batch) = stream.next().await {
+                if !cut.push_batch(&batch.map_err(|e| e.to_string())?, send)? {
+                    gone = true;
+                    break;
+                }
+            }
+            gone
         };
         if gone {
             return Ok(());
@@ -1099,6 +1140,15 @@ struct Cut {
 }
 
 impl Cut {
+    /// [`Cut::push`] of the rows of `batch`.
+    fn push_batch(
+        &mut self,
+        batch: &RecordBatch,
+        send: &impl Fn(Result<RecordBatch, String>) -> bool,
+    ) -> Result<bool, String> {
+        self.push(batch.num_rows(), |at, len| Ok(batch.slice(at, len)), send)
+    }
+
     /// Hands on the `n` rows that `take(at, len)` gives, in batches, and
     /// keeps the rest; false when the writers have gone.
     fn push(
@@ -1298,9 +1348,16 @@ mod tests {
             sent.lock().unwrap().push(batch.unwrap());
             true
         };
-        super::pump_links(&ctx, &[("a", 40_000), ("b", 40_001)], 40_000, None, &send)
-            .await
-            .unwrap();
+        super::pump_links(
+            &ctx,
+            &[("a", 40_000), ("b", 40_001)],
+            Default::default(),
+            40_000,
+            None,
+            &send,
+        )
+        .await
+        .unwrap();
         let sent = sent.into_inner().unwrap();
         let sizes: Vec<usize> = sent.iter().map(|b| b.num_rows()).collect();
         assert_eq!(
@@ -1318,6 +1375,60 @@ mod tests {
         let want: Vec<String> = (1..=40_000u64)
             .map(|o| format!("a:f{o}"))
             .chain((1..=40_000u64).map(|o| format!("b:f{}", o * 3)))
+            .collect();
+        assert!(got == want, "links out of order");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn held_links_come_in_order_beside_those_read_from_views() {
+        let ctx = crate::engine::session(2);
+        // "a" held as runs dealt over partitions, "b" read from its view,
+        // "c" held but not in runs: ordered row by row.
+        let held_batch = |extract: &str, ords: &[u64]| {
+            let b = resolved_ids(extract, ords);
+            b.slice(0, ords.len())
+        };
+        let a: Vec<u64> = (1..=30_000).collect();
+        let (a1, a2) = a.split_at(20_000);
+        let b: Vec<u64> = (1..=30_000).rev().collect();
+        let c: Vec<u64> = (1..=30_000).map(|o| o * 2).collect();
+        let (c_even, c_odd): (Vec<u64>, Vec<u64>) = c.iter().partition(|&&o| o % 4 == 0);
+        let name = crate::resolve::tables::resolved_ids_of("b");
+        crate::engine::register_batch(&ctx, &name, resolved_ids("b", &b)).unwrap();
+        let held = [
+            ("a", vec![held_batch("a", a2), held_batch("a", a1)]),
+            ("c", vec![held_batch("c", &c_odd), held_batch("c", &c_even)]),
+        ]
+        .into_iter()
+        .collect();
+        let sent = Mutex::new(Vec::new());
+        let send = |batch: Result<RecordBatch, String>| {
+            sent.lock().unwrap().push(batch.unwrap());
+            true
+        };
+        let extracts = [("a", 30_000), ("b", 30_000), ("c", 30_000)];
+        super::pump_links(&ctx, &extracts, held, u64::MAX, None, &send)
+            .await
+            .unwrap();
+        let sent = sent.into_inner().unwrap();
+        let sizes: Vec<usize> = sent.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(
+            sizes,
+            [super::LINK_BATCH_ROWS, 90_000 - super::LINK_BATCH_ROWS]
+        );
+        let mut got = Vec::new();
+        for batch in &sent {
+            assert_eq!(batch.schema(), super::links_schema());
+            let extract = batch.column(0).as_string::<i32>();
+            let file = batch.column(1).as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                got.push(format!("{}:{}", extract.value(i), file.value(i)));
+            }
+        }
+        let want: Vec<String> = (1..=30_000u64)
+            .map(|o| format!("a:f{o}"))
+            .chain((1..=30_000u64).map(|o| format!("b:f{o}")))
+            .chain((1..=30_000u64).map(|o| format!("c:f{}", o * 2)))
             .collect();
         assert!(got == want, "links out of order");
     }
@@ -1358,6 +1469,7 @@ mod tests {
         super::pump_links(
             &ctx,
             &[("a", 40_000), ("b", 40_000)],
+            Default::default(),
             40_000,
             Some(&input),
             &send,

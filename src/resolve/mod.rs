@@ -30,7 +30,7 @@ use plan::ObsSource;
 
 pub(crate) use direct::{DirectLevels, LinkedField, registered_levels};
 pub use levels::Method;
-pub use order::OrderedLinks;
+pub use order::{OrderedLinks, in_runs};
 pub use plan::{links_of, links_sorted};
 
 /// Names of the tables resolution registers. The public ones are for the

@@ -27,21 +27,18 @@ impl OrderedLinks {
     /// [`super::links_sorted`]. Rows of more than one extract are an error.
     pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<OrderedLinks> {
         let batches = ctx.sql(sql).await?.collect().await?;
-        let mut keyed: Vec<(u64, usize, usize)> = Vec::new();
         let mut extract: Option<String> = None;
-        for (b, batch) in batches.iter().enumerate() {
-            let column = |name: &str| {
-                batch.column_by_name(name).ok_or_else(|| {
-                    DataFusionError::Internal(format!("the links table has no column {name}"))
-                })
-            };
-            let extracts = column("extract")?.as_string_opt::<i32>().ok_or_else(|| {
-                DataFusionError::Internal("links extract is not Utf8".to_string())
-            })?;
-            let ords = column("_ord")?
-                .as_primitive_opt::<UInt64Type>()
-                .ok_or_else(|| DataFusionError::Internal("links _ord is not UInt64".into()))?;
-            if extracts.null_count() > 0 || ords.null_count() > 0 {
+        for batch in &batches {
+            let extracts = batch
+                .column_by_name("extract")
+                .ok_or_else(|| {
+                    DataFusionError::Internal("the links table has no column extract".to_string())
+                })?
+                .as_string_opt::<i32>()
+                .ok_or_else(|| {
+                    DataFusionError::Internal("links extract is not Utf8".to_string())
+                })?;
+            if extracts.null_count() > 0 {
                 return Err(DataFusionError::Internal(
                     "a links row without its extract or _ord".to_string(),
                 ));
@@ -54,8 +51,17 @@ impl OrderedLinks {
                     )));
                 }
             }
+        }
+        OrderedLinks::of_batches(batches)
+    }
+
+    /// Orders the rows of `batches` (one extract's links, held) by `_ord`.
+    pub fn of_batches(batches: Vec<RecordBatch>) -> Result<OrderedLinks> {
+        let mut keyed: Vec<(u64, usize, usize)> = Vec::new();
+        for (b, batch) in batches.iter().enumerate() {
             keyed.extend(
-                ords.values()
+                ords(batch)?
+                    .values()
                     .iter()
                     .enumerate()
                     .map(|(row, &ord)| (ord, b, row)),
@@ -81,6 +87,54 @@ impl OrderedLinks {
         let end = (start + len).min(self.order.len());
         Ok(interleave_record_batch(&refs, &self.order[start..end])?)
     }
+}
+
+/// The `_ord` column of a batch of links, which has no nulls.
+fn ords(batch: &RecordBatch) -> Result<&arrow::array::UInt64Array> {
+    let ords = batch
+        .column_by_name("_ord")
+        .ok_or_else(|| DataFusionError::Internal("the links table has no column _ord".into()))?
+        .as_primitive_opt::<UInt64Type>()
+        .ok_or_else(|| DataFusionError::Internal("links _ord is not UInt64".into()))?;
+    if ords.null_count() > 0 {
+        return Err(DataFusionError::Internal(
+            "a links row without its extract or _ord".to_string(),
+        ));
+    }
+    Ok(ords)
+}
+
+/// One extract's links held in batches (its table in memory), in `_ord`
+/// order as they are when each batch is a run of rows in order and the
+/// runs do not overlap: the batches sorted by their first `_ord`, to be
+/// written one after the other without a copy. An extract's table in
+/// memory is such runs (its files' pieces as read, dealt over the
+/// session's partitions). Else `Err` gives the batches back, to be ordered
+/// row by row ([`OrderedLinks::of_batches`]).
+pub fn in_runs(
+    mut batches: Vec<RecordBatch>,
+) -> Result<std::result::Result<Vec<RecordBatch>, Vec<RecordBatch>>> {
+    batches.retain(|b| b.num_rows() > 0);
+    let mut firsts = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        firsts.push(ords(batch)?.value(0));
+    }
+    let mut order: Vec<usize> = (0..batches.len()).collect();
+    order.sort_unstable_by_key(|&i| firsts[i]);
+    let mut last: Option<u64> = None;
+    for &i in &order {
+        for &ord in ords(&batches[i])?.values() {
+            if last.is_some_and(|l| ord <= l) {
+                return Ok(Err(batches));
+            }
+            last = Some(ord);
+        }
+    }
+    let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
+    Ok(Ok(order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each batch is taken once"))
+        .collect()))
 }
 
 #[cfg(test)]
@@ -149,5 +203,54 @@ mod tests {
             .err()
             .expect("two extracts");
         assert!(err.to_string().contains("more than one extract"), "{err}");
+    }
+
+    fn ords_of(batches: &[RecordBatch]) -> Vec<Vec<u64>> {
+        batches
+            .iter()
+            .map(|b| b.column(2).as_primitive::<UInt64Type>().values().to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn runs_dealt_over_partitions_are_put_back_in_order_as_they_are() {
+        let schema = schema();
+        // Pieces 1–3 as an extract's table in memory deals them over two
+        // partitions, and an empty one.
+        let batches = vec![
+            links(&schema, &["pension"; 2], &[1, 2]),
+            links(&schema, &["pension"; 2], &[10, 11]),
+            links(&schema, &[], &[]),
+            links(&schema, &["pension"; 3], &[5, 6, 9]),
+        ];
+        let runs = in_runs(batches).unwrap().expect("runs in order");
+        assert_eq!(ords_of(&runs), [vec![1, 2], vec![5, 6, 9], vec![10, 11]]);
+    }
+
+    #[test]
+    fn batches_that_are_not_runs_in_order_are_given_back_to_be_ordered() {
+        let schema = schema();
+        for ords in [
+            // Runs that overlap.
+            [vec![1, 5], vec![3, 7]],
+            // A batch out of order within.
+            [vec![2, 1], vec![3, 4]],
+            // An `_ord` twice.
+            [vec![1, 2], vec![2, 3]],
+        ] {
+            let batches: Vec<RecordBatch> = ords
+                .iter()
+                .map(|o| links(&schema, &vec!["pension"; o.len()], o))
+                .collect();
+            let back = in_runs(batches).unwrap().expect_err("not runs in order");
+            assert_eq!(ords_of(&back), ords, "given back as they were");
+        }
+        let ordered = OrderedLinks::of_batches(vec![
+            links(&schema, &["pension"; 2], &[1, 5]),
+            links(&schema, &["pension"; 2], &[3, 7]),
+        ])
+        .unwrap();
+        let all = ordered.slice(0, 4).unwrap();
+        assert_eq!(ords_of(&[all]), [vec![1, 3, 5, 7]]);
     }
 }

@@ -1225,6 +1225,43 @@ async fn persons_attached_after_resolution_are_what_the_join_gives() {
 }
 
 #[tokio::test]
+async fn links_held_in_the_attached_tables_are_the_links_views() {
+    // In memory the links are taken from the attached tables' own columns:
+    // the values that each extract's links view gives, row by row.
+    let ctx = session(2);
+    register_fixture(&ctx);
+    resolve(&ctx, EXTRACTS).await.unwrap();
+    crate::attach::attach_persons(&ctx, EXTRACTS).await.unwrap();
+    let mut methods = std::collections::BTreeSet::new();
+    for name in EXTRACTS.iter().filter(|&&n| n != "roster") {
+        let view = format!("SELECT * FROM ({}) ORDER BY \"_ord\"", links_of(name));
+        let view = query_batch(&ctx, &view).await.unwrap();
+        let held = crate::attach::held_links(&ctx, name)
+            .await
+            .unwrap()
+            .expect("held in memory");
+        let held = OrderedLinks::of_batches(held).unwrap();
+        let held = held.slice(0, held.len()).unwrap();
+        assert_eq!(held.num_rows(), view.num_rows(), "{name}");
+        for (i, field) in view.schema().fields().iter().enumerate() {
+            let want = datafusion::arrow::compute::cast(view.column(i), field.data_type()).unwrap();
+            let got = held.column_by_name(field.name()).unwrap();
+            let got = datafusion::arrow::compute::cast(got, field.data_type()).unwrap();
+            assert_eq!(&got, &want, "{name}.{}", field.name());
+        }
+        methods.extend(strings(&held, "method").into_iter().flatten());
+    }
+    for method in ["exact", "normalized", "repaired", "unlinked"] {
+        assert!(methods.contains(method), "{method} in {methods:?}");
+    }
+    // A table without persons attached holds none.
+    let plain = crate::attach::held_links(&ctx, tables::RESOLVED_OTHER)
+        .await
+        .unwrap();
+    assert!(plain.is_none());
+}
+
+#[tokio::test]
 async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
     // The extracts held on disk (as the read stage writes a city's), then
     // resolved from their work files: the direct persons beside them, the
