@@ -88,8 +88,16 @@ fn excel_serial(s: &str) -> Option<NaiveDate> {
     if int.len() == 4 && (1900..=2100).contains(&serial) {
         return None;
     }
+    // Nor is `202501` (a month written YYYYMM) the serial of a day in 2454:
+    // a serial past the last day of 2099 is no date these extracts hold.
+    if serial > WRITTEN_SERIAL_MAX {
+        return None;
+    }
     from_excel_serial(serial)
 }
+
+/// The last serial read as a date when written as a number: 2099-12-31.
+const WRITTEN_SERIAL_MAX: u32 = 73_050;
 
 /// Year, month and day parts, with the year four digits and the others one
 /// or two, as a real date.
@@ -373,6 +381,16 @@ mod tests {
     }
 
     #[test]
+    fn numbers_past_2099_as_serials_are_no_dates() {
+        assert_eq!(parse_date("73050"), Ok(d(2099, 12, 31)));
+        for raw in ["73051", "99999", "202501", "202511", "2025011"] {
+            assert!(parse_date(raw).is_err(), "{raw:?}");
+        }
+        // Months written YYYYMM stay periods.
+        assert_eq!(parse_period("202501"), Ok(Some(202501)));
+    }
+
+    #[test]
     fn excel_serials_use_the_1900_system() {
         assert_eq!(from_excel_serial(61), d(1900, 3, 1));
         assert_eq!(from_excel_serial(45662), d(2025, 1, 5));
@@ -455,7 +473,12 @@ mod tests {
                 prop_assert_eq!(parse_date(&text), Ok(Some(date)));
             }
             let serial = (date - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
-            prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
+            // Written as a number, a day past 2099 is no date.
+            if date.year() <= 2099 {
+                prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
+            } else {
+                prop_assert!(parse_date(&serial.to_string()).is_err());
+            }
             let period = date.year() as u32 * 100 + date.month();
             prop_assert_eq!(parse_period(&date.format("%Y%m").to_string()), Ok(Some(period)));
         }
