@@ -38,7 +38,9 @@ pub struct HeaderMap {
     pub columns: Vec<Option<usize>>,
     /// Header cells that matched no field (listed by `validate`, ignored).
     pub unknown: Vec<String>,
-    /// The number of columns of the header row.
+    /// The number of columns of the header row, up to its last one with a
+    /// name: empty cells after it (columns Excel formatted but left empty)
+    /// are no columns, and a row need not have them.
     pub width: usize,
 }
 
@@ -260,7 +262,10 @@ impl HeaderMatcher {
             Ok(HeaderMap {
                 columns,
                 unknown,
-                width: cells.len(),
+                width: cells
+                    .iter()
+                    .rposition(|c| !c.as_ref().trim().is_empty())
+                    .map_or(0, |last| last + 1),
             })
         } else {
             Err(problems)

@@ -1547,6 +1547,33 @@ mod tests {
         then(def, parse_row(def, &map, &row))
     }
 
+    #[test]
+    fn empty_header_cells_after_the_last_name_are_no_columns() {
+        // A header with two empty cells after it (columns Excel formatted
+        // and left empty): a row of the named columns alone is whole, one
+        // that fills an unnamed column is not.
+        let def = crate::extract::by_name("pension").unwrap();
+        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&["姓名", "身份证号", "发放月份", "发放金额（元）", "", " "])
+            .unwrap();
+        assert_eq!(map.width, 4);
+        let row = |cells: &[&str]| RawRow {
+            loc: crate::read::RowLoc {
+                sheet: None,
+                row: 2,
+            },
+            fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
+        };
+        let person = ["张三", "110101199003071234", "202511", "100"];
+        assert!(parse_row(def, &map, &row(&person)).is_ok());
+        let padded = [&person[..], &["", ""]].concat();
+        assert!(parse_row(def, &map, &row(&padded)).is_ok());
+        let filled = [&person[..], &["", "x"]].concat();
+        let reject = parse_row(def, &map, &row(&filled)).err().unwrap();
+        assert_eq!(reject.code, "field_count");
+        assert!(parse_row(def, &map, &row(&person[..3])).is_err());
+    }
+
     /// One row of `extract` whose cells are given in the order of its
     /// fields: the reject code, or the warnings it was kept with.
     fn parse_one(extract: &str, cells: &[&str]) -> Result<Vec<FieldWarning>, &'static str> {
