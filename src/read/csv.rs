@@ -84,6 +84,35 @@ pub(super) fn read_delimited(
         {
             *first = Cell::from(&first['\u{FEFF}'.len_utf8()..]);
         }
+        // A stray quote (`"I10 高血压,100,…` that no quote closes) runs a
+        // field on over line breaks and swallows the lines after it, to the
+        // end of the file, into one record: one that spans lines and holds
+        // an odd number of quotes, or does not fit the header, is taken
+        // apart into its lines again, each a row of its own, so that none
+        // is lost inside another's reject (a quoted field's quotes pair up,
+        // `""` inside it too). Only a record whose fields hold a line
+        // break spans lines: that is checked first, fast.
+        let fields_bytes = record.as_slice();
+        let spans_lines = (fields_bytes.contains(&b'\n') || fields_bytes.contains(&b'\r'))
+            .then(|| {
+                let start = usize::try_from(record.position()?.byte()).ok()?;
+                let end = usize::try_from(reader.position().byte()).ok()?;
+                data.get(start..end).map(trim_line_breaks)
+            })
+            .flatten();
+        if let Some(span) = spans_lines
+            && scanner.fits_header(&fields).is_some_and(|fits| {
+                let stray = span.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+                stray || !fits
+            })
+        {
+            for line in lines_of(span) {
+                last_record_row = Some(row);
+                scanner.push(row, line_fields(line, delimiter));
+                row = row.saturating_add(1);
+            }
+            continue;
+        }
         last_record_row = Some(row);
         if scanner.push(row, fields) == Scan::GaveUp {
             break;
@@ -128,6 +157,59 @@ fn record_fields(record: &ByteRecord) -> Vec<Cell> {
             }
         })
         .collect()
+}
+
+/// `span` without the line breaks at its ends.
+fn trim_line_breaks(span: &[u8]) -> &[u8] {
+    let start = span
+        .iter()
+        .position(|&b| !is_line_break(b))
+        .unwrap_or(span.len());
+    let end = span
+        .iter()
+        .rposition(|&b| !is_line_break(b))
+        .map_or(start, |i| i + 1);
+    &span[start..end]
+}
+
+/// The lines of `span`, each without its line break (`\r\n`, `\n` or
+/// `\r` ends one, as for the reader).
+fn lines_of(span: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < span.len() {
+        if is_line_break(span[i]) {
+            lines.push(&span[start..i]);
+            i += if span[i] == b'\r' && span.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    lines.push(&span[start..]);
+    lines
+}
+
+/// The fields of one line on its own: quotes are read as quotes when they
+/// pair up, else (a stray one) as the character they are.
+fn line_fields(line: &[u8], delimiter: u8) -> Vec<Cell> {
+    let paired = line.iter().filter(|&&b| b == b'"').count() % 2 == 0;
+    let mut reader = ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .quoting(paired)
+        .from_reader(line);
+    let mut record = ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => record_fields(&record),
+        _ => Vec::new(),
+    }
 }
 
 fn is_line_break(byte: u8) -> bool {
@@ -291,6 +373,55 @@ mod tests {
         assert_eq!(fields_of(section, 5), ["王五", "3", "说\"是\""]);
         assert_eq!(fields_of(section, 6), ["赵六", "4", "x"]);
         assert_eq!(skips(&section.skipped), [(4, SkipReason::Blank)]);
+    }
+
+    #[test]
+    fn a_stray_quote_does_not_swallow_the_lines_after_it() {
+        // 李四's 地址 opens a quote that nothing closes: read as RFC 4180
+        // it runs on to the end of the file, one record of all the rest.
+        // Each line is a row again, the quote kept as written; a blank
+        // line among them is a blank row. A quoted field that spans lines
+        // and fits the header stays one row (张三's, row 2).
+        for sep in ["\n", "\r\n"] {
+            let text = [
+                "姓名,身份证号,地址",
+                "张三,1,\"第一行",
+                "第二行\"",
+                "李四,2,\"城关镇",
+                "王五,3,x",
+                "",
+                "赵六,4,y",
+                "钱七,5,z",
+            ]
+            .join(sep);
+            let table = read("r.csv", text.as_bytes()).expect("read");
+            let section = &table.sections[0];
+            assert_eq!(row_numbers(&section.rows), [2, 3, 4, 6, 7], "{sep:?}");
+            assert_eq!(
+                fields_of(section, 2),
+                ["张三", "1", &format!("第一行{sep}第二行")]
+            );
+            assert_eq!(fields_of(section, 3), ["李四", "2", "\"城关镇"]);
+            assert_eq!(fields_of(section, 4), ["王五", "3", "x"]);
+            assert_eq!(fields_of(section, 6), ["赵六", "4", "y"]);
+            assert_eq!(fields_of(section, 7), ["钱七", "5", "z"]);
+            assert_eq!(skips(&section.skipped), [(5, SkipReason::Blank)]);
+        }
+        // A second stray quote closes the first: the quotes pair up, but
+        // the record does not fit the header.
+        let text = "姓名,身份证号,地址,备注\n李四,\"城关,2,x\n王五,3,y,z\"\n赵六,4,a,b\n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 3, 4]);
+        assert_eq!(fields_of(section, 2), ["李四", "\"城关", "2", "x"]);
+        assert_eq!(fields_of(section, 3), ["王五", "3", "y", "z\""]);
+        assert_eq!(fields_of(section, 4), ["赵六", "4", "a", "b"]);
+        // In a TSV a line's leading empty field stays.
+        let text = "姓名\t身份证号\t地址\n\t1\t\"a\n张三\t2\tb\n";
+        let table = read("r.tsv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(fields_of(section, 2), ["", "1", "\"a"]);
+        assert_eq!(fields_of(section, 3), ["张三", "2", "b"]);
     }
 
     #[test]
