@@ -143,7 +143,8 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Sorts a batch folder's files by extract type. A folder inside it is
-/// listed as ignored (`name/`), and so is a pipe or a device; an entry that cannot even be looked at (a
+/// listed as ignored (`name/`), and so are a pipe or a device, hidden
+/// files and Excel's lock files; an entry that cannot even be looked at (a
 /// link to nothing) is taken as a file, so that one named like an extract
 /// fails the run as unreadable instead of being passed over.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
@@ -152,7 +153,11 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut names: Vec<(String, PathBuf, u64)> = Vec::new();
     for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
+        // Hidden files (`.DS_Store`) and the lock file Excel leaves beside
+        // a workbook it has open (`~$roster_202511.xlsx`, named like an
+        // extract) are never read, only listed.
         if name.starts_with('.') || name.starts_with("~$") {
+            others.push(name);
             continue;
         }
         match std::fs::metadata(e.path()) {

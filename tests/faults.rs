@@ -1168,12 +1168,15 @@ fn a_dangling_link_named_like_an_extract_is_an_input_error() {
 }
 
 /// Folders inside the batch are not read, and are listed as ignored, also
-/// one named like an extract.
+/// one named like an extract; so are Excel's lock files and hidden files.
 #[test]
 fn folders_in_the_batch_are_listed_as_ignored() {
     let b = batch(|d| {
         std::fs::create_dir(d.join("archive")).unwrap();
         std::fs::create_dir(d.join("pension_209912.csv")).unwrap();
+        // Excel's lock file beside an open workbook, and a hidden file.
+        std::fs::write(d.join("~$roster_209912.xlsx"), b"lock").unwrap();
+        std::fs::write(d.join(".DS_Store"), b"\0").unwrap();
         // A pipe named like an extract: reading it would wait for ever.
         #[cfg(unix)]
         assert!(
@@ -1195,6 +1198,9 @@ fn folders_in_the_batch_are_listed_as_ignored() {
         .collect();
     #[cfg(unix)]
     assert!(ignored.contains(&"pension_209911.csv"), "{ignored:?}");
+    for hidden in ["~$roster_209912.xlsx", ".DS_Store"] {
+        assert!(ignored.contains(&hidden), "{ignored:?}");
+    }
     assert!(
         ignored.ends_with(&["archive/", "pension_209912.csv/"]),
         "{ignored:?}"
