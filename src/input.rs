@@ -36,7 +36,7 @@ pub struct FileAccount {
     pub rows_duplicate: u64,
     /// Rows replaced by a later, different row with the same record key.
     pub rows_conflict: u64,
-    /// Skipped rows by reason: blank, total, repeated_header.
+    /// Skipped rows by reason: blank, total, repeated_header, no_values.
     pub skipped: BTreeMap<String, u64>,
     /// Rejected rows by reason code.
     pub rejected: BTreeMap<String, u64>,
@@ -519,7 +519,7 @@ fn load_file(
         table::DuplicateFinder::for_file(std::fs::metadata(path).map_or(0, |m| m.len()));
     let is_header = |cells: &[read::Cell]| matcher.looks_like_header(cells);
     let mut tally = Tally::default();
-    let mut sink = |chunk: Chunk<'_>| {
+    let mut sink = |mut chunk: Chunk<'_>| {
         if maps.len() <= chunk.section {
             let section = chunk.header;
             let map = match matcher.map_header(&section.header) {
@@ -542,6 +542,24 @@ fn load_file(
         let Some(map) = &maps[chunk.section] else {
             return;
         };
+        // A row whose only values stand in columns the extract does not
+        // read (a template's 序号 numbering rows left empty) holds no data:
+        // skipped, as a blank row is.
+        let holds_values = |r: &read::RawRow| {
+            map.columns
+                .iter()
+                .flatten()
+                .any(|&c| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()))
+        };
+        if !chunk.rows.iter().all(holds_values) {
+            let (rows, empty): (Vec<read::RawRow>, Vec<read::RawRow>) =
+                std::mem::take(&mut chunk.rows).into_iter().partition(holds_values);
+            chunk.rows = rows;
+            chunk.skipped.extend(empty.into_iter().map(|r| read::SkippedRow {
+                loc: r.loc,
+                reason: read::SkipReason::NoValues,
+            }));
+        }
         for col in &map.unknown {
             if !account.unknown_columns.contains(col) {
                 account.unknown_columns.push(col.clone());

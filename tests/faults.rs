@@ -854,6 +854,24 @@ fn unknown_column_is_listed_and_ignored() {
     assert!(printed.contains("备注"), "{printed}");
 }
 
+/// A template numbered down rows left empty: a row whose only value is in
+/// a column the extract does not read (序号) holds no data and is skipped,
+/// not rejected; a row with a value the extract reads is judged as usual.
+#[test]
+fn rows_with_values_only_in_unknown_columns_are_skipped() {
+    let text = "序号,姓名,身份证号,登记日期,状态\r\n\
+                1,刘强,341122196805207712,2023-05-10,失业\r\n\
+                2,,,,\r\n\
+                3,, ,,\r\n\
+                4,陈静,,,\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    // Read, accepted, rejected, skipped.
+    assert_eq!(counts(&i), (4, 1, 1, 2));
+    assert_eq!(i["skipped"], serde_json::json!({"no_values": 2}));
+}
+
 #[test]
 fn missing_required_column_is_an_input_error() {
     let text = "姓名,身份证号,状态\r\n刘强,341122196805207712,失业\r\n";
