@@ -553,12 +553,16 @@ fn load_file(
         };
         if !chunk.rows.iter().all(holds_values) {
             let (rows, empty): (Vec<read::RawRow>, Vec<read::RawRow>) =
-                std::mem::take(&mut chunk.rows).into_iter().partition(holds_values);
+                std::mem::take(&mut chunk.rows)
+                    .into_iter()
+                    .partition(holds_values);
             chunk.rows = rows;
-            chunk.skipped.extend(empty.into_iter().map(|r| read::SkippedRow {
-                loc: r.loc,
-                reason: read::SkipReason::NoValues,
-            }));
+            chunk
+                .skipped
+                .extend(empty.into_iter().map(|r| read::SkippedRow {
+                    loc: r.loc,
+                    reason: read::SkipReason::NoValues,
+                }));
         }
         for col in &map.unknown {
             if !account.unknown_columns.contains(col) {
