@@ -36,7 +36,7 @@ pub struct FileAccount {
     pub rows_duplicate: u64,
     /// Rows replaced by a later, different row with the same record key.
     pub rows_conflict: u64,
-    /// Skipped rows by reason: blank, total, repeated_header, no_values.
+    /// Skipped rows by reason: blank, total, repeated_header.
     pub skipped: BTreeMap<String, u64>,
     /// Rejected rows by reason code.
     pub rejected: BTreeMap<String, u64>,
@@ -156,12 +156,10 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         // Hidden files (`.DS_Store`) and the lock file Excel leaves beside
         // a workbook it has open (`~$roster_202511.xlsx`, named like an
         // extract) are never read, only listed.
-        if name.starts_with('.') || name.starts_with("~$") {
-            others.push(name);
-            continue;
-        }
+        let hidden = name.starts_with('.') || name.starts_with("~$");
         match std::fs::metadata(e.path()) {
             Ok(meta) if meta.is_dir() => folders.push(format!("{name}/")),
+            _ if hidden => others.push(name),
             Ok(meta) if meta.is_file() => names.push((name, e.path(), meta.len())),
             // A pipe or a device: reading it could wait for ever.
             Ok(_) => others.push(name),
@@ -542,26 +540,30 @@ fn load_file(
         let Some(map) = &maps[chunk.section] else {
             return;
         };
-        // A row whose only values stand in columns the extract does not
-        // read (a template's 序号 numbering rows left empty) holds no data:
-        // skipped, as a blank row is.
-        let holds_values = |r: &read::RawRow| {
-            map.columns
-                .iter()
-                .flatten()
-                .any(|&c| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()))
+        // A template numbered down rows left empty: a row whose only values
+        // are numbers in columns the extract does not read (序号) is blank.
+        // Not the row a cut file ends in (its reject says the file is cut),
+        // nor one with a value past the header (broken: rejected).
+        let numbered_blank = |r: &read::RawRow| {
+            let mapped = |c: usize| map.columns.contains(&Some(c));
+            chunk.cut_off.as_ref() != Some(&r.loc)
+                && r.fields.iter().enumerate().all(|(c, f)| {
+                    let f = f.trim();
+                    f.is_empty()
+                        || (c < map.width && !mapped(c) && f.bytes().all(|b| b.is_ascii_digit()))
+                })
         };
-        if !chunk.rows.iter().all(holds_values) {
-            let (rows, empty): (Vec<read::RawRow>, Vec<read::RawRow>) =
+        if chunk.rows.iter().any(numbered_blank) {
+            let (empty, rows): (Vec<read::RawRow>, Vec<read::RawRow>) =
                 std::mem::take(&mut chunk.rows)
                     .into_iter()
-                    .partition(holds_values);
+                    .partition(numbered_blank);
             chunk.rows = rows;
             chunk
                 .skipped
                 .extend(empty.into_iter().map(|r| read::SkippedRow {
                     loc: r.loc,
-                    reason: read::SkipReason::NoValues,
+                    reason: read::SkipReason::Blank,
                 }));
         }
         for col in &map.unknown {

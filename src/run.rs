@@ -1034,8 +1034,9 @@ const LINK_ROW_BYTES: u64 = 200;
 /// ([`resolve::OrderedLinks`]), the next one read ahead while one is written
 /// if the two together are no more than `memory_rows`. Stops when `send`
 /// says the writers have gone. Once an extract's links are sent, its
-/// resolved rows' views go, and on disk the folder of its rows in
-/// `input_dir` (read stage's work files they read).
+/// resolved rows' views go (a held extract's went before it came here),
+/// and on disk the folder of its rows in `input_dir` (read stage's work
+/// files they read).
 async fn pump_links(
     ctx: &SessionContext,
     extracts: &[(&str, u64)],

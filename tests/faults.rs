@@ -854,22 +854,26 @@ fn unknown_column_is_listed_and_ignored() {
     assert!(printed.contains("备注"), "{printed}");
 }
 
-/// A template numbered down rows left empty: a row whose only value is in
-/// a column the extract does not read (序号) holds no data and is skipped,
-/// not rejected; a row with a value the extract reads is judged as usual.
+/// A template numbered down rows left empty: a row whose only values are
+/// numbers in a column the extract does not read (序号) is blank, skipped;
+/// a row with a value the extract reads, a remark in a column it does not,
+/// or a value past the header is judged as usual.
 #[test]
-fn rows_with_values_only_in_unknown_columns_are_skipped() {
-    let text = "序号,姓名,身份证号,登记日期,状态\r\n\
-                1,刘强,341122196805207712,2023-05-10,失业\r\n\
-                2,,,,\r\n\
-                3,, ,,\r\n\
-                4,陈静,,,\r\n";
+fn rows_numbered_but_empty_are_blank() {
+    let text = "序号,姓名,身份证号,登记日期,状态,备注\r\n\
+                1,刘强,341122196805207712,2023-05-10,失业,\r\n\
+                2,,,,,\r\n\
+                3,, ,,, \r\n\
+                4,陈静,,,,\r\n\
+                5,,,,,该户已迁出\r\n\
+                6,,,,,,刘强\r\n";
     let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
     assert_ok(&o.output);
     let i = o.input(UNEMPLOYMENT);
     // Read, accepted, rejected, skipped.
-    assert_eq!(counts(&i), (4, 1, 1, 2));
-    assert_eq!(i["skipped"], serde_json::json!({"no_values": 2}));
+    assert_eq!(counts(&i), (6, 1, 3, 2));
+    assert_eq!(i["skipped"], serde_json::json!({"blank": 2}));
+    assert_eq!(i["rejected"]["field_count"], serde_json::json!(1));
 }
 
 #[test]
@@ -1195,6 +1199,7 @@ fn folders_in_the_batch_are_listed_as_ignored() {
         // Excel's lock file beside an open workbook, and a hidden file.
         std::fs::write(d.join("~$roster_209912.xlsx"), b"lock").unwrap();
         std::fs::write(d.join(".DS_Store"), b"\0").unwrap();
+        std::fs::create_dir(d.join(".git")).unwrap();
         // A pipe named like an extract: reading it would wait for ever.
         #[cfg(unix)]
         assert!(
@@ -1216,7 +1221,7 @@ fn folders_in_the_batch_are_listed_as_ignored() {
         .collect();
     #[cfg(unix)]
     assert!(ignored.contains(&"pension_209911.csv"), "{ignored:?}");
-    for hidden in ["~$roster_209912.xlsx", ".DS_Store"] {
+    for hidden in ["~$roster_209912.xlsx", ".DS_Store", ".git/"] {
         assert!(ignored.contains(&hidden), "{ignored:?}");
     }
     assert!(

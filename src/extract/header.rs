@@ -38,10 +38,21 @@ pub struct HeaderMap {
     pub columns: Vec<Option<usize>>,
     /// Header cells that matched no field (listed by `validate`, ignored).
     pub unknown: Vec<String>,
-    /// The number of columns of the header row, up to its last one with a
-    /// name: empty cells after it (columns Excel formatted but left empty)
-    /// are no columns, and a row need not have them.
+    /// The number of columns of the header row: past it a row holds
+    /// nothing (a value there means the row is broken).
     pub width: usize,
+    /// The columns up to the header's last named one, which every row must
+    /// have: empty cells after it (columns Excel formatted and left empty)
+    /// are no columns, and a row need not reach them.
+    pub named_width: usize,
+}
+
+/// The columns of a header row up to its last named cell.
+pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
+    cells
+        .iter()
+        .rposition(|c| !c.as_ref().trim().is_empty())
+        .map_or(0, |last| last + 1)
 }
 
 /// Why a header cannot be used.
@@ -262,10 +273,8 @@ impl HeaderMatcher {
             Ok(HeaderMap {
                 columns,
                 unknown,
-                width: cells
-                    .iter()
-                    .rposition(|c| !c.as_ref().trim().is_empty())
-                    .map_or(0, |last| last + 1),
+                width: cells.len(),
+                named_width: named_width(cells),
             })
         } else {
             Err(problems)

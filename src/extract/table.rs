@@ -88,16 +88,20 @@ pub fn parse_row<'a>(
     row: &'a RawRow,
 ) -> Result<ParsedRow<'a>, Reject> {
     let fields = &row.fields;
-    if fields.len() < map.width
-        || fields[map.width..]
+    let short = fields.len() < map.named_width;
+    let long = || {
+        fields
+            .get(map.width..)
+            .unwrap_or_default()
             .iter()
             .any(|extra| !extra.trim().is_empty())
-    {
+    };
+    if short || long() {
         return Err(Reject {
             code: "field_count",
             reason: format!(
                 "字段数与表头不符：表头 {} 列，本行 {} 列",
-                map.width,
+                if short { map.named_width } else { map.width },
                 fields.len()
             ),
         });
@@ -699,7 +703,7 @@ impl RowBuilder {
             .filter_map(|(k, (f, &column))| Some((k, column.filter(|_| f.ty.is_text())?)))
             .collect();
         let mut cells = vec![(0usize, 0usize); def.fields.len()];
-        for r in rows.iter().filter(|r| r.fields.len() >= map.width) {
+        for r in rows.iter().filter(|r| r.fields.len() >= map.named_width) {
             for &(k, c) in &text {
                 let cell = r.fields[c].len();
                 cells[k].0 += cell.min(SIZED_CELL_BYTES);
@@ -1550,13 +1554,14 @@ mod tests {
     #[test]
     fn empty_header_cells_after_the_last_name_are_no_columns() {
         // A header with two empty cells after it (columns Excel formatted
-        // and left empty): a row of the named columns alone is whole, one
-        // that fills an unnamed column is not.
+        // and left empty): a row of the named columns alone is whole; a
+        // value under an empty header cell is ignored (as an unknown
+        // column's is), one past the header's cells breaks the row.
         let def = crate::extract::by_name("pension").unwrap();
         let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
             .map_header(&["姓名", "身份证号", "发放月份", "发放金额（元）", "", " "])
             .unwrap();
-        assert_eq!(map.width, 4);
+        assert_eq!((map.named_width, map.width), (4, 6));
         let row = |cells: &[&str]| RawRow {
             loc: crate::read::RowLoc {
                 sheet: None,
@@ -1568,10 +1573,22 @@ mod tests {
         assert!(parse_row(def, &map, &row(&person)).is_ok());
         let padded = [&person[..], &["", ""]].concat();
         assert!(parse_row(def, &map, &row(&padded)).is_ok());
-        let filled = [&person[..], &["", "x"]].concat();
-        let reject = parse_row(def, &map, &row(&filled)).err().unwrap();
+        let noted = [&person[..], &["", "已核实"]].concat();
+        assert!(parse_row(def, &map, &row(&noted)).is_ok());
+        let past = [&person[..], &["", "", "x"]].concat();
+        let reject = parse_row(def, &map, &row(&past)).err().unwrap();
         assert_eq!(reject.code, "field_count");
-        assert!(parse_row(def, &map, &row(&person[..3])).is_err());
+        assert!(
+            reject.reason.contains("表头 6 列，本行 7 列"),
+            "{}",
+            reject.reason
+        );
+        let short = parse_row(def, &map, &row(&person[..3])).err().unwrap();
+        assert!(
+            short.reason.contains("表头 4 列，本行 3 列"),
+            "{}",
+            short.reason
+        );
     }
 
     /// One row of `extract` whose cells are given in the order of its

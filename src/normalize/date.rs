@@ -88,16 +88,17 @@ fn excel_serial(s: &str) -> Option<NaiveDate> {
     if int.len() == 4 && (1900..=2100).contains(&serial) {
         return None;
     }
-    // Nor is `202501` (a month written YYYYMM) the serial of a day in 2454:
-    // a serial past the last day of 2099 is no date these extracts hold.
-    if serial > WRITTEN_SERIAL_MAX {
+    // Nor is `202501` a day in 2454 but a month written YYYYMM: a date
+    // without its day, refused too. (Other numbers are serials, 2958465
+    // too: Excel's 9999-12-31, written for "no end".)
+    if int.len() == 6
+        && (1900..=2100).contains(&(serial / 100))
+        && (1..=12).contains(&(serial % 100))
+    {
         return None;
     }
     from_excel_serial(serial)
 }
-
-/// The last serial read as a date when written as a number: 2099-12-31.
-const WRITTEN_SERIAL_MAX: u32 = 73_050;
 
 /// Year, month and day parts, with the year four digits and the others one
 /// or two, as a real date.
@@ -381,11 +382,16 @@ mod tests {
     }
 
     #[test]
-    fn numbers_past_2099_as_serials_are_no_dates() {
-        assert_eq!(parse_date("73050"), Ok(d(2099, 12, 31)));
-        for raw in ["73051", "99999", "202501", "202511", "2025011"] {
+    fn months_written_yyyymm_are_no_serials() {
+        for raw in ["202501", "202511", "190001", "210012"] {
             assert!(parse_date(raw).is_err(), "{raw:?}");
         }
+        // Six digits that are no month are serials: 2099-12-31, 2173-10-13,
+        // and Excel's last day, which marks "no end".
+        assert_eq!(parse_date("73050"), Ok(d(2099, 12, 31)));
+        assert_eq!(parse_date("99999"), Ok(d(2173, 10, 13)));
+        assert_eq!(parse_date("202513"), Ok(from_excel_serial(202513)));
+        assert_eq!(parse_date("2958465"), Ok(d(9999, 12, 31)));
         // Months written YYYYMM stay periods.
         assert_eq!(parse_period("202501"), Ok(Some(202501)));
     }
@@ -473,12 +479,7 @@ mod tests {
                 prop_assert_eq!(parse_date(&text), Ok(Some(date)));
             }
             let serial = (date - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
-            // Written as a number, a day past 2099 is no date.
-            if date.year() <= 2099 {
-                prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
-            } else {
-                prop_assert!(parse_date(&serial.to_string()).is_err());
-            }
+            prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
             let period = date.year() as u32 * 100 + date.month();
             prop_assert_eq!(parse_period(&date.format("%Y%m").to_string()), Ok(Some(period)));
         }

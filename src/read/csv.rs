@@ -76,22 +76,16 @@ pub(super) fn read_delimited(
         }
         after_record = true;
         let mut fields = record_fields(&record);
-        // Two exports pasted into one file leave the second one's BOM at
-        // the start of its header line: invisible, and it would keep that
-        // line from being recognised as a repeated header.
-        if let Some(first) = fields.first_mut()
-            && first.starts_with('\u{FEFF}')
-        {
-            *first = Cell::from(&first['\u{FEFF}'.len_utf8()..]);
-        }
-        // A stray quote (`"I10 高血压,100,…` that no quote closes) runs a
-        // field on over line breaks and swallows the lines after it, to the
-        // end of the file, into one record: one that spans lines and holds
-        // an odd number of quotes, or does not fit the header, is taken
-        // apart into its lines again, each a row of its own, so that none
-        // is lost inside another's reject (a quoted field's quotes pair up,
-        // `""` inside it too). Only a record whose fields hold a line
-        // break spans lines: that is checked first, fast.
+        strip_bom(&mut fields);
+        // A stray quote (`"I10 高血压,100,…`) runs a field on over line
+        // breaks and swallows the lines after it into one record: to the
+        // end of the file, or to the next quote, after which the rest of
+        // that line is glued on. A record that spans lines and is not
+        // quoted as RFC 4180 quotes (every quoted field closed, by a quote
+        // followed by a delimiter or the record's end), or does not fit the
+        // header, is taken apart into its lines again, each a row of its
+        // own, so that none is lost inside another. Only a record whose
+        // fields hold a line break spans lines: that is checked first, fast.
         let fields_bytes = record.as_slice();
         let spans_lines = (fields_bytes.contains(&b'\n') || fields_bytes.contains(&b'\r'))
             .then(|| {
@@ -101,10 +95,9 @@ pub(super) fn read_delimited(
             })
             .flatten();
         if let Some(span) = spans_lines
-            && scanner.fits_header(&fields).is_some_and(|fits| {
-                let stray = span.iter().filter(|&&b| b == b'"').count() % 2 == 1;
-                stray || !fits
-            })
+            && scanner
+                .fits_header(&fields)
+                .is_some_and(|fits| !fits || !well_quoted(span, delimiter))
         {
             for line in lines_of(span) {
                 last_record_row = Some(row);
@@ -141,6 +134,17 @@ pub(super) fn read_delimited(
     }
 }
 
+/// Two exports pasted into one file leave the second one's BOM at the
+/// start of its header line: invisible, and it would keep that line from
+/// being recognised as a repeated header.
+fn strip_bom(fields: &mut [Cell]) {
+    if let Some(first) = fields.first_mut()
+        && first.starts_with('\u{FEFF}')
+    {
+        *first = Cell::from(&first['\u{FEFF}'.len_utf8()..]);
+    }
+}
+
 /// A record's fields as text. The text is UTF-8 and the delimiters and
 /// quotes are ASCII, so every field is UTF-8: the record is checked once as
 /// a whole (the `csv` crate's own check goes field by field, a call per
@@ -157,6 +161,41 @@ fn record_fields(record: &ByteRecord) -> Vec<Cell> {
             }
         })
         .collect()
+}
+
+/// Whether one record's text is quoted as RFC 4180 quotes: a field that
+/// starts with a quote ends with one, followed by the delimiter or the
+/// record's end, with only doubled quotes between (a quote inside a field
+/// that does not start with one is a character).
+fn well_quoted(record: &[u8], delimiter: u8) -> bool {
+    let mut i = 0;
+    let mut field_start = true;
+    while i < record.len() {
+        if field_start && record[i] == b'"' {
+            i += 1;
+            loop {
+                match record.get(i) {
+                    // The quote is never closed.
+                    None => return false,
+                    Some(b'"') if record.get(i + 1) == Some(&b'"') => i += 2,
+                    Some(b'"') => {
+                        i += 1;
+                        match record.get(i) {
+                            None => return true,
+                            Some(&b) if b == delimiter || is_line_break(b) => break,
+                            // Text glued on after the closing quote.
+                            Some(_) => return false,
+                        }
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        }
+        // At a delimiter or line break: the next field starts after it.
+        field_start = record[i] == delimiter || is_line_break(record[i]);
+        i += 1;
+    }
+    true
 }
 
 /// `span` without the line breaks at its ends.
@@ -195,10 +234,11 @@ fn lines_of(span: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
-/// The fields of one line on its own: quotes are read as quotes when they
-/// pair up, else (a stray one) as the character they are.
+/// The fields of one line on its own: quotes are read as quotes when the
+/// line is quoted as RFC 4180 quotes, else (a stray one) as the characters
+/// they are.
 fn line_fields(line: &[u8], delimiter: u8) -> Vec<Cell> {
-    let paired = line.iter().filter(|&&b| b == b'"').count() % 2 == 0;
+    let paired = well_quoted(line, delimiter);
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -206,10 +246,12 @@ fn line_fields(line: &[u8], delimiter: u8) -> Vec<Cell> {
         .quoting(paired)
         .from_reader(line);
     let mut record = ByteRecord::new();
-    match reader.read_byte_record(&mut record) {
+    let mut fields = match reader.read_byte_record(&mut record) {
         Ok(true) => record_fields(&record),
         _ => Vec::new(),
-    }
+    };
+    strip_bom(&mut fields);
+    fields
 }
 
 fn is_line_break(byte: u8) -> bool {
@@ -416,6 +458,24 @@ mod tests {
         assert_eq!(fields_of(section, 2), ["李四", "\"城关", "2", "x"]);
         assert_eq!(fields_of(section, 3), ["王五", "3", "y", "z\""]);
         assert_eq!(fields_of(section, 4), ["赵六", "4", "a", "b"]);
+        // Two stray quotes in one column: the second closes the first and
+        // the rest of its line is glued on, four fields that fit the header.
+        // A quote inside a field that does not start with one is a
+        // character, and a record quoted well that spans lines stays one.
+        let text = "姓名,身份证号,诊断,金额\n\
+                    张三,1,\"I10 高血压,100\n\
+                    李四,2,正常,200\n\
+                    王五,3,\"I11 心脏病,300\n\
+                    赵六,4,\"身高5\"\"\n两行\",5\"\n\
+                    钱七,5,\"a\",\"b\"\"c\"\n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 3, 4, 5, 6]);
+        assert_eq!(fields_of(section, 2), ["张三", "1", "\"I10 高血压", "100"]);
+        assert_eq!(fields_of(section, 3), ["李四", "2", "正常", "200"]);
+        assert_eq!(fields_of(section, 4), ["王五", "3", "\"I11 心脏病", "300"]);
+        assert_eq!(fields_of(section, 5), ["赵六", "4", "身高5\"\n两行", "5\""]);
+        assert_eq!(fields_of(section, 6), ["钱七", "5", "a", "b\"c"]);
         // In a TSV a line's leading empty field stays.
         let text = "姓名\t身份证号\t地址\n\t1\t\"a\n张三\t2\tb\n";
         let table = read("r.tsv", text.as_bytes()).expect("read");

@@ -98,9 +98,6 @@ pub enum SkipReason {
     Total,
     /// The header row again (a copy-paste in the middle of the file).
     RepeatedHeader,
-    /// Values only in columns the extract does not read (a template's
-    /// 序号 down rows left empty); judged against the header's mapping.
-    NoValues,
 }
 
 impl SkipReason {
@@ -109,7 +106,6 @@ impl SkipReason {
             SkipReason::Blank => "blank",
             SkipReason::Total => "total",
             SkipReason::RepeatedHeader => "repeated_header",
-            SkipReason::NoValues => "no_values",
         }
     }
 }

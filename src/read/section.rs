@@ -79,15 +79,17 @@ impl<'a> SectionScanner<'a> {
     }
 
     /// Whether `fields`, a row below the header found, has the header's
-    /// columns: as many fields as the header has up to its last named cell,
-    /// and nothing in any beyond. None before the header is found.
+    /// columns: at least as many fields as the header has up to its last
+    /// named cell, and nothing past the header's cells (as the extract's
+    /// header map judges a row). None before the header is found.
     pub(super) fn fits_header(&self, fields: &[Cell]) -> Option<bool> {
         let header = &self.section.as_ref()?.header;
-        let width = header
+        let named = header
             .iter()
             .rposition(|c| !c.trim().is_empty())
             .map_or(0, |last| last + 1);
-        Some(fields.len() >= width && fields[width..].iter().all(|f| f.trim().is_empty()))
+        let past = fields.get(header.len()..).unwrap_or_default();
+        Some(fields.len() >= named && past.iter().all(|f| f.trim().is_empty()))
     }
 
     /// One row, with the 1-based row number a person sees.
