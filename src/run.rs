@@ -1331,6 +1331,36 @@ mod tests {
         .unwrap()
     }
 
+    /// The batches [`super::pump_links`] hands on: their sizes, and each
+    /// row's `extract:file`; every batch has links.csv's columns.
+    async fn pumped(
+        ctx: &datafusion::prelude::SessionContext,
+        extracts: &[(&str, u64)],
+        held: std::collections::BTreeMap<&str, Vec<RecordBatch>>,
+        memory_rows: u64,
+    ) -> (Vec<usize>, Vec<String>) {
+        let sent = Mutex::new(Vec::new());
+        let send = |batch: Result<RecordBatch, String>| {
+            sent.lock().unwrap().push(batch.unwrap());
+            true
+        };
+        super::pump_links(ctx, extracts, held, memory_rows, None, &send)
+            .await
+            .unwrap();
+        let sent = sent.into_inner().unwrap();
+        let sizes = sent.iter().map(|b| b.num_rows()).collect();
+        let mut rows = Vec::new();
+        for batch in &sent {
+            assert_eq!(batch.schema(), super::links_schema());
+            let extract = batch.column(0).as_string::<i32>();
+            let file = batch.column(1).as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                rows.push(format!("{}:{}", extract.value(i), file.value(i)));
+            }
+        }
+        (sizes, rows)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn links_come_in_extract_then_ord_order_in_full_batches_across_the_seam() {
         let ctx = crate::engine::session(2);
@@ -1344,35 +1374,12 @@ mod tests {
             crate::engine::register_batches(&ctx, &name, batches[0].schema(), batches).unwrap();
         }
         // "a" is ordered in memory, "b" (over the limit) by the engine.
-        let sent = Mutex::new(Vec::new());
-        let send = |batch: Result<RecordBatch, String>| {
-            sent.lock().unwrap().push(batch.unwrap());
-            true
-        };
-        super::pump_links(
-            &ctx,
-            &[("a", 40_000), ("b", 40_001)],
-            Default::default(),
-            40_000,
-            None,
-            &send,
-        )
-        .await
-        .unwrap();
-        let sent = sent.into_inner().unwrap();
-        let sizes: Vec<usize> = sent.iter().map(|b| b.num_rows()).collect();
+        let extracts = [("a", 40_000), ("b", 40_001)];
+        let (sizes, got) = pumped(&ctx, &extracts, Default::default(), 40_000).await;
         assert_eq!(
             sizes,
             [super::LINK_BATCH_ROWS, 80_000 - super::LINK_BATCH_ROWS]
         );
-        let mut got = Vec::new();
-        for batch in &sent {
-            let extract = batch.column(0).as_string::<i32>();
-            let file = batch.column(1).as_string::<i32>();
-            for i in 0..batch.num_rows() {
-                got.push(format!("{}:{}", extract.value(i), file.value(i)));
-            }
-        }
         let want: Vec<String> = (1..=40_000u64)
             .map(|o| format!("a:f{o}"))
             .chain((1..=40_000u64).map(|o| format!("b:f{}", o * 3)))
@@ -1402,30 +1409,12 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let sent = Mutex::new(Vec::new());
-        let send = |batch: Result<RecordBatch, String>| {
-            sent.lock().unwrap().push(batch.unwrap());
-            true
-        };
         let extracts = [("a", 30_000), ("b", 30_000), ("c", 30_000)];
-        super::pump_links(&ctx, &extracts, held, u64::MAX, None, &send)
-            .await
-            .unwrap();
-        let sent = sent.into_inner().unwrap();
-        let sizes: Vec<usize> = sent.iter().map(|b| b.num_rows()).collect();
+        let (sizes, got) = pumped(&ctx, &extracts, held, u64::MAX).await;
         assert_eq!(
             sizes,
             [super::LINK_BATCH_ROWS, 90_000 - super::LINK_BATCH_ROWS]
         );
-        let mut got = Vec::new();
-        for batch in &sent {
-            assert_eq!(batch.schema(), super::links_schema());
-            let extract = batch.column(0).as_string::<i32>();
-            let file = batch.column(1).as_string::<i32>();
-            for i in 0..batch.num_rows() {
-                got.push(format!("{}:{}", extract.value(i), file.value(i)));
-            }
-        }
         let want: Vec<String> = (1..=30_000u64)
             .map(|o| format!("a:f{o}"))
             .chain((1..=30_000u64).map(|o| format!("b:f{o}")))
