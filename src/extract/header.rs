@@ -47,14 +47,6 @@ pub struct HeaderMap {
     pub named_width: usize,
 }
 
-/// The columns of a header row up to its last named cell.
-pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
-    cells
-        .iter()
-        .rposition(|c| !c.as_ref().trim().is_empty())
-        .map_or(0, |last| last + 1)
-}
-
 /// Why a header cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderProblem {
@@ -274,7 +266,7 @@ impl HeaderMatcher {
                 columns,
                 unknown,
                 width: cells.len(),
-                named_width: named_width(cells),
+                named_width: crate::read::named_width(cells),
             })
         } else {
             Err(problems)

@@ -278,6 +278,16 @@ fn kind_of(path: &Path) -> Option<Kind> {
     }
 }
 
+/// The columns of a header row up to its last named cell: the cells after
+/// it are empty (columns Excel formatted and left empty), and a row need not
+/// reach them.
+pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
+    cells
+        .iter()
+        .rposition(|c| !c.as_ref().trim().is_empty())
+        .map_or(0, |last| last + 1)
+}
+
 /// The format of a file by its extension (case-insensitive): `.csv`, `.tsv`,
 /// `.txt`, `.xlsx`/`.xlsm`, `.parquet`; `None` for anything else. For `.txt`
 /// the head of the file is read to tell TSV from CSV (tab when the first

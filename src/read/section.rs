@@ -84,12 +84,8 @@ impl<'a> SectionScanner<'a> {
     /// header map judges a row). None before the header is found.
     pub(super) fn fits_header(&self, fields: &[Cell]) -> Option<bool> {
         let header = &self.section.as_ref()?.header;
-        let named = header
-            .iter()
-            .rposition(|c| !c.trim().is_empty())
-            .map_or(0, |last| last + 1);
         let past = fields.get(header.len()..).unwrap_or_default();
-        Some(fields.len() >= named && past.iter().all(|f| f.trim().is_empty()))
+        Some(fields.len() >= super::named_width(header) && past.iter().all(|f| f.trim().is_empty()))
     }
 
     /// One row, with the 1-based row number a person sees.
