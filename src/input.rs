@@ -544,13 +544,16 @@ fn load_file(
         // are numbers in columns the extract does not read (序号) is blank.
         // Not the row a cut file ends in (its reject says the file is cut),
         // nor one with a value past the header (broken: rejected).
+        let mut unread = vec![true; map.width];
+        for &c in map.columns.iter().flatten() {
+            unread[c] = false;
+        }
         let numbered_blank = |r: &read::RawRow| {
-            let mapped = |c: usize| map.columns.contains(&Some(c));
             chunk.cut_off.as_ref() != Some(&r.loc)
                 && r.fields.iter().enumerate().all(|(c, f)| {
                     let f = f.trim();
                     f.is_empty()
-                        || (c < map.width && !mapped(c) && f.bytes().all(|b| b.is_ascii_digit()))
+                        || (unread.get(c) == Some(&true) && f.bytes().all(|b| b.is_ascii_digit()))
                 })
         };
         if chunk.rows.iter().any(numbered_blank) {

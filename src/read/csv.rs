@@ -220,11 +220,7 @@ fn lines_of(span: &[u8]) -> Vec<&[u8]> {
     while i < span.len() {
         if is_line_break(span[i]) {
             lines.push(&span[start..i]);
-            i += if span[i] == b'\r' && span.get(i + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
+            i += break_len(span, i);
             start = i;
         } else {
             i += 1;
@@ -258,6 +254,15 @@ fn is_line_break(byte: u8) -> bool {
     byte == b'\n' || byte == b'\r'
 }
 
+/// The bytes of the line break at `at`: `\r\n` is one break of two.
+fn break_len(bytes: &[u8], at: usize) -> usize {
+    if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+        2
+    } else {
+        1
+    }
+}
+
 /// The number of empty lines in the run of line breaks around `consumed` (how
 /// far the reader has got: somewhere in the gap between two records, which
 /// holds nothing but line breaks; the reader may or may not have consumed
@@ -279,11 +284,7 @@ fn blank_lines_at(data: &[u8], consumed: usize, after_record: bool) -> usize {
     let mut breaks: usize = 0;
     let mut i = 0;
     while i < gap.len() {
-        i += if gap[i] == b'\r' && gap.get(i + 1) == Some(&b'\n') {
-            2
-        } else {
-            1
-        };
+        i += break_len(gap, i);
         breaks += 1;
     }
     // After a record the first break is its terminator; at the end of the
