@@ -98,6 +98,11 @@ pub struct Inputs {
     /// Optional extract types that were missing (their rules are skipped).
     pub missing_optional: Vec<&'static str>,
     pub problems: Vec<InputProblem>,
+    /// Extract name → its record-key conflicts, each as the `_ord`s of the
+    /// row replaced and of the later, different row that replaced it
+    /// (ordered by the later row; none for the roster, where such rows are
+    /// CB05).
+    pub conflicts: BTreeMap<&'static str, Vec<(u64, u64)>>,
 }
 
 /// The files of a batch folder with the extract each belongs to and its
@@ -350,8 +355,11 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     for (name, accounts, built) in built {
         match built {
             Ok((batch, disk, conflicts)) => {
-                for (file_idx, n) in conflicts {
+                for (file_idx, n) in conflicts.per_file {
                     inputs.accounts[accounts[file_idx]].rows_conflict += n;
+                }
+                if !conflicts.pairs.is_empty() {
+                    inputs.conflicts.insert(name, conflicts.pairs);
                 }
                 if let Some(batch) = batch {
                     inputs.tables.insert(name, batch);
@@ -406,12 +414,12 @@ fn build_table(
 type Usable = (String, FileColumns, usize, usize, Option<WorkPart>);
 
 /// An extract's table: in memory, or its work parts on disk; and its
-/// record-key conflicts per file (by index into the extract's files).
+/// record-key conflicts (by index into the extract's files).
 type Built = Result<
     (
         Option<Vec<RecordBatch>>,
         Option<DiskExtract>,
-        BTreeMap<usize, u64>,
+        table::Conflicts,
     ),
     arrow::error::ArrowError,
 >;

@@ -24,13 +24,14 @@ use crate::error::HeduiError;
 use crate::input::{self, Inputs};
 use crate::ledger::{self, Cases, Prior, lock::RunLock};
 use crate::progress::Stages;
+use crate::report::conflicts::LinkedRow;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
 use crate::report::mask::quote_raw;
 use crate::report::output::{
     OutputOwner, StagedOutput, create_private_dir, refuse_target, write_private,
 };
-use crate::report::{parquet, rejects, view};
+use crate::report::{self, parquet, rejects, view};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
 use crate::validate::reject_rate_problems;
@@ -417,17 +418,30 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // size (see LINK_BATCH_ROWS) and cast to links.csv's columns.
     let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
     let (pq_tx, pq_rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch, String>>(4);
+    // The rows in record-key conflicts are named in conflicts.csv as their
+    // links name them: the pump picks them out on the way.
     let pump = tokio::spawn({
         let ctx = ctx.clone();
+        let conflicts = inputs.conflicts.clone();
+        let link_extracts = link_extracts.clone();
         async move {
             let send = |batch: Result<RecordBatch, String>| {
                 csv_tx.send(batch.clone()).is_ok() & pq_tx.send(batch).is_ok()
             };
             let input_dir = input_dir.as_deref();
-            let pumped = pump_links(&ctx, &link_extracts, held, memory_rows, input_dir, &send);
-            if let Err(e) = pumped.await {
+            let pumped = pump_links(
+                &ctx,
+                &link_extracts,
+                held,
+                &conflicts,
+                memory_rows,
+                input_dir,
+                &send,
+            );
+            pumped.await.unwrap_or_else(|e| {
                 send(Err(e));
-            }
+                Picked::new()
+            })
         }
     });
     let csv_rx = std::sync::Mutex::new(Some(csv_rx));
@@ -509,8 +523,14 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             (results, joined(ledger))
         })
     });
-    pump.await.map_err(internal)?;
+    let picked = pump.await.map_err(internal)?;
     results.into_iter().collect::<Result<(), HeduiError>>()?;
+    write_conflicts(
+        staged.create("conflicts.csv")?,
+        &link_extracts,
+        &inputs.conflicts,
+        &picked,
+    )?;
     // A ledger that could not take the run's changes fails the run before
     // its output replaces the last one's, which the ledger records.
     let staged_ledger = staged_ledger?;
@@ -1041,10 +1061,11 @@ async fn pump_links(
     ctx: &SessionContext,
     extracts: &[(&str, u64)],
     mut held: BTreeMap<&str, Vec<RecordBatch>>,
+    conflicts: &BTreeMap<&str, Vec<(u64, u64)>>,
     memory_rows: u64,
     input_dir: Option<&std::path::Path>,
     send: &impl Fn(Result<RecordBatch, String>) -> bool,
-) -> Result<(), String> {
+) -> Result<Picked, String> {
     let order = |extract: &str| {
         let (ctx, extract) = (ctx.clone(), extract.to_string());
         tokio::spawn(async move {
@@ -1063,7 +1084,14 @@ async fn pump_links(
     let from_view = |extract: &str, rows: u64| rows <= memory_rows && !held_names.contains(extract);
     let mut next = None;
     let mut cut = Cut::default();
+    let mut picked = Picked::new();
     for (i, &(extract, rows)) in extracts.iter().enumerate() {
+        cut.pick.wanted = conflicts.get(extract).map_or_else(Vec::new, |pairs| {
+            let mut ords: Vec<u64> = pairs.iter().flat_map(|&(e, l)| [e, l]).collect();
+            ords.sort_unstable();
+            ords.dedup();
+            ords
+        });
         let ordering = if held_names.contains(extract) {
             None
         } else {
@@ -1116,7 +1144,11 @@ async fn pump_links(
             gone
         };
         if gone {
-            return Ok(());
+            return Ok(picked);
+        }
+        let found = std::mem::take(&mut cut.pick.found);
+        if !found.is_empty() {
+            picked.insert(extract.to_string(), found);
         }
         // Its links are sent (or held, ordered): on disk the work files
         // its resolved rows were read from go now, beside the writers, not
@@ -1130,14 +1162,104 @@ async fn pump_links(
     if let Some(last) = cut.carry {
         send(Ok(last));
     }
-    Ok(())
+    Ok(picked)
 }
+
+/// Writes conflicts.csv: each extract's conflicts (in `extracts`' order,
+/// each by its later row), their rows named by their links.
+fn write_conflicts<W: std::io::Write>(
+    out: W,
+    extracts: &[(&str, u64)],
+    conflicts: &BTreeMap<&str, Vec<(u64, u64)>>,
+    picked: &Picked,
+) -> Result<(), HeduiError> {
+    let mut lines = Vec::new();
+    for &(extract, _) in extracts {
+        let Some(pairs) = conflicts.get(extract) else {
+            continue;
+        };
+        let found = picked.get(extract);
+        let link = |ord: u64| {
+            found.and_then(|f| f.get(&ord)).ok_or_else(|| {
+                HeduiError::Internal(format!(
+                    "a row in a record-key conflict of {extract} has no link"
+                ))
+            })
+        };
+        for &(earlier, later) in pairs {
+            lines.push(report::conflicts::Conflict {
+                extract,
+                later: link(later)?,
+                earlier: link(earlier)?,
+            });
+        }
+    }
+    Ok(report::conflicts::write(out, lines)?)
+}
+
+/// Extract name → the links of its rows in record-key conflicts, by `_ord`
+/// (what conflicts.csv names them by).
+type Picked = BTreeMap<String, BTreeMap<u64, LinkedRow>>;
 
 /// Cuts ordered links into the writers' batches of [`LINK_BATCH_ROWS`].
 #[derive(Default)]
 struct Cut {
     /// Fewer than LINK_BATCH_ROWS rows, left over from the rows before.
     carry: Option<RecordBatch>,
+    /// The links of rows in conflicts, picked out on the way.
+    pick: Pick,
+}
+
+/// The links of the rows in record-key conflicts, picked out of the links
+/// as they pass to the writers (each such row has a link: the roster, whose
+/// rows have none, has no conflicts).
+#[derive(Default)]
+struct Pick {
+    /// The current extract's rows wanted, as ascending, distinct `_ord`s.
+    wanted: Vec<u64>,
+    /// The wanted rows passed so far.
+    found: BTreeMap<u64, LinkedRow>,
+}
+
+impl Pick {
+    /// Picks the wanted rows out of `links` (links.csv's columns), the
+    /// links of the rows of `rows` (with their `_ord`s, ascending).
+    fn look(
+        &mut self,
+        rows: &RecordBatch,
+        links: &RecordBatch,
+    ) -> Result<(), arrow::error::ArrowError> {
+        use arrow::array::AsArray as _;
+        use arrow::datatypes::UInt64Type;
+        let n = rows.num_rows();
+        if self.wanted.is_empty() || n == 0 {
+            return Ok(());
+        }
+        let ords = cast(
+            rows.column(rows.schema().index_of("_ord")?),
+            &DataType::UInt64,
+        )?;
+        let ords = ords.as_primitive::<UInt64Type>().values();
+        let first = self.wanted.partition_point(|&o| o < ords[0]);
+        let last = self.wanted.partition_point(|&o| o <= ords[n - 1]);
+        if first == last {
+            return Ok(());
+        }
+        let text = |c: usize| links.column(c).as_string::<i32>();
+        let [file, row, raw_id, person_id] = [1, 2, 3, 5].map(text);
+        for &ord in &self.wanted[first..last] {
+            if let Ok(i) = ords.binary_search(&ord) {
+                let found = LinkedRow {
+                    file: get(file, i),
+                    row: get(row, i),
+                    raw_id: get(raw_id, i),
+                    person_id: get(person_id, i),
+                };
+                self.found.insert(ord, found);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Cut {
@@ -1163,7 +1285,11 @@ impl Cut {
             let held = self.carry.as_ref().map_or(0, |c| c.num_rows());
             let len = (LINK_BATCH_ROWS - held).min(n - at);
             let piece = take(at, len)
-                .and_then(|b| Ok(links_table(&b)?))
+                .and_then(|rows| {
+                    let links = links_table(&rows)?;
+                    self.pick.look(&rows, &links)?;
+                    Ok(links)
+                })
                 .map_err(|e| e.to_string())?;
             at += len;
             let batch = match self.carry.take() {
@@ -1339,12 +1465,25 @@ mod tests {
         held: std::collections::BTreeMap<&str, Vec<RecordBatch>>,
         memory_rows: u64,
     ) -> (Vec<usize>, Vec<String>) {
+        let none = Default::default();
+        let (sizes, rows, _) = pumped_picking(ctx, extracts, held, &none, memory_rows).await;
+        (sizes, rows)
+    }
+
+    /// [`pumped`], and the links of the rows of `conflicts` picked out.
+    async fn pumped_picking(
+        ctx: &datafusion::prelude::SessionContext,
+        extracts: &[(&str, u64)],
+        held: std::collections::BTreeMap<&str, Vec<RecordBatch>>,
+        conflicts: &std::collections::BTreeMap<&str, Vec<(u64, u64)>>,
+        memory_rows: u64,
+    ) -> (Vec<usize>, Vec<String>, super::Picked) {
         let sent = Mutex::new(Vec::new());
         let send = |batch: Result<RecordBatch, String>| {
             sent.lock().unwrap().push(batch.unwrap());
             true
         };
-        super::pump_links(ctx, extracts, held, memory_rows, None, &send)
+        let picked = super::pump_links(ctx, extracts, held, conflicts, memory_rows, None, &send)
             .await
             .unwrap();
         let sent = sent.into_inner().unwrap();
@@ -1358,7 +1497,7 @@ mod tests {
                 rows.push(format!("{}:{}", extract.value(i), file.value(i)));
             }
         }
-        (sizes, rows)
+        (sizes, rows, picked)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1410,7 +1549,38 @@ mod tests {
         .into_iter()
         .collect();
         let extracts = [("a", 30_000), ("b", 30_000), ("c", 30_000)];
-        let (sizes, got) = pumped(&ctx, &extracts, held, u64::MAX).await;
+        // Rows in conflicts are picked out whichever way their links come:
+        // across the runs and the writers' batches, from the view, and
+        // ordered row by row.
+        let conflicts = [
+            ("a", vec![(5, 25_000), (20_000, 20_001), (100, 29_999)]),
+            ("b", vec![(7, 30_000)]),
+            ("c", vec![(4, 60_000)]),
+        ]
+        .into_iter()
+        .collect();
+        let (sizes, got, picked) =
+            pumped_picking(&ctx, &extracts, held, &conflicts, u64::MAX).await;
+        let found: Vec<String> = picked
+            .iter()
+            .flat_map(|(extract, rows)| {
+                rows.iter()
+                    .map(move |(ord, r)| format!("{extract}:{ord}:{}:{}", r.file, r.row))
+            })
+            .collect();
+        let want_found = [
+            "a:5:f5:5",
+            "a:100:f100:100",
+            "a:20000:f20000:20000",
+            "a:20001:f20001:20001",
+            "a:25000:f25000:25000",
+            "a:29999:f29999:29999",
+            "b:7:f7:7",
+            "b:30000:f30000:30000",
+            "c:4:f4:4",
+            "c:60000:f60000:60000",
+        ];
+        assert_eq!(found, want_found);
         assert_eq!(
             sizes,
             [super::LINK_BATCH_ROWS, 90_000 - super::LINK_BATCH_ROWS]
@@ -1460,6 +1630,7 @@ mod tests {
             &ctx,
             &[("a", 40_000), ("b", 40_000)],
             Default::default(),
+            &Default::default(),
             40_000,
             Some(&input),
             &send,

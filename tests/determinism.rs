@@ -59,6 +59,7 @@ fn assert_identical_across(input: &Path, config: Option<&Path>, threads: &[&str]
         "links.csv",
         "links.parquet",
         "rejects.csv",
+        "conflicts.csv",
         "manifest.json",
     ] {
         assert!(first.contains_key(f), "{f} written");

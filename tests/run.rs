@@ -56,6 +56,7 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
         "links.csv",
         "links.parquet",
         "rejects.csv",
+        "conflicts.csv",
     ] {
         let first = std::fs::read(outs[0].join(f)).unwrap();
         for other in &outs[1..] {
@@ -230,6 +231,45 @@ fn sample_copy(dir: &Path) -> PathBuf {
     std::fs::create_dir(&input).unwrap();
     copy_sample(&input);
     input
+}
+
+/// A record-key conflict is a line of conflicts.csv naming both rows as
+/// links.csv names them, the later row (the one the rules use) first; a
+/// row repeated value for value by a later file is none.
+#[test]
+fn a_record_key_conflict_is_a_line_of_conflicts_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_sample(&out, "2"));
+    // The sample's own: a student's second record for one school year,
+    // and a settlement number used twice.
+    let sample = "\u{feff}extract,file,row,raw_id,person_id,earlier_file,earlier_row,\
+                  earlier_raw_id,earlier_person_id\n\
+                  education,education_202511.csv,5,341122201006013157,341122201006013157,\
+                  education_202511.csv,2,341122201006013157,341122201006013157\n\
+                  medical_settlement,medical_settlement_202511.csv,14,34112219820315224X,\
+                  34112219820315224X,medical_settlement_202511.csv,3,'34112219820315224X,\
+                  34112219820315224X\n";
+    assert_eq!(read(out.join("conflicts.csv")), sample);
+    let input = sample_copy(dir.path());
+    // The sample's pension file has 202510 under the 15-digit ID (row 2)
+    // and 202511 under the 18-digit one (row 3).
+    std::fs::write(
+        input.join("pension_202512.csv"),
+        "姓名,身份证号,发放月份,发放金额（元）\n\
+         王芳,341122194502104426,202511,180\n\
+         王芳,341122194502104426,202510,200.00\n",
+    )
+    .unwrap();
+    let twice = dir.path().join("twice");
+    assert_ok(&run_batch(&input, &twice, "2"));
+    assert_eq!(
+        read(twice.join("conflicts.csv")),
+        format!(
+            "{sample}pension,pension_202512.csv,3,341122194502104426,341122194502104426,\
+             pension_202511.csv,2,341122450210442,341122194502104426\n"
+        )
+    );
 }
 
 /// A settlement file repeated whole by a second one: the same findings as

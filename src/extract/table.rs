@@ -883,9 +883,10 @@ impl FileRows {
 
 /// Record-key conflicts across an extract's files, in file order: a row that
 /// a later row of the same key replaces is superseded. Returns a flag per
-/// row (all files' rows in order) and how many conflicts each file holds
-/// (counted on the later row's file, by index into `files`). Within one file
-/// a row repeated as written is an exact duplicate and has no key.
+/// row (all files' rows in order) and each conflict as the pair of rows
+/// (the replaced row, the row that replaced it: indices into all files'
+/// rows), ordered by the later row. Within one file a row repeated as
+/// written is an exact duplicate and has no key.
 ///
 /// When the files carry content digests (an extract of several files), a
 /// row that repeats value for value a row of an earlier file is no conflict
@@ -896,12 +897,12 @@ impl FileRows {
 /// `roster`: only a row that another file repeats value for value is
 /// superseded; two rows of one member that differ (or differ as written in
 /// one file) are both kept, for CB05, and are no conflict.
-fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, BTreeMap<usize, u64>) {
+fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>) {
     /// Earlier rows of a key looked at for a repeat: keys recur once a file.
     const MAX_LOOK_BACK: usize = 64;
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
-    let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut conflicts: Vec<(usize, usize)> = Vec::new();
     let digests = files.len() > 1
         && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
         && files.iter().all(|f| f.contents.len() == f.len);
@@ -994,12 +995,50 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, BTreeMap<usize
             } else {
                 superseded[prev] = true;
                 if repeat.is_none() {
-                    *conflicts.entry(file_idx).or_default() += 1;
+                    conflicts.push((prev, i));
                 }
             }
         }
     }
+    conflicts.sort_unstable_by_key(|&(prev, i)| (i, prev));
     (superseded, conflicts)
+}
+
+/// An extract's record-key conflicts: how many each file holds (counted on
+/// the later row's file, by index into the extract's files) and each pair
+/// of rows as `_ord`s (the replaced row, the row that replaced it), ordered
+/// by the later row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conflicts {
+    pub per_file: BTreeMap<usize, u64>,
+    pub pairs: Vec<(u64, u64)>,
+}
+
+impl Conflicts {
+    /// The conflicts [`supersede`] found (`pairs` of indices into all
+    /// files' rows), for files of `lens` rows each whose rows' `_ord`s were
+    /// written with `places`.
+    fn of(pairs: &[(usize, usize)], places: &[usize], lens: &[usize]) -> Conflicts {
+        let starts: Vec<usize> = lens
+            .iter()
+            .scan(0, |at, len| {
+                let start = *at;
+                *at += len;
+                Some(start)
+            })
+            .collect();
+        let at = |i: usize| {
+            let f = starts.partition_point(|&s| s <= i) - 1;
+            (f, ord_of(places[f], (i - starts[f]) as u64))
+        };
+        let mut conflicts = Conflicts::default();
+        for &(prev, i) in pairs {
+            let (file_idx, later) = at(i);
+            *conflicts.per_file.entry(file_idx).or_default() += 1;
+            conflicts.pairs.push((at(prev).1, later));
+        }
+        conflicts
+    }
 }
 
 /// A digest of a row's parsed values, for telling whether two rows of one
@@ -1049,15 +1088,15 @@ pub fn split_ord(ord: u64) -> (usize, usize) {
     ((ord >> 32) as usize, (ord & 0xFFFF_FFFF) as usize)
 }
 
-/// `_ord` of every superseded row, ascending, and the conflicts per file (as
-/// [`build_extract`] counts them, by index into `files`). Each file comes
+/// `_ord` of every superseded row, ascending, and the conflicts (as
+/// [`build_extract`] finds them, by index into `files`). Each file comes
 /// with the place its rows' `_ord`s were written with.
-pub fn superseded_ords(
-    def: &ExtractDef,
-    files: &[(usize, &FileColumns)],
-) -> (Vec<u64>, BTreeMap<usize, u64>) {
+pub fn superseded_ords(def: &ExtractDef, files: &[(usize, &FileColumns)]) -> (Vec<u64>, Conflicts) {
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
-    let (superseded, conflicts) = supersede(&columns, def.is_roster());
+    let (superseded, pairs) = supersede(&columns, def.is_roster());
+    let places: Vec<usize> = files.iter().map(|(place, _)| *place).collect();
+    let lens: Vec<usize> = columns.iter().map(|f| f.len).collect();
+    let conflicts = Conflicts::of(&pairs, &places, &lens);
     let mut ords = Vec::new();
     let mut i = 0;
     for (place, f) in files {
@@ -1076,15 +1115,17 @@ pub fn superseded_ords(
 /// marks record-key conflicts: a row that a later, different row of the same
 /// key replaces is `_superseded`. The table is a batch per piece of rows as
 /// they were parsed (the pieces' columns are not copied again). Returns the
-/// batches and how many conflicts each file holds (counted on the later
-/// row's file, by index into `files`).
+/// batches and the conflicts (by index into `files`).
 pub fn build_extract(
     def: &ExtractDef,
     files: &[(String, FileColumns)],
-) -> Result<(Vec<RecordBatch>, BTreeMap<usize, u64>), arrow::error::ArrowError> {
+) -> Result<(Vec<RecordBatch>, Conflicts), arrow::error::ArrowError> {
     let schema = schema(def);
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| f).collect();
-    let (superseded, conflicts) = supersede(&columns, def.is_roster());
+    let (superseded, pairs) = supersede(&columns, def.is_roster());
+    let places: Vec<usize> = (0..files.len()).collect();
+    let lens: Vec<usize> = columns.iter().map(|f| f.len).collect();
+    let conflicts = Conflicts::of(&pairs, &places, &lens);
     let superseded = arrow::array::BooleanArray::from(superseded);
     let mut batches = Vec::new();
     let mut at = 0;
@@ -1212,12 +1253,12 @@ mod tests {
     fn supersede_by_table(
         files: &[&FileColumns],
         roster: bool,
-    ) -> (Vec<bool>, BTreeMap<usize, u64>) {
+    ) -> (Vec<bool>, Vec<(usize, usize)>) {
         /// Earlier rows of a key looked at for a repeat: keys recur once a file.
         const MAX_LOOK_BACK: usize = 64;
         let n: usize = files.iter().map(|f| f.len).sum();
         let mut superseded = vec![false; n];
-        let mut conflicts: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut conflicts: Vec<(usize, usize)> = Vec::new();
         let digests = files.len() > 1
             && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
             && files.iter().all(|f| f.contents.len() == f.len);
@@ -1288,7 +1329,7 @@ mod tests {
                     } else {
                         superseded[prev] = true;
                         if repeat.is_none() {
-                            *conflicts.entry(file_idx).or_default() += 1;
+                            conflicts.push((prev, i));
                         }
                     }
                 }
@@ -1313,7 +1354,7 @@ mod tests {
         let one = keyed(&[(7, None), (7, None), (8, None)]);
         let (flags, conflicts) = supersede(&[&one], false);
         assert_eq!(flags, [true, false, false]);
-        assert_eq!(conflicts, BTreeMap::from([(0, 1)]));
+        assert_eq!(conflicts, [(0, 1)]);
     }
 
     #[test]
@@ -1323,11 +1364,20 @@ mod tests {
         let second = keyed(&[(7, Some(1)), (7, Some(2))]);
         let (flags, conflicts) = supersede(&[&first, &second], false);
         assert_eq!(flags, [true, true, true, false]);
-        assert_eq!(conflicts, BTreeMap::from([(0, 1)]));
-        // A later file's different row is a conflict.
+        assert_eq!(conflicts, [(0, 1)]);
+        // A later file's different row is a conflict with the row before
+        // it (the second file's B).
         let third = keyed(&[(7, Some(3))]);
         let (_, conflicts) = supersede(&[&first, &second, &third], false);
-        assert_eq!(conflicts, BTreeMap::from([(0, 1), (2, 1)]));
+        assert_eq!(conflicts, [(0, 1), (3, 4)]);
+        // As `_ord`s of files written in places 0, 5 and 9, counted on
+        // the later row's file.
+        let found = Conflicts::of(&conflicts, &[0, 5, 9], &[2, 2, 1]);
+        assert_eq!(found.per_file, BTreeMap::from([(0, 1), (2, 1)]));
+        assert_eq!(
+            found.pairs,
+            [(ord_of(0, 0), ord_of(0, 1)), (ord_of(5, 1), ord_of(9, 0))]
+        );
     }
 
     #[test]
@@ -1387,8 +1437,7 @@ mod tests {
             let found = supersede(&files, false);
             assert_eq!(found, supersede_by_table(&files, false));
             // The first file's 69 conflicts, and the second's row.
-            let total: u64 = found.1.values().sum();
-            assert_eq!(total, conflicts, "content {content}");
+            assert_eq!(found.1.len(), conflicts, "content {content}");
         }
     }
 

@@ -3,6 +3,7 @@
 //! report.html, masked by default), written owner-readable only into a
 //! temporary sibling folder that replaces the output folder when complete.
 
+pub mod conflicts;
 pub mod findings;
 pub mod html;
 pub mod manifest;
