@@ -960,6 +960,8 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
     } else {
         Vec::new()
     };
+    // With digests, whether each row repeats a row of an earlier file.
+    let mut repeated: Vec<bool> = if digests { vec![false; n] } else { Vec::new() };
     for rows in keyed.chunk_by_mut(|a, b| a.0 == b.0) {
         if rows.len() < 2 {
             continue;
@@ -994,7 +996,7 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
                 }
             } else {
                 superseded[prev] = true;
-                if repeat.is_none() {
+                if differs(&mut repeated, prev, i, repeat, &file_of) {
                     conflicts.push((prev, i));
                 }
             }
@@ -1002,6 +1004,28 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
     }
     conflicts.sort_unstable_by_key(|&(prev, i)| (i, prev));
     (superseded, conflicts)
+}
+
+/// Whether row `i`, the next of its key after `prev`, is a conflict with
+/// it, `repeat` the row of an earlier file that `i` repeats value for value
+/// if any (recorded in `repeated`): a row that differs is one; a repeat is
+/// none (a file issued again), unless `prev` came in a later file than the
+/// row repeated and repeats none itself (A, then B, then A again: the
+/// second A replaced B, which differs).
+fn differs(
+    repeated: &mut [bool],
+    prev: usize,
+    i: usize,
+    repeat: Option<usize>,
+    file_of: &impl Fn(usize) -> usize,
+) -> bool {
+    match repeat {
+        None => true,
+        Some(j) => {
+            repeated[i] = true;
+            file_of(prev) != file_of(j) && !repeated[prev]
+        }
+    }
 }
 
 /// An extract's record-key conflicts: how many each file holds (counted on
@@ -1286,6 +1310,7 @@ mod tests {
             Vec::new()
         };
         let mut keyless: HashMap<u64, usize> = HashMap::new();
+        let mut repeated = vec![false; n];
         let mut i = 0;
         for (file_idx, f) in files.iter().enumerate() {
             for (r, &key) in f.keys.iter().enumerate() {
@@ -1328,7 +1353,14 @@ mod tests {
                         }
                     } else {
                         superseded[prev] = true;
-                        if repeat.is_none() {
+                        let conflict = match repeat {
+                            None => true,
+                            Some(j) => {
+                                repeated[i] = true;
+                                file_of(prev) != file_of(j) && !repeated[prev]
+                            }
+                        };
+                        if conflict {
                             conflicts.push((prev, i));
                         }
                     }
@@ -1378,6 +1410,24 @@ mod tests {
             found.pairs,
             [(ord_of(0, 0), ord_of(0, 1)), (ord_of(5, 1), ord_of(9, 0))]
         );
+    }
+
+    /// A later file going back to an earlier file's values (A, B, A) is a
+    /// conflict with the row it replaced; a file issued again (A, B then
+    /// A, B) adds none, nor a file repeating a row of an earlier one's
+    /// conflict (A, B then A).
+    #[test]
+    fn a_row_going_back_to_an_earlier_file_s_values_is_a_conflict() {
+        let [a, b] = [1, 2].map(|c| keyed(&[(7, Some(c))]));
+        let (flags, conflicts) = supersede(&[&a, &b, &a], false);
+        assert_eq!(flags, [true, true, false]);
+        assert_eq!(conflicts, [(0, 1), (1, 2)]);
+        // B then A within the second file.
+        let b_a = keyed(&[(7, Some(2)), (7, Some(1))]);
+        assert_eq!(supersede(&[&a, &b_a], false).1, [(0, 1), (1, 2)]);
+        let a_b = keyed(&[(7, Some(1)), (7, Some(2))]);
+        assert_eq!(supersede(&[&a_b, &a_b], false).1, [(0, 1)]);
+        assert_eq!(supersede(&[&a_b, &a], false).1, [(0, 1)]);
     }
 
     #[test]
