@@ -1159,7 +1159,7 @@ async fn pump_links(
         engine::drop_tables_and(ctx, &[&ids, &linked], folder.into_iter().collect())
             .map_err(|e| e.to_string())?;
     }
-    if let Some(last) = cut.carry {
+    if let Some(last) = cut.rest()? {
         send(Ok(last));
     }
     Ok(picked)
@@ -1204,8 +1204,12 @@ type Picked = BTreeMap<String, BTreeMap<u64, LinkedRow>>;
 /// Cuts ordered links into the writers' batches of [`LINK_BATCH_ROWS`].
 #[derive(Default)]
 struct Cut {
-    /// Fewer than LINK_BATCH_ROWS rows, left over from the rows before.
-    carry: Option<RecordBatch>,
+    /// Fewer than LINK_BATCH_ROWS rows, left over from the rows before, in
+    /// pieces (joined once, when a batch is full: joined a piece at a time,
+    /// a batch of small pieces was copied over and over).
+    carry: Vec<RecordBatch>,
+    /// The rows in `carry`.
+    carried: usize,
     /// The links of rows in conflicts, picked out on the way.
     pick: Pick,
 }
@@ -1282,8 +1286,7 @@ impl Cut {
     ) -> Result<bool, String> {
         let mut at = 0;
         while at < n {
-            let held = self.carry.as_ref().map_or(0, |c| c.num_rows());
-            let len = (LINK_BATCH_ROWS - held).min(n - at);
+            let len = (LINK_BATCH_ROWS - self.carried).min(n - at);
             let piece = take(at, len)
                 .and_then(|rows| {
                     let links = links_table(&rows)?;
@@ -1292,18 +1295,29 @@ impl Cut {
                 })
                 .map_err(|e| e.to_string())?;
             at += len;
-            let batch = match self.carry.take() {
-                Some(c) => arrow::compute::concat_batches(&c.schema(), [&c, &piece])
-                    .map_err(|e| e.to_string())?,
-                None => piece,
-            };
-            if batch.num_rows() < LINK_BATCH_ROWS {
-                self.carry = Some(batch);
-            } else if !send(Ok(batch)) {
-                return Ok(false);
+            self.carry.push(piece);
+            self.carried += len;
+            if self.carried == LINK_BATCH_ROWS {
+                let batch = self.rest()?.expect("a full batch has rows");
+                if !send(Ok(batch)) {
+                    return Ok(false);
+                }
             }
         }
         Ok(true)
+    }
+
+    /// The rows carried, as one batch (none if there are none).
+    fn rest(&mut self) -> Result<Option<RecordBatch>, String> {
+        self.carried = 0;
+        let pieces = std::mem::take(&mut self.carry);
+        match pieces.len() {
+            0 => Ok(None),
+            1 => Ok(pieces.into_iter().next()),
+            _ => arrow::compute::concat_batches(&pieces[0].schema(), &pieces)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 
