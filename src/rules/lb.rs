@@ -78,10 +78,11 @@ pub async fn lb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
             ),
         ],
         "SELECT o.person_id AS id_number, o.name, o.person_method, o.oop_total, o.settlements, \
-           COALESCE(wi.wage_scaled, 0) AS wage_scaled, o.oop_src, wi.wage_src \
+           COALESCE(wi.wage_scaled, 0) AS wage_scaled, o.oop_src \
          FROM out_of_pocket o LEFT JOIN wage_income wi ON wi.person_id = o.person_id",
     );
-    let rows = fetch(ctx, &sql).await?;
+    let mut rows = fetch(ctx, &sql).await?;
+    super::add_wage_sources(ctx, &blocks, &mut rows).await?;
     let findings = rows
         .iter()
         .map(|row| {
@@ -161,7 +162,7 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &format!(
             "SELECT h.person_id AS id_number, h.name, h.person_method, h.township, h.village, \
                h.grade, CAST(h.assess_date AS VARCHAR) AS assess_date, h.renovation, h.src, \
-               COALESCE(wi.wage_scaled, 0) AS wage_scaled, wi.wage_src, \
+               COALESCE(wi.wage_scaled, 0) AS wage_scaled, \
                {standard} AS standard_fen \
              FROM latest_house h LEFT JOIN wage_income wi ON wi.person_id = h.person_id \
              WHERE {dangerous} \
@@ -175,7 +176,8 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
             outside = blocks.outside_roster("h.person_id"),
         ),
     );
-    let rows = fetch(ctx, &sql).await?;
+    let mut rows = fetch(ctx, &sql).await?;
+    super::add_wage_sources(ctx, &blocks, &mut rows).await?;
     let findings = rows
         .iter()
         .map(|row| {
@@ -505,6 +507,14 @@ mod tests {
             found[0]
                 .evidence
                 .ends_with("工资收入 820.00 元/月 < 标准 850.00 元")
+        );
+        // The wage's contribution rows are its sources beside the house's.
+        assert_eq!(
+            found[0].sources,
+            [
+                "contribution:contribution.csv:2",
+                "housing_safety:housing_safety.csv:2"
+            ]
         );
         // Another township's standard is not this house's.
         let mut p = params();
