@@ -907,14 +907,7 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
         && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
         && files.iter().all(|f| f.contents.len() == f.len);
     // The first row of each file, to find a row's file, its key and its digest.
-    let starts: Vec<usize> = files
-        .iter()
-        .scan(0, |at, f| {
-            let start = *at;
-            *at += f.len;
-            Some(start)
-        })
-        .collect();
+    let starts = starts_of(files.iter().map(|f| f.len));
     let file_of = |i: usize| starts.partition_point(|&s| s <= i) - 1;
     let key_of = |i: usize| {
         let f = file_of(i);
@@ -1028,6 +1021,16 @@ fn differs(
     }
 }
 
+/// The first row of each of files of these lengths among all their rows.
+fn starts_of(lens: impl Iterator<Item = usize>) -> Vec<usize> {
+    lens.scan(0, |at, len| {
+        let start = *at;
+        *at += len;
+        Some(start)
+    })
+    .collect()
+}
+
 /// An extract's record-key conflicts: how many each file holds (counted on
 /// the later row's file, by index into the extract's files) and each pair
 /// of rows as `_ord`s (the replaced row, the row that replaced it), ordered
@@ -1043,14 +1046,7 @@ impl Conflicts {
     /// files' rows), for files of `lens` rows each whose rows' `_ord`s were
     /// written with `places`.
     fn of(pairs: &[(usize, usize)], places: &[usize], lens: &[usize]) -> Conflicts {
-        let starts: Vec<usize> = lens
-            .iter()
-            .scan(0, |at, len| {
-                let start = *at;
-                *at += len;
-                Some(start)
-            })
-            .collect();
+        let starts = starts_of(lens.iter().copied());
         let at = |i: usize| {
             let f = starts.partition_point(|&s| s <= i) - 1;
             (f, ord_of(places[f], (i - starts[f]) as u64))
@@ -1287,14 +1283,7 @@ mod tests {
             && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
             && files.iter().all(|f| f.contents.len() == f.len);
         // The first row of each file, to find a row's file and its digest.
-        let starts: Vec<usize> = files
-            .iter()
-            .scan(0, |at, f| {
-                let start = *at;
-                *at += f.len;
-                Some(start)
-            })
-            .collect();
+        let starts = starts_of(files.iter().map(|f| f.len));
         let file_of = |i: usize| starts.partition_point(|&s| s <= i) - 1;
         let content_of = |i: usize| {
             let f = file_of(i);
