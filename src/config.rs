@@ -237,6 +237,17 @@ impl Config {
     /// Every problem of the config, each a line in Chinese and English.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self
+            .state_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            out.push(
+                "state_dir 不能为空（不设则为输出目录旁的 hedui-state/） / state_dir must not be empty \
+                 (leave it out for hedui-state/ beside the output folder)"
+                    .to_string(),
+            );
+        }
         let mut money = |key: &str, v: f64| {
             if !(v.is_finite() && v >= 0.0) {
                 out.push(format!(
@@ -402,6 +413,15 @@ mod tests {
         );
         assert_eq!(parsed.input.max_reject_rate, 0.05);
         assert_eq!(parsed.engine, EngineConfig::default());
+    }
+
+    /// An empty state_dir named no folder: the lock file could not be
+    /// opened (exit 1, an internal error) instead of a config error.
+    #[test]
+    fn an_empty_state_dir_is_a_config_error() {
+        let err = Config::parse("state_dir = \"\"\n", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("state_dir"), "{err}");
+        assert!(Config::parse("state_dir = \"s\"\n", "t.toml").is_ok());
     }
 
     #[test]

@@ -192,6 +192,10 @@ fn run(command: Command) -> Result<(), HeduiError> {
             // clearing what reviewers already decided.
             // The disappeared cases come back from the ledger too.
             let state = state_folder(&state, Some(&out))?;
+            // A run replaces the output folder when it ends: a report
+            // written into it meanwhile would land in the new folder, made
+            // from the old findings. It takes the run's lock (exit 6).
+            let _lock = hedui::ledger::lock::RunLock::acquire(&state)?;
             let ledger = |gone: &[String]| hedui::ledger::for_report(&state, gone);
             let shown = hedui::report::rerender::rerender(&out, !unmasked, ledger).map_err(
                 |e| match e {

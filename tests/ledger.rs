@@ -445,8 +445,15 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
         site.out.join("report.xlsx").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    // So does `report`: a run swaps the output folder it would write into.
+    let report = std::fs::read(site.out.join("report.xlsx")).unwrap();
+    let o = hedui(&["report", "--out", site.out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert_eq!(std::fs::read(site.out.join("report.xlsx")).unwrap(), report);
     drop(held);
     assert_ok(&site.run());
+    let o = hedui(&["report", "--out", site.out.to_str().unwrap()]);
+    assert_ok(&o);
 }
 
 #[test]

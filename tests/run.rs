@@ -430,6 +430,20 @@ fn an_output_folder_that_would_lose_other_files_is_refused() {
         vec![("todo.txt".to_string(), b"keep me".to_vec())]
     );
 
+    // A link to an earlier output: the swap would replace the link, not
+    // the folder it points to.
+    let earlier = dir.path().join("earlier");
+    assert_ok(&run_batch(&batch, &earlier, "2"));
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&earlier, &link).unwrap();
+    refused(&run_batch(&batch, &link, "2"), "符号链接");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
     // A state folder inside the output folder would go with it.
     let config = dir.path().join("inside.toml");
     let inside = dir.path().join("fresh");

@@ -32,6 +32,13 @@ impl RunLock {
                 path.display()
             ))
         };
+        if state.exists() && !state.is_dir() {
+            return Err(HeduiError::Usage(format!(
+                "状态目录 {s} 已存在且不是目录（见 state_dir / --state-dir） / the state folder {s} \
+                 exists and is not a folder (see state_dir / --state-dir)",
+                s = state.display()
+            )));
+        }
         super::create_state_dir(state).map_err(io_error)?;
         let mut options = OpenOptions::new();
         // Not truncated on open: the holder's pid must survive a refused try.
@@ -74,6 +81,18 @@ impl RunLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state folder that is a file was an internal error (exit 1,
+    /// "File exists"); it is the user's to mend.
+    #[test]
+    fn a_state_folder_that_is_a_file_is_refused_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state");
+        std::fs::write(&file, "x").unwrap();
+        let err = RunLock::acquire(&file).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(err.to_string().contains("不是目录"), "{err}");
+    }
 
     #[test]
     fn a_second_holder_is_refused_until_the_first_lets_go() {

@@ -26,15 +26,17 @@ impl StagedOutput {
     /// Starts a staged output for `target`, first finishing or undoing any
     /// swap an earlier, killed run left half done.
     pub fn begin(target: &Path) -> io::Result<StagedOutput> {
-        recover(target)?;
+        // The folder named, so that the message says where writing failed.
+        let at = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", target.display()));
+        recover(target).map_err(at)?;
         let staging = sibling(target, "tmp");
         if staging.exists() {
-            fs::remove_dir_all(&staging)?;
+            fs::remove_dir_all(&staging).map_err(at)?;
         }
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            create_dirs_owner_only(parent)?;
+            create_dirs_owner_only(parent).map_err(at)?;
         }
-        create_private_dir(&staging)?;
+        create_private_dir(&staging).map_err(at)?;
         Ok(StagedOutput {
             target: target.to_path_buf(),
             staging,
@@ -107,6 +109,14 @@ pub fn refuse_target(
             o = out.display()
         ));
     }
+    if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Some(format!(
+            "输出路径 {o} 是符号链接：输出目录会被整个替换，链接本身会被换成一个目录，它指向的目录不会更新。请直接给出它指向的目录 / \
+             the output path {o} is a symbolic link: the output folder is replaced whole, so the link \
+             itself would become a folder and the folder it points to would not be updated. Give that folder instead",
+            o = out.display()
+        ));
+    }
     let meta = fs::metadata(out).ok()?;
     if !meta.is_dir() {
         return Some(format!(
@@ -124,8 +134,8 @@ pub fn refuse_target(
         .is_some_and(|m| m["tool"] == "hedui");
     if !hedui_manifest {
         return Some(format!(
-            "输出目录 {o} 不是空目录，也不是 hedui 的输出目录（没有 manifest.json）：输出目录会被整个替换，其中的文件将被删除。请另选输出目录 / \
-             the output folder {o} is neither empty nor a hedui output folder (it has no manifest.json): \
+            "输出目录 {o} 不是空目录，也不是 hedui 的输出目录（没有 hedui 写的 manifest.json）：输出目录会被整个替换，其中的文件将被删除。请另选输出目录 / \
+             the output folder {o} is neither empty nor a hedui output folder (it has no manifest.json written by hedui): \
              the output folder is replaced whole, which would delete what it holds. Choose another output folder",
             o = out.display()
         ));
@@ -254,6 +264,18 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// A folder that cannot be made is named in the message (it said
+    /// only "No such file or directory").
+    #[test]
+    fn an_output_folder_that_cannot_be_made_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let target = file.join("out");
+        let err = StagedOutput::begin(&target).err().expect("under a file");
+        assert!(err.to_string().contains(&*target.to_string_lossy()), "{err}");
     }
 
     #[test]
