@@ -326,6 +326,37 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
     assert_eq!(site.statuses()[&cb01].1, "持续");
 }
 
+/// A sheet of findings whose header row a reviewer changed (核查结论
+/// renamed) was passed over and its verdicts lost, exit 0: the import is
+/// refused, naming the sheet and the missing header.
+#[test]
+fn a_sheet_with_a_changed_header_row_imports_nothing() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let cb01 = site.id_of("CB01");
+    let ledger = site.state.join("ledger.sqlite");
+    let before = std::fs::read(&ledger).unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("CB01 收入超标").unwrap();
+    for (col, h) in ["finding_id", "结论", "备注"].iter().enumerate() {
+        ws.write_string(0, col as u16, *h).unwrap();
+    }
+    for (col, v) in [cb01.as_str(), "属实", ""].iter().enumerate() {
+        ws.write_string(1, col as u16, *v).unwrap();
+    }
+    let path = site.out.join("report.xlsx");
+    wb.save(&path).unwrap();
+    let o = site.import(&path);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("工作表 CB01 收入超标") && err.contains("缺少表头 核查结论"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
+}
+
 #[test]
 fn a_case_no_longer_raised_is_reported_disappeared() {
     let site = Site::new();

@@ -141,6 +141,26 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             header(VERDICT_HEADER),
             header(NOTE_HEADER),
         ) else {
+            // A sheet of findings whose header row a reviewer changed (a
+            // header renamed, a column deleted, a row put above) would be
+            // passed over, its verdicts lost: refused instead. Sheets
+            // without any of the three (the summary) are not findings.
+            let names = [FINDING_ID_HEADER, VERDICT_HEADER, NOTE_HEADER];
+            let near_top = (0..last_row.min(4) + 1).any(|r| {
+                (0..=last_col).any(|c| {
+                    cell_text(range.get_value((r, c))).is_some_and(|t| names.contains(&t.as_str()))
+                })
+            });
+            if near_top {
+                let missing: Vec<&str> =
+                    names.into_iter().filter(|n| header(n).is_none()).collect();
+                problems.push(format!(
+                    "{shown} 工作表 {sheet}：第 1 行缺少表头 {m}，此表的结论无法导入；请恢复报告原有的表头行 / \
+                     {shown} sheet {sheet}: row 1 lacks the header(s) {m}, so its verdicts cannot be \
+                     imported; restore the report's header row",
+                    m = missing.join("、"),
+                ));
+            }
             continue;
         };
         summary.sheets.push(sheet.clone());

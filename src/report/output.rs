@@ -275,7 +275,10 @@ mod tests {
         fs::write(&file, "x").unwrap();
         let target = file.join("out");
         let err = StagedOutput::begin(&target).err().expect("under a file");
-        assert!(err.to_string().contains(&*target.to_string_lossy()), "{err}");
+        assert!(
+            err.to_string().contains(&*target.to_string_lossy()),
+            "{err}"
+        );
     }
 
     #[test]
