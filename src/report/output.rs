@@ -274,7 +274,9 @@ mod tests {
         let file = dir.path().join("file");
         fs::write(&file, "x").unwrap();
         let target = file.join("out");
-        let err = StagedOutput::begin(&target).err().expect("under a file");
+        let Err(err) = StagedOutput::begin(&target) else {
+            panic!("an output folder under a file");
+        };
         assert!(
             err.to_string().contains(&*target.to_string_lossy()),
             "{err}"
