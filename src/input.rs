@@ -578,8 +578,11 @@ fn load_file(
                 }));
         }
         for col in &map.unknown {
-            if !account.unknown_columns.contains(col) {
-                account.unknown_columns.push(col.clone());
+            // A header cell can hold anything, an ID number too: validate
+            // prints these names.
+            let col = crate::report::mask::mask_ids_in(col);
+            if !account.unknown_columns.contains(&col) {
+                account.unknown_columns.push(col);
             }
         }
         account.rows_read += (chunk.rows.len() + chunk.skipped.len()) as u64;

@@ -156,6 +156,17 @@ impl Ledger {
             // SQLite creates its file with the umask's mode; create it
             // owner-only first (its journal takes the same mode).
             crate::report::output::create_private(&path).map_err(|e| db_error(&path, e))?;
+        } else {
+            // One copied in (or made by an older hedui) with a wider mode
+            // is tightened, as the folder is.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).map_or(0, |m| m.permissions().mode());
+                if mode & 0o077 != 0 {
+                    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                }
+            }
         }
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
         Ok((Ledger { conn, path }, created))
@@ -955,6 +966,18 @@ mod tests {
                 .unwrap()
                 .permissions()
                 .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+
+        // A ledger whose mode was widened (copied in) is tightened again
+        // when a run opens it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = ledger_path(&state);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            drop(Ledger::open(&state).unwrap());
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
 

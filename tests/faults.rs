@@ -854,6 +854,22 @@ fn unknown_column_is_listed_and_ignored() {
     assert!(printed.contains("备注"), "{printed}");
 }
 
+/// A header cell holding an ID number (a row pasted over the header's end)
+/// is listed masked: validate prints the unknown columns.
+#[test]
+fn an_unknown_column_named_by_an_id_number_is_listed_masked() {
+    let text = "姓名,身份证号,登记日期,状态,341122196805207712\r\n刘强,341122196805207712,2023-05-10,失业,\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(
+        i["unknown_columns"],
+        serde_json::json!(["341122********7712"])
+    );
+    let printed = String::from_utf8_lossy(&o.output.stdout);
+    assert!(!printed.contains("341122196805207712"), "{printed}");
+}
+
 /// A template numbered down rows left empty: a row whose only values are
 /// numbers in a column the extract does not read (序号) is blank, skipped;
 /// a row with a value the extract reads, a remark in a column it does not,
