@@ -630,6 +630,46 @@ fn sheet_verdicts(report: &Path, prefix: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Two reviewers fill copies of one report: importing the second copy,
+/// whose cells for the first's case are as the workbook was made, does not
+/// clear what the first gave (it did: an empty cell cleared). Emptying a
+/// verdict the workbook showed still clears it.
+#[test]
+fn a_copy_made_before_another_s_import_does_not_clear_its_verdicts() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let (cb01, cb02) = (site.id_of("CB01"), site.id_of("CB02"));
+    let report = site.out.join("report.xlsx");
+    // Beside the output folder, where the import finds the state folder.
+    let copies = site.out.parent().unwrap().join("copies");
+    std::fs::create_dir(&copies).unwrap();
+    let (a, b) = (copies.join("a.xlsx"), copies.join("b.xlsx"));
+    std::fs::copy(&report, &a).unwrap();
+    std::fs::copy(&report, &b).unwrap();
+    fill_report(&a, &[(&cb01, "属实", "甲已核实")]);
+    fill_report(&b, &[(&cb02, "不属实", "乙")]);
+    assert_ok(&site.import(&a));
+    let o = site.import(&b);
+    assert_ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("verdicts set:     1") && out.contains("verdicts cleared: 0"),
+        "{out}"
+    );
+    assert_ok(&site.run());
+    let s = site.statuses();
+    assert_eq!(s[&cb01].1, "持续/属实");
+    assert_eq!(s[&cb02].1, "已核销/不属实");
+    assert!(site.cases(&["--format", "csv"]).contains("甲已核实"));
+    // The new report shows CB01's verdict: emptied, it is cleared.
+    let report = site.out.join("report.xlsx");
+    fill_report(&report, &[(&cb01, "", "")]);
+    let o = site.import(&report);
+    assert_ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("verdicts cleared: 1"), "{out}");
+}
+
 #[test]
 fn the_run_s_own_report_round_trips_through_review_import() {
     let site = Site::new();

@@ -14,6 +14,7 @@ use rusqlite::params;
 use super::{Ledger, lock::RunLock};
 use crate::error::HeduiError;
 use crate::report::people::VERDICTS;
+use crate::report::view::{SHOWN_NOTE_HEADER, SHOWN_VERDICT_HEADER};
 
 /// The header of the finding_id column.
 pub const FINDING_ID_HEADER: &str = "finding_id";
@@ -86,12 +87,24 @@ fn cell_text(cell: Option<&Data>) -> Option<String> {
     })
 }
 
-/// One row's values and where they stood.
+/// One row's values and where they stood: `None` where the cell holds
+/// what the workbook was made with (its hidden columns
+/// [`SHOWN_VERDICT_HEADER`] and [`SHOWN_NOTE_HEADER`]), which leaves the
+/// ledger's value as it is now.
 #[derive(Debug, Clone)]
 struct Entry {
-    verdict: String,
-    note: String,
+    verdict: Option<String>,
+    note: Option<String>,
     at: String,
+}
+
+impl Entry {
+    /// Whether the two say different things of one field.
+    fn differs(&self, verdict: &Option<String>, note: &Option<String>) -> bool {
+        let clash =
+            |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
+        clash(&self.verdict, verdict) || clash(&self.note, note)
+    }
 }
 
 /// Imports the verdicts and notes of a report workbook into the ledger of
@@ -164,6 +177,9 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             continue;
         };
         summary.sheets.push(sheet.clone());
+        // The verdict and note the workbook was made with (older workbooks
+        // have none: every cell then says what the case should hold).
+        let shown_cols = header(SHOWN_VERDICT_HEADER).zip(header(SHOWN_NOTE_HEADER));
         let mut bad = |row: u32, col: u32, zh: &str, en: &str| {
             let cell = cell_name(row, col);
             problems.push(format!("{sheet}!{cell}：{zh} / {sheet}!{cell}: {en}"));
@@ -264,8 +280,15 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                 continue;
             }
             let at = format!("{sheet}!{}", cell_name(row, id_col));
-            match entries.get(&id) {
-                Some(e) if e.verdict != verdict || e.note != note => bad(
+            // A cell as the workbook was made is no change.
+            let changed = |value: String, shown_col: Option<u32>| match shown_col {
+                Some(c) if cell_text(range.get_value((row, c))).as_ref() == Some(&value) => None,
+                _ => Some(value),
+            };
+            let verdict = changed(verdict, shown_cols.map(|c| c.0));
+            let note = changed(note, shown_cols.map(|c| c.1));
+            match entries.get_mut(&id) {
+                Some(e) if e.differs(&verdict, &note) => bad(
                     row,
                     verdict_col,
                     &format!("同一 finding_id 在 {} 的结论或备注与此处不同", e.at),
@@ -274,7 +297,10 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                         e.at
                     ),
                 ),
-                Some(_) => {}
+                Some(e) => {
+                    e.verdict = e.verdict.take().or(verdict);
+                    e.note = e.note.take().or(note);
+                }
                 None => {
                     entries.insert(id, Entry { verdict, note, at });
                 }
@@ -312,28 +338,28 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                  WHERE finding_id = ?1",
             )
             .map_err(err)?;
-        for (id, e) in &mut entries {
+        for (id, e) in &entries {
             let case = &cases[id];
+            let verdict = e.verdict.as_ref().unwrap_or(&case.verdict);
+            let mut note = e.note.as_ref().unwrap_or(&case.note);
             // A masked report shows the note masked: handed back unchanged,
             // it is the stored note, not a new one.
-            if e.note != case.note
-                && e.note == crate::report::mask::mask_note(&case.note, &case.row.name)
+            if *note != case.note
+                && *note == crate::report::mask::mask_note(&case.note, &case.row.name)
             {
-                e.note.clone_from(&case.note);
+                note = &case.note;
             }
-            match (case.verdict.is_empty(), e.verdict.is_empty()) {
+            match (case.verdict.is_empty(), verdict.is_empty()) {
                 (true, false) => summary.set += 1,
                 (false, true) => summary.cleared += 1,
-                (false, false) if case.verdict != e.verdict => summary.changed += 1,
+                (false, false) if case.verdict != *verdict => summary.changed += 1,
                 _ => {}
             }
-            if case.note != e.note {
+            if case.note != *note {
                 summary.notes += 1;
             }
-            if case.verdict != e.verdict || case.note != e.note {
-                update
-                    .execute(params![id, e.verdict, e.note])
-                    .map_err(err)?;
+            if case.verdict != *verdict || case.note != *note {
+                update.execute(params![id, verdict, note]).map_err(err)?;
             }
         }
     }

@@ -38,8 +38,16 @@ pub const HEADERS: [&str; 15] = [
 
 pub const VERDICT_HEADER: &str = "核查结论";
 pub const NOTE_HEADER: &str = "备注";
+/// Hidden columns of report.xlsx's findings sheets after [`HEADERS`]: the
+/// verdict and note the workbook was made with, so that the review import
+/// changes only what a reviewer changed (an empty cell in a copy made
+/// before another reviewer's verdict was imported does not clear it).
+pub const SHOWN_VERDICT_HEADER: &str = "原核查结论";
+pub const SHOWN_NOTE_HEADER: &str = "原备注";
 /// Index of the 核查结论 column in [`HEADERS`].
 pub const VERDICT_COLUMN: usize = 13;
+/// Index of the 备注 column in [`HEADERS`].
+pub const NOTE_COLUMN: usize = 14;
 /// Index of the 身份证号 column in [`HEADERS`].
 pub const ID_COLUMN: usize = 5;
 

@@ -194,6 +194,22 @@ fn write_findings(
             }
         }
     }
+    // The verdict and note as made, again, in hidden columns (see
+    // view::SHOWN_VERDICT_HEADER).
+    let shown = [
+        (VERDICT_COLUMN, view::SHOWN_VERDICT_HEADER),
+        (view::NOTE_COLUMN, view::SHOWN_NOTE_HEADER),
+    ];
+    for (i, (from, header)) in shown.iter().enumerate() {
+        let col = (HEADERS.len() + i) as u16;
+        sheet.write_string_with_format(0, col, *header, &styles.header)?;
+        for (r, row) in rows.iter().enumerate() {
+            if !row[*from].is_empty() {
+                sheet.write_string(r as u32 + 1, col, fit_cell(&row[*from]))?;
+            }
+        }
+        sheet.set_column_hidden(col)?;
+    }
     for (c, w) in fitted_widths(&HEADERS, rows).iter().enumerate() {
         sheet.set_column_width(c as u16, *w as f64)?;
     }
