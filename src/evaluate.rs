@@ -412,7 +412,8 @@ pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, Evaluate
     };
     let path = run_dir.join("evaluation.json");
     let json = serde_json::to_string_pretty(&evaluation).expect("serialisable");
-    std::fs::write(&path, json + "\n").map_err(|source| EvaluateError::Write { path, source })?;
+    crate::report::output::write_private(&path, (json + "\n").as_bytes())
+        .map_err(|source| EvaluateError::Write { path, source })?;
     Ok(evaluation)
 }
 
@@ -519,7 +520,14 @@ mod tests {
         );
         assert_eq!(e.findings["DQ04"].true_positive, 1);
         assert_eq!(e.findings["CB02"].false_positive, 1);
-        assert!(run.path().join("evaluation.json").exists());
+        let written = run.path().join("evaluation.json");
+        assert!(written.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&written).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "owner-only, as every file of a run");
+        }
         assert!(e.to_string().contains("CB01"));
     }
 }

@@ -44,7 +44,9 @@ const SAMPLE_SHEETS: [&str; 15] = [
 ];
 
 /// The review import keys on `finding_id`, `核查结论` and `备注`.
-const HEADERS: [&str; 15] = [
+/// The findings sheets' headers, the two hidden ones last (the verdict and
+/// note the sheet was made with, for `review import`).
+const HEADERS: [&str; 17] = [
     "finding_id",
     "规则",
     "类别",
@@ -60,6 +62,8 @@ const HEADERS: [&str; 15] = [
     "案件状态",
     "核查结论",
     "备注",
+    "原核查结论",
+    "原备注",
 ];
 
 type Sheets = BTreeMap<String, Vec<Vec<String>>>;

@@ -82,7 +82,7 @@ pub async fn lb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
          FROM out_of_pocket o LEFT JOIN wage_income wi ON wi.person_id = o.person_id",
     );
     let mut rows = fetch(ctx, &sql).await?;
-    super::add_wage_sources(ctx, &blocks, &mut rows).await?;
+    super::add_wage_sources(ctx, &blocks, &mut rows, "lb01_wage_persons").await?;
     let findings = rows
         .iter()
         .map(|row| {
@@ -177,7 +177,7 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         ),
     );
     let mut rows = fetch(ctx, &sql).await?;
-    super::add_wage_sources(ctx, &blocks, &mut rows).await?;
+    super::add_wage_sources(ctx, &blocks, &mut rows, "lb03_wage_persons").await?;
     let findings = rows
         .iter()
         .map(|row| {

@@ -16,9 +16,11 @@
 //! instead of dividing the income.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{Datelike, Months, NaiveDate};
-use datafusion::arrow::array::{Array, Int64Array, StringArray};
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
@@ -519,10 +521,14 @@ pub(crate) fn wage_sources(persons: &str) -> String {
 /// each of `rows` by its `id_number`, in one query for them all: the few
 /// persons a rule reports on. (As a subquery over the rule's own result,
 /// LB01's settlement sums were computed twice: 0.23 → 0.85 s at a county.)
+/// The ID numbers go to the query as a table registered as `table` (one
+/// name a rule: rules run side by side), never as SQL literals: the query
+/// engine logs its SQL and plans at debug and trace level.
 pub(crate) async fn add_wage_sources(
     ctx: &SessionContext,
     blocks: &Blocks<'_>,
     rows: &mut [Row],
+    table: &str,
 ) -> Result<()> {
     let mut ids: Vec<String> = rows.iter().filter_map(|r| r.text("id_number")).collect();
     ids.sort_unstable();
@@ -530,16 +536,17 @@ pub(crate) async fn add_wage_sources(
     if ids.is_empty() {
         return Ok(());
     }
-    let persons = format!(
-        "SELECT person_id FROM (VALUES {}) AS p(person_id)",
-        ids.iter()
-            .map(|id| format!("({})", str_lit(id)))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let batch =
+        RecordBatch::try_from_iter([("person_id", Arc::new(StringArray::from(ids)) as ArrayRef)])?;
+    crate::engine::register_batch(ctx, table, batch)?;
+    let sql = blocks.query(
+        &["contribution_window"],
+        &[],
+        &wage_sources(&format!("SELECT person_id FROM {table}")),
     );
-    let sql = blocks.query(&["contribution_window"], &[], &wage_sources(&persons));
-    let found: HashMap<String, String> = fetch(ctx, &sql)
-        .await?
+    let found = fetch(ctx, &sql).await;
+    ctx.deregister_table(table)?;
+    let found: HashMap<String, String> = found?
         .into_iter()
         .filter_map(|r| Some((r.text("person_id")?, r.text("wage_src")?)))
         .collect();
