@@ -14,6 +14,17 @@ use crate::extract;
 /// The complete, commented example config.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
+/// `~` or `~/…` at the start of a configured path is the home folder, as a
+/// shell would read it (a config is not read by a shell, and a folder named
+/// `~` in the working folder is never what was meant). Left as written
+/// when there is no home folder.
+fn home_expanded(path: PathBuf, home: Option<std::ffi::OsString>) -> PathBuf {
+    let (Ok(rest), Some(home)) = (path.strip_prefix("~"), home) else {
+        return path;
+    };
+    PathBuf::from(home).join(rest)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -219,10 +230,13 @@ impl Config {
 
     /// Parses and checks config text; `shown` names it in messages.
     pub fn parse(text: &str, shown: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: shown.to_string(),
             message: e.to_string(),
         })?;
+        config.state_dir = config
+            .state_dir
+            .map(|d| home_expanded(d, std::env::var_os("HOME")));
         let problems = config.problems();
         if problems.is_empty() {
             Ok(config)
@@ -417,6 +431,28 @@ mod tests {
 
     /// An empty state_dir named no folder: the lock file could not be
     /// opened (exit 1, an internal error) instead of a config error.
+    #[test]
+    fn a_state_dir_under_the_home_folder_is_expanded() {
+        let home = Some(std::ffi::OsString::from("/home/mz"));
+        let e = |p: &str| home_expanded(PathBuf::from(p), home.clone());
+        assert_eq!(e("~/hedui/state"), PathBuf::from("/home/mz/hedui/state"));
+        assert_eq!(e("~"), PathBuf::from("/home/mz"));
+        // Only a whole first component: another user's home, a name
+        // beginning with ~, and a ~ further on stay as written.
+        assert_eq!(e("~other/s"), PathBuf::from("~other/s"));
+        assert_eq!(e("/srv/~/s"), PathBuf::from("/srv/~/s"));
+        assert_eq!(e("state"), PathBuf::from("state"));
+        assert_eq!(
+            home_expanded(PathBuf::from("~/s"), None),
+            PathBuf::from("~/s")
+        );
+        // Through the config's own parse, with the process's home.
+        if let Some(h) = std::env::var_os("HOME") {
+            let c = Config::parse("state_dir = \"~/s\"\n", "t.toml").unwrap();
+            assert_eq!(c.state_dir, Some(PathBuf::from(h).join("s")));
+        }
+    }
+
     #[test]
     fn an_empty_state_dir_is_a_config_error() {
         let err = Config::parse("state_dir = \"\"\n", "t.toml").unwrap_err();
