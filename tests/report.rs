@@ -348,6 +348,57 @@ fn report_of_a_folder_without_findings_is_an_input_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
 }
 
+/// A findings.csv saved again by Excel, its ID numbers turned into
+/// scientific notation, is refused (exit 4, the row named, the value not
+/// shown); without the CSV the report reads findings.parquet.
+#[test]
+fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    copy_sample(&input);
+    let out = dir.path().join("out");
+    let config = root().join("fixtures/sample.toml");
+    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+    let csv = out.join("findings.csv");
+    // Every ID number as Excel shows it: 1.10105E+17.
+    let text = std::fs::read(&csv).unwrap();
+    let mut reader = csv::Reader::from_reader(&text[3..]);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(reader.headers().unwrap()).unwrap();
+    let mut first = None;
+    for (n, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        let id = &record[5];
+        let id = if id.is_empty() {
+            id.to_string()
+        } else {
+            // The spreadsheet's row: the header is row 1.
+            first.get_or_insert(n + 2);
+            format!("{}.{}E+17", &id[..1], &id[1..6])
+        };
+        let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+        fields[5] = id;
+        writer.write_record(&fields).unwrap();
+    }
+    let mangled = writer.into_inner().unwrap();
+    let first = first.expect("the sample has findings about persons");
+    std::fs::write(&csv, mangled).unwrap();
+    let o = hedui(&["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("科学计数法"), "{err}");
+    assert!(err.contains(&format!("第 {first} 行")), "{err}");
+    std::fs::remove_file(&csv).unwrap();
+    let o = hedui(&["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// The raw ID numbers that DQ01 and DQ04 quote are whole in findings.csv
 /// (a machine file) and masked in both reports however they were typed:
 /// full-width and spaced, hyphenated, holding the closing quote `」`, in

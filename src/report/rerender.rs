@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::error::HeduiError;
 use crate::input::FileAccount;
+use crate::normalize::id::{IdStatus, normalize_id};
 use crate::report::findings::{COLUMNS, FindingRow};
 use crate::report::manifest::{CaseCounts, Manifest};
 use crate::report::people::{PeopleReport, Review};
@@ -28,6 +29,14 @@ pub enum RerenderError {
     Unreadable { file: String, reason: String },
     #[error("{file}: 缺少列 {column} / column {column} missing")]
     MissingColumn { file: String, column: String },
+    #[error(
+        "{file} 第 {row} 行: 身份证号已被 Excel 改成科学计数法（如 1.10105E+17），号码已丢失；\
+         请用运行写出的原文件，或删去 findings.csv 以改读 findings.parquet / \
+         row {row}: the ID number was turned into scientific notation by Excel and its \
+         digits are lost; use the file as the run wrote it, or remove findings.csv to \
+         read findings.parquet"
+    )]
+    IdsMangled { file: String, row: usize },
     #[error(transparent)]
     Write(#[from] view::ReportError),
     #[error(transparent)]
@@ -110,7 +119,16 @@ pub fn read_findings_csv(path: &Path) -> Result<Vec<FindingRow>, RerenderError> 
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| unreadable(path, e))?;
-        rows.push(row_from(|i| record.get(index[i]).unwrap_or("").to_string()));
+        let row = row_from(|i| record.get(index[i]).unwrap_or("").to_string());
+        // A findings.csv opened in Excel and saved again: the reports would
+        // show (and the ledger match) numbers that name no one.
+        if normalize_id(&row.id_number).status == IdStatus::SciNotation {
+            return Err(RerenderError::IdsMangled {
+                file: path.display().to_string(),
+                row: rows.len() + 2,
+            });
+        }
+        rows.push(row);
     }
     Ok(rows)
 }
