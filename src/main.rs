@@ -229,8 +229,10 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 as_of,
                 out,
             };
-            let summary =
-                generate::generate(&opts).map_err(|e| HeduiError::Internal(e.to_string()))?;
+            let summary = generate::generate(&opts).map_err(|e| match e {
+                generate::GenerateError::NotGenerated { .. } => HeduiError::Usage(e.to_string()),
+                e => HeduiError::Internal(e.to_string()),
+            })?;
             print!("{summary}");
             Ok(())
         }

@@ -233,6 +233,14 @@ pub enum GenerateError {
     Csv(String),
     #[error("XLSX writing failed: {0}")]
     Xlsx(String),
+    /// OUT/input holds extracts that no earlier `generate` wrote there (no
+    /// OUT/truth/meta.json): perhaps real ones, which would be replaced.
+    #[error(
+        "{folder} 中有提取文件，但不是 hedui generate 写出的（没有 truth/meta.json）：\
+         不会覆盖，请换一个输出目录 / {folder} holds extracts that hedui generate \
+         did not write (no truth/meta.json beside them): not replaced; choose another --out"
+    )]
+    NotGenerated { folder: String },
 }
 
 impl GenerateError {
@@ -327,10 +335,22 @@ fn generate_sized(
     let book = names::NameBook::load();
     let input = opts.out.join("input");
     let truth_dir = opts.out.join("truth");
+    let stale = if input.is_dir() {
+        extracts_in(&input)?
+    } else {
+        Vec::new()
+    };
+    if !stale.is_empty() && !truth_dir.join("meta.json").is_file() {
+        return Err(GenerateError::NotGenerated {
+            folder: input.display().to_string(),
+        });
+    }
     for d in [&input, &truth_dir] {
         std::fs::create_dir_all(d).map_err(|e| GenerateError::io(d, e))?;
     }
-    remove_stale_extracts(&input)?;
+    for path in stale {
+        std::fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+    }
     let links_path = truth_dir.join("links.csv");
     let mut links = csv::Writer::from_path(&links_path).map_err(GenerateError::csv)?;
     links
@@ -494,10 +514,12 @@ fn generate_sized(
     Ok(summary)
 }
 
-/// Remove extracts an earlier run left in OUT/input (their format may differ
-/// from this run's, and a pipeline would read both). Other files are kept.
-fn remove_stale_extracts(input: &Path) -> Result<(), GenerateError> {
+/// The extracts in OUT/input, named as this generator names them: those an
+/// earlier run left are removed (their format may differ from this run's,
+/// and a pipeline would read both). Other files are kept.
+fn extracts_in(input: &Path) -> Result<Vec<PathBuf>, GenerateError> {
     let entries = std::fs::read_dir(input).map_err(|e| GenerateError::io(input, e))?;
+    let mut found = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| GenerateError::io(input, e))?.path();
         let name = path
@@ -511,10 +533,10 @@ fn remove_stale_extracts(input: &Path) -> Result<(), GenerateError> {
                 .iter()
                 .any(|ext| name.ends_with(ext));
         if ours {
-            std::fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+            found.push(path);
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Pick each department row's corruption (the roster only gets recoverable mess).

@@ -55,6 +55,22 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     assert!(saw_xlsx, "XLSX output is covered by the determinism check");
 }
 
+/// A folder of extracts that the generator did not write (real ones,
+/// perhaps) is left alone: generate refuses it rather than replace them.
+#[test]
+fn extracts_not_written_by_generate_are_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    let real = input.join("roster_202511.csv");
+    std::fs::write(&real, "姓名\n").unwrap();
+    let err = generate(&opts(Scale::Tiny, 1, dir.path())).unwrap_err();
+    assert!(matches!(err, GenerateError::NotGenerated { .. }), "{err}");
+    assert!(err.to_string().contains("truth/meta.json"), "{err}");
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "姓名\n");
+    assert!(!dir.path().join("truth").exists());
+}
+
 /// Read every data file back as (file, row ref) → fields, decoding GB18030 and XLSX.
 fn read_inputs(dir: &Path) -> BTreeMap<(String, String), Vec<String>> {
     use calamine::{Data, Reader, open_workbook_auto};
