@@ -14,6 +14,18 @@ use crate::extract;
 /// The complete, commented example config.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
+/// A config file's text: UTF-8 (a byte-order mark, as Windows Notepad
+/// writes, dropped), or else GB18030, as a Chinese Windows editor saves
+/// "ANSI" text. None when it is neither.
+fn config_text(bytes: &[u8]) -> Option<String> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Some(text.to_string());
+    }
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+    (!had_errors).then(|| text.into_owned())
+}
+
 /// `~` or `~/…` at the start of a configured path is the home folder, as a
 /// shell would read it (a config is not read by a shell, and a folder named
 /// `~` in the working folder is never what was meant). Left as written
@@ -211,20 +223,26 @@ pub struct LoadedConfig {
 impl Config {
     /// Reads and checks a config file; no file means the defaults.
     pub fn load(path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
-        let (text, shown) = match path {
+        let (bytes, shown) = match path {
             Some(p) => (
-                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                std::fs::read(p).map_err(|source| ConfigError::Read {
                     path: p.display().to_string(),
                     source,
                 })?,
                 p.display().to_string(),
             ),
-            None => (String::new(), "(默认 / defaults)".to_string()),
+            None => (Vec::new(), "(默认 / defaults)".to_string()),
         };
+        let text = config_text(&bytes).ok_or_else(|| ConfigError::Parse {
+            path: shown.clone(),
+            message: "既不是 UTF-8 也不是 GB18030 编码，请另存为 UTF-8 / neither UTF-8 nor \
+                      GB18030 text: save it as UTF-8"
+                .to_string(),
+        })?;
         let config = Config::parse(&text, &shown)?;
         Ok(LoadedConfig {
             config,
-            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            sha256: hex::encode(Sha256::digest(&bytes)),
         })
     }
 
@@ -431,6 +449,31 @@ mod tests {
 
     /// An empty state_dir named no folder: the lock file could not be
     /// opened (exit 1, an internal error) instead of a config error.
+    #[test]
+    fn a_config_saved_with_a_bom_or_in_gb18030_reads_as_in_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[extracts.roster.aliases]\nname = [\"成员姓名\"]\n";
+        let utf8 = Config::parse(text, "t.toml").unwrap();
+        let (gbk, _, _) = encoding_rs::GB18030.encode(text);
+        let mut bom = "\u{feff}".as_bytes().to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        for (name, bytes) in [("gbk.toml", gbk.to_vec()), ("bom.toml", bom)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let loaded = Config::load(Some(&path)).unwrap();
+            assert_eq!(loaded.config, utf8, "{name}");
+            // The manifest's hash is of the file as it is.
+            assert_eq!(loaded.sha256, hex::encode(Sha256::digest(&bytes)));
+        }
+        let path = dir.path().join("binary.toml");
+        std::fs::write(&path, [0x81u8, 0x20, 0xff, 0xfe, 0x00]).unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            err.contains("UTF-8") && err.contains("binary.toml"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn a_state_dir_under_the_home_folder_is_expanded() {
         let home = Some(std::ffi::OsString::from("/home/mz"));
