@@ -1249,8 +1249,13 @@ impl Pick {
         if first == last {
             return Ok(());
         }
-        let text = |c: usize| links.column(c).as_string::<i32>();
-        let [file, row, raw_id, person_id] = [1, 2, 3, 5].map(text);
+        let text = |name: &str| {
+            let c = LINK_COLUMNS.iter().position(|&l| l == name);
+            links
+                .column(c.expect("a links.csv column"))
+                .as_string::<i32>()
+        };
+        let [file, row, raw_id, person_id] = ["file", "row", "raw_id", "person_id"].map(text);
         for &ord in &self.wanted[first..last] {
             if let Ok(i) = ords.binary_search(&ord) {
                 let found = LinkedRow {
