@@ -51,6 +51,13 @@ pub struct FileAccount {
     /// stale rows; a reviewer should know).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hidden_sheets: Vec<String>,
+    /// Empty cells of merged ranges (XLSX) that took their range's value.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub merged_cells_filled: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One rejected row (a `rejects.csv` line).
@@ -654,6 +661,14 @@ fn load_file(
             }
             account.ignored_sheets = raw.ignored_sheets;
             account.hidden_sheets = raw.hidden_sheets;
+            if raw.merged_cells_filled > 0 {
+                tracing::warn!(
+                    file = %name,
+                    cells = raw.merged_cells_filled,
+                    "empty cells of merged ranges given their range's value"
+                );
+            }
+            account.merged_cells_filled = raw.merged_cells_filled;
             account.sha256 = raw.sha256;
             let data_sheet = maps.iter().any(Option::is_some);
             if data_sheet && !person_sheets.is_empty() {

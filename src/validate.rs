@@ -194,6 +194,13 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 a.hidden_sheets.join("、")
             );
         }
+        if a.merged_cells_filled > 0 {
+            let _ = writeln!(
+                s,
+                "    合并单元格已按其首格的值填充 empty cells of merged ranges given their range's value: {}",
+                a.merged_cells_filled
+            );
+        }
     }
     if !ignored.is_empty() {
         let _ = writeln!(

@@ -473,3 +473,134 @@ fn an_output_folder_that_would_lose_other_files_is_refused() {
     assert_ok(&validate(&checked));
     assert_ok(&validate(&checked));
 }
+
+/// The sample roster rewritten cell for cell, its sheets' cells merged the
+/// way county staff lay a roster out (`merged`): the title across the
+/// header's width, each household column down the household's consecutive
+/// rows where the rows agree, and the total row's label across the member
+/// columns. Excel keeps the value of a merged range in its first cell only.
+/// Returns how many cells the merged ranges cover past their first.
+fn rewrite_sample_roster(to: &Path, merged: bool) -> usize {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut source: Xlsx<_> = open_workbook(root().join("fixtures/sample/roster_202511.xlsx"))
+        .expect("the sample roster opens");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let mut hidden_by_merges = 0;
+    for name in source.sheet_names() {
+        let range = source.worksheet_range(&name).unwrap();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(&name).unwrap();
+        let cells: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+        let text = |r: usize, c: usize| cells[r].get(c).map(Data::to_string).unwrap_or_default();
+        let mut covered = vec![vec![false; range.width()]; cells.len()];
+        let mut merge = |sheet: &mut rust_xlsxwriter::Worksheet, r0: usize, c0, r1: usize, c1| {
+            let format = rust_xlsxwriter::Format::new();
+            let value = text(r0, c0);
+            sheet
+                .merge_range(r0 as u32, c0 as u16, r1 as u32, c1 as u16, &value, &format)
+                .unwrap();
+            for row in covered.iter_mut().take(r1 + 1).skip(r0) {
+                row[c0..=c1].fill(true);
+            }
+            hidden_by_merges += (r1 - r0 + 1) * (c1 - c0 + 1) - 1;
+        };
+        if merged && range.width() > 1 {
+            let width = range.width() - 1;
+            for r in 0..cells.len() {
+                let first = text(r, 0);
+                if r == 0 && !first.is_empty() && text(r, 1).is_empty() {
+                    merge(sheet, 0, 0, 0, width);
+                } else if first == "合计" {
+                    merge(sheet, r, 0, r, 8);
+                }
+            }
+            // 户编号 … 户主身份证号, then 保障人数 … 申报家庭月收入.
+            for c in (0..6).chain(9..13) {
+                let mut r = 2;
+                while r < cells.len() {
+                    let mut end = r;
+                    while end + 1 < cells.len()
+                        && !text(r, c).is_empty()
+                        && text(end + 1, c) == text(r, c)
+                        && text(end + 1, 0) != "合计"
+                    {
+                        end += 1;
+                    }
+                    if end > r {
+                        merge(sheet, r, c, end, c);
+                    }
+                    r = end + 1;
+                }
+            }
+        }
+        for (r, row) in cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if covered[r][c] || *cell == Data::Empty {
+                    continue;
+                }
+                let (r, c) = (r as u32, c as u16);
+                match cell {
+                    Data::Float(f) => sheet.write_number(r, c, *f),
+                    Data::Int(i) => sheet.write_number(r, c, *i as f64),
+                    other => sheet.write_string(r, c, other.to_string()),
+                }
+                .unwrap();
+            }
+        }
+    }
+    workbook.save(to.join("roster_202511.xlsx")).unwrap();
+    hidden_by_merges
+}
+
+/// A roster whose household columns, title and total labels are merged
+/// cells reads as the same roster written out in full: every merged cell
+/// takes its range's value. Unfilled, the members below a household's
+/// first row would have no 户编号, head or size.
+#[test]
+fn a_roster_with_merged_household_cells_reads_as_the_same_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for merged in [false, true] {
+        let input = dir.path().join(format!("input-{merged}"));
+        std::fs::create_dir(&input).unwrap();
+        copy_sample(&input);
+        let hidden = rewrite_sample_roster(&input, merged);
+        // Each its own state folder (hedui-state/ beside the output).
+        let out = dir.path().join(format!("{merged}/out"));
+        assert_ok(&run_batch(&input, &out, "2"));
+        let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+        let mut roster = m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["extract"] == "roster")
+            .unwrap()
+            .clone();
+        let filled = roster
+            .as_object_mut()
+            .unwrap()
+            .remove("merged_cells_filled");
+        roster.as_object_mut().unwrap().remove("sha256");
+        outputs.push((
+            read(out.join("findings.csv")),
+            read(out.join("rejects.csv")),
+            roster,
+            filled,
+            hidden,
+        ));
+    }
+    let (plain, merged) = (&outputs[0], &outputs[1]);
+    assert_eq!(
+        (&plain.3, plain.4),
+        (&None, 0),
+        "a roster without merged cells"
+    );
+    // Sheet 1 alone: the title (13 cells), H001's rows 3–4 in the 9
+    // columns where they agree and the total's label (8).
+    assert!(merged.4 > 13 + 9 + 8, "{}", merged.4);
+    assert_eq!(merged.3, Some(serde_json::json!(merged.4)));
+    assert_eq!(merged.2, plain.2);
+    assert_eq!(merged.1, plain.1);
+    assert_eq!(merged.0, plain.0);
+    assert!(plain.0.contains(",H001,"), "{}", plain.0);
+}

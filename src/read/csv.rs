@@ -123,6 +123,7 @@ pub(super) fn read_delimited(
             sections: vec![section],
             ignored_sheets: Vec::new(),
             hidden_sheets: Vec::new(),
+            merged_cells_filled: 0,
             sha256: String::new(),
             cut_off: cut_off.map(|row| super::RowLoc { sheet: None, row }),
         }),

@@ -140,6 +140,8 @@ pub struct RawTable {
     pub ignored_sheets: Vec<String>,
     /// Hidden sheets (XLSX) that were read as data.
     pub hidden_sheets: Vec<String>,
+    /// Empty cells of merged ranges (XLSX) given their range's value.
+    pub merged_cells_filled: u64,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub sha256: String,
     /// The row a text file's end cut through mid-character (a truncated

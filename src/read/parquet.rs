@@ -88,6 +88,7 @@ pub(super) fn read_parquet(
         sections: vec![section],
         ignored_sheets: Vec::new(),
         hidden_sheets: Vec::new(),
+        merged_cells_filled: 0,
         sha256: String::new(),
         cut_off: None,
     })

@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
+use calamine::{Data, Dimensions, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
 
 use super::section::{Scan, SectionScanner, label_sheet};
 use super::{Cell, Chunk, ChunkSink, FileFormat, HEADER_SEARCH_ROWS, RawTable, ReadError, Section};
@@ -42,15 +42,20 @@ pub(super) fn read_xlsx(
     let mut sections: Vec<Section> = Vec::new();
     let mut ignored_sheets = Vec::new();
     let mut hidden_sheets = Vec::new();
+    let mut merged_cells_filled = 0;
     for (name, typ, hidden) in sheets {
         // Chart and dialog sheets hold no rows.
         if typ != SheetType::WorkSheet {
             ignored_sheets.push(name);
             continue;
         }
-        let range = workbook
-            .worksheet_range(&name)
-            .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
+        let sheet_error =
+            |err: calamine::XlsxError| bad_workbook(format!("工作表 sheet {name}: {err}"));
+        let mut range = workbook.worksheet_range(&name).map_err(sheet_error)?;
+        let merged = workbook
+            .merge_cells_by_sheet_name(&name)
+            .map_err(sheet_error)?;
+        merged_cells_filled += fill_merged(&mut range, &merged);
         match scan_sheet(&range, is_header) {
             Some(mut section) => {
                 // Read like any other (a hidden sheet may hold current
@@ -97,9 +102,46 @@ pub(super) fn read_xlsx(
         sections,
         ignored_sheets,
         hidden_sheets,
+        merged_cells_filled,
         sha256: String::new(),
         cut_off: None,
     })
+}
+
+/// Gives the empty cells of each merged range the value of its first
+/// (top-left) cell, the one Excel keeps and shows across the range: a
+/// roster laid out for people merges a household's 户编号, head and size
+/// down its members' rows, and every member row needs them. A cell that
+/// still holds a value of its own keeps it. Returns the cells filled.
+fn fill_merged(range: &mut Range<Data>, merged: &[Dimensions]) -> u64 {
+    let Some(end) = range.end() else {
+        return 0;
+    };
+    let mut filled = 0;
+    for region in merged {
+        let value = match range.get_value(region.start) {
+            Some(value) if !is_blank(value) => value.clone(),
+            // Nothing to spread, or a range outside the used cells.
+            _ => continue,
+        };
+        for row in region.start.0..=region.end.0.min(end.0) {
+            for col in region.start.1..=region.end.1.min(end.1) {
+                if range.get_value((row, col)).is_none_or(is_blank) {
+                    range.set_value((row, col), value.clone());
+                    filled += 1;
+                }
+            }
+        }
+    }
+    filled
+}
+
+fn is_blank(cell: &Data) -> bool {
+    match cell {
+        Data::Empty => true,
+        Data::String(text) => text.is_empty(),
+        _ => false,
+    }
 }
 
 /// The section of one sheet, or `None` when it has no header.
@@ -369,6 +411,60 @@ mod tests {
         assert_eq!(row_numbers(&second.rows), [4]);
         assert_eq!(second.rows[0].loc.to_string(), "东关街道!4");
         assert_eq!(skips(&second.skipped), [(5, SkipReason::Total)]);
+    }
+
+    /// A merged range's empty cells take its first cell's value, a cell
+    /// with a value of its own keeps it, a range with an empty first cell
+    /// spreads nothing, and a range reaching past the used cells fills
+    /// only the cells inside them.
+    #[test]
+    fn merged_ranges_spread_their_first_cell_over_their_empty_cells() {
+        let mut range: Range<Data> = Range::new((1, 0), (4, 2));
+        range.set_value((1, 0), Data::String("H001".into()));
+        range.set_value((2, 0), Data::String(String::new()));
+        range.set_value((3, 0), Data::String("H009".into()));
+        range.set_value((1, 1), Data::Float(3.0));
+        range.set_value((4, 2), Data::String("合计".into()));
+        let region = |start, end| Dimensions { start, end };
+        let merged = [
+            region((1, 0), (4, 0)),
+            region((1, 1), (2, 1)),
+            region((3, 2), (3, 2)),
+            region((2, 2), (3, 2)),
+            region((4, 2), (9, 8)),
+        ];
+        assert_eq!(fill_merged(&mut range, &merged), 3);
+        let text = |row, col| cell_text(range.get_value((row, col)).unwrap());
+        let column = |col| (1..=4).map(|row| text(row, col)).collect::<Vec<_>>();
+        assert_eq!(column(0), ["H001", "H001", "H009", "H001"]);
+        assert_eq!(column(1), ["3", "3", "", ""]);
+        assert_eq!(column(2), ["", "", "", "合计"]);
+        assert_eq!(range.end(), Some((4, 2)));
+    }
+
+    /// A workbook's merged cells are filled when it is read, and counted.
+    #[test]
+    fn a_sheet_s_merged_household_cells_are_read_on_every_row() {
+        let mut workbook = Workbook::new();
+        (|| {
+            let sheet = workbook.add_worksheet();
+            let plain = rust_xlsxwriter::Format::new();
+            sheet.merge_range(0, 0, 0, 2, "2025年名册", &plain)?;
+            for (col, header) in ["户编号", "姓名", "身份证号"].into_iter().enumerate() {
+                sheet.write_string(1, col as u16, header)?;
+            }
+            sheet.merge_range(2, 0, 3, 0, "H001", &plain)?;
+            sheet.write_string(2, 1, "张三")?;
+            sheet.write_string(3, 1, "李四")?;
+            Ok::<_, XlsxError>(())
+        })()
+        .unwrap();
+        let (_dir, path) = temp_file("r.xlsx", &workbook.save_to_buffer().unwrap());
+        let table = read_file(&path, &is_header).unwrap();
+        assert_eq!(table.merged_cells_filled, 2 + 1);
+        let rows = &table.sections[0].rows;
+        let households: Vec<&str> = rows.iter().map(|r| r.fields[0].as_str()).collect();
+        assert_eq!(households, ["H001", "H001"]);
     }
 
     /// One sheet 名册 with a header, a data row and the header repeated;
