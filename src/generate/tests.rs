@@ -162,6 +162,40 @@ fn planted_cases_are_in_the_truth_and_near_misses_are_not() {
     let summary = generate(&opts(Scale::Tiny, 3, dir.path())).unwrap();
     assert!(summary.planted_positive > 0 && summary.planted_near_miss > 0);
     check_plants(dir.path());
+    check_row_findings_are_not_duplicates(dir.path());
+}
+
+/// No DQ01/DQ04 of the truth is on a row that repeats an earlier data row
+/// of its file value for value: hedui counts such a row once, with the
+/// earlier one, as outputs.md asks of exact duplicates.
+fn check_row_findings_are_not_duplicates(dir: &Path) {
+    let mut rows_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(dir.join("truth/findings.csv")).unwrap();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        if matches!(&rec[0], "DQ01" | "DQ04") {
+            rows_of
+                .entry(rec[3].to_string())
+                .or_default()
+                .insert(rec[4].to_string());
+        }
+    }
+    assert!(!rows_of.is_empty());
+    let is_header = |cells: &[crate::read::Cell]| {
+        cells
+            .iter()
+            .any(|c| c.trim().ends_with("身份证号") || c.trim() == "权利人证件号")
+    };
+    for (file, rows) in &rows_of {
+        let table = crate::read::read_file(&dir.join("input").join(file), &is_header).unwrap();
+        let mut seen = BTreeSet::new();
+        for row in table.sections.iter().flat_map(|s| &s.rows) {
+            let fields: Vec<&str> = row.fields.iter().map(|f| f.as_str()).collect();
+            let first = seen.insert(fields);
+            let loc = row.loc.to_string();
+            assert!(first || !rows.contains(&loc), "{file} {loc}: a duplicate");
+        }
+    }
 }
 
 fn check_plants(dir: &Path) {

@@ -81,6 +81,22 @@ pub struct LinkRow<'a> {
     pub row: &'a str,
     pub record: usize,
     pub corruption: Corruption,
+    /// The row repeats an earlier data row of its file value for value, by
+    /// chance (two rows of a common name with an empty ID): hedui counts it
+    /// as an exact duplicate, once, so it carries no DQ01/DQ04 of its own.
+    /// Told only for rows whose ID is destroyed, the ones those rules key on.
+    pub repeats_earlier: bool,
+}
+
+/// A digest of a rendered row's values (SipHash with fixed keys: the same
+/// on every run).
+fn row_digest(row: &[Out]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    for cell in row {
+        cell.text().hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Per-file rendering style: most cells follow it, a few vary.
@@ -310,6 +326,9 @@ pub struct ExtractWriter {
     money_total: Fen,
     money_col: Option<usize>,
     rows_written: usize,
+    /// Digests of the destroyed-ID data rows written so far, for
+    /// [`LinkRow::repeats_earlier`].
+    destroyed_id_rows: std::collections::HashSet<u64>,
 }
 
 impl ExtractWriter {
@@ -431,6 +450,7 @@ impl ExtractWriter {
             money_total: 0,
             money_col,
             rows_written: 0,
+            destroyed_id_rows: Default::default(),
         })
     }
 
@@ -462,6 +482,7 @@ impl ExtractWriter {
             previous,
             money_total,
             money_col,
+            destroyed_id_rows,
             ..
         } = self;
         let (file, style, money_col) = (&*file, &*style, *money_col);
@@ -531,6 +552,7 @@ impl ExtractWriter {
                         row: &r,
                         record: i,
                         corruption,
+                        repeats_earlier: false,
                     })?;
                 }
             }
@@ -540,12 +562,15 @@ impl ExtractWriter {
             let r = sink.emit(&row, multi_sheet)?;
             meta.data_rows += 1;
             if extract != Extract::Roster {
+                let repeats_earlier =
+                    corruption.destroys_id() && !destroyed_id_rows.insert(row_digest(&row));
                 link(LinkRow {
                     extract,
                     file,
                     row: &r,
                     record: i,
                     corruption,
+                    repeats_earlier,
                 })?;
             }
             // Exact duplicates, not of rows whose ID is destroyed (DQ01/DQ04 count rows).
@@ -560,6 +585,7 @@ impl ExtractWriter {
                         row: &r,
                         record: i,
                         corruption,
+                        repeats_earlier: false,
                     })?;
                 }
             }
