@@ -112,11 +112,19 @@ pub(super) fn read_xlsx(
 /// (top-left) cell, the one Excel keeps and shows across the range: a
 /// roster laid out for people merges a household's 户编号, head and size
 /// down its members' rows, and every member row needs them. A cell that
-/// still holds a value of its own keeps it. Returns the cells filled.
+/// still holds a value of its own keeps it, and a row with no value of its
+/// own stays blank (a member's row whose cells were cleared inside the
+/// household's merged block is no member). Returns the cells filled.
 fn fill_merged(range: &mut Range<Data>, merged: &[Dimensions]) -> u64 {
-    let Some(end) = range.end() else {
+    let (Some(start), Some(end)) = (range.start(), range.end()) else {
         return 0;
     };
+    // Whether each row of the range holds a value before any is filled.
+    let own_values: Vec<bool> = range
+        .rows()
+        .map(|cells| cells.iter().any(|c| !is_blank(c)))
+        .collect();
+    let has_own_values = |row: u32| own_values[(row - start.0) as usize];
     let mut filled = 0;
     for region in merged {
         let value = match range.get_value(region.start) {
@@ -125,6 +133,9 @@ fn fill_merged(range: &mut Range<Data>, merged: &[Dimensions]) -> u64 {
             _ => continue,
         };
         for row in region.start.0..=region.end.0.min(end.0) {
+            if !has_own_values(row) {
+                continue;
+            }
             for col in region.start.1..=region.end.1.min(end.1) {
                 if range.get_value((row, col)).is_none_or(is_blank) {
                     range.set_value((row, col), value.clone());
@@ -414,20 +425,24 @@ mod tests {
     }
 
     /// A merged range's empty cells take its first cell's value, a cell
-    /// with a value of its own keeps it, a range with an empty first cell
-    /// spreads nothing, and a range reaching past the used cells fills
-    /// only the cells inside them.
+    /// with a value of its own keeps it, a row without one stays blank, a
+    /// range with an empty first cell spreads nothing, and a range
+    /// reaching past the used cells fills only the cells inside them.
     #[test]
     fn merged_ranges_spread_their_first_cell_over_their_empty_cells() {
-        let mut range: Range<Data> = Range::new((1, 0), (4, 2));
+        let mut range: Range<Data> = Range::new((1, 0), (5, 3));
         range.set_value((1, 0), Data::String("H001".into()));
         range.set_value((2, 0), Data::String(String::new()));
         range.set_value((3, 0), Data::String("H009".into()));
         range.set_value((1, 1), Data::Float(3.0));
         range.set_value((4, 2), Data::String("合计".into()));
+        // Every row but 5 has a member of its own (row 5's were cleared).
+        for row in 1..=4 {
+            range.set_value((row, 3), Data::String(format!("成员{row}")));
+        }
         let region = |start, end| Dimensions { start, end };
         let merged = [
-            region((1, 0), (4, 0)),
+            region((1, 0), (5, 0)),
             region((1, 1), (2, 1)),
             region((3, 2), (3, 2)),
             region((2, 2), (3, 2)),
@@ -435,11 +450,11 @@ mod tests {
         ];
         assert_eq!(fill_merged(&mut range, &merged), 3);
         let text = |row, col| cell_text(range.get_value((row, col)).unwrap());
-        let column = |col| (1..=4).map(|row| text(row, col)).collect::<Vec<_>>();
-        assert_eq!(column(0), ["H001", "H001", "H009", "H001"]);
-        assert_eq!(column(1), ["3", "3", "", ""]);
-        assert_eq!(column(2), ["", "", "", "合计"]);
-        assert_eq!(range.end(), Some((4, 2)));
+        let column = |col| (1..=5).map(|row| text(row, col)).collect::<Vec<_>>();
+        assert_eq!(column(0), ["H001", "H001", "H009", "H001", ""]);
+        assert_eq!(column(1), ["3", "3", "", "", ""]);
+        assert_eq!(column(2), ["", "", "", "合计", ""]);
+        assert_eq!(range.end(), Some((5, 3)));
     }
 
     /// A workbook's merged cells are filled when it is read, and counted.
