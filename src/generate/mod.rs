@@ -413,19 +413,23 @@ fn generate_sized(
                     file: file.to_string(),
                     row: r.to_string(),
                 };
+                // A chance repeat of an earlier row is hedui's exact
+                // duplicate: counted once, with its twin, so no DQ01/DQ04
+                // of its own (its DQ03, keyed on the ID, is the twin's).
+                let own_row = !row.repeats_earlier;
                 match (row.corruption, resolution) {
-                    // hedui's exact duplicate: counted once, with its twin.
-                    _ if row.repeats_earlier => {}
-                    (Corruption::Sci, _) => {
+                    (Corruption::Sci, _) if own_row => {
                         findings.insert(finding("DQ04", "", row.file, row.row));
                     }
                     (Corruption::TypoDigit | Corruption::Swap, Resolution::Repaired) => {
                         findings.insert(finding("DQ03", id, "", ""));
                     }
-                    (Corruption::TypoDigit | Corruption::Swap, _) => {
+                    (Corruption::TypoDigit | Corruption::Swap, _) if own_row => {
                         findings.insert(finding("DQ01", "", row.file, row.row));
                     }
-                    (Corruption::Empty | Corruption::Placeholder, Resolution::Unresolved) => {
+                    (Corruption::Empty | Corruption::Placeholder, Resolution::Unresolved)
+                        if own_row =>
+                    {
                         findings.insert(finding("DQ01", "", row.file, row.row));
                     }
                     (Corruption::OtherName, _) => {

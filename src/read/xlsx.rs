@@ -52,9 +52,17 @@ pub(super) fn read_xlsx(
         let sheet_error =
             |err: calamine::XlsxError| bad_workbook(format!("工作表 sheet {name}: {err}"));
         let mut range = workbook.worksheet_range(&name).map_err(sheet_error)?;
+        // The cells read fine; a merge list that does not is read as none
+        // (said in the log, without the sheet's name: it may be a person's).
         let merged = workbook
             .merge_cells_by_sheet_name(&name)
-            .map_err(sheet_error)?;
+            .unwrap_or_else(|_| {
+                tracing::warn!(
+                    file,
+                    "a sheet's list of merged cells unreadable: none filled"
+                );
+                Vec::new()
+            });
         merged_cells_filled += fill_merged(&mut range, &merged);
         match scan_sheet(&range, is_header) {
             Some(mut section) => {
@@ -108,13 +116,16 @@ pub(super) fn read_xlsx(
     })
 }
 
-/// Gives the empty cells of each merged range the value of its first
-/// (top-left) cell, the one Excel keeps and shows across the range: a
-/// roster laid out for people merges a household's 户编号, head and size
-/// down its members' rows, and every member row needs them. A cell that
-/// still holds a value of its own keeps it, and a row with no value of its
-/// own stays blank (a member's row whose cells were cleared inside the
-/// household's merged block is no member). Returns the cells filled.
+/// Gives the empty cells of each merged range's first column the value of
+/// its first (top-left) cell, the one Excel keeps and shows across the
+/// range: a roster laid out for people merges a household's 户编号, head
+/// and size down its members' rows, and every member row needs them. A
+/// range is filled down, never across: a header merged over two columns
+/// names one column, not two, and a title or a 合计 label merged across
+/// the sheet is one cell's text. A cell that still holds a value of its
+/// own keeps it, and a row with no value of its own stays blank (a
+/// member's row whose cells were cleared inside the household's merged
+/// block is no member). Returns the cells filled.
 fn fill_merged(range: &mut Range<Data>, merged: &[Dimensions]) -> u64 {
     let (Some(start), Some(end)) = (range.start(), range.end()) else {
         return 0;
@@ -136,21 +147,22 @@ fn fill_merged(range: &mut Range<Data>, merged: &[Dimensions]) -> u64 {
             if !has_own_values(row) {
                 continue;
             }
-            for col in region.start.1..=region.end.1.min(end.1) {
-                if range.get_value((row, col)).is_none_or(is_blank) {
-                    range.set_value((row, col), value.clone());
-                    filled += 1;
-                }
+            let cell = (row, region.start.1);
+            if range.get_value(cell).is_none_or(is_blank) {
+                range.set_value(cell, value.clone());
+                filled += 1;
             }
         }
     }
     filled
 }
 
+/// Blank as a row's cells are for the section scanner: nothing, or
+/// whitespace only.
 fn is_blank(cell: &Data) -> bool {
     match cell {
         Data::Empty => true,
-        Data::String(text) => text.is_empty(),
+        Data::String(text) => text.trim().is_empty(),
         _ => false,
     }
 }
@@ -424,9 +436,10 @@ mod tests {
         assert_eq!(skips(&second.skipped), [(5, SkipReason::Total)]);
     }
 
-    /// A merged range's empty cells take its first cell's value, a cell
-    /// with a value of its own keeps it, a row without one stays blank, a
-    /// range with an empty first cell spreads nothing, and a range
+    /// A merged range's empty (or blank) cells in its first column take
+    /// its first cell's value, a cell with a value of its own keeps it, a
+    /// row without one stays blank, a range with an empty first cell
+    /// spreads nothing, nothing spreads across columns, and a range
     /// reaching past the used cells fills only the cells inside them.
     #[test]
     fn merged_ranges_spread_their_first_cell_over_their_empty_cells() {
@@ -441,23 +454,28 @@ mod tests {
             range.set_value((row, 3), Data::String(format!("成员{row}")));
         }
         let region = |start, end| Dimensions { start, end };
+        // Row 3's cell in column 1 holds blanks only.
+        range.set_value((3, 1), Data::String(" ".into()));
         let merged = [
             region((1, 0), (5, 0)),
-            region((1, 1), (2, 1)),
+            region((1, 1), (3, 1)),
             region((3, 2), (3, 2)),
             region((2, 2), (3, 2)),
             region((4, 2), (9, 8)),
         ];
-        assert_eq!(fill_merged(&mut range, &merged), 3);
+        assert_eq!(fill_merged(&mut range, &merged), 4);
         let text = |row, col| cell_text(range.get_value((row, col)).unwrap());
         let column = |col| (1..=5).map(|row| text(row, col)).collect::<Vec<_>>();
         assert_eq!(column(0), ["H001", "H001", "H009", "H001", ""]);
-        assert_eq!(column(1), ["3", "3", "", "", ""]);
+        assert_eq!(column(1), ["3", "3", "3", "", ""]);
+        // 合计 merged across columns 2 to 8 stays in column 2.
         assert_eq!(column(2), ["", "", "", "合计", ""]);
+        assert_eq!(column(3), ["成员1", "成员2", "成员3", "成员4", ""]);
         assert_eq!(range.end(), Some((5, 3)));
     }
 
-    /// A workbook's merged cells are filled when it is read, and counted.
+    /// A workbook's merged cells are filled down when it is read, and
+    /// counted; a title or header merged across columns is not spread.
     #[test]
     fn a_sheet_s_merged_household_cells_are_read_on_every_row() {
         let mut workbook = Workbook::new();
@@ -465,9 +483,10 @@ mod tests {
             let sheet = workbook.add_worksheet();
             let plain = rust_xlsxwriter::Format::new();
             sheet.merge_range(0, 0, 0, 2, "2025年名册", &plain)?;
-            for (col, header) in ["户编号", "姓名", "身份证号"].into_iter().enumerate() {
-                sheet.write_string(1, col as u16, header)?;
-            }
+            sheet.write_string(1, 0, "户编号")?;
+            sheet.write_string(1, 1, "姓名")?;
+            // A header over two columns names the first.
+            sheet.merge_range(1, 2, 1, 3, "身份证号", &plain)?;
             sheet.merge_range(2, 0, 3, 0, "H001", &plain)?;
             sheet.write_string(2, 1, "张三")?;
             sheet.write_string(3, 1, "李四")?;
@@ -476,7 +495,8 @@ mod tests {
         .unwrap();
         let (_dir, path) = temp_file("r.xlsx", &workbook.save_to_buffer().unwrap());
         let table = read_file(&path, &is_header).unwrap();
-        assert_eq!(table.merged_cells_filled, 2 + 1);
+        assert_eq!(table.merged_cells_filled, 1);
+        assert_eq!(table.sections[0].header, ["户编号", "姓名", "身份证号"]);
         let rows = &table.sections[0].rows;
         let households: Vec<&str> = rows.iter().map(|r| r.fields[0].as_str()).collect();
         assert_eq!(households, ["H001", "H001"]);
