@@ -607,4 +607,24 @@ fn a_roster_with_merged_household_cells_reads_as_the_same_roster() {
     assert_eq!(merged.1, plain.1);
     assert_eq!(merged.0, plain.0);
     assert!(plain.0.contains(",H001,"), "{}", plain.0);
+    // `validate` says how many cells it filled, file by file.
+    let config = root().join("fixtures/sample.toml");
+    let o = common::hedui(&[
+        "validate",
+        "--input",
+        dir.path().join("input-true").to_str().unwrap(),
+        "--out",
+        dir.path().join("validated").to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+    ]);
+    assert_ok(&o);
+    let said = String::from_utf8_lossy(&o.stdout);
+    let line = format!(
+        "合并单元格已按其首格的值填充 empty cells of merged ranges given their range's value: {}",
+        merged.4
+    );
+    assert!(said.contains(&line), "{said}");
 }
