@@ -49,9 +49,9 @@ pub(super) fn read_xlsx(
             ignored_sheets.push(name);
             continue;
         }
-        let sheet_error =
-            |err: calamine::XlsxError| bad_workbook(format!("工作表 sheet {name}: {err}"));
-        let mut range = workbook.worksheet_range(&name).map_err(sheet_error)?;
+        let mut range = workbook
+            .worksheet_range(&name)
+            .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
         // The cells read fine; a merge list that does not is read as none
         // (said in the log, without the sheet's name: it may be a person's).
         let merged = workbook
