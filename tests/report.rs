@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
 mod common;
-use common::{assert_ok, copy_sample, hedui, run_batch};
+use common::{assert_ok, hedui, run_batch, sample_copy};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -354,9 +354,7 @@ fn report_of_a_folder_without_findings_is_an_input_error() {
 #[test]
 fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    std::fs::create_dir(&input).unwrap();
-    copy_sample(&input);
+    let input = sample_copy(dir.path());
     let out = dir.path().join("out");
     let config = root().join("fixtures/sample.toml");
     assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
@@ -407,9 +405,7 @@ fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
 #[test]
 fn raw_ids_quoted_in_evidence_are_whole_in_findings_and_masked_in_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    std::fs::create_dir(&input).unwrap();
-    copy_sample(&input);
+    let input = sample_copy(dir.path());
     let raws = [
         ("DQ01", "１１０１０５ １９７７０７０７ ２３４３"),
         ("DQ01", "110105-19770707-2344"),

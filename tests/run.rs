@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{assert_ok, copy_sample};
+use common::{assert_ok, sample_copy};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -223,14 +223,6 @@ fn one_thread_writes_a_links_table_of_many_batches() {
         }
         last = Some((extract, file, row));
     }
-}
-
-/// Copies the sample batch into `dir/input`, for a test to add to.
-fn sample_copy(dir: &Path) -> PathBuf {
-    let input = dir.join("input");
-    std::fs::create_dir(&input).unwrap();
-    copy_sample(&input);
-    input
 }
 
 /// A record-key conflict is a line of conflicts.csv naming both rows as
@@ -566,9 +558,7 @@ fn a_roster_with_merged_household_cells_reads_as_the_same_roster() {
     let dir = tempfile::tempdir().unwrap();
     let mut outputs = Vec::new();
     for merged in [false, true] {
-        let input = dir.path().join(format!("input-{merged}"));
-        std::fs::create_dir(&input).unwrap();
-        copy_sample(&input);
+        let input = sample_copy(&dir.path().join(merged.to_string()));
         let hidden = rewrite_sample_roster(&input, merged);
         // Each its own state folder (hedui-state/ beside the output).
         let out = dir.path().join(format!("{merged}/out"));
@@ -612,7 +602,7 @@ fn a_roster_with_merged_household_cells_reads_as_the_same_roster() {
     let o = common::hedui(&[
         "validate",
         "--input",
-        dir.path().join("input-true").to_str().unwrap(),
+        dir.path().join("true/input").to_str().unwrap(),
         "--out",
         dir.path().join("validated").to_str().unwrap(),
         "--config",

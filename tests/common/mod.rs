@@ -23,6 +23,16 @@ pub fn copy_sample(to: &Path) {
     }
 }
 
+/// Copies the sample batch into `dir/input` (made, with `dir` if need be),
+/// for a test to change or add to; returns that folder.
+#[allow(dead_code)] // not every test file changes the sample
+pub fn sample_copy(dir: &Path) -> std::path::PathBuf {
+    let input = dir.join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    copy_sample(&input);
+    input
+}
+
 /// Fails the test, showing the binary's error output, unless it exited 0.
 pub fn assert_ok(o: &Output) {
     assert_eq!(
