@@ -19,7 +19,9 @@ pub enum Method {
     /// A wrong check character resolved to the one known person whose ID
     /// differs by one digit or one adjacent swap and whose name agrees.
     Repaired,
-    /// No usable ID; the one known person with the same name and birth date.
+    /// No usable ID; the one known person with the same name and birth date
+    /// (or, when no one has that name, the one whose name is a likely
+    /// homophone typo of it).
     NameBirth,
     /// None of the above.
     Unlinked,
@@ -64,6 +66,10 @@ impl Method {
 /// name: the ID wins (it is the stronger evidence), with this lower score, and
 /// the ID number goes to DQ02.
 pub const SCORE_NAME_DISAGREES: f64 = 0.6;
+
+/// A name-and-birth-date link whose name is a likely homophone typo of the
+/// person's best-known name (no one of that name and birth date known).
+pub const SCORE_NAME_BIRTH_HOMOPHONE: f64 = 0.75;
 
 /// Repair scores by how the record's name agrees with the candidate's known
 /// name, best first, with the rank the plan uses to pick the best.

@@ -5,9 +5,9 @@
 //! ID with two neighbouring characters swapped, so the work grows with
 //! 18 × (IDs) instead of (records × persons).
 
-use super::levels::{Method, REPAIRED_SCORES, status};
+use super::levels::{Method, REPAIRED_SCORES, SCORE_NAME_BIRTH_HOMOPHONE, status};
 use super::tables::*;
-use crate::engine::{LEVEL_DISAGREE, LEVEL_SAME};
+use crate::engine::{LEVEL_DISAGREE, LEVEL_HOMOPHONE, LEVEL_SAME};
 
 /// One `(ID field, name field)` pair an extract may carry. Every pair present
 /// in a table becomes observations of persons.
@@ -299,26 +299,58 @@ pub(crate) fn blocking_stats() -> String {
 
 /// Records with no usable ID (or a bad one that no repair resolved) but a
 /// birth date: the one known person with the same normalised name and the
-/// birth date written in the ID (digits 7–14).
+/// birth date written in the ID (digits 7–14), level `same`.
 /// A minority name's separator, written or left out (买买提·艾力,
 /// 买买提艾力), does not tell two names apart: two persons known by those
 /// two forms with one birth date are two candidates, and the record stays
 /// unlinked. Keyed by the record's own normalised name.
+///
+/// When no known person has the record's name and birth date at all, the
+/// one person of that birth date whose best-known name is a likely
+/// homophone typo of it (one character that reads the same: 何逃信 for
+/// 何涛信) links at level `homophone`, with a lower score: a child without
+/// an ID is often written one way by the school and another by the
+/// insurer. Two such persons, or any person of the same name, leave it
+/// there. Only persons of the same name length whose names share the
+/// first character or all the others are compared (a homophone typo
+/// changes one character).
 pub(crate) fn name_birth() -> String {
     let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
         "WITH rec AS (
-            SELECT DISTINCT name, birth FROM {OBS_OTHER}
+            SELECT DISTINCT name, birth, replace(name, {sep}, '') AS bare FROM {OBS_OTHER}
             WHERE id_status IN {statuses} AND birth IS NOT NULL AND name IS NOT NULL
               AND name <> ''),
          known AS (
             SELECT DISTINCT person_id, replace(name, {sep}, '') AS bare,
-                   substr(person_id, 7, 8) AS birth FROM {KNOWN})
-         SELECT r.name, r.birth, max(k.person_id) AS person_id
-         FROM rec r JOIN known k ON k.bare = replace(r.name, {sep}, '') AND k.birth = r.birth
-         GROUP BY r.name, r.birth
-         HAVING count(DISTINCT k.person_id) = 1",
-        statuses = name_birth_statuses()
+                   substr(person_id, 7, 8) AS birth FROM {KNOWN}),
+         same AS (
+            SELECT r.name, r.birth, max(k.person_id) AS person_id,
+                   count(DISTINCT k.person_id) AS n
+            FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
+            GROUP BY r.name, r.birth),
+         best AS (
+            SELECT person_id, name, replace(name, {sep}, '') AS bare,
+                   character_length(replace(name, {sep}, '')) AS len,
+                   substr(person_id, 7, 8) AS birth
+            FROM {PERSONS} WHERE name IS NOT NULL AND name <> ''),
+         alone AS (
+            SELECT r.name, r.birth, r.bare, character_length(r.bare) AS len FROM rec r
+            WHERE NOT EXISTS (
+                SELECT 1 FROM same s WHERE s.name = r.name AND s.birth = r.birth)),
+         sounds AS (
+            SELECT a.name, a.birth, max(b.person_id) AS person_id,
+                   count(DISTINCT b.person_id) AS n
+            FROM alone a JOIN best b ON b.birth = a.birth AND b.len = a.len
+            WHERE (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
+              AND name_agrees(a.name, b.name) = {homophone}
+            GROUP BY a.name, a.birth)
+         SELECT name, birth, person_id, {same_level} AS level FROM same WHERE n = 1
+         UNION ALL
+         SELECT name, birth, person_id, {homophone} AS level FROM sounds WHERE n = 1",
+        statuses = name_birth_statuses(),
+        same_level = quote(LEVEL_SAME),
+        homophone = quote(LEVEL_HOMOPHONE),
     )
 }
 
@@ -376,10 +408,11 @@ pub(crate) fn resolved_other() -> String {
                      WHEN nb.person_id IS NOT NULL THEN {name_birth}
                      ELSE {unlinked} END AS method,
                 CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_score} END
-                     WHEN nb.person_id IS NOT NULL THEN {s_name_birth}
+                     WHEN nb.level = {same} THEN {s_name_birth}
+                     WHEN nb.person_id IS NOT NULL THEN {s_name_birth_homophone}
                      ELSE {s_unlinked} END AS score,
                 CASE WHEN r.person_id IS NOT NULL THEN CASE r.rank{repaired_level} END
-                     WHEN nb.person_id IS NOT NULL THEN {same}
+                     WHEN nb.person_id IS NOT NULL THEN nb.level
                      END AS name_level
          FROM {OBS_OTHER} o
          LEFT JOIN {REPAIRS} r
@@ -393,6 +426,7 @@ pub(crate) fn resolved_other() -> String {
         name_birth = quote(Method::NameBirth.label()),
         unlinked = quote(Method::Unlinked.label()),
         s_name_birth = f64_sql(Method::NameBirth.score()),
+        s_name_birth_homophone = f64_sql(SCORE_NAME_BIRTH_HOMOPHONE),
         s_unlinked = f64_sql(Method::Unlinked.score()),
         same = quote(LEVEL_SAME),
         name_birth_statuses = name_birth_statuses(),

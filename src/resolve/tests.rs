@@ -1101,6 +1101,87 @@ async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
     );
 }
 
+/// A record with no ID whose name no known person of its birth date has
+/// links to the one person of that date whose name is a homophone typo of
+/// it (lower score, level `homophone`); a same-named person wins over a
+/// homophone, and two homophones, or same-named persons who tie, leave the
+/// record unlinked (DQ01).
+#[tokio::test]
+async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
+    let he = id("34112220210305004"); // 何涛信
+    let xu = id("34112220190707004"); // 徐明
+    let liu_a = id("34112220200101002"); // 刘榕
+    let liu_b = id("34112220200101011"); // 刘荣
+    let wang_same = id("34112220180202002"); // 王小明
+    let wang_sound = id("34112220180202011"); // 王晓明
+    let wu_a = id("34112220170303002"); // 吴十
+    let wu_b = id("34112220170303011"); // 吴十, the same day
+    let wu_sound = id("34112220170303029"); // 吴拾
+    let ctx = session_with_roster(&[(&he, "何涛信")]);
+    let known = [
+        (&xu, "徐明"),
+        (&liu_a, "刘榕"),
+        (&liu_b, "刘荣"),
+        (&wang_same, "王小明"),
+        (&wang_sound, "王晓明"),
+        (&wu_a, "吴十"),
+        (&wu_b, "吴十"),
+        (&wu_sound, "吴拾"),
+    ];
+    let rows: Vec<Row<'_>> = known.iter().map(|(id, name)| row(id, name)).collect();
+    register_batch(&ctx, "medical_enrollment", table("参保.csv", PRIMARY, false, &rows)).unwrap();
+    let student = |name: &'static str, birth: &'static str| Row {
+        ids: vec![String::new()],
+        names: vec![name],
+        birth: Some(birth),
+        dup: false,
+    };
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[
+            /* 2 */ student("何逃信", "2021-03-05"),
+            /* 3 */ student("许明", "2019-07-07"),
+            /* 4 */ student("刘蓉", "2020-01-01"),
+            /* 5 */ student("王小明", "2018-02-02"),
+            /* 6 */ student("吴拾", "2017-03-03"),
+            /* 7 */ student("吴十", "2017-03-03"),
+            /* 8 */ student("何逃信", "2021-03-06"),
+            /* 9 */ student("何逃义", "2021-03-05"),
+        ],
+    );
+    register_batch(&ctx, "education", education).unwrap();
+    let res = resolve_all(&ctx, &["roster", "medical_enrollment", "education"])
+        .await
+        .unwrap();
+    let sounds = |person: &str| (Some(person.to_string()), "name_birth".into(), 0.75);
+    // The school's spelling sounds like the insurer's; no one has it.
+    assert_eq!(link(&res, "education", "2"), sounds(&he));
+    // A surname typo: 许 for 徐.
+    assert_eq!(link(&res, "education", "3"), sounds(&xu));
+    // Two homophones of 刘蓉 born that day: no one.
+    assert_eq!(link(&res, "education", "4"), (None, "unlinked".into(), 0.0));
+    // The same name beats a homophone.
+    assert_eq!(
+        link(&res, "education", "5"),
+        (Some(wang_same.clone()), "name_birth".into(), 0.8)
+    );
+    // 吴拾 is known by that name itself: the same name.
+    assert_eq!(
+        link(&res, "education", "6"),
+        (Some(wu_sound.clone()), "name_birth".into(), 0.8)
+    );
+    // Two 吴十 tie; the homophone 吴拾 does not break the tie.
+    assert_eq!(link(&res, "education", "7"), (None, "unlinked".into(), 0.0));
+    // Another birth date, and two characters off: no one.
+    assert_eq!(link(&res, "education", "8"), (None, "unlinked".into(), 0.0));
+    assert_eq!(link(&res, "education", "9"), (None, "unlinked".into(), 0.0));
+    let dq01 = &res.dq01_invalid_id;
+    let rows: Vec<_> = strings(dq01, "row").into_iter().flatten().collect();
+    assert_eq!(rows, ["4", "7", "8", "9"]);
+}
+
 /// The names of `waves`' steps, wave by wave.
 fn wave_names(steps: &[(&'static str, String)]) -> Vec<Vec<&'static str>> {
     waves(steps)
@@ -1148,8 +1229,8 @@ fn resolution_s_own_steps_wait_for_what_they_read() {
             vec![OBS],
             vec![SEEN, VARIANTS],
             vec![KNOWN],
-            vec![PERSONS, CANDIDATES, NAME_BIRTH],
-            vec![DIRECT, REPAIRS],
+            vec![PERSONS, CANDIDATES],
+            vec![DIRECT, REPAIRS, NAME_BIRTH],
             vec![RESOLVED_OTHER, RESOLVED_LINKED],
             vec![RESOLVED],
         ]
