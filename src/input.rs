@@ -118,7 +118,7 @@ pub struct Inputs {
 pub type Classified = (Vec<(PathBuf, &'static ExtractDef, u64)>, Vec<String>);
 
 /// File names in natural order: runs of ASCII digits compare as numbers
-/// (leading zeros aside), everything else as text.
+/// (leading zeros aside), everything else as text, ASCII case aside.
 fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn runs(s: &str) -> Vec<(bool, &str)> {
@@ -145,7 +145,11 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
                 let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
                 x.len().cmp(&y.len()).then_with(|| x.cmp(y))
             }
-            ((_, x), (_, y)) => x.cmp(y),
+            // Case aside: the type is recognised in any case (PENSION_…).
+            ((_, x), (_, y)) => x
+                .bytes()
+                .map(|b| b.to_ascii_lowercase())
+                .cmp(y.bytes().map(|b| b.to_ascii_lowercase())),
         };
         if order != Ordering::Equal {
             return order;
@@ -869,6 +873,7 @@ fn header_problems(
         .iter()
         .map(|h| h.trim())
         .filter(|h| !h.is_empty())
+        .map(crate::extract::header_for_message)
         .collect::<Vec<_>>()
         .join("、");
     for p in found {
@@ -880,6 +885,9 @@ fn header_problems(
                 "{where_}：多列对应同一字段 {field}：{} / {where_}: several columns map to field {field}: {}",
                 headers.join("、"),
                 headers.join(", ")
+            ),
+            HeaderProblem::OtherUnit { field, header } => format!(
+                "{where_}：列「{header}」（{field}）的金额单位不是元，按元读取会差出倍数；请换算为元后重新导出，或改回模板表头 / {where_}: column {header} ({field}) holds amounts in another unit than 元 (yuan); convert them to 元 and export again"
             ),
         };
         problems.push(InputProblem {
@@ -904,6 +912,8 @@ mod tests {
             "pension.csv",
             "medical_settlement_202511.csv",
             "pension_2025_9a.csv",
+            "PENSION_2025_11.CSV",
+            "Pension_2025_8.csv",
         ];
         names.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
         assert_eq!(
@@ -911,10 +921,12 @@ mod tests {
             [
                 "medical_settlement_202511.csv",
                 "pension.csv",
+                "Pension_2025_8.csv",
                 "pension_2025_09.csv",
                 "pension_2025_9.csv",
                 "pension_2025_9a.csv",
                 "pension_2025_10.csv",
+                "PENSION_2025_11.CSV",
             ]
         );
     }

@@ -730,6 +730,46 @@ fn assert_input_error(o: &Outcome, fragments: &[&str]) {
     assert!(!m["problems"].as_array().unwrap().is_empty());
 }
 
+/// A money column whose header names 万元 would be read as 元, off by ten
+/// thousand: the file is refused, the column named. `（单位：元）` and
+/// `（人民币元）` are 元.
+#[test]
+fn a_money_column_in_another_unit_is_an_input_error() {
+    let pension = |header: &'static str| {
+        batch(move |d| {
+            let text = format!("姓名,身份证号,发放月份,{header}\r\n刘强,341122196805207712,202510,0.18\r\n");
+            std::fs::write(d.join("pension_202511.csv"), text).unwrap()
+        })
+    };
+    let o = validate(pension("发放金额（万元）").path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "pension_202511.csv",
+            "列「发放金额（万元）」（amount）的金额单位不是元",
+        ],
+    );
+    for header in ["发放金额（单位：元）", "发放金额(人民币元)", "发放金额"] {
+        let o = validate(pension(header).path(), SAMPLE_CONFIG);
+        assert_eq!(o.code(), Some(0), "{header}: {}", o.stderr());
+    }
+}
+
+/// A header whose cells were overwritten by a pasted ID number and name
+/// lists the headers it has, those two masked.
+#[test]
+fn a_header_with_values_pasted_over_it_is_listed_masked() {
+    let text = "刘强,341122196805207712,登记日期,状态\r\n陈静,110105199001016631,2024-01-15,已就业\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少必需列「身份证号」（id_number）",
+            "找到的表头：刘*、341122********7712、登记日期、状态",
+        ],
+    );
+}
+
 fn utf16le(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }

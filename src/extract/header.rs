@@ -10,7 +10,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{ExtractDef, FieldType};
 
 /// The comparison key of a header: NFKC (full-width brackets become ASCII),
-/// no whitespace, no trailing required-marker `*`, no trailing bracketed
+/// no whitespace, no required-marker `*` before or after the name, no trailing bracketed
 /// unit such as `(元)`.
 pub fn header_key(header: &str) -> String {
     let mut key: String = header
@@ -18,8 +18,12 @@ pub fn header_key(header: &str) -> String {
         .nfkc()
         .filter(|c| !c.is_whitespace())
         .collect();
+    // A required column marked `*姓名` or `姓名*`.
     while key.ends_with('*') {
         key.pop();
+    }
+    if key.starts_with('*') {
+        key = key.trim_start_matches('*').to_string();
     }
     if key.ends_with(')')
         && let Some(open) = key.rfind('(')
@@ -60,6 +64,72 @@ pub enum HeaderProblem {
         field: &'static str,
         headers: Vec<String>,
     },
+    /// A money column whose header names another unit than 元 (`缴费基数
+    /// （万元）`): its amounts would be read as 元, off by that factor.
+    OtherUnit {
+        field: &'static str,
+        header: String,
+    },
+}
+
+/// Whether a money column's header names a unit other than 元 in its
+/// closing brackets: 万元, 千元, 角, 分 (`（元）`, `（人民币元）`,
+/// `（单位：元）` are 元; so is a bracket without a unit, `（必填）`).
+fn names_another_money_unit(header: &str) -> bool {
+    let key: String = header.nfkc().filter(|c| !c.is_whitespace()).collect();
+    let key = key.trim_end_matches('*');
+    let Some(inner) = key
+        .strip_suffix(')')
+        .and_then(|k| k.rfind('(').map(|open| &k[open + 1..]))
+    else {
+        return false;
+    };
+    let unit = inner.strip_prefix("单位:").unwrap_or(inner);
+    unit.contains(['万', '千', '百', '角']) || unit == "分"
+}
+
+/// A header cell as a message or the manifest may show it: a cell that is
+/// no header of any extract but a value pasted over one (an ID number, a
+/// name) is masked, since messages never carry IDs or names in full. Runs
+/// of 15 or more digits are masked as ID numbers; a cell of two to four
+/// Han characters (a separator allowed) that no extract or contact list
+/// uses as a header is masked as a name.
+pub fn header_for_message(cell: &str) -> String {
+    let cell = cell.trim();
+    let key = header_key(cell);
+    if known_header_keys().contains(key.as_str()) {
+        return cell.to_string();
+    }
+    let masked = crate::report::mask::mask_ids_in(cell);
+    let name_like = {
+        let n = cell.chars().count();
+        let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
+        let minority = cell.contains(separator) && n <= 12;
+        ((2..=4).contains(&n) || minority)
+            && cell
+                .chars()
+                .all(|c| crate::normalize::text::is_common_han(c) || separator(c))
+    };
+    if name_like {
+        crate::report::mask::mask_name(cell)
+    } else {
+        masked
+    }
+}
+
+/// The header keys of every extract's fields and aliases and of a contact
+/// list's columns.
+fn known_header_keys() -> &'static std::collections::HashSet<String> {
+    static KEYS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let fields = crate::extract::EXTRACTS.iter().flat_map(|d| d.fields.iter());
+        fields
+            .flat_map(|f| std::iter::once(f.header).chain(f.aliases.iter().copied()))
+            .chain(CONTACT_HEADERS.iter().copied())
+            .map(header_key)
+            .collect()
+    })
 }
 
 /// The headers of a contact list's other columns (see
@@ -239,10 +309,21 @@ impl HeaderMatcher {
             match self.field_of(cell) {
                 Some(i) => hits[i].push(col),
                 None if cell.trim().is_empty() => {}
-                None => unknown.push(cell.trim().to_string()),
+                None => unknown.push(header_for_message(cell)),
             }
         }
         let mut problems = Vec::new();
+        for (f, cols) in self.def.fields.iter().zip(&hits) {
+            for &col in cols {
+                let cell = cells[col].as_ref();
+                if f.ty == FieldType::Money && names_another_money_unit(cell) {
+                    problems.push(HeaderProblem::OtherUnit {
+                        field: f.field,
+                        header: cell.trim().to_string(),
+                    });
+                }
+            }
+        }
         let mut columns = Vec::with_capacity(self.def.fields.len());
         for (f, cols) in self.def.fields.iter().zip(&hits) {
             match cols.as_slice() {
@@ -289,7 +370,53 @@ mod tests {
         assert_eq!(header_key(" 缴费基数 (元) "), "缴费基数");
         assert_eq!(header_key("缴费基数"), "缴费基数");
         assert_eq!(header_key("\u{feff}姓 名*"), "姓名");
+        assert_eq!(header_key("*姓名"), "姓名");
+        assert_eq!(header_key("＊ 发放金额（元）"), "发放金额");
         assert_eq!(header_key("建筑面积（㎡）"), "建筑面积");
+    }
+
+    #[test]
+    fn a_money_header_in_another_unit_is_a_problem() {
+        for other in ["缴费基数（万元）", "缴费基数 (千元)", "缴费基数（单位：万元）", "缴费基数(角)", "缴费基数（分）"] {
+            assert!(names_another_money_unit(other), "{other}");
+        }
+        for yuan in ["缴费基数（元）", "缴费基数(单位:元)", "缴费基数（人民币元）", "缴费基数", "缴费基数（必填）*"] {
+            assert!(!names_another_money_unit(yuan), "{yuan}");
+        }
+        let def = by_name("contribution").unwrap();
+        let m = HeaderMatcher::new(def, &BTreeMap::new());
+        let problems = m
+            .map_header(&cells("姓名,身份证号,单位名称,单位类型,费款所属期,缴费基数（万元）"))
+            .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![HeaderProblem::OtherUnit {
+                field: "wage_base",
+                header: "缴费基数（万元）".into()
+            }]
+        );
+        // Not a money column: its brackets are no unit of money.
+        let def = by_name("property").unwrap();
+        let m = HeaderMatcher::new(def, &BTreeMap::new());
+        let header = "权利人姓名,权利人证件号,不动产单元号,坐落,规划用途,建筑面积（平方米）,登记日期,权利状态";
+        assert!(m.map_header(&cells(header)).is_ok());
+    }
+
+    #[test]
+    fn headers_in_messages_mask_pasted_ids_and_names() {
+        assert_eq!(header_for_message(" 身份证号 "), "身份证号");
+        assert_eq!(header_for_message("联系电话"), "联系电话");
+        assert_eq!(header_for_message("单位名称"), "单位名称");
+        assert_eq!(header_for_message("341122196101010057"), "341122********0057");
+        assert_eq!(header_for_message("钱二"), "钱*");
+        assert_eq!(header_for_message("买买提·艾力"), "买****力");
+        assert_eq!(header_for_message("Remarks"), "Remarks");
+        let def = by_name("pension").unwrap();
+        let m = HeaderMatcher::new(def, &BTreeMap::new());
+        let map = m
+            .map_header(&cells("王小明,姓名,身份证号,发放月份,发放金额"))
+            .unwrap();
+        assert_eq!(map.unknown, vec!["王*明".to_string()]);
     }
 
     #[test]
