@@ -273,12 +273,14 @@ fn dq03_as_masked_before(pieces: &[Piece]) -> Option<String> {
 /// anything.
 fn mask_text(evidence: &str, subject: &str) -> String {
     let mut text = mask_ids_in(evidence);
+    // The slots first: a name there that holds the subject's
+    // (`王芳原名王方`) is masked whole, not left as `王*原名王方`.
+    for (open, seps) in NAME_SLOTS {
+        text = mask_slot(&text, open, seps);
+    }
     let subject = subject.trim();
     if !subject.is_empty() {
         text = text.replace(subject, &mask_name(subject));
-    }
-    for (open, seps) in NAME_SLOTS {
-        text = mask_slot(&text, open, seps);
     }
     mask_holder(&text)
 }
@@ -473,6 +475,11 @@ mod tests {
         assert_eq!(
             mask_evidence("同一身份证号对应不同姓名：何思蕊、梁功进", "何思蕊"),
             "同一身份证号对应不同姓名：何*蕊、梁*进"
+        );
+        // A name that holds the subject's is masked whole.
+        assert_eq!(
+            mask_evidence("同一身份证号对应不同姓名：王芳、王芳原名王方", "王芳"),
+            "同一身份证号对应不同姓名：王*、王****方"
         );
         assert_eq!(
             mask_evidence(
