@@ -425,6 +425,54 @@ pub fn rows_table(name: &str) -> String {
     input_table(name)
 }
 
+/// Marks more rows of extract `name` superseded (`ords`, ascending): on
+/// disk in its table of superseded `_ord`s (which its view joins), in
+/// memory in its table's `_superseded` column. Before persons are
+/// attached: the attached tables are built from these.
+pub async fn mark_superseded(ctx: &SessionContext, name: &str, ords: &[u64]) -> Result<()> {
+    use datafusion::arrow::array::{AsArray, BooleanArray};
+    use datafusion::arrow::datatypes::UInt64Type;
+    if ords.is_empty() {
+        return Ok(());
+    }
+    let superseded = superseded_table(name);
+    if ctx.table_exist(&superseded)? {
+        let mut all = ords.to_vec();
+        for b in ctx.table(&superseded).await?.collect().await? {
+            all.extend(b.column(0).as_primitive::<UInt64Type>().values().iter());
+        }
+        all.sort_unstable();
+        all.dedup();
+        let schema = Schema::new(vec![Field::new("_ord", DataType::UInt64, false)]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(UInt64Array::from(all))])?;
+        return engine::register_batch(ctx, &superseded, batch);
+    }
+    let provider = ctx.table_provider(name).await?;
+    let Some(table) = provider.downcast_ref::<datafusion::catalog::MemTable>() else {
+        return Err(DataFusionError::Internal(format!(
+            "extract {name} is neither in memory nor on disk"
+        )));
+    };
+    let schema = provider.schema();
+    let (ord, flag) = (schema.index_of("_ord")?, schema.index_of("_superseded")?);
+    let mut partitions = Vec::with_capacity(table.batches.len());
+    for partition in &table.batches {
+        let mut batches = Vec::new();
+        for batch in partition.read().await.iter() {
+            let ords_of = batch.column(ord).as_primitive::<UInt64Type>();
+            let before = batch.column(flag).as_boolean();
+            let after: BooleanArray = (0..batch.num_rows())
+                .map(|i| Some(before.value(i) || ords.binary_search(&ords_of.value(i)).is_ok()))
+                .collect();
+            let mut columns = batch.columns().to_vec();
+            columns[flag] = Arc::new(after);
+            batches.push(RecordBatch::try_new(batch.schema(), columns)?);
+        }
+        partitions.push(batches);
+    }
+    engine::register_partitions(ctx, name, schema, partitions)
+}
+
 /// Registers an extract table that the read stage wrote to disk, as a view
 /// over its work files. Its rows were written with `_superseded` false; the
 /// rows a later row replaces are marked through a join with their (few)

@@ -110,6 +110,10 @@ pub struct Inputs {
     /// (ordered by the later row; none for the roster, where such rows are
     /// CB05).
     pub conflicts: BTreeMap<&'static str, Vec<(u64, u64)>>,
+    /// Extract name → the account (index into `accounts`) of each of its
+    /// files, by the file's part of its rows' `_ord`s
+    /// ([`table::split_ord`]).
+    pub ord_accounts: BTreeMap<&'static str, BTreeMap<usize, usize>>,
 }
 
 /// The files of a batch folder with the extract each belongs to and its
@@ -350,7 +354,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
     }
     // Each extract's table is built (its files joined, its record-key
     // conflicts found) beside the others'.
-    let built: Vec<(&'static str, Vec<usize>, Built)> = per_extract
+    let built: Vec<BuiltExtract> = per_extract
         .into_par_iter()
         .map(|(name, files)| {
             let start = std::time::Instant::now();
@@ -363,7 +367,8 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
             built
         })
         .collect();
-    for (name, accounts, built) in built {
+    for (name, accounts, ord_accounts, built) in built {
+        inputs.ord_accounts.insert(name, ord_accounts);
         match built {
             Ok((batch, disk, conflicts)) => {
                 for (file_idx, n) in conflicts.per_file {
@@ -393,13 +398,19 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
 /// An extract's table from its usable files (file name, columns, index of
 /// its account, place among the extract's files, work part): in memory,
 /// its files joined; on disk, its work parts and superseded rows.
-fn build_table(
-    name: &'static str,
-    files: Vec<Usable>,
-    target: Target<'_>,
-) -> (&'static str, Vec<usize>, Built) {
+fn build_table(name: &'static str, files: Vec<Usable>, target: Target<'_>) -> BuiltExtract {
     let def = extract::by_name(name).expect("extract names come from the table");
     let accounts: Vec<usize> = files.iter().map(|(_, _, a, _, _)| *a).collect();
+    // In memory a row's `_ord` holds its file's index among these, on
+    // disk its place among all of the extract's files.
+    let ord_accounts: BTreeMap<usize, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, a, place, _))| match target {
+            Target::Memory => (i, *a),
+            _ => (*place, *a),
+        })
+        .collect();
     if !matches!(target, Target::Memory) {
         let columns: Vec<(usize, &FileColumns)> = files
             .iter()
@@ -411,14 +422,23 @@ fn build_table(
             schema: table::disk_schema(def),
             superseded,
         };
-        return (name, accounts, Ok((None, Some(disk), conflicts)));
+        return (
+            name,
+            accounts,
+            ord_accounts,
+            Ok((None, Some(disk), conflicts)),
+        );
     }
     let files: Vec<(String, FileColumns)> =
         files.into_iter().map(|(n, c, _, _, _)| (n, c)).collect();
     let built =
         table::build_extract(def, &files).map(|(batch, conflicts)| (Some(batch), None, conflicts));
-    (name, accounts, built)
+    (name, accounts, ord_accounts, built)
 }
+
+/// An extract's name, its files' accounts (indices into the inputs'), the
+/// account of each file by its part of the rows' `_ord`s, and its table.
+type BuiltExtract = (&'static str, Vec<usize>, BTreeMap<usize, usize>, Built);
 
 /// A usable file of an extract: its name, its columns, the index of its
 /// account, its place among the extract's files and its work part.

@@ -288,6 +288,30 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let resolution = resolve::resolve_reading(&ctx, &sources)
         .await
         .map_err(internal)?;
+    // A repaired row keys under its person: the conflicts that makes,
+    // found for the extracts side by side.
+    let start = std::time::Instant::now();
+    resolve::rekey::register_repaired_rows(&ctx)
+        .await
+        .map_err(internal)?;
+    let found = futures::future::try_join_all(sources.iter().map(|&(name, source)| {
+        let def = crate::extract::by_name(name).expect("extract names come from the table");
+        let ctx = &ctx;
+        async move {
+            let found = resolve::rekey::repaired_key_conflicts(ctx, def, source).await?;
+            attach::mark_superseded(ctx, name, &found.superseded).await?;
+            Ok::<_, datafusion::error::DataFusionError>((name, found.pairs))
+        }
+    }))
+    .await
+    .map_err(internal)?;
+    for (name, pairs) in found {
+        add_conflicts(&mut inputs, &mut manifest, name, pairs);
+    }
+    tracing::debug!(
+        seconds = start.elapsed().as_secs_f64(),
+        "repaired rows keyed"
+    );
     let start = std::time::Instant::now();
     let in_memory: Vec<&str> = names
         .iter()
@@ -553,6 +577,33 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         links: resolution.links as usize,
         manifest,
     })
+}
+
+/// Adds conflicts found after the read (`pairs`: replaced row, later row)
+/// to extract `name`'s: counted on the later row's file, in the inputs'
+/// accounts and the manifest's, and listed in conflicts.csv in order of the
+/// later row.
+fn add_conflicts(
+    inputs: &mut input::Inputs,
+    manifest: &mut Manifest,
+    name: &'static str,
+    pairs: Vec<(u64, u64)>,
+) {
+    if pairs.is_empty() {
+        return;
+    }
+    let accounts = inputs.ord_accounts.get(name);
+    for &(_, later) in &pairs {
+        let file = crate::extract::table::split_ord(later).0;
+        if let Some(&a) = accounts.and_then(|a| a.get(&file)) {
+            inputs.accounts[a].rows_conflict += 1;
+            manifest.inputs[a].rows_conflict += 1;
+        }
+    }
+    let all = inputs.conflicts.entry(name).or_default();
+    all.extend(pairs);
+    all.sort_unstable_by_key(|&(earlier, later)| (later, earlier));
+    all.dedup();
 }
 
 /// The folder of a session on disk that the read stage writes the

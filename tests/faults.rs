@@ -737,7 +737,9 @@ fn assert_input_error(o: &Outcome, fragments: &[&str]) {
 fn a_money_column_in_another_unit_is_an_input_error() {
     let pension = |header: &'static str| {
         batch(move |d| {
-            let text = format!("姓名,身份证号,发放月份,{header}\r\n刘强,341122196805207712,202510,0.18\r\n");
+            let text = format!(
+                "姓名,身份证号,发放月份,{header}\r\n刘强,341122196805207712,202510,0.18\r\n"
+            );
             std::fs::write(d.join("pension_202511.csv"), text).unwrap()
         })
     };
@@ -759,7 +761,8 @@ fn a_money_column_in_another_unit_is_an_input_error() {
 /// lists the headers it has, those two masked.
 #[test]
 fn a_header_with_values_pasted_over_it_is_listed_masked() {
-    let text = "刘强,341122196805207712,登记日期,状态\r\n陈静,110105199001016631,2024-01-15,已就业\r\n";
+    let text =
+        "刘强,341122196805207712,登记日期,状态\r\n陈静,110105199001016631,2024-01-15,已就业\r\n";
     let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
     assert_input_error(
         &o,

@@ -264,6 +264,67 @@ fn a_record_key_conflict_is_a_line_of_conflicts_csv() {
     );
 }
 
+/// A row whose ID number was repaired keys under its person: a second
+/// pension for a month the person already has, written with a typo in the
+/// ID, is a record-key conflict (the later row replaces the earlier), not a
+/// second pension that month.
+#[test]
+fn a_repaired_row_is_in_conflict_with_its_person_s_row_of_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    // 王芳 (341122194502104426) has 180 for 202510 and 202511 in the
+    // sample; the typo changes digit 15 and breaks the check character.
+    std::fs::write(
+        input.join("pension_202512.csv"),
+        "姓名,身份证号,发放月份,发放金额（元）\n王芳,341122194502100426,202511,240\n",
+    )
+    .unwrap();
+    for tables in ["memory", "disk"] {
+        let config = dir.path().join(format!("{tables}.toml"));
+        std::fs::write(
+            &config,
+            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
+        )
+        .unwrap();
+        let out = dir.path().join(tables).join("out");
+        assert_ok(&common::run_batch(&input, &out, Some(&config), "2", &[]));
+        assert_repaired_row_replaced(&out);
+    }
+}
+
+fn assert_repaired_row_replaced(out: &Path) {
+    let links = read(out.join("links.csv"));
+    assert!(
+        links.contains(
+            "pension,pension_202512.csv,2,341122194502100426,王芳,341122194502104426,repaired,"
+        ),
+        "{links}"
+    );
+    let conflicts = read(out.join("conflicts.csv"));
+    assert!(
+        conflicts.ends_with(
+            "pension,pension_202512.csv,2,341122194502100426,341122194502104426,\
+             pension_202511.csv,3,341122194502104426,341122194502104426\n"
+        ),
+        "{conflicts}"
+    );
+    // 202510: 180; 202511: 240 (the later row), not 180 + 240.
+    let findings = read(out.join("findings.csv"));
+    let dq05 = findings
+        .lines()
+        .find(|l| l.contains(",DQ05,") && l.contains("王芳"))
+        .expect("王芳's DQ05");
+    assert!(dq05.contains("养老金 210.00 元/月"), "{dq05}");
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let typo_file = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == "pension_202512.csv")
+        .unwrap();
+    assert_eq!(typo_file["rows_conflict"], 1, "{typo_file}");
+}
+
 /// A settlement file repeated whole by a second one: the same findings as
 /// with one, but for DQ01 and DQ04, one per source row (so one for each
 /// copy); and no conflicts in the copy.

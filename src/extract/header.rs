@@ -66,10 +66,7 @@ pub enum HeaderProblem {
     },
     /// A money column whose header names another unit than 元 (`缴费基数
     /// （万元）`): its amounts would be read as 元, off by that factor.
-    OtherUnit {
-        field: &'static str,
-        header: String,
-    },
+    OtherUnit { field: &'static str, header: String },
 }
 
 /// Whether a money column's header names a unit other than 元 in its
@@ -123,7 +120,9 @@ fn known_header_keys() -> &'static std::collections::HashSet<String> {
     static KEYS: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
     KEYS.get_or_init(|| {
-        let fields = crate::extract::EXTRACTS.iter().flat_map(|d| d.fields.iter());
+        let fields = crate::extract::EXTRACTS
+            .iter()
+            .flat_map(|d| d.fields.iter());
         fields
             .flat_map(|f| std::iter::once(f.header).chain(f.aliases.iter().copied()))
             .chain(CONTACT_HEADERS.iter().copied())
@@ -377,16 +376,30 @@ mod tests {
 
     #[test]
     fn a_money_header_in_another_unit_is_a_problem() {
-        for other in ["缴费基数（万元）", "缴费基数 (千元)", "缴费基数（单位：万元）", "缴费基数(角)", "缴费基数（分）"] {
+        for other in [
+            "缴费基数（万元）",
+            "缴费基数 (千元)",
+            "缴费基数（单位：万元）",
+            "缴费基数(角)",
+            "缴费基数（分）",
+        ] {
             assert!(names_another_money_unit(other), "{other}");
         }
-        for yuan in ["缴费基数（元）", "缴费基数(单位:元)", "缴费基数（人民币元）", "缴费基数", "缴费基数（必填）*"] {
+        for yuan in [
+            "缴费基数（元）",
+            "缴费基数(单位:元)",
+            "缴费基数（人民币元）",
+            "缴费基数",
+            "缴费基数（必填）*",
+        ] {
             assert!(!names_another_money_unit(yuan), "{yuan}");
         }
         let def = by_name("contribution").unwrap();
         let m = HeaderMatcher::new(def, &BTreeMap::new());
         let problems = m
-            .map_header(&cells("姓名,身份证号,单位名称,单位类型,费款所属期,缴费基数（万元）"))
+            .map_header(&cells(
+                "姓名,身份证号,单位名称,单位类型,费款所属期,缴费基数（万元）",
+            ))
             .unwrap_err();
         assert_eq!(
             problems,
@@ -407,7 +420,10 @@ mod tests {
         assert_eq!(header_for_message(" 身份证号 "), "身份证号");
         assert_eq!(header_for_message("联系电话"), "联系电话");
         assert_eq!(header_for_message("单位名称"), "单位名称");
-        assert_eq!(header_for_message("341122196101010057"), "341122********0057");
+        assert_eq!(
+            header_for_message("341122196101010057"),
+            "341122********0057"
+        );
         assert_eq!(header_for_message("钱二"), "钱*");
         assert_eq!(header_for_message("买买提·艾力"), "买****力");
         assert_eq!(header_for_message("Remarks"), "Remarks");

@@ -15,6 +15,7 @@ mod direct;
 pub mod levels;
 mod order;
 mod plan;
+pub mod rekey;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::array::{Array, Int64Array, StringArray, StringBuilder, UInt64Array};

@@ -1129,7 +1129,12 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
         (&wu_sound, "吴拾"),
     ];
     let rows: Vec<Row<'_>> = known.iter().map(|(id, name)| row(id, name)).collect();
-    register_batch(&ctx, "medical_enrollment", table("参保.csv", PRIMARY, false, &rows)).unwrap();
+    register_batch(
+        &ctx,
+        "medical_enrollment",
+        table("参保.csv", PRIMARY, false, &rows),
+    )
+    .unwrap();
     let student = |name: &'static str, birth: &'static str| Row {
         ids: vec![String::new()],
         names: vec![name],
