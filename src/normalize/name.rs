@@ -125,7 +125,11 @@ pub fn to_simplified(s: &str) -> String {
 fn is_separator(c: char) -> bool {
     matches!(
         c,
-        '.' | '\u{B7}'
+        '.' | '-'
+            | '\u{2010}'
+            | '\u{2011}'
+            | '\u{2013}'
+            | '\u{B7}'
             | '\u{2022}'
             | '\u{2027}'
             | '\u{2219}'
@@ -142,6 +146,23 @@ const NAME_PLACEHOLDERS: &[&str] = &[
 
 /// Words that introduce another name inside an annotation.
 const ALIAS_PREFIXES: &[&str] = &["曾用名", "又名", "原名", "别名", "曾名", "小名", "乳名"];
+
+/// The prefixes that introduce another name outside brackets too
+/// (`李四 曾用名李思`): not 小名 or 乳名, which end many a given name.
+const BARE_ALIAS_PREFIXES: &[&str] = &["曾用名", "又名", "原名", "别名", "曾名"];
+
+/// A folded name that carries its other name without brackets, split at the
+/// first alias prefix with a name of two characters or more on each side
+/// (`李四曾用名李思` → `李四`, `曾用名李思`); a name such as 刘原名亮 stays
+/// whole.
+fn split_bare_annotation(s: &str) -> Option<(&str, &str)> {
+    s.char_indices().skip(2).find_map(|(at, _)| {
+        let rest = &s[at..];
+        let prefix = BARE_ALIAS_PREFIXES.iter().find(|p| rest.starts_with(**p))?;
+        let other = rest[prefix.len()..].trim_start_matches([':', '：']);
+        (other.chars().count() >= 2).then_some((&s[..at], rest))
+    })
+}
 
 /// Bracketed notes that are remarks about the person, not another name.
 const NOT_ALIASES: &[&str] = &[
@@ -252,7 +273,9 @@ fn alias_of(inner: &str) -> Option<String> {
 pub fn normalize_name(raw: &str) -> NormalizedName {
     // Most names are a few common Han characters and nothing else: NFKC,
     // brackets, blanks and separators have nothing to do there.
-    if !raw.is_empty() && raw.chars().all(is_common_han) {
+    // (A name with 名 may hold an unbracketed former name: see
+    // split_bare_annotation.)
+    if !raw.is_empty() && raw.chars().all(is_common_han) && !raw.contains('名') {
         let name: String = raw.chars().map(simplify_char).collect();
         if name.chars().all(is_common_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
             return NormalizedName { name, alias: None };
@@ -302,6 +325,11 @@ fn split_annotation(raw: &str) -> (String, Option<String>) {
     outside.push_str(rest);
     // A stray closing bracket is debris of the same annotation habit.
     outside.retain(|c| !is_close_bracket(c));
+    if let Some((name, note)) = split_bare_annotation(&outside) {
+        let other = alias_of(note);
+        let name = finish(name);
+        return (name, alias.or(other));
+    }
     (finish(&outside), alias)
 }
 
@@ -527,6 +555,8 @@ mod tests {
             assert_eq!(name(raw), "阿卜杜拉·买买提", "{raw:?}");
         }
         assert_eq!(name("·阿卜杜拉·"), "阿卜杜拉");
+        assert_eq!(name("阿卜杜拉-买买提"), "阿卜杜拉·买买提");
+        assert_eq!(name("阿卜杜拉－买买提"), "阿卜杜拉·买买提");
         assert_eq!(name("阿卜杜拉买买提"), "阿卜杜拉买买提");
     }
 
@@ -545,6 +575,15 @@ mod tests {
             ("李四（曾用名李思", "李四", Some("李思")),
             ("李四）", "李四", None),
             ("張三（曾用名張叁）", "张三", Some("张叁")),
+            ("李四 曾用名李思", "李四", Some("李思")),
+            ("李四曾用名：李思", "李四", Some("李思")),
+            ("王芳 原名王方", "王芳", Some("王方")),
+            ("李四又名李斯", "李四", Some("李斯")),
+            // Too short on one side to be a name and its note.
+            ("刘原名亮", "刘原名亮", None),
+            ("王原名", "王原名", None),
+            ("王小名", "王小名", None),
+            ("李名扬", "李名扬", None),
         ];
         for (raw, expected_name, expected_alias) in cases {
             let n = normalize_name(raw);
