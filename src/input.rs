@@ -123,7 +123,7 @@ pub type Classified = (Vec<(PathBuf, &'static ExtractDef, u64)>, Vec<String>);
 
 /// File names in natural order: runs of ASCII digits compare as numbers
 /// (leading zeros aside), everything else as text, ASCII case aside.
-fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn runs(s: &str) -> Vec<(bool, &str)> {
         let mut out = Vec::new();

@@ -296,17 +296,19 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         .map_err(internal)?;
     let found = futures::future::try_join_all(sources.iter().map(|&(name, source)| {
         let def = crate::extract::by_name(name).expect("extract names come from the table");
-        let ctx = &ctx;
+        let (ctx, existing) = (&ctx, inputs.conflicts.get(name));
         async move {
-            let found = resolve::rekey::repaired_key_conflicts(ctx, def, source).await?;
+            let existing = existing.map_or(&[][..], Vec::as_slice);
+            let found = resolve::rekey::repaired_key_conflicts(ctx, def, source, existing).await?;
             attach::mark_superseded(ctx, name, &found.superseded).await?;
-            Ok::<_, datafusion::error::DataFusionError>((name, found.pairs))
+            Ok::<_, datafusion::error::DataFusionError>((name, found))
         }
     }))
     .await
     .map_err(internal)?;
-    for (name, pairs) in found {
-        add_conflicts(&mut inputs, &mut manifest, name, pairs);
+    engine::drop_tables(&ctx, &[resolve::rekey::REPAIRED_ROWS]).map_err(internal)?;
+    for (name, found) in found {
+        add_conflicts(&mut inputs, &mut manifest, name, found.dropped, found.pairs);
     }
     tracing::debug!(
         seconds = start.elapsed().as_secs_f64(),
@@ -579,31 +581,37 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     })
 }
 
-/// Adds conflicts found after the read (`pairs`: replaced row, later row)
-/// to extract `name`'s: counted on the later row's file, in the inputs'
-/// accounts and the manifest's, and listed in conflicts.csv in order of the
-/// later row.
+/// Replaces conflicts of extract `name` after the read: `dropped` pairs
+/// (replaced row, later row) go, `pairs` come, each counted on its later
+/// row's file in the inputs' accounts and the manifest's; conflicts.csv
+/// lists them in order of the later row.
 fn add_conflicts(
     inputs: &mut input::Inputs,
     manifest: &mut Manifest,
     name: &'static str,
+    dropped: Vec<(u64, u64)>,
     pairs: Vec<(u64, u64)>,
 ) {
-    if pairs.is_empty() {
+    if pairs.is_empty() && dropped.is_empty() {
         return;
     }
     let accounts = inputs.ord_accounts.get(name);
-    for &(_, later) in &pairs {
+    let all = inputs.conflicts.entry(name).or_default();
+    all.retain(|p| dropped.binary_search(p).is_err());
+    all.extend(pairs.iter().copied());
+    all.sort_unstable_by_key(|&(earlier, later)| (later, earlier));
+    let counted = dropped
+        .iter()
+        .map(|&p| (p, -1))
+        .chain(pairs.iter().map(|&p| (p, 1)));
+    for ((_, later), by) in counted {
         let file = crate::extract::table::split_ord(later).0;
         if let Some(&a) = accounts.and_then(|a| a.get(&file)) {
-            inputs.accounts[a].rows_conflict += 1;
-            manifest.inputs[a].rows_conflict += 1;
+            let add = |n: &mut u64| *n = n.saturating_add_signed(by);
+            add(&mut inputs.accounts[a].rows_conflict);
+            add(&mut manifest.inputs[a].rows_conflict);
         }
     }
-    let all = inputs.conflicts.entry(name).or_default();
-    all.extend(pairs);
-    all.sort_unstable_by_key(|&(earlier, later)| (later, earlier));
-    all.dedup();
 }
 
 /// The folder of a session on disk that the read stage writes the
@@ -1051,7 +1059,11 @@ async fn finding_rows(
                 "身份证号校验位错误，已按姓名唯一修正，原号码：{}；请核实",
                 raws.into_iter().collect::<Vec<_>>().join("、")
             ),
-            sources: sources.into_iter().collect(),
+            sources: {
+                let mut sources: Vec<String> = sources.into_iter().collect();
+                crate::rules::sort_sources(&mut sources);
+                sources
+            },
             matched: format!("repaired:{least:.2}"),
             source_row: None,
         }

@@ -325,6 +325,57 @@ fn assert_repaired_row_replaced(out: &Path) {
     assert_eq!(typo_file["rows_conflict"], 1, "{typo_file}");
 }
 
+/// A file that holds a person's month twice, once with a typo in the ID,
+/// issued again by a later file: the pair in the first is a conflict, the
+/// copy adds none, and the rules use the copy's last row.
+#[test]
+fn a_file_with_a_repaired_row_issued_again_adds_no_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    for file in ["pension_202512.csv", "pension_202601.csv"] {
+        std::fs::write(
+            input.join(file),
+            "姓名,身份证号,发放月份,发放金额（元）\n\
+             王芳,341122194502104426,202511,180\n\
+             王芳,341122194502100426,202511,240\n",
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let conflicts = read(out.join("conflicts.csv"));
+    let pension: Vec<&str> = conflicts
+        .lines()
+        .filter(|l| l.starts_with("pension,"))
+        .collect();
+    assert_eq!(
+        pension,
+        [
+            "pension,pension_202512.csv,3,341122194502100426,341122194502104426,\
+          pension_202512.csv,2,341122194502104426,341122194502104426"
+        ],
+        "{conflicts}"
+    );
+    let findings = read(out.join("findings.csv"));
+    let dq05 = findings
+        .lines()
+        .find(|l| l.contains(",DQ05,") && l.contains("王芳"))
+        .expect("王芳's DQ05");
+    assert!(dq05.contains("养老金 210.00 元/月"), "{dq05}");
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let conflicts_of = |file: &str| {
+        m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["file"] == file)
+            .unwrap()["rows_conflict"]
+            .clone()
+    };
+    assert_eq!(conflicts_of("pension_202512.csv"), 1);
+    assert_eq!(conflicts_of("pension_202601.csv"), 0);
+}
+
 /// A settlement file repeated whole by a second one: the same findings as
 /// with one, but for DQ01 and DQ04, one per source row (so one for each
 /// copy); and no conflicts in the copy.

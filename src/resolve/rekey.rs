@@ -7,7 +7,7 @@
 //! in file order is the one the rules use; the pair is reported), not a
 //! second month of wages or a second enrollment.
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
@@ -17,11 +17,13 @@ use super::tables::RESOLVED_OTHER;
 use crate::extract::ExtractDef;
 
 /// The conflicts that repaired rows reveal in one extract: the rows they
-/// make superseded (ascending `_ord`s) and the new pairs (replaced row,
-/// later row), ordered by the later row.
+/// make superseded (ascending `_ord`s), the read stage's pairs (replaced
+/// row, later row) that no longer follow one another, and the pairs that
+/// replace them.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RepairedKeys {
     pub superseded: Vec<u64>,
+    pub dropped: Vec<(u64, u64)>,
     pub pairs: Vec<(u64, u64)>,
 }
 
@@ -55,17 +57,15 @@ pub fn keyed_by_id(def: &ExtractDef) -> bool {
 
 /// The record-key conflicts of extract `def` (its rows in table `source`)
 /// that its repaired rows reveal ([`REPAIRED_ROWS`], registered first):
-/// each repaired row keyed by its person,
-/// among the rows of the same key written with that person's own number
-/// (valid or upgraded) and the other repaired rows. Within a key the rows
-/// go in `_ord` order, each but the last superseded by the next; a pair is
-/// new when the two rows were written with different numbers (the read
-/// stage compared those written alike already). Exact duplicates
-/// (`_dup`) have no key.
+/// each repaired row keyed by its person, among the rows of the same key
+/// written with that person's own number (valid or upgraded) and the other
+/// repaired rows; `existing` are the read stage's pairs of the extract.
+/// See [`rechain`]. Exact duplicates (`_dup`) have no key.
 pub async fn repaired_key_conflicts(
     ctx: &SessionContext,
     def: &ExtractDef,
     source: &str,
+    existing: &[(u64, u64)],
 ) -> Result<RepairedKeys> {
     if !keyed_by_id(def) {
         return Ok(RepairedKeys::default());
@@ -95,16 +95,10 @@ pub async fn repaired_key_conflicts(
               AND t.id_number_status IN ({valid}, {upgraded})),
          same_key AS (
             SELECT c.\"_ord\", c.id_number AS written, c.id_number AS person_id, c.rest
-            FROM cand c JOIN keys k ON k.person_id = c.id_number AND k.rest = c.rest),
-         keyed AS (SELECT * FROM rep_rows UNION ALL SELECT * FROM same_key),
-         ordered AS (
-            SELECT \"_ord\", written,
-                   lead(\"_ord\") OVER (PARTITION BY person_id, rest ORDER BY \"_ord\") AS next_ord,
-                   lead(written) OVER (PARTITION BY person_id, rest ORDER BY \"_ord\") AS next_written
-            FROM keyed)
-         SELECT \"_ord\", next_ord, written IS DISTINCT FROM next_written AS new_pair
-         FROM ordered WHERE next_ord IS NOT NULL
-         ORDER BY next_ord, \"_ord\"",
+            FROM cand c JOIN keys k ON k.person_id = c.id_number AND k.rest = c.rest)
+         SELECT person_id, rest, \"_ord\", written
+         FROM (SELECT * FROM rep_rows UNION ALL SELECT * FROM same_key)
+         ORDER BY person_id, rest, \"_ord\"",
         extract = quote(def.name),
         valid = quote(status::VALID),
         upgraded = quote(status::UPGRADED15),
@@ -116,23 +110,137 @@ pub async fn repaired_key_conflicts(
         seconds = start.elapsed().as_secs_f64(),
         "repaired rows keyed"
     );
-    let mut out = RepairedKeys::default();
+    let mut groups: Vec<Vec<(u64, Option<String>)>> = Vec::new();
+    let mut last_key: Option<(String, String)> = None;
     for b in &batches {
-        let ord = b.column(0).as_primitive::<UInt64Type>();
-        let next = b.column(1).as_primitive::<UInt64Type>();
-        let new_pair = b
-            .column(2)
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .expect("a Boolean column");
+        let (person, rest) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+        );
+        let ord = b.column(2).as_primitive::<UInt64Type>();
+        let written = b.column(3).as_string::<i32>();
         for i in 0..b.num_rows() {
-            out.superseded.push(ord.value(i));
-            if new_pair.is_valid(i) && new_pair.value(i) {
-                out.pairs.push((ord.value(i), next.value(i)));
+            let key = (person.value(i).to_string(), rest.value(i).to_string());
+            if last_key.as_ref() != Some(&key) {
+                groups.push(Vec::new());
+                last_key = Some(key);
+            }
+            let w = written.is_valid(i).then(|| written.value(i).to_string());
+            groups.last_mut().expect("a group").push((ord.value(i), w));
+        }
+    }
+    Ok(rechain(&groups, existing))
+}
+
+/// Chains the rows of each re-keyed record key (`_ord` ascending, with the
+/// ID number as written) as the read stage chains a key's rows: each row
+/// but the last superseded by the next, and a pair reported where the two
+/// differ. Rows written alike were compared by the read stage: they are a
+/// pair when it paired them (`existing`), a repeat (a later file issuing a
+/// row again) when it did not. Rows written differently are a pair, unless
+/// the later one repeats an earlier row written as it is (a file issued
+/// again: A, R in one file, A, R again in the next, is one conflict). A
+/// row the read stage replaced by a row outside the key (a later row of its
+/// wrong number that was not repaired to this person) is left out. The read
+/// stage's pairs within the key that no longer follow one another are
+/// dropped; `pairs` are the ones it did not have.
+pub fn rechain(groups: &[Vec<(u64, Option<String>)>], existing: &[(u64, u64)]) -> RepairedKeys {
+    use std::collections::{BTreeSet, HashMap};
+    let next_of: HashMap<u64, u64> = existing.iter().copied().collect();
+    let paired: BTreeSet<(u64, u64)> = existing.iter().copied().collect();
+    let mut out = RepairedKeys::default();
+    for group in groups {
+        let members: BTreeSet<u64> = group.iter().map(|(o, _)| *o).collect();
+        let rows: Vec<&(u64, Option<String>)> = group
+            .iter()
+            .filter(|(o, _)| next_of.get(o).is_none_or(|n| members.contains(n)))
+            .collect();
+        if rows.len() < 2 {
+            continue;
+        }
+        let kept: BTreeSet<u64> = rows.iter().map(|(o, _)| *o).collect();
+        let mut chained = BTreeSet::new();
+        // Whether row `at` repeats the row before it written alike.
+        let repeats = |at: usize| {
+            let (ord, written) = rows[at];
+            rows[..at]
+                .iter()
+                .rev()
+                .find(|(_, w)| w == written)
+                .is_some_and(|(prev, _)| !paired.contains(&(*prev, *ord)))
+        };
+        for at in 1..rows.len() {
+            let ((before, w0), (after, w1)) = (rows[at - 1], rows[at]);
+            out.superseded.push(*before);
+            let pair = if w0 == w1 {
+                paired.contains(&(*before, *after))
+            } else {
+                !repeats(at)
+            };
+            if pair {
+                chained.insert((*before, *after));
             }
         }
+        let within = |(a, b): &&(u64, u64)| kept.contains(a) && kept.contains(b);
+        out.dropped.extend(
+            paired
+                .iter()
+                .filter(within)
+                .filter(|p| !chained.contains(p)),
+        );
+        out.pairs
+            .extend(chained.into_iter().filter(|p| !paired.contains(p)));
     }
     out.superseded.sort_unstable();
     out.superseded.dedup();
-    Ok(out)
+    out.dropped.sort_unstable();
+    out.dropped.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(rows: &[(u64, &str)]) -> Vec<(u64, Option<String>)> {
+        rows.iter()
+            .map(|(o, w)| (*o, Some(w.to_string())))
+            .collect()
+    }
+
+    /// A correct row, a repaired one, a correct one again: two pairs in
+    /// the order of the rows, the read stage's pair of the two correct rows
+    /// dropped.
+    #[test]
+    fn a_repaired_row_between_two_rows_of_its_person() {
+        let found = rechain(&[group(&[(2, "A"), (3, "W"), (4, "A")])], &[(2, 4)]);
+        assert_eq!(found.superseded, [2, 3]);
+        assert_eq!(found.pairs, [(2, 3), (3, 4)]);
+        assert_eq!(found.dropped, [(2, 4)]);
+    }
+
+    /// A file holding a correct and a repaired row of one month, then the
+    /// same file issued again: one conflict, in the first file.
+    #[test]
+    fn a_file_issued_again_adds_no_conflict() {
+        // 1: the first file's row; 10, 11: the second file's; 20, 21: its copy.
+        let rows = group(&[(1, "A"), (10, "A"), (11, "W"), (20, "A"), (21, "W")]);
+        let found = rechain(&[rows], &[]);
+        assert_eq!(found.superseded, [1, 10, 11, 20]);
+        assert_eq!(found.pairs, [(10, 11)]);
+        assert!(found.dropped.is_empty());
+    }
+
+    /// A repaired row that the read stage replaced by a later row of the
+    /// same wrong number (not this person's) stays out: the person's own
+    /// row is not replaced by a row that is itself replaced.
+    #[test]
+    fn a_row_replaced_outside_the_key_stays_out() {
+        let found = rechain(&[group(&[(1, "A"), (2, "W")])], &[(2, 9)]);
+        assert_eq!(found, RepairedKeys::default());
+        let found = rechain(&[group(&[(1, "A"), (2, "W"), (3, "W")])], &[(2, 3)]);
+        assert_eq!(found.superseded, [1, 2]);
+        assert_eq!(found.pairs, [(1, 2)]);
+        assert!(found.dropped.is_empty());
+    }
 }

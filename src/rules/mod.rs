@@ -999,9 +999,15 @@ pub(crate) fn sources<'s>(lists: impl IntoIterator<Item = Option<&'s str>>) -> V
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    all.sort();
-    all.dedup();
+    sort_sources(&mut all);
     all
+}
+
+/// Sorts source rows (`extract:file:row`) as a person reads them, row
+/// numbers as numbers (`:2` before `:12`), and drops repeats.
+pub(crate) fn sort_sources(all: &mut Vec<String>) {
+    all.sort_by(|a, b| crate::input::natural_cmp(a, b).then_with(|| a.cmp(b)));
+    all.dedup();
 }
 
 /// Sorts a rule's findings by (household_id, id_number).
@@ -1418,6 +1424,19 @@ mod tests {
         assert_eq!(
             sources([Some("b:f:2;a:f:1"), None, Some("a:f:1")]),
             vec!["a:f:1".to_string(), "b:f:2".to_string()]
+        );
+        assert_eq!(
+            sources([
+                Some("a:f.csv:12;a:f.csv:2;a:f.csv:10"),
+                Some("a:w.xlsx:S!9;a:w.xlsx:S!10")
+            ]),
+            [
+                "a:f.csv:2",
+                "a:f.csv:10",
+                "a:f.csv:12",
+                "a:w.xlsx:S!9",
+                "a:w.xlsx:S!10"
+            ]
         );
     }
 }
