@@ -311,9 +311,11 @@ pub(crate) fn blocking_stats() -> String {
 /// 何涛信) links at level `homophone`, with a lower score: a child without
 /// an ID is often written one way by the school and another by the
 /// insurer. Two such persons, or any person of the same name, leave it
-/// there. Only persons of the same name length whose names share the
-/// first character or all the others are compared (a homophone typo
-/// changes one character).
+/// there, and so does a name of two characters: at city scale 陈冰 born
+/// one day met a 陈兵 of that day who was someone else (one wrong link
+/// against seven right). Only persons of the same name length whose names
+/// share the first character or all the others are compared (a homophone
+/// typo changes one character).
 pub(crate) fn name_birth() -> String {
     let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
@@ -342,7 +344,8 @@ pub(crate) fn name_birth() -> String {
             SELECT a.name, a.birth, max(b.person_id) AS person_id,
                    count(DISTINCT b.person_id) AS n
             FROM alone a JOIN best b ON b.birth = a.birth AND b.len = a.len
-            WHERE (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
+            WHERE a.len >= 3
+              AND (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
               AND name_agrees(a.name, b.name) = {homophone}
             GROUP BY a.name, a.birth)
          SELECT name, birth, person_id, {same_level} AS level FROM same WHERE n = 1

@@ -60,7 +60,10 @@ pub fn keyed_by_id(def: &ExtractDef) -> bool {
 /// each repaired row keyed by its person, among the rows of the same key
 /// written with that person's own number (valid or upgraded) and the other
 /// repaired rows; `existing` are the read stage's pairs of the extract.
-/// See [`rechain`]. Exact duplicates (`_dup`) have no key.
+/// See [`rechain`]. Exact duplicates (`_dup`) have no key. The small side
+/// of each join is written first: a hash join builds its left side, and a
+/// table on disk has no row count to swap them by (built on the extract,
+/// a city's contribution rows would be held in memory).
 pub async fn repaired_key_conflicts(
     ctx: &SessionContext,
     def: &ExtractDef,
@@ -86,16 +89,16 @@ pub async fn repaired_key_conflicts(
         "WITH rep AS (SELECT \"_ord\", person_id FROM {REPAIRED_ROWS} WHERE extract = {extract}),
          rep_rows AS (
             SELECT t.\"_ord\", t.id_number AS written, r.person_id, {rest} AS rest
-            FROM {source} t JOIN rep r ON r.\"_ord\" = t.\"_ord\"),
+            FROM rep r JOIN {source} t ON t.\"_ord\" = r.\"_ord\"),
          keys AS (SELECT DISTINCT person_id, rest FROM rep_rows),
          persons AS (SELECT DISTINCT person_id FROM rep),
          cand AS (
-            SELECT t.\"_ord\", t.id_number, {rest} AS rest FROM {source} t
-            WHERE t.id_number IN (SELECT person_id FROM persons) AND NOT t.\"_dup\"
-              AND t.id_number_status IN ({valid}, {upgraded})),
+            SELECT t.\"_ord\", t.id_number, {rest} AS rest
+            FROM persons p JOIN {source} t ON t.id_number = p.person_id
+            WHERE NOT t.\"_dup\" AND t.id_number_status IN ({valid}, {upgraded})),
          same_key AS (
             SELECT c.\"_ord\", c.id_number AS written, c.id_number AS person_id, c.rest
-            FROM cand c JOIN keys k ON k.person_id = c.id_number AND k.rest = c.rest)
+            FROM keys k JOIN cand c ON c.id_number = k.person_id AND c.rest = k.rest)
          SELECT person_id, rest, \"_ord\", written
          FROM (SELECT * FROM rep_rows UNION ALL SELECT * FROM same_key)
          ORDER BY person_id, rest, \"_ord\"",

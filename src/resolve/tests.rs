@@ -1103,15 +1103,17 @@ async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
 
 /// A record with no ID whose name no known person of its birth date has
 /// links to the one person of that date whose name is a homophone typo of
-/// it (lower score, level `homophone`); a same-named person wins over a
+/// it (lower score, level `homophone`; names of three characters or more);
+/// a same-named person wins over a
 /// homophone, and two homophones, or same-named persons who tie, leave the
 /// record unlinked (DQ01).
 #[tokio::test]
 async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     let he = id("34112220210305004"); // 何涛信
-    let xu = id("34112220190707004"); // 徐明
-    let liu_a = id("34112220200101002"); // 刘榕
-    let liu_b = id("34112220200101011"); // 刘荣
+    let xu = id("34112220190707004"); // 徐明华
+    let chen = id("34112220160606004"); // 陈兵
+    let liu_a = id("34112220200101002"); // 刘榕华
+    let liu_b = id("34112220200101011"); // 刘荣华
     let wang_same = id("34112220180202002"); // 王小明
     let wang_sound = id("34112220180202011"); // 王晓明
     let wu_a = id("34112220170303002"); // 吴十
@@ -1119,9 +1121,10 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     let wu_sound = id("34112220170303029"); // 吴拾
     let ctx = session_with_roster(&[(&he, "何涛信")]);
     let known = [
-        (&xu, "徐明"),
-        (&liu_a, "刘榕"),
-        (&liu_b, "刘荣"),
+        (&xu, "徐明华"),
+        (&chen, "陈兵"),
+        (&liu_a, "刘榕华"),
+        (&liu_b, "刘荣华"),
         (&wang_same, "王小明"),
         (&wang_sound, "王晓明"),
         (&wu_a, "吴十"),
@@ -1147,13 +1150,14 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
         true,
         &[
             /* 2 */ student("何逃信", "2021-03-05"),
-            /* 3 */ student("许明", "2019-07-07"),
-            /* 4 */ student("刘蓉", "2020-01-01"),
+            /* 3 */ student("许明华", "2019-07-07"),
+            /* 4 */ student("刘蓉华", "2020-01-01"),
             /* 5 */ student("王小明", "2018-02-02"),
             /* 6 */ student("吴拾", "2017-03-03"),
             /* 7 */ student("吴十", "2017-03-03"),
             /* 8 */ student("何逃信", "2021-03-06"),
             /* 9 */ student("何逃义", "2021-03-05"),
+            /* 10 */ student("陈冰", "2016-06-06"),
         ],
     );
     register_batch(&ctx, "education", education).unwrap();
@@ -1165,7 +1169,7 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     assert_eq!(link(&res, "education", "2"), sounds(&he));
     // A surname typo: 许 for 徐.
     assert_eq!(link(&res, "education", "3"), sounds(&xu));
-    // Two homophones of 刘蓉 born that day: no one.
+    // Two homophones of 刘蓉华 born that day: no one.
     assert_eq!(link(&res, "education", "4"), (None, "unlinked".into(), 0.0));
     // The same name beats a homophone.
     assert_eq!(
@@ -1182,9 +1186,14 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     // Another birth date, and two characters off: no one.
     assert_eq!(link(&res, "education", "8"), (None, "unlinked".into(), 0.0));
     assert_eq!(link(&res, "education", "9"), (None, "unlinked".into(), 0.0));
+    // A name of two characters: too many namesakes by sound.
+    assert_eq!(
+        link(&res, "education", "10"),
+        (None, "unlinked".into(), 0.0)
+    );
     let dq01 = &res.dq01_invalid_id;
     let rows: Vec<_> = strings(dq01, "row").into_iter().flatten().collect();
-    assert_eq!(rows, ["4", "7", "8", "9"]);
+    assert_eq!(rows, ["4", "7", "8", "9", "10"]);
 }
 
 /// The names of `waves`' steps, wave by wave.
