@@ -309,20 +309,27 @@ fn assert_repaired_row_replaced(out: &Path) {
         "{conflicts}"
     );
     // 202510: 180; 202511: 240 (the later row), not 180 + 240.
+    let dq05 = wang_fang_dq05(out);
+    assert!(dq05.contains("养老金 210.00 元/月"), "{dq05}");
+    assert_eq!(rows_conflict(out, "pension_202512.csv"), 1);
+}
+
+/// The manifest's `rows_conflict` of one input file.
+fn rows_conflict(out: &Path, file: &str) -> serde_json::Value {
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let inputs = m["inputs"].as_array().unwrap();
+    let input = inputs.iter().find(|i| i["file"] == file).unwrap();
+    input["rows_conflict"].clone()
+}
+
+/// 王芳's DQ05 line of findings.csv: its evidence holds her pension.
+fn wang_fang_dq05(out: &Path) -> String {
     let findings = read(out.join("findings.csv"));
     let dq05 = findings
         .lines()
         .find(|l| l.contains(",DQ05,") && l.contains("王芳"))
         .expect("王芳's DQ05");
-    assert!(dq05.contains("养老金 210.00 元/月"), "{dq05}");
-    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-    let typo_file = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["file"] == "pension_202512.csv")
-        .unwrap();
-    assert_eq!(typo_file["rows_conflict"], 1, "{typo_file}");
+    dq05.to_string()
 }
 
 /// A file that holds a person's month twice, once with a typo in the ID,
@@ -356,24 +363,10 @@ fn a_file_with_a_repaired_row_issued_again_adds_no_conflict() {
         ],
         "{conflicts}"
     );
-    let findings = read(out.join("findings.csv"));
-    let dq05 = findings
-        .lines()
-        .find(|l| l.contains(",DQ05,") && l.contains("王芳"))
-        .expect("王芳's DQ05");
+    let dq05 = wang_fang_dq05(&out);
     assert!(dq05.contains("养老金 210.00 元/月"), "{dq05}");
-    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-    let conflicts_of = |file: &str| {
-        m["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["file"] == file)
-            .unwrap()["rows_conflict"]
-            .clone()
-    };
-    assert_eq!(conflicts_of("pension_202512.csv"), 1);
-    assert_eq!(conflicts_of("pension_202601.csv"), 0);
+    assert_eq!(rows_conflict(&out, "pension_202512.csv"), 1);
+    assert_eq!(rows_conflict(&out, "pension_202601.csv"), 0);
 }
 
 /// A settlement file repeated whole by a second one: the same findings as
@@ -423,14 +416,7 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
     };
     assert!(settlement_rows(&once) > 0);
     assert_eq!(settlement_rows(&twice), 2 * settlement_rows(&once));
-    let m: serde_json::Value = serde_json::from_str(&read(twice.join("manifest.json"))).unwrap();
-    let copy = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["file"] == "medical_settlement_202512.csv")
-        .unwrap();
-    assert_eq!(copy["rows_conflict"], 0, "{copy}");
+    assert_eq!(rows_conflict(&twice, "medical_settlement_202512.csv"), 0);
 }
 
 /// A roster in two files: a member row the second file repeats value for

@@ -1060,6 +1060,16 @@ async fn a_conflicting_name_on_an_id_does_not_confirm_its_repair() {
     assert_eq!(link(&res, "medical_settlement", "3").0, Some(zhang()));
 }
 
+/// An education row: a student's ID as written, name and birth date.
+fn student<'a>(id_raw: &str, name: &'a str, birth: &'a str) -> Row<'a> {
+    Row {
+        ids: vec![id_raw.to_string()],
+        names: vec![name],
+        birth: Some(birth),
+        dup: false,
+    }
+}
+
 /// An education row whose bad ID no repair resolves (two digits wrong)
 /// links by name and birth date when one known person qualifies, and is
 /// still DQ01: its ID number is invalid and was not repaired.
@@ -1068,12 +1078,7 @@ async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
     let two_wrong = typo(&typo(&zhang(), 16, '9'), 15, '8');
     assert_eq!(classify(&two_wrong).1, "bad_check");
     let ctx = session_with_roster(&[(&zhang(), "张三")]);
-    let student = |birth: &'static str| Row {
-        ids: vec![two_wrong.clone()],
-        names: vec!["张三"],
-        birth: Some(birth),
-        dup: false,
-    };
+    let student = |birth| student(&two_wrong, "张三", birth);
     let education = table(
         "学籍.csv",
         PRIMARY,
@@ -1138,12 +1143,7 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
         table("参保.csv", PRIMARY, false, &rows),
     )
     .unwrap();
-    let student = |name: &'static str, birth: &'static str| Row {
-        ids: vec![String::new()],
-        names: vec![name],
-        birth: Some(birth),
-        dup: false,
-    };
+    let student = |name, birth| student("", name, birth);
     let education = table(
         "学籍.csv",
         PRIMARY,
