@@ -10,9 +10,15 @@ use unicode_normalization::UnicodeNormalization;
 use super::{ExtractDef, FieldType};
 
 /// The comparison key of a header: NFKC (full-width brackets become ASCII),
-/// no whitespace, no required-marker `*` before or after the name, no trailing bracketed
-/// unit such as `(元)`.
+/// no whitespace, no required-marker `*` before or after the name, no
+/// trailing bracketed unit such as `(元)`.
 pub fn header_key(header: &str) -> String {
+    key_and_unit(header).0
+}
+
+/// [`header_key`], and what its trailing brackets held (the unit, or a
+/// note such as `必填`), folded as the key is.
+fn key_and_unit(header: &str) -> (String, Option<String>) {
     let mut key: String = header
         .trim_start_matches('\u{feff}')
         .nfkc()
@@ -25,13 +31,15 @@ pub fn header_key(header: &str) -> String {
     if key.starts_with('*') {
         key = key.trim_start_matches('*').to_string();
     }
+    let mut unit = None;
     if key.ends_with(')')
         && let Some(open) = key.rfind('(')
         && open > 0
     {
+        unit = Some(key[open + 1..key.len() - 1].to_string());
         key.truncate(open);
     }
-    key
+    (key, unit)
 }
 
 /// Where each field of an extract stands in one file's header.
@@ -73,15 +81,10 @@ pub enum HeaderProblem {
 /// closing brackets: 万元, 千元, 角, 分 (`（元）`, `（人民币元）`,
 /// `（单位：元）` are 元; so is a bracket without a unit, `（必填）`).
 fn names_another_money_unit(header: &str) -> bool {
-    let key: String = header.nfkc().filter(|c| !c.is_whitespace()).collect();
-    let key = key.trim_end_matches('*');
-    let Some(inner) = key
-        .strip_suffix(')')
-        .and_then(|k| k.rfind('(').map(|open| &k[open + 1..]))
-    else {
+    let Some(inner) = key_and_unit(header).1 else {
         return false;
     };
-    let unit = inner.strip_prefix("单位:").unwrap_or(inner);
+    let unit = inner.strip_prefix("单位:").unwrap_or(&inner);
     unit.contains(['万', '千', '百', '角']) || unit == "分"
 }
 
@@ -97,7 +100,6 @@ pub fn header_for_message(cell: &str) -> String {
     if known_header_keys().contains(key.as_str()) {
         return cell.to_string();
     }
-    let masked = crate::report::mask::mask_ids_in(cell);
     let name_like = {
         let n = cell.chars().count();
         let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
@@ -110,7 +112,7 @@ pub fn header_for_message(cell: &str) -> String {
     if name_like {
         crate::report::mask::mask_name(cell)
     } else {
-        masked
+        crate::report::mask::mask_ids_in(cell)
     }
 }
 
