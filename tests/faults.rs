@@ -804,6 +804,22 @@ fn utf16_with_bom_is_read() {
     assert_eq!(counts(&i), (2, 2, 0, 0));
 }
 
+/// Excel's "Unicode text" export (UTF-16 with BOM, tab-separated) renamed
+/// `.csv` is read as the TSV it is.
+#[test]
+fn a_unicode_text_export_named_csv_is_read() {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(utf16le(&unemployment_rows().replace(',', "\t")));
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(
+        (&i["encoding"], &i["format"]),
+        (&"UTF-16LE".into(), &"tsv".into())
+    );
+    assert_eq!(counts(&i), (2, 2, 0, 0));
+}
+
 /// Big5 (Taiwan, Hong Kong) bytes are mostly valid GBK too: decoded as
 /// GB18030 they are mojibake, so no header is recognised — a fatal input
 /// error, never rows of garbled ID numbers.

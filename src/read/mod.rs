@@ -259,9 +259,9 @@ fn file_name(path: &Path) -> String {
 /// What the extension says, before any sniffing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Csv,
     Tsv,
-    /// `.txt`: Excel's "Unicode text" export is tab-separated, others are
+    /// `.txt`, and `.csv` too: Excel's "Unicode text" export is
+    /// tab-separated (and is often renamed `.csv`), others are
     /// comma-separated; the content decides.
     Text,
     Xlsx,
@@ -271,9 +271,8 @@ enum Kind {
 fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
-        "csv" => Some(Kind::Csv),
         "tsv" => Some(Kind::Tsv),
-        "txt" => Some(Kind::Text),
+        "csv" | "txt" => Some(Kind::Text),
         "xlsx" | "xlsm" => Some(Kind::Xlsx),
         "parquet" => Some(Kind::Parquet),
         _ => None,
@@ -292,12 +291,11 @@ pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
 
 /// The format of a file by its extension (case-insensitive): `.csv`, `.tsv`,
 /// `.txt`, `.xlsx`/`.xlsm`, `.parquet`; `None` for anything else. For `.txt`
-/// the head of the file is read to tell TSV from CSV (tab when the first
-/// non-blank line has tabs and no commas); an unreadable `.txt` is `Csv`, and
+/// and `.csv` the head of the file is read to tell TSV from CSV (tab when
+/// the first non-blank line has tabs and no commas); an unreadable one is `Csv`, and
 /// [`read_file`] then reports why it cannot be read.
 pub fn format_of(path: &Path) -> Option<FileFormat> {
     match kind_of(path)? {
-        Kind::Csv => Some(FileFormat::Csv),
         Kind::Tsv => Some(FileFormat::Tsv),
         Kind::Xlsx => Some(FileFormat::Xlsx),
         Kind::Parquet => Some(FileFormat::Parquet),
@@ -367,7 +365,6 @@ pub fn read_file_chunked<'a>(
             table.sha256 = sha256;
             return Ok(table);
         }
-        Kind::Csv => Some(FileFormat::Csv),
         Kind::Tsv => Some(FileFormat::Tsv),
         Kind::Text => None,
     };
@@ -407,9 +404,6 @@ pub fn read_bytes(
     }
     collecting(|sink| match kind {
         Some(Kind::Xlsx) => xlsx::read_xlsx(&file, bytes, is_header, sink),
-        Some(Kind::Csv) => {
-            csv::read_delimited(&file, &bytes, Some(FileFormat::Csv), is_header, sink)
-        }
         Some(Kind::Tsv) => {
             csv::read_delimited(&file, &bytes, Some(FileFormat::Tsv), is_header, sink)
         }
@@ -579,6 +573,11 @@ mod tests {
         let (_dir, tsv) = temp_file("export.txt", "\r\n姓名\t身份证号\r\n".as_bytes());
         assert_eq!(format_of(&tsv), Some(FileFormat::Tsv));
         let (_dir2, csv) = temp_file("export.txt", "姓名,身份证号\n".as_bytes());
+        assert_eq!(format_of(&csv), Some(FileFormat::Csv));
+        // A tab-separated export renamed .csv is read as what it is.
+        let (_dir3, renamed) = temp_file("export.csv", "姓名\t身份证号\n".as_bytes());
+        assert_eq!(format_of(&renamed), Some(FileFormat::Tsv));
+        let (_dir4, csv) = temp_file("export.csv", "姓名,身份证号\t备注\n".as_bytes());
         assert_eq!(format_of(&csv), Some(FileFormat::Csv));
     }
 
