@@ -443,9 +443,7 @@ pub async fn mark_superseded(ctx: &SessionContext, name: &str, ords: &[u64]) -> 
         }
         all.sort_unstable();
         all.dedup();
-        let schema = Schema::new(vec![Field::new("_ord", DataType::UInt64, false)]);
-        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(UInt64Array::from(all))])?;
-        return engine::register_batch(ctx, &superseded, batch);
+        return register_superseded(ctx, name, all);
     }
     let provider = ctx.table_provider(name).await?;
     let Some(table) = provider.downcast_ref::<datafusion::catalog::MemTable>() else {
@@ -482,18 +480,17 @@ pub async fn register_disk_extract(
     name: &str,
     table: &DiskExtract,
 ) -> Result<()> {
-    let superseded = superseded_table(name);
-    let ords = UInt64Array::from(table.superseded.clone());
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "_ord",
-            DataType::UInt64,
-            false,
-        )])),
-        vec![Arc::new(ords)],
-    )?;
-    engine::register_batch(ctx, &superseded, batch)?;
+    register_superseded(ctx, name, table.superseded.clone())?;
     register_view(ctx, name, table).await
+}
+
+/// Registers the table of extract `name`'s superseded `_ord`s (ascending,
+/// distinct: the view's LEFT JOIN would repeat a row per copy).
+fn register_superseded(ctx: &SessionContext, name: &str, ords: Vec<u64>) -> Result<()> {
+    let schema = Schema::new(vec![Field::new("_ord", DataType::UInt64, false)]);
+    let ords = UInt64Array::from(ords);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(ords)])?;
+    engine::register_batch(ctx, &superseded_table(name), batch)
 }
 
 /// (Re-)registers `_input_{name}` over the table's parts and the view

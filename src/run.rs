@@ -1028,11 +1028,11 @@ async fn finding_rows(
     let persons: Vec<&[usize]> = order.chunk_by(|&x, &y| key(x) == key(y)).collect();
     rows.par_extend(persons.into_par_iter().map(|person| {
         let first = person[0];
-        let mut sources = BTreeSet::new();
+        let mut sources = Vec::with_capacity(person.len());
         let mut raws = BTreeSet::new();
         let mut least = 1.0f64;
         for &i in person {
-            sources.insert(format!(
+            sources.push(format!(
                 "{}:{}:{}",
                 ex.value(i),
                 file.value(i),
@@ -1060,7 +1060,6 @@ async fn finding_rows(
                 raws.into_iter().collect::<Vec<_>>().join("、")
             ),
             sources: {
-                let mut sources: Vec<String> = sources.into_iter().collect();
                 crate::rules::sort_sources(&mut sources);
                 sources
             },
