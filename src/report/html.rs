@@ -36,19 +36,32 @@ pub fn escape(text: &str) -> String {
 /// JSON that is safe inside a `<script>` element: no `<`, `>` or `&` can
 /// close the element or open a comment (`</script>`, `<!--`), and the line
 /// separators U+2028/U+2029 are escaped too.
-pub fn script_json(value: &serde_json::Value) -> String {
-    let json = serde_json::to_string(value).expect("JSON values serialise");
+pub fn script_json(value: &impl serde::Serialize) -> String {
+    let json = serde_json::to_string(value).expect("the page's data serialises");
+    // Copied a span at a time: the characters to escape are rare, and
+    // U+2028/U+2029 are the bytes E2 80 A8/A9.
+    let bytes = json.as_bytes();
     let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (escaped, len) = match bytes[i] {
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA8]) => ("\\u2028", 3),
+            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA9]) => ("\\u2029", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&json[start..i]);
+        out.push_str(escaped);
+        i += len;
+        start = i;
     }
+    out.push_str(&json[start..]);
     out
 }
 
@@ -288,6 +301,39 @@ fn options(id: &str, all: &str, values: &[(String, String)]) -> String {
     s
 }
 
+/// The data of the findings table, as the page's script reads it (keys in
+/// the order serde_json's own maps keep them).
+#[derive(serde::Serialize)]
+struct ScriptData<'a> {
+    columns: &'a [&'a str],
+    #[serde(rename = "noTownship")]
+    no_township: &'a str,
+    #[serde(rename = "pageSize")]
+    page_size: usize,
+    rows: Vec<ScriptRow<'a>>,
+}
+
+/// One finding in the page's data: its cells, then its rule and the table
+/// (sheet) it is listed in, as one array.
+struct ScriptRow<'a> {
+    cells: [String; 15],
+    rule: &'a str,
+    table: &'a str,
+}
+
+impl serde::Serialize for ScriptRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = serializer.serialize_seq(Some(self.cells.len() + 2))?;
+        for cell in &self.cells {
+            seq.serialize_element(cell)?;
+        }
+        seq.serialize_element(self.rule)?;
+        seq.serialize_element(self.table)?;
+        seq.end()
+    }
+}
+
 /// The findings table: filters rendered here, the rows as JSON, paged by
 /// the script.
 fn findings_section(report: &PeopleReport, s: &Summary) -> String {
@@ -295,23 +341,22 @@ fn findings_section(report: &PeopleReport, s: &Summary) -> String {
     let mut rows = Vec::new();
     let mut statuses = std::collections::BTreeSet::new();
     for (table, list) in &tables {
-        for r in list {
-            let cells = view::cells(r, report.reviews.get(&r.finding_id), report.masked);
+        for (r, cells) in list.iter().zip(view::cells_of(report, list)) {
             statuses.insert(cells[12].clone());
-            let mut json: Vec<serde_json::Value> =
-                cells.into_iter().map(serde_json::Value::String).collect();
-            json.push(serde_json::Value::String(r.rule.clone()));
-            json.push(serde_json::Value::String(table.clone()));
-            rows.push(serde_json::Value::Array(json));
+            rows.push(ScriptRow {
+                cells,
+                rule: &r.rule,
+                table,
+            });
         }
     }
     let total = rows.len();
-    let data = serde_json::json!({
-        "columns": HEADERS,
-        "pageSize": PAGE_SIZE,
-        "noTownship": NO_TOWNSHIP,
-        "rows": rows,
-    });
+    let data = ScriptData {
+        columns: &HEADERS,
+        no_township: NO_TOWNSHIP,
+        page_size: PAGE_SIZE,
+        rows,
+    };
     let rule_options: Vec<(String, String)> = RULES
         .iter()
         .map(|r| (r.code.to_string(), format!("{} {}", r.code, r.label)))

@@ -77,6 +77,18 @@ pub fn mask_name(name: &str) -> String {
 /// scientific notation when it kept more than the region code
 /// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
+    // What is masked has 15 digits in a row, or 10 around a decimal point:
+    // eleven bytes or more of digits and points in a row. Most evidence
+    // (amounts, dates) has none.
+    let longest_run = text
+        .as_bytes()
+        .split(|b| !(b.is_ascii_digit() || *b == b'.'))
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    if longest_run < 11 {
+        return text.to_owned();
+    }
     let chars: Vec<char> = text.chars().collect();
     let digits_from = |mut i: usize| {
         while i < chars.len() && chars[i].is_ascii_digit() {
@@ -170,6 +182,9 @@ fn pieces(evidence: &str) -> Vec<Piece<'_>> {
 /// scientific notation shows no more than its region code; a placeholder
 /// (`无`, `/`, `0`) is shown as it is.
 fn mask_quoted_ids(evidence: &str) -> String {
+    if !evidence.contains('「') {
+        return evidence.to_owned();
+    }
     let mut out = String::with_capacity(evidence.len());
     for piece in pieces(evidence) {
         match piece {
@@ -452,6 +467,12 @@ mod tests {
             "身份证号「1.1010******1012E+17」"
         );
         assert_eq!(mask_ids_in("比例 1234567890.5 元"), "比例 1234567890.5 元");
+        // The shortest runs that are masked: ten digits around a point
+        // (eleven bytes), fifteen digits in a row; one digit fewer is kept.
+        assert_eq!(mask_ids_in("「1.101051990E+17」"), "「1.*******90E+17」");
+        assert_eq!(mask_ids_in("「1.10105199E+17」"), "「1.10105199E+17」");
+        assert_eq!(mask_ids_in("号 110105900101123"), "号 110105*****1123");
+        assert_eq!(mask_ids_in("号 11010590010112"), "号 11010590010112");
     }
 
     // The evidence texts below are the rules' own (tests/snapshots): each

@@ -93,6 +93,16 @@ pub fn is_dismissed(row: &FindingRow) -> bool {
     row.case_status.starts_with(DISMISSED)
 }
 
+/// [`cells`] of each of `rows` (findings of `report`), in order; worked
+/// out side by side (masking is most of a report's own work).
+pub fn cells_of(report: &PeopleReport, rows: &[&FindingRow]) -> Vec<[String; 15]> {
+    use rayon::prelude::*;
+    rows.par_iter()
+        .with_min_len(1024)
+        .map(|r| cells(r, report.reviews.get(&r.finding_id), report.masked))
+        .collect()
+}
+
 /// One finding as the cells of [`HEADERS`], masked when asked.
 pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String; 15] {
     // Some sites number a household by its head's ID number.

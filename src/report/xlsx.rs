@@ -48,10 +48,7 @@ fn render_with_limit(report: &PeopleReport, rows_per_sheet: usize) -> Result<Vec
         for (part, chunk) in parts.iter().enumerate() {
             let sheet = workbook.add_worksheet();
             sheet.set_name(sheet_name(&title, part + 1))?;
-            let cells: Vec<[String; 15]> = chunk
-                .iter()
-                .map(|r| view::cells(r, report.reviews.get(&r.finding_id), report.masked))
-                .collect();
+            let cells = view::cells_of(report, chunk);
             write_findings(sheet, &cells, &styles)?;
         }
     }
