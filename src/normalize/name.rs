@@ -160,9 +160,15 @@ fn split_bare_annotation(s: &str) -> Option<(&str, &str)> {
         let rest = &s[at..];
         let prefix = BARE_ALIAS_PREFIXES.iter().find(|p| rest.starts_with(**p))?;
         let other = rest[prefix.len()..].trim_start_matches([':', '：']);
-        (other.chars().count() >= 2).then_some((&s[..at], rest))
+        // `李四，曾用名李思`: the punctuation before the note is not the name's.
+        let name = s[..at].trim_end_matches(NOTE_PUNCTUATION);
+        (name.chars().count() >= 2 && other.chars().count() >= 2).then_some((name, rest))
     })
 }
+
+/// Punctuation that sets a note off from a name (`李四，曾用名李思`,
+/// `李四；（曾用名李思）`), as NFKC leaves it: never part of a name.
+const NOTE_PUNCTUATION: &[char] = &[',', ';', ':', '、', '。'];
 
 /// Bracketed notes that are remarks about the person, not another name.
 const NOT_ALIASES: &[&str] = &[
@@ -243,7 +249,16 @@ fn unify_separators(s: &str) -> String {
 
 /// The canonical form of an already folded, annotation-free piece.
 fn finish(piece: &str) -> String {
-    let s = unify_separators(piece);
+    // Separators and punctuation off both ends, the one uncovering the
+    // other (`.:•`), until neither changes anything.
+    let mut s = unify_separators(piece.trim_matches(NOTE_PUNCTUATION));
+    loop {
+        let trimmed = s.trim_matches(NOTE_PUNCTUATION);
+        if trimmed.len() == s.len() {
+            break;
+        }
+        s = unify_separators(trimmed);
+    }
     if NAME_PLACEHOLDERS.contains(&s.as_str()) {
         String::new()
     } else {
@@ -579,6 +594,12 @@ mod tests {
             ("李四曾用名：李思", "李四", Some("李思")),
             ("王芳 原名王方", "王芳", Some("王方")),
             ("李四又名李斯", "李四", Some("李斯")),
+            // The punctuation that sets the note off goes with it.
+            ("李四，曾用名李思", "李四", Some("李思")),
+            ("李四；曾用名：李思", "李四", Some("李思")),
+            ("李四、原名李思", "李四", Some("李思")),
+            ("李四，（曾用名李思）", "李四", Some("李思")),
+            ("李，曾用名李思", "李,曾用名李思", None),
             // Too short on one side to be a name and its note.
             ("刘原名亮", "刘原名亮", None),
             ("王原名", "王原名", None),
