@@ -446,6 +446,73 @@ fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
     );
 }
 
+/// The roster's 救助类别 is one per household: a member row that leaves it
+/// to the head's row is a member all the same, kept with a warning: no 漏保
+/// for her, her 待遇 findings raised. A household none of whose rows gives a
+/// category is in the roster, but CB01 does not judge it (its standard's
+/// factor is unknown).
+#[test]
+fn a_roster_row_without_its_category_is_a_member_all_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::write(
+        input.join("roster_202511_2.csv"),
+        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
+         H009,,城关镇,东街社区,赵六,341122198505051233,钱红,341122198707071240,配偶,,,,,\n\
+         H009,低保,城关镇,东街社区,赵六,341122198505051233,赵六,341122198505051233,本人,2,900.00,2024-03-01,100,\n\
+         H010,,城关镇,东街社区,孙七,341122199009091257,孙七,341122199009091257,本人,1,900.00,2024-03-01,100,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("housing_safety_202511_2.csv"),
+        "户主姓名,户主身份证号,乡镇,村,鉴定等级,鉴定日期,改造状态\n\
+         钱红,341122198707071240,城关镇,东街社区,D,2025-06-01,未纳入\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("pension_202511_2.csv"),
+        "姓名,身份证号,发放月份,发放金额（元）\n\
+         孙七,341122199009091257,202510,5000.00\n\
+         孙七,341122199009091257,202511,5000.00\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let rejects = read(out.join("rejects.csv"));
+    assert!(!rejects.contains("roster_202511_2.csv"), "{rejects}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let roster = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == "roster_202511_2.csv")
+        .unwrap();
+    assert_eq!(roster["rows_accepted"], 3, "{roster}");
+    assert_eq!(roster["rows_rejected"], 0, "{roster}");
+    assert_eq!(
+        roster["warnings"],
+        serde_json::json!({"missing_value:category": 2})
+    );
+    let findings = read(out.join("findings.csv"));
+    let about = |rule: &str, id: &str| {
+        findings
+            .lines()
+            .filter(|l| l.contains(&format!(",{rule},")) && l.contains(&format!(",{id},")))
+            .count()
+    };
+    assert_eq!(about("LB03", "341122198707071240"), 0, "{findings}");
+    assert_eq!(about("DY04", "341122198707071240"), 1, "{findings}");
+    assert!(
+        findings
+            .lines()
+            .any(|l| l.contains(",DY04,") && l.contains(",H009,341122198707071240,")),
+        "{findings}"
+    );
+    // 孙七's pension alone is over any standard; his category is unknown.
+    assert_eq!(about("CB01", "341122199009091257"), 0, "{findings}");
+}
+
 /// The files of a folder, by name, with their bytes.
 fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)

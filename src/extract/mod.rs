@@ -86,6 +86,11 @@ pub struct FieldDef {
     /// empty one is null. For the values a rule would otherwise judge on a
     /// guess: an unreadable amount taken as none, a death on no date.
     pub value_checked: bool,
+    /// An empty value is null, its row kept, and counted in the manifest's
+    /// warnings (`missing_value`): for a value that belongs to a group of
+    /// rows and may be written on one of them alone (the roster's 救助类别,
+    /// one per household).
+    pub value_expected: bool,
 }
 
 impl FieldDef {
@@ -98,6 +103,7 @@ impl FieldDef {
             column_required: true,
             value_required: false,
             value_checked: false,
+            value_expected: false,
         }
     }
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
@@ -118,6 +124,11 @@ impl FieldDef {
     /// value is null.
     pub const fn value_checked(mut self) -> FieldDef {
         self.value_checked = true;
+        self
+    }
+    /// An empty value is null and counted as a warning; the row is kept.
+    pub const fn value_expected(mut self) -> FieldDef {
+        self.value_expected = true;
         self
     }
 }

@@ -61,9 +61,13 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("household_id", "户编号", Text)
             .aliases(&["家庭编号", "户号"])
             .value_required(),
+        // One per household: a member row may leave it to the head's row
+        // (kept, with a warning; the household takes the first category its
+        // rows give). A category that is there but unknown rejects its row.
         FieldDef::new("category", "救助类别", Category(CATEGORY))
             .aliases(&["保障类别", "救助类型"])
-            .value_required(),
+            .value_checked()
+            .value_expected(),
         FieldDef::new("township", "乡镇（街道）", Text).aliases(&["街道", "乡镇街道"]),
         FieldDef::new("village", "村（社区）", Text)
             .aliases(&["社区", "村社区"])

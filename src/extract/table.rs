@@ -118,6 +118,11 @@ pub fn parse_row<'a>(
                 // cannot be read is.
                 if f.value_required && is_null(&v) && f.ty != FieldType::Money {
                     problems.push(("missing_value", format!("必填字段「{}」为空", f.header)));
+                } else if f.value_expected && is_null(&v) {
+                    warnings.push(FieldWarning {
+                        code: "missing_value",
+                        field: f.field,
+                    });
                 }
                 values.push(v);
             }

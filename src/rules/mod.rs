@@ -691,7 +691,9 @@ impl<'a> Blocks<'a> {
                    FROM roster_rows) WHERE rn = 1"
                     .into(),
             ),
-            // One row per household: its attributes from its first row, its
+            // One row per household: its attributes from its first row that
+            // gives its category (a household none of whose rows does has
+            // none: no factor or floor, so CB01 and DY02 do not judge it), its
             // size (保障人数 from any of its rows, else its distinct member
             // rows, unlinked ones included), its standard, CB01 factor and
             // DY02 floor. The distinct members are counted as the groups of
@@ -704,9 +706,12 @@ impl<'a> Blocks<'a> {
                        h.head_person_id, h.start_date, h.declared_income, h.monthly_benefit, \
                        CASE WHEN n.household_size > 0 THEN n.household_size ELSE n.member_rows END AS size, \
                        {standard} AS standard_fen, \
-                       CAST(CASE WHEN h.category = '低收入' THEN {factor_low} ELSE {factor} END AS BIGINT) AS factor_permille, \
-                       CAST(CASE WHEN h.category = '低收入' THEN {floor_low} ELSE {floor} END AS BIGINT) AS floor_bp \
-                     FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY _ord) AS rn \
+                       CAST(CASE WHEN h.category IS NULL THEN NULL \
+                         WHEN h.category = '低收入' THEN {factor_low} ELSE {factor} END AS BIGINT) AS factor_permille, \
+                       CAST(CASE WHEN h.category IS NULL THEN NULL \
+                         WHEN h.category = '低收入' THEN {floor_low} ELSE {floor} END AS BIGINT) AS floor_bp \
+                     FROM (SELECT *, ROW_NUMBER() OVER ( \
+                             PARTITION BY household_id ORDER BY category IS NULL, _ord) AS rn \
                            FROM roster WHERE NOT _dup AND NOT _superseded) h \
                      JOIN (SELECT household_id, MAX(household_size) AS household_size, \
                              COUNT(*) AS member_rows \
