@@ -83,18 +83,14 @@ fn excel_serial(s: &str) -> Option<NaiveDate> {
         return None;
     }
     let serial = digits_u32(int)?;
-    // A bare `1990` or `2025` is a year someone typed, not the serial of a
-    // day in 1905; reading it as a date would be a guess, so it is refused.
-    if int.len() == 4 && (1900..=2100).contains(&serial) {
-        return None;
-    }
-    // Nor is `202501` a day in 2454 but a month written YYYYMM: a date
-    // without its day, refused too. (Other numbers are serials, 2958465
-    // too: Excel's 9999-12-31, written for "no end".)
-    if int.len() == 6
-        && (1900..=2100).contains(&(serial / 100))
-        && (1..=12).contains(&(serial % 100))
-    {
+    // The serials of the days these extracts hold have five digits
+    // (10000 is 1927-05-18, 99999 is 2173-10-13), and 2958465 is Excel's
+    // 9999-12-31, written for "no end". Any other number is no serial but
+    // something else written short or long: a year (`2025`), a month
+    // (`202501`), `YYMMDD` (`250105`), a date that lost a digit
+    // (`2025015`). Reading it as a day in 1906 or 2584 would be a guess, so
+    // it is refused.
+    if int.len() != 5 && serial != EXCEL_SERIAL_MAX {
         return None;
     }
     from_excel_serial(serial)
@@ -240,10 +236,11 @@ pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, ValueError> {
         .ok_or_else(|| bad("bad_date", "无法识别的日期格式或日期不存在", &s))
 }
 
-/// `YYYYMM` as a number, e.g. 202511.
+/// A month of 1900–2100 as `YYYYMM` (a number, e.g. 202511): a contribution or a pension paid in
+/// 2501 is `YYMMDD` (`250105`) or some other number, not a month.
 fn period_of(year: i32, month: u32) -> Option<u32> {
     let year = u32::try_from(year).ok()?;
-    ((1..=12).contains(&month) && (1000..=9999).contains(&year)).then_some(year * 100 + month)
+    ((1..=12).contains(&month) && (1900..=2100).contains(&year)).then_some(year * 100 + month)
 }
 
 /// Every accepted period form, or `None`.
@@ -386,12 +383,18 @@ mod tests {
         for raw in ["202501", "202511", "190001", "210012"] {
             assert!(parse_date(raw).is_err(), "{raw:?}");
         }
-        // Six digits that are no month are serials: 2099-12-31, 2173-10-13,
-        // and Excel's last day, which marks "no end".
+        // Five digits are serials: 2099-12-31, 2173-10-13; and Excel's
+        // last day, which marks "no end".
         assert_eq!(parse_date("73050"), Ok(d(2099, 12, 31)));
         assert_eq!(parse_date("99999"), Ok(d(2173, 10, 13)));
-        assert_eq!(parse_date("202513"), Ok(from_excel_serial(202513)));
+        assert_eq!(parse_date("10000"), Ok(d(1927, 5, 18)));
         assert_eq!(parse_date("2958465"), Ok(d(9999, 12, 31)));
+        // Other numbers are something else written short or long: YYMMDD,
+        // YYMM, a date that lost a digit, a number that is no month.
+        for raw in ["250105", "2510", "99", "100", "9999", "2025015", "202513", "1000000"] {
+            assert!(parse_date(raw).is_err(), "{raw:?}");
+            assert!(parse_period(raw).is_err(), "{raw:?}");
+        }
         // Months written YYYYMM stay periods.
         assert_eq!(parse_period("202501"), Ok(Some(202501)));
     }
@@ -472,16 +475,22 @@ mod tests {
 
         #[test]
         fn formatted_dates_round_trip(days in 0i64..75_000) {
-            // From 1906 on: the serials of 1905 look like bare years.
             let date = NaiveDate::from_ymd_opt(1906, 1, 1).unwrap() + chrono::Days::new(days as u64);
             for fmt in ["%Y-%m-%d", "%Y/%-m/%-d", "%Y%m%d", "%Y.%m.%d", "%Y年%-m月%-d日"] {
                 let text = date.format(fmt).to_string();
                 prop_assert_eq!(parse_date(&text), Ok(Some(date)));
             }
+            // Five-digit serials: from 1927-05-18 on.
             let serial = (date - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
-            prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
+            if serial >= 10_000 {
+                prop_assert_eq!(parse_date(&serial.to_string()), Ok(Some(date)));
+            }
             let period = date.year() as u32 * 100 + date.month();
-            prop_assert_eq!(parse_period(&date.format("%Y%m").to_string()), Ok(Some(period)));
+            let expected = (date.year() <= 2100).then_some(period).ok_or("bad_period");
+            prop_assert_eq!(
+                parse_period(&date.format("%Y%m").to_string()).map_err(|e| e.code),
+                expected.map(Some)
+            );
         }
     }
 }
