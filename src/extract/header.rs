@@ -31,13 +31,18 @@ fn key_and_unit(header: &str) -> (String, Option<String>) {
     if key.starts_with('*') {
         key = key.trim_start_matches('*').to_string();
     }
+    // Round brackets, full-width ones too (NFKC made them ASCII); square
+    // and lenticular ones as some templates write them (`缴费基数【元】`).
     let mut unit = None;
-    if key.ends_with(')')
-        && let Some(open) = key.rfind('(')
-        && open > 0
-    {
-        unit = Some(key[open + 1..key.len() - 1].to_string());
-        key.truncate(open);
+    for (open_c, close_c) in [('(', ')'), ('[', ']'), ('【', '】'), ('〔', '〕')] {
+        if key.ends_with(close_c)
+            && let Some(open) = key.rfind(open_c)
+            && open > 0
+        {
+            unit = Some(key[open + open_c.len_utf8()..key.len() - close_c.len_utf8()].to_string());
+            key.truncate(open);
+            break;
+        }
     }
     (key, unit)
 }
@@ -374,6 +379,10 @@ mod tests {
         assert_eq!(header_key("*姓名"), "姓名");
         assert_eq!(header_key("＊ 发放金额（元）"), "发放金额");
         assert_eq!(header_key("建筑面积（㎡）"), "建筑面积");
+        assert_eq!(header_key("缴费基数[元]"), "缴费基数");
+        assert_eq!(header_key("缴费基数【元】"), "缴费基数");
+        assert_eq!(header_key("缴费基数〔元〕"), "缴费基数");
+        assert_eq!(key_and_unit("缴费基数【万元】").1.as_deref(), Some("万元"));
     }
 
     #[test]
