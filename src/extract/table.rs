@@ -208,15 +208,36 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
     (!folded.is_empty()).then_some(Cow::Owned(folded))
 }
 
+/// A text's canonical form ([`FieldType::Text`]): NFKC (full-width letters,
+/// digits and brackets as ASCII: `某公司（北京）` and `某公司(北京)` are one
+/// employer), every run of blanks one space, none at either end; `None`
+/// when empty. A text already in that form (the usual case) is borrowed.
+fn text(raw: &str) -> Option<Cow<'_, str>> {
+    use crate::normalize::text::{is_blank, is_nfkc};
+    let t = raw.trim_matches(is_blank);
+    if t.is_empty() {
+        return None;
+    }
+    let mut after_space = false;
+    let spaced_once = t.chars().all(|c| {
+        let ok = c == ' ' && !after_space || !is_blank(c);
+        after_space = c == ' ';
+        ok
+    });
+    if spaced_once && is_nfkc(t) {
+        return Some(Cow::Borrowed(t));
+    }
+    let folded: String = t.nfkc().collect();
+    let words: Vec<&str> = folded.split(is_blank).filter(|w| !w.is_empty()).collect();
+    (!words.is_empty()).then(|| Cow::Owned(words.join(" ")))
+}
+
 /// Parses one cell; the error is a stable code and a Chinese message that
 /// does not repeat the value.
 fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static str, String)> {
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
     Ok(match f.ty {
-        FieldType::Text => {
-            let t = raw.trim();
-            Value::Text((!t.is_empty()).then_some(Cow::Borrowed(t)))
-        }
+        FieldType::Text => Value::Text(text(raw)),
         FieldType::Code => Value::Text(code(raw)),
         FieldType::Id => Value::Id {
             raw,
@@ -1265,6 +1286,19 @@ pub fn region_unknown(id: &NormalizedId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_are_nfkc_with_single_spaces() {
+        let t = |raw: &str| text(raw).map(Cow::into_owned);
+        assert_eq!(t("某公司（北京）"), Some("某公司(北京)".into()));
+        assert_eq!(t("某公司(北京)"), Some("某公司(北京)".into()));
+        assert_eq!(t(" ＡＢＣ　 Co.,  Ltd "), Some("ABC Co., Ltd".into()));
+        assert_eq!(t("城关镇"), Some("城关镇".into()));
+        assert_eq!(t("\u{3000}\u{200b} "), None);
+        assert_eq!(t(""), None);
+        assert!(matches!(text("H001"), Some(Cow::Borrowed(_))));
+        assert!(matches!(text("某 公司"), Some(Cow::Borrowed(_))));
+    }
 
     #[test]
     fn an_ord_names_its_file_and_row_and_orders_files_first() {
