@@ -17,7 +17,7 @@ const AID: &[(&str, &[&str])] = &[
     ("免学费", &["免除学费"]),
     ("国家助学金", &["助学金"]),
     ("营养改善", &["营养改善计划", "营养餐"]),
-    ("无", &["未资助", "否"]),
+    ("无", &["未资助", "无资助", "未享受", "否"]),
 ];
 
 const HARDSHIP: &[(&str, &[&str])] = &[
@@ -56,3 +56,17 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     key: &["id_number", "school_year"],
     key_fallback: &["name", "birth_date", "school_year"],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::AID;
+    use crate::extract::table::parse_category;
+
+    #[test]
+    fn no_aid_written_any_way_is_none() {
+        for raw in ["无", "未资助", "无资助", "未享受", "否"] {
+            assert_eq!(parse_category(AID, raw), Ok(Some("无")), "{raw}");
+        }
+        assert_eq!(parse_category(AID, "助学金"), Ok(Some("国家助学金")));
+    }
+}

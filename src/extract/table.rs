@@ -262,7 +262,7 @@ fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static st
 }
 
 /// The canonical value a spelling stands for; empty is null.
-fn parse_category(
+pub(crate) fn parse_category(
     values: &'static [(&'static str, &'static [&'static str])],
     raw: &str,
 ) -> Result<Option<&'static str>, (&'static str, String)> {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate};
 
 use super::ValueError;
-use super::text::{fold_width, is_blank, quote_prefix};
+use super::text::{fold_width, is_blank, is_dash, quote_prefix};
 
 /// Excel serials accepted as dates: 61 is 1900-03-01, the first day after
 /// Excel's fictitious leap day; 2958465 is 9999-12-31, Excel's last date.
@@ -391,7 +391,9 @@ mod tests {
         assert_eq!(parse_date("2958465"), Ok(d(9999, 12, 31)));
         // Other numbers are something else written short or long: YYMMDD,
         // YYMM, a date that lost a digit, a number that is no month.
-        for raw in ["250105", "2510", "99", "100", "9999", "2025015", "202513", "1000000"] {
+        for raw in [
+            "250105", "2510", "99", "100", "9999", "2025015", "202513", "1000000",
+        ] {
             assert!(parse_date(raw).is_err(), "{raw:?}");
             assert!(parse_period(raw).is_err(), "{raw:?}");
         }
@@ -508,7 +510,12 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     if folded.is_empty() || super::text::is_none_placeholder(&folded) {
         return Ok(None);
     }
-    let digits: Vec<u32> = folded.chars().filter_map(|c| c.to_digit(10)).collect();
+    let mut digits: Vec<u32> = folded.chars().filter_map(|c| c.to_digit(10)).collect();
+    // A semester of the year (`2025-2026-1`, `2025-2026学年第2学期`) is in
+    // the year.
+    if matches!(digits.len(), 7 | 9) && names_a_semester(&folded) {
+        digits.pop();
+    }
     let bad = || ValueError {
         code: "bad_school_year",
         message: format!("无法识别的学年：{}", quote_prefix(raw, 20)),
@@ -530,6 +537,17 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     Ok(Some(format!("{start}-{}", start + 1)))
 }
 
+/// Whether a school year's text ends in its semester: a 1 or 2 set off
+/// by a dash, a slash, a point or 第 (`-1`, `第2学期`).
+fn names_a_semester(folded: &str) -> bool {
+    let s = folded.strip_suffix("学期").unwrap_or(folded);
+    let mut back = s.chars().rev();
+    matches!(back.next(), Some('1' | '2'))
+        && back
+            .next()
+            .is_some_and(|c| is_dash(c) || matches!(c, '/' | '.' | '_' | '第'))
+}
+
 #[cfg(test)]
 mod school_year_tests {
     use super::*;
@@ -546,6 +564,13 @@ mod school_year_tests {
             "2025-26",
             "2025学年",
             " 2025 - 2026 ",
+            // A semester is in its year.
+            "2025-2026-1",
+            "2025-2026-2",
+            "２０２５－２０２６－１",
+            "2025-26-2",
+            "2025-2026学年第1学期",
+            "2025-2026学年第二学期",
         ] {
             assert_eq!(
                 parse_school_year(raw),
@@ -554,7 +579,15 @@ mod school_year_tests {
             );
         }
         assert_eq!(parse_school_year(""), Ok(None));
-        for bad in ["2025-2027", "学年", "20252", "上学期", "1850-1851"] {
+        for bad in [
+            "2025-2027",
+            "学年",
+            "20252",
+            "上学期",
+            "1850-1851",
+            "2025-2026-3",
+            "2025-20261",
+        ] {
             assert!(parse_school_year(bad).is_err(), "{bad}");
         }
     }

@@ -293,7 +293,13 @@ mod tests {
         assert_eq!(parse_money("999999999.99"), Ok(Some(99_999_999_999)));
         assert_eq!(parse_money("-999999999.99"), Ok(Some(-99_999_999_999)));
         // A legacy ID pasted into an amount column; 10 万万; a long number.
-        for raw in ["1000000000", "341122800101003", "100000万", "-1000000000.00", "99999999999999999999999"] {
+        for raw in [
+            "1000000000",
+            "341122800101003",
+            "100000万",
+            "-1000000000.00",
+            "99999999999999999999999",
+        ] {
             let err = parse_money(raw).unwrap_err();
             assert_eq!(err.code, "bad_money", "{raw:?}");
             assert!(err.message.starts_with("金额超出合理范围"), "{raw:?}");
