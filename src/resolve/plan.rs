@@ -250,8 +250,9 @@ pub(crate) fn repair_candidates() -> String {
 }
 
 /// Repair: a candidate qualifies when one of its known names agrees with the
-/// record's name (its best level counts); a record is repaired only when
-/// exactly one candidate qualifies (precision first).
+/// record's name (its best level counts) and it was born the day the
+/// record's birth date says, where it says one; a record is repaired only
+/// when exactly one candidate qualifies (precision first).
 pub(crate) fn repairs() -> String {
     let rank_case = {
         let arms: String = REPAIRED_SCORES
@@ -263,14 +264,25 @@ pub(crate) fn repairs() -> String {
     // A candidate confirms with the names it is known by that agree with
     // its best-known name: a name another row put on its ID (DQ02: a
     // spouse's on the head's) does not make a typo of that ID the spouse's.
+    // A record that gives its birth date (a student's) rules out every
+    // candidate born another day: the typo was then in the ID's other
+    // digits, and the person it names may be someone else (a classmate of
+    // the same name born the day the ID says, whom name + birth date finds).
     format!(
-        "WITH scored AS (
+        "WITH contradicted AS (
+            SELECT DISTINCT o.id AS bad_id, o.name_key, c.person_id
+            FROM {OBS_OTHER} o JOIN {CANDIDATES} c ON c.bad_id = o.id
+            WHERE o.id_status = {bad_check} AND o.birth IS NOT NULL
+              AND o.birth <> substr(c.person_id, 7, 8)),
+         scored AS (
             SELECT c.bad_id, b.name_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
             JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
             JOIN {PERSONS} p ON p.person_id = c.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
+            LEFT JOIN contradicted x ON x.bad_id = c.bad_id AND x.name_key = b.name_key
+              AND x.person_id = c.person_id
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree} AND x.person_id IS NULL
             GROUP BY c.bad_id, b.name_key, c.person_id)
          SELECT bad_id, name_key, max(person_id) AS person_id, max(rank) AS rank
          FROM scored WHERE rank > 0
@@ -278,6 +290,7 @@ pub(crate) fn repairs() -> String {
          HAVING count(*) = 1",
         bad = bad_records(),
         disagree = quote(LEVEL_DISAGREE),
+        bad_check = quote(status::BAD_CHECK),
     )
 }
 

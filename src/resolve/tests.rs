@@ -1070,6 +1070,44 @@ fn student<'a>(id_raw: &str, name: &'a str, birth: &'a str) -> Row<'a> {
     }
 }
 
+/// A student's bad ID one typo from a person born another day than the
+/// row's birth date is not repaired to that person: the row's birth date
+/// agrees with the ID as written, and a classmate of the same name born
+/// that day is the one name + birth date links. Without the classmate the
+/// row stays unlinked; a birth date that agrees with the candidate repairs.
+#[tokio::test]
+async fn a_repair_that_contradicts_the_row_s_birth_date_is_not_made() {
+    let march = id("34112220150303123"); // 张一鸣, born 2015-03-03
+    let august = id("34112220150803457"); // 张一鸣, born 2015-08-03
+    let typed = typo(&march, 11, '8'); // reads 2015-08-03
+    assert_eq!(classify(&typed).1, "bad_check");
+    for (with_classmate, birth, expected) in [
+        (true, "2015-08-03", (Some(august.clone()), "name_birth", 0.8)),
+        (false, "2015-08-03", (None, "unlinked", 0.0)),
+        (true, "2015-03-03", (Some(march.clone()), "repaired", 0.93)),
+    ] {
+        let mut roster = vec![(march.as_str(), "张一鸣")];
+        if with_classmate {
+            roster.push((august.as_str(), "张一鸣"));
+        }
+        let ctx = session_with_roster(&roster);
+        let education = table(
+            "学籍.csv",
+            PRIMARY,
+            true,
+            &[/* 2 */ student(&typed, "张一鸣", birth)],
+        );
+        register_batch(&ctx, "education", education).unwrap();
+        let res = resolve_all(&ctx, &["roster", "education"]).await.unwrap();
+        let (person, method, score) = expected;
+        assert_eq!(
+            link(&res, "education", "2"),
+            (person, method.to_string(), score),
+            "{with_classmate} {birth}"
+        );
+    }
+}
+
 /// An education row whose bad ID no repair resolves (two digits wrong)
 /// links by name and birth date when one known person qualifies, and is
 /// still DQ01: its ID number is invalid and was not repaired.
