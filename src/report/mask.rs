@@ -77,16 +77,16 @@ pub fn mask_name(name: &str) -> String {
 /// scientific notation when it kept more than the region code
 /// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
-    // What is masked has 15 digits in a row, or 10 around a decimal point:
-    // eleven bytes or more of digits and points in a row. Most evidence
-    // (amounts, dates) has none.
+    // What is masked has 15 digits in a row, or seven around a decimal
+    // point (scientific notation): eight bytes or more of digits and points
+    // in a row. Most evidence (amounts, dates) has none.
     let longest_run = text
         .as_bytes()
         .split(|b| !(b.is_ascii_digit() || *b == b'.'))
         .map(<[u8]>::len)
         .max()
         .unwrap_or(0);
-    if longest_run < 11 {
+    if longest_run < 8 {
         return text.to_owned();
     }
     let chars: Vec<char> = text.chars().collect();
@@ -115,7 +115,9 @@ pub fn mask_ids_in(text: &str) -> String {
                 }
             }
             let run: String = chars[start..i].iter().collect();
-            if digits >= 15 || (digits >= 10 && run.contains('.')) {
+            if run.contains('.') {
+                out.push_str(&mask_sci_mantissa(&run));
+            } else if digits >= 15 {
                 out.push_str(&mask_id(&run));
             } else {
                 out.push_str(&run);
@@ -196,6 +198,23 @@ fn mask_quoted_ids(evidence: &str) -> String {
 }
 
 /// A raw ID value masked for people (see [`mask_quoted_ids`]).
+/// The mantissa of an ID number in scientific notation with no more than
+/// its region code shown: every digit after the sixth is `*`
+/// (`1.10105199001012` → `1.10105*********`; full-width digits count).
+fn mask_sci_mantissa(mantissa: &str) -> String {
+    let mut digits = 0;
+    mantissa
+        .chars()
+        .map(|c| {
+            if !fold_width(c).is_ascii_digit() {
+                return c;
+            }
+            digits += 1;
+            if digits > 6 { '*' } else { c }
+        })
+        .collect()
+}
+
 fn mask_raw_id(raw: &str) -> String {
     match normalize_id(raw).status {
         IdStatus::Empty => raw.to_string(),
@@ -213,10 +232,8 @@ fn mask_raw_id(raw: &str) -> String {
             };
             if digits(exponent) > 2 {
                 mask_id(raw)
-            } else if digits(mantissa) > 6 {
-                format!("{}{exponent}", mask_id(mantissa))
             } else {
-                raw.to_string()
+                format!("{}{exponent}", mask_sci_mantissa(mantissa))
             }
         }
         _ => mask_id(raw),
@@ -464,13 +481,14 @@ mod tests {
         assert_eq!(mask_ids_in(region_only), region_only);
         assert_eq!(
             mask_ids_in("身份证号「1.10105199001012E+17」"),
-            "身份证号「1.1010******1012E+17」"
+            "身份证号「1.10105*********E+17」"
         );
         assert_eq!(mask_ids_in("比例 1234567890.5 元"), "比例 1234567890.5 元");
-        // The shortest runs that are masked: ten digits around a point
-        // (eleven bytes), fifteen digits in a row; one digit fewer is kept.
-        assert_eq!(mask_ids_in("「1.101051990E+17」"), "「1.*******90E+17」");
-        assert_eq!(mask_ids_in("「1.10105199E+17」"), "「1.10105199E+17」");
+        // The shortest runs that are masked: seven digits around a point
+        // (the region code and one more), fifteen digits in a row; one
+        // digit fewer is kept.
+        assert_eq!(mask_ids_in("「1.101051E+17」"), "「1.10105*E+17」");
+        assert_eq!(mask_ids_in("「1.10105E+17」"), "「1.10105E+17」");
         assert_eq!(mask_ids_in("号 110105900101123"), "号 110105*****1123");
         assert_eq!(mask_ids_in("号 11010590010112"), "号 11010590010112");
     }
@@ -579,13 +597,13 @@ mod tests {
         );
         // Scientific notation however typed keeps the region code only.
         for (raw, shown) in [
-            ("1,10105199001012E+17", "1,1010******1012E+17"),
+            ("1,10105199001012E+17", "1,10105*********E+17"),
             (
                 "１.１０１０５１９９００１０１２Ｅ＋１７",
-                "１.１０１０******１０１２Ｅ＋１７",
+                "１.１０１０５*********Ｅ＋１７",
             ),
             ("1.10105E+17", "1.10105E+17"),
-            ("1.10105199E+17", "1.******99E+17"),
+            ("1.10105199E+17", "1.10105***E+17"),
         ] {
             let text = format!("身份证号{}已被 Excel 科学计数法损坏", quote_raw(raw));
             assert_eq!(
@@ -596,7 +614,7 @@ mod tests {
         let sci = "身份证号「1.10105199001012E+17」已被 Excel 科学计数法损坏，后几位无法恢复";
         assert_eq!(
             mask_evidence(sci, "孙丽"),
-            "身份证号「1.1010******1012E+17」已被 Excel 科学计数法损坏，后几位无法恢复"
+            "身份证号「1.10105*********E+17」已被 Excel 科学计数法损坏，后几位无法恢复"
         );
         // A note is masked as typed: a quoted date stays.
         assert_eq!(mask_note("「2025年」已核实", "孙丽"), "「2025年」已核实");
