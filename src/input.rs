@@ -888,12 +888,13 @@ fn header_problems(
         .as_ref()
         .map(|s| format!("{name} 工作表 {s}"))
         .unwrap_or_else(|| name.to_string());
+    let pasted = crate::extract::looks_pasted(&section.header);
     let headers = section
         .header
         .iter()
         .map(|h| h.trim())
         .filter(|h| !h.is_empty())
-        .map(crate::extract::header_for_message)
+        .map(|h| crate::extract::header_for_message(h, pasted))
         .collect::<Vec<_>>()
         .join("、");
     for p in found {

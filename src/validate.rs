@@ -180,18 +180,26 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 a.unknown_columns.join("、")
             );
         }
+        // A sheet may be named after a household head's ID number.
+        let sheets = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| crate::report::mask::mask_ids_in(n))
+                .collect::<Vec<_>>()
+                .join("、")
+        };
         if !a.ignored_sheets.is_empty() {
             let _ = writeln!(
                 s,
                 "    无表头的工作表 sheets without header: {}",
-                a.ignored_sheets.join("、")
+                sheets(&a.ignored_sheets)
             );
         }
         if !a.hidden_sheets.is_empty() {
             let _ = writeln!(
                 s,
                 "    已读取的隐藏工作表 hidden sheets read as data: {}",
-                a.hidden_sheets.join("、")
+                sheets(&a.hidden_sheets)
             );
         }
         if a.merged_cells_filled > 0 {

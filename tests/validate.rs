@@ -371,9 +371,14 @@ fn a_row_repeated_by_a_later_file_is_no_conflict_a_different_one_is() {
     assert_eq!(input(&m, "pension_202511.csv")["rows_conflict"], 0);
 }
 
-/// A pension workbook: a data sheet, and a second sheet with the given
-/// header and one row.
+/// A pension workbook: a data sheet, and a second sheet (联系人) with the
+/// given header and one row.
 fn pension_workbook(dir: &Path, second: Option<&[&str]>) {
+    pension_workbook_named(dir, "联系人", second);
+}
+
+/// [`pension_workbook`] with the second sheet named `second_name`.
+fn pension_workbook_named(dir: &Path, second_name: &str, second: Option<&[&str]>) {
     std::fs::remove_file(dir.join("pension_202511.csv")).unwrap();
     let mut wb = rust_xlsxwriter::Workbook::new();
     let data = wb.add_worksheet();
@@ -389,7 +394,7 @@ fn pension_workbook(dir: &Path, second: Option<&[&str]>) {
     }
     if let Some(header) = second {
         let ws = wb.add_worksheet();
-        ws.set_name("联系人").unwrap();
+        ws.set_name(second_name).unwrap();
         for (c, h) in header.iter().enumerate() {
             ws.write_string(0, c as u16, *h).unwrap();
             ws.write_string(
@@ -435,4 +440,20 @@ fn a_sheet_naming_only_persons_beside_the_data_is_ignored() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("工作表 联系人：缺少必需列「发放金额"), "{err}");
     }
+}
+
+/// A sheet named after a person's ID number (one sheet per household head)
+/// is named in validate's report with the ID masked.
+#[test]
+fn a_sheet_named_after_an_id_number_is_masked_in_the_report() {
+    // A second sheet of one cell, no header.
+    let batch = broken_sample(|d| {
+        pension_workbook_named(d, "王芳341122194502104426", Some(&["本表仅供核对"]))
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = validate_into(batch.path(), &out.path().join("o"));
+    assert_ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("王芳341122********4426"), "{stdout}");
+    assert!(!stdout.contains("341122194502104426"), "{stdout}");
 }

@@ -95,30 +95,83 @@ fn names_another_money_unit(header: &str) -> bool {
 
 /// A header cell as a message or the manifest may show it: a cell that is
 /// no header of any extract but a value pasted over one (an ID number, a
-/// name) is masked, since messages never carry IDs or names in full. Runs
-/// of 15 or more digits are masked as ID numbers; a cell of two to four
-/// Han characters (a separator allowed) that no extract or contact list
-/// uses as a header is masked as a name.
-pub fn header_for_message(cell: &str) -> String {
+/// name) is masked, since messages never carry IDs or names in full.
+/// `pasted` says the row holds values no header holds (an ID number, a
+/// date, a number: see [`looks_pasted`]): a data row pasted over the header,
+/// whose every other cell of Han text is masked as a name. Else an ID
+/// number however written is masked as one, runs of 15 digits or more
+/// too, and a cell is masked as a name only when it looks like one: two to
+/// four Han characters beginning with a common surname and holding none of
+/// the characters header words are made of (`实发金额`, `经办人`, `成员证件`
+/// stay as they are, so that the message still names the column), or a
+/// minority name's parts with their separator.
+pub fn header_for_message(cell: &str, pasted: bool) -> String {
+    use crate::normalize::text::is_common_han;
+    use crate::report::mask;
     let cell = cell.trim();
     let key = header_key(cell);
     if known_header_keys().contains(key.as_str()) {
         return cell.to_string();
     }
+    if is_id_like(cell) {
+        return mask::mask_raw_id(cell);
+    }
+    let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
+    let han = cell.chars().any(is_common_han);
     let name_like = {
         let n = cell.chars().count();
-        let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
+        let all_han = cell.chars().all(|c| is_common_han(c) || separator(c));
         let minority = cell.contains(separator) && n <= 12;
-        ((2..=4).contains(&n) || minority)
-            && cell
-                .chars()
-                .all(|c| crate::normalize::text::is_common_han(c) || separator(c))
+        let surname = common_surnames().iter().any(|s| cell.starts_with(s));
+        let header_word = cell.chars().any(|c| HEADER_WORD_CHARS.contains(c));
+        all_han && (minority || ((2..=4).contains(&n) && surname && !header_word))
     };
-    if name_like {
-        crate::report::mask::mask_name(cell)
+    if name_like || (pasted && han) {
+        mask::mask_name(cell)
     } else {
-        crate::report::mask::mask_ids_in(cell)
+        mask::mask_ids_in(cell)
     }
+}
+
+/// Whether a header row holds values no header holds: an ID number, a
+/// date, a number (a data row pasted over the header).
+pub fn looks_pasted(cells: &[impl AsRef<str>]) -> bool {
+    cells.iter().any(|c| {
+        let c = c.as_ref().trim();
+        !c.is_empty()
+            && !known_header_keys().contains(header_key(c).as_str())
+            && (is_id_like(c)
+                || matches!(crate::normalize::date::parse_date(c), Ok(Some(_)))
+                || matches!(crate::normalize::money::parse_money(c), Ok(Some(_))))
+    })
+}
+
+/// Whether a cell is an ID number however written (spaced, full-width, in
+/// scientific notation, with a wrong check character).
+fn is_id_like(cell: &str) -> bool {
+    use crate::normalize::id::{IdStatus, normalize_id};
+    matches!(
+        normalize_id(cell).status,
+        IdStatus::Valid | IdStatus::Upgraded15 | IdStatus::BadCheck | IdStatus::SciNotation
+    )
+}
+
+/// Characters that make up header words (金额, 日期, 号码, 状态, 经办人 …)
+/// and are rare in given names.
+const HEADER_WORD_CHARS: &str = "额期号码称类型状态费址注员证件卡因构办记录序编准间项籍别龄险务式量率例值计总收支付度区县镇乡村街院校份备否单部门位用数级日人";
+
+/// The 300 most frequent surnames and the compound ones
+/// (data/gen_surnames.csv, see data/SOURCES.md).
+fn common_surnames() -> &'static [&'static str] {
+    static SURNAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    SURNAMES.get_or_init(|| {
+        include_str!("../../data/gen_surnames.csv")
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
 }
 
 /// The header keys of every extract's fields and aliases and of a contact
@@ -310,12 +363,13 @@ impl HeaderMatcher {
     pub fn map_header(&self, cells: &[impl AsRef<str>]) -> Result<HeaderMap, Vec<HeaderProblem>> {
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.def.fields.len()];
         let mut unknown = Vec::new();
+        let pasted = looks_pasted(cells);
         for (col, cell) in cells.iter().enumerate() {
             let cell = cell.as_ref();
             match self.field_of(cell) {
                 Some(i) => hits[i].push(col),
                 None if cell.trim().is_empty() => {}
-                None => unknown.push(header_for_message(cell)),
+                None => unknown.push(header_for_message(cell, pasted)),
             }
         }
         let mut problems = Vec::new();
@@ -365,6 +419,7 @@ impl HeaderMatcher {
 mod tests {
     use super::*;
     use crate::extract::by_name;
+    use crate::report::mask::mask_name;
 
     fn cells(s: &str) -> Vec<String> {
         s.split(',').map(String::from).collect()
@@ -428,16 +483,54 @@ mod tests {
 
     #[test]
     fn headers_in_messages_mask_pasted_ids_and_names() {
-        assert_eq!(header_for_message(" 身份证号 "), "身份证号");
-        assert_eq!(header_for_message("联系电话"), "联系电话");
-        assert_eq!(header_for_message("单位名称"), "单位名称");
+        let shown = |cell| header_for_message(cell, false);
+        assert_eq!(shown(" 身份证号 "), "身份证号");
+        assert_eq!(shown("联系电话"), "联系电话");
+        assert_eq!(shown("单位名称"), "单位名称");
+        assert_eq!(shown("341122196101010057"), "341122********0057");
+        // An ID number however written; scientific notation shows the
+        // region code alone.
+        assert_eq!(shown("341122 19610101 0057"), "341122**********0057");
         assert_eq!(
-            header_for_message("341122196101010057"),
-            "341122********0057"
+            shown("３４１１２２１９６１０１０１００５７"),
+            "３４１１２２********００５７"
         );
-        assert_eq!(header_for_message("钱二"), "钱*");
-        assert_eq!(header_for_message("买买提·艾力"), "买****力");
-        assert_eq!(header_for_message("Remarks"), "Remarks");
+        assert_eq!(shown("3.41122196101010E+17"), "3.41122*********E+17");
+        assert_eq!(shown("钱二"), "钱*");
+        assert_eq!(shown("王小明"), "王*明");
+        assert_eq!(shown("买买提·艾力"), "买****力");
+        assert_eq!(shown("Remarks"), "Remarks");
+        // Header words, even those that begin with a surname, stay: the
+        // message must name the column.
+        for word in [
+            "实发金额",
+            "成员证件",
+            "备注说明",
+            "经办人",
+            "登记机构",
+            "失业原因",
+            "社保卡号",
+            "街道名称",
+            "经办日期",
+            "金额",
+            "时间",
+        ] {
+            assert_eq!(shown(word), word);
+        }
+        // A data row pasted over the header: every other cell of Han text
+        // is masked, names with their notes too.
+        let pasted = cells("张伟（曾用名张维）,341122196101010057,2025-01-05,城关镇");
+        assert!(looks_pasted(&pasted));
+        assert!(!looks_pasted(&cells("姓名,身份证号,实发金额,备注说明")));
+        assert_eq!(
+            header_for_message("张伟（曾用名张维）", true),
+            mask_name("张伟（曾用名张维）")
+        );
+        assert_ne!(
+            header_for_message("张伟（曾用名张维）", true),
+            "张伟（曾用名张维）"
+        );
+        assert_eq!(header_for_message("实发金额", true), "实**额");
         let def = by_name("pension").unwrap();
         let m = HeaderMatcher::new(def, &BTreeMap::new());
         let map = m

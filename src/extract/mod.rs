@@ -16,7 +16,9 @@ mod roster;
 pub mod table;
 mod unemployment;
 
-pub use header::{HeaderMap, HeaderMatcher, HeaderProblem, header_for_message, header_key};
+pub use header::{
+    HeaderMap, HeaderMatcher, HeaderProblem, header_for_message, header_key, looks_pasted,
+};
 
 /// How a field's text is turned into a typed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -197,7 +197,6 @@ fn mask_quoted_ids(evidence: &str) -> String {
     out
 }
 
-/// A raw ID value masked for people (see [`mask_quoted_ids`]).
 /// The mantissa of an ID number in scientific notation with no more than
 /// its region code shown: every digit after the sixth is `*`
 /// (`1.10105199001012` → `1.10105*********`; full-width digits count).
@@ -215,7 +214,8 @@ fn mask_sci_mantissa(mantissa: &str) -> String {
         .collect()
 }
 
-fn mask_raw_id(raw: &str) -> String {
+/// A raw ID value masked for people (see [`mask_quoted_ids`]).
+pub fn mask_raw_id(raw: &str) -> String {
     match normalize_id(raw).status {
         IdStatus::Empty => raw.to_string(),
         IdStatus::SciNotation => {

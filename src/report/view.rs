@@ -106,12 +106,14 @@ pub fn cells_of(report: &PeopleReport, rows: &[&FindingRow]) -> Vec<[String; 15]
 /// One finding as the cells of [`HEADERS`], masked when asked.
 pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String; 15] {
     // Some sites number a household by its head's ID number.
-    let (household, id, name, evidence) = if masked {
+    let (household, id, name, evidence, sources) = if masked {
         (
             mask::mask_household(&row.household_id),
             mask::mask_id(&row.id_number),
             mask::mask_name(&row.name),
             mask::mask_evidence(&row.evidence, &row.name),
+            // A sheet may be named after a household head's ID number.
+            mask::mask_ids_in(&row.sources),
         )
     } else {
         (
@@ -119,6 +121,7 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
             row.id_number.clone(),
             row.name.clone(),
             row.evidence.clone(),
+            row.sources.clone(),
         )
     };
     let mut review = review.cloned().unwrap_or_default();
@@ -138,7 +141,7 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
         row.township.clone(),
         row.village.clone(),
         evidence,
-        row.sources.clone(),
+        sources,
         match_label(&row.matched),
         row.case_status.clone(),
         review.verdict,
@@ -491,6 +494,14 @@ pub(crate) mod tests {
         assert_eq!(full[6], "张三明");
         assert_eq!(full[9], row.evidence);
         assert_eq!(full[VERDICT_COLUMN], "");
+        // A sheet named after its household head's ID number.
+        let mut row = row;
+        row.sources = "roster:roster_202511.xlsx:张伟341122198001011238!3".into();
+        assert_eq!(
+            cells(&row, None, true)[10],
+            "roster:roster_202511.xlsx:张伟341122********1238!3"
+        );
+        assert_eq!(cells(&row, None, false)[10], row.sources);
     }
 
     #[test]

@@ -1082,7 +1082,11 @@ async fn a_repair_that_contradicts_the_row_s_birth_date_is_not_made() {
     let typed = typo(&march, 11, '8'); // reads 2015-08-03
     assert_eq!(classify(&typed).1, "bad_check");
     for (with_classmate, birth, expected) in [
-        (true, "2015-08-03", (Some(august.clone()), "name_birth", 0.8)),
+        (
+            true,
+            "2015-08-03",
+            (Some(august.clone()), "name_birth", 0.8),
+        ),
         (false, "2015-08-03", (None, "unlinked", 0.0)),
         (true, "2015-03-03", (Some(march.clone()), "repaired", 0.93)),
     ] {
