@@ -76,6 +76,7 @@ fn set_purge_delay() {
 }
 
 fn main() -> ExitCode {
+    owner_only_files();
     set_purge_delay();
     let cli = Cli::parse();
     init_logging(cli.log_format);
@@ -91,6 +92,18 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// Everything the process creates is for its owner alone: hedui's own
+/// files are made 0600 and folders 0700 anyway, and so are then the query
+/// engine's spill folders, which it makes itself (0777 less the umask).
+fn owner_only_files() {
+    #[cfg(unix)]
+    {
+        use rustix::fs::Mode;
+        let inherited = rustix::process::umask(Mode::from_raw_mode(0o077));
+        rustix::process::umask(inherited | Mode::from_raw_mode(0o077));
     }
 }
 
