@@ -79,11 +79,11 @@ pub struct Evaluation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
-    #[error("cannot read {path}: {message}")]
+    #[error("无法读取 {path}：{message} / cannot read {path}: {message}")]
     Read { path: PathBuf, message: String },
-    #[error("{path}: missing column `{column}`")]
+    #[error("{path}：缺少列 `{column}` / {path}: missing column `{column}`")]
     MissingColumn { path: PathBuf, column: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("无法写入 {path}：{source} / cannot write {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,

@@ -387,6 +387,8 @@ fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("科学计数法"), "{err}");
     assert!(err.contains(&format!("第 {first} 行")), "{err}");
+    // The English half names the file too.
+    assert!(err.contains(&format!("findings.csv row {first}:")), "{err}");
     std::fs::remove_file(&csv).unwrap();
     let o = hedui(&["report", "--out", out.to_str().unwrap()]);
     assert_eq!(

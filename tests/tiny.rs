@@ -56,3 +56,26 @@ fn tiny_county_scores_against_its_truth() {
     assert!(links["precision"].as_f64().unwrap() >= 0.9995, "{links}");
     assert!(links["recall"].as_f64().unwrap() >= 0.998, "{links}");
 }
+
+/// A truth folder that is not there: exit 4, the file named in Chinese and
+/// English.
+#[test]
+fn evaluate_without_its_truth_names_the_file_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_tiny(&out);
+    let missing = dir.path().join("nosuch");
+    let o = hedui(&[
+        "evaluate",
+        "--truth",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let file = missing.join("links.csv");
+    let file = file.display();
+    assert!(err.contains(&format!("无法读取 {file}")), "{err}");
+    assert!(err.contains(&format!("cannot read {file}")), "{err}");
+}

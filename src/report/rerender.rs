@@ -32,7 +32,7 @@ pub enum RerenderError {
     #[error(
         "{file} 第 {row} 行: 身份证号已被 Excel 改成科学计数法（如 1.10105E+17），号码已丢失；\
          请用运行写出的原文件，或删去 findings.csv 以改读 findings.parquet / \
-         row {row}: the ID number was turned into scientific notation by Excel and its \
+         {file} row {row}: the ID number was turned into scientific notation by Excel and its \
          digits are lost; use the file as the run wrote it, or remove findings.csv to \
          read findings.parquet"
     )]
