@@ -213,18 +213,24 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
 /// employer), every run of blanks one space, none at either end; `None`
 /// when empty. A text already in that form (the usual case) is borrowed.
 fn text(raw: &str) -> Option<Cow<'_, str>> {
-    use crate::normalize::text::{is_blank, is_nfkc};
+    use crate::normalize::text::{is_blank, is_common_han};
     let t = raw.trim_matches(is_blank);
     if t.is_empty() {
         return None;
     }
+    // Nearly every text is ASCII and common Han characters, single-spaced:
+    // in canonical form already, in one pass.
     let mut after_space = false;
-    let spaced_once = t.chars().all(|c| {
-        let ok = c == ' ' && !after_space || !is_blank(c);
+    let canonical = t.chars().all(|c| {
+        let ok = if c == ' ' {
+            !after_space
+        } else {
+            c.is_ascii_graphic() || is_common_han(c)
+        };
         after_space = c == ' ';
         ok
     });
-    if spaced_once && is_nfkc(t) {
+    if canonical {
         return Some(Cow::Borrowed(t));
     }
     let folded: String = t.nfkc().collect();
