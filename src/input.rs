@@ -624,6 +624,7 @@ fn load_file(
                 .entry(s.reason.code().to_string())
                 .or_default() += 1;
         }
+        let first_place = duplicates.next_place();
         let dups = duplicates.mark(map, &chunk.rows);
         // The rows are parsed and built into columns a piece at a time, the
         // pieces side by side; they are joined in file order.
@@ -631,9 +632,15 @@ fn load_file(
             .rows
             .par_chunks(PIECE_ROWS)
             .zip(dups.par_chunks(PIECE_ROWS))
-            .map(|(raw, dups)| {
-                let cut_off = chunk.cut_off.as_ref();
-                parse_piece(def, map, &name, raw, dups, cut_off, keep_contents)
+            .enumerate()
+            .map(|(k, (raw, dups))| {
+                let piece = Piece {
+                    rows: raw,
+                    dups,
+                    first_place: first_place + (k * PIECE_ROWS) as u32,
+                    cut_off: chunk.cut_off.as_ref(),
+                };
+                parse_piece(def, map, &name, piece, keep_contents)
             })
             .collect();
         for (piece, piece_tally) in pieces {
@@ -815,21 +822,37 @@ impl Tally {
 /// columns, accounting for each: accepted or rejected. `cut_off` is the row
 /// the file's end cut through, if it is in this chunk; `keep_contents`
 /// keeps each row's [`table::content_digest`].
+/// Rows of a chunk parsed together (see [`parse_piece`]).
+struct Piece<'c> {
+    rows: &'c [read::RawRow],
+    /// For each row, the place of the row it repeats exactly
+    /// ([`table::DuplicateFinder::mark`]).
+    dups: &'c [Option<u32>],
+    /// The place of the first row among the file's rows marked.
+    first_place: u32,
+    /// The row the file's end cut through, if any.
+    cut_off: Option<&'c read::RowLoc>,
+}
+
 fn parse_piece(
     def: &'static ExtractDef,
     map: &HeaderMap,
     file: &str,
-    raw: &[read::RawRow],
-    dups: &[bool],
-    cut_off: Option<&read::RowLoc>,
+    piece: Piece<'_>,
     keep_contents: bool,
 ) -> (table::RowPiece, Tally) {
+    let Piece {
+        rows: raw,
+        dups,
+        first_place,
+        cut_off,
+    } = piece;
     let keys = table::KeySpec::new(def);
     let id_field = def.fields.iter().position(|f| f.field == "id_number");
     let mut builder = table::RowBuilder::new(def, map, raw);
     let mut tally = Tally::default();
     let mut loc_text = String::new();
-    for (raw_row, &dup) in raw.iter().zip(dups) {
+    for (place, (raw_row, &dup)) in (first_place..).zip(raw.iter().zip(dups)) {
         // A row the file's end cut through lost the tail of its last
         // field: `已就` of `已就业` may still parse, and must not.
         let result = if cut_off == Some(&raw_row.loc) {
@@ -843,7 +866,7 @@ fn parse_piece(
         match result {
             Ok(row) => {
                 tally.accepted += 1;
-                if dup {
+                if dup.is_some() {
                     tally.duplicate += 1;
                 }
                 for w in &row.warnings {
@@ -861,6 +884,7 @@ fn parse_piece(
                 builder.push(&loc_text, dup, &row, keys.digest(&row.values), content);
             }
             Err(reject) => {
+                builder.reject(place);
                 *tally.rejected.entry(reject.code).or_default() += 1;
                 tally.rejects.push(RejectRow {
                     extract: def.name,

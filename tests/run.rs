@@ -369,6 +369,61 @@ fn a_file_with_a_repaired_row_issued_again_adds_no_conflict() {
     assert_eq!(rows_conflict(&out, "pension_202601.csv"), 0);
 }
 
+/// Within one file, a member's enrollment written 正常参保, then ended by
+/// death, then 正常参保 again exactly as at first: the third row is an
+/// exact duplicate of the first, and the last word all the same. No CB04
+/// (the rules use the third row's values), and the conflicts are the second
+/// row with the first and the third with the second.
+#[test]
+fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let sample = read(input.join("medical_enrollment_202511.csv"));
+    let others: Vec<&str> = sample.lines().skip(2).collect();
+    let zhang = "张伟,341122198001011238,城乡居民医保,正常参保,,,是";
+    std::fs::write(
+        input.join("medical_enrollment_202511.csv"),
+        format!(
+            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n{zhang}\n\
+             张伟,341122198001011238,城乡居民医保,终止,死亡,2025-06-30,是\n{zhang}\n{}\n",
+            others.join("\n")
+        ),
+    )
+    .unwrap();
+    for tables in ["memory", "disk"] {
+        let config = dir.path().join(format!("{tables}.toml"));
+        std::fs::write(
+            &config,
+            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
+        )
+        .unwrap();
+        let out = dir.path().join(tables).join("out");
+        assert_ok(&common::run_batch(&input, &out, Some(&config), "2", &[]));
+        let findings = read(out.join("findings.csv"));
+        let zhang_cb04 = findings
+            .lines()
+            .filter(|l| l.contains(",CB04,") && l.contains("341122198001011238"))
+            .count();
+        assert_eq!(zhang_cb04, 0, "{tables}: {findings}");
+        let conflicts = read(out.join("conflicts.csv"));
+        let enrollment: Vec<&str> = conflicts
+            .lines()
+            .filter(|l| l.starts_with("medical_enrollment,"))
+            .collect();
+        let line = |row: u32, earlier: u32| {
+            format!(
+                "medical_enrollment,medical_enrollment_202511.csv,{row},341122198001011238,\
+                 341122198001011238,medical_enrollment_202511.csv,{earlier},\
+                 341122198001011238,341122198001011238"
+            )
+        };
+        assert_eq!(enrollment, [line(3, 2), line(4, 3)], "{tables}");
+        assert_eq!(rows_conflict(&out, "medical_enrollment_202511.csv"), 2);
+        let manifest = read(out.join("manifest.json"));
+        assert!(manifest.contains("\"rows_duplicate\": 1"), "{manifest}");
+    }
+}
+
 /// A settlement file repeated whole by a second one: the same findings as
 /// with one, but for DQ01 and DQ04, one per source row (so one for each
 /// copy); and no conflicts in the copy.

@@ -412,30 +412,6 @@ fn push_text(bytes: &mut Vec<u8>, text: &str) {
     bytes.push(0xFF);
 }
 
-/// Hashes a key that is already a digest ([`digest`], [`key_digest`]): its
-/// bits are uniform, so
-/// folding them is the whole hash (no second SipHash per row).
-#[derive(Default)]
-pub struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
-    }
-}
-
-type DigestState = std::hash::BuildHasherDefault<DigestHasher>;
-
 /// Which fields make an extract's record key. The roster's (household and
 /// member) marks only rows repeated value for value: a second, different
 /// row for the same member is CB05, not a conflict (see [`supersede`]).
@@ -507,15 +483,26 @@ fn key_digest(values: &[Value], idx: &[usize], tag: u8) -> Option<u128> {
 const MAX_RESERVED_DIGESTS: usize = 1 << 23;
 
 /// Finds exact duplicates among a file's data rows: rows whose decoded
-/// values, field by field, equal an earlier row's. One finder spans a file's
-/// sections (a row copied into a second sheet is a duplicate too; column
-/// order may differ between sheets). Rows are remembered by a 128-bit digest
-/// of their mapped values, not held.
+/// values, field by field, equal an earlier row's, and which row each
+/// repeats. One finder spans a file's sections (a row copied into a second
+/// sheet is a duplicate too; column order may differ between sheets). Rows
+/// are remembered by a 128-bit digest of their mapped values, not held: its
+/// low 32 bits give way to the row's place among the rows marked (so that
+/// a slot stays 16 bytes), its high 64 bits are the table's hash.
 #[derive(Default)]
 pub struct DuplicateFinder {
-    seen: std::collections::HashSet<u128, DigestState>,
+    seen: hashbrown::HashTable<u128>,
+    /// Rows marked so far: the place of the next.
+    rows: u32,
     /// The size of the file on disk, taken when `seen` is sized (once).
     file_bytes: Option<u64>,
+}
+
+/// The bits of a row digest that [`DuplicateFinder`] compares.
+const DIGEST_KEPT: u128 = !0xFFFF_FFFF;
+
+fn digest_hash(entry: &u128) -> u64 {
+    (entry >> 64) as u64
 }
 
 fn mapped_values<'r>(
@@ -562,19 +549,43 @@ impl DuplicateFinder {
         let estimate = file_bytes / per_row + file_bytes / per_row / 8;
         let estimate =
             usize::try_from(estimate).map_or(MAX_RESERVED_DIGESTS, |e| e.min(MAX_RESERVED_DIGESTS));
-        let _ = self.seen.try_reserve(estimate);
+        let _ = self.seen.try_reserve(estimate, digest_hash);
     }
 
-    /// For each row of a chunk: is it a duplicate of an earlier row?
-    pub fn mark(&mut self, map: &HeaderMap, rows: &[RawRow]) -> Vec<bool> {
+    /// The place the next row marked will have: rows are counted from 0
+    /// across the file's chunks.
+    pub fn next_place(&self) -> u32 {
+        self.rows
+    }
+
+    /// For each row of a chunk: the place of the earlier row it repeats
+    /// (`None`: it repeats none).
+    pub fn mark(&mut self, map: &HeaderMap, rows: &[RawRow]) -> Vec<Option<u32>> {
         if let Some(file_bytes) = self.file_bytes.take() {
             self.size_for(file_bytes, rows);
         }
         let digests: Vec<u128> = rows
             .par_iter()
-            .map(|row| digest(mapped_values(map, row)))
+            .map(|row| digest(mapped_values(map, row)) & DIGEST_KEPT)
             .collect();
-        digests.into_iter().map(|d| !self.seen.insert(d)).collect()
+        digests
+            .into_iter()
+            .map(|d| {
+                let place = self.rows;
+                self.rows = self.rows.saturating_add(1);
+                match self.seen.entry(
+                    digest_hash(&d),
+                    |e| e & DIGEST_KEPT == d,
+                    digest_hash,
+                ) {
+                    hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get() as u32),
+                    hashbrown::hash_table::Entry::Vacant(e) => {
+                        e.insert(d | u128::from(place));
+                        None
+                    }
+                }
+            })
+            .collect()
     }
 }
 
@@ -703,6 +714,11 @@ pub struct RowBuilder {
     keys: Vec<u128>,
     /// [`content_digest`] of each row, when the builder keeps them.
     contents: Vec<u64>,
+    /// Each duplicate row: (its row among the builder's, the place of the
+    /// row it repeats among the file's rows marked).
+    dups: Vec<(u32, u32)>,
+    /// The places of the rows rejected, ascending.
+    rejected: Vec<u32>,
 }
 
 /// The most bytes one cell counts for when a [`RowBuilder`] is sized.
@@ -714,6 +730,8 @@ pub struct RowPiece {
     columns: Vec<ArrayRef>,
     keys: Vec<u128>,
     contents: Vec<u64>,
+    dups: Vec<(u32, u32)>,
+    rejected: Vec<u32>,
 }
 
 impl RowBuilder {
@@ -754,29 +772,42 @@ impl RowBuilder {
                 .collect(),
             keys: Vec::with_capacity(n),
             contents: Vec::new(),
+            dups: Vec::new(),
+            rejected: Vec::new(),
         }
     }
 
-    /// Appends a parsed row. `content` is its [`content_digest`], given for
-    /// every row or for none (an extract of one file needs none).
+    /// Appends a parsed row. `dup` is the place of the row it repeats
+    /// exactly (see [`DuplicateFinder::mark`]); `content` is its
+    /// [`content_digest`], given for every row or for none (an extract of
+    /// one file needs none).
     pub fn push(
         &mut self,
         loc: &str,
-        dup: bool,
+        dup: Option<u32>,
         row: &ParsedRow,
         key: Option<u128>,
         content: Option<u64>,
     ) {
+        if let Some(original) = dup {
+            self.dups.push((self.keys.len() as u32, original));
+        }
         self.row.append_value(loc);
-        self.dup.append_value(dup);
+        self.dup.append_value(dup.is_some());
         for (columns, value) in self.fields.iter_mut().zip(&row.values) {
             columns.push(value);
         }
         self.keys.push(match key {
-            Some(k) if !dup => k.max(1),
+            Some(k) if dup.is_none() => k.max(1),
             _ => NO_KEY,
         });
         self.contents.extend(content);
+    }
+
+    /// Notes that the row at `place` among the file's rows marked was
+    /// rejected (places come in order).
+    pub fn reject(&mut self, place: u32) {
+        self.rejected.push(place);
     }
 
     pub fn finish(mut self) -> RowPiece {
@@ -789,6 +820,8 @@ impl RowBuilder {
             columns,
             keys: self.keys,
             contents: self.contents,
+            dups: self.dups,
+            rejected: self.rejected,
         }
     }
 }
@@ -804,6 +837,12 @@ pub struct FileRows {
     keys: Vec<u128>,
     /// Content digest of every row, taken or not, when they are kept.
     contents: Vec<u64>,
+    /// Each duplicate row and the row it repeats (see [`FileColumns`]).
+    dups: Vec<(u32, u32)>,
+    /// The places of the file's rows rejected so far (see
+    /// [`RowBuilder::reject`]), ascending: an accepted row's place less the
+    /// rejected rows before it is its row.
+    rejected: Vec<u32>,
     /// Rows already handed on by [`FileRows::take_batch`].
     taken: usize,
 }
@@ -817,6 +856,10 @@ pub struct FileColumns {
     keys: Vec<u128>,
     /// [`content_digest`] of every row, or empty when they were not kept.
     contents: Vec<u64>,
+    /// Each exact duplicate (without a key) and the row it repeats, as rows
+    /// of the file, in order: the duplicate stands for its original where
+    /// the rows of a key are chained ([`supersede`]).
+    dups: Vec<(u32, u32)>,
 }
 
 /// The key of a row without one. A digest that happens to be 0 is stored
@@ -853,8 +896,18 @@ impl FileRows {
 
     /// Appends the next piece of rows.
     pub fn append(&mut self, piece: RowPiece) {
+        self.rejected.extend(piece.rejected);
         if piece.keys.is_empty() {
             return;
+        }
+        let first = self.keys.len() as u32;
+        for (row, place) in piece.dups {
+            // A row repeating a rejected one (a shorter row, the same
+            // values) stands for none.
+            let before = self.rejected.partition_point(|&r| r < place);
+            if self.rejected.get(before) != Some(&place) {
+                self.dups.push((first + row, place - before as u32));
+            }
         }
         self.keys.extend(piece.keys);
         self.contents.extend(piece.contents);
@@ -909,6 +962,7 @@ impl FileRows {
             },
             keys: self.keys,
             contents: self.contents,
+            dups: self.dups,
         }
     }
 }
@@ -918,7 +972,10 @@ impl FileRows {
 /// row (all files' rows in order) and each conflict as the pair of rows
 /// (the replaced row, the row that replaced it: indices into all files'
 /// rows), ordered by the later row. Within one file a row repeated as
-/// written is an exact duplicate and has no key.
+/// written is an exact duplicate and has no key of its own: it stands for
+/// the row it repeats, which it brings back into force if another row of
+/// the key came between (A, B, A again: the rules use A, and B and the
+/// second A are a conflict).
 ///
 /// When the files carry content digests (an extract of several files), a
 /// row that repeats value for value a row of an earlier file is no conflict
@@ -941,7 +998,25 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
     // The first row of each file, to find a row's file, its key and its digest.
     let starts = starts_of(files.iter().map(|f| f.len));
     let file_of = |i: usize| starts.partition_point(|&s| s <= i) - 1;
+    // Each exact duplicate's original: the row it stands for.
+    let originals: HashMap<usize, usize> = files
+        .iter()
+        .zip(&starts)
+        .flat_map(|(f, &s)| {
+            f.dups
+                .iter()
+                .map(move |&(d, o)| (s + d as usize, s + o as usize))
+        })
+        .collect();
+    let rep = |i: usize| {
+        if originals.is_empty() {
+            i
+        } else {
+            originals.get(&i).copied().unwrap_or(i)
+        }
+    };
     let key_of = |i: usize| {
+        let i = rep(i);
         let f = file_of(i);
         files[f].keys[i - starts[f]]
     };
@@ -959,6 +1034,7 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
     let mut i = 0;
     for (file_idx, f) in files.iter().enumerate() {
         for (r, &key) in f.keys.iter().enumerate() {
+            let key = if key == NO_KEY { key_of(i) } else { key };
             if key != NO_KEY {
                 keyed.push((key as u64, i));
             } else if digests {
@@ -993,9 +1069,13 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
         }
         // Two keys of one half (all but never): each key's rows together.
         rows.sort_unstable_by_key(|&(_, i)| (key_of(i), i));
+        // The row in force: the last that was not a duplicate of the one
+        // in force before it.
+        let mut current = rows[0].1;
         for pair in rows.windows(2) {
             let [(_, prev), (_, i)] = [pair[0], pair[1]];
             if key_of(prev) != key_of(i) {
+                current = i;
                 continue;
             }
             let file_idx = file_of(i);
@@ -1017,13 +1097,15 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
             });
             if roster {
                 if let Some(j) = repeat {
-                    superseded[j] = true;
+                    superseded[rep(j)] = true;
                 }
-            } else {
-                superseded[prev] = true;
-                if differs(&mut repeated, prev, i, repeat, &file_of) {
-                    conflicts.push((prev, i));
+            } else if rep(current) != rep(i) {
+                superseded[rep(current)] = true;
+                superseded[rep(i)] = false;
+                if differs(&mut repeated, current, i, repeat, &file_of) {
+                    conflicts.push((current, i));
                 }
+                current = i;
             }
         }
     }
@@ -1334,10 +1416,19 @@ mod tests {
             let f = file_of(i);
             (f, files[f].contents[i - starts[f]])
         };
-        // Key → the last row with it; with digests, each row's previous row of
-        // its key (u32::MAX: none), and the last keyless row of each content.
-        let mut last: HashMap<u128, usize, DigestState> =
-            HashMap::with_capacity_and_hasher(n, DigestState::default());
+        let mut originals: HashMap<usize, usize> = HashMap::new();
+        for (f, &s) in files.iter().zip(&starts) {
+            for &(d, o) in &f.dups {
+                originals.insert(s + d as usize, s + o as usize);
+            }
+        }
+        let rep = |i: usize| originals.get(&i).copied().unwrap_or(i);
+        let keys: Vec<u128> = files.iter().flat_map(|f| f.keys.iter().copied()).collect();
+        // Key → the last row with it, and the row in force; with digests,
+        // each row's previous row of its key (u32::MAX: none), and the last
+        // keyless row of each content.
+        let mut last: HashMap<u128, usize> = HashMap::with_capacity(n);
+        let mut in_force: HashMap<u128, usize> = HashMap::new();
         let mut earlier: Vec<u32> = if digests {
             vec![u32::MAX; n]
         } else {
@@ -1347,7 +1438,8 @@ mod tests {
         let mut repeated = vec![false; n];
         let mut i = 0;
         for (file_idx, f) in files.iter().enumerate() {
-            for (r, &key) in f.keys.iter().enumerate() {
+            for r in 0..f.len {
+                let key = keys[rep(i)];
                 let content = digests.then(|| f.contents[r]);
                 if key == NO_KEY {
                     // The first of a file's rows with these values stands for
@@ -1381,23 +1473,28 @@ mod tests {
                         }
                         None
                     });
+                    let current = in_force[&key];
                     if roster {
                         if let Some(j) = repeat {
-                            superseded[j] = true;
+                            superseded[rep(j)] = true;
                         }
-                    } else {
-                        superseded[prev] = true;
+                    } else if rep(current) != rep(i) {
+                        superseded[rep(current)] = true;
+                        superseded[rep(i)] = false;
                         let conflict = match repeat {
                             None => true,
                             Some(j) => {
                                 repeated[i] = true;
-                                file_of(prev) != file_of(j) && !repeated[prev]
+                                file_of(current) != file_of(j) && !repeated[current]
                             }
                         };
                         if conflict {
-                            conflicts.push((prev, i));
+                            conflicts.push((current, i));
                         }
+                        in_force.insert(key, i);
                     }
+                } else {
+                    in_force.insert(key, i);
                 }
                 i += 1;
             }
@@ -1412,7 +1509,50 @@ mod tests {
             pieces: Vec::new(),
             keys: rows.iter().map(|r| r.0).collect(),
             contents: rows.iter().filter_map(|r| r.1).collect(),
+            dups: Vec::new(),
         }
+    }
+
+    /// A file's columns for `supersede`: (key, content) of each row, and
+    /// its exact duplicates (row, the row it repeats), which lose their key.
+    fn keyed_with_dups(rows: &[(u128, Option<u64>)], dups: &[(u32, u32)]) -> FileColumns {
+        let mut f = keyed(rows);
+        for &(d, o) in dups {
+            assert!(o < d, "a duplicate repeats an earlier row");
+            f.keys[d as usize] = NO_KEY;
+        }
+        f.dups = dups.to_vec();
+        f
+    }
+
+    /// A, B, then A again as written within one file: the second A is a
+    /// duplicate of the first, which it brings back into force (the rules
+    /// use A); B and the second A are a conflict. A duplicate of the row
+    /// in force changes nothing.
+    #[test]
+    fn a_duplicate_after_another_row_of_its_key_brings_its_original_back() {
+        let a_b_a = keyed_with_dups(&[(7, None), (7, None), (7, None)], &[(2, 0)]);
+        let (flags, conflicts) = supersede(&[&a_b_a], false);
+        assert_eq!(flags, [false, true, false]);
+        assert_eq!(conflicts, [(0, 1), (1, 2)]);
+        // A, A again, B: B replaces A, and the pair names the first A.
+        let a_a_b = keyed_with_dups(&[(7, None), (7, None), (7, None)], &[(1, 0)]);
+        assert_eq!(supersede(&[&a_a_b], false), (vec![true, false, false], vec![(0, 2)]));
+        // A, B, B again: B stays in force, one conflict.
+        let a_b_b = keyed_with_dups(&[(7, None), (7, None), (7, None)], &[(2, 1)]);
+        assert_eq!(supersede(&[&a_b_b], false), (vec![true, false, false], vec![(0, 1)]));
+        // A, B, A, B as written: B in force, three conflicts.
+        let abab = keyed_with_dups(&[(7, None); 4], &[(2, 0), (3, 1)]);
+        assert_eq!(
+            supersede(&[&abab], false),
+            (vec![true, false, false, false], vec![(0, 1), (1, 2), (2, 3)])
+        );
+        // With content digests (a second file) the same holds.
+        let with = keyed_with_dups(&[(7, Some(1)), (7, Some(2)), (7, Some(1))], &[(2, 0)]);
+        let other = keyed(&[(9, Some(5))]);
+        let (flags, conflicts) = supersede(&[&with, &other], false);
+        assert_eq!(flags, [false, true, false, false]);
+        assert_eq!(conflicts, [(0, 1), (1, 2)]);
     }
 
     #[test]
@@ -1481,7 +1621,7 @@ mod tests {
         #[test]
         fn supersede_agrees_with_its_table_model(
             files in proptest::collection::vec(
-                proptest::collection::vec((0u8..6, 1u64..4), 0..24),
+                proptest::collection::vec((0u8..6, 1u64..4, proptest::bool::ANY), 0..24),
                 1..4,
             ),
             with_contents in proptest::bool::ANY,
@@ -1496,11 +1636,22 @@ mod tests {
             let columns: Vec<FileColumns> = files
                 .iter()
                 .map(|rows| {
+                    // A row marked a copy repeats the first earlier row of
+                    // its key and content, if any, as an exact duplicate.
+                    let dups: Vec<(u32, u32)> = rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.2)
+                        .filter_map(|(d, &(k, c, _))| {
+                            let o = rows[..d].iter().position(|&(k2, c2, _)| (k2, c2) == (k, c))?;
+                            Some((d as u32, o as u32))
+                        })
+                        .collect();
                     let rows: Vec<(u128, Option<u64>)> = rows
                         .iter()
-                        .map(|&(k, c)| (key(k), with_contents.then_some(c)))
+                        .map(|&(k, c, _)| (key(k), with_contents.then_some(c)))
                         .collect();
-                    keyed(&rows)
+                    keyed_with_dups(&rows, &dups)
                 })
                 .collect();
             let files: Vec<&FileColumns> = columns.iter().collect();
@@ -1563,8 +1714,12 @@ mod tests {
         assert!((102_272..150_000).contains(&reserved), "{reserved}");
         // Sizing changes nothing found: every row after the first thousand
         // repeats one of them.
-        assert_eq!(dups.iter().filter(|&&d| d).count(), 1048);
-        assert!(dups[..1000].iter().all(|&d| !d));
+        assert_eq!(dups.iter().filter(|d| d.is_some()).count(), 1048);
+        assert!(dups[..1000].iter().all(Option::is_none));
+        // Each names the row it repeats: row 1000 repeats row 0.
+        assert_eq!(dups[1000], Some(0));
+        assert_eq!(dups[2047], Some(47));
+        assert_eq!(finder.next_place(), 2048);
         // A small file (one short chunk) is not sized ahead.
         let mut small = DuplicateFinder::for_file(2_000_000);
         small.mark(&map, &rows[..10]);
