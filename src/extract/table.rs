@@ -573,11 +573,10 @@ impl DuplicateFinder {
             .map(|d| {
                 let place = self.rows;
                 self.rows = self.rows.saturating_add(1);
-                match self.seen.entry(
-                    digest_hash(&d),
-                    |e| e & DIGEST_KEPT == d,
-                    digest_hash,
-                ) {
+                match self
+                    .seen
+                    .entry(digest_hash(&d), |e| e & DIGEST_KEPT == d, digest_hash)
+                {
                     hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get() as u32),
                     hashbrown::hash_table::Entry::Vacant(e) => {
                         e.insert(d | u128::from(place));
@@ -1537,15 +1536,24 @@ mod tests {
         assert_eq!(conflicts, [(0, 1), (1, 2)]);
         // A, A again, B: B replaces A, and the pair names the first A.
         let a_a_b = keyed_with_dups(&[(7, None), (7, None), (7, None)], &[(1, 0)]);
-        assert_eq!(supersede(&[&a_a_b], false), (vec![true, false, false], vec![(0, 2)]));
+        assert_eq!(
+            supersede(&[&a_a_b], false),
+            (vec![true, false, false], vec![(0, 2)])
+        );
         // A, B, B again: B stays in force, one conflict.
         let a_b_b = keyed_with_dups(&[(7, None), (7, None), (7, None)], &[(2, 1)]);
-        assert_eq!(supersede(&[&a_b_b], false), (vec![true, false, false], vec![(0, 1)]));
+        assert_eq!(
+            supersede(&[&a_b_b], false),
+            (vec![true, false, false], vec![(0, 1)])
+        );
         // A, B, A, B as written: B in force, three conflicts.
         let abab = keyed_with_dups(&[(7, None); 4], &[(2, 0), (3, 1)]);
         assert_eq!(
             supersede(&[&abab], false),
-            (vec![true, false, false, false], vec![(0, 1), (1, 2), (2, 3)])
+            (
+                vec![true, false, false, false],
+                vec![(0, 1), (1, 2), (2, 3)]
+            )
         );
         // With content digests (a second file) the same holds.
         let with = keyed_with_dups(&[(7, Some(1)), (7, Some(2)), (7, Some(1))], &[(2, 0)]);

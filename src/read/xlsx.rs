@@ -3,7 +3,11 @@
 //! ignored. Also here: how a cell becomes the text a person would see, which
 //! matters most for ID numbers that Excel has already turned into floats.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Cursor;
+
+use quick_xml::events::Event;
 
 use calamine::{Data, Dimensions, ExcelDateTime, Range, Reader, SheetType, SheetVisible, Xlsx};
 
@@ -25,7 +29,9 @@ pub(super) fn read_xlsx(
         reason,
     };
     let mut workbook: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|err| bad_workbook(err.to_string()))?;
+        Xlsx::new(Cursor::new(bytes.as_slice())).map_err(|err| bad_workbook(err.to_string()))?;
+    // The sheets' parts in the zip, looked up when a sheet needs them.
+    let mut parts: Option<HashMap<String, String>> = None;
     let sheets: Vec<(String, SheetType, bool)> = workbook
         .sheets_metadata()
         .iter()
@@ -64,6 +70,17 @@ pub(super) fn read_xlsx(
                 Vec::new()
             });
         merged_cells_filled += fill_merged(&mut range, &merged);
+        if range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
+            let parts = parts.get_or_insert_with(|| sheet_parts(&bytes).unwrap_or_default());
+            match parts.get(&name).map(|part| exact_numbers(&bytes, part)) {
+                Some(Ok(exact)) => restore_digits(&mut range, exact),
+                // Read as calamine gives them (in scientific notation).
+                _ => tracing::warn!(
+                    file,
+                    "a sheet's XML unreadable: its long numbers not read digit for digit"
+                ),
+            }
+        }
         match scan_sheet(&range, is_header) {
             Some(mut section) => {
                 // Read like any other (a hidden sheet may hold current
@@ -114,6 +131,143 @@ pub(super) fn read_xlsx(
         sha256: String::new(),
         cut_off: None,
     })
+}
+
+/// Whether a cell is a number past a float's 15 significant digits, which
+/// the sheet may hold in full (see [`exact_numbers`]).
+fn past_float_digits(cell: &Data) -> bool {
+    matches!(cell, Data::Float(n) if n.abs() >= LOST_DIGITS_FROM)
+}
+
+/// Each worksheet's part in the zip, by sheet name (`xl/workbook.xml` and
+/// its relationships): calamine keeps them to itself.
+fn sheet_parts(bytes: &[u8]) -> Option<HashMap<String, String>> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut part = |name: &str| -> Option<Vec<u8>> {
+        let mut file = zip.by_name(name).ok()?;
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut out).ok()?;
+        Some(out)
+    };
+    let (workbook, rels) = (
+        part("xl/workbook.xml")?,
+        part("xl/_rels/workbook.xml.rels")?,
+    );
+    // (element, attribute naming it, attribute to keep) of each element.
+    let attributes = |xml: &[u8], element: &str, key: &str, value: &str| {
+        let mut reader = quick_xml::Reader::from_reader(xml);
+        let mut found = Vec::new();
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == element => {
+                    let get = |name: &str| {
+                        e.try_get_attribute(name).ok().flatten().and_then(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .ok()
+                                .map(Cow::into_owned)
+                        })
+                    };
+                    if let (Some(k), Some(v)) = (get(key), get(value)) {
+                        found.push((k, v));
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => return found,
+                _ => {}
+            }
+        }
+    };
+    let targets: HashMap<String, String> = attributes(&rels, "Relationship", "Id", "Target")
+        .into_iter()
+        .collect();
+    Some(
+        attributes(&workbook, "sheet", "name", "r:id")
+            .into_iter()
+            .filter_map(|(name, id)| {
+                let target = targets.get(&id)?;
+                let part = match target.strip_prefix('/') {
+                    Some(absolute) => absolute.to_owned(),
+                    None => format!("xl/{target}"),
+                };
+                Some((name, part))
+            })
+            .collect(),
+    )
+}
+
+/// The numbers of a worksheet part written with more digits than a float
+/// holds, by (row, column) from 0: a program (not Excel, which keeps 15
+/// significant digits) wrote an 18-digit ID number as a whole number, and
+/// the file holds every digit. A number is kept only when its text is not
+/// what its float prints (`341122194502104426`, not `341122194502104000`
+/// nor a float's `341122194502104450`): then the digits are not a float's.
+fn exact_numbers(bytes: &[u8], part: &str) -> Result<Vec<((u32, u32), String)>, String> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let file = zip.by_name(part).map_err(|e| e.to_string())?;
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(file));
+    let mut buf = Vec::new();
+    let mut found = Vec::new();
+    // The cell being read, when it is a number with a reference; whether
+    // its value is being read.
+    let mut cell: Option<(u32, u32)> = None;
+    let mut in_value = false;
+    loop {
+        buf.clear();
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?
+        {
+            Event::Start(e) if e.local_name().as_ref() == "c" => {
+                let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
+                let numeric = attr("t").is_none_or(|t| t.value == "n");
+                cell = attr("r")
+                    .filter(|_| numeric)
+                    .and_then(|r| cell_position(r.value.as_bytes()));
+            }
+            Event::End(e) if e.local_name().as_ref() == "c" => cell = None,
+            Event::Start(e) if e.local_name().as_ref() == "v" => in_value = cell.is_some(),
+            Event::End(e) if e.local_name().as_ref() == "v" => in_value = false,
+            Event::Text(t) if in_value => {
+                let text: &str = &t;
+                if let Some(at) = cell
+                    && (16..=18).contains(&text.len())
+                    && text.bytes().all(|b| b.is_ascii_digit())
+                    && text.parse::<f64>().is_ok_and(|f| f.to_string() != text)
+                {
+                    found.push((at, text.to_owned()));
+                }
+            }
+            Event::Eof => return Ok(found),
+            _ => {}
+        }
+    }
+}
+
+/// `B12` as (row, column) from 0: (11, 1).
+fn cell_position(reference: &[u8]) -> Option<(u32, u32)> {
+    let letters = reference
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
+    let (column, row) = reference.split_at(letters);
+    if letters == 0 || letters > 3 || row.is_empty() || !row.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let column = column
+        .iter()
+        .fold(0u32, |n, b| n * 26 + u32::from(b - b'A') + 1);
+    let row: u32 = std::str::from_utf8(row).ok()?.parse().ok()?;
+    Some((row.checked_sub(1)?, column - 1))
+}
+
+/// Gives the cells of `exact` their text, where the range holds the float
+/// of that text (the same cell as calamine read it).
+fn restore_digits(range: &mut Range<Data>, exact: Vec<((u32, u32), String)>) {
+    for (at, text) in exact {
+        let float = text.parse::<f64>().ok();
+        if matches!(range.get_value(at), Some(Data::Float(n)) if Some(*n) == float) {
+            range.set_value(at, Data::String(text));
+        }
+    }
 }
 
 /// Gives the empty cells of each merged range's first column the value of
@@ -500,6 +654,88 @@ mod tests {
         let rows = &table.sections[0].rows;
         let households: Vec<&str> = rows.iter().map(|r| r.fields[0].as_str()).collect();
         assert_eq!(households, ["H001", "H001"]);
+    }
+
+    /// A workbook of one sheet 名单 (姓名, 身份证号), the IDs written as
+    /// numbers, then each row's number rewritten in the sheet's XML as
+    /// `written` gives it (as a program writing a whole number leaves it).
+    fn numeric_id_workbook(written: &[&str]) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut workbook = Workbook::new();
+        (|| {
+            let sheet = workbook.add_worksheet();
+            sheet.set_name("名单")?;
+            sheet.write_string(0, 0, "姓名")?;
+            sheet.write_string(0, 1, "身份证号")?;
+            for (row, _) in (1u32..).zip(written) {
+                sheet.write_string(row, 0, "张三")?;
+                sheet.write_number(row, 1, 1e17 + f64::from(row) * 1024.0)?;
+            }
+            Ok::<_, XlsxError>(())
+        })()
+        .unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..zip.len() {
+            let mut file = zip.by_index(i).unwrap();
+            let name = file.name().unwrap().into_owned();
+            let mut xml = String::new();
+            file.read_to_string(&mut xml).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                for (row, text) in (2u32..).zip(written) {
+                    let cell = xml.find(&format!("<c r=\"B{row}\"")).unwrap();
+                    let start = cell + xml[cell..].find("<v>").unwrap() + 3;
+                    let end = start + xml[start..].find("</v>").unwrap();
+                    xml.replace_range(start..end, text);
+                }
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            out.write_all(xml.as_bytes()).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    /// An 18-digit ID that a program wrote as a whole number is read digit
+    /// for digit; one that holds only a float's digits (Excel's 15, or a
+    /// float printed whole) stays in scientific notation, its lost digits
+    /// not made up.
+    #[test]
+    fn a_whole_number_holding_every_digit_of_an_id_is_read_as_written() {
+        let bytes = numeric_id_workbook(&[
+            "341122194502104426",
+            "341122194502104000",
+            "341122194502104450",
+            "3.41122194502104E+17",
+        ]);
+        let (_dir, path) = temp_file("n.xlsx", &bytes);
+        let table = read_file(&path, &is_header).unwrap();
+        let ids: Vec<&str> = table.sections[0]
+            .rows
+            .iter()
+            .map(|r| r.fields[1].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "341122194502104426",
+                "3.41122194502104E+17",
+                "3.41122194502104E+17",
+                "3.41122194502104E+17",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cell_reference_is_its_row_and_column_from_zero() {
+        assert_eq!(cell_position(b"A1"), Some((0, 0)));
+        assert_eq!(cell_position(b"B12"), Some((11, 1)));
+        assert_eq!(cell_position(b"AA3"), Some((2, 26)));
+        assert_eq!(cell_position(b"XFD1048576"), Some((1_048_575, 16_383)));
+        for bad in [&b"12"[..], b"A", b"a1", b"A0", b"", b"ABCD1"] {
+            assert_eq!(cell_position(bad), None, "{bad:?}");
+        }
     }
 
     /// One sheet 名册 with a header, a data row and the header repeated;
