@@ -38,6 +38,9 @@ pub(super) struct SectionScanner<'a> {
     sink: Option<&'a mut ChunkSink<'a>>,
     /// Whether the current section has been handed to the sink yet.
     announced: bool,
+    /// Whether the header was found on the last row pushed (the next may
+    /// be its second row: see [`SectionScanner::second_header_row`]).
+    header_open: bool,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -52,6 +55,7 @@ impl<'a> SectionScanner<'a> {
             pending: Vec::new(),
             sink: None,
             announced: false,
+            header_open: false,
         }
     }
 
@@ -75,6 +79,7 @@ impl<'a> SectionScanner<'a> {
             pending: Vec::new(),
             sink: None,
             announced: false,
+            header_open: false,
         }
     }
 
@@ -90,6 +95,9 @@ impl<'a> SectionScanner<'a> {
 
     /// One row, with the 1-based row number a person sees.
     pub(super) fn push(&mut self, row: u32, fields: Vec<Cell>) -> Scan {
+        if std::mem::take(&mut self.header_open) && self.second_header_row(row, &fields) {
+            return Scan::Continue;
+        }
         if self.section.is_some() {
             if self.pending.len() >= CHUNK_ROWS {
                 // Handed on before the next row comes, so that a file's last
@@ -104,6 +112,7 @@ impl<'a> SectionScanner<'a> {
         }
         if (self.is_header)(&fields) {
             self.section = Some(empty_section(fields, row));
+            self.header_open = true;
             return Scan::Continue;
         }
         self.non_blank_above_header += 1;
@@ -112,6 +121,42 @@ impl<'a> SectionScanner<'a> {
         } else {
             Scan::Continue
         }
+    }
+
+    /// A header of two rows: group headers (`鉴定情况`) above the columns'
+    /// own (`鉴定等级`, `鉴定日期`), the others merged down both rows (and
+    /// filled: see `xlsx::fill_merged`) or written in either. When the row
+    /// right below the header is a header too, and not the same, the two
+    /// are one: each column is named by its cell in the second row, or in
+    /// the first where the second's is empty, and the header's row is the
+    /// second (the rows below it are the section's). Returns whether
+    /// `fields` was taken so.
+    fn second_header_row(&mut self, row: u32, fields: &[Cell]) -> bool {
+        let Some(section) = &mut self.section else {
+            return false;
+        };
+        let same = |a: &[Cell], b: &[Cell]| {
+            let width = a.len().max(b.len());
+            (0..width).all(|c| {
+                let [x, y] = [a, b].map(|r| r.get(c).map_or("", |f| f.trim()));
+                x == y
+            })
+        };
+        if section.header_loc.row.checked_add(1) != Some(row)
+            || same(&section.header, fields)
+            || !(self.is_header)(fields)
+        {
+            return false;
+        }
+        let first = std::mem::take(&mut section.header);
+        section.header = (0..first.len().max(fields.len()))
+            .map(|c| match fields.get(c) {
+                Some(f) if !f.trim().is_empty() => f.clone(),
+                _ => first.get(c).cloned().unwrap_or_default(),
+            })
+            .collect();
+        section.header_loc.row = row;
+        true
     }
 
     /// Sorts the pending rows into the section's data and skipped rows, in
@@ -374,6 +419,42 @@ mod tests {
         }
         assert_eq!(scanner.push(99, strings(&["标题"])), Scan::GaveUp);
         assert!(scanner.finish().is_none());
+    }
+
+    /// A group header above the columns' own: the row right below the
+    /// header, a header too, names the columns it names; the first row
+    /// names the rest. The same row again, or a header row further down,
+    /// is a repeated header.
+    #[test]
+    fn a_header_of_two_rows_is_one_header() {
+        let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
+        let mut scanner = SectionScanner::new(pred);
+        scanner.push(1, strings(&["危房名单"]));
+        scanner.push(2, strings(&["姓名", "身份证号", "鉴定情况", ""]));
+        scanner.push(3, strings(&["姓名", "", "鉴定等级", "鉴定日期"]));
+        scanner.push(4, strings(&["张三", "1", "D", "2025-01-05"]));
+        scanner.push(5, strings(&["姓名", "身份证号", "鉴定等级", "鉴定日期"]));
+        let section = scanner.finish().expect("header found");
+        assert_eq!(section.header, ["姓名", "身份证号", "鉴定等级", "鉴定日期"]);
+        assert_eq!(section.header_loc.row, 3);
+        assert_eq!(section.rows.len(), 1);
+        assert_eq!(section.skipped.len(), 1);
+        assert_eq!(section.skipped[0].reason, SkipReason::RepeatedHeader);
+        // The header written twice: the second is a repeated header.
+        let mut twice = SectionScanner::new(pred);
+        twice.push(1, strings(&["姓名", "身份证号"]));
+        twice.push(2, strings(&[" 姓名", "身份证号", ""]));
+        twice.push(3, strings(&["张三", "1"]));
+        let section = twice.finish().expect("header found");
+        assert_eq!(section.header, ["姓名", "身份证号"]);
+        assert_eq!(section.skipped.len(), 1);
+        // A blank row between: not the header's second row.
+        let mut apart = SectionScanner::new(pred);
+        apart.push(1, strings(&["姓名", "身份证号"]));
+        apart.push(3, strings(&["姓名", "证件号"]));
+        let section = apart.finish().expect("header found");
+        assert_eq!(section.header, ["姓名", "身份证号"]);
+        assert_eq!(section.skipped.len(), 1);
     }
 
     #[test]

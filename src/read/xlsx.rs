@@ -738,6 +738,36 @@ mod tests {
         }
     }
 
+    /// A header of two rows: 姓名 and 身份证号 merged down both, a group
+    /// header 鉴定情况 over the two columns named in the second row. The
+    /// columns are named by both rows; the data start below them.
+    #[test]
+    fn a_header_merged_over_two_rows_names_every_column() {
+        let mut workbook = Workbook::new();
+        (|| {
+            let sheet = workbook.add_worksheet();
+            let plain = rust_xlsxwriter::Format::new();
+            sheet.merge_range(0, 0, 0, 3, "危房鉴定名单", &plain)?;
+            sheet.merge_range(1, 0, 2, 0, "姓名", &plain)?;
+            sheet.merge_range(1, 1, 2, 1, "身份证号", &plain)?;
+            sheet.merge_range(1, 2, 1, 3, "鉴定情况", &plain)?;
+            sheet.write_string(2, 2, "鉴定等级")?;
+            sheet.write_string(2, 3, "鉴定日期")?;
+            sheet.write_string(3, 0, "张三")?;
+            sheet.write_string(3, 1, "341122198001011238")?;
+            sheet.write_string(3, 2, "D")?;
+            sheet.write_string(3, 3, "2025-01-05")?;
+            Ok::<_, XlsxError>(())
+        })()
+        .unwrap();
+        let (_dir, path) = temp_file("h.xlsx", &workbook.save_to_buffer().unwrap());
+        let table = read_file(&path, &is_header).unwrap();
+        let section = &table.sections[0];
+        assert_eq!(section.header, ["姓名", "身份证号", "鉴定等级", "鉴定日期"]);
+        assert_eq!(row_numbers(&section.rows), [4]);
+        assert!(section.skipped.is_empty());
+    }
+
     /// One sheet 名册 with a header, a data row and the header repeated;
     /// with `empty_sheet`, a second sheet 空表 with nothing on it.
     fn one_data_sheet(empty_sheet: bool) -> Vec<u8> {
