@@ -61,14 +61,27 @@ pub(super) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
 pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
     if let Some(body) = bytes.strip_prefix(UTF8_BOM) {
         // Valid UTF-8 is used where it lies; only a damaged file is copied.
-        if let Ok(text) = utf8(body) {
-            return Ok(Decoded {
-                text: Cow::Borrowed(text),
-                encoding: "UTF-8-BOM",
-                truncated: false,
-            });
+        match utf8(body) {
+            Ok(text) => {
+                return Ok(Decoded {
+                    text: Cow::Borrowed(text),
+                    encoding: "UTF-8-BOM",
+                    truncated: false,
+                });
+            }
+            // Not UTF-8 from its first characters on: a GBK file that an
+            // editor or a script gave a UTF-8 BOM; the rest decides.
+            Err(err)
+                if err.error_len().is_some()
+                    && utf8_characters_before(body, err.valid_up_to()) < UTF8_EVIDENCE =>
+            {
+                return decode(body).map_err(|e| Undecodable {
+                    offset: e.offset + UTF8_BOM.len() as u64,
+                    ..e
+                });
+            }
+            Err(_) => return decode_with(UTF_8, "UTF-8-BOM", body, UTF8_BOM.len()),
         }
-        return decode_with(UTF_8, "UTF-8-BOM", body, UTF8_BOM.len());
     }
     if let Some(body) = bytes.strip_prefix(b"\xFF\xFE") {
         return decode_with(UTF_16LE, "UTF-16LE", body, 2);
@@ -267,6 +280,24 @@ mod tests {
             (decoded.encoding, &*decoded.text),
             ("UTF-16LE", "姓名\t年龄")
         );
+    }
+
+    /// A GBK file behind a UTF-8 BOM (an editor's or a script's) is read
+    /// as GBK; a UTF-8 file damaged after plenty of text stays undecodable.
+    #[test]
+    fn a_utf8_bom_before_gbk_text_does_not_make_it_utf8() {
+        let (gbk, _, _) = GBK.encode("姓名,身份证号\n张三,1\n李四,2\n王五,3\n");
+        let mut bytes = UTF8_BOM.to_vec();
+        bytes.extend_from_slice(&gbk);
+        let decoded = decode(&bytes).expect("gbk behind a bom");
+        assert_eq!(decoded.encoding, "GB18030");
+        assert!(decoded.text.starts_with("姓名,身份证号\n张三"));
+        let mut damaged = UTF8_BOM.to_vec();
+        damaged.extend_from_slice("姓名,身份证号,张三李四王五赵六\n".as_bytes());
+        damaged.push(0xFF);
+        damaged.extend_from_slice("张三,1\n".as_bytes());
+        let err = decode(&damaged).err().expect("damaged utf-8");
+        assert_eq!((err.encoding, err.offset), ("UTF-8-BOM", 48));
     }
 
     #[test]
