@@ -280,16 +280,23 @@ fn a_repaired_row_is_in_conflict_with_its_person_s_row_of_the_same_key() {
     )
     .unwrap();
     for tables in ["memory", "disk"] {
-        let config = dir.path().join(format!("{tables}.toml"));
-        std::fs::write(
-            &config,
-            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
-        )
-        .unwrap();
-        let out = dir.path().join(tables).join("out");
-        assert_ok(&common::run_batch(&input, &out, Some(&config), "2", &[]));
+        let out = run_with_tables(dir.path(), &input, tables);
         assert_repaired_row_replaced(&out);
     }
+}
+
+/// Runs on `input` with the extracts' tables held in `tables` ("memory" or
+/// "disk") and the sample's rejects allowed; returns the output folder.
+fn run_with_tables(dir: &Path, input: &Path, tables: &str) -> PathBuf {
+    let config = dir.join(format!("{tables}.toml"));
+    std::fs::write(
+        &config,
+        format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
+    )
+    .unwrap();
+    let out = dir.join(tables).join("out");
+    assert_ok(&common::run_batch(input, &out, Some(&config), "2", &[]));
+    out
 }
 
 fn assert_repaired_row_replaced(out: &Path) {
@@ -391,14 +398,7 @@ fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
     )
     .unwrap();
     for tables in ["memory", "disk"] {
-        let config = dir.path().join(format!("{tables}.toml"));
-        std::fs::write(
-            &config,
-            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
-        )
-        .unwrap();
-        let out = dir.path().join(tables).join("out");
-        assert_ok(&common::run_batch(&input, &out, Some(&config), "2", &[]));
+        let out = run_with_tables(dir.path(), &input, tables);
         let findings = read(out.join("findings.csv"));
         let zhang_cb04 = findings
             .lines()
