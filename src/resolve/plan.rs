@@ -217,10 +217,12 @@ pub(crate) fn direct_held() -> String {
 }
 
 /// The IDs with a wrong check character to repair, with the names they
-/// were written with.
+/// were written with and the birth dates the rows give (`birth_key`, empty
+/// for a row that gives none).
 fn bad_records() -> String {
     format!(
-        "SELECT DISTINCT id AS bad_id, name_key, name_raw FROM {OBS_OTHER}
+        "SELECT DISTINCT id AS bad_id, name_key, name_raw, coalesce(birth, '') AS birth_key
+         FROM {OBS_OTHER}
          WHERE id_status = {bad_check} AND id IS NOT NULL AND name_raw IS NOT NULL",
         bad_check = quote(status::BAD_CHECK),
     )
@@ -252,7 +254,9 @@ pub(crate) fn repair_candidates() -> String {
 /// Repair: a candidate qualifies when one of its known names agrees with the
 /// record's name (its best level counts) and it was born the day the
 /// record's birth date says, where it says one; a record is repaired only
-/// when exactly one candidate qualifies (precision first).
+/// when exactly one candidate qualifies (precision first). Decided for each
+/// (bad ID, name, birth date given): rows of one ID and name that give
+/// different birth dates, or none, may have different candidates.
 pub(crate) fn repairs() -> String {
     let rank_case = {
         let arms: String = REPAIRED_SCORES
@@ -269,28 +273,21 @@ pub(crate) fn repairs() -> String {
     // digits, and the person it names may be someone else (a classmate of
     // the same name born the day the ID says, whom name + birth date finds).
     format!(
-        "WITH contradicted AS (
-            SELECT DISTINCT o.id AS bad_id, o.name_key, c.person_id
-            FROM {OBS_OTHER} o JOIN {CANDIDATES} c ON c.bad_id = o.id
-            WHERE o.id_status = {bad_check} AND o.birth IS NOT NULL
-              AND o.birth <> substr(c.person_id, 7, 8)),
-         scored AS (
-            SELECT c.bad_id, b.name_key, c.person_id, max({rank_case}) AS rank
+        "WITH scored AS (
+            SELECT c.bad_id, b.name_key, b.birth_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
             JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
             JOIN {PERSONS} p ON p.person_id = c.person_id
-            LEFT JOIN contradicted x ON x.bad_id = c.bad_id AND x.name_key = b.name_key
-              AND x.person_id = c.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree} AND x.person_id IS NULL
-            GROUP BY c.bad_id, b.name_key, c.person_id)
-         SELECT bad_id, name_key, max(person_id) AS person_id, max(rank) AS rank
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
+              AND (b.birth_key = '' OR b.birth_key = substr(c.person_id, 7, 8))
+            GROUP BY c.bad_id, b.name_key, b.birth_key, c.person_id)
+         SELECT bad_id, name_key, birth_key, max(person_id) AS person_id, max(rank) AS rank
          FROM scored WHERE rank > 0
-         GROUP BY bad_id, name_key
+         GROUP BY bad_id, name_key, birth_key
          HAVING count(*) = 1",
         bad = bad_records(),
         disagree = quote(LEVEL_DISAGREE),
-        bad_check = quote(status::BAD_CHECK),
     )
 }
 
@@ -337,12 +334,14 @@ pub(crate) fn name_birth() -> String {
             WHERE id_status IN {statuses} AND birth IS NOT NULL AND name IS NOT NULL
               AND name <> ''),
          known AS (
-            SELECT DISTINCT person_id, replace(name, {sep}, '') AS bare,
+            SELECT DISTINCT person_id, name_raw, replace(name, {sep}, '') AS bare,
                    substr(person_id, 7, 8) AS birth FROM {KNOWN}),
          same AS (
             SELECT r.name, r.birth, max(k.person_id) AS person_id,
                    count(DISTINCT k.person_id) AS n
             FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
+            JOIN {PERSONS} p ON p.person_id = k.person_id
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
             GROUP BY r.name, r.birth),
          best AS (
             SELECT person_id, name, replace(name, {sep}, '') AS bare,
@@ -367,6 +366,7 @@ pub(crate) fn name_birth() -> String {
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),
+        disagree = quote(LEVEL_DISAGREE),
     )
 }
 
@@ -432,7 +432,8 @@ pub(crate) fn resolved_other() -> String {
                      END AS name_level
          FROM {OBS_OTHER} o
          LEFT JOIN {REPAIRS} r
-           ON r.bad_id = o.id AND r.name_key = o.name_key AND o.id_status = {bad}
+           ON r.bad_id = o.id AND r.name_key = o.name_key
+              AND r.birth_key = coalesce(o.birth, '') AND o.id_status = {bad}
          LEFT JOIN {NAME_BIRTH} nb
            ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {name_birth_statuses}
          WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded})",

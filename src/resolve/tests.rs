@@ -1112,6 +1112,64 @@ async fn a_repair_that_contradicts_the_row_s_birth_date_is_not_made() {
     }
 }
 
+/// A repair is decided for each birth date the rows of a bad ID and name
+/// give: the row whose birth date contradicts the one candidate is not
+/// repaired, a row of another date or of none (a pension) is.
+#[tokio::test]
+async fn a_repair_is_decided_for_each_birth_date_a_row_gives() {
+    let march = id("34112220150303123"); // 张一鸣, born 2015-03-03
+    let typed = typo(&march, 11, '8'); // reads 2015-08-03
+    let ctx = session_with_roster(&[(march.as_str(), "张一鸣")]);
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[
+            /* 2 */ student(&typed, "张一鸣", "2015-08-03"),
+            /* 3 */ student(&typed, "张一鸣", "2015-03-03"),
+        ],
+    );
+    register_batch(&ctx, "education", education).unwrap();
+    let pension = table("养老.csv", PRIMARY, false, &[/* 2 */ row(&typed, "张一鸣")]);
+    register_batch(&ctx, "pension", pension).unwrap();
+    let res = resolve_all(&ctx, &["roster", "education", "pension"])
+        .await
+        .unwrap();
+    assert_eq!(link(&res, "education", "2"), (None, "unlinked".into(), 0.0));
+    let repaired = (Some(march.clone()), "repaired".to_string(), 0.93);
+    assert_eq!(link(&res, "education", "3"), repaired);
+    assert_eq!(link(&res, "pension", "2"), repaired);
+}
+
+/// Name + birth date counts only the names a person is known by that
+/// agree with the best-known one: another child's name written on his ID
+/// (DQ02) does not make him that child.
+#[tokio::test]
+async fn name_birth_does_not_take_a_name_that_disagrees_with_the_person() {
+    let he = id("34112220160202015"); // 何涛信, born 2016-02-02
+    let ctx = session_with_roster(&[(he.as_str(), "何涛信")]);
+    let pension = table("养老.csv", PRIMARY, false, &[/* 2 */ row(&he, "王小二")]);
+    register_batch(&ctx, "pension", pension).unwrap();
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[
+            /* 2 */ student("", "王小二", "2016-02-02"),
+            /* 3 */ student("", "何涛信", "2016-02-02"),
+        ],
+    );
+    register_batch(&ctx, "education", education).unwrap();
+    let res = resolve_all(&ctx, &["roster", "pension", "education"])
+        .await
+        .unwrap();
+    assert_eq!(link(&res, "education", "2"), (None, "unlinked".into(), 0.0));
+    assert_eq!(
+        link(&res, "education", "3"),
+        (Some(he.clone()), "name_birth".into(), 0.8)
+    );
+}
+
 /// An education row whose bad ID no repair resolves (two digits wrong)
 /// links by name and birth date when one known person qualifies, and is
 /// still DQ01: its ID number is invalid and was not repaired.
