@@ -280,36 +280,54 @@ impl Config {
                     .to_string(),
             );
         }
-        let mut money = |key: &str, v: f64| {
+        // The rules compare in fen, thousandths (factors) and ten
+        // thousandths (floors, the margin): a value finer than its unit
+        // would be rounded, and decide a case at the line the wrong way.
+        let mut money = |key: &str, v: f64, places: i32| {
             if !(v.is_finite() && v >= 0.0) {
                 out.push(format!(
                     "{key} 必须是非负数 / {key} must be a non-negative number (got {v})"
                 ));
+            } else if !has_places(v, places) {
+                out.push(format!(
+                    "{key} 最多 {places} 位小数 / {key} takes at most {places} decimals (got {v})"
+                ));
             }
         };
         let r = &self.rules;
-        money("rules.standard", r.standard);
-        money("rules.oop_threshold", r.oop_threshold);
-        money("rules.income_factor", r.income_factor);
-        money("rules.income_factor_low_income", r.income_factor_low_income);
-        money("rules.declared_income_margin", r.declared_income_margin);
+        money("rules.standard", r.standard, 2);
+        money("rules.oop_threshold", r.oop_threshold, 2);
+        money("rules.income_factor", r.income_factor, 3);
+        money(
+            "rules.income_factor_low_income",
+            r.income_factor_low_income,
+            3,
+        );
+        money("rules.declared_income_margin", r.declared_income_margin, 4);
         for (t, v) in &r.township_standard {
-            money(&format!("rules.township_standard.{t}"), *v);
+            money(&format!("rules.township_standard.{t}"), *v, 2);
         }
-        let mut share = |key: &str, v: f64| {
+        let mut share = |key: &str, v: f64, places: Option<i32>| {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 out.push(format!(
                     "{key} 必须在 0 到 1 之间 / {key} must be between 0 and 1 (got {v})"
                 ));
+            } else if let Some(places) = places
+                && !has_places(v, places)
+            {
+                out.push(format!(
+                    "{key} 最多 {places} 位小数 / {key} takes at most {places} decimals (got {v})"
+                ));
             }
         };
-        share("rules.reimbursement_floor", r.reimbursement_floor);
+        share("rules.reimbursement_floor", r.reimbursement_floor, Some(4));
         share(
             "rules.reimbursement_floor_low_income",
             r.reimbursement_floor_low_income,
+            Some(4),
         );
-        share("input.max_reject_rate", self.input.max_reject_rate);
-        share("input.max_shrink", self.input.max_shrink);
+        share("input.max_reject_rate", self.input.max_reject_rate, None);
+        share("input.max_shrink", self.input.max_shrink, None);
         if self.engine.memory_limit_mb < 256 {
             out.push(format!(
                 "engine.memory_limit_mb 至少为 256 / engine.memory_limit_mb must be at least 256 (got {})",
@@ -429,6 +447,13 @@ pub fn is_rule_code(code: &str) -> bool {
     })
 }
 
+/// Whether `v` has no more than `places` decimals (as a config's TOML
+/// number is written: `0.7` is 0.69999… as a float, and has one).
+fn has_places(v: f64, places: i32) -> bool {
+    let scaled = v * 10f64.powi(places);
+    (scaled - scaled.round()).abs() <= 1e-9 * scaled.abs().max(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,6 +566,29 @@ mod tests {
             panic!("expected Invalid")
         };
         assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    /// A threshold finer than the unit the rules compare in would be
+    /// rounded, deciding cases at the line the wrong way: refused.
+    #[test]
+    fn a_threshold_finer_than_its_unit_is_a_config_error() {
+        let text = "[rules]\nstandard = 800.005\noop_threshold = 19999.991\n\
+                    reimbursement_floor = 0.69995\ndeclared_income_margin = 0.30001\n\
+                    income_factor = 1.0005\n[rules.township_standard]\n\"河西乡\" = 819.995\n";
+        let ConfigError::Invalid { problems, .. } = Config::parse(text, "t.toml").unwrap_err()
+        else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert!(
+            problems.iter().all(|p| p.contains("位小数")),
+            "{problems:?}"
+        );
+        let fine = "[rules]\nstandard = 800.05\noop_threshold = 19999.99\n\
+                    reimbursement_floor = 0.6999\ndeclared_income_margin = 0.3\n\
+                    income_factor = 1.005\nincome_factor_low_income = 1.5\n\
+                    reimbursement_floor_low_income = 0.55\n[rules.township_standard]\n\"河西乡\" = 819.1\n";
+        Config::parse(fine, "t.toml").unwrap();
     }
 
     #[test]

@@ -123,6 +123,12 @@ pub fn parse_row<'a>(
                         code: "missing_value",
                         field: f.field,
                     });
+                } else if f.ty == FieldType::Money && money::below_fen(raw) {
+                    // Kept, rounded to the fen the rules compare in: said.
+                    warnings.push(FieldWarning {
+                        code: "money_rounded",
+                        field: f.field,
+                    });
                 }
                 values.push(v);
             }
@@ -2017,6 +2023,23 @@ mod tests {
                 ("property", "reg_date"),
             ]
         );
+    }
+
+    /// An amount finer than a fen is kept, rounded, with a warning on its
+    /// field; an amount of whole fen has none.
+    #[test]
+    fn an_amount_finer_than_a_fen_is_kept_with_a_warning() {
+        let pension =
+            |amount| parse_one("pension", &["张三", "110101199003071234", "202511", amount]);
+        assert_eq!(
+            pension("699.995"),
+            Ok(vec![FieldWarning {
+                code: "money_rounded",
+                field: "amount"
+            }])
+        );
+        assert_eq!(pension("699.99"), Ok(vec![]));
+        assert_eq!(pension("0.06999万"), Ok(vec![]));
     }
 
     #[test]

@@ -187,6 +187,40 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
     i64::try_from(fen).map(Some).map_err(|_| err())
 }
 
+/// Whether `raw`, an amount [`parse_money`] reads, holds a part of a fen
+/// that it rounds away (`699.995`, `0.0000001万`): the rules then compare
+/// the rounded amount, and the row says so (a warning). Cheap for the
+/// amounts nearly every cell holds (two decimals or fewer).
+pub fn below_fen(raw: &str) -> bool {
+    // Fewer than three digits after the point (or no point): whole fen,
+    // whatever the unit (万 only makes more of them whole).
+    let decimals = raw.rfind(['.', '．']).map_or(0, |p| {
+        raw[p..]
+            .chars()
+            .skip(1)
+            .take_while(|c| fold_width(*c).is_ascii_digit())
+            .count()
+    });
+    if decimals < 3 {
+        return false;
+    }
+    let Some(s) = prepare(raw) else {
+        return false;
+    };
+    let (number, per_unit): (&str, i128) =
+        match s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+            Some(n) => (n, 10_000 * 100),
+            None => (
+                s.strip_suffix("元")
+                    .or_else(|| s.strip_suffix("圆"))
+                    .unwrap_or(&s),
+                100,
+            ),
+        };
+    parse_decimal_text(number)
+        .is_some_and(|d| d.scale > 2 && (d.mantissa * per_unit) % 10i128.pow(d.scale) != 0)
+}
+
 /// Amounts of a billion yuan or more are refused: no cell of these extracts
 /// holds one, but a number pasted into the wrong column (an ID, a card
 /// number) does, and the rules' exact arithmetic (a household's incomes
@@ -241,6 +275,34 @@ pub fn format_fen(fen: i64) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn below_fen_is_a_part_of_a_fen_rounded_away() {
+        for raw in [
+            "699.995",
+            "19999.995元",
+            "800.0049",
+            "1,234.567",
+            "0.0000001万",
+            "１２.３４５",
+        ] {
+            assert!(below_fen(raw), "{raw}");
+        }
+        for raw in [
+            "699.99",
+            "1234.5",
+            "12",
+            "0.12345万",
+            "12.340",
+            "1.230元",
+            "-",
+            "",
+            "无",
+            "1.2.345",
+        ] {
+            assert!(!below_fen(raw), "{raw}");
+        }
+    }
 
     #[test]
     fn catalogue_money_forms() {
