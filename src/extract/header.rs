@@ -118,12 +118,20 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
     }
     let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
     let han = cell.chars().any(is_common_han);
+    // Judged as a name is written in a roster: simplified, without blanks
+    // or a former name (張　偉, 王芳（曾用名王方）).
+    let normalized = crate::normalize::name::normalize_name(cell);
+    let name = if normalized.name.is_empty() {
+        cell
+    } else {
+        normalized.name.as_str()
+    };
     let name_like = {
-        let n = cell.chars().count();
-        let all_han = cell.chars().all(|c| is_common_han(c) || separator(c));
-        let minority = cell.contains(separator) && n <= 12;
-        let surname = common_surnames().iter().any(|s| cell.starts_with(s));
-        let header_word = cell.chars().any(|c| HEADER_WORD_CHARS.contains(c));
+        let n = name.chars().count();
+        let all_han = name.chars().all(|c| is_common_han(c) || separator(c));
+        let minority = name.contains(separator) && n <= 12;
+        let surname = common_surnames().iter().any(|s| name.starts_with(s));
+        let header_word = name.chars().any(|c| HEADER_WORD_CHARS.contains(c));
         all_han && (minority || ((2..=4).contains(&n) && surname && !header_word))
     };
     if name_like || (pasted && han) {
@@ -499,6 +507,12 @@ mod tests {
         assert_eq!(shown("钱二"), "钱*");
         assert_eq!(shown("王小明"), "王*明");
         assert_eq!(shown("买买提·艾力"), "买****力");
+        // A name however written: traditional, spaced, with a former name.
+        assert_eq!(shown("張偉"), "張*");
+        assert_eq!(shown("张　伟"), "张*伟");
+        assert_eq!(shown("张 伟"), "张*伟");
+        assert_eq!(shown("王芳（曾用名王方）"), "王*******）");
+        assert_eq!(shown("李四 曾用名李思"), "李******思");
         assert_eq!(shown("Remarks"), "Remarks");
         // Header words, even those that begin with a surname, stay: the
         // message must name the column.
