@@ -1008,7 +1008,7 @@ fn random_bytes_named_like_an_extract_are_undecodable() {
         &o,
         &[
             "无法识别文件编码：unemployment_202511.csv",
-            "(guessed encoding binary)",
+            "(guessed encoding binary;",
         ],
     );
 

@@ -30,6 +30,7 @@ pub(super) fn read_delimited(
         file: file.to_owned(),
         encoding: err.encoding.to_owned(),
         offset: err.offset,
+        line: encoding::line_of(bytes, err.offset),
     })?;
     // UTF-16 whitespace is not ASCII whitespace in bytes: check again.
     if text.trim().is_empty() {
@@ -582,9 +583,10 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with("无法识别文件编码：r.csv"), "{message}");
         assert!(
-            matches!(&err, ReadError::Undecodable { offset, .. } if *offset == bad_at as u64),
+            matches!(&err, ReadError::Undecodable { offset, line: 4, .. } if *offset == bad_at as u64),
             "{err}"
         );
+        assert!(message.contains("第 4 行"), "{message}");
         assert!(
             !message.contains("110105") && !message.contains("张三"),
             "{message}"

@@ -46,6 +46,13 @@ pub(super) struct Undecodable {
     pub offset: u64,
 }
 
+/// The line (1-based) that byte `offset` of a text file is on: the line
+/// breaks before it, plus one (a break in UTF-16 holds the byte 0x0A too).
+pub(super) fn line_of(bytes: &[u8], offset: u64) -> u64 {
+    let end = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+    bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
 /// Zero bytes, or nothing but ASCII whitespace after an optional UTF-8 BOM.
 pub(super) fn is_blank_bytes(bytes: &[u8]) -> bool {
     let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);

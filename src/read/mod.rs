@@ -197,8 +197,10 @@ pub enum ReadError {
         sheets: Vec<String>,
     },
     #[error(
-        "无法识别文件编码：{file}（按 {encoding} 解码，第 {offset} 字节处有无效字节序列）/ \
-         cannot decode {file}: invalid byte sequence at byte offset {offset} (guessed encoding {encoding})"
+        "无法识别文件编码：{file}（按 {encoding} 解码，第 {line} 行、第 {offset} 字节处有无效字节序列；\
+         请将该文件整体另存为 UTF-8 或 GBK）/ \
+         cannot decode {file}: invalid byte sequence on line {line}, at byte offset {offset} \
+         (guessed encoding {encoding}; save the whole file again as UTF-8 or GBK)"
     )]
     Undecodable {
         file: String,
@@ -206,6 +208,8 @@ pub enum ReadError {
         encoding: String,
         /// 0-based offset in the file of the first malformed byte sequence.
         offset: u64,
+        /// The line it is on (1-based, as a text editor counts them).
+        line: u64,
     },
     #[error("不是有效的 XLSX 文件：{file}（{reason}）/ not a valid xlsx file: {file} ({reason})")]
     BadWorkbook { file: String, reason: String },
