@@ -576,83 +576,104 @@ fn load_file(
             maps.resize_with(chunk.section, || None);
             maps.push(map);
         }
-        let Some(map) = &maps[chunk.section] else {
-            return;
-        };
-        // A template numbered down rows left empty: a row whose only values
-        // are numbers in columns the extract does not read (序号) is blank.
-        // Not the row a cut file ends in (its reject says the file is cut),
-        // nor one with a value past the header (broken: rejected).
-        let mut unread = vec![true; map.width];
-        for &c in map.columns.iter().flatten() {
-            unread[c] = false;
-        }
-        let numbered_blank = |r: &read::RawRow| {
-            chunk.cut_off.as_ref() != Some(&r.loc)
-                && r.fields.iter().enumerate().all(|(c, f)| {
-                    let f = f.trim();
-                    f.is_empty()
-                        || (unread.get(c) == Some(&true) && f.bytes().all(|b| b.is_ascii_digit()))
-                })
-        };
-        if chunk.rows.iter().any(numbered_blank) {
-            let (empty, rows): (Vec<read::RawRow>, Vec<read::RawRow>) =
-                std::mem::take(&mut chunk.rows)
-                    .into_iter()
-                    .partition(numbered_blank);
-            chunk.rows = rows;
-            chunk
-                .skipped
-                .extend(empty.into_iter().map(|r| read::SkippedRow {
+        // A header row repeated below with its columns in another order (a
+        // second export pasted on) lays out the rows after it: they are
+        // read by its map. One that cannot be mapped is a repeated header,
+        // as the same header is.
+        let section_idx = chunk.section;
+        let cut_off = chunk.cut_off.take();
+        let switches = std::mem::take(&mut chunk.headers);
+        let mut rows_left = std::mem::take(&mut chunk.rows);
+        let mut skipped = std::mem::take(&mut chunk.skipped);
+        let mut read_rows = |map: &HeaderMap,
+                             mut chunk_rows: Vec<read::RawRow>,
+                             mut skipped: Vec<read::SkippedRow>| {
+            // A template numbered down rows left empty: a row whose only
+            // values are numbers in columns the extract does not read (序号)
+            // is blank. Not the row a cut file ends in (its reject says the
+            // file is cut), nor one with a value past the header (broken:
+            // rejected).
+            let mut unread = vec![true; map.width];
+            for &c in map.columns.iter().flatten() {
+                unread[c] = false;
+            }
+            let numbered_blank = |r: &read::RawRow| {
+                cut_off.as_ref() != Some(&r.loc)
+                    && r.fields.iter().enumerate().all(|(c, f)| {
+                        let f = f.trim();
+                        f.is_empty()
+                            || (unread.get(c) == Some(&true)
+                                && f.bytes().all(|b| b.is_ascii_digit()))
+                    })
+            };
+            if chunk_rows.iter().any(numbered_blank) {
+                let (empty, kept): (Vec<read::RawRow>, Vec<read::RawRow>) =
+                    chunk_rows.into_iter().partition(numbered_blank);
+                chunk_rows = kept;
+                skipped.extend(empty.into_iter().map(|r| read::SkippedRow {
                     loc: r.loc,
                     reason: read::SkipReason::Blank,
                 }));
-        }
-        for col in &map.unknown {
-            // A header cell can hold anything, an ID number too: validate
-            // prints these names.
-            let col = crate::report::mask::mask_ids_in(col);
-            if !account.unknown_columns.contains(&col) {
-                account.unknown_columns.push(col);
+            }
+            for col in &map.unknown {
+                // A header cell can hold anything, an ID number too:
+                // validate prints these names.
+                let col = crate::report::mask::mask_ids_in(col);
+                if !account.unknown_columns.contains(&col) {
+                    account.unknown_columns.push(col);
+                }
+            }
+            account.rows_read += (chunk_rows.len() + skipped.len()) as u64;
+            account.rows_skipped += skipped.len() as u64;
+            for s in &skipped {
+                *account
+                    .skipped
+                    .entry(s.reason.code().to_string())
+                    .or_default() += 1;
+            }
+            let first_place = duplicates.next_place();
+            let dups = duplicates.mark(map, &chunk_rows);
+            // The rows are parsed and built into columns a piece at a time,
+            // the pieces side by side; they are joined in file order.
+            let pieces: Vec<(table::RowPiece, Tally)> = chunk_rows
+                .par_chunks(PIECE_ROWS)
+                .zip(dups.par_chunks(PIECE_ROWS))
+                .enumerate()
+                .map(|(k, (raw, dups))| {
+                    let piece = Piece {
+                        rows: raw,
+                        dups,
+                        first_place: first_place + (k * PIECE_ROWS) as u32,
+                        cut_off: cut_off.as_ref(),
+                    };
+                    parse_piece(def, map, &name, piece, keep_contents)
+                })
+                .collect();
+            for (piece, piece_tally) in pieces {
+                rows.append(piece);
+                tally.add(piece_tally);
+            }
+            if let Some(w) = spill.as_mut()
+                && rows.pending() >= DISK_BATCH_ROWS
+                && spill_error.is_none()
+                && let Err(e) = w.write(&mut rows)
+            {
+                spill_error = Some(e);
+            }
+        };
+        for (at, cells) in switches {
+            let Some(map) = &maps[section_idx] else {
+                return;
+            };
+            let before = rows_left.partition_point(|r| r.loc.row < at.row);
+            let rows_before: Vec<read::RawRow> = rows_left.drain(..before).collect();
+            read_rows(map, rows_before, std::mem::take(&mut skipped));
+            if let Ok(other) = matcher.map_header(&cells) {
+                maps[section_idx] = Some(other);
             }
         }
-        account.rows_read += (chunk.rows.len() + chunk.skipped.len()) as u64;
-        account.rows_skipped += chunk.skipped.len() as u64;
-        for s in &chunk.skipped {
-            *account
-                .skipped
-                .entry(s.reason.code().to_string())
-                .or_default() += 1;
-        }
-        let first_place = duplicates.next_place();
-        let dups = duplicates.mark(map, &chunk.rows);
-        // The rows are parsed and built into columns a piece at a time, the
-        // pieces side by side; they are joined in file order.
-        let pieces: Vec<(table::RowPiece, Tally)> = chunk
-            .rows
-            .par_chunks(PIECE_ROWS)
-            .zip(dups.par_chunks(PIECE_ROWS))
-            .enumerate()
-            .map(|(k, (raw, dups))| {
-                let piece = Piece {
-                    rows: raw,
-                    dups,
-                    first_place: first_place + (k * PIECE_ROWS) as u32,
-                    cut_off: chunk.cut_off.as_ref(),
-                };
-                parse_piece(def, map, &name, piece, keep_contents)
-            })
-            .collect();
-        for (piece, piece_tally) in pieces {
-            rows.append(piece);
-            tally.add(piece_tally);
-        }
-        if let Some(w) = spill.as_mut()
-            && rows.pending() >= DISK_BATCH_ROWS
-            && spill_error.is_none()
-            && let Err(e) = w.write(&mut rows)
-        {
-            spill_error = Some(e);
+        if let Some(map) = &maps[section_idx] {
+            read_rows(map, rows_left, skipped);
         }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);

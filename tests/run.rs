@@ -339,6 +339,58 @@ fn wang_fang_dq05(out: &Path) -> String {
     dq05.to_string()
 }
 
+/// Two exports pasted into one file, the second's header with its columns
+/// in another order (and one more): the rows below it are read by it, not
+/// by the first header's layout.
+#[test]
+fn rows_below_a_header_in_another_order_are_read_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::write(
+        input.join("pension_202511.csv"),
+        "姓名,身份证号,发放月份,发放金额（元）\n\
+         王芳,341122194502104426,202510,100\n\
+         身份证号,姓名,发放月份,备注,发放金额（元）\n\
+         341122194502104426,王芳,202511,补发,300\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let links = read(out.join("links.csv"));
+    let pension: Vec<&str> = links
+        .lines()
+        .filter(|l| l.starts_with("pension,"))
+        .collect();
+    assert_eq!(
+        pension,
+        [
+            "pension,pension_202511.csv,2,341122194502104426,王芳,341122194502104426,exact,1.00",
+            "pension,pension_202511.csv,4,341122194502104426,王芳,341122194502104426,exact,1.00",
+        ]
+    );
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let input = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == "pension_202511.csv")
+        .unwrap();
+    let n = |k: &str| input[k].as_u64().unwrap();
+    assert_eq!(
+        [
+            n("rows_read"),
+            n("rows_accepted"),
+            n("rows_rejected"),
+            n("rows_skipped")
+        ],
+        [3, 2, 0, 1]
+    );
+    assert_eq!(input["unknown_columns"], serde_json::json!(["备注"]));
+    // 王芳's DQ05 counts both months: (100 + 300) / 2.
+    let dq05 = wang_fang_dq05(&out);
+    assert!(dq05.contains("养老金 200.00 元/月"), "{dq05}");
+}
+
 /// A file that holds a person's month twice, once with a typo in the ID,
 /// issued again by a later file: the pair in the first is a conflict, the
 /// copy adds none, and the rules use the copy's last row.

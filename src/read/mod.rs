@@ -127,6 +127,11 @@ pub struct Section {
     /// below the header.
     pub rows: Vec<RawRow>,
     pub skipped: Vec<SkippedRow>,
+    /// Header rows below the header with other cells than it (a second
+    /// export pasted on, its columns in another order), in order; each is
+    /// also a skipped row (a repeated header). The rows after one are
+    /// laid out as it says.
+    pub headers: Vec<(RowLoc, Vec<Cell>)>,
 }
 
 /// What a file held.
@@ -161,6 +166,9 @@ pub struct Chunk<'a> {
     pub header: &'a Section,
     pub rows: Vec<RawRow>,
     pub skipped: Vec<SkippedRow>,
+    /// The section's header rows with other cells among these rows (see
+    /// [`Section::headers`]).
+    pub headers: Vec<(RowLoc, Vec<Cell>)>,
     /// On a text file's last chunk: the row its end cut through
     /// mid-character (see [`RawTable::cut_off`]).
     pub cut_off: Option<RowLoc>,

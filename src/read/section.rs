@@ -135,15 +135,8 @@ impl<'a> SectionScanner<'a> {
         let Some(section) = &mut self.section else {
             return false;
         };
-        let same = |a: &[Cell], b: &[Cell]| {
-            let width = a.len().max(b.len());
-            (0..width).all(|c| {
-                let [x, y] = [a, b].map(|r| r.get(c).map_or("", |f| f.trim()));
-                x == y
-            })
-        };
         if section.header_loc.row.checked_add(1) != Some(row)
-            || same(&section.header, fields)
+            || same_cells(&section.header, fields)
             || !(self.is_header)(fields)
         {
             return false;
@@ -180,7 +173,13 @@ impl<'a> SectionScanner<'a> {
         for ((row, fields), reason) in self.pending.drain(..).zip(reasons) {
             let loc = RowLoc { sheet: None, row };
             match reason {
-                Some(reason) => section.skipped.push(SkippedRow { loc, reason }),
+                Some(reason) => {
+                    if reason == SkipReason::RepeatedHeader && !same_cells(&fields, &section.header)
+                    {
+                        section.headers.push((loc.clone(), fields));
+                    }
+                    section.skipped.push(SkippedRow { loc, reason })
+                }
                 None => section.rows.push(RawRow { loc, fields }),
             }
         }
@@ -194,11 +193,13 @@ impl<'a> SectionScanner<'a> {
         };
         let rows = std::mem::take(&mut section.rows);
         let skipped = std::mem::take(&mut section.skipped);
+        let headers = std::mem::take(&mut section.headers);
         sink(Chunk {
             section: 0,
             header: section,
             rows,
             skipped,
+            headers,
             cut_off,
         });
         self.announced = true;
@@ -233,7 +234,17 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
         header_loc: RowLoc { sheet: None, row },
         rows: Vec::new(),
         skipped: Vec::new(),
+        headers: Vec::new(),
     }
+}
+
+/// Whether two rows hold the same cells, blanks around them and empty
+/// cells at the end aside.
+fn same_cells(a: &[Cell], b: &[Cell]) -> bool {
+    (0..a.len().max(b.len())).all(|c| {
+        let [x, y] = [a, b].map(|r| r.get(c).map_or("", |f| f.trim()));
+        x == y
+    })
 }
 
 /// Why a row below the header is not data, if it is not.
@@ -336,6 +347,9 @@ pub(super) fn label_sheet(section: &mut Section, sheet: &str) {
     }
     for skipped in &mut section.skipped {
         skipped.loc.sheet = label.clone();
+    }
+    for (loc, _) in &mut section.headers {
+        loc.sheet = label.clone();
     }
 }
 
@@ -440,6 +454,8 @@ mod tests {
         assert_eq!(section.rows.len(), 1);
         assert_eq!(section.skipped.len(), 1);
         assert_eq!(section.skipped[0].reason, SkipReason::RepeatedHeader);
+        // The same header again lays out nothing anew.
+        assert!(section.headers.is_empty());
         // The header written twice: the second is a repeated header.
         let mut twice = SectionScanner::new(pred);
         twice.push(1, strings(&["姓名", "身份证号"]));
@@ -455,6 +471,9 @@ mod tests {
         let section = apart.finish().expect("header found");
         assert_eq!(section.header, ["姓名", "身份证号"]);
         assert_eq!(section.skipped.len(), 1);
+        // A header of other cells below: the rows after it are its.
+        assert_eq!(section.headers.len(), 1);
+        assert_eq!(section.headers[0].0.row, 3);
     }
 
     #[test]

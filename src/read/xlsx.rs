@@ -113,11 +113,13 @@ pub(super) fn read_xlsx(
     for (index, section) in sections.iter_mut().enumerate() {
         let rows = std::mem::take(&mut section.rows);
         let skipped = std::mem::take(&mut section.skipped);
+        let headers = std::mem::take(&mut section.headers);
         sink(Chunk {
             section: index,
             header: section,
             rows,
             skipped,
+            headers,
             cut_off: None,
         });
     }
