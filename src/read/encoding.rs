@@ -303,7 +303,9 @@ mod tests {
         damaged.extend_from_slice("姓名,身份证号,张三李四王五赵六\n".as_bytes());
         damaged.push(0xFF);
         damaged.extend_from_slice("张三,1\n".as_bytes());
-        let err = decode(&damaged).err().expect("damaged utf-8");
+        let Err(err) = decode(&damaged) else {
+            panic!("damaged utf-8 decoded")
+        };
         assert_eq!((err.encoding, err.offset), ("UTF-8-BOM", 48));
     }
 

@@ -196,13 +196,16 @@ fn sheet_parts(bytes: &[u8]) -> Option<HashMap<String, String>> {
     )
 }
 
+/// Cells of a sheet, by (row, column) from 0, and the text each holds.
+type ExactNumbers = Vec<((u32, u32), String)>;
+
 /// The numbers of a worksheet part written with more digits than a float
 /// holds, by (row, column) from 0: a program (not Excel, which keeps 15
 /// significant digits) wrote an 18-digit ID number as a whole number, and
 /// the file holds every digit. A number is kept only when its text is not
 /// what its float prints (`341122194502104426`, not `341122194502104000`
 /// nor a float's `341122194502104450`): then the digits are not a float's.
-fn exact_numbers(bytes: &[u8], part: &str) -> Result<Vec<((u32, u32), String)>, String> {
+fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
     let file = zip.by_name(part).map_err(|e| e.to_string())?;
     let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(file));
@@ -263,7 +266,7 @@ fn cell_position(reference: &[u8]) -> Option<(u32, u32)> {
 
 /// Gives the cells of `exact` their text, where the range holds the float
 /// of that text (the same cell as calamine read it).
-fn restore_digits(range: &mut Range<Data>, exact: Vec<((u32, u32), String)>) {
+fn restore_digits(range: &mut Range<Data>, exact: ExactNumbers) {
     for (at, text) in exact {
         let float = text.parse::<f64>().ok();
         if matches!(range.get_value(at), Some(Data::Float(n)) if Some(*n) == float) {
