@@ -339,9 +339,9 @@ fn wang_fang_dq05(out: &Path) -> String {
     dq05.to_string()
 }
 
-/// Two exports pasted into one file, the second's header with its columns
-/// in another order (and one more): the rows below it are read by it, not
-/// by the first header's layout.
+/// Three exports pasted into one file, the second's header with its
+/// columns in another order (and one more): the rows below each header are
+/// read by it, the third's by the first layout again.
 #[test]
 fn rows_below_a_header_in_another_order_are_read_by_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -351,7 +351,9 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
         "姓名,身份证号,发放月份,发放金额（元）\n\
          王芳,341122194502104426,202510,100\n\
          身份证号,姓名,发放月份,备注,发放金额（元）\n\
-         341122194502104426,王芳,202511,补发,300\n",
+         341122194502104426,王芳,202511,补发,300\n\
+         姓名,身份证号,发放月份,发放金额（元）\n\
+         王芳,341122194502104426,202509,200\n",
     )
     .unwrap();
     let out = dir.path().join("out");
@@ -366,6 +368,7 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
         [
             "pension,pension_202511.csv,2,341122194502104426,王芳,341122194502104426,exact,1.00",
             "pension,pension_202511.csv,4,341122194502104426,王芳,341122194502104426,exact,1.00",
+            "pension,pension_202511.csv,6,341122194502104426,王芳,341122194502104426,exact,1.00",
         ]
     );
     let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
@@ -383,10 +386,10 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
             n("rows_rejected"),
             n("rows_skipped")
         ],
-        [3, 2, 0, 1]
+        [5, 3, 0, 2]
     );
     assert_eq!(input["unknown_columns"], serde_json::json!(["备注"]));
-    // 王芳's DQ05 counts both months: (100 + 300) / 2.
+    // 王芳's DQ05 counts the three months: (100 + 300 + 200) / 3.
     let dq05 = wang_fang_dq05(&out);
     assert!(dq05.contains("养老金 200.00 元/月"), "{dq05}");
 }

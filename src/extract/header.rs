@@ -135,7 +135,9 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
         all_han && (minority || ((2..=4).contains(&n) && surname && !header_word))
     };
     if name_like || (pasted && han) {
-        mask::mask_name(cell)
+        // Blanks inside count for nothing: `李 娜` is masked as `李娜` is.
+        let unspaced: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+        mask::mask_name(&unspaced)
     } else {
         mask::mask_ids_in(cell)
     }
@@ -509,10 +511,11 @@ mod tests {
         assert_eq!(shown("买买提·艾力"), "买****力");
         // A name however written: traditional, spaced, with a former name.
         assert_eq!(shown("張偉"), "張*");
-        assert_eq!(shown("张　伟"), "张*伟");
-        assert_eq!(shown("张 伟"), "张*伟");
+        assert_eq!(shown("张　伟"), "张*");
+        assert_eq!(shown("张 伟"), "张*");
+        assert_eq!(shown("李 娜"), "李*");
         assert_eq!(shown("王芳（曾用名王方）"), "王*******）");
-        assert_eq!(shown("李四 曾用名李思"), "李******思");
+        assert_eq!(shown("李四 曾用名李思"), "李*****思");
         assert_eq!(shown("Remarks"), "Remarks");
         // Header words, even those that begin with a surname, stay: the
         // message must name the column.

@@ -41,6 +41,10 @@ pub(super) struct SectionScanner<'a> {
     /// Whether the header was found on the last row pushed (the next may
     /// be its second row: see [`SectionScanner::second_header_row`]).
     header_open: bool,
+    /// The header row that lays out the rows being read: the header, or
+    /// the last one repeated below it with other cells (see
+    /// [`Section::headers`]). Set when the first rows below are sorted.
+    layout: Option<Vec<Cell>>,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -56,6 +60,7 @@ impl<'a> SectionScanner<'a> {
             sink: None,
             announced: false,
             header_open: false,
+            layout: None,
         }
     }
 
@@ -80,6 +85,7 @@ impl<'a> SectionScanner<'a> {
             sink: None,
             announced: false,
             header_open: false,
+            layout: None,
         }
     }
 
@@ -158,6 +164,7 @@ impl<'a> SectionScanner<'a> {
         let Some(section) = &mut self.section else {
             return;
         };
+        let layout = self.layout.get_or_insert_with(|| section.header.clone());
         let is_header = self.is_header;
         let reasons: Vec<Option<SkipReason>> = self
             .pending
@@ -174,8 +181,8 @@ impl<'a> SectionScanner<'a> {
             let loc = RowLoc { sheet: None, row };
             match reason {
                 Some(reason) => {
-                    if reason == SkipReason::RepeatedHeader && !same_cells(&fields, &section.header)
-                    {
+                    if reason == SkipReason::RepeatedHeader && !same_cells(&fields, layout) {
+                        layout.clone_from(&fields);
                         section.headers.push((loc.clone(), fields));
                     }
                     section.skipped.push(SkippedRow { loc, reason })
@@ -471,9 +478,20 @@ mod tests {
         let section = apart.finish().expect("header found");
         assert_eq!(section.header, ["姓名", "身份证号"]);
         assert_eq!(section.skipped.len(), 1);
-        // A header of other cells below: the rows after it are its.
+        // A header of other cells below: the rows after it are its; the
+        // first header again lays them out as before.
         assert_eq!(section.headers.len(), 1);
         assert_eq!(section.headers[0].0.row, 3);
+        let mut back = SectionScanner::new(pred);
+        back.push(1, strings(&["姓名", "身份证号"]));
+        back.push(2, strings(&["张三", "1"]));
+        back.push(3, strings(&["姓名", "证件号"]));
+        back.push(4, strings(&["姓名", "证件号"]));
+        back.push(5, strings(&["李四", "2"]));
+        back.push(6, strings(&["姓名", "身份证号"]));
+        let section = back.finish().expect("header found");
+        let rows: Vec<u32> = section.headers.iter().map(|(at, _)| at.row).collect();
+        assert_eq!(rows, [3, 6]);
     }
 
     #[test]
