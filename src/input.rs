@@ -561,6 +561,16 @@ fn load_file(
             let section = chunk.header;
             let map = match matcher.map_header(&section.header) {
                 Ok(m) => Some(m),
+                Err(_)
+                    if let Some((m, takes_below)) =
+                        two_row_header(&matcher, section, &chunk.rows) =>
+                {
+                    if takes_below {
+                        // The header's second row: no data row.
+                        chunk.rows.remove(0);
+                    }
+                    Some(m)
+                }
                 Err(found_problems) => {
                     match &section.sheet {
                         Some(sheet) if matcher.names_only_persons(&section.header) => {
@@ -919,6 +929,53 @@ fn parse_piece(
         }
     }
     (builder.finish(), tally)
+}
+
+/// A header of two rows whose header row alone lacks columns: group headers
+/// (`鉴定情况`) above the columns' own (`鉴定等级`, `鉴定日期`) in the row
+/// below, or the headers written in either row. Tried when the header row
+/// does not map: with the row right below it (each column named by the
+/// lower cell, or the upper where that is empty), with the row right above
+/// it, then with both; the first that maps is the header, and whether it
+/// took the row below (no data row then). A row holding a digit is data or
+/// a title, never a header's row.
+fn two_row_header(
+    matcher: &HeaderMatcher,
+    section: &Section,
+    rows: &[read::RawRow],
+) -> Option<(HeaderMap, bool)> {
+    let wordy = |cells: &[read::Cell]| {
+        cells.iter().any(|c| !c.trim().is_empty())
+            && !cells.iter().any(|c| c.bytes().any(|b| b.is_ascii_digit()))
+    };
+    let merged = |upper: &[read::Cell], lower: &[read::Cell]| -> Vec<read::Cell> {
+        (0..upper.len().max(lower.len()))
+            .map(|c| match lower.get(c) {
+                Some(l) if !l.trim().is_empty() => l.clone(),
+                _ => upper.get(c).cloned().unwrap_or_default(),
+            })
+            .collect()
+    };
+    let header = &section.header;
+    let below = rows
+        .first()
+        .filter(|r| section.header_loc.row.checked_add(1) == Some(r.loc.row))
+        .map(|r| r.fields.as_slice())
+        .filter(|cells| wordy(cells));
+    let above = section.above.as_deref().filter(|cells| wordy(cells));
+    let mut tries: Vec<(Vec<read::Cell>, bool)> = Vec::new();
+    if let Some(below) = below {
+        tries.push((merged(header, below), true));
+    }
+    if let Some(above) = above {
+        tries.push((merged(above, header), false));
+        if let Some(below) = below {
+            tries.push((merged(&merged(above, header), below), true));
+        }
+    }
+    tries
+        .into_iter()
+        .find_map(|(cells, takes_below)| Some((matcher.map_header(&cells).ok()?, takes_below)))
 }
 
 /// The fatal messages for a header that cannot be used.

@@ -394,6 +394,64 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
     assert!(dq05.contains("养老金 200.00 元/月"), "{dq05}");
 }
 
+/// A header of two rows: group headers above the columns' own (鉴定情况
+/// over 鉴定等级 and 鉴定日期), the other headers in the first row only,
+/// or the headers written in either row. The data start below both.
+#[test]
+fn a_header_of_two_rows_is_read_whichever_row_names_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::remove_file(input.join("housing_safety_202511.xlsx")).unwrap();
+    let row = "王芳,341122194502104426,河西乡,西村,D,2025-03-01,未纳入";
+    for (case, header) in [
+        (
+            "group",
+            "户主姓名,户主身份证号,乡镇,村,鉴定情况,,改造状态\n,,,,鉴定等级,鉴定日期,",
+        ),
+        (
+            "either",
+            "户主姓名,,乡镇,,鉴定情况,,\n,户主身份证号,,村,鉴定等级,鉴定日期,改造状态",
+        ),
+    ] {
+        std::fs::write(
+            input.join("housing_safety_202511.csv"),
+            format!("危房鉴定名单\n{header}\n{row}\n"),
+        )
+        .unwrap();
+        let out = dir.path().join(case);
+        assert_ok(&run_batch(&input, &out, "2"));
+        let links = read(out.join("links.csv"));
+        let housing: Vec<&str> = links
+            .lines()
+            .filter(|l| l.starts_with("housing_safety,"))
+            .collect();
+        assert_eq!(
+            housing,
+            [
+                "housing_safety,housing_safety_202511.csv,4,341122194502104426,王芳,\
+              341122194502104426,exact,1.00"
+            ],
+            "{case}"
+        );
+        let findings = read(out.join("findings.csv"));
+        assert!(
+            findings
+                .lines()
+                .any(|l| l.contains(",DY04,") && l.contains("341122194502104426")),
+            "{case}: {findings}"
+        );
+        let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+        let file = m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["file"] == "housing_safety_202511.csv")
+            .unwrap();
+        assert_eq!(file["rows_read"], 1, "{case}");
+        assert_eq!(file["rows_accepted"], 1, "{case}");
+    }
+}
+
 /// A file that holds a person's month twice, once with a typo in the ID,
 /// issued again by a later file: the pair in the first is a conflict, the
 /// copy adds none, and the rules use the copy's last row.

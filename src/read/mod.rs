@@ -132,6 +132,9 @@ pub struct Section {
     /// also a skipped row (a repeated header). The rows after one are
     /// laid out as it says.
     pub headers: Vec<(RowLoc, Vec<Cell>)>,
+    /// The row right above the header, when it is not blank: the first row
+    /// of a header of two rows, perhaps (see `input`'s two-row headers).
+    pub above: Option<Vec<Cell>>,
 }
 
 /// What a file held.

@@ -45,6 +45,8 @@ pub(super) struct SectionScanner<'a> {
     /// the last one repeated below it with other cells (see
     /// [`Section::headers`]). Set when the first rows below are sorted.
     layout: Option<Vec<Cell>>,
+    /// The last row pushed before the header was found, if not blank.
+    last_above: Option<(u32, Vec<Cell>)>,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -61,6 +63,7 @@ impl<'a> SectionScanner<'a> {
             announced: false,
             header_open: false,
             layout: None,
+            last_above: None,
         }
     }
 
@@ -86,6 +89,7 @@ impl<'a> SectionScanner<'a> {
             announced: false,
             header_open: false,
             layout: None,
+            last_above: None,
         }
     }
 
@@ -114,13 +118,21 @@ impl<'a> SectionScanner<'a> {
             return Scan::Continue;
         }
         if is_blank(&fields) {
+            self.last_above = None;
             return Scan::Continue;
         }
         if (self.is_header)(&fields) {
-            self.section = Some(empty_section(fields, row));
+            let mut section = empty_section(fields, row);
+            section.above = self
+                .last_above
+                .take()
+                .filter(|(above, _)| above.checked_add(1) == Some(row))
+                .map(|(_, cells)| cells);
+            self.section = Some(section);
             self.header_open = true;
             return Scan::Continue;
         }
+        self.last_above = Some((row, fields.clone()));
         self.non_blank_above_header += 1;
         if self.non_blank_above_header >= HEADER_SEARCH_ROWS {
             Scan::GaveUp
@@ -242,6 +254,7 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
         rows: Vec::new(),
         skipped: Vec::new(),
         headers: Vec::new(),
+        above: None,
     }
 }
 
