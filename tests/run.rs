@@ -323,10 +323,20 @@ fn assert_repaired_row_replaced(out: &Path) {
 
 /// The manifest's `rows_conflict` of one input file.
 fn rows_conflict(out: &Path, file: &str) -> serde_json::Value {
+    manifest_input(out, file)["rows_conflict"].clone()
+}
+
+/// The manifest's account of one input file.
+fn manifest_input(out: &Path, file: &str) -> serde_json::Value {
     let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
     let inputs = m["inputs"].as_array().unwrap();
-    let input = inputs.iter().find(|i| i["file"] == file).unwrap();
-    input["rows_conflict"].clone()
+    inputs.iter().find(|i| i["file"] == file).unwrap().clone()
+}
+
+/// The lines of an output file that belong to `extract`.
+fn lines_of<'t>(text: &'t str, extract: &str) -> Vec<&'t str> {
+    let prefix = format!("{extract},");
+    text.lines().filter(|l| l.starts_with(&prefix)).collect()
 }
 
 /// 王芳's DQ05 line of findings.csv: its evidence holds her pension.
@@ -359,10 +369,7 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let links = read(out.join("links.csv"));
-    let pension: Vec<&str> = links
-        .lines()
-        .filter(|l| l.starts_with("pension,"))
-        .collect();
+    let pension = lines_of(&links, "pension");
     assert_eq!(
         pension,
         [
@@ -371,13 +378,7 @@ fn rows_below_a_header_in_another_order_are_read_by_it() {
             "pension,pension_202511.csv,6,341122194502104426,王芳,341122194502104426,exact,1.00",
         ]
     );
-    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-    let input = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["file"] == "pension_202511.csv")
-        .unwrap();
+    let input = manifest_input(&out, "pension_202511.csv");
     let n = |k: &str| input[k].as_u64().unwrap();
     assert_eq!(
         [
@@ -421,10 +422,7 @@ fn a_header_of_two_rows_is_read_whichever_row_names_a_column() {
         let out = dir.path().join(case);
         assert_ok(&run_batch(&input, &out, "2"));
         let links = read(out.join("links.csv"));
-        let housing: Vec<&str> = links
-            .lines()
-            .filter(|l| l.starts_with("housing_safety,"))
-            .collect();
+        let housing = lines_of(&links, "housing_safety");
         assert_eq!(
             housing,
             [
@@ -440,13 +438,7 @@ fn a_header_of_two_rows_is_read_whichever_row_names_a_column() {
                 .any(|l| l.contains(",DY04,") && l.contains("341122194502104426")),
             "{case}: {findings}"
         );
-        let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-        let file = m["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["file"] == "housing_safety_202511.csv")
-            .unwrap();
+        let file = manifest_input(&out, "housing_safety_202511.csv");
         assert_eq!(file["rows_read"], 1, "{case}");
         assert_eq!(file["rows_accepted"], 1, "{case}");
     }
@@ -471,10 +463,7 @@ fn a_file_with_a_repaired_row_issued_again_adds_no_conflict() {
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let conflicts = read(out.join("conflicts.csv"));
-    let pension: Vec<&str> = conflicts
-        .lines()
-        .filter(|l| l.starts_with("pension,"))
-        .collect();
+    let pension = lines_of(&conflicts, "pension");
     assert_eq!(
         pension,
         [
@@ -519,10 +508,7 @@ fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
             .count();
         assert_eq!(zhang_cb04, 0, "{tables}: {findings}");
         let conflicts = read(out.join("conflicts.csv"));
-        let enrollment: Vec<&str> = conflicts
-            .lines()
-            .filter(|l| l.starts_with("medical_enrollment,"))
-            .collect();
+        let enrollment = lines_of(&conflicts, "medical_enrollment");
         let line = |row: u32, earlier: u32| {
             format!(
                 "medical_enrollment,medical_enrollment_202511.csv,{row},341122198001011238,\
