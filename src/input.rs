@@ -948,14 +948,7 @@ fn two_row_header(
         cells.iter().any(|c| !c.trim().is_empty())
             && !cells.iter().any(|c| c.bytes().any(|b| b.is_ascii_digit()))
     };
-    let merged = |upper: &[read::Cell], lower: &[read::Cell]| -> Vec<read::Cell> {
-        (0..upper.len().max(lower.len()))
-            .map(|c| match lower.get(c) {
-                Some(l) if !l.trim().is_empty() => l.clone(),
-                _ => upper.get(c).cloned().unwrap_or_default(),
-            })
-            .collect()
-    };
+    let merged = read::join_header_rows;
     let header = &section.header;
     let below = rows
         .first()

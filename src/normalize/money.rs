@@ -152,6 +152,12 @@ fn div_round(numerator: i128, denominator: i128) -> i128 {
 /// more than two decimals are rounded half away from zero. `Ok(None)` for an
 /// empty cell or a placeholder; `bad_money` for anything else unreadable.
 pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
+    Ok(money_fen(raw)?.map(|(fen, _)| fen))
+}
+
+/// [`parse_money`], and whether the amount held a part of a fen that was
+/// rounded away.
+fn money_fen(raw: &str) -> Result<Option<(i64, bool)>, ValueError> {
     let Some(s) = prepare(raw) else {
         return Ok(None);
     };
@@ -174,17 +180,22 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
     };
     // Up to two decimals (nearly every amount) scale exactly, without the
     // slow 128-bit division.
-    let fen = match d.scale {
-        0 => d.mantissa * i128::from(per_unit),
-        1 => d.mantissa * i128::from(per_unit / 10),
-        2 => d.mantissa * i128::from(per_unit / 100),
-        _ => div_round(d.mantissa * i128::from(per_unit), 10i128.pow(d.scale)),
+    let (fen, rounded) = match d.scale {
+        0 => (d.mantissa * i128::from(per_unit), false),
+        1 => (d.mantissa * i128::from(per_unit / 10), false),
+        2 => (d.mantissa * i128::from(per_unit / 100), false),
+        _ => {
+            let (scaled, unit) = (d.mantissa * i128::from(per_unit), 10i128.pow(d.scale));
+            (div_round(scaled, unit), scaled % unit != 0)
+        }
     };
     let fen = if d.negative { -fen } else { fen };
     if fen.abs() >= MAX_MONEY_FEN {
         return Err(bad("bad_money", "金额超出合理范围（十亿元以上）", &s));
     }
-    i64::try_from(fen).map(Some).map_err(|_| err())
+    i64::try_from(fen)
+        .map(|fen| Some((fen, rounded)))
+        .map_err(|_| err())
 }
 
 /// Whether `raw`, an amount [`parse_money`] reads, holds a part of a fen
@@ -201,24 +212,7 @@ pub fn below_fen(raw: &str) -> bool {
             .take_while(|c| fold_width(*c).is_ascii_digit())
             .count()
     });
-    if decimals < 3 {
-        return false;
-    }
-    let Some(s) = prepare(raw) else {
-        return false;
-    };
-    let (number, per_unit): (&str, i128) =
-        match s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
-            Some(n) => (n, 10_000 * 100),
-            None => (
-                s.strip_suffix("元")
-                    .or_else(|| s.strip_suffix("圆"))
-                    .unwrap_or(&s),
-                100,
-            ),
-        };
-    parse_decimal_text(number)
-        .is_some_and(|d| d.scale > 2 && (d.mantissa * per_unit) % 10i128.pow(d.scale) != 0)
+    decimals >= 3 && matches!(money_fen(raw), Ok(Some((_, true))))
 }
 
 /// Amounts of a billion yuan or more are refused: no cell of these extracts

@@ -18,6 +18,7 @@ mod csv;
 mod encoding;
 mod parquet;
 mod section;
+pub use section::join_header_rows;
 mod xlsx;
 
 use std::fmt;

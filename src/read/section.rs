@@ -159,13 +159,7 @@ impl<'a> SectionScanner<'a> {
         {
             return false;
         }
-        let first = std::mem::take(&mut section.header);
-        section.header = (0..first.len().max(fields.len()))
-            .map(|c| match fields.get(c) {
-                Some(f) if !f.trim().is_empty() => f.clone(),
-                _ => first.get(c).cloned().unwrap_or_default(),
-            })
-            .collect();
+        section.header = join_header_rows(&section.header, fields);
         section.header_loc.row = row;
         true
     }
@@ -256,6 +250,17 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
         headers: Vec::new(),
         above: None,
     }
+}
+
+/// The header of two rows: each column named by the lower row's cell, or
+/// the upper's where that is empty.
+pub fn join_header_rows(upper: &[Cell], lower: &[Cell]) -> Vec<Cell> {
+    (0..upper.len().max(lower.len()))
+        .map(|c| match lower.get(c) {
+            Some(l) if !l.trim().is_empty() => l.clone(),
+            _ => upper.get(c).cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Whether two rows hold the same cells, blanks around them and empty
