@@ -110,6 +110,11 @@ pub struct Inputs {
     /// (ordered by the later row; none for the roster, where such rows are
     /// CB05).
     pub conflicts: BTreeMap<&'static str, Vec<(u64, u64)>>,
+    /// Extract name → its exact duplicates within a file, each as the
+    /// `_ord`s of the duplicate and of the row it repeats (ascending), for
+    /// the extracts keyed by ID number: a repaired row's key is chained
+    /// again with them ([`crate::resolve::rekey`]).
+    pub dups: BTreeMap<&'static str, Vec<(u64, u64)>>,
     /// Extract name → the account (index into `accounts`) of each of its
     /// files, by the file's part of its rows' `_ord`s
     /// ([`table::split_ord`]).
@@ -376,6 +381,10 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                 }
                 if !conflicts.pairs.is_empty() {
                     inputs.conflicts.insert(name, conflicts.pairs);
+                }
+                let def = extract::by_name(name).expect("extract names come from the table");
+                if !conflicts.dups.is_empty() && crate::resolve::rekey::keyed_by_id(def) {
+                    inputs.dups.insert(name, conflicts.dups);
                 }
                 if let Some(batch) = batch {
                     inputs.tables.insert(name, batch);

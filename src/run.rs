@@ -296,10 +296,12 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         .map_err(internal)?;
     let found = futures::future::try_join_all(sources.iter().map(|&(name, source)| {
         let def = crate::extract::by_name(name).expect("extract names come from the table");
-        let (ctx, existing) = (&ctx, inputs.conflicts.get(name));
+        let (ctx, existing, dups) = (&ctx, inputs.conflicts.get(name), inputs.dups.get(name));
         async move {
             let existing = existing.map_or(&[][..], Vec::as_slice);
-            let found = resolve::rekey::repaired_key_conflicts(ctx, def, source, existing).await?;
+            let dups = dups.map_or(&[][..], Vec::as_slice);
+            let found =
+                resolve::rekey::repaired_key_conflicts(ctx, def, source, existing, dups).await?;
             attach::mark_superseded(ctx, name, &found.superseded).await?;
             Ok::<_, datafusion::error::DataFusionError>((name, found))
         }

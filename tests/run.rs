@@ -523,6 +523,52 @@ fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
     }
 }
 
+/// The same within one file when the row between has a wrong check
+/// character: once repaired it keys under 张伟's number like the rows
+/// around it, and the row written again (an exact duplicate of the first)
+/// is still the one in force: no CB04 from the repaired row's death.
+#[test]
+fn a_row_written_again_after_a_repaired_one_is_the_one_the_rules_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let sample = read(input.join("medical_enrollment_202511.csv"));
+    let others: Vec<&str> = sample.lines().skip(2).collect();
+    let zhang = "张伟,341122198001011238,城乡居民医保,正常参保,,,是";
+    std::fs::write(
+        input.join("medical_enrollment_202511.csv"),
+        format!(
+            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n{zhang}\n\
+             张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是\n{zhang}\n{}\n",
+            others.join("\n")
+        ),
+    )
+    .unwrap();
+    for tables in ["memory", "disk"] {
+        let out = run_with_tables(dir.path(), &input, tables);
+        let findings = read(out.join("findings.csv"));
+        let zhang_cb04 = findings
+            .lines()
+            .filter(|l| l.contains(",CB04,") && l.contains("341122198001011238"))
+            .count();
+        assert_eq!(zhang_cb04, 0, "{tables}: {findings}");
+        let conflicts = read(out.join("conflicts.csv"));
+        let enrollment = lines_of(&conflicts, "medical_enrollment");
+        let line = |row: u32, written: char, earlier: u32, before: char| {
+            format!(
+                "medical_enrollment,medical_enrollment_202511.csv,{row},34112219800101123{written},\
+                 341122198001011238,medical_enrollment_202511.csv,{earlier},\
+                 34112219800101123{before},341122198001011238"
+            )
+        };
+        assert_eq!(
+            enrollment,
+            [line(3, '9', 2, '8'), line(4, '8', 3, '9')],
+            "{tables}"
+        );
+        assert_eq!(rows_conflict(&out, "medical_enrollment_202511.csv"), 2);
+    }
+}
+
 /// A settlement file repeated whole by a second one: the same findings as
 /// with one, but for DQ01 and DQ04, one per source row (so one for each
 /// copy); and no conflicts in the copy.

@@ -1153,19 +1153,22 @@ fn starts_of(lens: impl Iterator<Item = usize>) -> Vec<usize> {
 /// An extract's record-key conflicts: how many each file holds (counted on
 /// the later row's file, by index into the extract's files) and each pair
 /// of rows as `_ord`s (the replaced row, the row that replaced it), ordered
-/// by the later row.
+/// by the later row; and each exact duplicate with the row it repeats, as
+/// `_ord`s (the duplicate first, ascending), for the rows that resolution
+/// chains again under a repaired number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conflicts {
     pub per_file: BTreeMap<usize, u64>,
     pub pairs: Vec<(u64, u64)>,
+    pub dups: Vec<(u64, u64)>,
 }
 
 impl Conflicts {
     /// The conflicts [`supersede`] found (`pairs` of indices into all
     /// files' rows), for files of `lens` rows each whose rows' `_ord`s were
     /// written with `places`.
-    fn of(pairs: &[(usize, usize)], places: &[usize], lens: &[usize]) -> Conflicts {
-        let starts = starts_of(lens.iter().copied());
+    fn of(pairs: &[(usize, usize)], places: &[usize], files: &[&FileColumns]) -> Conflicts {
+        let starts = starts_of(files.iter().map(|f| f.len));
         let at = |i: usize| {
             let f = starts.partition_point(|&s| s <= i) - 1;
             (f, ord_of(places[f], (i - starts[f]) as u64))
@@ -1176,6 +1179,13 @@ impl Conflicts {
             *conflicts.per_file.entry(file_idx).or_default() += 1;
             conflicts.pairs.push((at(prev).1, later));
         }
+        for (f, &place) in files.iter().zip(places) {
+            let ord = |row: u32| ord_of(place, u64::from(row));
+            conflicts
+                .dups
+                .extend(f.dups.iter().map(|&(d, o)| (ord(d), ord(o))));
+        }
+        conflicts.dups.sort_unstable();
         conflicts
     }
 }
@@ -1234,8 +1244,7 @@ pub fn superseded_ords(def: &ExtractDef, files: &[(usize, &FileColumns)]) -> (Ve
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
     let (superseded, pairs) = supersede(&columns, def.is_roster());
     let places: Vec<usize> = files.iter().map(|(place, _)| *place).collect();
-    let lens: Vec<usize> = columns.iter().map(|f| f.len).collect();
-    let conflicts = Conflicts::of(&pairs, &places, &lens);
+    let conflicts = Conflicts::of(&pairs, &places, &columns);
     let mut ords = Vec::new();
     let mut i = 0;
     for (place, f) in files {
@@ -1263,8 +1272,7 @@ pub fn build_extract(
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| f).collect();
     let (superseded, pairs) = supersede(&columns, def.is_roster());
     let places: Vec<usize> = (0..files.len()).collect();
-    let lens: Vec<usize> = columns.iter().map(|f| f.len).collect();
-    let conflicts = Conflicts::of(&pairs, &places, &lens);
+    let conflicts = Conflicts::of(&pairs, &places, &columns);
     let superseded = arrow::array::BooleanArray::from(superseded);
     let mut batches = Vec::new();
     let mut at = 0;
@@ -1592,11 +1600,29 @@ mod tests {
         assert_eq!(conflicts, [(0, 1), (3, 4)]);
         // As `_ord`s of files written in places 0, 5 and 9, counted on
         // the later row's file.
-        let found = Conflicts::of(&conflicts, &[0, 5, 9], &[2, 2, 1]);
+        let found = Conflicts::of(&conflicts, &[0, 5, 9], &[&first, &second, &third]);
         assert_eq!(found.per_file, BTreeMap::from([(0, 1), (2, 1)]));
         assert_eq!(
             found.pairs,
             [(ord_of(0, 0), ord_of(0, 1)), (ord_of(5, 1), ord_of(9, 0))]
+        );
+        assert!(found.dups.is_empty());
+    }
+
+    /// Each exact duplicate goes on as the `_ord`s of it and of the row it
+    /// repeats, in the place its file's rows were written with.
+    #[test]
+    fn conflicts_carry_each_duplicate_with_its_original() {
+        let first = keyed_with_dups(&[(7, None), (8, None), (7, None)], &[(2, 0)]);
+        let second = keyed_with_dups(&[(9, None), (9, None), (9, None)], &[(1, 0), (2, 0)]);
+        let found = Conflicts::of(&[], &[3, 6], &[&first, &second]);
+        assert_eq!(
+            found.dups,
+            [
+                (ord_of(3, 2), ord_of(3, 0)),
+                (ord_of(6, 1), ord_of(6, 0)),
+                (ord_of(6, 2), ord_of(6, 0))
+            ]
         );
     }
 

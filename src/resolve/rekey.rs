@@ -7,6 +7,8 @@
 //! in file order is the one the rules use; the pair is reported), not a
 //! second month of wages or a second enrollment.
 
+use std::collections::HashMap;
+
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::error::Result;
@@ -59,8 +61,10 @@ pub fn keyed_by_id(def: &ExtractDef) -> bool {
 /// that its repaired rows reveal ([`REPAIRED_ROWS`], registered first):
 /// each repaired row keyed by its person, among the rows of the same key
 /// written with that person's own number (valid or upgraded) and the other
-/// repaired rows; `existing` are the read stage's pairs of the extract.
-/// See [`rechain`]. Exact duplicates (`_dup`) have no key. The small side
+/// repaired rows; `existing` are the read stage's pairs of the extract and
+/// `dups` its exact duplicates (duplicate, original: `_ord`s ascending).
+/// See [`rechain`]. Exact duplicates (`_dup`) have no key: each joins the
+/// key of the row it repeats, written as it is. The small side
 /// of each join is written first: a hash join builds its left side, and a
 /// table on disk has no row count to swap them by (built on the extract,
 /// a city's contribution rows would be held in memory).
@@ -69,6 +73,7 @@ pub async fn repaired_key_conflicts(
     def: &ExtractDef,
     source: &str,
     existing: &[(u64, u64)],
+    dups: &[(u64, u64)],
 ) -> Result<RepairedKeys> {
     if !keyed_by_id(def) {
         return Ok(RepairedKeys::default());
@@ -132,7 +137,25 @@ pub async fn repaired_key_conflicts(
             groups.last_mut().expect("a group").push((ord.value(i), w));
         }
     }
-    Ok(rechain(&groups, existing))
+    let originals: HashMap<u64, u64> = dups.iter().copied().collect();
+    if !dups.is_empty() {
+        let mut of_original: HashMap<u64, Vec<u64>> = HashMap::new();
+        for &(dup, original) in dups {
+            of_original.entry(original).or_default().push(dup);
+        }
+        for group in &mut groups {
+            let repeats: Vec<(u64, Option<String>)> = group
+                .iter()
+                .flat_map(|(o, w)| {
+                    let dups = of_original.get(o).map_or(&[][..], Vec::as_slice);
+                    dups.iter().map(move |&d| (d, w.clone()))
+                })
+                .collect();
+            group.extend(repeats);
+            group.sort_unstable();
+        }
+    }
+    Ok(rechain(&groups, existing, &originals))
 }
 
 /// Chains the rows of each re-keyed record key (`_ord` ascending, with the
@@ -144,13 +167,22 @@ pub async fn repaired_key_conflicts(
 /// the later one repeats an earlier row written as it is (a file issued
 /// again: A, R in one file, A, R again in the next, is one conflict). A
 /// row the read stage replaced by a row outside the key (a later row of its
-/// wrong number that was not repaired to this person) is left out. The read
+/// wrong number that was not repaired to this person) is left out. An exact
+/// duplicate (`originals`: duplicate → the row it repeats) stands for its
+/// original, as in the read stage: coming after another row of the key it
+/// brings the original back into force (A, R, A again within one file: the
+/// rules use A; A, R and R, A again are both pairs). The read
 /// stage's pairs within the key that no longer follow one another are
 /// dropped; `pairs` are the ones it did not have.
-pub fn rechain(groups: &[Vec<(u64, Option<String>)>], existing: &[(u64, u64)]) -> RepairedKeys {
-    use std::collections::{BTreeSet, HashMap};
+pub fn rechain(
+    groups: &[Vec<(u64, Option<String>)>],
+    existing: &[(u64, u64)],
+    originals: &HashMap<u64, u64>,
+) -> RepairedKeys {
+    use std::collections::{BTreeMap, BTreeSet};
     let next_of: HashMap<u64, u64> = existing.iter().copied().collect();
     let paired: BTreeSet<(u64, u64)> = existing.iter().copied().collect();
+    let rep = |o: u64| originals.get(&o).copied().unwrap_or(o);
     let mut out = RepairedKeys::default();
     for group in groups {
         let members: BTreeSet<u64> = group.iter().map(|(o, _)| *o).collect();
@@ -163,18 +195,29 @@ pub fn rechain(groups: &[Vec<(u64, Option<String>)>], existing: &[(u64, u64)]) -
         }
         let kept: BTreeSet<u64> = rows.iter().map(|(o, _)| *o).collect();
         let mut chained = BTreeSet::new();
-        // Whether row `at` repeats the row before it written alike.
+        // Whether row `at` repeats a row before it written alike (of another
+        // file: a duplicate's original is the row it stands for).
         let repeats = |at: usize| {
             let (ord, written) = rows[at];
             rows[..at]
                 .iter()
                 .rev()
                 .find(|(_, w)| w == written)
-                .is_some_and(|(prev, _)| !paired.contains(&(*prev, *ord)))
+                .is_some_and(|(prev, _)| {
+                    rep(*prev) != rep(*ord) && !paired.contains(&(*prev, *ord))
+                })
         };
+        // Whether each row (an original) ends superseded.
+        let mut superseded: BTreeMap<u64, bool> = BTreeMap::new();
+        // The row in force: the last that did not stand for the one before it.
+        let mut current = 0;
         for at in 1..rows.len() {
-            let ((before, w0), (after, w1)) = (rows[at - 1], rows[at]);
-            out.superseded.push(*before);
+            let ((before, w0), (after, w1)) = (rows[current], rows[at]);
+            if rep(*before) == rep(*after) {
+                continue;
+            }
+            superseded.insert(rep(*before), true);
+            superseded.insert(rep(*after), false);
             let pair = if w0 == w1 {
                 paired.contains(&(*before, *after))
             } else {
@@ -183,7 +226,10 @@ pub fn rechain(groups: &[Vec<(u64, Option<String>)>], existing: &[(u64, u64)]) -
             if pair {
                 chained.insert((*before, *after));
             }
+            current = at;
         }
+        out.superseded
+            .extend(superseded.into_iter().filter(|&(_, s)| s).map(|(o, _)| o));
         let within = |(a, b): &&(u64, u64)| kept.contains(a) && kept.contains(b);
         out.dropped.extend(
             paired
@@ -205,6 +251,13 @@ pub fn rechain(groups: &[Vec<(u64, Option<String>)>], existing: &[(u64, u64)]) -
 mod tests {
     use super::*;
 
+    fn rechain_plain(
+        groups: &[Vec<(u64, Option<String>)>],
+        existing: &[(u64, u64)],
+    ) -> RepairedKeys {
+        rechain(groups, existing, &HashMap::new())
+    }
+
     fn group(rows: &[(u64, &str)]) -> Vec<(u64, Option<String>)> {
         rows.iter()
             .map(|(o, w)| (*o, Some(w.to_string())))
@@ -216,7 +269,7 @@ mod tests {
     /// dropped.
     #[test]
     fn a_repaired_row_between_two_rows_of_its_person() {
-        let found = rechain(&[group(&[(2, "A"), (3, "W"), (4, "A")])], &[(2, 4)]);
+        let found = rechain_plain(&[group(&[(2, "A"), (3, "W"), (4, "A")])], &[(2, 4)]);
         assert_eq!(found.superseded, [2, 3]);
         assert_eq!(found.pairs, [(2, 3), (3, 4)]);
         assert_eq!(found.dropped, [(2, 4)]);
@@ -228,10 +281,43 @@ mod tests {
     fn a_file_issued_again_adds_no_conflict() {
         // 1: the first file's row; 10, 11: the second file's; 20, 21: its copy.
         let rows = group(&[(1, "A"), (10, "A"), (11, "W"), (20, "A"), (21, "W")]);
-        let found = rechain(&[rows], &[]);
+        let found = rechain_plain(&[rows], &[]);
         assert_eq!(found.superseded, [1, 10, 11, 20]);
         assert_eq!(found.pairs, [(10, 11)]);
         assert!(found.dropped.is_empty());
+    }
+
+    /// A row written again as it is within one file (an exact duplicate)
+    /// after a repaired row of its key brings its original back into force:
+    /// the repaired row is superseded, not the original, and the two steps
+    /// are pairs. A duplicate right after its original changes nothing.
+    #[test]
+    fn a_duplicate_after_a_repaired_row_brings_its_original_back() {
+        let dup_of = |pairs: &[(u64, u64)]| pairs.iter().copied().collect::<HashMap<_, _>>();
+        let found = rechain(
+            &[group(&[(1, "A"), (2, "W"), (3, "A")])],
+            &[],
+            &dup_of(&[(3, 1)]),
+        );
+        assert_eq!(found.superseded, [2]);
+        assert_eq!(found.pairs, [(1, 2), (2, 3)]);
+        assert!(found.dropped.is_empty());
+        // The repaired row written twice around a correct one.
+        let found = rechain(
+            &[group(&[(1, "W"), (2, "A"), (3, "W")])],
+            &[],
+            &dup_of(&[(3, 1)]),
+        );
+        assert_eq!(found.superseded, [2]);
+        assert_eq!(found.pairs, [(1, 2), (2, 3)]);
+        // A duplicate before the repaired row: the original is replaced.
+        let found = rechain(
+            &[group(&[(1, "A"), (2, "A"), (3, "W")])],
+            &[],
+            &dup_of(&[(2, 1)]),
+        );
+        assert_eq!(found.superseded, [1]);
+        assert_eq!(found.pairs, [(1, 3)]);
     }
 
     /// A repaired row that the read stage replaced by a later row of the
@@ -239,9 +325,9 @@ mod tests {
     /// row is not replaced by a row that is itself replaced.
     #[test]
     fn a_row_replaced_outside_the_key_stays_out() {
-        let found = rechain(&[group(&[(1, "A"), (2, "W")])], &[(2, 9)]);
+        let found = rechain_plain(&[group(&[(1, "A"), (2, "W")])], &[(2, 9)]);
         assert_eq!(found, RepairedKeys::default());
-        let found = rechain(&[group(&[(1, "A"), (2, "W"), (3, "W")])], &[(2, 3)]);
+        let found = rechain_plain(&[group(&[(1, "A"), (2, "W"), (3, "W")])], &[(2, 3)]);
         assert_eq!(found.superseded, [1, 2]);
         assert_eq!(found.pairs, [(1, 2)]);
         assert!(found.dropped.is_empty());
