@@ -523,6 +523,37 @@ fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
     }
 }
 
+/// A guardian's ID column headed with another spelling of an ID number
+/// (`监护人公民身份号码`) is read: a student outside the roster whose
+/// guardian is in it raises no DQ06.
+#[test]
+fn a_guardian_id_column_under_another_spelling_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("education_202511.csv");
+    let sample = read(path.clone());
+    let (header, rows) = sample.split_once('\n').unwrap();
+    let header = header.replace("监护人身份证号", "监护人公民身份号码");
+    let zhou = "周小宝,341122201203042117,2012-03-04,城关初级中学,初中,无,0,低保家庭,张伟,\
+                341122198001011238,2025-2026";
+    std::fs::write(&path, format!("{header}\n{zhou}\n{rows}")).unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let education = manifest_input(&out, "education_202511.csv");
+    assert_eq!(
+        education["unknown_columns"],
+        serde_json::json!([]),
+        "{education}"
+    );
+    let findings = read(out.join("findings.csv"));
+    assert!(
+        !findings
+            .lines()
+            .any(|l| l.contains(",DQ06,") && l.contains("341122201203042117")),
+        "{findings}"
+    );
+}
+
 /// The same within one file when the row between has a wrong check
 /// character: once repaired it keys under 张伟's number like the rows
 /// around it, and the row written again (an exact duplicate of the first)

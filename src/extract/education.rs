@@ -1,7 +1,7 @@
 //! 学生资助与学籍 — the education bureau's students: one row per student per
 //! school year.
 
-use super::{FieldDef, FieldType::*, ID_ALIASES, NAME_ALIASES};
+use super::{FieldDef, FieldType::*, GUARDIAN_ID_ALIASES, NAME_ALIASES, STUDENT_ID_ALIASES};
 
 const STAGE: &[(&str, &[&str])] = &[
     ("学前", &["幼儿园", "学前教育"]),
@@ -34,7 +34,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     label: "学生资助与学籍",
     fields: &[
         FieldDef::new("name", "学生姓名", Name).aliases(NAME_ALIASES),
-        FieldDef::new("id_number", "学生身份证号", Id).aliases(ID_ALIASES),
+        FieldDef::new("id_number", "学生身份证号", Id).aliases(STUDENT_ID_ALIASES),
         FieldDef::new("birth_date", "出生日期", Date).aliases(&["出生年月日"]),
         FieldDef::new("school", "学校名称", Text)
             .aliases(&["学校", "就读学校"])
@@ -47,7 +47,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("hardship", "困境类型", Category(HARDSHIP)).aliases(&["困难类型"]),
         FieldDef::new("guardian_name", "监护人姓名", Name).optional(),
         FieldDef::new("guardian_id", "监护人身份证号", Id)
-            .aliases(&["监护人身份证号码", "监护人证件号码"])
+            .aliases(GUARDIAN_ID_ALIASES)
             .optional(),
         FieldDef::new("school_year", "学年", SchoolYear)
             .aliases(&["学年度"])

@@ -1,7 +1,7 @@
 //! 农村住房安全鉴定与危房改造台账 — the housing bureau's rural house
 //! assessments: one row per house assessed.
 
-use super::{FieldDef, FieldType::*};
+use super::{FieldDef, FieldType::*, HEAD_ROW_ID_ALIASES};
 
 const GRADE: &[(&str, &[&str])] = &[
     ("A", &["A级", "a"]),
@@ -21,12 +21,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     label: "农村住房安全鉴定台账",
     fields: &[
         FieldDef::new("name", "户主姓名", Name).aliases(&["姓名"]),
-        FieldDef::new("id_number", "户主身份证号", Id).aliases(&[
-            "户主身份证号码",
-            "身份证号",
-            "身份证号码",
-            "证件号码",
-        ]),
+        FieldDef::new("id_number", "户主身份证号", Id).aliases(HEAD_ROW_ID_ALIASES),
         FieldDef::new("township", "乡镇", Text).aliases(&["乡镇街道", "街道"]),
         FieldDef::new("village", "村", Text)
             .aliases(&["行政村", "社区"])

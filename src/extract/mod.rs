@@ -202,10 +202,118 @@ pub(crate) const ID_ALIASES: &[&str] = &[
     "身份证",
 ];
 pub(crate) const NAME_ALIASES: &[&str] = &["名字", "参保人姓名", "人员姓名"];
+/// [`ID_ALIASES`] of a guardian's number (education).
+pub(crate) const GUARDIAN_ID_ALIASES: &[&str] = &[
+    "监护人身份证号码",
+    "监护人公民身份号码",
+    "监护人身份证件号码",
+    "监护人证件号码",
+    "监护人证件号",
+    "监护人身份证",
+];
+/// [`ID_ALIASES`] of a household head's number (the roster's head).
+pub(crate) const HEAD_ID_ALIASES: &[&str] = &[
+    "户主身份证号码",
+    "户主公民身份号码",
+    "户主身份证件号码",
+    "户主证件号码",
+    "户主证件号",
+    "户主身份证",
+];
+/// The ID column of a file whose rows are heads of household (housing
+/// safety): [`HEAD_ID_ALIASES`] or a plain ID column.
+pub(crate) const HEAD_ROW_ID_ALIASES: &[&str] = &[
+    "户主身份证号码",
+    "户主公民身份号码",
+    "户主身份证件号码",
+    "户主证件号码",
+    "户主证件号",
+    "户主身份证",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "身份证件号码",
+    "证件号码",
+    "证件号",
+    "身份证",
+];
+/// The student's ID column (education): `学生` with [`ID_ALIASES`], or a
+/// plain ID column.
+pub(crate) const STUDENT_ID_ALIASES: &[&str] = &[
+    "学生身份证号码",
+    "学生公民身份号码",
+    "学生身份证件号码",
+    "学生证件号码",
+    "学生证件号",
+    "学生身份证",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "身份证件号码",
+    "证件号码",
+    "证件号",
+    "身份证",
+];
+/// A roster member's ID column: `成员` with [`ID_ALIASES`], or a plain ID
+/// column.
+pub(crate) const MEMBER_ID_ALIASES: &[&str] = &[
+    "成员身份证号码",
+    "成员公民身份号码",
+    "成员身份证件号码",
+    "成员证件号码",
+    "成员证件号",
+    "成员身份证",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "身份证件号码",
+    "证件号码",
+    "证件号",
+    "身份证",
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An ID column named for whose number it is (`监护人身份证号`,
+    /// `户主身份证号`, `成员身份证号`) is recognised under every spelling
+    /// of an ID number that a plain ID column is, with that prefix.
+    #[test]
+    fn an_id_column_named_for_its_holder_takes_every_id_spelling() {
+        let keys = |f: &FieldDef| -> Vec<String> {
+            std::iter::once(f.header)
+                .chain(f.aliases.iter().copied())
+                .map(header::header_key)
+                .collect()
+        };
+        let mut checked = 0;
+        for def in EXTRACTS {
+            for f in def.fields.iter().filter(|f| matches!(f.ty, FieldType::Id)) {
+                let Some(holder) = f.header.strip_suffix("身份证号") else {
+                    continue;
+                };
+                if holder.is_empty() {
+                    continue;
+                }
+                let known = keys(f);
+                for spelling in ID_ALIASES {
+                    let header = header::header_key(&format!("{holder}{spelling}"));
+                    assert!(
+                        known.contains(&header),
+                        "{}.{}: {header}",
+                        def.name,
+                        f.field
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(
+            checked, 5,
+            "roster head and member, housing head, student, guardian"
+        );
+    }
 
     #[test]
     fn file_name_prefix_picks_the_extract() {

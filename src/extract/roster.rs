@@ -1,7 +1,7 @@
 //! 救助对象名册 — the assistance roster, civil affairs' own data: one row per
 //! household member.
 
-use super::{FieldDef, FieldType::*};
+use super::{FieldDef, FieldType::*, HEAD_ID_ALIASES, MEMBER_ID_ALIASES};
 
 pub(crate) const CATEGORY: &[(&str, &[&str])] = &[
     (
@@ -73,15 +73,9 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .aliases(&["社区", "村社区"])
             .optional(),
         FieldDef::new("head_name", "户主姓名", Name),
-        FieldDef::new("head_id", "户主身份证号", Id).aliases(&["户主身份证号码", "户主证件号码"]),
+        FieldDef::new("head_id", "户主身份证号", Id).aliases(HEAD_ID_ALIASES),
         FieldDef::new("name", "成员姓名", Name).aliases(&["姓名", "家庭成员姓名"]),
-        FieldDef::new("id_number", "成员身份证号", Id).aliases(&[
-            "成员身份证号码",
-            "身份证号",
-            "身份证号码",
-            "成员证件号码",
-            "公民身份号码",
-        ]),
+        FieldDef::new("id_number", "成员身份证号", Id).aliases(MEMBER_ID_ALIASES),
         FieldDef::new("relation", "与户主关系", Category(RELATION)).aliases(&["关系"]),
         FieldDef::new("household_size", "保障人数", Integer).aliases(&["家庭保障人数"]),
         FieldDef::new("monthly_benefit", "月保障金（元）", Money)
