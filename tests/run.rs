@@ -554,6 +554,47 @@ fn a_guardian_id_column_under_another_spelling_is_read() {
     );
 }
 
+/// A name with another in brackets and no word making it a former name
+/// (`张伟（李娜）`: 李娜 collects his pension) gives 张伟 no second name: a
+/// settlement of 李娜's whose ID is one typing error from 张伟's is not
+/// repaired to him (her costs would count as his), and stays unlinked.
+#[test]
+fn a_name_in_brackets_is_no_second_name_to_repair_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let append_gbk = |file: &str, line: &str| {
+        let path = input.join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+        assert!(!bad, "{file} is GB18030");
+        let text = format!("{}\n{line}\n", text.trim_end());
+        std::fs::write(&path, encoding_rs::GB18030.encode(&text).0).unwrap();
+    };
+    append_gbk(
+        "pension_202511.csv",
+        "张伟（李娜）,341122198001011238,202511,100.00",
+    );
+    append_gbk(
+        "medical_settlement_202511.csv",
+        "S900,李娜,341122198001011283,住院,2025-03-05,县人民医院,I10 高血压,1000,1000,500,0,100,400",
+    );
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let links = read(out.join("links.csv"));
+    let row = links
+        .lines()
+        .find(|l| l.contains("341122198001011283"))
+        .unwrap_or_else(|| panic!("the settlement's link: {links}"));
+    assert!(row.ends_with(",,unlinked,0.00"), "{row}");
+    let findings = read(out.join("findings.csv"));
+    assert!(
+        findings
+            .lines()
+            .any(|l| l.contains(",DQ01,") && l.contains("341122198001011283")),
+        "{findings}"
+    );
+}
+
 /// The same within one file when the row between has a wrong check
 /// character: once repaired it keys under 张伟's number like the rows
 /// around it, and the row written again (an exact duplicate of the first)

@@ -170,26 +170,6 @@ fn split_bare_annotation(s: &str) -> Option<(&str, &str)> {
 /// `李四；（曾用名李思）`), as NFKC leaves it: never part of a name.
 const NOTE_PUNCTUATION: &[char] = &[',', ';', ':', '、', '。'];
 
-/// Bracketed notes that are remarks about the person, not another name.
-const NOT_ALIASES: &[&str] = &[
-    "已故",
-    "死亡",
-    "已死亡",
-    "户主",
-    "本人",
-    "配偶",
-    "子女",
-    "注销",
-    "迁出",
-    "已迁出",
-    "新增",
-    "待核",
-    "残疾",
-    "重复",
-    "外出",
-    "离异",
-];
-
 fn is_open_bracket(c: char) -> bool {
     matches!(c, '(' | '[' | '{' | '【' | '〔' | '〖' | '「')
 }
@@ -266,19 +246,16 @@ fn finish(piece: &str) -> String {
     }
 }
 
-/// The other name inside an annotation, if the annotation is one.
+/// The other name inside an annotation, if the annotation says it is one
+/// (`曾用名李思`). A bare name in brackets (`李四（王五）`) is none: it is
+/// as often whoever collects for the person (代领人) as a name of theirs,
+/// and taken for one it would make a row of that other person's name look
+/// like this person's (a repair, a name + birth date link, a DQ02 kept
+/// quiet).
 fn alias_of(inner: &str) -> Option<String> {
-    let (had_prefix, rest) = match ALIAS_PREFIXES.iter().find_map(|p| inner.strip_prefix(p)) {
-        Some(rest) => (true, rest),
-        None => (false, inner),
-    };
-    let rest = rest.trim_start_matches([':', '：']);
-    let alias = finish(rest);
-    let looks_like_name = alias
-        .chars()
-        .all(|c| c.is_alphabetic() || c == NAME_SEPARATOR)
-        && !NOT_ALIASES.contains(&alias.as_str());
-    (!alias.is_empty() && (had_prefix || looks_like_name)).then_some(alias)
+    let rest = ALIAS_PREFIXES.iter().find_map(|p| inner.strip_prefix(p))?;
+    let alias = finish(rest.trim_start_matches([':', '：']));
+    (!alias.is_empty()).then_some(alias)
 }
 
 /// Canonical form of a raw name cell: NFKC, no blanks anywhere, annotation
@@ -584,7 +561,10 @@ mod tests {
             ("李四[又名李斯]", "李四", Some("李斯")),
             ("李四【原名 李思】", "李四", Some("李思")),
             ("李四（別名李思）", "李四", Some("李思")),
-            ("李四（李思）", "李四", Some("李思")),
+            // A name in brackets without a word that makes it another name
+            // of this person's is a note (a proxy who collects, say).
+            ("李四（李思）", "李四", None),
+            ("李四（王五）", "李四", None),
             ("李四（已故）", "李四", None),
             ("李四(户主)", "李四", None),
             ("李四（曾用名李思", "李四", Some("李思")),
