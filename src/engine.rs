@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, StringArray, StringBuilder,
+};
 use datafusion::arrow::compute::{BatchCoalescer, cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -357,7 +359,14 @@ pub fn on_disk(ctx: &SessionContext) -> bool {
 /// Every domain kernel hedui's plans call, ready to register on a context (or
 /// on a Ballista executor's function registry).
 pub fn udfs() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::from(NameAgreesUdf::new())]
+    vec![
+        ScalarUDF::from(NameAgreesUdf::new()),
+        ScalarUDF::from(PairTestUdf {
+            name: "sci_notation_fits",
+            signature: Signature::string(2, Volatility::Immutable),
+            test: crate::normalize::id::sci_notation_fits,
+        }),
+    ]
 }
 
 /// Registers [`udfs`] on `ctx`.
@@ -671,6 +680,58 @@ impl ScalarUDFImpl for NameAgreesUdf {
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// A test of two strings as a function of the engine, `name(a, b)`:
+/// boolean, null when either is null. `sci_notation_fits(id_raw, person_id)`:
+/// whether an ID destroyed by scientific notation could have been the
+/// person's ([`crate::normalize::id::sci_notation_fits`]).
+#[derive(Debug)]
+struct PairTestUdf {
+    name: &'static str,
+    signature: Signature,
+    test: fn(&str, &str) -> bool,
+}
+
+// One function a name: the name tells two apart.
+impl PartialEq for PairTestUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for PairTestUdf {}
+
+impl std::hash::Hash for PairTestUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for PairTestUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let (a, b) = (as_utf8(&arrays[0])?, as_utf8(&arrays[1])?);
+        let (a, b) = (a.as_string::<i32>(), b.as_string::<i32>());
+        let out: BooleanArray = a
+            .iter()
+            .zip(b.iter())
+            .map(|(a, b)| Some((self.test)(a?, b?)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
 

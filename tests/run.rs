@@ -595,6 +595,40 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
     );
 }
 
+/// A student's ID destroyed by Excel (`6.52801E+17`) links by name and
+/// birth date only to a person whose number the digits Excel kept could
+/// have been: 张晓明 born 2010-06-01 of this county (341122…) is not the
+/// row whose number began 652801.
+#[test]
+fn an_id_excel_destroyed_links_by_name_and_birth_only_where_its_digits_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("education_202511.csv");
+    let sample = read(path.clone());
+    let row = |id: &str| format!("张晓明,{id},2010-06-01,城关初级中学,初中,无,0,,张伟,,2024-2025");
+    std::fs::write(
+        &path,
+        format!("{}{}\n{}\n", sample, row("6.52801E+17"), row("3.41122E+17")),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let links = read(out.join("links.csv"));
+    let link_of = |raw: &str| {
+        let line = links
+            .lines()
+            .find(|l| l.contains(&format!(",{raw},")))
+            .unwrap_or_else(|| panic!("{raw}: {links}"));
+        line.split(',')
+            .skip(5)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(link_of("6.52801E+17"), ",unlinked");
+    assert_eq!(link_of("3.41122E+17"), "341122201006013157,name_birth");
+}
+
 /// The same within one file when the row between has a wrong check
 /// character: once repaired it keys under 张伟's number like the rows
 /// around it, and the row written again (an exact duplicate of the first)

@@ -155,6 +155,49 @@ fn is_sci_notation(cleaned: &str) -> bool {
     !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit)
 }
 
+/// Whether the digits that Excel's scientific notation kept of an ID
+/// number (`raw`, as written: `6.52801E+17`) could be those of the 18-digit
+/// number `id18`: the mantissa, its last digit rounded, is the number's
+/// leading digits, and the exponent gives its length (18 digits, or 15 for
+/// a legacy number, compared with `id18`'s 15-digit form). True when `raw`
+/// is not scientific notation (nothing to compare).
+pub fn sci_notation_fits(raw: &str, id18: &str) -> bool {
+    let cleaned = clean(raw);
+    if !is_sci_notation(&cleaned) {
+        return true;
+    }
+    let (mantissa, exponent) = cleaned.split_once('E').expect("scientific notation");
+    let exponent: usize = match exponent.trim_start_matches('+').parse() {
+        Ok(e) => e,
+        Err(_) => return false,
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_start_matches('0');
+    let id = id18.as_bytes();
+    if id.len() != 18 || !id[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let written: Vec<u8> = match exponent + 1 {
+        18 => id.to_vec(),
+        15 => [&id[..6], &id[8..17]].concat(),
+        _ => return false,
+    };
+    let k = digits.len();
+    if k == 0 || k > 16 || k > written.len() || !written[..k].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let (Ok(kept), Ok(lead)) = (
+        digits.parse::<u64>(),
+        std::str::from_utf8(&written[..k])
+            .expect("digits")
+            .parse::<u64>(),
+    ) else {
+        return false;
+    };
+    // Rounded at the last kept digit: down (the same) or up (one more).
+    kept == lead || kept == lead + 1
+}
+
 /// Whether an 18-character ID carries a real birth date (digits 7–14).
 pub fn has_birth_date(id: &str) -> bool {
     id.len() == 18 && date_from_yyyymmdd(&id.as_bytes()[6..14]).is_some()
@@ -703,6 +746,38 @@ mod tests {
         ] {
             assert_eq!(norm(raw), (None, IdStatus::SciNotation), "{raw}");
         }
+    }
+
+    /// The digits Excel kept say whose number it could have been: the
+    /// leading digits, the last of them rounded, and the length.
+    #[test]
+    fn scientific_notation_fits_only_numbers_it_could_have_been() {
+        let id = "341122201303031511";
+        for raw in [
+            "3.41122E+17",
+            "3.41123E+17",
+            "3,41122E+17",
+            "３.４１１２２Ｅ＋１７",
+            "3.41122201303031E+17",
+        ] {
+            assert!(sci_notation_fits(raw, id), "{raw}");
+        }
+        for raw in [
+            "6.52801E+17",
+            "3.41121E+17",
+            "3.41124E+17",
+            "3.41122E+16",
+            "3.41122201303033E+17",
+        ] {
+            assert!(!sci_notation_fits(raw, id), "{raw}");
+        }
+        // A legacy number's 15 digits: 341122 130303 151.
+        assert!(sci_notation_fits("3.41122E+14", id));
+        assert!(sci_notation_fits("3.41122130303E+14", id));
+        assert!(!sci_notation_fits("3.41122201303E+14", id));
+        // Not scientific notation: nothing to compare.
+        assert!(sci_notation_fits("", id));
+        assert!(sci_notation_fits("无", id));
     }
 
     #[test]

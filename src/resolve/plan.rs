@@ -403,7 +403,10 @@ pub(crate) fn resolved_linked(source: &str) -> String {
 
 /// Every other observation (a few in a hundred), in one pass over them: a
 /// bad ID looked up among the repairs, then (as a missing one) by name and
-/// birth date, the rest unlinked. The data-quality outputs DQ01, DQ03 and
+/// birth date, the rest unlinked. An ID that Excel's scientific notation
+/// destroyed still says which numbers it could have been: a person whose
+/// number its kept digits contradict (another county's, another year's)
+/// is not the row's, whatever the name and birth date. The data-quality outputs DQ01, DQ03 and
 /// DQ04 are drawn from these rows alone, without reading the linked ones.
 /// Each join is guarded by the statuses it serves and matches a row once at
 /// most; a repair goes before name and birth date.
@@ -436,6 +439,7 @@ pub(crate) fn resolved_other() -> String {
               AND r.birth_key = coalesce(o.birth, '') AND o.id_status = {bad}
          LEFT JOIN {NAME_BIRTH} nb
            ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {name_birth_statuses}
+              AND (o.id_status <> {sci} OR sci_notation_fits(o.id_raw, nb.person_id))
          WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded})",
         valid = quote(status::VALID),
         upgraded = quote(status::UPGRADED15),
@@ -447,6 +451,7 @@ pub(crate) fn resolved_other() -> String {
         s_unlinked = f64_sql(Method::Unlinked.score()),
         same = quote(LEVEL_SAME),
         name_birth_statuses = name_birth_statuses(),
+        sci = quote(status::SCI_NOTATION),
     )
 }
 
