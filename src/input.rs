@@ -167,9 +167,18 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     ra.len().cmp(&rb.len())
 }
 
+/// Whether a file is a backup or temporary copy that an editor or a person
+/// left beside an extract (`roster_202511.xlsx.bak`, `…csv~`,
+/// `…csv.tmp`): named like the extract, it is not one to read.
+fn is_backup(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[".bak", ".old", ".orig", ".tmp", ".temp", ".swp", "~"];
+    let lower = name.to_lowercase();
+    SUFFIXES.iter().any(|s| lower.ends_with(s))
+}
+
 /// Sorts a batch folder's files by extract type. A folder inside it is
 /// listed as ignored (`name/`), and so are a pipe or a device, hidden
-/// files and Excel's lock files; an entry that cannot even be looked at (a
+/// files, Excel's lock files and backup copies ([`is_backup`]); an entry that cannot even be looked at (a
 /// link to nothing) is taken as a file, so that one named like an extract
 /// fails the run as unreadable instead of being passed over.
 pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
@@ -181,7 +190,7 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         // Hidden files (`.DS_Store`) and the lock file Excel leaves beside
         // a workbook it has open (`~$roster_202511.xlsx`, named like an
         // extract) are never read, only listed.
-        let hidden = name.starts_with('.') || name.starts_with("~$");
+        let hidden = name.starts_with('.') || name.starts_with("~$") || is_backup(&name);
         match std::fs::metadata(e.path()) {
             Ok(meta) if meta.is_dir() => folders.push(format!("{name}/")),
             _ if hidden => others.push(name),

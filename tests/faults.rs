@@ -1265,7 +1265,8 @@ fn a_dangling_link_named_like_an_extract_is_an_input_error() {
 }
 
 /// Folders inside the batch are not read, and are listed as ignored, also
-/// one named like an extract; so are Excel's lock files and hidden files.
+/// one named like an extract; so are Excel's lock files, hidden files and
+/// backup copies.
 #[test]
 fn folders_in_the_batch_are_listed_as_ignored() {
     let b = batch(|d| {
@@ -1275,6 +1276,14 @@ fn folders_in_the_batch_are_listed_as_ignored() {
         std::fs::write(d.join("~$roster_209912.xlsx"), b"lock").unwrap();
         std::fs::write(d.join(".DS_Store"), b"\0").unwrap();
         std::fs::create_dir(d.join(".git")).unwrap();
+        // Backup copies left beside an extract, named like it.
+        for backup in [
+            "pension_209912.csv.bak",
+            "roster_209912.xlsx.BAK",
+            "pension_209912.csv~",
+        ] {
+            std::fs::write(d.join(backup), b"not read").unwrap();
+        }
         // A pipe named like an extract: reading it would wait for ever.
         #[cfg(unix)]
         assert!(
@@ -1296,7 +1305,14 @@ fn folders_in_the_batch_are_listed_as_ignored() {
         .collect();
     #[cfg(unix)]
     assert!(ignored.contains(&"pension_209911.csv"), "{ignored:?}");
-    for hidden in ["~$roster_209912.xlsx", ".DS_Store", ".git/"] {
+    for hidden in [
+        "~$roster_209912.xlsx",
+        ".DS_Store",
+        ".git/",
+        "pension_209912.csv.bak",
+        "roster_209912.xlsx.BAK",
+        "pension_209912.csv~",
+    ] {
         assert!(ignored.contains(&hidden), "{ignored:?}");
     }
     assert!(
