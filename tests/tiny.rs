@@ -55,6 +55,10 @@ fn tiny_county_scores_against_its_truth() {
     let links = &e["links"];
     assert!(links["precision"].as_f64().unwrap() >= 0.9995, "{links}");
     assert!(links["recall"].as_f64().unwrap() >= 0.998, "{links}");
+    // Every finding the generator planted or its mess implies, and no other.
+    let findings = &e["findings_overall"];
+    assert_eq!(findings["false_positive"], 0, "{}", e["findings"]);
+    assert_eq!(findings["false_negative"], 0, "{}", e["findings"]);
 }
 
 /// A truth folder that is not there: exit 4, the file named in Chinese and
