@@ -199,12 +199,24 @@ fn sheet_parts(bytes: &[u8]) -> Option<HashMap<String, String>> {
 /// Cells of a sheet, by (row, column) from 0, and the text each holds.
 type ExactNumbers = Vec<((u32, u32), String)>;
 
+/// Whether a whole number of 16 to 18 digits as a sheet's XML writes it
+/// holds digits no float would make up: more than the 15 significant
+/// digits Excel keeps (`341122194502104000` is Excel's), and either not
+/// what its float prints (`341122194502104426`) or a valid ID number
+/// (`341122198001012740`, which a float also prints so: the check
+/// character says the digits are a person's, not a float's
+/// `341122194502104450`).
+fn holds_every_digit(text: &str) -> bool {
+    text.trim_end_matches('0').len() > 15
+        && (text.parse::<f64>().is_ok_and(|f| f.to_string() != text)
+            || text.len() == 18 && crate::normalize::id::is_valid_id(text))
+}
+
 /// The numbers of a worksheet part written with more digits than a float
 /// holds, by (row, column) from 0: a program (not Excel, which keeps 15
 /// significant digits) wrote an 18-digit ID number as a whole number, and
-/// the file holds every digit. A number is kept only when its text is not
-/// what its float prints (`341122194502104426`, not `341122194502104000`
-/// nor a float's `341122194502104450`): then the digits are not a float's.
+/// the file holds every digit. A number is kept only when its digits are
+/// not a float's ([`holds_every_digit`]).
 fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
     let file = zip.by_name(part).map_err(|e| e.to_string())?;
@@ -236,7 +248,7 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
                 if let Some(at) = cell
                     && (16..=18).contains(&text.len())
                     && text.bytes().all(|b| b.is_ascii_digit())
-                    && text.parse::<f64>().is_ok_and(|f| f.to_string() != text)
+                    && holds_every_digit(text)
                 {
                     found.push((at, text.to_owned()));
                 }
@@ -703,9 +715,10 @@ mod tests {
     }
 
     /// An 18-digit ID that a program wrote as a whole number is read digit
-    /// for digit; one that holds only a float's digits (Excel's 15, or a
-    /// float printed whole) stays in scientific notation, its lost digits
-    /// not made up.
+    /// for digit, also one whose float prints the same digits when they
+    /// are a valid ID; one that holds only a float's digits (Excel's 15,
+    /// or a float printed whole) stays in scientific notation, its lost
+    /// digits not made up.
     #[test]
     fn a_whole_number_holding_every_digit_of_an_id_is_read_as_written() {
         let bytes = numeric_id_workbook(&[
@@ -713,6 +726,8 @@ mod tests {
             "341122194502104000",
             "341122194502104450",
             "3.41122194502104E+17",
+            // Valid, and what its float prints too.
+            "341122198001012740",
         ]);
         let (_dir, path) = temp_file("n.xlsx", &bytes);
         let table = read_file(&path, &is_header).unwrap();
@@ -728,6 +743,7 @@ mod tests {
                 "3.41122194502104E+17",
                 "3.41122194502104E+17",
                 "3.41122194502104E+17",
+                "341122198001012740",
             ]
         );
     }
