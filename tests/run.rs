@@ -629,6 +629,51 @@ fn an_id_excel_destroyed_links_by_name_and_birth_only_where_its_digits_fit() {
     assert_eq!(link_of("3.41122E+17"), "341122201006013157,name_birth");
 }
 
+/// A student written without an ID number in one file (linked by name and
+/// birth date) and with it in a later one, for the same school year, is
+/// one enrollment: the later row is the one the rules use (it has the aid:
+/// no DY03 from the earlier row's 无), and the pair is a conflict.
+#[test]
+fn a_row_linked_by_name_and_birth_keys_under_its_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("education_202511.csv");
+    let sample =
+        read(path.clone()).replace(",初中,无,0,低保家庭,", ",初中,生活补助,1000,低保家庭,");
+    std::fs::write(&path, sample).unwrap();
+    std::fs::write(
+        input.join("education_202510.csv"),
+        "学生姓名,学生身份证号,出生日期,学校名称,学段,资助项目,资助金额（元）,困境类型,监护人姓名,监护人身份证号,学年\n\
+         张小明,,2010-06-01,城关初级中学,初中,无,0,低保家庭,张伟,341122198001011238,2025-2026\n",
+    )
+    .unwrap();
+    for tables in ["memory", "disk"] {
+        let out = run_with_tables(dir.path(), &input, tables);
+        let links = read(out.join("links.csv"));
+        assert!(
+            links.contains(
+                "education,education_202510.csv,2,,张小明,341122201006013157,name_birth,"
+            ),
+            "{links}"
+        );
+        let findings = read(out.join("findings.csv"));
+        assert!(
+            !findings
+                .lines()
+                .any(|l| l.contains(",DY03,") && l.contains("341122201006013157")),
+            "{tables}: {findings}"
+        );
+        let conflicts = read(out.join("conflicts.csv"));
+        assert!(
+            lines_of(&conflicts, "education").contains(
+                &"education,education_202511.csv,2,341122201006013157,341122201006013157,\
+                  education_202510.csv,2,,341122201006013157"
+            ),
+            "{tables}: {conflicts}"
+        );
+    }
+}
+
 /// The same within one file when the row between has a wrong check
 /// character: once repaired it keys under 张伟's number like the rows
 /// around it, and the row written again (an exact duplicate of the first)

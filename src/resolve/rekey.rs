@@ -1,7 +1,8 @@
 //! Record keys after repair. The read stage keys each row by its ID number
 //! as written (normalised); a row whose check character was wrong keys under
-//! that wrong number. Once resolution has repaired it, it belongs to a
-//! person, and its record key is that person's: a contribution month, a
+//! that wrong number, and a row without a usable number under none. Once
+//! resolution has repaired it (or linked it by name and birth date), it
+//! belongs to a person, and its record key is that person's: a contribution month, a
 //! pension month or an enrollment of the person that another row already
 //! holds. Those rows are record-key conflicts like any other (the later row
 //! in file order is the one the rules use; the pair is reported), not a
@@ -29,8 +30,9 @@ pub struct RepairedKeys {
     pub pairs: Vec<(u64, u64)>,
 }
 
-/// The rows whose primary ID number was repaired, of every extract: extract,
-/// `_ord`, person_id (exact duplicates aside: they have no key).
+/// The rows whose primary ID number was repaired, or which name and birth
+/// date linked (a student without a usable number), of every extract:
+/// extract, `_ord`, person_id (exact duplicates aside: they have no key).
 pub const REPAIRED_ROWS: &str = "_resolve_repaired_rows";
 
 /// Registers [`REPAIRED_ROWS`] (few: a row in a hundred or less), read
@@ -43,8 +45,10 @@ pub async fn register_repaired_rows(ctx: &SessionContext) -> Result<()> {
         REPAIRED_ROWS,
         &format!(
             "SELECT extract, \"_ord\", person_id FROM {RESOLVED_OTHER}
-             WHERE field = 'id_number' AND method = {repaired} AND NOT \"_dup\"",
+             WHERE field = 'id_number' AND method IN ({repaired}, {name_birth})
+               AND NOT \"_dup\"",
             repaired = quote(Method::Repaired.label()),
+            name_birth = quote(Method::NameBirth.label()),
         ),
     )
     .await
