@@ -799,6 +799,19 @@ async fn roster_row_homes(
     Ok(rows)
 }
 
+/// The `_ord` column of a batch of resolved rows.
+fn ords(batch: &RecordBatch) -> datafusion::error::Result<arrow::array::UInt64Array> {
+    let ord = cast(
+        batch.column(batch.schema().index_of("_ord")?),
+        &DataType::UInt64,
+    )?;
+    Ok(ord
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .expect("cast to UInt64 gives a UInt64Array")
+        .clone())
+}
+
 fn level_label(level: &str) -> &'static str {
     match level {
         "same" => "一致",
@@ -903,15 +916,7 @@ async fn finding_rows(
         ("DQ01", &res.dq01_invalid_id),
         ("DQ04", &res.dq04_sci_notation),
     ] {
-        let ord = cast(
-            batch.column(batch.schema().index_of("_ord")?),
-            &DataType::UInt64,
-        )?;
-        let ord = ord
-            .as_any()
-            .downcast_ref::<arrow::array::UInt64Array>()
-            .expect("cast to UInt64 gives a UInt64Array")
-            .clone();
+        let ord = ords(batch)?;
         let (ex, file, row, field, raw_id, raw_name) = (
             strings(batch, "extract")?,
             strings(batch, "file")?,
@@ -1021,6 +1026,7 @@ async fn finding_rows(
         strings(b, "field")?,
     );
     let score = floats(b, "score")?;
+    let ord = ords(b)?;
     // The rows of a person are found by a (stable) sort of the row numbers
     // by ID, in the order of the ID as text; the findings are then made a
     // person at a time, side by side.
@@ -1033,7 +1039,13 @@ async fn finding_rows(
         let mut sources = Vec::with_capacity(person.len());
         let mut raws = BTreeSet::new();
         let mut least = 1.0f64;
+        // A roster row written with the typo is its household's to correct
+        // (a person in two households: the one whose row holds it).
+        let mut roster_home = None;
         for &i in person {
+            if roster_home.is_none() && ex.value(i) == "roster" {
+                roster_home = roster_rows.get(&ord.value(i)).cloned();
+            }
             sources.push(format!(
                 "{}:{}:{}",
                 ex.value(i),
@@ -1049,7 +1061,9 @@ async fn finding_rows(
             least = least.min(score.value(i));
         }
         let pid = get(&id, first);
-        let (household, township, village) = homes.get(&pid).cloned().unwrap_or_default();
+        let (household, township, village) = roster_home
+            .or_else(|| homes.get(&pid).cloned())
+            .unwrap_or_default();
         Raised {
             rule: "DQ03",
             household,

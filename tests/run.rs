@@ -797,6 +797,33 @@ fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
     );
 }
 
+/// A person in two households whose number one household's row writes
+/// with a typo: DQ03 goes to that household (its staff correct the row).
+#[test]
+fn a_repaired_roster_row_s_dq03_names_its_household() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::write(
+        input.join("roster_202511_2.csv"),
+        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
+         H009,特困,东山镇,南村,王芳,341122194502014426,王芳,341122194502014426,本人,1,800.00,2024-03-01,0,一级\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let dq03: Vec<&str> = findings
+        .lines()
+        .filter(|l| l.contains(",DQ03,") && l.contains("341122194502104426"))
+        .collect();
+    assert_eq!(dq03.len(), 1, "{findings}");
+    assert!(
+        dq03[0].contains(",H009,341122194502104426,王芳,东山镇,南村,"),
+        "{}",
+        dq03[0]
+    );
+}
+
 /// The roster's 救助类别 is one per household: a member row that leaves it
 /// to the head's row is a member all the same, kept with a warning: no 漏保
 /// for her, her 待遇 findings raised. A household none of whose rows gives a
