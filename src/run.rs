@@ -4,7 +4,7 @@
 //! complete; a failed or stopped run leaves the previous output untouched and
 //! records its manifest in the state folder.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -799,6 +799,52 @@ async fn roster_row_homes(
     Ok(rows)
 }
 
+/// The rows whose person was found by a judgement (a repaired number, a
+/// name and birth date), by their source (`extract:file:row`): their
+/// method and score.
+async fn fuzzy_links(
+    ctx: &SessionContext,
+) -> datafusion::error::Result<HashMap<String, (String, f64)>> {
+    let quote = |s: &str| format!("'{s}'");
+    let batch = engine::query_batch(
+        ctx,
+        &format!(
+            "SELECT extract, file, \"row\", method, score FROM {other}
+             WHERE field = 'id_number' AND method IN ({repaired}, {name_birth}) AND NOT \"_dup\"
+             ORDER BY extract, \"_ord\"",
+            other = resolve::tables::RESOLVED_OTHER,
+            repaired = quote(resolve::levels::Method::Repaired.label()),
+            name_birth = quote(resolve::levels::Method::NameBirth.label()),
+        ),
+    )
+    .await?;
+    let (ex, file, row, method) = (
+        strings(&batch, "extract")?,
+        strings(&batch, "file")?,
+        strings(&batch, "row")?,
+        strings(&batch, "method")?,
+    );
+    let score = floats(&batch, "score")?;
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
+            (source, (method.value(i).to_string(), score.value(i)))
+        })
+        .collect())
+}
+
+/// A finding's `match`: how its person was linked (`own`), or, when a
+/// row it rests on was linked by a judgement ([`fuzzy_links`]), the
+/// weakest of those (`repaired:0.90`): a death or a wage that a repaired
+/// number gave the person is no exact match, whatever his roster row's.
+fn weakest_link(own: String, sources: &[String], fuzzy: &HashMap<String, (String, f64)>) -> String {
+    sources
+        .iter()
+        .filter_map(|s| fuzzy.get(s))
+        .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
+        .map_or(own, |(method, score)| format!("{method}:{score:.2}"))
+}
+
 /// The `_ord` column of a batch of resolved rows.
 fn ords(batch: &RecordBatch) -> datafusion::error::Result<arrow::array::UInt64Array> {
     let ord = cast(
@@ -891,9 +937,11 @@ async fn finding_rows(
     res: &Resolution,
 ) -> Result<Vec<FindingRow>, Box<dyn std::error::Error + Send + Sync>> {
     let homes = roster_homes(ctx).await?;
+    let fuzzy = fuzzy_links(ctx).await?;
     let mut rows: Vec<FindingRow> = found
         .into_par_iter()
         .map(|f| {
+            let matched = weakest_link(f.matched.unwrap_or_default(), &f.sources, &fuzzy);
             Raised {
                 rule: f.rule,
                 household: f.household_id.unwrap_or_default(),
@@ -903,7 +951,7 @@ async fn finding_rows(
                 village: f.village.unwrap_or_default(),
                 evidence: f.evidence,
                 sources: f.sources,
-                matched: f.matched.unwrap_or_default(),
+                matched,
                 source_row: None,
             }
             .row(config)

@@ -674,6 +674,39 @@ fn a_row_linked_by_name_and_birth_keys_under_its_person() {
     }
 }
 
+/// A finding that rests on a row whose number was repaired says so in
+/// `match`, though its person's roster row is an exact match: 张伟's death
+/// written with a typo in his number is CB04 `repaired:0.93`.
+#[test]
+fn a_finding_resting_on_a_repaired_row_says_so_in_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("medical_enrollment_202511.csv");
+    let sample = read(path.clone());
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是\n",
+            sample.trim_end()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let cb04 = findings
+        .lines()
+        .find(|l| l.contains(",CB04,") && l.contains(",H001,"))
+        .unwrap_or_else(|| panic!("{findings}"));
+    assert!(cb04.contains(",repaired:0.93,"), "{cb04}");
+    // Findings that rest on exact rows only keep their person's match.
+    let dy02 = findings
+        .lines()
+        .find(|l| l.contains(",DY02,") && l.contains(",H002,"))
+        .unwrap_or_else(|| panic!("{findings}"));
+    assert!(dy02.contains(",exact,"), "{dy02}");
+}
+
 /// The same within one file when the row between has a wrong check
 /// character: once repaired it keys under 张伟's number like the rows
 /// around it, and the row written again (an exact duplicate of the first)
