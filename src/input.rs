@@ -190,7 +190,10 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         // Hidden files (`.DS_Store`) and the lock file Excel leaves beside
         // a workbook it has open (`~$roster_202511.xlsx`, named like an
         // extract) are never read, only listed.
-        let hidden = name.starts_with('.') || name.starts_with("~$") || is_backup(&name);
+        // A backup copy is one unless the config maps it by name.
+        let hidden = name.starts_with('.')
+            || name.starts_with("~$")
+            || is_backup(&name) && !config.input.files.contains_key(&name);
         match std::fs::metadata(e.path()) {
             Ok(meta) if meta.is_dir() => folders.push(format!("{name}/")),
             _ if hidden => others.push(name),
@@ -1063,6 +1066,43 @@ mod tests {
                 "PENSION_2025_11.CSV",
             ]
         );
+    }
+
+    /// Backup copies named like an extract are listed as ignored, unless
+    /// the config maps one by name: then it is read.
+    #[test]
+    fn a_backup_copy_is_ignored_unless_the_config_maps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "pension_202511.csv",
+            "pension_202511.csv.bak",
+            "pension_202510.csv.old",
+        ] {
+            std::fs::write(dir.path().join(name), "姓名\n").unwrap();
+        }
+        let names = |config: &Config| {
+            let (files, ignored) = classify(dir.path(), config).unwrap();
+            let read: Vec<String> = files
+                .iter()
+                .map(|(p, _, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            (read, ignored)
+        };
+        let plain = Config::parse("", "test").unwrap();
+        let (read, ignored) = names(&plain);
+        assert_eq!(read, ["pension_202511.csv"]);
+        assert_eq!(
+            ignored,
+            ["pension_202510.csv.old", "pension_202511.csv.bak"]
+        );
+        let mapped = Config::parse(
+            "[input.files]\n\"pension_202510.csv.old\" = \"pension\"\n",
+            "test",
+        )
+        .unwrap();
+        let (read, ignored) = names(&mapped);
+        assert_eq!(read, ["pension_202510.csv.old", "pension_202511.csv"]);
+        assert_eq!(ignored, ["pension_202511.csv.bak"]);
     }
 
     /// A pension file of `n` rows spanning several reader chunks and many

@@ -674,6 +674,46 @@ fn a_row_linked_by_name_and_birth_keys_under_its_person() {
     }
 }
 
+/// A repaired row written twice that a later row of its wrong number (李娜,
+/// not repaired) replaced in the read stage leaves 张伟's own row in force:
+/// no conflict of his, and no DY01 as if he had no enrollment.
+#[test]
+fn a_repaired_row_written_twice_and_replaced_by_another_s_row_stays_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let sample = read(input.join("medical_enrollment_202511.csv"));
+    let others: Vec<&str> = sample.lines().skip(2).collect();
+    let death = "张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是";
+    std::fs::write(
+        input.join("medical_enrollment_202511.csv"),
+        format!(
+            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n\
+             张伟,341122198001011238,城乡居民医保,正常参保,,,是\n{death}\n{death}\n\
+             李娜,341122198001011239,城乡居民医保,正常参保,,,是\n{}\n",
+            others.join("\n")
+        ),
+    )
+    .unwrap();
+    for tables in ["memory", "disk"] {
+        let out = run_with_tables(dir.path(), &input, tables);
+        let findings = read(out.join("findings.csv"));
+        let zhang: Vec<&str> = findings
+            .lines()
+            .filter(|l| {
+                (l.contains(",DY01,") || l.contains(",CB04,")) && l.contains("341122198001011238")
+            })
+            .collect();
+        assert!(zhang.is_empty(), "{tables}: {zhang:#?}");
+        let conflicts = read(out.join("conflicts.csv"));
+        assert!(
+            !lines_of(&conflicts, "medical_enrollment")
+                .iter()
+                .any(|l| l.contains(",341122198001011238,medical_enrollment_202511.csv,2,")),
+            "{tables}: {conflicts}"
+        );
+    }
+}
+
 /// A finding that rests on a row whose number was repaired says so in
 /// `match`, though its person's roster row is an exact match: 张伟's death
 /// written with a typo in his number is CB04 `repaired:0.93`.

@@ -254,8 +254,9 @@ pub(crate) const STUDENT_ID_ALIASES: &[&str] = &[
     "证件号",
     "身份证",
 ];
-/// A roster member's ID column: `成员` with [`ID_ALIASES`], or a plain ID
-/// column.
+/// A roster member's ID column: `成员` with [`ID_ALIASES`], or the plain
+/// spellings a roster's member column is known by (not `证件号码` and the
+/// like, which a site may map to another column of its roster).
 pub(crate) const MEMBER_ID_ALIASES: &[&str] = &[
     "成员身份证号码",
     "成员公民身份号码",
@@ -266,10 +267,6 @@ pub(crate) const MEMBER_ID_ALIASES: &[&str] = &[
     "身份证号",
     "身份证号码",
     "公民身份号码",
-    "身份证件号码",
-    "证件号码",
-    "证件号",
-    "身份证",
 ];
 
 #[cfg(test)]
@@ -277,7 +274,7 @@ mod tests {
     use super::*;
 
     /// An ID column named for whose number it is (`监护人身份证号`,
-    /// `户主身份证号`, `成员身份证号`) is recognised under every spelling
+    /// `户主身份证号`, `成员身份证号`, `权利人证件号`) is recognised under every spelling
     /// of an ID number that a plain ID column is, with that prefix.
     #[test]
     fn an_id_column_named_for_its_holder_takes_every_id_spelling() {
@@ -290,7 +287,11 @@ mod tests {
         let mut checked = 0;
         for def in EXTRACTS {
             for f in def.fields.iter().filter(|f| matches!(f.ty, FieldType::Id)) {
-                let Some(holder) = f.header.strip_suffix("身份证号") else {
+                let Some(holder) = f
+                    .header
+                    .strip_suffix("身份证号")
+                    .or_else(|| f.header.strip_suffix("证件号"))
+                else {
                     continue;
                 };
                 if holder.is_empty() {
@@ -310,8 +311,8 @@ mod tests {
             }
         }
         assert_eq!(
-            checked, 5,
-            "roster head and member, housing head, student, guardian"
+            checked, 6,
+            "roster head and member, housing head, student, guardian, property holder"
         );
     }
 

@@ -21,8 +21,17 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("id_number", "权利人证件号", Id).aliases(&[
             "权利人证件号码",
             "权利人身份证号",
+            "权利人身份证号码",
+            "权利人公民身份号码",
+            "权利人身份证件号码",
+            "权利人身份证",
             "身份证号",
+            "身份证号码",
+            "公民身份号码",
+            "身份证件号码",
             "证件号码",
+            "证件号",
+            "身份证",
         ]),
         FieldDef::new("unit_id", "不动产单元号", Code)
             .aliases(&["单元号"])

@@ -100,7 +100,8 @@ fn clean_char_by_char(raw: &str) -> String {
     for c in raw.chars() {
         // The multiplication sign is what an input method offers for `X`.
         let c = if c == '×' { 'X' } else { fold_width(c) };
-        if is_blank(c) || is_dash(c) {
+        // A control character (a NUL a broken export left) is no part of it.
+        if is_blank(c) || is_dash(c) || c.is_control() {
             continue;
         }
         out.push(c.to_ascii_uppercase());
@@ -155,47 +156,54 @@ fn is_sci_notation(cleaned: &str) -> bool {
     !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit)
 }
 
-/// Whether the digits that Excel's scientific notation kept of an ID
-/// number (`raw`, as written: `6.52801E+17`) could be those of the 18-digit
-/// number `id18`: the mantissa, its last digit rounded, is the number's
-/// leading digits, and the exponent gives its length (18 digits, or 15 for
-/// a legacy number, compared with `id18`'s 15-digit form). True when `raw`
-/// is not scientific notation (nothing to compare).
+/// Whether the digits that scientific notation kept of an ID number
+/// (`raw`, as written: Excel's `6.52801E+17`, or a program's
+/// `3.4112220130303149E+17`) could be those of the 18-digit number `id18`:
+/// the mantissa's leading digits (15 at most, the last of them rounded
+/// either way) are the number's, and the mantissa and exponent give its
+/// length (18 digits, or 15 for a legacy number of someone born in the
+/// 1900s, compared with `id18`'s 15-digit form). True when `raw` is not
+/// scientific notation (nothing to compare).
 pub fn sci_notation_fits(raw: &str, id18: &str) -> bool {
     let cleaned = clean(raw);
     if !is_sci_notation(&cleaned) {
         return true;
     }
     let (mantissa, exponent) = cleaned.split_once('E').expect("scientific notation");
-    let exponent: usize = match exponent.trim_start_matches('+').parse() {
-        Ok(e) => e,
-        Err(_) => return false,
+    let Ok(exponent) = exponent.trim_start_matches('+').parse::<usize>() else {
+        return false;
     };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let (int, frac) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, ""));
+    let int = int.trim_start_matches('0');
+    let digits = format!("{int}{frac}");
     let digits = digits.trim_start_matches('0');
+    // The number's length: its integer digits, moved by the exponent.
+    let length = if int.is_empty() {
+        let zeros = frac.len() - frac.trim_start_matches('0').len();
+        exponent.checked_sub(zeros)
+    } else {
+        Some(int.len() + exponent)
+    };
     let id = id18.as_bytes();
     if id.len() != 18 || !id[..17].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let written: Vec<u8> = match exponent + 1 {
-        18 => id.to_vec(),
-        15 => [&id[..6], &id[8..17]].concat(),
+    let written: Vec<u8> = match length {
+        Some(18) => id[..17].to_vec(),
+        Some(15) if &id[6..8] == b"19" => [&id[..6], &id[8..17]].concat(),
         _ => return false,
     };
-    let k = digits.len();
-    if k == 0 || k > 16 || k > written.len() || !written[..k].iter().all(u8::is_ascii_digit) {
+    let k = digits.len().min(15);
+    if k == 0 {
         return false;
     }
-    let (Ok(kept), Ok(lead)) = (
-        digits.parse::<u64>(),
-        std::str::from_utf8(&written[..k])
-            .expect("digits")
-            .parse::<u64>(),
-    ) else {
+    let number = |d: &[u8]| std::str::from_utf8(d).ok()?.parse::<u64>().ok();
+    let (Some(kept), Some(lead)) = (number(&digits.as_bytes()[..k]), number(&written[..k])) else {
         return false;
     };
-    // Rounded at the last kept digit: down (the same) or up (one more).
-    kept == lead || kept == lead + 1
+    // Rounded at the last kept digit, by Excel (down or up) or by a
+    // float's nearest value (either way).
+    kept.abs_diff(lead) <= 1
 }
 
 /// Whether an 18-character ID carries a real birth date (digits 7–14).
@@ -759,25 +767,41 @@ mod tests {
             "3,41122E+17",
             "３.４１１２２Ｅ＋１７",
             "3.41122201303031E+17",
+            // A program's shortest float, 17 digits, the last made up.
+            "3.4112220130303149E+17",
+            "34.1122E+16",
+            "0.341122E+18",
+            "341122E+12",
         ] {
             assert!(sci_notation_fits(raw, id), "{raw}");
         }
         for raw in [
             "6.52801E+17",
-            "3.41121E+17",
+            "3.41120E+17",
             "3.41124E+17",
             "3.41122E+16",
             "3.41122201303033E+17",
+            "34.1122E+17",
         ] {
             assert!(!sci_notation_fits(raw, id), "{raw}");
         }
-        // A legacy number's 15 digits: 341122 130303 151.
-        assert!(sci_notation_fits("3.41122E+14", id));
-        assert!(sci_notation_fits("3.41122130303E+14", id));
-        assert!(!sci_notation_fits("3.41122201303E+14", id));
+        // A legacy number's 15 digits (341122 450210 442) of someone born in
+        // the 1900s; none for someone born in 2013.
+        let old = "341122194502104426";
+        assert!(sci_notation_fits("3.41122E+14", old));
+        assert!(sci_notation_fits("3.41122450210E+14", old));
+        assert!(!sci_notation_fits("3.41122194502E+14", old));
+        assert!(!sci_notation_fits("3.41122E+14", id));
         // Not scientific notation: nothing to compare.
         assert!(sci_notation_fits("", id));
         assert!(sci_notation_fits("无", id));
+    }
+
+    #[test]
+    fn control_characters_inside_are_removed() {
+        for raw in ["3411221973\u{0}09051100", "\u{1}341122197309051100\u{7f}"] {
+            assert_eq!(norm(raw), valid("341122197309051100"), "{raw:?}");
+        }
     }
 
     #[test]

@@ -205,7 +205,8 @@ type ExactNumbers = Vec<((u32, u32), String)>;
 /// what its float prints (`341122194502104426`) or a valid ID number
 /// (`341122198001012740`, which a float also prints so: the check
 /// character says the digits are a person's, not a float's
-/// `341122194502104450`).
+/// `341122194502104500`; one float's digits in eleven make a valid number
+/// too, and the check character cannot tell those apart).
 fn holds_every_digit(text: &str) -> bool {
     text.trim_end_matches('0').len() > 15
         && (text.parse::<f64>().is_ok_and(|f| f.to_string() != text)
@@ -378,7 +379,8 @@ pub(super) fn cell_text(cell: &Data) -> String {
 }
 
 /// `45662.0` → `45662` (a date serial or an amount typed as a whole number),
-/// `1234.5` → `1234.5`, and from 1e15 on Excel's own scientific notation
+/// `1234.5` → `1234.5`, at most 15 significant digits as Excel shows them
+/// (`180.00000000000003` → `180`), and from 1e15 on Excel's own scientific notation
 /// with 15 significant digits (`1.10105199001011E+17`): those digits are all
 /// that is left of an ID number, and showing them as such lets the ID
 /// normaliser flag the value instead of trusting made-up trailing digits.
@@ -393,7 +395,19 @@ pub(super) fn float_text(number: f64) -> String {
         // |number| < 1e15 fits an i64 exactly; `as` also turns -0.0 into 0.
         return (number as i64).to_string();
     }
-    number.to_string()
+    let text = number.to_string();
+    // More digits than Excel shows (15 significant): a formula's float
+    // noise, `180.00000000000003` for 180, which is no part of a fen.
+    if text.len() > 16 {
+        let shown: f64 = format!("{number:.14e}")
+            .parse()
+            .expect("a float's own digits");
+        if shown.fract() == 0.0 {
+            return (shown as i64).to_string();
+        }
+        return shown.to_string();
+    }
+    text
 }
 
 fn excel_scientific(number: f64) -> String {
@@ -454,6 +468,11 @@ mod tests {
         assert_eq!(float_text(1e15), "1E+15");
         assert_eq!(float_text(1.1e17), "1.1E+17");
         assert_eq!(float_text(f64::NAN), "NaN");
+        // A formula's float noise shows as Excel shows it, 15 digits.
+        assert_eq!(float_text(180.00000000000003), "180");
+        assert_eq!(float_text(0.1 + 0.2), "0.3");
+        assert_eq!(float_text(-1234.5678901234567), "-1234.56789012346");
+        assert_eq!(float_text(699.995), "699.995");
     }
 
     #[test]
@@ -724,7 +743,8 @@ mod tests {
         let bytes = numeric_id_workbook(&[
             "341122194502104426",
             "341122194502104000",
-            "341122194502104450",
+            // A float's digits printed whole (of 341122194502104512).
+            "341122194502104500",
             "3.41122194502104E+17",
             // Valid, and what its float prints too.
             "341122198001012740",
@@ -741,7 +761,7 @@ mod tests {
             [
                 "341122194502104426",
                 "3.41122194502104E+17",
-                "3.41122194502104E+17",
+                "3.41122194502105E+17",
                 "3.41122194502104E+17",
                 "341122198001012740",
             ]

@@ -141,11 +141,16 @@ pub async fn repaired_key_conflicts(
             groups.last_mut().expect("a group").push((ord.value(i), w));
         }
     }
-    let originals: HashMap<u64, u64> = dups.iter().copied().collect();
-    if !dups.is_empty() {
+    // The duplicates of the groups' rows (few: those of repaired rows and
+    // of their persons' rows of the same keys).
+    let mut originals: HashMap<u64, u64> = HashMap::new();
+    if !dups.is_empty() && !groups.is_empty() {
+        let in_groups: std::collections::HashSet<u64> =
+            groups.iter().flatten().map(|(o, _)| *o).collect();
         let mut of_original: HashMap<u64, Vec<u64>> = HashMap::new();
-        for &(dup, original) in dups {
+        for &(dup, original) in dups.iter().filter(|(_, o)| in_groups.contains(o)) {
             of_original.entry(original).or_default().push(dup);
+            originals.insert(dup, original);
         }
         for group in &mut groups {
             let repeats: Vec<(u64, Option<String>)> = group
@@ -187,12 +192,24 @@ pub fn rechain(
     let next_of: HashMap<u64, u64> = existing.iter().copied().collect();
     let paired: BTreeSet<(u64, u64)> = existing.iter().copied().collect();
     let rep = |o: u64| originals.get(&o).copied().unwrap_or(o);
+    // The row that replaced a row in the read stage: its own pair's, or
+    // for a duplicate without one (it stood for its original), the
+    // original's when that came after it (A, A again, then X replaced A:
+    // the second A went with the first; A, X, A again brought A back).
+    let successor = |o: u64| {
+        next_of.get(&o).copied().or_else(|| {
+            let r = rep(o);
+            (r != o)
+                .then(|| next_of.get(&r).copied().filter(|&n| n > o))
+                .flatten()
+        })
+    };
     let mut out = RepairedKeys::default();
     for group in groups {
         let members: BTreeSet<u64> = group.iter().map(|(o, _)| *o).collect();
         let rows: Vec<&(u64, Option<String>)> = group
             .iter()
-            .filter(|(o, _)| next_of.get(o).is_none_or(|n| members.contains(n)))
+            .filter(|(o, _)| successor(*o).is_none_or(|n| members.contains(&n)))
             .collect();
         if rows.len() < 2 {
             continue;
@@ -322,6 +339,29 @@ mod tests {
         );
         assert_eq!(found.superseded, [1]);
         assert_eq!(found.pairs, [(1, 3)]);
+    }
+
+    /// A repaired row written twice that a later row of its wrong number
+    /// (not this person's: row 3) replaced in the read stage stays out with
+    /// its duplicate: the person's own row stays in force. Written again
+    /// after that row, it came back into force, and joins the key.
+    #[test]
+    fn a_duplicate_of_a_row_replaced_outside_the_key_stays_out_with_it() {
+        let dup_of = |pairs: &[(u64, u64)]| pairs.iter().copied().collect::<HashMap<_, _>>();
+        let found = rechain(
+            &[group(&[(0, "A"), (1, "W"), (2, "W")])],
+            &[(1, 3)],
+            &dup_of(&[(2, 1)]),
+        );
+        assert_eq!(found, RepairedKeys::default());
+        // W, X, W again: the second W is in force, and replaces A.
+        let found = rechain(
+            &[group(&[(0, "A"), (1, "W"), (4, "W")])],
+            &[(1, 3), (3, 4)],
+            &dup_of(&[(4, 1)]),
+        );
+        assert_eq!(found.superseded, [0]);
+        assert_eq!(found.pairs, [(0, 4)]);
     }
 
     /// A repaired row that the read stage replaced by a later row of the
