@@ -399,6 +399,27 @@ fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
     );
 }
 
+/// A findings.csv that Excel on Chinese Windows saved again (GBK, CRLF) is
+/// refused with the line that is not UTF-8 and what to do, in Chinese.
+#[test]
+fn report_refuses_a_findings_csv_saved_again_as_gbk() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let out = dir.path().join("out");
+    let config = root().join("fixtures/sample.toml");
+    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+    let csv = out.join("findings.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let text = text.trim_start_matches('\u{feff}').replace('\n', "\r\n");
+    std::fs::write(&csv, encoding_rs::GB18030.encode(&text).0).unwrap();
+    let o = hedui(&["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // The header is all ASCII; the first finding's kind (错保) is not.
+    assert!(err.contains("第 2 行不是 UTF-8 编码"), "{err}");
+    assert!(err.contains("findings.parquet"), "{err}");
+}
+
 /// The raw ID numbers that DQ01 and DQ04 quote are whole in findings.csv
 /// (a machine file) and masked in both reports however they were typed:
 /// full-width and spaced, hyphenated, holding the closing quote `」`, in

@@ -37,6 +37,14 @@ pub enum RerenderError {
          read findings.parquet"
     )]
     IdsMangled { file: String, row: usize },
+    #[error(
+        "{file} 第 {line} 行不是 UTF-8 编码：文件被另存过（中文 Windows 上的 Excel 另存为 CSV \
+         时写 GBK），号码可能已被改动；请用运行写出的原文件，或删去 findings.csv 以改读 \
+         findings.parquet / {file} line {line} is not UTF-8: the file was saved again (Excel on \
+         Chinese Windows saves a CSV as GBK) and its numbers may have been changed; use the file \
+         as the run wrote it, or remove findings.csv to read findings.parquet"
+    )]
+    NotUtf8 { file: String, line: usize },
     #[error(transparent)]
     Write(#[from] view::ReportError),
     #[error(transparent)]
@@ -113,6 +121,13 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, RerenderError> {
 pub fn read_findings_csv(path: &Path) -> Result<Vec<FindingRow>, RerenderError> {
     let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let before = &bytes[..e.valid_up_to()];
+        return Err(RerenderError::NotUtf8 {
+            file: path.display().to_string(),
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+        });
+    }
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers().map_err(|e| unreadable(path, e))?.clone();
     let index = column_index(path, |c| header.iter().position(|h| h == c))?;
