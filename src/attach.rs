@@ -425,14 +425,20 @@ pub fn rows_table(name: &str) -> String {
     input_table(name)
 }
 
-/// Marks more rows of extract `name` superseded (`ords`, ascending): on
-/// disk in its table of superseded `_ord`s (which its view joins), in
-/// memory in its table's `_superseded` column. Before persons are
+/// Marks more rows of extract `name` superseded (`ords`, ascending) and
+/// others in force again (`restored`, ascending): on disk in its table of
+/// superseded `_ord`s (which its view joins), in memory in its table's
+/// `_superseded` column. Before persons are
 /// attached: the attached tables are built from these.
-pub async fn mark_superseded(ctx: &SessionContext, name: &str, ords: &[u64]) -> Result<()> {
+pub async fn mark_superseded(
+    ctx: &SessionContext,
+    name: &str,
+    ords: &[u64],
+    restored: &[u64],
+) -> Result<()> {
     use datafusion::arrow::array::{AsArray, BooleanArray};
     use datafusion::arrow::datatypes::UInt64Type;
-    if ords.is_empty() {
+    if ords.is_empty() && restored.is_empty() {
         return Ok(());
     }
     let superseded = superseded_table(name);
@@ -441,6 +447,7 @@ pub async fn mark_superseded(ctx: &SessionContext, name: &str, ords: &[u64]) -> 
         for b in ctx.table(&superseded).await?.collect().await? {
             all.extend(b.column(0).as_primitive::<UInt64Type>().values().iter());
         }
+        all.retain(|o| restored.binary_search(o).is_err());
         all.sort_unstable();
         all.dedup();
         return register_superseded(ctx, name, all);
@@ -460,7 +467,11 @@ pub async fn mark_superseded(ctx: &SessionContext, name: &str, ords: &[u64]) -> 
             let ords_of = batch.column(ord).as_primitive::<UInt64Type>();
             let before = batch.column(flag).as_boolean();
             let after: BooleanArray = (0..batch.num_rows())
-                .map(|i| Some(before.value(i) || ords.binary_search(&ords_of.value(i)).is_ok()))
+                .map(|i| {
+                    let o = ords_of.value(i);
+                    let kept = before.value(i) && restored.binary_search(&o).is_err();
+                    Some(kept || ords.binary_search(&o).is_ok())
+                })
                 .collect();
             let mut columns = batch.columns().to_vec();
             columns[flag] = Arc::new(after);

@@ -302,7 +302,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             let dups = dups.map_or(&[][..], Vec::as_slice);
             let found =
                 resolve::rekey::repaired_key_conflicts(ctx, def, source, existing, dups).await?;
-            attach::mark_superseded(ctx, name, &found.superseded).await?;
+            attach::mark_superseded(ctx, name, &found.superseded, &found.restored).await?;
             Ok::<_, datafusion::error::DataFusionError>((name, found))
         }
     }))

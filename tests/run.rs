@@ -674,43 +674,74 @@ fn a_row_linked_by_name_and_birth_keys_under_its_person() {
     }
 }
 
-/// A repaired row written twice that a later row of its wrong number (李娜,
-/// not repaired) replaced in the read stage leaves 张伟's own row in force:
-/// no conflict of his, and no DY01 as if he had no enrollment.
+/// Rows of 张伟's written with a typo in his number (repaired to him) and
+/// a later row of 李娜's with the same wrong number (not repaired: another
+/// person's record) are two records: hers does not replace his. His
+/// enrollment written only so stays in force (no DY01); his death written
+/// so, twice, after his own correct row, is the row in force (CB04), and
+/// the only conflict is his two rows'.
 #[test]
-fn a_repaired_row_written_twice_and_replaced_by_another_s_row_stays_out() {
+fn another_person_s_row_of_the_same_wrong_number_replaces_no_row_of_his() {
     let dir = tempfile::tempdir().unwrap();
-    let input = sample_copy(dir.path());
-    let sample = read(input.join("medical_enrollment_202511.csv"));
+    let sample =
+        std::fs::read_to_string(root().join("fixtures/sample/medical_enrollment_202511.csv"))
+            .unwrap();
     let others: Vec<&str> = sample.lines().skip(2).collect();
+    let header = "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保";
+    let li_na = "李娜,341122198001011239,城乡居民医保,终止,死亡,2025-03-31,是";
     let death = "张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是";
-    std::fs::write(
-        input.join("medical_enrollment_202511.csv"),
-        format!(
-            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n\
-             张伟,341122198001011238,城乡居民医保,正常参保,,,是\n{death}\n{death}\n\
-             李娜,341122198001011239,城乡居民医保,正常参保,,,是\n{}\n",
-            others.join("\n")
+    let cases = [
+        (
+            "only",
+            format!("{header}\n张伟,341122198001011239,城乡居民医保,正常参保,,,是\n{li_na}\n"),
         ),
-    )
-    .unwrap();
-    for tables in ["memory", "disk"] {
-        let out = run_with_tables(dir.path(), &input, tables);
-        let findings = read(out.join("findings.csv"));
-        let zhang: Vec<&str> = findings
-            .lines()
-            .filter(|l| {
-                (l.contains(",DY01,") || l.contains(",CB04,")) && l.contains("341122198001011238")
-            })
-            .collect();
-        assert!(zhang.is_empty(), "{tables}: {zhang:#?}");
-        let conflicts = read(out.join("conflicts.csv"));
-        assert!(
-            !lines_of(&conflicts, "medical_enrollment")
-                .iter()
-                .any(|l| l.contains(",341122198001011238,medical_enrollment_202511.csv,2,")),
-            "{tables}: {conflicts}"
-        );
+        (
+            "death",
+            format!(
+                "{header}\n张伟,341122198001011238,城乡居民医保,正常参保,,,是\n{death}\n{death}\n\
+                 李娜,341122198001011239,城乡居民医保,正常参保,,,是\n"
+            ),
+        ),
+    ];
+    for (case, rows) in cases {
+        let case_dir = dir.path().join(case);
+        let input = sample_copy(&case_dir);
+        std::fs::write(
+            input.join("medical_enrollment_202511.csv"),
+            format!("{rows}{}\n", others.join("\n")),
+        )
+        .unwrap();
+        for tables in ["memory", "disk"] {
+            let out = run_with_tables(&case_dir, &input, tables);
+            let findings = read(out.join("findings.csv"));
+            let zhang = |rule: &str| {
+                findings
+                    .lines()
+                    .filter(|l| {
+                        l.contains(&format!(",{rule},")) && l.contains("341122198001011238")
+                    })
+                    .count()
+            };
+            assert_eq!(zhang("DY01"), 0, "{case} {tables}: {findings}");
+            assert_eq!(
+                zhang("CB04"),
+                usize::from(case == "death"),
+                "{case} {tables}: {findings}"
+            );
+            let conflicts = read(out.join("conflicts.csv"));
+            let enrollment = lines_of(&conflicts, "medical_enrollment");
+            let expected: Vec<String> = if case == "death" {
+                vec![
+                    "medical_enrollment,medical_enrollment_202511.csv,3,341122198001011239,\
+                     341122198001011238,medical_enrollment_202511.csv,2,341122198001011238,\
+                     341122198001011238"
+                        .to_string(),
+                ]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(enrollment, expected, "{case} {tables}");
+        }
     }
 }
 

@@ -20,12 +20,15 @@ use super::tables::RESOLVED_OTHER;
 use crate::extract::ExtractDef;
 
 /// The conflicts that repaired rows reveal in one extract: the rows they
-/// make superseded (ascending `_ord`s), the read stage's pairs (replaced
-/// row, later row) that no longer follow one another, and the pairs that
-/// replace them.
+/// make superseded (ascending `_ord`s), those they bring back into force,
+/// the read stage's pairs (replaced row, later row) that no longer follow
+/// one another, and the pairs that replace them.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RepairedKeys {
     pub superseded: Vec<u64>,
+    /// Rows the read stage took for replaced by a row outside their key
+    /// that are in force after all (ascending `_ord`s).
+    pub restored: Vec<u64>,
     pub dropped: Vec<(u64, u64)>,
     pub pairs: Vec<(u64, u64)>,
 }
@@ -176,7 +179,9 @@ pub async fn repaired_key_conflicts(
 /// the later one repeats an earlier row written as it is (a file issued
 /// again: A, R in one file, A, R again in the next, is one conflict). A
 /// row the read stage replaced by a row outside the key (a later row of its
-/// wrong number that was not repaired to this person) is left out. An exact
+/// wrong number that was not repaired to this person: another person's
+/// record, or no one's) was not replaced: that pair is dropped, and the row
+/// is `restored` when nothing of its key comes after it. An exact
 /// duplicate (`originals`: duplicate → the row it repeats) stands for its
 /// original, as in the read stage: coming after another row of the key it
 /// brings the original back into force (A, R, A again within one file: the
@@ -192,29 +197,32 @@ pub fn rechain(
     let next_of: HashMap<u64, u64> = existing.iter().copied().collect();
     let paired: BTreeSet<(u64, u64)> = existing.iter().copied().collect();
     let rep = |o: u64| originals.get(&o).copied().unwrap_or(o);
-    // The row that replaced a row in the read stage: its own pair's, or
-    // for a duplicate without one (it stood for its original), the
-    // original's when that came after it (A, A again, then X replaced A:
-    // the second A went with the first; A, X, A again brought A back).
-    let successor = |o: u64| {
-        next_of.get(&o).copied().or_else(|| {
+    // The read stage's pair that replaced a row: its own, or for a
+    // duplicate without one (it stood for its original), the original's
+    // when that came after it (A, A again, then X replaced A: the second A
+    // went with the first; A, X, A again brought A back).
+    let replaced_by = |o: u64| {
+        next_of.get(&o).map(|&n| (o, n)).or_else(|| {
             let r = rep(o);
             (r != o)
-                .then(|| next_of.get(&r).copied().filter(|&n| n > o))
+                .then(|| next_of.get(&r).filter(|&&n| n > o).map(|&n| (r, n)))
                 .flatten()
         })
     };
     let mut out = RepairedKeys::default();
     for group in groups {
         let members: BTreeSet<u64> = group.iter().map(|(o, _)| *o).collect();
-        let rows: Vec<&(u64, Option<String>)> = group
-            .iter()
-            .filter(|(o, _)| successor(*o).is_none_or(|n| members.contains(&n)))
-            .collect();
-        if rows.len() < 2 {
-            continue;
+        // The rows (originals) that a row outside the key replaced.
+        let mut outside: BTreeSet<u64> = BTreeSet::new();
+        for (o, _) in group {
+            if let Some((first, n)) = replaced_by(*o)
+                && !members.contains(&n)
+            {
+                out.dropped.push((first, n));
+                outside.insert(rep(*o));
+            }
         }
-        let kept: BTreeSet<u64> = rows.iter().map(|(o, _)| *o).collect();
+        let rows: Vec<&(u64, Option<String>)> = group.iter().collect();
         let mut chained = BTreeSet::new();
         // Whether row `at` repeats a row before it written alike (of another
         // file: a duplicate's original is the row it stands for).
@@ -249,9 +257,15 @@ pub fn rechain(
             }
             current = at;
         }
+        out.restored.extend(
+            outside
+                .iter()
+                .filter(|o| superseded.get(o) != Some(&true))
+                .copied(),
+        );
         out.superseded
             .extend(superseded.into_iter().filter(|&(_, s)| s).map(|(o, _)| o));
-        let within = |(a, b): &&(u64, u64)| kept.contains(a) && kept.contains(b);
+        let within = |(a, b): &&(u64, u64)| members.contains(a) && members.contains(b);
         out.dropped.extend(
             paired
                 .iter()
@@ -263,6 +277,8 @@ pub fn rechain(
     }
     out.superseded.sort_unstable();
     out.superseded.dedup();
+    out.restored.sort_unstable();
+    out.restored.dedup();
     out.dropped.sort_unstable();
     out.dropped.dedup();
     out
@@ -341,39 +357,59 @@ mod tests {
         assert_eq!(found.pairs, [(1, 3)]);
     }
 
-    /// A repaired row written twice that a later row of its wrong number
-    /// (not this person's: row 3) replaced in the read stage stays out with
-    /// its duplicate: the person's own row stays in force. Written again
-    /// after that row, it came back into force, and joins the key.
+    /// A repaired row written twice (an exact duplicate) that a later row
+    /// of its wrong number, another person's, replaced in the read stage:
+    /// the pair goes with the row and its duplicate, and the row is in
+    /// force after the person's own. Written again after that other row
+    /// (which it replaced in the read stage), the same.
     #[test]
-    fn a_duplicate_of_a_row_replaced_outside_the_key_stays_out_with_it() {
+    fn a_duplicate_of_a_row_replaced_outside_the_key_goes_with_it() {
         let dup_of = |pairs: &[(u64, u64)]| pairs.iter().copied().collect::<HashMap<_, _>>();
         let found = rechain(
             &[group(&[(0, "A"), (1, "W"), (2, "W")])],
             &[(1, 3)],
             &dup_of(&[(2, 1)]),
         );
-        assert_eq!(found, RepairedKeys::default());
-        // W, X, W again: the second W is in force, and replaces A.
+        assert_eq!(found.superseded, [0]);
+        assert_eq!(found.restored, [1]);
+        assert_eq!(found.pairs, [(0, 1)]);
+        assert_eq!(found.dropped, [(1, 3)]);
+        // W, X, W again: X's replacing W goes; W is in force after A.
         let found = rechain(
             &[group(&[(0, "A"), (1, "W"), (4, "W")])],
             &[(1, 3), (3, 4)],
             &dup_of(&[(4, 1)]),
         );
         assert_eq!(found.superseded, [0]);
-        assert_eq!(found.pairs, [(0, 4)]);
+        assert_eq!(found.restored, [1]);
+        assert_eq!(found.pairs, [(0, 1)]);
+        assert_eq!(found.dropped, [(1, 3)]);
     }
 
     /// A repaired row that the read stage replaced by a later row of the
-    /// same wrong number (not this person's) stays out: the person's own
-    /// row is not replaced by a row that is itself replaced.
+    /// same wrong number that is not this person's (row 9: another
+    /// person's record, or no one's) was not replaced: the pair goes, and
+    /// the row is the person's row in force when it is his last.
     #[test]
-    fn a_row_replaced_outside_the_key_stays_out() {
+    fn a_row_replaced_outside_the_key_is_chained_in_it() {
         let found = rechain_plain(&[group(&[(1, "A"), (2, "W")])], &[(2, 9)]);
-        assert_eq!(found, RepairedKeys::default());
+        assert_eq!(found.superseded, [1]);
+        assert_eq!(found.restored, [2]);
+        assert_eq!(found.pairs, [(1, 2)]);
+        assert_eq!(found.dropped, [(2, 9)]);
+        // Alone in its key, too.
+        let found = rechain_plain(&[group(&[(2, "W")])], &[(2, 9)]);
+        assert_eq!(found.restored, [2]);
+        assert_eq!(found.dropped, [(2, 9)]);
+        // Followed by a row of the key, it stays replaced, by that row.
+        let found = rechain_plain(&[group(&[(2, "W"), (5, "A")])], &[(2, 9)]);
+        assert_eq!(found.superseded, [2]);
+        assert!(found.restored.is_empty());
+        assert_eq!(found.pairs, [(2, 5)]);
+        // A later row of the wrong number that is this person's is in the key.
         let found = rechain_plain(&[group(&[(1, "A"), (2, "W"), (3, "W")])], &[(2, 3)]);
         assert_eq!(found.superseded, [1, 2]);
         assert_eq!(found.pairs, [(1, 2)]);
-        assert!(found.dropped.is_empty());
+        assert!(found.dropped.is_empty() && found.restored.is_empty());
     }
 }
