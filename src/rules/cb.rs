@@ -284,11 +284,10 @@ pub async fn cb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         .map(|row| {
             // A death recorded without its date is taken as before the
             // as-of date (the extract already holds it); the evidence says so.
+            // The as-of date is not in it: a case closed as 不属实 stays
+            // closed in a later night's run while the figures are the same.
             let mut evidence = match row.text("death_date") {
-                Some(d) => format!(
-                    "医保参保终止，原因 死亡，终止日期 {d} ≤ {}，仍在册",
-                    params.as_of.format("%Y-%m-%d")
-                ),
+                Some(d) => format!("医保参保终止，原因 死亡，终止日期 {d}，仍在册"),
                 None => "医保参保终止，原因 死亡（终止日期未填），仍在册".to_string(),
             };
             if let Some(benefit) = row.int("monthly_benefit") {
@@ -829,7 +828,7 @@ mod tests {
         assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
         assert_eq!(
             found[0].evidence,
-            "医保参保终止，原因 死亡，终止日期 2025-11-30 ≤ 2025-11-30，仍在册（月保障金 600.00 元）"
+            "医保参保终止，原因 死亡，终止日期 2025-11-30，仍在册（月保障金 600.00 元）"
         );
         assert_eq!(
             found[0].sources,
