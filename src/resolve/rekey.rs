@@ -226,16 +226,18 @@ pub fn rechain(
         let mut chained = BTreeSet::new();
         // Whether row `at` repeats a row before it written alike (of another
         // file: a duplicate's original is the row it stands for).
-        let repeats = |at: usize| {
+        let repeat_of = |at: usize| {
             let (ord, written) = rows[at];
             rows[..at]
                 .iter()
                 .rev()
                 .find(|(_, w)| w == written)
-                .is_some_and(|(prev, _)| {
-                    rep(*prev) != rep(*ord) && !paired.contains(&(*prev, *ord))
-                })
+                .map(|(prev, _)| *prev)
+                .filter(|prev| rep(*prev) != rep(*ord) && !paired.contains(&(*prev, *ord)))
         };
+        // The rows that repeated an earlier one (a file issued again).
+        let mut repeated: BTreeSet<u64> = BTreeSet::new();
+        let file_of = |ord: u64| crate::extract::table::split_ord(ord).0;
         // Whether each row (an original) ends superseded.
         let mut superseded: BTreeMap<u64, bool> = BTreeMap::new();
         // The row in force: the last that did not stand for the one before it.
@@ -250,7 +252,18 @@ pub fn rechain(
             let pair = if w0 == w1 {
                 paired.contains(&(*before, *after))
             } else {
-                !repeats(at)
+                // A repeat is a file issued again, no conflict, unless the
+                // row it replaces came in a later file than the row it
+                // repeats and repeats none itself (A, then B, then A again
+                // in three files: the second A replaced B), as the read
+                // stage judges.
+                match repeat_of(at) {
+                    None => true,
+                    Some(prev) => {
+                        repeated.insert(*after);
+                        file_of(*before) != file_of(prev) && !repeated.contains(before)
+                    }
+                }
             };
             if pair {
                 chained.insert((*before, *after));
@@ -287,6 +300,7 @@ pub fn rechain(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::table::ord_of;
 
     fn rechain_plain(
         groups: &[Vec<(u64, Option<String>)>],
@@ -384,6 +398,22 @@ mod tests {
         assert_eq!(found.restored, [1]);
         assert_eq!(found.pairs, [(0, 1)]);
         assert_eq!(found.dropped, [(1, 3)]);
+    }
+
+    /// A row of one file, a repaired row in a second, the first row's
+    /// values again in a third: both steps are conflicts (the third file's
+    /// row replaced the repaired one), as for rows written alike.
+    #[test]
+    fn a_third_file_going_back_past_a_repaired_row_is_a_conflict() {
+        let [a, w, a_again] = [ord_of(0, 0), ord_of(1, 0), ord_of(2, 0)];
+        let rows = vec![
+            (a, Some("A".to_string())),
+            (w, Some("W".to_string())),
+            (a_again, Some("A".to_string())),
+        ];
+        let found = rechain_plain(&[rows], &[]);
+        assert_eq!(found.superseded, [a, w]);
+        assert_eq!(found.pairs, [(a, w), (w, a_again)]);
     }
 
     /// A repaired row that the read stage replaced by a later row of the
