@@ -478,48 +478,69 @@ fn a_file_with_a_repaired_row_issued_again_adds_no_conflict() {
     assert_eq!(rows_conflict(&out, "pension_202601.csv"), 0);
 }
 
-/// Within one file, a member's enrollment written 正常参保, then ended by
-/// death, then 正常参保 again exactly as at first: the third row is an
-/// exact duplicate of the first, and the last word all the same. No CB04
-/// (the rules use the third row's values), and the conflicts are the second
-/// row with the first and the third with the second.
-#[test]
-fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = sample_copy(dir.path());
-    let sample = read(input.join("medical_enrollment_202511.csv"));
+/// The sample's medical enrollment file with `rows` (lines under the
+/// header) in place of its first data row, 张伟's.
+fn enrollment_with(input: &Path, rows: &str) {
+    let path = input.join("medical_enrollment_202511.csv");
+    let sample = read(path.clone());
     let others: Vec<&str> = sample.lines().skip(2).collect();
-    let zhang = "张伟,341122198001011238,城乡居民医保,正常参保,,,是";
     std::fs::write(
-        input.join("medical_enrollment_202511.csv"),
+        path,
         format!(
-            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n{zhang}\n\
-             张伟,341122198001011238,城乡居民医保,终止,死亡,2025-06-30,是\n{zhang}\n{}\n",
+            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n{}\n{}\n",
+            rows.trim_end(),
             others.join("\n")
         ),
     )
     .unwrap();
-    for tables in ["memory", "disk"] {
-        let out = run_with_tables(dir.path(), &input, tables);
-        let findings = read(out.join("findings.csv"));
-        let zhang_cb04 = findings
-            .lines()
-            .filter(|l| l.contains(",CB04,") && l.contains("341122198001011238"))
-            .count();
-        assert_eq!(zhang_cb04, 0, "{tables}: {findings}");
-        let conflicts = read(out.join("conflicts.csv"));
-        let enrollment = lines_of(&conflicts, "medical_enrollment");
-        let line = |row: u32, earlier: u32| {
-            format!(
-                "medical_enrollment,medical_enrollment_202511.csv,{row},341122198001011238,\
-                 341122198001011238,medical_enrollment_202511.csv,{earlier},\
-                 341122198001011238,341122198001011238"
-            )
-        };
-        assert_eq!(enrollment, [line(3, 2), line(4, 3)], "{tables}");
-        assert_eq!(rows_conflict(&out, "medical_enrollment_202511.csv"), 2);
-        let manifest = read(out.join("manifest.json"));
-        assert!(manifest.contains("\"rows_duplicate\": 1"), "{manifest}");
+}
+
+/// Within one file, a member's enrollment written 正常参保, then ended by
+/// death, then 正常参保 again exactly as at first: the third row is an
+/// exact duplicate of the first, and the last word all the same. No CB04
+/// (the rules use the third row's values), and the conflicts are the second
+/// row with the first and the third with the second. The same when the
+/// death row's number has a wrong check character: once repaired it keys
+/// under 张伟's number like the rows around it.
+#[test]
+fn a_row_written_again_after_a_different_one_is_the_one_the_rules_use() {
+    for death_check in ['8', '9'] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = sample_copy(dir.path());
+        let zhang = "张伟,341122198001011238,城乡居民医保,正常参保,,,是";
+        enrollment_with(
+            &input,
+            &format!(
+                "{zhang}\n张伟,34112219800101123{death_check},城乡居民医保,终止,死亡,2025-06-30,是\n\
+                 {zhang}"
+            ),
+        );
+        for tables in ["memory", "disk"] {
+            let out = run_with_tables(dir.path(), &input, tables);
+            let findings = read(out.join("findings.csv"));
+            let zhang_cb04 = findings
+                .lines()
+                .filter(|l| l.contains(",CB04,") && l.contains("341122198001011238"))
+                .count();
+            assert_eq!(zhang_cb04, 0, "{death_check} {tables}: {findings}");
+            let conflicts = read(out.join("conflicts.csv"));
+            let enrollment = lines_of(&conflicts, "medical_enrollment");
+            let line = |row: u32, written: char, earlier: u32, before: char| {
+                format!(
+                    "medical_enrollment,medical_enrollment_202511.csv,{row},34112219800101123{written},\
+                     341122198001011238,medical_enrollment_202511.csv,{earlier},\
+                     34112219800101123{before},341122198001011238"
+                )
+            };
+            assert_eq!(
+                enrollment,
+                [line(3, death_check, 2, '8'), line(4, '8', 3, death_check)],
+                "{death_check} {tables}"
+            );
+            assert_eq!(rows_conflict(&out, "medical_enrollment_202511.csv"), 2);
+            let manifest = read(out.join("manifest.json"));
+            assert!(manifest.contains("\"rows_duplicate\": 1"), "{manifest}");
+        }
     }
 }
 
@@ -683,34 +704,25 @@ fn a_row_linked_by_name_and_birth_keys_under_its_person() {
 #[test]
 fn another_person_s_row_of_the_same_wrong_number_replaces_no_row_of_his() {
     let dir = tempfile::tempdir().unwrap();
-    let sample =
-        std::fs::read_to_string(root().join("fixtures/sample/medical_enrollment_202511.csv"))
-            .unwrap();
-    let others: Vec<&str> = sample.lines().skip(2).collect();
-    let header = "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保";
     let li_na = "李娜,341122198001011239,城乡居民医保,终止,死亡,2025-03-31,是";
     let death = "张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是";
     let cases = [
         (
             "only",
-            format!("{header}\n张伟,341122198001011239,城乡居民医保,正常参保,,,是\n{li_na}\n"),
+            format!("张伟,341122198001011239,城乡居民医保,正常参保,,,是\n{li_na}"),
         ),
         (
             "death",
             format!(
-                "{header}\n张伟,341122198001011238,城乡居民医保,正常参保,,,是\n{death}\n{death}\n\
-                 李娜,341122198001011239,城乡居民医保,正常参保,,,是\n"
+                "张伟,341122198001011238,城乡居民医保,正常参保,,,是\n{death}\n{death}\n\
+                 李娜,341122198001011239,城乡居民医保,正常参保,,,是"
             ),
         ),
     ];
     for (case, rows) in cases {
         let case_dir = dir.path().join(case);
         let input = sample_copy(&case_dir);
-        std::fs::write(
-            input.join("medical_enrollment_202511.csv"),
-            format!("{rows}{}\n", others.join("\n")),
-        )
-        .unwrap();
+        enrollment_with(&input, &rows);
         for tables in ["memory", "disk"] {
             let out = run_with_tables(&case_dir, &input, tables);
             let findings = read(out.join("findings.csv"));
@@ -776,52 +788,6 @@ fn a_finding_resting_on_a_repaired_row_says_so_in_match() {
         .find(|l| l.contains(",DY02,") && l.contains(",H002,"))
         .unwrap_or_else(|| panic!("{findings}"));
     assert!(dy02.contains(",exact,"), "{dy02}");
-}
-
-/// The same within one file when the row between has a wrong check
-/// character: once repaired it keys under 张伟's number like the rows
-/// around it, and the row written again (an exact duplicate of the first)
-/// is still the one in force: no CB04 from the repaired row's death.
-#[test]
-fn a_row_written_again_after_a_repaired_one_is_the_one_the_rules_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = sample_copy(dir.path());
-    let sample = read(input.join("medical_enrollment_202511.csv"));
-    let others: Vec<&str> = sample.lines().skip(2).collect();
-    let zhang = "张伟,341122198001011238,城乡居民医保,正常参保,,,是";
-    std::fs::write(
-        input.join("medical_enrollment_202511.csv"),
-        format!(
-            "姓名,身份证号,险种,参保状态,终止原因,终止日期,资助参保\n{zhang}\n\
-             张伟,341122198001011239,城乡居民医保,终止,死亡,2025-06-30,是\n{zhang}\n{}\n",
-            others.join("\n")
-        ),
-    )
-    .unwrap();
-    for tables in ["memory", "disk"] {
-        let out = run_with_tables(dir.path(), &input, tables);
-        let findings = read(out.join("findings.csv"));
-        let zhang_cb04 = findings
-            .lines()
-            .filter(|l| l.contains(",CB04,") && l.contains("341122198001011238"))
-            .count();
-        assert_eq!(zhang_cb04, 0, "{tables}: {findings}");
-        let conflicts = read(out.join("conflicts.csv"));
-        let enrollment = lines_of(&conflicts, "medical_enrollment");
-        let line = |row: u32, written: char, earlier: u32, before: char| {
-            format!(
-                "medical_enrollment,medical_enrollment_202511.csv,{row},34112219800101123{written},\
-                 341122198001011238,medical_enrollment_202511.csv,{earlier},\
-                 34112219800101123{before},341122198001011238"
-            )
-        };
-        assert_eq!(
-            enrollment,
-            [line(3, '9', 2, '8'), line(4, '8', 3, '9')],
-            "{tables}"
-        );
-        assert_eq!(rows_conflict(&out, "medical_enrollment_202511.csv"), 2);
-    }
 }
 
 /// A settlement file repeated whole by a second one: the same findings as
