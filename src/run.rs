@@ -783,11 +783,7 @@ async fn roster_row_homes(
         "SELECT \"_ord\", household_id, township, village FROM roster",
     )
     .await?;
-    let ord = cast(batch.column(0), &DataType::UInt64)?;
-    let ord = ord
-        .as_any()
-        .downcast_ref::<arrow::array::UInt64Array>()
-        .expect("cast to UInt64 gives a UInt64Array");
+    let ord = ords(&batch)?;
     let (h, t, v) = (
         strings(&batch, "household_id")?,
         strings(&batch, "township")?,
