@@ -159,8 +159,8 @@ fn is_sci_notation(cleaned: &str) -> bool {
 /// Whether the digits that scientific notation kept of an ID number
 /// (`raw`, as written: Excel's `6.52801E+17`, or a program's
 /// `3.4112220130303149E+17`) could be those of the 18-digit number `id18`:
-/// the mantissa's leading digits (15 at most, the last of them rounded
-/// either way) are the number's, and the mantissa and exponent give its
+/// the mantissa's leading digits (15 at most, the last of them rounded:
+/// up by Excel, either way by a float) are the number's, and the mantissa and exponent give its
 /// length (18 digits, or 15 for a legacy number of someone born in the
 /// 1900s, compared with `id18`'s 15-digit form). True when `raw` is not
 /// scientific notation (nothing to compare).
@@ -201,9 +201,14 @@ pub fn sci_notation_fits(raw: &str, id18: &str) -> bool {
     let (Some(kept), Some(lead)) = (number(&digits.as_bytes()[..k]), number(&written[..k])) else {
         return false;
     };
-    // Rounded at the last kept digit, by Excel (down or up) or by a
-    // float's nearest value (either way).
-    kept.abs_diff(lead) <= 1
+    // Rounded at the last kept digit: by Excel to the nearest, so the
+    // number's own digits or one more; cut here from a longer mantissa (a
+    // float's nearest value, a little below or above), one either way.
+    if digits.len() > 15 {
+        kept.abs_diff(lead) <= 1
+    } else {
+        kept == lead || kept == lead + 1
+    }
 }
 
 /// Whether an 18-character ID carries a real birth date (digits 7–14).
@@ -778,6 +783,7 @@ mod tests {
         for raw in [
             "6.52801E+17",
             "3.41120E+17",
+            "3.41121E+17",
             "3.41124E+17",
             "3.41122E+16",
             "3.41122201303033E+17",
