@@ -289,10 +289,12 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         .collect();
     // Rows of an extract that comes in several files carry a digest of
     // their values, so that a row repeated by another file is told from a
-    // conflict, or for the roster from CB05 (8 bytes a row, only for such
-    // extracts; see table::supersede).
-    let several =
-        |def: &ExtractDef| files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1;
+    // conflict (8 bytes a row, only for such extracts; see
+    // table::supersede); the roster's always do, so that a member row
+    // repeated with the same values, written alike or not, is no CB05.
+    let several = |def: &ExtractDef| {
+        def.is_roster() || files.iter().filter(|(_, d, _)| d.name == def.name).count() > 1
+    };
     // The largest files start first, each thread taking the next largest
     // when it is free, so that no big file is left to run alone at the end
     // (a split of the list, as `par_iter` makes, gave one thread the small

@@ -842,7 +842,10 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
 
 /// A roster in two files: a member row the second file repeats value for
 /// value (written differently) is one row, not CB05; a member row it
-/// repeats with another amount is CB05, with both rows as sources.
+/// repeats with another amount is CB05, with both rows as sources. Within
+/// one file alike: H010's member written twice with the same values
+/// (`800` and `800.00`, `2024-03-01` and `2024/3/1`, `x` and `X`) is one
+/// row; H011's, with two amounts, is CB05.
 #[test]
 fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
     let dir = tempfile::tempdir().unwrap();
@@ -851,14 +854,24 @@ fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
         input.join("roster_202511_2.csv"),
         "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
          H002,特困,河西乡,西村,王芳,341122194502104426,王芳,341122194502104426,本人,1,800.00,2024-03-01,0,一级\n\
-         H001,低保,城关镇,东街社区,张伟,341122198001011238,张伟,341122198001011238,本人,3,1300.00,2024-03-01,900,\n",
+         H001,低保,城关镇,东街社区,张伟,341122198001011238,张伟,341122198001011238,本人,3,1300.00,2024-03-01,900,\n\
+         H010,低保,城关镇,东街社区,赵刚,341122197005051232,赵刚,341122197005051232,本人,1,800,2024-03-01,0,\n\
+         H011,低保,城关镇,东街社区,钱敏,341122197206062341,钱敏,341122197206062341,本人,1,800,2024-03-01,0,\n\
+         H010,低保,城关镇,东街社区,赵刚,341122197005051232,赵 刚,341122197005051232,本人,1,800.00,2024/3/1,0.00,\n\
+         H011,低保,城关镇,东街社区,钱敏,341122197206062341,钱敏,341122197206062341,本人,1,900,2024-03-01,0,\n",
     )
     .unwrap();
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let findings = read(out.join("findings.csv"));
     let cb05: Vec<&str> = findings.lines().filter(|l| l.contains(",CB05,")).collect();
-    assert_eq!(cb05.len(), 2, "{cb05:#?}");
+    assert_eq!(cb05.len(), 3, "{cb05:#?}");
+    assert!(!cb05.iter().any(|l| l.contains(",H010,")), "{cb05:#?}");
+    assert!(
+        cb05.iter().any(|l| l.contains(",H011,341122197206062341,")
+            && l.contains("roster:roster_202511_2.csv:5;roster:roster_202511_2.csv:7")),
+        "{cb05:#?}"
+    );
     assert!(cb05.iter().any(|l| l.contains(",H003,")), "{cb05:#?}");
     assert!(
         cb05.iter().any(|l| l.contains(",H001,341122198001011238,")

@@ -988,16 +988,18 @@ impl FileRows {
 /// row without a key (no usable ID) that repeats an earlier file's row
 /// supersedes it, so that the rules and DQ01 count it once.
 ///
-/// `roster`: only a row that another file repeats value for value is
-/// superseded; two rows of one member that differ (or differ as written in
-/// one file) are both kept, for CB05, and are no conflict.
+/// `roster`: only a row that a later row repeats value for value (in
+/// another file, or in the same one written differently: `800` and
+/// `800.00`) is superseded; two rows of one member that differ are both
+/// kept, for CB05, and are no conflict. The roster's rows always carry
+/// their digests.
 fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>) {
     /// Earlier rows of a key looked at for a repeat: keys recur once a file.
     const MAX_LOOK_BACK: usize = 64;
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: Vec<(usize, usize)> = Vec::new();
-    let digests = files.len() > 1
+    let digests = (files.len() > 1 || roster)
         && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
         && files.iter().all(|f| f.contents.len() == f.len);
     // The first row of each file, to find a row's file, its key and its digest.
@@ -1084,13 +1086,14 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
                 continue;
             }
             let file_idx = file_of(i);
-            // The latest row of an earlier file with this key and these values.
+            // The latest row of an earlier file with this key and these
+            // values (for the roster, of any file but the row's own copy).
             let repeat = digests.then(|| content_of(i).1).and_then(|c| {
                 earlier[i] = prev as u32;
                 let mut j = prev;
                 for _ in 0..MAX_LOOK_BACK {
                     let (jf, jc) = content_of(j);
-                    if jf != file_idx && jc == c {
+                    if jc == c && (jf != file_idx || (roster && rep(j) != rep(i))) {
                         return Some(j);
                     }
                     j = match earlier[j] {
@@ -1419,7 +1422,7 @@ mod tests {
         let n: usize = files.iter().map(|f| f.len).sum();
         let mut superseded = vec![false; n];
         let mut conflicts: Vec<(usize, usize)> = Vec::new();
-        let digests = files.len() > 1
+        let digests = (files.len() > 1 || roster)
             && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
             && files.iter().all(|f| f.contents.len() == f.len);
         // The first row of each file, to find a row's file and its digest.
@@ -1476,7 +1479,7 @@ mod tests {
                         let mut j = prev;
                         for _ in 0..MAX_LOOK_BACK {
                             let (jf, jc) = content_of(j);
-                            if jf != file_idx && jc == c {
+                            if jc == c && (jf != file_idx || (roster && rep(j) != rep(i))) {
                                 return Some(j);
                             }
                             j = match earlier[j] {
@@ -1645,7 +1648,7 @@ mod tests {
     }
 
     #[test]
-    fn a_roster_row_is_superseded_only_by_its_repeat_in_another_file() {
+    fn a_roster_row_is_superseded_only_by_its_repeat() {
         // X and Y differ (CB05); the second file repeats X, not as the last
         // row of the key.
         let first = keyed(&[(7, Some(1)), (7, Some(2))]);
@@ -1653,6 +1656,34 @@ mod tests {
         let (flags, conflicts) = supersede(&[&first, &second], true);
         assert_eq!(flags, [true, false, false]);
         assert!(conflicts.is_empty());
+        // Within one file: X, Y, then X written differently (`800` and
+        // `800.00`: the same values) keeps Y and the second X, both for
+        // CB05; X and X again alone are one row.
+        for (rows, expected) in [
+            (
+                vec![(7, Some(1)), (7, Some(2)), (7, Some(1))],
+                vec![true, false, false],
+            ),
+            (vec![(7, Some(1)), (7, Some(1))], vec![true, false]),
+        ] {
+            let one = keyed(&rows);
+            let (flags, conflicts) = supersede(&[&one], true);
+            assert_eq!(flags, expected);
+            assert!(conflicts.is_empty());
+            assert_eq!((flags, conflicts), supersede_by_table(&[&one], true));
+        }
+        // An exact duplicate (written alike) stands for its original: the
+        // original stays in force.
+        let copied = keyed_with_dups(&[(7, Some(1)), (7, Some(1))], &[(1, 0)]);
+        assert_eq!(supersede(&[&copied], true).0, [false, false]);
+        assert_eq!(
+            supersede(&[&copied], true),
+            supersede_by_table(&[&copied], true)
+        );
+        // Outside the roster, the same values written differently within
+        // one file are still a conflict (the README's `180` and `180.00`).
+        let one = keyed(&[(7, Some(1)), (7, Some(1))]);
+        assert_eq!(supersede(&[&one], false).1, [(0, 1)]);
     }
 
     proptest::proptest! {
