@@ -457,3 +457,37 @@ fn a_sheet_named_after_an_id_number_is_masked_in_the_report() {
     assert!(stdout.contains("王芳341122********4426"), "{stdout}");
     assert!(!stdout.contains("341122194502104426"), "{stdout}");
 }
+
+/// A DOS end-of-file mark (0x1A) that an old export writes as a CSV's or
+/// TSV's last line is a blank row: skipped and counted, not rejected.
+#[test]
+fn an_end_of_file_mark_is_a_blank_row() {
+    let dir = broken_sample(|dir| {
+        for file in ["unemployment_202511.csv", "contribution_202511.tsv"] {
+            let path = dir.join(file);
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.push(0x1A);
+            std::fs::write(&path, bytes).unwrap();
+        }
+    });
+    let out = dir.path().join("o");
+    let o = validate_into(dir.path(), &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    for (file, read, accepted, rejected, skipped) in [
+        ("unemployment_202511.csv", 3, 2, 0, 1),
+        ("contribution_202511.tsv", 6, 4, 1, 1),
+    ] {
+        let i = input(&m, file);
+        assert_eq!(
+            [
+                &i["rows_read"],
+                &i["rows_accepted"],
+                &i["rows_rejected"],
+                &i["rows_skipped"]
+            ],
+            [read, accepted, rejected, skipped],
+            "{file}"
+        );
+    }
+}

@@ -49,6 +49,13 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The digits of a whole number written as a float, `202503.0` or
+/// `20250105.00` (a column a float-typed export wrote, e.g. pandas').
+fn float_written(s: &str) -> Option<&str> {
+    let (digits, zeros) = s.split_once('.')?;
+    (all_digits(digits) && !zeros.is_empty() && zeros.bytes().all(|b| b == b'0')).then_some(digits)
+}
+
 /// Parses ASCII digits (at most 9 of them, so no overflow).
 fn digits_u32(s: &str) -> Option<u32> {
     if !all_digits(s) || s.len() > 9 {
@@ -206,6 +213,11 @@ fn any_date(s: &str) -> Option<NaiveDate> {
         }
         return excel_serial(date);
     }
+    if let Some(digits) = float_written(date)
+        && digits.len() == 8
+    {
+        return ymd(&digits[0..4], &digits[4..6], &digits[6..8]);
+    }
     let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
     match parts.as_slice() {
         [y, m, d] => ymd(y, m, d),
@@ -245,6 +257,10 @@ fn period_of(year: i32, month: u32) -> Option<u32> {
 
 /// Every accepted period form, or `None`.
 fn parse_period_str(s: &str) -> Option<u32> {
+    let s = match float_written(s) {
+        Some(digits) if digits.len() == 6 => digits,
+        _ => s,
+    };
     if all_digits(s) && s.len() == 6 {
         return period_of(
             i32::try_from(digits_u32(&s[..4])?).ok()?,
@@ -316,6 +332,7 @@ mod tests {
             "2025-01-05T08:30:00+0800",
             "2025-01-05 08:30:00.000",
             "2025/1/5 0:00",
+            "20250105.0",
             "45662",
             "45662.0",
             "45662.5",
@@ -423,6 +440,9 @@ mod tests {
             "20251115",
             "２０２５１１",
             "2025年11月3日",
+            "202511.0",
+            "202511.00",
+            "20251115.0",
         ] {
             assert_eq!(parse_period(raw), Ok(Some(202511)), "{raw:?}");
         }
@@ -441,6 +461,8 @@ mod tests {
             "十一月",
             "2025",
             "2025-11-31",
+            "202511.5",
+            "202513.0",
         ] {
             let err = parse_period(raw).unwrap_err();
             assert_eq!(err.code, "bad_period", "{raw:?}");

@@ -277,7 +277,7 @@ pub(super) fn classify(
     fields: &[Cell],
     is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
 ) -> Option<SkipReason> {
-    let first = fields.iter().map(|f| f.trim()).find(|f| !f.is_empty());
+    let first = fields.iter().map(|f| bare(f)).find(|f| !f.is_empty());
     let Some(first) = first else {
         return Some(SkipReason::Blank);
     };
@@ -291,7 +291,14 @@ pub(super) fn classify(
 }
 
 fn is_blank(fields: &[Cell]) -> bool {
-    fields.iter().all(|f| f.trim().is_empty())
+    fields.iter().all(|f| bare(f).is_empty())
+}
+
+/// A cell without the blanks and control characters around it: a row of
+/// nothing else is blank (a DOS end-of-file mark, 0x1A, that an old export
+/// wrote as the file's last line is one).
+fn bare(cell: &str) -> &str {
+    cell.trim_matches(|c: char| c.is_whitespace() || c.is_control())
 }
 
 /// `合计`, `合 计` (spreadsheets space out two-character labels, often with
@@ -394,6 +401,14 @@ mod tests {
     fn classifies_blank_total_and_repeated_header() {
         let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
         assert_eq!(classify(&strings(&[]), pred), Some(SkipReason::Blank));
+        assert_eq!(
+            classify(&strings(&["\u{1a}"]), pred),
+            Some(SkipReason::Blank)
+        );
+        assert_eq!(
+            classify(&strings(&["\0", " "]), pred),
+            Some(SkipReason::Blank)
+        );
         assert_eq!(
             classify(&strings(&[" ", "\u{3000}", ""]), pred),
             Some(SkipReason::Blank)
