@@ -104,7 +104,7 @@ pub enum Command {
         state: StateArgs,
         /// Lifecycle status (新增, 持续, 已消失) or the start of the last
         /// case status (e.g. 已核销).
-        #[arg(long)]
+        #[arg(long, value_parser = case_status)]
         status: Option<String>,
         /// Rule code, e.g. CB01.
         #[arg(long, value_parser = rule_code)]
@@ -194,6 +194,23 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 }
 
 /// `--rule`: one of the catalogue's codes (CB01 … DQ06).
+/// A `cases --status`: a lifecycle status or the start of a case status,
+/// all of which begin with one of these (持续/属实, 已核销/不属实 …).
+fn case_status(s: &str) -> Result<String, String> {
+    use hedui::ledger::{DISAPPEARED, NEW, PERSISTING};
+    use hedui::report::people::DISMISSED;
+    const STARTS: [&str; 4] = [NEW, PERSISTING, DISAPPEARED, DISMISSED];
+    let s = s.trim();
+    if !s.is_empty() && STARTS.iter().any(|w| w.starts_with(s) || s.starts_with(w)) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "未知案件状态 / unknown case status; one of {} or the start of a case status (e.g. 持续/属实)",
+            STARTS.join(", ")
+        ))
+    }
+}
+
 fn rule_code(s: &str) -> Result<String, String> {
     match hedui::rules::rule_info(&s.trim().to_ascii_uppercase()) {
         Some(info) => Ok(info.code.to_string()),

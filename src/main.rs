@@ -78,7 +78,10 @@ fn set_purge_delay() {
 fn main() -> ExitCode {
     owner_only_files();
     set_purge_delay();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     init_logging(cli.log_format);
     let log_format = cli.log_format;
     match run(cli.command) {
@@ -93,6 +96,32 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// A command line clap refused (or help and version asked for): with
+/// `--log-format json`, a usage error is logged as the `fatal` record with
+/// its exit code (2) too, as every other failure is, before clap prints it.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    if !help && json_asked(std::env::args_os().skip(1)) {
+        init_logging(LogFormat::Json);
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let error = first.trim_start_matches("error: ");
+        tracing::error!(exit_code = e.exit_code(), error = %error, "fatal");
+    }
+    e.exit()
+}
+
+/// Whether a command line clap could not parse asked for JSON logs.
+fn json_asked(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--log-format=json"
+            || (a == "--log-format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 /// Everything the process creates is for its owner alone: hedui's own

@@ -292,6 +292,7 @@ fn values_no_command_can_use_are_usage_errors() {
         ),
         (vec!["cases", "--out", out, "--rule", "CB09"], "CB01"),
         (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
+        (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),
     ] {
         let o = hedui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -301,14 +302,21 @@ fn values_no_command_can_use_are_usage_errors() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    // A rule code in lower case is the code.
-    let o = hedui(&["cases", "--out", out, "--rule", "cb01"]);
-    assert_ne!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    // A rule code in lower case is the code; a case status may be given
+    // by its start or in full.
+    for args in [
+        ["--rule", "cb01"],
+        ["--status", "已核"],
+        ["--status", "持续/属实"],
+    ] {
+        let o = hedui(&[&["cases", "--out", out][..], &args].concat());
+        assert_ne!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }
 
 #[test]
@@ -345,6 +353,48 @@ fn a_fatal_error_is_a_json_record_too() {
             .unwrap()
             .contains("no-such-batch")
     );
+    // A command line refused before it ran (exit 2) is logged alike, the
+    // option given either way; help is no error.
+    for args in [
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "--input",
+            "i",
+            "--out",
+            "o",
+            "--threads",
+            "0",
+        ][..],
+        &["--log-format=json", "cases", "--out", "o", "--rule", "XX99"],
+        &[
+            "validate",
+            "--input",
+            "i",
+            "--as-of",
+            "2025-13-01",
+            "--log-format",
+            "json",
+        ],
+    ] {
+        let o = hedui(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let record: serde_json::Value = stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["level"] == "ERROR")
+            .unwrap_or_else(|| panic!("no ERROR record in {stderr}"));
+        assert_eq!(record["fields"]["message"], "fatal", "{args:?}");
+        assert_eq!(record["fields"]["exit_code"], 2, "{args:?}");
+        assert!(!record["fields"]["error"].as_str().unwrap().is_empty());
+        // clap's own message still follows, for people.
+        assert!(stderr.contains("error:"), "{stderr}");
+    }
+    let o = hedui(&["--log-format", "json", "run", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("fatal"));
 }
 
 /// Two files of one type: a row the later file repeats value for value
