@@ -520,6 +520,33 @@ mod tests {
         );
     }
 
+    /// Two exports pasted into one file: the second's title line, right
+    /// above its header, is skipped as a title; a row of one value that
+    /// is not right above a header stays a row.
+    #[test]
+    fn a_title_above_a_repeated_header_is_skipped() {
+        let text = "2025年9月失业登记
+                    姓名,身份证号,状态
+                    张三,1,失业
+                    李四
+                    
+                    2025年10月失业登记
+                    身份证号,姓名,状态
+                    2,王五,失业
+";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [3, 4, 8]);
+        assert_eq!(
+            skips(&section.skipped),
+            [
+                (5, SkipReason::Blank),
+                (6, SkipReason::Title),
+                (7, SkipReason::RepeatedHeader),
+            ]
+        );
+    }
+
     #[test]
     fn bom_of_a_pasted_second_export_is_stripped() {
         let text = "\u{FEFF}姓名,身份证号\n张三,1\n\u{FEFF}姓名,身份证号\n李四,2\n";

@@ -99,6 +99,9 @@ pub enum SkipReason {
     Total,
     /// The header row again (a copy-paste in the middle of the file).
     RepeatedHeader,
+    /// A title of one cell right above a repeated header (two exports
+    /// pasted into one file: `2025年10月失业登记` above the second's header).
+    Title,
 }
 
 impl SkipReason {
@@ -107,6 +110,7 @@ impl SkipReason {
             SkipReason::Blank => "blank",
             SkipReason::Total => "total",
             SkipReason::RepeatedHeader => "repeated_header",
+            SkipReason::Title => "title",
         }
     }
 }

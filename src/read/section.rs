@@ -172,12 +172,22 @@ impl<'a> SectionScanner<'a> {
         };
         let layout = self.layout.get_or_insert_with(|| section.header.clone());
         let is_header = self.is_header;
-        let reasons: Vec<Option<SkipReason>> = self
+        let mut reasons: Vec<Option<SkipReason>> = self
             .pending
             .par_iter()
             .with_min_len(1024)
             .map(|(_, fields)| classify(fields, is_header))
             .collect();
+        for i in 1..reasons.len() {
+            let (above, row) = (&self.pending[i - 1], &self.pending[i]);
+            if reasons[i] == Some(SkipReason::RepeatedHeader)
+                && reasons[i - 1].is_none()
+                && above.0.checked_add(1) == Some(row.0)
+                && above.1.iter().filter(|f| !bare(f).is_empty()).count() == 1
+            {
+                reasons[i - 1] = Some(SkipReason::Title);
+            }
+        }
         // Sized at once: grown a row at a time, every chunk's vector was
         // copied and faulted in afresh as it doubled.
         let skipped = reasons.iter().filter(|r| r.is_some()).count();
