@@ -517,7 +517,12 @@ impl Cases {
         let mut raised: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
         raised.par_sort_unstable();
         for (id, case) in &prior.cases {
-            if raised.binary_search(&id.as_str()).is_ok() || !is_open(&case.status) {
+            // A case a reviewer found 不属实 is closed (已核销 while its
+            // sources stay): it does not disappear.
+            if raised.binary_search(&id.as_str()).is_ok()
+                || !is_open(&case.status)
+                || case.verdict == NOT_TRUE
+            {
                 continue;
             }
             let mut row = case.row.clone();
@@ -916,6 +921,7 @@ mod tests {
             case("closed", "持续", "不属实", "a:f:2"),
             case("gone", "新增", "", ""),
             case("long_gone", "已消失", "", ""),
+            case("closed_gone", "持续", "不属实", "a:f:2"),
         ] {
             prior.cases.insert(c.row.finding_id.clone(), c);
         }
