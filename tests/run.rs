@@ -619,11 +619,27 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
 /// A student's ID destroyed by Excel (`6.52801E+17`) links by name and
 /// birth date only to a person whose number the digits Excel kept could
 /// have been: 张晓明 born 2010-06-01 of this county (341122…) is not the
-/// row whose number began 652801.
+/// row whose number began 652801. With a second 张晓明 of that birth date
+/// known (652801…), each row links to the one person its digits fit.
 #[test]
 fn an_id_excel_destroyed_links_by_name_and_birth_only_where_its_digits_fit() {
+    for second in [false, true] {
+        an_id_excel_destroyed_links_where_its_digits_fit(second);
+    }
+}
+
+fn an_id_excel_destroyed_links_where_its_digits_fit(second: bool) {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
+    if second {
+        let path = input.join("medical_enrollment_202511.csv");
+        let enrolled = read(path.clone());
+        std::fs::write(
+            &path,
+            format!("{enrolled}张晓明,652801201006013157,城乡居民医保,正常参保,,,否\n"),
+        )
+        .unwrap();
+    }
     let path = input.join("education_202511.csv");
     let sample = read(path.clone());
     let row = |id: &str| format!("张晓明,{id},2010-06-01,城关初级中学,初中,无,0,,张伟,,2024-2025");
@@ -646,7 +662,12 @@ fn an_id_excel_destroyed_links_by_name_and_birth_only_where_its_digits_fit() {
             .collect::<Vec<_>>()
             .join(",")
     };
-    assert_eq!(link_of("6.52801E+17"), ",unlinked");
+    let other = if second {
+        "652801201006013157,name_birth"
+    } else {
+        ",unlinked"
+    };
+    assert_eq!(link_of("6.52801E+17"), other);
     assert_eq!(link_of("3.41122E+17"), "341122201006013157,name_birth");
 }
 

@@ -326,6 +326,12 @@ pub(crate) fn blocking_stats() -> String {
 /// against seven right). Only persons of the same name length whose names
 /// share the first character or all the others are compared (a homophone
 /// typo changes one character).
+///
+/// A number Excel wrote in scientific notation (`3.41122E+17`) is judged
+/// with the digits it kept: only the persons whose numbers they fit
+/// ([`crate::normalize::id::sci_notation_fits`]) count, so that of two of
+/// one name and birth date, the one it could have been is linked (its rows
+/// carry their `id_raw`; the others' is NULL).
 pub(crate) fn name_birth() -> String {
     let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
@@ -359,14 +365,44 @@ pub(crate) fn name_birth() -> String {
             WHERE a.len >= 3
               AND (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
               AND name_agrees(a.name, b.name) = {homophone}
-            GROUP BY a.name, a.birth)
-         SELECT name, birth, person_id, {same_level} AS level FROM same WHERE n = 1
+            GROUP BY a.name, a.birth),
+         sci AS (
+            SELECT DISTINCT name, birth, id_raw, replace(name, {sep}, '') AS bare
+            FROM {OBS_OTHER}
+            WHERE id_status = {sci} AND birth IS NOT NULL AND name IS NOT NULL
+              AND name <> ''),
+         same_sci AS (
+            SELECT r.name, r.birth, r.id_raw, max(k.person_id) AS person_id,
+                   count(DISTINCT k.person_id) AS n
+            FROM sci r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
+            JOIN {PERSONS} p ON p.person_id = k.person_id
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
+              AND sci_notation_fits(r.id_raw, k.person_id)
+            GROUP BY r.name, r.birth, r.id_raw),
+         sounds_sci AS (
+            SELECT r.name, r.birth, r.id_raw, max(b.person_id) AS person_id,
+                   count(DISTINCT b.person_id) AS n
+            FROM sci r JOIN alone a ON a.name = r.name AND a.birth = r.birth
+            JOIN best b ON b.birth = a.birth AND b.len = a.len
+            WHERE a.len >= 3
+              AND (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
+              AND name_agrees(a.name, b.name) = {homophone}
+              AND sci_notation_fits(r.id_raw, b.person_id)
+            GROUP BY r.name, r.birth, r.id_raw)
+         SELECT name, birth, CAST(NULL AS VARCHAR) AS id_raw, person_id, {same_level} AS level
+         FROM same WHERE n = 1
          UNION ALL
-         SELECT name, birth, person_id, {homophone} AS level FROM sounds WHERE n = 1",
+         SELECT name, birth, CAST(NULL AS VARCHAR) AS id_raw, person_id, {homophone} AS level
+         FROM sounds WHERE n = 1
+         UNION ALL
+         SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same_sci WHERE n = 1
+         UNION ALL
+         SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds_sci WHERE n = 1",
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),
         disagree = quote(LEVEL_DISAGREE),
+        sci = quote(status::SCI_NOTATION),
     )
 }
 
@@ -439,7 +475,8 @@ pub(crate) fn resolved_other() -> String {
               AND r.birth_key = coalesce(o.birth, '') AND o.id_status = {bad}
          LEFT JOIN {NAME_BIRTH} nb
            ON nb.name = o.name AND nb.birth = o.birth AND o.id_status IN {name_birth_statuses}
-              AND (o.id_status <> {sci} OR sci_notation_fits(o.id_raw, nb.person_id))
+              AND CASE WHEN o.id_status = {sci} THEN nb.id_raw = o.id_raw
+                       ELSE nb.id_raw IS NULL END
          WHERE o.id_status IS NULL OR o.id_status NOT IN ({valid}, {upgraded})",
         valid = quote(status::VALID),
         upgraded = quote(status::UPGRADED15),
