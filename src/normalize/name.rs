@@ -96,7 +96,7 @@ fn ts_keys() -> &'static CharSet {
 }
 
 #[inline]
-fn simplify_char(c: char) -> char {
+pub(crate) fn simplify_char(c: char) -> char {
     if c < FIRST_TRADITIONAL {
         return c;
     }

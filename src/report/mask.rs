@@ -333,7 +333,47 @@ pub fn mask_note(note: &str, subject: &str) -> String {
             c => c,
         })
         .collect();
-    mask_text(&join_digit_groups(&folded), subject)
+    let spelled = mask_spellings(&folded, subject.trim());
+    mask_text(&join_digit_groups(&spelled), subject)
+}
+
+/// Masks the subject's name where a note writes it another way: spaced
+/// out (`王 风 雪`, `王　风雪`) or in traditional characters (`王風雪`), as
+/// the name is matched elsewhere. The name as written is left to
+/// [`mask_text`].
+fn mask_spellings(note: &str, subject: &str) -> String {
+    use crate::normalize::name::simplify_char;
+    let name: Vec<char> = subject.chars().map(simplify_char).collect();
+    if name.len() < 2 || name.iter().any(|c| c.is_whitespace()) {
+        return note.to_string();
+    }
+    let chars: Vec<char> = note.chars().collect();
+    let mut out = String::with_capacity(note.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // The span from i that spells the name, blanks between its characters.
+        let mut end = i;
+        let mut matched = 0;
+        while matched < name.len() && end < chars.len() {
+            if matched > 0 && chars[end].is_whitespace() {
+                end += 1;
+            } else if simplify_char(chars[end]) == name[matched] {
+                matched += 1;
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let span: String = chars[i..end.min(chars.len())].iter().collect();
+        if matched == name.len() && span != subject {
+            out.push_str(&mask_name(subject));
+            i = end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Joins runs of digits separated by one space or hyphen when they hold 15
@@ -618,6 +658,17 @@ mod tests {
         );
         // A note is masked as typed: a quoted date stays.
         assert_eq!(mask_note("「2025年」已核实", "孙丽"), "「2025年」已核实");
+        // The subject's name spaced out or in traditional characters is
+        // masked as the name; another name, and the name's characters
+        // apart, stay.
+        for (note, masked) in [
+            ("王风雪已核实", "王*雪已核实"),
+            ("王 风 雪已核实", "王*雪已核实"),
+            ("户主王　风雪；王風雪另户", "户主王*雪；王*雪另户"),
+            ("王风 与 雪 无关；王凤雪", "王风 与 雪 无关；王凤雪"),
+        ] {
+            assert_eq!(mask_note(note, "王风雪"), masked, "{note}");
+        }
         let plain = "人均月收入 1400.00 元 > 标准 800.00 元（3 人，工资 4200.00 元/月）";
         assert_eq!(mask_evidence(plain, "李娜"), plain);
     }
