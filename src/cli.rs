@@ -193,24 +193,31 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `--rule`: one of the catalogue's codes (CB01 … DQ06).
-/// A `cases --status`: a lifecycle status or the start of a case status,
-/// all of which begin with one of these (持续/属实, 已核销/不属实 …).
+/// A `cases --status`: the start of a lifecycle or case status (新增,
+/// 持续, 持续/属实, 已核销/不属实, 已消失 …).
 fn case_status(s: &str) -> Result<String, String> {
-    use hedui::ledger::{DISAPPEARED, NEW, PERSISTING};
-    use hedui::report::people::DISMISSED;
-    const STARTS: [&str; 4] = [NEW, PERSISTING, DISAPPEARED, DISMISSED];
+    use hedui::ledger::{DISAPPEARED, NEW, NOT_TRUE, PERSISTING, SOURCES_CHANGED};
+    use hedui::report::people::{DISMISSED, VERDICTS};
+    // As ledger::case_status writes them.
+    let mut statuses = vec![NEW.to_string(), PERSISTING.to_string()];
+    statuses.extend(VERDICTS.iter().map(|v| match *v {
+        NOT_TRUE => format!("{PERSISTING}/{NOT_TRUE}/{SOURCES_CHANGED}"),
+        v => format!("{PERSISTING}/{v}"),
+    }));
+    statuses.push(format!("{DISMISSED}/{NOT_TRUE}"));
+    statuses.push(DISAPPEARED.to_string());
     let s = s.trim();
-    if !s.is_empty() && STARTS.iter().any(|w| w.starts_with(s) || s.starts_with(w)) {
+    if !s.is_empty() && statuses.iter().any(|w| w.starts_with(s)) {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "未知案件状态 / unknown case status; one of {} or the start of a case status (e.g. 持续/属实)",
-            STARTS.join(", ")
+            "未知案件状态 / unknown case status; the start of one of: {}",
+            statuses.join(", ")
         ))
     }
 }
 
+/// `--rule`: one of the catalogue's codes (CB01 … DQ06).
 fn rule_code(s: &str) -> Result<String, String> {
     match hedui::rules::rule_info(&s.trim().to_ascii_uppercase()) {
         Some(info) => Ok(info.code.to_string()),

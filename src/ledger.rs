@@ -518,11 +518,11 @@ impl Cases {
         raised.par_sort_unstable();
         for (id, case) in &prior.cases {
             // A case a reviewer found 不属实 is closed (已核销 while its
-            // sources stay): it does not disappear.
-            if raised.binary_search(&id.as_str()).is_ok()
-                || !is_open(&case.status)
-                || case.verdict == NOT_TRUE
-            {
+            // sources stay): it does not disappear; one raised again for
+            // review because its sources changed (持续/不属实/来源已变) does.
+            let closed =
+                case.verdict == NOT_TRUE && !case.row.case_status.ends_with(SOURCES_CHANGED);
+            if raised.binary_search(&id.as_str()).is_ok() || !is_open(&case.status) || closed {
                 continue;
             }
             let mut row = case.row.clone();
@@ -922,10 +922,17 @@ mod tests {
             case("gone", "新增", "", ""),
             case("long_gone", "已消失", "", ""),
             case("closed_gone", "持续", "不属实", "a:f:2"),
+            case("reopened_gone", "持续", "不属实", "a:f:1"),
         ] {
             prior.cases.insert(c.row.finding_id.clone(), c);
         }
         prior.cases.get_mut("gone").unwrap().note = "已电话核实".to_string();
+        prior
+            .cases
+            .get_mut("reopened_gone")
+            .unwrap()
+            .row
+            .case_status = "持续/不属实/来源已变".into();
         let mut rows = vec![
             row("fresh", "a:f:9"),
             row("seen", "a:f:2"),
@@ -940,15 +947,19 @@ mod tests {
                 new: 1,
                 persisting: 1,
                 dismissed: 1,
-                disappeared: 1
+                disappeared: 2
             }
         );
-        assert_eq!(cases.disappeared.len(), 1);
-        assert_eq!(cases.disappeared[0].finding_id, "gone");
+        let gone: Vec<&str> = cases
+            .disappeared
+            .iter()
+            .map(|r| r.finding_id.as_str())
+            .collect();
+        assert_eq!(gone, ["gone", "reopened_gone"]);
         assert_eq!(cases.disappeared[0].case_status, "已消失");
         assert_eq!(
             cases.reviews.keys().collect::<Vec<_>>(),
-            ["closed", "gone", "seen"]
+            ["closed", "gone", "reopened_gone", "seen"]
         );
         assert_eq!(cases.reviews["gone"].note, "已电话核实");
     }

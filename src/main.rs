@@ -102,14 +102,26 @@ fn main() -> ExitCode {
 /// `--log-format json`, a usage error is logged as the `fatal` record with
 /// its exit code (2) too, as every other failure is, before clap prints it.
 fn usage_error(e: clap::Error) -> ! {
-    use clap::error::ErrorKind;
-    let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
     if !help && json_asked(std::env::args_os().skip(1)) {
         init_logging(LogFormat::Json);
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or_default();
-        let error = first.trim_start_matches("error: ");
+        // What was wrong and with which option, never the value typed (a
+        // stray argument may be an ID number or a name).
+        let what = e.kind().as_str().unwrap_or("usage error");
+        let options: Vec<&str> = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(arg)) => vec![arg.as_str()],
+            Some(ContextValue::Strings(args)) => args.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        // Options only (`--threads <THREADS>`): an unexpected argument is
+        // the value itself.
+        let options: Vec<&str> = options.into_iter().filter(|a| a.starts_with('-')).collect();
+        let error = if options.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", options.join(" "))
+        };
         tracing::error!(exit_code = e.exit_code(), error = %error, "fatal");
     }
     e.exit()

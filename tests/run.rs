@@ -865,7 +865,7 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
 /// value (written differently) is one row, not CB05; a member row it
 /// repeats with another amount is CB05, with both rows as sources. Within
 /// one file alike: H010's member written twice with the same values
-/// (`800` and `800.00`, `2024-03-01` and `2024/3/1`, `x` and `X`) is one
+/// (`800` and `800.00`, `2024-03-01` and `2024/3/1`, `赵 刚`) is one
 /// row; H011's, with two amounts, is CB05.
 #[test]
 fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {

@@ -293,6 +293,10 @@ fn values_no_command_can_use_are_usage_errors() {
         (vec!["cases", "--out", out, "--rule", "CB09"], "CB01"),
         (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
         (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),
+        (
+            vec!["cases", "--out", out, "--status", "持续/乱写"],
+            "已消失",
+        ),
     ] {
         let o = hedui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -327,6 +331,16 @@ fn example_config_is_printed_and_parses() {
     hedui::config::Config::parse(&text, "example").unwrap();
 }
 
+/// The first JSON record of level ERROR a command logged.
+fn error_record(o: &Output) -> Value {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("no ERROR record in {stderr}"))
+}
+
 #[test]
 fn a_fatal_error_is_a_json_record_too() {
     let dir = tempfile::tempdir().unwrap();
@@ -339,12 +353,7 @@ fn a_fatal_error_is_a_json_record_too() {
         missing.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let record: serde_json::Value = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["level"] == "ERROR")
-        .unwrap_or_else(|| panic!("no ERROR record in {stderr}"));
+    let record = error_record(&o);
     assert_eq!(record["fields"]["message"], "fatal");
     assert_eq!(record["fields"]["exit_code"], 4);
     assert!(
@@ -368,6 +377,8 @@ fn a_fatal_error_is_a_json_record_too() {
             "0",
         ][..],
         &["--log-format=json", "cases", "--out", "o", "--rule", "XX99"],
+        &["--log-format=json", "cases", "341122198001011238"],
+        &["--log-format", "json"],
         &[
             "validate",
             "--input",
@@ -380,16 +391,15 @@ fn a_fatal_error_is_a_json_record_too() {
     ] {
         let o = hedui(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        let record: serde_json::Value = stderr
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["level"] == "ERROR")
-            .unwrap_or_else(|| panic!("no ERROR record in {stderr}"));
+        let record = error_record(&o);
         assert_eq!(record["fields"]["message"], "fatal", "{args:?}");
         assert_eq!(record["fields"]["exit_code"], 2, "{args:?}");
-        assert!(!record["fields"]["error"].as_str().unwrap().is_empty());
+        let error = record["fields"]["error"].as_str().unwrap();
+        assert!(!error.is_empty());
+        // What the user typed is not logged (it may be an ID number).
+        assert!(!error.contains("3411221980"), "{error}");
         // clap's own message still follows, for people.
+        let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(stderr.contains("error:"), "{stderr}");
     }
     let o = hedui(&["--log-format", "json", "run", "--help"]);

@@ -193,10 +193,20 @@ fn null_of(ty: FieldType) -> Value<'static> {
 
 /// An identifier's canonical form ([`FieldType::Code`]); `None` when empty.
 /// A code already in that form (the usual case) is borrowed.
+/// The digits of a number of four digits or more that a float-typed
+/// export wrote with a fraction of zeros (`341122002000001.0`, pandas): a
+/// 户编号 or a 结算编号 so written is the same code.
+fn float_written_number(t: &str) -> Option<&str> {
+    crate::normalize::text::float_written(t).filter(|digits| digits.len() >= 4)
+}
+
 fn code(raw: &str) -> Option<Cow<'_, str>> {
     let t = raw.trim();
     if t.is_empty() {
         return None;
+    }
+    if let Some(digits) = float_written_number(t) {
+        return Some(Cow::Borrowed(digits));
     }
     if t.bytes()
         .all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase())
@@ -223,6 +233,9 @@ fn text(raw: &str) -> Option<Cow<'_, str>> {
     let t = raw.trim_matches(is_blank);
     if t.is_empty() {
         return None;
+    }
+    if let Some(digits) = float_written_number(t) {
+        return Some(Cow::Borrowed(digits));
     }
     // Nearly every text is ASCII and common Han characters, single-spaced:
     // in canonical form already, in one pass.
@@ -1090,6 +1103,12 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
             // values (for the roster, of any file but the row's own copy).
             let repeat = digests.then(|| content_of(i).1).and_then(|c| {
                 earlier[i] = prev as u32;
+                // A roster row's exact duplicate stands for its original,
+                // which looked back itself (a duplicate that found a row
+                // written differently would put out the row in force).
+                if roster && rep(i) != i {
+                    return None;
+                }
                 let mut j = prev;
                 for _ in 0..MAX_LOOK_BACK {
                     let (jf, jc) = content_of(j);
@@ -1476,6 +1495,9 @@ mod tests {
                     // The latest row of an earlier file with this key and these values.
                     let repeat = content.and_then(|c| {
                         earlier[i] = prev as u32;
+                        if roster && rep(i) != i {
+                            return None;
+                        }
                         let mut j = prev;
                         for _ in 0..MAX_LOOK_BACK {
                             let (jf, jc) = content_of(j);
@@ -1673,13 +1695,16 @@ mod tests {
             assert_eq!((flags, conflicts), supersede_by_table(&[&one], true));
         }
         // An exact duplicate (written alike) stands for its original: the
-        // original stays in force.
+        // original stays in force; X, X written differently, then a copy
+        // of the first X keeps the second (the copy does not put it out).
         let copied = keyed_with_dups(&[(7, Some(1)), (7, Some(1))], &[(1, 0)]);
         assert_eq!(supersede(&[&copied], true).0, [false, false]);
         assert_eq!(
             supersede(&[&copied], true),
             supersede_by_table(&[&copied], true)
         );
+        let copied = keyed_with_dups(&[(7, Some(1)), (7, Some(1)), (7, Some(1))], &[(2, 0)]);
+        assert_eq!(supersede(&[&copied], true).0, [true, false, false]);
         // Outside the roster, the same values written differently within
         // one file are still a conflict (the README's `180` and `180.00`).
         let one = keyed(&[(7, Some(1)), (7, Some(1))]);
@@ -1726,7 +1751,20 @@ mod tests {
                 })
                 .collect();
             let files: Vec<&FileColumns> = columns.iter().collect();
-            proptest::prop_assert_eq!(supersede(&files, roster), supersede_by_table(&files, roster));
+            let found = supersede(&files, roster);
+            // Whatever the rows, every key keeps a row in force (one not
+            // superseded and no duplicate): a member never drops out.
+            let kept: Vec<(u128, bool)> = columns
+                .iter()
+                .flat_map(|f| f.keys.iter().copied())
+                .zip(&found.0)
+                .filter(|(k, _)| *k != NO_KEY)
+                .map(|(k, &s)| (k, s))
+                .collect();
+            for (k, _) in &kept {
+                proptest::prop_assert!(kept.iter().any(|(k2, s)| k2 == k && !s), "key {k}");
+            }
+            proptest::prop_assert_eq!(found, supersede_by_table(&files, roster));
         }
     }
 
@@ -1880,6 +1918,19 @@ mod tests {
             Some("320102001001GB00001")
         );
         assert_eq!(code("  "), None);
+        // A float-typed export's `.0` (pandas): the same code, the same
+        // 户编号 (a text field).
+        assert_eq!(code("2025000123.0").as_deref(), Some("2025000123"));
+        assert_eq!(
+            text("341122002000001.0").as_deref(),
+            Some("341122002000001")
+        );
+        assert_eq!(
+            text("341122002000001.00").as_deref(),
+            Some("341122002000001")
+        );
+        assert_eq!(text("3.0").as_deref(), Some("3.0"));
+        assert_eq!(text("1234.5").as_deref(), Some("1234.5"));
     }
 
     const GRADE: &[(&str, &[&str])] = &[("C", &["C级"]), ("D", &["D级"])];

@@ -49,13 +49,6 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The digits of a whole number written as a float, `202503.0` or
-/// `20250105.00` (a column a float-typed export wrote, e.g. pandas').
-fn float_written(s: &str) -> Option<&str> {
-    let (digits, zeros) = s.split_once('.')?;
-    (all_digits(digits) && !zeros.is_empty() && zeros.bytes().all(|b| b == b'0')).then_some(digits)
-}
-
 /// Parses ASCII digits (at most 9 of them, so no overflow).
 fn digits_u32(s: &str) -> Option<u32> {
     if !all_digits(s) || s.len() > 9 {
@@ -213,7 +206,7 @@ fn any_date(s: &str) -> Option<NaiveDate> {
         }
         return excel_serial(date);
     }
-    if let Some(digits) = float_written(date)
+    if let Some(digits) = crate::normalize::text::float_written(date)
         && digits.len() == 8
     {
         return ymd(&digits[0..4], &digits[4..6], &digits[6..8]);
@@ -257,7 +250,7 @@ fn period_of(year: i32, month: u32) -> Option<u32> {
 
 /// Every accepted period form, or `None`.
 fn parse_period_str(s: &str) -> Option<u32> {
-    let s = match float_written(s) {
+    let s = match crate::normalize::text::float_written(s) {
         Some(digits) if digits.len() == 6 => digits,
         _ => s,
     };

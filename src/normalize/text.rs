@@ -128,6 +128,15 @@ mod tests {
     }
 }
 
+/// The digits of a whole number written as a float, `202503.0` or
+/// `341122002000001.00` (a column a float-typed export wrote, e.g.
+/// pandas').
+pub fn float_written(s: &str) -> Option<&str> {
+    let (digits, zeros) = s.split_once('.')?;
+    let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    (all_digits && !zeros.is_empty() && zeros.bytes().all(|b| b == b'0')).then_some(digits)
+}
+
 /// A CJK Unified Ideograph of the basic block (U+4E00–U+9FFF): nearly
 /// every character of a Chinese name, and none of them changes under NFKC.
 #[inline]

@@ -522,27 +522,34 @@ mod tests {
 
     /// Two exports pasted into one file: the second's title line, right
     /// above its header, is skipped as a title; a row of one value that
-    /// is not right above a header stays a row.
+    /// is not right above a header, or is a name or a number, stays a row.
     #[test]
     fn a_title_above_a_repeated_header_is_skipped() {
-        let text = "2025年9月失业登记
-                    姓名,身份证号,状态
-                    张三,1,失业
-                    李四
-                    
-                    2025年10月失业登记
-                    身份证号,姓名,状态
-                    2,王五,失业
-";
+        let text = "2025年9月失业登记\n\
+                    姓名,身份证号,状态\n\
+                    张三,1,失业\n\
+                    李四\n\
+                    \n\
+                    2025年10月失业登记\n\
+                    身份证号,姓名,状态\n\
+                    2,王五,失业\n\
+                    赵六\n\
+                    身份证号,姓名,状态\n\
+                    341122198001011238\n\
+                    身份证号,姓名,状态\n";
         let table = read("r.csv", text.as_bytes()).expect("read");
         let section = &table.sections[0];
-        assert_eq!(row_numbers(&section.rows), [3, 4, 8]);
+        // A lone name or ID number above a header is a broken data row
+        // (rejected later), not a title.
+        assert_eq!(row_numbers(&section.rows), [3, 4, 8, 9, 11]);
         assert_eq!(
             skips(&section.skipped),
             [
                 (5, SkipReason::Blank),
                 (6, SkipReason::Title),
                 (7, SkipReason::RepeatedHeader),
+                (10, SkipReason::RepeatedHeader),
+                (12, SkipReason::RepeatedHeader),
             ]
         );
     }

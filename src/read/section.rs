@@ -183,7 +183,7 @@ impl<'a> SectionScanner<'a> {
             if reasons[i] == Some(SkipReason::RepeatedHeader)
                 && reasons[i - 1].is_none()
                 && above.0.checked_add(1) == Some(row.0)
-                && above.1.iter().filter(|f| !bare(f).is_empty()).count() == 1
+                && is_title(&above.1)
             {
                 reasons[i - 1] = Some(SkipReason::Title);
             }
@@ -302,6 +302,29 @@ pub(super) fn classify(
 
 fn is_blank(fields: &[Cell]) -> bool {
     fields.iter().all(|f| bare(f).is_empty())
+}
+
+/// Whether a row is a title line: one value, in Chinese, that is neither
+/// a name nor an ID number (`2025年10月失业登记`, `城关镇低保名册`): a
+/// lone name, number or amount is a broken data row, for rejects.csv.
+fn is_title(fields: &[Cell]) -> bool {
+    let mut values = fields.iter().map(|f| bare(f)).filter(|f| !f.is_empty());
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let han = value
+        .chars()
+        .filter(|&c| crate::normalize::text::is_common_han(c))
+        .count();
+    let longest_digits = value
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    han >= 2
+        && longest_digits < 6
+        && (value.chars().count() >= 6 || value.chars().any(|c| c.is_ascii_digit()))
+        && !value.contains(['·', '•', '・', '.'])
 }
 
 /// A cell without the blanks and control characters around it: a row of
