@@ -330,74 +330,54 @@ pub(crate) fn blocking_stats() -> String {
 /// A number Excel wrote in scientific notation (`3.41122E+17`) is judged
 /// with the digits it kept: only the persons whose numbers they fit
 /// ([`crate::normalize::id::sci_notation_fits`]) count, so that of two of
-/// one name and birth date, the one it could have been is linked (its rows
-/// carry their `id_raw`; the others' is NULL).
+/// one name and birth date, the one it could have been is linked (such
+/// records are grouped by their `id_raw`; the others' is NULL). A name
+/// someone of that birth date has, fitting or not, is not compared by
+/// sound.
 pub(crate) fn name_birth() -> String {
     let sep = quote(&crate::normalize::name::NAME_SEPARATOR.to_string());
     format!(
         "WITH rec AS (
-            SELECT DISTINCT name, birth, replace(name, {sep}, '') AS bare FROM {OBS_OTHER}
+            SELECT DISTINCT name, birth,
+                   CASE WHEN id_status = {sci} THEN id_raw END AS id_raw,
+                   replace(name, {sep}, '') AS bare FROM {OBS_OTHER}
             WHERE id_status IN {statuses} AND birth IS NOT NULL AND name IS NOT NULL
               AND name <> ''),
          known AS (
             SELECT DISTINCT person_id, name_raw, replace(name, {sep}, '') AS bare,
                    substr(person_id, 7, 8) AS birth FROM {KNOWN}),
-         same AS (
-            SELECT r.name, r.birth, max(k.person_id) AS person_id,
-                   count(DISTINCT k.person_id) AS n
+         named AS (
+            SELECT r.name, r.birth, r.id_raw, k.person_id
             FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
             JOIN {PERSONS} p ON p.person_id = k.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
-            GROUP BY r.name, r.birth),
+            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}),
+         same AS (
+            SELECT name, birth, id_raw, max(person_id) AS person_id,
+                   count(DISTINCT person_id) AS n
+            FROM named WHERE id_raw IS NULL OR sci_notation_fits(id_raw, person_id)
+            GROUP BY name, birth, id_raw),
          best AS (
             SELECT person_id, name, replace(name, {sep}, '') AS bare,
                    character_length(replace(name, {sep}, '')) AS len,
                    substr(person_id, 7, 8) AS birth
             FROM {PERSONS} WHERE name IS NOT NULL AND name <> ''),
          alone AS (
-            SELECT r.name, r.birth, r.bare, character_length(r.bare) AS len FROM rec r
+            SELECT r.name, r.birth, r.id_raw, r.bare, character_length(r.bare) AS len
+            FROM rec r
             WHERE NOT EXISTS (
-                SELECT 1 FROM same s WHERE s.name = r.name AND s.birth = r.birth)),
+                SELECT 1 FROM named s WHERE s.name = r.name AND s.birth = r.birth)),
          sounds AS (
-            SELECT a.name, a.birth, max(b.person_id) AS person_id,
+            SELECT a.name, a.birth, a.id_raw, max(b.person_id) AS person_id,
                    count(DISTINCT b.person_id) AS n
             FROM alone a JOIN best b ON b.birth = a.birth AND b.len = a.len
             WHERE a.len >= 3
               AND (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
               AND name_agrees(a.name, b.name) = {homophone}
-            GROUP BY a.name, a.birth),
-         sci AS (
-            SELECT DISTINCT name, birth, id_raw, replace(name, {sep}, '') AS bare
-            FROM {OBS_OTHER}
-            WHERE id_status = {sci} AND birth IS NOT NULL AND name IS NOT NULL
-              AND name <> ''),
-         same_sci AS (
-            SELECT r.name, r.birth, r.id_raw, max(k.person_id) AS person_id,
-                   count(DISTINCT k.person_id) AS n
-            FROM sci r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
-            JOIN {PERSONS} p ON p.person_id = k.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}
-              AND sci_notation_fits(r.id_raw, k.person_id)
-            GROUP BY r.name, r.birth, r.id_raw),
-         sounds_sci AS (
-            SELECT r.name, r.birth, r.id_raw, max(b.person_id) AS person_id,
-                   count(DISTINCT b.person_id) AS n
-            FROM sci r JOIN alone a ON a.name = r.name AND a.birth = r.birth
-            JOIN best b ON b.birth = a.birth AND b.len = a.len
-            WHERE a.len >= 3
-              AND (left(b.bare, 1) = left(a.bare, 1) OR substr(b.bare, 2) = substr(a.bare, 2))
-              AND name_agrees(a.name, b.name) = {homophone}
-              AND sci_notation_fits(r.id_raw, b.person_id)
-            GROUP BY r.name, r.birth, r.id_raw)
-         SELECT name, birth, CAST(NULL AS VARCHAR) AS id_raw, person_id, {same_level} AS level
-         FROM same WHERE n = 1
+              AND (a.id_raw IS NULL OR sci_notation_fits(a.id_raw, b.person_id))
+            GROUP BY a.name, a.birth, a.id_raw)
+         SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same WHERE n = 1
          UNION ALL
-         SELECT name, birth, CAST(NULL AS VARCHAR) AS id_raw, person_id, {homophone} AS level
-         FROM sounds WHERE n = 1
-         UNION ALL
-         SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same_sci WHERE n = 1
-         UNION ALL
-         SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds_sci WHERE n = 1",
+         SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds WHERE n = 1",
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),
