@@ -340,6 +340,15 @@ fn unmasked_reports_show_ids_and_names_in_full_and_the_manifest_says_so() {
     }
 }
 
+/// Runs the batch in `input` with the sample's config into `dir`/out,
+/// which it returns.
+fn run_sample_batch(input: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("out");
+    let config = root().join("fixtures/sample.toml");
+    assert_ok(&run_batch(input, &out, Some(&config), "2", &[]));
+    out
+}
+
 #[test]
 fn report_of_a_folder_without_findings_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -355,9 +364,7 @@ fn report_of_a_folder_without_findings_is_an_input_error() {
 fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
-    let out = dir.path().join("out");
-    let config = root().join("fixtures/sample.toml");
-    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+    let out = run_sample_batch(&input, dir.path());
     let csv = out.join("findings.csv");
     // Every ID number as Excel shows it: 1.10105E+17.
     let text = std::fs::read(&csv).unwrap();
@@ -405,9 +412,7 @@ fn report_refuses_a_findings_csv_whose_ids_excel_destroyed() {
 fn report_refuses_a_findings_csv_saved_again_as_gbk() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
-    let out = dir.path().join("out");
-    let config = root().join("fixtures/sample.toml");
-    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+    let out = run_sample_batch(&input, dir.path());
     let csv = out.join("findings.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
     let text = text.trim_start_matches('\u{feff}').replace('\n', "\r\n");
@@ -441,9 +446,7 @@ fn raw_ids_quoted_in_evidence_are_whole_in_findings_and_masked_in_reports() {
         text.push_str(&format!("钱多多,\"{raw}\",2024-01-15,失业\n"));
     }
     std::fs::write(&path, text).unwrap();
-    let out = dir.path().join("out");
-    let config = root().join("fixtures/sample.toml");
-    assert_ok(&run_batch(&input, &out, Some(&config), "2", &[]));
+    let out = run_sample_batch(&input, dir.path());
 
     let found = findings(&out);
     for (rule, raw) in raws {

@@ -861,6 +861,17 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
     assert_eq!(rows_conflict(&twice, "medical_settlement_202512.csv"), 0);
 }
 
+/// Writes a second roster file, `roster_202511_2.csv`, of the roster's
+/// header and `rows` (each ending in a line break).
+fn second_roster(input: &Path, rows: &str) {
+    let header = "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级";
+    std::fs::write(
+        input.join("roster_202511_2.csv"),
+        format!("{header}\n{rows}"),
+    )
+    .unwrap();
+}
+
 /// A roster in two files: a member row the second file repeats value for
 /// value (written differently) is one row, not CB05; a member row it
 /// repeats with another amount is CB05, with both rows as sources. Within
@@ -871,17 +882,15 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
 fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
-    std::fs::write(
-        input.join("roster_202511_2.csv"),
-        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
-         H002,特困,河西乡,西村,王芳,341122194502104426,王芳,341122194502104426,本人,1,800.00,2024-03-01,0,一级\n\
+    second_roster(
+        &input,
+        "H002,特困,河西乡,西村,王芳,341122194502104426,王芳,341122194502104426,本人,1,800.00,2024-03-01,0,一级\n\
          H001,低保,城关镇,东街社区,张伟,341122198001011238,张伟,341122198001011238,本人,3,1300.00,2024-03-01,900,\n\
          H010,低保,城关镇,东街社区,赵刚,341122197005051232,赵刚,341122197005051232,本人,1,800,2024-03-01,0,\n\
          H011,低保,城关镇,东街社区,钱敏,341122197206062341,钱敏,341122197206062341,本人,1,800,2024-03-01,0,\n\
          H010,低保,城关镇,东街社区,赵刚,341122197005051232,赵 刚,341122197005051232,本人,1,800.00,2024/3/1,0.00,\n\
          H011,低保,城关镇,东街社区,钱敏,341122197206062341,钱敏,341122197206062341,本人,1,900,2024-03-01,0,\n",
-    )
-    .unwrap();
+    );
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let findings = read(out.join("findings.csv"));
@@ -907,12 +916,10 @@ fn a_roster_row_repeated_by_a_second_file_is_no_cb05_a_different_one_is() {
 fn a_repaired_roster_row_s_dq03_names_its_household() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
-    std::fs::write(
-        input.join("roster_202511_2.csv"),
-        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
-         H009,特困,东山镇,南村,王芳,341122194502014426,王芳,341122194502014426,本人,1,800.00,2024-03-01,0,一级\n",
-    )
-    .unwrap();
+    second_roster(
+        &input,
+        "H009,特困,东山镇,南村,王芳,341122194502014426,王芳,341122194502014426,本人,1,800.00,2024-03-01,0,一级\n",
+    );
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let findings = read(out.join("findings.csv"));
@@ -937,14 +944,12 @@ fn a_repaired_roster_row_s_dq03_names_its_household() {
 fn a_roster_row_without_its_category_is_a_member_all_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
-    std::fs::write(
-        input.join("roster_202511_2.csv"),
-        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
-         H009,,城关镇,东街社区,赵六,341122198505051233,钱红,341122198707071240,配偶,,,,,\n\
+    second_roster(
+        &input,
+        "H009,,城关镇,东街社区,赵六,341122198505051233,钱红,341122198707071240,配偶,,,,,\n\
          H009,低保,城关镇,东街社区,赵六,341122198505051233,赵六,341122198505051233,本人,2,900.00,2024-03-01,100,\n\
          H010,,城关镇,东街社区,孙七,341122199009091257,孙七,341122199009091257,本人,1,900.00,2024-03-01,100,\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         input.join("housing_safety_202511_2.csv"),
         "户主姓名,户主身份证号,乡镇,村,鉴定等级,鉴定日期,改造状态\n\
