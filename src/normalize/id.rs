@@ -270,6 +270,26 @@ pub fn upgrade_15(id15: &str) -> Option<String> {
     String::from_utf8(body).ok()
 }
 
+/// The digits of an ID number a float-typed export wrote with a `.0`
+/// (pandas: `341122450210442.0`) when they are all there: a 15-digit number
+/// is below 2^53, so a float holds it exactly; an 18-digit one only when no
+/// float could have written it (a float near 10^17 keeps a multiple of 16
+/// to 64, the last digits rounded: those digits are not the ID's).
+fn float_written_id(cleaned: &str) -> Option<&str> {
+    let digits = crate::normalize::text::float_written(cleaned)?;
+    match digits.len() {
+        15 => Some(digits),
+        18 => {
+            let n: u64 = digits.parse().ok()?;
+            // `as` rounds to the nearest float; equal back means a float
+            // holds this number exactly, so a float may have written it.
+            let float_exact = (n as f64) as u64 == n;
+            (!float_exact).then_some(digits)
+        }
+        _ => None,
+    }
+}
+
 /// Cleans and classifies a raw ID cell. Never fails: what cannot be used is
 /// said by the status, and whatever digits survive are kept for repair.
 pub fn normalize_id(raw: &str) -> NormalizedId {
@@ -286,6 +306,10 @@ pub fn normalize_id(raw: &str) -> NormalizedId {
             status: IdStatus::SciNotation,
         };
     }
+    let cleaned = match float_written_id(&cleaned) {
+        Some(digits) => digits.to_owned(),
+        None => cleaned,
+    };
     let b = cleaned.as_bytes();
     let status = if b.len() == 18
         && b[..17].iter().all(u8::is_ascii_digit)
@@ -676,6 +700,26 @@ mod tests {
             assert!(is_valid_id(new));
         }
         assert_eq!(upgrade_15("61010462092769"), None);
+    }
+
+    #[test]
+    fn a_float_export_s_point_zero_leaves_the_number_when_its_digits_are_all_there() {
+        // Fifteen digits: a float holds them exactly.
+        assert_eq!(
+            norm("610104620927690.0"),
+            (Some("610104196209276908".to_owned()), IdStatus::Upgraded15)
+        );
+        // Eighteen digits no float can hold: written as text, `.0` added.
+        assert_eq!(norm("110101199003078670.00"), valid("110101199003078670"));
+        // Eighteen digits a float holds (a multiple of 16 here): they may
+        // be a float's rounding of another number, so not taken as an ID.
+        assert_eq!(
+            norm("110101199003073888.0").1,
+            IdStatus::Malformed,
+            "digits a float may have rounded"
+        );
+        assert_eq!(norm("61010462092769.0").1, IdStatus::Malformed);
+        assert_eq!(norm("610104620927690.5").1, IdStatus::Malformed);
     }
 
     #[test]

@@ -554,6 +554,31 @@ mod tests {
         );
     }
 
+    /// A title without a date names what it lists; a minority name
+    /// written without its separator is as long and is a broken row.
+    #[test]
+    fn a_long_name_above_a_repeated_header_is_a_row_and_a_dateless_title_is_not() {
+        let text = "姓名,身份证号,状态\n\
+                    张三,1,失业\n\
+                    阿卜杜拉买买提,,\n\
+                    姓名,身份证号,状态\n\
+                    李四,2,失业\n\
+                    城关镇失业人员名册\n\
+                    姓名,身份证号,状态\n\
+                    王五,3,失业\n";
+        let table = read("r.csv", text.as_bytes()).expect("read");
+        let section = &table.sections[0];
+        assert_eq!(row_numbers(&section.rows), [2, 3, 5, 8]);
+        assert_eq!(
+            skips(&section.skipped),
+            [
+                (4, SkipReason::RepeatedHeader),
+                (6, SkipReason::Title),
+                (7, SkipReason::RepeatedHeader),
+            ]
+        );
+    }
+
     #[test]
     fn bom_of_a_pasted_second_export_is_stripped() {
         let text = "\u{FEFF}姓名,身份证号\n张三,1\n\u{FEFF}姓名,身份证号\n李四,2\n";

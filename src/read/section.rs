@@ -323,9 +323,18 @@ fn is_title(fields: &[Cell]) -> bool {
         .unwrap_or(0);
     han >= 2
         && longest_digits < 6
-        && (value.chars().count() >= 6 || value.chars().any(|c| c.is_ascii_digit()))
+        && (value.chars().any(|c| c.is_ascii_digit())
+            || (value.chars().count() >= 6 && TITLE_WORDS.iter().any(|w| value.contains(w))))
         && !value.contains(['·', '•', '・', '.'])
 }
+
+/// Words a title without a date holds (`城关镇低保名册`, `医保结算明细`,
+/// `某县民政局导出`) and a name does not: a minority name written without
+/// its separator is as long as a title (`阿卜杜拉买买提`).
+const TITLE_WORDS: &[&str] = &[
+    "名册", "名单", "明细", "台账", "清单", "汇总", "统计", "报表", "登记", "记录", "数据",
+    "信息", "导出", "情况", "表", "局", "县", "乡", "镇", "街道", "社区", "村",
+];
 
 /// A cell without the blanks and control characters around it: a row of
 /// nothing else is blank (a DOS end-of-file mark, 0x1A, that an old export
