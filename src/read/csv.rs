@@ -579,6 +579,19 @@ mod tests {
         );
     }
 
+    /// A tab-separated export named .csv (or .txt) with a title line of
+    /// neither tabs nor commas above its header.
+    #[test]
+    fn a_tab_separated_csv_with_a_title_line_is_read_by_tabs() {
+        for name in ["p.csv", "p.txt"] {
+            let text = "\u{FEFF}2025年11月养老金发放表\n姓名\t身份证号\n张三\t1\n李四\t2\n";
+            let table = read(name, text.as_bytes()).expect("read");
+            let section = &table.sections[0];
+            assert_eq!(row_numbers(&section.rows), [3, 4], "{name}");
+            assert_eq!(fields_of(section, 4), ["李四", "2"], "{name}");
+        }
+    }
+
     #[test]
     fn bom_of_a_pasted_second_export_is_stripped() {
         let text = "\u{FEFF}姓名,身份证号\n张三,1\n\u{FEFF}姓名,身份证号\n李四,2\n";

@@ -235,14 +235,30 @@ fn decode_with(
     })
 }
 
-/// Tab-separated when the first non-blank line has tabs and no commas.
+/// Tab-separated when more of the first non-blank lines (as many as a
+/// header is looked for in) have more tabs than commas than the other way
+/// round: a title line above the header (`2025年11月养老金发放表`, or one
+/// with a comma in it) has neither or a few, and a tab-separated row whose
+/// amounts are written `1,234.50` still has more tabs.
 pub(super) fn sniff_delimited(text: &str) -> FileFormat {
-    let first = text
+    let (mut tabbed, mut commaed) = (0usize, 0usize);
+    let lines = text
         .split(['\n', '\r'])
-        .find(|line| !line.trim().is_empty());
-    match first {
-        Some(line) if line.contains('\t') && !line.contains(',') => FileFormat::Tsv,
-        _ => FileFormat::Csv,
+        .filter(|line| !line.trim().is_empty())
+        .take(super::HEADER_SEARCH_ROWS);
+    for line in lines {
+        let tabs = line.bytes().filter(|&b| b == b'\t').count();
+        let commas = line.bytes().filter(|&b| b == b',').count();
+        match tabs.cmp(&commas) {
+            std::cmp::Ordering::Greater => tabbed += 1,
+            std::cmp::Ordering::Less => commaed += 1,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    if tabbed > commaed {
+        FileFormat::Tsv
+    } else {
+        FileFormat::Csv
     }
 }
 
@@ -404,5 +420,17 @@ mod tests {
         assert_eq!(sniff_delimited("\n\n姓名\t身份证号\n"), FileFormat::Tsv);
         assert_eq!(sniff_delimited("姓名,身份证号\t备注\n"), FileFormat::Csv);
         assert_eq!(sniff_delimited("姓名\n"), FileFormat::Csv);
+    }
+
+    /// A title line above a tab-separated header does not decide: the
+    /// lines below it do (a title with a comma, amounts with commas).
+    #[test]
+    fn sniffs_tab_below_a_title_line() {
+        let tsv = "2025年11月养老金发放表\n姓名\t身份证号\t发放金额\n张三\t1\t1,234.50\n";
+        assert_eq!(sniff_delimited(tsv), FileFormat::Tsv);
+        let comma_title = "城关镇,养老金发放表\n姓名\t身份证号\t金额\n张三\t1\t180\n";
+        assert_eq!(sniff_delimited(comma_title), FileFormat::Tsv);
+        let csv = "2025年11月养老金发放表\n姓名,身份证号,金额\n张三,1,\"1,234.50\"\n";
+        assert_eq!(sniff_delimited(csv), FileFormat::Csv);
     }
 }
