@@ -31,7 +31,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Read every extract of a batch and report, per file, what came through:
     /// rows read / accepted / rejected / skipped, ID status counts, reject
-    /// reasons. Writes rejects.csv and manifest.json to --out when given.
+    /// reasons. Writes rejects.csv, warnings.csv and manifest.json to --out
+    /// when given.
     Validate {
         /// The folder holding the batch's extracts (roster_…, medical_settlement_…).
         #[arg(long)]

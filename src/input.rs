@@ -71,6 +71,23 @@ pub struct RejectRow {
     pub raw: Vec<String>,
 }
 
+/// A value of an accepted row that could not be read and is null instead
+/// (a `warnings.csv` line): an optional date, number or category no rule
+/// needs to keep the row, but which staff should see and correct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningRow {
+    pub extract: &'static str,
+    pub file: String,
+    pub row: String,
+    /// The field's header in the data-exchange template.
+    pub field: &'static str,
+    pub code: &'static str,
+    /// What was wrong, in Chinese.
+    pub reason: String,
+    /// The cell as written.
+    pub value: String,
+}
+
 /// A fault that makes an input unusable (exit code 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputProblem {
@@ -100,6 +117,8 @@ pub struct Inputs {
     pub on_disk: BTreeMap<&'static str, DiskExtract>,
     pub accounts: Vec<FileAccount>,
     pub rejects: Vec<RejectRow>,
+    /// The values of accepted rows that could not be read (null instead).
+    pub warnings: Vec<WarningRow>,
     /// Files hedui did not recognise.
     pub ignored: Vec<String>,
     /// Optional extract types that were missing (their rules are skipped).
@@ -353,6 +372,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         }
         inputs.accounts.push(result.account);
         inputs.rejects.extend(result.rejects);
+        inputs.warnings.extend(result.warnings);
         inputs.problems.extend(result.problems);
     }
     for def in extract::EXTRACTS {
@@ -534,6 +554,7 @@ fn file_name(path: &Path) -> String {
 struct FileResult {
     account: FileAccount,
     rejects: Vec<RejectRow>,
+    warnings: Vec<WarningRow>,
     problems: Vec<InputProblem>,
     /// The accepted rows, when the file is usable.
     columns: Option<FileColumns>,
@@ -710,6 +731,7 @@ fn load_file(
         }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);
+    let warnings = std::mem::take(&mut tally.value_warnings);
     let rejects = tally.into_account(&mut account);
     let mut work_part = None;
     if let Some(w) = spill
@@ -779,6 +801,7 @@ fn load_file(
             FileResult {
                 account,
                 rejects,
+                warnings,
                 problems,
                 columns: usable.then(|| rows.finish()),
                 work_part,
@@ -802,6 +825,7 @@ fn load_file(
                     ..FileAccount::default()
                 },
                 rejects: Vec::new(),
+                warnings: Vec::new(),
                 problems,
                 columns: None,
                 work_part,
@@ -826,6 +850,7 @@ struct Tally {
     region_unknown: u64,
     rejected: BTreeMap<&'static str, u64>,
     rejects: Vec<RejectRow>,
+    value_warnings: Vec<WarningRow>,
 }
 
 impl Tally {
@@ -843,6 +868,7 @@ impl Tally {
             *self.rejected.entry(k).or_default() += n;
         }
         self.rejects.extend(other.rejects);
+        self.value_warnings.extend(other.value_warnings);
     }
 
     /// Adds the counts to the file's account; returns the rejected rows.
@@ -925,6 +951,9 @@ fn parse_piece(
                 }
                 for w in &row.warnings {
                     *tally.warnings.entry((w.code, w.field)).or_default() += 1;
+                    if let Some(warning) = value_warning(def, map, file, raw_row, w) {
+                        tally.value_warnings.push(warning);
+                    }
                 }
                 if let Some(Value::Id { id, .. }) = id_field.map(|i| &row.values[i]) {
                     *tally.id_status.entry(id.status.as_str()).or_default() += 1;
@@ -952,6 +981,31 @@ fn parse_piece(
         }
     }
     (builder.finish(), tally)
+}
+
+/// The `warnings.csv` line of a value that could not be read (not of one
+/// left empty, nor of an amount rounded to the fen): its field, the cell
+/// and why, parsed again for the reason (such cells are few).
+fn value_warning(
+    def: &'static ExtractDef,
+    map: &HeaderMap,
+    file: &str,
+    raw_row: &read::RawRow,
+    warning: &table::FieldWarning,
+) -> Option<WarningRow> {
+    let i = def.fields.iter().position(|f| f.field == warning.field)?;
+    let f = &def.fields[i];
+    let value = map.columns[i].map_or("", |c| raw_row.fields[c].as_str());
+    let (code, message) = table::parse_value(f, value).err()?;
+    Some(WarningRow {
+        extract: def.name,
+        file: file.to_owned(),
+        row: raw_row.loc.to_string(),
+        field: f.header,
+        code,
+        reason: format!("「{}」{}，按空值处理", f.header, message),
+        value: value.to_owned(),
+    })
 }
 
 /// A header of two rows whose header row alone lacks columns: group headers

@@ -31,7 +31,7 @@ use crate::report::mask::quote_raw;
 use crate::report::output::{
     OutputOwner, StagedOutput, create_private_dir, refuse_target, write_private,
 };
-use crate::report::{self, parquet, rejects, view};
+use crate::report::{self, parquet, rejects, view, warnings};
 use crate::resolve::{self, Resolution};
 use crate::rules::{self, Finding, RuleParams};
 use crate::validate::reject_rate_problems;
@@ -507,12 +507,20 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             )
             .map_err(internal)
         })],
-        &[("rejects.csv", &|| {
-            Ok(rejects::write(
-                staged.create("rejects.csv")?,
-                &inputs.rejects,
-            )?)
-        })],
+        &[
+            ("rejects.csv", &|| {
+                Ok(rejects::write(
+                    staged.create("rejects.csv")?,
+                    &inputs.rejects,
+                )?)
+            }),
+            ("warnings.csv", &|| {
+                Ok(warnings::write(
+                    staged.create("warnings.csv")?,
+                    &inputs.warnings,
+                )?)
+            }),
+        ],
     ];
     let timed = |file: &str, write: &Writer| {
         let start = std::time::Instant::now();

@@ -13,7 +13,7 @@ use crate::error::HeduiError;
 use crate::input::{self, FileAccount, Inputs};
 use crate::report::manifest::{Manifest, Stage};
 use crate::report::output::StagedOutput;
-use crate::report::rejects;
+use crate::report::{rejects, warnings};
 
 /// What validate found, for the caller to print and map to an exit code.
 #[derive(Debug)]
@@ -114,6 +114,7 @@ pub fn validate(
 fn write_outputs(out: &Path, v: &Validation) -> Result<(), HeduiError> {
     let staged = StagedOutput::begin(out)?;
     rejects::write(staged.create("rejects.csv")?, &v.inputs.rejects)?;
+    warnings::write(staged.create("warnings.csv")?, &v.inputs.warnings)?;
     let mut m = staged.create("manifest.json")?;
     m.write_all(v.manifest.to_json().as_bytes())?;
     m.flush()?;

@@ -59,6 +59,7 @@ fn assert_identical_across(input: &Path, config: Option<&Path>, threads: &[&str]
         "links.csv",
         "links.parquet",
         "rejects.csv",
+        "warnings.csv",
         "conflicts.csv",
         "manifest.json",
     ] {

@@ -56,6 +56,7 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
         "links.csv",
         "links.parquet",
         "rejects.csv",
+        "warnings.csv",
         "conflicts.csv",
     ] {
         let first = std::fs::read(outs[0].join(f)).unwrap();
@@ -1269,4 +1270,45 @@ fn a_roster_with_merged_household_cells_reads_as_the_same_roster() {
         merged.4
     );
     assert!(said.contains(&line), "{said}");
+}
+
+/// A school recording two hardships in one cell (`孤儿、残疾`) is read as
+/// the one most in need: an orphan outside the roster is LB02. A hardship
+/// no rule can read (`留守儿童`) keeps its row, null, and is named in
+/// warnings.csv with its file, row, field and the cell as written.
+#[test]
+fn a_listed_hardship_is_read_and_an_unreadable_one_is_named_in_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let education = input.join("education_202511.csv");
+    let mut text = read(education.clone());
+    text.push_str(
+        "刘小军,341122201203051232,2012-03-05,城关小学,小学,无,,孤儿、残疾,,,2025-2026\n\
+         陈小丽,341122201304072243,2013-04-07,城关小学,小学,无,,留守儿童,,,2025-2026\n",
+    );
+    std::fs::write(&education, text).unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let lb02: Vec<&str> = findings.lines().filter(|l| l.contains(",LB02,")).collect();
+    assert!(
+        lb02.iter().any(|l| l.contains("341122201203051232")),
+        "{findings}"
+    );
+    assert!(
+        !lb02.iter().any(|l| l.contains("341122201304072243")),
+        "{findings}"
+    );
+    let warnings = read(out.join("warnings.csv"));
+    let lines: Vec<&str> = warnings
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .filter(|l| l.starts_with("education,"))
+        .collect();
+    assert_eq!(
+        lines,
+        ["education,education_202511.csv,7,困境类型,bad_category,\
+             「困境类型」取值不在允许范围（孤儿/事实无人抚养/残疾/低保家庭/特困家庭/无），按空值处理,留守儿童"],
+        "{warnings}"
+    );
 }

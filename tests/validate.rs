@@ -136,6 +136,49 @@ fn sample_batch_detects_formats_encodings_and_id_statuses() {
     );
 }
 
+/// The sample roster's 认定日期 `二〇二四年` is read as empty (the row is
+/// kept) and named in warnings.csv: file, row, field, why and the cell.
+#[test]
+fn warnings_name_file_row_field_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    validate_into(&sample(), &out);
+    let text = std::fs::read_to_string(out.join("warnings.csv")).unwrap();
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("warnings.csv starts with a BOM");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        r.headers().unwrap(),
+        vec![
+            "extract",
+            "file",
+            "row",
+            "field",
+            "reason_code",
+            "reason",
+            "value"
+        ]
+    );
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert_eq!(
+        rows[0][..5],
+        [
+            "roster",
+            "roster_202511.xlsx",
+            "河西乡!5",
+            "认定日期",
+            "bad_date"
+        ]
+    );
+    assert!(rows[0][5].starts_with("「认定日期」"), "{text}");
+    assert_eq!(rows[0][6], "二〇二四年");
+}
+
 #[test]
 fn rejects_name_file_row_and_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,8 @@ const AID: &[(&str, &[&str])] = &[
     ("无", &["未资助", "无资助", "未享受", "否"]),
 ];
 
+/// Most in need first: a school that records two (`孤儿、残疾`) keeps the
+/// first of them in this order (see [`super::FieldDef::listed`]).
 const HARDSHIP: &[(&str, &[&str])] = &[
     ("孤儿", &[]),
     ("事实无人抚养", &["事实无人抚养儿童"]),
@@ -44,7 +46,9 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .value_required(),
         FieldDef::new("aid_type", "资助项目", Category(AID)).aliases(&["资助类型"]),
         FieldDef::new("aid_amount", "资助金额（元）", Money).optional(),
-        FieldDef::new("hardship", "困境类型", Category(HARDSHIP)).aliases(&["困难类型"]),
+        FieldDef::new("hardship", "困境类型", Category(HARDSHIP))
+            .aliases(&["困难类型"])
+            .listed(),
         FieldDef::new("guardian_name", "监护人姓名", Name).optional(),
         FieldDef::new("guardian_id", "监护人身份证号", Id)
             .aliases(GUARDIAN_ID_ALIASES)
@@ -60,7 +64,30 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
 #[cfg(test)]
 mod tests {
     use super::AID;
-    use crate::extract::table::parse_category;
+    use crate::extract::table::{Value, parse_category, parse_value};
+
+    #[test]
+    fn a_hardship_cell_listing_several_keeps_the_one_most_in_need() {
+        let hardship = super::DEF.field("hardship").expect("hardship");
+        for (raw, want) in [
+            ("孤儿、残疾", "孤儿"),
+            ("残疾，事实无人抚养儿童", "事实无人抚养"),
+            ("低保 / 残疾", "残疾"),
+            ("孤儿", "孤儿"),
+        ] {
+            assert_eq!(
+                parse_value(hardship, raw).map(|v| format!("{v:?}")),
+                Ok(format!("{:?}", Value::Category(Some(want)))),
+                "{raw}"
+            );
+        }
+        for raw in ["孤儿、残疾、其他", "、", "孤儿残疾"] {
+            assert!(parse_value(hardship, raw).is_err(), "{raw}");
+        }
+        // A category not listed keeps refusing two values.
+        let stage = super::DEF.field("stage").expect("stage");
+        assert!(parse_value(stage, "小学、初中").is_err());
+    }
 
     #[test]
     fn no_aid_written_any_way_is_none() {

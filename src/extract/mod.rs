@@ -93,6 +93,9 @@ pub struct FieldDef {
     /// rows and may be written on one of them alone (the roster's 救助类别,
     /// one per household).
     pub value_expected: bool,
+    /// A category cell may list several values (`孤儿、残疾`): the first of
+    /// them in the category's order is the value.
+    pub listed: bool,
 }
 
 impl FieldDef {
@@ -106,6 +109,7 @@ impl FieldDef {
             value_required: false,
             value_checked: false,
             value_expected: false,
+            listed: false,
         }
     }
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
@@ -131,6 +135,12 @@ impl FieldDef {
     /// An empty value is null and counted as a warning; the row is kept.
     pub const fn value_expected(mut self) -> FieldDef {
         self.value_expected = true;
+        self
+    }
+    /// A category cell may list several values; the first of them in the
+    /// category's order (most in need first) is kept.
+    pub const fn listed(mut self) -> FieldDef {
+        self.listed = true;
         self
     }
 }

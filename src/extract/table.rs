@@ -259,7 +259,10 @@ fn text(raw: &str) -> Option<Cow<'_, str>> {
 
 /// Parses one cell; the error is a stable code and a Chinese message that
 /// does not repeat the value.
-fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static str, String)> {
+pub(crate) fn parse_value<'a>(
+    f: &FieldDef,
+    raw: &'a str,
+) -> Result<Value<'a>, (&'static str, String)> {
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
     Ok(match f.ty {
         FieldType::Text => Value::Text(text(raw)),
@@ -282,8 +285,33 @@ fn parse_value<'a>(f: &FieldDef, raw: &'a str) -> Result<Value<'a>, (&'static st
                 .map_err(value_err)?
                 .map(Cow::Owned),
         ),
-        FieldType::Category(values) => Value::Category(parse_category(values, raw)?),
+        FieldType::Category(values) => Value::Category(match parse_category(values, raw) {
+            Err(e) if f.listed => listed_category(values, raw).ok_or(e)?,
+            parsed => parsed?,
+        }),
     })
+}
+
+/// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`):
+/// the first of them in the category's order, when every part is one of
+/// its values and none is `无`; `None` otherwise.
+fn listed_category(
+    values: &'static [(&'static str, &'static [&'static str])],
+    raw: &str,
+) -> Option<Option<&'static str>> {
+    let is_separator = |c: char| c.is_whitespace() || "、,，;；/／|｜+＋".contains(c);
+    let mut first: Option<usize> = None;
+    let mut parts = 0;
+    for part in raw.split(is_separator).filter(|p| !p.is_empty()) {
+        let value = parse_category(values, part).ok()??;
+        let place = values.iter().position(|(c, _)| *c == value)?;
+        if value == "无" {
+            return None;
+        }
+        first = Some(first.map_or(place, |f| f.min(place)));
+        parts += 1;
+    }
+    (parts >= 2).then(|| first.map(|p| values[p].0))
 }
 
 /// The canonical value a spelling stands for; empty is null.

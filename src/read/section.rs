@@ -332,8 +332,8 @@ fn is_title(fields: &[Cell]) -> bool {
 /// `某县民政局导出`) and a name does not: a minority name written without
 /// its separator is as long as a title (`阿卜杜拉买买提`).
 const TITLE_WORDS: &[&str] = &[
-    "名册", "名单", "明细", "台账", "清单", "汇总", "统计", "报表", "登记", "记录", "数据",
-    "信息", "导出", "情况", "表", "局", "县", "乡", "镇", "街道", "社区", "村",
+    "名册", "名单", "明细", "台账", "清单", "汇总", "统计", "报表", "登记", "记录", "数据", "信息",
+    "导出", "情况", "表", "局", "县", "乡", "镇", "街道", "社区", "村",
 ];
 
 /// A cell without the blanks and control characters around it: a row of

@@ -14,6 +14,7 @@ pub mod people;
 pub mod rejects;
 pub mod rerender;
 pub mod view;
+pub mod warnings;
 pub mod xlsx;
 
 /// A CSV writer whose buffer holds the longest field at least twice over.
