@@ -7,7 +7,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{
     Blocks, Finding, MEAN_SCALE, Row, RuleParams, exact, factor, fetch, period, sorted, sources,
-    yuan, yuan_exact, yuan_ratio_up, yuan_scaled,
+    yuan, yuan_exact, yuan_mean_up, yuan_ratio_up,
 };
 
 /// A household finding from a row carrying household_id, township, village,
@@ -79,9 +79,12 @@ pub async fn cb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                     yuan_exact(standard as i128 * factor_permille as i128, 1000)
                 )
             };
-            let mut income = format!("工资 {} 元/月", yuan_scaled(row.int0("wage_scaled")));
+            let mut income = format!("工资 {} 元/月", yuan_mean_up(row.int0("wage_scaled")));
             if row.int0("pension_scaled") > 0 {
-                income += &format!("，养老金 {} 元/月", yuan_scaled(row.int0("pension_scaled")));
+                income += &format!(
+                    "，养老金 {} 元/月",
+                    yuan_mean_up(row.int0("pension_scaled"))
+                );
             }
             let evidence =
                 format!("人均月收入 {per_capita} 元 > {threshold}（{size} 人，{income}）");

@@ -6,7 +6,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{
     Blocks, Finding, MEAN_SCALE, RuleParams, exact, factor, fetch, sorted, sources, yuan,
-    yuan_exact, yuan_ratio_up, yuan_scaled,
+    yuan_exact, yuan_mean_up, yuan_ratio_up,
 };
 
 /// DQ05 申报收入不符: a roster household's computed income exceeds its
@@ -46,9 +46,12 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         .map(|row| {
             let declared = row.int0("declared_income");
             let multiplier = 10000 + params.declared_margin_bp;
-            let mut income = format!("工资 {} 元/月", yuan_scaled(row.int0("wage_scaled")));
+            let mut income = format!("工资 {} 元/月", yuan_mean_up(row.int0("wage_scaled")));
             if row.int0("pension_scaled") > 0 {
-                income += &format!("，养老金 {} 元/月", yuan_scaled(row.int0("pension_scaled")));
+                income += &format!(
+                    "，养老金 {} 元/月",
+                    yuan_mean_up(row.int0("pension_scaled"))
+                );
             }
             let evidence = format!(
                 "核算家庭月收入 {} 元 > 申报 {} 元 × {} = {} 元（{income}）",

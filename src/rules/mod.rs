@@ -1055,9 +1055,18 @@ pub(crate) fn yuan_exact(numerator: i128, unit: i128) -> String {
     format!("{sign}{}.{frac:0<2}", abs / per_yuan)
 }
 
-/// An exact fraction of fen, `numerator / denominator`, as 元 rounded to the
-/// fen (half away from zero); for display only.
-pub(crate) fn yuan_ratio(numerator: i128, denominator: i128) -> String {
+/// How [`yuan_fraction`] rounds a figure that is not a whole fen.
+#[derive(Clone, Copy)]
+enum Rounding {
+    Up,
+    Down,
+}
+
+/// `numerator / denominator` fen as 元: two decimals when it is a whole
+/// fen, else four (a hundredth of a fen), rounded as `rounding` says: a
+/// figure just over a threshold shows over it (1300.0034 元 > 1300.00 元,
+/// not 1300.01 元 beside a wage of 1300.00 元/月 it is made of).
+fn yuan_fraction(numerator: i128, denominator: i128, rounding: Rounding) -> String {
     if denominator == 0 {
         return "—".to_string();
     }
@@ -1066,35 +1075,46 @@ pub(crate) fn yuan_ratio(numerator: i128, denominator: i128) -> String {
     } else {
         (numerator, denominator)
     };
-    let rounded = if n >= 0 {
-        (2 * n + d) / (2 * d)
-    } else {
-        -((-2 * n + d) / (2 * d))
+    if n % d == 0 {
+        return yuan_i128(n / d);
+    }
+    // In hundredths of a fen.
+    let (n, d) = (n * 100, d);
+    let hundredths = match rounding {
+        Rounding::Up => -((-n).div_euclid(d)),
+        Rounding::Down => n.div_euclid(d),
     };
-    yuan_i128(rounded)
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let abs = hundredths.unsigned_abs();
+    format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
 }
 
-/// `numerator / denominator` fen as 元, rounded up to the fen: the figure
-/// shown for a value that exceeds a threshold never shows as equal to it.
+/// `numerator / denominator` fen as 元, rounded up (at the fen's hundredth
+/// when not a whole fen): the figure shown for a value that exceeds a
+/// threshold never shows as equal to it.
 pub(crate) fn yuan_ratio_up(numerator: i128, denominator: i128) -> String {
     if denominator <= 0 {
         return "—".to_string();
     }
-    yuan_i128(-((-numerator).div_euclid(denominator)))
+    yuan_fraction(numerator, denominator, Rounding::Up)
 }
 
-/// `numerator / denominator` fen as 元, rounded down to the fen: the figure
-/// shown for a value below a threshold never shows as equal to it.
+/// `numerator / denominator` fen as 元, rounded down (at the fen's
+/// hundredth when not a whole fen): the figure shown for a value below a
+/// threshold never shows as equal to it.
 pub(crate) fn yuan_ratio_down(numerator: i128, denominator: i128) -> String {
     if denominator <= 0 {
         return "—".to_string();
     }
-    yuan_i128(numerator.div_euclid(denominator))
+    yuan_fraction(numerator, denominator, Rounding::Down)
 }
 
-/// A monthly mean kept scaled by L, as 元.
-pub(crate) fn yuan_scaled(scaled: i64) -> String {
-    yuan_ratio(scaled as i128, MEAN_SCALE as i128)
+/// A monthly mean kept scaled by L, as 元 rounded up as
+/// [`yuan_ratio_up`]: the parts of an income shown over a threshold are
+/// rounded as it is (a household whose income is its wage alone shows one
+/// figure for both).
+pub(crate) fn yuan_mean_up(scaled: i64) -> String {
+    yuan_ratio_up(scaled as i128, MEAN_SCALE as i128)
 }
 
 /// A per-mille or basis-point factor as a decimal: 1500‰ → `1.5`.
@@ -1215,19 +1235,24 @@ mod tests {
         assert_eq!(yuan_exact(80010 * 1500, 1000), "1200.15");
         assert_eq!(yuan_exact(-123_4567, 10000), "-1.234567");
         assert_eq!(yuan_exact(5, 1), "0.05");
-        assert_eq!(yuan_ratio(304000, 2), "1520.00");
-        assert_eq!(yuan_ratio(100, 3), "0.33");
-        assert_eq!(yuan_ratio(200, 3), "0.67");
-        assert_eq!(yuan_scaled(MEAN_SCALE * 80000), "800.00");
+        assert_eq!(yuan_ratio_up(304000, 2), "1520.00");
+        assert_eq!(yuan_ratio_up(100, 3), "0.3334");
+        assert_eq!(yuan_ratio_down(200, 3), "0.6666");
+        assert_eq!(yuan_ratio_down(-200, 3), "-0.6667");
+        assert_eq!(yuan_mean_up(MEAN_SCALE * 80000), "800.00");
         assert_eq!(factor(1500, 1000), "1.5");
         assert_eq!(factor(1000, 1000), "1");
         assert_eq!(factor(3000, 10000), "0.3");
         assert_eq!(percent(1400, 2000), "70.00%");
         assert_eq!(percent(1, 3), "33.33%");
         assert_eq!(percent(139_999, 200_000), "69.99%");
-        assert_eq!(yuan_ratio_up(80_001, 100), "8.01");
-        assert_eq!(yuan_ratio_down(79_999, 100), "7.99");
+        assert_eq!(yuan_ratio_up(80_001, 100), "8.0001");
+        assert_eq!(yuan_ratio_down(79_999, 100), "7.9999");
         assert_eq!(yuan_ratio_up(80_000, 100), "8.00");
+        // Just over 1300.00 元: over at four decimals too, never equal.
+        assert_eq!(yuan_ratio_up(390_001, 3), "1300.0034");
+        assert_eq!(yuan_ratio_up(130_000_001, 1000), "1300.0001");
+        assert_eq!(yuan_ratio_down(79_999_999, 1000), "799.9999");
         assert_eq!(period(202503), "2025-03");
     }
 
