@@ -37,7 +37,7 @@ pub enum Command {
         /// The folder holding the batch's extracts (roster_…, medical_settlement_…).
         #[arg(long)]
         input: PathBuf,
-        /// Where to write rejects.csv and manifest.json.
+        /// Where to write rejects.csv, warnings.csv and manifest.json.
         #[arg(long)]
         out: Option<PathBuf>,
         /// The TOML config (see `hedui example-config`); defaults apply without one.

@@ -81,6 +81,8 @@ pub struct WarningRow {
     pub row: String,
     /// The field's header in the data-exchange template.
     pub field: &'static str,
+    /// The field's name (`hardship`).
+    pub field_name: &'static str,
     pub code: &'static str,
     /// What was wrong, in Chinese.
     pub reason: String,
@@ -850,7 +852,30 @@ struct Tally {
     region_unknown: u64,
     rejected: BTreeMap<&'static str, u64>,
     rejects: Vec<RejectRow>,
+    /// The first [`WARNINGS_LISTED`] of each field's, in row order.
     value_warnings: Vec<WarningRow>,
+    /// How many of `value_warnings` each field (by name) has.
+    listed: BTreeMap<&'static str, usize>,
+}
+
+/// How many unreadable values of one field of a file warnings.csv lists
+/// (the manifest counts them all): a column a site fills with its own
+/// codes would otherwise list every row of a file of millions.
+const WARNINGS_LISTED: usize = 1000;
+
+impl Tally {
+    /// Whether warnings.csv has room for another of `field`'s warnings.
+    fn lists_more(&self, field: &str) -> bool {
+        self.listed.get(field).is_none_or(|&n| n < WARNINGS_LISTED)
+    }
+
+    /// Keeps a warning for warnings.csv if its field has room.
+    fn list(&mut self, warning: WarningRow) {
+        if self.lists_more(warning.field_name) {
+            *self.listed.entry(warning.field_name).or_default() += 1;
+            self.value_warnings.push(warning);
+        }
+    }
 }
 
 impl Tally {
@@ -868,7 +893,9 @@ impl Tally {
             *self.rejected.entry(k).or_default() += n;
         }
         self.rejects.extend(other.rejects);
-        self.value_warnings.extend(other.value_warnings);
+        for w in other.value_warnings {
+            self.list(w);
+        }
     }
 
     /// Adds the counts to the file's account; returns the rejected rows.
@@ -951,8 +978,10 @@ fn parse_piece(
                 }
                 for w in &row.warnings {
                     *tally.warnings.entry((w.code, w.field)).or_default() += 1;
-                    if let Some(warning) = value_warning(def, map, file, raw_row, w) {
-                        tally.value_warnings.push(warning);
+                    if tally.lists_more(w.field)
+                        && let Some(warning) = value_warning(def, map, file, raw_row, w)
+                    {
+                        tally.list(warning);
                     }
                 }
                 if let Some(Value::Id { id, .. }) = id_field.map(|i| &row.values[i]) {
@@ -1002,6 +1031,7 @@ fn value_warning(
         file: file.to_owned(),
         row: raw_row.loc.to_string(),
         field: f.header,
+        field_name: f.field,
         code,
         reason: format!("「{}」{}，按空值处理", f.header, message),
         value: value.to_owned(),
@@ -1095,6 +1125,45 @@ mod tests {
     use arrow::array::AsArray;
 
     use super::*;
+
+    /// warnings.csv lists the first [`WARNINGS_LISTED`] of each field, in
+    /// row order, however the file's pieces come together.
+    #[test]
+    fn warnings_listed_are_the_first_of_each_field() {
+        let warning = |field_name: &'static str, row: usize| WarningRow {
+            extract: "education",
+            file: "e.csv".into(),
+            row: row.to_string(),
+            field: "困境类型",
+            field_name,
+            code: "bad_category",
+            reason: String::new(),
+            value: String::new(),
+        };
+        let piece = |from: usize, to: usize| {
+            let mut t = Tally::default();
+            for row in from..to {
+                t.list(warning("hardship", row));
+                if row % 500 == 0 {
+                    t.list(warning("aid_type", row));
+                }
+            }
+            t
+        };
+        let mut file = Tally::default();
+        for (from, to) in [(0, 700), (700, 1400), (1400, 2000)] {
+            file.add(piece(from, to));
+        }
+        let rows = |field: &str| -> Vec<usize> {
+            file.value_warnings
+                .iter()
+                .filter(|w| w.field_name == field)
+                .map(|w| w.row.parse().unwrap())
+                .collect()
+        };
+        assert_eq!(rows("hardship"), (0..WARNINGS_LISTED).collect::<Vec<_>>());
+        assert_eq!(rows("aid_type"), [0, 500, 1000, 1500]);
+    }
 
     #[test]
     fn files_are_in_natural_order() {

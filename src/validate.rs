@@ -1,6 +1,7 @@
 //! `hedui validate`: the check a data clerk runs on a fresh batch before the
-//! nightly run — every extract read, a per-file table printed, rejects.csv
-//! and manifest.json written, and the exit code of spec/outputs.md.
+//! nightly run — every extract read, a per-file table printed, rejects.csv,
+//! warnings.csv and manifest.json written, and the exit code of
+//! spec/outputs.md.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -204,6 +204,7 @@ fn killed_runs_leave_the_previous_or_a_new_complete_output() {
         "links.csv",
         "links.parquet",
         "rejects.csv",
+        "warnings.csv",
         "manifest.json",
     ] {
         assert!(complete.contains_key(f), "{f} in a complete output");

@@ -20,8 +20,10 @@ const AID: &[(&str, &[&str])] = &[
     ("无", &["未资助", "无资助", "未享受", "否"]),
 ];
 
-/// Most in need first: a school that records two (`孤儿、残疾`) keeps the
-/// first of them in this order (see [`super::FieldDef::listed`]).
+/// In the template's order, which puts the hardships LB02 reads first: a
+/// school that records two (`孤儿、残疾`) keeps the first of them in this
+/// order (see [`super::FieldDef::listed`]). No spelling holds a list
+/// separator (a test checks).
 const HARDSHIP: &[(&str, &[&str])] = &[
     ("孤儿", &[]),
     ("事实无人抚养", &["事实无人抚养儿童"]),
@@ -64,7 +66,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
 #[cfg(test)]
 mod tests {
     use super::AID;
-    use crate::extract::table::{Value, parse_category, parse_value};
+    use crate::extract::table::{Value, is_list_separator, parse_category, parse_value};
 
     #[test]
     fn a_hardship_cell_listing_several_keeps_the_one_most_in_need() {
@@ -83,6 +85,11 @@ mod tests {
         }
         for raw in ["孤儿、残疾、其他", "、", "孤儿残疾"] {
             assert!(parse_value(hardship, raw).is_err(), "{raw}");
+        }
+        for (value, aliases) in super::HARDSHIP {
+            for spelling in std::iter::once(value).chain(aliases.iter()) {
+                assert!(!spelling.contains(is_list_separator), "{spelling}");
+            }
         }
         // A category not listed keeps refusing two values.
         let stage = super::DEF.field("stage").expect("stage");

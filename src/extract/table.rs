@@ -292,6 +292,11 @@ pub(crate) fn parse_value<'a>(
     })
 }
 
+/// What separates the values of a cell that lists several (`孤儿、残疾`).
+pub(crate) fn is_list_separator(c: char) -> bool {
+    c.is_whitespace() || "、,，;；/／|｜+＋".contains(c)
+}
+
 /// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`):
 /// the first of them in the category's order, when every part is one of
 /// its values and none is `无`; `None` otherwise.
@@ -299,10 +304,9 @@ fn listed_category(
     values: &'static [(&'static str, &'static [&'static str])],
     raw: &str,
 ) -> Option<Option<&'static str>> {
-    let is_separator = |c: char| c.is_whitespace() || "、,，;；/／|｜+＋".contains(c);
     let mut first: Option<usize> = None;
     let mut parts = 0;
-    for part in raw.split(is_separator).filter(|p| !p.is_empty()) {
+    for part in raw.split(is_list_separator).filter(|p| !p.is_empty()) {
         let value = parse_category(values, part).ok()??;
         let place = values.iter().position(|(c, _)| *c == value)?;
         if value == "无" {

@@ -270,24 +270,14 @@ pub fn upgrade_15(id15: &str) -> Option<String> {
     String::from_utf8(body).ok()
 }
 
-/// The digits of an ID number a float-typed export wrote with a `.0`
-/// (pandas: `341122450210442.0`) when they are all there: a 15-digit number
-/// is below 2^53, so a float holds it exactly; an 18-digit one only when no
-/// float could have written it (a float near 10^17 keeps a multiple of 16
-/// to 64, the last digits rounded: those digits are not the ID's).
+/// The digits of a 15-digit ID number a float-typed export wrote with a
+/// `.0` (pandas: `341122450210442.0`): below 2^53, a float holds every
+/// digit. Not an 18-digit one: a float keeps only 15–17 significant digits
+/// of it, and a formatter fills the rest with zeros or the float's own
+/// digits (`341122198506151500.0` stands for four people, and is a valid
+/// number of a fifth).
 fn float_written_id(cleaned: &str) -> Option<&str> {
-    let digits = crate::normalize::text::float_written(cleaned)?;
-    match digits.len() {
-        15 => Some(digits),
-        18 => {
-            let n: u64 = digits.parse().ok()?;
-            // `as` rounds to the nearest float; equal back means a float
-            // holds this number exactly, so a float may have written it.
-            let float_exact = (n as f64) as u64 == n;
-            (!float_exact).then_some(digits)
-        }
-        _ => None,
-    }
+    crate::normalize::text::float_written(cleaned).filter(|digits| digits.len() == 15)
 }
 
 /// Cleans and classifies a raw ID cell. Never fails: what cannot be used is
@@ -703,21 +693,20 @@ mod tests {
     }
 
     #[test]
-    fn a_float_export_s_point_zero_leaves_the_number_when_its_digits_are_all_there() {
+    fn a_float_export_s_point_zero_leaves_a_15_digit_number_and_no_18_digit_one() {
         // Fifteen digits: a float holds them exactly.
         assert_eq!(
             norm("610104620927690.0"),
             (Some("610104196209276908".to_owned()), IdStatus::Upgraded15)
         );
-        // Eighteen digits no float can hold: written as text, `.0` added.
-        assert_eq!(norm("110101199003078670.00"), valid("110101199003078670"));
-        // Eighteen digits a float holds (a multiple of 16 here): they may
-        // be a float's rounding of another number, so not taken as an ID.
-        assert_eq!(
-            norm("110101199003073888.0").1,
-            IdStatus::Malformed,
-            "digits a float may have rounded"
-        );
+        // Eighteen digits: a float's, whatever digits a formatter wrote.
+        for raw in [
+            "341122198506151500.0",
+            "110101199003077000.0",
+            "110101199003078670.00",
+        ] {
+            assert_eq!(norm(raw).1, IdStatus::Malformed, "{raw}");
+        }
         assert_eq!(norm("61010462092769.0").1, IdStatus::Malformed);
         assert_eq!(norm("610104620927690.5").1, IdStatus::Malformed);
     }

@@ -236,26 +236,33 @@ fn decode_with(
 }
 
 /// Tab-separated when more of the first non-blank lines (as many as a
-/// header is looked for in) have more tabs than commas than the other way
-/// round: a title line above the header (`2025年11月养老金发放表`, or one
-/// with a comma in it) has neither or a few, and a tab-separated row whose
-/// amounts are written `1,234.50` still has more tabs.
+/// header is looked for in) have more separating tabs than commas than the
+/// other way round: a title line above the header (`2025年11月养老金发放表`,
+/// or one with a comma in it) has neither or a few, and a tab-separated
+/// row whose amounts are written `1,234.50` still has more tabs. A tab that
+/// starts a field of a comma-separated line (Excel's text guard,
+/// `,\t341122…` or `,"\t341122…"`) separates nothing: not counted.
 pub(super) fn sniff_delimited(text: &str) -> FileFormat {
-    let (mut tabbed, mut commaed) = (0usize, 0usize);
+    let (mut tab_lines, mut comma_lines) = (0usize, 0usize);
     let lines = text
         .split(['\n', '\r'])
         .filter(|line| !line.trim().is_empty())
         .take(super::HEADER_SEARCH_ROWS);
     for line in lines {
-        let tabs = line.bytes().filter(|&b| b == b'\t').count();
-        let commas = line.bytes().filter(|&b| b == b',').count();
+        let b = line.as_bytes();
+        let field_start = |i: usize| i == 0 || b[i - 1] == b',';
+        let tabs = (0..b.len())
+            .filter(|&i| b[i] == b'\t')
+            .filter(|&i| !field_start(i) && !(b[i - 1] == b'"' && field_start(i - 1)))
+            .count();
+        let commas = b.iter().filter(|&&c| c == b',').count();
         match tabs.cmp(&commas) {
-            std::cmp::Ordering::Greater => tabbed += 1,
-            std::cmp::Ordering::Less => commaed += 1,
+            std::cmp::Ordering::Greater => tab_lines += 1,
+            std::cmp::Ordering::Less => comma_lines += 1,
             std::cmp::Ordering::Equal => {}
         }
     }
-    if tabbed > commaed {
+    if tab_lines > comma_lines {
         FileFormat::Tsv
     } else {
         FileFormat::Csv
@@ -432,5 +439,20 @@ mod tests {
         assert_eq!(sniff_delimited(comma_title), FileFormat::Tsv);
         let csv = "2025年11月养老金发放表\n姓名,身份证号,金额\n张三,1,\"1,234.50\"\n";
         assert_eq!(sniff_delimited(csv), FileFormat::Csv);
+    }
+
+    /// Excel's text guard, a tab at the start of every field of a
+    /// comma-separated row (bare or quoted), separates nothing.
+    #[test]
+    fn tab_guarded_fields_of_a_csv_do_not_make_it_tab_separated() {
+        let guarded = "姓名,身份证号,登记日期,状态\n\
+                       \t张三,\t341122198001011238,\t2024-01-05,\t失业\n\
+                       \t李四,\t341122198001011238,\t2024-01-05,\t失业\n";
+        assert_eq!(sniff_delimited(guarded), FileFormat::Csv);
+        let quoted = "姓名,身份证号,状态\n\"\t张三\",\"\t341122198001011238\",\"\t失业\"\n";
+        assert_eq!(sniff_delimited(quoted), FileFormat::Csv);
+        // Tab-separated with quoted fields and empty ones: every tab counts.
+        let tsv = "姓名\t身份证号\t金额\n\"张三\"\t\t\"1,234.50\"\n\t1\t2\n";
+        assert_eq!(sniff_delimited(tsv), FileFormat::Tsv);
     }
 }
