@@ -145,6 +145,23 @@ pub fn parse_row<'a>(
             }
         }
     }
+    // A row longer than its header by empty fields only is kept (a
+    // trailing comma); but when a value of it cannot be read either, an
+    // unquoted comma inside a value (`1,040.00`) has most likely pushed the
+    // values after it one column on: the row is broken, not its values.
+    let unreadable = |code: &str| !matches!(code, "missing_value" | "money_rounded");
+    if fields.len() > map.width
+        && (!problems.is_empty() || warnings.iter().any(|w| unreadable(w.code)))
+    {
+        return Err(Reject {
+            code: "field_count",
+            reason: format!(
+                "字段数与表头不符：表头 {} 列，本行 {} 列，且有值无法识别（疑似值中未加引号的逗号使其后的值错位）",
+                map.width,
+                fields.len()
+            ),
+        });
+    }
     match problems.first() {
         None => Ok(ParsedRow { values, warnings }),
         Some((code, _)) => Err(Reject {
@@ -285,10 +302,14 @@ pub(crate) fn parse_value<'a>(
                 .map_err(value_err)?
                 .map(Cow::Owned),
         ),
-        FieldType::Category(values) => Value::Category(match parse_category(values, raw) {
-            Err(e) if f.listed => listed_category(values, raw).ok_or(e)?,
-            parsed => parsed?,
-        }),
+        // A list first: `孤儿、低保家庭` holds the longer 低保家庭, which
+        // parse_category's longest contained spelling would take.
+        FieldType::Category(values) => Value::Category(
+            match f.listed.then(|| listed_category(values, raw)).flatten() {
+                Some(listed) => listed,
+                None => parse_category(values, raw)?,
+            },
+        ),
     })
 }
 
@@ -1991,6 +2012,53 @@ mod tests {
             fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
         };
         then(def, parse_row(def, &map, &row))
+    }
+
+    /// A roster row one field longer than its header (the extra empty):
+    /// a trailing comma alone keeps it; with a value it cannot read, the
+    /// extra field is an unquoted comma that shifted the values after it.
+    #[test]
+    fn a_longer_row_with_an_unreadable_value_is_broken() {
+        let row = |benefit: &[&str], tail: &[&str]| {
+            let mut cells = vec![
+                "H1",
+                "低保",
+                "城关镇",
+                "东街社区",
+                "李强",
+                "341122194610164119",
+                "李强",
+                "341122194610164119",
+                "本人",
+                "1",
+            ];
+            cells.extend_from_slice(benefit);
+            cells.extend_from_slice(tail);
+            parse_one("roster", &cells)
+        };
+        // 月保障金 `1,040.00` written without quotes: 1 | 040.00 | date …
+        assert_eq!(
+            row(&["1", "040.00"], &["2025-07-14", "247.00", ""]),
+            Err("field_count")
+        );
+        // A trailing comma, every value readable: kept.
+        assert_eq!(
+            row(&["1040.00"], &["2025-07-14", "247.00", "", ""]),
+            Ok(vec![])
+        );
+        // A trailing comma and an unreadable value: broken too.
+        assert_eq!(
+            row(&["1040.00"], &["二〇二四年", "247.00", "", ""]),
+            Err("field_count")
+        );
+        // The header's own width, an unreadable value: kept, a warning.
+        assert_eq!(
+            row(&["1040.00"], &["二〇二四年", "247.00", ""]),
+            Ok(vec![FieldWarning {
+                code: "bad_date",
+                field: "start_date"
+            }])
+        );
     }
 
     #[test]

@@ -592,6 +592,26 @@ mod tests {
         }
     }
 
+    /// Short titles with a title word of two characters, and dates in
+    /// full-width digits, are titles; a short name with a one-character
+    /// word is not.
+    #[test]
+    fn short_titles_and_full_width_dates_are_titles() {
+        for title in ["民政局名册", "县民政局", "人社局导出", "２０２５年１０月"]
+        {
+            let text = format!("姓名,身份证号\n张三,1\n{title}\n姓名,身份证号\n李四,2\n");
+            let table = read("r.csv", text.as_bytes()).expect("read");
+            let section = &table.sections[0];
+            assert_eq!(row_numbers(&section.rows), [2, 5], "{title}");
+        }
+        for name in ["王镇", "李村长", "张国庆县", "１２３４５６"] {
+            let text = format!("姓名,身份证号\n张三,1\n{name}\n姓名,身份证号\n李四,2\n");
+            let table = read("r.csv", text.as_bytes()).expect("read");
+            let section = &table.sections[0];
+            assert_eq!(row_numbers(&section.rows), [2, 3, 5], "{name}");
+        }
+    }
+
     #[test]
     fn bom_of_a_pasted_second_export_is_stripped() {
         let text = "\u{FEFF}姓名,身份证号\n张三,1\n\u{FEFF}姓名,身份证号\n李四,2\n";

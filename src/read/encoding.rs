@@ -251,10 +251,9 @@ pub(super) fn sniff_delimited(text: &str) -> FileFormat {
     for line in lines {
         let b = line.as_bytes();
         let field_start = |i: usize| i == 0 || b[i - 1] == b',';
-        let tabs = (0..b.len())
-            .filter(|&i| b[i] == b'\t')
-            .filter(|&i| !field_start(i) && !(b[i - 1] == b'"' && field_start(i - 1)))
-            .count();
+        // A guard: at a field's start, or right after its opening quote.
+        let guard = |i: usize| field_start(i) || (b[i - 1] == b'"' && field_start(i - 1));
+        let tabs = (0..b.len()).filter(|&i| b[i] == b'\t' && !guard(i)).count();
         let commas = b.iter().filter(|&&c| c == b',').count();
         match tabs.cmp(&commas) {
             std::cmp::Ordering::Greater => tab_lines += 1,

@@ -316,24 +316,33 @@ fn is_title(fields: &[Cell]) -> bool {
         .chars()
         .filter(|&c| crate::normalize::text::is_common_han(c))
         .count();
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
     let longest_digits = value
-        .split(|c: char| !c.is_ascii_digit())
-        .map(str::len)
+        .split(|c: char| !is_digit(c))
+        .map(|run| run.chars().count())
         .max()
         .unwrap_or(0);
+    let chars = value.chars().count();
+    let has_word = |shortest: usize| {
+        TITLE_WORDS
+            .iter()
+            .any(|w| w.chars().count() >= shortest && value.contains(w))
+    };
     han >= 2
         && longest_digits < 6
-        && (value.chars().any(|c| c.is_ascii_digit())
-            || (value.chars().count() >= 6 && TITLE_WORDS.iter().any(|w| value.contains(w))))
+        && (value.chars().any(is_digit)
+            || (chars >= 4 && has_word(2))
+            || (chars >= 6 && has_word(1)))
         && !value.contains(['·', '•', '・', '.'])
 }
 
 /// Words a title without a date holds (`城关镇低保名册`, `医保结算明细`,
-/// `某县民政局导出`) and a name does not: a minority name written without
-/// its separator is as long as a title (`阿卜杜拉买买提`).
+/// `县民政局`) and a name does not: a minority name written without its
+/// separator is as long as a title (`阿卜杜拉买买提`). A word of one
+/// character (`王镇` is a name) counts only in a line of six or more.
 const TITLE_WORDS: &[&str] = &[
     "名册", "名单", "明细", "台账", "清单", "汇总", "统计", "报表", "登记", "记录", "数据", "信息",
-    "导出", "情况", "表", "局", "县", "乡", "镇", "街道", "社区", "村",
+    "导出", "情况", "民政", "街道", "社区", "表", "局", "县", "乡", "镇", "村",
 ];
 
 /// A cell without the blanks and control characters around it: a row of
