@@ -81,8 +81,69 @@ pub struct ParsedRow<'a> {
     pub warnings: Vec<FieldWarning>,
 }
 
-/// Parses one data row against a header map.
+/// Parses one data row against a header map. A row longer than its header
+/// by empty fields is read (a trailing comma), unless a value of it cannot
+/// be read and joining two neighbouring fields back (`1` `040.00` →
+/// `1,040.00`) makes every value read: an unquoted comma split that value
+/// and pushed the values after it one column on, so the row is broken, not
+/// its values (read as they stand they would be wrong, not unreadable).
 pub fn parse_row<'a>(
+    def: &ExtractDef,
+    map: &HeaderMap,
+    row: &'a RawRow,
+) -> Result<ParsedRow<'a>, Reject> {
+    let parsed = parse_fields(def, map, row);
+    if row.fields.len() > map.width
+        && !reads_whole(&parsed)
+        && let Some(c) = split_by_comma(def, map, row)
+    {
+        let column = map
+            .columns
+            .iter()
+            .position(|col| *col == Some(c))
+            .map_or_else(
+                || format!("第 {} 列", c + 1),
+                |i| format!("「{}」", def.fields[i].header),
+            );
+        return Err(Reject {
+            code: "field_count",
+            reason: format!(
+                "字段数与表头不符：表头 {} 列，本行 {} 列；{column}的值中疑似有未加引号的逗号，其后的值错位",
+                map.width,
+                row.fields.len()
+            ),
+        });
+    }
+    parsed
+}
+
+/// Whether every value of a parsed row was read (none left empty for being
+/// unreadable).
+fn reads_whole(parsed: &Result<ParsedRow<'_>, Reject>) -> bool {
+    parsed.as_ref().is_ok_and(|p| {
+        p.warnings
+            .iter()
+            .all(|w| matches!(w.code, "missing_value" | "money_rounded"))
+    })
+}
+
+/// The column whose value an unquoted comma split: the first whose joining
+/// with the next field makes every value of the row read.
+fn split_by_comma(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Option<usize> {
+    (0..row.fields.len().saturating_sub(1)).find(|&c| {
+        let mut fields = row.fields.clone();
+        let next = fields.remove(c + 1);
+        fields[c] = format!("{},{next}", fields[c]).into();
+        let joined = RawRow {
+            loc: row.loc.clone(),
+            fields,
+        };
+        reads_whole(&parse_fields(def, map, &joined))
+    })
+}
+
+/// [`parse_row`] without the look for a split value.
+fn parse_fields<'a>(
     def: &ExtractDef,
     map: &HeaderMap,
     row: &'a RawRow,
@@ -144,23 +205,6 @@ pub fn parse_row<'a>(
                 values.push(null_of(f.ty));
             }
         }
-    }
-    // A row longer than its header by empty fields only is kept (a
-    // trailing comma); but when a value of it cannot be read either, an
-    // unquoted comma inside a value (`1,040.00`) has most likely pushed the
-    // values after it one column on: the row is broken, not its values.
-    let unreadable = |code: &str| !matches!(code, "missing_value" | "money_rounded");
-    if fields.len() > map.width
-        && (!problems.is_empty() || warnings.iter().any(|w| unreadable(w.code)))
-    {
-        return Err(Reject {
-            code: "field_count",
-            reason: format!(
-                "字段数与表头不符：表头 {} 列，本行 {} 列，且有值无法识别（疑似值中未加引号的逗号使其后的值错位）",
-                map.width,
-                fields.len()
-            ),
-        });
     }
     match problems.first() {
         None => Ok(ParsedRow { values, warnings }),
@@ -2046,10 +2090,14 @@ mod tests {
             row(&["1040.00"], &["2025-07-14", "247.00", "", ""]),
             Ok(vec![])
         );
-        // A trailing comma and an unreadable value: broken too.
+        // A trailing comma and an unreadable value no joining mends: kept,
+        // the value a warning.
         assert_eq!(
             row(&["1040.00"], &["二〇二四年", "247.00", "", ""]),
-            Err("field_count")
+            Ok(vec![FieldWarning {
+                code: "bad_date",
+                field: "start_date"
+            }])
         );
         // The header's own width, an unreadable value: kept, a warning.
         assert_eq!(

@@ -450,7 +450,8 @@ mod tests {
         assert_eq!(sniff_delimited(guarded), FileFormat::Csv);
         let quoted = "姓名,身份证号,状态\n\"\t张三\",\"\t341122198001011238\",\"\t失业\"\n";
         assert_eq!(sniff_delimited(quoted), FileFormat::Csv);
-        // Tab-separated with quoted fields and empty ones: every tab counts.
+        // Tab-separated with quoted fields and empty ones: every tab but
+        // one at a line's start counts.
         let tsv = "姓名\t身份证号\t金额\n\"张三\"\t\t\"1,234.50\"\n\t1\t2\n";
         assert_eq!(sniff_delimited(tsv), FileFormat::Tsv);
     }

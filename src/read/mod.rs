@@ -312,7 +312,8 @@ pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
 /// The format of a file by its extension (case-insensitive): `.csv`, `.tsv`,
 /// `.txt`, `.xlsx`/`.xlsm`, `.parquet`; `None` for anything else. For `.txt`
 /// and `.csv` the head of the file is read to tell TSV from CSV (tab when
-/// the first non-blank line has tabs and no commas); an unreadable one is `Csv`, and
+/// most of its first lines have more separating tabs than commas); an
+/// unreadable one is `Csv`, and
 /// [`read_file`] then reports why it cannot be read.
 pub fn format_of(path: &Path) -> Option<FileFormat> {
     match kind_of(path)? {

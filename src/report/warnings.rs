@@ -1,7 +1,8 @@
 //! warnings.csv: every value of an accepted row that could not be read and
 //! was taken as empty (an optional date, number or category), with its
 //! file, the row a person sees, the field, a stable reason code, the reason
-//! in Chinese and the cell as written. The manifest counts them per field.
+//! in Chinese and the cell as written: the first 1,000 of each field of a
+//! file; the manifest counts them all per field.
 
 use std::io::{self, Write};
 
