@@ -254,11 +254,13 @@ fn null_of(ty: FieldType) -> Value<'static> {
 
 /// An identifier's canonical form ([`FieldType::Code`]); `None` when empty.
 /// A code already in that form (the usual case) is borrowed.
-/// The digits of a number of four digits or more that a float-typed
+/// The digits of a number of four to fifteen digits that a float-typed
 /// export wrote with a fraction of zeros (`341122002000001.0`, pandas): a
-/// 户编号 or a 结算编号 so written is the same code.
+/// 户编号 or a 结算编号 so written is the same code. Not a longer one: a
+/// float keeps 15–17 significant digits, so its last digits may be
+/// another code's (two households would become one).
 fn float_written_number(t: &str) -> Option<&str> {
-    crate::normalize::text::float_written(t).filter(|digits| digits.len() >= 4)
+    crate::normalize::text::float_written(t).filter(|digits| (4..=15).contains(&digits.len()))
 }
 
 fn code(raw: &str) -> Option<Cow<'_, str>> {
@@ -2025,6 +2027,11 @@ mod tests {
         assert_eq!(
             text("341122002000001.00").as_deref(),
             Some("341122002000001")
+        );
+        assert_eq!(
+            text("3411220020000012.0").as_deref(),
+            Some("3411220020000012.0"),
+            "16 digits: a float's may be rounded"
         );
         assert_eq!(text("3.0").as_deref(), Some("3.0"));
         assert_eq!(text("1234.5").as_deref(), Some("1234.5"));
