@@ -629,6 +629,10 @@ fn load_file(
                     None
                 }
             };
+            let map = map.map(|mut m| {
+                m.dates_1904 = section.dates_1904;
+                m
+            });
             maps.resize_with(chunk.section, || None);
             maps.push(map);
         }
@@ -638,6 +642,7 @@ fn load_file(
         // as the same header is.
         let section_idx = chunk.section;
         let cut_off = chunk.cut_off.take();
+        let dates_1904 = chunk.header.dates_1904;
         let switches = std::mem::take(&mut chunk.headers);
         let mut rows_left = std::mem::take(&mut chunk.rows);
         let mut skipped = std::mem::take(&mut chunk.skipped);
@@ -724,7 +729,8 @@ fn load_file(
             let before = rows_left.partition_point(|r| r.loc.row < at.row);
             let rows_before: Vec<read::RawRow> = rows_left.drain(..before).collect();
             read_rows(map, rows_before, std::mem::take(&mut skipped));
-            if let Ok(other) = matcher.map_header(&cells) {
+            if let Ok(mut other) = matcher.map_header(&cells) {
+                other.dates_1904 = dates_1904;
                 maps[section_idx] = Some(other);
             }
         }

@@ -62,6 +62,9 @@ pub struct HeaderMap {
     /// have: empty cells after it (columns Excel formatted and left empty)
     /// are no columns, and a row need not reach them.
     pub named_width: usize,
+    /// The rows come from a workbook in Excel's 1904 date system: a date
+    /// or month written as a bare serial counts from 1904-01-01.
+    pub dates_1904: bool,
 }
 
 /// Why a header cannot be used.
@@ -418,6 +421,7 @@ impl HeaderMatcher {
                 unknown,
                 width: cells.len(),
                 named_width: crate::read::named_width(cells),
+                dates_1904: false,
             })
         } else {
             Err(problems)

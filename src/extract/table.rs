@@ -142,6 +142,22 @@ fn split_by_comma(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Option<usi
     })
 }
 
+/// A date or month of a 1904-system workbook written as a bare serial, read
+/// as the 1900 system's serial of the same day; `None` for other fields and
+/// values (read as they stand).
+fn parse_1904(f: &FieldDef, raw: &str) -> Option<Result<Value<'static>, (&'static str, String)>> {
+    if !matches!(f.ty, FieldType::Date | FieldType::Period) {
+        return None;
+    }
+    let serial = date::serial_1904_as_1900(raw)?;
+    Some(match parse_value(f, &serial) {
+        Ok(Value::Date(d)) => Ok(Value::Date(d)),
+        Ok(Value::Period(p)) => Ok(Value::Period(p)),
+        Ok(_) => Ok(null_of(f.ty)),
+        Err(e) => Err(e),
+    })
+}
+
 /// [`parse_row`] without the look for a split value.
 fn parse_fields<'a>(
     def: &ExtractDef,
@@ -172,7 +188,12 @@ fn parse_fields<'a>(
     let mut warnings = Vec::new();
     for (f, col) in def.fields.iter().zip(&map.columns) {
         let raw = col.map(|c| fields[c].as_str()).unwrap_or("");
-        match parse_value(f, raw) {
+        let parsed = if map.dates_1904 {
+            parse_1904(f, raw)
+        } else {
+            None
+        };
+        match parsed.unwrap_or_else(|| parse_value(f, raw)) {
             Ok(v) => {
                 // An amount written `-` or left empty is null (Excel shows a
                 // zero as `-`): parsed, so never a reject; only an amount that
@@ -2063,6 +2084,46 @@ mod tests {
             fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
         };
         then(def, parse_row(def, &map, &row))
+    }
+
+    /// A workbook in the 1904 date system: a bare serial in a date or month
+    /// column counts from 1904 (44200 is 2025-01-05); written dates, and
+    /// numbers in other columns, read as they stand.
+    #[test]
+    fn a_1904_workbook_s_bare_serials_count_from_1904() {
+        let def = crate::extract::by_name("pension").unwrap();
+        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+        let mut map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&headers)
+            .unwrap();
+        let parse = |map: &HeaderMap, month: &str, amount: &str| {
+            let row = RawRow {
+                loc: crate::read::RowLoc {
+                    sheet: None,
+                    row: 2,
+                },
+                fields: ["张三", "110101199003071234", month, amount]
+                    .iter()
+                    .map(|c| crate::read::Cell::from(*c))
+                    .collect(),
+            };
+            let parsed = parse_row(def, map, &row).expect("parses");
+            match (&parsed.values[2], &parsed.values[3]) {
+                (Value::Period(month), Value::Money(fen)) => (*month, *fen),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            parse(&map, "44200", "44200"),
+            (Some(202101), Some(4_420_000))
+        );
+        map.dates_1904 = true;
+        assert_eq!(
+            parse(&map, "44200", "44200"),
+            (Some(202501), Some(4_420_000))
+        );
+        assert_eq!(parse(&map, "2025-01-05", "180").0, Some(202501));
+        assert_eq!(parse(&map, "202501", "180").0, Some(202501));
     }
 
     /// A roster row one field longer than its header (the extra empty):

@@ -67,6 +67,32 @@ pub fn from_excel_serial(serial: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(u64::from(serial)))
 }
 
+/// Days from Excel's 1900 date system's day 0 to the 1904 system's
+/// (1904-01-01 is serial 1462 in the one, 0 in the other).
+const DAYS_1900_TO_1904: u32 = 1462;
+
+/// A cell holding a bare Excel serial of a workbook in the 1904 date
+/// system (`44200` for 2025-01-05), written as the 1900 system's serial of
+/// the same day (`45662`) for [`parse_date`] and [`parse_period`]; `None`
+/// for anything else, which reads as it stands.
+pub fn serial_1904_as_1900(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let (int, frac) = match s.split_once('.') {
+        Some((int, frac)) if all_digits(frac) => (int, frac),
+        Some(_) => return None,
+        None => (s, ""),
+    };
+    if int.len() != 5 || !all_digits(int) {
+        return None;
+    }
+    let serial = digits_u32(int)? + DAYS_1900_TO_1904;
+    Some(if frac.is_empty() {
+        serial.to_string()
+    } else {
+        format!("{serial}.{frac}")
+    })
+}
+
 /// An Excel serial, possibly with a fractional time of day (`45662.5`).
 fn excel_serial(s: &str) -> Option<NaiveDate> {
     let (int, frac) = match s.split_once('.') {

@@ -140,6 +140,9 @@ pub struct Section {
     /// The row right above the header, when it is not blank: the first row
     /// of a header of two rows, perhaps (see `input`'s two-row headers).
     pub above: Option<Vec<Cell>>,
+    /// A sheet of a workbook in Excel's 1904 date system (Mac Excel): a
+    /// date serial in a cell without a date format counts from 1904-01-01.
+    pub dates_1904: bool,
 }
 
 /// What a file held.

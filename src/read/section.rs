@@ -259,6 +259,7 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
         skipped: Vec::new(),
         headers: Vec::new(),
         above: None,
+        dates_1904: false,
     }
 }
 

@@ -44,6 +44,7 @@ pub(super) fn read_xlsx(
     // whether or not the others hold data (a notes sheet beside one data
     // sheet still makes a bare row number a question: which sheet?).
     let several_sheets = sheets.len() > 1;
+    let dates_1904 = workbook_dates_1904(&bytes);
 
     let mut sections: Vec<Section> = Vec::new();
     let mut ignored_sheets = Vec::new();
@@ -89,6 +90,7 @@ pub(super) fn read_xlsx(
                     hidden_sheets.push(name.clone());
                 }
                 section.sheet = Some(name);
+                section.dates_1904 = dates_1904;
                 sections.push(section);
             }
             None => ignored_sheets.push(name),
@@ -133,6 +135,39 @@ pub(super) fn read_xlsx(
         sha256: String::new(),
         cut_off: None,
     })
+}
+
+/// Whether the workbook counts its dates from 1904 (`<workbookPr
+/// date1904="1"/>`, Mac Excel's choice). calamine applies it to the cells
+/// with a date format; a date cell whose format a paste cleared is a bare
+/// number, which the extract's date column reads as a serial (see
+/// [`crate::read::Section::dates_1904`]).
+fn workbook_dates_1904(bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return false;
+    };
+    let Ok(part) = zip.by_name("xl/workbook.xml") else {
+        return false;
+    };
+    let mut xml = String::new();
+    // The workbook part lists sheets and names: a few kilobytes.
+    if part.take(1 << 20).read_to_string(&mut xml).is_err() {
+        return false;
+    }
+    let Some(start) = xml.find("<workbookPr") else {
+        return false;
+    };
+    let tag = &xml[start..];
+    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    [
+        "date1904=\"1\"",
+        "date1904=\"true\"",
+        "date1904='1'",
+        "date1904='true'",
+    ]
+    .iter()
+    .any(|attr| tag.contains(attr))
 }
 
 /// Whether a cell is a number past a float's 15 significant digits, which
@@ -542,6 +577,45 @@ mod tests {
         sheet.set_name("说明")?;
         sheet.write_string(0, 0, "本表由民政局核对")?;
         Ok(())
+    }
+
+    /// The workbook with its workbook part's `<workbookPr` given the 1904
+    /// date system, as Mac Excel saves it.
+    fn in_1904_system(xlsx: &[u8]) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut zip = zip::ZipArchive::new(Cursor::new(xlsx)).expect("zip");
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).expect("entry");
+            let name = entry.name().expect("entry name").into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("read entry");
+            if name == "xl/workbook.xml" {
+                let xml = String::from_utf8(bytes).expect("utf-8");
+                assert!(xml.contains("<workbookPr "), "{xml}");
+                bytes = xml
+                    .replacen("<workbookPr ", "<workbookPr date1904=\"1\" ", 1)
+                    .into_bytes();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            out.write_all(&bytes).expect("write");
+        }
+        out.finish().expect("finish").into_inner()
+    }
+
+    #[test]
+    fn a_workbook_in_the_1904_date_system_says_so() {
+        let plain = three_sheet_workbook();
+        let (_dir, path) = temp_file("r.xlsx", &plain);
+        let table = read_file(&path, &is_header).expect("read");
+        assert!(table.sections.iter().all(|s| !s.dates_1904));
+        let (_dir, path) = temp_file("r.xlsx", &in_1904_system(&plain));
+        let table = read_file(&path, &is_header).expect("read");
+        assert!(table.sections.iter().all(|s| s.dates_1904));
+        // A bare number stays the number: the extract's date column reads
+        // it as a 1904 serial.
+        assert_eq!(table.sections[0].rows[1].fields[2], "45662");
     }
 
     #[test]
