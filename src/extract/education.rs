@@ -80,6 +80,8 @@ mod tests {
             ("孤儿、事实无人抚养", "孤儿"),
             ("残疾、特困家庭", "残疾"),
             ("低保/特困家庭", "低保家庭"),
+            ("非孤儿、残疾", "残疾"),
+            ("孤儿（非残疾）", "孤儿"),
         ] {
             assert_eq!(
                 parse_value(hardship, raw).map(|v| format!("{v:?}")),
@@ -87,7 +89,14 @@ mod tests {
                 "{raw}"
             );
         }
-        for raw in ["孤儿、残疾、其他", "、", "孤儿残疾"] {
+        for raw in [
+            "孤儿、残疾、其他",
+            "、",
+            "孤儿残疾",
+            "非孤儿",
+            "不是孤儿",
+            "非低保家庭",
+        ] {
             assert!(parse_value(hardship, raw).is_err(), "{raw}");
         }
         for (value, aliases) in super::HARDSHIP {

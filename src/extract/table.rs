@@ -92,11 +92,29 @@ pub fn parse_row<'a>(
     map: &HeaderMap,
     row: &'a RawRow,
 ) -> Result<ParsedRow<'a>, Reject> {
+    // Longer than its header with a value past the header's named
+    // columns: a value moved right, whatever reads (a trailing comma on
+    // the header too leaves an empty header cell for it to land under).
+    let longer = row.fields.len() > map.width;
+    let moved_right = longer
+        && row.fields[map.named_width..]
+            .iter()
+            .any(|f| !f.trim().is_empty());
     let parsed = parse_fields(def, map, row);
-    if row.fields.len() > map.width
-        && !reads_whole(&parsed)
-        && let Some(c) = split_by_comma(def, map, row)
-    {
+    if moved_right || (longer && !reads_whole(&parsed)) {
+        let Some(c) = split_by_comma(def, map, row) else {
+            if moved_right {
+                return Err(Reject {
+                    code: "field_count",
+                    reason: format!(
+                        "字段数与表头不符：表头 {} 列，本行 {} 列，表头末列之后仍有值",
+                        map.width,
+                        row.fields.len()
+                    ),
+                });
+            }
+            return parsed;
+        };
         let column = map
             .columns
             .iter()
@@ -127,10 +145,34 @@ fn reads_whole(parsed: &Result<ParsedRow<'_>, Reject>) -> bool {
     })
 }
 
-/// The column whose value an unquoted comma split: the first whose joining
-/// with the next field makes every value of the row read.
+/// The column whose value an unquoted comma split: the first number column
+/// whose value and the next field join into a number with a thousands
+/// group (`1` `040.00` → `1,040.00`) that makes every value of the row
+/// read.
 fn split_by_comma(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Option<usize> {
+    let number_column = |c: usize| {
+        map.columns.iter().zip(def.fields).any(|(col, f)| {
+            *col == Some(c)
+                && matches!(
+                    f.ty,
+                    FieldType::Money | FieldType::Integer | FieldType::Decimal
+                )
+        })
+    };
+    let splits_a_number = |c: usize| {
+        let (head, tail) = (row.fields[c].trim(), row.fields[c + 1].trim());
+        let group = tail.split_once('.').map_or(tail, |(g, _)| g);
+        head.ends_with(|ch: char| ch.is_ascii_digit())
+            && group.len() == 3
+            && group.bytes().all(|b| b.is_ascii_digit())
+            && tail
+                .trim_start_matches(|ch: char| ch.is_ascii_digit() || ch == '.')
+                .is_empty()
+    };
     (0..row.fields.len().saturating_sub(1)).find(|&c| {
+        if !number_column(c) || !splits_a_number(c) {
+            return false;
+        }
         let mut fields = row.fields.clone();
         let next = fields.remove(c + 1);
         fields[c] = format!("{},{next}", fields[c]).into();
@@ -461,6 +503,16 @@ pub(crate) fn parse_category(
 /// The longest cell [`parse_category`] looks into.
 const MAX_CATEGORY_BYTES: usize = 256;
 
+/// Whether `key` holds `spelling` somewhere not right after a negation
+/// (`非孤儿`, `不是孤儿`, `未参保` hold 孤儿 and 参保 only negated: no
+/// orphan, not insured).
+fn holds_unnegated(key: &str, spelling: &str) -> bool {
+    key.match_indices(spelling).any(|(at, _)| {
+        let before = &key[..at];
+        !(before.ends_with(['非', '不', '未', '无', '没', '否']) || before.ends_with("不是"))
+    })
+}
+
 /// A longer spelling that holds one of the category's values or spellings
 /// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
 /// contained spelling of two characters or more decides; a tie between two
@@ -474,7 +526,7 @@ fn contained_category(
     for (canonical, aliases) in values {
         for spelling in std::iter::once(canonical).chain(aliases.iter()) {
             let len = spelling.chars().count();
-            if len < 2 || !key.contains(spelling) {
+            if len < 2 || !holds_unnegated(key, spelling) {
                 continue;
             }
             match best {
@@ -2175,6 +2227,108 @@ mod tests {
                 field: "start_date"
             }])
         );
+        // A member row with a trailing comma and an unreadable 保障人数:
+        // joining text with it (`配偶,两`) mends nothing a comma split.
+        let member = [
+            "H1",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "李娜",
+            "341122194610164119",
+            "配偶",
+            "两",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ];
+        assert_eq!(
+            parse_one("roster", &member),
+            Ok(vec![
+                FieldWarning {
+                    code: "missing_value",
+                    field: "category"
+                },
+                FieldWarning {
+                    code: "bad_number",
+                    field: "household_size"
+                }
+            ])
+        );
+    }
+
+    /// A header and rows that all end with a comma: the header's empty last
+    /// cell leaves room for a value an unquoted comma moved right
+    /// (`4,200` as 缴费基数), which is no trailing comma: broken.
+    #[test]
+    fn a_value_moved_under_the_header_s_trailing_empty_cell_is_broken() {
+        let def = crate::extract::by_name("contribution").unwrap();
+        let mut headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+        headers.push("");
+        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&headers)
+            .unwrap();
+        let parse = |cells: &[&str]| {
+            let row = RawRow {
+                loc: crate::read::RowLoc {
+                    sheet: None,
+                    row: 2,
+                },
+                fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
+            };
+            parse_row(def, &map, &row).map(|_| ()).map_err(|r| r.code)
+        };
+        let id = "341122194610164119";
+        assert_eq!(
+            parse(&["张三", id, "某公司", "企业", "202508", "4200", ""]),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&["张三", id, "某公司", "企业", "202508", "4", "200", ""]),
+            Err("field_count")
+        );
+    }
+
+    /// The reject names the number column a comma split, not a text column
+    /// before it that would take any join.
+    #[test]
+    fn a_split_amount_is_named_by_its_own_column() {
+        let def = crate::extract::by_name("medical_settlement").unwrap();
+        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&headers)
+            .unwrap();
+        let cells: Vec<&str> = vec![
+            "S1",
+            "张三",
+            "110101199003071234",
+            "住院",
+            "2025-02-05",
+            "县医院",
+            "I10",
+            "1",
+            "234.50",
+            "1000",
+            "500",
+            "0",
+            "100",
+            "634.50",
+        ];
+        assert_eq!(cells.len(), def.fields.len() + 1);
+        let row = RawRow {
+            loc: crate::read::RowLoc {
+                sheet: None,
+                row: 2,
+            },
+            fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
+        };
+        let reject = parse_row(def, &map, &row).expect_err("split");
+        assert_eq!(reject.code, "field_count");
+        assert!(reject.reason.contains("「总费用」"), "{}", reject.reason);
     }
 
     #[test]

@@ -155,7 +155,17 @@ fn workbook_dates_1904(bytes: &[u8]) -> bool {
     if part.take(1 << 20).read_to_string(&mut xml).is_err() {
         return false;
     }
-    let Some(start) = xml.find("<workbookPr") else {
+    dates_1904_in(&xml)
+}
+
+/// Whether a workbook part's `<workbookPr>` (or `<x:workbookPr>`, with the
+/// namespace prefix some exporters write) says `date1904="1"` or `"true"`.
+fn dates_1904_in(xml: &str) -> bool {
+    let Some(start) = xml
+        .match_indices("workbookPr")
+        .map(|(at, _)| at)
+        .find(|&at| matches!(xml[..at].chars().next_back(), Some('<' | ':')))
+    else {
         return false;
     };
     let tag = &xml[start..];
@@ -613,6 +623,18 @@ mod tests {
         let (_dir, path) = temp_file("r.xlsx", &in_1904_system(&plain));
         let table = read_file(&path, &is_header).expect("read");
         assert!(table.sections.iter().all(|s| s.dates_1904));
+        assert!(dates_1904_in(
+            r#"<x:workbook xmlns:x="m"><x:workbookPr date1904="1"/></x:workbook>"#
+        ));
+        assert!(dates_1904_in(
+            r#"<workbookPr date1904="true" defaultThemeVersion="1"/>"#
+        ));
+        assert!(!dates_1904_in(
+            r#"<workbookPr defaultThemeVersion="1"/><sheets/>"#
+        ));
+        assert!(!dates_1904_in(
+            r#"<workbookPr/><definedName date1904="1"/>"#
+        ));
         // A bare number stays the number: the extract's date column reads
         // it as a 1904 serial.
         assert_eq!(table.sections[0].rows[1].fields[2], "45662");
