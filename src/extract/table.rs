@@ -2124,18 +2124,27 @@ mod tests {
         then: impl FnOnce(&'static ExtractDef, Result<ParsedRow<'_>, Reject>) -> R,
     ) -> R {
         let def = crate::extract::by_name(extract).unwrap();
+        let map = template_map(def, &[]);
+        then(def, parse_row(def, &map, &raw_row(cells)))
+    }
+
+    /// The map of `def`'s template header, with `extra` cells after it.
+    fn template_map(def: &'static ExtractDef, extra: &[&str]) -> HeaderMap {
         let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
-        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
-            .map_header(&headers)
-            .unwrap();
-        let row = RawRow {
+        super::super::HeaderMatcher::new(def, &BTreeMap::new())
+            .map_header(&[&headers[..], extra].concat())
+            .unwrap()
+    }
+
+    /// A data row of these cells, spreadsheet row 2.
+    fn raw_row(cells: &[&str]) -> RawRow {
+        RawRow {
             loc: crate::read::RowLoc {
                 sheet: None,
                 row: 2,
             },
             fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
-        };
-        then(def, parse_row(def, &map, &row))
+        }
     }
 
     /// A workbook in the 1904 date system: a bare serial in a date or month
@@ -2144,21 +2153,9 @@ mod tests {
     #[test]
     fn a_1904_workbook_s_bare_serials_count_from_1904() {
         let def = crate::extract::by_name("pension").unwrap();
-        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
-        let mut map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
-            .map_header(&headers)
-            .unwrap();
+        let mut map = template_map(def, &[]);
         let parse = |map: &HeaderMap, month: &str, amount: &str| {
-            let row = RawRow {
-                loc: crate::read::RowLoc {
-                    sheet: None,
-                    row: 2,
-                },
-                fields: ["张三", "110101199003071234", month, amount]
-                    .iter()
-                    .map(|c| crate::read::Cell::from(*c))
-                    .collect(),
-            };
+            let row = raw_row(&["张三", "110101199003071234", month, amount]);
             let parsed = parse_row(def, map, &row).expect("parses");
             match (&parsed.values[2], &parsed.values[3]) {
                 (Value::Period(month), Value::Money(fen)) => (*month, *fen),
@@ -2267,20 +2264,11 @@ mod tests {
     #[test]
     fn a_value_moved_under_the_header_s_trailing_empty_cell_is_broken() {
         let def = crate::extract::by_name("contribution").unwrap();
-        let mut headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
-        headers.push("");
-        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
-            .map_header(&headers)
-            .unwrap();
+        let map = template_map(def, &[""]);
         let parse = |cells: &[&str]| {
-            let row = RawRow {
-                loc: crate::read::RowLoc {
-                    sheet: None,
-                    row: 2,
-                },
-                fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
-            };
-            parse_row(def, &map, &row).map(|_| ()).map_err(|r| r.code)
+            parse_row(def, &map, &raw_row(cells))
+                .map(|_| ())
+                .map_err(|r| r.code)
         };
         let id = "341122194610164119";
         assert_eq!(
@@ -2298,10 +2286,7 @@ mod tests {
     #[test]
     fn a_split_amount_is_named_by_its_own_column() {
         let def = crate::extract::by_name("medical_settlement").unwrap();
-        let headers: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
-        let map = super::super::HeaderMatcher::new(def, &BTreeMap::new())
-            .map_header(&headers)
-            .unwrap();
+        let map = template_map(def, &[]);
         let cells: Vec<&str> = vec![
             "S1",
             "张三",
@@ -2319,14 +2304,7 @@ mod tests {
             "634.50",
         ];
         assert_eq!(cells.len(), def.fields.len() + 1);
-        let row = RawRow {
-            loc: crate::read::RowLoc {
-                sheet: None,
-                row: 2,
-            },
-            fields: cells.iter().map(|c| crate::read::Cell::from(*c)).collect(),
-        };
-        let reject = parse_row(def, &map, &row).expect_err("split");
+        let reject = parse_row(def, &map, &raw_row(&cells)).expect_err("split");
         assert_eq!(reject.code, "field_count");
         assert!(reject.reason.contains("「总费用」"), "{}", reject.reason);
     }
