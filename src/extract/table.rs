@@ -104,14 +104,7 @@ pub fn parse_row<'a>(
     if moved_right || (longer && !reads_whole(&parsed)) {
         let Some(c) = split_by_comma(def, map, row) else {
             if moved_right {
-                return Err(Reject {
-                    code: "field_count",
-                    reason: format!(
-                        "字段数与表头不符：表头 {} 列，本行 {} 列，表头末列之后仍有值",
-                        map.width,
-                        row.fields.len()
-                    ),
-                });
+                return Err(field_count(map.width, row, "，表头末列之后仍有值"));
             }
             return parsed;
         };
@@ -123,16 +116,25 @@ pub fn parse_row<'a>(
                 || format!("第 {} 列", c + 1),
                 |i| format!("「{}」", def.fields[i].header),
             );
-        return Err(Reject {
-            code: "field_count",
-            reason: format!(
-                "字段数与表头不符：表头 {} 列，本行 {} 列；{column}的值中疑似有未加引号的逗号，其后的值错位",
-                map.width,
-                row.fields.len()
-            ),
-        });
+        return Err(field_count(
+            map.width,
+            row,
+            &format!("；{column}的值中疑似有未加引号的逗号，其后的值错位"),
+        ));
     }
     parsed
+}
+
+/// A `field_count` reject: the header's width, the row's, and what else
+/// is wrong (`detail`, empty or starting with its punctuation).
+fn field_count(header_width: usize, row: &RawRow, detail: &str) -> Reject {
+    Reject {
+        code: "field_count",
+        reason: format!(
+            "字段数与表头不符：表头 {header_width} 列，本行 {} 列{detail}",
+            row.fields.len()
+        ),
+    }
 }
 
 /// Whether every value of a parsed row was read (none left empty for being
@@ -216,14 +218,8 @@ fn parse_fields<'a>(
             .any(|extra| !extra.trim().is_empty())
     };
     if short || long() {
-        return Err(Reject {
-            code: "field_count",
-            reason: format!(
-                "字段数与表头不符：表头 {} 列，本行 {} 列",
-                if short { map.named_width } else { map.width },
-                fields.len()
-            ),
-        });
+        let width = if short { map.named_width } else { map.width };
+        return Err(field_count(width, row, ""));
     }
     let mut values = Vec::with_capacity(def.fields.len());
     let mut problems: Vec<(&'static str, String)> = Vec::new();
@@ -315,8 +311,6 @@ fn null_of(ty: FieldType) -> Value<'static> {
     }
 }
 
-/// An identifier's canonical form ([`FieldType::Code`]); `None` when empty.
-/// A code already in that form (the usual case) is borrowed.
 /// The digits of a number of four to fifteen digits that a float-typed
 /// export wrote with a fraction of zeros (`341122002000001.0`, pandas): a
 /// 户编号 or a 结算编号 so written is the same code. Not a longer one: a
@@ -326,6 +320,8 @@ fn float_written_number(t: &str) -> Option<&str> {
     crate::normalize::text::float_written(t).filter(|digits| (4..=15).contains(&digits.len()))
 }
 
+/// An identifier's canonical form ([`FieldType::Code`]); `None` when empty.
+/// A code already in that form (the usual case) is borrowed.
 fn code(raw: &str) -> Option<Cow<'_, str>> {
     let t = raw.trim();
     if t.is_empty() {

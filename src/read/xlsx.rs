@@ -143,41 +143,37 @@ pub(super) fn read_xlsx(
 /// number, which the extract's date column reads as a serial (see
 /// [`crate::read::Section::dates_1904`]).
 fn workbook_dates_1904(bytes: &[u8]) -> bool {
-    use std::io::Read;
-    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return false;
-    };
-    let Ok(part) = zip.by_name("xl/workbook.xml") else {
-        return false;
-    };
-    let mut xml = String::new();
-    // The workbook part lists sheets and names: a few kilobytes.
-    if part.take(1 << 20).read_to_string(&mut xml).is_err() {
-        return false;
-    }
-    dates_1904_in(&xml)
+    zip::ZipArchive::new(Cursor::new(bytes))
+        .ok()
+        .and_then(|mut zip| zip_part(&mut zip, "xl/workbook.xml"))
+        .is_some_and(|xml| dates_1904_in(&xml))
 }
 
-/// Whether a workbook part's `<workbookPr>` (or `<x:workbookPr>`, with the
-/// namespace prefix some exporters write) says `date1904="1"` or `"true"`.
-fn dates_1904_in(xml: &str) -> bool {
-    let Some(start) = xml
-        .match_indices("workbookPr")
-        .map(|(at, _)| at)
-        .find(|&at| matches!(xml[..at].chars().next_back(), Some('<' | ':')))
-    else {
-        return false;
-    };
-    let tag = &xml[start..];
-    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-    [
-        "date1904=\"1\"",
-        "date1904=\"true\"",
-        "date1904='1'",
-        "date1904='true'",
-    ]
-    .iter()
-    .any(|attr| tag.contains(attr))
+/// Whether a workbook part's `workbookPr` element (with or without a
+/// namespace prefix, `<x:workbookPr>`) says `date1904="1"` or `"true"`.
+fn dates_1904_in(xml: &[u8]) -> bool {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "workbookPr" => {
+                return e
+                    .try_get_attribute("date1904")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|a| matches!(a.value.as_ref(), "1" | "true"));
+            }
+            Ok(Event::Eof) | Err(_) => return false,
+            _ => {}
+        }
+    }
+}
+
+/// A part of the workbook's zip, whole.
+fn zip_part(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Vec<u8>> {
+    let mut file = zip.by_name(name).ok()?;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut out).ok()?;
+    Some(out)
 }
 
 /// Whether a cell is a number past a float's 15 significant digits, which
@@ -190,15 +186,9 @@ fn past_float_digits(cell: &Data) -> bool {
 /// its relationships): calamine keeps them to itself.
 fn sheet_parts(bytes: &[u8]) -> Option<HashMap<String, String>> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-    let mut part = |name: &str| -> Option<Vec<u8>> {
-        let mut file = zip.by_name(name).ok()?;
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut out).ok()?;
-        Some(out)
-    };
     let (workbook, rels) = (
-        part("xl/workbook.xml")?,
-        part("xl/_rels/workbook.xml.rels")?,
+        zip_part(&mut zip, "xl/workbook.xml")?,
+        zip_part(&mut zip, "xl/_rels/workbook.xml.rels")?,
     );
     // (element, attribute naming it, attribute to keep) of each element.
     let attributes = |xml: &[u8], element: &str, key: &str, value: &str| {
@@ -624,16 +614,16 @@ mod tests {
         let table = read_file(&path, &is_header).expect("read");
         assert!(table.sections.iter().all(|s| s.dates_1904));
         assert!(dates_1904_in(
-            r#"<x:workbook xmlns:x="m"><x:workbookPr date1904="1"/></x:workbook>"#
+            br#"<x:workbook xmlns:x="m"><x:workbookPr date1904="1"/></x:workbook>"#
         ));
         assert!(dates_1904_in(
-            r#"<workbookPr date1904="true" defaultThemeVersion="1"/>"#
+            br#"<workbookPr date1904="true" defaultThemeVersion="1"/>"#
         ));
         assert!(!dates_1904_in(
-            r#"<workbookPr defaultThemeVersion="1"/><sheets/>"#
+            br#"<workbookPr defaultThemeVersion="1"/><sheets/>"#
         ));
         assert!(!dates_1904_in(
-            r#"<workbookPr/><definedName date1904="1"/>"#
+            br#"<workbookPr/><definedName date1904="1"/>"#
         ));
         // A bare number stays the number: the extract's date column reads
         // it as a 1904 serial.
