@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// The as-of date recorded in the manifest (YYYY-MM-DD); default today.
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         as_of: Option<chrono::NaiveDate>,
     },
     /// Resolve every person across the extracts, evaluate every rule and
@@ -61,7 +61,7 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// The date the rule windows count back from (YYYY-MM-DD); default today.
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         as_of: Option<chrono::NaiveDate>,
         /// Worker threads for reading, resolving and the query engine;
         /// default: the number of cores.
@@ -139,7 +139,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The as-of date the county is built around (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         as_of: chrono::NaiveDate,
         /// Output folder (created).
         #[arg(long)]
@@ -192,6 +192,16 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("须为不小于 1 的整数 / must be a whole number of at least 1".to_string()),
     }
+}
+
+/// `--as-of`: a date written `YYYY-MM-DD`, as the manifest and the rule
+/// windows give it.
+fn date(s: &str) -> Result<chrono::NaiveDate, String> {
+    s.trim().parse::<chrono::NaiveDate>().map_err(|_| {
+        "须为 YYYY-MM-DD 格式的有效日期，如 2025-11-30 / \
+         must be a valid date written YYYY-MM-DD, e.g. 2025-11-30"
+            .to_string()
+    })
 }
 
 /// A `cases --status`: the start of a lifecycle or case status (新增,

@@ -1018,9 +1018,11 @@ fn parse_piece(
     (builder.finish(), tally)
 }
 
-/// The `warnings.csv` line of a value that could not be read (not of one
-/// left empty, nor of an amount rounded to the fen): its field, the cell
-/// and why, parsed again for the reason (such cells are few).
+/// The `warnings.csv` line of a value kept with a warning: one that could
+/// not be read (taken as empty), an expected one left empty (the roster's
+/// 救助类别) or an amount rounded to the fen; its field, the cell and why,
+/// parsed again for the reason (such cells are few). Every warning the
+/// manifest counts is one of these.
 fn value_warning(
     def: &'static ExtractDef,
     map: &HeaderMap,
@@ -1031,15 +1033,30 @@ fn value_warning(
     let i = def.fields.iter().position(|f| f.field == warning.field)?;
     let f = &def.fields[i];
     let value = map.columns[i].map_or("", |c| raw_row.fields[c].as_str());
-    let (code, message) = table::parse_value(f, value).err()?;
+    let header = f.header;
+    let (code, reason) = match (warning.code, table::parse_value(f, value)) {
+        (_, Err((code, message))) => (code, format!("「{header}」{message}，按空值处理")),
+        (code @ "money_rounded", Ok(Value::Money(Some(fen)))) => (
+            code,
+            format!(
+                "「{header}」金额不足一分的部分四舍五入，按 {} 元处理",
+                crate::normalize::money::format_fen(fen)
+            ),
+        ),
+        (code @ "missing_value", Ok(_)) => (
+            code,
+            format!("「{header}」为空，按本户其他成员行填写的值处理"),
+        ),
+        _ => return None,
+    };
     Some(WarningRow {
         extract: def.name,
         file: file.to_owned(),
         row: raw_row.loc.to_string(),
-        field: f.header,
+        field: header,
         field_name: f.field,
         code,
-        reason: format!("「{}」{}，按空值处理", f.header, message),
+        reason,
         value: value.to_owned(),
     })
 }

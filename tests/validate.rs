@@ -334,6 +334,20 @@ fn values_no_command_can_use_are_usage_errors() {
             "--threads",
         ),
         (vec!["cases", "--out", out, "--rule", "CB09"], "CB01"),
+        // A date other than YYYY-MM-DD, or none that exists, is named in
+        // Chinese with the form it must take.
+        (
+            vec!["run", "--input", "x", "--out", out, "--as-of", "2025/11/30"],
+            "须为 YYYY-MM-DD 格式的有效日期",
+        ),
+        (
+            vec!["validate", "--input", "x", "--as-of", "2025-02-30"],
+            "须为 YYYY-MM-DD 格式的有效日期",
+        ),
+        (
+            vec!["generate", "--out", out, "--as-of", ""],
+            "须为 YYYY-MM-DD 格式的有效日期",
+        ),
         (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
         (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),
         (
@@ -592,5 +606,77 @@ fn an_end_of_file_mark_is_a_blank_row() {
             [read, accepted, rejected, skipped],
             "{file}"
         );
+    }
+}
+
+/// Every warning the manifest counts is a line of warnings.csv: an amount
+/// finer than a fen (kept, rounded) and a roster member row that leaves its
+/// 救助类别 empty (kept, the household's from its other rows) as much as an
+/// unreadable value, each with the cell and, for the amount, the figure the
+/// rules use.
+#[test]
+fn every_warning_the_manifest_counts_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::sample_copy(dir.path());
+    std::fs::remove_file(input.join("roster_202511.xlsx")).unwrap();
+    std::fs::write(
+        input.join("roster_202511.csv"),
+        "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,\
+         与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级\n\
+         H001,低保,城关镇,东街社区,张伟,341122198001011238,张伟,341122198001011238,本人,2,800,2024-01-05,1000,\n\
+         H001,,城关镇,东街社区,张伟,341122198001011238,李娜,34112219820315224X,配偶,2,800,2024-01-05,1000,\n",
+    )
+    .unwrap();
+    let settlement = input.join("medical_settlement_202511.csv");
+    let mut bytes = std::fs::read(&settlement).unwrap();
+    let (row, _, _) = encoding_rs::GB18030.encode(
+        "S901,张伟,341122198001011238,住院,2025-03-05,县人民医院,I10 高血压,699.995,600,300,0,100,299.995\n",
+    );
+    if !bytes.ends_with(b"\n") {
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(&row);
+    std::fs::write(&settlement, bytes).unwrap();
+    let out = dir.path().join("out");
+    validate_into(&input, &out);
+    let text = std::fs::read_to_string(out.join("warnings.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let line = |file: &str, field: &str| {
+        rows.iter()
+            .find(|r| r[1] == file && r[3] == field)
+            .unwrap_or_else(|| panic!("no {file} {field} in {text}"))
+            .clone()
+    };
+    assert_eq!(
+        line("roster_202511.csv", "救助类别")[2..],
+        [
+            "3",
+            "救助类别",
+            "missing_value",
+            "「救助类别」为空，按本户其他成员行填写的值处理",
+            ""
+        ]
+    );
+    let total = line("medical_settlement_202511.csv", "总费用");
+    assert_eq!(
+        total[4..],
+        [
+            "money_rounded",
+            "「总费用」金额不足一分的部分四舍五入，按 700.00 元处理",
+            "699.995"
+        ]
+    );
+    // As many lines as the manifest counts, file by file.
+    let m = manifest(&out);
+    for input in m["inputs"].as_array().unwrap() {
+        let counted: u64 = input["warnings"]
+            .as_object()
+            .map_or(0, |w| w.values().map(|n| n.as_u64().unwrap()).sum());
+        let listed = rows.iter().filter(|r| r[1] == input["file"]).count() as u64;
+        assert_eq!(listed, counted, "{}: {text}", input["file"]);
     }
 }
