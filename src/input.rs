@@ -36,7 +36,7 @@ pub struct FileAccount {
     pub rows_duplicate: u64,
     /// Rows replaced by a later, different row with the same record key.
     pub rows_conflict: u64,
-    /// Skipped rows by reason: blank, total, repeated_header, title.
+    /// Skipped rows by reason: blank, total, repeated_header, title, footer.
     pub skipped: BTreeMap<String, u64>,
     /// Rejected rows by reason code.
     pub rejected: BTreeMap<String, u64>,

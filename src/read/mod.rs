@@ -102,6 +102,9 @@ pub enum SkipReason {
     /// A title of one cell right above a repeated header (two exports
     /// pasted into one file: `2025年10月失业登记` above the second's header).
     Title,
+    /// A line the export ends with: who made or checked it, when, notes
+    /// (`制表人：张三`, `注：…`).
+    Footer,
 }
 
 impl SkipReason {
@@ -111,6 +114,7 @@ impl SkipReason {
             SkipReason::Total => "total",
             SkipReason::RepeatedHeader => "repeated_header",
             SkipReason::Title => "title",
+            SkipReason::Footer => "footer",
         }
     }
 }

@@ -15,6 +15,43 @@ use super::{
 const TOTAL_PREFIXES: [&str; 2] = ["合计", "总计"];
 const TOTAL_EXACT: [&str; 3] = ["合计", "总计", "小计"];
 
+/// Labels of the lines a department's export ends with, below its rows:
+/// who made and checked the table, when, and notes on it (`制表人：张三`,
+/// `审核人：`, `填报日期：2025年11月30日`, `注：本表数据截至…`). Each is
+/// followed by a colon in such a line (see [`is_footer`]).
+const FOOTER_LABELS: [&str; 30] = [
+    "制表人",
+    "制表",
+    "填表人",
+    "填报人",
+    "审核人",
+    "审核",
+    "复核人",
+    "审批人",
+    "负责人",
+    "单位负责人",
+    "经办人",
+    "联系人",
+    "联系电话",
+    "制表日期",
+    "填表日期",
+    "填报日期",
+    "报送日期",
+    "打印日期",
+    "打印时间",
+    "导出日期",
+    "导出时间",
+    "制表时间",
+    "填报单位",
+    "制表单位",
+    "备注",
+    "说明",
+    "填表说明",
+    "注",
+    "数据来源",
+    "统计口径",
+];
+
 /// Whether the search for the header may go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scan {
@@ -295,10 +332,35 @@ pub(super) fn classify(
     if is_total_label(first) || is_total_elsewhere(fields) {
         return Some(SkipReason::Total);
     }
+    if is_footer(first, fields) {
+        return Some(SkipReason::Footer);
+    }
     if is_header(fields) {
         return Some(SkipReason::RepeatedHeader);
     }
     None
+}
+
+/// Whether a row is a footer line of the export (see [`FOOTER_LABELS`]):
+/// its first value opens with such a label and a colon (`制表人：张三`,
+/// `注1：…`; spaced out as spreadsheets space labels), and no value holds
+/// an ID number's run of 15 or more digits, so that no row naming a person
+/// is taken for one.
+fn is_footer(first: &str, fields: &[Cell]) -> bool {
+    // Most rows are data: decide those without building a string.
+    let Some(colon) = first.find(['：', ':']) else {
+        return false;
+    };
+    let label: String = first[..colon]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let label = label.trim_end_matches(|c: char| c.is_ascii_digit());
+    FOOTER_LABELS.contains(&label)
+        && fields.iter().all(|f| {
+            f.split(|c: char| !c.is_ascii_digit())
+                .all(|run| run.len() < 15)
+        })
 }
 
 fn is_blank(fields: &[Cell]) -> bool {
@@ -486,6 +548,31 @@ mod tests {
             Some(SkipReason::RepeatedHeader)
         );
         assert_eq!(classify(&strings(&["张三", "合计"]), pred), None);
+        // The lines an export ends with: who made it, when, notes.
+        for row in [
+            &["制表人：张三", "", "审核人：李四", ""][..],
+            &["", "制 表 人:", "张三", "联系电话：0550-7012345"],
+            &["填报日期：2025年11月30日"],
+            &["注：本表数据截至2025年11月30日。"],
+            &["注1：金额单位为元"],
+        ] {
+            assert_eq!(
+                classify(&strings(row), pred),
+                Some(SkipReason::Footer),
+                "{row:?}"
+            );
+        }
+        // A data row is never one: a name, a value with a colon that is no
+        // footer label, or a label beside an ID number.
+        for row in [
+            &["制表", "341122198001011238"][..],
+            &["单小明", "341122198001011238"],
+            &["10:30", "张三"],
+            &["备注：张三", "341122198001011238"],
+            &["医院：县人民医院", "张三"],
+        ] {
+            assert_eq!(classify(&strings(row), pred), None, "{row:?}");
+        }
         // The label after a number, columns in another order.
         for row in [
             &["", "2000", "合计", ""][..],
