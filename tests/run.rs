@@ -813,8 +813,9 @@ fn a_finding_resting_on_a_repaired_row_says_so_in_match() {
 }
 
 /// A settlement file repeated whole by a second one: the same findings as
-/// with one, but for DQ01 and DQ04, one per source row (so one for each
-/// copy); and no conflicts in the copy.
+/// with one, DQ01 and DQ04 too (the copy in force, the second file's, is
+/// the source row: the same record issued again is flagged once), and no
+/// conflicts in the copy.
 #[test]
 fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
     let dir = tempfile::tempdir().unwrap();
@@ -858,7 +859,7 @@ fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
             .count()
     };
     assert!(settlement_rows(&once) > 0);
-    assert_eq!(settlement_rows(&twice), 2 * settlement_rows(&once));
+    assert_eq!(settlement_rows(&twice), settlement_rows(&once));
     assert_eq!(rows_conflict(&twice, "medical_settlement_202512.csv"), 0);
 }
 
@@ -1310,5 +1311,58 @@ fn a_listed_hardship_is_read_and_an_unreadable_one_is_named_in_warnings() {
         ["education,education_202511.csv,7,困境类型,bad_category,\
              「困境类型」取值不在允许范围（孤儿/事实无人抚养/残疾/低保家庭/特困家庭/无），按空值处理,留守儿童"],
         "{warnings}"
+    );
+}
+
+/// A later file that issues rows of an earlier one again, value for value,
+/// repeats them: an ID number left out (`/`), one Excel destroyed and one
+/// with a wrong check character each raise their DQ01 or DQ04 once, on the
+/// later file's row (the one the rules use), not once a file. A row issued
+/// again with another value is a conflict: two source rows, a DQ01 each.
+#[test]
+fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let rows = "姓名\t身份证号\t单位名称\t单位类型\t费款所属期\t缴费基数（元）\n\
+                赵六\t3.41122E+17\t成信纺织有限公司\t企业\t202505\t3000.00\n\
+                钱七\t/\t成信纺织有限公司\t企业\t202505\t3000.00\n\
+                孙八\t341122198202030027\t成信纺织有限公司\t企业\t202505\t3000.00\n\
+                周九\t341122198202040025\t成信纺织有限公司\t企业\t202505\t3000.00\n";
+    std::fs::write(input.join("contribution_202510.tsv"), rows).unwrap();
+    let again = rows.replace(
+        "周九\t341122198202040025\t成信纺织有限公司\t企业\t202505\t3000.00",
+        "周九\t341122198202040025\t成信纺织有限公司\t企业\t202505\t3100.00",
+    );
+    std::fs::write(input.join("contribution_202512.tsv"), again).unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let dq: Vec<&str> = findings
+        .lines()
+        .filter(|l| l.contains(",DQ01,") || l.contains(",DQ04,"))
+        .filter(|l| l.contains("contribution_2025"))
+        .collect();
+    let mut sources: Vec<&str> = dq.iter().map(|l| l.split(',').nth(10).unwrap()).collect();
+    sources.sort_unstable();
+    assert_eq!(
+        sources,
+        [
+            "contribution:contribution_202510.tsv:5",
+            "contribution:contribution_202512.tsv:2",
+            "contribution:contribution_202512.tsv:3",
+            "contribution:contribution_202512.tsv:4",
+            "contribution:contribution_202512.tsv:5",
+        ],
+        "{findings}"
+    );
+    // Only the row issued with another value is a conflict.
+    let conflicts = read(out.join("conflicts.csv"));
+    assert_eq!(
+        conflicts
+            .lines()
+            .filter(|l| l.starts_with("contribution,"))
+            .count(),
+        1,
+        "{conflicts}"
     );
 }

@@ -554,8 +554,10 @@ pub(crate) fn union_of(tables: &[(&str, String)], query: &str) -> String {
 /// `/`, in the primary ID column: a second one such as a guardian's is
 /// often empty) that nothing linked. A record that stays unlinked is
 /// flagged, so that nothing it holds is silently lost to the rules. Every
-/// source row counts, one that a later row of its key replaces (or another
-/// file repeats) too: the file holds that bad ID.
+/// source row counts, one that a later, different row of its key replaces
+/// too: the file holds that bad ID. (A row that a later file issues again
+/// value for value is one record with its copy: the findings are made from
+/// the copy in force alone, in `run::finding_rows`.)
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status, method
