@@ -346,26 +346,6 @@ fn superseded_table(name: &str) -> String {
     format!("_superseded_{name}")
 }
 
-/// The `_ord`s of extract `name`'s superseded rows, ascending: on disk its
-/// table of them, in memory the rows its `_superseded` column flags (after
-/// [`mark_superseded`]).
-pub async fn superseded_ords(ctx: &SessionContext, name: &str) -> Result<Vec<u64>> {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::UInt64Type;
-    let table = superseded_table(name);
-    let sql = if ctx.table_exist(&table)? {
-        format!("SELECT \"_ord\" FROM \"{table}\"")
-    } else {
-        format!("SELECT \"_ord\" FROM \"{name}\" WHERE \"_superseded\"")
-    };
-    let mut ords = Vec::new();
-    for b in ctx.sql(&sql).await?.collect().await? {
-        ords.extend(b.column(0).as_primitive::<UInt64Type>().values().iter());
-    }
-    ords.sort_unstable();
-    Ok(ords)
-}
-
 /// Drops the extract tables `names` once nothing reads them (the write
 /// stage reads the resolved IDs only). On disk their work files stay: the
 /// resolved IDs are views over them ([`rows_table`]).

@@ -136,6 +136,10 @@ pub struct Inputs {
     /// the extracts keyed by ID number: a repaired row's key is chained
     /// again with them ([`crate::resolve::rekey`]).
     pub dups: BTreeMap<&'static str, Vec<(u64, u64)>>,
+    /// Extract name → the `_ord`s of its rows that repeat a row of an
+    /// earlier file value for value (a record issued again), ascending: the
+    /// first copy stands for the record in DQ01 and DQ04.
+    pub repeats: BTreeMap<&'static str, Vec<u64>>,
     /// Extract name → the account (index into `accounts`) of each of its
     /// files, by the file's part of its rows' `_ord`s
     /// ([`table::split_ord`]).
@@ -419,6 +423,9 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                     inputs.conflicts.insert(name, conflicts.pairs);
                 }
                 let def = extract::by_name(name).expect("extract names come from the table");
+                if !conflicts.repeats.is_empty() {
+                    inputs.repeats.insert(name, conflicts.repeats);
+                }
                 if !conflicts.dups.is_empty() && crate::resolve::rekey::keyed_by_id(def) {
                     inputs.dups.insert(name, conflicts.dups);
                 }

@@ -349,7 +349,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         &config.config,
         rule_findings,
         &resolution,
-        &inputs.conflicts,
+        &inputs.repeats,
     )
     .await
     .map_err(internal)?;
@@ -945,7 +945,7 @@ async fn finding_rows(
     config: &Config,
     found: Vec<Finding>,
     res: &Resolution,
-    conflicts: &BTreeMap<&'static str, Vec<(u64, u64)>>,
+    repeats: &BTreeMap<&'static str, Vec<u64>>,
 ) -> Result<Vec<FindingRow>, Box<dyn std::error::Error + Send + Sync>> {
     let homes = roster_homes(ctx).await?;
     let fuzzy = fuzzy_links(ctx).await?;
@@ -972,25 +972,9 @@ async fn finding_rows(
     // a roster row names its own household.
     let roster_rows = roster_row_homes(ctx).await?;
     // A row that a later file issues again value for value is one record:
-    // the copy in force raises its DQ01 or DQ04, once. A row that a later,
-    // different row of its key replaced (a conflict) is a source row of its
-    // own and raises its own.
-    let mut repeated: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for batch in [&res.dq01_invalid_id, &res.dq04_sci_notation] {
-        let ex = strings(batch, "extract")?;
-        for i in 0..batch.num_rows() {
-            let name = ex.value(i);
-            if !repeated.contains_key(name) {
-                let mut ords = attach::superseded_ords(ctx, name).await?;
-                if let Some(pairs) = conflicts.get(name) {
-                    let replaced: BTreeSet<u64> =
-                        pairs.iter().map(|&(earlier, _)| earlier).collect();
-                    ords.retain(|o| !replaced.contains(o));
-                }
-                repeated.insert(name.to_string(), ords);
-            }
-        }
-    }
+    // its first copy raises its DQ01 or DQ04, once (as an exact duplicate
+    // within a file is its first copy's). A row that a later, different
+    // row of its key replaced (a conflict) is a source row of its own.
     for (rule, batch) in [
         ("DQ01", &res.dq01_invalid_id),
         ("DQ04", &res.dq04_sci_notation),
@@ -1014,7 +998,7 @@ async fn finding_rows(
         let method = strings(batch, "method")?;
         let raised = (0..batch.num_rows()).into_par_iter().filter_map(|i| {
             if field.value(i) != "id_number"
-                || repeated
+                || repeats
                     .get(ex.value(i))
                     .is_some_and(|s| s.binary_search(&ord.value(i)).is_ok())
             {

@@ -813,9 +813,8 @@ fn a_finding_resting_on_a_repaired_row_says_so_in_match() {
 }
 
 /// A settlement file repeated whole by a second one: the same findings as
-/// with one, DQ01 and DQ04 too (the copy in force, the second file's, is
-/// the source row: the same record issued again is flagged once), and no
-/// conflicts in the copy.
+/// with one, DQ01 and DQ04 too (on the first file's rows: the same record
+/// issued again is flagged once), and no conflicts in the copy.
 #[test]
 fn a_file_repeated_whole_adds_no_conflict_and_no_rule_finding() {
     let dir = tempfile::tempdir().unwrap();
@@ -1317,8 +1316,9 @@ fn a_listed_hardship_is_read_and_an_unreadable_one_is_named_in_warnings() {
 /// A later file that issues rows of an earlier one again, value for value,
 /// repeats them: an ID number left out (`/`), one Excel destroyed and one
 /// with a wrong check character each raise their DQ01 or DQ04 once, on the
-/// later file's row (the one the rules use), not once a file. A row issued
-/// again with another value is a conflict: two source rows, a DQ01 each.
+/// first copy (as an exact duplicate within a file does), not once a file.
+/// A row issued again with another value is a conflict: two source rows, a
+/// DQ01 each.
 #[test]
 fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -1347,10 +1347,10 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     assert_eq!(
         sources,
         [
+            "contribution:contribution_202510.tsv:2",
+            "contribution:contribution_202510.tsv:3",
+            "contribution:contribution_202510.tsv:4",
             "contribution:contribution_202510.tsv:5",
-            "contribution:contribution_202512.tsv:2",
-            "contribution:contribution_202512.tsv:3",
-            "contribution:contribution_202512.tsv:4",
             "contribution:contribution_202512.tsv:5",
         ],
         "{findings}"

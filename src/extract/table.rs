@@ -1174,12 +1174,25 @@ impl FileRows {
 /// `800.00`) is superseded; two rows of one member that differ are both
 /// kept, for CB05, and are no conflict. The roster's rows always carry
 /// their digests.
+#[cfg(test)]
 fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>) {
+    let (superseded, conflicts, _) = supersede_noting_repeats(files, roster);
+    (superseded, conflicts)
+}
+
+/// [`supersede`], and the rows that repeat a row of an earlier file value
+/// for value (for the roster, also one of the same file written
+/// differently), ascending: copies of a record issued again.
+fn supersede_noting_repeats(
+    files: &[&FileColumns],
+    roster: bool,
+) -> (Vec<bool>, Vec<(usize, usize)>, Vec<usize>) {
     /// Earlier rows of a key looked at for a repeat: keys recur once a file.
     const MAX_LOOK_BACK: usize = 64;
     let n: usize = files.iter().map(|f| f.len).sum();
     let mut superseded = vec![false; n];
     let mut conflicts: Vec<(usize, usize)> = Vec::new();
+    let mut repeats: Vec<usize> = Vec::new();
     let digests = (files.len() > 1 || roster)
         && u32::try_from(n).is_ok_and(|n| n < u32::MAX)
         && files.iter().all(|f| f.contents.len() == f.len);
@@ -1232,6 +1245,7 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
                     Entry::Occupied(e) if file_of(*e.get()) == file_idx => {}
                     Entry::Occupied(mut e) => {
                         superseded[*e.get()] = true;
+                        repeats.push(i);
                         e.insert(i);
                     }
                     Entry::Vacant(e) => {
@@ -1290,6 +1304,9 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
                 }
                 None
             });
+            if repeat.is_some() {
+                repeats.push(i);
+            }
             if roster {
                 if let Some(j) = repeat {
                     superseded[rep(j)] = true;
@@ -1305,7 +1322,8 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
         }
     }
     conflicts.sort_unstable_by_key(|&(prev, i)| (i, prev));
-    (superseded, conflicts)
+    repeats.sort_unstable();
+    (superseded, conflicts, repeats)
 }
 
 /// Whether row `i`, the next of its key after `prev`, is a conflict with
@@ -1351,13 +1369,21 @@ pub struct Conflicts {
     pub per_file: BTreeMap<usize, u64>,
     pub pairs: Vec<(u64, u64)>,
     pub dups: Vec<(u64, u64)>,
+    /// The `_ord`s of the rows that repeat a row of an earlier file value
+    /// for value (a record issued again), ascending.
+    pub repeats: Vec<u64>,
 }
 
 impl Conflicts {
     /// The conflicts [`supersede`] found (`pairs` of indices into all
     /// files' rows), for files of `lens` rows each whose rows' `_ord`s were
     /// written with `places`.
-    fn of(pairs: &[(usize, usize)], places: &[usize], files: &[&FileColumns]) -> Conflicts {
+    fn of(
+        pairs: &[(usize, usize)],
+        repeats: &[usize],
+        places: &[usize],
+        files: &[&FileColumns],
+    ) -> Conflicts {
         let starts = starts_of(files.iter().map(|f| f.len));
         let at = |i: usize| {
             let f = starts.partition_point(|&s| s <= i) - 1;
@@ -1376,6 +1402,8 @@ impl Conflicts {
                 .extend(f.dups.iter().map(|&(d, o)| (ord(d), ord(o))));
         }
         conflicts.dups.sort_unstable();
+        conflicts.repeats = repeats.iter().map(|&i| at(i).1).collect();
+        conflicts.repeats.sort_unstable();
         conflicts
     }
 }
@@ -1432,9 +1460,9 @@ pub fn split_ord(ord: u64) -> (usize, usize) {
 /// with the place its rows' `_ord`s were written with.
 pub fn superseded_ords(def: &ExtractDef, files: &[(usize, &FileColumns)]) -> (Vec<u64>, Conflicts) {
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
-    let (superseded, pairs) = supersede(&columns, def.is_roster());
+    let (superseded, pairs, repeats) = supersede_noting_repeats(&columns, def.is_roster());
     let places: Vec<usize> = files.iter().map(|(place, _)| *place).collect();
-    let conflicts = Conflicts::of(&pairs, &places, &columns);
+    let conflicts = Conflicts::of(&pairs, &repeats, &places, &columns);
     let mut ords = Vec::new();
     let mut i = 0;
     for (place, f) in files {
@@ -1460,9 +1488,9 @@ pub fn build_extract(
 ) -> Result<(Vec<RecordBatch>, Conflicts), arrow::error::ArrowError> {
     let schema = schema(def);
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| f).collect();
-    let (superseded, pairs) = supersede(&columns, def.is_roster());
+    let (superseded, pairs, repeats) = supersede_noting_repeats(&columns, def.is_roster());
     let places: Vec<usize> = (0..files.len()).collect();
-    let conflicts = Conflicts::of(&pairs, &places, &columns);
+    let conflicts = Conflicts::of(&pairs, &repeats, &places, &columns);
     let superseded = arrow::array::BooleanArray::from(superseded);
     let mut batches = Vec::new();
     let mut at = 0;
@@ -1793,7 +1821,7 @@ mod tests {
         assert_eq!(conflicts, [(0, 1), (3, 4)]);
         // As `_ord`s of files written in places 0, 5 and 9, counted on
         // the later row's file.
-        let found = Conflicts::of(&conflicts, &[0, 5, 9], &[&first, &second, &third]);
+        let found = Conflicts::of(&conflicts, &[], &[0, 5, 9], &[&first, &second, &third]);
         assert_eq!(found.per_file, BTreeMap::from([(0, 1), (2, 1)]));
         assert_eq!(
             found.pairs,
@@ -1808,7 +1836,7 @@ mod tests {
     fn conflicts_carry_each_duplicate_with_its_original() {
         let first = keyed_with_dups(&[(7, None), (8, None), (7, None)], &[(2, 0)]);
         let second = keyed_with_dups(&[(9, None), (9, None), (9, None)], &[(1, 0), (2, 0)]);
-        let found = Conflicts::of(&[], &[3, 6], &[&first, &second]);
+        let found = Conflicts::of(&[], &[], &[3, 6], &[&first, &second]);
         assert_eq!(
             found.dups,
             [

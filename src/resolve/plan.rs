@@ -557,7 +557,7 @@ pub(crate) fn union_of(tables: &[(&str, String)], query: &str) -> String {
 /// source row counts, one that a later, different row of its key replaces
 /// too: the file holds that bad ID. (A row that a later file issues again
 /// value for value is one record with its copy: the findings are made from
-/// the copy in force alone, in `run::finding_rows`.)
+/// its first copy alone, in `run::finding_rows`.)
 pub(crate) fn dq01_invalid_id() -> String {
     format!(
         "SELECT extract, file, \"row\", \"_ord\", field, raw_id, raw_name, id_status, method
