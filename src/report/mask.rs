@@ -44,13 +44,23 @@ pub fn mask_id(id: &str) -> String {
 /// code of county, township and sequence (`341122001001008`) often reads
 /// as a legacy ID born in 1900.
 pub fn mask_household(household_id: &str) -> String {
+    if is_id_number(household_id) {
+        mask_id(household_id)
+    } else {
+        household_id.to_string()
+    }
+}
+
+/// Whether a code is an 18-character ID number, or one with only its
+/// check character wrong (see [`mask_household`]).
+fn is_id_number(code: &str) -> bool {
     use crate::normalize::id::has_birth_date;
-    let id = normalize_id(household_id);
+    let id = normalize_id(code);
     match (id.status, id.value.as_deref()) {
-        (IdStatus::Valid, _) => mask_id(household_id),
+        (IdStatus::Valid, _) => true,
         // An ID number with a typing error in its check character.
-        (IdStatus::BadCheck, Some(v)) if has_birth_date(v) => mask_id(household_id),
-        _ => household_id.to_string(),
+        (IdStatus::BadCheck, Some(v)) => has_birth_date(v),
+        _ => false,
     }
 }
 
@@ -77,6 +87,27 @@ pub fn mask_name(name: &str) -> String {
 /// scientific notation when it kept more than the region code
 /// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
+    mask_runs(text, |_| true)
+}
+
+/// [`mask_ids_in`] for the evidence hedui writes, which quotes the ID
+/// numbers it names (`「…」`, masked by [`mask_quoted_ids`]): a run of
+/// digits there is a 户编号 (CB05), a settlement number (DY02) or a
+/// property unit (CB02), shown as written for a reviewer to find the record
+/// by, as the 户编号 column shows its code ([`mask_household`]), unless it
+/// is an ID number as that column judges one, or starts or ends with one.
+/// Scientific notation is masked as there.
+fn mask_ids_in_evidence(text: &str) -> String {
+    mask_runs(text, |run| {
+        let n = run.len();
+        is_id_number(run) || (n > 18 && (is_id_number(&run[..18]) || is_id_number(&run[n - 18..])))
+    })
+}
+
+/// Masks the runs of 15 or more digits (with an ID's closing `X`) that
+/// `is_id` takes for an ID number, and every mantissa of scientific notation
+/// that kept more than the region code (see [`mask_ids_in`]).
+fn mask_runs(text: &str, is_id: impl Fn(&str) -> bool) -> String {
     // What is masked has 15 digits in a row, or seven around a decimal
     // point (scientific notation): eight bytes or more of digits and points
     // in a row. Most evidence (amounts, dates) has none.
@@ -117,7 +148,7 @@ pub fn mask_ids_in(text: &str) -> String {
             let run: String = chars[start..i].iter().collect();
             if run.contains('.') {
                 out.push_str(&mask_sci_mantissa(&run));
-            } else if digits >= 15 {
+            } else if digits >= 15 && is_id(&run) {
                 out.push_str(&mask_id(&run));
             } else {
                 out.push_str(&run);
@@ -135,7 +166,7 @@ pub fn mask_ids_in(text: &str) -> String {
 /// [`NAME_SLOTS`] of the rules that quote other names, and CB02's
 /// `；NAME 名下`.
 pub fn mask_evidence(evidence: &str, subject: &str) -> String {
-    mask_text(&mask_quoted_ids(evidence), subject)
+    mask_text(&mask_ids_in_evidence(&mask_quoted_ids(evidence)), subject)
 }
 
 /// Quotes a raw ID number as DQ01, DQ03 and DQ04 quote it in evidence:
@@ -301,10 +332,10 @@ fn dq03_as_masked_before(pieces: &[Piece]) -> Option<String> {
     ))
 }
 
-/// [`mask_evidence`] without its quoted IDs: a reviewer's note may quote
-/// anything.
-fn mask_text(evidence: &str, subject: &str) -> String {
-    let mut text = mask_ids_in(evidence);
+/// Masks the names in a text whose ID numbers are masked already: the
+/// subject's and those of the [`NAME_SLOTS`] (see [`mask_evidence`]).
+fn mask_text(masked_ids: &str, subject: &str) -> String {
+    let mut text = masked_ids.to_owned();
     // The slots first: a name there that holds the subject's
     // (`王芳原名王方`) is masked whole, not left as `王*原名王方`.
     for (open, seps) in NAME_SLOTS {
@@ -334,7 +365,7 @@ pub fn mask_note(note: &str, subject: &str) -> String {
         })
         .collect();
     let spelled = mask_spellings(&folded, subject.trim());
-    mask_text(&join_digit_groups(&spelled), subject)
+    mask_text(&mask_ids_in(&join_digit_groups(&spelled)), subject)
 }
 
 /// Masks the subject's name where a note writes it another way: spaced
@@ -531,6 +562,36 @@ mod tests {
         assert_eq!(mask_ids_in("「1.10105E+17」"), "「1.10105E+17」");
         assert_eq!(mask_ids_in("号 110105900101123"), "号 110105*****1123");
         assert_eq!(mask_ids_in("号 11010590010112"), "号 11010590010112");
+    }
+
+    /// The codes a reviewer finds a record by stay in evidence as written:
+    /// 户编号 (CB05), settlement numbers (DY02); an ID number among them,
+    /// or at the start or end of one, is masked as the 户编号 column masks
+    /// one. A note masks every run of 15 digits.
+    #[test]
+    fn evidence_shows_codes_and_masks_the_id_numbers_among_them() {
+        for kept in [
+            "同一人在 2 户中：341122001000026、341122003000025",
+            "同一人在 2 户中：341122001001008、H0002",
+            "住院结算 1 笔报销比例低于 70.00%：JS3411220000000513 2025-04-01 50.00%（5000.00/10000.00 元）",
+        ] {
+            assert_eq!(mask_evidence(kept, "张三"), kept);
+        }
+        assert_eq!(
+            mask_evidence(
+                "同一人在 2 户中：341122001001008、110105199001011234",
+                "张三"
+            ),
+            "同一人在 2 户中：341122001001008、110105********1234"
+        );
+        for glued in ["JS110105199001011234001", "JS001110105199001011234"] {
+            let masked = mask_evidence(glued, "张三");
+            assert!(!masked.contains("19900101"), "{masked}");
+        }
+        assert_eq!(
+            mask_note("户 341122001000026 已核", "张三"),
+            "户 341122*****0026 已核"
+        );
     }
 
     // The evidence texts below are the rules' own (tests/snapshots): each
