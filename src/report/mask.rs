@@ -95,13 +95,35 @@ pub fn mask_ids_in(text: &str) -> String {
 /// digits there is a 户编号 (CB05), a settlement number (DY02) or a
 /// property unit (CB02), shown as written for a reviewer to find the record
 /// by, as the 户编号 column shows its code ([`mask_household`]), unless it
-/// is an ID number as that column judges one, or starts or ends with one.
-/// Scientific notation is masked as there.
+/// holds an ID number ([`holds_id_number`]). Scientific notation is masked
+/// as there.
 fn mask_ids_in_evidence(text: &str) -> String {
-    mask_runs(text, |run| {
-        let n = run.len();
-        is_id_number(run) || (n > 18 && (is_id_number(&run[..18]) || is_id_number(&run[n - 18..])))
-    })
+    mask_runs(text, holds_id_number)
+}
+
+/// Whether a run of 15 or more digits (an `X` after the last counts) holds
+/// an ID number: it is one as the 户编号 column judges one
+/// ([`is_id_number`]), or starts or ends with one, or any 18 characters of
+/// it are a valid one (a settlement number of a prefix, the patient's ID
+/// and a sequence); 17 digits with a real birth date (an ID whose check
+/// character was written `×`: the digits give it); 15 digits that are a
+/// legacy number of someone born in 1901 or later (a code of county,
+/// township and sequence, `341122001001008`, reads as born in 1900).
+fn holds_id_number(run: &str) -> bool {
+    use crate::normalize::id::has_birth_date;
+    let n = run.len();
+    match n {
+        15 => &run[6..8] != "00" && normalize_id(run).status == IdStatus::Upgraded15,
+        17 => has_birth_date(&format!("{run}0")),
+        _ => {
+            is_id_number(run)
+                || (n > 18
+                    && (is_id_number(&run[..18])
+                        || is_id_number(&run[n - 18..])
+                        || (0..=n - 18)
+                            .any(|i| normalize_id(&run[i..i + 18]).status == IdStatus::Valid)))
+        }
+    }
 }
 
 /// Masks the runs of 15 or more digits (with an ID's closing `X`) that
@@ -134,7 +156,7 @@ fn mask_runs(text: &str, is_id: impl Fn(&str) -> bool) -> String {
             let start = i;
             i = digits_from(i);
             let mut digits = i - start;
-            if i < chars.len() && matches!(chars[i], 'X' | 'x') && digits == 17 {
+            if i < chars.len() && matches!(chars[i], 'X' | 'x') && digits >= 17 {
                 i += 1;
             } else if chars.get(i) == Some(&'.')
                 && chars.get(i + 1).is_some_and(char::is_ascii_digit)
@@ -584,9 +606,24 @@ mod tests {
             ),
             "同一人在 2 户中：341122001001008、110105********1234"
         );
-        for glued in ["JS110105199001011234001", "JS001110105199001011234"] {
+        // An ID glued to other digits: at the start, the end (its `X` too)
+        // or inside; one whose check character was written `×`; a legacy
+        // number.
+        for glued in [
+            "JS110105199001011234001",
+            "JS001110105199001011234",
+            "JS00134112219820315224X",
+            "JS0010011101051990010112320001",
+            "34112219820315224× 住院",
+            "号 110105900101123",
+        ] {
             let masked = mask_evidence(glued, "张三");
-            assert!(!masked.contains("19900101"), "{masked}");
+            assert!(
+                !masked.contains("19900101")
+                    && !masked.contains("19820315")
+                    && !masked.contains("900101"),
+                "{masked}"
+            );
         }
         assert_eq!(
             mask_note("户 341122001000026 已核", "张三"),
