@@ -865,27 +865,36 @@ struct Tally {
     region_unknown: u64,
     rejected: BTreeMap<&'static str, u64>,
     rejects: Vec<RejectRow>,
-    /// The first [`WARNINGS_LISTED`] of each field's, in row order.
+    /// The first [`WARNINGS_LISTED`] of each field's and reason's, in row
+    /// order.
     value_warnings: Vec<WarningRow>,
-    /// How many of `value_warnings` each field (by name) has.
-    listed: BTreeMap<&'static str, usize>,
+    /// How many of `value_warnings` each field (by name) has of each reason
+    /// code.
+    listed: BTreeMap<(&'static str, &'static str), usize>,
 }
 
-/// How many unreadable values of one field of a file warnings.csv lists
+/// How many warnings of one field and reason of a file warnings.csv lists
 /// (the manifest counts them all): a column a site fills with its own
-/// codes would otherwise list every row of a file of millions.
+/// codes would otherwise list every row of a file of millions, and amounts
+/// rounded to the fen leave room for the unreadable values of their column.
 const WARNINGS_LISTED: usize = 1000;
 
 impl Tally {
-    /// Whether warnings.csv has room for another of `field`'s warnings.
-    fn lists_more(&self, field: &str) -> bool {
-        self.listed.get(field).is_none_or(|&n| n < WARNINGS_LISTED)
+    /// Whether warnings.csv has room for another of `field`'s warnings
+    /// for reason `code`.
+    fn lists_more(&self, field: &'static str, code: &'static str) -> bool {
+        self.listed
+            .get(&(field, code))
+            .is_none_or(|&n| n < WARNINGS_LISTED)
     }
 
-    /// Keeps a warning for warnings.csv if its field has room.
+    /// Keeps a warning for warnings.csv if its field and reason have room.
     fn list(&mut self, warning: WarningRow) {
-        if self.lists_more(warning.field_name) {
-            *self.listed.entry(warning.field_name).or_default() += 1;
+        if self.lists_more(warning.field_name, warning.code) {
+            *self
+                .listed
+                .entry((warning.field_name, warning.code))
+                .or_default() += 1;
             self.value_warnings.push(warning);
         }
     }
@@ -991,7 +1000,7 @@ fn parse_piece(
                 }
                 for w in &row.warnings {
                     *tally.warnings.entry((w.code, w.field)).or_default() += 1;
-                    if tally.lists_more(w.field)
+                    if tally.lists_more(w.field, w.code)
                         && let Some(warning) = value_warning(def, map, file, raw_row, w)
                     {
                         tally.list(warning);
@@ -1029,7 +1038,7 @@ fn parse_piece(
 /// not be read (taken as empty), an expected one left empty (the roster's
 /// 救助类别) or an amount rounded to the fen; its field, the cell and why,
 /// parsed again for the reason (such cells are few). Every warning the
-/// manifest counts is one of these.
+/// manifest counts on a field is one of these.
 fn value_warning(
     def: &'static ExtractDef,
     map: &HeaderMap,
@@ -1052,7 +1061,7 @@ fn value_warning(
         ),
         (code @ "missing_value", Ok(_)) => (
             code,
-            format!("「{header}」为空，按本户其他成员行填写的值处理"),
+            format!("「{header}」为空，按本户其他成员行填写的值处理（均未填写时不认定）"),
         ),
         _ => return None,
     };
@@ -1159,7 +1168,7 @@ mod tests {
     /// warnings.csv lists the first [`WARNINGS_LISTED`] of each field, in
     /// row order, however the file's pieces come together.
     #[test]
-    fn warnings_listed_are_the_first_of_each_field() {
+    fn warnings_listed_are_the_first_of_each_field_and_reason() {
         let warning = |field_name: &'static str, row: usize| WarningRow {
             extract: "education",
             file: "e.csv".into(),
@@ -1193,6 +1202,21 @@ mod tests {
         };
         assert_eq!(rows("hardship"), (0..WARNINGS_LISTED).collect::<Vec<_>>());
         assert_eq!(rows("aid_type"), [0, 500, 1000, 1500]);
+        // Each reason of a field has room of its own: amounts rounded to
+        // the fen leave room for the column's unreadable values.
+        let mut amounts = Tally::default();
+        for row in 0..1500 {
+            amounts.list(WarningRow {
+                code: "money_rounded",
+                ..warning("amount", row)
+            });
+        }
+        amounts.list(WarningRow {
+            code: "bad_money",
+            ..warning("amount", 1500)
+        });
+        assert_eq!(amounts.value_warnings.len(), WARNINGS_LISTED + 1);
+        assert_eq!(amounts.value_warnings.last().unwrap().code, "bad_money");
     }
 
     #[test]

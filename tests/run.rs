@@ -1337,12 +1337,13 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let findings = read(out.join("findings.csv"));
-    let dq: Vec<&str> = findings
-        .lines()
-        .filter(|l| l.contains(",DQ01,") || l.contains(",DQ04,"))
-        .filter(|l| l.contains("contribution_2025"))
+    let mut r = csv::Reader::from_reader(findings.trim_start_matches('\u{feff}').as_bytes());
+    let mut sources: Vec<String> = r
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| matches!(&r[1], "DQ01" | "DQ04") && r[10].contains("contribution_2025"))
+        .map(|r| r[10].to_string())
         .collect();
-    let mut sources: Vec<&str> = dq.iter().map(|l| l.split(',').nth(10).unwrap()).collect();
     sources.sort_unstable();
     assert_eq!(
         sources,
