@@ -343,24 +343,46 @@ pub(super) fn classify(
 
 /// Whether a row is a footer line of the export (see [`FOOTER_LABELS`]):
 /// its first value opens with such a label and a colon (`制表人：张三`,
-/// `注1：…`; spaced out as spreadsheets space labels), and no value holds
-/// an ID number's run of 15 or more digits, so that no row naming a person
-/// is taken for one.
+/// `注1：…`, `制表人（签字）：`; spaced out as spreadsheets space labels),
+/// at least half of its values do (the others the names written beside
+/// them: `制表人：`, `张三`, `审核人：`, `李四`), and no value holds an ID
+/// number's run of 15 or more digits, so that a data row whose first
+/// column holds a note (`说明：补发3个月`) is not taken for one.
 fn is_footer(first: &str, fields: &[Cell]) -> bool {
     // Most rows are data: decide those without building a string.
-    let Some(colon) = first.find(['：', ':']) else {
+    if !opens_with_footer_label(first) {
         return false;
-    };
-    let label: String = first[..colon]
-        .chars()
-        .filter(|c| !c.is_whitespace())
+    }
+    let values: Vec<&str> = fields
+        .iter()
+        .map(|f| bare(f))
+        .filter(|f| !f.is_empty())
         .collect();
-    let label = label.trim_end_matches(|c: char| c.is_ascii_digit());
-    FOOTER_LABELS.contains(&label)
-        && fields.iter().all(|f| {
+    let labelled = values.iter().filter(|v| opens_with_footer_label(v)).count();
+    labelled * 2 >= values.len()
+        && values.iter().all(|f| {
             f.split(|c: char| !c.is_ascii_digit())
                 .all(|run| run.len() < 15)
         })
+}
+
+/// Whether a value opens with a [`FOOTER_LABELS`] label and a colon; the
+/// label may be numbered (`注1：`, `注１：`) or say more in brackets
+/// (`制表人（签字）：`).
+fn opens_with_footer_label(value: &str) -> bool {
+    let Some(colon) = value.find(['：', ':']) else {
+        return false;
+    };
+    let label: String = value[..colon]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let label = label
+        .split(['（', '('])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(|c: char| c.is_ascii_digit() || ('０'..='９').contains(&c));
+    FOOTER_LABELS.contains(&label)
 }
 
 fn is_blank(fields: &[Cell]) -> bool {
@@ -555,6 +577,8 @@ mod tests {
             &["填报日期：2025年11月30日"],
             &["注：本表数据截至2025年11月30日。"],
             &["注1：金额单位为元"],
+            &["注１：金额单位为元"],
+            &["制表人（签字）：", "张三", "审核人（签字）：", "李四"],
         ] {
             assert_eq!(
                 classify(&strings(row), pred),
@@ -570,6 +594,14 @@ mod tests {
             &["10:30", "张三"],
             &["备注：张三", "341122198001011238"],
             &["医院：县人民医院", "张三"],
+            &[
+                "说明：补发3个月",
+                "张三",
+                "3.41122E+17",
+                "202505",
+                "3000.00",
+            ],
+            &["备注：", "李四", "", "2025-01-05", "1200.00"],
         ] {
             assert_eq!(classify(&strings(row), pred), None, "{row:?}");
         }
