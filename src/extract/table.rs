@@ -1174,19 +1174,11 @@ impl FileRows {
 /// `800.00`) is superseded; two rows of one member that differ are both
 /// kept, for CB05, and are no conflict. The roster's rows always carry
 /// their digests.
-#[cfg(test)]
-fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>) {
-    let (superseded, conflicts, _) = supersede_noting_repeats(files, roster);
-    (superseded, conflicts)
-}
-
-/// [`supersede`], and the rows that repeat a row of an earlier file value
-/// for value (for the roster, also one of the same file written
-/// differently), ascending: copies of a record issued again.
-fn supersede_noting_repeats(
-    files: &[&FileColumns],
-    roster: bool,
-) -> (Vec<bool>, Vec<(usize, usize)>, Vec<usize>) {
+///
+/// Also returns the rows that repeat a row of an earlier file value for
+/// value (for the roster, also one of the same file written differently),
+/// ascending: copies of a record issued again.
+fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>, Vec<usize>) {
     /// Earlier rows of a key looked at for a repeat: keys recur once a file.
     const MAX_LOOK_BACK: usize = 64;
     let n: usize = files.iter().map(|f| f.len).sum();
@@ -1460,7 +1452,7 @@ pub fn split_ord(ord: u64) -> (usize, usize) {
 /// with the place its rows' `_ord`s were written with.
 pub fn superseded_ords(def: &ExtractDef, files: &[(usize, &FileColumns)]) -> (Vec<u64>, Conflicts) {
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| *f).collect();
-    let (superseded, pairs, repeats) = supersede_noting_repeats(&columns, def.is_roster());
+    let (superseded, pairs, repeats) = supersede(&columns, def.is_roster());
     let places: Vec<usize> = files.iter().map(|(place, _)| *place).collect();
     let conflicts = Conflicts::of(&pairs, &repeats, &places, &columns);
     let mut ords = Vec::new();
@@ -1488,7 +1480,7 @@ pub fn build_extract(
 ) -> Result<(Vec<RecordBatch>, Conflicts), arrow::error::ArrowError> {
     let schema = schema(def);
     let columns: Vec<&FileColumns> = files.iter().map(|(_, f)| f).collect();
-    let (superseded, pairs, repeats) = supersede_noting_repeats(&columns, def.is_roster());
+    let (superseded, pairs, repeats) = supersede(&columns, def.is_roster());
     let places: Vec<usize> = (0..files.len()).collect();
     let conflicts = Conflicts::of(&pairs, &repeats, &places, &columns);
     let superseded = arrow::array::BooleanArray::from(superseded);
@@ -1737,6 +1729,33 @@ mod tests {
     }
 
     /// A file's columns for `supersede`: (key, content) of each row.
+    /// [`super::supersede`] without the repeats, for the tests of
+    /// what it supersedes.
+    fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>) {
+        let (superseded, conflicts, _) = super::supersede(files, roster);
+        (superseded, conflicts)
+    }
+
+    /// The rows that repeat a row of an earlier file value for value are
+    /// noted, keyed or not; a row of another value is not, and neither is
+    /// the first copy.
+    #[test]
+    fn supersede_notes_the_rows_that_repeat_an_earlier_file() {
+        let first = keyed(&[(7, Some(1)), (NO_KEY, Some(5)), (8, Some(2))]);
+        let second = keyed(&[(7, Some(1)), (NO_KEY, Some(5)), (8, Some(3))]);
+        let (_, conflicts, repeats) = super::supersede(&[&first, &second], false);
+        assert_eq!(conflicts, [(2, 5)]);
+        assert_eq!(repeats, [3, 4]);
+        // Issued a third time: every copy after the first, the row going
+        // back to the first file's value too (a conflict with the second's).
+        let (_, conflicts, repeats) = super::supersede(&[&first, &second, &first], false);
+        assert_eq!(conflicts, [(2, 5), (5, 8)]);
+        assert_eq!(repeats, [3, 4, 6, 7, 8]);
+        // The roster: a member row written differently within its file.
+        let roster = keyed(&[(7, Some(1)), (7, Some(1))]);
+        assert_eq!(super::supersede(&[&roster], true).2, [1]);
+    }
+
     fn keyed(rows: &[(u128, Option<u64>)]) -> FileColumns {
         FileColumns {
             len: rows.len(),
