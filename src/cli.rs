@@ -197,11 +197,23 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 /// `--as-of`: a date written `YYYY-MM-DD`, as the manifest and the rule
 /// windows give it.
 fn date(s: &str) -> Result<chrono::NaiveDate, String> {
-    s.trim().parse::<chrono::NaiveDate>().map_err(|_| {
-        "须为 YYYY-MM-DD 格式的有效日期，如 2025-11-30 / \
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| s.parse::<chrono::NaiveDate>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            "须为 YYYY-MM-DD 格式的有效日期，如 2025-11-30 / \
          must be a valid date written YYYY-MM-DD, e.g. 2025-11-30"
-            .to_string()
-    })
+                .to_string()
+        })
 }
 
 /// A `cases --status`: the start of a lifecycle or case status (新增,

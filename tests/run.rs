@@ -1318,7 +1318,7 @@ fn a_listed_hardship_is_read_and_an_unreadable_one_is_named_in_warnings() {
 /// with a wrong check character each raise their DQ01 or DQ04 once, on the
 /// first copy (as an exact duplicate within a file does), not once a file.
 /// A row issued again with another value is a conflict: two source rows, a
-/// DQ01 each.
+/// DQ01 each, and so is one going back to the first value in a third file.
 #[test]
 fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -1334,6 +1334,11 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
         "周九\t341122198202040025\t成信纺织有限公司\t企业\t202505\t3100.00",
     );
     std::fs::write(input.join("contribution_202512.tsv"), again).unwrap();
+    // A third file going back to the first's value: it replaced the
+    // second's (a conflict), a source row of its own.
+    let back = "姓名\t身份证号\t单位名称\t单位类型\t费款所属期\t缴费基数（元）\n\
+                周九\t341122198202040025\t成信纺织有限公司\t企业\t202505\t3000.00\n";
+    std::fs::write(input.join("contribution_202601.tsv"), back).unwrap();
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let findings = read(out.join("findings.csv"));
@@ -1341,7 +1346,10 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     let mut sources: Vec<String> = r
         .records()
         .map(|r| r.unwrap())
-        .filter(|r| matches!(&r[1], "DQ01" | "DQ04") && r[10].contains("contribution_2025"))
+        .filter(|r| {
+            matches!(&r[1], "DQ01" | "DQ04")
+                && (r[10].contains("contribution_2025") || r[10].contains("contribution_2026"))
+        })
         .map(|r| r[10].to_string())
         .collect();
     sources.sort_unstable();
@@ -1353,17 +1361,18 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
             "contribution:contribution_202510.tsv:4",
             "contribution:contribution_202510.tsv:5",
             "contribution:contribution_202512.tsv:5",
+            "contribution:contribution_202601.tsv:2",
         ],
         "{findings}"
     );
-    // Only the row issued with another value is a conflict.
+    // Only the rows issued with another value are conflicts.
     let conflicts = read(out.join("conflicts.csv"));
     assert_eq!(
         conflicts
             .lines()
             .filter(|l| l.starts_with("contribution,"))
             .count(),
-        1,
+        2,
         "{conflicts}"
     );
 }

@@ -348,6 +348,14 @@ fn values_no_command_can_use_are_usage_errors() {
             vec!["generate", "--out", out, "--as-of", ""],
             "须为 YYYY-MM-DD 格式的有效日期",
         ),
+        (
+            vec!["validate", "--input", "x", "--as-of", "2025-1-5"],
+            "须为 YYYY-MM-DD 格式的有效日期",
+        ),
+        (
+            vec!["validate", "--input", "x", "--as-of", "+2025-11-30"],
+            "须为 YYYY-MM-DD 格式的有效日期",
+        ),
         (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
         (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),
         (

@@ -1176,8 +1176,9 @@ impl FileRows {
 /// their digests.
 ///
 /// Also returns the rows that repeat a row of an earlier file value for
-/// value (for the roster, also one of the same file written differently),
-/// ascending: copies of a record issued again.
+/// value (for the roster, also one of the same file written differently)
+/// and are no conflict, ascending: copies of a record issued again (A, B,
+/// A again: the second A replaced B, a conflict, and is no copy).
 fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, usize)>, Vec<usize>) {
     /// Earlier rows of a key looked at for a repeat: keys recur once a file.
     const MAX_LOOK_BACK: usize = 64;
@@ -1296,20 +1297,22 @@ fn supersede(files: &[&FileColumns], roster: bool) -> (Vec<bool>, Vec<(usize, us
                 }
                 None
             });
-            if repeat.is_some() {
-                repeats.push(i);
-            }
             if roster {
                 if let Some(j) = repeat {
                     superseded[rep(j)] = true;
+                    repeats.push(i);
                 }
             } else if rep(current) != rep(i) {
                 superseded[rep(current)] = true;
                 superseded[rep(i)] = false;
                 if differs(&mut repeated, current, i, repeat, &file_of) {
                     conflicts.push((current, i));
+                } else if repeat.is_some() {
+                    repeats.push(i);
                 }
                 current = i;
+            } else if repeat.is_some() {
+                repeats.push(i);
             }
         }
     }
@@ -1746,11 +1749,12 @@ mod tests {
         let (_, conflicts, repeats) = super::supersede(&[&first, &second], false);
         assert_eq!(conflicts, [(2, 5)]);
         assert_eq!(repeats, [3, 4]);
-        // Issued a third time: every copy after the first, the row going
-        // back to the first file's value too (a conflict with the second's).
+        // Issued a third time: every copy after the first, but the row
+        // going back to the first file's value, a conflict with the
+        // second's.
         let (_, conflicts, repeats) = super::supersede(&[&first, &second, &first], false);
         assert_eq!(conflicts, [(2, 5), (5, 8)]);
-        assert_eq!(repeats, [3, 4, 6, 7, 8]);
+        assert_eq!(repeats, [3, 4, 6, 7]);
         // The roster: a member row written differently within its file.
         let roster = keyed(&[(7, Some(1)), (7, Some(1))]);
         assert_eq!(super::supersede(&[&roster], true).2, [1]);

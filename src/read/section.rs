@@ -344,24 +344,30 @@ pub(super) fn classify(
 /// Whether a row is a footer line of the export (see [`FOOTER_LABELS`]):
 /// its first value opens with such a label and a colon (`制表人：张三`,
 /// `注1：…`, `制表人（签字）：`; spaced out as spreadsheets space labels),
-/// at least half of its values do (the others the names written beside
-/// them: `制表人：`, `张三`, `审核人：`, `李四`), and no value holds an ID
-/// number's run of 15 or more digits, so that a data row whose first
-/// column holds a note (`说明：补发3个月`) is not taken for one.
+/// every other value is one too or the value of a label left open right
+/// before it (`制表人：`, `张三`; `填报日期：`, `2025-11-30`), and no value
+/// holds an ID number's run of 15 or more digits: a data row whose first
+/// column holds a note (`说明：补发3个月`, then its month and amount) is
+/// not one.
 fn is_footer(first: &str, fields: &[Cell]) -> bool {
     // Most rows are data: decide those without building a string.
     if !opens_with_footer_label(first) {
         return false;
     }
-    let values: Vec<&str> = fields
+    let mut open_label = false;
+    fields
         .iter()
         .map(|f| bare(f))
         .filter(|f| !f.is_empty())
-        .collect();
-    let labelled = values.iter().filter(|v| opens_with_footer_label(v)).count();
-    labelled * 2 >= values.len()
-        && values.iter().all(|f| {
-            f.split(|c: char| !c.is_ascii_digit())
+        .all(|v| {
+            let fits = if opens_with_footer_label(v) {
+                open_label = v.ends_with(['：', ':']);
+                true
+            } else {
+                std::mem::take(&mut open_label)
+            };
+            fits && v
+                .split(|c: char| !c.is_ascii_digit())
                 .all(|run| run.len() < 15)
         })
 }
@@ -579,6 +585,7 @@ mod tests {
             &["注1：金额单位为元"],
             &["注１：金额单位为元"],
             &["制表人（签字）：", "张三", "审核人（签字）：", "李四"],
+            &["填报日期：", "2025-11-30", "", "制表人：王芳"],
         ] {
             assert_eq!(
                 classify(&strings(row), pred),
@@ -602,6 +609,10 @@ mod tests {
                 "3000.00",
             ],
             &["备注：", "李四", "", "2025-01-05", "1200.00"],
+            &["说明：补发3个月", "", "202509", ""],
+            &["备注：补发", "3.41122E+17", "", ""],
+            &["说明：补发3个月", "", "", "540.00"],
+            &["说明：补发3个月", "3.41122194502104E+17"],
         ] {
             assert_eq!(classify(&strings(row), pred), None, "{row:?}");
         }

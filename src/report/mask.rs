@@ -108,12 +108,15 @@ fn mask_ids_in_evidence(text: &str) -> String {
 /// and a sequence); 17 digits with a real birth date (an ID whose check
 /// character was written `×`: the digits give it); 15 digits that are a
 /// legacy number of someone born in 1901 or later (a code of county,
-/// township and sequence, `341122001001008`, reads as born in 1900).
+/// township and sequence, `341122001001008`, reads as born in 1900), and
+/// such a number of a known region anywhere in a longer run.
 fn holds_id_number(run: &str) -> bool {
-    use crate::normalize::id::has_birth_date;
+    use crate::normalize::id::{RegionStatus, has_birth_date, region_status};
+    let legacy =
+        |digits: &str| &digits[6..8] != "00" && normalize_id(digits).status == IdStatus::Upgraded15;
     let n = run.len();
     match n {
-        15 => &run[6..8] != "00" && normalize_id(run).status == IdStatus::Upgraded15,
+        15 => legacy(run),
         17 => has_birth_date(&format!("{run}0")),
         _ => {
             is_id_number(run)
@@ -122,6 +125,12 @@ fn holds_id_number(run: &str) -> bool {
                         || is_id_number(&run[n - 18..])
                         || (0..=n - 18)
                             .any(|i| normalize_id(&run[i..i + 18]).status == IdStatus::Valid)))
+                || (0..=n - 15).any(|i| {
+                    let w = &run[i..i + 15];
+                    w.bytes().all(|b| b.is_ascii_digit())
+                        && region_status(w) == RegionStatus::Known
+                        && legacy(w)
+                })
         }
     }
 }
@@ -616,12 +625,16 @@ mod tests {
             "JS0010011101051990010112320001",
             "34112219820315224× 住院",
             "号 110105900101123",
+            "341122450210442001",
+            "20253411224502104420001",
+            "YB1341122450210442",
         ] {
             let masked = mask_evidence(glued, "张三");
             assert!(
                 !masked.contains("19900101")
                     && !masked.contains("19820315")
-                    && !masked.contains("900101"),
+                    && !masked.contains("900101")
+                    && !masked.contains("450210"),
                 "{masked}"
             );
         }
