@@ -699,22 +699,17 @@ fn every_warning_the_manifest_counts_is_listed() {
 #[test]
 fn an_export_s_footer_lines_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let input = common::sample_copy(dir.path());
-    let pension = input.join("pension_202511.csv");
+    let folder = common::sample_copy(dir.path());
+    let pension = folder.join("pension_202511.csv");
     let mut bytes = std::fs::read(&pension).unwrap();
     let (footer, _, _) =
         encoding_rs::GB18030.encode("制表人：王芳,,审核人：李强,\n注：本表金额单位为元。\n");
     bytes.extend_from_slice(&footer);
     std::fs::write(&pension, bytes).unwrap();
     let out = dir.path().join("out");
-    assert_ok(&validate_into(&input, &out));
+    assert_ok(&validate_into(&folder, &out));
     let m = manifest(&out);
-    let pension = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["file"] == "pension_202511.csv")
-        .unwrap();
+    let pension = input(&m, "pension_202511.csv");
     assert_eq!(pension["rows_rejected"], 0, "{pension}");
     assert_eq!(pension["skipped"]["footer"], 2, "{pension}");
 }
