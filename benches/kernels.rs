@@ -1,7 +1,8 @@
 //! The hot kernels, one divan bench each: ID-number and name normalisation
 //! (per cell), on the tiny generated county (fixtures/tiny) person
 //! resolution — which holds the repair candidate search — and the rules,
-//! and the case ledger's commit of a run's findings.
+//! the re-keying of repaired rows, and the case ledger's commit of a run's
+//! findings.
 //! Run: `cargo bench --bench kernels`. End-to-end figures come from
 //! `scripts/bench.sh`; see BENCHMARKS.md.
 
@@ -60,6 +61,30 @@ fn normalise_name(bencher: divan::Bencher) {
                 divan::black_box(normalize_name(divan::black_box(name)));
             }
         });
+}
+
+/// The re-keying of repaired rows over a county's worth of keys: 20,000
+/// keys of a repaired row between two rows of its person, beside 20,000
+/// pairs the read stage found. Each key's work must not grow with the
+/// extract's pairs (a walk of them all for every key was a county's
+/// slowest step of resolve, and quadratic at city).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn rechain_20k_keys(bencher: divan::Bencher) {
+    let keys: u64 = 20_000;
+    let groups: Vec<Vec<(u64, Option<String>)>> = (0..keys)
+        .map(|k| {
+            (0..3)
+                .map(|i| (k * 3 + i, Some(if i == 1 { "W" } else { "A" }.to_string())))
+                .collect()
+        })
+        .collect();
+    let existing: Vec<(u64, u64)> = (0..keys).map(|k| (k * 3, k * 3 + 2)).collect();
+    let originals = std::collections::HashMap::new();
+    bencher.bench(|| {
+        let found = hedui::resolve::rekey::rechain(&groups, &existing, &originals);
+        assert_eq!(found.dropped.len(), keys as usize);
+        found
+    });
 }
 
 fn tiny() -> &'static hedui::input::Inputs {

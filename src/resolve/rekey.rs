@@ -278,11 +278,15 @@ pub fn rechain(
         );
         out.superseded
             .extend(superseded.into_iter().filter(|&(_, s)| s).map(|(o, _)| o));
-        let within = |(a, b): &&(u64, u64)| members.contains(a) && members.contains(b);
+        // The read stage's pairs within the key, found from its members (a
+        // walk of all the extract's pairs for every key took most of a
+        // county's resolve stage on one thread, and grows with the square
+        // of the extract at city).
         out.dropped.extend(
-            paired
+            members
                 .iter()
-                .filter(within)
+                .flat_map(|&m| paired.range((m, 0)..=(m, u64::MAX)))
+                .filter(|(_, b)| members.contains(b))
                 .filter(|p| !chained.contains(p)),
         );
         out.pairs
