@@ -404,9 +404,17 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
         .map(|(name, files)| {
             let start = std::time::Instant::now();
             let built = build_table(name, files, target);
+            // What the table holds in memory (its buffers' capacity).
+            let bytes: usize = match &built.3 {
+                Ok((Some(batches), _, _)) => {
+                    batches.iter().map(|b| b.get_array_memory_size()).sum()
+                }
+                _ => 0,
+            };
             tracing::debug!(
                 extract = name,
                 seconds = start.elapsed().as_secs_f64(),
+                mb = bytes >> 20,
                 "extract table built"
             );
             built
