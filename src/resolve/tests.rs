@@ -1210,8 +1210,9 @@ async fn an_unrepaired_bad_id_links_by_name_and_birth_and_stays_dq01() {
 /// links to the one person of that date whose name is a homophone typo of
 /// it (lower score, level `homophone`; names of three characters or more);
 /// a same-named person wins over a
-/// homophone, and two homophones, or same-named persons who tie, leave the
-/// record unlinked (DQ01).
+/// homophone, and two homophones (one sharing the first character, the
+/// other the rest), or same-named persons who tie, leave the record
+/// unlinked (DQ01).
 #[tokio::test]
 async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     let he = id("34112220210305004"); // 何涛信
@@ -1224,6 +1225,8 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
     let wu_a = id("34112220170303002"); // 吴十
     let wu_b = id("34112220170303011"); // 吴十, the same day
     let wu_sound = id("34112220170303029"); // 吴拾
+    let zhao_tail = id("34112220150505002"); // 赵名轩
+    let zhao_head = id("34112220150505011"); // 照明轩
     let ctx = session_with_roster(&[(&he, "何涛信")]);
     let known = [
         (&xu, "徐明华"),
@@ -1235,6 +1238,8 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
         (&wu_a, "吴十"),
         (&wu_b, "吴十"),
         (&wu_sound, "吴拾"),
+        (&zhao_tail, "赵名轩"),
+        (&zhao_head, "照明轩"),
     ];
     let rows: Vec<Row<'_>> = known.iter().map(|(id, name)| row(id, name)).collect();
     register_batch(
@@ -1258,6 +1263,7 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
             /* 8 */ student("何逃信", "2021-03-06"),
             /* 9 */ student("何逃义", "2021-03-05"),
             /* 10 */ student("陈冰", "2016-06-06"),
+            /* 11 */ student("赵明轩", "2015-05-05"),
         ],
     );
     register_batch(&ctx, "education", education).unwrap();
@@ -1291,9 +1297,15 @@ async fn no_usable_id_links_a_homophone_name_only_when_no_one_has_the_name() {
         link(&res, "education", "10"),
         (None, "unlinked".into(), 0.0)
     );
+    // Two homophones, one sharing the first character, the other the
+    // rest: no one.
+    assert_eq!(
+        link(&res, "education", "11"),
+        (None, "unlinked".into(), 0.0)
+    );
     let dq01 = &res.dq01_invalid_id;
     let rows: Vec<_> = strings(dq01, "row").into_iter().flatten().collect();
-    assert_eq!(rows, ["4", "7", "8", "9", "10"]);
+    assert_eq!(rows, ["4", "7", "8", "9", "10", "11"]);
 }
 
 /// The names of `waves`' steps, wave by wave.
