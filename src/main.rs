@@ -104,27 +104,56 @@ fn main() -> ExitCode {
 fn usage_error(e: clap::Error) -> ! {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
-    if !help && json_asked(std::env::args_os().skip(1)) {
+    if help {
+        e.exit()
+    }
+    // What was wrong and with which option, never the value typed (a
+    // stray argument may be an ID number or a name).
+    let options: Vec<&str> = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => vec![arg.as_str()],
+        Some(ContextValue::Strings(args)) => args.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    // Options only (`--threads <THREADS>`): an unexpected argument is
+    // the value itself.
+    let options: Vec<&str> = options.into_iter().filter(|a| a.starts_with('-')).collect();
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!("：{}", options.join(" "))
+    };
+    let zh = format!("命令行用法错误：{}{options}", usage_error_zh(e.kind()));
+    if json_asked(std::env::args_os().skip(1)) {
         init_logging(LogFormat::Json);
-        // What was wrong and with which option, never the value typed (a
-        // stray argument may be an ID number or a name).
         let what = e.kind().as_str().unwrap_or("usage error");
-        let options: Vec<&str> = match e.get(ContextKind::InvalidArg) {
-            Some(ContextValue::String(arg)) => vec![arg.as_str()],
-            Some(ContextValue::Strings(args)) => args.iter().map(String::as_str).collect(),
-            _ => Vec::new(),
-        };
-        // Options only (`--threads <THREADS>`): an unexpected argument is
-        // the value itself.
-        let options: Vec<&str> = options.into_iter().filter(|a| a.starts_with('-')).collect();
-        let error = if options.is_empty() {
-            what.to_string()
-        } else {
-            format!("{what}: {}", options.join(" "))
-        };
+        let error = format!("{zh} / {what}{}", options.replacen('：', ": ", 1));
         tracing::error!(exit_code = e.exit_code(), error = %error, "fatal");
     }
+    // The parser's own message (English) follows, with the usage line;
+    // staff read the Chinese line above it.
+    eprintln!("{zh}（英文说明见下 / details below）");
     e.exit()
+}
+
+/// What a command line the parser refused got wrong, in Chinese.
+fn usage_error_zh(kind: clap::error::ErrorKind) -> &'static str {
+    use clap::error::ErrorKind;
+    match kind {
+        ErrorKind::MissingRequiredArgument => "缺少必需的参数",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "参数取值无效",
+        ErrorKind::UnknownArgument => "无法识别的参数",
+        ErrorKind::InvalidSubcommand => "无法识别的子命令",
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "缺少子命令"
+        }
+        ErrorKind::ArgumentConflict => "参数不能同时使用",
+        ErrorKind::NoEquals
+        | ErrorKind::TooManyValues
+        | ErrorKind::TooFewValues
+        | ErrorKind::WrongNumberOfValues => "参数值的个数或写法不对",
+        ErrorKind::InvalidUtf8 => "参数不是有效的 UTF-8 文本",
+        _ => "参数有误",
+    }
 }
 
 /// Whether a command line clap could not parse asked for JSON logs.

@@ -357,6 +357,22 @@ fn values_no_command_can_use_are_usage_errors() {
             "须为 YYYY-MM-DD 格式的有效日期",
         ),
         (vec!["cases", "--out", out, "--verdict", "是"], "不属实"),
+        // The parser's own refusals are named in Chinese too, with the
+        // option, above its English message.
+        (
+            vec!["run", "--input", "x"],
+            "命令行用法错误：缺少必需的参数：--out",
+        ),
+        (
+            vec!["generate", "--out", out, "--seed", "x"],
+            "命令行用法错误：参数取值无效：--seed",
+        ),
+        (
+            vec!["cases", "--out", out, "--bogus"],
+            "命令行用法错误：无法识别的参数",
+        ),
+        (vec!["frobnicate"], "命令行用法错误：无法识别的子命令"),
+        (vec![], "命令行用法错误：缺少子命令"),
         (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),
         (
             vec!["cases", "--out", out, "--status", "持续/乱写"],
@@ -460,7 +476,8 @@ fn a_fatal_error_is_a_json_record_too() {
         assert_eq!(record["fields"]["message"], "fatal", "{args:?}");
         assert_eq!(record["fields"]["exit_code"], 2, "{args:?}");
         let error = record["fields"]["error"].as_str().unwrap();
-        assert!(!error.is_empty());
+        assert!(error.starts_with("命令行用法错误："), "{error}");
+        assert!(error.contains(" / "), "{error}");
         // What the user typed is not logged (it may be an ID number).
         assert!(!error.contains("3411221980"), "{error}");
         // clap's own message still follows, for people.
