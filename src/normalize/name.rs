@@ -263,32 +263,38 @@ fn alias_of(inner: &str) -> Option<String> {
 /// characters, ASCII upper-cased. An empty or placeholder cell gives an
 /// empty `name`.
 pub fn normalize_name(raw: &str) -> NormalizedName {
-    // Most names are a few common Han characters and nothing else: NFKC,
-    // brackets, blanks and separators have nothing to do there.
-    // (A name with 名 may hold an unbracketed former name: see
-    // split_bare_annotation.)
-    if !raw.is_empty() && raw.chars().all(is_common_han) && !raw.contains('名') {
-        let name: String = raw.chars().map(simplify_char).collect();
-        if name.chars().all(is_common_han) && !NAME_PLACEHOLDERS.contains(&name.as_str()) {
-            return NormalizedName { name, alias: None };
-        }
+    match plain_han_name(raw) {
+        Some(chars) => NormalizedName {
+            name: chars.collect(),
+            alias: None,
+        },
+        None => normalize_any_name(raw),
     }
-    normalize_any_name(raw)
+}
+
+/// The characters of a name that is a few common Han characters and
+/// nothing else, as [`normalize_name`] gives them (simplified), or `None`
+/// for any other cell. Most names are such: NFKC, brackets, blanks and
+/// separators have nothing to do there. (A name with 名 may hold an
+/// unbracketed former name: see split_bare_annotation; a placeholder gives
+/// no name.)
+fn plain_han_name(raw: &str) -> Option<impl Iterator<Item = char> + Clone + '_> {
+    if raw.is_empty() || !raw.chars().all(is_common_han) || raw.contains('名') {
+        return None;
+    }
+    let simplified = raw.chars().map(simplify_char);
+    let plain = simplified.clone().all(is_common_han)
+        && !NAME_PLACEHOLDERS
+            .iter()
+            .any(|p| p.chars().eq(simplified.clone()));
+    plain.then_some(simplified)
 }
 
 /// Whether [`normalize_name`] gives `raw` no name, told without building
-/// it for a name of a few common Han characters (asked of nearly every row
-/// the resolution compares with its person's name).
+/// it for a plain name (asked of nearly every row the resolution compares
+/// with its person's name).
 fn normalizes_to_empty(raw: &str) -> bool {
-    if !raw.is_empty() && raw.chars().all(is_common_han) && !raw.contains('名') {
-        let simplified = || raw.chars().map(simplify_char);
-        if simplified().all(is_common_han)
-            && !NAME_PLACEHOLDERS.iter().any(|p| p.chars().eq(simplified()))
-        {
-            return false;
-        }
-    }
-    normalize_any_name(raw).name.is_empty()
+    plain_han_name(raw).is_none() && normalize_any_name(raw).name.is_empty()
 }
 
 /// [`normalize_name`] for any text.

@@ -279,9 +279,8 @@ pub fn rechain(
         out.superseded
             .extend(superseded.into_iter().filter(|&(_, s)| s).map(|(o, _)| o));
         // The read stage's pairs within the key, found from its members (a
-        // walk of all the extract's pairs for every key took most of a
-        // county's resolve stage on one thread, and grows with the square
-        // of the extract at city).
+        // walk of all the extract's pairs for every key, keys × pairs, took
+        // 0.8 s of a county's resolve on one thread and 95 s of a city's).
         out.dropped.extend(
             members
                 .iter()
