@@ -117,16 +117,23 @@ fn usage_error(e: clap::Error) -> ! {
     // Options only (`--threads <THREADS>`): an unexpected argument is
     // the value itself.
     let options: Vec<&str> = options.into_iter().filter(|a| a.starts_with('-')).collect();
-    let options = if options.is_empty() {
-        String::new()
-    } else {
-        format!("：{}", options.join(" "))
+    let options = options.join(" ");
+    // `what` and, when one is named, `：option` (`: option` in English).
+    let with_options = |what: &str, colon: &str| {
+        if options.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}{colon}{options}")
+        }
     };
-    let zh = format!("命令行用法错误：{}{options}", usage_error_zh(e.kind()));
+    let zh = with_options(
+        &format!("命令行用法错误：{}", usage_error_zh(e.kind())),
+        "：",
+    );
     if json_asked(std::env::args_os().skip(1)) {
         init_logging(LogFormat::Json);
         let what = e.kind().as_str().unwrap_or("usage error");
-        let error = format!("{zh} / {what}{}", options.replacen('：', ": ", 1));
+        let error = format!("{zh} / {}", with_options(what, ": "));
         tracing::error!(exit_code = e.exit_code(), error = %error, "fatal");
     }
     // The parser's own message (English) follows, with the usage line;
