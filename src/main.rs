@@ -78,6 +78,8 @@ fn set_purge_delay() {
 fn main() -> ExitCode {
     owner_only_files();
     set_purge_delay();
+    // Off for every command; `run` turns them on when its tables go to disk.
+    hedui::memory::huge_pages(false);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => usage_error(e),

@@ -150,11 +150,13 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
                 .unwrap_or(usize::MAX),
         });
     let small = config.config.engine.is_small(input_bytes);
+    let huge_pages = crate::memory::huge_pages(disk.is_some());
     tracing::info!(
         input_mb = input_bytes >> 20,
         available_mb = available.map(|a| a >> 20),
         tables = if disk.is_some() { "disk" } else { "memory" },
         small,
+        huge_pages,
         "engine"
     );
     let peak = crate::memory::in_memory_peak(input_bytes);

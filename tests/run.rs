@@ -1376,3 +1376,53 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
         "{conflicts}"
     );
 }
+
+/// Transparent huge pages: off for a run with its tables in memory, on for
+/// one with them on disk, and as `MIMALLOC_ALLOW_THP` says when it is set;
+/// the engine's log line tells which the process got.
+#[cfg(target_os = "linux")]
+#[test]
+fn huge_pages_are_off_in_memory_and_on_with_tables_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
+    let engine_line = |tables: &str, allow: Option<&str>| {
+        let config = dir.path().join(format!("{tables}.toml"));
+        std::fs::write(
+            &config,
+            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
+        )
+        .unwrap();
+        let out = dir
+            .path()
+            .join(format!("{tables}-{}", allow.unwrap_or("unset")));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"));
+        command
+            .args(["--log-format", "json", "run", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(out.join("out"))
+            .args(["--as-of", "2025-11-30", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "hedui=info")
+            .env_remove("MIMALLOC_ALLOW_THP");
+        if let Some(allow) = allow {
+            command.env("MIMALLOC_ALLOW_THP", allow);
+        }
+        let output = command.output().unwrap();
+        assert_ok(&output);
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        log.lines()
+            .find(|l| l.contains("\"message\":\"engine\""))
+            .unwrap_or_else(|| panic!("no engine line: {log}"))
+            .to_string()
+    };
+    let has = |line: &str, on: bool| line.contains(&format!("\"huge_pages\":{on}"));
+    let memory = engine_line("memory", None);
+    assert!(has(&memory, false), "{memory}");
+    let disk = engine_line("disk", None);
+    assert!(has(&disk, true), "{disk}");
+    let allowed = engine_line("memory", Some("1"));
+    assert!(has(&allowed, true), "{allowed}");
+    let forbidden = engine_line("disk", Some("0"));
+    assert!(has(&forbidden, false), "{forbidden}");
+}
