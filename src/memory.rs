@@ -22,10 +22,12 @@ pub fn in_memory_peak(input_bytes: u64) -> u64 {
 /// mimalloc asks for huge pages on its arenas, and the kernel zeroes two
 /// megabytes at the first touch of each, whatever part is used. Off, a
 /// county (tables in memory) ran 0.6–3 s faster in 9 of 10 pairs, its
-/// system time 2.2–2.6 s instead of 5.6–7.5 s, 6 % less peak memory; on,
-/// a city (tables on disk, hash tables of gigabytes) ran 215 s instead of
-/// 264 s (BENCHMARKS.md, session 43). So they are off from the start and a
-/// run turns them back on when its tables go to disk. Where the kernel
+/// system time 2.0–4.0 s instead of 5.2–7.5 s, with 6 % less peak memory
+/// (an hour later, with the host's cost of a fresh page lower, the same
+/// as on); on, a city (tables on disk, hash tables of gigabytes) ran
+/// 220 s instead of 264 s (BENCHMARKS.md, session 43). So they are off
+/// from the start and a run turns them back on when its tables go to
+/// disk. Where the kernel
 /// refuses (not Linux, an old kernel), nothing changes. Returns whether
 /// the process now has them, as the kernel says (`None`: it cannot tell).
 pub fn huge_pages(on: bool) -> Option<bool> {
