@@ -27,9 +27,9 @@ pub fn in_memory_peak(input_bytes: u64) -> u64 {
 /// as on); on, a city (tables on disk, hash tables of gigabytes) ran
 /// 220 s instead of 264 s (BENCHMARKS.md, session 43). So they are off
 /// from the start and a run turns them back on when its tables go to
-/// disk. Where the kernel
-/// refuses (not Linux, an old kernel), nothing changes. Returns whether
-/// the process now has them, as the kernel says (`None`: it cannot tell).
+/// disk. Where the kernel refuses (not Linux, an old kernel), nothing
+/// changes. Returns whether the process now has them, as the kernel says
+/// (`None`: it cannot tell).
 pub fn huge_pages(on: bool) -> Option<bool> {
     #[cfg(target_os = "linux")]
     {

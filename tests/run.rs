@@ -289,15 +289,22 @@ fn a_repaired_row_is_in_conflict_with_its_person_s_row_of_the_same_key() {
 /// Runs on `input` with the extracts' tables held in `tables` ("memory" or
 /// "disk") and the sample's rejects allowed; returns the output folder.
 fn run_with_tables(dir: &Path, input: &Path, tables: &str) -> PathBuf {
+    let config = tables_config(dir, tables);
+    let out = dir.join(tables).join("out");
+    assert_ok(&common::run_batch(input, &out, Some(&config), "2", &[]));
+    out
+}
+
+/// A config in `dir` holding the extracts' tables in `tables` ("memory" or
+/// "disk"), the sample's rejects allowed; returns its path.
+fn tables_config(dir: &Path, tables: &str) -> PathBuf {
     let config = dir.join(format!("{tables}.toml"));
     std::fs::write(
         &config,
         format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
     )
     .unwrap();
-    let out = dir.join(tables).join("out");
-    assert_ok(&common::run_batch(input, &out, Some(&config), "2", &[]));
-    out
+    config
 }
 
 fn assert_repaired_row_replaced(out: &Path) {
@@ -1386,12 +1393,7 @@ fn huge_pages_are_off_in_memory_and_on_with_tables_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
     let engine_line = |tables: &str, allow: Option<&str>| {
-        let config = dir.path().join(format!("{tables}.toml"));
-        std::fs::write(
-            &config,
-            format!("[input]\nmax_reject_rate = 0.50\n[engine]\ntables = \"{tables}\"\n"),
-        )
-        .unwrap();
+        let config = tables_config(dir.path(), tables);
         let out = dir
             .path()
             .join(format!("{tables}-{}", allow.unwrap_or("unset")));
