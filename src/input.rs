@@ -1309,6 +1309,61 @@ mod tests {
         std::fs::write(dir.join("pension_202501.csv"), text).unwrap();
     }
 
+    /// A settlement's hospital and diagnosis are read and compared but not
+    /// kept: the table (in memory and on disk) has no column for them, and
+    /// a row issued again in a later file with another diagnosis is still
+    /// a conflict, one with the same values none.
+    #[test]
+    fn columns_not_kept_are_compared_but_not_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = "结算编号,姓名,身份证号,就诊类型,结算日期,医疗机构,主诊断,总费用,\
+                      政策范围内费用,统筹基金支付,大病保险支付,医疗救助支付,个人自付\n";
+        let row = |id: &str, diagnosis: &str| {
+            format!(
+                "{id},张三,11010519491231002X,住院,2025-10-03,县人民医院,{diagnosis},\
+                 1000.00,900.00,500.00,0,100.00,400.00\n"
+            )
+        };
+        let first = [row("JS1", "I10 原发性高血压"), row("JS2", "J18 肺炎")].concat();
+        let second = [
+            row("JS1", "I10 原发性高血压"),
+            row("JS2", "J20 急性支气管炎"),
+        ]
+        .concat();
+        std::fs::write(
+            dir.path().join("medical_settlement_202510.csv"),
+            header.to_string() + &first,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("medical_settlement_202511.csv"),
+            header.to_string() + &second,
+        )
+        .unwrap();
+        let config = Config::default();
+        let work = tempfile::tempdir().unwrap();
+        let inputs = load(dir.path(), &config);
+        let on_disk = load_to_disk(dir.path(), &config, work.path());
+        for schema in [
+            inputs.tables["medical_settlement"][0].schema(),
+            on_disk.on_disk["medical_settlement"].schema.clone(),
+        ] {
+            for gone in ["hospital", "diagnosis"] {
+                assert!(schema.column_with_name(gone).is_none(), "{gone} kept");
+            }
+            assert!(schema.column_with_name("total_cost").is_some());
+        }
+        // JS2 again with another diagnosis replaces the first (rows are
+        // ordered by file, then row); JS1 again as it was is a copy.
+        let (js2_first, js2_again) = (table::ord_of(0, 1), table::ord_of(1, 1));
+        for read in [&inputs, &on_disk] {
+            assert_eq!(
+                read.conflicts["medical_settlement"],
+                [(js2_first, js2_again)]
+            );
+        }
+    }
+
     #[test]
     fn pieces_parsed_side_by_side_keep_file_order_and_every_count() {
         let dir = tempfile::tempdir().unwrap();

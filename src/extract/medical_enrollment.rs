@@ -71,7 +71,8 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
         FieldDef::new("end_date", "终止日期", Date).value_checked(),
         FieldDef::new("subsidized", "资助参保", Category(YES_NO))
             .aliases(&["是否资助参保"])
-            .optional(),
+            .optional()
+            .not_kept(),
     ],
     key: &["id_number", "scheme"],
     key_fallback: &[],

@@ -29,10 +29,12 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .value_required(),
         FieldDef::new("hospital", "医疗机构", Text)
             .aliases(&["定点医疗机构", "医院名称"])
-            .optional(),
+            .optional()
+            .not_kept(),
         FieldDef::new("diagnosis", "主诊断", Text)
             .aliases(&["诊断", "疾病诊断"])
-            .optional(),
+            .optional()
+            .not_kept(),
         FieldDef::new("total_cost", "总费用", Money)
             .aliases(&["医疗总费用"])
             .value_required(),

@@ -96,6 +96,13 @@ pub struct FieldDef {
     /// A category cell may list several values (`孤儿、残疾`): the first of
     /// them in the category's order is the value.
     pub listed: bool,
+    /// The values are kept in the extract's table. A column no rule or
+    /// output reads (a settlement's hospital and diagnosis) is still
+    /// mapped, parsed and compared (a row that differs from another only
+    /// there is not the same row), but its values are not held: at a
+    /// county, a settlement's hospital and diagnosis came to a fifth of its
+    /// table.
+    pub kept: bool,
 }
 
 impl FieldDef {
@@ -110,6 +117,7 @@ impl FieldDef {
             value_checked: false,
             value_expected: false,
             listed: false,
+            kept: true,
         }
     }
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
@@ -141,6 +149,12 @@ impl FieldDef {
     /// category's order (most in need first) is kept.
     pub const fn listed(mut self) -> FieldDef {
         self.listed = true;
+        self
+    }
+    /// The values are read but not kept in the table (see
+    /// [`FieldDef::kept`]).
+    pub const fn not_kept(mut self) -> FieldDef {
+        self.kept = false;
         self
     }
 }

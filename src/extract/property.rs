@@ -38,7 +38,8 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .value_required(),
         FieldDef::new("address", "坐落", Text)
             .aliases(&["房屋坐落", "地址"])
-            .optional(),
+            .optional()
+            .not_kept(),
         FieldDef::new("usage", "规划用途", Category(USAGE))
             .aliases(&["用途"])
             .value_required(),

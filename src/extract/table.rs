@@ -15,6 +15,8 @@
 //! - name field `N`: `N` (normalised, null when empty), `N_raw`.
 //! - dates Date32, money Int64 fen, periods Int32 `YYYYMM`, integers Int64,
 //!   decimals Float64, text and categories Utf8 (categories canonical).
+//! - A field whose values are not kept (`FieldDef::kept`: no rule or output
+//!   reads it) has no column.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -802,6 +804,8 @@ enum FieldColumns {
     Int(Int64Builder),
     Decimal(Float64Builder),
     Period(Int32Builder),
+    /// A field whose values are not kept ([`FieldDef::kept`]): no column.
+    Unkept,
 }
 
 impl FieldColumns {
@@ -851,6 +855,7 @@ impl FieldColumns {
             (FieldColumns::Period(b), Value::Period(p)) => {
                 b.append_option(p.and_then(|p| i32::try_from(p).ok()))
             }
+            (FieldColumns::Unkept, _) => {}
             (columns, value) => unreachable!(
                 "a field's value always has its field's type: {value:?} into {}",
                 columns.kind()
@@ -867,6 +872,7 @@ impl FieldColumns {
             FieldColumns::Int(_) => "int",
             FieldColumns::Decimal(_) => "decimal",
             FieldColumns::Period(_) => "period",
+            FieldColumns::Unkept => "unkept",
         }
     }
 
@@ -885,6 +891,7 @@ impl FieldColumns {
             FieldColumns::Int(b) => out.push(Arc::new(b.finish())),
             FieldColumns::Decimal(b) => out.push(Arc::new(b.finish())),
             FieldColumns::Period(b) => out.push(Arc::new(b.finish())),
+            FieldColumns::Unkept => {}
         }
     }
 }
@@ -936,7 +943,7 @@ impl RowBuilder {
             .iter()
             .zip(&map.columns)
             .enumerate()
-            .filter_map(|(k, (f, &column))| Some((k, column.filter(|_| f.ty.is_text())?)))
+            .filter_map(|(k, (f, &column))| Some((k, column.filter(|_| f.kept && f.ty.is_text())?)))
             .collect();
         let mut cells = vec![(0usize, 0usize); def.fields.len()];
         for r in rows.iter().filter(|r| r.fields.len() >= map.named_width) {
@@ -954,7 +961,10 @@ impl RowBuilder {
                 .fields
                 .iter()
                 .zip(&cells)
-                .map(|(f, &(bytes, filled))| FieldColumns::new(f.ty, n, bytes, filled))
+                .map(|(f, &(bytes, filled))| match f.kept {
+                    true => FieldColumns::new(f.ty, n, bytes, filled),
+                    false => FieldColumns::Unkept,
+                })
                 .collect(),
             keys: Vec::with_capacity(n),
             contents: Vec::new(),
@@ -1550,7 +1560,7 @@ fn schema_with(def: &ExtractDef, file: DataType) -> SchemaRef {
         Field::new("_dup", DataType::Boolean, false),
         Field::new("_superseded", DataType::Boolean, false),
     ];
-    for f in def.fields {
+    for f in def.fields.iter().filter(|f| f.kept) {
         let name = f.field;
         match f.ty {
             FieldType::Id => {

@@ -96,14 +96,11 @@ fn columns(table: &str) -> Vec<(&'static str, DataType)> {
             ("status", Utf8),
             ("end_reason", Utf8),
             ("end_date", Date32),
-            ("subsidized", Utf8),
         ],
         "medical_settlement" => vec![
             ("settlement_id", Utf8),
             ("visit_type", Utf8),
             ("settle_date", Date32),
-            ("hospital", Utf8),
-            ("diagnosis", Utf8),
             ("total_cost", Int64),
             ("eligible_cost", Int64),
             ("fund_paid", Int64),
@@ -113,7 +110,6 @@ fn columns(table: &str) -> Vec<(&'static str, DataType)> {
         ],
         "property" => vec![
             ("unit_id", Utf8),
-            ("address", Utf8),
             ("usage", Utf8),
             ("area", Float64),
             ("reg_date", Date32),
