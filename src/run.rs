@@ -25,6 +25,7 @@ use crate::input::{self, Inputs};
 use crate::ledger::{self, Cases, Prior, lock::RunLock};
 use crate::progress::Stages;
 use crate::report::conflicts::LinkedRow;
+use crate::report::direct::OutputFile;
 use crate::report::findings::{self, FindingRow};
 use crate::report::manifest::Manifest;
 use crate::report::mask::quote_raw;
@@ -488,8 +489,12 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             .take()
             .expect("each links writer runs once")
     };
-    let links_csv = || write_links_csv(staged.create("links.csv")?, take(&csv_rx));
-    let links_parquet = || write_links_parquet(staged.create("links.parquet")?, take(&pq_rx));
+    let links_csv = || write_output(&staged, "links.csv", |f| write_links_csv(f, take(&csv_rx)));
+    let links_parquet = || {
+        write_output(&staged, "links.parquet", |f| {
+            write_links_parquet(f, take(&pq_rx))
+        })
+    };
     // The files are independent: written side by side. The two links files
     // each have a thread of their own, since the pump feeds them together
     // (one that waited for the other's turn would stop both); the others
@@ -506,21 +511,20 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             }),
         ],
         &[("findings.csv", &|| {
-            Ok(findings::write_csv(staged.create("findings.csv")?, &rows)?)
+            write_output(&staged, "findings.csv", |f| {
+                Ok(findings::write_csv(f, &rows)?)
+            })
         })],
         &[("findings.parquet", &|| {
-            parquet::write(
-                staged.create("findings.parquet")?,
-                &findings::to_batch(&rows),
-            )
-            .map_err(internal)
+            write_output(&staged, "findings.parquet", |f| {
+                parquet::write(f, &findings::to_batch(&rows)).map_err(internal)
+            })
         })],
         &[
             ("rejects.csv", &|| {
-                Ok(rejects::write(
-                    staged.create("rejects.csv")?,
-                    &inputs.rejects,
-                )?)
+                write_output(&staged, "rejects.csv", |f| {
+                    Ok(rejects::write(f, &inputs.rejects)?)
+                })
             }),
             ("warnings.csv", &|| {
                 Ok(warnings::write(
@@ -569,12 +573,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     });
     let picked = pump.await.map_err(internal)?;
     results.into_iter().collect::<Result<(), HeduiError>>()?;
-    write_conflicts(
-        staged.create("conflicts.csv")?,
-        &link_extracts,
-        &inputs.conflicts,
-        &picked,
-    )?;
+    write_output(&staged, "conflicts.csv", |f| {
+        write_conflicts(f, &link_extracts, &inputs.conflicts, &picked)
+    })?;
     // A ledger that could not take the run's changes fails the run before
     // its output replaces the last one's, which the ledger records.
     let staged_ledger = staged_ledger?;
@@ -1492,6 +1493,19 @@ fn links_schema() -> Arc<Schema> {
             })
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Writes output file `name` of `staged` with `write`, past the page cache
+/// where the system allows ([`crate::report::direct`]): the large files
+/// of a run.
+fn write_output(
+    staged: &StagedOutput,
+    name: &str,
+    write: impl FnOnce(&mut OutputFile) -> Result<(), HeduiError>,
+) -> Result<(), HeduiError> {
+    let mut f = staged.create_output(name)?;
+    write(&mut f)?;
+    Ok(f.finish()?)
 }
 
 /// Writes links.parquet from the sorted links batches.

@@ -4,6 +4,7 @@
 //! temporary sibling folder that replaces the output folder when complete.
 
 pub mod conflicts;
+pub mod direct;
 pub mod findings;
 pub mod html;
 pub mod manifest;

@@ -7,6 +7,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::direct::OutputFile;
+
 /// A folder being written; [`StagedOutput::commit`] puts it in place.
 #[derive(Debug)]
 pub struct StagedOutput {
@@ -45,6 +47,14 @@ impl StagedOutput {
 
     pub fn path(&self) -> &Path {
         &self.staging
+    }
+
+    /// Creates a large output file in the staging folder (readable by the
+    /// owner only), written past the page cache where the system allows:
+    /// see [`super::direct`]. Written whole only once
+    /// [`OutputFile::finish`]ed.
+    pub fn create_output(&self, name: &str) -> io::Result<OutputFile> {
+        OutputFile::create(&self.staging.join(name))
     }
 
     /// Creates a file in the staging folder, readable by the owner only.

@@ -313,18 +313,18 @@ pub fn write_staged(staged: &StagedOutput, report: &PeopleReport) -> Result<(), 
 /// report.xlsx alone into a staged output (for writing it beside the others).
 pub fn write_staged_xlsx(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
-    let mut f = staged.create(XLSX_FILE)?;
+    let mut f = staged.create_output(XLSX_FILE)?;
     f.write_all(&xlsx::render(report)?)?;
-    f.flush()?;
+    f.finish()?;
     Ok(())
 }
 
 /// report.html alone into a staged output.
 pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
-    let mut f = staged.create(HTML_FILE)?;
+    let mut f = staged.create_output(HTML_FILE)?;
     f.write_all(html::render(report).as_bytes())?;
-    f.flush()?;
+    f.finish()?;
     Ok(())
 }
 
