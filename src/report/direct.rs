@@ -79,7 +79,7 @@ impl OutputFile {
     /// start. Straight to the disk when `n` is whole pages.
     fn write_out(&mut self, n: usize) -> io::Result<()> {
         let at = self.start;
-        if self.direct && n % ALIGN == 0 {
+        if self.direct && n.is_multiple_of(ALIGN) {
             match self.file.write_all(&self.buf[at..at + n]) {
                 Ok(()) => {}
                 // Refused after all (an alignment the disk wants larger):
