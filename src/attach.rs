@@ -367,55 +367,161 @@ pub fn drop_extracts(ctx: &SessionContext, names: &[&str]) -> Result<()> {
 /// the table holds them, in no order. None when the table is not held in
 /// memory (on disk), or has no persons attached.
 pub async fn held_links(ctx: &SessionContext, name: &str) -> Result<Option<Vec<RecordBatch>>> {
-    use datafusion::arrow::array::{DictionaryArray, Int8Array, new_null_array};
-    use datafusion::arrow::datatypes::Int8Type;
     let provider = ctx.table_provider(name).await?;
     let Some(table) = provider.downcast_ref::<datafusion::catalog::MemTable>() else {
         return Ok(None);
     };
-    let schema = provider.schema();
-    if schema.column_with_name("person_method").is_none() {
+    let Some(from) = link_columns(&provider.schema())? else {
         return Ok(None);
-    }
-    // The links' columns, each from the table's column of that name (the
-    // name as written may be missing: an empty one).
-    let from = [
-        ("file", Some("_file")),
-        ("row", Some("_row")),
-        ("raw_id", Some("id_number_raw")),
-        (
-            "raw_name",
-            schema.column_with_name("name_raw").map(|_| "name_raw"),
-        ),
-        ("person_id", Some("person_id")),
-        ("method", Some("person_method")),
-        ("score", Some("person_score")),
-        ("_ord", Some("_ord")),
-    ];
-    let names = Arc::new(StringArray::from(vec![name]));
+    };
     let mut out = Vec::new();
     for partition in &table.batches {
         for batch in partition.read().await.iter() {
-            let n = batch.num_rows();
-            let extract =
-                DictionaryArray::<Int8Type>::new(Int8Array::from(vec![0; n]), names.clone());
-            let mut fields = vec![Field::new("extract", extract.data_type().clone(), false)];
-            let mut columns: Vec<ArrayRef> = vec![Arc::new(extract)];
-            for (link, column) in from {
-                let array = match column {
-                    Some(c) => batch.column(schema.index_of(c)?).clone(),
-                    None => new_null_array(&DataType::Utf8, n),
-                };
-                fields.push(Field::new(link, array.data_type().clone(), true));
-                columns.push(array);
-            }
-            out.push(RecordBatch::try_new(
-                Arc::new(Schema::new(fields)),
-                columns,
-            )?);
+            let columns = from.iter().map(|c| c.map(|c| batch.column(c).clone()));
+            out.push(links_batch(name, batch.num_rows(), columns)?);
         }
     }
     Ok(Some(out))
+}
+
+/// The column of an attached extract table that each link column of
+/// [`LINK_FROM`] is, by index (None: the table has no name as written; an
+/// empty column).
+type LinkColumns = [Option<usize>; 8];
+
+/// The links' columns after `extract` (as [`resolve::links_of`] names
+/// them), each with the column of an attached extract table it is.
+const LINK_FROM: [(&str, &str); 8] = [
+    ("file", "_file"),
+    ("row", "_row"),
+    ("raw_id", "id_number_raw"),
+    ("raw_name", "name_raw"),
+    ("person_id", "person_id"),
+    ("method", "person_method"),
+    ("score", "person_score"),
+    ("_ord", "_ord"),
+];
+
+/// [`LinkColumns`] of an extract table of `schema`; None when it has no
+/// persons attached.
+fn link_columns(schema: &Schema) -> Result<Option<LinkColumns>> {
+    if schema.column_with_name("person_method").is_none() {
+        return Ok(None);
+    }
+    let mut from = [None; 8];
+    for (slot, (_, column)) in from.iter_mut().zip(LINK_FROM) {
+        *slot = match schema.index_of(column) {
+            Ok(i) => Some(i),
+            Err(_) if column == "name_raw" => None,
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(Some(from))
+}
+
+/// A batch of links of extract `name` (`rows` rows) out of its table's
+/// columns (see [`LINK_FROM`]; None: an empty text column): `extract` a
+/// dictionary of the one name.
+fn links_batch(
+    name: &str,
+    rows: usize,
+    columns: impl Iterator<Item = Option<ArrayRef>>,
+) -> Result<RecordBatch> {
+    use datafusion::arrow::array::{DictionaryArray, Int8Array, new_null_array};
+    use datafusion::arrow::datatypes::Int8Type;
+    let names = Arc::new(StringArray::from(vec![name]));
+    let extract = DictionaryArray::<Int8Type>::new(Int8Array::from(vec![0; rows]), names);
+    let mut fields = vec![Field::new("extract", extract.data_type().clone(), false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(extract)];
+    for ((link, _), array) in LINK_FROM.iter().zip(columns) {
+        let array = array.unwrap_or_else(|| new_null_array(&DataType::Utf8, rows));
+        fields.push(Field::new(*link, array.data_type().clone(), true));
+        arrays.push(array);
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+}
+
+/// The links of extract `name` from its work files on disk, with the
+/// persons [`attach_beside`] wrote beside them: as [`held_links`], each
+/// row's own columns, and in `_ord` order (the parts are in file order,
+/// and attach_beside checked the rows of each), so that links.csv takes
+/// them as they come, read a batch at a time, with no sort. None when the
+/// table is not on disk or has no persons attached.
+pub async fn disk_links(ctx: &SessionContext, name: &str) -> Result<Option<DiskLinks>> {
+    let provider = match ctx.table_provider(&input_table(name)).await {
+        Ok(provider) => provider,
+        Err(_) => return Ok(None),
+    };
+    let Some(table) = provider.downcast_ref::<work::DiskTable>() else {
+        return Ok(None);
+    };
+    let Some(from) = link_columns(&provider.schema())? else {
+        return Ok(None);
+    };
+    Ok(Some(DiskLinks {
+        name: name.to_string(),
+        parts: table.parts().to_vec(),
+        from,
+    }))
+}
+
+/// An extract's links on disk ([`disk_links`]).
+#[derive(Debug)]
+pub struct DiskLinks {
+    name: String,
+    parts: Vec<work::WorkPart>,
+    from: LinkColumns,
+}
+
+impl DiskLinks {
+    /// The links' batches in `_ord` order, part after part.
+    pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch>> + '_ {
+        self.parts
+            .iter()
+            .map(|part| {
+                let readers = self
+                    .from
+                    .iter()
+                    .map(|c| c.map(|c| part.read_column(c)).transpose())
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(PartLinks {
+                    name: &self.name,
+                    readers,
+                })
+            })
+            .flat_map(|part: Result<PartLinks<'_>>| match part {
+                Ok(part) => Box::new(part) as Box<dyn Iterator<Item = Result<RecordBatch>>>,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            })
+    }
+}
+
+/// The links of one work part, a batch at a time.
+struct PartLinks<'a> {
+    name: &'a str,
+    readers: Vec<Option<work::ColumnReader>>,
+}
+
+impl Iterator for PartLinks<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut columns = Vec::with_capacity(self.readers.len());
+        let mut rows = None;
+        for reader in &mut self.readers {
+            let array = match reader {
+                Some(reader) => match reader.next()? {
+                    Ok(array) => Some(array),
+                    Err(e) => return Some(Err(e)),
+                },
+                None => None,
+            };
+            rows = rows.or(array.as_ref().map(|a| a.len()));
+            columns.push(array);
+        }
+        let rows = rows?;
+        Some(links_batch(self.name, rows, columns.into_iter()))
+    }
 }
 
 /// The table of extract `name`'s rows as the read stage wrote them to disk
@@ -1217,6 +1323,101 @@ mod tests {
         .unwrap();
         engine::register_batches(&memory, "roster", extract_schema(), batches.to_vec()).unwrap();
         memory
+    }
+
+    /// An extract table with its persons attached, as links read it:
+    /// rows `ords`, the name as written in every other row only when
+    /// `named` (else no such column).
+    fn attached(ords: &[u64], named: bool) -> RecordBatch {
+        let text = |f: &dyn Fn(u64) -> Option<String>| -> ArrayRef {
+            Arc::new(ords.iter().map(|&o| f(o)).collect::<StringArray>())
+        };
+        let mut fields = vec![
+            Field::new("_file", DataType::Utf8, false),
+            Field::new("_row", DataType::Utf8, false),
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("id_number_raw", DataType::Utf8, false),
+        ];
+        let mut columns = vec![
+            text(&|o| Some(format!("f{}", o >> 32))),
+            text(&|o| Some(format!("{}", (o & 0xFFFF_FFFF) + 2))),
+            Arc::new(UInt64Array::from(ords.to_vec())) as ArrayRef,
+            text(&|o| Some(format!("raw{o}"))),
+        ];
+        if named {
+            fields.push(Field::new("name_raw", DataType::Utf8, true));
+            columns.push(text(&|o| (o % 2 == 0).then(|| format!("name{o}"))));
+        }
+        fields.extend([
+            Field::new("person_id", DataType::Utf8, true),
+            Field::new("person_method", DataType::Utf8, false),
+            Field::new("person_score", DataType::Float64, false),
+        ]);
+        columns.extend([
+            text(&|o| (o % 3 != 0).then(|| format!("P{o}"))),
+            text(&|o| Some(if o % 3 == 0 { "unlinked" } else { "exact" }.to_string())),
+            Arc::new(datafusion::arrow::array::Float64Array::from(
+                ords.iter()
+                    .map(|&o| if o % 3 == 0 { 0.0 } else { 1.0 })
+                    .collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ]);
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    /// The links of an extract on disk, read from its work files in order
+    /// part after part, batch after batch: what the same table in memory
+    /// gives ([`held_links`]), with and without a name as written. A table
+    /// without persons attached, or not on disk, gives none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn links_on_disk_are_read_in_order_as_in_memory() {
+        for named in [true, false] {
+            let parts = [
+                vec![attached(&[0, 1, 2], named), attached(&[3, 4], named)],
+                vec![attached(&[PLACE, PLACE + 1, PLACE + 2], named)],
+            ];
+            let schema = parts[0][0].schema();
+            let memory = engine::session(2);
+            let all: Vec<RecordBatch> = parts.iter().flatten().cloned().collect();
+            engine::register_batches(&memory, "pension", schema.clone(), all).unwrap();
+            let held = held_links(&memory, "pension").await.unwrap().unwrap();
+            let held = concat_batches(&held[0].schema(), &held).unwrap();
+
+            let dir = tempfile::tempdir().unwrap();
+            let disk = engine::DiskTables {
+                dir: dir.path().join("work"),
+                memory_limit: 64 << 20,
+            };
+            let ctx = engine::session_with(2, Some(&disk)).unwrap();
+            assert!(disk_links(&ctx, "pension").await.unwrap().is_none());
+            let mut written = Vec::new();
+            for (i, batches) in parts.iter().enumerate() {
+                let stem = dir.path().join(format!("{i:04}"));
+                let mut w = work::WorkPartWriter::create(&stem, &schema).unwrap();
+                for b in batches {
+                    w.write(b).unwrap();
+                }
+                written.push(w.finish().unwrap());
+            }
+            let table = work::DiskTable::new(schema.clone(), written.clone());
+            ctx.register_table(input_table("pension"), Arc::new(table))
+                .unwrap();
+            let links = disk_links(&ctx, "pension").await.unwrap().unwrap();
+            let read: Vec<RecordBatch> = links.batches().map(|b| b.unwrap()).collect();
+            assert_eq!(read.len(), 3, "a batch for each batch written");
+            let read = concat_batches(&read[0].schema(), &read).unwrap();
+            assert_eq!(read, held, "named {named}");
+
+            // No persons attached: none.
+            let bare = Arc::new(schema.project(&[0, 1, 2, 3]).unwrap());
+            ctx.deregister_table(input_table("pension")).unwrap();
+            ctx.register_table(
+                input_table("pension"),
+                Arc::new(work::DiskTable::new(bare, written)),
+            )
+            .unwrap();
+            assert!(disk_links(&ctx, "pension").await.unwrap().is_none());
+        }
     }
 
     #[tokio::test]

@@ -406,18 +406,23 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // its links are written (pump_links).
     let input_dir = disk.as_ref().map(|d| d.dir.join(INPUT_DIR));
     // In memory an extract's links are its table's own columns, held here
-    // while the table and the views over it go (on disk they are read from
-    // the views, in pump_links).
-    let mut held = BTreeMap::new();
+    // while the table and the views over it go; on disk they are its work
+    // files' columns, read in order by pump_links (from the views only
+    // when the persons are not beside them).
+    let mut ready = BTreeMap::new();
     for &name in names.iter().filter(|&&n| n != "roster") {
         if let Some(batches) = attach::held_links(&ctx, name).await.map_err(internal)? {
-            held.insert(name, batches);
-            let views = [
-                resolve::tables::resolved_ids_of(name),
-                resolve::tables::linked_of(name),
-            ];
-            engine::drop_tables(&ctx, &[&views[0], &views[1]]).map_err(internal)?;
+            ready.insert(name, ReadyLinks::Held(batches));
+        } else if let Some(links) = attach::disk_links(&ctx, name).await.map_err(internal)? {
+            ready.insert(name, ReadyLinks::OnDisk(links));
+        } else {
+            continue;
         }
+        let views = [
+            resolve::tables::resolved_ids_of(name),
+            resolve::tables::linked_of(name),
+        ];
+        engine::drop_tables(&ctx, &[&views[0], &views[1]]).map_err(internal)?;
     }
     attach::drop_extracts(&ctx, &names).map_err(internal)?;
     resolve::drop_whole_views(&ctx).map_err(internal)?;
@@ -469,7 +474,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             let pumped = pump_links(
                 &ctx,
                 &link_extracts,
-                held,
+                ready,
                 &conflicts,
                 memory_rows,
                 input_dir,
@@ -1189,26 +1194,37 @@ fn links_table(links: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowEr
 /// memory ([`pump_links`]).
 const LINK_ROW_BYTES: u64 = 200;
 
+/// An extract's links at hand for [`pump_links`], not read from its
+/// resolved rows' views.
+enum ReadyLinks {
+    /// Its table's own columns in memory ([`attach::held_links`]).
+    Held(Vec<RecordBatch>),
+    /// Its work files on disk with the persons beside them, read in order
+    /// ([`attach::disk_links`]).
+    OnDisk(attach::DiskLinks),
+}
+
 /// Hands the links of `extracts` (in that order, each ordered by `_ord`)
 /// to `send` in batches of [`LINK_BATCH_ROWS`] rows cast to links.csv's
 /// columns, the last one shorter; the batches run on across extracts, so
 /// that they are cut where one sort of the whole table would cut them.
-/// An extract in `held` has its links there (its table in memory:
-/// [`attach::held_links`]), handed on as they are when its batches are
-/// runs in order ([`resolve::in_runs`]), else ordered in memory. The others
+/// An extract in `ready` has its links at hand ([`ReadyLinks`]): held in
+/// memory, handed on as they are when its batches are runs in order
+/// ([`resolve::in_runs`]), else ordered in memory; or in its work files,
+/// read in order a batch at a time. The others
 /// come with their row counts and are read from their resolved rows' views:
 /// one of more than `memory_rows` rows is sorted by the engine, which spills
 /// (a province's sweep), the others are ordered in memory
 /// ([`resolve::OrderedLinks`]), the next one read ahead while one is written
 /// if the two together are no more than `memory_rows`. Stops when `send`
 /// says the writers have gone. Once an extract's links are sent, its
-/// resolved rows' views go (a held extract's went before it came here),
+/// resolved rows' views go (a ready extract's went before it came here),
 /// and on disk the folder of its rows in `input_dir` (read stage's work
 /// files they read).
 async fn pump_links(
     ctx: &SessionContext,
     extracts: &[(&str, u64)],
-    mut held: BTreeMap<&str, Vec<RecordBatch>>,
+    mut ready: BTreeMap<&str, ReadyLinks>,
     conflicts: &BTreeMap<&str, Vec<(u64, u64)>>,
     memory_rows: u64,
     input_dir: Option<&std::path::Path>,
@@ -1228,7 +1244,7 @@ async fn pump_links(
         })
     };
     // Whether an extract's links are ordered in memory from its view.
-    let held_names: BTreeSet<&str> = held.keys().copied().collect();
+    let held_names: BTreeSet<&str> = ready.keys().copied().collect();
     let from_view = |extract: &str, rows: u64| rows <= memory_rows && !held_names.contains(extract);
     let mut next = None;
     let mut cut = Cut::default();
@@ -1253,43 +1269,58 @@ async fn pump_links(
                 from_view(after, after_rows) && rows.saturating_add(after_rows) <= memory_rows
             })
             .map(|&(after, _)| order(after));
-        let gone = if let Some(batches) = held.remove(extract) {
-            match resolve::in_runs(batches).map_err(|e| e.to_string())? {
-                Ok(runs) => {
+        let gone = match ready.remove(extract) {
+            Some(ReadyLinks::Held(batches)) => {
+                match resolve::in_runs(batches).map_err(|e| e.to_string())? {
+                    Ok(runs) => {
+                        let mut gone = false;
+                        for batch in &runs {
+                            if !cut.push_batch(batch, send)? {
+                                gone = true;
+                                break;
+                            }
+                        }
+                        gone
+                    }
+                    Err(batches) => {
+                        let ordered = resolve::OrderedLinks::of_batches(batches)
+                            .map_err(|e| e.to_string())?;
+                        !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
+                    }
+                }
+            }
+            // Files read on this task: the writers wait for these batches.
+            Some(ReadyLinks::OnDisk(links)) => tokio::task::block_in_place(|| {
+                for batch in links.batches() {
+                    if !cut.push_batch(&batch.map_err(|e| e.to_string())?, send)? {
+                        return Ok(true);
+                    }
+                }
+                Ok::<bool, String>(false)
+            })?,
+            None => match ordering {
+                Some(ordering) => {
+                    let ordered = ordering
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                    !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
+                }
+                None => {
+                    let sql = format!("{} ORDER BY \"_ord\"", resolve::links_of(extract));
+                    let mut stream = engine::query_stream(ctx, &sql)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let mut gone = false;
-                    for batch in &runs {
-                        if !cut.push_batch(batch, send)? {
+                    while let Some(batch) = stream.next().await {
+                        if !cut.push_batch(&batch.map_err(|e| e.to_string())?, send)? {
                             gone = true;
                             break;
                         }
                     }
                     gone
                 }
-                Err(batches) => {
-                    let ordered =
-                        resolve::OrderedLinks::of_batches(batches).map_err(|e| e.to_string())?;
-                    !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
-                }
-            }
-        } else if let Some(ordering) = ordering {
-            let ordered = ordering
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            !cut.push(ordered.len(), |at, len| ordered.slice(at, len), send)?
-        } else {
-            let sql = format!("{} ORDER BY \"_ord\"", resolve::links_of(extract));
-            let mut stream = engine::query_stream(ctx, &sql)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut gone = false;
-            while let Some(batch) = stream.next().await {
-                if !cut.push_batch(&batch.map_err(|e| e.to_string())?, send)? {
-                    gone = true;
-                    break;
-                }
-            }
-            gone
+            },
         };
         if gone {
             return Ok(picked);
@@ -1717,16 +1748,51 @@ mod tests {
         .unwrap()
     }
 
+    /// Rows `ords` of an extract's table with persons attached, as
+    /// its work files hold them: the columns links are read from, with
+    /// the values [`resolved_ids`] gives the same rows.
+    fn attached(ords: &[u64]) -> RecordBatch {
+        let text = |f: &dyn Fn(u64) -> String| -> arrow::array::ArrayRef {
+            Arc::new(StringArray::from(
+                ords.iter().map(|&o| f(o)).collect::<Vec<_>>(),
+            ))
+        };
+        let schema = Schema::new(vec![
+            Field::new("_file", DataType::Utf8, false),
+            Field::new("_row", DataType::Utf8, false),
+            Field::new("id_number_raw", DataType::Utf8, false),
+            Field::new("name_raw", DataType::Utf8, false),
+            Field::new("person_id", DataType::Utf8, false),
+            Field::new("person_method", DataType::Utf8, false),
+            Field::new("person_score", DataType::Float64, false),
+            Field::new("_ord", DataType::UInt64, false),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                text(&|o| format!("f{o}")),
+                text(&|o| o.to_string()),
+                text(&|_| "id".to_string()),
+                text(&|_| "name".to_string()),
+                text(&|_| "person".to_string()),
+                text(&|_| "exact".to_string()),
+                Arc::new(Float64Array::from(vec![1.0; ords.len()])),
+                Arc::new(UInt64Array::from(ords.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
     /// The batches [`super::pump_links`] hands on: their sizes, and each
     /// row's `extract:file`; every batch has links.csv's columns.
     async fn pumped(
         ctx: &datafusion::prelude::SessionContext,
         extracts: &[(&str, u64)],
-        held: std::collections::BTreeMap<&str, Vec<RecordBatch>>,
         memory_rows: u64,
     ) -> (Vec<usize>, Vec<String>) {
         let none = Default::default();
-        let (sizes, rows, _) = pumped_picking(ctx, extracts, held, &none, memory_rows).await;
+        let (sizes, rows, _) =
+            pumped_picking(ctx, extracts, Default::default(), &none, memory_rows).await;
         (sizes, rows)
     }
 
@@ -1734,7 +1800,7 @@ mod tests {
     async fn pumped_picking(
         ctx: &datafusion::prelude::SessionContext,
         extracts: &[(&str, u64)],
-        held: std::collections::BTreeMap<&str, Vec<RecordBatch>>,
+        ready: std::collections::BTreeMap<&str, super::ReadyLinks>,
         conflicts: &std::collections::BTreeMap<&str, Vec<(u64, u64)>>,
         memory_rows: u64,
     ) -> (Vec<usize>, Vec<String>, super::Picked) {
@@ -1743,7 +1809,7 @@ mod tests {
             sent.lock().unwrap().push(batch.unwrap());
             true
         };
-        let picked = super::pump_links(ctx, extracts, held, conflicts, memory_rows, None, &send)
+        let picked = super::pump_links(ctx, extracts, ready, conflicts, memory_rows, None, &send)
             .await
             .unwrap();
         let sent = sent.into_inner().unwrap();
@@ -1774,7 +1840,7 @@ mod tests {
         }
         // "a" is ordered in memory, "b" (over the limit) by the engine.
         let extracts = [("a", 40_000), ("b", 40_001)];
-        let (sizes, got) = pumped(&ctx, &extracts, Default::default(), 40_000).await;
+        let (sizes, got) = pumped(&ctx, &extracts, 40_000).await;
         assert_eq!(
             sizes,
             [super::LINK_BATCH_ROWS, 80_000 - super::LINK_BATCH_ROWS]
@@ -1790,7 +1856,7 @@ mod tests {
     async fn held_links_come_in_order_beside_those_read_from_views() {
         let ctx = crate::engine::session(2);
         // "a" held as runs dealt over partitions, "b" read from its view,
-        // "c" held but not in runs: ordered row by row.
+        // "c" held but not in runs: ordered row by row; "d" below.
         let held_batch = |extract: &str, ords: &[u64]| {
             let b = resolved_ids(extract, ords);
             b.slice(0, ords.len())
@@ -1802,25 +1868,53 @@ mod tests {
         let (c_even, c_odd): (Vec<u64>, Vec<u64>) = c.iter().partition(|&&o| o % 4 == 0);
         let name = crate::resolve::tables::resolved_ids_of("b");
         crate::engine::register_batch(&ctx, &name, resolved_ids("b", &b)).unwrap();
-        let held = [
-            ("a", vec![held_batch("a", a2), held_batch("a", a1)]),
-            ("c", vec![held_batch("c", &c_odd), held_batch("c", &c_even)]),
+        use super::ReadyLinks::{Held, OnDisk};
+        let mut ready: std::collections::BTreeMap<_, _> = [
+            ("a", Held(vec![held_batch("a", a2), held_batch("a", a1)])),
+            (
+                "c",
+                Held(vec![held_batch("c", &c_odd), held_batch("c", &c_even)]),
+            ),
         ]
         .into_iter()
         .collect();
-        let extracts = [("a", 30_000), ("b", 30_000), ("c", 30_000)];
+        // "d" on disk, its persons beside its rows: read from its work
+        // files in order (two parts, the first of two batches).
+        let work = tempfile::tempdir().unwrap();
+        let d: Vec<u64> = (1..=30_000).map(|o| o * 5).collect();
+        let mut parts = Vec::new();
+        for (i, batches) in [&d[..10_000], &d[10_000..20_000], &d[20_000..]]
+            .chunks(2)
+            .enumerate()
+        {
+            let rows: Vec<RecordBatch> = batches.iter().map(|o| attached(o)).collect();
+            let stem = work.path().join(format!("{i:04}"));
+            let mut w =
+                crate::engine::work::WorkPartWriter::create(&stem, &rows[0].schema()).unwrap();
+            for b in &rows {
+                w.write(b).unwrap();
+            }
+            parts.push(w.finish().unwrap());
+        }
+        let table = crate::engine::work::DiskTable::new(attached(&[1]).schema(), parts);
+        ctx.register_table(crate::attach::rows_table("d"), Arc::new(table))
+            .unwrap();
+        let d_links = crate::attach::disk_links(&ctx, "d").await.unwrap().unwrap();
+        ready.insert("d", OnDisk(d_links));
+        let extracts = [("a", 30_000), ("b", 30_000), ("c", 30_000), ("d", 30_000)];
         // Rows in conflicts are picked out whichever way their links come:
-        // across the runs and the writers' batches, from the view, and
-        // ordered row by row.
+        // across the runs and the writers' batches, from the view, ordered
+        // row by row, and read from work files.
         let conflicts = [
             ("a", vec![(5, 25_000), (20_000, 20_001), (100, 29_999)]),
             ("b", vec![(7, 30_000)]),
             ("c", vec![(4, 60_000)]),
+            ("d", vec![(50_000, 50_005), (100_000, 150_000)]),
         ]
         .into_iter()
         .collect();
         let (sizes, got, picked) =
-            pumped_picking(&ctx, &extracts, held, &conflicts, u64::MAX).await;
+            pumped_picking(&ctx, &extracts, ready, &conflicts, u64::MAX).await;
         let found: Vec<String> = picked
             .iter()
             .flat_map(|(extract, rows)| {
@@ -1839,16 +1933,21 @@ mod tests {
             "b:30000:f30000:30000",
             "c:4:f4:4",
             "c:60000:f60000:60000",
+            "d:50000:f50000:50000",
+            "d:50005:f50005:50005",
+            "d:100000:f100000:100000",
+            "d:150000:f150000:150000",
         ];
         assert_eq!(found, want_found);
         assert_eq!(
             sizes,
-            [super::LINK_BATCH_ROWS, 90_000 - super::LINK_BATCH_ROWS]
+            [super::LINK_BATCH_ROWS, 120_000 - super::LINK_BATCH_ROWS]
         );
         let want: Vec<String> = (1..=30_000u64)
             .map(|o| format!("a:f{o}"))
             .chain((1..=30_000u64).map(|o| format!("b:f{o}")))
             .chain((1..=30_000u64).map(|o| format!("c:f{}", o * 2)))
+            .chain((1..=30_000u64).map(|o| format!("d:f{}", o * 5)))
             .collect();
         assert!(got == want, "links out of order");
     }

@@ -280,6 +280,11 @@ impl DiskTable {
             parts: Arc::new(parts),
         }
     }
+
+    /// The table's parts, in order.
+    pub fn parts(&self) -> &[WorkPart] {
+        &self.parts
+    }
 }
 
 /// The statistics of `parts` over the columns `projection` (`schema` is

@@ -1518,5 +1518,26 @@ async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
             let got = query_batch(&ctx, &sql).await.unwrap();
             assert_eq!(got, expected, "{name}, index_bytes {index_bytes}");
         }
+        // The links read from the work files in order (what links.csv
+        // takes on disk) are each extract's links view, row by row.
+        for name in EXTRACTS.iter().filter(|&&n| n != "roster") {
+            let view = format!("SELECT * FROM ({}) ORDER BY \"_ord\"", links_of(name));
+            let view = query_batch(&ctx, &view).await.unwrap();
+            let links = crate::attach::disk_links(&ctx, name)
+                .await
+                .unwrap()
+                .expect("persons beside the work files");
+            let read: Vec<_> = links.batches().map(|b| b.unwrap()).collect();
+            let read =
+                datafusion::arrow::compute::concat_batches(&read[0].schema(), &read).unwrap();
+            assert_eq!(read.num_rows(), view.num_rows(), "{name}");
+            for (i, field) in view.schema().fields().iter().enumerate() {
+                let want =
+                    datafusion::arrow::compute::cast(view.column(i), field.data_type()).unwrap();
+                let got = read.column_by_name(field.name()).unwrap();
+                let got = datafusion::arrow::compute::cast(got, field.data_type()).unwrap();
+                assert_eq!(&got, &want, "{name}.{}", field.name());
+            }
+        }
     }
 }
