@@ -1748,39 +1748,29 @@ mod tests {
         .unwrap()
     }
 
-    /// Rows `ords` of an extract's table with persons attached, as
-    /// its work files hold them: the columns links are read from, with
-    /// the values [`resolved_ids`] gives the same rows.
+    /// Rows `ords` of an extract's table with persons attached, as its
+    /// work files hold them: [`resolved_ids`]'s rows (its guardian row
+    /// aside) under the names of the columns links are read from.
     fn attached(ords: &[u64]) -> RecordBatch {
-        let text = |f: &dyn Fn(u64) -> String| -> arrow::array::ArrayRef {
-            Arc::new(StringArray::from(
-                ords.iter().map(|&o| f(o)).collect::<Vec<_>>(),
-            ))
-        };
-        let schema = Schema::new(vec![
-            Field::new("_file", DataType::Utf8, false),
-            Field::new("_row", DataType::Utf8, false),
-            Field::new("id_number_raw", DataType::Utf8, false),
-            Field::new("name_raw", DataType::Utf8, false),
-            Field::new("person_id", DataType::Utf8, false),
-            Field::new("person_method", DataType::Utf8, false),
-            Field::new("person_score", DataType::Float64, false),
-            Field::new("_ord", DataType::UInt64, false),
-        ]);
-        RecordBatch::try_new(
-            Arc::new(schema),
-            vec![
-                text(&|o| format!("f{o}")),
-                text(&|o| o.to_string()),
-                text(&|_| "id".to_string()),
-                text(&|_| "name".to_string()),
-                text(&|_| "person".to_string()),
-                text(&|_| "exact".to_string()),
-                Arc::new(Float64Array::from(vec![1.0; ords.len()])),
-                Arc::new(UInt64Array::from(ords.to_vec())),
-            ],
-        )
-        .unwrap()
+        let links = resolved_ids("d", ords).slice(0, ords.len());
+        let columns = [
+            ("file", "_file"),
+            ("row", "_row"),
+            ("raw_id", "id_number_raw"),
+            ("raw_name", "name_raw"),
+            ("person_id", "person_id"),
+            ("method", "person_method"),
+            ("score", "person_score"),
+            ("_ord", "_ord"),
+        ];
+        let (fields, arrays): (Vec<Field>, Vec<arrow::array::ArrayRef>) = columns
+            .iter()
+            .map(|&(link, column)| {
+                let array = links.column_by_name(link).unwrap().clone();
+                (Field::new(column, array.data_type().clone(), false), array)
+            })
+            .unzip();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
     }
 
     /// The batches [`super::pump_links`] hands on: their sizes, and each

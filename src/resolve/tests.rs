@@ -1431,6 +1431,20 @@ async fn persons_attached_after_resolution_are_what_the_join_gives() {
     assert!(guardians.num_rows() > 0);
 }
 
+/// `links` (in `_ord` order) hold what extract `name`'s links view gives,
+/// column by column, row by row.
+async fn assert_links_are_the_view(ctx: &SessionContext, name: &str, links: &RecordBatch) {
+    let view = format!("SELECT * FROM ({}) ORDER BY \"_ord\"", links_of(name));
+    let view = query_batch(ctx, &view).await.unwrap();
+    assert_eq!(links.num_rows(), view.num_rows(), "{name}");
+    for (i, field) in view.schema().fields().iter().enumerate() {
+        let want = datafusion::arrow::compute::cast(view.column(i), field.data_type()).unwrap();
+        let got = links.column_by_name(field.name()).unwrap();
+        let got = datafusion::arrow::compute::cast(got, field.data_type()).unwrap();
+        assert_eq!(&got, &want, "{name}.{}", field.name());
+    }
+}
+
 #[tokio::test]
 async fn links_held_in_the_attached_tables_are_the_links_views() {
     // In memory the links are taken from the attached tables' own columns:
@@ -1441,21 +1455,13 @@ async fn links_held_in_the_attached_tables_are_the_links_views() {
     crate::attach::attach_persons(&ctx, EXTRACTS).await.unwrap();
     let mut methods = std::collections::BTreeSet::new();
     for name in EXTRACTS.iter().filter(|&&n| n != "roster") {
-        let view = format!("SELECT * FROM ({}) ORDER BY \"_ord\"", links_of(name));
-        let view = query_batch(&ctx, &view).await.unwrap();
         let held = crate::attach::held_links(&ctx, name)
             .await
             .unwrap()
             .expect("held in memory");
         let held = OrderedLinks::of_batches(held).unwrap();
         let held = held.slice(0, held.len()).unwrap();
-        assert_eq!(held.num_rows(), view.num_rows(), "{name}");
-        for (i, field) in view.schema().fields().iter().enumerate() {
-            let want = datafusion::arrow::compute::cast(view.column(i), field.data_type()).unwrap();
-            let got = held.column_by_name(field.name()).unwrap();
-            let got = datafusion::arrow::compute::cast(got, field.data_type()).unwrap();
-            assert_eq!(&got, &want, "{name}.{}", field.name());
-        }
+        assert_links_are_the_view(&ctx, name, &held).await;
         methods.extend(strings(&held, "method").into_iter().flatten());
     }
     for method in ["exact", "normalized", "repaired", "unlinked"] {
@@ -1521,8 +1527,6 @@ async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
         // The links read from the work files in order (what links.csv
         // takes on disk) are each extract's links view, row by row.
         for name in EXTRACTS.iter().filter(|&&n| n != "roster") {
-            let view = format!("SELECT * FROM ({}) ORDER BY \"_ord\"", links_of(name));
-            let view = query_batch(&ctx, &view).await.unwrap();
             let links = crate::attach::disk_links(&ctx, name)
                 .await
                 .unwrap()
@@ -1530,14 +1534,7 @@ async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
             let read: Vec<_> = links.batches().map(|b| b.unwrap()).collect();
             let read =
                 datafusion::arrow::compute::concat_batches(&read[0].schema(), &read).unwrap();
-            assert_eq!(read.num_rows(), view.num_rows(), "{name}");
-            for (i, field) in view.schema().fields().iter().enumerate() {
-                let want =
-                    datafusion::arrow::compute::cast(view.column(i), field.data_type()).unwrap();
-                let got = read.column_by_name(field.name()).unwrap();
-                let got = datafusion::arrow::compute::cast(got, field.data_type()).unwrap();
-                assert_eq!(&got, &want, "{name}.{}", field.name());
-            }
+            assert_links_are_the_view(&ctx, name, &read).await;
         }
     }
 }
