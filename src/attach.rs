@@ -391,7 +391,7 @@ type LinkColumns = [Option<usize>; 8];
 
 /// The links' columns after `extract` (as [`resolve::links_of`] names
 /// them), each with the column of an attached extract table it is.
-const LINK_FROM: [(&str, &str); 8] = [
+pub(crate) const LINK_FROM: [(&str, &str); 8] = [
     ("file", "_file"),
     ("row", "_row"),
     ("raw_id", "id_number_raw"),

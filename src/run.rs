@@ -1753,17 +1753,7 @@ mod tests {
     /// aside) under the names of the columns links are read from.
     fn attached(ords: &[u64]) -> RecordBatch {
         let links = resolved_ids("d", ords).slice(0, ords.len());
-        let columns = [
-            ("file", "_file"),
-            ("row", "_row"),
-            ("raw_id", "id_number_raw"),
-            ("raw_name", "name_raw"),
-            ("person_id", "person_id"),
-            ("method", "person_method"),
-            ("score", "person_score"),
-            ("_ord", "_ord"),
-        ];
-        let (fields, arrays): (Vec<Field>, Vec<arrow::array::ArrayRef>) = columns
+        let (fields, arrays): (Vec<Field>, Vec<arrow::array::ArrayRef>) = crate::attach::LINK_FROM
             .iter()
             .map(|&(link, column)| {
                 let array = links.column_by_name(link).unwrap().clone();
