@@ -507,20 +507,28 @@ impl Iterator for PartLinks<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut columns = Vec::with_capacity(self.readers.len());
-        let mut rows = None;
+        let mut ended = 0;
         for reader in &mut self.readers {
-            let array = match reader {
-                Some(reader) => match reader.next()? {
-                    Ok(array) => Some(array),
-                    Err(e) => return Some(Err(e)),
-                },
+            columns.push(match reader.as_mut().map(Iterator::next) {
+                Some(Some(Ok(array))) => Some(array),
+                Some(Some(Err(e))) => return Some(Err(e)),
+                Some(None) => {
+                    ended += 1;
+                    None
+                }
                 None => None,
-            };
-            rows = rows.or(array.as_ref().map(|a| a.len()));
-            columns.push(array);
+            });
         }
-        let rows = rows?;
-        Some(links_batch(self.name, rows, columns.into_iter()))
+        let rows = columns.iter().flatten().map(|a| a.len()).next();
+        match (ended, rows) {
+            (0, Some(rows)) => Some(links_batch(self.name, rows, columns.into_iter())),
+            (_, None) => None,
+            // The columns of a part hold the same batches: one that ends
+            // before the others would lose rows.
+            _ => Some(Err(DataFusionError::Internal(
+                "a column of an extract's work files ends early".into(),
+            ))),
+        }
     }
 }
 
@@ -1407,6 +1415,16 @@ mod tests {
             assert_eq!(read.len(), 3, "a batch for each batch written");
             let read = concat_batches(&read[0].schema(), &read).unwrap();
             assert_eq!(read, held, "named {named}");
+
+            // A column whose file ends before the others' (the second
+            // part's `_ord`, one batch, over the first's, two): an error,
+            // not rows lost.
+            let ord = schema.index_of("_ord").unwrap();
+            std::fs::copy(written[1].column_path(ord), written[0].column_path(ord)).unwrap();
+            let read: Vec<Result<RecordBatch>> = links.batches().collect();
+            assert!(read[0].is_ok());
+            let err = read[1].as_ref().unwrap_err().to_string();
+            assert!(err.contains("ends early"), "{err}");
 
             // No persons attached: none.
             let bare = Arc::new(schema.project(&[0, 1, 2, 3]).unwrap());

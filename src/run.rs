@@ -1244,8 +1244,9 @@ async fn pump_links(
         })
     };
     // Whether an extract's links are ordered in memory from its view.
-    let held_names: BTreeSet<&str> = ready.keys().copied().collect();
-    let from_view = |extract: &str, rows: u64| rows <= memory_rows && !held_names.contains(extract);
+    let ready_names: BTreeSet<&str> = ready.keys().copied().collect();
+    let from_view =
+        |extract: &str, rows: u64| rows <= memory_rows && !ready_names.contains(extract);
     let mut next = None;
     let mut cut = Cut::default();
     let mut picked = Picked::new();
@@ -1256,7 +1257,7 @@ async fn pump_links(
             ords.dedup();
             ords
         });
-        let ordering = if held_names.contains(extract) {
+        let ordering = if ready_names.contains(extract) {
             None
         } else {
             next.take()
