@@ -961,9 +961,12 @@ impl RowBuilder {
                 .fields
                 .iter()
                 .zip(&cells)
-                .map(|(f, &(bytes, filled))| match f.kept {
-                    true => FieldColumns::new(f.ty, n, bytes, filled),
-                    false => FieldColumns::Unkept,
+                .map(|(f, &(bytes, filled))| {
+                    if f.kept {
+                        FieldColumns::new(f.ty, n, bytes, filled)
+                    } else {
+                        FieldColumns::Unkept
+                    }
                 })
                 .collect(),
             keys: Vec::with_capacity(n),

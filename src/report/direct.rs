@@ -151,10 +151,7 @@ impl OutputFile {
 
     fn finish_mut(&mut self) -> io::Result<()> {
         self.finished = true;
-        let whole = self.len - self.len % ALIGN;
-        if whole > 0 {
-            self.write_out(whole)?;
-        }
+        self.flush()?;
         if self.len > 0 {
             self.write_out(self.len)?;
         }
@@ -197,7 +194,8 @@ impl Drop for OutputFile {
     }
 }
 
-const EINVAL: i32 = 22;
+/// The error a system gives for a direct write it cannot take.
+const EINVAL: i32 = rustix::io::Errno::INVAL.raw_os_error();
 
 #[cfg(target_os = "linux")]
 fn open(path: &Path, direct: bool) -> io::Result<File> {
