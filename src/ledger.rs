@@ -42,6 +42,18 @@ pub const NOT_TRUE: &str = "不属实";
 /// Suffix of a 不属实 case raised again because its source rows changed.
 pub const SOURCES_CHANGED: &str = "来源已变";
 
+/// The ledger's page size in bytes, SQLite's largest. A case row holds
+/// ~260 bytes of text, more than SQLite advises for a table without rowids
+/// on its default 4 KiB pages (a twentieth of the page); a run upserts
+/// every finding in key order, so larger pages are fewer pages to find and
+/// rewrite. Upserting a city's 1.53 M cases again with a new last_seen
+/// (Python's sqlite3 on the city ledger, uncontended, SQLite's default
+/// cache): 11.5–12.4 s with 4 KiB pages, 9.5–10.6 s with 16 KiB, 8.0–8.3 s
+/// with 64 KiB; with the staging's cache ([`STAGE_CACHE_BYTES`]) 9.2
+/// against 7.75 s; ~4 s of each is Python's own (BENCHMARKS.md, session
+/// 45).
+const PAGE_SIZE: i64 = 65536;
+
 /// The schema version this build reads and writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 2;
 
@@ -257,8 +269,55 @@ impl Ledger {
         self.check_version(version)?;
         if version > 0 {
             self.migrate(version)?;
+            self.enlarge_pages();
+        } else {
+            // Taken by the file when its first table is created (outside
+            // a transaction only).
+            self.conn
+                .pragma_update(None, "page_size", PAGE_SIZE)
+                .map_err(|e| db_error(&path, e))?;
         }
         Ok(version)
+    }
+
+    /// Rewrites a ledger made with smaller pages (by an older hedui) with
+    /// [`PAGE_SIZE`] ones, once (`VACUUM`: about 3 s for a city's ledger).
+    /// A ledger that cannot be rewritten now (a reader holding it past the
+    /// busy timeout, no room for the copy) stays as it is, as good as
+    /// before, and is tried again by the next run.
+    fn enlarge_pages(&self) {
+        let page_size: i64 = match self
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+        {
+            Ok(size) => size,
+            Err(_) => return,
+        };
+        if page_size >= PAGE_SIZE {
+            return;
+        }
+        let started = std::time::Instant::now();
+        // Not worth waiting for a reader: busy fails at once.
+        let vacuumed = self
+            .conn
+            .busy_timeout(std::time::Duration::ZERO)
+            .and_then(|()| self.conn.pragma_update(None, "page_size", PAGE_SIZE))
+            .and_then(|()| self.conn.execute_batch("VACUUM"));
+        if self.set_timeout().is_err() {
+            return;
+        }
+        match vacuumed {
+            Ok(()) => tracing::info!(
+                from = page_size,
+                to = PAGE_SIZE,
+                seconds = started.elapsed().as_secs_f64(),
+                "ledger pages enlarged"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "案件台账页未能改大，下次运行再试 / ledger pages not enlarged, tried again next run"
+            ),
+        }
     }
 
     /// Every case, by finding_id.
@@ -582,7 +641,8 @@ pub fn commit(
 
 /// The most a staged run's transaction holds in SQLite's page cache before
 /// it writes pages to the ledger file ahead of its commit, which locks
-/// readers out (`PRAGMA cache_spill`). A city's ledger is ~0.5 GB.
+/// readers out (`PRAGMA cache_spill`), and the size of that cache
+/// (`PRAGMA cache_size`). A city's ledger is ~0.5 GB.
 const STAGE_CACHE_BYTES: i64 = 1 << 30;
 
 /// A run's ledger changes, written in a transaction not yet committed:
@@ -648,6 +708,14 @@ pub fn stage(
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .map_err(err)?;
     tx.pragma_update(None, "cache_spill", STAGE_CACHE_BYTES / page_size.max(512))
+        .map_err(err)?;
+    // And as much for the pages it only reads: with SQLite's default cache
+    // (2 MB), a run whose findings are those of the last run (the same
+    // as-of date again) re-read the pages its upserts leave unchanged
+    // from the file, again and again (city: 1.53 M upserts, 26 s against
+    // 7.7 s; when last_seen changes, the changed pages are held anyway).
+    // The cache grows only as pages are read.
+    tx.pragma_update(None, "cache_size", -(STAGE_CACHE_BYTES / 1024))
         .map_err(err)?;
     tx.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
     // A first run's schema is created in the run's transaction: a run
@@ -1070,6 +1138,53 @@ mod tests {
         stage(state, day, &rows, &cases, vols).unwrap()
     }
 
+    fn page_size(state: &Path) -> i64 {
+        let conn = Connection::open(ledger_path(state)).unwrap();
+        conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_ledger_gets_large_pages_and_an_older_one_is_rewritten_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, day) = one_run_recorded(dir.path());
+        assert_eq!(page_size(&state), PAGE_SIZE);
+
+        // As an older hedui made it.
+        let conn = Connection::open(ledger_path(&state)).unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; VACUUM;")
+            .unwrap();
+        drop(conn);
+        assert_eq!(page_size(&state), 4096);
+
+        // A reader in a transaction: the rewrite does not wait for it, and
+        // the run goes on with small pages.
+        let reader = Connection::open(ledger_path(&state)).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM cases;")
+            .unwrap();
+        let vols = BTreeMap::new();
+        let staged = stage_many(&state, day.succ_opt().unwrap(), 3, &vols);
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        staged.commit().unwrap();
+        assert_eq!(page_size(&state), 4096);
+
+        // The next run rewrites it; the cases, their first_seen and the
+        // runs are kept.
+        let next = day.succ_opt().unwrap().succ_opt().unwrap();
+        stage_many(&state, next, 3, &vols).commit().unwrap();
+        assert_eq!(page_size(&state), PAGE_SIZE);
+        let cases = Ledger::open_existing(&state).unwrap().unwrap().cases().unwrap();
+        assert_eq!(cases.len(), 4);
+        assert_eq!(cases["a"].status, DISAPPEARED);
+        assert_eq!(cases["a"].first_seen, day.to_string());
+        let second = day.succ_opt().unwrap().to_string();
+        assert_eq!(cases["00000002"].first_seen, second);
+        assert_eq!(cases["00000002"].last_seen, next.to_string());
+        assert_eq!(count(&state, "runs").unwrap(), 3);
+    }
+
     #[test]
     fn a_staged_run_dropped_leaves_the_ledger_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
@@ -1077,6 +1192,12 @@ mod tests {
 
         let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
         let staged = stage_many(&state, day.succ_opt().unwrap(), 100, &vols);
+        // Pages only read stay in memory as those written do.
+        let conn = &staged.ledger.as_ref().unwrap().conn;
+        let cache_kib: i64 = conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache_kib * -1024, STAGE_CACHE_BYTES);
         drop(staged);
 
         let after = Prior::load(&state).unwrap();
