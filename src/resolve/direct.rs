@@ -109,9 +109,9 @@ impl DirectLevels {
     /// empty both give the key '') keep the larger code, `same` above a
     /// null level: the order the batches come in does not matter.
     pub(crate) fn new(batches: &[RecordBatch]) -> Result<Self> {
+        use rayon::slice::ParallelSliceMut;
         let same = code(Some(LEVEL_SAME))?;
-        let mut levels: HashMap<Box<str>, HashMap<Box<str>, u8, FixedState>, FixedState> =
-            HashMap::default();
+        let mut columns = Vec::with_capacity(batches.len());
         for batch in batches {
             let column = |name: &str| {
                 batch
@@ -119,38 +119,47 @@ impl DirectLevels {
                     .ok_or_else(|| DataFusionError::Internal(format!("DIRECT has no {name}")))
                     .and_then(strings)
             };
-            let (id, names, level) = (column("id")?, column("name_key")?, column("level")?);
-            for i in 0..batch.num_rows() {
+            columns.push((column("id")?, column("name_key")?, column("level")?));
+        }
+        // The rows as (ID, name, code), sorted: each ID's rows together, and
+        // of two rows of one key the larger code last. Sorting borrowed
+        // strings (in parallel) and keeping each key's last row, rather than
+        // a map of maps of every row's names: the city's step (1.76 M
+        // names held, its query included) 3.86 → 2.01 s, the county's
+        // 0.16–0.19 → 0.10 s (session 45).
+        let mut rows: Vec<(&str, &str, u8)> =
+            Vec::with_capacity(columns.iter().map(|(id, _, _)| id.len()).sum());
+        for (id, names, level) in &columns {
+            for i in 0..id.len() {
                 if id.is_null(i) {
                     continue;
                 }
                 let c = code((!level.is_null(i)).then(|| level.value(i)))?;
                 let name = if names.is_null(i) { "" } else { names.value(i) };
-                let names = levels.entry(id.value(i).into()).or_default();
-                match names.get_mut(name) {
-                    Some(old) => *old = (*old).max(c),
-                    None => {
-                        names.insert(name.into(), c);
-                    }
-                }
+                rows.push((id.value(i), name, c));
             }
         }
+        rows.par_sort_unstable();
         // Only the names whose level is not `same` are held, and the IDs
         // with one.
         let mut held = 0;
-        let ids = levels
-            .into_iter()
-            .filter_map(|(id, mut names)| {
-                names.retain(|_, c| *c != same);
-                held += names.len();
-                let names = match names.len() {
-                    0 => return None,
-                    n if n <= FEW_NAMES => Names::Few(names.into_iter().collect()),
-                    _ => Names::Many(names),
-                };
-                Some((id, names))
-            })
-            .collect();
+        let mut ids = HashMap::default();
+        for rows in rows.chunk_by(|a, b| a.0 == b.0) {
+            let names: Vec<(Box<str>, u8)> = rows
+                .chunk_by(|a, b| a.1 == b.1)
+                .filter_map(|key| {
+                    let &(_, name, c) = key.last()?;
+                    (c != same).then(|| (name.into(), c))
+                })
+                .collect();
+            held += names.len();
+            let names = match names.len() {
+                0 => continue,
+                n if n <= FEW_NAMES => Names::Few(names.into_boxed_slice()),
+                _ => Names::Many(names.into_iter().collect()),
+            };
+            ids.insert(rows[0].0.into(), names);
+        }
         Ok(DirectLevels { ids, held })
     }
 
@@ -495,8 +504,12 @@ mod tests {
                 [(id, Some(""), a), (id, Some(""), b)],
                 [(id, Some(""), b), (id, Some(""), a)],
             ] {
-                let levels = DirectLevels::new(&[direct(&rows)]).unwrap();
                 let want = vec![want.map(str::to_string)];
+                let levels = DirectLevels::new(&[direct(&rows)]).unwrap();
+                assert_eq!(looked_up(&levels, &ids, &names), want);
+                // The two rows in batches of their own.
+                let apart = [direct(&rows[..1]), direct(&rows[1..])];
+                let levels = DirectLevels::new(&apart).unwrap();
                 assert_eq!(looked_up(&levels, &ids, &names), want);
             }
         }
