@@ -281,15 +281,12 @@ impl Ledger {
     }
 
     /// Rewrites a ledger made with smaller pages (by an older hedui) with
-    /// [`PAGE_SIZE`] ones, once (`VACUUM`: about 3 s for a city's ledger).
-    /// A ledger that cannot be rewritten now (a reader holding it past the
-    /// busy timeout, no room for the copy) stays as it is, as good as
+    /// [`PAGE_SIZE`] ones, once (`VACUUM`: 4.7 s for a city's ledger).
+    /// A ledger that cannot be rewritten now (a reader holding it, not
+    /// waited for; no room for the copy) stays as it is, as good as
     /// before, and is tried again by the next run.
     fn enlarge_pages(&self) {
-        let page_size: i64 = match self
-            .conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-        {
+        let page_size: i64 = match self.conn.query_row("PRAGMA page_size", [], |r| r.get(0)) {
             Ok(size) => size,
             Err(_) => return,
         };
@@ -1175,7 +1172,11 @@ mod tests {
         let next = day.succ_opt().unwrap().succ_opt().unwrap();
         stage_many(&state, next, 3, &vols).commit().unwrap();
         assert_eq!(page_size(&state), PAGE_SIZE);
-        let cases = Ledger::open_existing(&state).unwrap().unwrap().cases().unwrap();
+        let cases = Ledger::open_existing(&state)
+            .unwrap()
+            .unwrap()
+            .cases()
+            .unwrap();
         assert_eq!(cases.len(), 4);
         assert_eq!(cases["a"].status, DISAPPEARED);
         assert_eq!(cases["a"].first_seen, day.to_string());

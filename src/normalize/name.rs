@@ -700,7 +700,16 @@ mod tests {
     #[test]
     fn han_fast_path_keeps_placeholders_and_traditional_forms() {
         for raw in [
-            "无", "空", "暂无", "不详", "無", "暫無", "不詳", "張三", "王小明", "龍",
+            "无",
+            "空",
+            "暂无",
+            "不详",
+            "無",
+            "暫無",
+            "不詳",
+            "張三",
+            "王小明",
+            "龍",
         ] {
             assert_eq!(normalize_name(raw), normalize_any_name(raw), "{raw}");
         }
