@@ -49,9 +49,9 @@ pub const SOURCES_CHANGED: &str = "来源已变";
 /// rewrite. Upserting a city's 1.53 M cases again with a new last_seen
 /// (Python's sqlite3 on the city ledger, uncontended, SQLite's default
 /// cache): 11.5–12.4 s with 4 KiB pages, 9.5–10.6 s with 16 KiB, 8.0–8.3 s
-/// with 64 KiB; with the staging's cache ([`STAGE_CACHE_BYTES`]) 9.2
-/// against 7.75 s; ~4 s of each is Python's own (BENCHMARKS.md, session
-/// 45).
+/// with 64 KiB; with the staging's cache ([`STAGE_CACHE_BYTES`]) 9.2 s
+/// with 4 KiB pages against 7.75 s with 64 KiB; ~4 s of each is Python's
+/// own (BENCHMARKS.md, session 45).
 const PAGE_SIZE: i64 = 65536;
 
 /// The schema version this build reads and writes (`PRAGMA user_version`).
