@@ -6,16 +6,18 @@
 //! successful run's accepted rows per extract type (the volume gate) and a
 //! small table of runs.
 //!
-//! A run reads the ledger once ([`Prior::load`]), gives every finding its
-//! `case_status` ([`Cases::classify`]) and, only after its output folder is
-//! in place, records itself in one transaction ([`commit`]): a run that
-//! fails, is stopped or is killed leaves the ledger as it was.
+//! A run reads the cases' states once ([`Prior::load`], beside the read of
+//! its inputs), gives every finding its `case_status` ([`Cases::classify`],
+//! which reads the findings of the cases that disappeared) and, only after
+//! its output folder is in place, records itself in one transaction
+//! ([`commit`]): a run that fails, is stopped or is killed leaves the
+//! ledger as it was.
 
 pub mod list;
 pub mod lock;
 pub mod review;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -321,32 +323,16 @@ impl Ledger {
     pub fn cases(&self) -> Result<BTreeMap<String, Case>, HeduiError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT finding_id, rule, kind, severity, household_id, id_number, name,
-                        township, village, evidence, sources, match, case_status,
-                        first_seen, last_seen, status, verdict, note, sources_at_verdict,
-                        evidence_at_verdict
-                 FROM cases",
-            )
+            .prepare(&format!(
+                "SELECT {FINDING_COLUMNS}, first_seen, last_seen, status, verdict, note, \
+                        sources_at_verdict, evidence_at_verdict
+                 FROM cases"
+            ))
             .map_err(|e| db_error(&self.path, e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Case {
-                    row: FindingRow {
-                        finding_id: r.get(0)?,
-                        rule: r.get(1)?,
-                        kind: r.get(2)?,
-                        severity: r.get(3)?,
-                        household_id: r.get(4)?,
-                        id_number: r.get(5)?,
-                        name: r.get(6)?,
-                        township: r.get(7)?,
-                        village: r.get(8)?,
-                        evidence: r.get(9)?,
-                        sources: r.get(10)?,
-                        matched: r.get(11)?,
-                        case_status: r.get(12)?,
-                    },
+                    row: finding_row(r)?,
                     first_seen: r.get(13)?,
                     last_seen: r.get(14)?,
                     status: r.get(15)?,
@@ -365,6 +351,53 @@ impl Ledger {
         Ok(cases)
     }
 
+    /// What classifying a run's findings needs of every case, by
+    /// finding_id: not the findings as last raised, most of a case's bytes
+    /// (a city's 1.53 M cases: 3.8 s to read whole, see [`Prior`]).
+    fn case_states(&self) -> Result<HashMap<String, CaseState>, HeduiError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT finding_id, case_status, status, verdict, note, sources_at_verdict,
+                        evidence_at_verdict
+                 FROM cases",
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    CaseState {
+                        case_status: r.get(1)?,
+                        status: r.get(2)?,
+                        verdict: r.get(3)?,
+                        note: r.get(4)?,
+                        sources_at_verdict: r.get(5)?,
+                        evidence_at_verdict: r.get(6)?,
+                    },
+                ))
+            })
+            .map_err(|e| db_error(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| db_error(&self.path, e))
+    }
+
+    /// The findings of cases `ids` as last raised, in that order.
+    fn finding_rows(&self, ids: &[&str]) -> Result<Vec<FindingRow>, HeduiError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {FINDING_COLUMNS} FROM cases WHERE finding_id = ?1"
+            ))
+            .map_err(|e| db_error(&self.path, e))?;
+        ids.iter()
+            .map(|id| {
+                stmt.query_row([id], finding_row)
+                    .map_err(|e| db_error(&self.path, e))
+            })
+            .collect()
+    }
+
     /// The last successful run's accepted rows per extract type.
     pub fn volumes(&self) -> Result<BTreeMap<String, u64>, HeduiError> {
         let mut stmt = self
@@ -381,6 +414,30 @@ impl Ledger {
         }
         Ok(out)
     }
+}
+
+/// The columns of a case's finding as last raised, in [`FindingRow`]'s
+/// order ([`finding_row`]).
+const FINDING_COLUMNS: &str = "finding_id, rule, kind, severity, household_id, id_number, name, \
+     township, village, evidence, sources, match, case_status";
+
+/// A case's finding from the first columns of a row ([`FINDING_COLUMNS`]).
+fn finding_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FindingRow> {
+    Ok(FindingRow {
+        finding_id: r.get(0)?,
+        rule: r.get(1)?,
+        kind: r.get(2)?,
+        severity: r.get(3)?,
+        household_id: r.get(4)?,
+        id_number: r.get(5)?,
+        name: r.get(6)?,
+        township: r.get(7)?,
+        village: r.get(8)?,
+        evidence: r.get(9)?,
+        sources: r.get(10)?,
+        matched: r.get(11)?,
+        case_status: r.get(12)?,
+    })
 }
 
 /// What `hedui report` shows besides an output folder's findings, from the
@@ -441,12 +498,37 @@ pub struct Case {
     pub evidence_at_verdict: String,
 }
 
-/// What a run needs of the ledger before it writes: the cases and the last
-/// run's volumes (both empty before the first successful run).
+/// What classifying a run's findings needs of a case in the ledger
+/// ([`case_status`], [`Cases::classify`]); the finding as last raised is
+/// read only for the cases that disappeared.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseState {
+    /// The case_status the last run that raised it wrote.
+    pub case_status: String,
+    /// 新增 / 持续 / 已消失.
+    pub status: String,
+    /// One of `people::VERDICTS`, or empty.
+    pub verdict: String,
+    pub note: String,
+    /// The case's sources when the verdict was given.
+    pub sources_at_verdict: String,
+    /// The case's evidence when the verdict was given (empty for a verdict
+    /// given before the ledger kept it).
+    pub evidence_at_verdict: String,
+}
+
+/// What a run needs of the ledger before it writes: the cases' states and
+/// the last run's volumes (both empty before the first successful run).
+/// Only the states are read up front: a city's 1.53 M cases whole (every
+/// column, into a map of [`Case`]s) took 3.8 s, most of it the findings'
+/// text, which a run needs only of the cases that disappeared
+/// ([`Cases::classify`] reads those from the ledger).
 #[derive(Debug, Clone, Default)]
 pub struct Prior {
-    pub cases: BTreeMap<String, Case>,
+    pub cases: HashMap<String, CaseState>,
     pub volumes: BTreeMap<String, u64>,
+    /// The state folder the cases were read from (none without a ledger).
+    state: Option<PathBuf>,
 }
 
 impl Prior {
@@ -455,10 +537,28 @@ impl Prior {
         match Ledger::open_existing(state)? {
             None => Ok(Prior::default()),
             Some(l) => Ok(Prior {
-                cases: l.cases()?,
+                cases: l.case_states()?,
                 volumes: l.volumes()?,
+                state: Some(state.to_path_buf()),
             }),
         }
+    }
+
+    /// The findings of cases `ids` as last raised, from the ledger.
+    fn finding_rows(&self, ids: &[&str]) -> Result<Vec<FindingRow>, HeduiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ledger = match &self.state {
+            Some(state) => Ledger::open_existing(state)?,
+            None => None,
+        };
+        let Some(ledger) = ledger else {
+            return Err(HeduiError::Internal(
+                "案件台账已不存在 / the case ledger is gone".to_string(),
+            ));
+        };
+        ledger.finding_rows(ids)
     }
 
     /// Extract types whose accepted rows shrank by more than `max_shrink`
@@ -514,7 +614,7 @@ fn source_set(sources: &str) -> BTreeSet<&str> {
 /// file renamed for the new month, or a row moved down by an inserted one,
 /// changes the rows but not the figures; a window that moved on changes the
 /// figures' wording but not the rows.
-pub fn case_status(prior: Option<&Case>, sources: &str, evidence: &str) -> String {
+pub fn case_status(prior: Option<&CaseState>, sources: &str, evidence: &str) -> String {
     let Some(case) = prior else {
         return NEW.to_string();
     };
@@ -547,10 +647,10 @@ pub struct Cases {
 
 impl Cases {
     /// Fills every row's case_status from the ledger and collects the rest.
-    pub fn classify(prior: &Prior, rows: &mut [FindingRow]) -> Cases {
+    pub fn classify(prior: &Prior, rows: &mut [FindingRow]) -> Result<Cases, HeduiError> {
         let mut cases = Cases::default();
         // Each row's case, looked up side by side (a city has 1.5 M).
-        let found: Vec<Option<&Case>> = rows
+        let found: Vec<Option<&CaseState>> = rows
             .par_iter_mut()
             .map(|row| {
                 let case = prior.cases.get(&row.finding_id);
@@ -567,34 +667,42 @@ impl Cases {
                 cases.counts.persisting += 1;
             }
             if let Some(c) = case {
-                cases.add_review(c);
+                cases.add_review(&row.finding_id, c);
             }
         }
-        let mut raised: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
-        raised.par_sort_unstable();
-        for (id, case) in &prior.cases {
-            // A case a reviewer found 不属实 is closed (已核销 while its
-            // sources stay): it does not disappear; one raised again for
-            // review because its sources changed (持续/不属实/来源已变) does.
-            let closed =
-                case.verdict == NOT_TRUE && !case.row.case_status.ends_with(SOURCES_CHANGED);
-            if raised.binary_search(&id.as_str()).is_ok() || !is_open(&case.status) || closed {
-                continue;
-            }
-            let mut row = case.row.clone();
+        let raised: HashSet<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
+        let mut gone: Vec<(&str, &CaseState)> = prior
+            .cases
+            .par_iter()
+            .filter(|(id, case)| {
+                // A case a reviewer found 不属实 is closed (已核销 while its
+                // sources stay): it does not disappear; one raised again for
+                // review because its sources changed (持续/不属实/来源已变)
+                // does.
+                let closed =
+                    case.verdict == NOT_TRUE && !case.case_status.ends_with(SOURCES_CHANGED);
+                is_open(&case.status) && !closed && !raised.contains(id.as_str())
+            })
+            .map(|(id, case)| (id.as_str(), case))
+            .collect();
+        gone.par_sort_unstable_by_key(|(id, _)| *id);
+        for (id, case) in &gone {
+            cases.add_review(id, case);
+        }
+        let gone: Vec<&str> = gone.into_iter().map(|(id, _)| id).collect();
+        cases.disappeared = prior.finding_rows(&gone)?;
+        for row in &mut cases.disappeared {
             row.case_status = DISAPPEARED.to_string();
-            cases.disappeared.push(row);
-            cases.add_review(case);
         }
         findings::sort(&mut cases.disappeared);
         cases.counts.disappeared = cases.disappeared.len() as u64;
-        cases
+        Ok(cases)
     }
 
-    fn add_review(&mut self, case: &Case) {
+    fn add_review(&mut self, id: &str, case: &CaseState) {
         if !case.verdict.is_empty() || !case.note.is_empty() {
             self.reviews.insert(
-                case.row.finding_id.clone(),
+                id.to_string(),
                 Review {
                     verdict: case.verdict.clone(),
                     note: case.note.clone(),
@@ -860,13 +968,12 @@ mod tests {
         }
     }
 
-    fn case(id: &str, status: &str, verdict: &str, sources_at_verdict: &str) -> Case {
-        Case {
-            row: row(id, "a:f:2"),
+    fn case(status: &str, verdict: &str, sources_at_verdict: &str) -> CaseState {
+        CaseState {
             status: status.to_string(),
             verdict: verdict.to_string(),
             sources_at_verdict: sources_at_verdict.to_string(),
-            ..Case::default()
+            ..CaseState::default()
         }
     }
 
@@ -874,20 +981,20 @@ mod tests {
     fn case_status_strings() {
         assert_eq!(case_status(None, "a:f:2", "e"), "新增");
         assert_eq!(
-            case_status(Some(&case("x", "新增", "", "")), "a:f:2", "e"),
+            case_status(Some(&case("新增", "", "")), "a:f:2", "e"),
             "持续"
         );
         assert_eq!(
-            case_status(Some(&case("x", "持续", "属实", "a:f:2")), "a:f:3", "e"),
+            case_status(Some(&case("持续", "属实", "a:f:2")), "a:f:3", "e"),
             "持续/属实"
         );
         assert_eq!(
-            case_status(Some(&case("x", "持续", "待核查", "")), "a:f:2", "e"),
+            case_status(Some(&case("持续", "待核查", "")), "a:f:2", "e"),
             "持续/待核查"
         );
         // Dismissed: the same set of source rows, in any order.
         let dismissed = case_status(
-            Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+            Some(&case("持续", "不属实", "a:f:2;b:g:3")),
             "b:g:3;a:f:2",
             "e",
         );
@@ -897,7 +1004,7 @@ mod tests {
         // (a verdict of before the ledger kept the evidence).
         assert_eq!(
             case_status(
-                Some(&case("x", "持续", "不属实", "a:f:2;b:g:3")),
+                Some(&case("持续", "不属实", "a:f:2;b:g:3")),
                 "a:f:2;b:g:4",
                 "e"
             ),
@@ -906,9 +1013,9 @@ mod tests {
         // With the evidence kept: rows that moved (a renamed file, an
         // inserted row) under the same figures stay dismissed; new rows
         // with new figures raise it again.
-        let kept = Case {
+        let kept = CaseState {
             evidence_at_verdict: "人均月收入 900.00 元".into(),
-            ..case("x", "持续", "不属实", "a:f_202511:2;b:g:3")
+            ..case("持续", "不属实", "a:f_202511:2;b:g:3")
         };
         assert_eq!(
             case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 900.00 元"),
@@ -924,9 +1031,9 @@ mod tests {
         );
         // A DQ03 dismissed when its evidence masked the raw IDs it quotes
         // stays dismissed now that they are in full, in a new month's file.
-        let masked_then = Case {
+        let masked_then = CaseState {
             evidence_at_verdict: "身份证号校验位错误，已按姓名唯一修正，原号码：341122********7712（姓名一致，id_number）；请核实".into(),
-            ..case("x", "持续", "不属实", "a:f_202511:8")
+            ..case("持续", "不属实", "a:f_202511:8")
         };
         let in_full = "身份证号校验位错误，已按姓名唯一修正，原号码：「341122196815207712」（姓名一致，id_number）；请核实";
         assert_eq!(
@@ -943,7 +1050,7 @@ mod tests {
         );
         // A case that disappeared and came back has been seen before.
         assert_eq!(
-            case_status(Some(&case("x", "已消失", "", "")), "a:f:2", "e"),
+            case_status(Some(&case("已消失", "", "")), "a:f:2", "e"),
             "持续"
         );
     }
@@ -980,30 +1087,60 @@ mod tests {
 
     #[test]
     fn classify_counts_and_finds_disappeared_open_cases() {
-        let mut prior = Prior::default();
-        for c in [
-            case("seen", "持续", "属实", "a:f:2"),
-            case("closed", "持续", "不属实", "a:f:2"),
-            case("gone", "新增", "", ""),
-            case("long_gone", "已消失", "", ""),
-            case("closed_gone", "持续", "不属实", "a:f:2"),
-            case("reopened_gone", "持续", "不属实", "a:f:1"),
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        for (id, status, case_status, verdict, note, at_verdict) in [
+            ("seen", "持续", "持续", "属实", "", "a:f:2"),
+            ("closed", "持续", "已核销/不属实", "不属实", "", "a:f:2"),
+            ("gone", "新增", "新增", "", "已电话核实", ""),
+            ("long_gone", "已消失", "已消失", "", "", ""),
+            (
+                "closed_gone",
+                "持续",
+                "已核销/不属实",
+                "不属实",
+                "",
+                "a:f:2",
+            ),
+            (
+                "reopened_gone",
+                "持续",
+                "持续/不属实/来源已变",
+                "不属实",
+                "",
+                "a:f:1",
+            ),
         ] {
-            prior.cases.insert(c.row.finding_id.clone(), c);
+            ledger
+                .conn
+                .execute(
+                    "INSERT INTO cases (finding_id, rule, kind, severity, household_id,
+                         id_number, name, township, village, evidence, sources, match,
+                         first_seen, last_seen, status, case_status, verdict, note,
+                         sources_at_verdict)
+                     VALUES (?1, 'CB01', '错保', '高', 'H1', '110101199003077777', '张三',
+                         '城关镇', '东村', ?2, 'a:f:2', '身份证号', '2025-10-31',
+                         '2025-10-31', ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        id,
+                        format!("证据 {id}"),
+                        status,
+                        case_status,
+                        verdict,
+                        note,
+                        at_verdict
+                    ],
+                )
+                .unwrap();
         }
-        prior.cases.get_mut("gone").unwrap().note = "已电话核实".to_string();
-        prior
-            .cases
-            .get_mut("reopened_gone")
-            .unwrap()
-            .row
-            .case_status = "持续/不属实/来源已变".into();
+        drop(ledger);
+        let prior = Prior::load(dir.path()).unwrap();
         let mut rows = vec![
             row("fresh", "a:f:9"),
             row("seen", "a:f:2"),
             row("closed", "a:f:2"),
         ];
-        let cases = Cases::classify(&prior, &mut rows);
+        let cases = Cases::classify(&prior, &mut rows).unwrap();
         let statuses: Vec<&str> = rows.iter().map(|r| r.case_status.as_str()).collect();
         assert_eq!(statuses, ["新增", "持续/属实", "已核销/不属实"]);
         assert_eq!(
@@ -1021,7 +1158,17 @@ mod tests {
             .map(|r| r.finding_id.as_str())
             .collect();
         assert_eq!(gone, ["gone", "reopened_gone"]);
+        // As last raised, from the ledger.
         assert_eq!(cases.disappeared[0].case_status, "已消失");
+        assert_eq!(cases.disappeared[1].evidence, "证据 reopened_gone");
+        assert_eq!(
+            (
+                cases.disappeared[0].name.as_str(),
+                cases.disappeared[0].village.as_str(),
+                cases.disappeared[0].matched.as_str()
+            ),
+            ("张三", "东村", "身份证号")
+        );
         assert_eq!(
             cases.reviews.keys().collect::<Vec<_>>(),
             ["closed", "gone", "reopened_gone", "seen"]
@@ -1037,7 +1184,7 @@ mod tests {
         assert!(!state.exists(), "loading creates nothing");
 
         let mut rows = vec![row("a", "x:f:2"), row("b", "x:f:3")];
-        let cases = Cases::classify(&Prior::default(), &mut rows);
+        let cases = Cases::classify(&Prior::default(), &mut rows).unwrap();
         let day1 = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
         let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
         commit(&state, day1, &rows, &cases, &vols).unwrap();
@@ -1076,25 +1223,29 @@ mod tests {
         let prior = Prior::load(&state).unwrap();
         assert_eq!(prior.volumes["roster"], 10);
         let mut rows = vec![row("a", "x:f:2")];
-        let cases = Cases::classify(&prior, &mut rows);
+        let cases = Cases::classify(&prior, &mut rows).unwrap();
         assert_eq!(rows[0].case_status, "持续/属实");
         assert_eq!(cases.counts.disappeared, 1);
         let day2 = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
         commit(&state, day2, &rows, &cases, &BTreeMap::new()).unwrap();
 
-        let after = Prior::load(&state).unwrap();
-        let a = &after.cases["a"];
+        let after = Ledger::open_existing(&state)
+            .unwrap()
+            .unwrap()
+            .cases()
+            .unwrap();
+        let a = &after["a"];
         assert_eq!(
             (a.first_seen.as_str(), a.last_seen.as_str()),
             ("2025-10-31", "2025-11-30")
         );
         assert_eq!((a.status.as_str(), a.verdict.as_str()), ("持续", "属实"));
-        let b = &after.cases["b"];
+        let b = &after["b"];
         assert_eq!(
             (b.status.as_str(), b.last_seen.as_str()),
             ("已消失", "2025-10-31")
         );
-        assert!(after.volumes.is_empty());
+        assert!(Prior::load(&state).unwrap().volumes.is_empty());
     }
 
     /// `n` findings with evidence long enough that their pages fill far
@@ -1122,7 +1273,7 @@ mod tests {
         let state = dir.join("state");
         let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
         let mut rows = vec![row("a", "x:f:2")];
-        let cases = Cases::classify(&Prior::default(), &mut rows);
+        let cases = Cases::classify(&Prior::default(), &mut rows).unwrap();
         commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
         (state, day)
     }
@@ -1131,7 +1282,7 @@ mod tests {
     /// `state` (none yet, or the last run's) and staged as of `day`.
     fn stage_many(state: &Path, day: NaiveDate, n: usize, vols: &BTreeMap<String, u64>) -> Staged {
         let mut rows = many_rows(n);
-        let cases = Cases::classify(&Prior::load(state).unwrap(), &mut rows);
+        let cases = Cases::classify(&Prior::load(state).unwrap(), &mut rows).unwrap();
         stage(state, day, &rows, &cases, vols).unwrap()
     }
 

@@ -119,13 +119,23 @@ fn explain(text: &str) -> String {
 
 /// Runs the whole job.
 pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary, HeduiError> {
-    // One run at a time, for the whole run; the ledger is read once, here.
+    // One run at a time, for the whole run.
     let state = state_dir(&config.config, &opts.out);
     if let Some(why) = refuse_target(&opts.out, &opts.input, Some(&state), OutputOwner::Run) {
         return Err(HeduiError::Usage(why));
     }
     let _lock = RunLock::acquire(&state)?;
-    let prior = Prior::load(&state)?;
+    // The ledger's cases are read beside the inputs: they are needed once
+    // the inputs are in.
+    let prior = std::thread::spawn({
+        let state = state.clone();
+        move || {
+            let start = std::time::Instant::now();
+            let prior = Prior::load(&state);
+            tracing::debug!(seconds = start.elapsed().as_secs_f64(), "ledger read");
+            prior
+        }
+    });
     let mut stages = Stages::new();
     stages.start("read");
     // A swap that an earlier run was killed in the middle of is finished or
@@ -222,6 +232,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         cases: None,
         disappeared_cases: Vec::new(),
     };
+    let prior = prior
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     let shrink = prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink);
     let fatal = if !inputs.problems.is_empty() {
         Some((
@@ -359,7 +372,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     tracing::debug!(seconds = start.elapsed().as_secs_f64(), "finding rows made");
     step_timed("findings sorted", || findings::sort(&mut rows));
     // Each finding's case status from the ledger, and the cases gone since.
-    let cases = step_timed("case statuses found", || Cases::classify(&prior, &mut rows));
+    let cases = step_timed("case statuses found", || Cases::classify(&prior, &mut rows))?;
     manifest.cases = Some(cases.counts);
     manifest.disappeared_cases = cases
         .disappeared
