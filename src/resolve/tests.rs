@@ -1029,6 +1029,21 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
             "education:{r}"
         );
     }
+    // One person known by both forms is one candidate, met twice.
+    let res = resolve(Some(table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[row(&a, "买买提艾力")],
+    )))
+    .await;
+    for r in ["2", "3", "4"] {
+        assert_eq!(
+            link(&res, "education", r),
+            (Some(a.clone()), "name_birth".into(), 0.8),
+            "education:{r}"
+        );
+    }
 }
 
 /// A name that another row put on a person's ID (a spouse's name on the
@@ -1354,10 +1369,10 @@ fn resolution_s_own_steps_wait_for_what_they_read() {
         vec![
             vec![OBS],
             vec![SEEN, VARIANTS],
-            vec![KNOWN],
-            vec![PERSONS, CANDIDATES],
-            vec![DIRECT, REPAIRS, NAME_BIRTH],
-            vec![RESOLVED_OTHER, RESOLVED_LINKED],
+            vec![KNOWN, PERSONS],
+            vec![DIRECT, CANDIDATES, NAME_BIRTH],
+            vec![REPAIRS, RESOLVED_LINKED],
+            vec![RESOLVED_OTHER],
             vec![RESOLVED],
         ]
     );
