@@ -175,9 +175,9 @@ const BEST_NAME_KEY: &str = "concat(CAST(1 - in_roster AS VARCHAR), \
 /// its rows are summed per (ID, name), and the best name is the smallest
 /// [`BEST_NAME_KEY`] among those counted ([`known_names`]: `n > 0`), so
 /// that each person's group holds one string; an ID seen with no usable
-/// name is a person too, with none. (One aggregate over every row, not a
-/// distinct set of IDs joined with one over the counted names: at city
-/// 4.5–4.9 s against ?.)
+/// name is a person too, with none. (One aggregate over every row, where a
+/// distinct set of the IDs was joined with one over the counted names:
+/// county 0.36–0.39 → 0.27 s, city 4.5–4.9 → 4.2 s.)
 pub(crate) fn persons() -> String {
     format!(
         "WITH counted AS (
