@@ -186,10 +186,45 @@ fn owner_only_files() {
     }
 }
 
+/// Prints to standard output as `print!` does, except that a reader gone
+/// away (`hedui cases … | head`) ends the output quietly, as other command
+/// line tools do, not with a panic; another failure to write is said on
+/// standard error once.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// [`say!`] with a line break after.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// See [`say!`].
+fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Once a write failed, nothing more is tried (nor said).
+    static FAILED: AtomicBool = AtomicBool::new(false);
+    if FAILED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(text).and_then(|()| out.flush()) {
+        FAILED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("写标准输出失败 / writing to standard output failed: {e}");
+        }
+    }
+}
+
 fn run(command: Command) -> Result<(), HeduiError> {
     match command {
         Command::ExampleConfig => {
-            print!("{}", config::EXAMPLE);
+            say!("{}", config::EXAMPLE);
             Ok(())
         }
         Command::Run {
@@ -225,19 +260,22 @@ fn run(command: Command) -> Result<(), HeduiError> {
             };
             tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
             let summary = runtime.block_on(run::run(&opts, &config))?;
-            println!(
+            sayln!(
                 "完成 / done: {} 条发现 findings, {} 条关联 links → {}",
                 summary.findings,
                 summary.links,
                 opts.out.display()
             );
             for (rule, n) in &summary.manifest.findings_per_rule {
-                println!("  {rule} {n}");
+                sayln!("  {rule} {n}");
             }
             if let Some(c) = &summary.manifest.cases {
-                println!(
+                sayln!(
                     "  案件 cases: 新增 new {}, 持续 persisting {}, 已核销 dismissed {}, 已消失 disappeared {}",
-                    c.new, c.persisting, c.dismissed, c.disappeared
+                    c.new,
+                    c.persisting,
+                    c.dismissed,
+                    c.disappeared
                 );
             }
             Ok(())
@@ -251,7 +289,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             let state = state_folder(&state, report.parent())?;
             tracing::info!(state = %state.display(), "review import");
             let summary = review::import(&state, &report)?;
-            print!("{summary}");
+            say!("{summary}");
             Ok(())
         }
         Command::Cases {
@@ -271,7 +309,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 verdict,
                 township,
             };
-            print!("{}", list::list(&state, &filter, format, unmasked)?);
+            say!("{}", list::list(&state, &filter, format, unmasked)?);
             Ok(())
         }
         Command::Report {
@@ -298,7 +336,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                     e => HeduiError::Input(vec![e.to_string()]),
                 },
             )?;
-            println!(
+            sayln!(
                 "完成 / done: report.xlsx, report.html（{shown} 条发现 findings{}）→ {}",
                 if unmasked {
                     "，未脱敏 unmasked"
@@ -325,13 +363,13 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 generate::GenerateError::NotGenerated { .. } => HeduiError::Usage(e.to_string()),
                 e => HeduiError::Internal(e.to_string()),
             })?;
-            print!("{summary}");
+            say!("{summary}");
             Ok(())
         }
         Command::Evaluate { truth, out } => {
             let evaluation = evaluate::evaluate(&truth, &out)
                 .map_err(|e| HeduiError::Input(vec![e.to_string()]))?;
-            print!("{evaluation}");
+            say!("{evaluation}");
             Ok(())
         }
         Command::Validate {
@@ -349,7 +387,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             }
             tracing::info!(input = %input.display(), "validate");
             let v = validate::validate(&input, out.as_deref(), &config, &as_of.to_string());
-            print!(
+            say!(
                 "{}",
                 validate::summary_table(&v.inputs.accounts, &v.inputs.ignored)
             );

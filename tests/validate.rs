@@ -412,6 +412,23 @@ fn example_config_is_printed_and_parses() {
     hedui::config::Config::parse(&text, "example").unwrap();
 }
 
+/// Output to a reader that went away (`hedui cases … | head`) ends
+/// quietly: no panic, exit 0.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .arg("example-config")
+        .env("RUST_LOG", "warn")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// The first JSON record of level ERROR a command logged.
 fn error_record(o: &Output) -> Value {
     let stderr = String::from_utf8_lossy(&o.stderr);
