@@ -197,11 +197,16 @@ mod tests {
         // 乙 (U+4E59) sorts before 甲 (U+7532): text order, by code point.
         assert_eq!(order, "becadf");
 
-        // A field that begins another sorts first, whatever follows it.
+        // A field that begins another sorts first, whatever follows it:
+        // H1 before H10 though 9 is above 0.
+        let with_id = |household: &str, id: &str, evidence: &str| FindingRow {
+            id_number: id.into(),
+            ..row("DQ01", "甲镇", household, evidence)
+        };
         let mut rows = vec![
-            row("DQ01", "甲镇东", "A1", "x"),
-            row("DQ01", "甲镇", "Z9", "y"),
-            row("DQ01", "甲镇", "Z", "z"),
+            with_id("H10", "1", "x"),
+            with_id("H1", "9", "y"),
+            with_id("H1", "", "z"),
         ];
         sort(&mut rows);
         let order: String = rows.iter().map(|r| r.evidence.as_str()).collect();
