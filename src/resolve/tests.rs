@@ -1007,43 +1007,21 @@ async fn name_birth_does_not_tell_a_minority_name_by_its_separator() {
             resolve_all(&ctx, &names).await.unwrap()
         }
     };
-    let res = resolve(None).await;
-    for r in ["2", "3", "4"] {
-        assert_eq!(
-            link(&res, "education", r),
-            (Some(a.clone()), "name_birth".into(), 0.8),
-            "education:{r}"
-        );
-    }
-    let res = resolve(Some(table(
-        "结算.csv",
-        PRIMARY,
-        false,
-        &[row(&b, "买买提艾力")],
-    )))
-    .await;
-    for r in ["2", "3", "4"] {
-        assert_eq!(
-            link(&res, "education", r),
-            (None, "unlinked".into(), 0.0),
-            "education:{r}"
-        );
-    }
+    // Every education row's link, against the one expected.
+    let all_link = |res: &Resolved, expected: (Option<String>, String, f64)| {
+        for r in ["2", "3", "4"] {
+            assert_eq!(link(res, "education", r), expected, "education:{r}");
+        }
+    };
+    let settlement = |id: &str| Some(table("结算.csv", PRIMARY, false, &[row(id, "买买提艾力")]));
+    let linked = (Some(a.clone()), "name_birth".to_string(), 0.8);
+    all_link(&resolve(None).await, linked.clone());
+    all_link(
+        &resolve(settlement(&b)).await,
+        (None, "unlinked".into(), 0.0),
+    );
     // One person known by both forms is one candidate, met twice.
-    let res = resolve(Some(table(
-        "结算.csv",
-        PRIMARY,
-        false,
-        &[row(&a, "买买提艾力")],
-    )))
-    .await;
-    for r in ["2", "3", "4"] {
-        assert_eq!(
-            link(&res, "education", r),
-            (Some(a.clone()), "name_birth".into(), 0.8),
-            "education:{r}"
-        );
-    }
+    all_link(&resolve(settlement(&a)).await, linked);
 }
 
 /// A name that another row put on a person's ID (a spouse's name on the
