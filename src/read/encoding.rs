@@ -242,29 +242,96 @@ fn decode_with(
 /// row whose amounts are written `1,234.50` still has more tabs. A tab that
 /// starts a field of a comma-separated line (Excel's text guard,
 /// `,\t341122…` or `,"\t341122…"`) separates nothing: not counted.
+///
+/// Quotes are read as the readers read them: a quote at a field's start
+/// opens a quoted field (`""` inside is a quote) whose tabs, commas and
+/// line breaks separate nothing. A head that ends inside a quoted field
+/// (a stray opening quote) is counted again without regard to quotes.
 pub(super) fn sniff_delimited(text: &str) -> FileFormat {
-    let (mut tab_lines, mut comma_lines) = (0usize, 0usize);
-    let lines = text
-        .split(['\n', '\r'])
-        .filter(|line| !line.trim().is_empty())
-        .take(super::HEADER_SEARCH_ROWS);
-    for line in lines {
-        let b = line.as_bytes();
-        let field_start = |i: usize| i == 0 || b[i - 1] == b',';
-        // A guard: at a field's start, or right after its opening quote.
-        let guard = |i: usize| field_start(i) || (b[i - 1] == b'"' && field_start(i - 1));
-        let tabs = (0..b.len()).filter(|&i| b[i] == b'\t' && !guard(i)).count();
-        let commas = b.iter().filter(|&&c| c == b',').count();
-        match tabs.cmp(&commas) {
-            std::cmp::Ordering::Greater => tab_lines += 1,
-            std::cmp::Ordering::Less => comma_lines += 1,
-            std::cmp::Ordering::Equal => {}
-        }
-    }
+    let quoted = line_counts(text, true);
+    let (tab_lines, comma_lines) = quoted.unwrap_or_else(|| {
+        line_counts(text, false).expect("without quotes the scan cannot end inside one")
+    });
     if tab_lines > comma_lines {
         FileFormat::Tsv
     } else {
         FileFormat::Csv
+    }
+}
+
+/// For [`sniff_delimited`]: how many of the first non-blank lines have
+/// more separating tabs than commas, and how many fewer; `None` when the
+/// text ends inside a quoted field.
+fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
+    let mut counts = LineCounts::default();
+    let (mut tabs, mut commas, mut blank) = (0usize, 0usize, true);
+    // Where a field starts (a line's start, after a comma or a tab), and
+    // where a tab is Excel's guard (a line's start, after a comma, or
+    // after a quote that opens a field at either).
+    let (mut field_start, mut guard) = (true, true);
+    let mut in_quotes = false;
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if counts.lines == super::HEADER_SEARCH_ROWS {
+            return Some((counts.tab_lines, counts.comma_lines));
+        }
+        if in_quotes {
+            if b == b'"' && bytes.next_if_eq(&b'"').is_none() {
+                in_quotes = false;
+            }
+            (field_start, guard, blank) = (false, false, false);
+            continue;
+        }
+        match b {
+            b'\n' | b'\r' => {
+                if !blank {
+                    counts.add(tabs, commas);
+                }
+                (tabs, commas, blank) = (0, 0, true);
+                (field_start, guard) = (true, true);
+                continue;
+            }
+            b'"' if field_start => {
+                in_quotes = quotes;
+                (field_start, guard) = (false, guard);
+            }
+            b'\t' => {
+                tabs += usize::from(!guard);
+                (field_start, guard) = (true, false);
+            }
+            b',' => {
+                commas += 1;
+                (field_start, guard) = (true, true);
+            }
+            _ => (field_start, guard) = (false, false),
+        }
+        blank &= b.is_ascii_whitespace();
+    }
+    if in_quotes {
+        return None;
+    }
+    if !blank && counts.lines < super::HEADER_SEARCH_ROWS {
+        counts.add(tabs, commas);
+    }
+    Some((counts.tab_lines, counts.comma_lines))
+}
+
+/// Lines counted by [`line_counts`].
+#[derive(Default)]
+struct LineCounts {
+    lines: usize,
+    tab_lines: usize,
+    comma_lines: usize,
+}
+
+impl LineCounts {
+    fn add(&mut self, tabs: usize, commas: usize) {
+        self.lines += 1;
+        match tabs.cmp(&commas) {
+            std::cmp::Ordering::Greater => self.tab_lines += 1,
+            std::cmp::Ordering::Less => self.comma_lines += 1,
+            std::cmp::Ordering::Equal => {}
+        }
     }
 }
 
@@ -454,5 +521,25 @@ mod tests {
         // one at a line's start counts.
         let tsv = "姓名\t身份证号\t金额\n\"张三\"\t\t\"1,234.50\"\n\t1\t2\n";
         assert_eq!(sniff_delimited(tsv), FileFormat::Tsv);
+    }
+
+    /// Tabs, commas and line breaks inside quoted fields separate nothing:
+    /// a comma-separated file whose quoted fields hold tabs and a line
+    /// break stays comma-separated (it was read as tab-separated, the
+    /// header then not found), and the same for commas in a tab-separated
+    /// one. A stray quote that never closes is counted without quotes.
+    #[test]
+    fn quoted_tabs_and_line_breaks_separate_nothing() {
+        let csv = "姓名,身份证号,备注\n\"a\t\r王\t\",\"a\t\",\"a\t\"\n";
+        assert_eq!(sniff_delimited(csv), FileFormat::Csv);
+        let line = "\"说\"\"\t\t\t\",1,2\n";
+        let escaped = format!("姓名,身份证号,备注\n{line}{line}");
+        assert_eq!(sniff_delimited(&escaped), FileFormat::Csv);
+        let tsv = "姓名\t身份证号\t备注\n张三\t1\t\"a,\nb,c,d\"\n";
+        assert_eq!(sniff_delimited(tsv), FileFormat::Tsv);
+        let stray_tsv = "姓名\t身份证号\n\"张三\t1\n李四\t2\n";
+        assert_eq!(sniff_delimited(stray_tsv), FileFormat::Tsv);
+        let stray_csv = "姓名,身份证号\n\"张三,1\n李四,2\t\n";
+        assert_eq!(sniff_delimited(stray_csv), FileFormat::Csv);
     }
 }
