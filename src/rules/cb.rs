@@ -6,8 +6,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, Row, RuleParams, exact, factor, fetch, period, sorted, sources,
-    yuan, yuan_exact, yuan_mean_up, yuan_ratio_up,
+    Blocks, CONTRIBUTION, Finding, MEAN_SCALE, PROPERTY, Row, RuleParams, exact, factor, fetch,
+    period, sorted, sources, src_of, yuan, yuan_exact, yuan_mean_up, yuan_ratio_up,
 };
 
 /// A household finding from a row carrying household_id, township, village,
@@ -109,10 +109,12 @@ pub async fn cb02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &[
             (
                 "held",
-                "SELECT m.household_id, m.person_id, p.unit_id, p.usage, p.src \
-                 FROM members m JOIN live_property p ON p.person_id = m.person_id \
-                 WHERE p.state = '现势' AND p.usage IN ('住宅', '商业', '办公', '工业')"
-                    .into(),
+                format!(
+                    "SELECT m.household_id, m.person_id, p.unit_id, p.usage, {src} AS src \
+                     FROM members m JOIN live_property p ON p.person_id = m.person_id \
+                     WHERE p.state = '现势' AND p.usage IN ('住宅', '商业', '办公', '工业')",
+                    src = src_of(PROPERTY, "p."),
+                ),
             ),
             // The units and employers are listed in no order: the evidence
             // sorts them ([`sources`]), and an ordered string_agg keeps an
@@ -201,11 +203,13 @@ pub async fn cb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &[
             (
                 "public_months",
-                "SELECT m.household_id, m.person_id, c.period, \
-                   concat_ws(' ', c.employer_type, c.employer) AS employer, c.src \
-                 FROM members m JOIN contribution_window c ON c.person_id = m.person_id \
-                 WHERE c.employer_type IN ('机关', '事业单位')"
-                    .into(),
+                format!(
+                    "SELECT m.household_id, m.person_id, c.period, \
+                       concat_ws(' ', c.employer_type, c.employer) AS employer, {src} AS src \
+                     FROM members m JOIN contribution_window c ON c.person_id = m.person_id \
+                     WHERE c.employer_type IN ('机关', '事业单位')",
+                    src = src_of(CONTRIBUTION, "c."),
+                ),
             ),
             (
                 "public_members",

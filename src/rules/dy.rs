@@ -5,7 +5,10 @@
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-use super::{Blocks, Finding, Row, RuleParams, fetch, percent, sorted, sources, yuan};
+use super::{
+    Blocks, Finding, MEDICAL_ENROLLMENT, MEDICAL_SETTLEMENT, Row, RuleParams, fetch, percent,
+    sorted, sources, src_of, yuan,
+};
 
 fn member_finding(
     rule: &'static str,
@@ -38,13 +41,15 @@ pub async fn dy01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         &["households", "members", "live_medical_enrollment", "deceased"],
         &[(
             "enrollments",
-            "SELECT person_id, \
-               string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';') AS enrollments, \
-               string_agg(src, ';') AS enrollment_src \
-             FROM live_medical_enrollment \
-             WHERE person_id IN (SELECT person_id FROM members) \
-             GROUP BY person_id"
-                .into(),
+            format!(
+                "SELECT person_id, \
+                   string_agg(concat_ws(' ', scheme, status, end_reason, CAST(end_date AS VARCHAR)), ';') AS enrollments, \
+                   string_agg({src}, ';') AS enrollment_src \
+                 FROM live_medical_enrollment \
+                 WHERE person_id IN (SELECT person_id FROM members) \
+                 GROUP BY person_id",
+                src = src_of(MEDICAL_ENROLLMENT, ""),
+            ),
         )],
         "SELECT m.household_id, h.township, h.village, m.person_id AS id_number, m.name, \
            m.person_method, m.src AS member_src, e.enrollments, e.enrollment_src \
@@ -94,15 +99,18 @@ pub async fn dy02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 blocks.window.has_date("s.settle_date")
             ),
         )],
-        "SELECT m.household_id, h.township, h.village, m.person_id AS id_number, m.name, \
-           m.person_method, m.src AS member_src, h.floor_bp, s.settlement_id, \
-           CAST(s.settle_date AS VARCHAR) AS settled_on, s.paid, s.eligible_cost, s.src \
-         FROM members m \
-         JOIN households h ON h.household_id = m.household_id \
-         JOIN inpatient s ON s.person_id = m.person_id \
-         WHERE (h.start_date IS NULL OR s.settle_date >= h.start_date) \
-           AND CAST(s.paid AS DECIMAL(38, 0)) * 10000 < CAST(h.floor_bp AS DECIMAL(38, 0)) * s.eligible_cost \
-         ORDER BY m.household_id, m.person_id, s.settle_date, s.settlement_id, s._ord",
+        &format!(
+            "SELECT m.household_id, h.township, h.village, m.person_id AS id_number, m.name, \
+               m.person_method, m.src AS member_src, h.floor_bp, s.settlement_id, \
+               CAST(s.settle_date AS VARCHAR) AS settled_on, s.paid, s.eligible_cost, {src} AS src \
+             FROM members m \
+             JOIN households h ON h.household_id = m.household_id \
+             JOIN inpatient s ON s.person_id = m.person_id \
+             WHERE (h.start_date IS NULL OR s.settle_date >= h.start_date) \
+               AND CAST(s.paid AS DECIMAL(38, 0)) * 10000 < CAST(h.floor_bp AS DECIMAL(38, 0)) * s.eligible_cost \
+             ORDER BY m.household_id, m.person_id, s.settle_date, s.settlement_id, s._ord",
+            src = src_of(MEDICAL_SETTLEMENT, "s."),
+        ),
     );
     let rows = fetch(ctx, &sql).await?;
     // One row per settlement below the floor, ordered by member: fold each

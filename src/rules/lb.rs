@@ -7,8 +7,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, Row, RuleParams, fetch, months_before, period, sorted, sources,
-    yuan, yuan_ratio_down,
+    Blocks, Finding, MEAN_SCALE, MEDICAL_SETTLEMENT, Row, RuleParams, UNEMPLOYMENT, fetch,
+    months_before, period, sorted, sources, src_of, yuan, yuan_ratio_down,
 };
 
 fn person_finding(
@@ -70,10 +70,11 @@ pub async fn lb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                        COUNT(*) AS settlements, \
                        first_value(name ORDER BY _ord) AS name, \
                        first_value(person_method ORDER BY _ord) AS person_method, \
-                       string_agg(src, ';') AS oop_src \
+                       string_agg({src}, ';') AS oop_src \
                      FROM live_medical_settlement \
                      WHERE {in_window} AND person_id IN (SELECT person_id FROM qualifying) \
-                     GROUP BY person_id"
+                     GROUP BY person_id",
+                    src = src_of(MEDICAL_SETTLEMENT, ""),
                 ),
             ),
         ],
@@ -217,13 +218,14 @@ pub async fn lb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
         )],
         &format!(
             "SELECT u.person_id AS id_number, u.name, u.person_method, \
-               CAST(u.reg_date AS VARCHAR) AS reg_date, u.src \
+               CAST(u.reg_date AS VARCHAR) AS reg_date, {src} AS src \
              FROM latest_registration u \
              WHERE u.status = '失业' AND u.reg_date <= {registered_by} \
                AND NOT EXISTS (SELECT 1 FROM contribution_window c WHERE c.person_id = u.person_id) \
                AND {outside}",
             registered_by = super::date_lit(registered_by),
             outside = blocks.outside_roster("u.person_id"),
+            src = src_of(UNEMPLOYMENT, "u."),
         ),
     );
     let rows = fetch(ctx, &sql).await?;

@@ -505,6 +505,17 @@ pub(crate) fn exact(expr: &str) -> String {
     format!("CAST({expr} AS DECIMAL(38, 0))")
 }
 
+/// SQL: a department table's row as a source, `table:file:row` (`alias`:
+/// the row's table alias with its dot, or empty). The `live_*` views give
+/// it as `src`, but the engine computes a view's columns for every row it
+/// passes, before a join or semi-join above the view keeps a few: a rule
+/// that keeps few rows writes the source out after its join instead (at
+/// city, the sources of every settlement, enrollment and contribution
+/// month were built and dropped).
+pub(crate) fn src_of(table: &str, alias: &str) -> String {
+    format!("'{table}:' || {alias}_file || ':' || {alias}_row")
+}
+
 /// SQL: the sources of the wage income ([`Blocks`]' `wage_income`) of the
 /// persons that `persons` selects, as (person_id, wage_src), read from the
 /// `contribution_window` block. Gathered only for the persons a rule
@@ -512,8 +523,9 @@ pub(crate) fn exact(expr: &str) -> String {
 /// sources were the rules stage's largest aggregate.
 pub(crate) fn wage_sources(persons: &str) -> String {
     format!(
-        "SELECT person_id, string_agg(src, ';') AS wage_src FROM contribution_window \
-         WHERE person_id IN ({persons}) GROUP BY person_id"
+        "SELECT person_id, string_agg({src}, ';') AS wage_src FROM contribution_window \
+         WHERE person_id IN ({persons}) GROUP BY person_id",
+        src = src_of(CONTRIBUTION, ""),
     )
 }
 
@@ -667,8 +679,9 @@ impl<'a> Blocks<'a> {
             return (
                 vec![],
                 format!(
-                    "SELECT *, '{table}:' || _file || ':' || _row AS src FROM {table} \
-                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL"
+                    "SELECT *, {src} AS src FROM {table} \
+                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL",
+                    src = src_of(table, ""),
                 ),
             );
         }
@@ -813,13 +826,14 @@ impl<'a> Blocks<'a> {
                        SUM(month_pension) * ({MEAN_SCALE} / COUNT(*)) AS pension_scaled, \
                        string_agg(month_src, ';') AS pension_src \
                      FROM (SELECT person_id, period, SUM(COALESCE(amount, 0)) AS month_pension, \
-                             string_agg(src, ';') AS month_src \
+                             string_agg({src}, ';') AS month_src \
                            FROM live_pension \
-                           WHERE {} AND person_id IN (SELECT person_id FROM members) \
+                           WHERE {window} AND person_id IN (SELECT person_id FROM members) \
                            GROUP BY person_id, period \
                            HAVING SUM(COALESCE(amount, 0)) > 0) \
                      GROUP BY person_id",
-                    w.has_period("period")
+                    src = src_of(PENSION, ""),
+                    window = w.has_period("period"),
                 ),
             ),
             "member_income" => (
