@@ -422,3 +422,19 @@ fn the_workbook_of_the_damage_test_reads() {
         ]
     );
 }
+
+/// The round trip's case that once failed: a CSV whose quoted fields hold
+/// tabs and a line break was sniffed as tab-separated (more "tab lines"
+/// than comma lines) and its header not found.
+#[test]
+fn a_csv_with_quoted_tabs_and_a_line_break_reads_as_csv() {
+    let row = vec![
+        "a\t\r王\t".to_string(),
+        "a\t".to_string(),
+        "a\t".to_string(),
+    ];
+    let mut text = csv_line(&["姓名".into(), "身份证号".into(), "备注".into()], b',');
+    text.push_str(&csv_line(&row, b','));
+    let table = read::read_bytes("r.csv", text.into_bytes(), &is_header).unwrap();
+    assert_eq!(data_rows(&table), vec![row]);
+}
