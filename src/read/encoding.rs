@@ -246,7 +246,9 @@ fn decode_with(
 /// Quotes are read as the readers read them: a quote at a field's start
 /// opens a quoted field (`""` inside is a quote) whose tabs, commas and
 /// line breaks separate nothing. A head that ends inside a quoted field
-/// (a stray opening quote) is counted again without regard to quotes.
+/// (a stray opening quote), or whose quoted field over line breaks closes
+/// with text glued on after it (two stray quotes: the readers take such a
+/// record apart into its lines), is counted again without regard to quotes.
 pub(super) fn sniff_delimited(text: &str) -> FileFormat {
     let quoted = line_counts(text, true);
     let (tab_lines, comma_lines) = quoted.unwrap_or_else(|| {
@@ -261,7 +263,8 @@ pub(super) fn sniff_delimited(text: &str) -> FileFormat {
 
 /// For [`sniff_delimited`]: how many of the first non-blank lines have
 /// more separating tabs than commas, and how many fewer; `None` when the
-/// text ends inside a quoted field.
+/// text ends inside a quoted field, or a quoted field over line breaks
+/// closes with text glued on after it (stray quotes).
 fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
     let mut counts = LineCounts::default();
     let (mut tabs, mut commas, mut blank) = (0usize, 0usize, true);
@@ -269,7 +272,7 @@ fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
     // where a tab is Excel's guard (a line's start, after a comma, or
     // after a quote that opens a field at either).
     let (mut field_start, mut guard) = (true, true);
-    let mut in_quotes = false;
+    let (mut in_quotes, mut spans_lines) = (false, false);
     let mut bytes = text.bytes().peekable();
     while let Some(b) = bytes.next() {
         if counts.lines == super::HEADER_SEARCH_ROWS {
@@ -278,7 +281,17 @@ fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
         if in_quotes {
             if b == b'"' && bytes.next_if_eq(&b'"').is_none() {
                 in_quotes = false;
+                // A field over line breaks whose closing quote has text
+                // glued on after it: two stray quotes, which the readers
+                // take apart into lines again (`read::csv`).
+                let closed = bytes
+                    .peek()
+                    .is_none_or(|&c| matches!(c, b',' | b'\t' | b'\n' | b'\r'));
+                if spans_lines && !closed {
+                    return None;
+                }
             }
+            spans_lines |= matches!(b, b'\n' | b'\r');
             (field_start, guard, blank) = (false, false, false);
             continue;
         }
@@ -293,6 +306,7 @@ fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
             }
             b'"' if field_start => {
                 in_quotes = quotes;
+                spans_lines = false;
                 (field_start, guard) = (false, guard);
             }
             b'\t' => {
@@ -541,5 +555,10 @@ mod tests {
         assert_eq!(sniff_delimited(stray_tsv), FileFormat::Tsv);
         let stray_csv = "姓名,身份证号\n\"张三,1\n李四,2\t\n";
         assert_eq!(sniff_delimited(stray_csv), FileFormat::Csv);
+        // Two stray quotes pair up over three lines, text glued on after
+        // the second: the lines count as they are (counted with quotes, a
+        // title with a comma and the header were one line each, a tie).
+        let paired_strays = "城关镇,养老金发放表\n姓名\t身份证号\n\"张三\t1\n李四\t2\n王五\t\"3\n";
+        assert_eq!(sniff_delimited(paired_strays), FileFormat::Tsv);
     }
 }
