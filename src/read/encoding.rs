@@ -267,47 +267,51 @@ pub(super) fn sniff_delimited(text: &str) -> FileFormat {
 /// closes with text glued on after it (stray quotes).
 fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
     let mut counts = LineCounts::default();
-    let (mut tabs, mut commas, mut blank) = (0usize, 0usize, true);
+    let (mut tabs, mut commas) = (0usize, 0usize);
     // Where a field starts (a line's start, after a comma or a tab), and
     // where a tab is Excel's guard (a line's start, after a comma, or
     // after a quote that opens a field at either).
     let (mut field_start, mut guard) = (true, true);
     let (mut in_quotes, mut spans_lines) = (false, false);
-    let mut bytes = text.bytes().peekable();
-    while let Some(b) = bytes.next() {
+    let bytes = text.as_bytes();
+    let (mut i, mut line_start) = (0, 0);
+    while i < bytes.len() {
         if counts.lines == super::HEADER_SEARCH_ROWS {
             return Some((counts.tab_lines, counts.comma_lines));
         }
+        let b = bytes[i];
+        i += 1;
         if in_quotes {
-            if b == b'"' && bytes.next_if_eq(&b'"').is_none() {
+            if b == b'"' && bytes.get(i) == Some(&b'"') {
+                i += 1;
+            } else if b == b'"' {
                 in_quotes = false;
                 // A field over line breaks whose closing quote has text
                 // glued on after it: two stray quotes, which the readers
                 // take apart into lines again (`read::csv`).
                 let closed = bytes
-                    .peek()
-                    .is_none_or(|&c| matches!(c, b',' | b'\t' | b'\n' | b'\r'));
+                    .get(i)
+                    .is_none_or(|c| matches!(c, b',' | b'\t' | b'\n' | b'\r'));
                 if spans_lines && !closed {
                     return None;
                 }
             }
             spans_lines |= matches!(b, b'\n' | b'\r');
-            (field_start, guard, blank) = (false, false, false);
+            (field_start, guard) = (false, false);
             continue;
         }
         match b {
             b'\n' | b'\r' => {
-                if !blank {
+                // Blank as the old sniff's `trim` said: Unicode blanks too.
+                if !text[line_start..i - 1].trim().is_empty() {
                     counts.add(tabs, commas);
                 }
-                (tabs, commas, blank) = (0, 0, true);
+                (tabs, commas, line_start) = (0, 0, i);
                 (field_start, guard) = (true, true);
-                continue;
             }
             b'"' if field_start => {
-                in_quotes = quotes;
-                spans_lines = false;
-                (field_start, guard) = (false, guard);
+                (in_quotes, spans_lines) = (quotes, false);
+                field_start = false;
             }
             b'\t' => {
                 tabs += usize::from(!guard);
@@ -319,12 +323,11 @@ fn line_counts(text: &str, quotes: bool) -> Option<(usize, usize)> {
             }
             _ => (field_start, guard) = (false, false),
         }
-        blank &= b.is_ascii_whitespace();
     }
     if in_quotes {
         return None;
     }
-    if !blank && counts.lines < super::HEADER_SEARCH_ROWS {
+    if !text[line_start..].trim().is_empty() && counts.lines < super::HEADER_SEARCH_ROWS {
         counts.add(tabs, commas);
     }
     Some((counts.tab_lines, counts.comma_lines))
@@ -507,6 +510,13 @@ mod tests {
         assert_eq!(sniff_delimited("\n\n姓名\t身份证号\n"), FileFormat::Tsv);
         assert_eq!(sniff_delimited("姓名,身份证号\t备注\n"), FileFormat::Csv);
         assert_eq!(sniff_delimited("姓名\n"), FileFormat::Csv);
+        // Lines of ideographic spaces are blank: they do not use up the
+        // lines the sniff looks at.
+        let spaced = format!(
+            "城关镇,养老金发放表\n{}姓名\t身份证号\n张三\t1\n",
+            "\u{3000}\r\n".repeat(super::super::HEADER_SEARCH_ROWS)
+        );
+        assert_eq!(sniff_delimited(&spaced), FileFormat::Tsv);
     }
 
     /// A title line above a tab-separated header does not decide: the
