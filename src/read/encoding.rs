@@ -248,12 +248,15 @@ fn decode_with(
 /// line breaks separate nothing. A head that ends inside a quoted field
 /// (a stray opening quote), or whose quoted field over line breaks closes
 /// with text glued on after it (two stray quotes: the readers take such a
-/// record apart into its lines), is counted again without regard to quotes.
+/// record apart into its lines), is counted again without regard to quotes;
+/// so is one whose count with quotes is a tie (two stray quotes may hide
+/// every data line between them; the reader takes a record that does not
+/// fit the header apart into lines too).
 pub(super) fn sniff_delimited(text: &str) -> FileFormat {
-    let quoted = line_counts(text, true);
-    let (tab_lines, comma_lines) = quoted.unwrap_or_else(|| {
-        line_counts(text, false).expect("without quotes the scan cannot end inside one")
-    });
+    let (tab_lines, comma_lines) = match line_counts(text, true) {
+        Some((tabs, commas)) if tabs != commas => (tabs, commas),
+        _ => line_counts(text, false).expect("without quotes the scan cannot end inside one"),
+    };
     if tab_lines > comma_lines {
         FileFormat::Tsv
     } else {
@@ -570,5 +573,14 @@ mod tests {
         // title with a comma and the header were one line each, a tie).
         let paired_strays = "城关镇,养老金发放表\n姓名\t身份证号\n\"张三\t1\n李四\t2\n王五\t\"3\n";
         assert_eq!(sniff_delimited(paired_strays), FileFormat::Tsv);
+        // The same closed before a line end: not glued, but the count with
+        // quotes ties.
+        let closed_strays = "城关镇,养老金发放表\n姓名\t身份证号\n\"张三\t1\n李四\t2\n王五\t3\"\n";
+        assert_eq!(sniff_delimited(closed_strays), FileFormat::Tsv);
+        // A stray quote never closed: the lines above it alone (two titles
+        // with commas, the header) would say comma-separated.
+        let titles = "城关镇,养老金发放表\n2025年,11月\n姓名\t身份证号\n";
+        let unclosed = format!("{titles}\"张三\t1\n李四\t2\n王五\t3\n");
+        assert_eq!(sniff_delimited(&unclosed), FileFormat::Tsv);
     }
 }
