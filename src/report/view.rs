@@ -314,7 +314,7 @@ pub fn write_staged(staged: &StagedOutput, report: &PeopleReport) -> Result<(), 
 pub fn write_staged_xlsx(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
     let mut f = staged.create_output(XLSX_FILE)?;
-    f.write_all(&xlsx::render(report)?)?;
+    f.write_all(&xlsx::render(report, staged.path())?)?;
     f.finish()?;
     Ok(())
 }
@@ -332,7 +332,7 @@ pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result
 /// hidden temporary file (owner readable only) renamed over the old one, so
 /// that a reader never sees half a report.
 pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
-    let xlsx = xlsx::render(report)?;
+    let xlsx = xlsx::render(report, dir)?;
     let html = html::render(report);
     for (name, bytes) in [(XLSX_FILE, xlsx.as_slice()), (HTML_FILE, html.as_bytes())] {
         let tmp = dir.join(format!(".{name}.tmp"));
