@@ -691,9 +691,11 @@ impl<'a> Blocks<'a> {
             // for the same household and person is CB05's business.
             "roster_rows" => (
                 vec![],
-                "SELECT *, 'roster:' || _file || ':' || _row AS src FROM roster \
-                 WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL"
-                    .into(),
+                format!(
+                    "SELECT *, {src} AS src FROM {ROSTER} \
+                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL",
+                    src = src_of(ROSTER, ""),
+                ),
             ),
             // Household membership: one row per (household, person), the
             // first in file order.
