@@ -422,7 +422,11 @@ pub(crate) fn parse_value<'a>(
 
 /// What separates the values of a cell that lists several (`孤儿、残疾`).
 pub(crate) fn is_list_separator(c: char) -> bool {
-    c.is_whitespace() || "、,，;；/／|｜+＋".contains(c)
+    c.is_whitespace()
+        || matches!(
+            c,
+            '、' | ',' | '，' | ';' | '；' | '/' | '／' | '|' | '｜' | '+' | '＋'
+        )
 }
 
 /// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`):

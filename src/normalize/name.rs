@@ -281,7 +281,8 @@ pub fn normalize_name(raw: &str) -> NormalizedName {
 /// unbracketed former name: see split_bare_annotation; a placeholder gives
 /// no name.)
 fn plain_han_name(raw: &str) -> Option<impl Iterator<Item = char> + Clone + '_> {
-    if raw.is_empty() || !raw.chars().all(is_common_han) || raw.contains('名') {
+    // One pass over the characters: a name with 名 is not plain.
+    if raw.is_empty() || !raw.chars().all(|c| is_common_han(c) && c != '名') {
         return None;
     }
     let simplified = raw.chars().map(simplify_char);
