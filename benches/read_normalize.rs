@@ -79,7 +79,7 @@ fn read_and_normalise_settlements(bencher: divan::Bencher) {
             let inputs = hedui::input::load(dir, &config);
             assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
             // Every row read and accounted for; the sample's rows include
-            // ones it rejects (a bad date, a missing ID), repeated here.
+            // rows it rejects, repeated here like the rest.
             let account = inputs
                 .accounts
                 .iter()
