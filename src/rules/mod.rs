@@ -516,6 +516,16 @@ pub(crate) fn src_of(table: &str, alias: &str) -> String {
     format!("'{table}:' || {alias}_file || ':' || {alias}_row")
 }
 
+/// SQL: a table's linked rows, each with its source as `src`: neither an
+/// exact duplicate nor superseded, and with a person.
+fn linked_rows(table: &str) -> String {
+    format!(
+        "SELECT *, {src} AS src FROM {table} \
+         WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL",
+        src = src_of(table, ""),
+    )
+}
+
 /// SQL: the sources of the wage income ([`Blocks`]' `wage_income`) of the
 /// persons that `persons` selects, as (person_id, wage_src), read from the
 /// `contribution_window` block. Gathered only for the persons a rule
@@ -676,27 +686,13 @@ impl<'a> Blocks<'a> {
                 DEPARTMENT_TABLES.contains(&table),
                 "no department table {table}"
             );
-            return (
-                vec![],
-                format!(
-                    "SELECT *, {src} AS src FROM {table} \
-                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL",
-                    src = src_of(table, ""),
-                ),
-            );
+            return (vec![], linked_rows(table));
         }
         match name {
             // Linked roster rows. Only a row that another roster file
             // repeats value for value is superseded: a second, different row
             // for the same household and person is CB05's business.
-            "roster_rows" => (
-                vec![],
-                format!(
-                    "SELECT *, {src} AS src FROM {ROSTER} \
-                     WHERE NOT _dup AND NOT _superseded AND person_id IS NOT NULL",
-                    src = src_of(ROSTER, ""),
-                ),
-            ),
+            "roster_rows" => (vec![], linked_rows(ROSTER)),
             // Household membership: one row per (household, person), the
             // first in file order.
             "members" => (
