@@ -7,9 +7,6 @@
 //! `.txt`, which needs the decoded text.
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{DecoderResult, Encoding, GB18030, GBK, UTF_8, UTF_16BE, UTF_16LE};
@@ -22,9 +19,6 @@ use super::FileFormat;
 /// so that the caller rejects the cut row whatever its field count. Malformed bytes anywhere else mean the encoding guess
 /// is wrong, and carrying on would hand garbled ID numbers downstream.
 const TRUNCATION_TOLERANCE: usize = 3;
-
-/// How much of a `.txt` file [`sniff_file_format`] reads.
-const SNIFF_BYTES: u64 = 64 * 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -352,20 +346,6 @@ impl LineCounts {
             std::cmp::Ordering::Less => self.comma_lines += 1,
             std::cmp::Ordering::Equal => {}
         }
-    }
-}
-
-/// The sniff on the head of a `.txt` file, for [`super::format_of`].
-pub(super) fn sniff_file_format(path: &Path) -> FileFormat {
-    let mut head = Vec::new();
-    let read = File::open(path).and_then(|file| file.take(SNIFF_BYTES).read_to_end(&mut head));
-    if read.is_err() {
-        return FileFormat::Csv;
-    }
-    // A head cut mid-character decodes thanks to the truncation tolerance.
-    match decode(&head) {
-        Ok(decoded) => sniff_delimited(&decoded.text),
-        Err(_) => FileFormat::Csv,
     }
 }
 

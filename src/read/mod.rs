@@ -4,7 +4,7 @@
 //! types: the caller passes a predicate that recognises a header row.
 //!
 //! Who owns what:
-//! - `mod.rs`: the types, [`ReadError`], [`read_file`] and [`format_of`]
+//! - `mod.rs`: the types, [`ReadError`] and [`read_file`]
 //!   (dispatch by file extension).
 //! - `encoding.rs`: turning the bytes of a text file into UTF-8 (BOMs,
 //!   UTF-8, UTF-16, GB18030 detection) and the delimiter sniff for `.txt`.
@@ -316,21 +316,6 @@ pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
         .map_or(0, |last| last + 1)
 }
 
-/// The format of a file by its extension (case-insensitive): `.csv`, `.tsv`,
-/// `.txt`, `.xlsx`/`.xlsm`, `.parquet`; `None` for anything else. For `.txt`
-/// and `.csv` the head of the file is read to tell TSV from CSV (tab when
-/// most of its first lines have more separating tabs than commas); an
-/// unreadable one is `Csv`, and
-/// [`read_file`] then reports why it cannot be read.
-pub fn format_of(path: &Path) -> Option<FileFormat> {
-    match kind_of(path)? {
-        Kind::Tsv => Some(FileFormat::Tsv),
-        Kind::Xlsx => Some(FileFormat::Xlsx),
-        Kind::Parquet => Some(FileFormat::Parquet),
-        Kind::Text => Some(encoding::sniff_file_format(path)),
-    }
-}
-
 /// Reads a whole file into sections of header + rows.
 ///
 /// `is_header` recognises a header row; the first row (from the top, within
@@ -587,26 +572,33 @@ mod tests {
 
     #[test]
     fn format_by_extension_case_insensitive() {
-        assert_eq!(format_of(Path::new("a/roster.CSV")), Some(FileFormat::Csv));
-        assert_eq!(format_of(Path::new("x.tsv")), Some(FileFormat::Tsv));
-        assert_eq!(format_of(Path::new("x.Xlsx")), Some(FileFormat::Xlsx));
-        assert_eq!(format_of(Path::new("x.xlsm")), Some(FileFormat::Xlsx));
-        assert_eq!(format_of(Path::new("x.parquet")), Some(FileFormat::Parquet));
-        assert_eq!(format_of(Path::new("x.xls")), None);
-        assert_eq!(format_of(Path::new("README")), None);
+        assert_eq!(kind_of(Path::new("a/roster.CSV")), Some(Kind::Text));
+        assert_eq!(kind_of(Path::new("x.txt")), Some(Kind::Text));
+        assert_eq!(kind_of(Path::new("x.tsv")), Some(Kind::Tsv));
+        assert_eq!(kind_of(Path::new("x.Xlsx")), Some(Kind::Xlsx));
+        assert_eq!(kind_of(Path::new("x.xlsm")), Some(Kind::Xlsx));
+        assert_eq!(kind_of(Path::new("x.parquet")), Some(Kind::Parquet));
+        assert!(kind_of(Path::new("x.xls")).is_none());
+        assert!(kind_of(Path::new("README")).is_none());
     }
 
     #[test]
     fn txt_format_is_sniffed() {
-        let (_dir, tsv) = temp_file("export.txt", "\r\n姓名\t身份证号\r\n".as_bytes());
-        assert_eq!(format_of(&tsv), Some(FileFormat::Tsv));
-        let (_dir2, csv) = temp_file("export.txt", "姓名,身份证号\n".as_bytes());
-        assert_eq!(format_of(&csv), Some(FileFormat::Csv));
+        let format = |name: &str, text: &str| {
+            let (_dir, path) = temp_file(name, text.as_bytes());
+            read_file(&path, &is_header).expect("readable").format
+        };
+        assert_eq!(
+            format("export.txt", "\r\n姓名\t身份证号\r\n"),
+            FileFormat::Tsv
+        );
+        assert_eq!(format("export.txt", "姓名,身份证号\n"), FileFormat::Csv);
         // A tab-separated export renamed .csv is read as what it is.
-        let (_dir3, renamed) = temp_file("export.csv", "姓名\t身份证号\n".as_bytes());
-        assert_eq!(format_of(&renamed), Some(FileFormat::Tsv));
-        let (_dir4, csv) = temp_file("export.csv", "姓名,身份证号\t备注\n".as_bytes());
-        assert_eq!(format_of(&csv), Some(FileFormat::Csv));
+        assert_eq!(format("export.csv", "姓名\t身份证号\n"), FileFormat::Tsv);
+        assert_eq!(
+            format("export.csv", "姓名,身份证号,备\t注\n"),
+            FileFormat::Csv
+        );
     }
 
     #[test]
