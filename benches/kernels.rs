@@ -11,6 +11,11 @@ use std::path::Path;
 use hedui::config::Config;
 use hedui::normalize::{id::normalize_id, name::normalize_name};
 
+/// The as-of date the benches judge the records on.
+fn as_of() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2025, 11, 30).expect("a date")
+}
+
 fn main() {
     divan::main();
 }
@@ -91,7 +96,7 @@ fn tiny() -> &'static hedui::input::Inputs {
     static INPUTS: std::sync::OnceLock<hedui::input::Inputs> = std::sync::OnceLock::new();
     INPUTS.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny/input");
-        let inputs = hedui::input::load(&dir, &Config::default());
+        let inputs = hedui::input::load(&dir, &Config::default(), as_of());
         assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
         inputs
     })
@@ -130,10 +135,7 @@ fn resolve_tiny_county(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn rules_tiny_county(bencher: divan::Bencher) {
     let rt = runtime();
-    let params = hedui::run::rule_params(
-        &Config::default(),
-        chrono::NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
-    );
+    let params = hedui::run::rule_params(&Config::default(), as_of());
     bencher
         .with_inputs(|| {
             let (ctx, names) = session();
@@ -180,7 +182,7 @@ fn findings(n: usize) -> Vec<hedui::report::findings::FindingRow> {
 fn ledger_commit_20k(bencher: divan::Bencher) {
     let rows = findings(20_000);
     let cases = hedui::ledger::Cases::default();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 11, 30).expect("a date");
+    let as_of = as_of();
     bencher
         .with_inputs(|| tempfile::tempdir().expect("a temporary folder"))
         .bench_local_values(|dir| {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -257,22 +258,22 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
 /// Reads every extract of a batch folder. Files are read in parallel (and
 /// each file's rows in parallel chunks); everything comes back in file order,
 /// so the result does not depend on the thread count.
-pub fn load(dir: &Path, config: &Config) -> Inputs {
-    load_with(dir, config, Target::Memory)
+pub fn load(dir: &Path, config: &Config, as_of: NaiveDate) -> Inputs {
+    load_with(dir, config, as_of, Target::Memory)
 }
 
 /// As [`load`], but the rows go to work files under `disk` (created,
 /// owner-only) batch by batch as they are parsed, for a batch larger than
 /// memory: `on_disk` instead of `tables`.
-pub fn load_to_disk(dir: &Path, config: &Config, disk: &Path) -> Inputs {
-    load_with(dir, config, Target::Disk(disk))
+pub fn load_to_disk(dir: &Path, config: &Config, as_of: NaiveDate, disk: &Path) -> Inputs {
+    load_with(dir, config, as_of, Target::Disk(disk))
 }
 
 /// As [`load`], but the parsed rows are counted and not kept (no `tables`):
 /// the accounting, rejects and problems of a batch of any size, in the
 /// memory a few batches take (`hedui validate`).
-pub fn load_accounts(dir: &Path, config: &Config) -> Inputs {
-    load_with(dir, config, Target::Discard)
+pub fn load_accounts(dir: &Path, config: &Config, as_of: NaiveDate) -> Inputs {
+    load_with(dir, config, as_of, Target::Discard)
 }
 
 /// Where the accepted rows go.
@@ -286,7 +287,9 @@ enum Target<'a> {
 /// Rows a file's columns gather before they go to disk as one batch.
 const DISK_BATCH_ROWS: usize = 64 * 1024;
 
-fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
+/// `as_of`: the day the records are judged on, when there is one (an ID
+/// number born after it is bad: [`crate::normalize::id::NormalizedId::born_by`]).
+fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) -> Inputs {
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
         Ok(x) => x,
@@ -345,7 +348,7 @@ fn load_with(dir: &Path, config: &Config, target: Target<'_>) -> Inputs {
                 }),
             };
             let start = std::time::Instant::now();
-            let result = load_file(path, def, config, spill, several(def));
+            let result = load_file(path, def, config, as_of, spill, several(def));
             tracing::debug!(
                 file = %result.account.file,
                 rows = result.account.rows_read,
@@ -585,6 +588,7 @@ fn load_file(
     path: &Path,
     def: &'static ExtractDef,
     config: &Config,
+    as_of: NaiveDate,
     spill: Option<Spill>,
     keep_contents: bool,
 ) -> FileResult {
@@ -722,7 +726,7 @@ fn load_file(
                         first_place: first_place + (k * PIECE_ROWS) as u32,
                         cut_off: cut_off.as_ref(),
                     };
-                    parse_piece(def, map, &name, piece, keep_contents)
+                    parse_piece(def, map, &name, piece, as_of, keep_contents)
                 })
                 .collect();
             for (piece, piece_tally) in pieces {
@@ -976,6 +980,7 @@ fn parse_piece(
     map: &HeaderMap,
     file: &str,
     piece: Piece<'_>,
+    as_of: NaiveDate,
     keep_contents: bool,
 ) -> (table::RowPiece, Tally) {
     let Piece {
@@ -1001,7 +1006,12 @@ fn parse_piece(
             table::parse_row(def, map, raw_row)
         };
         match result {
-            Ok(row) => {
+            Ok(mut row) => {
+                for value in &mut row.values {
+                    if let Value::Id { id, .. } = value {
+                        id.born_by(as_of);
+                    }
+                }
                 tally.accepted += 1;
                 if dup.is_some() {
                     tally.duplicate += 1;
@@ -1173,6 +1183,8 @@ mod tests {
 
     use super::*;
 
+    const AS_OF: NaiveDate = NaiveDate::from_ymd_opt(2025, 11, 30).expect("a date");
+
     /// warnings.csv lists the first [`WARNINGS_LISTED`] of each field, in
     /// row order, however the file's pieces come together.
     #[test]
@@ -1342,8 +1354,8 @@ mod tests {
         .unwrap();
         let config = Config::default();
         let work = tempfile::tempdir().unwrap();
-        let inputs = load(dir.path(), &config);
-        let on_disk = load_to_disk(dir.path(), &config, work.path());
+        let inputs = load(dir.path(), &config, AS_OF);
+        let on_disk = load_to_disk(dir.path(), &config, AS_OF, work.path());
         for schema in [
             inputs.tables["medical_settlement"][0].schema(),
             on_disk.on_disk["medical_settlement"].schema.clone(),
@@ -1370,7 +1382,7 @@ mod tests {
         let n = 70_000;
         pension_file(dir.path(), n);
         let config = Config::default();
-        let inputs = load(dir.path(), &config);
+        let inputs = load(dir.path(), &config, AS_OF);
         // The other extracts are missing: problems of the batch, not of the file.
         assert!(
             inputs.problems.iter().all(|p| p.file.ends_with("_*")),
@@ -1412,8 +1424,8 @@ mod tests {
         // To disk and counted only: the same accounting and rejects.
         let work = tempfile::tempdir().unwrap();
         for other in [
-            load_to_disk(dir.path(), &config, work.path()),
-            load_accounts(dir.path(), &config),
+            load_to_disk(dir.path(), &config, AS_OF, work.path()),
+            load_accounts(dir.path(), &config, AS_OF),
         ] {
             assert_eq!(other.accounts, inputs.accounts);
             assert_eq!(other.rejects, inputs.rejects);

@@ -386,7 +386,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 return Err(HeduiError::Usage(why));
             }
             tracing::info!(input = %input.display(), "validate");
-            let v = validate::validate(&input, out.as_deref(), &config, &as_of.to_string());
+            let v = validate::validate(&input, out.as_deref(), &config, as_of);
             say!(
                 "{}",
                 validate::summary_table(&v.inputs.accounts, &v.inputs.ignored)

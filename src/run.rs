@@ -199,8 +199,13 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         engine::mark_small_input(&ctx);
     }
     let mut inputs = match &disk {
-        Some(d) => input::load_to_disk(&opts.input, &config.config, &d.dir.join(INPUT_DIR)),
-        None => input::load(&opts.input, &config.config),
+        Some(d) => input::load_to_disk(
+            &opts.input,
+            &config.config,
+            opts.as_of,
+            &d.dir.join(INPUT_DIR),
+        ),
+        None => input::load(&opts.input, &config.config, opts.as_of),
     };
     stages.end();
     tracing::info!(

@@ -9,6 +9,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use chrono::NaiveDate;
+
 use crate::config::LoadedConfig;
 use crate::error::HeduiError;
 use crate::input::{self, FileAccount, Inputs};
@@ -51,12 +53,12 @@ pub fn validate(
     input_dir: &Path,
     out: Option<&Path>,
     config: &LoadedConfig,
-    as_of: &str,
+    as_of: NaiveDate,
 ) -> Validation {
     let started = Instant::now();
     // Only the accounting is needed: rows are counted, not kept, so that a
     // city's batch validates in the memory a county's takes.
-    let inputs = input::load_accounts(input_dir, &config.config);
+    let inputs = input::load_accounts(input_dir, &config.config, as_of);
     let read_seconds = started.elapsed().as_secs_f64();
     let (status, outcome) = if !inputs.problems.is_empty() {
         let lines = inputs.problems.iter().map(|p| p.message.clone()).collect();

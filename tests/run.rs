@@ -624,6 +624,45 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
     );
 }
 
+/// An ID number whose check character is right but whose birth date is
+/// after the as-of date (2025-11-30) is bad: nobody was born after the day
+/// the records are judged on. Its row stays unlinked with a DQ01 finding;
+/// one born on the as-of date itself links as written.
+#[test]
+fn an_id_born_after_the_as_of_date_links_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("pension_202511.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+    assert!(!bad, "the pension file is GB18030");
+    let text = format!(
+        "{}\n赵未来,341122202512011239,202511,100.00\n钱当日,341122202511301234,202511,100.00\n",
+        text.trim_end()
+    );
+    std::fs::write(&path, encoding_rs::GB18030.encode(&text).0).unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let links = read(out.join("links.csv"));
+    let link = |id: &str| {
+        links
+            .lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_else(|| panic!("the row of {id}: {links}"))
+            .to_string()
+    };
+    assert!(link("341122202512011239").ends_with(",,unlinked,0.00"));
+    assert!(link("341122202511301234").ends_with(",341122202511301234,exact,1.00"));
+    let findings = read(out.join("findings.csv"));
+    let dq01 = |id: &str| {
+        findings
+            .lines()
+            .any(|l| l.contains(",DQ01,") && l.contains(id))
+    };
+    assert!(dq01("341122202512011239"), "{findings}");
+    assert!(!dq01("341122202511301234"), "{findings}");
+}
+
 /// A student's ID destroyed by Excel (`6.52801E+17`) links by name and
 /// birth date only to a person whose number the digits Excel kept could
 /// have been: 张晓明 born 2010-06-01 of this county (341122…) is not the

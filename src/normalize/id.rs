@@ -42,8 +42,9 @@ pub enum IdStatus {
     /// A 15-digit legacy number with a real birth date, upgraded to 18.
     Upgraded15,
     /// The right shape but a wrong check character or an impossible birth
-    /// date, or the check character `X` swapped with the digit before it: a
-    /// typing error, kept for repair.
+    /// date (one after the as-of date among them: see
+    /// [`NormalizedId::born_by`]), or the check character `X` swapped with
+    /// the digit before it: a typing error, kept for repair.
     BadCheck,
     /// Excel turned the number into `1.10105E+17`; the lost digits can never
     /// be recovered.
@@ -80,6 +81,24 @@ impl IdStatus {
 pub struct NormalizedId {
     pub value: Option<String>,
     pub status: IdStatus,
+}
+
+impl NormalizedId {
+    /// A linkable number whose birth date falls after `as_of`, the day the
+    /// records are judged on, becomes [`IdStatus::BadCheck`]: nobody the
+    /// records describe on that day was born after it, so the number holds
+    /// an error that its check character does not show (two or more digits
+    /// changed). Such a number links no record; as any bad number, it is
+    /// repaired only to a known person one typing error away and is a DQ01
+    /// finding otherwise.
+    pub fn born_by(&mut self, as_of: NaiveDate) {
+        if self.status.is_linkable()
+            && let Some(born) = self.value.as_deref().and_then(birth_date)
+            && born > as_of
+        {
+            self.status = IdStatus::BadCheck;
+        }
+    }
 }
 
 /// Removes what spreadsheets and typists add around and inside an ID number
@@ -887,6 +906,24 @@ mod tests {
         assert_eq!(age_on("110101199003078670", on), Some(34));
         let on = NaiveDate::from_ymd_opt(2025, 3, 7).unwrap();
         assert_eq!(age_on("110101199003078670", on), Some(35));
+    }
+
+    #[test]
+    fn an_id_born_after_the_as_of_date_is_bad() {
+        let as_of = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
+        let judged = |raw: &str| {
+            let mut id = normalize_id(raw);
+            id.born_by(as_of);
+            id.status
+        };
+        // Right check characters: born the day after, in 2027, on the day.
+        assert_eq!(judged("341122202512011239"), IdStatus::BadCheck);
+        assert_eq!(judged("341122202701011238"), IdStatus::BadCheck);
+        assert_eq!(judged("341122202511301234"), IdStatus::Valid);
+        // A legacy number is born in the 1900s; what is already bad stays so.
+        assert_eq!(judged("110105491231002"), IdStatus::Upgraded15);
+        assert_eq!(judged("341122202512011230"), IdStatus::BadCheck);
+        assert_eq!(judged("无"), IdStatus::Empty);
     }
 
     #[test]
