@@ -257,7 +257,8 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
 
 /// Reads every extract of a batch folder. Files are read in parallel (and
 /// each file's rows in parallel chunks); everything comes back in file order,
-/// so the result does not depend on the thread count.
+/// so the result does not depend on the thread count. `as_of` is the day
+/// the records are judged on: an ID number born after it is bad.
 pub fn load(dir: &Path, config: &Config, as_of: NaiveDate) -> Inputs {
     load_with(dir, config, as_of, Target::Memory)
 }
@@ -287,8 +288,8 @@ enum Target<'a> {
 /// Rows a file's columns gather before they go to disk as one batch.
 const DISK_BATCH_ROWS: usize = 64 * 1024;
 
-/// `as_of`: the day the records are judged on, when there is one (an ID
-/// number born after it is bad: [`crate::normalize::id::NormalizedId::born_by`]).
+/// `as_of`: the day the records are judged on (an ID number born after it
+/// is bad: [`crate::normalize::id::NormalizedId::born_by`]).
 fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) -> Inputs {
     let mut inputs = Inputs::default();
     let (files, ignored) = match classify(dir, config) {
