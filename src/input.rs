@@ -993,6 +993,7 @@ fn parse_piece(
     let keys = table::KeySpec::new(def);
     let id_field = def.fields.iter().position(|f| f.field == "id_number");
     let mut builder = table::RowBuilder::new(def, map, raw);
+    let mut memo = table::Memo::new(def);
     let mut tally = Tally::default();
     let mut loc_text = String::new();
     for (place, (raw_row, &dup)) in (first_place..).zip(raw.iter().zip(dups)) {
@@ -1004,7 +1005,7 @@ fn parse_piece(
                 reason: "文件在此行中途截断，末尾字符不完整".to_string(),
             })
         } else {
-            table::parse_row(def, map, raw_row)
+            table::parse_row_with(def, map, raw_row, &mut memo)
         };
         match result {
             Ok(mut row) => {

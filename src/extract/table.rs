@@ -94,6 +94,26 @@ pub fn parse_row<'a>(
     map: &HeaderMap,
     row: &'a RawRow,
 ) -> Result<ParsedRow<'a>, Reject> {
+    parse_row_memo(def, map, row, None)
+}
+
+/// [`parse_row`] with a [`Memo`] of the cells of the rows parsed before it
+/// (all of which live as long as `row`).
+pub fn parse_row_with<'a>(
+    def: &ExtractDef,
+    map: &HeaderMap,
+    row: &'a RawRow,
+    memo: &mut Memo<'a>,
+) -> Result<ParsedRow<'a>, Reject> {
+    parse_row_memo(def, map, row, Some(memo))
+}
+
+fn parse_row_memo<'a>(
+    def: &ExtractDef,
+    map: &HeaderMap,
+    row: &'a RawRow,
+    memo: Option<&mut Memo<'a>>,
+) -> Result<ParsedRow<'a>, Reject> {
     // Longer than its header with a value past the header's named
     // columns: a value moved right, whatever reads (a trailing comma on
     // the header too leaves an empty header cell for it to land under).
@@ -102,7 +122,7 @@ pub fn parse_row<'a>(
         && row.fields[map.named_width..]
             .iter()
             .any(|f| !f.trim().is_empty());
-    let parsed = parse_fields(def, map, row);
+    let parsed = parse_fields(def, map, row, memo);
     if moved_right || (longer && !reads_whole(&parsed)) {
         let Some(c) = split_by_comma(def, map, row) else {
             if moved_right {
@@ -184,7 +204,7 @@ fn split_by_comma(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Option<usi
             loc: row.loc.clone(),
             fields,
         };
-        reads_whole(&parse_fields(def, map, &joined))
+        reads_whole(&parse_fields(def, map, &joined, None))
     })
 }
 
@@ -204,11 +224,13 @@ fn parse_1904(f: &FieldDef, raw: &str) -> Option<Result<Value<'static>, (&'stati
     })
 }
 
-/// [`parse_row`] without the look for a split value.
+/// [`parse_row`] without the look for a split value; each cell's outcome
+/// taken from `memo` when it has one for the cell's text.
 fn parse_fields<'a>(
     def: &ExtractDef,
     map: &HeaderMap,
     row: &'a RawRow,
+    mut memo: Option<&mut Memo<'a>>,
 ) -> Result<ParsedRow<'a>, Reject> {
     let fields = &row.fields;
     let short = fields.len() < map.named_width;
@@ -226,39 +248,27 @@ fn parse_fields<'a>(
     let mut values = Vec::with_capacity(def.fields.len());
     let mut problems: Vec<(&'static str, String)> = Vec::new();
     let mut warnings = Vec::new();
-    for (f, col) in def.fields.iter().zip(&map.columns) {
+    for (i, (f, col)) in def.fields.iter().zip(&map.columns).enumerate() {
         let raw = col.map(|c| fields[c].as_str()).unwrap_or("");
-        let parsed = if map.dates_1904 {
-            parse_1904(f, raw)
-        } else {
-            None
+        let outcome = match memo.as_deref_mut() {
+            Some(memo) => memo.outcome(i, f, raw, map.dates_1904),
+            None => outcome(f, raw, map.dates_1904),
         };
-        match parsed.unwrap_or_else(|| parse_value(f, raw)) {
-            Ok(v) => {
-                // An amount written `-` or left empty is null (Excel shows a
-                // zero as `-`): parsed, so never a reject; only an amount that
-                // cannot be read is.
-                if f.value_required && is_null(&v) && f.ty != FieldType::Money {
-                    problems.push(("missing_value", format!("必填字段「{}」为空", f.header)));
-                } else if f.value_expected && is_null(&v) {
+        match outcome {
+            Outcome::Value(v, warning) => {
+                if let Some(code) = warning {
                     warnings.push(FieldWarning {
-                        code: "missing_value",
-                        field: f.field,
-                    });
-                } else if f.ty == FieldType::Money && money::below_fen(raw) {
-                    // Kept, rounded to the fen the rules compare in: said.
-                    warnings.push(FieldWarning {
-                        code: "money_rounded",
+                        code,
                         field: f.field,
                     });
                 }
                 values.push(v);
             }
-            Err((code, message)) if f.value_required || f.value_checked => {
-                problems.push((code, format!("「{}」{}", f.header, message)));
+            Outcome::Problem(code, message) => {
+                problems.push((code, message));
                 values.push(null_of(f.ty));
             }
-            Err((code, _)) => {
+            Outcome::Unread(code) => {
                 warnings.push(FieldWarning {
                     code,
                     field: f.field,
@@ -277,6 +287,111 @@ fn parse_fields<'a>(
                 .collect::<Vec<_>>()
                 .join("；"),
         }),
+    }
+}
+
+/// What one cell gives its row.
+#[derive(Debug, Clone)]
+enum Outcome<'a> {
+    /// The value, with the code of the warning it comes with, if any.
+    Value(Value<'a>, Option<&'static str>),
+    /// A required or checked value missing or unreadable: the row is
+    /// rejected for it (the stable code and the Chinese message).
+    Problem(&'static str, String),
+    /// An optional value that could not be read: null, with a warning.
+    Unread(&'static str),
+}
+
+/// The outcome of the cell `raw` of field `f` (in a workbook of the 1904
+/// date system when `dates_1904`): a function of the cell's text alone.
+fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
+    let parsed = if dates_1904 { parse_1904(f, raw) } else { None };
+    match parsed.unwrap_or_else(|| parse_value(f, raw)) {
+        // An amount written `-` or left empty is null (Excel shows a zero
+        // as `-`): parsed, so never a reject; only an amount that cannot be
+        // read is.
+        Ok(v) if f.value_required && is_null(&v) && f.ty != FieldType::Money => {
+            Outcome::Problem("missing_value", format!("必填字段「{}」为空", f.header))
+        }
+        Ok(v) if f.value_expected && is_null(&v) => Outcome::Value(v, Some("missing_value")),
+        // Kept, rounded to the fen the rules compare in: said.
+        Ok(v) if f.ty == FieldType::Money && money::below_fen(raw) => {
+            Outcome::Value(v, Some("money_rounded"))
+        }
+        Ok(v) => Outcome::Value(v, None),
+        Err((code, message)) if f.value_required || f.value_checked => {
+            Outcome::Problem(code, format!("「{}」{}", f.header, message))
+        }
+        Err((code, _)) => Outcome::Unread(code),
+    }
+}
+
+/// The outcomes of the cells of a run of rows (a piece of a chunk), by
+/// field and text: a file's rows repeat their persons' ID numbers and
+/// names, their dates, months, places and categories, and a cell met
+/// before is not read again. A field whose texts rarely repeat (a
+/// settlement number, an amount) stops being remembered after a window of
+/// [`MEMO_WINDOW`] cells of which fewer than half were met before.
+pub struct Memo<'a> {
+    fields: Vec<FieldMemo<'a>>,
+}
+
+/// The cells of one field a [`Memo`] looks up in a window before it judges
+/// whether remembering them pays.
+const MEMO_WINDOW: u32 = 1024;
+
+#[derive(Default)]
+struct FieldMemo<'a> {
+    /// Each text met, by the place of its outcome in `outcomes`.
+    index: HashMap<&'a str, u32, foldhash::fast::FixedState>,
+    outcomes: Vec<Outcome<'a>>,
+    /// The text met last and its outcome's place: a person's rows are
+    /// often side by side, and a comparison is cheaper than a hash.
+    last: Option<(&'a str, u32)>,
+    /// Look-ups and hits in the current window.
+    lookups: u32,
+    hits: u32,
+    off: bool,
+}
+
+impl<'a> Memo<'a> {
+    pub fn new(def: &ExtractDef) -> Self {
+        Memo {
+            fields: def.fields.iter().map(|_| FieldMemo::default()).collect(),
+        }
+    }
+
+    fn outcome(&mut self, i: usize, f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
+        let m = &mut self.fields[i];
+        if m.off {
+            return outcome(f, raw, dates_1904);
+        }
+        if m.lookups == MEMO_WINDOW {
+            if m.hits * 2 < m.lookups {
+                *m = FieldMemo {
+                    off: true,
+                    ..FieldMemo::default()
+                };
+                return outcome(f, raw, dates_1904);
+            }
+            (m.lookups, m.hits) = (0, 0);
+        }
+        m.lookups += 1;
+        let known = match m.last {
+            Some((last, at)) if last == raw => Some(at),
+            _ => m.index.get(raw).copied(),
+        };
+        if let Some(at) = known {
+            m.hits += 1;
+            m.last = Some((raw, at));
+            return m.outcomes[at as usize].clone();
+        }
+        let fresh = outcome(f, raw, dates_1904);
+        let at = m.outcomes.len() as u32;
+        m.index.insert(raw, at);
+        m.outcomes.push(fresh.clone());
+        m.last = Some((raw, at));
+        fresh
     }
 }
 
@@ -2587,5 +2702,135 @@ mod tests {
             parse_category(GRADE, "C级或D级").is_err(),
             "a tie is not guessed"
         );
+    }
+
+    /// Rows parsed with a [`Memo`] come out as parsed one by one: values
+    /// met before (side by side or apart), warnings, rejects and the first
+    /// row's own text; a field whose texts never repeat stops being
+    /// remembered after a window and still reads each row.
+    #[test]
+    fn a_memo_changes_no_row() {
+        let def = crate::extract::by_name("medical_settlement").unwrap();
+        let map = template_map(def, &[]);
+        let variants: [[&str; 13]; 6] = [
+            [
+                "",
+                "张三",
+                "110101199003071234",
+                "住院",
+                "2025-03-01",
+                "县医院",
+                "I10 高血压",
+                "20000",
+                "10000",
+                "6000",
+                "1000",
+                "500",
+                "2500",
+            ],
+            [
+                "",
+                "張三",
+                "110101199003071234 ",
+                "门诊",
+                "2025/3/1",
+                "县医院",
+                "",
+                "1,234.505",
+                "10000",
+                "-",
+                "",
+                "500",
+                "2500",
+            ],
+            // An unreadable date and amount: rejected.
+            [
+                "",
+                "李四",
+                "11010119900307123x",
+                "住院",
+                "2025-13-01",
+                "县医院",
+                "I10 高血压",
+                "二十",
+                "10000",
+                "6000",
+                "1000",
+                "500",
+                "2500",
+            ],
+            // An unreadable optional category and an ID in Excel's form.
+            [
+                "",
+                "王五（曾用名王武）",
+                "1.10101E+17",
+                "急诊？",
+                "45717",
+                "乡镇卫生院",
+                "J18 肺炎",
+                "0.12万",
+                "100",
+                "60",
+                "10",
+                "5",
+                "25",
+            ],
+            // No name, no ID: kept or rejected as the extract says.
+            [
+                "",
+                "",
+                "",
+                "住院",
+                "2025-03-01",
+                "县医院",
+                "I10 高血压",
+                "20000",
+                "10000",
+                "6000",
+                "1000",
+                "500",
+                "2500",
+            ],
+            [
+                "",
+                "张三",
+                "110101199003071234",
+                "住院",
+                "",
+                "县医院",
+                "I10 高血压",
+                "20000",
+                "10000",
+                "6000",
+                "1000",
+                "500",
+                "2500",
+            ],
+        ];
+        // Each variant in runs and apart, each row with a settlement
+        // number of its own: 3 × 1,200 rows, past the memo's window.
+        let rows: Vec<RawRow> = (0..3600)
+            .map(|i| {
+                let number = format!("S{i}");
+                let mut cells = variants[(i / 3 + i % 2) % variants.len()];
+                cells[0] = &number;
+                raw_row(&cells)
+            })
+            .collect();
+        let mut memo = Memo::new(def);
+        let mut rejected = 0;
+        for row in &rows {
+            let with = parse_row_with(def, &map, row, &mut memo);
+            assert_eq!(with, parse_row(def, &map, row), "row {:?}", row.fields);
+            rejected += usize::from(with.is_err());
+        }
+        assert!(rejected > 0 && rejected < rows.len());
+        let settlement = def.fields.iter().position(|f| f.field == "settlement_id");
+        let name = def.fields.iter().position(|f| f.field == "name");
+        assert!(
+            memo.fields[settlement.unwrap()].off,
+            "unique numbers are not remembered"
+        );
+        assert!(!memo.fields[name.unwrap()].off, "repeated names are");
     }
 }
