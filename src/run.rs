@@ -1062,7 +1062,9 @@ async fn finding_rows(
                     rule,
                     household,
                     id: String::new(),
-                    name: crate::normalize::name::normalize_name(&get(&raw_name, i)).name,
+                    name: crate::normalize::name::normalize_name(&get(&raw_name, i))
+                        .name
+                        .into(),
                     township,
                     village,
                     evidence,

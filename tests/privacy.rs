@@ -65,7 +65,7 @@ impl Secrets {
         }
         // Full-width, spaced or hyphenated numbers, as normalised.
         if let Some(v) = normalize_id(cell).value.filter(|v| v.len() == 18) {
-            self.ids.insert(v);
+            self.ids.insert(v.into());
         }
     }
 

@@ -79,7 +79,7 @@ impl IdStatus {
 /// `Malformed`, and `None` for `Empty` and `SciNotation`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalizedId {
-    pub value: Option<String>,
+    pub value: Option<compact_str::CompactString>,
     pub status: IdStatus,
 }
 
@@ -340,14 +340,14 @@ pub fn normalize_id(raw: &str) -> NormalizedId {
             IdStatus::BadCheck
         };
         return NormalizedId {
-            value: Some(upgraded),
+            value: Some(upgraded.into()),
             status,
         };
     } else {
         IdStatus::Malformed
     };
     NormalizedId {
-        value: Some(cleaned),
+        value: Some(cleaned.into()),
         status,
     }
 }
@@ -600,7 +600,7 @@ mod tests {
 
     fn norm(raw: &str) -> (Option<String>, IdStatus) {
         let n = normalize_id(raw);
-        (n.value, n.status)
+        (n.value.map(String::from), n.status)
     }
 
     fn valid(s: &str) -> (Option<String>, IdStatus) {
@@ -1070,7 +1070,7 @@ mod tests {
             let id = build_id(region, date, seq);
             prop_assert!(is_valid_id(&id));
             prop_assert_eq!(birth_date(&id), Some(date));
-            prop_assert_eq!(normalize_id(&id), NormalizedId { value: Some(id.clone()), status: IdStatus::Valid });
+            prop_assert_eq!(normalize_id(&id), NormalizedId { value: Some(id.clone().into()), status: IdStatus::Valid });
         }
 
         #[test]

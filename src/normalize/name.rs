@@ -23,8 +23,9 @@ pub const NAME_SEPARATOR: char = '\u{B7}';
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NormalizedName {
     /// Simplified, without blanks or annotation; empty for an empty cell or a
-    /// placeholder such as `无`.
-    pub name: String,
+    /// placeholder such as `无`. Held inline up to 24 bytes (eight Han
+    /// characters): a name met again in a file is copied, not allocated.
+    pub name: compact_str::CompactString,
     /// The former or other name from an annotation (`曾用名李思` → `李思`).
     pub alias: Option<String>,
 }
@@ -266,7 +267,7 @@ pub fn normalize_name(raw: &str) -> NormalizedName {
     match plain_han_name(raw) {
         Some(chars) => {
             // Simplifying keeps each character's three bytes.
-            let mut name = String::with_capacity(raw.len());
+            let mut name = compact_str::CompactString::with_capacity(raw.len());
             name.extend(chars);
             NormalizedName { name, alias: None }
         }
@@ -320,7 +321,10 @@ fn normalize_any_name(raw: &str) -> NormalizedName {
         }
         name = again;
     }
-    NormalizedName { name, alias }
+    NormalizedName {
+        name: name.into(),
+        alias,
+    }
 }
 
 /// One normalisation pass: the canonical name outside any brackets, and the
@@ -496,7 +500,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn name(raw: &str) -> String {
-        normalize_name(raw).name
+        normalize_name(raw).name.into()
     }
 
     #[test]

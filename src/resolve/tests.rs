@@ -46,7 +46,7 @@ fn classify(raw: &str) -> (Option<String>, &'static str) {
         IdStatus::Valid | IdStatus::Upgraded15 | IdStatus::BadCheck
     );
     (
-        normalized.value.filter(|_| keeps_value),
+        normalized.value.filter(|_| keeps_value).map(String::from),
         normalized.status.as_str(),
     )
 }
@@ -114,7 +114,7 @@ fn table(file: &str, pairs: &[(&str, &str)], with_birth: bool, rows: &[Row<'_>])
         let names: Vec<_> = rows.iter().map(|r| normalize_name(r.names[k])).collect();
         let normalised: Vec<Option<String>> = names
             .iter()
-            .map(|n| (!n.name.is_empty()).then(|| n.name.clone()))
+            .map(|n| (!n.name.is_empty()).then(|| n.name.to_string()))
             .collect();
         fields.push(Field::new(*name_field, DataType::Utf8, true));
         columns.push(Arc::new(StringArray::from(normalised)));
