@@ -659,6 +659,23 @@ fn utf8_file_cut_mid_character_rejects_its_last_row_as_truncated() {
     );
 }
 
+/// A stray NUL byte in a GBK export (a damaged line) is a character of its
+/// row, as in a UTF-8 file: the file is not taken for a binary one.
+#[test]
+fn a_stray_nul_in_a_gb18030_file_costs_its_row_not_the_file() {
+    let text = format!(
+        "{}王芳,341122194502104426,2024-03-01,已就业\0\r\n",
+        unemployment_rows()
+    );
+    let bytes = GB18030.encode(&text).0.into_owned();
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(i["encoding"], "GB18030");
+    // `已就业` and the NUL after it: the status reads as 已就业.
+    assert_eq!(counts(&i), (3, 3, 0, 0));
+}
+
 #[test]
 fn gb18030_file_cut_mid_character_rejects_its_last_row_as_truncated() {
     let text = format!(

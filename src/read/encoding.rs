@@ -112,12 +112,18 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         }
         Err(_) => {}
     }
-    // No text encoding we receive puts NUL bytes in a file (UTF-16 without a
-    // BOM is not something Excel writes): this is a binary file.
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    // No text encoding we receive fills a file with NUL bytes (UTF-16
+    // without a BOM is not something Excel writes; a workbook, an archive
+    // or an image holds them throughout): a head in which they are more
+    // than a few and more than one byte in a thousand is a binary file. A
+    // stray NUL or two in a GBK export is a character of its row, as in a
+    // UTF-8 one, and the file is read.
+    let head = &bytes[..bytes.len().min(BINARY_HEAD)];
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    if nuls > STRAY_NULS && nuls * 1000 > head.len() {
         return Err(Undecodable {
             encoding: "binary",
-            offset: nul as u64,
+            offset: head.iter().position(|&b| b == 0).unwrap_or(0) as u64,
         });
     }
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
@@ -157,6 +163,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         decode_with(guess, guess.name(), bytes, 0)
     }
 }
+
+/// The head of a file whose NUL bytes tell a binary file (see [`decode`]),
+/// and how many a text file may hold there as stray bytes.
+const BINARY_HEAD: usize = 64 << 10;
+const STRAY_NULS: usize = 3;
 
 /// How much of a file chardetng sees at most.
 const DETECT_BYTES: usize = 1 << 20;
@@ -477,8 +488,9 @@ mod tests {
     }
 
     #[test]
-    fn nul_bytes_mean_binary() {
-        let err = decode(b"\x89PNG\r\n\x1a\n\x00\x00").expect_err("binary");
+    fn nul_bytes_throughout_mean_binary() {
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00";
+        let err = decode(png).expect_err("binary");
         assert_eq!(
             err,
             Undecodable {
@@ -486,6 +498,23 @@ mod tests {
                 offset: 8
             }
         );
+        // UTF-16 without a BOM: every other byte of its ASCII is NUL.
+        let utf16: Vec<u8> = "姓名,身份证号,发放月份\r\n张三,110101199003071234,202510\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(decode(&utf16).expect_err("binary").encoding, "binary");
+    }
+
+    /// A stray NUL in a GBK export (a damaged line) is read as a character
+    /// of its row, as in a UTF-8 file: the file is not taken for binary.
+    #[test]
+    fn a_stray_nul_in_a_gbk_file_is_a_character() {
+        let text = "姓名,身份证号,发放月份,发放金额（元）\n张三,110101199003071234,202510\0,1200\n李四,110101199003071234,202510,1200\n";
+        let bytes = GB18030.encode(text).0.into_owned();
+        let decoded = decode(&bytes).expect("text");
+        assert_eq!(decoded.encoding, "GB18030");
+        assert_eq!(decoded.text, text);
     }
 
     #[test]
