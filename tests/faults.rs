@@ -659,6 +659,19 @@ fn utf8_file_cut_mid_character_rejects_its_last_row_as_truncated() {
     );
 }
 
+/// A file sorted together with its header: the data rows that landed
+/// above the header are read with the rest, not lost; a title is not.
+#[test]
+fn data_rows_above_the_header_are_read() {
+    let text = format!(
+        "2025年11月失业登记\r\n王芳,341122194502104426,2024-03-01,已就业\r\n{}",
+        unemployment_rows()
+    );
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    assert_eq!(counts(&o.input(UNEMPLOYMENT)), (3, 3, 0, 0));
+}
+
 /// A stray NUL byte in a GBK export (a damaged line) is a character of its
 /// row, as in a UTF-8 file: the file is not taken for a binary one.
 #[test]

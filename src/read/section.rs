@@ -84,6 +84,9 @@ pub(super) struct SectionScanner<'a> {
     layout: Option<Vec<Cell>>,
     /// The last row pushed before the header was found, if not blank.
     last_above: Option<(u32, Vec<Cell>)>,
+    /// The rows above the header that could be data rows of a header below
+    /// them (see [`is_data_above`]), until the header is found.
+    data_above: Vec<(u32, Vec<Cell>)>,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -101,6 +104,7 @@ impl<'a> SectionScanner<'a> {
             header_open: false,
             layout: None,
             last_above: None,
+            data_above: Vec::new(),
         }
     }
 
@@ -127,6 +131,7 @@ impl<'a> SectionScanner<'a> {
             header_open: false,
             layout: None,
             last_above: None,
+            data_above: Vec::new(),
         }
     }
 
@@ -159,15 +164,29 @@ impl<'a> SectionScanner<'a> {
             return Scan::Continue;
         }
         if (self.is_header)(&fields) {
+            // Rows above the header with its columns filled, as a file
+            // sorted together with its header leaves them: data, read with
+            // the rows below (they come first, in file order).
+            let data_above: Vec<(u32, Vec<Cell>)> = std::mem::take(&mut self.data_above)
+                .into_iter()
+                .filter(|(_, cells)| is_data_above(cells, &fields, self.is_header))
+                .collect();
             let mut section = empty_section(fields, row);
             section.above = self
                 .last_above
                 .take()
-                .filter(|(above, _)| above.checked_add(1) == Some(row))
+                .filter(|(above, _)| {
+                    above.checked_add(1) == Some(row)
+                        && data_above.last().is_none_or(|(data, _)| data != above)
+                })
                 .map(|(_, cells)| cells);
             self.section = Some(section);
+            self.pending = data_above;
             self.header_open = true;
             return Scan::Continue;
+        }
+        if fields.len() > 1 {
+            self.data_above.push((row, fields.clone()));
         }
         self.last_above = Some((row, fields.clone()));
         self.non_blank_above_header += 1;
@@ -318,6 +337,41 @@ fn same_cells(a: &[Cell], b: &[Cell]) -> bool {
         let [x, y] = [a, b].map(|r| r.get(c).map_or("", |f| f.trim()));
         x == y
     })
+}
+
+/// Whether a row above the header `header` is a data row of it (a file
+/// sorted together with its header puts some there, a sheet may have a
+/// row pasted above its header): it has the header's columns and nothing
+/// past them, values under more than half of the header's named cells (two
+/// at least), a digit somewhere, and is no total, footer, title or header
+/// line. A title or a note above a header fills one or two cells of a row.
+fn is_data_above(
+    fields: &[Cell],
+    header: &[Cell],
+    is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
+) -> bool {
+    let width = super::named_width(header);
+    let past = fields.get(header.len()..).unwrap_or_default();
+    if fields.len() < width || past.iter().any(|f| !bare(f).is_empty()) {
+        return false;
+    }
+    let (mut named, mut filled) = (0, 0);
+    for (_, cell) in header[..width]
+        .iter()
+        .zip(fields)
+        .filter(|(h, _)| !bare(h).is_empty())
+    {
+        named += 1;
+        filled += usize::from(!bare(cell).is_empty());
+    }
+    // A data row holds an ID number, a date, an amount or a month; a row of
+    // group headers or of headers written over two rows holds no digit.
+    let holds_digit = fields.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()));
+    filled >= 2
+        && filled * 2 > named
+        && holds_digit
+        && !is_title(fields)
+        && classify(fields, is_header).is_none()
 }
 
 /// Why a row below the header is not data, if it is not.
@@ -719,5 +773,53 @@ mod tests {
         assert_eq!(scanner.push(30, strings(&["姓名"])), Scan::Continue);
         let section = scanner.finish().expect("header found");
         assert_eq!(section.header_loc.row, 30);
+    }
+
+    /// Data rows above the header (a file sorted together with its header)
+    /// are read with the rows below it, first and in file order; a title, a
+    /// note of two cells, a row of group headers and a row wider than the
+    /// header are not.
+    #[test]
+    fn data_rows_above_the_header_are_read() {
+        let pred: &(dyn Fn(&[Cell]) -> bool + Sync) = &header_pred;
+        let mut scanner = SectionScanner::new(pred);
+        scanner.push(1, strings(&["2025年10月养老金发放", "", "", ""]));
+        scanner.push(
+            2,
+            strings(&["张三", "110101199003071234", "202510", "1200"]),
+        );
+        scanner.push(
+            3,
+            strings(&["制表单位：县人社局", "日期：2025-11-30", "", ""]),
+        );
+        scanner.push(
+            4,
+            strings(&["李四", "110101199003071234", "202510", "1200", "x"]),
+        );
+        scanner.push(6, strings(&["王五", "110101199003075678", "", "980"]));
+        scanner.push(7, strings(&["姓名", "身份证号", "发放月份", "发放金额"]));
+        scanner.push(
+            8,
+            strings(&["赵六", "110101199003079999", "202510", "1100"]),
+        );
+        let section = scanner.finish().expect("header found");
+        let rows: Vec<u32> = section.rows.iter().map(|r| r.loc.row).collect();
+        assert_eq!(rows, [2, 6, 8]);
+        assert!(section.skipped.is_empty());
+        // A data row right above the header is not the header's upper row.
+        assert_eq!(section.above, None);
+
+        let mut grouped = SectionScanner::new(pred);
+        grouped.push(
+            1,
+            strings(&["基本信息", "基本信息", "鉴定情况", "鉴定情况"]),
+        );
+        grouped.push(2, strings(&["姓名", "身份证号", "鉴定等级", "鉴定日期"]));
+        let section = grouped.finish().expect("header found");
+        assert!(section.rows.is_empty());
+        assert_eq!(
+            section.above.expect("group headers above"),
+            ["基本信息", "基本信息", "鉴定情况", "鉴定情况"]
+        );
     }
 }
