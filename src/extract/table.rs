@@ -503,6 +503,19 @@ pub(crate) fn parse_value<'a>(
     raw: &'a str,
 ) -> Result<Value<'a>, (&'static str, String)> {
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
+    // A workbook's formula saved without its result (`=300*3`; see
+    // `read::xlsx`), or one typed into a text file: no value to read.
+    let read_as_text = matches!(
+        f.ty,
+        FieldType::Text | FieldType::Code | FieldType::Id | FieldType::Name
+    );
+    if !read_as_text && raw.trim_start().starts_with('=') {
+        return Err((
+            "formula",
+            "是公式，文件中没有保存其计算结果，无法读取（请在 Excel 中打开、保存后重新导出）"
+                .to_owned(),
+        ));
+    }
     Ok(match f.ty {
         FieldType::Text => Value::Text(text(raw)),
         FieldType::Code => Value::Text(code(raw)),
@@ -2832,5 +2845,18 @@ mod tests {
             "unique numbers are not remembered"
         );
         assert!(!memo.fields[name.unwrap()].off, "repeated names are");
+    }
+
+    /// A formula left in a cell without its result (`=300*3`) is no value of
+    /// a date, amount, month or category: said as a formula (the row
+    /// rejected where the value is required); text keeps it as written.
+    #[test]
+    fn a_formula_is_no_value() {
+        assert_eq!(settlement_row("统筹基金支付", "=300*3"), Err("formula"));
+        assert_eq!(
+            settlement_row("结算日期", " =DATE(2025,3,1)"),
+            Err("formula")
+        );
+        assert_eq!(settlement_row("医疗机构", "=B2&C2"), Ok(vec![]));
     }
 }

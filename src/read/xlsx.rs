@@ -70,9 +70,23 @@ pub(super) fn read_xlsx(
                 );
                 Vec::new()
             });
+        // A formula saved without its result (openpyxl and other scripts
+        // write them so; Excel computes them on opening) reads as an empty
+        // cell: it is given its formula (`=300*3`), which no date, amount,
+        // month or category reads, so that its row is rejected or its value
+        // warned about, not taken as empty.
+        let parts = parts.get_or_insert_with(|| sheet_parts(&bytes).unwrap_or_default());
+        if let Some(part) = parts.get(&name) {
+            match uncomputed_formulas(&bytes, part) {
+                Ok(formulas) => mark_formulas(&mut range, formulas),
+                Err(_) => tracing::warn!(
+                    file,
+                    "a sheet's XML unreadable: formulas without a saved result not looked for"
+                ),
+            }
+        }
         merged_cells_filled += fill_merged(&mut range, &merged);
         if range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
-            let parts = parts.get_or_insert_with(|| sheet_parts(&bytes).unwrap_or_default());
             match parts.get(&name).map(|part| exact_numbers(&bytes, part)) {
                 Some(Ok(exact)) => restore_digits(&mut range, exact),
                 // Read as calamine gives them (in scientific notation).
@@ -291,6 +305,80 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
             }
             Event::Eof => return Ok(found),
             _ => {}
+        }
+    }
+}
+
+/// The cells of a worksheet part that hold a formula and no saved result,
+/// by (row, column) from 0, each with its formula (empty for a shared
+/// formula's later cells, which hold none): no value element
+/// (`<c r="M3"><f>300*3</f></c>`), or an empty one in a cell that is not a
+/// string's (`<f>300*3</f><v/>`, as openpyxl writes it; a number is never
+/// empty, while Excel saves a formula that gave `""` as an empty string,
+/// `t="str"`). A part without a formula element is not parsed.
+fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let xml = zip_part(&mut zip, part).ok_or_else(|| format!("no part {part}"))?;
+    let formula_tag = |w: &[u8]| w[..2] == *b"<f" && matches!(w[2], b'>' | b' ' | b'/');
+    if !xml.windows(3).any(formula_tag) {
+        return Ok(Vec::new());
+    }
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut found = Vec::new();
+    // The cell being read (and whether it is a string's), its formula so
+    // far, whether it has a value element and a value in it; which of its
+    // elements' text is being read.
+    let mut cell: Option<(u32, u32)> = None;
+    let mut string = false;
+    let mut formula: Option<String> = None;
+    let (mut value_element, mut value) = (false, false);
+    let (mut in_formula, mut in_value) = (false, false);
+    loop {
+        match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(e) if e.local_name().as_ref() == "c" => {
+                let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
+                cell = attr("r").and_then(|r| cell_position(r.value.as_bytes()));
+                string = attr("t").is_some_and(|t| matches!(t.value.as_ref(), "str" | "inlineStr"));
+                formula = None;
+                (value_element, value) = (false, false);
+            }
+            Event::End(e) if e.local_name().as_ref() == "c" => {
+                let computed = value || value_element && string;
+                if let (Some(at), Some(text), false) = (cell.take(), formula.take(), computed) {
+                    found.push((at, text));
+                }
+            }
+            Event::Start(e) if e.local_name().as_ref() == "f" => {
+                formula = Some(String::new());
+                in_formula = true;
+            }
+            Event::Empty(e) if e.local_name().as_ref() == "f" => formula = Some(String::new()),
+            Event::End(e) if e.local_name().as_ref() == "f" => in_formula = false,
+            Event::Start(e) if matches!(e.local_name().as_ref(), "v" | "is") => {
+                value_element = true;
+                in_value = true;
+            }
+            Event::Empty(e) if matches!(e.local_name().as_ref(), "v" | "is") => {
+                value_element = true
+            }
+            Event::End(e) if matches!(e.local_name().as_ref(), "v" | "is") => in_value = false,
+            Event::Text(t) if in_formula => {
+                if let Some(text) = formula.as_mut() {
+                    text.push_str(&t);
+                }
+            }
+            Event::Text(t) if in_value => value |= !t.is_empty(),
+            Event::Eof => return Ok(found),
+            _ => {}
+        }
+    }
+}
+
+/// Gives each cell of `formulas` that reads as empty its formula, `=` first.
+fn mark_formulas(range: &mut Range<Data>, formulas: ExactNumbers) {
+    for (at, formula) in formulas {
+        if range.get_value(at).is_none_or(is_blank) {
+            range.set_value(at, Data::String(format!("={formula}")));
         }
     }
 }
@@ -582,6 +670,14 @@ mod tests {
     /// The workbook with its workbook part's `<workbookPr` given the 1904
     /// date system, as Mac Excel saves it.
     fn in_1904_system(xlsx: &[u8]) -> Vec<u8> {
+        with_part_edited(xlsx, "xl/workbook.xml", |xml| {
+            assert!(xml.contains("<workbookPr "), "{xml}");
+            xml.replacen("<workbookPr ", "<workbookPr date1904=\"1\" ", 1)
+        })
+    }
+
+    /// The workbook with the XML of its part `part` edited.
+    fn with_part_edited(xlsx: &[u8], part: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
         use std::io::{Read, Write};
         let mut zip = zip::ZipArchive::new(Cursor::new(xlsx)).expect("zip");
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -590,12 +686,8 @@ mod tests {
             let name = entry.name().expect("entry name").into_owned();
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).expect("read entry");
-            if name == "xl/workbook.xml" {
-                let xml = String::from_utf8(bytes).expect("utf-8");
-                assert!(xml.contains("<workbookPr "), "{xml}");
-                bytes = xml
-                    .replacen("<workbookPr ", "<workbookPr date1904=\"1\" ", 1)
-                    .into_bytes();
+            if name == part {
+                bytes = edit(String::from_utf8(bytes).expect("utf-8")).into_bytes();
             }
             out.start_file(name, zip::write::SimpleFileOptions::default())
                 .expect("start");
@@ -991,5 +1083,56 @@ mod tests {
         let (_dir, path) = temp_file("r.xlsx", b"");
         let err = read_file(&path, &is_header).expect_err("empty");
         assert!(matches!(err, ReadError::Empty { .. }), "{err}");
+    }
+
+    /// A formula saved without its result (no value, or an empty one in a
+    /// cell that is not a string's, as openpyxl writes it) is read as its
+    /// formula, not as an empty cell; one with its result, a string
+    /// formula that gave `""` and a shared formula's later cells are read
+    /// as Excel shows them.
+    #[test]
+    fn a_formula_without_its_result_is_read_as_the_formula() {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (c, header) in ["姓名", "身份证号", "金额", "备注"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *header).unwrap();
+        }
+        for row in 1..=4 {
+            sheet.write_string(row, 0, "张三").unwrap();
+            sheet.write_string(row, 1, "110105199001011234").unwrap();
+        }
+        sheet.write_formula(1, 2, "=300*3").unwrap();
+        sheet.write_formula(2, 2, "=1+2").unwrap();
+        sheet.write_formula(3, 2, "=2*2").unwrap();
+        sheet.write_formula(4, 3, "=IF(1,\"\",\"x\")").unwrap();
+        let xlsx = workbook.save_to_buffer().unwrap();
+        let edited = with_part_edited(&xlsx, "xl/worksheets/sheet1.xml", |xml| {
+            assert!(xml.contains("<f>300*3</f><v>0</v>"), "{xml}");
+            xml.replace("<f>300*3</f><v>0</v>", "<f>300*3</f><v/>")
+                .replace("<f>1+2</f><v>0</v>", "<f>1+2</f>")
+                .replace("<f>2*2</f><v>0</v>", "<f>2*2</f><v>4</v>")
+                .replace("<c r=\"D5\"", "<c t=\"str\" r=\"D5\"")
+                .replace(
+                    "<v>0</v></c></row></sheetData>",
+                    "<v></v></c></row></sheetData>",
+                )
+        });
+        let (_dir, path) = temp_file("r.xlsx", &edited);
+        let table = read_file(&path, &is_header).expect("read");
+        let cells: Vec<(&str, &str)> = table.sections[0]
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.fields[2].as_str(),
+                    r.fields.get(3).map_or("", |c| c.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(cells, [("=300*3", ""), ("=1+2", ""), ("4", ""), ("", "")]);
+        let none = three_sheet_workbook();
+        let parts = sheet_parts(&none).expect("parts");
+        let part = parts.values().next().expect("a sheet");
+        assert_eq!(uncomputed_formulas(&none, part), Ok(Vec::new()));
     }
 }
