@@ -315,7 +315,7 @@ fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
         }
         Ok(v) if f.value_expected && is_null(&v) => Outcome::Value(v, Some("missing_value")),
         // Kept, rounded to the fen the rules compare in: said.
-        Ok(v) if f.ty == FieldType::Money && money::below_fen(raw) => {
+        Ok(v) if f.ty == FieldType::Money && money::below_fen(without_text_prefix(f.ty, raw)) => {
             Outcome::Value(v, Some("money_rounded"))
         }
         Ok(v) => Outcome::Value(v, None),
@@ -505,10 +505,8 @@ pub(crate) fn parse_value<'a>(
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
     // A workbook's formula saved without its result (`=300*3`; see
     // `read::xlsx`), or one typed into a text file: no value to read.
-    let read_as_text = matches!(
-        f.ty,
-        FieldType::Text | FieldType::Code | FieldType::Id | FieldType::Name
-    );
+    let read_as_text = is_read_as_text(f.ty);
+    let raw = without_text_prefix(f.ty, raw);
     if !read_as_text && raw.trim_start().starts_with('=') {
         return Err((
             "formula",
@@ -546,6 +544,25 @@ pub(crate) fn parse_value<'a>(
             },
         ),
     })
+}
+
+/// Whether a field's cell is taken as written (an ID number and a name are
+/// normalised, never refused), not read as a value of a kind.
+fn is_read_as_text(ty: FieldType) -> bool {
+    matches!(
+        ty,
+        FieldType::Text | FieldType::Code | FieldType::Id | FieldType::Name
+    )
+}
+
+/// A cell without Excel's text prefix (`'2025-03-01`, `'1200`: a cell
+/// stored as text), which is no part of a date's or a number's value, as
+/// it is none of an ID number's.
+fn without_text_prefix(ty: FieldType, raw: &str) -> &str {
+    match raw.trim_start().strip_prefix('\'') {
+        Some(value) if !is_read_as_text(ty) => value,
+        _ => raw,
+    }
 }
 
 /// What separates the values of a cell that lists several (`孤儿、残疾`).
@@ -2858,5 +2875,23 @@ mod tests {
             Err("formula")
         );
         assert_eq!(settlement_row("医疗机构", "=B2&C2"), Ok(vec![]));
+    }
+
+    /// Excel's text prefix before a date, an amount or a month is no part
+    /// of the value.
+    #[test]
+    fn an_apostrophe_before_a_date_or_an_amount_is_excel_s_prefix() {
+        let def = crate::extract::by_name("pension").unwrap();
+        let map = template_map(def, &[]);
+        let row = raw_row(&["张三", "110101199003071234", "'202510", " '1,200.50"]);
+        let parsed = parse_row(def, &map, &row).expect("parses");
+        assert_eq!(parsed.values[2], Value::Period(Some(202510)));
+        assert_eq!(parsed.values[3], Value::Money(Some(120_050)));
+        assert!(parsed.warnings.is_empty());
+        let row = raw_row(&["张三", "110101199003071234", "202510", "'1200.505"]);
+        let parsed = parse_row(def, &map, &row).expect("parses");
+        assert_eq!(parsed.values[3], Value::Money(Some(120_051)));
+        assert_eq!(parsed.warnings[0].code, "money_rounded");
+        assert_eq!(settlement_row("结算日期", "'2025-03-01"), Ok(vec![]));
     }
 }
