@@ -203,7 +203,10 @@ pub const HEADER_SEARCH_ROWS: usize = 30;
 /// data rows: those hold ID numbers and names.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("无法读取文件 {file}：{source} / cannot read {file}: {source}")]
+    #[error(
+        "无法读取文件 {file}：{}（{source}）/ cannot read {file}: {source}",
+        io_reason(source)
+    )]
     Io {
         file: String,
         #[source]
@@ -243,6 +246,18 @@ pub enum ReadError {
          unsupported file format: {file} (supported: .csv .tsv .txt .xlsx .xlsm .parquet)"
     )]
     UnsupportedFormat { file: String },
+}
+
+/// Why a file could not be read, in Chinese: staff read the message, the
+/// system's own words follow it.
+fn io_reason(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::NotFound => "文件不存在（或是指向不存在文件的链接）",
+        io::ErrorKind::PermissionDenied => "没有读取该文件的权限",
+        io::ErrorKind::IsADirectory => "这是一个文件夹，不是文件",
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => "文件内容不完整或已损坏",
+        _ => "读取时出错",
+    }
 }
 
 impl ReadError {
@@ -618,6 +633,10 @@ mod tests {
         let message = err.to_string();
         assert!(
             message.contains("roster.csv") && !message.contains("secret-folder"),
+            "{message}"
+        );
+        assert!(
+            message.starts_with("无法读取文件 roster.csv：文件不存在"),
             "{message}"
         );
         assert_eq!(err.file(), "roster.csv");

@@ -24,9 +24,10 @@ pub(super) fn read_xlsx(
     is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
     sink: &mut ChunkSink<'_>,
 ) -> Result<RawTable, ReadError> {
+    let what = workbook_kind(&bytes);
     let bad_workbook = |reason: String| ReadError::BadWorkbook {
         file: file.to_owned(),
-        reason,
+        reason: format!("{what}：{reason}"),
     };
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes.as_slice())).map_err(|err| bad_workbook(err.to_string()))?;
@@ -149,6 +150,19 @@ pub(super) fn read_xlsx(
         sha256: String::new(),
         cut_off: None,
     })
+}
+
+/// What a file named as a workbook is, in Chinese, for the message when
+/// it cannot be read as one: staff read it, and the library's own reason
+/// (`Could not find EOCD`) tells them nothing.
+fn workbook_kind(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        "这是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 文件，请在 Excel 中另存为 .xlsx"
+    } else if !bytes.starts_with(b"PK") {
+        "文件内容不是 XLSX 工作簿（不是 zip 压缩格式），可能是改了扩展名的 CSV 或文本文件"
+    } else {
+        "工作簿已损坏或不完整（请在 Excel 中打开并重新保存，或重新导出）"
+    }
 }
 
 /// Whether the workbook counts its dates from 1904 (`<workbookPr
@@ -1057,7 +1071,16 @@ mod tests {
         let err = read_file(&path, &is_header).expect_err("bad");
         assert!(matches!(err, ReadError::BadWorkbook { .. }), "{err}");
         assert!(
-            err.to_string().starts_with("不是有效的 XLSX 文件：r.xlsx"),
+            err.to_string().starts_with(
+                "不是有效的 XLSX 文件：r.xlsx（文件内容不是 XLSX 工作簿（不是 zip 压缩格式）"
+            ),
+            "{err}"
+        );
+        let (_dir, path) = temp_file("r.xlsx", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 and more");
+        let err = read_file(&path, &is_header).expect_err("bad");
+        assert!(
+            err.to_string()
+                .contains("旧版 Excel 97-2003 工作簿（.xls）"),
             "{err}"
         );
     }
@@ -1070,6 +1093,7 @@ mod tests {
         let (_dir, path) = temp_file("r.xlsx", &bytes);
         let err = read_file(&path, &is_header).expect_err("bad");
         assert!(matches!(err, ReadError::BadWorkbook { .. }), "{err}");
+        assert!(err.to_string().contains("工作簿已损坏或不完整"), "{err}");
 
         let mut bytes = b"PK\x03\x04".to_vec();
         bytes.extend(noise(2048, 7));
