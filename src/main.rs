@@ -278,6 +278,30 @@ fn run(command: Command) -> Result<(), HeduiError> {
                     c.disappeared
                 );
             }
+            // What a run did not read, said where staff look: the manifest
+            // names them (file names only; a data row never shows here).
+            let empty: Vec<&str> = summary
+                .manifest
+                .inputs
+                .iter()
+                .filter(|i| i.rows_read == 0)
+                .map(|i| i.file.as_str())
+                .collect();
+            if !empty.is_empty() {
+                sayln!(
+                    "  注意：{} 个文件没有数据行 files without data rows: {}",
+                    empty.len(),
+                    empty.join(", ")
+                );
+            }
+            let ignored = &summary.manifest.ignored;
+            if !ignored.is_empty() {
+                sayln!(
+                    "  注意：{} 个文件未读取（见 manifest.json 的 ignored）files not read: {}",
+                    ignored.len(),
+                    ignored.join(", ")
+                );
+            }
             Ok(())
         }
         Command::Review {

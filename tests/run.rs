@@ -628,6 +628,38 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
 /// after the as-of date (2025-11-30) is bad: nobody was born after the day
 /// the records are judged on. Its row stays unlinked with a DQ01 finding;
 /// one born on the as-of date itself links as written.
+/// What a run did not read is said on its way out, file by file: a file
+/// of a header and no rows, and files it did not recognise.
+#[test]
+fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::sample_copy(dir.path());
+    let unemployment = input.join("unemployment_202511.csv");
+    let header = read(unemployment.clone())
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&unemployment, format!("{header}\n")).unwrap();
+    std::fs::write(input.join("养老金发放_11月说明.docx"), b"PK").unwrap();
+    let o = run_batch(&input, &dir.path().join("out"), "2");
+    assert_ok(&o);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("注意：1 个文件没有数据行 files without data rows: unemployment_202511.csv"),
+        "{said}"
+    );
+    let line = said
+        .lines()
+        .find(|l| l.contains("files not read"))
+        .expect(&said);
+    assert!(line.contains("2 个文件未读取"), "{line}");
+    assert!(
+        line.contains("README.txt") && line.contains("养老金发放_11月说明.docx"),
+        "{line}"
+    );
+}
+
 #[test]
 fn an_id_born_after_the_as_of_date_links_nothing() {
     let dir = tempfile::tempdir().unwrap();
