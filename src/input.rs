@@ -631,9 +631,9 @@ fn load_file(
                     if let Some((m, takes_below)) =
                         two_row_header(&matcher, section, &chunk.rows) =>
                 {
-                    if takes_below {
+                    if let Some(below) = takes_below {
                         // The header's second row: no data row.
-                        chunk.rows.remove(0);
+                        chunk.rows.remove(below);
                     }
                     Some(m)
                 }
@@ -1103,23 +1103,26 @@ fn value_warning(
 /// does not map: with the row right below it (each column named by the
 /// lower cell, or the upper where that is empty), with the row right above
 /// it, then with both; the first that maps is the header, and whether it
-/// took the row below (no data row then). A row holding a digit is data or
-/// a title, never a header's row.
+/// took the row below, and its place among `rows` (no data row then; data
+/// rows from above the header come before it). A row holding a digit is
+/// data or a title, never a header's row.
 fn two_row_header(
     matcher: &HeaderMatcher,
     section: &Section,
     rows: &[read::RawRow],
-) -> Option<(HeaderMap, bool)> {
+) -> Option<(HeaderMap, Option<usize>)> {
     let wordy = |cells: &[read::Cell]| {
         cells.iter().any(|c| !c.trim().is_empty())
             && !cells.iter().any(|c| c.bytes().any(|b| b.is_ascii_digit()))
     };
     let merged = read::join_header_rows;
     let header = &section.header;
-    let below = rows
-        .first()
-        .filter(|r| section.header_loc.row.checked_add(1) == Some(r.loc.row))
-        .map(|r| r.fields.as_slice())
+    let below_at = rows
+        .iter()
+        .position(|r| r.loc.row > section.header_loc.row)
+        .filter(|&i| section.header_loc.row.checked_add(1) == Some(rows[i].loc.row));
+    let below = below_at
+        .map(|i| rows[i].fields.as_slice())
         .filter(|cells| wordy(cells));
     let above = section.above.as_deref().filter(|cells| wordy(cells));
     let mut tries: Vec<(Vec<read::Cell>, bool)> = Vec::new();
@@ -1132,9 +1135,10 @@ fn two_row_header(
             tries.push((merged(&merged(above, header), below), true));
         }
     }
-    tries
-        .into_iter()
-        .find_map(|(cells, takes_below)| Some((matcher.map_header(&cells).ok()?, takes_below)))
+    tries.into_iter().find_map(|(cells, takes_below)| {
+        let map = matcher.map_header(&cells).ok()?;
+        Some((map, below_at.filter(|_| takes_below)))
+    })
 }
 
 /// The fatal messages for a header that cannot be used.

@@ -284,7 +284,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 .manifest
                 .inputs
                 .iter()
-                .filter(|i| i.rows_read == 0)
+                .filter(|i| i.rows_accepted + i.rows_rejected == 0)
                 .map(|i| i.file.as_str())
                 .collect();
             if !empty.is_empty() {

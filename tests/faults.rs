@@ -672,6 +672,24 @@ fn data_rows_above_the_header_are_read() {
     assert_eq!(counts(&o.input(UNEMPLOYMENT)), (3, 3, 0, 0));
 }
 
+/// A data row above a header of two rows (group headers above the
+/// columns' own in the row below): the rows are read, and the header's
+/// second row is no data row.
+#[test]
+fn a_data_row_above_a_header_of_two_rows_is_read() {
+    let text = "刘强,341122196805207712,河西乡,北村,C级,2025-03-01,已纳入计划\r\n\
+                户主姓名,户主身份证号,乡镇,村,鉴定情况,,改造状态\r\n\
+                ,,,,鉴定等级,鉴定日期,\r\n\
+                王芳,341122194502104426,河西乡,西村,D级,2025-03-01,未纳入\r\n";
+    let b = batch(|d| {
+        std::fs::remove_file(d.join("housing_safety_202511.xlsx")).unwrap();
+        std::fs::write(d.join("housing_safety_202511.csv"), text).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    assert_eq!(counts(&o.input("housing_safety_202511.csv")), (2, 2, 0, 0));
+}
+
 /// A stray NUL byte in a GBK export (a damaged line) is a character of its
 /// row, as in a UTF-8 file: the file is not taken for a binary one.
 #[test]

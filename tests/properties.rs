@@ -280,7 +280,7 @@ proptest! {
         for result in table::parse_rows(def, &map, &raw) {
             if let Err(reject) = result {
                 prop_assert!(
-                    ["field_count", "missing_value", "bad_date", "bad_period", "bad_money", "bad_number", "bad_category", "bad_school_year"].contains(&reject.code),
+                    ["field_count", "missing_value", "bad_date", "bad_period", "bad_money", "bad_number", "bad_category", "bad_school_year", "formula"].contains(&reject.code),
                     "{}", reject.code
                 );
             }

@@ -624,10 +624,6 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
     );
 }
 
-/// An ID number whose check character is right but whose birth date is
-/// after the as-of date (2025-11-30) is bad: nobody was born after the day
-/// the records are judged on. Its row stays unlinked with a DQ01 finding;
-/// one born on the as-of date itself links as written.
 /// What a run did not read is said on its way out, file by file: a file
 /// of a header and no rows, and files it did not recognise.
 #[test]
@@ -660,6 +656,10 @@ fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
     );
 }
 
+/// An ID number whose check character is right but whose birth date is
+/// after the as-of date (2025-11-30) is bad: nobody was born after the day
+/// the records are judged on. Its row stays unlinked with a DQ01 finding;
+/// one born on the as-of date itself links as written.
 #[test]
 fn an_id_born_after_the_as_of_date_links_nothing() {
     let dir = tempfile::tempdir().unwrap();

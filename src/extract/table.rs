@@ -305,7 +305,11 @@ enum Outcome<'a> {
 /// The outcome of the cell `raw` of field `f` (in a workbook of the 1904
 /// date system when `dates_1904`): a function of the cell's text alone.
 fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
-    let parsed = if dates_1904 { parse_1904(f, raw) } else { None };
+    let parsed = if dates_1904 {
+        parse_1904(f, value_text(f.ty, raw))
+    } else {
+        None
+    };
     match parsed.unwrap_or_else(|| parse_value(f, raw)) {
         // An amount written `-` or left empty is null (Excel shows a zero
         // as `-`): parsed, so never a reject; only an amount that cannot be
@@ -315,7 +319,7 @@ fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
         }
         Ok(v) if f.value_expected && is_null(&v) => Outcome::Value(v, Some("missing_value")),
         // Kept, rounded to the fen the rules compare in: said.
-        Ok(v) if f.ty == FieldType::Money && money::below_fen(without_text_prefix(f.ty, raw)) => {
+        Ok(v) if f.ty == FieldType::Money && money::below_fen(value_text(f.ty, raw)) => {
             Outcome::Value(v, Some("money_rounded"))
         }
         Ok(v) => Outcome::Value(v, None),
@@ -503,26 +507,27 @@ pub(crate) fn parse_value<'a>(
     raw: &'a str,
 ) -> Result<Value<'a>, (&'static str, String)> {
     let value_err = |e: crate::normalize::ValueError| (e.code, e.message);
+    let written = raw;
+    let raw = value_text(f.ty, raw);
     // A workbook's formula saved without its result (`=300*3`; see
-    // `read::xlsx`), or one typed into a text file: no value to read.
-    let read_as_text = is_read_as_text(f.ty);
-    let raw = without_text_prefix(f.ty, raw);
-    if !read_as_text && raw.trim_start().starts_with('=') {
+    // `read::xlsx`), or one typed into a text file: no value to read. An ID
+    // number or a name so written is kept as written (a bad number, a name
+    // no one has), as any other.
+    if !matches!(f.ty, FieldType::Id | FieldType::Name) && raw.trim_start().starts_with('=') {
         return Err((
             "formula",
-            "是公式，文件中没有保存其计算结果，无法读取（请在 Excel 中打开、保存后重新导出）"
-                .to_owned(),
+            "是公式，没有保存计算结果，无法读取（请在 Excel 中打开、保存后重新导出）".to_owned(),
         ));
     }
     Ok(match f.ty {
         FieldType::Text => Value::Text(text(raw)),
         FieldType::Code => Value::Text(code(raw)),
         FieldType::Id => Value::Id {
-            raw,
-            id: normalize_id(raw),
+            raw: written,
+            id: normalize_id(written),
         },
         FieldType::Name => Value::Name {
-            raw,
+            raw: written,
             name: normalize_name(raw),
         },
         FieldType::Date => Value::Date(date::parse_date(raw).map_err(value_err)?),
@@ -555,13 +560,27 @@ fn is_read_as_text(ty: FieldType) -> bool {
     )
 }
 
-/// A cell without Excel's text prefix (`'2025-03-01`, `'1200`: a cell
-/// stored as text), which is no part of a date's or a number's value, as
-/// it is none of an ID number's.
-fn without_text_prefix(ty: FieldType, raw: &str) -> &str {
-    match raw.trim_start().strip_prefix('\'') {
+/// The text a cell's value is read from: an ID number's cell as written
+/// (its normaliser takes every wrapper off); any other without Excel's
+/// text prefix before a date or a number (`'2025-03-01`, `'1200`: a cell
+/// stored as text) and without a CSV's formula guard around it (`="0012"`,
+/// `="2025-03-01"`, which Excel shows as the text inside).
+fn value_text(ty: FieldType, raw: &str) -> &str {
+    if ty == FieldType::Id {
+        return raw;
+    }
+    let trimmed = raw.trim();
+    let unprefixed = match trimmed.strip_prefix('\'') {
         Some(value) if !is_read_as_text(ty) => value,
-        _ => raw,
+        _ => trimmed,
+    };
+    match unprefixed
+        .strip_prefix("=\"")
+        .and_then(|t| t.strip_suffix('"'))
+    {
+        Some(inner) if !inner.contains('"') => inner,
+        _ if unprefixed.len() == trimmed.len() => raw,
+        _ => unprefixed,
     }
 }
 
@@ -2874,7 +2893,19 @@ mod tests {
             settlement_row("结算日期", " =DATE(2025,3,1)"),
             Err("formula")
         );
-        assert_eq!(settlement_row("医疗机构", "=B2&C2"), Ok(vec![]));
+        // Text is no value either: a household or settlement number `=` (a
+        // shared formula's later cells) would make one record of many.
+        assert_eq!(settlement_row("结算编号", "="), Err("formula"));
+        assert_eq!(
+            settlement_row("医疗机构", "=B2&C2"),
+            Ok(vec![FieldWarning {
+                code: "formula",
+                field: "hospital"
+            }])
+        );
+        // A CSV's formula guard is the text inside it.
+        assert_eq!(settlement_row("结算日期", "=\"2025-03-01\""), Ok(vec![]));
+        assert_eq!(settlement_row("结算编号", " =\"0012\" "), Ok(vec![]));
     }
 
     /// Excel's text prefix before a date, an amount or a month is no part

@@ -343,8 +343,10 @@ fn same_cells(a: &[Cell], b: &[Cell]) -> bool {
 /// sorted together with its header puts some there, a sheet may have a
 /// row pasted above its header): it has the header's columns and nothing
 /// past them, values under more than half of the header's named cells (two
-/// at least), a digit somewhere, and is no total, footer, title or header
-/// line. A title or a note above a header fills one or two cells of a row.
+/// at least), an ID number's run of digits, and is no total, footer or
+/// header line. A title or a note above a header fills a cell or two and
+/// holds no ID number; a row above the header without one (its ID number
+/// missing or spoilt) is not told from a note, and not read.
 fn is_data_above(
     fields: &[Cell],
     header: &[Cell],
@@ -364,14 +366,15 @@ fn is_data_above(
         named += 1;
         filled += usize::from(!bare(cell).is_empty());
     }
-    // A data row holds an ID number, a date, an amount or a month; a row of
-    // group headers or of headers written over two rows holds no digit.
-    let holds_digit = fields.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()));
-    filled >= 2
-        && filled * 2 > named
-        && holds_digit
-        && !is_title(fields)
-        && classify(fields, is_header).is_none()
+    // Every extract's row is a person's: it holds an ID number (15 or 18
+    // characters, the first 15 digits); a line of notes (`统计期：2025年10
+    // 月`), a system's codes (`AAC003`) or group headers holds none.
+    let holds_id = fields.iter().any(|f| {
+        f.as_bytes()
+            .split(|b| !b.is_ascii_digit())
+            .any(|run| run.len() >= 15)
+    });
+    filled >= 2 && filled * 2 > named && holds_id && classify(fields, is_header).is_none()
 }
 
 /// Why a row below the header is not data, if it is not.
@@ -792,6 +795,11 @@ mod tests {
             3,
             strings(&["制表单位：县人社局", "日期：2025-11-30", "", ""]),
         );
+        scanner.push(
+            5,
+            strings(&["乡镇：城关镇", "", "统计期：2025年10月", "单位：元"]),
+        );
+        scanner.push(5, strings(&["AAC003", "AAC002", "AAE002", "AAE019"]));
         scanner.push(
             4,
             strings(&["李四", "110101199003071234", "202510", "1200", "x"]),

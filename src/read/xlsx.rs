@@ -157,7 +157,7 @@ pub(super) fn read_xlsx(
 /// (`Could not find EOCD`) tells them nothing.
 fn workbook_kind(bytes: &[u8]) -> &'static str {
     if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        "这是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 文件，请在 Excel 中另存为 .xlsx"
+        "这是旧版 Excel 97-2003 工作簿（.xls）、设了打开密码的工作簿或其他 Office 文件，请在 Excel 中取消密码并另存为 .xlsx"
     } else if !bytes.starts_with(b"PK") {
         "文件内容不是 XLSX 工作簿（不是 zip 压缩格式），可能是改了扩展名的 CSV 或文本文件"
     } else {
@@ -329,15 +329,17 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
 /// (`<c r="M3"><f>300*3</f></c>`), or an empty one in a cell that is not a
 /// string's (`<f>300*3</f><v/>`, as openpyxl writes it; a number is never
 /// empty, while Excel saves a formula that gave `""` as an empty string,
-/// `t="str"`). A part without a formula element is not parsed.
+/// `t="str"`). A part without a formula element is not parsed; both are
+/// streamed, never held whole. Cells without a reference are passed over.
 fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
+    use std::io::BufReader;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let xml = zip_part(&mut zip, part).ok_or_else(|| format!("no part {part}"))?;
-    let formula_tag = |w: &[u8]| w[..2] == *b"<f" && matches!(w[2], b'>' | b' ' | b'/');
-    if !xml.windows(3).any(formula_tag) {
+    if !holds_formula(zip.by_name(part).map_err(|e| e.to_string())?)? {
         return Ok(Vec::new());
     }
-    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let file = BufReader::new(zip.by_name(part).map_err(|e| e.to_string())?);
+    let mut reader = quick_xml::Reader::from_reader(file);
+    let mut buf = Vec::new();
     let mut found = Vec::new();
     // The cell being read (and whether it is a string's), its formula so
     // far, whether it has a value element and a value in it; which of its
@@ -348,7 +350,11 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
     let (mut value_element, mut value) = (false, false);
     let (mut in_formula, mut in_value) = (false, false);
     loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
+        buf.clear();
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?
+        {
             Event::Start(e) if e.local_name().as_ref() == "c" => {
                 let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
                 cell = attr("r").and_then(|r| cell_position(r.value.as_bytes()));
@@ -381,17 +387,74 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
                     text.push_str(&t);
                 }
             }
+            Event::CData(t) if in_formula => {
+                if let Some(text) = formula.as_mut() {
+                    text.push_str(t.as_ref());
+                }
+            }
+            // `&amp;`, `&gt;`: the formula's `&`, `>` (the text around them
+            // comes in events of its own).
+            Event::GeneralRef(r) if in_formula => {
+                let c = match r.as_ref() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    _ => r.resolve_char_ref().ok().flatten(),
+                };
+                if let (Some(text), Some(c)) = (formula.as_mut(), c) {
+                    text.push(c);
+                }
+            }
             Event::Text(t) if in_value => value |= !t.is_empty(),
+            Event::GeneralRef(_) | Event::CData(_) if in_value => value = true,
             Event::Eof => return Ok(found),
             _ => {}
         }
     }
 }
 
-/// Gives each cell of `formulas` that reads as empty its formula, `=` first.
+/// Whether a worksheet part holds a formula element (`<f>`, `<f t="shared"
+/// …/>`, `<x:f>`), read a piece at a time.
+fn holds_formula(part: impl std::io::Read) -> Result<bool, String> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, part);
+    // The last bytes of the piece before, for a tag split between two.
+    let mut carried: Vec<u8> = Vec::new();
+    let formula_tag = |w: &[u8]| {
+        matches!(w[0], b'<' | b':') && w[1] == b'f' && matches!(w[2], b'>' | b' ' | b'/')
+    };
+    loop {
+        let piece = reader.fill_buf().map_err(|e| e.to_string())?;
+        if piece.is_empty() {
+            return Ok(false);
+        }
+        let mut window = std::mem::take(&mut carried);
+        window.extend_from_slice(piece);
+        let len = piece.len();
+        reader.consume(len);
+        if window.windows(3).any(formula_tag) {
+            return Ok(true);
+        }
+        carried = window[window.len().saturating_sub(2)..].to_vec();
+    }
+}
+
+/// Gives each cell of `formulas` that reads as empty, inside the sheet's
+/// range, its formula, `=` first. A formula cell outside the range (calamine
+/// leaves a cell without a value out of it: a formula title above, a 序号
+/// column of `=ROW()-1` to the left) stays out: nothing of an extract is
+/// read there that the range does not hold.
 fn mark_formulas(range: &mut Range<Data>, formulas: ExactNumbers) {
+    let (Some(start), Some(end)) = (range.start(), range.end()) else {
+        return;
+    };
+    let inside = |(row, column): (u32, u32)| {
+        (start.0..=end.0).contains(&row) && (start.1..=end.1).contains(&column)
+    };
     for (at, formula) in formulas {
-        if range.get_value(at).is_none_or(is_blank) {
+        if inside(at) && range.get_value(at).is_none_or(is_blank) {
             range.set_value(at, Data::String(format!("={formula}")));
         }
     }
@@ -1129,12 +1192,17 @@ mod tests {
         sheet.write_formula(2, 2, "=1+2").unwrap();
         sheet.write_formula(3, 2, "=2*2").unwrap();
         sheet.write_formula(4, 3, "=IF(1,\"\",\"x\")").unwrap();
+        sheet.write_formula(3, 3, "=A2&B2").unwrap();
+        // Right of every value: outside the range calamine reads.
+        sheet.write_formula(1, 6, "=ROW()").unwrap();
         let xlsx = workbook.save_to_buffer().unwrap();
         let edited = with_part_edited(&xlsx, "xl/worksheets/sheet1.xml", |xml| {
             assert!(xml.contains("<f>300*3</f><v>0</v>"), "{xml}");
             xml.replace("<f>300*3</f><v>0</v>", "<f>300*3</f><v/>")
                 .replace("<f>1+2</f><v>0</v>", "<f>1+2</f>")
                 .replace("<f>2*2</f><v>0</v>", "<f>2*2</f><v>4</v>")
+                .replace("<f>A2&amp;B2</f><v>0</v>", "<f>A2&amp;B2</f>")
+                .replace("<f>ROW()</f><v>0</v>", "<f>ROW()</f>")
                 .replace("<c r=\"D5\"", "<c t=\"str\" r=\"D5\"")
                 .replace(
                     "<v>0</v></c></row></sheetData>",
@@ -1153,7 +1221,11 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(cells, [("=300*3", ""), ("=1+2", ""), ("4", ""), ("", "")]);
+        assert_eq!(
+            cells,
+            [("=300*3", ""), ("=1+2", ""), ("4", "=A2&B2"), ("", "")]
+        );
+        assert!(table.sections[0].rows.iter().all(|r| r.fields.len() <= 4));
         let none = three_sheet_workbook();
         let parts = sheet_parts(&none).expect("parts");
         let part = parts.values().next().expect("a sheet");
