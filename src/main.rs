@@ -294,6 +294,25 @@ fn run(command: Command) -> Result<(), HeduiError> {
                     empty.join(", ")
                 );
             }
+            // The same file delivered twice (a copy saved beside it): its
+            // rows count once, but the staff should know.
+            let mut by_content: std::collections::BTreeMap<&str, Vec<&str>> =
+                std::collections::BTreeMap::new();
+            for i in summary
+                .manifest
+                .inputs
+                .iter()
+                .filter(|i| !i.sha256.is_empty())
+            {
+                by_content.entry(&i.sha256).or_default().push(&i.file);
+            }
+            for files in by_content.values().filter(|files| files.len() > 1) {
+                sayln!(
+                    "  注意：{} 个文件内容完全相同（重复交付，其行只计一次）identical files, rows counted once: {}",
+                    files.len(),
+                    files.join(", ")
+                );
+            }
             let ignored = &summary.manifest.ignored;
             if !ignored.is_empty() {
                 sayln!(

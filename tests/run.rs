@@ -625,7 +625,8 @@ fn a_name_in_brackets_is_no_second_name_to_repair_by() {
 }
 
 /// What a run did not read is said on its way out, file by file: a file
-/// of a header and no rows, and files it did not recognise.
+/// of a header and no rows, a file delivered twice, and files it did not
+/// recognise.
 #[test]
 fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -638,12 +639,23 @@ fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
         .to_owned();
     std::fs::write(&unemployment, format!("{header}\n")).unwrap();
     std::fs::write(input.join("养老金发放_11月说明.docx"), b"PK").unwrap();
+    let copy = "pension_202511 (2).csv";
+    std::fs::copy(input.join("pension_202511.csv"), input.join(copy)).unwrap();
     let o = run_batch(&input, &dir.path().join("out"), "2");
     assert_ok(&o);
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(
         said.contains("注意：1 个文件没有数据行 files without data rows: unemployment_202511.csv"),
         "{said}"
+    );
+    let twice = said
+        .lines()
+        .find(|l| l.contains("identical files"))
+        .expect(&said);
+    assert!(twice.contains("2 个文件内容完全相同"), "{twice}");
+    assert!(
+        twice.contains(copy) && twice.contains("pension_202511.csv"),
+        "{twice}"
     );
     let line = said
         .lines()
