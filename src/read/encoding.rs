@@ -120,6 +120,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
     // UTF-8 one, and the file is read.
     let head = &bytes[..bytes.len().min(BINARY_HEAD)];
     let nuls = head.iter().filter(|&&b| b == 0).count();
+    // UTF-16 without its BOM (a database's "Unicode" export): the NUL
+    // halves of its ASCII (commas, digits, line breaks) all on one side.
+    if let Some((encoding, name)) = utf16_without_bom(head, nuls) {
+        return decode_with(encoding, name, bytes, 0);
+    }
     if nuls > STRAY_NULS && nuls * 1000 > head.len() {
         return Err(Undecodable {
             encoding: "binary",
@@ -161,6 +166,25 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
         decode_with(GB18030, "GB18030", bytes, 0)
     } else {
         decode_with(guess, guess.name(), bytes, 0)
+    }
+}
+
+/// The UTF-16 a head of `nuls` NUL bytes is written in without a BOM:
+/// NULs are a fifth of its bytes or more (every ASCII character of a CSV
+/// line, its digits and commas, has one), all at odd places (little
+/// endian) or all at even ones (big endian), and the head is a whole number
+/// of code units. A binary file's NULs fall on both.
+fn utf16_without_bom(head: &[u8], nuls: usize) -> Option<(&'static Encoding, &'static str)> {
+    if head.len() < 4 || head.len() % 2 != 0 || nuls * 5 < head.len() {
+        return None;
+    }
+    let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    if odd == nuls {
+        Some((UTF_16LE, "UTF-16LE"))
+    } else if odd == 0 {
+        Some((UTF_16BE, "UTF-16BE"))
+    } else {
+        None
     }
 }
 
@@ -498,12 +522,24 @@ mod tests {
                 offset: 8
             }
         );
-        // UTF-16 without a BOM: every other byte of its ASCII is NUL.
-        let utf16: Vec<u8> = "姓名,身份证号,发放月份\r\n张三,110101199003071234,202510\r\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes)
-            .collect();
-        assert_eq!(decode(&utf16).expect_err("binary").encoding, "binary");
+    }
+
+    /// UTF-16 without its BOM, either way round, is read as UTF-16.
+    #[test]
+    fn utf16_without_a_bom_is_read() {
+        let text = "姓名,身份证号,发放月份\r\n张三,110101199003071234,202510\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let decoded = decode(&le).expect("UTF-16LE");
+        assert_eq!(
+            (decoded.encoding, decoded.text.as_ref()),
+            ("UTF-16LE", text)
+        );
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let decoded = decode(&be).expect("UTF-16BE");
+        assert_eq!(
+            (decoded.encoding, decoded.text.as_ref()),
+            ("UTF-16BE", text)
+        );
     }
 
     /// A stray NUL in a GBK export (a damaged line) is read as a character
