@@ -175,7 +175,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
 /// endian) or all at even ones (big endian), and the head is a whole number
 /// of code units. A binary file's NULs fall on both.
 fn utf16_without_bom(head: &[u8], nuls: usize) -> Option<(&'static Encoding, &'static str)> {
-    if head.len() < 4 || head.len() % 2 != 0 || nuls * 5 < head.len() {
+    if head.len() < 4 || !head.len().is_multiple_of(2) || nuls * 5 < head.len() {
         return None;
     }
     let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
