@@ -298,11 +298,8 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
             .map_err(|e| e.to_string())?
         {
             Event::Start(e) if e.local_name().as_ref() == "c" => {
-                let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
-                let numeric = attr("t").is_none_or(|t| t.value == "n");
-                cell = attr("r")
-                    .filter(|_| numeric)
-                    .and_then(|r| cell_position(r.value.as_bytes()));
+                let (at, kind) = cell_start(&e);
+                cell = at.filter(|_| kind == CellKind::Number);
             }
             Event::End(e) if e.local_name().as_ref() == "c" => cell = None,
             Event::Start(e) if e.local_name().as_ref() == "v" => in_value = cell.is_some(),
@@ -356,9 +353,9 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
             .map_err(|e| e.to_string())?
         {
             Event::Start(e) if e.local_name().as_ref() == "c" => {
-                let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
-                cell = attr("r").and_then(|r| cell_position(r.value.as_bytes()));
-                string = attr("t").is_some_and(|t| matches!(t.value.as_ref(), "str" | "inlineStr"));
+                let kind;
+                (cell, kind) = cell_start(&e);
+                string = kind == CellKind::String;
                 formula = None;
                 (value_element, value) = (false, false);
             }
@@ -458,6 +455,34 @@ fn mark_formulas(range: &mut Range<Data>, formulas: ExactNumbers) {
             range.set_value(at, Data::String(format!("={formula}")));
         }
     }
+}
+
+/// What a cell element's type attribute (`t`) says it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    /// No type, or `n`.
+    Number,
+    /// `str` (a formula's text) or `inlineStr`.
+    String,
+    /// A shared string, a boolean, an error, a date.
+    Other,
+}
+
+/// A cell element's place (from its reference, `r`) and kind.
+fn cell_start(e: &quick_xml::events::BytesStart<'_>) -> (Option<(u32, u32)>, CellKind) {
+    let attr = |name: &str| e.try_get_attribute(name).ok().flatten();
+    let kind = match attr("t") {
+        None => CellKind::Number,
+        Some(t) => match t.value.as_ref() {
+            "n" => CellKind::Number,
+            "str" | "inlineStr" => CellKind::String,
+            _ => CellKind::Other,
+        },
+    };
+    (
+        attr("r").and_then(|r| cell_position(r.value.as_bytes())),
+        kind,
+    )
 }
 
 /// `B12` as (row, column) from 0: (11, 1).
