@@ -240,19 +240,21 @@ pub(crate) fn bad_ids() -> String {
     )
 }
 
+/// The distinct IDs of the known persons: those a repair may lead to.
+pub(crate) fn known_ids() -> String {
+    format!("SELECT DISTINCT person_id FROM {KNOWN}")
+}
+
 /// Blocking for repair: the known persons whose ID is one typing error (one
 /// character replaced, or a neighbouring pair swapped) away from a bad ID.
 /// A known person's ID always has a right check character, so the bad ID's
-/// neighbours with a right check character ([`VARIANTS`], about fifteen per
-/// bad ID) are the only candidates: one equi-join, growing with the bad IDs
-/// alone.
+/// neighbours with a right check character (about fifteen per bad ID) are
+/// the only candidates, each looked up among the known IDs
+/// ([`super::register_candidates`]): the work grows with the bad IDs alone.
+/// The two queries whose results are looked up, [`bad_ids`] and
+/// [`known_ids`], `;` between them.
 pub(crate) fn repair_candidates() -> String {
-    format!(
-        "WITH known_ids AS (SELECT DISTINCT person_id FROM {KNOWN})
-         SELECT DISTINCT v.bad_id, u.person_id
-         FROM {VARIANTS} v JOIN known_ids u ON u.person_id = v.k
-         WHERE v.bad_id <> u.person_id"
-    )
+    format!("{}; {}", bad_ids(), known_ids())
 }
 
 /// Repair: a candidate qualifies when one of its known names agrees with the
