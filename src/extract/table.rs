@@ -311,9 +311,9 @@ fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
         None
     };
     match parsed.unwrap_or_else(|| parse_value(f, raw)) {
-        // An amount written `-` or left empty is null (Excel shows a zero
-        // as `-`): parsed, so never a reject; only an amount that cannot be
-        // read is.
+        // An amount left empty is null, one written `-` is 0 (Excel shows a
+        // zero so): parsed, so never a reject; only an amount that cannot
+        // be read is.
         Ok(v) if f.value_required && is_null(&v) && f.ty != FieldType::Money => {
             Outcome::Problem("missing_value", format!("必填字段「{}」为空", f.header))
         }

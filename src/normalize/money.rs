@@ -37,6 +37,22 @@ fn prepare(raw: &str) -> Option<Cow<'_, str>> {
     prepare_any(raw).map(Cow::Owned)
 }
 
+/// Whether an amount is written as a dash (`-`, `—`, `－`, `--`, with
+/// blanks or a currency sign around it): how Excel's accounting format
+/// shows a zero, and writes it to a CSV. An amount so written is 0; one left
+/// empty, `/` or `无` is none.
+fn is_dash_zero(raw: &str) -> bool {
+    let mut dashes = false;
+    for c in raw.chars().map(fold_width) {
+        if is_dash(c) {
+            dashes = true;
+        } else if !(is_blank(c) || matches!(c, '¥' | '￥' | '$')) {
+            return false;
+        }
+    }
+    dashes
+}
+
 /// [`prepare`] for any text.
 fn prepare_any(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len().min(64));
@@ -149,8 +165,9 @@ fn div_round(numerator: i128, denominator: i128) -> i128 {
 }
 
 /// Parses an amount in 元 into integer fen. `万`/`万元` multiply by 10,000;
-/// more than two decimals are rounded half away from zero. `Ok(None)` for an
-/// empty cell or a placeholder; `bad_money` for anything else unreadable.
+/// more than two decimals are rounded half away from zero. A dash is 0
+/// ([`is_dash_zero`]); `Ok(None)` for an empty cell or another placeholder
+/// (`/`, `无`); `bad_money` for anything else unreadable.
 pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
     Ok(money_fen(raw)?.map(|(fen, _)| fen))
 }
@@ -159,7 +176,7 @@ pub fn parse_money(raw: &str) -> Result<Option<i64>, ValueError> {
 /// rounded away.
 fn money_fen(raw: &str) -> Result<Option<(i64, bool)>, ValueError> {
     let Some(s) = prepare(raw) else {
-        return Ok(None);
+        return Ok(is_dash_zero(raw).then_some((0, false)));
     };
     let err = || bad("bad_money", "无法识别的金额", &s);
     let (number, per_unit): (&str, i64) = if s.ends_with(|c: char| c.is_ascii_digit()) {
@@ -338,9 +355,21 @@ mod tests {
     #[test]
     fn placeholders_are_none() {
         for raw in ["", "  ", "-", "—", "－", "/", "无", "--"] {
-            assert_eq!(parse_money(raw), Ok(None), "{raw:?}");
             assert_eq!(parse_decimal(raw), Ok(None), "{raw:?}");
             assert_eq!(parse_integer(raw), Ok(None), "{raw:?}");
+        }
+        for raw in ["", "  ", "/", "无", "暂无", "NULL"] {
+            assert_eq!(parse_money(raw), Ok(None), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn an_amount_written_as_a_dash_is_zero() {
+        for raw in ["-", "—", "－", "--", " - ", "¥ -", "￥-", "\u{3000}－"] {
+            assert_eq!(parse_money(raw), Ok(Some(0)), "{raw:?}");
+        }
+        for raw in ["-5", "--5", "-/", "无-"] {
+            assert_ne!(parse_money(raw), Ok(Some(0)), "{raw:?}");
         }
     }
 

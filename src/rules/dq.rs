@@ -187,6 +187,36 @@ mod tests {
         assert!(dq05(&ctx, &params()).await.unwrap().is_empty());
     }
 
+    #[tokio::test]
+    async fn dq05_takes_the_declared_income_from_any_member_row() {
+        // The head's row leaves the household's declared income empty; the
+        // other member's row says 0.00, which the income exceeds.
+        let ctx = SessionContext::new();
+        Table::new("roster")
+            .row(with(
+                member("H1", "低保", P1, "张三"),
+                vec![("declared_income", V::Null)],
+            ))
+            .row(with(
+                member("H1", "低保", P2, "李四"),
+                vec![("declared_income", V::I(0)), ("head_person_id", P1.into())],
+            ))
+            .register(&ctx);
+        register(
+            &ctx,
+            "contribution",
+            vec![contribution(P2, 202501, "企业", 70_000)],
+        );
+        register(&ctx, "pension", vec![]);
+        let found = dq05(&ctx, &params()).await.unwrap();
+        assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
+        assert!(
+            found[0].evidence.contains("申报 0.00 元"),
+            "{}",
+            found[0].evidence
+        );
+    }
+
     fn student(person: &str, guardian: Option<&str>, year: &str, hardship: &str) -> Cells {
         vec![
             ("person_id", person.into()),

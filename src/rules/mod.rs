@@ -704,7 +704,10 @@ impl<'a> Blocks<'a> {
             ),
             // One row per household: its attributes from its first row that
             // gives its category (a household none of whose rows does has
-            // none: no factor or floor, so CB01 and DY02 do not judge it), its
+            // none: no factor or floor, so CB01 and DY02 do not judge it),
+            // each attribute that row leaves empty from the first row that
+            // gives it (a household total repeated on every member row, one
+            // of them blank, is still the household's), its
             // size (保障人数 from any of its rows, else its distinct member
             // rows, unlinked ones included), its standard, CB01 factor and
             // DY02 floor. The distinct members are counted as the groups of
@@ -713,8 +716,14 @@ impl<'a> Blocks<'a> {
             "households" => (
                 vec![],
                 format!(
-                    "SELECT h.household_id, h.category, h.township, h.village, h.head_name, \
-                       h.head_person_id, h.start_date, h.declared_income, h.monthly_benefit, \
+                    "SELECT h.household_id, h.category, \
+                       COALESCE(h.township, f.township) AS township, \
+                       COALESCE(h.village, f.village) AS village, \
+                       COALESCE(h.head_name, f.head_name) AS head_name, \
+                       COALESCE(h.head_person_id, f.head_person_id) AS head_person_id, \
+                       COALESCE(h.start_date, f.start_date) AS start_date, \
+                       COALESCE(h.declared_income, f.declared_income) AS declared_income, \
+                       COALESCE(h.monthly_benefit, f.monthly_benefit) AS monthly_benefit, \
                        CASE WHEN n.household_size > 0 THEN n.household_size ELSE n.member_rows END AS size, \
                        {standard} AS standard_fen, \
                        CAST(CASE WHEN h.category IS NULL THEN NULL \
@@ -732,7 +741,21 @@ impl<'a> Blocks<'a> {
                                    COALESCE(person_id, '#' || CAST(_ord AS VARCHAR))) \
                            GROUP BY household_id) n \
                        ON n.household_id = h.household_id \
+                     JOIN (SELECT household_id, {firsts} FROM roster \
+                           WHERE NOT _dup AND NOT _superseded GROUP BY household_id) f \
+                       ON f.household_id = h.household_id \
                      WHERE h.rn = 1",
+                    firsts = [
+                        "township",
+                        "village",
+                        "head_name",
+                        "head_person_id",
+                        "start_date",
+                        "declared_income",
+                        "monthly_benefit",
+                    ]
+                    .map(|c| format!("first_value({c} ORDER BY {c} IS NULL, _ord) AS {c}"))
+                    .join(", "),
                     standard = self.standard_of("h.township"),
                     factor_low = p.income_factor_low_income_permille,
                     factor = p.income_factor_permille,
@@ -784,9 +807,10 @@ impl<'a> Blocks<'a> {
             // sum over the months is the sum over the rows, so the rows are
             // grouped by person alone: a group per person and month (a
             // city's 15 M) spilled past the engine's memory on disk. A month
-            // whose every base is empty (or `-`) is a month of contributions
-            // (CB03, LB04) of unknown base: left out of the mean, not
-            // counted as a month earning 0; no known month at all is 0.
+            // whose every base is empty (or `/`, `无`; a base written `-` is
+            // 0) is a month of contributions (CB03, LB04) of unknown base:
+            // left out of the mean, not counted as a month earning 0; no
+            // known month at all is 0.
             // The distinct months are counted as the bits of a mask of the
             // window's 12 (`bit_or` of each row's month bit): a count of
             // distinct values keeps a set per person, and at city this
