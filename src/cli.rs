@@ -186,11 +186,18 @@ pub enum ReviewCommand {
     },
 }
 
-/// `--threads`: a whole number of at least 1.
+/// The most worker threads `--threads` may ask for: far more than any
+/// machine's cores, and few enough that a typo (an ID number pasted into
+/// the option) is refused before thousands of threads are started.
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads`: a whole number from 1 to [`MAX_THREADS`].
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("须为不小于 1 的整数 / must be a whole number of at least 1".to_string()),
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "须为 1 至 {MAX_THREADS} 的整数 / must be a whole number from 1 to {MAX_THREADS}"
+        )),
     }
 }
 

@@ -771,7 +771,9 @@ pub struct Staged {
 }
 
 /// Writes a completed run's changes to the ledger in a transaction left
-/// open: every finding upserted (first_seen kept, last_seen = as_of), the
+/// open: every finding upserted (first_seen and last_seen the earliest and
+/// latest as-of date that raised it: an earlier night run again moves
+/// first_seen back, not last_seen), the
 /// disappeared cases marked 已消失, this run's volumes as the new
 /// baseline. The runs row is added by [`Staged::commit`].
 pub fn stage(
@@ -841,7 +843,8 @@ pub fn stage(
                  name = excluded.name, township = excluded.township,
                  village = excluded.village, evidence = excluded.evidence,
                  sources = excluded.sources, match = excluded.match,
-                 last_seen = excluded.last_seen, status = excluded.status,
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen), status = excluded.status,
                  case_status = excluded.case_status",
         )
         .map_err(err)?;
@@ -1246,6 +1249,22 @@ mod tests {
             ("已消失", "2025-10-31")
         );
         assert!(Prior::load(&state).unwrap().volumes.is_empty());
+
+        // An earlier night run again: first_seen moves back, last_seen stays.
+        let prior = Prior::load(&state).unwrap();
+        let mut rows = vec![row("a", "x:f:2")];
+        let cases = Cases::classify(&prior, &mut rows).unwrap();
+        let day0 = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
+        commit(&state, day0, &rows, &cases, &BTreeMap::new()).unwrap();
+        let again = Ledger::open_existing(&state)
+            .unwrap()
+            .unwrap()
+            .cases()
+            .unwrap();
+        assert_eq!(
+            (again["a"].first_seen.as_str(), again["a"].last_seen.as_str()),
+            ("2025-09-30", "2025-11-30")
+        );
     }
 
     /// `n` findings with evidence long enough that their pages fill far

@@ -333,6 +333,15 @@ fn values_no_command_can_use_are_usage_errors() {
             vec!["run", "--input", "x", "--out", out, "--threads", "0"],
             "--threads",
         ),
+        // An ID number pasted into the option starts no threads.
+        (
+            vec!["run", "--input", "x", "--out", out, "--threads", "341122198003225280"],
+            "须为 1 至 1024 的整数",
+        ),
+        (
+            vec!["run", "--input", "x", "--out", out, "--threads", "1025"],
+            "须为 1 至 1024 的整数",
+        ),
         (vec!["cases", "--out", out, "--rule", "CB09"], "CB01"),
         // A date other than YYYY-MM-DD, or none that exists, is named in
         // Chinese with the form it must take.
