@@ -1262,7 +1262,10 @@ mod tests {
             .cases()
             .unwrap();
         assert_eq!(
-            (again["a"].first_seen.as_str(), again["a"].last_seen.as_str()),
+            (
+                again["a"].first_seen.as_str(),
+                again["a"].last_seen.as_str()
+            ),
             ("2025-09-30", "2025-11-30")
         );
     }

@@ -12,12 +12,25 @@ use hedui::ledger::{list, review};
 use hedui::report::output::{OutputOwner, refuse_target};
 use hedui::{evaluate, generate, run, validate};
 
-/// The state folder of `review` and `cases`: `--state-dir`, else the
-/// config's `state_dir`, else `hedui-state/` beside the output folder `out`
-/// (made absolute first), else `hedui-state/` in the current folder.
+/// The state folder of `review`, `cases` and `report`: `--state-dir`, else
+/// the config's `state_dir`, else (no config given) the one the output
+/// folder's manifest names, else `hedui-state/` beside the output folder
+/// `out` (made absolute first), else `hedui-state/` in the current folder.
 fn state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiError> {
     if let Some(dir) = &args.state_dir {
         return Ok(dir.clone());
+    }
+    // Neither given: the state folder of the run that wrote the output
+    // folder, where its config named one (its manifest records it). The
+    // default beside the output, while the run's was elsewhere, re-rendered
+    // a report without the reviewers' verdicts.
+    if args.config.is_none()
+        && let Some(out) = out
+        && let Some(dir) = hedui::report::rerender::read_manifest(&out.join("manifest.json"))
+            .ok()
+            .and_then(|m| m.config.state_dir)
+    {
+        return Ok(dir);
     }
     let config = Config::load(args.config.as_deref())?;
     Ok(match out {
@@ -367,8 +380,10 @@ fn run(command: Command) -> Result<(), HeduiError> {
             let state = state_folder(&state, Some(&out))?;
             // A run replaces the output folder when it ends: a report
             // written into it meanwhile would land in the new folder, made
-            // from the old findings. It takes the run's lock (exit 6).
+            // from the old findings. It takes the run's lock and the output
+            // folder's (exit 6).
             let _lock = hedui::ledger::lock::RunLock::acquire(&state)?;
+            let _out_lock = hedui::ledger::lock::RunLock::acquire_output(&out)?;
             let ledger = |gone: &[String]| hedui::ledger::for_report(&state, gone);
             let shown = hedui::report::rerender::rerender(&out, !unmasked, ledger).map_err(
                 |e| match e {

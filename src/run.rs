@@ -125,6 +125,8 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         return Err(HeduiError::Usage(why));
     }
     let _lock = RunLock::acquire(&state)?;
+    // And one writer of the output folder, whatever its state folder.
+    let _out_lock = RunLock::acquire_output(&opts.out)?;
     // The ledger's cases are read beside the inputs: they are needed once
     // the inputs are in.
     let prior = std::thread::spawn({

@@ -392,6 +392,47 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
 }
 
+/// `hedui report` without --config renders from the ledger of the run's
+/// own state folder (its manifest's config names it), not from an empty
+/// one it would make beside the output.
+#[test]
+fn report_finds_the_run_s_state_folder_in_its_manifest() {
+    let site = Site::new();
+    let elsewhere = site.out.parent().unwrap().join("elsewhere");
+    let config = site.out.parent().unwrap().join("site.toml");
+    let sample = std::fs::read_to_string(root().join("fixtures/sample.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("state_dir = {:?}\n{sample}", elsewhere.to_str().unwrap()),
+    )
+    .unwrap();
+    let run = |site: &Site| {
+        let mut args = site.run_args();
+        let at = args.iter().position(|a| a == "--config").unwrap();
+        args[at + 1] = config.to_str().unwrap().to_string();
+        hedui(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_ok(&run(&site));
+    // LB04 no longer fires: the ledger knows a case disappeared.
+    let path = site.batch.join("unemployment_202511.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("2023-05-10,失业", "2023-05-10,已就业")).unwrap();
+    assert_ok(&run(&site));
+    assert_eq!(site.manifest()["cases"]["disappeared"], 1);
+    let reports = ["report.xlsx", "report.html"].map(|f| std::fs::read(site.out.join(f)).unwrap());
+    assert_ok(&hedui(&["report", "--out", site.out.to_str().unwrap()]));
+    assert!(
+        !site.state.exists(),
+        "no state folder made beside the output"
+    );
+    for (f, before) in ["report.xlsx", "report.html"].iter().zip(&reports) {
+        assert!(
+            std::fs::read(site.out.join(f)).unwrap() == *before,
+            "hedui report renders {f} differently"
+        );
+    }
+}
+
 #[test]
 fn a_shrunken_extract_stops_the_run_unless_allowed() {
     let site = Site::new();
@@ -485,6 +526,32 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     assert_ok(&site.run());
     let o = hedui(&["report", "--out", site.out.to_str().unwrap()]);
     assert_ok(&o);
+    // A run of another state folder into the same output folder is refused
+    // too: the output folder has a lock of its own beside it.
+    let held = OpenOptions::new()
+        .write(true)
+        .open(site.out.with_file_name(".out.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let config = site.out.with_file_name("other.toml");
+    let other = site.out.with_file_name("other-state");
+    std::fs::write(
+        &config,
+        format!("state_dir = {:?}\n", other.to_str().unwrap()),
+    )
+    .unwrap();
+    let manifest = std::fs::read(site.out.join("manifest.json")).unwrap();
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--config").unwrap();
+    args[at + 1] = config.to_str().unwrap().to_string();
+    let o = hedui(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(stderr(&o).contains(".out.lock"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(site.out.join("manifest.json")).unwrap(),
+        manifest
+    );
+    drop(held);
 }
 
 #[test]

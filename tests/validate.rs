@@ -335,7 +335,15 @@ fn values_no_command_can_use_are_usage_errors() {
         ),
         // An ID number pasted into the option starts no threads.
         (
-            vec!["run", "--input", "x", "--out", out, "--threads", "341122198003225280"],
+            vec![
+                "run",
+                "--input",
+                "x",
+                "--out",
+                out,
+                "--threads",
+                "341122198003225280",
+            ],
             "须为 1 至 1024 的整数",
         ),
         (

@@ -40,6 +40,38 @@ impl RunLock {
             )));
         }
         super::create_state_dir(state).map_err(io_error)?;
+        Self::take(path)
+    }
+
+    /// Takes the lock of an output folder: `.<name>.lock` beside it (the
+    /// folder itself is replaced whole), held by a run, a validation or a
+    /// report rendered into it for as long as they work, so that two never
+    /// write one folder at once, whatever state folders they use (they
+    /// stage in one sibling folder, and a report written during a run
+    /// replaced the run's new one). Fails with [`HeduiError::Locked`] (exit
+    /// 6) as [`RunLock::acquire`] does.
+    pub fn acquire_output(out: &Path) -> Result<RunLock, HeduiError> {
+        let path = crate::report::output::sibling(out, "lock");
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::report::output::create_dirs_owner_only(parent).map_err(|e| {
+                HeduiError::Internal(format!(
+                    "无法创建目录 {p} / cannot create the folder {p}: {e}",
+                    p = parent.display()
+                ))
+            })?;
+        }
+        Self::take(path)
+    }
+
+    /// Opens the lock file `path` (created if need be) and takes its lock.
+    fn take(path: PathBuf) -> Result<RunLock, HeduiError> {
+        let io_error = |e: std::io::Error| {
+            HeduiError::Internal(format!(
+                "无法打开锁文件 {} / cannot open the lock file {}: {e}",
+                path.display(),
+                path.display()
+            ))
+        };
         let mut options = OpenOptions::new();
         // Not truncated on open: the holder's pid must survive a refused try.
         options.read(true).write(true).create(true).truncate(false);
@@ -92,6 +124,26 @@ mod tests {
         let err = RunLock::acquire(&file).unwrap_err();
         assert_eq!(err.exit_code(), 2, "{err}");
         assert!(err.to_string().contains("不是目录"), "{err}");
+    }
+
+    #[test]
+    fn an_output_folder_has_one_writer_whatever_its_state_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested").join("out");
+        let first = RunLock::acquire_output(&out).unwrap();
+        assert_eq!(first.path(), dir.path().join("nested").join(".out.lock"));
+        assert!(!out.exists(), "the folder itself is left to the run");
+        match RunLock::acquire_output(&out) {
+            Err(e @ HeduiError::Locked(_)) => {
+                assert_eq!(e.exit_code(), 6);
+                assert!(e.to_string().contains(".out.lock"), "{e}");
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        // Another output folder beside it is another lock.
+        drop(RunLock::acquire_output(&dir.path().join("nested").join("out2")).unwrap());
+        drop(first);
+        drop(RunLock::acquire_output(&out).unwrap());
     }
 
     #[test]

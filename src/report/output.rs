@@ -16,7 +16,8 @@ pub struct StagedOutput {
     staging: PathBuf,
 }
 
-fn sibling(target: &Path, suffix: &str) -> PathBuf {
+/// `.<name>.<suffix>` beside the folder `target`.
+pub(crate) fn sibling(target: &Path, suffix: &str) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1535,7 +1535,7 @@ async fn persons_attached_on_disk_after_resolution_are_what_the_join_gives() {
 #[test]
 fn an_id_key_tells_every_id_number_from_every_other() {
     let base = "11010519491231002X";
-    assert_eq!(id_key(base), Some(110_105_194_912_310_02 * 11 + 10));
+    assert_eq!(id_key(base), Some(11_010_519_491_231_002 * 11 + 10));
     let mut keys = std::collections::HashSet::new();
     keys.insert(id_key(base).unwrap());
     for p in 0..18 {
