@@ -401,6 +401,34 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
             });
         }
     }
+    // A roster whose files hold no row to use (an export cut off after
+    // its header, every row rejected) covers no one: every rule of 漏保
+    // would raise every person in hardship, and no gate catches it on a
+    // first run. It is an input that cannot be used, as a missing one is.
+    let roster: Vec<&FileAccount> = inputs
+        .accounts
+        .iter()
+        .filter(|a| extract::by_name(&a.extract).is_some_and(ExtractDef::is_roster))
+        .collect();
+    let files: Vec<&str> = roster.iter().map(|a| a.file.as_str()).collect();
+    if !roster.is_empty()
+        && roster.iter().all(|a| a.rows_accepted == 0)
+        // A file that could not be read at all says so already.
+        && !inputs.problems.iter().any(|p| files.contains(&p.file.as_str()))
+    {
+        let (read, rejected) = roster
+            .iter()
+            .fold((0, 0), |(r, j), a| (r + a.rows_read, j + a.rows_rejected));
+        inputs.problems.push(InputProblem {
+            file: files.join(", "),
+            message: format!(
+                "救助对象名册没有可用的数据行（{files}：读到 {read} 行，拒收 {rejected} 行）：名册为空时每个困难人员都会被报为漏保 / \
+                 the roster has no usable data rows ({files}: {read} rows read, {rejected} rejected): \
+                 with an empty roster every person in hardship would be reported as not covered",
+                files = files.join(", ")
+            ),
+        });
+    }
     // Each extract's table is built (its files joined, its record-key
     // conflicts found) beside the others'.
     let built: Vec<BuiltExtract> = per_extract

@@ -1115,6 +1115,31 @@ fn missing_extract_type_is_an_input_error() {
     );
 }
 
+/// A roster cut off after its header covers no one: every person in
+/// hardship would be a 漏保 finding. It is refused as a missing one is.
+#[test]
+fn a_roster_without_data_rows_is_an_input_error() {
+    let b = batch(|d| {
+        std::fs::remove_file(d.join("roster_202511.xlsx")).unwrap();
+        std::fs::write(
+            d.join("roster_202511.csv"),
+            "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,\
+             与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）\n\n合计,,,,,,,,,,,,\n",
+        )
+        .unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "救助对象名册没有可用的数据行（roster_202511.csv：读到 2 行，拒收 0 行）",
+            "the roster has no usable data rows",
+        ],
+    );
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.output.status.code(), Some(4));
+}
+
 #[test]
 fn a_missing_input_folder_is_an_input_error_that_names_it() {
     let b = batch(|_| {});
