@@ -272,7 +272,7 @@ fn inputs_table(report: &PeopleReport) -> String {
             t,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&a.extract),
-            escape(&a.file),
+            escape(&crate::report::mask::mask_file_name(&a.file, report.masked)),
             a.rows_read,
             a.rows_accepted,
             a.rows_rejected,
@@ -545,6 +545,23 @@ mod tests {
         assert!(!s.contains('\u{2028}'));
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v, "still the same JSON");
+    }
+
+    #[test]
+    fn a_file_named_with_an_id_number_is_masked_in_the_inputs_table() {
+        let mut m = manifest();
+        m.inputs[0].file = "roster_张三_341122198507027077.xlsx".into();
+        let rows = vec![];
+        let reviews = BTreeMap::new();
+        let mut report = masked_report(&m, &rows, &reviews);
+        let page = render(&report);
+        assert!(!page.contains("341122198507027077"));
+        assert!(
+            page.contains("roster_张三_341122********7077.xlsx"),
+            "{page}"
+        );
+        report.masked = false;
+        assert!(render(&report).contains("341122198507027077"));
     }
 
     #[test]

@@ -90,6 +90,16 @@ pub fn mask_ids_in(text: &str) -> String {
     mask_runs(text, |_| true)
 }
 
+/// An input file's name as a masked report shows it: an ID number in it (a
+/// file named after the person it is about) masked, as in its sources.
+pub fn mask_file_name(name: &str, masked: bool) -> std::borrow::Cow<'_, str> {
+    if masked {
+        std::borrow::Cow::Owned(mask_ids_in(name))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 /// [`mask_ids_in`] for the evidence hedui writes, which quotes the ID
 /// numbers it names (`「…」`, masked by [`mask_quoted_ids`]): a run of
 /// digits there is a 户编号 (CB05), a settlement number (DY02) or a

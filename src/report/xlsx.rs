@@ -317,7 +317,11 @@ fn write_summary(
     for a in &m.inputs {
         row += 1;
         sheet.write_string(row, 0, &a.extract)?;
-        sheet.write_string(row, 1, &a.file)?;
+        sheet.write_string(
+            row,
+            1,
+            crate::report::mask::mask_file_name(&a.file, report.masked),
+        )?;
         for (c, n) in [
             a.rows_read,
             a.rows_accepted,
@@ -347,7 +351,8 @@ fn write_summary(
     }
     for a in &m.inputs {
         widths[0] = widths[0].max(display_width(&a.extract));
-        widths[1] = widths[1].max(display_width(&a.file).min(MAX_WIDTH));
+        let file = crate::report::mask::mask_file_name(&a.file, report.masked);
+        widths[1] = widths[1].max(display_width(&file).min(MAX_WIDTH));
     }
     for (c, w) in widths.iter().enumerate() {
         sheet.set_column_width(c as u16, (*w + 2) as f64)?;
@@ -390,6 +395,32 @@ mod tests {
         use calamine::Reader;
         let book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         book.sheet_names().to_vec()
+    }
+
+    #[test]
+    fn a_file_named_with_an_id_number_is_masked_in_the_summary() {
+        use calamine::{Data, Reader};
+        let mut m = manifest();
+        m.inputs[0].file = "roster_张三_341122198507027077.xlsx".into();
+        let rows = vec![];
+        let reviews = BTreeMap::new();
+        let mut report = masked_report(&m, &rows, &reviews);
+        let files = |report: &PeopleReport| -> Vec<String> {
+            let bytes = render(report, &std::env::temp_dir()).unwrap();
+            let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+            let range = book.worksheet_range(SUMMARY_SHEET).unwrap();
+            range
+                .rows()
+                .flatten()
+                .filter_map(|c| match c {
+                    Data::String(s) if s.starts_with("roster_") => Some(s.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(files(&report), ["roster_张三_341122********7077.xlsx"]);
+        report.masked = false;
+        assert_eq!(files(&report), ["roster_张三_341122198507027077.xlsx"]);
     }
 
     #[test]
