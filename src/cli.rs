@@ -161,7 +161,9 @@ pub enum Command {
 }
 
 /// Where the state folder (case ledger, lock) is: `--state-dir`, else the
-/// config's `state_dir`, else `hedui-state/` beside the output folder.
+/// config's `state_dir`, else the one the output folder's manifest names
+/// (when absolute: the run's own), else `hedui-state/` beside the output
+/// folder.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StateArgs {
     /// The state folder holding ledger.sqlite and hedui.lock.
@@ -177,7 +179,8 @@ pub enum ReviewCommand {
     /// Read the 核查结论 (verdict) and 备注 (note) columns of every sheet of
     /// REPORT that has them with finding_id, check every cell, and record
     /// them in the case ledger — all or nothing. The state folder defaults
-    /// to `hedui-state/` beside the output folder holding REPORT.
+    /// to the run's (its manifest names it when absolute), else
+    /// `hedui-state/` beside the output folder holding REPORT.
     Import {
         /// The report.xlsx a run wrote, filled in by reviewers.
         report: PathBuf,

@@ -401,10 +401,11 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
             });
         }
     }
-    // A roster whose files hold no row to use (an export cut off after
-    // its header, every row rejected) covers no one: every rule of 漏保
-    // would raise every person in hardship, and no gate catches it on a
-    // first run. It is an input that cannot be used, as a missing one is.
+    // A roster whose files hold no data row (an export cut off after its
+    // header) covers no one: every rule of 漏保 would raise every person
+    // in hardship, and no gate catches it on a first run. It is an input
+    // that cannot be used, as a missing one is. (One whose rows were all
+    // rejected is the reject-rate gate's: exit 5.)
     let roster: Vec<&FileAccount> = inputs
         .accounts
         .iter()
@@ -412,18 +413,18 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
         .collect();
     let files: Vec<&str> = roster.iter().map(|a| a.file.as_str()).collect();
     if !roster.is_empty()
-        && roster.iter().all(|a| a.rows_accepted == 0)
+        && roster
+            .iter()
+            .all(|a| a.rows_accepted == 0 && a.rows_rejected == 0)
         // A file that could not be read at all says so already.
         && !inputs.problems.iter().any(|p| files.contains(&p.file.as_str()))
     {
-        let (read, rejected) = roster
-            .iter()
-            .fold((0, 0), |(r, j), a| (r + a.rows_read, j + a.rows_rejected));
+        let read: u64 = roster.iter().map(|a| a.rows_read).sum();
         inputs.problems.push(InputProblem {
             file: files.join(", "),
             message: format!(
-                "救助对象名册没有可用的数据行（{files}：读到 {read} 行，拒收 {rejected} 行）：名册为空时每个困难人员都会被报为漏保 / \
-                 the roster has no usable data rows ({files}: {read} rows read, {rejected} rejected): \
+                "救助对象名册没有数据行（{files}：表头下 {read} 行均为空行、合计行或标题行）：名册为空时每个困难人员都会被报为漏保 / \
+                 the roster has no data rows ({files}: the {read} rows below its header are blank, total or title rows): \
                  with an empty roster every person in hardship would be reported as not covered",
                 files = files.join(", ")
             ),

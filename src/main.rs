@@ -14,7 +14,7 @@ use hedui::{evaluate, generate, run, validate};
 
 /// The state folder of `review`, `cases` and `report`: `--state-dir`, else
 /// the config's `state_dir`, else (no config given) the one the output
-/// folder's manifest names, else `hedui-state/` beside the output folder
+/// folder's manifest names when absolute, else `hedui-state/` beside the output folder
 /// `out` (made absolute first), else `hedui-state/` in the current folder.
 fn state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiError> {
     if let Some(dir) = &args.state_dir {
@@ -29,6 +29,8 @@ fn state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiEr
         && let Some(dir) = hedui::report::rerender::read_manifest(&out.join("manifest.json"))
             .ok()
             .and_then(|m| m.config.state_dir)
+            // A relative one was the run's working folder's, unknown here.
+            .filter(|dir| dir.is_absolute())
     {
         return Ok(dir);
     }
@@ -438,9 +440,18 @@ fn run(command: Command) -> Result<(), HeduiError> {
         } => {
             let config = Config::load(config.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
-            if let Some(out) = &out
-                && let Some(why) = refuse_target(out, &input, None, OutputOwner::Validate)
-            {
+            let refused = |out: &Path| refuse_target(out, &input, None, OutputOwner::Validate);
+            if let Some(why) = out.as_deref().and_then(refused) {
+                return Err(HeduiError::Usage(why));
+            }
+            // The output folder's lock, held from here: a run that wrote
+            // the folder while this one read would be replaced by it. So
+            // the folder is judged again under the lock.
+            let _out_lock = out
+                .as_deref()
+                .map(hedui::ledger::lock::RunLock::acquire_output)
+                .transpose()?;
+            if let Some(why) = out.as_deref().and_then(refused) {
                 return Err(HeduiError::Usage(why));
             }
             tracing::info!(input = %input.display(), "validate");

@@ -115,7 +115,6 @@ pub fn validate(
 }
 
 fn write_outputs(out: &Path, v: &Validation) -> Result<(), HeduiError> {
-    let _lock = crate::ledger::lock::RunLock::acquire_output(out)?;
     let staged = StagedOutput::begin(out)?;
     rejects::write(staged.create("rejects.csv")?, &v.inputs.rejects)?;
     warnings::write(staged.create("warnings.csv")?, &v.inputs.warnings)?;

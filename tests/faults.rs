@@ -1132,8 +1132,8 @@ fn a_roster_without_data_rows_is_an_input_error() {
     assert_input_error(
         &o,
         &[
-            "救助对象名册没有可用的数据行（roster_202511.csv：读到 2 行，拒收 0 行）",
-            "the roster has no usable data rows",
+            "救助对象名册没有数据行（roster_202511.csv：表头下 2 行均为空行、合计行或标题行）",
+            "the roster has no data rows",
         ],
     );
     let o = hedui_on("run", b.path(), SAMPLE_CONFIG);

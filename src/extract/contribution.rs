@@ -27,6 +27,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .aliases(&["所属期", "缴费月份", "缴费年月"])
             .value_required(),
         FieldDef::new("wage_base", "缴费基数（元）", Money)
+            .dash_unknown()
             .aliases(&["月缴费基数"])
             .value_required(),
     ],

@@ -155,7 +155,8 @@ pub fn looks_pasted(cells: &[impl AsRef<str>]) -> bool {
             && !known_header_keys().contains(header_key(c).as_str())
             && (is_id_like(c)
                 || matches!(crate::normalize::date::parse_date(c), Ok(Some(_)))
-                || matches!(crate::normalize::money::parse_money(c), Ok(Some(_))))
+                || (matches!(crate::normalize::money::parse_money(c), Ok(Some(_)))
+                    && !crate::normalize::money::is_dash_zero(c)))
     })
 }
 

@@ -103,6 +103,10 @@ pub struct FieldDef {
     /// county, a settlement's hospital and diagnosis came to a fifth of its
     /// table.
     pub kept: bool,
+    /// An amount written as a dash is unknown (null), not the 0 Excel's
+    /// accounting format shows so: for a value that is never 0 (a
+    /// contribution base), where a dash stands for a value left out.
+    pub dash_unknown: bool,
 }
 
 impl FieldDef {
@@ -118,7 +122,13 @@ impl FieldDef {
             value_expected: false,
             listed: false,
             kept: true,
+            dash_unknown: false,
         }
+    }
+    /// An amount written as a dash is null, not 0.
+    pub const fn dash_unknown(mut self) -> FieldDef {
+        self.dash_unknown = true;
+        self
     }
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> FieldDef {
         self.aliases = aliases;

@@ -531,6 +531,7 @@ pub(crate) fn parse_value<'a>(
             name: normalize_name(raw),
         },
         FieldType::Date => Value::Date(date::parse_date(raw).map_err(value_err)?),
+        FieldType::Money if f.dash_unknown && money::is_dash_zero(raw) => Value::Money(None),
         FieldType::Money => Value::Money(money::parse_money(raw).map_err(value_err)?),
         FieldType::Decimal => Value::Decimal(money::parse_decimal(raw).map_err(value_err)?),
         FieldType::Integer => Value::Integer(money::parse_integer(raw).map_err(value_err)?),
@@ -2586,6 +2587,38 @@ mod tests {
     }
 
     /// A settlement row with `cell` in the column headed `header`.
+    /// A dash is Excel's zero in an amount, but a contribution base is
+    /// never 0: there it is a base left out.
+    #[test]
+    fn a_dash_is_zero_but_a_left_out_contribution_base() {
+        let field = |extract: &str, name: &str| {
+            crate::extract::by_name(extract)
+                .unwrap()
+                .fields
+                .iter()
+                .find(|f| f.field == name)
+                .unwrap()
+        };
+        let paid = field("medical_settlement", "assistance_paid");
+        let declared = field("roster", "declared_income");
+        let base = field("contribution", "wage_base");
+        for dash in ["-", " — ", "¥ -"] {
+            assert_eq!(
+                parse_value(paid, dash),
+                Ok(Value::Money(Some(0))),
+                "{dash:?}"
+            );
+            assert_eq!(
+                parse_value(declared, dash),
+                Ok(Value::Money(Some(0))),
+                "{dash:?}"
+            );
+            assert_eq!(parse_value(base, dash), Ok(Value::Money(None)), "{dash:?}");
+        }
+        assert_eq!(parse_value(base, "3500"), Ok(Value::Money(Some(350_000))));
+        assert_eq!(parse_value(declared, ""), Ok(Value::Money(None)));
+    }
+
     fn settlement_row(header: &str, cell: &str) -> Result<Vec<FieldWarning>, &'static str> {
         let def = crate::extract::by_name("medical_settlement").unwrap();
         let mut cells = [

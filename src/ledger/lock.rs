@@ -49,9 +49,13 @@ impl RunLock {
     /// write one folder at once, whatever state folders they use (they
     /// stage in one sibling folder, and a report written during a run
     /// replaced the run's new one). Fails with [`HeduiError::Locked`] (exit
-    /// 6) as [`RunLock::acquire`] does.
+    /// 6) as [`RunLock::acquire`] does. A caller takes it once: a second
+    /// take in one process is refused too.
     pub fn acquire_output(out: &Path) -> Result<RunLock, HeduiError> {
-        let path = crate::report::output::sibling(out, "lock");
+        // Beside the folder as resolved: `--out .` inside it and its full
+        // path are one folder, one lock.
+        let out = crate::report::output::resolved(out);
+        let path = crate::report::output::sibling(&out, "lock");
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::report::output::create_dirs_owner_only(parent).map_err(|e| {
                 HeduiError::Internal(format!(

@@ -41,7 +41,7 @@ fn prepare(raw: &str) -> Option<Cow<'_, str>> {
 /// blanks or a currency sign around it): how Excel's accounting format
 /// shows a zero, and writes it to a CSV. An amount so written is 0; one left
 /// empty, `/` or `无` is none.
-fn is_dash_zero(raw: &str) -> bool {
+pub fn is_dash_zero(raw: &str) -> bool {
     let mut dashes = false;
     for c in raw.chars().map(fold_width) {
         if is_dash(c) {

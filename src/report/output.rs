@@ -168,7 +168,7 @@ pub fn refuse_target(
 /// `path` made absolute and resolved as the system would (links followed,
 /// then `..` taken from the real folder; lexically where nothing exists
 /// yet), so that two spellings of one folder compare equal.
-fn resolved(path: &Path) -> PathBuf {
+pub(crate) fn resolved(path: &Path) -> PathBuf {
     use std::path::Component;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = PathBuf::new();

@@ -681,6 +681,35 @@ mod tests {
         assert!(cb01(&ctx, &p).await.unwrap().is_empty());
     }
 
+    /// The head's row leaves 乡镇 empty, the other member's gives it: the
+    /// household's standard is that township's, as its finding says.
+    #[tokio::test]
+    async fn cb01_takes_the_township_and_its_standard_from_any_member_row() {
+        let ctx = SessionContext::new();
+        Table::new("roster")
+            .row(with(
+                member("H1", "低保", P1, "张三"),
+                vec![("township", V::Null)],
+            ))
+            .row(with(
+                member("H1", "低保", P2, "李四"),
+                vec![("head_person_id", P1.into()), ("relation", "配偶".into())],
+            ))
+            .register(&ctx);
+        Table::new("contribution")
+            .row(contribution(P1, 202501, "企业", 170_000))
+            .register(&ctx);
+        Table::new("pension").register(&ctx);
+        // 1700 元 / 2 = 850: above the county's 800 …
+        let found = cb01(&ctx, &params()).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].township.as_deref(), Some("城关镇"));
+        // … not above 城关镇's own 900.
+        let mut p = params();
+        p.township_standard_fen.insert("城关镇".into(), 90_000);
+        assert!(cb01(&ctx, &p).await.unwrap().is_empty());
+    }
+
     fn property_row(person: &str, unit: &str, usage: &str, state: &str) -> Cells {
         vec![
             ("person_id", person.into()),

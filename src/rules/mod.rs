@@ -756,7 +756,7 @@ impl<'a> Blocks<'a> {
                     ]
                     .map(|c| format!("first_value({c} ORDER BY {c} IS NULL, _ord) AS {c}"))
                     .join(", "),
-                    standard = self.standard_of("h.township"),
+                    standard = self.standard_of("COALESCE(h.township, f.township)"),
                     factor_low = p.income_factor_low_income_permille,
                     factor = p.income_factor_permille,
                     floor_low = p.floor_low_income_bp,
@@ -807,8 +807,9 @@ impl<'a> Blocks<'a> {
             // sum over the months is the sum over the rows, so the rows are
             // grouped by person alone: a group per person and month (a
             // city's 15 M) spilled past the engine's memory on disk. A month
-            // whose every base is empty (or `/`, `无`; a base written `-` is
-            // 0) is a month of contributions (CB03, LB04) of unknown base:
+            // whose every base is empty (or `-`, `/`, `无`: a base is never
+            // 0, and a dash there is one left out) is a month of
+            // contributions (CB03, LB04) of unknown base:
             // left out of the mean, not counted as a month earning 0; no
             // known month at all is 0.
             // The distinct months are counted as the bits of a mask of the
