@@ -25,13 +25,6 @@ impl RunLock {
     /// [`HeduiError::Locked`] (exit 6) naming the file and the holder's pid.
     pub fn acquire(state: &Path) -> Result<RunLock, HeduiError> {
         let path = state.join(LOCK_FILE);
-        let io_error = |e: std::io::Error| {
-            HeduiError::Internal(format!(
-                "无法打开锁文件 {} / cannot open the lock file {}: {e}",
-                path.display(),
-                path.display()
-            ))
-        };
         if state.exists() && !state.is_dir() {
             return Err(HeduiError::Usage(format!(
                 "状态目录 {s} 已存在且不是目录（见 state_dir / --state-dir） / the state folder {s} \
@@ -39,7 +32,7 @@ impl RunLock {
                 s = state.display()
             )));
         }
-        super::create_state_dir(state).map_err(io_error)?;
+        super::create_state_dir(state).map_err(|e| open_error(&path, e))?;
         Self::take(path)
     }
 
@@ -69,13 +62,7 @@ impl RunLock {
 
     /// Opens the lock file `path` (created if need be) and takes its lock.
     fn take(path: PathBuf) -> Result<RunLock, HeduiError> {
-        let io_error = |e: std::io::Error| {
-            HeduiError::Internal(format!(
-                "无法打开锁文件 {} / cannot open the lock file {}: {e}",
-                path.display(),
-                path.display()
-            ))
-        };
+        let io_error = |e: std::io::Error| open_error(&path, e);
         let mut options = OpenOptions::new();
         // Not truncated on open: the holder's pid must survive a refused try.
         options.read(true).write(true).create(true).truncate(false);
@@ -112,6 +99,15 @@ impl RunLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// A lock file that could not be opened or its folder made.
+fn open_error(path: &Path, e: std::io::Error) -> HeduiError {
+    HeduiError::Internal(format!(
+        "无法打开锁文件 {} / cannot open the lock file {}: {e}",
+        path.display(),
+        path.display()
+    ))
 }
 
 #[cfg(test)]

@@ -54,7 +54,8 @@ fn code(level: Option<&str>) -> Result<u8> {
     }
 }
 
-fn strings(array: &ArrayRef) -> Result<StringArray> {
+/// A text column as plain strings, whatever string type the plan gave.
+pub(super) fn strings(array: &ArrayRef) -> Result<StringArray> {
     let array = cast(array, &DataType::Utf8)?;
     Ok(array
         .as_any()

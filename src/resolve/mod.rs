@@ -474,16 +474,6 @@ async fn blocking_stats(ctx: &SessionContext) -> Result<BlockingStats> {
     })
 }
 
-/// The first column of `batch` as plain strings.
-fn strings(batch: &RecordBatch) -> Result<StringArray> {
-    let column = cast(batch.column(0), &DataType::Utf8)?;
-    Ok(column
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("cast to Utf8 gives a StringArray")
-        .clone())
-}
-
 /// An 18-character ID number (17 digits and a check digit or `X`) as one
 /// integer, for a set of them; `None` for anything else.
 fn id_key(id: &str) -> Option<u64> {
@@ -516,10 +506,15 @@ async fn register_candidates(ctx: &SessionContext, sql: &str) -> Result<()> {
     let (bad_ids, known_ids) = sql
         .split_once(';')
         .expect("the bad IDs' query, then the known IDs'");
-    let known = strings(&query_batch(ctx, known_ids).await?)?;
+    let bad = direct::strings(query_batch(ctx, bad_ids).await?.column(0))?;
+    // A batch without bad IDs needs no set of the known ones.
+    let known = if bad.is_empty() {
+        StringArray::new_null(0)
+    } else {
+        direct::strings(query_batch(ctx, known_ids).await?.column(0))?
+    };
     let known: hashbrown::HashSet<u64, foldhash::fast::FixedState> =
         known.iter().flatten().filter_map(id_key).collect();
-    let bad = strings(&query_batch(ctx, bad_ids).await?)?;
     let found: Vec<(&str, Vec<String>)> = (0..bad.len())
         .into_par_iter()
         .filter(|&i| bad.is_valid(i))
