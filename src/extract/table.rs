@@ -2619,23 +2619,26 @@ mod tests {
         assert_eq!(parse_value(declared, ""), Ok(Value::Money(None)));
     }
 
+    /// A settlement row that reads whole, in the template's column order.
+    const SETTLEMENT: [&str; 13] = [
+        "S1",
+        "张三",
+        "110101199003071234",
+        "住院",
+        "2025-03-01",
+        "县医院",
+        "I10 高血压",
+        "20000",
+        "10000",
+        "6000",
+        "1000",
+        "500",
+        "2500",
+    ];
+
     fn settlement_row(header: &str, cell: &str) -> Result<Vec<FieldWarning>, &'static str> {
         let def = crate::extract::by_name("medical_settlement").unwrap();
-        let mut cells = [
-            "S1",
-            "张三",
-            "110101199003071234",
-            "住院",
-            "2025-03-01",
-            "县医院",
-            "I10 高血压",
-            "20000",
-            "10000",
-            "6000",
-            "1000",
-            "500",
-            "2500",
-        ];
+        let mut cells = SETTLEMENT;
         cells[def.fields.iter().position(|f| f.header == header).unwrap()] = cell;
         parse_one("medical_settlement", &cells)
     }
@@ -2794,22 +2797,9 @@ mod tests {
     fn a_memo_changes_no_row() {
         let def = crate::extract::by_name("medical_settlement").unwrap();
         let map = template_map(def, &[]);
-        // A settlement row, and the cells each variant changes in it.
-        let base = [
-            "",
-            "张三",
-            "110101199003071234",
-            "住院",
-            "2025-03-01",
-            "县医院",
-            "I10 高血压",
-            "20000",
-            "10000",
-            "6000",
-            "1000",
-            "500",
-            "2500",
-        ];
+        // A settlement row (its number is each row's own, below), and the
+        // cells each variant changes in it.
+        let base = SETTLEMENT;
         let edits: [&[(usize, &str)]; 6] = [
             &[],
             &[
