@@ -773,9 +773,9 @@ pub struct Staged {
 /// Writes a completed run's changes to the ledger in a transaction left
 /// open: every finding upserted (first_seen and last_seen the earliest and
 /// latest as-of date that raised it: an earlier night run again moves
-/// first_seen back, not last_seen), the
-/// disappeared cases marked 已消失, this run's volumes as the new
-/// baseline. The runs row is added by [`Staged::commit`].
+/// first_seen back and leaves the rest of a case a later night raised as
+/// that night left it), the disappeared cases marked 已消失 (unless a later
+/// night raised them), this run's volumes as the new baseline. The runs row is added by [`Staged::commit`].
 pub fn stage(
     state: &Path,
     as_of: NaiveDate,
@@ -845,8 +845,16 @@ pub fn stage(
                  sources = excluded.sources, match = excluded.match,
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen), status = excluded.status,
-                 case_status = excluded.case_status",
+                 case_status = excluded.case_status
+             WHERE excluded.last_seen >= cases.last_seen",
         )
+        .map_err(err)?;
+    // An earlier night run again (an audit of a past date) moves a case's
+    // first_seen back and leaves the rest as the later night left it: its
+    // evidence, sources and status are that night's, which an older
+    // snapshot of the extracts would overwrite with the past's.
+    let mut seen_earlier = tx
+        .prepare("UPDATE cases SET first_seen = min(first_seen, ?2) WHERE finding_id = ?1")
         .map_err(err)?;
     // In key order: the table is a B-tree on finding_id, a hash, so rows
     // in findings.csv's order land on random pages (at city, 1.1 M
@@ -860,7 +868,7 @@ pub fn stage(
         } else {
             PERSISTING
         };
-        upsert
+        let changed = upsert
             .execute(params![
                 r.finding_id,
                 r.rule,
@@ -879,10 +887,19 @@ pub fn stage(
                 r.case_status,
             ])
             .map_err(err)?;
+        if changed == 0 {
+            seen_earlier
+                .execute(params![r.finding_id, as_of])
+                .map_err(err)?;
+        }
     }
-    drop(upsert);
+    drop((upsert, seen_earlier));
+    // A case a later night raised has not disappeared for an earlier one.
     let mut gone = tx
-        .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+        .prepare(
+            "UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1 \
+             AND last_seen <= ?3",
+        )
         .map_err(err)?;
     let mut gone_in_key_order: Vec<&str> = cases
         .disappeared
@@ -891,7 +908,7 @@ pub fn stage(
         .collect();
     gone_in_key_order.sort_unstable();
     for finding_id in gone_in_key_order {
-        gone.execute(params![finding_id, DISAPPEARED])
+        gone.execute(params![finding_id, DISAPPEARED, as_of])
             .map_err(err)?;
     }
     drop(gone);
@@ -1250,23 +1267,48 @@ mod tests {
         );
         assert!(Prior::load(&state).unwrap().volumes.is_empty());
 
-        // An earlier night run again: first_seen moves back, last_seen stays.
+        // An earlier night run again, on that night's extracts: first_seen
+        // moves back; last_seen, the sources, evidence and status stay the
+        // later night's.
         let prior = Prior::load(&state).unwrap();
-        let mut rows = vec![row("a", "x:f:2")];
+        let mut rows = vec![FindingRow {
+            evidence: "九月的证据".to_string(),
+            ..row("a", "x:f:9")
+        }];
         let cases = Cases::classify(&prior, &mut rows).unwrap();
         let day0 = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
         commit(&state, day0, &rows, &cases, &BTreeMap::new()).unwrap();
-        let again = Ledger::open_existing(&state)
-            .unwrap()
-            .unwrap()
-            .cases()
-            .unwrap();
+        let cases_now = || {
+            Ledger::open_existing(&state)
+                .unwrap()
+                .unwrap()
+                .cases()
+                .unwrap()
+        };
+        let again = &cases_now()["a"];
         assert_eq!(
-            (
-                again["a"].first_seen.as_str(),
-                again["a"].last_seen.as_str()
-            ),
+            (again.first_seen.as_str(), again.last_seen.as_str()),
             ("2025-09-30", "2025-11-30")
+        );
+        assert_eq!(
+            (again.row.sources.as_str(), again.row.evidence.as_str()),
+            (a.row.sources.as_str(), a.row.evidence.as_str())
+        );
+        assert_eq!(
+            (again.status.as_str(), again.verdict.as_str()),
+            ("持续", "属实")
+        );
+
+        // An earlier night that did not raise it: still open, as the later
+        // night left it.
+        let prior = Prior::load(&state).unwrap();
+        let cases = Cases::classify(&prior, &mut []).unwrap();
+        assert_eq!(cases.counts.disappeared, 1);
+        commit(&state, day0, &[], &cases, &BTreeMap::new()).unwrap();
+        let still = &cases_now()["a"];
+        assert_eq!(
+            (still.status.as_str(), still.last_seen.as_str()),
+            ("持续", "2025-11-30")
         );
     }
 
