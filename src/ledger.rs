@@ -359,7 +359,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT finding_id, case_status, status, verdict, note, sources_at_verdict,
-                        evidence_at_verdict
+                        evidence_at_verdict, last_seen
                  FROM cases",
             )
             .map_err(|e| db_error(&self.path, e))?;
@@ -374,6 +374,7 @@ impl Ledger {
                         note: r.get(4)?,
                         sources_at_verdict: r.get(5)?,
                         evidence_at_verdict: r.get(6)?,
+                        last_seen: r.get::<_, String>(7)?.parse().ok(),
                     },
                 ))
             })
@@ -515,6 +516,8 @@ pub struct CaseState {
     /// The case's evidence when the verdict was given (empty for a verdict
     /// given before the ledger kept it).
     pub evidence_at_verdict: String,
+    /// The latest as-of date that raised it.
+    pub last_seen: Option<NaiveDate>,
 }
 
 /// What a run needs of the ledger before it writes: the cases' states and
@@ -529,6 +532,9 @@ pub struct Prior {
     pub volumes: BTreeMap<String, u64>,
     /// The state folder the cases were read from (none without a ledger).
     state: Option<PathBuf>,
+    /// The as-of date of the run the cases are classified for
+    /// ([`Prior::for_as_of`]).
+    as_of: Option<NaiveDate>,
 }
 
 impl Prior {
@@ -540,7 +546,17 @@ impl Prior {
                 cases: l.case_states()?,
                 volumes: l.volumes()?,
                 state: Some(state.to_path_buf()),
+                as_of: None,
             }),
+        }
+    }
+
+    /// The cases as a run for `as_of` sees them: one a later night raised
+    /// (an audit of a past night run again) has not disappeared for it.
+    pub fn for_as_of(self, as_of: NaiveDate) -> Prior {
+        Prior {
+            as_of: Some(as_of),
+            ..self
         }
     }
 
@@ -681,7 +697,10 @@ impl Cases {
                 // does.
                 let closed =
                     case.verdict == NOT_TRUE && !case.case_status.ends_with(SOURCES_CHANGED);
-                is_open(&case.status) && !closed && !raised.contains(id.as_str())
+                let seen_later = prior
+                    .as_of
+                    .is_some_and(|as_of| case.last_seen.is_some_and(|last_seen| last_seen > as_of));
+                is_open(&case.status) && !closed && !seen_later && !raised.contains(id.as_str())
             })
             .map(|(id, case)| (id.as_str(), case))
             .collect();
@@ -1300,10 +1319,14 @@ mod tests {
         );
 
         // An earlier night that did not raise it: still open, as the later
-        // night left it.
+        // night left it, and not among the earlier night's disappeared.
         let prior = Prior::load(&state).unwrap();
         let cases = Cases::classify(&prior, &mut []).unwrap();
         assert_eq!(cases.counts.disappeared, 1);
+        let at_day0 = Cases::classify(&prior.clone().for_as_of(day0), &mut []).unwrap();
+        assert_eq!(at_day0.counts.disappeared, 0);
+        let at_day2 = Cases::classify(&prior.for_as_of(day2), &mut []).unwrap();
+        assert_eq!(at_day2.counts.disappeared, 1);
         commit(&state, day0, &[], &cases, &BTreeMap::new()).unwrap();
         let still = &cases_now()["a"];
         assert_eq!(

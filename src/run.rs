@@ -131,9 +131,10 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // the inputs are in.
     let prior = std::thread::spawn({
         let state = state.clone();
+        let as_of = opts.as_of;
         move || {
             let start = std::time::Instant::now();
-            let prior = Prior::load(&state);
+            let prior = Prior::load(&state).map(|p| p.for_as_of(as_of));
             tracing::debug!(seconds = start.elapsed().as_secs_f64(), "ledger read");
             prior
         }

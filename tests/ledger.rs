@@ -392,6 +392,54 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
 }
 
+/// A past night run again (an audit): its own outputs are that night's,
+/// but the ledger keeps what the later night found — every case's
+/// evidence, status and last_seen — and only moves first_seen back; a case
+/// the past night did not raise has not disappeared.
+#[test]
+fn an_earlier_night_run_again_leaves_the_later_night_s_cases() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let later = site.cases(&["--format", "csv", "--unmasked"]);
+    assert!(later.lines().count() > 5, "{later}");
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--as-of").unwrap();
+    args[at + 1] = "2025-06-30".into();
+    assert_ok(&hedui(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(site.manifest()["cases"]["disappeared"], 0);
+    // Not every case of the later night was raised on the earlier one.
+    let earlier_ids: Vec<String> = site.statuses().into_keys().collect();
+    let after = site.cases(&["--format", "csv", "--unmasked"]);
+    let table = |text: &str| -> Vec<BTreeMap<String, String>> {
+        let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let header = r.headers().unwrap().clone();
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                header
+                    .iter()
+                    .map(String::from)
+                    .zip(rec.iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let (later, after) = (table(&later), table(&after));
+    assert_eq!(later.len(), after.len());
+    let (mut moved, mut kept) = (0, 0);
+    for (before, now) in later.iter().zip(&after) {
+        let mut expected = before.clone();
+        if earlier_ids.contains(&before["finding_id"]) {
+            moved += 1;
+            expected.insert("first_seen".into(), "2025-06-30".into());
+        } else {
+            kept += 1;
+        }
+        assert_eq!(now, &expected);
+    }
+    assert!(moved > 0 && kept > 0, "moved {moved}, kept {kept}");
+}
+
 /// `hedui report` without --config renders from the ledger of the run's
 /// own state folder (its manifest's config names it), not from an empty
 /// one it would make beside the output.
