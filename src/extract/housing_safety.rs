@@ -10,7 +10,7 @@ const GRADE: &[(&str, &[&str])] = &[
     ("D", &["D级", "d"]),
 ];
 
-const RENOVATION: &[(&str, &[&str])] = &[
+pub(crate) const RENOVATION: &[(&str, &[&str])] = &[
     ("未纳入", &["未纳入计划", "否"]),
     ("已纳入计划", &["已纳入", "纳入计划", "改造中"]),
     ("已改造", &["改造完成", "已完成"]),

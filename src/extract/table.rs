@@ -681,46 +681,83 @@ pub(crate) fn parse_category(
 /// The longest cell [`parse_category`] looks into.
 const MAX_CATEGORY_BYTES: usize = 256;
 
-/// Whether `key` holds `spelling` somewhere not right after a negation
+/// The negation right before `at` in `key`, if any: its length in bytes
 /// (`非孤儿`, `不是孤儿`, `未参保` hold 孤儿 and 参保 only negated: no
 /// orphan, not insured).
-fn holds_unnegated(key: &str, spelling: &str) -> bool {
-    key.match_indices(spelling).any(|(at, _)| {
-        let before = &key[..at];
-        !(before.ends_with(['非', '不', '未', '无', '没', '否']) || before.ends_with("不是"))
-    })
+fn negation_before(key: &str, at: usize) -> Option<usize> {
+    let before = &key[..at];
+    if before.ends_with("不是") {
+        return Some("不是".len());
+    }
+    before
+        .chars()
+        .next_back()
+        .filter(|c| ['非', '不', '未', '无', '没', '否'].contains(c))
+        .map(char::len_utf8)
 }
 
+/// What, written beside a value's spelling, turns or stops it: a status
+/// stopped, cancelled, not or no longer held, once held, waited for or
+/// planned (`停止参保`, `取消参保`, `不再参保`, `曾参保`, `待就业`,
+/// `拟纳入计划`, `申请纳入计划`, `就业困难`): the cell is not the value it
+/// holds.
+const TURNING_WORDS: &[&str] = &[
+    "停", "取消", "不", "未", "非", "没", "否", "曾", "待", "拟", "申请", "困难",
+];
+
 /// A longer spelling that holds one of the category's values or spellings
-/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
-/// contained spelling of two characters or more decides; a tie between two
-/// values is an error, not a guess.
+/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): every
+/// spelling of two characters or more it holds, but those inside a longer
+/// one (参保 in 终止参保), must be of one value, and what the cell says
+/// beside them must not turn it ([`TURNING_WORDS`]); a spelling held only
+/// negated (`非残疾`) counts for neither. Two values (`失业（已就业）`,
+/// `注销失业登记`) or a turned one (`停止参保`) is an error, not a guess.
 fn contained_category(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
 ) -> Result<Option<&'static str>, (&'static str, String)> {
-    let mut best: Option<(usize, &'static str)> = None;
-    let mut tied = false;
+    // Every place a spelling stands: (start, end, value, negated); a
+    // negated one starts at its negation.
+    let mut found: Vec<(usize, usize, &'static str, bool)> = Vec::new();
     for (canonical, aliases) in values {
         for spelling in std::iter::once(canonical).chain(aliases.iter()) {
-            let len = spelling.chars().count();
-            if len < 2 || !holds_unnegated(key, spelling) {
+            if spelling.chars().count() < 2 {
                 continue;
             }
-            match best {
-                Some((l, c)) if l > len || (l == len && c == *canonical) => {}
-                Some((l, _)) if l == len => tied = true,
-                _ => {
-                    best = Some((len, canonical));
-                    tied = false;
-                }
+            for (at, _) in key.match_indices(spelling) {
+                let end = at + spelling.len();
+                found.push(match negation_before(key, at) {
+                    Some(n) => (at - n, end, canonical, true),
+                    None => (at, end, canonical, false),
+                });
             }
         }
     }
-    if tied {
+    let inside_longer = |(a0, a1, ..): &(usize, usize, &str, bool)| {
+        found
+            .iter()
+            .any(|&(b0, b1, ..)| b0 <= *a0 && *a1 <= b1 && b1 - b0 > a1 - a0)
+    };
+    let standing: Vec<_> = found.iter().filter(|f| !inside_longer(f)).collect();
+    let mut held = standing.iter().filter(|f| !f.3).map(|f| f.2);
+    let Some(value) = held.next() else {
+        return Ok(None);
+    };
+    if held.any(|other| other != value) {
         return Err(("bad_category", "取值含义不明确".to_string()));
     }
-    Ok(best.map(|(_, c)| c))
+    let beside: String = key
+        .char_indices()
+        .filter(|&(i, _)| !standing.iter().any(|f| f.0 <= i && i < f.1))
+        .map(|(_, c)| c)
+        .collect();
+    if let Some(word) = TURNING_WORDS.iter().find(|w| beside.contains(**w)) {
+        return Err((
+            "bad_category",
+            format!("取值含「{word}」，不能读作「{value}」"),
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// A 128-bit digest of a sequence of strings: equal digests are taken as
@@ -2813,6 +2850,60 @@ mod tests {
             parse_category(GRADE, "C级或D级").is_err(),
             "a tie is not guessed"
         );
+    }
+
+    /// A cell that holds a value's spelling but says beside it that the
+    /// value is stopped, not held, once held or only planned, or that holds
+    /// two values, is no value (helper-102's audit: each of these was read
+    /// as the value it holds).
+    #[test]
+    fn a_value_turned_or_contradicted_beside_its_spelling_is_no_value() {
+        use crate::extract::housing_safety::RENOVATION;
+        use crate::extract::medical_enrollment::STATUS as ENROLLMENT;
+        use crate::extract::unemployment::STATUS as UNEMPLOYMENT;
+        for raw in [
+            "停止参保",
+            "已停止参保",
+            "取消参保",
+            "不再参保",
+            "未正常参保",
+            "曾参保",
+        ] {
+            let got = parse_category(ENROLLMENT, raw);
+            assert!(got.is_err(), "{raw}: {got:?}");
+        }
+        for raw in [
+            "注销失业登记",
+            "不在失业",
+            "待就业",
+            "未再就业",
+            "就业困难",
+            "失业（已就业）",
+            "失业\n已就业",
+            "已就业\n失业",
+        ] {
+            let got = parse_category(UNEMPLOYMENT, raw);
+            assert!(got.is_err(), "{raw}: {got:?}");
+        }
+        for raw in ["拟纳入计划", "申请纳入计划"] {
+            let got = parse_category(RENOVATION, raw);
+            assert!(got.is_err(), "{raw}: {got:?}");
+        }
+        // Still read: a value with words that do not turn it, the same
+        // value twice, a value inside a longer spelling of another.
+        for (values, raw, want) in [
+            (ENROLLMENT, "正常参保缴费中", "正常参保"),
+            (ENROLLMENT, "已终止参保", "终止"),
+            (ENROLLMENT, "已停保", "终止"),
+            (UNEMPLOYMENT, "已就业（灵活就业）", "已就业"),
+            (UNEMPLOYMENT, "失业人员", "失业"),
+            (RENOVATION, "暂未纳入", "未纳入"),
+            (RENOVATION, "已纳入2025年改造计划", "已纳入计划"),
+            (RENOVATION, "改造完成（2024年）", "已改造"),
+            (GRADE, "D级危房", "D"),
+        ] {
+            assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
+        }
     }
 
     /// Rows parsed with a [`Memo`] come out as parsed one by one: values

@@ -2,7 +2,7 @@
 
 use super::{FieldDef, FieldType::*, ID_ALIASES, NAME_ALIASES};
 
-const STATUS: &[(&str, &[&str])] = &[
+pub(crate) const STATUS: &[(&str, &[&str])] = &[
     ("失业", &["失业中", "登记失业", "失业登记"]),
     ("已就业", &["就业", "再就业", "就业登记"]),
     ("注销", &["已注销", "注销登记"]),

@@ -429,6 +429,9 @@ mod tests {
         // YYMM, a date that lost a digit, a number that is no month.
         for raw in [
             "250105", "2510", "99", "100", "9999", "2025015", "202513", "1000000",
+            // What a workbook's date cell holding no day of the calendar
+            // reads as (`read::xlsx::cell_text`).
+            "0", "-1", "0.5", "2958466", "1E+308",
         ] {
             assert!(parse_date(raw).is_err(), "{raw:?}");
             assert!(parse_period(raw).is_err(), "{raw:?}");

@@ -649,6 +649,9 @@ fn excel_scientific(number: f64) -> String {
     }
 }
 
+/// Excel's last day, 9999-12-31, as a serial.
+const MAX_DATE_SERIAL: f64 = 2_958_465.0;
+
 /// `YYYY-MM-DD`, with ` HH:MM:SS` when there is a time of day; a duration
 /// (`[h]:mm:ss` format) as hours:minutes:seconds.
 fn datetime_text(datetime: &ExcelDateTime) -> String {
@@ -663,6 +666,14 @@ fn datetime_text(datetime: &ExcelDateTime) -> String {
             total / 60 % 60,
             total % 60
         );
+    }
+    // No day of Excel's calendar (1900-01-01 is 1, 9999-12-31 is
+    // 2958465): Excel shows `########` or `1900/1/0` (a date formula on an
+    // empty cell gives 0). The number as it stands, which no date column
+    // reads as a date; calamine would show the first or the last day.
+    let serial = datetime.as_f64();
+    if !(1.0..MAX_DATE_SERIAL + 1.0).contains(&serial) {
+        return float_text(serial);
     }
     let (year, month, day, hour, minute, second, _millis) = datetime.to_ymd_hms_milli();
     if (hour, minute, second) == (0, 0, 0) {
@@ -715,6 +726,21 @@ mod tests {
         assert_eq!(cell_text(&Data::Error(calamine::CellErrorType::NA)), "#N/A");
         let date = ExcelDateTime::new(45662.0, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(date)), "2025-01-05");
+        // A date cell holding no day of Excel's calendar is its number.
+        for (serial, text) in [
+            (0.0, "0"),
+            (-1.0, "-1"),
+            (0.5, "0.5"),
+            (2_958_466.0, "2958466"),
+            (1e308, "1E+308"),
+        ] {
+            let cell = ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
+            assert_eq!(cell_text(&Data::DateTime(cell)), text, "{serial}");
+        }
+        let last = ExcelDateTime::new(2_958_465.0, calamine::ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&Data::DateTime(last)), "9999-12-31");
+        let first = ExcelDateTime::new(1.0, calamine::ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&Data::DateTime(first)), "1900-01-01");
         let date_time = ExcelDateTime::new(45662.5, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(date_time)), "2025-01-05 12:00:00");
         let duration = ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);
