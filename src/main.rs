@@ -156,7 +156,32 @@ fn usage_error(e: clap::Error) -> ! {
     // The parser's own message (English) follows, with the usage line;
     // staff read the Chinese line above it.
     eprintln!("{zh}（英文说明见下 / details below）");
-    e.exit()
+    eprint!("{}", without_values_typed(&e));
+    std::process::exit(e.exit_code())
+}
+
+/// The parser's message with each value typed (a value refused, a stray
+/// argument: either may be an ID number or a name) replaced by `…`; the
+/// options, the values allowed and the usage line stay.
+fn without_values_typed(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let mut text = e.render().to_string();
+    let mut typed: Vec<&str> = Vec::new();
+    for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
+        match e.get(kind) {
+            Some(ContextValue::String(v)) => typed.push(v),
+            Some(ContextValue::Strings(vs)) => typed.extend(vs.iter().map(String::as_str)),
+            _ => {}
+        }
+    }
+    // The longest first (a value may hold a shorter one); an option itself
+    // (`--bogus`) stays.
+    typed.retain(|v| !v.is_empty() && !v.starts_with('-'));
+    typed.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in typed {
+        text = text.replace(&format!("'{v}'"), "'…'");
+    }
+    text
 }
 
 /// What a command line the parser refused got wrong, in Chinese.

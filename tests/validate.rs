@@ -404,6 +404,33 @@ fn values_no_command_can_use_are_usage_errors() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // A value typed where it does not belong (an ID number pasted into
+    // --as-of or --threads, a name left as a stray argument) is not echoed
+    // by the parser's message either.
+    for args in [
+        vec!["validate", "--input", "x", "--as-of", "341122196805207712"],
+        vec![
+            "run",
+            "--input",
+            "x",
+            "--out",
+            out,
+            "--threads",
+            "341122196805207712",
+        ],
+        vec!["cases", "--out", out, "341122196805207712"],
+        vec!["cases", "--out", out, "--status", "刘强"],
+        vec!["cases", "--out", out, "刘强"],
+    ] {
+        let o = hedui(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("命令行用法错误"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("196805207712") && !stderr.contains("刘强"),
+            "{args:?}: {stderr}"
+        );
+    }
     // A rule code in lower case is the code; a case status may be given
     // by its start or in full.
     for args in [
