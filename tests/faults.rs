@@ -1036,6 +1036,25 @@ fn ten_megabyte_fields() {
     assert_eq!(counts(&o.input("medical_settlement_big.csv")), (1, 1, 0, 0));
 }
 
+/// A GB18030 file with rows appended from a UTF-8 file: an input error
+/// naming the file and the first such line (read as GB18030 the rows'
+/// names would be garble, linked and raising false DQ02 findings).
+#[test]
+fn utf8_rows_appended_to_a_gb18030_file_are_an_input_error() {
+    let mut bytes = GB18030.encode(&unemployment_rows()).0.into_owned();
+    bytes.extend_from_slice("王芳,341122194502104426,2024-03-01,已就业\r\n".as_bytes());
+    let o = validate(with_unemployment(&bytes).path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "文件混用了两种编码：unemployment_202511.csv",
+            "第 4 行是 UTF-8",
+            "line 4 is UTF-8",
+        ],
+    );
+    assert!(!o.stderr().contains("王芳"), "{}", o.stderr());
+}
+
 #[test]
 fn random_bytes_named_like_an_extract_are_undecodable() {
     // Deterministic noise (an LCG), NUL bytes and all.

@@ -26,11 +26,20 @@ pub(super) fn read_delimited(
         text,
         encoding,
         truncated,
-    } = encoding::decode(bytes).map_err(|err| ReadError::Undecodable {
-        file: file.to_owned(),
-        encoding: err.encoding.to_owned(),
-        offset: err.offset,
-        line: encoding::line_of(bytes, err.offset),
+    } = encoding::decode(bytes).map_err(|err| {
+        let line = encoding::line_of(bytes, err.offset);
+        if err.encoding == encoding::UTF8_IN_GB18030 {
+            return ReadError::MixedEncoding {
+                file: file.to_owned(),
+                line,
+            };
+        }
+        ReadError::Undecodable {
+            file: file.to_owned(),
+            encoding: err.encoding.to_owned(),
+            offset: err.offset,
+            line,
+        }
     })?;
     // UTF-16 whitespace is not ASCII whitespace in bytes: check again.
     if text.trim().is_empty() {

@@ -163,10 +163,76 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Undecodable> {
     // every file we receive that is not UTF-8.
     let guess = detector.guess(Some(b"cn"), Utf8Detection::Deny);
     if guess == GBK || guess == GB18030 {
+        if let Some(offset) = utf8_line(bytes) {
+            return Err(Undecodable {
+                encoding: UTF8_IN_GB18030,
+                offset: offset as u64,
+            });
+        }
         decode_with(GB18030, "GB18030", bytes, 0)
     } else {
         decode_with(guess, guess.name(), bytes, 0)
     }
+}
+
+/// [`Undecodable::encoding`] of a GB18030 file with a line of UTF-8 in
+/// it (rows pasted or appended from a UTF-8 file: read as GB18030 their
+/// names would be garbled, `张伟` → `寮犱紵`).
+pub(super) const UTF8_IN_GB18030: &str = "GB18030+UTF-8";
+
+/// The offset of the first line of a GB18030 file that is UTF-8: Chinese
+/// as UTF-8 (three characters or more, every one outside ASCII a CJK
+/// ideograph or a full-width or CJK punctuation mark) whose bytes, taken as
+/// GB18030, hold a character outside GB2312 (of two bytes `A1–F7` `A1–FE`).
+/// UTF-8 Chinese read as GB18030 is such characters half the time, two
+/// bytes in every three being `80–BF`; a GB18030 line of names and places
+/// is GB2312 throughout, and taken as UTF-8 is nearly never valid: both at
+/// once in a line that is GB18030 is not to be met.
+fn utf8_line(bytes: &[u8]) -> Option<usize> {
+    let mut offset = 0;
+    for line in bytes.split(|&b| b == b'\n') {
+        if !line.is_ascii() && is_utf8_chinese(line) && !is_gb2312(line) {
+            return Some(offset);
+        }
+        offset += line.len() + 1;
+    }
+    None
+}
+
+/// Whether a line is UTF-8 holding three CJK ideographs or more and no
+/// character outside ASCII but those and CJK or full-width punctuation.
+fn is_utf8_chinese(line: &[u8]) -> bool {
+    let Ok(text) = simdutf8::basic::from_utf8(line) else {
+        return false;
+    };
+    let mut han = 0;
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        if crate::normalize::text::is_common_han(c) {
+            han += 1;
+        } else if !matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}') {
+            return false;
+        }
+    }
+    han >= 3
+}
+
+/// Whether every character of a line, taken as GB18030, is ASCII or of
+/// GB2312's two-byte area.
+fn is_gb2312(line: &[u8]) -> bool {
+    let mut i = 0;
+    while i < line.len() {
+        if line[i].is_ascii() {
+            i += 1;
+            continue;
+        }
+        match line.get(i + 1) {
+            Some(&trail) if (0xA1..=0xF7).contains(&line[i]) && (0xA1..=0xFE).contains(&trail) => {
+                i += 2;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The UTF-16 a head of `nuls` NUL bytes is written in without a BOM:
@@ -481,6 +547,50 @@ mod tests {
                 offset: bad_at as u64
             }
         );
+    }
+
+    /// UTF-8 rows appended to a GB18030 file are found (their line), not
+    /// read as GB18030's garble; GB18030 files of every kind of name and
+    /// place are not taken for such.
+    #[test]
+    fn utf8_rows_in_a_gb18030_file_are_found() {
+        let head = GB18030
+            .encode(&"王小明,110105199001011234,东关街道\r\n".repeat(20))
+            .0
+            .into_owned();
+        let mut bytes = head.clone();
+        let at = bytes.len();
+        bytes.extend_from_slice("张伟,110105199001011234,城关镇\r\n".as_bytes());
+        bytes.extend_from_slice(&GB18030.encode("李四,110105199001011234,城关镇\r\n").0);
+        let err = decode(&bytes).expect_err("mixed");
+        assert_eq!(
+            err,
+            Undecodable {
+                encoding: UTF8_IN_GB18030,
+                offset: at as u64
+            }
+        );
+        // Two UTF-8 characters on their own are too few to tell.
+        let mut short = head.clone();
+        short.extend_from_slice("张伟,110105199001011234,\r\n".as_bytes());
+        assert!(decode(&short).is_ok_and(|d| d.encoding == "GB18030"));
+        // GB18030 text is never taken for UTF-8: GB2312's names, places and
+        // punctuation, rarer characters (GBK's, GB18030's four-byte ones).
+        let names: String = (0x4E00u32..0x9FA6)
+            .filter_map(char::from_u32)
+            .collect::<Vec<_>>()
+            .chunks(7)
+            .map(|c| {
+                format!(
+                    "{},110105199001011234,（城关镇）\r\n",
+                    c.iter().collect::<String>()
+                )
+            })
+            .collect();
+        let bytes = GB18030.encode(&names).0;
+        let decoded = decode(&bytes).expect("gb18030");
+        assert_eq!(decoded.encoding, "GB18030");
+        assert_eq!(utf8_line(&bytes), None);
     }
 
     #[test]

@@ -237,6 +237,17 @@ pub enum ReadError {
         /// The line it is on (1-based, as a text editor counts them).
         line: u64,
     },
+    #[error(
+        "文件混用了两种编码：{file} 是 GB18030（GBK）编码，但第 {line} 行是 UTF-8，\
+         按 GB18030 读会成乱码（可能是从另一个文件粘贴或追加的行）；请将该文件整体另存为 UTF-8 或 GBK / \
+         {file} mixes two encodings: it is GB18030 (GBK), but line {line} is UTF-8 and would be \
+         garbled (rows pasted or appended from another file?); save the whole file again as UTF-8 or GBK"
+    )]
+    MixedEncoding {
+        file: String,
+        /// The first line in the other encoding (1-based).
+        line: u64,
+    },
     #[error("不是有效的 XLSX 文件：{file}（{reason}）/ not a valid xlsx file: {file} ({reason})")]
     BadWorkbook { file: String, reason: String },
     #[error("无法读取 Parquet 文件：{file}（{reason}）/ cannot read parquet file {file}: {reason}")]
@@ -268,6 +279,7 @@ impl ReadError {
             | ReadError::Empty { file }
             | ReadError::NoHeader { file, .. }
             | ReadError::Undecodable { file, .. }
+            | ReadError::MixedEncoding { file, .. }
             | ReadError::BadWorkbook { file, .. }
             | ReadError::Parquet { file, .. }
             | ReadError::UnsupportedFormat { file } => file,
