@@ -183,8 +183,10 @@ fn is_close_bracket(c: char) -> bool {
 /// pass. NFKC is skipped when the quick check proves the text already is.
 fn fold_chars(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
+    // A control character (a NUL a broken export left inside a name) is
+    // no part of it, as a blank is not.
     let mut push = |c: char| {
-        if !is_blank(c) {
+        if !is_blank(c) && !c.is_control() {
             out.push(simplify_char(c).to_ascii_uppercase());
         }
     };
@@ -501,6 +503,14 @@ mod tests {
 
     fn name(raw: &str) -> String {
         normalize_name(raw).name.into()
+    }
+
+    #[test]
+    fn control_characters_are_no_part_of_a_name() {
+        for raw in ["陈\0静", "陈静\u{1}", "\u{7F}陈\u{9F}静"] {
+            assert_eq!(name(raw), "陈静", "{raw:?}");
+        }
+        assert_eq!(name("\0"), "");
     }
 
     #[test]
