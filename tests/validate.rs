@@ -405,19 +405,10 @@ fn values_no_command_can_use_are_usage_errors() {
         );
     }
     // A value typed where it does not belong (an ID number pasted into
-    // --as-of or --threads, a name left as a stray argument) is not echoed
+    // --as-of, a name left as a stray argument) is not echoed
     // by the parser's message either.
     for args in [
         vec!["validate", "--input", "x", "--as-of", "341122196805207712"],
-        vec![
-            "run",
-            "--input",
-            "x",
-            "--out",
-            out,
-            "--threads",
-            "341122196805207712",
-        ],
         vec!["cases", "--out", out, "341122196805207712"],
         vec!["cases", "--out", out, "--status", "刘强"],
         vec!["cases", "--out", out, "刘强"],

@@ -2861,33 +2861,38 @@ mod tests {
         use crate::extract::housing_safety::RENOVATION;
         use crate::extract::medical_enrollment::STATUS as ENROLLMENT;
         use crate::extract::unemployment::STATUS as UNEMPLOYMENT;
-        for raw in [
-            "停止参保",
-            "已停止参保",
-            "取消参保",
-            "不再参保",
-            "未正常参保",
-            "曾参保",
-        ] {
-            let got = parse_category(ENROLLMENT, raw);
-            assert!(got.is_err(), "{raw}: {got:?}");
-        }
-        for raw in [
-            "注销失业登记",
-            "不在失业",
-            "待就业",
-            "未再就业",
-            "就业困难",
-            "失业（已就业）",
-            "失业\n已就业",
-            "已就业\n失业",
-        ] {
-            let got = parse_category(UNEMPLOYMENT, raw);
-            assert!(got.is_err(), "{raw}: {got:?}");
-        }
-        for raw in ["拟纳入计划", "申请纳入计划"] {
-            let got = parse_category(RENOVATION, raw);
-            assert!(got.is_err(), "{raw}: {got:?}");
+        let unread: [(&[(&str, &[&str])], &[&str]); 3] = [
+            (
+                ENROLLMENT,
+                &[
+                    "停止参保",
+                    "已停止参保",
+                    "取消参保",
+                    "不再参保",
+                    "未正常参保",
+                    "曾参保",
+                ],
+            ),
+            (
+                UNEMPLOYMENT,
+                &[
+                    "注销失业登记",
+                    "不在失业",
+                    "待就业",
+                    "未再就业",
+                    "就业困难",
+                    "失业（已就业）",
+                    "失业\n已就业",
+                    "已就业\n失业",
+                ],
+            ),
+            (RENOVATION, &["拟纳入计划", "申请纳入计划"]),
+        ];
+        for (values, raws) in unread {
+            for raw in raws {
+                let got = parse_category(values, raw);
+                assert!(got.is_err(), "{raw}: {got:?}");
+            }
         }
         // Still read: a value with words that do not turn it, the same
         // value twice, a value inside a longer spelling of another.
