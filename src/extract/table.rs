@@ -2861,7 +2861,8 @@ mod tests {
         use crate::extract::housing_safety::RENOVATION;
         use crate::extract::medical_enrollment::STATUS as ENROLLMENT;
         use crate::extract::unemployment::STATUS as UNEMPLOYMENT;
-        let unread: [(&[(&str, &[&str])], &[&str]); 3] = [
+        type Values = &'static [(&'static str, &'static [&'static str])];
+        let unread: [(Values, &[&str]); 3] = [
             (
                 ENROLLMENT,
                 &[
