@@ -534,18 +534,7 @@ pub(crate) fn parse_value<'a>(
         FieldType::Money if f.dash_unknown && money::is_dash_zero(raw) => Value::Money(None),
         FieldType::Money => Value::Money(money::parse_money(raw).map_err(value_err)?),
         FieldType::Decimal => Value::Decimal(money::parse_decimal(raw).map_err(value_err)?),
-        // A head count (保障人数) of none or fewer is no count: unread, so
-        // the household's member rows count it (spec/rules.md), with a
-        // warning instead of a silent fallback.
-        FieldType::Integer => match money::parse_integer(raw).map_err(value_err)? {
-            Some(n) if n <= 0 => {
-                return Err((
-                    "bad_number",
-                    format!("应为正整数（人数），而非「{}」", raw.trim()),
-                ));
-            }
-            n => Value::Integer(n),
-        },
+        FieldType::Integer => Value::Integer(money::parse_integer(raw).map_err(value_err)?),
         FieldType::Period => Value::Period(date::parse_period(raw).map_err(value_err)?),
         FieldType::SchoolYear => Value::Text(
             date::parse_school_year(raw)
@@ -2533,21 +2522,6 @@ mod tests {
                 }
             ])
         );
-    }
-
-    /// A 保障人数 of 0 or below is no head count: a warning, the value
-    /// null (the household's member rows count it).
-    #[test]
-    fn a_head_count_below_one_is_a_warning_not_a_size() {
-        let def = crate::extract::by_name("roster").unwrap();
-        let size = def.field("household_size").unwrap();
-        for bad in ["0", "-2", " 0 人", "0.0"] {
-            let e = parse_value(size, bad).unwrap_err();
-            assert_eq!(e.0, "bad_number", "{bad}");
-            assert!(e.1.contains("正整数"), "{}", e.1);
-        }
-        assert_eq!(parse_value(size, "3人"), Ok(Value::Integer(Some(3))));
-        assert_eq!(parse_value(size, ""), Ok(Value::Integer(None)));
     }
 
     /// A header and rows that all end with a comma: the header's empty last
