@@ -685,22 +685,43 @@ fn negation_before(key: &str, at: usize) -> Option<usize> {
         .map(char::len_utf8)
 }
 
-/// What, written beside a value's spelling, turns or stops it: a status
-/// stopped, cancelled, not or no longer held, once held, waited for or
-/// planned (`停止参保`, `取消参保`, `不再参保`, `曾参保`, `待就业`,
-/// `拟纳入计划`, `申请纳入计划`, `就业困难`): the cell is not the value it
-/// holds.
-const TURNING_WORDS: &[&str] = &[
-    "停", "取消", "不", "未", "非", "没", "否", "曾", "待", "拟", "申请", "困难",
+/// The words that, written beside a status's spelling, turn or stop it,
+/// by status value: stopped, cancelled, no longer, once held, waited for
+/// or planned (`停止参保`, `取消参保`, `不再参保`, `曾参保`, `不在失业`,
+/// `待就业`, `未再就业`, `就业困难`, `拟纳入计划`, `申请纳入计划`): the
+/// cell is not the status it holds. Only the statuses that such words
+/// turn; other categories keep their annotations (`二级（待复核）`,
+/// `住院（未结算）`, `家庭经济困难学生生活费补助`).
+const TURNING_WORDS: &[(&str, &[&str])] = &[
+    ("正常参保", &["停", "取消", "不再", "曾"]),
+    ("失业", &["不在", "取消", "曾"]),
+    ("已就业", &["待", "未再", "困难", "不在", "取消"]),
+    ("已纳入计划", &["拟", "申请", "待"]),
+    ("已改造", &["拟", "申请", "待"]),
+];
+
+/// The values of the status categories (参保状态, 失业登记的状态,
+/// 改造状态): a cell holding two of them (`失业（已就业）`, `注销失业登记`)
+/// says two things, and is no value.
+const STATUS_VALUES: &[&str] = &[
+    "正常参保",
+    "暂停",
+    "终止",
+    "失业",
+    "已就业",
+    "注销",
+    "未纳入",
+    "已纳入计划",
+    "已改造",
 ];
 
 /// A longer spelling that holds one of the category's values or spellings
-/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): every
-/// spelling of two characters or more it holds, but those inside a longer
-/// one (参保 in 终止参保), must be of one value, and what the cell says
-/// beside them must not turn it ([`TURNING_WORDS`]); a spelling held only
-/// negated (`非残疾`) counts for neither. Two values (`失业（已就业）`,
-/// `注销失业登记`) or a turned one (`停止参保`) is an error, not a guess.
+/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
+/// spelling of two characters or more it holds decides, but one inside a
+/// longer spelling held only negated (参保 in `未正常参保`) counts for
+/// nothing, and a tie between two values is an error, not a guess. A status
+/// ([`STATUS_VALUES`]) is no value either beside another status or beside a
+/// word that turns it ([`TURNING_WORDS`]).
 fn contained_category(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
@@ -728,19 +749,34 @@ fn contained_category(
             .any(|&(b0, b1, ..)| b0 <= *a0 && *a1 <= b1 && b1 - b0 > a1 - a0)
     };
     let standing: Vec<_> = found.iter().filter(|f| !inside_longer(f)).collect();
-    let mut held = standing.iter().filter(|f| !f.3).map(|f| f.2);
-    let Some(value) = held.next() else {
+    let held: Vec<(usize, &'static str)> = standing
+        .iter()
+        .filter(|f| !f.3)
+        .map(|f| (key[f.0..f.1].chars().count(), f.2))
+        .collect();
+    let Some(&(longest, value)) = held.iter().max_by_key(|(len, _)| *len) else {
         return Ok(None);
     };
-    if held.any(|other| other != value) {
-        return Err(("bad_category", "取值含义不明确".to_string()));
+    let ambiguous = || ("bad_category", "取值含义不明确".to_string());
+    if held.iter().any(|&(len, v)| len == longest && v != value) {
+        return Err(ambiguous());
+    }
+    if !STATUS_VALUES.contains(&value) {
+        return Ok(Some(value));
+    }
+    if held.iter().any(|&(_, v)| v != value) {
+        return Err(ambiguous());
     }
     let beside: String = key
         .char_indices()
         .filter(|&(i, _)| !standing.iter().any(|f| f.0 <= i && i < f.1))
         .map(|(_, c)| c)
         .collect();
-    if let Some(word) = TURNING_WORDS.iter().find(|w| beside.contains(**w)) {
+    let turning = TURNING_WORDS
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or(&[][..], |(_, words)| words);
+    if let Some(word) = turning.iter().find(|w| beside.contains(**w)) {
         return Err((
             "bad_category",
             format!("取值含「{word}」，不能读作「{value}」"),
@@ -2881,6 +2917,54 @@ mod tests {
             (RENOVATION, "已纳入2025年改造计划", "已纳入计划"),
             (RENOVATION, "改造完成（2024年）", "已改造"),
             (GRADE, "D级危房", "D"),
+            (ENROLLMENT, "正常享受待遇", "正常参保"),
+            (ENROLLMENT, "参保（享受待遇）", "正常参保"),
+            (ENROLLMENT, "有效（未到期）", "正常参保"),
+        ] {
+            assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
+        }
+        // Other categories keep their annotations, whatever words they
+        // hold (helper-103's review: each of these was refused for a while).
+        let other = |extract: &str, field: &str| match crate::extract::by_name(extract)
+            .unwrap()
+            .field(field)
+            .unwrap()
+            .ty
+        {
+            FieldType::Category(values) => values,
+            _ => unreachable!("{field} is a category"),
+        };
+        for (values, raw, want) in [
+            (
+                other("education", "aid_type"),
+                "家庭经济困难学生生活费补助",
+                "生活补助",
+            ),
+            (other("education", "stage"), "小学（未入学）", "小学"),
+            (
+                other("medical_enrollment", "scheme"),
+                "城乡居民医保（不含大病）",
+                "城乡居民医保",
+            ),
+            (
+                other("medical_settlement", "visit_type"),
+                "住院（未结算）",
+                "住院",
+            ),
+            (
+                other("medical_settlement", "visit_type"),
+                "门诊慢特病（待遇）",
+                "门诊慢特病",
+            ),
+            (other("contribution", "employer_type"), "非公企业", "企业"),
+            (
+                other("contribution", "employer_type"),
+                "机关事业单位",
+                "事业单位",
+            ),
+            (other("property", "usage"), "地下停车库", "车位"),
+            (other("roster", "disability"), "二级（待复核）", "二级"),
+            (other("roster", "category"), "特困（未满16周岁）", "特困"),
         ] {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
