@@ -164,10 +164,17 @@ fn usage_error(e: clap::Error) -> ! {
 /// argument: either may be an ID number or a name) replaced by `…`; the
 /// options, the values allowed and the usage line stay.
 fn without_values_typed(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let mut text = e.render().to_string();
     let mut typed: Vec<&str> = Vec::new();
-    for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
+    // An unknown argument's context is what was typed; other errors'
+    // InvalidArg is the argument refused (`<REPORT>`), which stays.
+    let kinds: &[ContextKind] = if e.kind() == ErrorKind::UnknownArgument {
+        &[ContextKind::InvalidValue, ContextKind::InvalidArg]
+    } else {
+        &[ContextKind::InvalidValue, ContextKind::InvalidSubcommand]
+    };
+    for &kind in kinds {
         match e.get(kind) {
             Some(ContextValue::String(v)) => typed.push(v),
             Some(ContextValue::Strings(vs)) => typed.extend(vs.iter().map(String::as_str)),

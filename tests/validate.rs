@@ -412,6 +412,8 @@ fn values_no_command_can_use_are_usage_errors() {
         vec!["cases", "--out", out, "341122196805207712"],
         vec!["cases", "--out", out, "--status", "刘强"],
         vec!["cases", "--out", out, "刘强"],
+        vec!["341122196805207712"],
+        vec!["review", "刘强"],
     ] {
         let o = hedui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -422,6 +424,14 @@ fn values_no_command_can_use_are_usage_errors() {
             "{args:?}: {stderr}"
         );
     }
+    // The argument a value is missing for is named.
+    let o = hedui(&["review", "import", ""]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("<REPORT>"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // A rule code in lower case is the code; a case status may be given
     // by its start or in full.
     for args in [
