@@ -359,7 +359,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT finding_id, case_status, status, verdict, note, sources_at_verdict,
-                        evidence_at_verdict, last_seen
+                        evidence_at_verdict
                  FROM cases",
             )
             .map_err(|e| db_error(&self.path, e))?;
@@ -374,7 +374,6 @@ impl Ledger {
                         note: r.get(4)?,
                         sources_at_verdict: r.get(5)?,
                         evidence_at_verdict: r.get(6)?,
-                        last_seen: r.get::<_, String>(7)?.parse().ok(),
                     },
                 ))
             })
@@ -400,6 +399,15 @@ impl Ledger {
     }
 
     /// The last successful run's accepted rows per extract type.
+    /// The latest as-of date of a run recorded (none before the first).
+    fn latest_run(&self) -> Result<Option<NaiveDate>, HeduiError> {
+        let latest: Option<String> = self
+            .conn
+            .query_row("SELECT max(as_of) FROM runs", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, e))?;
+        Ok(latest.and_then(|d| d.parse().ok()))
+    }
+
     pub fn volumes(&self) -> Result<BTreeMap<String, u64>, HeduiError> {
         let mut stmt = self
             .conn
@@ -516,8 +524,6 @@ pub struct CaseState {
     /// The case's evidence when the verdict was given (empty for a verdict
     /// given before the ledger kept it).
     pub evidence_at_verdict: String,
-    /// The latest as-of date that raised it.
-    pub last_seen: Option<NaiveDate>,
 }
 
 /// What a run needs of the ledger before it writes: the cases' states and
@@ -532,9 +538,11 @@ pub struct Prior {
     pub volumes: BTreeMap<String, u64>,
     /// The state folder the cases were read from (none without a ledger).
     state: Option<PathBuf>,
-    /// The as-of date of the run the cases are classified for
-    /// ([`Prior::for_as_of`]).
-    as_of: Option<NaiveDate>,
+    /// The latest as-of date of a run the ledger recorded.
+    latest_run: Option<NaiveDate>,
+    /// The run the cases are classified for is of an earlier night than
+    /// the ledger's latest ([`Prior::for_as_of`]).
+    past_night: bool,
 }
 
 impl Prior {
@@ -546,16 +554,18 @@ impl Prior {
                 cases: l.case_states()?,
                 volumes: l.volumes()?,
                 state: Some(state.to_path_buf()),
-                as_of: None,
+                latest_run: l.latest_run()?,
+                past_night: false,
             }),
         }
     }
 
-    /// The cases as a run for `as_of` sees them: one a later night raised
-    /// (an audit of a past night run again) has not disappeared for it.
+    /// The cases as a run for `as_of` sees them: for a night earlier than
+    /// the ledger's latest (an audit of a past night) no case disappears —
+    /// the ledger's cases are the later nights' (see [`stage`]).
     pub fn for_as_of(self, as_of: NaiveDate) -> Prior {
         Prior {
-            as_of: Some(as_of),
+            past_night: self.latest_run.is_some_and(|latest| as_of < latest),
             ..self
         }
     }
@@ -697,10 +707,10 @@ impl Cases {
                 // does.
                 let closed =
                     case.verdict == NOT_TRUE && !case.case_status.ends_with(SOURCES_CHANGED);
-                let seen_later = prior
-                    .as_of
-                    .is_some_and(|as_of| case.last_seen.is_some_and(|last_seen| last_seen > as_of));
-                is_open(&case.status) && !closed && !seen_later && !raised.contains(id.as_str())
+                !prior.past_night
+                    && is_open(&case.status)
+                    && !closed
+                    && !raised.contains(id.as_str())
             })
             .map(|(id, case)| (id.as_str(), case))
             .collect();
@@ -791,10 +801,10 @@ pub struct Staged {
 
 /// Writes a completed run's changes to the ledger in a transaction left
 /// open: every finding upserted (first_seen and last_seen the earliest and
-/// latest as-of date that raised it: an earlier night run again moves
-/// first_seen back and leaves the rest of a case a later night raised as
-/// that night left it), the disappeared cases marked 已消失 (unless a later
-/// night raised them), this run's volumes as the new baseline. The runs row is added by [`Staged::commit`].
+/// latest as-of date that raised it), the disappeared cases marked 已消失,
+/// this run's volumes as the new baseline. A run for a night earlier than
+/// the ledger's latest (an audit of a past night) only moves the first_seen
+/// of the cases it raised back. The runs row is added by [`Staged::commit`].
 pub fn stage(
     state: &Path,
     as_of: NaiveDate,
@@ -850,6 +860,32 @@ pub fn stage(
         create_schema(tx).map_err(err)?;
     }
     let as_of = &staged.as_of;
+    // In key order: the table is a B-tree on finding_id, a hash, so rows
+    // in findings.csv's order land on random pages (at city, 1.1 M
+    // upserts took 25 s); in key order each page is filled or updated
+    // once, in sequence.
+    let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
+    in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
+    let latest: Option<String> = tx
+        .query_row("SELECT max(as_of) FROM runs", [], |r| r.get(0))
+        .map_err(err)?;
+    if latest.is_some_and(|latest| *as_of < latest) {
+        // A night earlier than the ledger's latest run again (an audit of
+        // a past night): the ledger's cases are the later nights'. Only
+        // the first night a case was seen can move back; no case is added
+        // (one the later nights did not raise had gone by then), none
+        // marked 已消失, the volume baseline stays the latest night's.
+        let mut seen_earlier = tx
+            .prepare("UPDATE cases SET first_seen = min(first_seen, ?2) WHERE finding_id = ?1")
+            .map_err(err)?;
+        for r in in_key_order {
+            seen_earlier
+                .execute(params![r.finding_id, as_of])
+                .map_err(err)?;
+        }
+        drop(seen_earlier);
+        return Ok(staged);
+    }
     let mut upsert = tx
         .prepare(
             "INSERT INTO cases (finding_id, rule, kind, severity, household_id, id_number,
@@ -864,30 +900,16 @@ pub fn stage(
                  sources = excluded.sources, match = excluded.match,
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen), status = excluded.status,
-                 case_status = excluded.case_status
-             WHERE excluded.last_seen >= cases.last_seen",
+                 case_status = excluded.case_status",
         )
         .map_err(err)?;
-    // An earlier night run again (an audit of a past date) moves a case's
-    // first_seen back and leaves the rest as the later night left it: its
-    // evidence, sources and status are that night's, which an older
-    // snapshot of the extracts would overwrite with the past's.
-    let mut seen_earlier = tx
-        .prepare("UPDATE cases SET first_seen = min(first_seen, ?2) WHERE finding_id = ?1")
-        .map_err(err)?;
-    // In key order: the table is a B-tree on finding_id, a hash, so rows
-    // in findings.csv's order land on random pages (at city, 1.1 M
-    // upserts took 25 s); in key order each page is filled or updated
-    // once, in sequence.
-    let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
-    in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
     for r in in_key_order {
         let status = if r.case_status == NEW {
             NEW
         } else {
             PERSISTING
         };
-        let changed = upsert
+        upsert
             .execute(params![
                 r.finding_id,
                 r.rule,
@@ -906,19 +928,10 @@ pub fn stage(
                 r.case_status,
             ])
             .map_err(err)?;
-        if changed == 0 {
-            seen_earlier
-                .execute(params![r.finding_id, as_of])
-                .map_err(err)?;
-        }
     }
-    drop((upsert, seen_earlier));
-    // A case a later night raised has not disappeared for an earlier one.
+    drop(upsert);
     let mut gone = tx
-        .prepare(
-            "UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1 \
-             AND last_seen <= ?3",
-        )
+        .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
         .map_err(err)?;
     let mut gone_in_key_order: Vec<&str> = cases
         .disappeared
@@ -927,7 +940,7 @@ pub fn stage(
         .collect();
     gone_in_key_order.sort_unstable();
     for finding_id in gone_in_key_order {
-        gone.execute(params![finding_id, DISAPPEARED, as_of])
+        gone.execute(params![finding_id, DISAPPEARED])
             .map_err(err)?;
     }
     drop(gone);
@@ -1288,7 +1301,9 @@ mod tests {
 
         // An earlier night run again, on that night's extracts: first_seen
         // moves back; last_seen, the sources, evidence and status stay the
-        // later night's.
+        // later night's; a case the later night found gone (b) is not
+        // opened again, one only the earlier night raises (z) not added
+        // (below).
         let prior = Prior::load(&state).unwrap();
         let mut rows = vec![FindingRow {
             evidence: "九月的证据".to_string(),
@@ -1296,6 +1311,7 @@ mod tests {
         }];
         let cases = Cases::classify(&prior, &mut rows).unwrap();
         let day0 = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
+        let mid = NaiveDate::from_ymd_opt(2025, 11, 15).unwrap();
         commit(&state, day0, &rows, &cases, &BTreeMap::new()).unwrap();
         let cases_now = || {
             Ledger::open_existing(&state)
@@ -1317,6 +1333,22 @@ mod tests {
             (again.status.as_str(), again.verdict.as_str()),
             ("持续", "属实")
         );
+        // A night between the two again, raising b (gone since 11-30,
+        // last seen 10-31) and z: b stays gone, z is not added.
+        let prior = Prior::load(&state).unwrap().for_as_of(mid);
+        let mut rows = vec![row("b", "x:f:1"), row("z", "x:f:1")];
+        let cases = Cases::classify(&prior, &mut rows).unwrap();
+        commit(&state, mid, &rows, &cases, &BTreeMap::new()).unwrap();
+        let b_now = &cases_now()["b"];
+        assert_eq!(
+            (
+                b_now.status.as_str(),
+                b_now.first_seen.as_str(),
+                b_now.last_seen.as_str()
+            ),
+            ("已消失", "2025-10-31", "2025-10-31")
+        );
+        assert!(!cases_now().contains_key("z"));
 
         // An earlier night that did not raise it: still open, as the later
         // night left it, and not among the earlier night's disappeared.

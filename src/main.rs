@@ -306,6 +306,14 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 allow_shrink,
             };
             tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
+            if opts.as_of > chrono::Local::now().date_naive() {
+                // Every later night before it would be a past night to the
+                // case ledger (README, case_status).
+                tracing::warn!(
+                    as_of = %opts.as_of,
+                    "as-of 日期晚于今天：此后在该日期之前的夜间运行都将被案件台账视为补跑往日 / the as-of date is after today: the case ledger will take every night run before it as a past night"
+                );
+            }
             let summary = runtime.block_on(run::run(&opts, &config))?;
             sayln!(
                 "完成 / done: {} 条发现 findings, {} 条关联 links → {}",

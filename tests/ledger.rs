@@ -440,6 +440,20 @@ fn an_earlier_night_run_again_leaves_the_later_night_s_cases() {
     assert!(moved > 0 && kept > 0, "moved {moved}, kept {kept}");
 }
 
+/// An as-of date after today is run, with a warning: every night before
+/// it would be a past night to the ledger.
+#[test]
+fn an_as_of_date_after_today_is_warned_of() {
+    let site = Site::new();
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--as-of").unwrap();
+    args[at + 1] = "2999-12-31".into();
+    let o = hedui(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ok(&o);
+    assert!(stderr(&o).contains("as-of 日期晚于今天"), "{}", stderr(&o));
+    assert!(!stderr(&site.run()).contains("as-of 日期晚于今天"));
+}
+
 /// `hedui report` without --config renders from the ledger of the run's
 /// own state folder (its manifest's config names it), not from an empty
 /// one it would make beside the output.
