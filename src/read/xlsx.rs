@@ -97,7 +97,7 @@ pub(super) fn read_xlsx(
                 ),
             }
         }
-        match scan_sheet(&range, is_header) {
+        match scan_sheet(&range, is_header, dates_1904) {
             Some(mut section) => {
                 // Read like any other (a hidden sheet may hold current
                 // rows), but said: it may as well hold last year's.
@@ -568,6 +568,7 @@ fn is_blank(cell: &Data) -> bool {
 fn scan_sheet(
     range: &Range<Data>,
     is_header: &(dyn Fn(&[Cell]) -> bool + Sync),
+    dates_1904: bool,
 ) -> Option<Section> {
     // The range covers the used cells only: its first row need not be the
     // sheet's row 1, and row numbers must be the sheet's own.
@@ -578,7 +579,7 @@ fn scan_sheet(
         let row = first_row.saturating_add(offset).saturating_add(1);
         let fields = cells
             .iter()
-            .map(|cell| Cell::from(cell_text(cell)))
+            .map(|cell| Cell::from(cell_text_in(cell, dates_1904)))
             .collect();
         if scanner.push(row, fields) == Scan::GaveUp {
             return None;
@@ -587,8 +588,14 @@ fn scan_sheet(
     scanner.finish()
 }
 
-/// The text of a cell as Excel shows it in a General-format column.
+/// The text of a cell as Excel shows it in a General-format column, in a
+/// workbook of the 1900 date system.
 pub(super) fn cell_text(cell: &Data) -> String {
+    cell_text_in(cell, false)
+}
+
+/// [`cell_text`] in a workbook of the 1904 date system when `dates_1904`.
+fn cell_text_in(cell: &Data, dates_1904: bool) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(text) => text.strip_prefix('\u{FEFF}').unwrap_or(text).to_owned(),
@@ -596,7 +603,7 @@ pub(super) fn cell_text(cell: &Data) -> String {
         Data::Int(number) => number.to_string(),
         Data::Bool(true) => "TRUE".to_owned(),
         Data::Bool(false) => "FALSE".to_owned(),
-        Data::DateTime(datetime) => datetime_text(datetime),
+        Data::DateTime(datetime) => datetime_text(datetime, dates_1904),
         Data::DateTimeIso(text) | Data::DurationIso(text) => text.clone(),
         // What Excel shows: `#N/A`, `#VALUE!`, `#REF!`, …
         Data::Error(error) => error.to_string(),
@@ -649,12 +656,14 @@ fn excel_scientific(number: f64) -> String {
     }
 }
 
-/// Excel's last day, 9999-12-31, as a serial.
-const MAX_DATE_SERIAL: f64 = 2_958_465.0;
+/// Excel's first and last day, 1900-01-01 and 9999-12-31, as serials of
+/// the 1900 date system and of the 1904 one (1904-01-01 is its day 0).
+const DATE_SERIALS_1900: (f64, f64) = (1.0, 2_958_465.0);
+const DATE_SERIALS_1904: (f64, f64) = (0.0, 2_957_003.0);
 
 /// `YYYY-MM-DD`, with ` HH:MM:SS` when there is a time of day; a duration
 /// (`[h]:mm:ss` format) as hours:minutes:seconds.
-fn datetime_text(datetime: &ExcelDateTime) -> String {
+fn datetime_text(datetime: &ExcelDateTime, dates_1904: bool) -> String {
     if datetime.is_duration() {
         let total_seconds = (datetime.as_f64() * 86_400.0).round();
         let sign = if total_seconds < 0.0 { "-" } else { "" };
@@ -672,7 +681,12 @@ fn datetime_text(datetime: &ExcelDateTime) -> String {
     // empty cell gives 0). The number as it stands, which no date column
     // reads as a date; calamine would show the first or the last day.
     let serial = datetime.as_f64();
-    if !(1.0..MAX_DATE_SERIAL + 1.0).contains(&serial) {
+    let (first, last) = if dates_1904 {
+        DATE_SERIALS_1904
+    } else {
+        DATE_SERIALS_1900
+    };
+    if !(first..last + 1.0).contains(&serial) {
         return float_text(serial);
     }
     let (year, month, day, hour, minute, second, _millis) = datetime.to_ymd_hms_milli();
@@ -741,6 +755,17 @@ mod tests {
         assert_eq!(cell_text(&Data::DateTime(last)), "9999-12-31");
         let first = ExcelDateTime::new(1.0, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(first)), "1900-01-01");
+        // The 1904 system's calendar: day 0 is 1904-01-01, 2957003 its
+        // 9999-12-31.
+        for (serial, text) in [
+            (0.0, "1904-01-01"),
+            (2_957_003.0, "9999-12-31"),
+            (2_957_004.0, "2957004"),
+            (-1.0, "-1"),
+        ] {
+            let cell = ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, true);
+            assert_eq!(cell_text_in(&Data::DateTime(cell), true), text, "{serial}");
+        }
         let date_time = ExcelDateTime::new(45662.5, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(date_time)), "2025-01-05 12:00:00");
         let duration = ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);
