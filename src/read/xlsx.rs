@@ -579,7 +579,7 @@ fn scan_sheet(
         let row = first_row.saturating_add(offset).saturating_add(1);
         let fields = cells
             .iter()
-            .map(|cell| Cell::from(cell_text_in(cell, dates_1904)))
+            .map(|cell| Cell::from(cell_text(cell, dates_1904)))
             .collect();
         if scanner.push(row, fields) == Scan::GaveUp {
             return None;
@@ -589,13 +589,8 @@ fn scan_sheet(
 }
 
 /// The text of a cell as Excel shows it in a General-format column, in a
-/// workbook of the 1900 date system.
-pub(super) fn cell_text(cell: &Data) -> String {
-    cell_text_in(cell, false)
-}
-
-/// [`cell_text`] in a workbook of the 1904 date system when `dates_1904`.
-fn cell_text_in(cell: &Data, dates_1904: bool) -> String {
+/// workbook of the 1904 date system when `dates_1904`.
+fn cell_text(cell: &Data, dates_1904: bool) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(text) => text.strip_prefix('\u{FEFF}').unwrap_or(text).to_owned(),
@@ -727,19 +722,22 @@ mod tests {
 
     #[test]
     fn cell_text_of_other_kinds() {
-        assert_eq!(cell_text(&Data::Empty), "");
+        assert_eq!(cell_text(&Data::Empty, false), "");
         assert_eq!(
-            cell_text(&Data::Int(110105199001011234)),
+            cell_text(&Data::Int(110105199001011234), false),
             "110105199001011234"
         );
-        assert_eq!(cell_text(&Data::Bool(true)), "TRUE");
+        assert_eq!(cell_text(&Data::Bool(true), false), "TRUE");
         assert_eq!(
-            cell_text(&Data::String("\u{FEFF}姓名 ".to_owned())),
+            cell_text(&Data::String("\u{FEFF}姓名 ".to_owned()), false),
             "姓名 "
         );
-        assert_eq!(cell_text(&Data::Error(calamine::CellErrorType::NA)), "#N/A");
+        assert_eq!(
+            cell_text(&Data::Error(calamine::CellErrorType::NA), false),
+            "#N/A"
+        );
         let date = ExcelDateTime::new(45662.0, calamine::ExcelDateTimeType::DateTime, false);
-        assert_eq!(cell_text(&Data::DateTime(date)), "2025-01-05");
+        assert_eq!(cell_text(&Data::DateTime(date), false), "2025-01-05");
         // A date cell holding no day of Excel's calendar is its number.
         for (serial, text) in [
             (0.0, "0"),
@@ -749,12 +747,12 @@ mod tests {
             (1e308, "1E+308"),
         ] {
             let cell = ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
-            assert_eq!(cell_text(&Data::DateTime(cell)), text, "{serial}");
+            assert_eq!(cell_text(&Data::DateTime(cell), false), text, "{serial}");
         }
         let last = ExcelDateTime::new(2_958_465.0, calamine::ExcelDateTimeType::DateTime, false);
-        assert_eq!(cell_text(&Data::DateTime(last)), "9999-12-31");
+        assert_eq!(cell_text(&Data::DateTime(last), false), "9999-12-31");
         let first = ExcelDateTime::new(1.0, calamine::ExcelDateTimeType::DateTime, false);
-        assert_eq!(cell_text(&Data::DateTime(first)), "1900-01-01");
+        assert_eq!(cell_text(&Data::DateTime(first), false), "1900-01-01");
         // The 1904 system's calendar: day 0 is 1904-01-01, 2957003 its
         // 9999-12-31.
         for (serial, text) in [
@@ -764,12 +762,15 @@ mod tests {
             (-1.0, "-1"),
         ] {
             let cell = ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, true);
-            assert_eq!(cell_text_in(&Data::DateTime(cell), true), text, "{serial}");
+            assert_eq!(cell_text(&Data::DateTime(cell), true), text, "{serial}");
         }
         let date_time = ExcelDateTime::new(45662.5, calamine::ExcelDateTimeType::DateTime, false);
-        assert_eq!(cell_text(&Data::DateTime(date_time)), "2025-01-05 12:00:00");
+        assert_eq!(
+            cell_text(&Data::DateTime(date_time), false),
+            "2025-01-05 12:00:00"
+        );
         let duration = ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);
-        assert_eq!(cell_text(&Data::DateTime(duration)), "36:00:00");
+        assert_eq!(cell_text(&Data::DateTime(duration), false), "36:00:00");
     }
 
     /// Three sheets: two with a title row, a header, data, a blank row and a
@@ -985,7 +986,7 @@ mod tests {
             region((4, 2), (9, 8)),
         ];
         assert_eq!(fill_merged(&mut range, &merged), 4);
-        let text = |row, col| cell_text(range.get_value((row, col)).unwrap());
+        let text = |row, col| cell_text(range.get_value((row, col)).unwrap(), false);
         let column = |col| (1..=5).map(|row| text(row, col)).collect::<Vec<_>>();
         assert_eq!(column(0), ["H001", "H001", "H009", "H001", ""]);
         assert_eq!(column(1), ["3", "3", "3", "", ""]);
