@@ -398,16 +398,13 @@ impl Ledger {
             .collect()
     }
 
-    /// The last successful run's accepted rows per extract type.
     /// The latest as-of date of a run recorded (none before the first).
     fn latest_run(&self) -> Result<Option<NaiveDate>, HeduiError> {
-        let latest: Option<String> = self
-            .conn
-            .query_row("SELECT max(as_of) FROM runs", [], |r| r.get(0))
-            .map_err(|e| db_error(&self.path, e))?;
+        let latest = latest_run(&self.conn).map_err(|e| db_error(&self.path, e))?;
         Ok(latest.and_then(|d| d.parse().ok()))
     }
 
+    /// The last successful run's accepted rows per extract type.
     pub fn volumes(&self) -> Result<BTreeMap<String, u64>, HeduiError> {
         let mut stmt = self
             .conn
@@ -799,6 +796,11 @@ pub struct Staged {
     counts: CaseCounts,
 }
 
+/// The latest as-of date (`YYYY-MM-DD`) of a run the ledger recorded.
+fn latest_run(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT max(as_of) FROM runs", [], |r| r.get(0))
+}
+
 /// Writes a completed run's changes to the ledger in a transaction left
 /// open: every finding upserted (first_seen and last_seen the earliest and
 /// latest as-of date that raised it), the disappeared cases marked 已消失,
@@ -866,10 +868,10 @@ pub fn stage(
     // once, in sequence.
     let mut in_key_order: Vec<&FindingRow> = rows.iter().collect();
     in_key_order.sort_unstable_by(|a, b| a.finding_id.cmp(&b.finding_id));
-    let latest: Option<String> = tx
-        .query_row("SELECT max(as_of) FROM runs", [], |r| r.get(0))
-        .map_err(err)?;
-    if latest.is_some_and(|latest| *as_of < latest) {
+    if latest_run(tx)
+        .map_err(err)?
+        .is_some_and(|latest| *as_of < latest)
+    {
         // A night earlier than the ledger's latest run again (an audit of
         // a past night): the ledger's cases are the later nights'. Only
         // the first night a case was seen can move back; no case is added

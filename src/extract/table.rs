@@ -700,28 +700,30 @@ const TURNING_WORDS: &[(&str, &[&str])] = &[
     ("已改造", &["拟", "申请", "待"]),
 ];
 
-/// The values of the status categories (参保状态, 失业登记的状态,
-/// 改造状态): a cell holding two of them (`失业（已就业）`, `注销失业登记`)
-/// says two things, and is no value.
-const STATUS_VALUES: &[&str] = &[
-    "正常参保",
-    "暂停",
-    "终止",
-    "失业",
-    "已就业",
-    "注销",
-    "未纳入",
-    "已纳入计划",
-    "已改造",
+/// The status categories (参保状态, 失业登记's 状态, 改造状态): a cell
+/// holding two of their values (`失业（已就业）`, `注销失业登记`) says two
+/// things, and is no value.
+const STATUS_CATEGORIES: [&[(&str, &[&str])]; 3] = [
+    super::medical_enrollment::STATUS,
+    super::unemployment::STATUS,
+    super::housing_safety::RENOVATION,
 ];
+
+/// Whether `values` is one of [`STATUS_CATEGORIES`] (told by its values: a
+/// constant's address is not its identity).
+fn is_status_category(values: &[(&str, &[&str])]) -> bool {
+    STATUS_CATEGORIES.iter().any(|status| {
+        status.len() == values.len() && status.iter().zip(values).all(|(s, v)| s.0 == v.0)
+    })
+}
 
 /// A longer spelling that holds one of the category's values or spellings
 /// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
 /// spelling of two characters or more it holds decides, but one inside a
 /// longer spelling held only negated (参保 in `未正常参保`) counts for
 /// nothing, and a tie between two values is an error, not a guess. A status
-/// ([`STATUS_VALUES`]) is no value either beside another status or beside a
-/// word that turns it ([`TURNING_WORDS`]).
+/// ([`STATUS_CATEGORIES`]) is no value either beside another status or
+/// beside a word that turns it ([`TURNING_WORDS`]).
 fn contained_category(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
@@ -761,7 +763,7 @@ fn contained_category(
     if held.iter().any(|&(len, v)| len == longest && v != value) {
         return Err(ambiguous());
     }
-    if !STATUS_VALUES.contains(&value) {
+    if !is_status_category(values) {
         return Ok(Some(value));
     }
     if held.iter().any(|&(_, v)| v != value) {
