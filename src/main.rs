@@ -9,6 +9,7 @@ use hedui::cli::{Cli, Command, LogFormat, ReviewCommand, StateArgs};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
 use hedui::ledger::{list, review};
+use hedui::report::mask::mask_ids_in;
 use hedui::report::output::{OutputOwner, refuse_target};
 use hedui::{evaluate, generate, run, validate};
 
@@ -53,10 +54,32 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| MaskedStderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+/// Standard error for the logs, with every ID number masked
+/// ([`mask_ids_in`]): a file or folder named after a person (an input
+/// folder `…/341122196805207712/`, a file `低保_341122196805207712.xlsx`)
+/// is named in log lines and messages, and nothing hedui prints may hold an
+/// ID number in full. The log formatter writes each record in one call.
+struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        match std::str::from_utf8(buf) {
+            Ok(text) => err.write_all(mask_ids_in(text).as_bytes())?,
+            Err(_) => err.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -109,7 +132,7 @@ fn main() -> ExitCode {
             if log_format == LogFormat::Json {
                 tracing::error!(exit_code = e.exit_code(), error = %e, "fatal");
             }
-            eprintln!("{e}");
+            eprintln!("{}", mask_ids_in(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -319,7 +342,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 "完成 / done: {} 条发现 findings, {} 条关联 links → {}",
                 summary.findings,
                 summary.links,
-                opts.out.display()
+                mask_ids_in(&opts.out.display().to_string())
             );
             for (rule, n) in &summary.manifest.findings_per_rule {
                 sayln!("  {rule} {n}");
@@ -346,7 +369,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 sayln!(
                     "  注意：{} 个文件没有数据行 files without data rows: {}",
                     empty.len(),
-                    empty.join(", ")
+                    mask_ids_in(&empty.join(", "))
                 );
             }
             // The same file delivered twice (a copy saved beside it): its
@@ -365,7 +388,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 sayln!(
                     "  注意：{} 个文件内容完全相同（重复交付，其行只计一次）identical files, rows counted once: {}",
                     files.len(),
-                    files.join(", ")
+                    mask_ids_in(&files.join(", "))
                 );
             }
             let ignored = &summary.manifest.ignored;
@@ -373,7 +396,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 sayln!(
                     "  注意：{} 个文件未读取（见 manifest.json 的 ignored）files not read: {}",
                     ignored.len(),
-                    ignored.join(", ")
+                    mask_ids_in(&ignored.join(", "))
                 );
             }
             Ok(())
@@ -498,7 +521,11 @@ fn run(command: Command) -> Result<(), HeduiError> {
             let v = validate::validate(&input, out.as_deref(), &config, as_of);
             say!(
                 "{}",
-                validate::summary_table(&v.inputs.accounts, &v.inputs.ignored)
+                // File names are shown as the logs show them.
+                mask_ids_in(&validate::summary_table(
+                    &v.inputs.accounts,
+                    &v.inputs.ignored
+                ))
             );
             v.outcome
         }

@@ -109,7 +109,7 @@ fn names_another_money_unit(header: &str) -> bool {
 /// stay as they are, so that the message still names the column), or a
 /// minority name's parts with their separator.
 pub fn header_for_message(cell: &str, pasted: bool) -> String {
-    use crate::normalize::text::is_common_han;
+    use crate::normalize::text::is_name_han;
     use crate::report::mask;
     let cell = cell.trim();
     let key = header_key(cell);
@@ -120,7 +120,7 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
         return mask::mask_raw_id(cell);
     }
     let separator = |c: char| matches!(c, '·' | '•' | '・' | '.');
-    let han = cell.chars().any(is_common_han);
+    let han = cell.chars().any(is_name_han);
     // Judged as a name is written in a roster: simplified, without blanks
     // or a former name (張　偉, 王芳（曾用名王方）).
     let normalized = crate::normalize::name::normalize_name(cell);
@@ -131,7 +131,7 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
     };
     let name_like = {
         let n = name.chars().count();
-        let all_han = name.chars().all(|c| is_common_han(c) || separator(c));
+        let all_han = name.chars().all(|c| is_name_han(c) || separator(c));
         let minority = name.contains(separator) && n <= 12;
         let surname = common_surnames().iter().any(|s| name.starts_with(s));
         let header_word = name.chars().any(|c| HEADER_WORD_CHARS.contains(c));
@@ -522,6 +522,11 @@ mod tests {
         assert_eq!(shown("王芳（曾用名王方）"), "王*******）");
         assert_eq!(shown("李四 曾用名李思"), "李*****思");
         assert_eq!(shown("Remarks"), "Remarks");
+        // Rare characters (extension A and B) and 〇 are a name's too.
+        assert_eq!(shown("王䶮"), "王*");
+        assert_eq!(shown("张𠈌华"), "张*华");
+        assert_eq!(shown("陈〇明"), "陈*明");
+        assert_eq!(shown("张〇"), "张*");
         // Header words, even those that begin with a surname, stay: the
         // message must name the column.
         for word in [

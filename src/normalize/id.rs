@@ -329,7 +329,7 @@ pub fn normalize_id(raw: &str) -> NormalizedId {
         } else {
             IdStatus::BadCheck
         }
-    } else if is_check_x_swapped(b) {
+    } else if has_x_in_body(b) {
         IdStatus::BadCheck
     } else if let Some(upgraded) = upgrade_15(&cleaned) {
         // The upgrade computes the check character itself, so only the
@@ -462,33 +462,49 @@ pub fn region_status(id18: &str) -> RegionStatus {
     }
 }
 
-/// A check character `X` swapped with the digit before it (`…10X6` typed
-/// for `…106X`): 16 digits, `X`, a digit. A typing error like any other
-/// neighbour swap, so kept for repair (status `BadCheck`); one ID in eleven
-/// ends in `X`.
-fn is_check_x_swapped(b: &[u8]) -> bool {
+/// An `X` where a digit should be: 18 characters, one `X` among the first
+/// 17 and digits elsewhere (the last may be `X`). A typing error like any
+/// other, so kept for repair (status `BadCheck`): a check character `X`
+/// swapped with the digit before it (`…10X6` typed for `…106X`; one ID in
+/// eleven ends in `X`), or a digit typed as `X` (`341X22…`).
+fn has_x_in_body(b: &[u8]) -> bool {
     b.len() == 18
-        && b[..16].iter().all(u8::is_ascii_digit)
-        && b[16] == b'X'
-        && b[17].is_ascii_digit()
+        && b[..17].iter().filter(|&&c| c == b'X').count() == 1
+        && b[..17].iter().all(|&c| c.is_ascii_digit() || c == b'X')
+        && (b[17].is_ascii_digit() || b[17] == b'X')
 }
 
 /// The 18-character numbers one typing error away from `id` — one character
 /// replaced, or two neighbouring characters swapped — whose check character
 /// is right: the only numbers a real person's (always checked) ID could be
 /// when `id` is a typo of it. Sorted, without duplicates; empty unless `id`
-/// is 17 digits and a digit or `X`, or a check character `X` swapped with
-/// the digit before it (whose one neighbour is the swap back).
+/// is 17 digits and a digit or `X`, or has one `X` among its first 17
+/// characters ([`has_x_in_body`]): then that `X` replaced by a digit, and
+/// the swaps that move it to the end.
 pub fn check_valid_neighbours(id: &str) -> Vec<String> {
     let b = id.as_bytes();
-    if is_check_x_swapped(b) {
-        let mut v = b.to_vec();
-        v.swap(16, 17);
-        return if check_char(&v[..17]) == Some(v[17]) {
-            vec![String::from_utf8(v).expect("ASCII")]
-        } else {
-            Vec::new()
-        };
+    if has_x_in_body(b) {
+        let valid = |v: &[u8]| check_char(&v[..17]) == Some(v[17]);
+        let x = b[..17].iter().position(|&c| c == b'X').expect("one X");
+        let mut out: Vec<Vec<u8>> = (b'0'..=b'9')
+            .map(|d| {
+                let mut v = b.to_vec();
+                v[x] = d;
+                v
+            })
+            .chain((0..17).map(|p| {
+                let mut v = b.to_vec();
+                v.swap(p, p + 1);
+                v
+            }))
+            .filter(|v| valid(v))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        return out
+            .into_iter()
+            .map(|v| String::from_utf8(v).expect("ASCII"))
+            .collect();
     }
     if b.len() != 18
         || !b[..17].iter().all(u8::is_ascii_digit)
@@ -579,6 +595,14 @@ mod tests {
             "000000000000000000",
             "123456789012345678",
             "99999999999999999X",
+            // An X among the first 17: a check character X swapped with
+            // the digit before it, or a digit typed as X.
+            "1101051949123100X2",
+            "1101051949123100X1",
+            "110105194912310X02",
+            "X10105194912310021",
+            "1101051949123100XX",
+            "3411221990030200X1",
         ] {
             assert_eq!(
                 check_valid_neighbours(id),
@@ -587,14 +611,19 @@ mod tests {
             );
         }
         assert!(check_valid_neighbours("11010519491231002").is_empty());
+        assert!(check_valid_neighbours("11010519491231X0X2").is_empty());
         // A check character X swapped with the digit before it: the swap
-        // back, when its check is right (…002X is, …001X is not).
+        // back (…002X), and a 6 typed as X (…0062): two candidates.
         assert_eq!(
             check_valid_neighbours("1101051949123100X2"),
-            ["11010519491231002X"]
+            ["11010519491231002X", "110105194912310062"]
         );
-        assert!(check_valid_neighbours("1101051949123100X1").is_empty());
-        assert!(check_valid_neighbours("110105194912310X02").is_empty());
+        // Both one typing error away from 3411221990030200X1: the swap back
+        // (…001X) and the X replaced (…0001): two candidates.
+        assert_eq!(
+            check_valid_neighbours("3411221990030200X1"),
+            ["341122199003020001", "34112219900302001X"]
+        );
     }
     use proptest::prelude::*;
 
@@ -761,7 +790,7 @@ mod tests {
     }
 
     #[test]
-    fn a_check_x_swapped_with_the_digit_before_it_is_bad_check() {
+    fn an_x_among_the_first_17_characters_is_bad_check() {
         // 34112219800101106X with its last two characters swapped.
         for raw in [
             "3411221980010110X6",
@@ -774,9 +803,12 @@ mod tests {
                 "{raw}"
             );
         }
-        // X anywhere else is no typing error of an ID.
-        assert_eq!(norm("341122198001011X06").1, IdStatus::Malformed);
-        assert_eq!(norm("X41122198001011061").1, IdStatus::Malformed);
+        // So is a digit typed as X, anywhere; two Xs before the end are
+        // two errors.
+        assert_eq!(norm("341122198001011X06").1, IdStatus::BadCheck);
+        assert_eq!(norm("X41122198001011061").1, IdStatus::BadCheck);
+        assert_eq!(norm("X4112219800101106X").1, IdStatus::BadCheck);
+        assert_eq!(norm("X411221980010110X6").1, IdStatus::Malformed);
     }
 
     #[test]

@@ -144,6 +144,16 @@ pub fn is_common_han(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
+/// A character of a Chinese name, rare ones included: the basic block,
+/// the extensions (A: U+3400–U+4DBF, 䶮; B onwards: U+20000–U+323AF, 𠈌),
+/// the compatibility ideographs (their supplement lies in U+20000–U+323AF
+/// too), and 〇 (U+3007, in names as in 陈〇明).
+pub fn is_name_han(c: char) -> bool {
+    is_common_han(c)
+        || matches!(u32::from(c),
+            0x3007 | 0x3400..=0x4DBF | 0xF900..=0xFAFF | 0x20000..=0x323AF)
+}
+
 /// Whether NFKC leaves `s` as it is. Text of ASCII and CJK Unified
 /// Ideographs (U+4E00–U+9FFF, none of which decomposes) — almost every cell
 /// an extract holds — is decided by a range check; anything else by the

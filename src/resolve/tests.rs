@@ -672,6 +672,84 @@ async fn results_are_registered_as_tables() {
     );
 }
 
+/// An X typed among the first 17 characters: the swap that moves it back to
+/// the end and the digit it stands for are both one typing error. Two known
+/// 王伟 one of each away leave the row unlinked; one alone takes it.
+#[tokio::test]
+async fn an_x_in_the_body_counts_every_candidate_it_could_be() {
+    let swapped = "34112219900302001X"; // 3411221990030200X1 swapped back
+    let replaced = "341122199003020001"; // the X typed for a 0
+    assert_eq!(classify(swapped).1, "valid");
+    assert_eq!(classify(replaced).1, "valid");
+    let typed = "3411221990030200X1";
+    let lone = "341122199003060062"; // 孙丽; 3411221990030600X2 replaces its 6
+    let ctx = session(2);
+    let enrollment = table(
+        "参保.csv",
+        PRIMARY,
+        false,
+        &[
+            row(swapped, "王伟"),
+            row(replaced, "王伟"),
+            row(lone, "孙丽"),
+        ],
+    );
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            /* 2 */ row(typed, "王伟"),
+            /* 3 */ row("3411221990030600X2", "孙丽"),
+        ],
+    );
+    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve_all(&ctx, &["medical_enrollment", "medical_settlement"])
+        .await
+        .unwrap();
+    assert_eq!(
+        link(&res, "medical_settlement", "2"),
+        (None, "unlinked".into(), 0.0)
+    );
+    assert_eq!(
+        link(&res, "medical_settlement", "3"),
+        (Some(lone.to_string()), "repaired".into(), 0.93)
+    );
+}
+
+/// Two names on one ID as often as each other: the best-known is the first
+/// in code-point order (冯 before 郑), which says nothing of whose ID it is,
+/// so a typo of the ID written with either name is repaired to it.
+#[tokio::test]
+async fn a_name_tied_with_the_best_known_confirms_a_repair() {
+    let person = id("34112219740808601");
+    let ctx = session(2);
+    let enrollment = table("参保.csv", PRIMARY, false, &[row(&person, "郑成功")]);
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            /* 2 */ row(&person, "冯芳清"),
+            /* 3 */ row(&typo(&person, 17, '0'), "郑成功"),
+            /* 4 */ row(&typo(&person, 17, '0'), "冯芳清"),
+        ],
+    );
+    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve_all(&ctx, &["medical_enrollment", "medical_settlement"])
+        .await
+        .unwrap();
+    for row in ["3", "4"] {
+        assert_eq!(
+            link(&res, "medical_settlement", row).0,
+            Some(person.clone()),
+            "row {row}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_traditional_form_is_a_variant_repair_and_no_conflict() {
     let ctx = session(2);
