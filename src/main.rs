@@ -466,7 +466,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 } else {
                     ""
                 },
-                out.display()
+                mask_ids_in(&out.display().to_string())
             );
             Ok(())
         }

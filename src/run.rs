@@ -906,8 +906,16 @@ fn level_label(level: &str) -> &'static str {
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+/// What is wrong with a bad ID number, for DQ01's evidence.
+fn status_label(status: &str, raw: &str) -> &'static str {
     match status {
+        "bad_check"
+            if crate::normalize::id::normalize_id(raw)
+                .value
+                .is_some_and(|id| crate::normalize::id::has_x_in_body(id.as_bytes())) =>
+        {
+            "前 17 位中有字母 X"
+        }
         "bad_check" => "校验位或出生日期错误",
         "malformed" => "格式错误",
         "sci_notation" => "被科学计数法损坏",
@@ -1043,7 +1051,7 @@ async fn finding_rows(
                 Some(s) => format!(
                     "身份证号{}{}，无法唯一修复，{}",
                     quote_raw(raw_id.value(i).trim()),
-                    status_label(s.value(i)),
+                    status_label(s.value(i), raw_id.value(i)),
                     if method.value(i) == "name_birth" {
                         "记录已按姓名和出生日期关联"
                     } else {
@@ -1684,6 +1692,26 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Schema};
     use arrow::record_batch::RecordBatch;
     use std::sync::{Arc, Mutex};
+
+    /// DQ01 says what is wrong with the number: an X among its first 17
+    /// characters (lower-case or spaced as written) is no check-character
+    /// error.
+    #[test]
+    fn a_bad_id_s_label_names_an_x_among_its_digits() {
+        use super::status_label;
+        assert_eq!(
+            status_label("bad_check", "34112219800101106 1"),
+            "校验位或出生日期错误"
+        );
+        for raw in ["341122198001011x06", " 3411221980010110X6"] {
+            assert_eq!(
+                status_label("bad_check", raw),
+                "前 17 位中有字母 X",
+                "{raw}"
+            );
+        }
+        assert_eq!(status_label("malformed", "34112X"), "格式错误");
+    }
 
     proptest::proptest! {
         /// links.csv's lines are the csv crate's: fields with commas,

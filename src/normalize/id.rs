@@ -43,8 +43,9 @@ pub enum IdStatus {
     Upgraded15,
     /// The right shape but a wrong check character or an impossible birth
     /// date (one after the as-of date among them: see
-    /// [`NormalizedId::born_by`]), or the check character `X` swapped with
-    /// the digit before it: a typing error, kept for repair.
+    /// [`NormalizedId::born_by`]), or an `X` among the first 17 characters
+    /// (a check character `X` swapped with the digit before it, a digit
+    /// typed as `X`): a typing error, kept for repair.
     BadCheck,
     /// Excel turned the number into `1.10105E+17`; the lost digits can never
     /// be recovered.
@@ -467,7 +468,7 @@ pub fn region_status(id18: &str) -> RegionStatus {
 /// other, so kept for repair (status `BadCheck`): a check character `X`
 /// swapped with the digit before it (`…10X6` typed for `…106X`; one ID in
 /// eleven ends in `X`), or a digit typed as `X` (`341X22…`).
-fn has_x_in_body(b: &[u8]) -> bool {
+pub(crate) fn has_x_in_body(b: &[u8]) -> bool {
     b.len() == 18
         && b[..17].iter().filter(|&&c| c == b'X').count() == 1
         && b[..17].iter().all(|&c| c.is_ascii_digit() || c == b'X')

@@ -194,6 +194,16 @@ fn mask_runs(text: &str, is_id: impl Fn(&str) -> bool) -> String {
             } else {
                 out.push_str(&run);
             }
+            // The fraction of a decimal number (a log's `seconds=
+            // 11.428989595000001`) is no ID number, however many digits.
+            if !run.contains('.')
+                && chars.get(i) == Some(&'.')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            {
+                let end = digits_from(i + 1);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
         } else {
             out.push(chars[i]);
             i += 1;
@@ -596,6 +606,16 @@ mod tests {
             "身份证号「1.10105*********E+17」"
         );
         assert_eq!(mask_ids_in("比例 1234567890.5 元"), "比例 1234567890.5 元");
+        // A long fraction is no ID (a log's timing); a float-written ID's
+        // digits before the point are.
+        assert_eq!(
+            mask_ids_in(r#"{"seconds":11.428989595000001}"#),
+            r#"{"seconds":11.428989595000001}"#
+        );
+        assert_eq!(
+            mask_ids_in("号 341122199001011234.0"),
+            "号 341122********1234.0"
+        );
         // The shortest runs that are masked: seven digits around a point
         // (the region code and one more), fifteen digits in a row; one
         // digit fewer is kept.

@@ -274,32 +274,35 @@ pub(crate) fn repairs() -> String {
     // A candidate confirms with the names it is known by that agree with
     // its best-known name: a name another row put on its ID (DQ02: a
     // spouse's on the head's) does not make a typo of that ID the spouse's.
-    // A name that ties with the best-known one (as many rows, the roster
-    // alike) counts too: the best is then only the first in code-point
-    // order, and which of two names sorts first says nothing of whose ID
-    // it is. A record that gives its birth date (a student's) rules out
-    // every candidate born another day: the typo was then in the ID's
-    // other digits, and the person it names may be someone else (a
-    // classmate of the same name born the day the ID says, whom name +
-    // birth date finds).
+    // When a name that disagrees ties with the best-known one (as many
+    // rows, the roster alike: the best is then only the first in code-point
+    // order), whose ID it is is unknown, and no name confirms (`unowned`).
+    // A record that gives its birth date (a student's) rules out every
+    // candidate born another day: the typo was then in the ID's other
+    // digits, and the person it names may be someone else (a classmate of
+    // the same name born the day the ID says, whom name + birth date finds).
     format!(
         "WITH cand AS (SELECT DISTINCT person_id FROM {CANDIDATES}),
          weighed AS (
-            SELECT k.person_id, k.name, max(k.in_roster) * 1000000000000 + sum(k.n) AS w
+            SELECT k.person_id, min(k.name_raw) AS name_raw,
+                   max(k.in_roster) * 1000000000000 + sum(k.n) AS w
             FROM {KNOWN} k JOIN cand ON cand.person_id = k.person_id
             GROUP BY k.person_id, k.name),
          top AS (SELECT person_id, max(w) AS w FROM weighed GROUP BY person_id),
-         tied AS (
-            SELECT weighed.person_id, weighed.name FROM weighed
-            JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w),
+         unowned AS (
+            SELECT DISTINCT weighed.person_id FROM weighed
+            JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w
+            JOIN {PERSONS} p ON p.person_id = weighed.person_id
+            WHERE name_agrees(weighed.name_raw, p.name_raw) = {disagree}),
          scored AS (
             SELECT c.bad_id, b.name_key, b.birth_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
             JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
             JOIN {PERSONS} p ON p.person_id = c.person_id
-            LEFT JOIN tied t ON t.person_id = k.person_id AND t.name = k.name
-            WHERE (name_agrees(k.name_raw, p.name_raw) <> {disagree} OR t.name IS NOT NULL)
+            LEFT JOIN unowned u ON u.person_id = c.person_id
+            WHERE u.person_id IS NULL
+              AND name_agrees(k.name_raw, p.name_raw) <> {disagree}
               AND (b.birth_key = '' OR b.birth_key = substr(c.person_id, 7, 8))
             GROUP BY c.bad_id, b.name_key, b.birth_key, c.person_id)
          SELECT bad_id, name_key, birth_key, max(person_id) AS person_id, max(rank) AS rank
