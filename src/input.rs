@@ -1180,7 +1180,7 @@ fn header_problems(
     let where_ = section
         .sheet
         .as_ref()
-        .map(|s| format!("{name} 工作表 {s}"))
+        .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
         .unwrap_or_else(|| name.to_string());
     let pasted = crate::extract::looks_pasted(&section.header);
     let headers = section

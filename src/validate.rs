@@ -184,11 +184,12 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 a.unknown_columns.join("、")
             );
         }
-        // A sheet may be named after a household head's ID number.
+        // A sheet may be named after a household head (王芳户) or his ID
+        // number.
         let sheets = |names: &[String]| {
             names
                 .iter()
-                .map(|n| crate::report::mask::mask_ids_in(n))
+                .map(|n| crate::read::sheet_for_message(n))
                 .collect::<Vec<_>>()
                 .join("、")
         };

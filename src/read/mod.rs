@@ -293,6 +293,9 @@ fn no_header_message(file: &str, rows: usize, sheets: &[String]) -> String {
             "在前 {rows} 行中未找到表头：{file} / no header row found in the first {rows} rows of {file}"
         )
     } else {
+        // A sheet may be named after a person (王芳户): masked as a header
+        // cell that is a name is.
+        let sheets: Vec<String> = sheets.iter().map(|s| sheet_for_message(s)).collect();
         let zh = sheets.join("、");
         let en = sheets.join(", ");
         format!(
@@ -300,6 +303,13 @@ fn no_header_message(file: &str, rows: usize, sheets: &[String]) -> String {
              no header row found in the first {rows} rows of any sheet of {file} (sheets: {en})"
         )
     }
+}
+
+/// A sheet's name for messages: one that reads as a person's name (a
+/// workbook of one sheet per household, 王芳户) or holds an ID number is
+/// masked, as a header cell is ([`crate::extract::header_for_message`]).
+pub(crate) fn sheet_for_message(sheet: &str) -> String {
+    crate::extract::header_for_message(sheet, false)
 }
 
 /// The file's name for messages: never the full path (it may name a person's

@@ -57,9 +57,10 @@ pub(super) fn read_xlsx(
             ignored_sheets.push(name);
             continue;
         }
-        let mut range = workbook
-            .worksheet_range(&name)
-            .map_err(|err| bad_workbook(format!("工作表 sheet {name}: {err}")))?;
+        let mut range = workbook.worksheet_range(&name).map_err(|err| {
+            let sheet = super::sheet_for_message(&name);
+            bad_workbook(format!("工作表 sheet {sheet}: {err}"))
+        })?;
         // The cells read fine; a merge list that does not is read as none
         // (said in the log, without the sheet's name: it may be a person's).
         let merged = workbook
@@ -1203,6 +1204,31 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("张三"));
+    }
+
+    /// A workbook of one sheet per household names its sheets after the
+    /// heads: the message names them masked.
+    #[test]
+    fn sheets_named_after_persons_are_masked_in_the_message() {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        for sheet in ["王芳户", "李建国", "341122196805207712", "说明"] {
+            workbook
+                .add_worksheet()
+                .set_name(sheet)
+                .unwrap()
+                .write_string(0, 0, "备注")
+                .unwrap();
+        }
+        let bytes = workbook.save_to_buffer().expect("save");
+        let (_dir, path) = temp_file("r.xlsx", &bytes);
+        let err = read_file(&path, &is_header).expect_err("no header");
+        let message = err.to_string();
+        for shown in ["王*户", "李*国", "341122********7712", "说明"] {
+            assert!(message.contains(shown), "{shown}: {message}");
+        }
+        for hidden in ["王芳户", "李建国", "341122196805207712"] {
+            assert!(!message.contains(hidden), "{hidden}");
+        }
     }
 
     #[test]
