@@ -109,7 +109,7 @@ fn names_another_money_unit(header: &str) -> bool {
 /// stay as they are, so that the message still names the column), or a
 /// minority name's parts with their separator.
 pub fn header_for_message(cell: &str, pasted: bool) -> String {
-    use crate::normalize::text::is_name_han;
+    use crate::normalize::text::{is_common_han, is_name_han};
     use crate::report::mask;
     let cell = cell.trim();
     let key = header_key(cell);
@@ -135,7 +135,12 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
         let minority = name.contains(separator) && n <= 12;
         let surname = common_surnames().iter().any(|s| name.starts_with(s));
         let header_word = name.chars().any(|c| HEADER_WORD_CHARS.contains(c));
-        all_han && (minority || ((2..=4).contains(&n) && surname && !header_word))
+        // No header word holds a rare character (䶮, 𠈌) or 〇; names do.
+        let rare = name.chars().any(|c| !is_common_han(c));
+        all_han
+            && (minority
+                || ((1..=6).contains(&n) && rare)
+                || ((2..=4).contains(&n) && surname && !header_word))
     };
     if name_like || (pasted && han) {
         // Blanks inside count for nothing: `李 娜` is masked as `李娜` is.
@@ -527,6 +532,9 @@ mod tests {
         assert_eq!(shown("张𠈌华"), "张*华");
         assert_eq!(shown("陈〇明"), "陈*明");
         assert_eq!(shown("张〇"), "张*");
+        assert_eq!(shown("𠈌明华"), "𠈌*华");
+        assert_eq!(shown("〇明"), "〇*");
+        assert_eq!(shown("䶮"), "*");
         // Header words, even those that begin with a surname, stay: the
         // message must name the column.
         for word in [

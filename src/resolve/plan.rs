@@ -274,26 +274,14 @@ pub(crate) fn repairs() -> String {
     // A candidate confirms with the names it is known by that agree with
     // its best-known name: a name another row put on its ID (DQ02: a
     // spouse's on the head's) does not make a typo of that ID the spouse's.
-    // When a name that disagrees ties with the best-known one (as many
-    // rows, the roster alike: the best is then only the first in code-point
-    // order), whose ID it is is unknown, and no name confirms (`unowned`).
+    // When a name that disagrees ties with the best-known one, whose ID it
+    // is is unknown, and no name confirms ([`unowned`]).
     // A record that gives its birth date (a student's) rules out every
     // candidate born another day: the typo was then in the ID's other
     // digits, and the person it names may be someone else (a classmate of
     // the same name born the day the ID says, whom name + birth date finds).
     format!(
-        "WITH cand AS (SELECT DISTINCT person_id FROM {CANDIDATES}),
-         weighed AS (
-            SELECT k.person_id, min(k.name_raw) AS name_raw,
-                   max(k.in_roster) * 1000000000000 + sum(k.n) AS w
-            FROM {KNOWN} k JOIN cand ON cand.person_id = k.person_id
-            GROUP BY k.person_id, k.name),
-         top AS (SELECT person_id, max(w) AS w FROM weighed GROUP BY person_id),
-         unowned AS (
-            SELECT DISTINCT weighed.person_id FROM weighed
-            JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w
-            JOIN {PERSONS} p ON p.person_id = weighed.person_id
-            WHERE name_agrees(weighed.name_raw, p.name_raw) = {disagree}),
+        "WITH {unowned},
          scored AS (
             SELECT c.bad_id, b.name_key, b.birth_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
@@ -309,7 +297,32 @@ pub(crate) fn repairs() -> String {
          FROM scored WHERE rank > 0
          GROUP BY bad_id, name_key, birth_key
          HAVING count(*) = 1",
+        unowned = unowned(&format!("SELECT DISTINCT person_id FROM {CANDIDATES}")),
         bad = bad_records(),
+        disagree = quote(LEVEL_DISAGREE),
+    )
+}
+
+/// `unowned AS (…)` and the CTEs it needs: of the persons `persons` names
+/// (a query of one `person_id` column, each once), those whose best-known
+/// name ties with a name that disagrees with it (as many rows, the
+/// roster's name outranking any other, as in [`persons`]): the best is then
+/// only the first in code-point order, and whose ID it is is unknown.
+/// Neither repair nor name + birth date links a record to such a person.
+fn unowned(persons: &str) -> String {
+    format!(
+        "owner_cand AS ({persons}),
+         weighed AS (
+            SELECT k.person_id, min(k.name_raw) AS name_raw,
+                   max(k.in_roster) * 1000000000000 + sum(k.n) AS w
+            FROM {KNOWN} k JOIN owner_cand ON owner_cand.person_id = k.person_id
+            GROUP BY k.person_id, k.name),
+         top AS (SELECT person_id, max(w) AS w FROM weighed GROUP BY person_id),
+         unowned AS (
+            SELECT DISTINCT weighed.person_id FROM weighed
+            JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w
+            JOIN {PERSONS} p ON p.person_id = weighed.person_id
+            WHERE name_agrees(weighed.name_raw, p.name_raw) = {disagree})",
         disagree = quote(LEVEL_DISAGREE),
     )
 }
@@ -375,11 +388,17 @@ pub(crate) fn name_birth() -> String {
          known AS (
             SELECT person_id, name_raw, replace(name, {sep}, '') AS bare,
                    substr(person_id, 7, 8) AS birth FROM {KNOWN}),
-         named AS (
+         met AS (
             SELECT r.name, r.birth, r.id_raw, k.person_id
             FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
             JOIN {PERSONS} p ON p.person_id = k.person_id
             WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}),
+         {unowned},
+         -- A person whose ID is unowned links no one; a record that met
+         -- him is not then compared by sound with others (`alone`).
+         named AS (
+            SELECT * FROM met
+            WHERE person_id NOT IN (SELECT person_id FROM unowned)),
          same AS (
             SELECT name, birth, id_raw, max(person_id) AS person_id,
                    count(DISTINCT person_id) AS n
@@ -394,7 +413,7 @@ pub(crate) fn name_birth() -> String {
             SELECT r.name, r.birth, r.id_raw, r.bare, character_length(r.bare) AS len
             FROM rec r
             WHERE NOT EXISTS (
-                SELECT 1 FROM named s WHERE s.name = r.name AND s.birth = r.birth)),
+                SELECT 1 FROM met s WHERE s.name = r.name AND s.birth = r.birth)),
          sounds AS (
             SELECT a.name, a.birth, a.id_raw, max(b.person_id) AS person_id,
                    count(DISTINCT b.person_id) AS n
@@ -407,6 +426,7 @@ pub(crate) fn name_birth() -> String {
          SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same WHERE n = 1
          UNION ALL
          SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds WHERE n = 1",
+        unowned = unowned("SELECT DISTINCT person_id FROM met"),
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),

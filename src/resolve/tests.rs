@@ -724,7 +724,7 @@ async fn an_x_in_the_body_counts_every_candidate_it_could_be() {
 /// head's ID, once each, is the same shape). Two names that agree (王小明,
 /// 王晓明: a homophone) tie without doubt.
 #[tokio::test]
-async fn a_typo_of_an_id_known_as_often_by_two_disagreeing_names_is_not_repaired() {
+async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_student() {
     let person = id("34112219740808601");
     let other = id("34112219810203702");
     let ctx = session(2);
@@ -746,16 +746,52 @@ async fn a_typo_of_an_id_known_as_often_by_two_disagreeing_names_is_not_repaired
             /* 6 */ row(&swap(&other, 8), "王小明"),
         ],
     );
+    // Nor does name + birth date link a student to such a number, under
+    // either name; 何小宝 and 唐大宝 (born 2012-02-02) are one row each.
+    let child = id("34112220120202303");
+    let settlement_2 = table(
+        "结算2.csv",
+        PRIMARY,
+        false,
+        &[row(&child, "何小宝"), row(&child, "唐大宝")],
+    );
+    let student = |name| Row {
+        ids: vec!["".into()],
+        names: vec![name],
+        birth: Some("2012-02-02"),
+        dup: false,
+    };
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[student("何小宝"), student("唐大宝")],
+    );
     register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
     register_batch(&ctx, "medical_settlement", settlement).unwrap();
-    let res = resolve_all(&ctx, &["medical_enrollment", "medical_settlement"])
-        .await
-        .unwrap();
-    for row in ["3", "4"] {
+    register_batch(&ctx, "contribution", settlement_2).unwrap();
+    register_batch(&ctx, "education", education).unwrap();
+    let res = resolve_all(
+        &ctx,
+        &[
+            "medical_enrollment",
+            "medical_settlement",
+            "contribution",
+            "education",
+        ],
+    )
+    .await
+    .unwrap();
+    for (extract, row) in [
+        ("medical_settlement", "3"),
+        ("medical_settlement", "4"),
+        ("education", "2"),
+        ("education", "3"),
+    ] {
         assert_eq!(
-            link(&res, "medical_settlement", row),
+            link(&res, extract, row),
             (None, "unlinked".into(), 0.0),
-            "row {row}"
+            "{extract} row {row}"
         );
     }
     assert_eq!(link(&res, "medical_settlement", "6").0, Some(other));
