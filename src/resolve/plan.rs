@@ -275,7 +275,9 @@ pub(crate) fn repairs() -> String {
     // its best-known name: a name another row put on its ID (DQ02: a
     // spouse's on the head's) does not make a typo of that ID the spouse's.
     // When a name that disagrees ties with the best-known one, whose ID it
-    // is is unknown, and no name confirms ([`unowned`]).
+    // is is unknown ([`unowned`]): every name it is known by makes it a
+    // candidate (the record may be its owner's), and it is repaired to by
+    // none (another candidate is then no more the only one than before).
     // A record that gives its birth date (a student's) rules out every
     // candidate born another day: the typo was then in the ID's other
     // digits, and the person it names may be someone else (a classmate of
@@ -289,14 +291,15 @@ pub(crate) fn repairs() -> String {
             JOIN {KNOWN} k ON k.person_id = c.person_id
             JOIN {PERSONS} p ON p.person_id = c.person_id
             LEFT JOIN unowned u ON u.person_id = c.person_id
-            WHERE u.person_id IS NULL
-              AND name_agrees(k.name_raw, p.name_raw) <> {disagree}
+            WHERE (name_agrees(k.name_raw, p.name_raw) <> {disagree} OR u.person_id IS NOT NULL)
               AND (b.birth_key = '' OR b.birth_key = substr(c.person_id, 7, 8))
-            GROUP BY c.bad_id, b.name_key, b.birth_key, c.person_id)
-         SELECT bad_id, name_key, birth_key, max(person_id) AS person_id, max(rank) AS rank
-         FROM scored WHERE rank > 0
-         GROUP BY bad_id, name_key, birth_key
-         HAVING count(*) = 1",
+            GROUP BY c.bad_id, b.name_key, b.birth_key, c.person_id),
+         single AS (
+            SELECT bad_id, name_key, birth_key, max(person_id) AS person_id, max(rank) AS rank
+            FROM scored WHERE rank > 0
+            GROUP BY bad_id, name_key, birth_key
+            HAVING count(*) = 1)
+         SELECT * FROM single WHERE person_id NOT IN (SELECT person_id FROM unowned)",
         unowned = unowned(&format!("SELECT DISTINCT person_id FROM {CANDIDATES}")),
         bad = bad_records(),
         disagree = quote(LEVEL_DISAGREE),
@@ -388,21 +391,21 @@ pub(crate) fn name_birth() -> String {
          known AS (
             SELECT person_id, name_raw, replace(name, {sep}, '') AS bare,
                    substr(person_id, 7, 8) AS birth FROM {KNOWN}),
-         met AS (
-            SELECT r.name, r.birth, r.id_raw, k.person_id
-            FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth
-            JOIN {PERSONS} p ON p.person_id = k.person_id
-            WHERE name_agrees(k.name_raw, p.name_raw) <> {disagree}),
+         near AS (
+            SELECT r.name, r.birth, r.id_raw, k.person_id, k.name_raw
+            FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth),
          {unowned},
-         -- A person whose ID is unowned links no one; a record that met
-         -- him is not then compared by sound with others (`alone`).
-         named AS (
-            SELECT * FROM met
-            WHERE person_id NOT IN (SELECT person_id FROM unowned)),
+         -- A person whose ID is unowned is met under every name he is
+         -- known by (the record may be its owner's) and links no one.
+         met AS (
+            SELECT n.name, n.birth, n.id_raw, n.person_id
+            FROM near n JOIN {PERSONS} p ON p.person_id = n.person_id
+            WHERE name_agrees(n.name_raw, p.name_raw) <> {disagree}
+               OR n.person_id IN (SELECT person_id FROM unowned)),
          same AS (
             SELECT name, birth, id_raw, max(person_id) AS person_id,
                    count(DISTINCT person_id) AS n
-            FROM named WHERE id_raw IS NULL OR sci_notation_fits(id_raw, person_id)
+            FROM met WHERE id_raw IS NULL OR sci_notation_fits(id_raw, person_id)
             GROUP BY name, birth, id_raw),
          best AS (
             SELECT person_id, name, replace(name, {sep}, '') AS bare,
@@ -423,10 +426,11 @@ pub(crate) fn name_birth() -> String {
               AND name_agrees(a.name, b.name) = {homophone}
               AND (a.id_raw IS NULL OR sci_notation_fits(a.id_raw, b.person_id))
             GROUP BY a.name, a.birth, a.id_raw)
-         SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same WHERE n = 1
+         SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same
+         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM unowned)
          UNION ALL
          SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds WHERE n = 1",
-        unowned = unowned("SELECT DISTINCT person_id FROM met"),
+        unowned = unowned("SELECT DISTINCT person_id FROM near"),
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),

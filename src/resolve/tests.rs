@@ -797,6 +797,67 @@ async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_stud
     assert_eq!(link(&res, "medical_settlement", "6").0, Some(other));
 }
 
+/// A person whose ID is unowned (two disagreeing names, once each) still
+/// stands in the way of another: a typo one error from both, or a student
+/// of his name and birth date, is linked to neither (leaving him out would
+/// make the other the only candidate).
+#[tokio::test]
+async fn an_unowned_id_still_counts_as_a_candidate() {
+    let unowned = "341122201202023037"; // 何小宝 once, 唐大宝 once
+    let other = "341122201202023010"; // 何小宝, born the same day
+    let typed = "341122201202023030"; // one error from each
+    assert_eq!(classify(unowned).1, "valid");
+    assert_eq!(classify(other).1, "valid");
+    assert_eq!(classify(typed).1, "bad_check");
+    let ctx = session(2);
+    let enrollment = table(
+        "参保.csv",
+        PRIMARY,
+        false,
+        &[row(unowned, "何小宝"), row(other, "何小宝")],
+    );
+    let contribution = table("缴费.csv", PRIMARY, false, &[row(unowned, "唐大宝")]);
+    let settlement = table("结算.csv", PRIMARY, false, &[row(typed, "何小宝")]);
+    let student = |name| Row {
+        ids: vec!["".into()],
+        names: vec![name],
+        birth: Some("2012-02-02"),
+        dup: false,
+    };
+    let education = table(
+        "学籍.csv",
+        PRIMARY,
+        true,
+        &[student("何小宝"), student("唐大宝")],
+    );
+    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
+    register_batch(&ctx, "contribution", contribution).unwrap();
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    register_batch(&ctx, "education", education).unwrap();
+    let res = resolve_all(
+        &ctx,
+        &[
+            "medical_enrollment",
+            "contribution",
+            "medical_settlement",
+            "education",
+        ],
+    )
+    .await
+    .unwrap();
+    for (extract, row) in [
+        ("medical_settlement", "2"),
+        ("education", "2"),
+        ("education", "3"),
+    ] {
+        assert_eq!(
+            link(&res, extract, row),
+            (None, "unlinked".into(), 0.0),
+            "{extract} row {row}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_traditional_form_is_a_variant_repair_and_no_conflict() {
     let ctx = session(2);
