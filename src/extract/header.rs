@@ -135,11 +135,15 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
         let minority = name.contains(separator) && n <= 12;
         let surname = common_surnames().iter().any(|s| name.starts_with(s));
         let header_word = name.chars().any(|c| HEADER_WORD_CHARS.contains(c));
-        // No header word holds a rare character (䶮, 𠈌) or 〇; names do.
+        // Names hold rare characters (䶮, 𠈌) and 〇, header words seldom:
+        // not a number or date in Chinese numerals (二〇二四年, 〇至三岁).
         let rare = name.chars().any(|c| !is_common_han(c));
+        let numeral = name
+            .chars()
+            .all(|c| "〇零一二三四五六七八九十百千年月日岁至".contains(c));
         all_han
             && (minority
-                || ((1..=6).contains(&n) && rare)
+                || ((1..=6).contains(&n) && rare && !header_word && !numeral)
                 || ((2..=4).contains(&n) && surname && !header_word))
     };
     if name_like || (pasted && han) {
@@ -535,6 +539,9 @@ mod tests {
         assert_eq!(shown("𠈌明华"), "𠈌*华");
         assert_eq!(shown("〇明"), "〇*");
         assert_eq!(shown("䶮"), "*");
+        for word in ["二〇二四年", "〇至三岁", "〇岁儿童数"] {
+            assert_eq!(shown(word), word);
+        }
         // Header words, even those that begin with a surname, stay: the
         // message must name the column.
         for word in [

@@ -429,8 +429,12 @@ pub(crate) fn name_birth() -> String {
          SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same
          WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM unowned)
          UNION ALL
-         SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds WHERE n = 1",
-        unowned = unowned("SELECT DISTINCT person_id FROM near"),
+         SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds
+         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM unowned)",
+        // Every person of a record's birth date: those it met by name, and
+        // those the sound-alike fallback compares.
+        unowned =
+            unowned("SELECT DISTINCT person_id FROM known WHERE birth IN (SELECT birth FROM rec)"),
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),

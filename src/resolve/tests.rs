@@ -765,7 +765,7 @@ async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_stud
         "学籍.csv",
         PRIMARY,
         true,
-        &[student("何小宝"), student("唐大宝")],
+        &[student("何小宝"), student("唐大宝"), student("何晓宝")],
     );
     register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
     register_batch(&ctx, "medical_settlement", settlement).unwrap();
@@ -787,6 +787,8 @@ async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_stud
         ("medical_settlement", "4"),
         ("education", "2"),
         ("education", "3"),
+        // Nor by sound (何晓宝 for 何小宝).
+        ("education", "4"),
     ] {
         assert_eq!(
             link(&res, extract, row),
