@@ -718,6 +718,27 @@ async fn an_x_in_the_body_counts_every_candidate_it_could_be() {
     );
 }
 
+/// Each (extract, table) registered in a fresh session, then resolved.
+async fn resolve_tables(tables: Vec<(&str, RecordBatch)>) -> Resolved {
+    let ctx = session(2);
+    let names: Vec<&str> = tables.iter().map(|(name, _)| *name).collect();
+    for (name, batch) in tables {
+        register_batch(&ctx, name, batch).unwrap();
+    }
+    resolve_all(&ctx, &names).await.unwrap()
+}
+
+/// Each (extract, row) is unlinked.
+fn assert_unlinked(res: &Resolved, rows: &[(&str, &str)]) {
+    for &(extract, row) in rows {
+        assert_eq!(
+            link(res, extract, row),
+            (None, "unlinked".into(), 0.0),
+            "{extract} row {row}"
+        );
+    }
+}
+
 /// Two names on one ID as often as each other: the best-known is only the
 /// first in code-point order (冯 before 郑), so whose ID it is is unknown
 /// and a typo of it is repaired under neither name (a spouse's name on the
@@ -727,7 +748,6 @@ async fn an_x_in_the_body_counts_every_candidate_it_could_be() {
 async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_student() {
     let person = id("34112219740808601");
     let other = id("34112219810203702");
-    let ctx = session(2);
     let enrollment = table(
         "参保.csv",
         PRIMARY,
@@ -755,47 +775,34 @@ async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_stud
         false,
         &[row(&child, "何小宝"), row(&child, "唐大宝")],
     );
-    let student = |name| Row {
-        ids: vec!["".into()],
-        names: vec![name],
-        birth: Some("2012-02-02"),
-        dup: false,
-    };
     let education = table(
         "学籍.csv",
         PRIMARY,
         true,
-        &[student("何小宝"), student("唐大宝"), student("何晓宝")],
-    );
-    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
-    register_batch(&ctx, "medical_settlement", settlement).unwrap();
-    register_batch(&ctx, "contribution", settlement_2).unwrap();
-    register_batch(&ctx, "education", education).unwrap();
-    let res = resolve_all(
-        &ctx,
         &[
-            "medical_enrollment",
-            "medical_settlement",
-            "contribution",
-            "education",
+            student("", "何小宝", "2012-02-02"),
+            student("", "唐大宝", "2012-02-02"),
+            student("", "何晓宝", "2012-02-02"),
         ],
-    )
-    .await
-    .unwrap();
-    for (extract, row) in [
-        ("medical_settlement", "3"),
-        ("medical_settlement", "4"),
-        ("education", "2"),
-        ("education", "3"),
-        // Nor by sound (何晓宝 for 何小宝).
-        ("education", "4"),
-    ] {
-        assert_eq!(
-            link(&res, extract, row),
-            (None, "unlinked".into(), 0.0),
-            "{extract} row {row}"
-        );
-    }
+    );
+    let res = resolve_tables(vec![
+        ("medical_enrollment", enrollment),
+        ("medical_settlement", settlement),
+        ("contribution", settlement_2),
+        ("education", education),
+    ])
+    .await;
+    assert_unlinked(
+        &res,
+        &[
+            ("medical_settlement", "3"),
+            ("medical_settlement", "4"),
+            ("education", "2"),
+            ("education", "3"),
+            // Nor by sound (何晓宝 for 何小宝).
+            ("education", "4"),
+        ],
+    );
     assert_eq!(link(&res, "medical_settlement", "6").0, Some(other));
 }
 
@@ -811,7 +818,6 @@ async fn an_unowned_id_still_counts_as_a_candidate() {
     assert_eq!(classify(unowned).1, "valid");
     assert_eq!(classify(other).1, "valid");
     assert_eq!(classify(typed).1, "bad_check");
-    let ctx = session(2);
     let enrollment = table(
         "参保.csv",
         PRIMARY,
@@ -820,44 +826,30 @@ async fn an_unowned_id_still_counts_as_a_candidate() {
     );
     let contribution = table("缴费.csv", PRIMARY, false, &[row(unowned, "唐大宝")]);
     let settlement = table("结算.csv", PRIMARY, false, &[row(typed, "何小宝")]);
-    let student = |name| Row {
-        ids: vec!["".into()],
-        names: vec![name],
-        birth: Some("2012-02-02"),
-        dup: false,
-    };
     let education = table(
         "学籍.csv",
         PRIMARY,
         true,
-        &[student("何小宝"), student("唐大宝")],
-    );
-    register_batch(&ctx, "medical_enrollment", enrollment).unwrap();
-    register_batch(&ctx, "contribution", contribution).unwrap();
-    register_batch(&ctx, "medical_settlement", settlement).unwrap();
-    register_batch(&ctx, "education", education).unwrap();
-    let res = resolve_all(
-        &ctx,
         &[
-            "medical_enrollment",
-            "contribution",
-            "medical_settlement",
-            "education",
+            student("", "何小宝", "2012-02-02"),
+            student("", "唐大宝", "2012-02-02"),
         ],
-    )
-    .await
-    .unwrap();
-    for (extract, row) in [
-        ("medical_settlement", "2"),
-        ("education", "2"),
-        ("education", "3"),
-    ] {
-        assert_eq!(
-            link(&res, extract, row),
-            (None, "unlinked".into(), 0.0),
-            "{extract} row {row}"
-        );
-    }
+    );
+    let res = resolve_tables(vec![
+        ("medical_enrollment", enrollment),
+        ("contribution", contribution),
+        ("medical_settlement", settlement),
+        ("education", education),
+    ])
+    .await;
+    assert_unlinked(
+        &res,
+        &[
+            ("medical_settlement", "2"),
+            ("education", "2"),
+            ("education", "3"),
+        ],
+    );
 }
 
 #[tokio::test]
