@@ -69,6 +69,8 @@ pub mod tables {
     /// The names persons are known by: a view over SEEN.
     pub(crate) const KNOWN: &str = "_resolve_known";
     pub(crate) const PERSONS: &str = "_resolve_persons";
+    /// The persons whose ID is unowned (`plan::unowned`): few.
+    pub(crate) const UNOWNED: &str = "_resolve_unowned";
     pub(crate) const DIRECT: &str = "_resolve_direct";
     pub(crate) const CANDIDATES: &str = "_resolve_candidates";
     pub(crate) const REPAIRS: &str = "_resolve_repairs";
@@ -99,7 +101,7 @@ pub mod tables {
     /// Dropped once resolution is done; RESOLVED, the views of the linked
     /// rows (over the extracts' own columns) and the table of the other
     /// rows stay under the views LINKS and RESOLVED_IDS.
-    pub(crate) const INTERMEDIATE: [&str; 12] = [
+    pub(crate) const INTERMEDIATE: [&str; 13] = [
         OBS,
         OBS_LINKED,
         OBS_OTHER,
@@ -107,6 +109,7 @@ pub mod tables {
         SEEN,
         KNOWN,
         PERSONS,
+        UNOWNED,
         DIRECT,
         CANDIDATES,
         REPAIRS,
@@ -322,6 +325,7 @@ fn steps(observations: String) -> Vec<(&'static str, String)> {
         (SEEN, plan::seen_names()),
         (KNOWN, plan::known_names()),
         (PERSONS, plan::persons()),
+        (UNOWNED, plan::unowned()),
         (DIRECT, plan::direct_levels()),
         (CANDIDATES, plan::repair_candidates()),
         (REPAIRS, plan::repairs()),

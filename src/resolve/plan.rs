@@ -178,6 +178,9 @@ const BEST_NAME_KEY: &str = "concat(CAST(1 - in_roster AS VARCHAR), \
 /// name is a person too, with none. (One aggregate over every row, where a
 /// distinct set of the IDs was joined with one over the counted names:
 /// county 0.36–0.39 → 0.27 s, city 4.5–4.9 → 4.2 s.)
+///
+/// `names`: how many names the person is known by (those counted), for
+/// [`unowned`], which looks only at persons known by two or more.
 pub(crate) fn persons() -> String {
     format!(
         "WITH counted AS (
@@ -187,14 +190,40 @@ pub(crate) fn persons() -> String {
             FROM {SEEN}
             GROUP BY id, name),
          best AS (
-            SELECT person_id, min(CASE WHEN n > 0 THEN {best_key} END) AS k
+            SELECT person_id, min(CASE WHEN n > 0 THEN {best_key} END) AS k,
+                   count(CASE WHEN n > 0 THEN 1 END) AS names
             FROM counted GROUP BY person_id),
          split AS (
-            SELECT person_id, k, CAST(right(k, 10) AS BIGINT) AS len FROM best)
+            SELECT person_id, k, names, CAST(right(k, 10) AS BIGINT) AS len FROM best)
          SELECT person_id, substr(k, 14, len) AS name,
-                substr(k, 15 + len, character_length(k) - 24 - len) AS name_raw
+                substr(k, 15 + len, character_length(k) - 24 - len) AS name_raw, names
          FROM split",
         best_key = BEST_NAME_KEY,
+    )
+}
+
+/// The persons whose ID is unowned: their best-known name ties with a
+/// name that disagrees with it (as many rows, the roster's name outranking
+/// any other, as in [`persons`]). The best is then only the first in
+/// code-point order, and whose ID it is is unknown: neither repair nor
+/// name + birth date links a record to such a person. Only a person known
+/// by two names or more can tie; their names alone are weighed again.
+/// (One step, where repair and name + birth date each weighed their
+/// candidates' names: county 0.6 s.)
+pub(crate) fn unowned() -> String {
+    format!(
+        "WITH several AS (SELECT person_id, name_raw FROM {PERSONS} WHERE names > 1),
+         weighed AS (
+            SELECT k.person_id, min(k.name_raw) AS name_raw,
+                   max(k.in_roster) * 1000000000000 + sum(k.n) AS w
+            FROM {KNOWN} k JOIN several ON several.person_id = k.person_id
+            GROUP BY k.person_id, k.name),
+         top AS (SELECT person_id, max(w) AS w FROM weighed GROUP BY person_id)
+         SELECT DISTINCT weighed.person_id FROM weighed
+         JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w
+         JOIN several p ON p.person_id = weighed.person_id
+         WHERE name_agrees(weighed.name_raw, p.name_raw) = {disagree}",
+        disagree = quote(LEVEL_DISAGREE),
     )
 }
 
@@ -283,14 +312,13 @@ pub(crate) fn repairs() -> String {
     // digits, and the person it names may be someone else (a classmate of
     // the same name born the day the ID says, whom name + birth date finds).
     format!(
-        "WITH {unowned},
-         scored AS (
+        "WITH scored AS (
             SELECT c.bad_id, b.name_key, b.birth_key, c.person_id, max({rank_case}) AS rank
             FROM {CANDIDATES} c
             JOIN ({bad}) b ON b.bad_id = c.bad_id
             JOIN {KNOWN} k ON k.person_id = c.person_id
             JOIN {PERSONS} p ON p.person_id = c.person_id
-            LEFT JOIN unowned u ON u.person_id = c.person_id
+            LEFT JOIN {UNOWNED} u ON u.person_id = c.person_id
             WHERE (name_agrees(k.name_raw, p.name_raw) <> {disagree} OR u.person_id IS NOT NULL)
               AND (b.birth_key = '' OR b.birth_key = substr(c.person_id, 7, 8))
             GROUP BY c.bad_id, b.name_key, b.birth_key, c.person_id),
@@ -299,33 +327,8 @@ pub(crate) fn repairs() -> String {
             FROM scored WHERE rank > 0
             GROUP BY bad_id, name_key, birth_key
             HAVING count(*) = 1)
-         SELECT * FROM single WHERE person_id NOT IN (SELECT person_id FROM unowned)",
-        unowned = unowned(&format!("SELECT DISTINCT person_id FROM {CANDIDATES}")),
+         SELECT * FROM single WHERE person_id NOT IN (SELECT person_id FROM {UNOWNED})",
         bad = bad_records(),
-        disagree = quote(LEVEL_DISAGREE),
-    )
-}
-
-/// `unowned AS (…)` and the CTEs it needs: of the persons `persons` names
-/// (a query of one `person_id` column, each once), those whose best-known
-/// name ties with a name that disagrees with it (as many rows, the
-/// roster's name outranking any other, as in [`persons`]): the best is then
-/// only the first in code-point order, and whose ID it is is unknown.
-/// Neither repair nor name + birth date links a record to such a person.
-fn unowned(persons: &str) -> String {
-    format!(
-        "owner_cand AS ({persons}),
-         weighed AS (
-            SELECT k.person_id, min(k.name_raw) AS name_raw,
-                   max(k.in_roster) * 1000000000000 + sum(k.n) AS w
-            FROM {KNOWN} k JOIN owner_cand ON owner_cand.person_id = k.person_id
-            GROUP BY k.person_id, k.name),
-         top AS (SELECT person_id, max(w) AS w FROM weighed GROUP BY person_id),
-         unowned AS (
-            SELECT DISTINCT weighed.person_id FROM weighed
-            JOIN top ON top.person_id = weighed.person_id AND top.w = weighed.w
-            JOIN {PERSONS} p ON p.person_id = weighed.person_id
-            WHERE name_agrees(weighed.name_raw, p.name_raw) = {disagree})",
         disagree = quote(LEVEL_DISAGREE),
     )
 }
@@ -394,14 +397,13 @@ pub(crate) fn name_birth() -> String {
          near AS (
             SELECT r.name, r.birth, r.id_raw, k.person_id, k.name_raw
             FROM rec r JOIN known k ON k.bare = r.bare AND k.birth = r.birth),
-         {unowned},
          -- A person whose ID is unowned is met under every name he is
          -- known by (the record may be its owner's) and links no one.
          met AS (
             SELECT n.name, n.birth, n.id_raw, n.person_id
             FROM near n JOIN {PERSONS} p ON p.person_id = n.person_id
             WHERE name_agrees(n.name_raw, p.name_raw) <> {disagree}
-               OR n.person_id IN (SELECT person_id FROM unowned)),
+               OR n.person_id IN (SELECT person_id FROM {UNOWNED})),
          same AS (
             SELECT name, birth, id_raw, max(person_id) AS person_id,
                    count(DISTINCT person_id) AS n
@@ -427,14 +429,10 @@ pub(crate) fn name_birth() -> String {
               AND (a.id_raw IS NULL OR sci_notation_fits(a.id_raw, b.person_id))
             GROUP BY a.name, a.birth, a.id_raw)
          SELECT name, birth, id_raw, person_id, {same_level} AS level FROM same
-         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM unowned)
+         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM {UNOWNED})
          UNION ALL
          SELECT name, birth, id_raw, person_id, {homophone} AS level FROM sounds
-         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM unowned)",
-        // Every person of a record's birth date: those it met by name, and
-        // those the sound-alike fallback compares.
-        unowned =
-            unowned("SELECT DISTINCT person_id FROM known WHERE birth IN (SELECT birth FROM rec)"),
+         WHERE n = 1 AND person_id NOT IN (SELECT person_id FROM {UNOWNED})",
         statuses = name_birth_statuses(),
         same_level = quote(LEVEL_SAME),
         homophone = quote(LEVEL_HOMOPHONE),

@@ -1528,8 +1528,8 @@ fn resolution_s_own_steps_wait_for_what_they_read() {
             vec![OBS],
             vec![SEEN],
             vec![KNOWN, PERSONS],
-            vec![DIRECT, CANDIDATES, NAME_BIRTH],
-            vec![REPAIRS, RESOLVED_LINKED],
+            vec![UNOWNED, DIRECT, CANDIDATES],
+            vec![REPAIRS, NAME_BIRTH, RESOLVED_LINKED],
             vec![RESOLVED_OTHER],
             vec![RESOLVED],
         ]
