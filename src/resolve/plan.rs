@@ -179,8 +179,9 @@ const BEST_NAME_KEY: &str = "concat(CAST(1 - in_roster AS VARCHAR), \
 /// distinct set of the IDs was joined with one over the counted names:
 /// county 0.36–0.39 → 0.27 s, city 4.5–4.9 → 4.2 s.)
 ///
-/// `names`: how many names the person is known by (those counted), for
-/// [`unowned`], which looks only at persons known by two or more.
+/// `names`: how many names the person is known by (those counted): only a
+/// person known by two or more can be [`unowned`] or a DQ02 suspect
+/// ([`dq02_suspects`]).
 pub(crate) fn persons() -> String {
     format!(
         "WITH counted AS (
@@ -631,14 +632,16 @@ pub(crate) fn dq01_invalid_id() -> String {
 
 /// DQ02's suspects: every known name of each person with a name that is not
 /// a variant of the name the person is best known by (few rows: the one
-/// pass of the name test over every known name). See [`dq02_name_conflict`].
+/// pass of the name test over the known names of the persons known by two
+/// names or more: one name's ways of being written all agree with it).
+/// See [`dq02_name_conflict`].
 pub(crate) fn dq02_suspects() -> String {
     format!(
         "SELECT k.person_id, k.name, k.name_raw FROM {KNOWN} k
          WHERE k.person_id IN (
             SELECT k2.person_id FROM {KNOWN} k2 JOIN {PERSONS} p
               ON p.person_id = k2.person_id
-            WHERE name_agrees(k2.name_raw, p.name_raw) = {disagree})",
+            WHERE p.names > 1 AND name_agrees(k2.name_raw, p.name_raw) = {disagree})",
         disagree = quote(LEVEL_DISAGREE),
     )
 }
