@@ -211,8 +211,8 @@ pub(crate) fn persons() -> String {
 /// by two names or more can tie; their names alone are weighed again.
 /// (One step, where repair and name + birth date each weighed their
 /// candidates' names, name + birth date every person born on a record's
-/// birth date: those two steps took county 0.82 → 0.27 s, city 23.7 →
-/// 3.3 s, this one's 0.10 s and 1.13 s included.)
+/// birth date: those two steps took county 0.82 → 0.37 s, city 23.7 →
+/// 4.4 s, this one's 0.10 s and 1.13 s included.)
 pub(crate) fn unowned() -> String {
     format!(
         "WITH several AS (SELECT person_id, name_raw FROM {PERSONS} WHERE names > 1),
