@@ -1,25 +1,29 @@
 //! Work files: the tables of a session that keeps them on disk. Each
-//! partition of a table is a set of Arrow IPC files, one per column, cut
-//! into the same batches, in LZ4 frames where LZ4 shrinks the column well
-//! ([`compresses`]). Writing one is the in-memory layout copied out, and a
-//! scan opens only the columns its query uses, where Parquet encodes and
-//! decodes every value and an IPC file of whole rows is read whole.
+//! partition of a table is a set of files, one per column, cut into the
+//! same batches: each batch an Arrow IPC message, as one LZ4 block where
+//! LZ4 shrinks the column well ([`compresses`]; see [`Frame`]). Writing one
+//! is the in-memory layout copied out, and a scan opens only the columns
+//! its query uses, where Parquet encodes and decodes every value and an IPC
+//! file of whole rows is read whole.
 //! [`DiskTable`] tells the planner the table's exact row count, so that
 //! joins put the smaller side in the hash table as they do for tables in
 //! memory.
 
 use std::fmt;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayData, ArrayRef, RecordBatchOptions};
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::arrow::ipc::CompressionType;
-use datafusion::arrow::ipc::reader::FileReader;
-use datafusion::arrow::ipc::writer::{FileWriter, IpcWriteOptions};
+use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use datafusion::arrow::ipc::reader::FileDecoder;
+use datafusion::arrow::ipc::writer::{
+    DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, write_message,
+};
+use datafusion::arrow::ipc::{Block, MetadataVersion};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
@@ -47,6 +51,8 @@ fn io_error(path: &Path, e: impl fmt::Display) -> DataFusionError {
 pub struct WorkPart {
     /// Column files in schema order.
     columns: Vec<PathBuf>,
+    /// Each column's field, as written.
+    fields: Vec<FieldRef>,
     /// Each column's size in memory as written (the Arrow buffers), for
     /// the planner to compare join sides by as it does tables in memory.
     column_memory: Vec<u64>,
@@ -79,6 +85,7 @@ impl WorkPart {
         }
         let mut part = self.clone();
         part.columns.extend(other.columns);
+        part.fields.extend(other.fields);
         part.column_memory.extend(other.column_memory);
         Ok(part)
     }
@@ -87,16 +94,19 @@ impl WorkPart {
     pub fn read_column(&self, c: usize) -> Result<ColumnReader> {
         let path = &self.columns[c];
         let file = File::open(path).map_err(|e| io_error(path, e))?;
-        let reader = FileReader::try_new_buffered(file, None).map_err(|e| io_error(path, e))?;
+        let schema = Arc::new(Schema::new(vec![self.fields[c].clone()]));
+        let decoder = FileDecoder::new(schema, MetadataVersion::V5);
         // SAFETY: a part's files are written by this process only
         // (WorkPartWriter, from arrays that were valid), in an owner-only
         // folder of this run, and read back unchanged; the same trust
         // DataFusion gives its own spill files. Validating every string
         // again took 3-4 % of a city run's CPU.
-        let reader = unsafe { reader.with_skip_validation(true) };
+        let decoder = unsafe { decoder.with_skip_validation(true) };
         Ok(ColumnReader {
             path: path.clone(),
-            reader,
+            file,
+            decoder,
+            packed: Vec::new(),
         })
     }
 
@@ -113,47 +123,211 @@ impl WorkPart {
     }
 }
 
+/// How a work file holds a batch: a header of [`Frame::HEADER`] bytes
+/// (how it is stored, the length of the IPC message's metadata, the
+/// message's length and the bytes stored, little-endian), then the stored
+/// bytes: the message (its metadata, then its body) as it is, or as one
+/// LZ4 block. Arrow's own IPC compression puts each buffer of a batch in an
+/// LZ4 frame of its own, and reading one back zeroed a 64 KB block and
+/// copied it out, however small the buffer: at a county on disk that was
+/// 40 % of the decompression's time. A block is decompressed straight into
+/// the memory the batch's arrays then use.
+struct Frame {
+    lz4: bool,
+    metadata: u32,
+    message: u64,
+    stored: u64,
+}
+
+impl Frame {
+    const HEADER: usize = 21;
+    const RAW: u8 = 0;
+    const LZ4: u8 = 1;
+
+    fn encode(&self) -> [u8; Frame::HEADER] {
+        let mut header = [0u8; Frame::HEADER];
+        header[0] = if self.lz4 { Frame::LZ4 } else { Frame::RAW };
+        header[1..5].copy_from_slice(&self.metadata.to_le_bytes());
+        header[5..13].copy_from_slice(&self.message.to_le_bytes());
+        header[13..21].copy_from_slice(&self.stored.to_le_bytes());
+        header
+    }
+
+    fn decode(header: &[u8; Frame::HEADER]) -> std::result::Result<Frame, &'static str> {
+        let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+        let frame = Frame {
+            lz4: match header[0] {
+                Frame::RAW => false,
+                Frame::LZ4 => true,
+                _ => return Err("work file has a batch stored in an unknown way"),
+            },
+            metadata: u32::from_le_bytes(header[1..5].try_into().expect("4 bytes")),
+            message: word(5),
+            stored: word(13),
+        };
+        if u64::from(frame.metadata) > frame.message
+            || (!frame.lz4 && frame.stored != frame.message)
+        {
+            return Err("work file has a batch header that does not add up");
+        }
+        Ok(frame)
+    }
+}
+
 /// One column file of a part, read batch by batch.
 pub struct ColumnReader {
     path: PathBuf,
-    reader: FileReader<std::io::BufReader<File>>,
+    file: File,
+    decoder: FileDecoder,
+    /// An LZ4 block as read, before it is decompressed.
+    packed: Vec<u8>,
+}
+
+impl ColumnReader {
+    /// The next batch's column; `None` at the end of the file.
+    fn next_array(&mut self) -> std::result::Result<Option<ArrayRef>, String> {
+        let mut header = [0u8; Frame::HEADER];
+        let mut got = 0;
+        while got < header.len() {
+            match self.file.read(&mut header[got..]) {
+                Ok(0) if got == 0 => return Ok(None),
+                Ok(0) => return Err("work file ends inside a batch header".into()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let frame = Frame::decode(&header)?;
+        let message = usize::try_from(frame.message).map_err(|e| e.to_string())?;
+        let stored = usize::try_from(frame.stored).map_err(|e| e.to_string())?;
+        let bytes = if frame.lz4 {
+            self.packed.clear();
+            read_exactly(&mut self.file, stored, &mut self.packed)?;
+            let bytes = lz4_flex::block::decompress(&self.packed, message)
+                .map_err(|e| format!("work file has a batch that does not decompress: {e}"))?;
+            if bytes.len() != message {
+                return Err("work file has a batch that decompresses to another length".into());
+            }
+            bytes
+        } else {
+            let mut bytes = Vec::new();
+            read_exactly(&mut self.file, stored, &mut bytes)?;
+            bytes
+        };
+        let block = Block::new(
+            0,
+            frame.metadata as i32,
+            (message - frame.metadata as usize) as i64,
+        );
+        let batch = self
+            .decoder
+            .read_record_batch(&block, &Buffer::from_vec(bytes))
+            .map_err(|e| e.to_string())?
+            .ok_or("work file has a message that is not a batch")?;
+        Ok(Some(batch.column(0).clone()))
+    }
+}
+
+/// Reads `n` bytes of `file` into `into` (empty), into memory not zeroed
+/// first.
+fn read_exactly(file: &mut File, n: usize, into: &mut Vec<u8>) -> std::result::Result<(), String> {
+    into.reserve_exact(n);
+    let got = file
+        .take(n as u64)
+        .read_to_end(into)
+        .map_err(|e| e.to_string())?;
+    if got != n {
+        return Err("work file ends inside a batch".into());
+    }
+    Ok(())
 }
 
 impl Iterator for ColumnReader {
     type Item = Result<ArrayRef>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.reader.next()?;
-        Some(
-            batch
-                .map(|b| b.column(0).clone())
-                .map_err(|e| io_error(&self.path, e)),
-        )
+        self.next_array()
+            .map_err(|e| io_error(&self.path, e))
+            .transpose()
     }
 }
 
 /// Writes one partition (owner-only files `{stem}.cNNN.arrow` beside
 /// `stem`) batch by batch.
 pub struct WorkPartWriter {
-    /// Each column's path, schema and file, created with the part, until
+    /// Each column's path, field and file, created with the part, until
     /// the first batch (or `finish`) opens their writers.
-    created: Vec<(PathBuf, SchemaRef, File)>,
-    columns: Vec<(PathBuf, SchemaRef, FileWriter<BufWriter<File>>)>,
+    created: Vec<(PathBuf, FieldRef, File)>,
+    columns: Vec<ColumnWriter>,
     column_memory: Vec<u64>,
     batch_rows: Vec<usize>,
 }
 
+/// One column file being written (see [`Frame`]).
+struct ColumnWriter {
+    path: PathBuf,
+    schema: SchemaRef,
+    file: BufWriter<File>,
+    lz4: bool,
+    tracker: DictionaryTracker,
+    context: IpcWriteContext,
+    /// The batch's IPC message.
+    message: Vec<u8>,
+    /// Its LZ4 block.
+    packed: Vec<u8>,
+}
+
+impl ColumnWriter {
+    fn write(&mut self, column: &ArrayRef) -> Result<()> {
+        let batch = RecordBatch::try_new(self.schema.clone(), vec![column.clone()])?;
+        let options = IpcWriteOptions::default();
+        let (dictionaries, encoded) = IpcDataGenerator::default().encode(
+            &batch,
+            &mut self.tracker,
+            &options,
+            &mut self.context,
+        )?;
+        if !dictionaries.is_empty() {
+            return Err(DataFusionError::Internal(
+                "a work file was given a dictionary column".into(),
+            ));
+        }
+        self.message.clear();
+        let (metadata, _) = write_message(&mut self.message, encoded, &options)?;
+        let stored = if self.lz4 {
+            let most = lz4_flex::block::get_maximum_output_size(self.message.len());
+            if self.packed.len() < most {
+                self.packed.resize(most, 0);
+            }
+            let n = lz4_flex::block::compress_into(&self.message, &mut self.packed)
+                .map_err(|e| io_error(&self.path, e))?;
+            &self.packed[..n]
+        } else {
+            &self.message[..]
+        };
+        let frame = Frame {
+            lz4: self.lz4,
+            metadata: u32::try_from(metadata).map_err(|e| io_error(&self.path, e))?,
+            message: self.message.len() as u64,
+            stored: stored.len() as u64,
+        };
+        self.file
+            .write_all(&frame.encode())
+            .and_then(|()| self.file.write_all(stored))
+            .map_err(|e| io_error(&self.path, e))
+    }
+}
+
 /// Whether LZ4 takes a column's buffers below [`LZ4_KEPT_PERCENT`] of
 /// their size, judged on a sample: a part's first batch, each buffer on
-/// its first [`LZ4_SAMPLE_BYTES`] (of a slice, the buffer it lies in). A
-/// buffer LZ4 would not shrink counts at its own size, as arrow's writer
-/// then stores it raw. Most of the work files' columns shrink (a file name,
-/// an ordinal, a code, an amount; ID numbers of one region), some hardly
-/// (names, row labels): those are written as they are, which saves
-/// compressing them on write and decompressing them on every scan (at a
-/// county on disk all columns in LZ4 cost about 7 of 36 CPU seconds more
-/// than none, and none took the city's work files from 16 to 38 GB, which
-/// the page cache could not hold).
+/// its first [`LZ4_SAMPLE_BYTES`] (of a slice, the buffer it lies in), a
+/// buffer LZ4 would not shrink at its own size. Most of the work files'
+/// columns shrink (a file name, an ordinal, a code, an amount; ID numbers
+/// of one region), some hardly (names, row labels): those are written as
+/// they are, which saves compressing them on write and decompressing them
+/// on every scan (at a county on disk all columns in LZ4 cost about 7 of
+/// 36 CPU seconds more than none, and none took the city's work files from
+/// 16 to 38 GB, which the page cache could not hold).
 fn compresses(sample: &ArrayRef) -> bool {
     fn add(data: &ArrayData, raw: &mut usize, packed: &mut usize) {
         let nulls = data.nulls().map(|n| n.buffer());
@@ -174,7 +348,7 @@ fn compresses(sample: &ArrayRef) -> bool {
 /// See [`compresses`].
 const LZ4_KEPT_PERCENT: usize = 70;
 
-/// See [`compresses`]: LZ4 frames are cut in blocks of this size.
+/// See [`compresses`]: LZ4 finds repeats up to 64 KB back.
 const LZ4_SAMPLE_BYTES: usize = 64 << 10;
 
 impl WorkPartWriter {
@@ -186,7 +360,7 @@ impl WorkPartWriter {
             let path = PathBuf::from(path);
             let file =
                 crate::report::output::create_private(&path).map_err(|e| io_error(&path, e))?;
-            created.push((path, Arc::new(Schema::new(vec![field.clone()])), file));
+            created.push((path, field.clone(), file));
         }
         Ok(WorkPartWriter {
             column_memory: vec![0; created.len()],
@@ -199,21 +373,19 @@ impl WorkPartWriter {
     /// Opens the columns' writers, each in LZ4 or not as its column of
     /// `first` compresses (none without a batch); once.
     fn open(&mut self, first: Option<&RecordBatch>) -> Result<()> {
-        for (i, (path, schema, file)) in std::mem::take(&mut self.created).into_iter().enumerate() {
-            let compressed = first.is_some_and(|b| compresses(b.column(i)));
-            tracing::debug!(
-                column = %schema.field(0).name(),
-                compressed,
-                "work file opened"
-            );
-            let options = IpcWriteOptions::default()
-                .try_with_compression(compressed.then_some(CompressionType::LZ4_FRAME))?;
-            let writer = FileWriter::try_new_with_options(
-                BufWriter::with_capacity(256 << 10, file),
-                &schema,
-                options,
-            )?;
-            self.columns.push((path, schema, writer));
+        for (i, (path, field, file)) in std::mem::take(&mut self.created).into_iter().enumerate() {
+            let lz4 = first.is_some_and(|b| compresses(b.column(i)));
+            tracing::debug!(column = %field.name(), compressed = lz4, "work file opened");
+            self.columns.push(ColumnWriter {
+                path,
+                schema: Arc::new(Schema::new(vec![field])),
+                file: BufWriter::with_capacity(256 << 10, file),
+                lz4,
+                tracker: DictionaryTracker::new(false),
+                context: IpcWriteContext::default(),
+                message: Vec::new(),
+                packed: Vec::new(),
+            });
         }
         Ok(())
     }
@@ -230,34 +402,35 @@ impl WorkPartWriter {
             )));
         }
         self.open(Some(batch))?;
-        for (((_, schema, writer), memory), column) in self
+        for ((writer, memory), column) in self
             .columns
             .iter_mut()
             .zip(&mut self.column_memory)
             .zip(batch.columns())
         {
-            writer.write(&RecordBatch::try_new(schema.clone(), vec![column.clone()])?)?;
+            writer.write(column)?;
             *memory += column.get_array_memory_size() as u64;
         }
         self.batch_rows.push(batch.num_rows());
         Ok(())
     }
 
-    /// Writes the footers and closes the files.
+    /// Flushes and closes the files.
     pub fn finish(mut self) -> Result<WorkPart> {
         self.open(None)?;
         let mut part = WorkPart {
             columns: Vec::with_capacity(self.columns.len()),
+            fields: Vec::with_capacity(self.columns.len()),
             column_memory: self.column_memory,
             batch_rows: self.batch_rows,
         };
-        for (path, _, mut writer) in self.columns {
-            writer.finish()?;
-            writer
-                .into_inner()?
-                .into_inner()
-                .map_err(|e| io_error(&path, e))?;
+        for writer in self.columns {
+            let ColumnWriter {
+                path, schema, file, ..
+            } = writer;
+            file.into_inner().map_err(|e| io_error(&path, e))?;
             part.columns.push(path);
+            part.fields.push(schema.field(0).clone().into());
         }
         Ok(part)
     }
