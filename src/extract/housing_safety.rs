@@ -4,10 +4,10 @@
 use super::{FieldDef, FieldType::*, HEAD_ROW_ID_ALIASES};
 
 const GRADE: &[(&str, &[&str])] = &[
-    ("A", &["A级", "a"]),
-    ("B", &["B级", "b"]),
-    ("C", &["C级", "c"]),
-    ("D", &["D级", "d"]),
+    ("A", &["A级", "A类", "a"]),
+    ("B", &["B级", "B类", "b"]),
+    ("C", &["C级", "C类", "c"]),
+    ("D", &["D级", "D类", "d"]),
 ];
 
 pub(crate) const RENOVATION: &[(&str, &[&str])] = &[
@@ -39,3 +39,22 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
     key: &["id_number", "assess_date"],
     key_fallback: &[],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::GRADE;
+    use crate::extract::table::parse_category;
+
+    #[test]
+    fn a_grade_is_read_in_the_spellings_of_real_ledgers() {
+        for (raw, grade) in [
+            ("D", "D"),
+            ("D级", "D"),
+            ("D类", "D"),
+            ("C类危房", "C"),
+            ("D（待复核）", "D"),
+        ] {
+            assert_eq!(parse_category(GRADE, raw), Ok(Some(grade)), "{raw}");
+        }
+    }
+}

@@ -664,7 +664,33 @@ pub(crate) fn parse_category(
     if let Some(c) = contained_category(values, &key)? {
         return Ok(Some(c));
     }
+    if let Some(c) = noted_letter(values, trimmed) {
+        return Ok(Some(c));
+    }
     Err(allowed())
+}
+
+/// A value of one character (a house's grade) with a note after it in
+/// brackets or after a space (`D（待复核）`, `C(局部危险)`, `D 整体危险`):
+/// the value. [`contained_category`] looks only for spellings of two
+/// characters or more, as one letter inside other text says nothing.
+fn noted_letter(
+    values: &'static [(&'static str, &'static [&'static str])],
+    trimmed: &str,
+) -> Option<&'static str> {
+    let folded: String = trimmed.nfkc().collect();
+    let mut chars = folded.chars();
+    let head = chars.next()?.to_uppercase().to_string();
+    let note = chars.as_str();
+    let noted =
+        note.starts_with(char::is_whitespace) || (note.starts_with('(') && note.ends_with(')'));
+    if !noted {
+        return None;
+    }
+    values
+        .iter()
+        .find(|(c, _)| c.chars().count() == 1 && **c == head)
+        .map(|(c, _)| *c)
 }
 
 /// The longest cell [`parse_category`] looks into.
@@ -2862,6 +2888,20 @@ mod tests {
             parse_category(GRADE, "C级或D级").is_err(),
             "a tie is not guessed"
         );
+        // A one-letter value with a note after it (helper-109's audit:
+        // each was rejected, and the house dropped out of LB03 and DY04).
+        for (raw, grade) in [
+            ("D（待复核）", "D"),
+            ("D(整体危险)", "D"),
+            ("c（局部危险）", "C"),
+            ("D 整体危险", "D"),
+            ("D\u{3000}整体危险", "D"),
+        ] {
+            assert_eq!(parse_category(GRADE, raw), Ok(Some(grade)), "{raw}");
+        }
+        for raw in ["DC", "D危", "（D）", "X（待复核）"] {
+            assert!(parse_category(GRADE, raw).is_err(), "{raw}");
+        }
     }
 
     /// A cell that holds a value's spelling but says beside it that the

@@ -544,7 +544,11 @@ mod tests {
 /// Parses a school year (`学年`) into its canonical `YYYY-YYYY` form, the
 /// year running 1 September to 31 August: `2025-2026`, `2025—2026`,
 /// `２０２５－２０２６`, `2025/2026`, `2025至2026学年`, `2025-26`, `2025学年`
-/// (the year it starts). `Ok(None)` for an empty cell.
+/// (the year it starts). A semester named by its calendar year is in the
+/// school year it falls in: `2025年春季学期` (or `2025春`, `2025年上半年`)
+/// is 2024-2025, `2025年秋季学期` (`2025秋`, `2025年下半年`) 2025-2026. Other
+/// words after a single year are not guessed at (`2025级` is the year a
+/// class started school): an error. `Ok(None)` for an empty cell.
 pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     let folded: String = raw
         .chars()
@@ -567,7 +571,14 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     if digits.len() < 4 || !folded.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(bad());
     }
-    let start = digits[..4].iter().fold(0, |y, d| y * 10 + d);
+    let mut start = digits[..4].iter().fold(0, |y, d| y * 10 + d);
+    if digits.len() == 4 {
+        let words: String = folded.chars().filter(|c| !c.is_ascii_digit()).collect();
+        start = match single_year_words(&words) {
+            Some(back) => start.saturating_sub(back),
+            None => return Err(bad()),
+        };
+    }
     let rest = &digits[4..];
     let end_ok = match rest.len() {
         0 => true,
@@ -579,6 +590,43 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
         return Err(bad());
     }
     Ok(Some(format!("{start}-{}", start + 1)))
+}
+
+/// What the words after a single year (`words`, the text without its
+/// digits) make of it: the school year it starts (`Some(0)`), or for a
+/// spring semester of that calendar year the one before (`Some(1)`);
+/// `None` for words that are not understood.
+fn single_year_words(words: &str) -> Option<u32> {
+    enum Season {
+        Spring,
+        Autumn,
+        OfTheSchoolYear,
+    }
+    let semester = |w: &str| {
+        let w = w.trim_end_matches("学期");
+        match w.strip_suffix('季').unwrap_or(w) {
+            "春" | "上半年" => Some(Season::Spring),
+            "秋" | "下半年" => Some(Season::Autumn),
+            "第一" | "第二" | "上" | "下" => Some(Season::OfTheSchoolYear),
+            _ => None,
+        }
+    };
+    if let Some(rest) = words
+        .strip_prefix("学年度")
+        .or_else(|| words.strip_prefix("学年"))
+    {
+        // The school year that starts then, or a semester of it.
+        return (rest.is_empty() || semester(rest).is_some()).then_some(0);
+    }
+    if matches!(words, "" | "年" | "年度") {
+        return Some(0);
+    }
+    match semester(words.strip_prefix('年').unwrap_or(words))? {
+        Season::Spring => Some(1),
+        Season::Autumn => Some(0),
+        // `2025年第一学期`: of which school year is not said.
+        Season::OfTheSchoolYear => None,
+    }
 }
 
 /// Whether a school year's text ends in its semester: a 1 or 2 set off
@@ -615,6 +663,22 @@ mod school_year_tests {
             "2025-26-2",
             "2025-2026学年第1学期",
             "2025-2026学年第二学期",
+            // A semester by its calendar year.
+            "2025年秋季学期",
+            "2025秋",
+            "2025年秋季",
+            "2025年下半年",
+            "2026年春季学期",
+            "2026春",
+            "2026春季",
+            "2026年春学期",
+            "2026年上半年",
+            "2025年",
+            "2025年度",
+            "2025学年度",
+            "2025学年春季学期",
+            "2025学年第二学期",
+            "2025学年度上学期",
         ] {
             assert_eq!(
                 parse_school_year(raw),
@@ -631,6 +695,11 @@ mod school_year_tests {
             "1850-1851",
             "2025-2026-3",
             "2025-20261",
+            // Words not understood after a single year: not guessed at.
+            "2025级",
+            "2025年冬季",
+            "2025年第一学期",
+            "2025学年冬",
         ] {
             assert!(parse_school_year(bad).is_err(), "{bad}");
         }

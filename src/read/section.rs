@@ -9,11 +9,21 @@ use super::{
     Cell, Chunk, ChunkSink, HEADER_SEARCH_ROWS, RawRow, RowLoc, Section, SkipReason, SkippedRow,
 };
 
-/// Labels that open a total row. `合计` and `总计` also open longer labels
-/// (`合计：`, `总计（元）`); `小计` only counts on its own, since a subtotal
-/// label is rarely decorated and a prefix match would be needlessly wide.
-const TOTAL_PREFIXES: [&str; 2] = ["合计", "总计"];
-const TOTAL_EXACT: [&str; 3] = ["合计", "总计", "小计"];
+/// Labels that open a total row. `合计`, `总计` and `共计` also open
+/// longer labels (`合计：`, `总计（元）`, `共计 312 户`); `小计`, `累计` and
+/// a page's total (`本页小计`, `本页合计`) only count on their own, since
+/// such a label is rarely decorated and a prefix match would be needlessly
+/// wide.
+const TOTAL_PREFIXES: [&str; 3] = ["合计", "总计", "共计"];
+const TOTAL_EXACT: [&str; 7] = [
+    "合计",
+    "总计",
+    "共计",
+    "小计",
+    "累计",
+    "本页小计",
+    "本页合计",
+];
 
 /// Labels of the lines a department's export ends with, below its rows:
 /// who made and checked the table, when, and notes on it (`制表人：张三`,
@@ -502,10 +512,10 @@ fn bare(cell: &str) -> &str {
 
 /// `合计`, `合 计` (spreadsheets space out two-character labels, often with
 /// the full-width space U+3000, which `char::is_whitespace` covers),
-/// `合计：`, `总计（元）`, `小计`.
+/// `合计：`, `总计（元）`, `小计`, `本页小计` (see [`TOTAL_EXACT`]).
 fn is_total_label(trimmed: &str) -> bool {
     // Most rows are data: decide those without building a string.
-    if !trimmed.starts_with(['合', '总', '小']) {
+    if !trimmed.starts_with(['合', '总', '共', '小', '累', '本']) {
         return false;
     }
     let squeezed: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
@@ -628,6 +638,16 @@ mod tests {
             classify(&strings(&["小计", "12"]), pred),
             Some(SkipReason::Total)
         );
+        // helper-109's audit: each of these was read as a row (in the
+        // roster, a member of a household named 共计).
+        for label in ["共计", "共计：312户", "累计", "本页小计", "本页 合计"] {
+            assert_eq!(
+                classify(&strings(&[label, "", "12"]), pred),
+                Some(SkipReason::Total),
+                "{label}"
+            );
+        }
+        assert_eq!(classify(&strings(&["累计缴费", "12"]), pred), None);
         assert_eq!(
             classify(&strings(&["姓名", "身份证号"]), pred),
             Some(SkipReason::RepeatedHeader)
