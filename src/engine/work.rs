@@ -94,6 +94,7 @@ impl WorkPart {
     pub fn read_column(&self, c: usize) -> Result<ColumnReader> {
         let path = &self.columns[c];
         let file = File::open(path).map_err(|e| io_error(path, e))?;
+        let left = file.metadata().map_err(|e| io_error(path, e))?.len();
         let schema = Arc::new(Schema::new(vec![self.fields[c].clone()]));
         let decoder = FileDecoder::new(schema, MetadataVersion::V5);
         // SAFETY: a part's files are written by this process only
@@ -105,6 +106,7 @@ impl WorkPart {
         Ok(ColumnReader {
             path: path.clone(),
             file,
+            left,
             decoder,
             packed: Vec::new(),
         })
@@ -178,6 +180,9 @@ impl Frame {
 pub struct ColumnReader {
     path: PathBuf,
     file: File,
+    /// Bytes of the file not read yet; none once a read failed, so that
+    /// the reader ends with its error.
+    left: u64,
     decoder: FileDecoder,
     /// An LZ4 block as read, before it is decompressed.
     packed: Vec<u8>,
@@ -198,6 +203,14 @@ impl ColumnReader {
             }
         }
         let frame = Frame::decode(&header)?;
+        self.left = self.left.saturating_sub(Frame::HEADER as u64);
+        // A damaged header must not ask for more memory than the file
+        // could hold: the stored bytes are in the file, and LZ4 shrinks
+        // nothing to less than a 255th.
+        if frame.stored > self.left || frame.message > frame.stored.saturating_mul(255) + 64 {
+            return Err("work file has a batch header that does not add up".into());
+        }
+        self.left -= frame.stored;
         let message = usize::try_from(frame.message).map_err(|e| e.to_string())?;
         let stored = usize::try_from(frame.stored).map_err(|e| e.to_string())?;
         let bytes = if frame.lz4 {
@@ -246,9 +259,14 @@ impl Iterator for ColumnReader {
     type Item = Result<ArrayRef>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_array()
-            .map_err(|e| io_error(&self.path, e))
-            .transpose()
+        if self.left == 0 {
+            return None;
+        }
+        let next = self.next_array();
+        if next.is_err() {
+            self.left = 0;
+        }
+        next.map_err(|e| io_error(&self.path, e)).transpose()
     }
 }
 
@@ -902,6 +920,55 @@ mod tests {
             assert_eq!(read.len(), 2);
             assert_eq!(&read[0], column);
             assert_eq!(&read[1], &column.slice(10, 100));
+        }
+    }
+
+    /// A column file cut short or damaged is an error naming it, never a
+    /// batch lost or made up: cut inside a header, inside a batch, or with
+    /// a header that does not add up.
+    #[test]
+    fn a_damaged_column_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = 4096;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_ord", DataType::Int64, false),
+            Field::new("id", DataType::Utf8, false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+            digits(rows),
+        ];
+        let mut w = WorkPartWriter::create(&dir.path().join("p"), &schema).unwrap();
+        let batch = RecordBatch::try_new(schema, columns).unwrap();
+        w.write(&batch).unwrap();
+        w.write(&batch).unwrap();
+        let part = w.finish().unwrap();
+        // One column in LZ4, one as it is.
+        for c in 0..2 {
+            let path = part.column_path(c).to_path_buf();
+            let whole = std::fs::read(&path).unwrap();
+            let first =
+                Frame::HEADER + u64::from_le_bytes(whole[13..21].try_into().unwrap()) as usize;
+            let mut bad_header = whole.clone();
+            bad_header[first + 5..first + 13].copy_from_slice(&0u64.to_le_bytes());
+            let mut bad_codec = whole.clone();
+            bad_codec[first] = 7;
+            for (damage, bytes) in [
+                ("cut inside a header", whole[..first + 10].to_vec()),
+                ("cut inside a batch", whole[..whole.len() - 1].to_vec()),
+                ("a header that does not add up", bad_header),
+                ("an unknown way of storing", bad_codec),
+            ] {
+                std::fs::write(&path, bytes).unwrap();
+                let read: Vec<Result<ArrayRef>> = part.read_column(c).unwrap().collect();
+                assert_eq!(read.len(), 2, "column {c}, {damage}");
+                assert_eq!(&read[0].as_ref().unwrap(), &batch.column(c), "{damage}");
+                let err = read[1].as_ref().unwrap_err().to_string();
+                assert!(err.contains(".c00"), "column {c}, {damage}: {err}");
+                assert!(err.contains("work file"), "column {c}, {damage}: {err}");
+            }
+            std::fs::write(&path, &whole).unwrap();
+            assert_eq!(part.read_column(c).unwrap().count(), 2);
         }
     }
 
