@@ -54,13 +54,18 @@ pub(super) fn read_delimited(
         b','
     };
     let data = text.as_bytes();
-    let mut reader = ReaderBuilder::new()
-        .has_headers(false)
-        // Rows with the wrong number of fields come through as they are:
-        // the caller rejects them, with their row number.
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(data);
+    let reader_from = |at: usize| {
+        ReaderBuilder::new()
+            .has_headers(false)
+            // Rows with the wrong number of fields come through as they
+            // are: the caller rejects them, with their row number.
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(&data[at..])
+    };
+    // Where the reader started in `data`: its positions are from there.
+    let mut base = 0;
+    let mut reader = reader_from(base);
 
     let mut scanner = SectionScanner::new(is_header).with_sink(sink);
     let mut record = ByteRecord::new();
@@ -68,7 +73,8 @@ pub(super) fn read_delimited(
     let mut after_record = false;
     let mut last_record_row = None;
     'records: loop {
-        let consumed = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+        let consumed = usize::try_from(reader.position().byte())
+            .map_or(data.len(), |at| base.saturating_add(at));
         for _ in 0..blank_lines_at(data, consumed, after_record) {
             if scanner.push(row, Vec::new()) == Scan::GaveUp {
                 break 'records;
@@ -93,27 +99,38 @@ pub(super) fn read_delimited(
         // that line is glued on. A record that spans lines and is not
         // quoted as RFC 4180 quotes (every quoted field closed, by a quote
         // followed by a delimiter or the record's end), or does not fit the
-        // header, is taken apart into its lines again, each a row of its
-        // own, so that none is lost inside another. Only a record whose
-        // fields hold a line break spans lines: that is checked first, fast.
+        // header, is taken apart: its first line, where the stray quote
+        // is, is a row of its own, and the reader starts again on the line
+        // after it, so that none is lost inside another and a record quoted
+        // well further on (a diagnosis over two lines) is still one row.
+        // Only a record whose fields hold a line break spans lines: that is
+        // checked first, fast.
         let fields_bytes = record.as_slice();
         let spans_lines = (fields_bytes.contains(&b'\n') || fields_bytes.contains(&b'\r'))
             .then(|| {
-                let start = usize::try_from(record.position()?.byte()).ok()?;
-                let end = usize::try_from(reader.position().byte()).ok()?;
-                data.get(start..end).map(trim_line_breaks)
+                let start = base + usize::try_from(record.position()?.byte()).ok()?;
+                let end = base + usize::try_from(reader.position().byte()).ok()?;
+                let span = trim_line_breaks(data.get(start..end)?);
+                // The span's place in `data`: a record does not start
+                // with a line break.
+                let at = span.as_ptr() as usize - data.as_ptr() as usize;
+                Some((at, span))
             })
             .flatten();
-        if let Some(span) = spans_lines
+        if let Some((at, span)) = spans_lines
             && scanner
                 .fits_header(&fields)
                 .is_some_and(|fits| !fits || !well_quoted(span, delimiter))
         {
-            for line in lines_of(span) {
-                last_record_row = Some(row);
-                scanner.push(row, line_fields(line, delimiter));
-                row = row.saturating_add(1);
+            let first = lines_of(span)[0];
+            last_record_row = Some(row);
+            if scanner.push(row, line_fields(first, delimiter)) == Scan::GaveUp {
+                break;
             }
+            row = row.saturating_add(1);
+            let next = at + first.len();
+            base = next + break_len(data, next);
+            reader = reader_from(base);
             continue;
         }
         last_record_row = Some(row);
@@ -494,6 +511,30 @@ mod tests {
         let section = &table.sections[0];
         assert_eq!(fields_of(section, 2), ["", "1", "\"a"]);
         assert_eq!(fields_of(section, 3), ["张三", "2", "b"]);
+        // A record quoted well over two lines after a stray quote is one
+        // row (helper-109's audit: its two lines were rows of their own,
+        // both rejected, and the settlement lost).
+        for sep in ["\n", "\r\n"] {
+            let text = [
+                "姓名,身份证号,诊断,金额",
+                "S5,5,\"I10 高血压,100",
+                "S1,1,\"I10 高血压",
+                "复诊\",2000",
+                "",
+                "S2,2,\"a,b\",300",
+            ]
+            .join(sep);
+            let table = read("r.csv", text.as_bytes()).expect("read");
+            let section = &table.sections[0];
+            assert_eq!(row_numbers(&section.rows), [2, 3, 5], "{sep:?}");
+            assert_eq!(fields_of(section, 2), ["S5", "5", "\"I10 高血压", "100"]);
+            assert_eq!(
+                fields_of(section, 3),
+                ["S1", "1", &format!("I10 高血压{sep}复诊"), "2000"]
+            );
+            assert_eq!(fields_of(section, 5), ["S2", "2", "a,b", "300"]);
+            assert_eq!(skips(&section.skipped), [(4, SkipReason::Blank)]);
+        }
     }
 
     #[test]
