@@ -39,7 +39,8 @@ pub enum FieldType {
     Money,
     /// A decimal measure such as floor area (Arrow Float64; never compared exactly).
     Decimal,
-    /// A whole number such as a head count (Arrow Int64).
+    /// A household's size, 1 to 99 persons (Arrow Int64; see
+    /// `normalize::money::parse_household_size`).
     Integer,
     /// A month, `YYYYMM` (Arrow Int32).
     Period,

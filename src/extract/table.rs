@@ -534,7 +534,7 @@ pub(crate) fn parse_value<'a>(
         FieldType::Money if f.dash_unknown && money::is_dash_zero(raw) => Value::Money(None),
         FieldType::Money => Value::Money(money::parse_money(raw).map_err(value_err)?),
         FieldType::Decimal => Value::Decimal(money::parse_decimal(raw).map_err(value_err)?),
-        FieldType::Integer => Value::Integer(money::parse_integer(raw).map_err(value_err)?),
+        FieldType::Integer => Value::Integer(money::parse_household_size(raw).map_err(value_err)?),
         FieldType::Period => Value::Period(date::parse_period(raw).map_err(value_err)?),
         FieldType::SchoolYear => Value::Text(
             date::parse_school_year(raw)

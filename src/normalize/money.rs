@@ -275,6 +275,27 @@ pub fn parse_integer(raw: &str) -> Result<Option<i64>, ValueError> {
     i64::try_from(value).map(Some).map_err(|_| err())
 }
 
+/// Parses a household's size (保障人数): a whole number of persons from 1
+/// to [`MAX_HOUSEHOLD_SIZE`]. Anything else is an error, not a size: an ID
+/// number or an amount pasted into the column, or a 0 that would divide
+/// the household's income by nothing (the rules then count its member
+/// rows, as for a size left empty, and the warning says why).
+pub fn parse_household_size(raw: &str) -> Result<Option<i64>, ValueError> {
+    match parse_integer(raw)? {
+        Some(n) if !(1..=MAX_HOUSEHOLD_SIZE).contains(&n) => Err(ValueError {
+            code: "bad_number",
+            message: format!(
+                "人数应为 1–{MAX_HOUSEHOLD_SIZE} 的整数：{}",
+                quote_prefix(raw.trim(), 20)
+            ),
+        }),
+        size => Ok(size),
+    }
+}
+
+/// The largest household size read as one (see [`parse_household_size`]).
+pub const MAX_HOUSEHOLD_SIZE: i64 = 99;
+
 /// Formats fen as 元 with two decimals: 152000 → `1520.00`, -5 → `-0.05`.
 pub fn format_fen(fen: i64) -> String {
     let abs = fen.unsigned_abs();
@@ -432,6 +453,21 @@ mod tests {
         }
         assert_eq!(parse_decimal("1,200"), Ok(Some(1200.0)));
         assert_eq!(parse_decimal("大约90").unwrap_err().code, "bad_number");
+    }
+
+    /// helper-109's audit: an ID number (or 1000, or 0) in 保障人数 was
+    /// taken as the household's size, silently.
+    #[test]
+    fn a_household_size_is_a_number_of_persons() {
+        assert_eq!(parse_household_size("3人"), Ok(Some(3)));
+        assert_eq!(parse_household_size("99"), Ok(Some(99)));
+        assert_eq!(parse_household_size(""), Ok(None));
+        for raw in ["0", "-1", "100", "1000", "341122198001011238", "3.5"] {
+            let err = parse_household_size(raw).unwrap_err();
+            assert_eq!(err.code, "bad_number", "{raw}");
+        }
+        let err = parse_household_size("0").unwrap_err();
+        assert!(err.message.contains("1–99"), "{}", err.message);
     }
 
     #[test]
