@@ -95,6 +95,7 @@ impl WorkPart {
         let path = &self.columns[c];
         let file = File::open(path).map_err(|e| io_error(path, e))?;
         let left = file.metadata().map_err(|e| io_error(path, e))?.len();
+        let batches_left = self.batch_rows.len();
         let schema = Arc::new(Schema::new(vec![self.fields[c].clone()]));
         let decoder = FileDecoder::new(schema, MetadataVersion::V5);
         // SAFETY: a part's files are written by this process only
@@ -107,6 +108,7 @@ impl WorkPart {
             path: path.clone(),
             file,
             left,
+            batches_left,
             decoder,
             packed: Vec::new(),
         })
@@ -167,9 +169,13 @@ impl Frame {
             message: word(5),
             stored: word(13),
         };
-        if u64::from(frame.metadata) > frame.message
-            || (!frame.lz4 && frame.stored != frame.message)
-        {
+        // An IPC message's metadata is its 8-byte prefix and flatbuffer,
+        // padded to 8 bytes, and arrow reads it as an i32.
+        let metadata_fits = frame.metadata >= 8
+            && frame.metadata % 8 == 0
+            && i32::try_from(frame.metadata).is_ok()
+            && u64::from(frame.metadata) <= frame.message;
+        if !metadata_fits || (!frame.lz4 && frame.stored != frame.message) {
             return Err("work file has a batch header that does not add up");
         }
         Ok(frame)
@@ -183,6 +189,9 @@ pub struct ColumnReader {
     /// Bytes of the file not read yet; none once a read failed, so that
     /// the reader ends with its error.
     left: u64,
+    /// Batches the part says are still to come: a file that ends before
+    /// them was cut.
+    batches_left: usize,
     decoder: FileDecoder,
     /// An LZ4 block as read, before it is decompressed.
     packed: Vec<u8>,
@@ -195,7 +204,10 @@ impl ColumnReader {
         let mut got = 0;
         while got < header.len() {
             match self.file.read(&mut header[got..]) {
-                Ok(0) if got == 0 => return Ok(None),
+                Ok(0) if got == 0 && self.batches_left == 0 => return Ok(None),
+                Ok(0) if got == 0 => {
+                    return Err("work file ends early, before its last batch".into());
+                }
                 Ok(0) => return Err("work file ends inside a batch header".into()),
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -204,12 +216,19 @@ impl ColumnReader {
         }
         let frame = Frame::decode(&header)?;
         self.left = self.left.saturating_sub(Frame::HEADER as u64);
-        // A damaged header must not ask for more memory than the file
-        // could hold: the stored bytes are in the file, and LZ4 shrinks
-        // nothing to less than a 255th.
-        if frame.stored > self.left || frame.message > frame.stored.saturating_mul(255) + 64 {
+        // A damaged header must not ask for memory no batch takes: the
+        // stored bytes are in the file, LZ4 shrinks nothing to less than a
+        // 255th, and a batch of a column is far below 4 GB.
+        if frame.stored > self.left
+            || frame.message > frame.stored.saturating_mul(255) + 64
+            || frame.message > MAX_MESSAGE
+        {
             return Err("work file has a batch header that does not add up".into());
         }
+        if self.batches_left == 0 {
+            return Err("work file holds more batches than were written to it".into());
+        }
+        self.batches_left -= 1;
         self.left -= frame.stored;
         let message = usize::try_from(frame.message).map_err(|e| e.to_string())?;
         let stored = usize::try_from(frame.stored).map_err(|e| e.to_string())?;
@@ -241,6 +260,10 @@ impl ColumnReader {
     }
 }
 
+/// The largest IPC message a work file's batch is read as (see
+/// [`ColumnReader::next_array`]).
+const MAX_MESSAGE: u64 = 1 << 32;
+
 /// Reads `n` bytes of `file` into `into` (empty), into memory not zeroed
 /// first.
 fn read_exactly(file: &mut File, n: usize, into: &mut Vec<u8>) -> std::result::Result<(), String> {
@@ -259,12 +282,13 @@ impl Iterator for ColumnReader {
     type Item = Result<ArrayRef>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
+        if self.left == 0 && self.batches_left == 0 {
             return None;
         }
         let next = self.next_array();
         if next.is_err() {
             self.left = 0;
+            self.batches_left = 0;
         }
         next.map_err(|e| io_error(&self.path, e)).transpose()
     }
@@ -953,7 +977,14 @@ mod tests {
             bad_header[first + 5..first + 13].copy_from_slice(&0u64.to_le_bytes());
             let mut bad_codec = whole.clone();
             bad_codec[first] = 7;
+            let mut zeroed = whole.clone();
+            zeroed[first..first + Frame::HEADER].fill(0);
+            let mut bad_metadata = whole.clone();
+            bad_metadata[first + 1..first + 5].copy_from_slice(&3u32.to_le_bytes());
             for (damage, bytes) in [
+                ("cut at a batch's end", whole[..first].to_vec()),
+                ("a header zeroed", zeroed),
+                ("a metadata length no message has", bad_metadata),
                 ("cut inside a header", whole[..first + 10].to_vec()),
                 ("cut inside a batch", whole[..whole.len() - 1].to_vec()),
                 ("a header that does not add up", bad_header),

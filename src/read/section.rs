@@ -25,6 +25,10 @@ const TOTAL_EXACT: [&str; 7] = [
     "本页合计",
 ];
 
+/// The first characters of the labels above: a cell that starts with none
+/// of them is decided without building a string.
+const TOTAL_STARTS: [char; 6] = ['合', '总', '共', '小', '累', '本'];
+
 /// Labels of the lines a department's export ends with, below its rows:
 /// who made and checked the table, when, and notes on it (`制表人：张三`,
 /// `审核人：`, `填报日期：2025年11月30日`, `注：本表数据截至…`). Each is
@@ -515,11 +519,11 @@ fn bare(cell: &str) -> &str {
 /// `合计：`, `总计（元）`, `小计`, `本页小计` (see [`TOTAL_EXACT`]).
 fn is_total_label(trimmed: &str) -> bool {
     // Most rows are data: decide those without building a string.
-    if !trimmed.starts_with(['合', '总', '共', '小', '累', '本']) {
+    if !trimmed.starts_with(TOTAL_STARTS) {
         return false;
     }
     let squeezed: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
-    TOTAL_EXACT.contains(&squeezed.as_str())
+    TOTAL_EXACT.contains(&squeezed.trim_end_matches([':', '：']))
         || TOTAL_PREFIXES
             .iter()
             .any(|prefix| squeezed.starts_with(prefix))
@@ -549,7 +553,7 @@ fn is_total_elsewhere(fields: &[Cell]) -> bool {
 /// that begins with one (`合计6个月`).
 fn is_bare_total_label(trimmed: &str) -> bool {
     // Called on the first value of every row: most are data.
-    if !trimmed.starts_with(['合', '总', '小']) {
+    if !trimmed.starts_with(TOTAL_STARTS) {
         return false;
     }
     let squeezed: String = trimmed
@@ -648,6 +652,20 @@ mod tests {
             );
         }
         assert_eq!(classify(&strings(&["累计缴费", "12"]), pred), None);
+        // Among numbers, and with a colon (helper-112's review).
+        for row in [
+            &["", "2000", "共计", ""][..],
+            &["3", "累计", "1200"],
+            &["", "", "本页小计", "12"],
+            &["本页合计：", "12"],
+            &["小计：", "12"],
+        ] {
+            assert_eq!(
+                classify(&strings(row), pred),
+                Some(SkipReason::Total),
+                "{row:?}"
+            );
+        }
         assert_eq!(
             classify(&strings(&["姓名", "身份证号"]), pred),
             Some(SkipReason::RepeatedHeader)
