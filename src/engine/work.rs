@@ -172,7 +172,7 @@ impl Frame {
         // An IPC message's metadata is its 8-byte prefix and flatbuffer,
         // padded to 8 bytes, and arrow reads it as an i32.
         let metadata_fits = frame.metadata >= 8
-            && frame.metadata % 8 == 0
+            && frame.metadata.is_multiple_of(8)
             && i32::try_from(frame.metadata).is_ok()
             && u64::from(frame.metadata) <= frame.message;
         if !metadata_fits || (!frame.lz4 && frame.stored != frame.message) {
