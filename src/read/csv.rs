@@ -122,7 +122,10 @@ pub(super) fn read_delimited(
                 .fits_header(&fields)
                 .is_some_and(|fits| !fits || !well_quoted(span, delimiter))
         {
-            let first = lines_of(span)[0];
+            let first = &span[..span
+                .iter()
+                .position(|&b| is_line_break(b))
+                .unwrap_or(span.len())];
             last_record_row = Some(row);
             if scanner.push(row, line_fields(first, delimiter)) == Scan::GaveUp {
                 break;
@@ -237,25 +240,6 @@ fn trim_line_breaks(span: &[u8]) -> &[u8] {
         .rposition(|&b| !is_line_break(b))
         .map_or(start, |i| i + 1);
     &span[start..end]
-}
-
-/// The lines of `span`, each without its line break (`\r\n`, `\n` or
-/// `\r` ends one, as for the reader).
-fn lines_of(span: &[u8]) -> Vec<&[u8]> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < span.len() {
-        if is_line_break(span[i]) {
-            lines.push(&span[start..i]);
-            i += break_len(span, i);
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    lines.push(&span[start..]);
-    lines
 }
 
 /// The fields of one line on its own: quotes are read as quotes when the
