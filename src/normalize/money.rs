@@ -282,13 +282,11 @@ pub fn parse_integer(raw: &str) -> Result<Option<i64>, ValueError> {
 /// rows, as for a size left empty, and the warning says why).
 pub fn parse_household_size(raw: &str) -> Result<Option<i64>, ValueError> {
     match parse_integer(raw)? {
-        Some(n) if !(1..=MAX_HOUSEHOLD_SIZE).contains(&n) => Err(ValueError {
-            code: "bad_number",
-            message: format!(
-                "人数应为 1–{MAX_HOUSEHOLD_SIZE} 的整数：{}",
-                quote_prefix(raw.trim(), 20)
-            ),
-        }),
+        Some(n) if !(1..=MAX_HOUSEHOLD_SIZE).contains(&n) => Err(bad(
+            "bad_number",
+            &format!("人数应为 1–{MAX_HOUSEHOLD_SIZE} 的整数"),
+            raw.trim(),
+        )),
         size => Ok(size),
     }
 }
