@@ -919,7 +919,7 @@ struct Tally {
 /// (the manifest counts them all): a column a site fills with its own
 /// codes would otherwise list every row of a file of millions, and amounts
 /// rounded to the fen leave room for the unreadable values of their column.
-const WARNINGS_LISTED: usize = 1000;
+pub(crate) const WARNINGS_LISTED: usize = 1000;
 
 impl Tally {
     /// Whether warnings.csv has room for another of `field`'s warnings

@@ -10,6 +10,7 @@ pub mod error;
 pub mod evaluate;
 pub mod extract;
 pub mod generate;
+pub mod household;
 pub mod input;
 pub mod ledger;
 pub mod memory;

@@ -367,6 +367,12 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     let params = rule_params(&config.config, opts.as_of);
     let (rule_findings, skipped) = rules::evaluate(&ctx, &params).await.map_err(internal)?;
+    if names.contains(&"roster") {
+        let conflicts = crate::household::conflicts(&ctx)
+            .await
+            .map_err(internal)?;
+        add_household_conflicts(&mut inputs, &mut manifest, conflicts);
+    }
     let start = std::time::Instant::now();
     let mut rows = finding_rows(
         &ctx,
@@ -655,6 +661,44 @@ fn add_conflicts(
             let add = |n: &mut u64| *n = n.saturating_add_signed(by);
             add(&mut inputs.accounts[a].rows_conflict);
             add(&mut manifest.inputs[a].rows_conflict);
+        }
+    }
+}
+
+/// Lists the roster's household values that disagree with the value their
+/// household took ([`crate::household`]) as warnings: each counted on its
+/// row's file in the inputs' accounts and the manifest's (as
+/// `household_conflict:field`), and the first [`input::WARNINGS_LISTED`] of
+/// each field of a file listed in warnings.csv, after the values that could
+/// not be read.
+fn add_household_conflicts(
+    inputs: &mut input::Inputs,
+    manifest: &mut Manifest,
+    conflicts: Vec<crate::household::Conflict>,
+) {
+    let accounts = inputs.ord_accounts.get("roster");
+    let mut listed: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+    for c in conflicts {
+        let file = crate::extract::table::split_ord(c.ord).0;
+        let Some(&a) = accounts.and_then(|a| a.get(&file)) else {
+            continue;
+        };
+        let key = format!("{}:{}", crate::household::CODE, c.field);
+        *inputs.accounts[a].warnings.entry(key.clone()).or_default() += 1;
+        *manifest.inputs[a].warnings.entry(key).or_default() += 1;
+        let n = listed.entry((a, c.field)).or_default();
+        if *n < input::WARNINGS_LISTED {
+            *n += 1;
+            inputs.warnings.push(input::WarningRow {
+                extract: "roster",
+                reason: c.reason(),
+                file: c.file,
+                row: c.row,
+                field: c.header,
+                field_name: c.field,
+                code: crate::household::CODE,
+                value: c.value,
+            });
         }
     }
 }

@@ -1091,6 +1091,62 @@ fn a_roster_row_without_its_category_is_a_member_all_the_same() {
     assert_eq!(about("CB01", "341122199009091257"), 0, "{findings}");
 }
 
+/// The roster's household values (救助类别, 申报家庭月收入, 保障人数, …) are
+/// one per household: a row that gives another value than the one its
+/// household took is a `household_conflict` warning on its cell, naming the
+/// row taken, counted per field in the manifest, with the tables in memory
+/// and on disk alike. An empty cell, or one written otherwise (`900` for
+/// `900.00`, `張` for `张`), is no conflict.
+#[test]
+fn a_household_s_rows_that_disagree_on_its_values_are_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    second_roster(
+        &input,
+        "H020,,城关镇,东街社区,周八,341122198505051233,吴九,341122198707071240,配偶,2,900,2024-03-01,100,\n\
+         H020,低保,城关镇,东街社区,周八,341122198505051233,周八,341122198505051233,本人,3,900.00,2024-03-01,300,\n\
+         H020,低收入,城关镇,东街社区,週八,341122198505051233,周小八,341122201001011236,子女,3,,2024-03-01,,\n",
+    );
+    for tables in ["memory", "disk"] {
+        let out = run_with_tables(dir.path(), &input, tables);
+        let warnings = read(out.join("warnings.csv"));
+        let ours: Vec<&str> = warnings
+            .lines()
+            .filter(|l| l.contains(",household_conflict,"))
+            .collect();
+        assert_eq!(
+            ours,
+            [
+                "roster,roster_202511_2.csv,2,保障人数,household_conflict,\
+                 「保障人数」与同户其他行不一致，本户按第 3 行的值处理,2",
+                "roster,roster_202511_2.csv,2,申报家庭月收入（元）,household_conflict,\
+                 「申报家庭月收入（元）」与同户其他行不一致，本户按第 3 行的值处理,100.00",
+                "roster,roster_202511_2.csv,4,救助类别,household_conflict,\
+                 「救助类别」与同户其他行不一致，本户按第 3 行的值处理,低收入",
+            ],
+            "{tables}: {warnings}"
+        );
+        let manifest: serde_json::Value =
+            serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+        let roster = manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["file"] == "roster_202511_2.csv")
+            .unwrap();
+        assert_eq!(
+            roster["warnings"],
+            serde_json::json!({
+                "household_conflict:category": 1,
+                "household_conflict:declared_income": 1,
+                "household_conflict:household_size": 1,
+                "missing_value:category": 1,
+            }),
+            "{tables}"
+        );
+    }
+}
+
 /// The files of a folder, by name, with their bytes.
 fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
