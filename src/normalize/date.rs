@@ -561,7 +561,7 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     let mut digits: Vec<u32> = folded.chars().filter_map(|c| c.to_digit(10)).collect();
     // A semester of the year (`2025-2026-1`, `2025-2026学年第2学期`) is in
     // the year.
-    if matches!(digits.len(), 7 | 9) && names_a_semester(&folded) {
+    if matches!(digits.len(), 5 | 7 | 9) && names_a_semester(&folded) {
         digits.pop();
     }
     let bad = || ValueError {
@@ -573,7 +573,11 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     }
     let mut start = digits[..4].iter().fold(0, |y, d| y * 10 + d);
     if digits.len() == 4 {
-        let words: String = folded.chars().filter(|c| !c.is_ascii_digit()).collect();
+        // The words, brackets left out (`2025学年(秋)`).
+        let words: String = folded
+            .chars()
+            .filter(|c| !c.is_ascii_digit() && !matches!(c, '(' | ')' | '（' | '）'))
+            .collect();
         start = match single_year_words(&words) {
             Some(back) => start.saturating_sub(back),
             None => return Err(bad()),
@@ -607,7 +611,9 @@ fn single_year_words(words: &str) -> Option<u32> {
         match w.strip_suffix('季').unwrap_or(w) {
             "春" | "上半年" => Some(Season::Spring),
             "秋" | "下半年" => Some(Season::Autumn),
-            "第一" | "第二" | "上" | "下" => Some(Season::OfTheSchoolYear),
+            // `第` alone: its number (`第1学期`) was taken off with the
+            // digits.
+            "第一" | "第二" | "第" | "上" | "下" => Some(Season::OfTheSchoolYear),
             _ => None,
         }
     };
@@ -679,6 +685,11 @@ mod school_year_tests {
             "2025学年春季学期",
             "2025学年第二学期",
             "2025学年度上学期",
+            "2025学年第1学期",
+            "2025学年第2学期",
+            "2025学年(秋)",
+            "2025学年（第一学期）",
+            "2026年(春)",
         ] {
             assert_eq!(
                 parse_school_year(raw),
@@ -700,6 +711,9 @@ mod school_year_tests {
             "2025年冬季",
             "2025年第一学期",
             "2025学年冬",
+            "2025年第1学期",
+            "2025-1",
+            "2025学年第3学期",
         ] {
             assert!(parse_school_year(bad).is_err(), "{bad}");
         }

@@ -179,16 +179,22 @@ fn money_fen(raw: &str) -> Result<Option<(i64, bool)>, ValueError> {
         return Ok(is_dash_zero(raw).then_some((0, false)));
     };
     let err = || bad("bad_money", "无法识别的金额", &s);
-    let (number, per_unit): (&str, i64) = if s.ends_with(|c: char| c.is_ascii_digit()) {
+    // `1000元整`, as a cheque or receipt writes an exact sum.
+    let whole = s.strip_suffix('整').unwrap_or(&s);
+    let (number, per_unit): (&str, i64) = if whole.ends_with(|c: char| c.is_ascii_digit()) {
         // No unit (nearly every amount).
-        (&s, 100)
-    } else if let Some(n) = s.strip_suffix("万元").or_else(|| s.strip_suffix('万')) {
+        (whole, 100)
+    } else if let Some(n) = whole
+        .strip_suffix("万元")
+        .or_else(|| whole.strip_suffix('万'))
+    {
         (n, 10_000 * 100)
     } else {
         (
-            s.strip_suffix("元")
-                .or_else(|| s.strip_suffix("圆"))
-                .unwrap_or(&s),
+            whole
+                .strip_suffix("元")
+                .or_else(|| whole.strip_suffix("圆"))
+                .unwrap_or(whole),
             100,
         )
     };
@@ -354,6 +360,9 @@ mod tests {
             (".5", 50),
             ("1520", 152_000),
             ("1,234,567.89", 123_456_789),
+            ("1000元整", 100_000),
+            ("1.2万元整", 1_200_000),
+            ("800整", 80_000),
         ];
         for (raw, fen) in cases {
             assert_eq!(parse_money(raw), Ok(Some(*fen)), "{raw:?}");
@@ -423,6 +432,8 @@ mod tests {
             "万",
             ".",
             "1234,50",
+            "整",
+            "元整",
         ] {
             let err = parse_money(raw).unwrap_err();
             assert_eq!(err.code, "bad_money", "{raw:?}");
