@@ -206,7 +206,9 @@ pub async fn conflicts(ctx: &SessionContext) -> datafusion::error::Result<Vec<Co
 /// The rows of a batch of [`conflicts`]' query.
 fn rows_of(batch: &RecordBatch) -> datafusion::error::Result<Vec<Row>> {
     let text = |i: usize| -> datafusion::error::Result<arrow::array::StringArray> {
-        Ok(cast(batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone())
+        Ok(cast(batch.column(i), &DataType::Utf8)?
+            .as_string::<i32>()
+            .clone())
     };
     let households = text(0)?;
     let ords = batch.column(1).as_primitive::<UInt64Type>().clone();

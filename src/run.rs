@@ -368,9 +368,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let params = rule_params(&config.config, opts.as_of);
     let (rule_findings, skipped) = rules::evaluate(&ctx, &params).await.map_err(internal)?;
     if names.contains(&"roster") {
-        let conflicts = crate::household::conflicts(&ctx)
-            .await
-            .map_err(internal)?;
+        let conflicts = crate::household::conflicts(&ctx).await.map_err(internal)?;
         add_household_conflicts(&mut inputs, &mut manifest, conflicts);
     }
     let start = std::time::Instant::now();
