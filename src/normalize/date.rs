@@ -561,7 +561,8 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
     let mut digits: Vec<u32> = folded.chars().filter_map(|c| c.to_digit(10)).collect();
     // A semester of the year (`2025-2026-1`, `2025-2026学年第2学期`) is in
     // the year.
-    if matches!(digits.len(), 5 | 7 | 9) && names_a_semester(&folded) {
+    let semester_taken = matches!(digits.len(), 5 | 7 | 9) && names_a_semester(&folded);
+    if semester_taken {
         digits.pop();
     }
     let bad = || ValueError {
@@ -578,7 +579,7 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
             .chars()
             .filter(|c| !c.is_ascii_digit() && !matches!(c, '(' | ')' | '（' | '）'))
             .collect();
-        start = match single_year_words(&words) {
+        start = match single_year_words(&words, semester_taken) {
             Some(back) => start.saturating_sub(back),
             None => return Err(bad()),
         };
@@ -599,8 +600,10 @@ pub fn parse_school_year(raw: &str) -> Result<Option<String>, ValueError> {
 /// What the words after a single year (`words`, the text without its
 /// digits) make of it: the school year it starts (`Some(0)`), or for a
 /// spring semester of that calendar year the one before (`Some(1)`);
-/// `None` for words that are not understood.
-fn single_year_words(words: &str) -> Option<u32> {
+/// `None` for words that are not understood. `semester_taken`: the
+/// semester's number was taken off with the digits (`第1学期`), leaving
+/// `第` alone.
+fn single_year_words(words: &str, semester_taken: bool) -> Option<u32> {
     enum Season {
         Spring,
         Autumn,
@@ -613,7 +616,8 @@ fn single_year_words(words: &str) -> Option<u32> {
             "秋" | "下半年" => Some(Season::Autumn),
             // `第` alone: its number (`第1学期`) was taken off with the
             // digits.
-            "第一" | "第二" | "第" | "上" | "下" => Some(Season::OfTheSchoolYear),
+            "第一" | "第二" | "上" | "下" => Some(Season::OfTheSchoolYear),
+            "第" if semester_taken => Some(Season::OfTheSchoolYear),
             _ => None,
         }
     };
@@ -638,7 +642,8 @@ fn single_year_words(words: &str) -> Option<u32> {
 /// Whether a school year's text ends in its semester: a 1 or 2 set off
 /// by a dash, a slash, a point or 第 (`-1`, `第2学期`).
 fn names_a_semester(folded: &str) -> bool {
-    let s = folded.strip_suffix("学期").unwrap_or(folded);
+    let s = folded.trim_end_matches([')', '）']);
+    let s = s.strip_suffix("学期").unwrap_or(s);
     let mut back = s.chars().rev();
     matches!(back.next(), Some('1' | '2'))
         && back
@@ -689,6 +694,8 @@ mod school_year_tests {
             "2025学年第2学期",
             "2025学年(秋)",
             "2025学年（第一学期）",
+            "2025学年(第1学期)",
+            "2025-2026学年（第2学期）",
             "2026年(春)",
         ] {
             assert_eq!(
@@ -714,6 +721,11 @@ mod school_year_tests {
             "2025年第1学期",
             "2025-1",
             "2025学年第3学期",
+            // A semester's number taken for a year's last digit.
+            "202学年第1学期",
+            "201学年第9学期",
+            "2025学年第",
+            "2025学年第学期",
         ] {
             assert!(parse_school_year(bad).is_err(), "{bad}");
         }
