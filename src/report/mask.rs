@@ -38,17 +38,26 @@ pub fn mask_id(id: &str) -> String {
 }
 
 /// Masks a 户编号 that is an 18-character ID number, or one with only its
-/// check character wrong (some sites number a household by its head's);
-/// any other code is shown as it is, for a
-/// reviewer to find the household by. Fifteen digits are not enough: a
-/// code of county, township and sequence (`341122001001008`) often reads
-/// as a legacy ID born in 1900.
+/// check character wrong (some sites number a household by its head's),
+/// or a legacy 15-digit number of someone born in 1901 or later; any other
+/// code is shown as it is, for a reviewer to find the household by. A
+/// code of county, township and sequence (`341122001001008`) reads as a
+/// legacy ID born in 1900, and is shown.
 pub fn mask_household(household_id: &str) -> String {
-    if is_id_number(household_id) {
+    if is_id_number(household_id) || is_legacy_id(household_id) {
         mask_id(household_id)
     } else {
         household_id.to_string()
     }
+}
+
+/// Whether 15 digits are a legacy ID number of someone born in 1901 or
+/// later (see [`mask_household`]).
+fn is_legacy_id(digits: &str) -> bool {
+    digits.len() == 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && &digits[6..8] != "00"
+        && normalize_id(digits).status == IdStatus::Upgraded15
 }
 
 /// Whether a code is an 18-character ID number, or one with only its
@@ -87,7 +96,67 @@ pub fn mask_name(name: &str) -> String {
 /// scientific notation when it kept more than the region code
 /// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
-    mask_runs(text, |_| true)
+    mask_runs(&mask_spaced_ids(text), |_| true)
+}
+
+/// Masks the ID numbers of a text written with separators between their
+/// digits (`341122 19800101 1238`, `341122-1980…`) or in full-width
+/// digits (`３４１１…`), as a file named after a person may hold one:
+/// digits (ASCII or full-width) with a blank or dash between groups, 15
+/// or 18 of them, or 17 and an `X`, in a run of their own. The digits
+/// hidden become `*`, the separators stay. An unbroken run of ASCII digits
+/// is left to [`mask_runs`].
+fn mask_spaced_ids(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let is_separator = |c: char| matches!(c, ' ' | '\u{3000}' | '-' | '－');
+    if !text.chars().any(|c| is_digit(c) && !c.is_ascii_digit())
+        && !text.chars().any(is_separator)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_digit(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // Digit groups with one separator between each two.
+        let start = i;
+        let mut end = i;
+        while end < chars.len() && is_digit(chars[end]) {
+            end += 1;
+        }
+        while end + 1 < chars.len() && is_separator(chars[end]) && is_digit(chars[end + 1]) {
+            end += 1;
+            while end < chars.len() && is_digit(chars[end]) {
+                end += 1;
+            }
+        }
+        let digits = chars[start..end].iter().filter(|c| is_digit(**c)).count();
+        let x = digits == 17 && matches!(chars.get(end), Some('X' | 'x' | 'Ｘ' | 'ｘ'));
+        let end = end + usize::from(x);
+        let plain = chars[start..end].iter().all(|c| c.is_ascii_alphanumeric());
+        if plain || !(digits == 15 || digits == 18 || x) {
+            out.extend(&chars[start..end]);
+        } else {
+            // Keep the first six digits and the last four characters.
+            let total = digits + usize::from(x);
+            let mut seen = 0;
+            for &c in &chars[start..end] {
+                if is_separator(c) {
+                    out.push(c);
+                    continue;
+                }
+                seen += 1;
+                out.push(if seen <= 6 || seen > total - 4 { c } else { '*' });
+            }
+        }
+        i = end;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// An input file's name as a masked report shows it: an ID number in it (a
@@ -122,8 +191,7 @@ fn mask_ids_in_evidence(text: &str) -> String {
 /// such a number of a known region anywhere in a longer run.
 fn holds_id_number(run: &str) -> bool {
     use crate::normalize::id::{RegionStatus, has_birth_date, region_status};
-    let legacy =
-        |digits: &str| &digits[6..8] != "00" && normalize_id(digits).status == IdStatus::Upgraded15;
+    let legacy = is_legacy_id;
     let n = run.len();
     match n {
         15 => legacy(run),
@@ -587,6 +655,38 @@ mod tests {
         assert_eq!(mask_name("张"), "*");
         assert_eq!(mask_name(" 李娜 "), "李*");
         assert_eq!(mask_name(""), "");
+    }
+
+    /// A file named after a person may write the ID with blanks or dashes
+    /// between its groups, or in full-width digits.
+    #[test]
+    fn ids_written_in_groups_or_full_width_are_masked() {
+        assert_eq!(
+            mask_ids_in("property_341122 19800101 1238.csv"),
+            "property_341122 ******** 1238.csv"
+        );
+        assert_eq!(
+            mask_ids_in("pension_341122-1980-0101-123X_2.csv"),
+            "pension_341122-****-****-123X_2.csv"
+        );
+        assert_eq!(
+            mask_ids_in("education_３４１１２２１９８００１０１１２３８.csv"),
+            "education_３４１１２２********１２３８.csv"
+        );
+        assert_eq!(
+            mask_ids_in("户 341122 550505 001"),
+            "户 341122 *****5 001"
+        );
+        // Dates, times and counts with blanks or dashes are no ID.
+        let kept = "2025-11-30 12:00:00，第 3 行，1 234 567 元，2025-01-05 至 2025-12-31";
+        assert_eq!(mask_ids_in(kept), kept);
+    }
+
+    #[test]
+    fn a_household_numbered_by_a_legacy_id_is_masked_a_township_code_not() {
+        assert_eq!(mask_household("341122550505001"), "341122*****5001");
+        assert_eq!(mask_household("341122001001008"), "341122001001008");
+        assert_eq!(mask_household("H0002"), "H0002");
     }
 
     #[test]
