@@ -1096,17 +1096,29 @@ fn a_roster_row_without_its_category_is_a_member_all_the_same() {
 /// household took is a `household_conflict` warning on its cell, naming the
 /// row taken, counted per field in the manifest, with the tables in memory
 /// and on disk alike. An empty cell, or one written otherwise (`900` for
-/// `900.00`, `張` for `张`), is no conflict.
+/// `900.00`, `週` for `周`), is no conflict; a row a later file repeats
+/// value for value is that file's row (the earlier copy is superseded).
 #[test]
 fn a_household_s_rows_that_disagree_on_its_values_are_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_copy(dir.path());
+    let spouse = "H020,,城关镇,东街社区,周八,341122198505051233,吴九,341122198707071240,配偶,2,900,2024-03-01,100,\n";
     second_roster(
         &input,
-        "H020,,城关镇,东街社区,周八,341122198505051233,吴九,341122198707071240,配偶,2,900,2024-03-01,100,\n\
-         H020,低保,城关镇,东街社区,周八,341122198505051233,周八,341122198505051233,本人,3,900.00,2024-03-01,300,\n\
-         H020,低收入,城关镇,东街社区,週八,341122198505051233,周小八,341122201001011236,子女,3,,2024-03-01,,\n",
+        &format!(
+            "{spouse}\
+             H020,低保,城关镇,东街社区,周八,341122198505051233,周八,341122198505051233,本人,3,900.00,2024-03-01,300,\n\
+             H020,低收入,城关镇,东街社区,週八,341122198505051233,周小八,341122201001011236,子女,3,,2024-03-01,,\n"
+        ),
     );
+    std::fs::write(
+        input.join("roster_202511_3.csv"),
+        format!(
+            "{}\n{spouse}",
+            "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入（元）,残疾等级"
+        ),
+    )
+    .unwrap();
     for tables in ["memory", "disk"] {
         let out = run_with_tables(dir.path(), &input, tables);
         let warnings = read(out.join("warnings.csv"));
@@ -1117,27 +1129,37 @@ fn a_household_s_rows_that_disagree_on_its_values_are_warnings() {
         assert_eq!(
             ours,
             [
-                "roster,roster_202511_2.csv,2,保障人数,household_conflict,\
-                 「保障人数」与同户其他行不一致，本户按第 3 行的值处理,2",
-                "roster,roster_202511_2.csv,2,申报家庭月收入（元）,household_conflict,\
-                 「申报家庭月收入（元）」与同户其他行不一致，本户按第 3 行的值处理,100.00",
                 "roster,roster_202511_2.csv,4,救助类别,household_conflict,\
                  「救助类别」与同户其他行不一致，本户按第 3 行的值处理,低收入",
+                "roster,roster_202511_3.csv,2,保障人数,household_conflict,\
+                 「保障人数」与同户其他行不一致，本户按文件「roster_202511_2.csv」第 3 行的值处理,2",
+                "roster,roster_202511_3.csv,2,申报家庭月收入（元）,household_conflict,\
+                 「申报家庭月收入（元）」与同户其他行不一致，本户按文件「roster_202511_2.csv」第 3 行的值处理,100.00",
             ],
             "{tables}: {warnings}"
         );
         let manifest: serde_json::Value =
             serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-        let roster = manifest["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["file"] == "roster_202511_2.csv")
-            .unwrap();
+        let warnings_of = |file: &str| {
+            manifest["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["file"] == file)
+                .unwrap()["warnings"]
+                .clone()
+        };
         assert_eq!(
-            roster["warnings"],
+            warnings_of("roster_202511_2.csv"),
             serde_json::json!({
                 "household_conflict:category": 1,
+                "missing_value:category": 1,
+            }),
+            "{tables}"
+        );
+        assert_eq!(
+            warnings_of("roster_202511_3.csv"),
+            serde_json::json!({
                 "household_conflict:declared_income": 1,
                 "household_conflict:household_size": 1,
                 "missing_value:category": 1,
