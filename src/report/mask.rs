@@ -109,8 +109,7 @@ pub fn mask_ids_in(text: &str) -> String {
 fn mask_spaced_ids(text: &str) -> std::borrow::Cow<'_, str> {
     let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
     let is_separator = |c: char| matches!(c, ' ' | '\u{3000}' | '-' | '－');
-    if !text.chars().any(|c| is_digit(c) && !c.is_ascii_digit())
-        && !text.chars().any(is_separator)
+    if !text.chars().any(|c| is_digit(c) && !c.is_ascii_digit()) && !text.chars().any(is_separator)
     {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -151,7 +150,11 @@ fn mask_spaced_ids(text: &str) -> std::borrow::Cow<'_, str> {
                     continue;
                 }
                 seen += 1;
-                out.push(if seen <= 6 || seen > total - 4 { c } else { '*' });
+                out.push(if seen <= 6 || seen > total - 4 {
+                    c
+                } else {
+                    '*'
+                });
             }
         }
         i = end;
@@ -673,10 +676,7 @@ mod tests {
             mask_ids_in("education_３４１１２２１９８００１０１１２３８.csv"),
             "education_３４１１２２********１２３８.csv"
         );
-        assert_eq!(
-            mask_ids_in("户 341122 550505 001"),
-            "户 341122 *****5 001"
-        );
+        assert_eq!(mask_ids_in("户 341122 550505 001"), "户 341122 *****5 001");
         // Dates, times and counts with blanks or dashes are no ID.
         let kept = "2025-11-30 12:00:00，第 3 行，1 234 567 元，2025-01-05 至 2025-12-31";
         assert_eq!(mask_ids_in(kept), kept);
