@@ -211,8 +211,11 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     let mut folders = Vec::new();
     let mut others = Vec::new();
     let mut names: Vec<(String, PathBuf, u64)> = Vec::new();
+    // A file named after a person is masked in logs and messages
+    // ([`crate::report::mask::register_label`]).
     for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
+        crate::report::mask::register_label(&name);
         // Hidden files (`.DS_Store`) and the lock file Excel leaves beside
         // a workbook it has open (`~$roster_202511.xlsx`, named like an
         // extract) are never read, only listed.

@@ -328,6 +328,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 masked: !unmasked,
                 allow_shrink,
             };
+            register_folder(&opts.input);
             tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
             if opts.as_of > chrono::Local::now().date_naive() {
                 // Every later night before it would be a past night to the
@@ -517,6 +518,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
             if let Some(why) = out.as_deref().and_then(refused) {
                 return Err(HeduiError::Usage(why));
             }
+            register_folder(&input);
             tracing::info!(input = %input.display(), "validate");
             let v = validate::validate(&input, out.as_deref(), &config, as_of);
             say!(
@@ -529,6 +531,15 @@ fn run(command: Command) -> Result<(), HeduiError> {
             );
             v.outcome
         }
+    }
+}
+
+/// Notes the folders of a path (one may be named after a person) for the
+/// logs and messages to show masked
+/// ([`hedui::report::mask::register_label`]).
+fn register_folder(path: &std::path::Path) {
+    for part in path.components() {
+        hedui::report::mask::register_label(&part.as_os_str().to_string_lossy());
     }
 }
 

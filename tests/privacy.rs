@@ -394,24 +394,29 @@ fn error_messages_of_broken_batches_carry_no_id_or_name() {
     assert_owner_only(&dir.path().join("gate"));
 }
 
-/// A folder and a file named after a person (his ID number in the name)
-/// are named in log lines, the run's summary and error messages with the
-/// number masked, as the reports mask it.
+/// A folder and a file named after a person (his name and ID number in
+/// the name) are named in log lines, the run's summary and error messages
+/// with the name and number masked, as the reports mask them.
 #[test]
 fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
     let dir = tempfile::tempdir().unwrap();
     let folder_id = "341122196805207712";
     let file_id = "110105195001016631";
-    let batch = dir.path().join(folder_id);
+    let batch = dir.path().join(format!("{folder_id}_张伟明"));
     std::fs::create_dir(&batch).unwrap();
     for e in std::fs::read_dir(root().join("fixtures/sample")).unwrap() {
         let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().replace("202511", file_id);
+        let name = e
+            .file_name()
+            .to_string_lossy()
+            .replace("202511", &format!("王建华_{file_id}"));
         std::fs::copy(e.path(), batch.join(name)).unwrap();
     }
     let mut secrets = Secrets::of_batch(&root().join("fixtures/sample"));
     secrets.ids.insert(folder_id.to_string());
     secrets.ids.insert(file_id.to_string());
+    secrets.add_name("张伟明");
+    secrets.add_name("王建华");
     let config = dir.path().join("hedui.toml");
     std::fs::write(&config, "[input]\nmax_reject_rate = 0.5\n").unwrap();
     let run = |out: &str, format: &str| {
@@ -435,29 +440,29 @@ fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
         assert_ok(&o);
         // Named, masked: the check above cannot pass by their absence.
         assert!(
-            text.contains("pension_110105********6631.csv"),
+            text.contains("pension_王*华_110105********6631.csv"),
             "file named"
         );
-        assert!(text.contains("341122********7712"), "folder named");
+        assert!(text.contains("341122********7712_张*明"), "folder named");
         assert_no_leak(&secrets, &text, &format!("run, {format} logs"));
     }
     // An input error names the file in its message.
     std::fs::write(
-        batch.join(format!("unemployment_{file_id}.csv")),
+        batch.join(format!("unemployment_王建华_{file_id}.csv")),
         "姓名,身份证号,状态\n",
     )
     .unwrap();
     let (o, text) = run("out-broken", "text");
     assert_eq!(o.status.code(), Some(4));
     assert!(
-        text.contains("unemployment_110105********6631.csv"),
+        text.contains("unemployment_王*华_110105********6631.csv"),
         "file named"
     );
     assert_no_leak(&secrets, &text, "failed run");
     let (o, text) = traced(&["validate", "--input", batch.to_str().unwrap()], "text");
     assert_eq!(o.status.code(), Some(4));
     assert!(
-        text.contains("pension_110105********6631.csv"),
+        text.contains("pension_王*华_110105********6631.csv"),
         "file named"
     );
     assert_no_leak(&secrets, &text, "validate");

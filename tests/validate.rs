@@ -646,8 +646,8 @@ fn a_sheet_naming_only_persons_beside_the_data_is_ignored() {
     }
 }
 
-/// A sheet named after a person's ID number (one sheet per household head)
-/// is named in validate's report with the ID masked.
+/// A sheet named after a person (one sheet per household head: his name
+/// and ID number) is named in validate's report with both masked.
 #[test]
 fn a_sheet_named_after_an_id_number_is_masked_in_the_report() {
     // A second sheet of one cell, no header.
@@ -658,8 +658,9 @@ fn a_sheet_named_after_an_id_number_is_masked_in_the_report() {
     let o = validate_into(batch.path(), &out.path().join("o"));
     assert_ok(&o);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("王芳341122********4426"), "{stdout}");
+    assert!(stdout.contains("王*341122********4426"), "{stdout}");
     assert!(!stdout.contains("341122194502104426"), "{stdout}");
+    assert!(!stdout.contains("王芳"), "{stdout}");
 }
 
 /// A DOS end-of-file mark (0x1A) that an old export writes as a CSV's or

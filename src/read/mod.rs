@@ -305,11 +305,11 @@ fn no_header_message(file: &str, rows: usize, sheets: &[String]) -> String {
     }
 }
 
-/// A sheet's name for messages: one that reads as a person's name (a
-/// workbook of one sheet per household, 王芳户) or holds an ID number is
-/// masked, as a header cell is ([`crate::extract::header_for_message`]).
+/// A sheet's name for messages: a part of it that reads as a person's name
+/// (a workbook of one sheet per household, 王芳户) or holds an ID number is
+/// masked, as in a file's name ([`crate::report::mask::mask_label`]).
 pub(crate) fn sheet_for_message(sheet: &str) -> String {
-    crate::extract::header_for_message(sheet, false)
+    crate::report::mask::mask_label(sheet)
 }
 
 /// The file's name for messages: never the full path (it may name a person's

@@ -37,6 +37,9 @@ pub(super) fn read_xlsx(
         .sheets_metadata()
         .iter()
         .map(|sheet| {
+            // A sheet named after a person (`王芳户`): masked in logs and
+            // messages.
+            crate::report::mask::register_label(&sheet.name);
             let hidden = sheet.visible != SheetVisible::Visible;
             (sheet.name.clone(), sheet.typ, hidden)
         })

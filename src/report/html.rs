@@ -556,8 +556,9 @@ mod tests {
         let mut report = masked_report(&m, &rows, &reviews);
         let page = render(&report);
         assert!(!page.contains("341122198507027077"));
+        assert!(!page.contains("张三"));
         assert!(
-            page.contains("roster_张三_341122********7077.xlsx"),
+            page.contains("roster_张*_341122********7077.xlsx"),
             "{page}"
         );
         report.masked = false;

@@ -39,10 +39,11 @@ pub fn mask_id(id: &str) -> String {
 
 /// Masks a 户编号 that is an 18-character ID number, or one with only its
 /// check character wrong (some sites number a household by its head's),
-/// or a legacy 15-digit number of someone born in 1901 or later; any other
+/// or a legacy 15-digit number of someone born in 1930 or later; any other
 /// code is shown as it is, for a reviewer to find the household by. A
-/// code of county, township and sequence (`341122001001008`) reads as a
-/// legacy ID born in 1900, and is shown.
+/// code of county, township and sequence (`341122011001064`) often reads
+/// as a legacy ID born in the 1900s or 1910s (township 011: 1901), and is
+/// shown.
 pub fn mask_household(household_id: &str) -> String {
     if is_id_number(household_id) || is_legacy_id(household_id) {
         mask_id(household_id)
@@ -51,12 +52,13 @@ pub fn mask_household(household_id: &str) -> String {
     }
 }
 
-/// Whether 15 digits are a legacy ID number of someone born in 1901 or
-/// later (see [`mask_household`]).
+/// Whether a 户编号 of 15 digits is a legacy ID number of someone born in
+/// 1930 or later (see [`mask_household`]): a township's code is seldom 300
+/// or more.
 fn is_legacy_id(digits: &str) -> bool {
     digits.len() == 15
         && digits.bytes().all(|b| b.is_ascii_digit())
-        && &digits[6..8] != "00"
+        && &digits[6..8] >= "30"
         && normalize_id(digits).status == IdStatus::Upgraded15
 }
 
@@ -96,7 +98,74 @@ pub fn mask_name(name: &str) -> String {
 /// scientific notation when it kept more than the region code
 /// (`1.10105199001012E+17`; DQ04 quotes them).
 pub fn mask_ids_in(text: &str) -> String {
-    mask_runs(&mask_spaced_ids(text), |_| true)
+    let labels = LABELS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if labels.is_empty() {
+        return mask_runs(&mask_spaced_ids(text), |_| true);
+    }
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for (label, masked) in labels.iter() {
+        if text.contains(label.as_str()) {
+            text = std::borrow::Cow::Owned(text.replace(label.as_str(), masked));
+        }
+    }
+    mask_runs(&mask_spaced_ids(&text), |_| true)
+}
+
+/// The names of files, folders and sheets read (see [`register_label`])
+/// that hold a part masked by [`mask_label`], each with its masked form,
+/// the longest first: [`mask_ids_in`], which every log line and message
+/// passes through, shows them masked.
+static LABELS: std::sync::RwLock<Vec<(String, String)>> = std::sync::RwLock::new(Vec::new());
+
+/// Notes the name of a file, folder or sheet hedui reads, so that logs and
+/// messages ([`mask_ids_in`]) show it as [`mask_label`] masks it: a file
+/// named after a person (`pension_张三明_补发.csv`) is named
+/// `pension_张*明_补发.csv`. A name with nothing to mask but digits (which
+/// [`mask_ids_in`] masks anywhere) is not kept.
+pub fn register_label(label: &str) {
+    let masked = mask_label(label);
+    if masked == mask_ids_in(label) {
+        return;
+    }
+    let mut labels = LABELS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if labels.iter().any(|(l, _)| l == label) {
+        return;
+    }
+    labels.push((label.to_owned(), masked));
+    labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+}
+
+/// A file's, folder's or sheet's name with each run of Han characters that
+/// reads as a person's name masked, as a header cell is
+/// ([`crate::extract::header_for_message`]: two to four characters from a
+/// common surname, none a header word's), and its ID numbers:
+/// `pension_张三明_补发.csv` → `pension_张*明_补发.csv`, `王芳户` → `王*户`.
+/// A name written together with other words (`张三明补发`) is not known to
+/// be one.
+pub fn mask_label(label: &str) -> String {
+    use crate::normalize::text::is_name_han;
+    let mut out = String::with_capacity(label.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if !run.is_empty() {
+            out.push_str(&crate::extract::header_for_message(run, false));
+            run.clear();
+        }
+    };
+    for c in label.chars() {
+        if is_name_han(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    mask_runs(&mask_spaced_ids(&out), |_| true)
 }
 
 /// Masks the ID numbers of a text written with separators between their
@@ -162,14 +231,42 @@ fn mask_spaced_ids(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// An input file's name as a masked report shows it: an ID number in it (a
-/// file named after the person it is about) masked, as in its sources.
+/// An input file's name as a masked report shows it: a person's name or ID
+/// number in it (a file named after the person it is about) masked
+/// ([`mask_label`]), as in its sources ([`mask_sources`]).
 pub fn mask_file_name(name: &str, masked: bool) -> std::borrow::Cow<'_, str> {
     if masked {
-        std::borrow::Cow::Owned(mask_ids_in(name))
+        std::borrow::Cow::Owned(mask_label(name))
     } else {
         std::borrow::Cow::Borrowed(name)
     }
+}
+
+/// A finding's sources (`extract:file:row` joined by `;`, a workbook's
+/// row `sheet!row`) as a masked report shows them: each file's and sheet's
+/// name masked as [`mask_label`] masks it, and every ID number.
+pub fn mask_sources(sources: &str) -> String {
+    // Nearly every file is named in ASCII: no name in it.
+    if sources.is_ascii() {
+        return mask_ids_in(sources);
+    }
+    let masked: Vec<String> = sources
+        .split(';')
+        .map(|source| {
+            let Some((extract, rest)) = source.split_once(':') else {
+                return source.to_owned();
+            };
+            let Some((file, row)) = rest.rsplit_once(':') else {
+                return source.to_owned();
+            };
+            let row = match row.rsplit_once('!') {
+                Some((sheet, n)) => format!("{}!{n}", mask_label(sheet)),
+                None => row.to_owned(),
+            };
+            format!("{extract}:{}:{row}", mask_label(file))
+        })
+        .collect();
+    mask_ids_in(&masked.join(";"))
 }
 
 /// [`mask_ids_in`] for the evidence hedui writes, which quotes the ID
@@ -194,7 +291,8 @@ fn mask_ids_in_evidence(text: &str) -> String {
 /// such a number of a known region anywhere in a longer run.
 fn holds_id_number(run: &str) -> bool {
     use crate::normalize::id::{RegionStatus, has_birth_date, region_status};
-    let legacy = is_legacy_id;
+    let legacy =
+        |digits: &str| &digits[6..8] != "00" && normalize_id(digits).status == IdStatus::Upgraded15;
     let n = run.len();
     match n {
         15 => legacy(run),
@@ -682,10 +780,41 @@ mod tests {
         assert_eq!(mask_ids_in(kept), kept);
     }
 
+    /// A file, folder or sheet named after a person: the name masked where
+    /// it stands apart, header words and places kept.
+    #[test]
+    fn names_in_file_and_sheet_names_are_masked() {
+        assert_eq!(
+            mask_label("pension_张三明_补发.csv"),
+            "pension_张*明_补发.csv"
+        );
+        assert_eq!(
+            mask_label("低保_341122196805207712.xlsx"),
+            "低保_341122********7712.xlsx"
+        );
+        assert_eq!(
+            mask_label("刘强_341122196805207712"),
+            "刘*_341122********7712"
+        );
+        for kept in [
+            "roster_202511.xlsx",
+            "医保结算明细_2025年11月.csv",
+            "救助对象名册（城关镇）.xlsx",
+        ] {
+            assert_eq!(mask_label(kept), kept);
+        }
+        assert_eq!(
+            mask_sources("pension:pension_张三明.csv:3;housing_safety:h.xlsx:王芳户!4"),
+            "pension:pension_张*明.csv:3;housing_safety:h.xlsx:王*户!4"
+        );
+    }
+
     #[test]
     fn a_household_numbered_by_a_legacy_id_is_masked_a_township_code_not() {
         assert_eq!(mask_household("341122550505001"), "341122*****5001");
         assert_eq!(mask_household("341122001001008"), "341122001001008");
+        assert_eq!(mask_household("341122011001064"), "341122011001064");
+        assert_eq!(mask_household("341122291231008"), "341122291231008");
         assert_eq!(mask_household("H0002"), "H0002");
     }
 

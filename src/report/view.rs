@@ -115,7 +115,7 @@ pub fn cells(row: &FindingRow, review: Option<&Review>, masked: bool) -> [String
             mask::mask_name(&row.name),
             mask::mask_evidence(&row.evidence, &row.name),
             // A sheet may be named after a household head's ID number.
-            mask::mask_ids_in(&row.sources),
+            mask::mask_sources(&row.sources),
         )
     } else {
         (
@@ -496,12 +496,12 @@ pub(crate) mod tests {
         assert_eq!(full[6], "张三明");
         assert_eq!(full[9], row.evidence);
         assert_eq!(full[VERDICT_COLUMN], "");
-        // A sheet named after its household head's ID number.
+        // A sheet named after its household head: his name and ID number.
         let mut row = row;
         row.sources = "roster:roster_202511.xlsx:张伟341122198001011238!3".into();
         assert_eq!(
             cells(&row, None, true)[10],
-            "roster:roster_202511.xlsx:张伟341122********1238!3"
+            "roster:roster_202511.xlsx:张*341122********1238!3"
         );
         assert_eq!(cells(&row, None, false)[10], row.sources);
     }

@@ -418,7 +418,7 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(files(&report), ["roster_张三_341122********7077.xlsx"]);
+        assert_eq!(files(&report), ["roster_张*_341122********7077.xlsx"]);
         report.masked = false;
         assert_eq!(files(&report), ["roster_张三_341122198507027077.xlsx"]);
     }
