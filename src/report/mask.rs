@@ -96,21 +96,26 @@ pub fn mask_name(name: &str) -> String {
 /// Masks every run of 15 or more digits (an ID number, possibly ending in
 /// `X`) inside a text, and the mantissa of an ID that Excel turned into
 /// scientific notation when it kept more than the region code
-/// (`1.10105199001012E+17`; DQ04 quotes them).
+/// (`1.10105199001012E+17`; DQ04 quotes them), an ID written in groups or
+/// full-width digits ([`mask_spaced_ids`]), and the names of the files,
+/// folders and sheets read that [`mask_label`] masks ([`register_label`]).
 pub fn mask_ids_in(text: &str) -> String {
     let labels = LABELS
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if labels.is_empty() {
-        return mask_runs(&mask_spaced_ids(text), |_| true);
-    }
     let mut text = std::borrow::Cow::Borrowed(text);
     for (label, masked) in labels.iter() {
         if text.contains(label.as_str()) {
             text = std::borrow::Cow::Owned(text.replace(label.as_str(), masked));
         }
     }
-    mask_runs(&mask_spaced_ids(&text), |_| true)
+    mask_digits(&text)
+}
+
+/// Every ID number of a text masked, however its digits are written
+/// ([`mask_spaced_ids`], [`mask_runs`]).
+fn mask_digits(text: &str) -> String {
+    mask_runs(&mask_spaced_ids(text), |_| true)
 }
 
 /// The names of files, folders and sheets read (see [`register_label`])
@@ -126,7 +131,7 @@ static LABELS: std::sync::RwLock<Vec<(String, String)>> = std::sync::RwLock::new
 /// [`mask_ids_in`] masks anywhere) is not kept.
 pub fn register_label(label: &str) {
     let masked = mask_label(label);
-    if masked == mask_ids_in(label) {
+    if masked == mask_digits(label) {
         return;
     }
     let mut labels = LABELS
@@ -165,7 +170,7 @@ pub fn mask_label(label: &str) -> String {
         }
     }
     flush(&mut run, &mut out);
-    mask_runs(&mask_spaced_ids(&out), |_| true)
+    mask_digits(&out)
 }
 
 /// Masks the ID numbers of a text written with separators between their
