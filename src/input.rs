@@ -1025,10 +1025,12 @@ fn parse_piece(
     let keys = table::KeySpec::new(def);
     let id_field = def.fields.iter().position(|f| f.field == "id_number");
     let mut builder = table::RowBuilder::new(def, map, raw);
-    let mut memo = table::Memo::new(def);
+    let parsed = table::PieceParse::new(def, map, raw, as_of);
+    let mut values = Vec::with_capacity(def.fields.len());
+    let mut warnings = Vec::new();
     let mut tally = Tally::default();
     let mut loc_text = String::new();
-    for (place, (raw_row, &dup)) in (first_place..).zip(raw.iter().zip(dups)) {
+    for (r, (place, (raw_row, &dup))) in (first_place..).zip(raw.iter().zip(dups)).enumerate() {
         // A row the file's end cut through lost the tail of its last
         // field: `已就` of `已就业` may still parse, and must not.
         let result = if cut_off == Some(&raw_row.loc) {
@@ -1037,20 +1039,15 @@ fn parse_piece(
                 reason: "文件在此行中途截断，末尾字符不完整".to_string(),
             })
         } else {
-            table::parse_row_with(def, map, raw_row, &mut memo)
+            parsed.row(r, &mut values, &mut warnings)
         };
         match result {
-            Ok(mut row) => {
-                for value in &mut row.values {
-                    if let Value::Id { id, .. } = value {
-                        id.born_by(as_of);
-                    }
-                }
+            Ok(()) => {
                 tally.accepted += 1;
                 if dup.is_some() {
                     tally.duplicate += 1;
                 }
-                for w in &row.warnings {
+                for w in &warnings {
                     *tally.warnings.entry((w.code, w.field)).or_default() += 1;
                     if tally.lists_more(w.field, w.code)
                         && let Some(warning) = value_warning(def, map, file, raw_row, w)
@@ -1058,7 +1055,7 @@ fn parse_piece(
                         tally.list(warning);
                     }
                 }
-                if let Some(Value::Id { id, .. }) = id_field.map(|i| &row.values[i]) {
+                if let Some(Value::Id { id, .. }) = id_field.map(|i| values[i]) {
                     *tally.id_status.entry(id.status.as_str()).or_default() += 1;
                     if table::region_unknown(id) {
                         tally.region_unknown += 1;
@@ -1066,8 +1063,8 @@ fn parse_piece(
                 }
                 loc_text.clear();
                 raw_row.loc.push_to(&mut loc_text);
-                let content = keep_contents.then(|| table::content_digest(&row.values));
-                builder.push(&loc_text, dup, &row, keys.digest(&row.values), content);
+                let content = keep_contents.then(|| table::content_digest(&values));
+                builder.push(&loc_text, dup, &values, keys.digest(&values), content);
             }
             Err(reject) => {
                 builder.reject(place);

@@ -18,7 +18,7 @@
 //! - A field whose values are not kept (`FieldDef::kept`: no rule or output
 //!   reads it) has no column.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -94,26 +94,6 @@ pub fn parse_row<'a>(
     map: &HeaderMap,
     row: &'a RawRow,
 ) -> Result<ParsedRow<'a>, Reject> {
-    parse_row_memo(def, map, row, None)
-}
-
-/// [`parse_row`] with a [`Memo`] of the cells of the rows parsed before it
-/// (all of which live as long as `row`).
-pub fn parse_row_with<'a>(
-    def: &ExtractDef,
-    map: &HeaderMap,
-    row: &'a RawRow,
-    memo: &mut Memo<'a>,
-) -> Result<ParsedRow<'a>, Reject> {
-    parse_row_memo(def, map, row, Some(memo))
-}
-
-fn parse_row_memo<'a>(
-    def: &ExtractDef,
-    map: &HeaderMap,
-    row: &'a RawRow,
-    memo: Option<&mut Memo<'a>>,
-) -> Result<ParsedRow<'a>, Reject> {
     // Longer than its header with a value past the header's named
     // columns: a value moved right, whatever reads (a trailing comma on
     // the header too leaves an empty header cell for it to land under).
@@ -122,7 +102,7 @@ fn parse_row_memo<'a>(
         && row.fields[map.named_width..]
             .iter()
             .any(|f| !f.trim().is_empty());
-    let parsed = parse_fields(def, map, row, memo);
+    let parsed = parse_fields(def, map, row);
     if moved_right || (longer && !reads_whole(&parsed)) {
         let Some(c) = split_by_comma(def, map, row) else {
             if moved_right {
@@ -204,7 +184,7 @@ fn split_by_comma(def: &ExtractDef, map: &HeaderMap, row: &RawRow) -> Option<usi
             loc: row.loc.clone(),
             fields,
         };
-        reads_whole(&parse_fields(def, map, &joined, None))
+        reads_whole(&parse_fields(def, map, &joined))
     })
 }
 
@@ -224,13 +204,11 @@ fn parse_1904(f: &FieldDef, raw: &str) -> Option<Result<Value<'static>, (&'stati
     })
 }
 
-/// [`parse_row`] without the look for a split value; each cell's outcome
-/// taken from `memo` when it has one for the cell's text.
+/// [`parse_row`] without the look for a split value.
 fn parse_fields<'a>(
     def: &ExtractDef,
     map: &HeaderMap,
     row: &'a RawRow,
-    mut memo: Option<&mut Memo<'a>>,
 ) -> Result<ParsedRow<'a>, Reject> {
     let fields = &row.fields;
     let short = fields.len() < map.named_width;
@@ -248,13 +226,9 @@ fn parse_fields<'a>(
     let mut values = Vec::with_capacity(def.fields.len());
     let mut problems: Vec<(&'static str, String)> = Vec::new();
     let mut warnings = Vec::new();
-    for (i, (f, col)) in def.fields.iter().zip(&map.columns).enumerate() {
+    for (f, col) in def.fields.iter().zip(&map.columns) {
         let raw = col.map(|c| fields[c].as_str()).unwrap_or("");
-        let outcome = match memo.as_deref_mut() {
-            Some(memo) => memo.outcome(i, f, raw, map.dates_1904),
-            None => outcome(f, raw, map.dates_1904),
-        };
-        match outcome {
+        match outcome(f, raw, map.dates_1904) {
             Outcome::Value(v, warning) => {
                 if let Some(code) = warning {
                     warnings.push(FieldWarning {
@@ -330,25 +304,46 @@ fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
     }
 }
 
-/// The outcomes of the cells of a run of rows (a piece of a chunk), by
-/// field and text: a file's rows repeat their persons' ID numbers and
-/// names, their dates, months, places and categories, and a cell met
-/// before is not read again. A field whose texts rarely repeat (a
-/// settlement number, an amount) stops being remembered after a window of
-/// [`MEMO_WINDOW`] cells of which fewer than half were met before.
-pub struct Memo<'a> {
-    fields: Vec<FieldMemo<'a>>,
+/// The rows of a piece of a chunk, read field by field: a file's rows
+/// repeat their persons' ID numbers and names, their dates, months, places
+/// and categories, and each field's cells are read down the column, a text
+/// met before in the piece not read again ([`FieldCells`]); a row's values
+/// are then looked up, not copied. Every row reads as [`parse_row`] reads
+/// it, and an ID number born after the as-of date is bad
+/// ([`NormalizedId::born_by`]). A row not as wide as its header (short, or
+/// with cells past it) is read whole by [`parse_row`]: such rows are few.
+pub struct PieceParse<'a> {
+    def: &'a ExtractDef,
+    /// For each row, the place of each field's outcome in its field's
+    /// [`FieldCells`], the row's fields side by side; [`READ_WHOLE`] in a
+    /// row's first for a row read whole.
+    cells: Vec<u32>,
+    columns: Vec<FieldCells<'a>>,
+    /// The rows read whole, by their index among the piece's rows.
+    whole: Vec<(usize, Result<ParsedRow<'a>, Reject>)>,
+    /// Each field's null, the value of a cell that could not be read.
+    nulls: Vec<Value<'static>>,
 }
 
-/// The cells of one field a [`Memo`] looks up in a window before it judges
-/// whether remembering them pays.
+/// The rows a [`PieceParse`] reads down its columns at a time.
+const CELL_BLOCK_ROWS: usize = 256;
+
+/// In a [`PieceParse`]'s cells: the row was read whole.
+const READ_WHOLE: u32 = u32::MAX;
+
+/// The cells of one field a [`FieldCells`] looks up in a window before it
+/// judges whether remembering them pays.
 const MEMO_WINDOW: u32 = 1024;
 
+/// The outcomes of one field's cells in a piece, each text's once while
+/// texts repeat: a field whose texts rarely repeat (a settlement number, an
+/// amount) stops being remembered after a window of [`MEMO_WINDOW`] cells
+/// of which fewer than half were met before, and each of its cells is read.
 #[derive(Default)]
-struct FieldMemo<'a> {
+struct FieldCells<'a> {
+    outcomes: Vec<Outcome<'a>>,
     /// Each text met, by the place of its outcome in `outcomes`.
     index: HashMap<&'a str, u32, foldhash::fast::FixedState>,
-    outcomes: Vec<Outcome<'a>>,
     /// The text met last and its outcome's place: a person's rows are
     /// often side by side, and a comparison is cheaper than a hash.
     last: Option<(&'a str, u32)>,
@@ -358,44 +353,155 @@ struct FieldMemo<'a> {
     off: bool,
 }
 
-impl<'a> Memo<'a> {
-    pub fn new(def: &ExtractDef) -> Self {
-        Memo {
-            fields: def.fields.iter().map(|_| FieldMemo::default()).collect(),
+impl<'a> FieldCells<'a> {
+    /// The place among `outcomes` of the outcome of the cell `raw`.
+    fn place(&mut self, f: &FieldDef, raw: &'a str, dates_1904: bool, as_of: NaiveDate) -> u32 {
+        if !self.off && self.lookups == MEMO_WINDOW {
+            if self.hits * 2 < self.lookups {
+                self.off = true;
+                self.index = HashMap::default();
+                self.last = None;
+            } else {
+                (self.lookups, self.hits) = (0, 0);
+            }
+        }
+        if !self.off {
+            self.lookups += 1;
+            let known = match self.last {
+                Some((last, at)) if last == raw => Some(at),
+                _ => self.index.get(raw).copied(),
+            };
+            if let Some(at) = known {
+                self.hits += 1;
+                self.last = Some((raw, at));
+                return at;
+            }
+        }
+        let at = self.outcomes.len() as u32;
+        let mut fresh = outcome(f, raw, dates_1904);
+        if let Outcome::Value(Value::Id { id, .. }, _) = &mut fresh {
+            id.born_by(as_of);
+        }
+        self.outcomes.push(fresh);
+        if !self.off {
+            self.index.insert(raw, at);
+            self.last = Some((raw, at));
+        }
+        at
+    }
+}
+
+impl<'a> PieceParse<'a> {
+    /// Reads `rows` as mapped by `map`, judged on `as_of`.
+    pub fn new(def: &'a ExtractDef, map: &HeaderMap, rows: &'a [RawRow], as_of: NaiveDate) -> Self {
+        let n = def.fields.len();
+        let mut cells = vec![0; rows.len() * n];
+        let mut whole = Vec::new();
+        let mut read = Vec::with_capacity(rows.len());
+        for (r, row) in rows.iter().enumerate() {
+            if (map.named_width..=map.width).contains(&row.fields.len()) {
+                read.push(r);
+                continue;
+            }
+            let mut parsed = parse_row(def, map, row);
+            if let Ok(p) = &mut parsed {
+                for v in &mut p.values {
+                    if let Value::Id { id, .. } = v {
+                        id.born_by(as_of);
+                    }
+                }
+            }
+            cells[r * n] = READ_WHOLE;
+            whole.push((r, parsed));
+        }
+        let mut columns: Vec<FieldCells<'a>> =
+            def.fields.iter().map(|_| FieldCells::default()).collect();
+        // Down the columns a block of rows at a time: a block's cells stay
+        // in the cache while each of its fields is read.
+        for block in read.chunks(CELL_BLOCK_ROWS) {
+            let fields = def.fields.iter().zip(&map.columns).zip(&mut columns);
+            for (k, ((f, col), column)) in fields.enumerate() {
+                for &r in block {
+                    let raw = col.map_or("", |c| rows[r].fields[c].as_str());
+                    cells[r * n + k] = column.place(f, raw, map.dates_1904, as_of);
+                }
+            }
+        }
+        PieceParse {
+            def,
+            cells,
+            columns,
+            whole,
+            nulls: def.fields.iter().map(|f| null_of(f.ty)).collect(),
         }
     }
 
-    fn outcome(&mut self, i: usize, f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
-        let m = &mut self.fields[i];
-        if m.off {
-            return outcome(f, raw, dates_1904);
+    /// Row `r` of the piece: its values, one per field of the extract, into
+    /// `values` and its warnings into `warnings` (both cleared first), or
+    /// why it is rejected.
+    pub fn row<'p>(
+        &'p self,
+        r: usize,
+        values: &mut Vec<&'p Value<'a>>,
+        warnings: &mut Vec<FieldWarning>,
+    ) -> Result<(), Reject> {
+        values.clear();
+        warnings.clear();
+        let n = self.def.fields.len();
+        let cells = &self.cells[r * n..(r + 1) * n];
+        if cells[0] == READ_WHOLE {
+            let at = self
+                .whole
+                .binary_search_by_key(&r, |(row, _)| *row)
+                .expect("a row read whole is kept");
+            let parsed = self.whole[at].1.as_ref().map_err(Clone::clone)?;
+            values.extend(&parsed.values);
+            warnings.extend(parsed.warnings.iter().cloned());
+            return Ok(());
         }
-        if m.lookups == MEMO_WINDOW {
-            if m.hits * 2 < m.lookups {
-                *m = FieldMemo {
-                    off: true,
-                    ..FieldMemo::default()
-                };
-                return outcome(f, raw, dates_1904);
+        let mut first_problem = None;
+        for (k, (f, &at)) in self.def.fields.iter().zip(cells).enumerate() {
+            match &self.columns[k].outcomes[at as usize] {
+                Outcome::Value(v, warning) => {
+                    if let Some(code) = warning {
+                        warnings.push(FieldWarning {
+                            code,
+                            field: f.field,
+                        });
+                    }
+                    values.push(v);
+                }
+                Outcome::Problem(..) => {
+                    first_problem.get_or_insert(k);
+                    values.push(&self.nulls[k]);
+                }
+                Outcome::Unread(code) => {
+                    warnings.push(FieldWarning {
+                        code,
+                        field: f.field,
+                    });
+                    values.push(&self.nulls[k]);
+                }
             }
-            (m.lookups, m.hits) = (0, 0);
         }
-        m.lookups += 1;
-        let known = match m.last {
-            Some((last, at)) if last == raw => Some(at),
-            _ => m.index.get(raw).copied(),
+        let Some(first) = first_problem else {
+            return Ok(());
         };
-        if let Some(at) = known {
-            m.hits += 1;
-            m.last = Some((raw, at));
-            return m.outcomes[at as usize].clone();
+        // Every problem of the row, in field order, the first's code.
+        let mut code = "";
+        let mut messages = Vec::new();
+        for (k, &at) in cells.iter().enumerate().skip(first) {
+            if let Outcome::Problem(c, message) = &self.columns[k].outcomes[at as usize] {
+                if messages.is_empty() {
+                    code = c;
+                }
+                messages.push(message.as_str());
+            }
         }
-        let fresh = outcome(f, raw, dates_1904);
-        let at = m.outcomes.len() as u32;
-        m.index.insert(raw, at);
-        m.outcomes.push(fresh.clone());
-        m.last = Some((raw, at));
-        fresh
+        Err(Reject {
+            code,
+            reason: messages.join("；"),
+        })
     }
 }
 
@@ -919,7 +1025,7 @@ impl KeySpec {
     /// The digest of a row's record key; `None` when a part is missing
     /// (such rows have no identity to conflict on). The fallback key is used
     /// when the primary one is incomplete.
-    pub fn digest(&self, values: &[Value]) -> Option<u128> {
+    pub fn digest<'v, V: Borrow<Value<'v>>>(&self, values: &[V]) -> Option<u128> {
         key_digest(values, &self.primary, 0).or_else(|| {
             (!self.fallback.is_empty())
                 .then(|| key_digest(values, &self.fallback, 1))
@@ -935,11 +1041,11 @@ impl KeySpec {
 /// missing category and an empty one); `None` when an ID, a name, a date, a
 /// period or a number is missing, or when a part is a decimal (no key has
 /// one).
-fn key_digest(values: &[Value], idx: &[usize], tag: u8) -> Option<u128> {
+fn key_digest<'v, V: Borrow<Value<'v>>>(values: &[V], idx: &[usize], tag: u8) -> Option<u128> {
     gathered_digest(|bytes| {
         bytes.push(tag);
         for &i in idx {
-            match &values[i] {
+            match values[i].borrow() {
                 Value::Text(t) => push_text(bytes, t.as_deref().unwrap_or_default()),
                 Value::Id { id, .. } => push_text(bytes, id.value.as_deref()?),
                 Value::Name { name, .. } if !name.name.is_empty() => push_text(bytes, &name.name),
@@ -1269,15 +1375,15 @@ impl RowBuilder {
         }
     }
 
-    /// Appends a parsed row. `dup` is the place of the row it repeats
-    /// exactly (see [`DuplicateFinder::mark`]); `content` is its
+    /// Appends a parsed row's values. `dup` is the place of the row it
+    /// repeats exactly (see [`DuplicateFinder::mark`]); `content` is its
     /// [`content_digest`], given for every row or for none (an extract of
     /// one file needs none).
-    pub fn push(
+    pub fn push<'v, V: Borrow<Value<'v>>>(
         &mut self,
         loc: &str,
         dup: Option<u32>,
-        row: &ParsedRow,
+        values: &[V],
         key: Option<u128>,
         content: Option<u64>,
     ) {
@@ -1286,8 +1392,8 @@ impl RowBuilder {
         }
         self.row.append_value(loc);
         self.dup.append_value(dup.is_some());
-        for (columns, value) in self.fields.iter_mut().zip(&row.values) {
-            columns.push(value);
+        for (columns, value) in self.fields.iter_mut().zip(values) {
+            columns.push(value.borrow());
         }
         self.keys.push(match key {
             Some(k) if dup.is_none() => k.max(1),
@@ -1713,11 +1819,11 @@ impl Conflicts {
 /// record key in different files differ: values written differently
 /// (`1,234.50` and `1234.5`, `x` and `X`, a traditional and a simplified
 /// name) are the same value.
-pub fn content_digest(values: &[Value]) -> u64 {
+pub fn content_digest<'v, V: Borrow<Value<'v>>>(values: &[V]) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = foldhash::quality::FixedState::with_seed(0x51_7CC1_B727_220A).build_hasher();
     for v in values {
-        match v {
+        match v.borrow() {
             Value::Text(t) => (0u8, t.as_deref()).hash(&mut h),
             // Empty, 无 and / are one missing ID.
             Value::Id { raw, id } => match (&id.value, id.status) {
@@ -3045,12 +3151,14 @@ mod tests {
         }
     }
 
-    /// Rows parsed with a [`Memo`] come out as parsed one by one: values
-    /// met before (side by side or apart), warnings, rejects and the first
-    /// row's own text; a field whose texts never repeat stops being
+    /// Rows read down their columns by a [`PieceParse`] come out as
+    /// parsed one by one: values met before (side by side or apart),
+    /// warnings, rejects and the first row's own text, rows too short or
+    /// too long for the header among them, and an ID number born after the
+    /// as-of date bad; a field whose texts never repeat stops being
     /// remembered after a window and still reads each row.
     #[test]
-    fn a_memo_changes_no_row() {
+    fn a_piece_read_down_its_columns_reads_each_row_as_alone() {
         let def = crate::extract::by_name("medical_settlement").unwrap();
         let map = template_map(def, &[]);
         // A settlement row (its number is each row's own, below), and the
@@ -3103,29 +3211,61 @@ mod tests {
         });
         // Each variant in runs and apart, each row with a settlement
         // number of its own: 3 × 1,200 rows, past the memo's window.
+        // Every 97th row a cell short (rejected), every 89th one long by a
+        // value (rejected) or, every 83rd, by an empty cell (read); every
+        // 7th born after the as-of date.
         let rows: Vec<RawRow> = (0..3600)
             .map(|i| {
                 let number = format!("S{i}");
-                let mut cells = variants[(i / 3 + i % 2) % variants.len()];
+                let mut cells = variants[(i / 3 + i % 2) % variants.len()].to_vec();
                 cells[0] = &number;
+                if i % 7 == 0 && cells[2] == base[2] {
+                    cells[2] = "110101203003071232";
+                }
+                if i % 97 == 0 {
+                    cells.pop();
+                } else if i % 89 == 0 {
+                    cells.push("多");
+                } else if i % 83 == 0 {
+                    cells.push("");
+                }
                 raw_row(&cells)
             })
             .collect();
-        let mut memo = Memo::new(def);
-        let mut rejected = 0;
-        for row in &rows {
-            let with = parse_row_with(def, &map, row, &mut memo);
-            assert_eq!(with, parse_row(def, &map, row), "row {:?}", row.fields);
-            rejected += usize::from(with.is_err());
+        let as_of = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
+        let piece = PieceParse::new(def, &map, &rows, as_of);
+        let (mut values, mut warnings) = (Vec::new(), Vec::new());
+        let (mut rejected, mut late) = (0, 0);
+        for (r, row) in rows.iter().enumerate() {
+            let mut alone = parse_row(def, &map, row);
+            if let Ok(p) = &mut alone {
+                for v in &mut p.values {
+                    if let Value::Id { id, .. } = v {
+                        late += usize::from(id.status.is_linkable());
+                        id.born_by(as_of);
+                        late -= usize::from(id.status.is_linkable());
+                    }
+                }
+            }
+            let read = piece
+                .row(r, &mut values, &mut warnings)
+                .map(|()| ParsedRow {
+                    values: values.iter().map(|&v| v.clone()).collect(),
+                    warnings: warnings.clone(),
+                });
+            assert_eq!(read, alone, "row {r} {:?}", row.fields);
+            rejected += usize::from(read.is_err());
         }
         assert!(rejected > 0 && rejected < rows.len());
+        assert!(late > 0, "some IDs are born after the as-of date");
+        assert!(piece.whole.len() > 60, "rows short and long are read whole");
         let settlement = def.fields.iter().position(|f| f.field == "settlement_id");
         let name = def.fields.iter().position(|f| f.field == "name");
         assert!(
-            memo.fields[settlement.unwrap()].off,
+            piece.columns[settlement.unwrap()].off,
             "unique numbers are not remembered"
         );
-        assert!(!memo.fields[name.unwrap()].off, "repeated names are");
+        assert!(!piece.columns[name.unwrap()].off, "repeated names are");
     }
 
     /// A formula left in a cell without its result (`=300*3`) is no value of
