@@ -292,6 +292,7 @@ fn write_stdout(text: std::fmt::Arguments<'_>) {
 }
 
 fn run(command: Command) -> Result<(), HeduiError> {
+    register_paths(&command);
     match command {
         Command::ExampleConfig => {
             say!("{}", config::EXAMPLE);
@@ -328,7 +329,7 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 masked: !unmasked,
                 allow_shrink,
             };
-            register_folder(&opts.input);
+            register_folder(&run::state_dir(&config.config, &opts.out));
             tracing::info!(input = %opts.input.display(), as_of = %opts.as_of, threads, masked = !unmasked, "run");
             if opts.as_of > chrono::Local::now().date_naive() {
                 // Every later night before it would be a past night to the
@@ -518,7 +519,6 @@ fn run(command: Command) -> Result<(), HeduiError> {
             if let Some(why) = out.as_deref().and_then(refused) {
                 return Err(HeduiError::Usage(why));
             }
-            register_folder(&input);
             tracing::info!(input = %input.display(), "validate");
             let v = validate::validate(&input, out.as_deref(), &config, as_of);
             say!(
@@ -534,11 +534,46 @@ fn run(command: Command) -> Result<(), HeduiError> {
     }
 }
 
-/// Notes the folders of a path (one may be named after a person) for the
-/// logs and messages to show masked
+/// Notes the folders and files of every path the command line names (the
+/// input, output and state folders, the config, the workbook imported) for
+/// the logs and messages to show masked: one may be named after a person.
+fn register_paths(command: &Command) {
+    fn state(s: &StateArgs) -> [Option<&Path>; 2] {
+        [s.state_dir.as_deref(), s.config.as_deref()]
+    }
+    let paths: Vec<Option<&Path>> = match command {
+        Command::Validate {
+            input, out, config, ..
+        } => vec![Some(input), out.as_deref(), config.as_deref()],
+        Command::Run {
+            input, out, config, ..
+        } => vec![Some(input), Some(out), config.as_deref()],
+        Command::Report { out, state: s, .. } => {
+            [vec![Some(out.as_path())], state(s).to_vec()].concat()
+        }
+        Command::Review {
+            command: ReviewCommand::Import { report, state: s },
+        } => [vec![Some(report.as_path())], state(s).to_vec()].concat(),
+        Command::Cases { state: s, out, .. } => [vec![out.as_deref()], state(s).to_vec()].concat(),
+        Command::Generate { out, .. } => vec![Some(out)],
+        Command::Evaluate { truth, out } => vec![Some(truth), Some(out)],
+        Command::ExampleConfig => Vec::new(),
+    };
+    for path in paths.into_iter().flatten() {
+        register_folder(path);
+    }
+}
+
+/// Notes the folders of a path (one may be named after a person), as
+/// given and made absolute (logs name some folders by their full path),
+/// for the logs and messages to show masked
 /// ([`hedui::report::mask::register_label`]).
-fn register_folder(path: &std::path::Path) {
-    for part in path.components() {
+fn register_folder(path: &Path) {
+    let absolute = std::path::absolute(path).ok();
+    for part in path
+        .components()
+        .chain(absolute.iter().flat_map(|p| p.components()))
+    {
         hedui::report::mask::register_label(&part.as_os_str().to_string_lossy());
     }
 }

@@ -417,8 +417,19 @@ fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
     secrets.ids.insert(file_id.to_string());
     secrets.add_name("张伟明");
     secrets.add_name("王建华");
+    // The output and state folders named after persons too.
+    secrets.add_name("李国强");
+    secrets.add_name("赵丽娟");
+    let state = dir.path().join("状态_赵丽娟");
     let config = dir.path().join("hedui.toml");
-    std::fs::write(&config, "[input]\nmax_reject_rate = 0.5\n").unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = {:?}\n[input]\nmax_reject_rate = 0.5\n",
+            state.to_str().unwrap()
+        ),
+    )
+    .unwrap();
     let run = |out: &str, format: &str| {
         traced(
             &[
@@ -426,7 +437,7 @@ fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
                 "--input",
                 batch.to_str().unwrap(),
                 "--out",
-                dir.path().join(out).to_str().unwrap(),
+                dir.path().join(out).join("李国强").to_str().unwrap(),
                 "--as-of",
                 "2025-11-30",
                 "--config",
@@ -444,6 +455,8 @@ fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
             "file named"
         );
         assert!(text.contains("341122********7712_张*明"), "folder named");
+        assert!(text.contains("李*强"), "output folder named");
+        assert!(text.contains("状态_赵*娟"), "state folder named");
         assert_no_leak(&secrets, &text, &format!("run, {format} logs"));
     }
     // An input error names the file in its message.
