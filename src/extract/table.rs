@@ -351,16 +351,30 @@ struct FieldCells<'a> {
     lookups: u32,
     hits: u32,
     off: bool,
+    /// The cells still to be placed, this one included: once remembering
+    /// stops, each has an outcome of its own, and room is made at once.
+    left: usize,
 }
 
 impl<'a> FieldCells<'a> {
+    /// For a piece's `cells` cells of the field.
+    fn new(cells: usize) -> Self {
+        FieldCells {
+            left: cells,
+            ..FieldCells::default()
+        }
+    }
+
     /// The place among `outcomes` of the outcome of the cell `raw`.
     fn place(&mut self, f: &FieldDef, raw: &'a str, dates_1904: bool, as_of: NaiveDate) -> u32 {
+        let left = self.left;
+        self.left = left.saturating_sub(1);
         if !self.off && self.lookups == MEMO_WINDOW {
             if self.hits * 2 < self.lookups {
                 self.off = true;
                 self.index = HashMap::default();
                 self.last = None;
+                self.outcomes.reserve(left);
             } else {
                 (self.lookups, self.hits) = (0, 0);
             }
@@ -414,8 +428,11 @@ impl<'a> PieceParse<'a> {
             cells[r * n] = READ_WHOLE;
             whole.push((r, parsed));
         }
-        let mut columns: Vec<FieldCells<'a>> =
-            def.fields.iter().map(|_| FieldCells::default()).collect();
+        let mut columns: Vec<FieldCells<'a>> = def
+            .fields
+            .iter()
+            .map(|_| FieldCells::new(read.len()))
+            .collect();
         // Down the columns a block of rows at a time: a block's cells stay
         // in the cache while each of its fields is read.
         for block in read.chunks(CELL_BLOCK_ROWS) {
