@@ -731,7 +731,7 @@ fn load_file(
             for col in &map.unknown {
                 // A header cell can hold anything, an ID number too:
                 // validate prints these names.
-                let col = crate::report::mask::mask_ids_in(col);
+                let col = crate::report::mask::mask_digits(col);
                 if !account.unknown_columns.contains(&col) {
                     account.unknown_columns.push(col);
                 }

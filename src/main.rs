@@ -18,6 +18,15 @@ use hedui::{evaluate, generate, run, validate};
 /// folder's manifest names when absolute, else `hedui-state/` beside the output folder
 /// `out` (made absolute first), else `hedui-state/` in the current folder.
 fn state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiError> {
+    let state = find_state_folder(args, out)?;
+    // Found in a config or a manifest, not typed: its folders are named in
+    // logs and messages as the command line's are.
+    register_folder(&state);
+    Ok(state)
+}
+
+/// See [`state_folder`].
+fn find_state_folder(args: &StateArgs, out: Option<&Path>) -> Result<PathBuf, HeduiError> {
     if let Some(dir) = &args.state_dir {
         return Ok(dir.clone());
     }

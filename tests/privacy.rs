@@ -459,6 +459,22 @@ fn an_id_number_in_a_file_or_folder_name_is_masked_where_hedui_prints_it() {
         assert!(text.contains("状态_赵*娟"), "state folder named");
         assert_no_leak(&secrets, &text, &format!("run, {format} logs"));
     }
+    // The other commands find the state folder in the config.
+    let report = dir
+        .path()
+        .join("out-text")
+        .join("李国强")
+        .join("report.xlsx");
+    let commands: [&[&str]; 2] = [&["review", "import", report.to_str().unwrap()], &["cases"]];
+    for command in commands {
+        let args = [command, &["--config", config.to_str().unwrap()]].concat();
+        let (o, text) = traced(&args, "text");
+        assert_ok(&o);
+        assert_no_leak(&secrets, &text, command[0]);
+        if command[0] == "review" {
+            assert!(text.contains("状态_赵*娟"), "state folder named");
+        }
+    }
     // An input error names the file in its message.
     std::fs::write(
         batch.join(format!("unemployment_王建华_{file_id}.csv")),

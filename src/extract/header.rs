@@ -151,7 +151,7 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
         let unspaced: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
         mask::mask_name(&unspaced)
     } else {
-        mask::mask_ids_in(cell)
+        mask::mask_digits(cell)
     }
 }
 

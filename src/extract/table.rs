@@ -408,6 +408,7 @@ impl<'a> FieldCells<'a> {
 impl<'a> PieceParse<'a> {
     /// Reads `rows` as mapped by `map`, judged on `as_of`.
     pub fn new(def: &'a ExtractDef, map: &HeaderMap, rows: &'a [RawRow], as_of: NaiveDate) -> Self {
+        debug_assert_eq!(map.columns.len(), def.fields.len());
         let n = def.fields.len();
         let mut cells = vec![0; rows.len() * n];
         let mut whole = Vec::new();

@@ -113,8 +113,12 @@ pub fn mask_ids_in(text: &str) -> String {
 }
 
 /// Every ID number of a text masked, however its digits are written
-/// ([`mask_spaced_ids`], [`mask_runs`]).
-fn mask_digits(text: &str) -> String {
+/// ([`mask_spaced_ids`], [`mask_runs`]): [`mask_ids_in`] without the names
+/// of the files and folders registered, for what must not depend on them
+/// (the masked reports, the manifest: a run from another working folder
+/// writes the same bytes; a note imported back is compared with its
+/// masked form in another process).
+pub fn mask_digits(text: &str) -> String {
     mask_runs(&mask_spaced_ids(text), |_| true)
 }
 
@@ -253,7 +257,7 @@ pub fn mask_file_name(name: &str, masked: bool) -> std::borrow::Cow<'_, str> {
 pub fn mask_sources(sources: &str) -> String {
     // Nearly every file is named in ASCII: no name in it.
     if sources.is_ascii() {
-        return mask_ids_in(sources);
+        return mask_digits(sources);
     }
     let masked: Vec<String> = sources
         .split(';')
@@ -271,7 +275,7 @@ pub fn mask_sources(sources: &str) -> String {
             format!("{extract}:{}:{row}", mask_label(file))
         })
         .collect();
-    mask_ids_in(&masked.join(";"))
+    mask_digits(&masked.join(";"))
 }
 
 /// [`mask_ids_in`] for the evidence hedui writes, which quotes the ID
@@ -590,7 +594,7 @@ pub fn mask_note(note: &str, subject: &str) -> String {
         })
         .collect();
     let spelled = mask_spellings(&folded, subject.trim());
-    mask_text(&mask_ids_in(&join_digit_groups(&spelled)), subject)
+    mask_text(&mask_digits(&join_digit_groups(&spelled)), subject)
 }
 
 /// Masks the subject's name where a note writes it another way: spaced
@@ -1046,5 +1050,20 @@ mod tests {
         }
         let plain = "人均月收入 1400.00 元 > 标准 800.00 元（3 人，工资 4200.00 元/月）";
         assert_eq!(mask_evidence(plain, "李娜"), plain);
+    }
+
+    /// What the masked reports show does not depend on the names of the
+    /// files and folders a process registered (the working folder's among
+    /// them): a note is compared with its masked form by `review import`,
+    /// another process, and a run from another folder writes the same
+    /// bytes.
+    #[test]
+    fn reports_mask_no_registered_folder_name() {
+        register_label("龚秀梅");
+        assert_eq!(mask_ids_in("已与龚秀梅核实"), "已与龚*梅核实", "registered");
+        assert_eq!(mask_note("已与龚秀梅核实", "李四明"), "已与龚秀梅核实");
+        let sources = "pension:龚秀梅.csv:3";
+        assert_eq!(mask_sources(sources), "pension:龚*梅.csv:3");
+        assert_eq!(mask_sources("pension:a_龚秀梅:3"), "pension:a_龚*梅:3");
     }
 }
