@@ -223,12 +223,35 @@ fn parse_fields<'a>(
         let width = if short { map.named_width } else { map.width };
         return Err(field_count(width, row, ""));
     }
-    let mut values = Vec::with_capacity(def.fields.len());
-    let mut problems: Vec<(&'static str, String)> = Vec::new();
-    let mut warnings = Vec::new();
-    for (f, col) in def.fields.iter().zip(&map.columns) {
-        let raw = col.map(|c| fields[c].as_str()).unwrap_or("");
-        match outcome(f, raw, map.dates_1904) {
+    let outcomes: Vec<Outcome<'a>> = def
+        .fields
+        .iter()
+        .zip(&map.columns)
+        .map(|(f, col)| outcome(f, col.map_or("", |c| fields[c].as_str()), map.dates_1904))
+        .collect();
+    let nulls: Vec<Value<'static>> = def.fields.iter().map(|f| null_of(f.ty)).collect();
+    let (mut values, mut warnings) = (Vec::with_capacity(outcomes.len()), Vec::new());
+    assemble(def, outcomes.iter(), &nulls, &mut values, &mut warnings)?;
+    Ok(ParsedRow {
+        values: values.into_iter().cloned().collect(),
+        warnings,
+    })
+}
+
+/// A row from its cells' outcomes, one per field in order: its values
+/// (into `values`: each cell's, or the field's null from `nulls` for a cell
+/// that gave none) and warnings (into `warnings`), or its reject: every
+/// problem in field order, the first one's code.
+fn assemble<'o, 'a: 'o>(
+    def: &ExtractDef,
+    outcomes: impl Iterator<Item = &'o Outcome<'a>> + Clone,
+    nulls: &'o [Value<'a>],
+    values: &mut Vec<&'o Value<'a>>,
+    warnings: &mut Vec<FieldWarning>,
+) -> Result<(), Reject> {
+    let mut first_problem = None;
+    for (k, (f, outcome)) in def.fields.iter().zip(outcomes.clone()).enumerate() {
+        match outcome {
             Outcome::Value(v, warning) => {
                 if let Some(code) = warning {
                     warnings.push(FieldWarning {
@@ -238,30 +261,36 @@ fn parse_fields<'a>(
                 }
                 values.push(v);
             }
-            Outcome::Problem(code, message) => {
-                problems.push((code, message));
-                values.push(null_of(f.ty));
+            Outcome::Problem(..) => {
+                first_problem.get_or_insert(k);
+                values.push(&nulls[k]);
             }
             Outcome::Unread(code) => {
                 warnings.push(FieldWarning {
                     code,
                     field: f.field,
                 });
-                values.push(null_of(f.ty));
+                values.push(&nulls[k]);
             }
         }
     }
-    match problems.first() {
-        None => Ok(ParsedRow { values, warnings }),
-        Some((code, _)) => Err(Reject {
-            code,
-            reason: problems
-                .iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("；"),
-        }),
+    let Some(first) = first_problem else {
+        return Ok(());
+    };
+    let mut code = "";
+    let mut messages = Vec::new();
+    for outcome in outcomes.skip(first) {
+        if let Outcome::Problem(c, message) = outcome {
+            if messages.is_empty() {
+                code = c;
+            }
+            messages.push(message.as_str());
+        }
     }
+    Err(Reject {
+        code,
+        reason: messages.join("；"),
+    })
 }
 
 /// What one cell gives its row.
@@ -477,49 +506,11 @@ impl<'a> PieceParse<'a> {
             warnings.extend(parsed.warnings.iter().cloned());
             return Ok(());
         }
-        let mut first_problem = None;
-        for (k, (f, &at)) in self.def.fields.iter().zip(cells).enumerate() {
-            match &self.columns[k].outcomes[at as usize] {
-                Outcome::Value(v, warning) => {
-                    if let Some(code) = warning {
-                        warnings.push(FieldWarning {
-                            code,
-                            field: f.field,
-                        });
-                    }
-                    values.push(v);
-                }
-                Outcome::Problem(..) => {
-                    first_problem.get_or_insert(k);
-                    values.push(&self.nulls[k]);
-                }
-                Outcome::Unread(code) => {
-                    warnings.push(FieldWarning {
-                        code,
-                        field: f.field,
-                    });
-                    values.push(&self.nulls[k]);
-                }
-            }
-        }
-        let Some(first) = first_problem else {
-            return Ok(());
-        };
-        // Every problem of the row, in field order, the first's code.
-        let mut code = "";
-        let mut messages = Vec::new();
-        for (k, &at) in cells.iter().enumerate().skip(first) {
-            if let Outcome::Problem(c, message) = &self.columns[k].outcomes[at as usize] {
-                if messages.is_empty() {
-                    code = c;
-                }
-                messages.push(message.as_str());
-            }
-        }
-        Err(Reject {
-            code,
-            reason: messages.join("；"),
-        })
+        let outcomes = cells
+            .iter()
+            .zip(&self.columns)
+            .map(|(&at, column)| &column.outcomes[at as usize]);
+        assemble(self.def, outcomes, &self.nulls, values, warnings)
     }
 }
 
