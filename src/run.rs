@@ -315,17 +315,25 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // A repaired row keys under its person: the conflicts that makes,
     // found for the extracts side by side.
     let start = std::time::Instant::now();
-    resolve::rekey::register_repaired_rows(&ctx)
+    let with_repairs = resolve::rekey::register_repaired_rows(&ctx)
         .await
         .map_err(internal)?;
     let found = futures::future::try_join_all(sources.iter().map(|&(name, source)| {
         let def = crate::extract::by_name(name).expect("extract names come from the table");
         let (ctx, existing, dups) = (&ctx, inputs.conflicts.get(name), inputs.dups.get(name));
+        let with_repairs = &with_repairs;
         async move {
             let existing = existing.map_or(&[][..], Vec::as_slice);
             let dups = dups.map_or(&[][..], Vec::as_slice);
-            let found =
-                resolve::rekey::repaired_key_conflicts(ctx, def, source, existing, dups).await?;
+            let found = resolve::rekey::repaired_key_conflicts(
+                ctx,
+                def,
+                source,
+                existing,
+                dups,
+                with_repairs,
+            )
+            .await?;
             attach::mark_superseded(ctx, name, &found.superseded, &found.restored).await?;
             Ok::<_, datafusion::error::DataFusionError>((name, found))
         }

@@ -8,7 +8,7 @@
 //! in file order is the one the rules use; the pair is reported), not a
 //! second month of wages or a second enrollment.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
@@ -40,8 +40,10 @@ pub const REPAIRED_ROWS: &str = "_resolve_repaired_rows";
 
 /// Registers [`REPAIRED_ROWS`] (few: a row in a hundred or less), read
 /// once from the resolved rows for every extract's
-/// [`repaired_key_conflicts`].
-pub async fn register_repaired_rows(ctx: &SessionContext) -> Result<()> {
+/// [`repaired_key_conflicts`], and gives the extracts that have any: the
+/// others' keys are as the read stage found them, and need no query (on a
+/// small batch each took some 10–20 ms, most of it planning).
+pub async fn register_repaired_rows(ctx: &SessionContext) -> Result<BTreeSet<String>> {
     let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     crate::engine::materialize(
         ctx,
@@ -54,7 +56,19 @@ pub async fn register_repaired_rows(ctx: &SessionContext) -> Result<()> {
             name_birth = quote(Method::NameBirth.label()),
         ),
     )
-    .await
+    .await?;
+    let mut with_repairs = BTreeSet::new();
+    let sql = format!("SELECT DISTINCT CAST(extract AS VARCHAR) FROM {REPAIRED_ROWS}");
+    for b in ctx.sql(&sql).await?.collect().await? {
+        with_repairs.extend(
+            b.column(0)
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    Ok(with_repairs)
 }
 
 /// Whether an extract's record key holds its rows' ID number (and so
@@ -69,7 +83,9 @@ pub fn keyed_by_id(def: &ExtractDef) -> bool {
 /// each repaired row keyed by its person, among the rows of the same key
 /// written with that person's own number (valid or upgraded) and the other
 /// repaired rows; `existing` are the read stage's pairs of the extract and
-/// `dups` its exact duplicates (duplicate, original: `_ord`s ascending).
+/// `dups` its exact duplicates (duplicate, original: `_ord`s ascending);
+/// `with_repairs` are the extracts that have repaired rows, as
+/// [`register_repaired_rows`] gave them.
 /// See [`rechain`]. Exact duplicates (`_dup`) have no key: each joins the
 /// key of the row it repeats, written as it is. The small side
 /// of each join is written first: a hash join builds its left side, and a
@@ -81,8 +97,9 @@ pub async fn repaired_key_conflicts(
     source: &str,
     existing: &[(u64, u64)],
     dups: &[(u64, u64)],
+    with_repairs: &BTreeSet<String>,
 ) -> Result<RepairedKeys> {
-    if !keyed_by_id(def) {
+    if !keyed_by_id(def) || !with_repairs.contains(def.name) {
         return Ok(RepairedKeys::default());
     }
     let parts: Vec<String> = def
@@ -193,7 +210,7 @@ pub fn rechain(
     existing: &[(u64, u64)],
     originals: &HashMap<u64, u64>,
 ) -> RepairedKeys {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     let next_of: HashMap<u64, u64> = existing.iter().copied().collect();
     let paired: BTreeSet<(u64, u64)> = existing.iter().copied().collect();
     let rep = |o: u64| originals.get(&o).copied().unwrap_or(o);
@@ -444,5 +461,57 @@ mod tests {
         assert_eq!(found.superseded, [1, 2]);
         assert_eq!(found.pairs, [(1, 2)]);
         assert!(found.dropped.is_empty() && found.restored.is_empty());
+    }
+
+    /// The extracts with repaired rows are those with a row repaired or
+    /// linked by name and birth date on its primary ID; one whose only
+    /// repair is of another field, or of an exact duplicate, has none, and
+    /// its keys are left as read without a query.
+    #[tokio::test]
+    async fn only_extracts_with_repaired_primary_rows_are_rekeyed() {
+        use datafusion::arrow::array::{BooleanArray, StringArray, UInt64Array};
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let rows = [
+            ("education", "id_number", Method::Repaired, false),
+            ("pension", "id_number", Method::NameBirth, false),
+            ("property", "co_owner_id", Method::Repaired, false),
+            ("contribution", "id_number", Method::Repaired, true),
+            ("housing_safety", "id_number", Method::Exact, false),
+        ];
+        let text = |f: fn(&(&str, &str, Method, bool)) -> String| {
+            Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+        };
+        let schema = Schema::new(vec![
+            Field::new("extract", DataType::Utf8, false),
+            Field::new("_ord", DataType::UInt64, false),
+            Field::new("person_id", DataType::Utf8, false),
+            Field::new("field", DataType::Utf8, false),
+            Field::new("method", DataType::Utf8, false),
+            Field::new("_dup", DataType::Boolean, false),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                text(|r| r.0.to_string()),
+                Arc::new(UInt64Array::from_iter_values(0..rows.len() as u64)),
+                text(|_| "110101199003078670".to_string()),
+                text(|r| r.1.to_string()),
+                text(|r| r.2.label().to_string()),
+                Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.3)))),
+            ],
+        )
+        .unwrap();
+        let ctx = crate::engine::session_with(2, None).unwrap();
+        crate::engine::register_batch(&ctx, RESOLVED_OTHER, batch).unwrap();
+        let with = register_repaired_rows(&ctx).await.unwrap();
+        assert_eq!(with, BTreeSet::from(["education".into(), "pension".into()]));
+        // An extract without repaired rows keeps the read stage's keys.
+        let def = crate::extract::by_name("housing_safety").unwrap();
+        assert!(keyed_by_id(def));
+        let found = repaired_key_conflicts(&ctx, def, "no_such_table", &[(1, 2)], &[], &with)
+            .await
+            .unwrap();
+        assert_eq!(found, RepairedKeys::default());
     }
 }
