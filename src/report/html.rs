@@ -37,32 +37,87 @@ pub fn escape(text: &str) -> String {
 /// close the element or open a comment (`</script>`, `<!--`), and the line
 /// separators U+2028/U+2029 are escaped too.
 pub fn script_json(value: &impl serde::Serialize) -> String {
-    let json = serde_json::to_string(value).expect("the page's data serialises");
-    // Copied a span at a time: the characters to escape are rare, and
-    // U+2028/U+2029 are the bytes E2 80 A8/A9.
-    let bytes = json.as_bytes();
-    let mut out = String::with_capacity(json.len());
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let (escaped, len) = match bytes[i] {
-            b'<' => ("\\u003c", 1),
-            b'>' => ("\\u003e", 1),
-            b'&' => ("\\u0026", 1),
-            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA8]) => ("\\u2028", 3),
-            0xE2 if bytes[i + 1..].starts_with(&[0x80, 0xA9]) => ("\\u2029", 3),
-            _ => {
-                i += 1;
-                continue;
-            }
+    let mut out = Vec::new();
+    write_script_json(&mut out, value).expect("the page's data serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// [`script_json`] of `value` written to `out` as it is serialised: a
+/// city's findings are some hundreds of megabytes of JSON, not held whole.
+pub fn write_script_json(
+    out: &mut impl std::io::Write,
+    value: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut json = std::io::BufWriter::with_capacity(
+        64 * 1024,
+        ScriptSafe {
+            out,
+            held: Vec::new(),
+        },
+    );
+    serde_json::to_writer(&mut json, value)?;
+    json.flush()?;
+    let safe = json.into_inner().map_err(|e| e.into_error())?;
+    // Only a separator cut short could be held, which JSON never ends with.
+    safe.out.write_all(&safe.held)
+}
+
+/// Passes JSON on with the characters [`script_json`] escapes escaped.
+struct ScriptSafe<W> {
+    out: W,
+    /// The start of a line separator (E2, or E2 80) that a write ended
+    /// with: it is judged with the bytes that follow.
+    held: Vec<u8>,
+}
+
+impl<W: std::io::Write> std::io::Write for ScriptSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let joined;
+        let bytes = if self.held.is_empty() {
+            buf
+        } else {
+            self.held.extend_from_slice(buf);
+            joined = std::mem::take(&mut self.held);
+            &joined[..]
         };
-        out.push_str(&json[start..i]);
-        out.push_str(escaped);
-        i += len;
-        start = i;
+        let keep = if bytes.ends_with(&[0xE2]) {
+            1
+        } else if bytes.ends_with(&[0xE2, 0x80]) {
+            2
+        } else {
+            0
+        };
+        let (now, later) = bytes.split_at(bytes.len() - keep);
+        // Copied a span at a time: the characters to escape are rare, and
+        // U+2028/U+2029 are the bytes E2 80 A8/A9.
+        let mut start = 0;
+        let mut i = 0;
+        while i < now.len() {
+            let (escaped, len): (&[u8], usize) = match now[i] {
+                b'<' => (b"\\u003c", 1),
+                b'>' => (b"\\u003e", 1),
+                b'&' => (b"\\u0026", 1),
+                0xE2 if now[i + 1..].starts_with(&[0x80, 0xA8]) => (b"\\u2028", 3),
+                0xE2 if now[i + 1..].starts_with(&[0x80, 0xA9]) => (b"\\u2029", 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            self.out.write_all(&now[start..i])?;
+            self.out.write_all(escaped)?;
+            i += len;
+            start = i;
+        }
+        self.out.write_all(&now[start..])?;
+        self.held.extend_from_slice(later);
+        Ok(buf.len())
     }
-    out.push_str(&json[start..]);
-    out
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn kind_color(kind: &str) -> &'static str {
@@ -79,19 +134,28 @@ const KINDS: [&str; 4] = ["错保", "漏保", "待遇未落实", "数据核查"]
 
 /// Renders the page.
 pub fn render(report: &PeopleReport) -> String {
+    let mut page = Vec::new();
+    render_to(&mut page, report).expect("writing to memory does not fail");
+    String::from_utf8(page).expect("the page is UTF-8")
+}
+
+/// Writes the page of [`render`] to `out` as it is made: the findings'
+/// data, most of a large page, is serialised straight into it, not held
+/// as a string and copied into the page (a city's page is some hundreds
+/// of megabytes).
+pub fn render_to(out: &mut impl std::io::Write, report: &PeopleReport) -> std::io::Result<()> {
     let summary = view::summary(report);
     let m = report.manifest;
-    let mut h = String::new();
     let title = format!("核对结果 {}", m.as_of);
-    let _ = write!(
-        h,
+    write!(
+        out,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
-    );
-    let _ = writeln!(
-        h,
+    )?;
+    writeln!(
+        out,
         "<header><h1>{}</h1><p>核对基准日 <b>{}</b> · 本次发现 <b>{}</b> 条（其中已核销 {}）· 已消失 {} · <span class=\"{}\">{}</span> · {} {}</p></header>",
         escape(&title),
         escape(&m.as_of),
@@ -102,18 +166,20 @@ pub fn render(report: &PeopleReport) -> String {
         escape(view::masking_note(report.masked)),
         escape(m.tool),
         escape(m.version),
-    );
-    h.push_str("<section class=\"charts\">\n");
-    h.push_str("<figure><figcaption>各规则发现数</figcaption>\n");
-    h.push_str(&rule_chart(&summary));
-    h.push_str("</figure>\n<figure><figcaption>各乡镇发现数（按类别）</figcaption>\n");
-    h.push_str(&township_chart(&summary));
-    h.push_str("</figure>\n</section>\n");
-    h.push_str(&summary_table(&summary));
-    h.push_str(&inputs_table(report));
-    h.push_str(&findings_section(report, &summary));
-    h.push_str("</body>\n</html>\n");
-    h
+    )?;
+    out.write_all("<section class=\"charts\">\n".as_bytes())?;
+    out.write_all("<figure><figcaption>各规则发现数</figcaption>\n".as_bytes())?;
+    out.write_all(rule_chart(&summary).as_bytes())?;
+    out.write_all(
+        "</figure>\n<figure><figcaption>各乡镇发现数（按类别）</figcaption>\n".as_bytes(),
+    )?;
+    out.write_all(township_chart(&summary).as_bytes())?;
+    out.write_all("</figure>\n</section>\n".as_bytes())?;
+    out.write_all(summary_table(&summary).as_bytes())?;
+    out.write_all(inputs_table(report).as_bytes())?;
+    findings_section(out, report, &summary)?;
+    out.write_all("</body>\n</html>\n".as_bytes())?;
+    Ok(())
 }
 
 /// Horizontal bars, one per rule of the catalogue, coloured by kind.
@@ -336,7 +402,11 @@ impl serde::Serialize for ScriptRow<'_> {
 
 /// The findings table: filters rendered here, the rows as JSON, paged by
 /// the script.
-fn findings_section(report: &PeopleReport, s: &Summary) -> String {
+fn findings_section(
+    page: &mut impl std::io::Write,
+    report: &PeopleReport,
+    s: &Summary,
+) -> std::io::Result<()> {
     let tables = view::tables(report);
     let mut rows = Vec::new();
     let mut statuses = std::collections::BTreeSet::new();
@@ -407,12 +477,10 @@ fn findings_section(report: &PeopleReport, s: &Summary) -> String {
     }
     out.push_str("</tr></thead><tbody id=\"rows\"></tbody></table></div>\n");
     out.push_str("<noscript><p>表格需要启用 JavaScript；汇总见上。</p></noscript></section>\n");
-    let _ = write!(
-        out,
-        "<script type=\"application/json\" id=\"data\">{}</script>\n<script>{SCRIPT}</script>\n",
-        script_json(&data)
-    );
-    out
+    out.push_str("<script type=\"application/json\" id=\"data\">");
+    page.write_all(out.as_bytes())?;
+    write_script_json(page, &data)?;
+    write!(page, "</script>\n<script>{SCRIPT}</script>\n")
 }
 
 const STYLE: &str = r#"
@@ -545,6 +613,47 @@ mod tests {
         assert!(!s.contains('\u{2028}'));
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v, "still the same JSON");
+    }
+
+    /// Written as serialised, the JSON is escaped as the whole string
+    /// would be, a line separator cut in two between writes too.
+    #[test]
+    fn script_json_written_in_pieces_escapes_separators_cut_in_two() {
+        use std::io::Write as _;
+        let json = "[\"a\u{2028}b\u{2029}<c>&\u{2027}末\"]";
+        let whole = json
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029");
+        for cut in 0..=json.len() {
+            for second in cut..=json.len() {
+                let mut safe = ScriptSafe {
+                    out: Vec::new(),
+                    held: Vec::new(),
+                };
+                let bytes = json.as_bytes();
+                for piece in [&bytes[..cut], &bytes[cut..second], &bytes[second..]] {
+                    safe.write_all(piece).unwrap();
+                }
+                assert!(safe.held.is_empty(), "cut at {cut} and {second}");
+                assert_eq!(
+                    String::from_utf8(safe.out).unwrap(),
+                    whole,
+                    "cut at {cut} and {second}"
+                );
+            }
+        }
+        let v = serde_json::json!(["\u{2028}".repeat(40_000), "</script>"]);
+        assert_eq!(
+            script_json(&v),
+            serde_json::to_string(&v)
+                .unwrap()
+                .replace('\u{2028}', "\\u2028")
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+        );
     }
 
     #[test]

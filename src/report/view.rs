@@ -319,11 +319,14 @@ pub fn write_staged_xlsx(staged: &StagedOutput, report: &PeopleReport) -> Result
     Ok(())
 }
 
-/// report.html alone into a staged output.
+/// report.html alone into a staged output, written as it is made.
 pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
     let mut f = staged.create_output(HTML_FILE)?;
-    f.write_all(html::render(report).as_bytes())?;
+    let mut page = std::io::BufWriter::with_capacity(1 << 20, &mut f);
+    html::render_to(&mut page, report)?;
+    page.flush()?;
+    drop(page);
     f.finish()?;
     Ok(())
 }
