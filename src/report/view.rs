@@ -335,17 +335,19 @@ pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result
 /// hidden temporary file (owner readable only) renamed over the old one, so
 /// that a reader never sees half a report.
 pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
+    use std::io::Write as _;
+    let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
     let xlsx = xlsx::render(report, dir)?;
-    let html = html::render(report);
-    for (name, bytes) in [(XLSX_FILE, xlsx.as_slice()), (HTML_FILE, html.as_bytes())] {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        {
-            use std::io::Write as _;
-            let mut f = create_private(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, dir.join(name))?;
+    let mut f = create_private(&tmp(XLSX_FILE))?;
+    f.write_all(&xlsx)?;
+    f.sync_all()?;
+    drop((f, xlsx));
+    // The page is written as it is made (see write_staged_html).
+    let mut page = std::io::BufWriter::with_capacity(1 << 20, create_private(&tmp(HTML_FILE))?);
+    html::render_to(&mut page, report)?;
+    page.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    for name in [XLSX_FILE, HTML_FILE] {
+        std::fs::rename(tmp(name), dir.join(name))?;
     }
     Ok(())
 }
