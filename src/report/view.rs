@@ -332,20 +332,33 @@ pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result
 }
 
 /// Writes report.xlsx and report.html into an existing folder: each to a
-/// hidden temporary file (owner readable only) renamed over the old one, so
-/// that a reader never sees half a report.
+/// hidden temporary file (owner readable only), both renamed over the old
+/// ones once both are written, so that a reader never sees half a report;
+/// when either cannot be written, neither is replaced and the temporary
+/// files go.
 pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
-    let xlsx = xlsx::render(report, dir)?;
-    let mut f = create_private(&tmp(XLSX_FILE))?;
-    f.write_all(&xlsx)?;
-    f.sync_all()?;
-    drop((f, xlsx));
-    // The page is written as it is made (see write_staged_html).
-    let mut page = std::io::BufWriter::with_capacity(1 << 20, create_private(&tmp(HTML_FILE))?);
-    html::render_to(&mut page, report)?;
-    page.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let written = (|| -> Result<(), ReportError> {
+        let xlsx = xlsx::render(report, dir)?;
+        let mut f = create_private(&tmp(XLSX_FILE))?;
+        f.write_all(&xlsx)?;
+        f.sync_all()?;
+        drop((f, xlsx));
+        // The page is written as it is made (see write_staged_html).
+        let page = create_private(&tmp(HTML_FILE))?;
+        let mut page = std::io::BufWriter::with_capacity(1 << 20, page);
+        html::render_to(&mut page, report)?;
+        page.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(())
+    })();
+    if written.is_err() {
+        // Neither report is replaced, and no half-written one is left.
+        for name in [XLSX_FILE, HTML_FILE] {
+            let _ = std::fs::remove_file(tmp(name));
+        }
+    }
+    written?;
     for name in [XLSX_FILE, HTML_FILE] {
         std::fs::rename(tmp(name), dir.join(name))?;
     }
@@ -420,6 +433,28 @@ pub(crate) mod tests {
             matched: "repaired:0.93".to_string(),
             case_status: String::new(),
         }
+    }
+
+    /// A report that cannot be written (here its page's temporary file is
+    /// taken by a folder) replaces neither report and leaves no
+    /// temporary file behind.
+    #[test]
+    fn reports_that_cannot_be_written_replace_neither() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(XLSX_FILE), b"old").unwrap();
+        std::fs::create_dir(dir.path().join(format!(".{HTML_FILE}.tmp"))).unwrap();
+        let m = manifest();
+        let (rows, reviews) = (vec![], BTreeMap::new());
+        let report = masked_report(&m, &rows, &reviews);
+        assert!(write_into(dir.path(), &report).is_err());
+        assert_eq!(std::fs::read(dir.path().join(XLSX_FILE)).unwrap(), b"old");
+        assert!(!dir.path().join(HTML_FILE).exists());
+        assert!(!dir.path().join(format!(".{XLSX_FILE}.tmp")).exists());
+        // Once the way is clear, both are written.
+        std::fs::remove_dir(dir.path().join(format!(".{HTML_FILE}.tmp"))).unwrap();
+        write_into(dir.path(), &report).unwrap();
+        assert!(std::fs::read(dir.path().join(XLSX_FILE)).unwrap() != b"old");
+        assert!(dir.path().join(HTML_FILE).exists());
     }
 
     #[test]
