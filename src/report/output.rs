@@ -228,7 +228,9 @@ pub fn create_private_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Creates (truncating) a file readable and writable by its owner only.
+/// Creates (truncating) a file readable and writable by its owner only. A
+/// file already there (a temporary file a failed write left, one made by
+/// hand) is made so too: it keeps its mode when opened.
 pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -237,7 +239,15 @@ pub fn create_private(path: &Path) -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.metadata()?.permissions().mode() & 0o777 != 0o600 {
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
 }
 
 /// Writes a whole file owner-readable only.
@@ -250,6 +260,24 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file already there is made owner-only too, not left readable by
+    /// others with the data written into it.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_created_over_a_readable_one_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".report.html.tmp");
+        fs::write(&path, b"left").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"new").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
 
     #[test]
     fn commit_replaces_previous_output_and_files_are_private() {

@@ -333,9 +333,10 @@ pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result
 
 /// Writes report.xlsx and report.html into an existing folder: each to a
 /// hidden temporary file (owner readable only), both renamed over the old
-/// ones once both are written, so that a reader never sees half a report;
-/// when either cannot be written, neither is replaced and the temporary
-/// files go.
+/// ones once both are written, so that a reader never sees half a report.
+/// When either cannot be written, neither is replaced; when a rename
+/// fails, the reports renamed before it stay. No temporary file is left
+/// behind either way.
 pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
     use std::io::Write as _;
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
@@ -352,17 +353,20 @@ pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> 
         page.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         Ok(())
     })();
-    if written.is_err() {
-        // Neither report is replaced, and no half-written one is left.
+    let renamed = written.and_then(|()| {
+        for name in [XLSX_FILE, HTML_FILE] {
+            std::fs::rename(tmp(name), dir.join(name))?;
+        }
+        Ok(())
+    });
+    if renamed.is_err() {
+        // No temporary file is left behind (a report renamed already
+        // stays: two renames cannot be one).
         for name in [XLSX_FILE, HTML_FILE] {
             let _ = std::fs::remove_file(tmp(name));
         }
     }
-    written?;
-    for name in [XLSX_FILE, HTML_FILE] {
-        std::fs::rename(tmp(name), dir.join(name))?;
-    }
-    Ok(())
+    renamed
 }
 
 #[cfg(test)]
@@ -436,10 +440,10 @@ pub(crate) mod tests {
     }
 
     /// A report that cannot be written (here its page's temporary file is
-    /// taken by a folder) replaces neither report and leaves no
-    /// temporary file behind.
+    /// taken by a folder) replaces neither report, and neither it nor one
+    /// that cannot be renamed into place leaves a temporary file behind.
     #[test]
-    fn reports_that_cannot_be_written_replace_neither() {
+    fn reports_that_cannot_be_written_replace_neither_and_leave_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(XLSX_FILE), b"old").unwrap();
         std::fs::create_dir(dir.path().join(format!(".{HTML_FILE}.tmp"))).unwrap();
@@ -450,11 +454,20 @@ pub(crate) mod tests {
         assert_eq!(std::fs::read(dir.path().join(XLSX_FILE)).unwrap(), b"old");
         assert!(!dir.path().join(HTML_FILE).exists());
         assert!(!dir.path().join(format!(".{XLSX_FILE}.tmp")).exists());
-        // Once the way is clear, both are written.
+        // A page that cannot be renamed into place (a folder holds its
+        // name) leaves no temporary file either.
         std::fs::remove_dir(dir.path().join(format!(".{HTML_FILE}.tmp"))).unwrap();
+        std::fs::create_dir(dir.path().join(HTML_FILE)).unwrap();
+        std::fs::write(dir.path().join(HTML_FILE).join("x"), b"x").unwrap();
+        assert!(write_into(dir.path(), &report).is_err());
+        for name in [XLSX_FILE, HTML_FILE] {
+            assert!(!dir.path().join(format!(".{name}.tmp")).exists(), "{name}");
+        }
+        // Once the way is clear, both are written.
+        std::fs::remove_dir_all(dir.path().join(HTML_FILE)).unwrap();
         write_into(dir.path(), &report).unwrap();
         assert!(std::fs::read(dir.path().join(XLSX_FILE)).unwrap() != b"old");
-        assert!(dir.path().join(HTML_FILE).exists());
+        assert!(dir.path().join(HTML_FILE).is_file());
     }
 
     #[test]
