@@ -565,16 +565,23 @@ fn dq03_as_masked_before(pieces: &[Piece]) -> Option<String> {
 /// subject's and those of the [`NAME_SLOTS`] (see [`mask_evidence`]).
 fn mask_text(masked_ids: &str, subject: &str) -> String {
     let mut text = masked_ids.to_owned();
+    // Each pass only where its text occurs: most evidence holds no slot
+    // and no holder, and a report masks every finding's evidence and note.
     // The slots first: a name there that holds the subject's
     // (`王芳原名王方`) is masked whole, not left as `王*原名王方`.
     for (open, seps) in NAME_SLOTS {
-        text = mask_slot(&text, open, seps);
+        if text.contains(open) {
+            text = mask_slot(&text, open, seps);
+        }
     }
     let subject = subject.trim();
-    if !subject.is_empty() {
+    if !subject.is_empty() && text.contains(subject) {
         text = text.replace(subject, &mask_name(subject));
     }
-    mask_holder(&text)
+    if text.contains(HOLDER_MARK) {
+        text = mask_holder(&text);
+    }
+    text
 }
 
 /// Masks a reviewer's note on a finding about `subject` as its evidence is
@@ -584,6 +591,10 @@ fn mask_text(masked_ids: &str, subject: &str) -> String {
 /// groups joined first. A note imported back as its masked form leaves the stored
 /// note as it is (see the review import).
 pub fn mask_note(note: &str, subject: &str) -> String {
+    // Most findings have no note.
+    if note.is_empty() {
+        return String::new();
+    }
     // Full-width digits and X become ASCII; nothing else changes.
     let folded: String = note
         .chars()
@@ -699,9 +710,12 @@ fn mask_slot(text: &str, open: &str, seps: &[char]) -> String {
     out
 }
 
+/// What follows the holder's name in CB02's evidence.
+const HOLDER_MARK: &str = " 名下 ";
+
 /// CB02 names the holder of the units: `…；张伟 名下 2 处`.
 fn mask_holder(text: &str) -> String {
-    const MARK: &str = " 名下 ";
+    const MARK: &str = HOLDER_MARK;
     let Some(at) = text.rfind(MARK) else {
         return text.to_string();
     };
