@@ -1080,4 +1080,16 @@ mod tests {
         assert_eq!(mask_sources(sources), "pension:龚*梅.csv:3");
         assert_eq!(mask_sources("pension:a_龚秀梅:3"), "pension:a_龚*梅:3");
     }
+
+    /// An empty note is no work and masks to nothing; a note of blanks and
+    /// evidence without a slot or a holder are masked as before.
+    #[test]
+    fn an_empty_note_and_plain_evidence() {
+        assert_eq!(mask_note("", "李四明"), "");
+        assert_eq!(mask_note(" ", "李四明"), " ");
+        assert_eq!(
+            mask_evidence("李四明 近 12 个月个人自付 3 万元", "李四明"),
+            "李*明 近 12 个月个人自付 3 万元"
+        );
+    }
 }
