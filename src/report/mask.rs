@@ -715,8 +715,7 @@ const HOLDER_MARK: &str = " 名下 ";
 
 /// CB02 names the holder of the units: `…；张伟 名下 2 处`.
 fn mask_holder(text: &str) -> String {
-    const MARK: &str = HOLDER_MARK;
-    let Some(at) = text.rfind(MARK) else {
+    let Some(at) = text.rfind(HOLDER_MARK) else {
         return text.to_string();
     };
     let start = text[..at].rfind('；').map_or(0, |i| i + '；'.len_utf8());
