@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::report::findings::FindingRow;
 use crate::report::mask;
-use crate::report::output::{StagedOutput, create_private};
+use crate::report::output::{StagedOutput, create_private, write_private};
 use crate::report::people::{DISMISSED, PeopleReport, Review};
 use crate::report::{html, xlsx};
 use crate::rules::{RULES, rule_info};
@@ -338,14 +338,9 @@ pub fn write_staged_html(staged: &StagedOutput, report: &PeopleReport) -> Result
 /// fails, the reports renamed before it stay. No temporary file is left
 /// behind either way.
 pub fn write_into(dir: &Path, report: &PeopleReport) -> Result<(), ReportError> {
-    use std::io::Write as _;
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
     let written = (|| -> Result<(), ReportError> {
-        let xlsx = xlsx::render(report, dir)?;
-        let mut f = create_private(&tmp(XLSX_FILE))?;
-        f.write_all(&xlsx)?;
-        f.sync_all()?;
-        drop((f, xlsx));
+        write_private(&tmp(XLSX_FILE), &xlsx::render(report, dir)?)?;
         // The page is written as it is made (see write_staged_html).
         let page = create_private(&tmp(HTML_FILE))?;
         let mut page = std::io::BufWriter::with_capacity(1 << 20, page);
