@@ -104,13 +104,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long mimalloc keeps freed memory before it gives it back to the
-/// system, in milliseconds (its default is 1 s). Every stage frees and
-/// allocates buffers of hundreds of megabytes (column builders, sorts,
-/// joins); given back within a second, each is faulted in and zeroed anew,
-/// which took 13–18 of a county run's 90–97 CPU seconds in the kernel. At
-/// 10 s the kernel took 10–12 s and the run a few seconds less, for about
-/// 5 % more peak memory (BENCHMARKS.md, session 5).
-const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
+/// system, in milliseconds (its default is 1 s): -1, never. Every stage
+/// frees and allocates buffers of hundreds of megabytes (column builders,
+/// sorts, joins); given back within a second, each is faulted in and
+/// zeroed anew, which took 13–18 of a county run's 90–97 CPU seconds in the
+/// kernel. At 10 s the kernel took 10–12 s and the run a few seconds less,
+/// for about 5 % more peak memory (BENCHMARKS.md, session 5). A city's
+/// stages outlast 10 s, and zeroing pages given back (two megabytes at a
+/// time, its tables on disk take huge pages) was still 9 % of its samples:
+/// never given back, a city ran 120.2 and 123.3 s against 129.0 and 133.9 s
+/// (system time 26–32 s against 34–48 s) for 7.6 GB peak memory against
+/// 6.8–7.0; a county's time and peak were unchanged (BENCHMARKS.md,
+/// session 59). A run is a batch that ends: what it holds goes with it.
+const PURGE_DELAY_MS: std::ffi::c_long = -1;
 
 /// Sets mimalloc's purge delay, unless `MIMALLOC_PURGE_DELAY` in the
 /// environment already says what it should be.
