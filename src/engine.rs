@@ -504,11 +504,11 @@ impl DiskFolder {
 
 /// `schema` with each dictionary column as its values' type. A work file
 /// holds one dictionary a column (Arrow's IPC file format), and a query's
-/// batches may each carry their own: a table on disk holds the values. (No
-/// query of hedui's gives a dictionary on disk today: the extracts' work
-/// parts hold their file names as text, see `extract::table::disk_schema`;
-/// their dictionaries in memory once reached a city's work files and
-/// stopped the run.)
+/// batches may each carry their own: a table on disk holds the values. (An
+/// extract's `_file`, a dictionary of its part's one file name, is held
+/// as that name once in the extract's own work parts, see
+/// `engine::work::WorkPart`; a query's result over several files' rows
+/// has several, and once stopped a city's run.)
 fn plain_schema(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()

@@ -515,7 +515,7 @@ fn build_table(name: &'static str, files: Vec<Usable>, target: Target<'_>) -> Bu
         let (superseded, conflicts) = table::superseded_ords(def, &columns);
         let disk = DiskExtract {
             parts: files.into_iter().filter_map(|f| f.4).collect(),
-            schema: table::disk_schema(def),
+            schema: table::schema(def),
             superseded,
         };
         return (
@@ -628,7 +628,7 @@ fn load_file(
     let name = file_name(path);
     let mut spill = spill.map(|spill| SpillWriter {
         spill,
-        schema: table::disk_schema(def),
+        schema: table::schema(def),
         file: name.clone(),
         writer: None,
     });

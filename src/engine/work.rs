@@ -16,9 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayData, ArrayRef, RecordBatchOptions};
+use datafusion::arrow::array::{
+    Array, ArrayData, ArrayRef, AsArray, DictionaryArray, Int32Array, RecordBatchOptions,
+    StringArray,
+};
 use datafusion::arrow::buffer::Buffer;
-use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type, Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::FileDecoder;
 use datafusion::arrow::ipc::writer::{
     DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, write_message,
@@ -58,6 +61,11 @@ pub struct WorkPart {
     column_memory: Vec<u64>,
     /// Rows of each batch, the same in every column file.
     batch_rows: Vec<usize>,
+    /// For a column of one text repeated (a dictionary of one value, as an
+    /// extract's `_file`), that text: its file stays empty and a scan makes
+    /// the column from it, where writing the text out on every row cost
+    /// LZ4 and copies on every scan of the column.
+    repeated: Vec<Option<Arc<str>>>,
 }
 
 impl WorkPart {
@@ -87,6 +95,7 @@ impl WorkPart {
         part.columns.extend(other.columns);
         part.fields.extend(other.fields);
         part.column_memory.extend(other.column_memory);
+        part.repeated.extend(other.repeated);
         Ok(part)
     }
 
@@ -104,6 +113,10 @@ impl WorkPart {
         // DataFusion gives its own spill files. Validating every string
         // again took 3-4 % of a city run's CPU.
         let decoder = unsafe { decoder.with_skip_validation(true) };
+        let repeated = self.repeated[c].as_ref().map(|text| Repeated {
+            values: Arc::new(StringArray::from(vec![text.as_ref()])),
+            rows: self.batch_rows.clone().into_iter(),
+        });
         Ok(ColumnReader {
             path: path.clone(),
             file,
@@ -111,6 +124,7 @@ impl WorkPart {
             batches_left,
             decoder,
             packed: Vec::new(),
+            repeated,
         })
     }
 
@@ -195,6 +209,35 @@ pub struct ColumnReader {
     decoder: FileDecoder,
     /// An LZ4 block as read, before it is decompressed.
     packed: Vec<u8>,
+    /// The column of one text repeated (see [`WorkPart`]), made here.
+    repeated: Option<Repeated>,
+}
+
+/// A column of one text repeated: its one value and the rows of each batch
+/// still to give.
+struct Repeated {
+    values: ArrayRef,
+    rows: std::vec::IntoIter<usize>,
+}
+
+impl Repeated {
+    fn next(&mut self) -> Option<ArrayRef> {
+        let rows = self.rows.next()?;
+        let keys = Int32Array::from(vec![0; rows]);
+        Some(Arc::new(DictionaryArray::<Int32Type>::new(
+            keys,
+            self.values.clone(),
+        )))
+    }
+}
+
+/// The text of a column of one text repeated (a dictionary of one value,
+/// every row valid), as [`WorkPart`] holds it; `None` for any other column.
+fn repeated_text(column: &ArrayRef) -> Option<Arc<str>> {
+    let dictionary = column.as_dictionary_opt::<Int32Type>()?;
+    let values = dictionary.values().as_string_opt::<i32>()?;
+    (values.len() == 1 && values.null_count() == 0 && dictionary.keys().null_count() == 0)
+        .then(|| values.value(0).into())
 }
 
 impl ColumnReader {
@@ -282,6 +325,9 @@ impl Iterator for ColumnReader {
     type Item = Result<ArrayRef>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(repeated) = &mut self.repeated {
+            return repeated.next().map(Ok);
+        }
         if self.left == 0 && self.batches_left == 0 {
             return None;
         }
@@ -311,6 +357,8 @@ struct ColumnWriter {
     schema: SchemaRef,
     file: BufWriter<File>,
     lz4: bool,
+    /// A column of one text repeated: nothing goes to its file.
+    repeated: Option<Arc<str>>,
     tracker: DictionaryTracker,
     context: IpcWriteContext,
     /// The batch's IPC message.
@@ -321,6 +369,20 @@ struct ColumnWriter {
 
 impl ColumnWriter {
     fn write(&mut self, column: &ArrayRef) -> Result<()> {
+        if let Some(text) = &self.repeated {
+            return if repeated_text(column).as_ref() == Some(text) {
+                Ok(())
+            } else {
+                Err(DataFusionError::Internal(
+                    "a work file's column of one text repeated was given another".into(),
+                ))
+            };
+        }
+        if matches!(column.data_type(), DataType::Dictionary(..)) {
+            return Err(DataFusionError::Internal(
+                "a work file was given a dictionary column of other than one text repeated".into(),
+            ));
+        }
         let batch = RecordBatch::try_new(self.schema.clone(), vec![column.clone()])?;
         let options = IpcWriteOptions::default();
         let (dictionaries, encoded) = IpcDataGenerator::default().encode(
@@ -329,11 +391,7 @@ impl ColumnWriter {
             &options,
             &mut self.context,
         )?;
-        if !dictionaries.is_empty() {
-            return Err(DataFusionError::Internal(
-                "a work file was given a dictionary column".into(),
-            ));
-        }
+        debug_assert!(dictionaries.is_empty(), "no dictionary is written");
         self.message.clear();
         let (metadata, _) = write_message(&mut self.message, encoded, &options)?;
         let stored = if self.lz4 {
@@ -416,13 +474,15 @@ impl WorkPartWriter {
     /// `first` compresses (none without a batch); once.
     fn open(&mut self, first: Option<&RecordBatch>) -> Result<()> {
         for (i, (path, field, file)) in std::mem::take(&mut self.created).into_iter().enumerate() {
-            let lz4 = first.is_some_and(|b| compresses(b.column(i)));
+            let repeated = first.and_then(|b| repeated_text(b.column(i)));
+            let lz4 = repeated.is_none() && first.is_some_and(|b| compresses(b.column(i)));
             tracing::debug!(column = %field.name(), compressed = lz4, "work file opened");
             self.columns.push(ColumnWriter {
                 path,
                 schema: Arc::new(Schema::new(vec![field])),
                 file: BufWriter::with_capacity(256 << 10, file),
                 lz4,
+                repeated,
                 tracker: DictionaryTracker::new(false),
                 context: IpcWriteContext::default(),
                 message: Vec::new(),
@@ -465,14 +525,20 @@ impl WorkPartWriter {
             fields: Vec::with_capacity(self.columns.len()),
             column_memory: self.column_memory,
             batch_rows: self.batch_rows,
+            repeated: Vec::with_capacity(self.columns.len()),
         };
         for writer in self.columns {
             let ColumnWriter {
-                path, schema, file, ..
+                path,
+                schema,
+                file,
+                repeated,
+                ..
             } = writer;
             file.into_inner().map_err(|e| io_error(&path, e))?;
             part.columns.push(path);
             part.fields.push(schema.field(0).clone().into());
+            part.repeated.push(repeated);
         }
         Ok(part)
     }
@@ -872,6 +938,77 @@ mod tests {
         assert_eq!(strings(&ctx, "SELECT count(*) FROM t").await, ["10"]);
         let some = strings(&ctx, "SELECT id FROM (SELECT * FROM t LIMIT 4)").await;
         assert_eq!(some.len(), 4);
+    }
+
+    /// A batch of `file` repeated (a dictionary of one value, as an
+    /// extract's `_file`) beside ids `ids`.
+    fn file_batch(file: &str, ids: std::ops::Range<i64>) -> RecordBatch {
+        let rows = ids.clone().count();
+        let files = DictionaryArray::<Int32Type>::new(
+            Int32Array::from(vec![0; rows]),
+            Arc::new(StringArray::from(vec![file])),
+        );
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_file", files.data_type().clone(), false),
+            Field::new("id", DataType::Int64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(files), Arc::new(Int64Array::from_iter_values(ids))],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_column_of_one_text_repeated_is_held_once_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = file_batch("a.csv", 0..1).schema();
+        let mut parts = Vec::new();
+        for (i, file) in ["a.csv", "b.csv"].into_iter().enumerate() {
+            let mut w = WorkPartWriter::create(&dir.path().join(format!("p{i}")), &schema).unwrap();
+            w.write(&file_batch(file, i as i64 * 10..i as i64 * 10 + 2))
+                .unwrap();
+            w.write(&file_batch(file, i as i64 * 10 + 2..i as i64 * 10 + 3))
+                .unwrap();
+            let part = w.finish().unwrap();
+            // Nothing of the text goes to its file.
+            assert_eq!(std::fs::metadata(part.column_path(0)).unwrap().len(), 0);
+            assert!(std::fs::metadata(part.column_path(1)).unwrap().len() > 0);
+            parts.push(part);
+        }
+        let ctx = SessionContext::new();
+        ctx.register_table("t", Arc::new(DiskTable::new(schema.clone(), parts)))
+            .unwrap();
+        assert_eq!(
+            strings(&ctx, "SELECT concat(_file, ':', id) FROM t ORDER BY id").await,
+            [
+                "a.csv:0", "a.csv:1", "a.csv:2", "b.csv:10", "b.csv:11", "b.csv:12"
+            ]
+        );
+        let out = ctx.sql("SELECT _file FROM t").await.unwrap();
+        let out = out.collect().await.unwrap();
+        assert_eq!(
+            out[0].schema().field(0).data_type(),
+            schema.field(0).data_type()
+        );
+        // A part holds one text: another in a later batch is an error, as is
+        // a dictionary of several values.
+        let mut w = WorkPartWriter::create(&dir.path().join("p2"), &schema).unwrap();
+        w.write(&file_batch("a.csv", 0..2)).unwrap();
+        let e = w.write(&file_batch("b.csv", 2..3)).unwrap_err();
+        assert!(e.to_string().contains("one text repeated"), "{e}");
+        let two = DictionaryArray::<Int32Type>::new(
+            Int32Array::from(vec![0, 1]),
+            Arc::new(StringArray::from(vec!["a.csv", "b.csv"])),
+        );
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(two), Arc::new(Int64Array::from(vec![0, 1]))],
+        )
+        .unwrap();
+        let mut w = WorkPartWriter::create(&dir.path().join("p3"), &schema).unwrap();
+        let e = w.write(&batch).unwrap_err();
+        assert!(e.to_string().contains("dictionary column"), "{e}");
     }
 
     #[tokio::test]

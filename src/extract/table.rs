@@ -4,8 +4,8 @@
 //! are marked, not dropped.
 //!
 //! Column contract of an extract table (what the resolve and rule stages read):
-//! - `_file` (the file name: in memory a dictionary of one Utf8 value, on
-//!   disk Utf8), `_row` (Utf8, the row a person sees), `_ord` (UInt64,
+//! - `_file` (the file name: a dictionary of one Utf8 value; on disk the
+//!   value once, see `engine::work::WorkPart`), `_row` (Utf8, the row a person sees), `_ord` (UInt64,
 //!   unique and increasing in file order), `_dup` (Boolean: an exact
 //!   duplicate of an earlier row of the same file), `_superseded` (Boolean: a
 //!   later row of the same record key replaces it, or repeats it from
@@ -1527,7 +1527,7 @@ impl FileRows {
     }
 
     /// Takes the rows appended since the last take as a batch of the
-    /// extract's [`disk_schema`], for its work part: `_file` is `file`,
+    /// extract's [`schema`], for its work part: `_file` is `file`,
     /// `_ord` counts on from the rows taken before within file `file_idx`
     /// of the extract, and `_superseded` is false (conflicts are known only
     /// once every file is read: see [`superseded_ords`]).
@@ -1545,7 +1545,7 @@ impl FileRows {
         }
         let pieces = std::mem::take(&mut self.pieces);
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, n))),
+            file_column(&Arc::new(StringArray::from(vec![file])), n),
             concat_pieces(schema, 0, pieces.iter())?,
             Arc::new(ord.finish()),
             concat_pieces(schema, 1, pieces.iter())?,
@@ -1948,24 +1948,11 @@ fn file_column(name: &Arc<StringArray>, rows: usize) -> ArrayRef {
     Arc::new(DictionaryArray::<Int32Type>::new(keys, name.clone()))
 }
 
-/// The Arrow schema of an extract table in memory (see the module
+/// The Arrow schema of an extract table, in memory or on disk (see the module
 /// documentation).
 pub fn schema(def: &ExtractDef) -> SchemaRef {
-    schema_with(def, file_type())
-}
-
-/// The Arrow schema of an extract's work parts on disk: `_file` is plain
-/// text there. The engine's work files hold one dictionary a column, and a
-/// query's result over several files' rows, written to disk, would need
-/// several (a rule's block at city stopped the run); the name repeated
-/// costs little in LZ4 and is never held whole.
-pub fn disk_schema(def: &ExtractDef) -> SchemaRef {
-    schema_with(def, DataType::Utf8)
-}
-
-fn schema_with(def: &ExtractDef, file: DataType) -> SchemaRef {
     let mut fields = vec![
-        Field::new("_file", file, false),
+        Field::new("_file", file_type(), false),
         Field::new("_row", DataType::Utf8, false),
         Field::new("_ord", DataType::UInt64, false),
         Field::new("_dup", DataType::Boolean, false),
