@@ -578,8 +578,10 @@ impl SpillWriter {
         if self.writer.is_none() {
             let dir = path.parent().expect("a spill file has a folder");
             crate::report::output::create_private_dir(dir).map_err(|e| e.to_string())?;
-            self.writer =
-                Some(WorkPartWriter::create(path, &self.schema).map_err(|e| e.to_string())?);
+            // `_ord` counts the file's rows (FileRows::take_batch).
+            let ord = self.schema.index_of("_ord").map_err(|e| e.to_string())?;
+            let writer = WorkPartWriter::create(path, &self.schema).map_err(|e| e.to_string())?;
+            self.writer = Some(writer.counting(ord));
         }
         let writer = self.writer.as_mut().expect("opened above");
         writer.write(&batch).map_err(|e| e.to_string())

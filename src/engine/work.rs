@@ -18,10 +18,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, ArrayData, ArrayRef, AsArray, DictionaryArray, Int32Array, RecordBatchOptions,
-    StringArray,
+    StringArray, UInt64Array,
 };
 use datafusion::arrow::buffer::Buffer;
-use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type, Schema, SchemaRef, UInt64Type};
 use datafusion::arrow::ipc::reader::FileDecoder;
 use datafusion::arrow::ipc::writer::{
     DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, write_message,
@@ -61,11 +61,20 @@ pub struct WorkPart {
     column_memory: Vec<u64>,
     /// Rows of each batch, the same in every column file.
     batch_rows: Vec<usize>,
-    /// For a column of one text repeated (a dictionary of one value, as an
-    /// extract's `_file`), that text: its file stays empty and a scan makes
-    /// the column from it, where writing the text out on every row cost
-    /// LZ4 and copies on every scan of the column.
-    repeated: Vec<Option<Arc<str>>>,
+    /// For each column whose values the part does not hold, how a scan
+    /// makes them ([`Made`]): its file stays empty.
+    made: Vec<Option<Made>>,
+}
+
+/// A column a work part holds no values of, made by each scan: writing
+/// them out cost LZ4 and copies on every scan of the column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Made {
+    /// One text repeated, a dictionary of one value (an extract's `_file`).
+    Repeated(Arc<str>),
+    /// UInt64s counting up by one from this, the first row's (an
+    /// extract's `_ord` in a file: see [`WorkPartWriter::counting`]).
+    Counted(u64),
 }
 
 impl WorkPart {
@@ -95,7 +104,7 @@ impl WorkPart {
         part.columns.extend(other.columns);
         part.fields.extend(other.fields);
         part.column_memory.extend(other.column_memory);
-        part.repeated.extend(other.repeated);
+        part.made.extend(other.made);
         Ok(part)
     }
 
@@ -113,8 +122,13 @@ impl WorkPart {
         // DataFusion gives its own spill files. Validating every string
         // again took 3-4 % of a city run's CPU.
         let decoder = unsafe { decoder.with_skip_validation(true) };
-        let repeated = self.repeated[c].as_ref().map(|text| Repeated {
-            values: Arc::new(StringArray::from(vec![text.as_ref()])),
+        let making = self.made[c].as_ref().map(|made| Making {
+            kind: match made {
+                Made::Repeated(text) => {
+                    Maker::Repeated(Arc::new(StringArray::from(vec![text.as_ref()])))
+                }
+                Made::Counted(first) => Maker::Counted(*first),
+            },
             rows: self.batch_rows.clone().into_iter(),
         });
         Ok(ColumnReader {
@@ -124,7 +138,7 @@ impl WorkPart {
             batches_left,
             decoder,
             packed: Vec::new(),
-            repeated,
+            making,
         })
     }
 
@@ -209,26 +223,47 @@ pub struct ColumnReader {
     decoder: FileDecoder,
     /// An LZ4 block as read, before it is decompressed.
     packed: Vec<u8>,
-    /// The column of one text repeated (see [`WorkPart`]), made here.
-    repeated: Option<Repeated>,
+    /// A column the part holds no values of ([`Made`]), made here.
+    making: Option<Making>,
 }
 
-/// A column of one text repeated: its one value and the rows of each batch
-/// still to give.
-struct Repeated {
-    values: ArrayRef,
+/// A [`Made`] column being made: how, and the rows of each batch still to
+/// give.
+struct Making {
+    kind: Maker,
     rows: std::vec::IntoIter<usize>,
 }
 
-impl Repeated {
+enum Maker {
+    /// The dictionary's one value.
+    Repeated(ArrayRef),
+    /// The next batch's first value.
+    Counted(u64),
+}
+
+impl Making {
     fn next(&mut self) -> Option<ArrayRef> {
         let rows = self.rows.next()?;
-        let keys = Int32Array::from(vec![0; rows]);
-        Some(Arc::new(DictionaryArray::<Int32Type>::new(
-            keys,
-            self.values.clone(),
-        )))
+        Some(match &mut self.kind {
+            Maker::Repeated(values) => Arc::new(DictionaryArray::<Int32Type>::new(
+                Int32Array::from(vec![0; rows]),
+                values.clone(),
+            )),
+            Maker::Counted(next) => {
+                let first = *next;
+                *next += rows as u64;
+                Arc::new(UInt64Array::from_iter_values(first..*next))
+            }
+        })
     }
+}
+
+/// Whether `column` holds UInt64s counting up by one from `first`, none
+/// null.
+fn counts_on(column: &ArrayRef, first: u64) -> bool {
+    column.as_primitive_opt::<UInt64Type>().is_some_and(|c| {
+        c.null_count() == 0 && c.values().iter().zip(first..).all(|(&v, want)| v == want)
+    })
 }
 
 /// The text of a column of one text repeated (a dictionary of one value,
@@ -325,8 +360,8 @@ impl Iterator for ColumnReader {
     type Item = Result<ArrayRef>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(repeated) = &mut self.repeated {
-            return repeated.next().map(Ok);
+        if let Some(making) = &mut self.making {
+            return making.next().map(Ok);
         }
         if self.left == 0 && self.batches_left == 0 {
             return None;
@@ -349,6 +384,8 @@ pub struct WorkPartWriter {
     columns: Vec<ColumnWriter>,
     column_memory: Vec<u64>,
     batch_rows: Vec<usize>,
+    /// The column that counts up by one ([`WorkPartWriter::counting`]).
+    counted: Option<usize>,
 }
 
 /// One column file being written (see [`Frame`]).
@@ -357,8 +394,10 @@ struct ColumnWriter {
     schema: SchemaRef,
     file: BufWriter<File>,
     lz4: bool,
-    /// A column of one text repeated: nothing goes to its file.
-    repeated: Option<Arc<str>>,
+    /// A column the part holds no values of: nothing goes to its file.
+    made: Option<Made>,
+    /// Of a counted column, the next batch's first value.
+    next: u64,
     tracker: DictionaryTracker,
     context: IpcWriteContext,
     /// The batch's IPC message.
@@ -369,14 +408,27 @@ struct ColumnWriter {
 
 impl ColumnWriter {
     fn write(&mut self, column: &ArrayRef) -> Result<()> {
-        if let Some(text) = &self.repeated {
-            return if repeated_text(column).as_ref() == Some(text) {
-                Ok(())
-            } else {
-                Err(DataFusionError::Internal(
-                    "a work file's column of one text repeated was given another".into(),
-                ))
-            };
+        match &self.made {
+            Some(Made::Repeated(text)) => {
+                return if repeated_text(column).as_ref() == Some(text) {
+                    Ok(())
+                } else {
+                    Err(DataFusionError::Internal(
+                        "a work file's column of one text repeated was given another".into(),
+                    ))
+                };
+            }
+            Some(Made::Counted(_)) => {
+                return if counts_on(column, self.next) {
+                    self.next += column.len() as u64;
+                    Ok(())
+                } else {
+                    Err(DataFusionError::Internal(
+                        "a work file's counted column was given values that do not count on".into(),
+                    ))
+                };
+            }
+            None => {}
         }
         if matches!(column.data_type(), DataType::Dictionary(..)) {
             return Err(DataFusionError::Internal(
@@ -467,22 +519,44 @@ impl WorkPartWriter {
             columns: Vec::with_capacity(created.len()),
             created,
             batch_rows: Vec::new(),
+            counted: None,
         })
+    }
+
+    /// This writer with column `c` held as its first value only: the
+    /// caller's batches give it UInt64s counting up by one from there,
+    /// none null (a batch that does not is an error).
+    pub fn counting(mut self, c: usize) -> Self {
+        self.counted = Some(c);
+        self
     }
 
     /// Opens the columns' writers, each in LZ4 or not as its column of
     /// `first` compresses (none without a batch); once.
     fn open(&mut self, first: Option<&RecordBatch>) -> Result<()> {
         for (i, (path, field, file)) in std::mem::take(&mut self.created).into_iter().enumerate() {
-            let repeated = first.and_then(|b| repeated_text(b.column(i)));
-            let lz4 = repeated.is_none() && first.is_some_and(|b| compresses(b.column(i)));
+            let first_value = |b: &RecordBatch| {
+                let c = b.column(i).as_primitive_opt::<UInt64Type>()?;
+                (!c.is_empty() && c.is_valid(0)).then(|| c.value(0))
+            };
+            let made = match first {
+                Some(b) if self.counted == Some(i) => first_value(b).map(Made::Counted),
+                Some(b) => repeated_text(b.column(i)).map(Made::Repeated),
+                None => None,
+            };
+            let next = match made {
+                Some(Made::Counted(first)) => first,
+                _ => 0,
+            };
+            let lz4 = made.is_none() && first.is_some_and(|b| compresses(b.column(i)));
             tracing::debug!(column = %field.name(), compressed = lz4, "work file opened");
             self.columns.push(ColumnWriter {
                 path,
                 schema: Arc::new(Schema::new(vec![field])),
                 file: BufWriter::with_capacity(256 << 10, file),
                 lz4,
-                repeated,
+                made,
+                next,
                 tracker: DictionaryTracker::new(false),
                 context: IpcWriteContext::default(),
                 message: Vec::new(),
@@ -525,20 +599,20 @@ impl WorkPartWriter {
             fields: Vec::with_capacity(self.columns.len()),
             column_memory: self.column_memory,
             batch_rows: self.batch_rows,
-            repeated: Vec::with_capacity(self.columns.len()),
+            made: Vec::with_capacity(self.columns.len()),
         };
         for writer in self.columns {
             let ColumnWriter {
                 path,
                 schema,
                 file,
-                repeated,
+                made,
                 ..
             } = writer;
             file.into_inner().map_err(|e| io_error(&path, e))?;
             part.columns.push(path);
             part.fields.push(schema.field(0).clone().into());
-            part.repeated.push(repeated);
+            part.made.push(made);
         }
         Ok(part)
     }
@@ -1009,6 +1083,52 @@ mod tests {
         let mut w = WorkPartWriter::create(&dir.path().join("p3"), &schema).unwrap();
         let e = w.write(&batch).unwrap_err();
         assert!(e.to_string().contains("dictionary column"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_counted_column_is_held_as_its_first_value_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let ords = |r: std::ops::Range<u64>| {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("_ord", DataType::UInt64, false),
+                Field::new("name", DataType::Utf8, true),
+            ]));
+            let names: StringArray = r.clone().map(|i| Some(format!("名{i}"))).collect();
+            RecordBatch::try_new(
+                schema,
+                vec![Arc::new(UInt64Array::from_iter_values(r)), Arc::new(names)],
+            )
+            .unwrap()
+        };
+        let schema = ords(0..1).schema();
+        let mut parts = Vec::new();
+        for (i, first) in [7u64, 1 << 32].into_iter().enumerate() {
+            let stem = dir.path().join(format!("p{i}"));
+            let mut w = WorkPartWriter::create(&stem, &schema).unwrap().counting(0);
+            w.write(&ords(first..first + 2)).unwrap();
+            w.write(&ords(first + 2..first + 5)).unwrap();
+            let part = w.finish().unwrap();
+            assert_eq!(std::fs::metadata(part.column_path(0)).unwrap().len(), 0);
+            parts.push(part);
+        }
+        let ctx = SessionContext::new();
+        ctx.register_table("t", Arc::new(DiskTable::new(schema.clone(), parts)))
+            .unwrap();
+        let want: Vec<String> = (7..12)
+            .chain((1 << 32)..(1 << 32) + 5)
+            .map(|o: u64| format!("{o}:名{o}"))
+            .collect();
+        assert_eq!(
+            strings(&ctx, "SELECT concat(_ord, ':', name) FROM t ORDER BY _ord").await,
+            want
+        );
+        // A batch that does not count on from the last is an error.
+        let mut w = WorkPartWriter::create(&dir.path().join("p2"), &schema)
+            .unwrap()
+            .counting(0);
+        w.write(&ords(0..2)).unwrap();
+        let e = w.write(&ords(3..4)).unwrap_err();
+        assert!(e.to_string().contains("do not count on"), "{e}");
     }
 
     #[tokio::test]
