@@ -1,7 +1,9 @@
 //! Work files: the tables of a session that keeps them on disk. Each
 //! partition of a table is a set of files, one per column, cut into the
 //! same batches: each batch an Arrow IPC message, as one LZ4 block where
-//! LZ4 shrinks the column well ([`compresses`]; see [`Frame`]). Writing one
+//! LZ4 shrinks the column well ([`compresses`]; see [`Frame`]); a column
+//! of one text repeated or of UInt64s counting up is held as that text or
+//! its first value, and made again by each scan ([`Made`]). Writing one
 //! is the in-memory layout copied out, and a scan opens only the columns
 //! its query uses, where Parquet encodes and decodes every value and an IPC
 //! file of whole rows is read whole.
