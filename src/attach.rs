@@ -602,7 +602,7 @@ pub async fn mark_superseded(
 /// Registers an extract table that the read stage wrote to disk, as a view
 /// over its work files. Its rows were written with `_superseded` false; the
 /// rows a later row replaces are marked by a look-up of their (few)
-/// `_ord`s ([`SupersededUdf`]).
+/// `_ord`s (`SupersededUdf`).
 pub async fn register_disk_extract(
     ctx: &SessionContext,
     name: &str,
