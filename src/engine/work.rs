@@ -1090,17 +1090,15 @@ mod tests {
     #[tokio::test]
     async fn a_counted_column_is_held_as_its_first_value_and_read_back_whole() {
         let dir = tempfile::tempdir().unwrap();
+        // `batch`'s rows with their ids as `_ord`s.
         let ords = |r: std::ops::Range<u64>| {
+            let b = batch(r.start as i64..r.end as i64);
             let schema = Arc::new(Schema::new(vec![
                 Field::new("_ord", DataType::UInt64, false),
-                Field::new("name", DataType::Utf8, true),
+                b.schema().field(1).clone(),
             ]));
-            let names: StringArray = r.clone().map(|i| Some(format!("名{i}"))).collect();
-            RecordBatch::try_new(
-                schema,
-                vec![Arc::new(UInt64Array::from_iter_values(r)), Arc::new(names)],
-            )
-            .unwrap()
+            let ord = datafusion::arrow::compute::cast(b.column(0), &DataType::UInt64).unwrap();
+            RecordBatch::try_new(schema, vec![ord, b.column(1).clone()]).unwrap()
         };
         let schema = ords(0..1).schema();
         let mut parts = Vec::new();
