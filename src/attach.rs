@@ -744,15 +744,15 @@ impl ScalarUDFImpl for SupersededUdf {
             .try_into()
             .map_err(|_| DataFusionError::Internal(format!("{} takes one _ord", self.name)))?;
         let ords = ords.as_primitive::<UInt64Type>();
-        let flags: BooleanArray = if self.bits.is_empty() {
-            BooleanArray::new(BooleanBuffer::new_unset(ords.len()), None)
+        let ords = ords.values();
+        let flags = if self.bits.is_empty() {
+            BooleanBuffer::new_unset(ords.len())
         } else {
-            ords.values()
-                .iter()
-                .map(|&o| Some(self.is_superseded(o)))
-                .collect()
+            BooleanBuffer::collect_bool(ords.len(), |i| self.is_superseded(ords[i]))
         };
-        Ok(ColumnarValue::Array(Arc::new(flags)))
+        Ok(ColumnarValue::Array(Arc::new(BooleanArray::new(
+            flags, None,
+        ))))
     }
 }
 
