@@ -546,7 +546,8 @@ pub fn rows_table(name: &str) -> String {
 
 /// Marks more rows of extract `name` superseded (`ords`, ascending) and
 /// others in force again (`restored`, ascending): on disk in its table of
-/// superseded `_ord`s (which its view joins), in memory in its table's
+/// superseded `_ord`s (which its view's look-up is made from when the view
+/// is registered again, by [`attach_beside`]), in memory in its table's
 /// `_superseded` column. Before persons are
 /// attached: the attached tables are built from these.
 pub async fn mark_superseded(
@@ -673,7 +674,10 @@ struct SupersededUdf {
     /// For each file (the high half of an `_ord`, see
     /// [`crate::extract::table::split_ord`]), a bit per row of it, set for
     /// the superseded: a row's look-up is a shift and a mask.
-    bits: Vec<Vec<u64>>,
+    bits: Arc<Vec<Vec<u64>>>,
+    /// A digest of `bits`, made once: the planner hashes and compares a
+    /// query's functions, and a city's bits are megabytes.
+    digest: u64,
 }
 
 impl SupersededUdf {
@@ -690,10 +694,15 @@ impl SupersededUdf {
             }
             words[row / 64] |= 1 << (row % 64);
         }
+        let digest = {
+            use std::hash::BuildHasher;
+            foldhash::fast::FixedState::default().hash_one(&bits)
+        };
         SupersededUdf {
             name: format!("_superseded_of_{extract}"),
             signature: Signature::exact(vec![DataType::UInt64], Volatility::Immutable),
-            bits,
+            bits: Arc::new(bits),
+            digest,
         }
     }
 
@@ -708,7 +717,9 @@ impl SupersededUdf {
 
 impl PartialEq for SupersededUdf {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.bits == other.bits
+        self.name == other.name
+            && self.digest == other.digest
+            && (Arc::ptr_eq(&self.bits, &other.bits) || self.bits == other.bits)
     }
 }
 
@@ -717,7 +728,7 @@ impl Eq for SupersededUdf {}
 impl std::hash::Hash for SupersededUdf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.bits.hash(state);
+        self.digest.hash(state);
     }
 }
 

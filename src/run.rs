@@ -293,7 +293,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     }
     // On disk each extract's rows are read from its work files as the read
     // stage wrote them: resolution's views over them do not need the rows a
-    // later one replaces marked (which the extract's own view joins for).
+    // later one replaces marked (which the extract's own view looks up).
     let sources: Vec<(&str, String)> = names
         .iter()
         .map(|&n| {

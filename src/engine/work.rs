@@ -542,7 +542,15 @@ impl WorkPartWriter {
                 (!c.is_empty() && c.is_valid(0)).then(|| c.value(0))
             };
             let made = match first {
-                Some(b) if self.counted == Some(i) => first_value(b).map(Made::Counted),
+                Some(b) if self.counted == Some(i) => match first_value(b) {
+                    Some(v) => Some(Made::Counted(v)),
+                    None => {
+                        return Err(DataFusionError::Internal(format!(
+                            "a work file's counted column {} does not start with a UInt64",
+                            field.name()
+                        )));
+                    }
+                },
                 Some(b) => repeated_text(b.column(i)).map(Made::Repeated),
                 None => None,
             };
@@ -1129,6 +1137,15 @@ mod tests {
         w.write(&ords(0..2)).unwrap();
         let e = w.write(&ords(3..4)).unwrap_err();
         assert!(e.to_string().contains("do not count on"), "{e}");
+        // So is a counted column that is not UInt64s.
+        let mut w = WorkPartWriter::create(&dir.path().join("p3"), &batch(0..1).schema())
+            .unwrap()
+            .counting(0);
+        let e = w.write(&batch(0..2)).unwrap_err();
+        assert!(
+            e.to_string().contains("does not start with a UInt64"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
