@@ -445,7 +445,13 @@ impl ColumnWriter {
             &options,
             &mut self.context,
         )?;
-        debug_assert!(dictionaries.is_empty(), "no dictionary is written");
+        // A dictionary nested in another type (none of hedui's tables has
+        // one) is not held either.
+        if !dictionaries.is_empty() {
+            return Err(DataFusionError::Internal(
+                "a work file was given a dictionary column".into(),
+            ));
+        }
         self.message.clear();
         let (metadata, _) = write_message(&mut self.message, encoded, &options)?;
         let stored = if self.lz4 {
