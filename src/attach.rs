@@ -351,16 +351,27 @@ fn superseded_table(name: &str) -> String {
     format!("_superseded_{name}")
 }
 
+/// The look-up of extract `name`'s superseded rows on disk
+/// ([`SupersededUdf`]).
+fn superseded_udf(name: &str) -> String {
+    format!("_superseded_of_{name}")
+}
+
 /// Drops the extract tables `names` once nothing reads them (the write
-/// stage reads the resolved IDs only). On disk their work files stay: the
-/// resolved IDs are views over them ([`rows_table`]).
+/// stage reads the resolved IDs only), and on disk their views' look-ups
+/// of the superseded rows (a city's are megabytes). On disk their work
+/// files stay: the resolved IDs are views over them ([`rows_table`]).
 pub fn drop_extracts(ctx: &SessionContext, names: &[&str]) -> Result<()> {
     let tables: Vec<String> = names
         .iter()
         .flat_map(|n| [n.to_string(), input_table(n), superseded_table(n)])
         .collect();
     let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
-    engine::drop_tables(ctx, &tables)
+    engine::drop_tables(ctx, &tables)?;
+    for name in names {
+        ctx.deregister_udf(&superseded_udf(name));
+    }
+    Ok(())
 }
 
 /// The links of extract `name` ([`resolve::links_of`]'s columns) out of its
@@ -699,7 +710,7 @@ impl SupersededUdf {
             foldhash::fast::FixedState::default().hash_one(&bits)
         };
         SupersededUdf {
-            name: format!("_superseded_of_{extract}"),
+            name: superseded_udf(extract),
             signature: Signature::exact(vec![DataType::UInt64], Volatility::Immutable),
             bits: Arc::new(bits),
             digest,
@@ -1646,6 +1657,20 @@ mod tests {
                 .iter()
                 .collect();
             assert_eq!(person, [Some("P0"), None, None, None, None, Some("P5")]);
+
+            // Dropped, the extract leaves neither its tables nor its
+            // view's look-up behind.
+            use datafusion::execution::FunctionRegistry;
+            assert!(ctx.udf(&superseded_udf("roster")).is_ok());
+            drop_extracts(&ctx, &["roster"]).unwrap();
+            assert!(ctx.udf(&superseded_udf("roster")).is_err());
+            for table in [
+                "roster",
+                &input_table("roster"),
+                &superseded_table("roster"),
+            ] {
+                assert!(!ctx.table_exist(table).unwrap(), "{table}");
+            }
         }
     }
 
