@@ -9,8 +9,8 @@
 #      columns (examples/floor.rs, arrow-csv), on the same threads;
 #   2. run:   `hedui run` end to end (every file, GB18030 and XLSX included,
 #      and writing every output), with per-stage times from the manifest and
-#      peak memory from /usr/bin/time -v; a city (over 2 GB of input) runs
-#      with its tables on disk ([engine] in the config);
+#      peak memory, user and system time from /usr/bin/time -v; a city (over
+#      2 GB of input) runs with its tables on disk ([engine] in the config);
 #   3. evaluate: link and finding quality against the generator's truth.
 # Prints the ratio run / floor. Needs /usr/bin/time (Debian package `time`).
 set -euo pipefail
@@ -55,15 +55,21 @@ echo "== hedui run ($threads threads)"
   --as-of "$as_of" --threads "$threads" >/dev/null 2>"$root/log-$scale.txt"
 wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$root/time-$scale.txt")
 peak=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$root/time-$scale.txt")
+user=$(sed -n 's/.*User time (seconds): //p' "$root/time-$scale.txt")
+system=$(sed -n 's/.*System time (seconds): //p' "$root/time-$scale.txt")
 
-python3 - "$out/manifest.json" "$wall" "$peak" "$floor" <<'PY'
+python3 - "$out/manifest.json" "$wall" "$peak" "$floor" "$user" "$system" <<'PY'
 import json, sys
 manifest, wall, peak_kb, floor = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+user, system = float(sys.argv[5]), float(sys.argv[6])
 parts = [float(p) for p in wall.split(":")]
 seconds = parts[-1] + 60 * parts[-2] + (3600 * parts[-3] if len(parts) > 2 else 0)
 m = json.load(open(manifest))
 rows = sum(i["rows_read"] for i in m["inputs"])
 print(f"run: {seconds:.1f} s wall, peak {peak_kb / 1048576:.2f} GB, {rows} rows read")
+# System time is mostly the kernel handing out fresh pages, which costs a
+# virtual machine more in some hours than others (BENCHMARKS.md, session 62).
+print(f"  CPU {user + system:.1f} s (user {user:.1f}, system {system:.1f})")
 for s in m["stages"]:
     print(f"  {s['name']:<8} {s['seconds']:7.1f} s")
 print(f"floor: {floor:.2f} s   ratio run/floor: {seconds / floor:.1f}")
