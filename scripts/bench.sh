@@ -67,8 +67,10 @@ seconds = parts[-1] + 60 * parts[-2] + (3600 * parts[-3] if len(parts) > 2 else 
 m = json.load(open(manifest))
 rows = sum(i["rows_read"] for i in m["inputs"])
 print(f"run: {seconds:.1f} s wall, peak {peak_kb / 1048576:.2f} GB, {rows} rows read")
-# System time is mostly the kernel handing out fresh pages, which costs a
-# virtual machine more in some hours than others (BENCHMARKS.md, session 62).
+# About half the system time is the kernel handing out fresh pages, which
+# costs a virtual machine more in some hours than others; most of the rest
+# is copying work files in and out of the page cache (BENCHMARKS.md,
+# session 62).
 print(f"  CPU {user + system:.1f} s (user {user:.1f}, system {system:.1f})")
 for s in m["stages"]:
     print(f"  {s['name']:<8} {s['seconds']:7.1f} s")

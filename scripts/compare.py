@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Two hedui binaries timed against each other on one batch.
 
-    scripts/compare.py A B [--scale county | --input DIR] [--pairs 5]
+    scripts/compare.py A B [--scale county | --input DIR] [--pairs 4]
                        [--warmup 1] [--threads N] [--seed 1] [--as-of 2025-11-30]
 
 The 2-core machines hedui is measured on vary by a third from one hour to the
 next (the host's cost of a fresh page of memory above all: BENCHMARKS.md,
 session 61), more than most changes gain, so runs of one binary an hour apart
 from the other's say nothing. This script alternates the two within the same
-minutes, A then B, then B then A, for `--pairs` pairs, and prints for each
+minutes, A then B, then B then A, for `--pairs` pairs (an even number, so
+that each goes first as often), and prints for each
 binary the median wall time, CPU time (user + system), system time, peak
 memory and stage times (the manifest's), and the median of the pairs'
 differences B - A: a difference smaller than the spread of either side is no
@@ -20,7 +21,9 @@ writes a fresh output folder, and must exit 0. Each run's output files but
 the manifest (which differs in its timings) are digested and compared with
 the first run's, A's: an optimisation must not change a byte of the outputs
 (spec/outputs.md), and a binary whose outputs differ between its own runs is
-not deterministic. The script exits 1 when any output differs.
+not deterministic. The script exits 1 when any output differs, 2 when it
+cannot compare (a binary missing, a run that fails: its folder is left for
+a look and named).
 
 Batches: `--input DIR` for a folder of extracts; otherwise `--scale` and
 `--seed` name the batch scripts/bench.sh generates and caches under
@@ -46,12 +49,15 @@ NOT_COMPARED = {"manifest.json"}
 
 
 def main():
+    # The runs' folders hold ID numbers and names in full, as hedui's own
+    # output does: owner-only.
+    os.umask(0o077)
     args = parse_args()
     root = Path(os.environ.get("HEDUI_BENCH_DIR", Path.home() / ".cache/hedui/bench"))
     bins = {"A": Path(args.a).resolve(), "B": Path(args.b).resolve()}
     for label, binary in bins.items():
-        if not os.access(binary, os.X_OK):
-            sys.exit(f"{label}: {binary} is not an executable")
+        if not binary.is_file() or not os.access(binary, os.X_OK):
+            fail(f"{label}: {binary} is not an executable file")
     input_dir = Path(args.input) if args.input else batch(root, args, bins["A"])
     work = root / "compare"
     work.mkdir(parents=True, exist_ok=True)
@@ -100,7 +106,7 @@ def parse_args():
     where.add_argument("--scale", default="county", help="a generated scale (default county)")
     where.add_argument("--input", help="a folder of extracts instead of a generated scale")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--pairs", type=int, default=5)
+    p.add_argument("--pairs", type=int, default=4)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--as-of", default="2025-11-30")
     p.add_argument(
@@ -122,11 +128,12 @@ def batch(root, args, generator):
     if not (data / ".complete").exists():
         shutil.rmtree(data, ignore_errors=True)
         print(f"== generate {args.scale} (seed {args.seed})", flush=True)
-        subprocess.run(
+        generated = subprocess.run(
             [str(generator), "generate", "--scale", args.scale, "--seed", str(args.seed),
              "--as-of", args.as_of, "--out", str(data)],
-            check=True,
         )
+        if generated.returncode != 0:
+            fail(f"{generator} generate exited {generated.returncode}")
         (data / ".complete").touch()
     return data / "input"
 
@@ -147,7 +154,8 @@ def timed_run(binary, input_dir, place, args):
     place.mkdir(parents=True)
     out, state = place / "out", place / "state"
     config = place / "config.toml"
-    config.write_text(f'state_dir = "{state}"\n')
+    # A TOML basic string takes JSON's escapes.
+    config.write_text(f"state_dir = {json.dumps(str(state))}\n")
     cmd = [str(binary), "run", "--input", str(input_dir), "--out", str(out),
            "--as-of", args.as_of, "--threads", str(args.threads), "--config", str(config)]
     with open(place / "stderr.txt", "wb") as err:
@@ -158,7 +166,7 @@ def timed_run(binary, input_dir, place, args):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         tail = (place / "stderr.txt").read_text(errors="replace")[-2000:]
-        sys.exit(f"{binary} exited {code}:\n{tail}")
+        fail(f"{binary} exited {code} (its folder is left in {place}):\n{tail}")
     manifest = json.loads((out / "manifest.json").read_text())
     run = {
         "wall": wall,
@@ -193,17 +201,32 @@ def report(runs):
     measures += [(s, f"{s} s") for s in stages]
 
     def value(run, key):
-        return run["stages"].get(key, 0.0) if key in stages else run[key]
+        return run["stages"].get(key) if key in stages else run[key]
 
     print(f"\n{'median of ' + str(len(a)) + ' pairs':<20}{'A':>9}{'B':>9}{'B - A':>9}   A range / B range")
     for key, name in measures:
         va = [value(r, key) for r in a]
         vb = [value(r, key) for r in b]
+        if None in va or None in vb:
+            # A stage one binary does not have: nothing to compare.
+            print(f"{name:<20}" + "".join(f"{median_or_dash(v):>9}" for v in (va, vb)) + f"{'–':>9}")
+            continue
         diff = statistics.median(y - x for x, y in zip(va, vb))
         print(
             f"{name:<20}{statistics.median(va):9.2f}{statistics.median(vb):9.2f}{diff:+9.2f}"
             f"   {min(va):.2f}–{max(va):.2f} / {min(vb):.2f}–{max(vb):.2f}"
         )
+
+
+def median_or_dash(values):
+    present = [v for v in values if v is not None]
+    return f"{statistics.median(present):.2f}" if len(present) == len(values) else "–"
+
+
+def fail(message):
+    """Ends the script with exit code 2: no verdict, as opposed to 1."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 //! scripts/compare.py, the A/B timing of two binaries: on the tiny batch it
-//! times both, prints the medians, and fails when the outputs differ.
+//! times both in alternating pairs, prints the medians, fails (1) when the
+//! outputs differ and cannot compare (2) without a binary. `os.wait4`, which
+//! it times the runs with, is Unix only.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn compare(a: &Path, b: &Path, bench_dir: &Path) -> Output {
+fn compare(a: &Path, b: &Path, bench_dir: &Path, pairs: u32) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Command::new("python3")
         .arg(root.join("scripts/compare.py"))
@@ -12,7 +15,8 @@ fn compare(a: &Path, b: &Path, bench_dir: &Path) -> Output {
         .arg(b)
         .arg("--input")
         .arg(root.join("fixtures/tiny/input"))
-        .args(["--pairs", "1", "--warmup", "0", "--threads", "2"])
+        .args(["--pairs", &pairs.to_string(), "--warmup", "0"])
+        .args(["--threads", "2"])
         .env("HEDUI_BENCH_DIR", bench_dir)
         .env("RUST_LOG", "warn")
         .output()
@@ -26,15 +30,20 @@ fn hedui() -> PathBuf {
 #[test]
 fn the_same_binary_twice_gives_identical_outputs_and_medians() {
     let dir = tempfile::tempdir().unwrap();
-    let o = compare(&hedui(), &hedui(), dir.path());
+    let o = compare(&hedui(), &hedui(), dir.path(), 2);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(stdout.contains("pair 1 A: "), "{stdout}");
-    assert!(stdout.contains("pair 1 B: "), "{stdout}");
+    // A then B, then B then A.
+    let order: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("pair "))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(order, ["1 A", "1 B", "2 B", "2 A"], "{stdout}");
     for row in [
         "wall s",
         "CPU s",
@@ -48,10 +57,15 @@ fn the_same_binary_twice_gives_identical_outputs_and_medians() {
             "no {row} row: {stdout}"
         );
     }
-    assert!(
-        stdout.contains("outputs identical in all 2 runs"),
-        "{stdout}"
-    );
+    // Every output but the manifest is compared: findings, links (CSV and
+    // Parquet), rejects, warnings and both reports at least.
+    let files: usize = stdout
+        .split("outputs identical in all 4 runs (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no verdict: {stdout}"));
+    assert!(files >= 8, "{stdout}");
     // Each run's folder is removed once its outputs are digested.
     let left: Vec<_> = std::fs::read_dir(dir.path().join("compare"))
         .unwrap()
@@ -59,7 +73,6 @@ fn the_same_binary_twice_gives_identical_outputs_and_medians() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-#[cfg(unix)]
 #[test]
 fn a_binary_whose_findings_differ_fails_the_comparison() {
     use std::os::unix::fs::PermissionsExt;
@@ -80,11 +93,24 @@ fn a_binary_whose_findings_differ_fails_the_comparison() {
     )
     .unwrap();
     std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let o = compare(&hedui(), &b, dir.path());
+    let o = compare(&hedui(), &b, dir.path(), 1);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("outputs differ: pair 1 B: findings.csv"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_binary_is_no_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-hedui");
+    let o = compare(&hedui(), &missing, dir.path(), 1);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("B: ") && stderr.contains("no-such-hedui"),
+        "{stderr}"
     );
 }
