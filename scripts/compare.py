@@ -59,6 +59,8 @@ def main():
         if not binary.is_file() or not os.access(binary, os.X_OK):
             fail(f"{label}: {binary} is not an executable file")
     input_dir = Path(args.input) if args.input else batch(root, args, bins["A"])
+    if not input_dir.is_dir():
+        fail(f"{input_dir} is not a folder of extracts")
     work = root / "compare"
     work.mkdir(parents=True, exist_ok=True)
     warm(input_dir)
@@ -230,4 +232,9 @@ def fail(message):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (OSError, ValueError, KeyError) as e:
+        # Exit 1 says the outputs differ: anything else that stops the
+        # comparison is no verdict.
+        fail(f"cannot compare: {e!r}")
