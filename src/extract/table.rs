@@ -1073,11 +1073,13 @@ fn key_digest<'v, V: Borrow<Value<'v>>>(values: &[V], idx: &[usize], tag: u8) ->
     })
 }
 
-/// The most row digests a file's [`DuplicateFinder`] reserves ahead (a
-/// table of 2^24 slots of 17 bytes, some 290 MB): a city's largest file
-/// needs about twice as many and grows the rest of the way, and an estimate
-/// gone wrong costs no more than this.
-const MAX_RESERVED_DIGESTS: usize = 1 << 23;
+/// The most row digests a file's [`DuplicateFinder`] reserves ahead: as
+/// many as a table of 2^25 slots of 17 bytes (some 570 MB) holds, which a
+/// city's largest files (17–20 million rows) fill without growing. Grown
+/// from a table of half that, each of them held both at once, and the
+/// kernel zeroed the pages of both (BENCHMARKS.md, session 63). An
+/// estimate gone wrong costs no more than this.
+const MAX_RESERVED_DIGESTS: usize = (1 << 25) / 8 * 7;
 
 /// Finds exact duplicates among a file's data rows: rows whose decoded
 /// values, field by field, equal an earlier row's, and which row each
@@ -1093,6 +1095,8 @@ pub struct DuplicateFinder {
     rows: u32,
     /// The size of the file on disk, taken when `seen` is sized (once).
     file_bytes: Option<u64>,
+    /// The rows the whole file holds, as estimated when `seen` was sized.
+    estimated_rows: Option<usize>,
 }
 
 /// The bits of a row digest that [`DuplicateFinder`] compares.
@@ -1144,9 +1148,18 @@ impl DuplicateFinder {
         // An ID number and its delimiter alone take 19 bytes.
         let per_row = (text / rows.len()).max(16) as u64;
         let estimate = file_bytes / per_row + file_bytes / per_row / 8;
-        let estimate =
-            usize::try_from(estimate).map_or(MAX_RESERVED_DIGESTS, |e| e.min(MAX_RESERVED_DIGESTS));
-        let _ = self.seen.try_reserve(estimate, digest_hash);
+        let estimate = usize::try_from(estimate).unwrap_or(usize::MAX);
+        self.estimated_rows = Some(estimate);
+        let _ = self
+            .seen
+            .try_reserve(estimate.min(MAX_RESERVED_DIGESTS), digest_hash);
+    }
+
+    /// The rows the whole file holds, as estimated from its size and its
+    /// first chunk (with an eighth to spare) once that chunk is marked;
+    /// `None` for a small file or before.
+    pub fn estimated_rows(&self) -> Option<usize> {
+        self.estimated_rows
     }
 
     /// The place the next row marked will have: rows are counted from 0
@@ -1519,6 +1532,19 @@ impl FileRows {
         self.keys.extend(piece.keys);
         self.contents.extend(piece.contents);
         self.pieces.push(piece.columns);
+    }
+
+    /// Room for `rows` rows' digests in all, so that a large file's are not
+    /// copied to a vector twice the size, a page the kernel zeroes first,
+    /// each time they outgrow theirs: a city's 20 million keys did so
+    /// twenty-odd times (BENCHMARKS.md, session 63). Room not used is only
+    /// address space. An allocation that fails is left to growth.
+    pub fn reserve(&mut self, rows: usize) {
+        let more = rows.saturating_sub(self.keys.len());
+        let _ = self.keys.try_reserve_exact(more);
+        if !self.contents.is_empty() {
+            let _ = self.contents.try_reserve_exact(more);
+        }
     }
 
     /// Rows appended and not yet taken.
@@ -2448,6 +2474,8 @@ mod tests {
         let dups = finder.mark(&map, &rows);
         let reserved = finder.seen.capacity();
         assert!((102_272..150_000).contains(&reserved), "{reserved}");
+        // The estimate is told, for the file's other per-row vectors.
+        assert_eq!(finder.estimated_rows(), Some(90_909 + 90_909 / 8));
         // Sizing changes nothing found: every row after the first thousand
         // repeats one of them.
         assert_eq!(dups.iter().filter(|d| d.is_some()).count(), 1048);
@@ -2460,6 +2488,62 @@ mod tests {
         let mut small = DuplicateFinder::for_file(2_000_000);
         small.mark(&map, &rows[..10]);
         assert!(small.seen.capacity() < 1000);
+        assert_eq!(small.estimated_rows(), None);
+    }
+
+    #[test]
+    fn a_city_file_s_duplicate_set_is_sized_without_growing() {
+        // 3 GB of 150-byte rows: 22.5 million rows, the table's whole bound.
+        let mut finder = DuplicateFinder::default();
+        let row = |i: usize| RawRow {
+            loc: crate::read::RowLoc {
+                sheet: None,
+                row: i as u32,
+            },
+            fields: vec![crate::read::Cell::from("x".repeat(149).as_str())],
+        };
+        let rows: Vec<RawRow> = (0..1024).map(row).collect();
+        finder.size_for(3_000_000_000, &rows);
+        assert_eq!(finder.estimated_rows(), Some(22_500_000));
+        // Held without growing: 2^25 slots, not 2^24 grown to 2^25 later.
+        let reserved = finder.seen.capacity();
+        assert!(
+            (22_500_000..=MAX_RESERVED_DIGESTS).contains(&reserved),
+            "{reserved}"
+        );
+    }
+
+    #[test]
+    fn a_file_s_rows_are_sized_once_for_the_whole_file() {
+        let piece = |n: u128, contents: bool| RowPiece {
+            columns: Vec::new(),
+            keys: (0..n).collect(),
+            contents: if contents {
+                vec![7; n as usize]
+            } else {
+                Vec::new()
+            },
+            dups: Vec::new(),
+            rejected: Vec::new(),
+        };
+        let mut rows = FileRows::new();
+        rows.append(piece(10, true));
+        rows.reserve(100_000);
+        assert!(rows.keys.capacity() >= 100_000);
+        assert!(rows.contents.capacity() >= 100_000);
+        let (keys, contents) = (rows.keys.as_ptr(), rows.contents.as_ptr());
+        for _ in 0..100 {
+            rows.append(piece(999, true));
+        }
+        // Appended into the room made, never moved.
+        assert_eq!(rows.keys.as_ptr(), keys);
+        assert_eq!(rows.contents.as_ptr(), contents);
+        assert_eq!(rows.keys.len(), 99_910);
+        // Content digests not kept get no room.
+        let mut bare = FileRows::new();
+        bare.append(piece(10, false));
+        bare.reserve(100_000);
+        assert_eq!(bare.contents.capacity(), 0);
     }
 
     #[test]
