@@ -772,7 +772,7 @@ fn load_file(
                 tally.add(piece_tally);
             }
             if !reserved && let Some(estimate) = duplicates.estimated_rows() {
-                rows.reserve(estimate);
+                rows.reserve(estimate, keep_contents);
                 reserved = true;
             }
             if let Some(w) = spill.as_mut()

@@ -1538,11 +1538,12 @@ impl FileRows {
     /// copied to a vector twice the size, a page the kernel zeroes first,
     /// each time they outgrow theirs: a city's 20 million keys did so
     /// twenty-odd times (BENCHMARKS.md, session 63). Room not used is only
-    /// address space. An allocation that fails is left to growth.
-    pub fn reserve(&mut self, rows: usize) {
+    /// address space. `contents`: whether the rows' content digests are
+    /// kept (see [`FileColumns`]). An allocation that fails is left to growth.
+    pub fn reserve(&mut self, rows: usize, contents: bool) {
         let more = rows.saturating_sub(self.keys.len());
         let _ = self.keys.try_reserve_exact(more);
-        if !self.contents.is_empty() {
+        if contents {
             let _ = self.contents.try_reserve_exact(more);
         }
     }
@@ -2493,7 +2494,8 @@ mod tests {
 
     #[test]
     fn a_city_file_s_duplicate_set_is_sized_without_growing() {
-        // 3 GB of 150-byte rows: 22.5 million rows, the table's whole bound.
+        // 3 GB of 150-byte rows: 22.5 million rows, which need the bound's
+        // 2^25 slots.
         let mut finder = DuplicateFinder::default();
         let row = |i: usize| RawRow {
             loc: crate::read::RowLoc {
@@ -2528,7 +2530,7 @@ mod tests {
         };
         let mut rows = FileRows::new();
         rows.append(piece(10, true));
-        rows.reserve(100_000);
+        rows.reserve(100_000, true);
         assert!(rows.keys.capacity() >= 100_000);
         assert!(rows.contents.capacity() >= 100_000);
         let (keys, contents) = (rows.keys.as_ptr(), rows.contents.as_ptr());
@@ -2542,8 +2544,10 @@ mod tests {
         // Content digests not kept get no room.
         let mut bare = FileRows::new();
         bare.append(piece(10, false));
-        bare.reserve(100_000);
+        bare.reserve(100_000, false);
         assert_eq!(bare.contents.capacity(), 0);
+        // Room for the file in all, not more on top of the rows in hand.
+        assert!(bare.keys.capacity() < 100_010);
     }
 
     #[test]

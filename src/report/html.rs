@@ -447,10 +447,12 @@ fn findings_section(
 ) -> std::io::Result<()> {
     let tables = view::tables(report);
     // The case status is a cell as it stands (view::cells).
-    let statuses: std::collections::BTreeSet<String> = tables
-        .iter()
-        .flat_map(|(_, list)| list.iter().map(|r| r.case_status.clone()))
-        .collect();
+    let mut statuses = std::collections::BTreeSet::new();
+    for (_, list) in &tables {
+        for r in list {
+            statuses.insert(r.case_status.as_str());
+        }
+    }
     let rows = ScriptRows {
         report,
         tables: &tables,
@@ -482,9 +484,9 @@ fn findings_section(
             let label = if st.is_empty() {
                 "（无状态）".to_string()
             } else {
-                st.clone()
+                st.to_string()
             };
-            (if st.is_empty() { "-".to_string() } else { st }, label)
+            (if st.is_empty() { "-" } else { st }.to_string(), label)
         })
         .collect();
     let mut out =
