@@ -95,7 +95,8 @@ pub fn is_dismissed(row: &FindingRow) -> bool {
 
 /// [`cells`] of each of `rows` (findings of `report`), in order; worked
 /// out side by side (masking is most of a report's own work). Each report
-/// works them out for itself, a block of findings at a time: held for both,
+/// works them out for itself, a sheet (xlsx) or a block of findings (html)
+/// at a time: held for both,
 /// a city's cells would sit beside the links' sort (see run.rs's writers).
 pub fn cells_of(report: &PeopleReport, rows: &[&FindingRow]) -> Vec<[String; 15]> {
     use rayon::prelude::*;

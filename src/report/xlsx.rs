@@ -17,7 +17,6 @@ use rust_xlsxwriter::{
     IgnoreError, Workbook, Worksheet, XlsxError,
 };
 
-use crate::report::findings::FindingRow;
 use crate::report::people::{PeopleReport, VERDICTS};
 use crate::report::view::{self, HEADERS, VERDICT_COLUMN};
 
@@ -63,7 +62,8 @@ fn render_with_limit(
         for (part, chunk) in parts.iter().enumerate() {
             let sheet = workbook.add_worksheet_with_constant_memory()?;
             sheet.set_name(sheet_name(&title, part + 1))?;
-            write_findings(sheet, report, chunk, &styles)?;
+            let cells = view::cells_of(report, chunk);
+            write_findings(sheet, &cells, &styles)?;
         }
     }
     workbook.save_to_buffer()
@@ -142,38 +142,14 @@ fn is_wide(c: char) -> bool {
 /// Column widths that fit the header and the widest cell, within
 /// [`MAX_WIDTH`], with a little padding.
 pub fn fitted_widths<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> [usize; N] {
-    let mut widths = Widths::new(header);
-    widths.fit(rows);
-    widths.padded()
-}
-
-/// The widest header or cell of each column so far, for [`fitted_widths`]
-/// of rows met a block at a time.
-struct Widths<const N: usize>([usize; N]);
-
-impl<const N: usize> Widths<N> {
-    fn new(header: &[&str; N]) -> Self {
-        Widths(header.map(display_width))
-    }
-
-    fn fit(&mut self, rows: &[[String; N]]) {
-        for row in rows {
-            for (w, cell) in self.0.iter_mut().zip(row) {
-                *w = (*w).max(display_width(cell));
-            }
+    let mut widths = header.map(display_width);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(display_width(cell));
         }
     }
-
-    /// Within [`MAX_WIDTH`], with a little padding.
-    fn padded(&self) -> [usize; N] {
-        self.0.map(|w| w.min(MAX_WIDTH) + 2)
-    }
+    widths.map(|w| w.min(MAX_WIDTH) + 2)
 }
-
-/// Findings made into cells at once on a sheet (side by side: see
-/// view::cells_of). A sheet's million findings held as cells at once took
-/// half a gigabyte at a city (BENCHMARKS.md, session 63).
-const CELLS_BLOCK: usize = 16 * 1024;
 
 struct Styles {
     header: Format,
@@ -218,16 +194,14 @@ fn fit_cell(cell: &str) -> std::borrow::Cow<'_, str> {
 /// see [`render_with_limit`]): the columns' widths and hidden columns
 /// first, then the header and each row, its verdict and note again in the
 /// hidden columns.
-/// A findings sheet: the header, then `rows` (findings of `report`) made
-/// into cells [`CELLS_BLOCK`] at a time. A constant-memory sheet writes its
-/// columns' widths with its start when the workbook is saved, so they are
-/// set after the rows, fitted to every cell.
 fn write_findings(
     sheet: &mut Worksheet,
-    report: &PeopleReport,
-    rows: &[&FindingRow],
+    rows: &[[String; 15]],
     styles: &Styles,
 ) -> Result<(), XlsxError> {
+    for (c, w) in fitted_widths(&HEADERS, rows).iter().enumerate() {
+        sheet.set_column_width(c as u16, *w as f64)?;
+    }
     // The verdict and note as made, again, in hidden columns (see
     // view::SHOWN_VERDICT_HEADER).
     let shown = [
@@ -235,35 +209,27 @@ fn write_findings(
         (view::NOTE_COLUMN, view::SHOWN_NOTE_HEADER),
     ];
     let shown_col = |i: usize| (HEADERS.len() + i) as u16;
+    for i in 0..shown.len() {
+        sheet.set_column_hidden(shown_col(i))?;
+    }
     for (c, h) in HEADERS.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &styles.header)?;
     }
     for (i, (_, header)) in shown.iter().enumerate() {
         sheet.write_string_with_format(0, shown_col(i), *header, &styles.header)?;
     }
-    let mut widths = Widths::new(&HEADERS);
-    for (b, block) in rows.chunks(CELLS_BLOCK).enumerate() {
-        let cells = view::cells_of(report, block);
-        widths.fit(&cells);
-        for (r, row) in cells.iter().enumerate() {
-            let r = (b * CELLS_BLOCK + r) as u32 + 1;
-            for (c, cell) in row.iter().enumerate() {
-                if !cell.is_empty() {
-                    sheet.write_string(r, c as u16, fit_cell(cell))?;
-                }
-            }
-            for (i, (from, _)) in shown.iter().enumerate() {
-                if !row[*from].is_empty() {
-                    sheet.write_string(r, shown_col(i), fit_cell(&row[*from]))?;
-                }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r, c as u16, fit_cell(cell))?;
             }
         }
-    }
-    for (c, w) in widths.padded().iter().enumerate() {
-        sheet.set_column_width(c as u16, *w as f64)?;
-    }
-    for i in 0..shown.len() {
-        sheet.set_column_hidden(shown_col(i))?;
+        for (i, (from, _)) in shown.iter().enumerate() {
+            if !row[*from].is_empty() {
+                sheet.write_string(r, shown_col(i), fit_cell(&row[*from]))?;
+            }
+        }
     }
     let last_row = rows.len() as u32;
     let last_col = HEADERS.len() as u16 - 1;
@@ -484,45 +450,6 @@ mod tests {
         assert_eq!(cut.chars().count(), CELL_MAX_CHARS);
         assert!(cut.starts_with("medical_settlement:medical_settlement_202511.csv:2;"));
         assert_eq!(fit_cell("短"), "短");
-    }
-
-    /// A sheet's rows are made into cells a block at a time, and its
-    /// widths set after them: every row is written, and a wide cell in the
-    /// last block still widens its column.
-    #[test]
-    fn a_sheet_of_several_blocks_has_every_row_and_widths_fitted_to_all() {
-        use calamine::Reader;
-        use std::io::Read as _;
-        let m = manifest();
-        let mut rows: Vec<_> = (0..CELLS_BLOCK + 1)
-            .map(|i| finding("CB01", "城关镇", &format!("1101051990{i:08}"), "张三明"))
-            .collect();
-        rows.last_mut().unwrap().village = "村".repeat(20);
-        let reviews = BTreeMap::new();
-        let report = masked_report(&m, &rows, &reviews);
-        let bytes = render(&report, &std::env::temp_dir()).unwrap();
-        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
-        let sheet = book.worksheet_range("CB01 收入超标").unwrap();
-        assert_eq!(sheet.height(), CELLS_BLOCK + 2);
-        let cell = |r: usize, c: usize| sheet.get((r, c)).unwrap().to_string();
-        assert_eq!(cell(CELLS_BLOCK + 1, 0), rows[CELLS_BLOCK].finding_id);
-        assert_eq!(cell(CELLS_BLOCK, 0), rows[CELLS_BLOCK - 1].finding_id);
-        assert_eq!(cell(CELLS_BLOCK + 1, 8), "村".repeat(20));
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-        let mut xml = String::new();
-        zip.by_name("xl/worksheets/sheet2.xml")
-            .unwrap()
-            .read_to_string(&mut xml)
-            .unwrap();
-        // The village column (9th): 40 display columns and 2 of padding.
-        assert!(
-            xml.contains(r#"<col min="9" max="9" width="42.7109375""#),
-            "{}",
-            &xml[..xml.find("<sheetData").unwrap()]
-        );
-        // The verdict and note as made, hidden past the headers.
-        assert!(xml.contains(r#"<col min="16" max="17""#));
-        assert!(xml.contains(r#"hidden="1""#));
     }
 
     #[test]
