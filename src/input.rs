@@ -654,9 +654,6 @@ fn load_file(
     // second sheet is a duplicate too.
     let mut duplicates =
         table::DuplicateFinder::for_file(std::fs::metadata(path).map_or(0, |m| m.len()));
-    // Whether `rows` has been sized for the file, once its first chunk told
-    // how many it holds.
-    let mut reserved = false;
     let is_header = |cells: &[read::Cell]| matcher.looks_like_header(cells);
     let mut tally = Tally::default();
     let mut sink = |mut chunk: Chunk<'_>| {
@@ -771,9 +768,10 @@ fn load_file(
                 rows.append(piece);
                 tally.add(piece_tally);
             }
-            if !reserved && let Some(estimate) = duplicates.estimated_rows() {
+            // Sized once the first chunk tells how many rows the file holds;
+            // after that, room is there and this does nothing.
+            if let Some(estimate) = duplicates.estimated_rows() {
                 rows.reserve(estimate, keep_contents);
-                reserved = true;
             }
             if let Some(w) = spill.as_mut()
                 && rows.pending() >= DISK_BATCH_ROWS

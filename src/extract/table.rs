@@ -1538,8 +1538,9 @@ impl FileRows {
     /// copied to a vector twice the size, a page the kernel zeroes first,
     /// each time they outgrow theirs: a city's 20 million keys did so
     /// twenty-odd times (BENCHMARKS.md, session 63). Room not used is only
-    /// address space. `contents`: whether the rows' content digests are
-    /// kept (see [`FileColumns`]). An allocation that fails is left to growth.
+    /// address space, and once it is made, asking again does nothing.
+    /// `contents`: whether the rows' content digests are kept (see
+    /// [`FileColumns`]). An allocation that fails is left to growth.
     pub fn reserve(&mut self, rows: usize, contents: bool) {
         let more = rows.saturating_sub(self.keys.len());
         let _ = self.keys.try_reserve_exact(more);
@@ -2536,6 +2537,8 @@ mod tests {
         let (keys, contents) = (rows.keys.as_ptr(), rows.contents.as_ptr());
         for _ in 0..100 {
             rows.append(piece(999, true));
+            // Asked again after every chunk, as the reader does.
+            rows.reserve(100_000, true);
         }
         // Appended into the room made, never moved.
         assert_eq!(rows.keys.as_ptr(), keys);

@@ -480,13 +480,9 @@ fn findings_section(
         .collect();
     let status_options: Vec<(String, String)> = statuses
         .into_iter()
-        .map(|st| {
-            let label = if st.is_empty() {
-                "（无状态）".to_string()
-            } else {
-                st.to_string()
-            };
-            (if st.is_empty() { "-" } else { st }.to_string(), label)
+        .map(|st| match st {
+            "" => ("-".to_string(), "（无状态）".to_string()),
+            st => (st.to_string(), st.to_string()),
         })
         .collect();
     let mut out =
