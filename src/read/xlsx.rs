@@ -64,31 +64,46 @@ pub(super) fn read_xlsx(
             let sheet = super::sheet_for_message(&name);
             bad_workbook(format!("工作表 sheet {sheet}: {err}"))
         })?;
+        // What the sheet's XML holds that is read again (a sheet whose part
+        // is not found is read for merged ranges by calamine, as always).
+        let parts = parts.get_or_insert_with(|| sheet_parts(&bytes).unwrap_or_default());
+        let part = parts.get(&name);
+        let marks = part.map_or(Ok(SheetMarks::ALL), |part| sheet_marks(&bytes, part));
+        let unreadable = || {
+            tracing::warn!(
+                file,
+                "a sheet's XML unreadable: formulas without a saved result not looked for"
+            )
+        };
         // The cells read fine; a merge list that does not is read as none
         // (said in the log, without the sheet's name: it may be a person's).
-        let merged = workbook
-            .merge_cells_by_sheet_name(&name)
-            .unwrap_or_else(|_| {
-                tracing::warn!(
-                    file,
-                    "a sheet's list of merged cells unreadable: none filled"
-                );
-                Vec::new()
-            });
+        let merged = if marks.as_ref().map_or(true, |m| m.merged) {
+            workbook
+                .merge_cells_by_sheet_name(&name)
+                .unwrap_or_else(|_| {
+                    tracing::warn!(
+                        file,
+                        "a sheet's list of merged cells unreadable: none filled"
+                    );
+                    Vec::new()
+                })
+        } else {
+            Vec::new()
+        };
         // A formula saved without its result (openpyxl and other scripts
         // write them so; Excel computes them on opening) reads as an empty
         // cell: it is given its formula (`=300*3`), which no date, amount,
         // month or category reads, so that its row is rejected or its value
         // warned about, not taken as empty.
-        let parts = parts.get_or_insert_with(|| sheet_parts(&bytes).unwrap_or_default());
-        if let Some(part) = parts.get(&name) {
-            match uncomputed_formulas(&bytes, part) {
-                Ok(formulas) => mark_formulas(&mut range, formulas),
-                Err(_) => tracing::warn!(
-                    file,
-                    "a sheet's XML unreadable: formulas without a saved result not looked for"
-                ),
+        match (part, &marks) {
+            (Some(part), Ok(SheetMarks { formula: true, .. })) => {
+                match uncomputed_formulas(&bytes, part) {
+                    Ok(formulas) => mark_formulas(&mut range, formulas),
+                    Err(_) => unreadable(),
+                }
             }
+            (Some(_), Err(_)) => unreadable(),
+            _ => {}
         }
         merged_cells_filled += fill_merged(&mut range, &merged);
         if range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
@@ -330,14 +345,12 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
 /// (`<c r="M3"><f>300*3</f></c>`), or an empty one in a cell that is not a
 /// string's (`<f>300*3</f><v/>`, as openpyxl writes it; a number is never
 /// empty, while Excel saves a formula that gave `""` as an empty string,
-/// `t="str"`). A part without a formula element is not parsed; both are
-/// streamed, never held whole. Cells without a reference are passed over.
+/// `t="str"`). Streamed, never held whole; read only for a part whose
+/// [`SheetMarks`] show a formula. Cells without a reference are passed
+/// over.
 fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
     use std::io::BufReader;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    if !holds_formula(zip.by_name(part).map_err(|e| e.to_string())?)? {
-        return Ok(Vec::new());
-    }
     let file = BufReader::new(zip.by_name(part).map_err(|e| e.to_string())?);
     let mut reader = quick_xml::Reader::from_reader(file);
     let mut buf = Vec::new();
@@ -416,29 +429,79 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
     }
 }
 
-/// Whether a worksheet part holds a formula element (`<f>`, `<f t="shared"
-/// …/>`, `<x:f>`), read a piece at a time.
-fn holds_formula(part: impl std::io::Read) -> Result<bool, String> {
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::with_capacity(64 << 10, part);
-    // The last bytes of the piece before, for a tag split between two.
-    let mut carried: Vec<u8> = Vec::new();
-    let formula_tag = |w: &[u8]| {
-        matches!(w[0], b'<' | b':') && w[1] == b'f' && matches!(w[2], b'>' | b' ' | b'/')
+/// What a worksheet part's XML holds that is read again, past calamine's
+/// reading of its cells: each costs a second pass over the whole part
+/// (decompressed and parsed), which most sheets, a machine's exports,
+/// do not need.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct SheetMarks {
+    /// A formula element (`<f>`, `<f t="shared" …/>`, `<x:f>`): the
+    /// formulas without a saved result are looked for
+    /// ([`uncomputed_formulas`]).
+    formula: bool,
+    /// The name of a merged range's element (`<mergeCells>`,
+    /// `<mergeCell ref=…/>`): the merged ranges are read
+    /// ([`fill_merged`]). Calamine finds them only by parsing the whole
+    /// part: its list comes after the cells (a quarter of a workbook's
+    /// reading time).
+    merged: bool,
+}
+
+impl SheetMarks {
+    /// Marks that send every sheet to both readings (what a part that
+    /// could not be scanned gets).
+    const ALL: SheetMarks = SheetMarks {
+        formula: true,
+        merged: true,
     };
+}
+
+/// The [`SheetMarks`] of worksheet part `part` of the workbook `bytes`.
+fn sheet_marks(bytes: &[u8], part: &str) -> Result<SheetMarks, String> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let file = zip.by_name(part).map_err(|e| e.to_string())?;
+    sheet_marks_in(file)
+}
+
+/// The [`SheetMarks`] of a worksheet part's XML, read a piece at a time,
+/// byte searches only (no parsing): a text that merely looks like a tag
+/// (`mergeCell` in an inline string) costs the second reading, never a
+/// mark missed. A part not in UTF-8 (a byte-order mark of UTF-16) is
+/// given [`SheetMarks::ALL`].
+fn sheet_marks_in(part: impl std::io::Read) -> Result<SheetMarks, String> {
+    use std::io::BufRead;
+    const MERGED: &[u8] = b"mergeCell";
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, part);
+    let merged = memchr::memmem::Finder::new(MERGED);
+    let formula_tag = |w: &[u8], f: usize| {
+        f > 0
+            && matches!(w[f - 1], b'<' | b':')
+            && w.get(f + 1)
+                .is_some_and(|b| matches!(b, b'>' | b' ' | b'/'))
+    };
+    let mut marks = SheetMarks::default();
+    let mut first = true;
+    // The last bytes of the piece before, for a tag split between two.
+    let mut window: Vec<u8> = Vec::new();
     loop {
         let piece = reader.fill_buf().map_err(|e| e.to_string())?;
         if piece.is_empty() {
-            return Ok(false);
+            return Ok(marks);
         }
-        let mut window = std::mem::take(&mut carried);
+        if first && (piece.starts_with(&[0xFF, 0xFE]) || piece.starts_with(&[0xFE, 0xFF])) {
+            return Ok(SheetMarks::ALL);
+        }
+        first = false;
         window.extend_from_slice(piece);
         let len = piece.len();
         reader.consume(len);
-        if window.windows(3).any(formula_tag) {
-            return Ok(true);
+        marks.merged |= merged.find(&window).is_some();
+        marks.formula |= memchr::memchr_iter(b'f', &window).any(|f| formula_tag(&window, f));
+        if marks == SheetMarks::ALL {
+            return Ok(marks);
         }
-        carried = window[window.len().saturating_sub(2)..].to_vec();
+        let kept = window.len().saturating_sub(MERGED.len() - 1);
+        window.drain(..kept);
     }
 }
 
@@ -1276,6 +1339,87 @@ mod tests {
         let (_dir, path) = temp_file("r.xlsx", b"");
         let err = read_file(&path, &is_header).expect_err("empty");
         assert!(matches!(err, ReadError::Empty { .. }), "{err}");
+    }
+
+    /// A reader that hands out `step` bytes at a time, so that a tag can
+    /// fall across the pieces [`sheet_marks_in`] reads.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// A sheet's XML is marked for a formula element and for a merged
+    /// range's element wherever they fall among the pieces it is read in;
+    /// an element that only starts like one (`<fill>`, an `f` in a text)
+    /// is no formula; UTF-16 is marked for both.
+    #[test]
+    fn a_sheet_s_formulas_and_merged_ranges_are_found_across_its_pieces() {
+        let cells = r#"<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>of fine</t></is></c><c r="B1"><v>1</v></c></row></sheetData>"#;
+        let none = SheetMarks::default();
+        let formula = SheetMarks {
+            formula: true,
+            merged: false,
+        };
+        let merged = SheetMarks {
+            formula: false,
+            merged: true,
+        };
+        let cases = [
+            (format!("<worksheet>{cells}<fill/></worksheet>"), none),
+            (
+                format!(r#"<worksheet>{cells}<c r="C1"><f>300*3</f></c></worksheet>"#),
+                formula,
+            ),
+            (
+                format!(r#"<worksheet>{cells}<c r="C1"><f t="shared" si="0"/></c></worksheet>"#),
+                formula,
+            ),
+            (
+                format!(r#"<x:worksheet>{cells}<x:c r="C1"><x:f/></x:c></x:worksheet>"#),
+                formula,
+            ),
+            (
+                format!(
+                    r#"<worksheet>{cells}<mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells></worksheet>"#
+                ),
+                merged,
+            ),
+            (
+                format!(
+                    r#"<worksheet>{cells}<c r="C1"><f>1+2</f></c><mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells></worksheet>"#
+                ),
+                SheetMarks::ALL,
+            ),
+        ];
+        for (xml, expected) in &cases {
+            for step in 1..=12 {
+                let part = Trickle {
+                    bytes: xml.as_bytes(),
+                    step,
+                };
+                assert_eq!(sheet_marks_in(part), Ok(*expected), "{step}: {xml}");
+            }
+        }
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<worksheet/>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(sheet_marks_in(&utf16[..]), Ok(SheetMarks::ALL));
+        // A workbook's own part, as calamine reads it: no formula, no
+        // merged range.
+        let workbook = three_sheet_workbook();
+        let parts = sheet_parts(&workbook).expect("parts");
+        let part = parts.values().next().expect("a sheet");
+        assert_eq!(sheet_marks(&workbook, part), Ok(none));
     }
 
     /// A formula saved without its result (no value, or an empty one in a
