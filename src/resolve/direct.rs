@@ -72,39 +72,10 @@ pub(super) fn strings(array: &ArrayRef) -> Result<StringArray> {
 /// from the same observations), so a pair not held is `same`.
 #[derive(Debug)]
 pub(crate) struct DirectLevels {
-    /// The IDs with a name whose level is not `same`, and those names, by
-    /// [`id_key`]: a row's look-up hashes and compares a number held in the
-    /// table, where a text key was a pointer to follow and bytes to
-    /// compare for every ID held (a city's persons attached: 11 % of the
-    /// step in `memcmp`).
-    ids: HashMap<u64, Names, FixedState>,
-    /// The IDs held that have no [`id_key`] (none, as resolution makes
-    /// them; kept so that any text is looked up right).
-    other_ids: HashMap<Box<str>, Names, FixedState>,
+    /// The IDs with a name whose level is not `same`, and those names.
+    ids: HashMap<Box<str>, Names, FixedState>,
     /// How many (ID, name) pairs are held.
     held: usize,
-}
-
-/// An 18-character ID number (17 digits and a check character, a digit or
-/// `X`) as one number, distinct for each such text; `None` for any other
-/// text.
-fn id_key(id: &str) -> Option<u64> {
-    let bytes: &[u8; 18] = id.as_bytes().try_into().ok()?;
-    let (digits, check) = bytes.split_at(17);
-    let mut key: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        key = key * 10 + u64::from(b - b'0');
-    }
-    let check = match check[0] {
-        b @ b'0'..=b'9' => u64::from(b - b'0'),
-        b'X' => 10,
-        _ => return None,
-    };
-    // Below 10^17 * 11, well inside a u64.
-    Some(key * 11 + check)
 }
 
 /// The names of one ID whose level is not `same`, with their level codes.
@@ -174,7 +145,6 @@ impl DirectLevels {
         // with one.
         let mut held = 0;
         let mut ids = HashMap::default();
-        let mut other_ids = HashMap::default();
         for rows in rows.chunk_by(|a, b| a.0 == b.0) {
             let names: Vec<(Box<str>, u8)> = rows
                 .chunk_by(|a, b| a.1 == b.1)
@@ -189,16 +159,9 @@ impl DirectLevels {
                 n if n <= FEW_NAMES => Names::Few(names.into_boxed_slice()),
                 _ => Names::Many(names.into_iter().collect()),
             };
-            match id_key(rows[0].0) {
-                Some(key) => ids.insert(key, names),
-                None => other_ids.insert(rows[0].0.into(), names),
-            };
+            ids.insert(rows[0].0.into(), names);
         }
-        Ok(DirectLevels {
-            ids,
-            other_ids,
-            held,
-        })
+        Ok(DirectLevels { ids, held })
     }
 
     /// The (ID, name) pairs held: those whose level is not `same`.
@@ -208,11 +171,7 @@ impl DirectLevels {
 
     /// The level of (ID, name as written): `None` for a null level.
     fn level(&self, id: &str, name: &str) -> Option<&'static str> {
-        let names = match id_key(id) {
-            Some(key) => self.ids.get(&key),
-            None => self.other_ids.get(id),
-        };
-        match names.and_then(|names| names.get(name)) {
+        match self.ids.get(id).and_then(|names| names.get(name)) {
             None => Some(LEVEL_SAME),
             Some(0) => None,
             Some(c) => Some(LABELS[usize::from(c) - 1]),
@@ -455,36 +414,6 @@ mod tests {
     ) -> Vec<Option<String>> {
         let found = levels.lookup(ids, names);
         found.iter().map(|l| l.map(str::to_string)).collect()
-    }
-
-    /// Each 18-character ID number has a key of its own (its check
-    /// character included: `X` is not a digit's); other texts have none.
-    #[test]
-    fn an_id_number_s_key_is_its_own() {
-        let ids = [
-            "110101199001011234",
-            "110101199001011235",
-            "11010119900101123X",
-            "110101199001011230",
-            "000000000000000000",
-            "999999999999999999",
-            "99999999999999999X",
-        ];
-        let keys: Vec<u64> = ids.iter().map(|id| id_key(id).expect("a key")).collect();
-        let distinct: std::collections::BTreeSet<u64> = keys.iter().copied().collect();
-        assert_eq!(distinct.len(), ids.len());
-        assert_eq!(keys[0] / 11, 11010119900101123);
-        assert_eq!(keys[2] % 11, 10);
-        for other in [
-            "",
-            "11010119900101123",
-            "1101011990010112345",
-            "11010119900101123x",
-            "1101011990O1011234",
-            "１１０１０１１９９００１０１１２３４",
-        ] {
-            assert_eq!(id_key(other), None, "{other}");
-        }
     }
 
     #[test]
