@@ -189,12 +189,16 @@ pub(super) const UTF8_IN_GB18030: &str = "GB18030+UTF-8";
 /// is GB2312 throughout, and taken as UTF-8 is nearly never valid: both at
 /// once in a line that is GB18030 is not to be met.
 fn utf8_line(bytes: &[u8]) -> Option<usize> {
+    // The line breaks found by memchr: a split by a closure looked at every
+    // byte in turn.
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
     let mut offset = 0;
-    for line in bytes.split(|&b| b == b'\n') {
+    for end in ends {
+        let line = &bytes[offset..end];
         if !line.is_ascii() && is_utf8_chinese(line) && !is_gb2312(line) {
             return Some(offset);
         }
-        offset += line.len() + 1;
+        offset = end + 1;
     }
     None
 }
@@ -570,6 +574,14 @@ mod tests {
                 offset: at as u64
             }
         );
+        // The last line too, with no line break after it, and a line
+        // break as the file's last byte.
+        let mut last = head.clone();
+        last.extend_from_slice("张伟,110105199001011234,城关镇".as_bytes());
+        assert_eq!(utf8_line(&last), Some(head.len()));
+        assert_eq!(utf8_line(&head), None);
+        assert_eq!(utf8_line(b"\n"), None);
+        assert_eq!(utf8_line(b""), None);
         // Two UTF-8 characters on their own are too few to tell.
         let mut short = head.clone();
         short.extend_from_slice("张伟,110105199001011234,\r\n".as_bytes());
