@@ -106,7 +106,8 @@ pub(super) fn read_xlsx(
             _ => {}
         }
         merged_cells_filled += fill_merged(&mut range, &merged);
-        if range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
+        let long_numbers = marks.as_ref().map_or(true, |m| m.long_numbers);
+        if long_numbers && range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
             match parts.get(&name).map(|part| exact_numbers(&bytes, part)) {
                 Some(Ok(exact)) => restore_digits(&mut range, exact),
                 // Read as calamine gives them (in scientific notation).
@@ -445,14 +446,22 @@ struct SheetMarks {
     /// part: its list comes after the cells (a quarter of a workbook's
     /// reading time).
     merged: bool,
+    /// An element whose text is a whole number of 16 to 18 digits and
+    /// nothing else (`<v>341122199001011234</v>`): the numbers past a
+    /// float's digits are read as written ([`exact_numbers`]). A sheet of
+    /// ID numbers that Excel stored as numbers writes them in scientific
+    /// notation (`3.41122199001011E+17`), whose lost digits no reading
+    /// brings back: it holds none.
+    long_numbers: bool,
 }
 
 impl SheetMarks {
-    /// Marks that send every sheet to both readings (what a part that
+    /// Marks that send every sheet to every reading (what a part that
     /// could not be scanned gets).
     const ALL: SheetMarks = SheetMarks {
         formula: true,
         merged: true,
+        long_numbers: true,
     };
 }
 
@@ -471,6 +480,9 @@ fn sheet_marks(bytes: &[u8], part: &str) -> Result<SheetMarks, String> {
 fn sheet_marks_in(part: impl std::io::Read) -> Result<SheetMarks, String> {
     use std::io::BufRead;
     const MERGED: &[u8] = b"mergeCell";
+    /// The bytes kept from one piece for the next: a long number's 18
+    /// digits and the `>` before them, looked back on from the `<` after.
+    const CARRIED: usize = 20;
     let mut reader = std::io::BufReader::with_capacity(64 << 10, part);
     let merged = memchr::memmem::Finder::new(MERGED);
     let formula_tag = |w: &[u8], f: usize| {
@@ -478,6 +490,18 @@ fn sheet_marks_in(part: impl std::io::Read) -> Result<SheetMarks, String> {
             && matches!(w[f - 1], b'<' | b':')
             && w.get(f + 1)
                 .is_some_and(|b| matches!(b, b'>' | b' ' | b'/'))
+    };
+    // A `<` after 16 to 18 digits that follow a `>`. Every `<` of a piece
+    // is looked back on from at least CARRIED bytes into the window (or
+    // from the part's start).
+    let long_number = |w: &[u8], lt: usize| {
+        let digits = w[..lt]
+            .iter()
+            .rev()
+            .take(19)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (16..=18).contains(&digits) && lt > digits && w[lt - digits - 1] == b'>'
     };
     let mut marks = SheetMarks::default();
     let mut first = true;
@@ -497,10 +521,11 @@ fn sheet_marks_in(part: impl std::io::Read) -> Result<SheetMarks, String> {
         reader.consume(len);
         marks.merged |= merged.find(&window).is_some();
         marks.formula |= memchr::memchr_iter(b'f', &window).any(|f| formula_tag(&window, f));
+        marks.long_numbers |= memchr::memchr_iter(b'<', &window).any(|lt| long_number(&window, lt));
         if marks == SheetMarks::ALL {
             return Ok(marks);
         }
-        let kept = window.len().saturating_sub(MERGED.len() - 1);
+        let kept = window.len().saturating_sub(CARRIED);
         window.drain(..kept);
     }
 }
@@ -1367,12 +1392,17 @@ mod tests {
         let none = SheetMarks::default();
         let formula = SheetMarks {
             formula: true,
-            merged: false,
+            ..none
         };
         let merged = SheetMarks {
-            formula: false,
             merged: true,
+            ..none
         };
+        let long = SheetMarks {
+            long_numbers: true,
+            ..none
+        };
+        let number = |v: &str| format!(r#"<worksheet>{cells}<c r="C1"><v>{v}</v></c></worksheet>"#);
         let cases = [
             (format!("<worksheet>{cells}<fill/></worksheet>"), none),
             (
@@ -1396,6 +1426,21 @@ mod tests {
             (
                 format!(
                     r#"<worksheet>{cells}<c r="C1"><f>1+2</f></c><mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells></worksheet>"#
+                ),
+                SheetMarks {
+                    long_numbers: false,
+                    ..SheetMarks::ALL
+                },
+            ),
+            (number("341122199001011234"), long),
+            (number("3411221990010112"), long),
+            (number("3.41122199001011E+17"), none),
+            (number("341122199001011"), none),
+            (number("3411221990010112345"), none),
+            (number(" 341122199001011234"), none),
+            (
+                format!(
+                    r#"<worksheet>{cells}<c r="C1"><f>1+2</f></c><c r="D1"><v>341122199001011234</v></c><mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells></worksheet>"#
                 ),
                 SheetMarks::ALL,
             ),
