@@ -1459,12 +1459,13 @@ mod tests {
             .chain("<worksheet/>".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
         assert_eq!(sheet_marks_in(&utf16[..]), Ok(SheetMarks::ALL));
-        // A workbook's own part, as calamine reads it: no formula, no
-        // merged range.
+        // A workbook's own parts, as calamine reads them: no formula, no
+        // merged range; a float of 18 digits written in full (a number
+        // past a float's digits, as a program writes it) in one.
         let workbook = three_sheet_workbook();
         let parts = sheet_parts(&workbook).expect("parts");
-        let part = parts.values().next().expect("a sheet");
-        assert_eq!(sheet_marks(&workbook, part), Ok(none));
+        assert_eq!(sheet_marks(&workbook, &parts["东关街道"]), Ok(none));
+        assert_eq!(sheet_marks(&workbook, &parts["城关镇"]), Ok(long));
     }
 
     /// A formula saved without its result (no value, or an empty one in a
