@@ -504,21 +504,25 @@ fn sheet_marks_in(part: impl std::io::Read) -> Result<SheetMarks, String> {
         (16..=18).contains(&digits) && lt > digits && w[lt - digits - 1] == b'>'
     };
     let mut marks = SheetMarks::default();
-    let mut first = true;
-    // The last bytes of the piece before, for a tag split between two.
+    // Whether the part's first two bytes were looked at for a BOM.
+    let mut bom_checked = false;
+    // The last bytes of the piece before, for a tag split between two
+    // (until a piece is read, the part from its start).
     let mut window: Vec<u8> = Vec::new();
     loop {
         let piece = reader.fill_buf().map_err(|e| e.to_string())?;
         if piece.is_empty() {
             return Ok(marks);
         }
-        if first && (piece.starts_with(&[0xFF, 0xFE]) || piece.starts_with(&[0xFE, 0xFF])) {
-            return Ok(SheetMarks::ALL);
-        }
-        first = false;
         window.extend_from_slice(piece);
         let len = piece.len();
         reader.consume(len);
+        if !bom_checked && window.len() >= 2 {
+            bom_checked = true;
+            if window.starts_with(&[0xFF, 0xFE]) || window.starts_with(&[0xFE, 0xFF]) {
+                return Ok(SheetMarks::ALL);
+            }
+        }
         marks.merged |= merged.find(&window).is_some();
         marks.formula |= memchr::memchr_iter(b'f', &window).any(|f| formula_tag(&window, f));
         marks.long_numbers |= memchr::memchr_iter(b'<', &window).any(|lt| long_number(&window, lt));
@@ -1382,12 +1386,14 @@ mod tests {
         }
     }
 
-    /// A sheet's XML is marked for a formula element and for a merged
-    /// range's element wherever they fall among the pieces it is read in;
-    /// an element that only starts like one (`<fill>`, an `f` in a text)
-    /// is no formula; UTF-16 is marked for both.
+    /// A sheet's XML is marked for a formula element, a merged range's
+    /// element and a number of 16 to 18 digits wherever they fall among
+    /// the pieces it is read in; an element that only starts like a
+    /// formula (`<fill>`, an `f` in a text) is none, nor is a number in
+    /// scientific notation, of other lengths or with a space; UTF-16 is
+    /// marked for every reading.
     #[test]
-    fn a_sheet_s_formulas_and_merged_ranges_are_found_across_its_pieces() {
+    fn a_sheet_s_marks_are_found_across_its_pieces() {
         let cells = r#"<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>of fine</t></is></c><c r="B1"><v>1</v></c></row></sheetData>"#;
         let none = SheetMarks::default();
         let formula = SheetMarks {
@@ -1458,7 +1464,13 @@ mod tests {
             .into_iter()
             .chain("<worksheet/>".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
-        assert_eq!(sheet_marks_in(&utf16[..]), Ok(SheetMarks::ALL));
+        for step in 1..=3 {
+            let part = Trickle {
+                bytes: &utf16,
+                step,
+            };
+            assert_eq!(sheet_marks_in(part), Ok(SheetMarks::ALL), "{step}");
+        }
         // A workbook's own parts, as calamine reads them: no formula, no
         // merged range; a float of 18 digits written in full (a number
         // past a float's digits, as a program writes it) in one.
