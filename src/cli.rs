@@ -43,7 +43,8 @@ pub enum Command {
         /// The TOML config (see `hedui example-config`); defaults apply without one.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The as-of date recorded in the manifest (YYYY-MM-DD); default today.
+        /// The day the rows are judged on (YYYY-MM-DD; an ID number born after
+        /// it is bad), recorded in the manifest; default today.
         #[arg(long, value_parser = date)]
         as_of: Option<chrono::NaiveDate>,
     },
@@ -60,7 +61,8 @@ pub enum Command {
         /// The TOML config (see `hedui example-config`).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The date the rule windows count back from (YYYY-MM-DD); default today.
+        /// The date the rule windows count back from and the rows are judged on
+        /// (YYYY-MM-DD; an ID number born after it is bad); default today.
         #[arg(long, value_parser = date)]
         as_of: Option<chrono::NaiveDate>,
         /// Worker threads for reading, resolving and the query engine;
