@@ -108,7 +108,7 @@ pub(super) fn read_xlsx(
         merged_cells_filled += fill_merged(&mut range, &merged);
         let long_numbers = marks.as_ref().map_or(true, |m| m.long_numbers);
         if long_numbers && range.used_cells().any(|(_, _, c)| past_float_digits(c)) {
-            match parts.get(&name).map(|part| exact_numbers(&bytes, part)) {
+            match part.map(|part| exact_numbers(&bytes, part)) {
                 Some(Ok(exact)) => restore_digits(&mut range, exact),
                 // Read as calamine gives them (in scientific notation).
                 _ => tracing::warn!(
