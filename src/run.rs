@@ -867,13 +867,66 @@ async fn unused_township_standards(
 async fn roster_row_homes(
     ctx: &SessionContext,
 ) -> datafusion::error::Result<BTreeMap<u64, (String, String, String)>> {
+    row_places(ctx, "roster", "household_id").await
+}
+
+/// Each housing_safety row's township and village, by its `_ord` (the
+/// household left empty): where the findings about a person in no roster
+/// household that such a row raises are placed (rules.md: the township of
+/// a person in no roster household comes from the extract that raised the
+/// finding where it has one).
+async fn housing_row_places(
+    ctx: &SessionContext,
+) -> datafusion::error::Result<BTreeMap<u64, (String, String, String)>> {
+    row_places(ctx, "housing_safety", "''").await
+}
+
+/// The township and village of each person's latest house in housing_safety
+/// (the household left empty), by person.
+async fn housing_person_places(
+    ctx: &SessionContext,
+) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
+    let mut places = BTreeMap::new();
+    if !ctx.table_exist("housing_safety")? {
+        return Ok(places);
+    }
+    let batch = engine::query_batch(
+        ctx,
+        "SELECT person_id, township, village FROM housing_safety
+         WHERE person_id IS NOT NULL
+         ORDER BY person_id, assess_date DESC NULLS LAST, \"_ord\" DESC",
+    )
+    .await?;
+    let (p, t, v) = (
+        strings(&batch, "person_id")?,
+        strings(&batch, "township")?,
+        strings(&batch, "village")?,
+    );
+    for i in 0..batch.num_rows() {
+        places
+            .entry(get(&p, i))
+            .or_insert_with(|| (String::new(), get(&t, i), get(&v, i)));
+    }
+    Ok(places)
+}
+
+/// `household` (a column or a literal), township and village of each row of
+/// `table`, by its `_ord`; empty when the batch has no such table.
+async fn row_places(
+    ctx: &SessionContext,
+    table: &str,
+    household: &str,
+) -> datafusion::error::Result<BTreeMap<u64, (String, String, String)>> {
     let mut rows = BTreeMap::new();
-    if !ctx.table_exist("roster")? {
+    if !ctx.table_exist(table)? {
         return Ok(rows);
     }
     let batch = engine::query_batch(
         ctx,
-        "SELECT \"_ord\", household_id, township, village FROM roster",
+        &format!(
+            "SELECT \"_ord\", CAST({household} AS VARCHAR) AS household_id, township, village \
+             FROM {table}"
+        ),
     )
     .await?;
     let ord = ords(&batch)?;
@@ -957,6 +1010,13 @@ fn level_label(level: &str) -> &'static str {
 }
 
 /// What is wrong with a bad ID number, for DQ01's evidence.
+/// The Chinese name of a second ID column (`监护人身份证号`) of `extract`.
+fn id_column_label(extract: &str, field: &str) -> String {
+    crate::extract::by_name(extract)
+        .and_then(|def| def.field(field))
+        .map_or_else(|| field.to_string(), |f| f.header.to_string())
+}
+
 fn status_label(status: &str, raw: &str) -> &'static str {
     match status {
         "bad_check"
@@ -1055,9 +1115,12 @@ async fn finding_rows(
             .row(config)
         })
         .collect();
-    // DQ01 and DQ04: one finding per source row, about the primary ID column;
-    // a roster row names its own household.
+    // DQ01 and DQ04: one finding per source row, whichever of its ID columns
+    // holds the number (a guardian's or a head's is flagged as the row's own
+    // is: never silently dropped); a roster row names its own household, a
+    // housing_safety row of a person in no roster household its township.
     let roster_rows = roster_row_homes(ctx).await?;
+    let housing_rows = housing_row_places(ctx).await?;
     // A row that a later file issues again value for value is one record:
     // its first copy raises its DQ01 or DQ04, once (as an exact duplicate
     // within a file is its first copy's). A row that a later, different
@@ -1083,54 +1146,83 @@ async fn finding_rows(
         // A DQ01 or DQ04 row may have found its person by name and birth
         // date, as links.csv says.
         let method = strings(batch, "method")?;
-        let raised = (0..batch.num_rows()).into_par_iter().filter_map(|i| {
-            if field.value(i) != "id_number"
-                || repeats
-                    .get(ex.value(i))
-                    .is_some_and(|s| s.binary_search(&ord.value(i)).is_ok())
+        // The batch is in order of extract, row and field: a source row's
+        // columns are next to each other.
+        let same_row =
+            |x: &usize, y: &usize| ex.value(*x) == ex.value(*y) && ord.value(*x) == ord.value(*y);
+        let order: Vec<usize> = (0..batch.num_rows()).collect();
+        let source_rows: Vec<&[usize]> = order.chunk_by(same_row).collect();
+        let raised = source_rows.into_par_iter().filter_map(|columns| {
+            let first = columns[0];
+            if repeats
+                .get(ex.value(first))
+                .is_some_and(|s| s.binary_search(&ord.value(first)).is_ok())
             {
                 return None;
             }
-            let source = format!("{}:{}:{}", ex.value(i), file.value(i), row.value(i));
-            let evidence = match &status {
-                Some(s) if s.value(i) == "empty" => match raw_id.value(i).trim() {
-                    "" => "身份证号为空，记录未关联".to_string(),
-                    // A placeholder such as 无 or /: no ID number to mask.
-                    raw => format!("身份证号为{}（未填写），记录未关联", quote_raw(raw)),
-                },
-                Some(s) => format!(
-                    "身份证号{}{}，无法唯一修复，{}",
-                    quote_raw(raw_id.value(i).trim()),
-                    status_label(s.value(i), raw_id.value(i)),
-                    if method.value(i) == "name_birth" {
-                        "记录已按姓名和出生日期关联"
-                    } else {
-                        "记录未关联"
+            let source = format!(
+                "{}:{}:{}",
+                ex.value(first),
+                file.value(first),
+                row.value(first)
+            );
+            // The primary column first, then the others in field order.
+            let mut columns = columns.to_vec();
+            columns.sort_by_key(|&i| field.value(i) != "id_number");
+            let evidence = columns
+                .iter()
+                .map(|&i| {
+                    let (column, primary) = match field.value(i) {
+                        "id_number" => ("身份证号".to_string(), true),
+                        other => (id_column_label(ex.value(i), other), false),
+                    };
+                    let raw = raw_id.value(i).trim();
+                    match &status {
+                        Some(s) if s.value(i) == "empty" => match raw {
+                            "" => format!("{column}为空，记录未关联"),
+                            // A placeholder such as 无 or /: no ID number to mask.
+                            raw => format!("{column}为{}（未填写），记录未关联", quote_raw(raw)),
+                        },
+                        Some(s) => format!(
+                            "{column}{}{}，无法唯一修复，{}",
+                            quote_raw(raw),
+                            status_label(s.value(i), raw_id.value(i)),
+                            if !primary {
+                                "未用于关联"
+                            } else if method.value(i) == "name_birth" {
+                                "记录已按姓名和出生日期关联"
+                            } else {
+                                "记录未关联"
+                            }
+                        ),
+                        None => format!(
+                            "{column}{}已被 Excel 科学计数法损坏，后几位无法恢复",
+                            quote_raw(raw)
+                        ),
                     }
-                ),
-                None => format!(
-                    "身份证号{}已被 Excel 科学计数法损坏，后几位无法恢复",
-                    quote_raw(raw_id.value(i).trim())
-                ),
-            };
-            let (household, township, village) = if ex.value(i) == "roster" {
-                roster_rows.get(&ord.value(i)).cloned().unwrap_or_default()
-            } else {
-                Default::default()
-            };
+                })
+                .collect::<Vec<_>>()
+                .join("；");
+            let lead = columns[0];
+            let (household, township, village) = match ex.value(first) {
+                "roster" => roster_rows.get(&ord.value(first)).cloned(),
+                "housing_safety" => housing_rows.get(&ord.value(first)).cloned(),
+                _ => None,
+            }
+            .unwrap_or_default();
             Some(
                 Raised {
                     rule,
                     household,
                     id: String::new(),
-                    name: crate::normalize::name::normalize_name(&get(&raw_name, i))
+                    name: crate::normalize::name::normalize_name(&get(&raw_name, lead))
                         .name
                         .into(),
                     township,
                     village,
                     evidence,
                     sources: vec![source.clone()],
-                    matched: Some(get(&method, i))
+                    matched: Some(get(&method, lead))
                         .filter(|m| !m.is_empty())
                         .unwrap_or_else(|| "unlinked".to_string()),
                     source_row: Some(source),
@@ -1148,9 +1240,22 @@ async fn finding_rows(
         strings(b, "names")?,
         strings(b, "sources")?,
     );
+    let housing_persons = housing_person_places(ctx).await?;
     rows.par_extend((0..b.num_rows()).into_par_iter().map(|i| {
         let pid = get(&id, i);
-        let (household, township, village) = homes.get(&pid).cloned().unwrap_or_default();
+        // A person in no roster household: the township of the latest
+        // house among the rows that carry the number, if any.
+        let (household, township, village) = homes
+            .get(&pid)
+            .or_else(|| {
+                get(&sources, i)
+                    .split(';')
+                    .any(|s| s.starts_with("housing_safety:"))
+                    .then(|| housing_persons.get(&pid))
+                    .flatten()
+            })
+            .cloned()
+            .unwrap_or_default();
         Raised {
             rule: "DQ02",
             household,
@@ -1198,9 +1303,15 @@ async fn finding_rows(
         // A roster row written with the typo is its household's to correct
         // (a person in two households: the one whose row holds it).
         let mut roster_home = None;
+        // A person in no roster household is placed by a housing_safety
+        // row among the repaired ones, if there is one.
+        let mut housing_place = None;
         for &i in person {
             if roster_home.is_none() && ex.value(i) == "roster" {
                 roster_home = roster_rows.get(&ord.value(i)).cloned();
+            }
+            if housing_place.is_none() && ex.value(i) == "housing_safety" {
+                housing_place = housing_rows.get(&ord.value(i)).cloned();
             }
             sources.push(format!(
                 "{}:{}:{}",
@@ -1219,6 +1330,7 @@ async fn finding_rows(
         let pid = get(&id, first);
         let (household, township, village) = roster_home
             .or_else(|| homes.get(&pid).cloned())
+            .or(housing_place)
             .unwrap_or_default();
         Raised {
             rule: "DQ03",

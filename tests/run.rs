@@ -1545,6 +1545,85 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     );
 }
 
+/// A second ID column (a guardian's, a head's) whose number is invalid and
+/// cannot be repaired, or destroyed by scientific notation, raises the
+/// row's DQ01 or DQ04 as the row's own ID would (helper-125's audit: such
+/// numbers were dropped without a word); a row with two such numbers raises
+/// one finding that names both. A housing_safety row of a person in no
+/// roster household places its DQ finding in the row's township.
+#[test]
+fn invalid_second_id_columns_are_flagged_and_housing_rows_placed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::write(
+        input.join("education_202512.csv"),
+        "学生姓名,学生身份证号,出生日期,学校名称,学段,资助项目,资助金额（元）,困境类型,监护人姓名,监护人身份证号,学年\n\
+         王小虎,341122201403042226,2014-03-04,城关小学,小学,营养改善,800,无,王建国,341222198005161299,2025-2026\n\
+         王小龙,341122201403052221,2014-03-05,城关小学,小学,营养改善,800,无,王建华,3.41122E+17,2025-2026\n\
+         王小豹,341122201403062299,2014-03-06,城关小学,小学,营养改善,800,无,王建民,341222198005161288,2025-2026\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("housing_safety_202512.csv"),
+        "户主姓名,户主身份证号,乡镇,村,鉴定等级,鉴定日期,改造状态\n\
+         孙三木,无,新桥乡,南村,B,2025-03-01,未纳入\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let mut r = csv::Reader::from_reader(findings.trim_start_matches('\u{feff}').as_bytes());
+    let mut found: Vec<(String, String, String, String)> = r
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| {
+            matches!(&r[1], "DQ01" | "DQ04")
+                && (r[10].contains("education_202512") || r[10].contains("housing_safety_202512"))
+        })
+        .map(|r| {
+            (
+                r[1].to_string(),
+                r[7].to_string(),
+                r[9].to_string(),
+                r[10].to_string(),
+            )
+        })
+        .collect();
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        [
+            (
+                "DQ01",
+                "",
+                "监护人身份证号「341222198005161299」校验位或出生日期错误，无法唯一修复，未用于关联",
+                "education:education_202512.csv:2"
+            ),
+            (
+                "DQ01",
+                "",
+                "身份证号「341122201403062299」校验位或出生日期错误，无法唯一修复，记录未关联；\
+                 监护人身份证号「341222198005161288」校验位或出生日期错误，无法唯一修复，未用于关联",
+                "education:education_202512.csv:4"
+            ),
+            (
+                "DQ01",
+                "新桥乡",
+                "身份证号为「无」（未填写），记录未关联",
+                "housing_safety:housing_safety_202512.csv:2"
+            ),
+            (
+                "DQ04",
+                "",
+                "监护人身份证号「3.41122E+17」已被 Excel 科学计数法损坏，后几位无法恢复",
+                "education:education_202512.csv:3"
+            ),
+        ]
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())),
+        "{findings}"
+    );
+}
+
 /// Transparent huge pages: off for a run with its tables in memory, on for
 /// one with them on disk, and as `MIMALLOC_ALLOW_THP` says when it is set;
 /// the engine's log line tells which the process got.
