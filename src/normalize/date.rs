@@ -136,10 +136,33 @@ fn ymd(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
 fn chinese_date(s: &str) -> Option<NaiveDate> {
     let (year, rest) = s.split_once('年')?;
     let (month, rest) = rest.split_once('月')?;
-    let day = rest
-        .strip_suffix('日')
-        .or_else(|| rest.strip_suffix('号'))?;
+    let (day, time) = rest.split_once(['日', '号'])?;
+    // A time of day may follow the day without a space (`5日14时30分`).
+    let time = time.trim_start_matches(is_blank);
+    if !time.is_empty() && !is_time_of_day(time) {
+        return None;
+    }
     ymd(year.trim(), month.trim(), day.trim())
+}
+
+/// A time of day written in Chinese: `14时30分`, `14时30分00秒`, `14点30分`,
+/// `14时` (a settlement system's export).
+fn is_chinese_time_of_day(s: &str) -> bool {
+    let Some((h, rest)) = s.split_once(['时', '点']) else {
+        return false;
+    };
+    let two =
+        |p: &str, max: u32| (1..=2).contains(&p.len()) && digits_u32(p).is_some_and(|v| v <= max);
+    if !two(h, 24) {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    let Some((m, rest)) = rest.split_once('分') else {
+        return false;
+    };
+    two(m, 59) && (rest.is_empty() || rest.strip_suffix('秒').is_some_and(|sec| two(sec, 60)))
 }
 
 /// A UTC offset after a time: `08`, `0800` or `08:00` (after the sign).
@@ -168,6 +191,9 @@ fn is_utc_offset(s: &str) -> bool {
 /// written, in the writer's own zone — and only its shape is checked so
 /// that trailing garbage is not silently accepted.
 fn is_time_of_day(s: &str) -> bool {
+    if !s.is_ascii() {
+        return is_chinese_time_of_day(s);
+    }
     let s = s.strip_suffix(['Z', 'z']).unwrap_or(s);
     let s = match s.rfind(['+', '-']) {
         Some(at) if is_utc_offset(&s[at + 1..]) => &s[..at],
@@ -227,10 +253,20 @@ fn any_date(s: &str) -> Option<NaiveDate> {
         return chinese_date(date);
     }
     if all_digits(date) {
-        if date.len() == 8 {
-            return ymd(&date[0..4], &date[4..6], &date[6..8]);
-        }
-        return excel_serial(date);
+        return match date.len() {
+            8 => ymd(&date[0..4], &date[4..6], &date[6..8]),
+            // A compact timestamp, `YYYYMMDDhhmm` or `YYYYMMDDhhmmss`
+            // (`20250105143000`): the date, once its time is one.
+            12 | 14 => {
+                let time = &date[8..];
+                let clock = format!("{}:{}:{}", &time[..2], &time[2..4], &time[4..]);
+                let clock = clock.trim_end_matches(':');
+                is_time_of_day(clock)
+                    .then(|| ymd(&date[0..4], &date[4..6], &date[6..8]))
+                    .flatten()
+            }
+            _ => excel_serial(date),
+        };
     }
     if let Some(digits) = crate::normalize::text::float_written(date)
         && digits.len() == 8
@@ -358,6 +394,13 @@ mod tests {
             "２０２５－０１－０５",
             "２０２５年１月５日",
             "  2025-1-5\u{3000}",
+            // A settlement system's timestamps.
+            "20250105143000",
+            "202501051430",
+            "2025年01月05日 14时30分",
+            "2025年1月5日14时30分00秒",
+            "2025年1月5日 14点",
+            "2025-01-05 14时30分",
         ] {
             assert_eq!(parse_date(raw), Ok(jan5), "{raw:?}");
         }
@@ -393,6 +436,11 @@ mod tests {
             "1.5E+04",
             "2025",
             "1990",
+            "20250105250000",
+            "2025010514",
+            "2025年1月5日 25时",
+            "2025年1月5日 14时61分",
+            "2025年1月5日 下午",
         ] {
             let err = parse_date(raw).unwrap_err();
             assert_eq!(err.code, "bad_date", "{raw:?}");

@@ -527,6 +527,18 @@ fn is_total_label(trimmed: &str) -> bool {
         || TOTAL_PREFIXES
             .iter()
             .any(|prefix| squeezed.starts_with(prefix))
+        || is_record_count(&squeezed)
+}
+
+/// An export's count of its rows: `共4条记录`, `共 120 人`, `共３户`.
+fn is_record_count(squeezed: &str) -> bool {
+    let Some(rest) = squeezed.strip_prefix('共') else {
+        return false;
+    };
+    let count = rest
+        .find(|c: char| !(c.is_ascii_digit() || ('０'..='９').contains(&c)))
+        .unwrap_or(rest.len());
+    count > 0 && rest[count..].starts_with(['条', '人', '户', '行', '笔', '项', '名', '个'])
 }
 
 /// A total row whose label is not its first value, when its columns are
@@ -652,6 +664,22 @@ mod tests {
             );
         }
         assert_eq!(classify(&strings(&["累计缴费", "12"]), pred), None);
+        // An export's count of its rows (helper-127's audit: rejected as a
+        // row missing its values).
+        for label in ["共4条记录", "共 120 人", "共３户", "共12条"] {
+            assert_eq!(
+                classify(&strings(&[label, "", "", ""]), pred),
+                Some(SkipReason::Total),
+                "{label}"
+            );
+        }
+        for not_count in ["共", "共同", "共4", "共产党员"] {
+            assert_eq!(
+                classify(&strings(&[not_count, "12"]), pred),
+                None,
+                "{not_count}"
+            );
+        }
         // Among numbers, and with a colon (helper-112's review).
         for row in [
             &["", "2000", "共计", ""][..],
