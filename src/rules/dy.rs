@@ -150,22 +150,32 @@ pub async fn dy02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
 }
 
 /// DY03 学生未资助: a member enrolled (current school year) in 小学, 初中,
-/// 高中 or 中职 whose 资助项目 is 无.
+/// 高中 or 中职 whose 资助项目 is 无. One finding per student (rules.md): a
+/// student who is a member of two households (CB05) is raised in the
+/// first by 户编号.
 pub async fn dy03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
     let sql = blocks.query(
         &["households", "members", "current_education"],
-        &[],
-        "SELECT m.household_id, h.township, h.village, h.category, m.person_id AS id_number, \
-           first_value(m.name ORDER BY e._ord) AS name, \
-           first_value(e.person_method ORDER BY e._ord) AS person_method, \
-           first_value(concat_ws(' ', e.school, e.stage) ORDER BY e._ord) AS school, \
-           string_agg(concat_ws(';', e.src, m.src), ';') AS all_src \
-         FROM current_education e \
-         JOIN members m ON m.person_id = e.person_id \
-         JOIN households h ON h.household_id = m.household_id \
-         WHERE e.stage IN ('小学', '初中', '高中', '中职') AND e.aid_type = '无' \
-         GROUP BY m.household_id, h.township, h.village, h.category, m.person_id",
+        &[(
+            "unaided",
+            "SELECT m.household_id, h.township, h.village, h.category, m.person_id AS id_number, \
+               first_value(m.name ORDER BY e._ord) AS name, \
+               first_value(e.person_method ORDER BY e._ord) AS person_method, \
+               first_value(concat_ws(' ', e.school, e.stage) ORDER BY e._ord) AS school, \
+               string_agg(concat_ws(';', e.src, m.src), ';') AS all_src \
+             FROM current_education e \
+             JOIN members m ON m.person_id = e.person_id \
+             JOIN households h ON h.household_id = m.household_id \
+             WHERE e.stage IN ('小学', '初中', '高中', '中职') AND e.aid_type = '无' \
+             GROUP BY m.household_id, h.township, h.village, h.category, m.person_id"
+                .into(),
+        )],
+        "SELECT household_id, township, village, category, id_number, name, person_method, \
+           school, all_src FROM ( \
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY id_number ORDER BY household_id) AS rn \
+           FROM unaided) \
+         WHERE rn = 1",
     );
     let rows = fetch(ctx, &sql).await?;
     let findings = rows
@@ -429,6 +439,32 @@ mod tests {
         assert_eq!(
             found[0].sources,
             vec!["education:education.csv:2", "roster:roster.csv:3"]
+        );
+    }
+
+    /// One finding per student (rules.md), though the student is a member
+    /// of two households (CB05): raised in the first by 户编号 (helper-126's
+    /// audit: raised in each).
+    #[tokio::test]
+    async fn dy03_is_one_finding_per_student_in_two_households() {
+        let ctx = SessionContext::new();
+        Table::new("roster")
+            .row(member("H2", "低保", P2, "李四"))
+            .row(member("H1", "低收入", P2, "李四"))
+            .row(member("H3", "低保", P3, "王五"))
+            .register(&ctx);
+        register(
+            &ctx,
+            "education",
+            vec![
+                student(P2, "2025-2026", "初中", "无"),
+                student(P3, "2025-2026", "小学", "无"),
+            ],
+        );
+        let found = dy03(&ctx, &params()).await.unwrap();
+        assert_eq!(
+            subjects(&found),
+            vec![(Some("H1"), Some(P2)), (Some("H3"), Some(P3))]
         );
     }
 

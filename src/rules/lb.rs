@@ -7,8 +7,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, MEDICAL_SETTLEMENT, Row, RuleParams, UNEMPLOYMENT, fetch,
-    months_before, period, sorted, sources, src_of, yuan, yuan_ratio_down,
+    Blocks, Finding, MEAN_SCALE, MEDICAL_SETTLEMENT, Row, RuleParams, fetch, months_before, period,
+    sorted, sources, src_of, yuan, yuan_ratio_down,
 };
 
 fn person_finding(
@@ -198,43 +198,71 @@ pub async fn lb03(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
 }
 
 /// LB04 长期失业: the person's latest unemployment registration (made on or
-/// before the as-of date) has status
-/// 失业 and was made ≥ M months before the as-of date, and the person has no
-/// contribution month in the window.
+/// before the as-of date) has status 失业, the person has been registered
+/// 失业 since ≥ M months before the as-of date, and has no contribution
+/// month in the window. Registered since: the earliest of the 失业
+/// registrations that follow the person's last other one (已就业, 注销), so
+/// that a person registered 失业 again without having left it is judged by
+/// the first registration, and one who found work in between by the
+/// registration after it.
 pub async fn lb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
     let registered_by = months_before(params.as_of, params.unemployed_months);
     let sql = blocks.query(
         &["live_unemployment", "contribution_window", "roster_persons", "known_gone"],
-        &[(
-            "latest_registration",
-            format!(
-                "SELECT * FROM ( \
-               SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id \
-                 ORDER BY reg_date DESC NULLS LAST, _ord DESC) AS rn \
-               FROM live_unemployment WHERE reg_date IS NULL OR reg_date <= {as_of}) WHERE rn = 1",
-                as_of = super::date_lit(params.as_of)
+        &[
+            (
+                "registrations",
+                format!(
+                    "SELECT person_id, name, person_method, reg_date, status, src, \
+                       ROW_NUMBER() OVER (PARTITION BY person_id \
+                         ORDER BY reg_date DESC NULLS LAST, _ord DESC) AS rn \
+                     FROM live_unemployment WHERE reg_date IS NULL OR reg_date <= {as_of}",
+                    as_of = super::date_lit(params.as_of)
+                ),
             ),
-        )],
+            (
+                "left_unemployment",
+                "SELECT person_id, min(rn) AS rn FROM registrations \
+                 WHERE status IS DISTINCT FROM '失业' GROUP BY person_id"
+                    .into(),
+            ),
+            (
+                "spell",
+                "SELECT r.person_id, min(r.reg_date) AS since, \
+                   string_agg(r.src, ';') AS spell_src \
+                 FROM registrations r \
+                 LEFT JOIN left_unemployment l ON l.person_id = r.person_id \
+                 WHERE r.status = '失业' AND (l.rn IS NULL OR r.rn < l.rn) \
+                 GROUP BY r.person_id"
+                    .into(),
+            ),
+        ],
         &format!(
             "SELECT u.person_id AS id_number, u.name, u.person_method, \
-               CAST(u.reg_date AS VARCHAR) AS reg_date, {src} AS src \
-             FROM latest_registration u \
-             WHERE u.status = '失业' AND u.reg_date <= {registered_by} \
+               CAST(s.since AS VARCHAR) AS since, CAST(u.reg_date AS VARCHAR) AS reg_date, \
+               s.spell_src AS src \
+             FROM registrations u JOIN spell s ON s.person_id = u.person_id \
+             WHERE u.rn = 1 AND u.status = '失业' AND s.since <= {registered_by} \
                AND NOT EXISTS (SELECT 1 FROM contribution_window c WHERE c.person_id = u.person_id) \
                AND {outside}",
             registered_by = super::date_lit(registered_by),
             outside = blocks.outside_roster("u.person_id"),
-            src = src_of(UNEMPLOYMENT, "u."),
         ),
     );
     let rows = fetch(ctx, &sql).await?;
     let findings = rows
         .iter()
         .map(|row| {
+            let since = row.text_or_empty("since");
+            let latest = row.text_or_empty("reg_date");
+            let again = if latest == since {
+                String::new()
+            } else {
+                format!("，其后 {latest} 再次登记失业")
+            };
             let evidence = format!(
-                "失业登记 {}（≤ {}，满 {} 个月），{} 至 {} 无缴费记录",
-                row.text_or_empty("reg_date"),
+                "失业登记 {since}（≤ {}，满 {} 个月{again}），{} 至 {} 无缴费记录",
                 registered_by.format("%Y-%m-%d"),
                 params.unemployed_months,
                 period(blocks.window.first_period as i64),
@@ -558,6 +586,43 @@ mod tests {
             found[0].evidence,
             "失业登记 2024-11-30（≤ 2024-11-30，满 12 个月），2024-12 至 2025-11 无缴费记录"
         );
+    }
+
+    /// Registered 失业 again without having left it: judged by the first
+    /// registration of the spell (helper-126's audit: judged by the latest
+    /// alone, and not raised). One who found work in between: by the
+    /// registration after it.
+    #[tokio::test]
+    async fn lb04_judges_the_spell_since_the_last_other_registration() {
+        let ctx = base();
+        register(
+            &ctx,
+            "unemployment",
+            vec![
+                registration(P2, "2025-06-01", "失业"),
+                registration(P2, "2023-01-01", "失业"),
+                registration(P3, "2022-01-01", "失业"),
+                registration(P3, "2023-01-01", "已就业"),
+                registration(P3, "2025-06-01", "失业"), // since 2025-06: too recent
+                registration(P4, "2022-01-01", "注销"),
+                registration(P4, "2023-05-01", "失业"),
+                registration(P4, "2024-02-01", "失业"),
+            ],
+        );
+        register(
+            &ctx,
+            "contribution",
+            vec![contribution(P1, 202412, "企业", 10_000)],
+        );
+        let found = lb04(&ctx, &params()).await.unwrap();
+        assert_eq!(subjects(&found), vec![(None, Some(P2)), (None, Some(P4))]);
+        assert_eq!(
+            found[0].evidence,
+            "失业登记 2023-01-01（≤ 2024-11-30，满 12 个月，其后 2025-06-01 再次登记失业），\
+             2024-12 至 2025-11 无缴费记录"
+        );
+        assert_eq!(found[0].sources.len(), 2);
+        assert!(found[1].evidence.starts_with("失业登记 2023-05-01（"));
     }
 
     #[tokio::test]
