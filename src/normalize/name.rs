@@ -130,6 +130,10 @@ fn is_separator(c: char) -> bool {
             | '\u{2010}'
             | '\u{2011}'
             | '\u{2013}'
+            // Em dash and horizontal bar: Shift+- on a Chinese keyboard
+            // types `——` (helper-125's audit).
+            | '\u{2014}'
+            | '\u{2015}'
             | '\u{B7}'
             | '\u{2022}'
             | '\u{2027}'
@@ -591,6 +595,8 @@ mod tests {
         assert_eq!(name("·阿卜杜拉·"), "阿卜杜拉");
         assert_eq!(name("阿卜杜拉-买买提"), "阿卜杜拉·买买提");
         assert_eq!(name("阿卜杜拉－买买提"), "阿卜杜拉·买买提");
+        assert_eq!(name("阿卜杜拉—买买提"), "阿卜杜拉·买买提");
+        assert_eq!(name("阿卜杜拉——买买提"), "阿卜杜拉·买买提");
         assert_eq!(name("阿卜杜拉买买提"), "阿卜杜拉买买提");
     }
 
