@@ -425,6 +425,13 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
             skipped.join(", ")
         ));
     }
+    // Every rule that ran, with its count (0 too: a rule that found nothing
+    // is not one that was skipped, which the problems name).
+    for info in rules::RULES {
+        if !skipped.contains(&info.code) {
+            manifest.findings_per_rule.insert(info.code.to_string(), 0);
+        }
+    }
     for r in &rows {
         *manifest
             .findings_per_rule

@@ -1189,6 +1189,10 @@ fn missing_optional_extract_type_runs_and_skips_its_rules() {
     assert_eq!(m["missing_optional"], serde_json::json!(["unemployment"]));
     // LB04 (registered unemployed) needs the extract: skipped and said so.
     assert!(m["findings_per_rule"].get("LB04").is_none(), "{m}");
+    // Every other rule ran and is counted, those that found nothing as 0.
+    let per_rule = m["findings_per_rule"].as_object().unwrap();
+    assert_eq!(per_rule.len(), 18, "{m}");
+    assert!(per_rule.values().any(|n| n == 0), "{m}");
     let problems = m["problems"].to_string();
     assert!(problems.contains("LB04"), "{problems}");
 }
