@@ -359,7 +359,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT finding_id, case_status, status, verdict, note, sources_at_verdict,
-                        evidence_at_verdict
+                        evidence_at_verdict, rule
                  FROM cases",
             )
             .map_err(|e| db_error(&self.path, e))?;
@@ -374,6 +374,7 @@ impl Ledger {
                         note: r.get(4)?,
                         sources_at_verdict: r.get(5)?,
                         evidence_at_verdict: r.get(6)?,
+                        rule: r.get(7)?,
                     },
                 ))
             })
@@ -509,6 +510,8 @@ pub struct Case {
 /// read only for the cases that disappeared.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseState {
+    /// The rule that raised it.
+    pub rule: String,
     /// The case_status the last run that raised it wrote.
     pub case_status: String,
     /// 新增 / 持续 / 已消失.
@@ -671,6 +674,18 @@ pub struct Cases {
 impl Cases {
     /// Fills every row's case_status from the ledger and collects the rest.
     pub fn classify(prior: &Prior, rows: &mut [FindingRow]) -> Result<Cases, HeduiError> {
+        Cases::classify_skipping(prior, rows, &[])
+    }
+
+    /// [`Cases::classify`] for a run that skipped the rules `skipped` (an
+    /// optional extract missing): their open cases were not looked for, so
+    /// they do not disappear; they stay open, as they were, for the next
+    /// run that has the extract.
+    pub fn classify_skipping(
+        prior: &Prior,
+        rows: &mut [FindingRow],
+        skipped: &[&str],
+    ) -> Result<Cases, HeduiError> {
         let mut cases = Cases::default();
         // Each row's case, looked up side by side (a city has 1.5 M).
         let found: Vec<Option<&CaseState>> = rows
@@ -707,6 +722,7 @@ impl Cases {
                 !prior.past_night
                     && is_open(&case.status)
                     && !closed
+                    && !skipped.contains(&case.rule.as_str())
                     && !raised.contains(id.as_str())
             })
             .map(|(id, case)| (id.as_str(), case))
@@ -1194,6 +1210,12 @@ mod tests {
             row("seen", "a:f:2"),
             row("closed", "a:f:2"),
         ];
+        // A run that skipped CB01 (its extract optional and missing) did not
+        // look for its cases: none disappears.
+        let mut again = rows.clone();
+        let skipping = Cases::classify_skipping(&prior, &mut again, &["CB01"]).unwrap();
+        assert!(skipping.disappeared.is_empty());
+        assert_eq!(skipping.counts.disappeared, 0);
         let cases = Cases::classify(&prior, &mut rows).unwrap();
         let statuses: Vec<&str> = rows.iter().map(|r| r.case_status.as_str()).collect();
         assert_eq!(statuses, ["新增", "持续/属实", "已核销/不属实"]);

@@ -459,7 +459,29 @@ fn run(command: Command) -> Result<(), HeduiError> {
             // Pre-filled verdicts keep an import of the new workbook from
             // clearing what reviewers already decided.
             // The disappeared cases come back from the ledger too.
+            let named = state.state_dir.is_some() || state.config.is_some();
             let state = state_folder(&state, Some(&out))?;
+            // Without the ledger the reports come out with no verdicts. A
+            // state folder named on the command line (mistyped, moved) is
+            // refused, and not made; one found beside a copied output
+            // folder, say, is rendered from, with a warning.
+            let no_ledger = !hedui::ledger::ledger_path(&state).exists();
+            if no_ledger && !named {
+                let shown = mask_ids_in(&state.display().to_string());
+                tracing::warn!(state = %shown, "no case ledger: the reports carry no verdicts");
+                eprintln!(
+                    "注意：{shown} 中没有案件台账，报告不含核查结论与已消失案件 / \
+                     note: no case ledger in {shown}: the reports carry no verdicts and no disappeared cases"
+                );
+            }
+            if no_ledger && named {
+                return Err(HeduiError::Input(vec![format!(
+                    "{} 中没有案件台账，报告无法带上核查结论重新生成；请用 --state-dir / --config 指明该次运行的状态目录 / \
+                     no case ledger in {}: the reports cannot be rendered with their verdicts; name the run's state folder with --state-dir / --config",
+                    state.display(),
+                    state.display()
+                )]));
+            }
             // A run replaces the output folder when it ends: a report
             // written into it meanwhile would land in the new folder, made
             // from the old findings. It takes the run's lock and the output

@@ -392,7 +392,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     tracing::debug!(seconds = start.elapsed().as_secs_f64(), "finding rows made");
     step_timed("findings sorted", || findings::sort(&mut rows));
     // Each finding's case status from the ledger, and the cases gone since.
-    let cases = step_timed("case statuses found", || Cases::classify(&prior, &mut rows))?;
+    let cases = step_timed("case statuses found", || {
+        Cases::classify_skipping(&prior, &mut rows, &skipped)
+    })?;
     manifest.cases = Some(cases.counts);
     manifest.disappeared_cases = cases
         .disappeared

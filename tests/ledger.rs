@@ -392,6 +392,36 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
 }
 
+/// A run that skips a rule for a missing optional extract did not look for
+/// its cases: they stay open, not 已消失 (helper-128's audit: closed as
+/// disappeared), and the next run with the extract finds them persisting.
+#[test]
+fn a_skipped_rule_s_open_cases_do_not_disappear() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let lb04 = site.id_of("LB04");
+    let file = site.batch.join("unemployment_202511.csv");
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let config = site.batch.parent().unwrap().join("optional.toml");
+    std::fs::write(
+        &config,
+        "[input]\nmax_reject_rate = 0.50\noptional = [\"unemployment\"]\n",
+    )
+    .unwrap();
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--config").unwrap();
+    args[at + 1] = config.to_str().unwrap().to_string();
+    args.push("--allow-shrink".into());
+    assert_ok(&hedui(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(!site.statuses().contains_key(&lb04));
+    assert_eq!(site.manifest()["cases"]["disappeared"], 0);
+    std::fs::write(&file, saved).unwrap();
+    assert_ok(&site.run());
+    assert_eq!(site.statuses()[&lb04].1, "持续");
+    assert_eq!(site.manifest()["cases"]["disappeared"], 0);
+}
+
 /// A past night run again (an audit): its own outputs are that night's,
 /// but the ledger keeps what the later night found — every case's
 /// evidence, status and last_seen — and only moves first_seen back; a case
@@ -491,6 +521,26 @@ fn report_finds_the_run_s_state_folder_in_its_manifest() {
         assert!(
             std::fs::read(site.out.join(f)).unwrap() == *before,
             "hedui report renders {f} differently"
+        );
+    }
+    // A state folder without the ledger (mistyped, moved) is refused: the
+    // reports would lose every verdict (helper-128's audit: rendered so,
+    // exit 0, the folder made).
+    let typo = site.out.parent().unwrap().join("elsewhere-typo");
+    let o = hedui(&[
+        "report",
+        "--out",
+        site.out.to_str().unwrap(),
+        "--state-dir",
+        typo.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("中没有案件台账"), "{}", stderr(&o));
+    assert!(!typo.exists(), "no folder made");
+    for (f, before) in ["report.xlsx", "report.html"].iter().zip(&reports) {
+        assert!(
+            std::fs::read(site.out.join(f)).unwrap() == *before,
+            "{f} untouched"
         );
     }
 }
@@ -734,13 +784,49 @@ fn fill_report(report: &Path, verdicts: &[(&str, &str, &str)]) {
                 row[n] = note.to_string();
             }
             for (c, cell) in row.iter().enumerate() {
-                if !cell.is_empty() {
+                if let Some(formula) = cell.strip_prefix("formula:") {
+                    // Its result dropped by `drop_formula_results`.
+                    let formula = rust_xlsxwriter::Formula::new(formula).set_result(NO_RESULT);
+                    ws.write_formula(r as u32, c as u16, formula).unwrap();
+                } else if !cell.is_empty() {
                     ws.write_string(r as u32, c as u16, cell).unwrap();
                 }
             }
         }
     }
     wb.save(report).unwrap();
+}
+
+/// What `fill_report` writes as a formula's result, for
+/// `drop_formula_results` to find.
+const NO_RESULT: &str = "HEDUI_NO_RESULT";
+
+/// Rewrites a workbook so that its formulas have no stored result, as a
+/// script such as openpyxl saves them (`<f>…</f><v/>`).
+fn drop_formula_results(path: &Path) {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes).unwrap();
+        let name = part.name().unwrap().to_string();
+        if name.starts_with("xl/worksheets/") {
+            let text = String::from_utf8(bytes).unwrap();
+            bytes = text
+                .replace(&format!("<v>{NO_RESULT}</v>"), "<v/>")
+                .into_bytes();
+        }
+        parts.push((name, bytes));
+    }
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in parts {
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
 }
 
 /// The finding_ids on a sheet of a workbook whose name starts with `prefix`,
@@ -757,6 +843,37 @@ fn sheet_verdicts(report: &Path, prefix: &str) -> BTreeMap<String, String> {
         .iter()
         .map(|r| (r[id].clone(), r.get(verdict).cloned().unwrap_or_default()))
         .collect()
+}
+
+/// A verdict cell holding a formula saved without its result (as a script
+/// such as openpyxl saves one) reads as empty: it is refused, naming the
+/// cell, not taken as clearing the case's verdict (helper-128's audit).
+#[test]
+fn a_formula_without_its_result_is_refused_not_taken_as_empty() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let cb01 = site.id_of("CB01");
+    let report = site.out.join("report.xlsx");
+    // Beside the output folder, where the import finds the state folder.
+    let copies = site.out.parent().unwrap().join("copies");
+    std::fs::create_dir(&copies).unwrap();
+    let filled = copies.join("filled.xlsx");
+    std::fs::copy(&report, &filled).unwrap();
+    fill_report(&filled, &[(&cb01, "属实", "")]);
+    assert_ok(&site.import(&filled));
+    std::fs::copy(&report, &filled).unwrap();
+    fill_report(&filled, &[(&cb01, "formula:=\"待核查\"", "")]);
+    drop_formula_results(&filled);
+    let o = site.import(&filled);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("是未保存结果的公式"), "{err}");
+    assert!(
+        err.contains("!N2") || err.contains("!M2") || err.contains("!O2"),
+        "{err}"
+    );
+    let listed = site.cases(&["--rule", "CB01", "--format", "csv"]);
+    assert!(listed.contains("属实"), "{listed}");
 }
 
 /// Two reviewers fill copies of one report: importing the second copy,

@@ -293,7 +293,11 @@ fn reports_are_masked_by_default_and_byte_identical_across_runs() {
     for f in ["findings.csv", "manifest.json"] {
         std::fs::copy(out.join(f), again.join(f)).unwrap();
     }
-    assert_ok(&hedui(&["report", "--out", again.to_str().unwrap()]));
+    let o = hedui(&["report", "--out", again.to_str().unwrap()]);
+    assert_ok(&o);
+    // The copy has no case ledger beside it: said so, not refused.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("中没有案件台账，报告不含核查结论"), "{err}");
     for f in ["report.xlsx", "report.html"] {
         assert!(
             std::fs::read(out.join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(),

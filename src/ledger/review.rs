@@ -177,6 +177,17 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             continue;
         };
         summary.sheets.push(sheet.clone());
+        // A formula saved without its result (as a script such as openpyxl
+        // saves one) reads as an empty cell: taken so, it would clear the
+        // case's verdict without a word.
+        let formulas = workbook.worksheet_formula(&sheet).ok();
+        let unresolved = |row: u32, col: u32| {
+            cell_text(range.get_value((row, col))).is_some_and(|t| t.is_empty())
+                && formulas
+                    .as_ref()
+                    .and_then(|f| f.get_value((row, col)))
+                    .is_some_and(|f| !f.trim().is_empty())
+        };
         // The verdict and note the workbook was made with (older workbooks
         // have none: every cell then says what the case should hold).
         let shown_cols = header(SHOWN_VERDICT_HEADER).zip(header(SHOWN_NOTE_HEADER));
@@ -220,6 +231,22 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                 }
                 continue;
             };
+            let formula_cells: Vec<u32> = [id_col, verdict_col, note_col]
+                .into_iter()
+                .filter(|&col| unresolved(row, col))
+                .collect();
+            if !formula_cells.is_empty() {
+                for col in formula_cells {
+                    bad(
+                        row,
+                        col,
+                        "是未保存结果的公式，无法读出其内容；请在 Excel 中打开并保存，或直接填写文字",
+                        "holds a formula saved without its result, so its value cannot be read; \
+                         open and save the workbook in Excel, or type the text",
+                    );
+                }
+                continue;
+            }
             if id.is_empty() {
                 if !verdict.is_empty() || !note.is_empty() {
                     bad(
