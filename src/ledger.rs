@@ -1102,10 +1102,10 @@ mod tests {
         // A DQ03 dismissed when its evidence masked the raw IDs it quotes
         // stays dismissed now that they are in full, in a new month's file.
         let masked_then = CaseState {
-            evidence_at_verdict: "身份证号校验位错误，已按姓名唯一修正，原号码：341122********7712（姓名一致，id_number）；请核实".into(),
+            evidence_at_verdict: "身份证号校验位错误，已按姓名唯一修正，原号码：341122********7712（姓名一致，身份证号）；请核实".into(),
             ..case("持续", "不属实", "a:f_202511:8")
         };
-        let in_full = "身份证号校验位错误，已按姓名唯一修正，原号码：「341122196815207712」（姓名一致，id_number）；请核实";
+        let in_full = "身份证号校验位错误，已按姓名唯一修正，原号码：「341122196815207712」（姓名一致，身份证号）；请核实";
         assert_eq!(
             case_status(Some(&masked_then), "a:f_202512:8", in_full),
             "已核销/不属实"

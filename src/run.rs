@@ -1018,7 +1018,6 @@ fn level_label(level: &str) -> &'static str {
     }
 }
 
-/// What is wrong with a bad ID number, for DQ01's evidence.
 /// The Chinese name of a second ID column (`监护人身份证号`) of `extract`.
 fn id_column_label(extract: &str, field: &str) -> String {
     crate::extract::by_name(extract)
@@ -1026,6 +1025,7 @@ fn id_column_label(extract: &str, field: &str) -> String {
         .map_or_else(|| field.to_string(), |f| f.header.to_string())
 }
 
+/// What is wrong with a bad ID number, for DQ01's evidence.
 fn status_label(status: &str, raw: &str) -> &'static str {
     match status {
         "bad_check"
@@ -1328,11 +1328,14 @@ async fn finding_rows(
                 file.value(i),
                 row.value(i)
             ));
+            let column = match field.value(i) {
+                "id_number" => "身份证号".to_string(),
+                other => id_column_label(ex.value(i), other),
+            };
             raws.insert(format!(
-                "{}（姓名{}，{}）",
+                "{}（姓名{}，{column}）",
                 quote_raw(raw_id.value(i).trim()),
                 level_label(&get(&level, i)),
-                field.value(i)
             ));
             least = least.min(score.value(i));
         }
