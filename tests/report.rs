@@ -281,6 +281,13 @@ fn reports_are_masked_by_default_and_byte_identical_across_runs() {
         );
         assert!(xml.contains("<autoFilter ref=\"A1:O"), "sheet{i}");
     }
+    // The summary's counts are numbers, not text Excel flags as such
+    // (helper-128's audit): 本次发现 on row 4.
+    let summary_xml = zip_entry(&xlsx, "xl/worksheets/sheet1.xml");
+    assert!(
+        summary_xml.contains(&format!("<c r=\"B4\"><v>{}</v></c>", found.len())),
+        "{summary_xml}"
+    );
     let core = zip_entry(&xlsx, "docProps/core.xml");
     assert!(
         core.contains("<dcterms:created xsi:type=\"dcterms:W3CDTF\">2025-11-30T00:00:00Z"),

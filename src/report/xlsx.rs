@@ -257,18 +257,30 @@ fn write_summary(
     let s = view::summary(report);
     let m = report.manifest;
     sheet.write_string_with_format(0, 0, "核对结果汇总", &styles.title)?;
-    let facts: [(&str, String); 6] = [
-        ("核对基准日", m.as_of.clone()),
-        ("脱敏", view::masking_note(report.masked).to_string()),
-        ("本次发现", s.total.to_string()),
-        ("其中已核销", s.dismissed.to_string()),
-        ("已消失（上次有、本次无）", s.disappeared.to_string()),
-        ("工具版本", format!("{} {}", m.tool, m.version)),
+    // Counts as numbers (as text, Excel marks each "a number stored as
+    // text"), the rest as text.
+    enum Fact {
+        Text(String),
+        Count(u64),
+    }
+    let facts: [(&str, Fact); 6] = [
+        ("核对基准日", Fact::Text(m.as_of.clone())),
+        (
+            "脱敏",
+            Fact::Text(view::masking_note(report.masked).to_string()),
+        ),
+        ("本次发现", Fact::Count(s.total)),
+        ("其中已核销", Fact::Count(s.dismissed)),
+        ("已消失（上次有、本次无）", Fact::Count(s.disappeared)),
+        ("工具版本", Fact::Text(format!("{} {}", m.tool, m.version))),
     ];
     let mut row = 1u32;
     for (label, value) in &facts {
         sheet.write_string(row, 0, *label)?;
-        sheet.write_string(row, 1, value)?;
+        match value {
+            Fact::Text(text) => sheet.write_string(row, 1, text)?,
+            Fact::Count(n) => sheet.write_number(row, 1, *n as f64)?,
+        };
         row += 1;
     }
 
@@ -340,7 +352,11 @@ fn write_summary(
     let mut widths = vec![12usize; header.len().max(input_header.len())];
     for (label, value) in &facts {
         widths[0] = widths[0].max(display_width(label));
-        widths[1] = widths[1].max(display_width(value).min(24));
+        let shown = match value {
+            Fact::Text(text) => display_width(text),
+            Fact::Count(n) => n.to_string().len(),
+        };
+        widths[1] = widths[1].max(shown.min(24));
     }
     for (c, h) in header.iter().enumerate() {
         widths[c] = widths[c].max(display_width(h));
