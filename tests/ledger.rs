@@ -329,6 +329,30 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
 /// A sheet of findings whose header row a reviewer changed (核查结论
 /// renamed) was passed over and its verdicts lost, exit 0: the import is
 /// refused, naming the sheet and the missing header.
+/// Another county's workbook (none of its finding_ids in this ledger):
+/// said so in a line of its own, and its bad cells listed up to fifty, the
+/// rest counted (helper-128's audit: a line for each of them, no more).
+#[test]
+fn a_workbook_of_another_ledger_is_named_as_such_and_its_list_capped() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let ids: Vec<String> = (0..60)
+        .map(|i| format!("{:016x}", 0xabc0_0000_u64 + i))
+        .collect();
+    let rows: Vec<ReviewRow> = ids.iter().map(|id| (id.as_str(), "属实", "")).collect();
+    let report = site.report(&[("CB01 收入超标", &rows)]);
+    let o = site.import(&report);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("60 处错误，未导入任何结论"), "{err}");
+    assert!(
+        err.contains("此工作簿的 finding_id 都不在本台账中"),
+        "{err}"
+    );
+    assert_eq!(err.matches("台账中没有 finding_id").count(), 50, "{err}");
+    assert!(err.contains("另有 10 处错误未列出"), "{err}");
+}
+
 #[test]
 fn a_sheet_with_a_changed_header_row_imports_nothing() {
     let site = Site::new();

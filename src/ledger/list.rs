@@ -30,7 +30,12 @@ impl CaseFilter {
             .as_deref()
             .is_none_or(|s| c.status == s || c.row.case_status.starts_with(s))
             && matches(&self.rule, &c.row.rule)
-            && matches(&self.township, &c.row.township)
+            // The reports' label for findings without a township names them too.
+            && self
+                .township
+                .as_deref()
+                .map(|t| if t == crate::report::view::NO_TOWNSHIP { "" } else { t })
+                .is_none_or(|t| t == c.row.township)
             && self
                 .verdict
                 .as_deref()
@@ -269,6 +274,20 @@ mod tests {
             }
             .holds(&c)
         );
+        // A finding without a township, by the reports' label for it or
+        // by an empty value (helper-128's audit: the label found none).
+        let nowhere = Case {
+            row: FindingRow::default(),
+            ..Case::default()
+        };
+        for label in ["（无乡镇）", ""] {
+            let filter = CaseFilter {
+                township: Some(label.into()),
+                ..CaseFilter::default()
+            };
+            assert!(filter.holds(&nowhere), "{label}");
+            assert!(!filter.holds(&c), "{label}");
+        }
     }
 
     #[test]

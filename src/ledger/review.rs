@@ -75,6 +75,9 @@ fn cell_name(row: u32, col: u32) -> String {
     format!("{}{}", column_letters(col), row + 1)
 }
 
+/// How many bad cells an import that fails names one by one.
+const MAX_LISTED_PROBLEMS: usize = 50;
+
 /// A cell as text; `None` for a kind of value no column here takes.
 fn cell_text(cell: Option<&Data>) -> Option<String> {
     Some(match cell {
@@ -131,6 +134,8 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
     })?;
     let mut summary = ImportSummary::default();
     let mut problems = Vec::new();
+    // Rows whose finding_id is well formed but not in the ledger.
+    let mut unknown = 0usize;
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     for sheet in workbook.sheet_names() {
         let range = match workbook.worksheet_range(&sheet) {
@@ -265,6 +270,7 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                 // else in the cell (an ID number or a name pasted over it)
                 // is not repeated.
                 if crate::report::findings::is_finding_id(&id) {
+                    unknown += 1;
                     bad(
                         row,
                         id_col,
@@ -345,7 +351,22 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             problems.len(),
             problems.len()
         )];
-        lines.extend(problems);
+        if unknown > 0 && unknown == summary.rows {
+            lines.push(
+                "此工作簿的 finding_id 都不在本台账中：它可能是另一个县或另一套状态目录的报告，请检查 --state-dir / --config / \
+                 none of this workbook's finding_ids is in this ledger: it may be another county's report, or the state \
+                 folder is not the run's; check --state-dir / --config"
+                    .to_string(),
+            );
+        }
+        // Each bad cell is named, up to a screenful; the rest counted.
+        let more = problems.len().saturating_sub(MAX_LISTED_PROBLEMS);
+        lines.extend(problems.into_iter().take(MAX_LISTED_PROBLEMS));
+        if more > 0 {
+            lines.push(format!(
+                "……另有 {more} 处错误未列出 / … and {more} more not listed"
+            ));
+        }
         return Err(input_error(lines));
     }
 
