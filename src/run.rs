@@ -816,14 +816,28 @@ fn get(a: &StringArray, i: usize) -> String {
 async fn roster_homes(
     ctx: &SessionContext,
 ) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
-    let mut homes = BTreeMap::new();
-    if !ctx.table_exist("roster")? {
-        return Ok(homes);
+    person_places(ctx, "roster", "household_id", "household_id").await
+}
+
+/// The household (a column or a literal), township and village of each
+/// person's first row of `table` in the order `order_by`, by person; empty
+/// when the batch has no such table.
+async fn person_places(
+    ctx: &SessionContext,
+    table: &str,
+    household: &str,
+    order_by: &str,
+) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
+    let mut places = BTreeMap::new();
+    if !ctx.table_exist(table)? {
+        return Ok(places);
     }
     let batch = engine::query_batch(
         ctx,
-        "SELECT person_id, household_id, township, village FROM roster
-         WHERE person_id IS NOT NULL ORDER BY person_id, household_id",
+        &format!(
+            "SELECT person_id, CAST({household} AS VARCHAR) AS household_id, township, village \
+             FROM {table} WHERE person_id IS NOT NULL ORDER BY person_id, {order_by}"
+        ),
     )
     .await?;
     let (p, h, t, v) = (
@@ -833,11 +847,11 @@ async fn roster_homes(
         strings(&batch, "village")?,
     );
     for i in 0..batch.num_rows() {
-        homes
+        places
             .entry(get(&p, i))
             .or_insert_with(|| (get(&h, i), get(&t, i), get(&v, i)));
     }
-    Ok(homes)
+    Ok(places)
 }
 
 /// The configured township standards whose township is in neither the
@@ -895,28 +909,13 @@ async fn housing_row_places(
 async fn housing_person_places(
     ctx: &SessionContext,
 ) -> datafusion::error::Result<BTreeMap<String, (String, String, String)>> {
-    let mut places = BTreeMap::new();
-    if !ctx.table_exist("housing_safety")? {
-        return Ok(places);
-    }
-    let batch = engine::query_batch(
+    person_places(
         ctx,
-        "SELECT person_id, township, village FROM housing_safety
-         WHERE person_id IS NOT NULL
-         ORDER BY person_id, assess_date DESC NULLS LAST, \"_ord\" DESC",
+        "housing_safety",
+        "''",
+        "assess_date DESC NULLS LAST, \"_ord\" DESC",
     )
-    .await?;
-    let (p, t, v) = (
-        strings(&batch, "person_id")?,
-        strings(&batch, "township")?,
-        strings(&batch, "village")?,
-    );
-    for i in 0..batch.num_rows() {
-        places
-            .entry(get(&p, i))
-            .or_insert_with(|| (String::new(), get(&t, i), get(&v, i)));
-    }
-    Ok(places)
+    .await
 }
 
 /// `household` (a column or a literal), township and village of each row of
