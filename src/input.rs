@@ -738,6 +738,19 @@ fn load_file(
                     account.unknown_columns.push(col);
                 }
             }
+            // Values under the empty header cells after the last named one
+            // (a column a department added without naming it, a workbook's
+            // cell typed beside its row): not read, as an unknown column's
+            // are, and listed as one, not passed over without a word.
+            for c in map.named_width..map.width {
+                let filled = chunk_rows
+                    .iter()
+                    .any(|r| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()));
+                let col = format!("（无表头）第 {} 列", c + 1);
+                if filled && !account.unknown_columns.contains(&col) {
+                    account.unknown_columns.push(col);
+                }
+            }
             account.rows_read += (chunk_rows.len() + skipped.len()) as u64;
             account.rows_skipped += skipped.len() as u64;
             for s in &skipped {

@@ -1545,6 +1545,46 @@ fn a_row_a_later_file_issues_again_raises_its_dq01_or_dq04_once() {
     );
 }
 
+/// A value under an empty header cell after the header's last named one
+/// (a trailing comma on the header, a column added without a name) is not
+/// read, and the column is listed with the unknown ones, not passed over
+/// (helper-127's audit: dropped without a word, in a workbook and here).
+#[test]
+fn a_column_without_a_header_that_holds_values_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    std::fs::write(
+        input.join("pension_202512.csv"),
+        "姓名,身份证号,发放月份,发放金额（元）,\n\
+         张三,341122198202030027,202511,100.00,补发\n\
+         李四,341122198202040025,202511,100.00,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
+    let file = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "pension_202512.csv")
+        .unwrap();
+    assert_eq!(file["rows_accepted"], 2, "{file}");
+    assert_eq!(
+        file["unknown_columns"],
+        serde_json::json!(["（无表头）第 5 列"]),
+        "{file}"
+    );
+    // The sample's own pension file has no such column.
+    let own = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "pension_202511.csv")
+        .unwrap();
+    assert_eq!(own["unknown_columns"], serde_json::json!([]), "{own}");
+}
+
 /// A second ID column (a guardian's, a head's) whose number is invalid and
 /// cannot be repaired, or destroyed by scientific notation, raises the
 /// row's DQ01 or DQ04 as the row's own ID would (helper-125's audit: such
