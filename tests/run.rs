@@ -1562,13 +1562,7 @@ fn a_column_without_a_header_that_holds_values_is_listed() {
     .unwrap();
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
-    let m: serde_json::Value = serde_json::from_str(&read(out.join("manifest.json"))).unwrap();
-    let file = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file"] == "pension_202512.csv")
-        .unwrap();
+    let file = manifest_input(&out, "pension_202512.csv");
     assert_eq!(file["rows_accepted"], 2, "{file}");
     assert_eq!(
         file["unknown_columns"],
@@ -1576,12 +1570,7 @@ fn a_column_without_a_header_that_holds_values_is_listed() {
         "{file}"
     );
     // The sample's own pension file has no such column.
-    let own = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file"] == "pension_202511.csv")
-        .unwrap();
+    let own = manifest_input(&out, "pension_202511.csv");
     assert_eq!(own["unknown_columns"], serde_json::json!([]), "{own}");
 }
 
