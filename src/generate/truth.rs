@@ -255,8 +255,14 @@ pub fn rule_findings(world: &World, v: &Visible) -> BTreeSet<TruthFinding> {
         {
             add("CB01", hid, p);
         }
+        // DQ05: every member with an income made it fire; the smallest ID.
+        let earners: Vec<usize> = ms
+            .iter()
+            .copied()
+            .filter(|&p| inc.income_of(p) > 0)
+            .collect();
         if income * 10 > (hh.declared_income as i128) * SCALE * 13
-            && let Some(p) = pick_member(world, ms, |p| inc.income_of(p))
+            && let Some(p) = smallest_id(world, &earners)
         {
             add("DQ05", hid, p);
         }

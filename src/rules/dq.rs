@@ -11,16 +11,17 @@ use super::{
 
 /// DQ05 申报收入不符: a roster household's computed income exceeds its
 /// declared income by more than the margin; about the member whose income
-/// made it fire: the highest earner, as for CB01 (ties: the smallest ID).
+/// made it fire, and of several such members the smallest ID (rules.md:
+/// "several: the smallest ID"; only CB01 names the highest earner).
 pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
     let sql = blocks.query(
         &["households", "household_income", "member_income"],
         &[(
             "earner",
-            // Like CB01, an income rule: the highest earner (ties: the smallest ID).
+            // Every member with an income made it fire: the smallest ID.
             "SELECT household_id, person_id, name, person_method, \
-               ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY income_scaled DESC, person_id) AS rn \
+               ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY person_id) AS rn \
              FROM member_income WHERE income_scaled > 0"
                 .into(),
         )],
@@ -170,8 +171,9 @@ mod tests {
             ],
         );
         let found = dq05(&ctx, &params()).await.unwrap();
-        // About the highest earner (P2), not the smallest ID (P1).
-        assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
+        // Both members' incomes made it fire: the smallest ID (P1), though
+        // P2 earns more (CB01 alone names the highest earner).
+        assert_eq!(subjects(&found), vec![(Some("H1"), Some(P1))]);
         assert_eq!(
             found[0].evidence,
             "核算家庭月收入 1300.01 元 > 申报 1000.00 元 × 1.3 = 1300.00 元（工资 1300.01 元/月）"
