@@ -183,15 +183,21 @@ fn is_id_like(cell: &str) -> bool {
 /// and are rare in given names.
 const HEADER_WORD_CHARS: &str = "额期号码称类型状态费址注员证件卡因构办记录序编准间项籍别龄险务式量率例值计总收支付度区县镇乡村街院校份备否单部门位用数级日人";
 
-/// The 300 most frequent surnames and the compound ones
-/// (data/gen_surnames.csv, see data/SOURCES.md).
+/// The 300 most frequent surnames (data/gen_surnames.csv) and every
+/// compound one (data/compound_surnames.txt; see data/SOURCES.md).
 fn common_surnames() -> &'static [&'static str] {
     static SURNAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     SURNAMES.get_or_init(|| {
-        include_str!("../../data/gen_surnames.csv")
+        let frequent = include_str!("../../data/gen_surnames.csv")
             .lines()
             .skip(1)
-            .filter_map(|l| l.split(',').next())
+            .filter_map(|l| l.split(',').next());
+        let compound = include_str!("../../data/compound_surnames.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'));
+        frequent
+            .chain(compound)
+            .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect()
     })

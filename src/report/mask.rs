@@ -161,7 +161,16 @@ pub fn mask_label(label: &str) -> String {
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         if !run.is_empty() {
-            out.push_str(&crate::extract::header_for_message(run, false));
+            let masked = crate::extract::header_for_message(run, false);
+            // A household's sheet: a name and 户 (`欧阳锋华户`), the name
+            // judged alone where the whole does not read as one.
+            match run.strip_suffix('户') {
+                Some(name) if masked == *run && !name.is_empty() => {
+                    out.push_str(&crate::extract::header_for_message(name, false));
+                    out.push('户');
+                }
+                _ => out.push_str(&masked),
+            }
             run.clear();
         }
     };
@@ -825,6 +834,11 @@ mod tests {
         ] {
             assert_eq!(mask_label(kept), kept);
         }
+        // A four-character name and 户, a compound surname.
+        assert_eq!(mask_label("欧阳锋华户"), "欧**华户");
+        assert_eq!(mask_label("司马懿德户"), "司**德户");
+        assert_eq!(mask_label("慕容复兴"), "慕**兴");
+        assert_eq!(mask_label("慕容复户"), "慕**户");
         assert_eq!(
             mask_sources("pension:pension_张三明.csv:3;housing_safety:h.xlsx:王芳户!4"),
             "pension:pension_张*明.csv:3;housing_safety:h.xlsx:王*户!4"
