@@ -67,7 +67,7 @@ pub enum Command {
         as_of: Option<chrono::NaiveDate>,
         /// Worker threads for reading, resolving and the query engine;
         /// default: the number of cores.
-        #[arg(long, value_parser = at_least_one)]
+        #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
         threads: Option<usize>,
         /// Show ID numbers and names in full in report.xlsx and report.html
         /// (masked by default, e.g. 110105********1234, 张*明). The manifest
@@ -138,7 +138,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = hedui::generate::Scale::Small)]
         scale: hedui::generate::Scale,
         /// Random seed: the same seed gives the same county.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         seed: u64,
         /// The as-of date the county is built around (YYYY-MM-DD).
         #[arg(long, value_parser = date)]

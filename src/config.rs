@@ -204,7 +204,7 @@ impl Default for RulesConfig {
 /// A config that could not be used; exit code 3.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("无法读取配置文件 {path}：{source} / cannot read config file {path}: {source}")]
+    #[error("无法读取配置文件 {path}：{zh} / cannot read config file {path}: {source}", zh = crate::error::io_zh(source))]
     Read {
         path: String,
         source: std::io::Error,
@@ -252,7 +252,7 @@ impl Config {
     pub fn parse(text: &str, shown: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: shown.to_string(),
-            message: e.to_string(),
+            message: format!("{}\n{e}", parse_error_zh(text, &e)),
         })?;
         config.state_dir = config
             .state_dir
@@ -422,6 +422,12 @@ fn alias_collisions(
     for (field, headers) in aliases {
         for alias in headers {
             let key = header_key(alias);
+            if key.is_empty() {
+                out.push(format!(
+                    "extracts.{name}.aliases.{field}：别名不能为空 / an alias must not be empty"
+                ));
+                continue;
+            }
             match owner.get(&key) {
                 Some(other) if *other != field.as_str() => out.push(format!(
                     "extracts.{name}.aliases.{field}：别名「{alias}」已是字段 {other} 的表头 / \
@@ -451,6 +457,79 @@ pub fn is_rule_code(code: &str) -> bool {
 
 /// Whether `v` has no more than `places` decimals (as a config's TOML
 /// number is written: `0.7` is 0.69999… as a float, and has one).
+/// What a TOML error means, in Chinese, with the line and the key (as
+/// `rules.unemployed_months`) where the parser points at one: the parser's
+/// own message (English, Rust's type names) follows it.
+fn parse_error_zh(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message();
+    // serde's wording: `unknown field `x``, `invalid type: string "八百",
+    // expected f64`, `invalid value: integer `-1`, expected u32`,
+    // `unknown variant `ssd`, expected one of …`.
+    let expected = message.rsplit_once("expected ").map(|(_, x)| x);
+    let wanted = match expected {
+        Some(x) if x.starts_with('u') && x[1..].parse::<u32>().is_ok() => "非负整数",
+        Some(x) if x.starts_with('i') && x[1..].parse::<u32>().is_ok() => "整数",
+        Some(x) if x.starts_with('f') && x[1..].parse::<u32>().is_ok() => "数",
+        Some("a boolean") => "true 或 false",
+        Some("a string") => "文本（加引号）",
+        Some(x) if x.contains("sequence") => "列表（[…]）",
+        Some(x) if x.contains("map") => "表",
+        _ => "",
+    };
+    let what = if message.starts_with("unknown field") {
+        "未知的键（键名写错了？可用的键见 hedui example-config）".to_string()
+    } else if message.starts_with("unknown variant") {
+        "不是可选的取值之一（可选值见下方英文说明）".to_string()
+    } else if message.starts_with("missing field") {
+        "缺少必需的键".to_string()
+    } else if message.contains("duplicate key") {
+        "键重复出现".to_string()
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        if wanted.is_empty() {
+            "取值的类型或范围不对".to_string()
+        } else {
+            format!("取值无效，应为{wanted}")
+        }
+    } else {
+        "TOML 语法错误".to_string()
+    };
+    let Some(span) = e.span() else {
+        return what;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    // The table the line is in: the last `[header]` above it.
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| {
+            l.trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+        });
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let key = match (table, key) {
+        (Some(t), Some(k)) if !t.is_empty() => format!("{t}.{k}"),
+        (_, Some(k)) => k.to_string(),
+        (Some(t), None) if !t.is_empty() => format!("[{t}]"),
+        _ => String::new(),
+    };
+    if key.is_empty() {
+        format!("第 {line_no} 行：{what}")
+    } else {
+        format!("第 {line_no} 行 {key}：{what}")
+    }
+}
+
 fn has_places(v: f64, places: i32) -> bool {
     let scaled = v * 10f64.powi(places);
     (scaled - scaled.round()).abs() <= 1e-9 * scaled.abs().max(1.0)
@@ -459,6 +538,39 @@ fn has_places(v: f64, places: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parser's refusals are explained in Chinese with the line and the
+    /// dotted key, before its own English message.
+    #[test]
+    fn a_config_the_parser_refuses_is_explained_in_chinese_with_its_key() {
+        let zh = |text: &str| match Config::parse(text, "c.toml") {
+            Err(ConfigError::Parse { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        let m = zh("[rules]\nstandard = 800.0\nunemployed_months = -1\n");
+        assert!(
+            m.starts_with("第 3 行 rules.unemployed_months：取值无效，应为非负整数\n"),
+            "{m}"
+        );
+        assert!(m.contains("expected u32"), "{m}");
+        let m = zh("foo = 1\n");
+        assert!(m.starts_with("第 1 行 foo：未知的键"), "{m}");
+        let m = zh("[rules]\nstandard = \"八百\"\n");
+        assert!(
+            m.starts_with("第 2 行 rules.standard：取值无效，应为数"),
+            "{m}"
+        );
+        let m = zh("[engine]\ntables = \"ssd\"\n");
+        assert!(
+            m.starts_with("第 2 行 engine.tables：不是可选的取值之一"),
+            "{m}"
+        );
+        let m = zh("[rules]\nstandard = 800.0\nstandard = 900.0\n");
+        assert!(m.starts_with("第 3 行 rules.standard：键重复出现"), "{m}");
+        let m = zh("[rules\n");
+        assert!(m.starts_with("第 1 行"), "{m}");
+        assert!(m.contains("TOML 语法错误"), "{m}");
+    }
 
     #[test]
     fn example_config_parses_to_the_defaults_it_documents() {
@@ -614,6 +726,13 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("病人姓名") && p.contains("already a header"))
         );
+        // An empty alias (or one of blanks) matches no header.
+        let text = "[extracts.contribution.aliases]\nperiod = [\"\", \" \"]\n";
+        let Err(ConfigError::Invalid { problems, .. }) = Config::parse(text, "t.toml") else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("extracts.contribution.aliases.period：别名不能为空"));
         // New headers, and a field's own header, are fine.
         let text = "[extracts.medical_settlement.aliases]\n\
                     name = [\"病人姓名\", \"姓名\"]\nid_number = [\"证件号码\"]\n";

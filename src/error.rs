@@ -39,6 +39,22 @@ impl HeduiError {
     }
 }
 
+/// What an I/O error means, in Chinese, for the Chinese half of a message
+/// (the system's own English wording follows in the English half).
+pub fn io_zh(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "文件或目录不存在",
+        ErrorKind::PermissionDenied => "没有访问权限",
+        ErrorKind::IsADirectory => "这是目录，不是文件",
+        ErrorKind::NotADirectory => "路径中有一段是文件而不是目录",
+        ErrorKind::InvalidData | ErrorKind::UnexpectedEof => "内容无法识别或不完整",
+        ErrorKind::StorageFull => "磁盘已满",
+        ErrorKind::ReadOnlyFilesystem => "文件系统只读",
+        _ => "读写出错",
+    }
+}
+
 impl From<std::io::Error> for HeduiError {
     fn from(e: std::io::Error) -> Self {
         HeduiError::Internal(format!("输出写入失败 / writing output failed: {e}"))

@@ -88,6 +88,66 @@ pub enum EvaluateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The truth was generated for another batch than the run read.
+    #[error(
+        "真值 {truth} 不属于 {run} 的这次运行（{zh}），未评估 / the truth {truth} is not of the run in {run} ({en}): not evaluated"
+    )]
+    Mismatch {
+        truth: PathBuf,
+        run: PathBuf,
+        zh: String,
+        en: String,
+    },
+}
+
+/// Refuses a truth generated for another batch than the run's: its as-of
+/// date, or files the run did not read (truth/meta.json against the run's
+/// manifest.json; either missing, nothing to compare).
+fn check_truth_is_the_run_s(truth_dir: &Path, run_dir: &Path) -> Result<(), EvaluateError> {
+    let read = |path: PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
+    let (Some(meta), Some(manifest)) = (
+        read(truth_dir.join("meta.json")),
+        read(run_dir.join("manifest.json")),
+    ) else {
+        return Ok(());
+    };
+    let mismatch = |zh: String, en: String| EvaluateError::Mismatch {
+        truth: truth_dir.to_path_buf(),
+        run: run_dir.to_path_buf(),
+        zh,
+        en,
+    };
+    if let (Some(t), Some(r)) = (meta["as_of"].as_str(), manifest["as_of"].as_str())
+        && t != r
+    {
+        return Err(mismatch(
+            format!("真值的 as-of 日期为 {t}，运行的为 {r}"),
+            format!("the truth's as-of date is {t}, the run's {r}"),
+        ));
+    }
+    let files = |v: &serde_json::Value, list: &str| -> std::collections::BTreeSet<String> {
+        v[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["file"].as_str().map(str::to_string))
+            .collect()
+    };
+    let read_files = files(&manifest, "inputs");
+    let unread: Vec<String> = files(&meta, "files")
+        .into_iter()
+        .filter(|f| !read_files.contains(f))
+        .collect();
+    if !unread.is_empty() {
+        let shown = unread.join(", ");
+        return Err(mismatch(
+            format!("运行没有读取真值所对应的文件：{shown}"),
+            format!("the run did not read the truth's files: {shown}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A CSV file as rows of named columns (a UTF-8 BOM is allowed).
@@ -279,6 +339,7 @@ fn finding_key(
 /// Compare RUN_DIR/links.csv and RUN_DIR/findings.csv with TRUTH_DIR and
 /// write RUN_DIR/evaluation.json.
 pub fn evaluate(truth_dir: &Path, run_dir: &Path) -> Result<Evaluation, EvaluateError> {
+    check_truth_is_the_run_s(truth_dir, run_dir)?;
     // Links: both files streamed, each row kept as 128-bit digests (a
     // city's links are tens of millions of rows: as text they would not fit).
     let (truth_links, corruptions) = truth_links(&truth_dir.join("links.csv"))?;

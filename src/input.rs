@@ -301,8 +301,9 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
             inputs.problems.push(InputProblem {
                 file: dir.display().to_string(),
                 message: format!(
-                    "无法读取输入目录 {dir}：{e} / cannot read the input folder {dir}: {e}",
-                    dir = dir.display()
+                    "无法读取输入目录 {dir}：{zh} / cannot read the input folder {dir}: {e}",
+                    dir = dir.display(),
+                    zh = crate::error::io_zh(&e)
                 ),
             });
             return inputs;

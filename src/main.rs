@@ -169,9 +169,14 @@ fn usage_error(e: clap::Error) -> ! {
         Some(ContextValue::Strings(args)) => args.iter().map(String::as_str).collect(),
         _ => Vec::new(),
     };
-    // Options only (`--threads <THREADS>`): an unexpected argument is
-    // the value itself.
-    let options: Vec<&str> = options.into_iter().filter(|a| a.starts_with('-')).collect();
+    // An unexpected argument is what was typed: named only when it is an
+    // option (`--bogus`). Other errors name the arguments themselves
+    // (`--out <OUT>`, `<REPORT>`).
+    let options: Vec<&str> = if e.kind() == ErrorKind::UnknownArgument {
+        options.into_iter().filter(|a| a.starts_with('-')).collect()
+    } else {
+        options
+    };
     let options = options.join(" ");
     // `what` and, when one is named, `：option` (`: option` in English).
     let with_options = |what: &str, colon: &str| {
@@ -181,10 +186,16 @@ fn usage_error(e: clap::Error) -> ! {
             format!("{what}{colon}{options}")
         }
     };
-    let zh = with_options(
-        &format!("命令行用法错误：{}", usage_error_zh(e.kind())),
-        "：",
-    );
+    // clap reports an option given twice as a conflict with itself.
+    let repeated = e.kind() == ErrorKind::ArgumentConflict
+        && e.get(ContextKind::PriorArg).is_some()
+        && e.get(ContextKind::PriorArg) == e.get(ContextKind::InvalidArg);
+    let what = if repeated {
+        "参数不能重复使用"
+    } else {
+        usage_error_zh(e.kind())
+    };
+    let zh = with_options(&format!("命令行用法错误：{what}"), "：");
     if json_asked(std::env::args_os().skip(1)) {
         init_logging(LogFormat::Json);
         let what = e.kind().as_str().unwrap_or("usage error");
@@ -416,6 +427,12 @@ fn run(command: Command) -> Result<(), HeduiError> {
                     mask_ids_in(&ignored.join(", "))
                 );
             }
+            // What the manifest's problems say of a run that finished: a
+            // township standard that matched nothing, rules skipped, a
+            // shrink let through.
+            for problem in &summary.manifest.problems {
+                sayln!("  注意 note：{}", mask_ids_in(problem));
+            }
             Ok(())
         }
         Command::Review {
@@ -515,6 +532,9 @@ fn run(command: Command) -> Result<(), HeduiError> {
             as_of,
             out,
         } => {
+            if let Some(file) = hedui::report::output::file_on_path(&out) {
+                return Err(hedui::report::output::not_a_folder(&file));
+            }
             let opts = generate::GenerateOptions {
                 scale,
                 seed,

@@ -252,7 +252,11 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     } else {
         let mut gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
         if !opts.allow_shrink {
-            gate.extend(shrink.iter().cloned());
+            gate.extend(shrink.iter().map(|line| {
+                format!(
+                    "{line}；确认无误可加 --allow-shrink 重新运行 / if this is right, rerun with --allow-shrink"
+                )
+            }));
         }
         (!gate.is_empty()).then_some(("stopped", HeduiError::Gate(gate)))
     };

@@ -1337,6 +1337,12 @@ fn a_township_standard_for_no_township_is_warned_about() {
     let about: Vec<&String> = problems.iter().filter(|p| p.contains("乡镇标准")).collect();
     assert_eq!(about.len(), 1, "{problems:?}");
     assert!(about[0].contains("township_standard.城关 "), "{}", about[0]);
+    // Said where the operator looks, too: the run's summary.
+    let stdout = String::from_utf8_lossy(&o.output.stdout);
+    assert!(
+        stdout.contains("注意 note：乡镇标准「城关」未匹配"),
+        "{stdout}"
+    );
 }
 
 /// A link to nothing named like an extract cannot be read: the batch fails

@@ -296,12 +296,16 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
                 ("王小明", "", ""),
             ],
         ),
+        // A sheet named after a household is named masked.
+        ("司马懿德户", &[("fffffffffffffffe", "属实", "")]),
     ]);
     let o = site.import(&report);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
+    assert!(err.contains("司**德户!D2"), "{err}");
+    assert!(!err.contains("司马懿德"), "{err}");
     assert!(
-        err.contains("5 处错误") && err.contains("nothing imported"),
+        err.contains("6 处错误") && err.contains("nothing imported"),
         "{err}"
     );
     assert!(err.contains("CB01 收入超标!B3：核查结论只能是"), "{err}");
@@ -351,6 +355,27 @@ fn a_workbook_of_another_ledger_is_named_as_such_and_its_list_capped() {
     );
     assert_eq!(err.matches("台账中没有 finding_id").count(), 50, "{err}");
     assert!(err.contains("另有 10 处错误未列出"), "{err}");
+}
+
+/// A workbook path mistyped, a folder, or a file that is no workbook is
+/// named as such, not taken for a missing ledger.
+#[test]
+fn a_workbook_path_that_is_no_workbook_is_named_as_such() {
+    let site = Site::new();
+    for (path, fragment) in [
+        (
+            site.out.join("nosuch.xlsx"),
+            "无法读取工作簿（文件或目录不存在）",
+        ),
+        (site.batch.clone(), "不是文件"),
+        (site.batch.join("property_202511.csv"), "不是 xlsx 工作簿"),
+    ] {
+        let o = site.import(&path);
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(fragment), "{err}");
+        assert!(!err.contains("台账"), "{err}");
+    }
 }
 
 #[test]
@@ -608,7 +633,11 @@ fn a_shrunken_extract_stops_the_run_unless_allowed() {
     assert_ok(&o);
     let m = site.manifest();
     assert_eq!(m["allow_shrink"], true);
-    assert!(m["problems"].to_string().contains("--allow-shrink"), "{m}");
+    let problems = m["problems"].to_string();
+    assert!(
+        problems.contains("已用 --allow-shrink 放行") && !problems.contains("确认无误"),
+        "{m}"
+    );
     // The shrunken batch is the new baseline: the same batch runs again.
     assert_ok(&site.run());
 }

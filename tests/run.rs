@@ -1273,6 +1273,28 @@ fn an_output_folder_that_would_lose_other_files_is_refused() {
         "state_dir",
     );
 
+    // An output folder below a file (a typo in the path): the user's to
+    // mend (exit 2), not an internal error; generate says so too.
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    refused(
+        &run_batch(&batch, &file.join("out"), "2"),
+        "是文件而不是目录",
+    );
+    refused(
+        &common::hedui(&[
+            "generate",
+            "--scale",
+            "tiny",
+            "--as-of",
+            "2025-11-30",
+            "--out",
+            file.to_str().unwrap(),
+        ]),
+        "是文件而不是目录",
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+
     // An empty folder, then the same folder again; validate keeps off it.
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();

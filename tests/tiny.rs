@@ -61,6 +61,52 @@ fn tiny_county_scores_against_its_truth() {
     assert_eq!(findings["false_negative"], 0, "{}", e["findings"]);
 }
 
+/// The truth of another generated county (another seed's files, another
+/// as-of date) is refused (exit 4), not scored as a run gone wrong.
+#[test]
+fn evaluate_refuses_the_truth_of_another_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_tiny(&out);
+    let truth = dir.path().join("truth");
+    std::fs::create_dir(&truth).unwrap();
+    for f in ["links.csv", "findings.csv"] {
+        std::fs::copy(tiny().join("truth").join(f), truth.join(f)).unwrap();
+    }
+    let meta = std::fs::read_to_string(tiny().join("truth/meta.json")).unwrap();
+    let evaluate = || {
+        hedui(&[
+            "evaluate",
+            "--truth",
+            truth.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    for (from, to, fragment) in [
+        (
+            "\"roster_202511.tsv\"",
+            "\"roster_202512.tsv\"",
+            "roster_202512.tsv",
+        ),
+        (
+            "\"as_of\": \"2025-11-30\"",
+            "\"as_of\": \"2025-10-31\"",
+            "2025-10-31",
+        ),
+    ] {
+        assert!(meta.contains(from), "{from}");
+        std::fs::write(truth.join("meta.json"), meta.replace(from, to)).unwrap();
+        let o = evaluate();
+        assert_eq!(o.status.code(), Some(4));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("不属于") && err.contains(fragment), "{err}");
+        assert!(!out.join("evaluation.json").exists());
+    }
+    std::fs::write(truth.join("meta.json"), meta).unwrap();
+    assert_ok(&evaluate());
+}
+
 /// A truth folder that is not there: exit 4, the file named in Chinese and
 /// English.
 #[test]

@@ -388,6 +388,41 @@ fn values_no_command_can_use_are_usage_errors() {
             vec!["cases", "--out", out, "--bogus"],
             "命令行用法错误：无法识别的参数",
         ),
+        // A negative number is a bad value of its option, not a stray
+        // argument.
+        (
+            vec!["run", "--input", "x", "--out", out, "--threads", "-1"],
+            "命令行用法错误：参数取值无效：--threads",
+        ),
+        (
+            vec![
+                "generate",
+                "--out",
+                out,
+                "--as-of",
+                "2025-11-30",
+                "--seed",
+                "-5",
+            ],
+            "命令行用法错误：参数取值无效：--seed",
+        ),
+        // A flag given twice, and a missing positional argument, named.
+        (
+            vec![
+                "run",
+                "--input",
+                "x",
+                "--out",
+                out,
+                "--unmasked",
+                "--unmasked",
+            ],
+            "命令行用法错误：参数不能重复使用：--unmasked",
+        ),
+        (
+            vec!["review", "import"],
+            "命令行用法错误：缺少必需的参数：<REPORT>",
+        ),
         (vec!["frobnicate"], "命令行用法错误：无法识别的子命令"),
         (vec![], "命令行用法错误：缺少子命令"),
         (vec!["cases", "--out", out, "--status", "bogus"], "已消失"),

@@ -51,6 +51,9 @@ impl RunLock {
         let path = crate::report::output::sibling(&out, "lock");
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::report::output::create_dirs_owner_only(parent).map_err(|e| {
+                if let Some(file) = crate::report::output::file_on_path(parent) {
+                    return crate::report::output::not_a_folder(&file);
+                }
                 HeduiError::Internal(format!(
                     "无法创建目录 {p} / cannot create the folder {p}: {e}",
                     p = parent.display()
@@ -103,6 +106,9 @@ impl RunLock {
 
 /// A lock file that could not be opened or its folder made.
 fn open_error(path: &Path, e: std::io::Error) -> HeduiError {
+    if let Some(file) = path.parent().and_then(crate::report::output::file_on_path) {
+        return crate::report::output::not_a_folder(&file);
+    }
     HeduiError::Internal(format!(
         "无法打开锁文件 {} / cannot open the lock file {}: {e}",
         path.display(),

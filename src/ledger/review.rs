@@ -48,7 +48,11 @@ impl fmt::Display for ImportSummary {
             f,
             "已导入 / imported: {} 张工作表 sheets（{}），{} 行 rows",
             self.sheets.len(),
-            self.sheets.join("、"),
+            self.sheets
+                .iter()
+                .map(|s| crate::report::mask::mask_label(s))
+                .collect::<Vec<_>>()
+                .join("、"),
             self.rows
         )?;
         writeln!(f, "  新填结论 verdicts set:     {}", self.set)?;
@@ -116,6 +120,31 @@ impl Entry {
 pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> {
     let shown = report.display().to_string();
     let input_error = |lines: Vec<String>| HeduiError::Input(lines);
+    // The workbook first: a mistyped path is not a missing ledger.
+    match std::fs::metadata(report) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(input_error(vec![format!(
+                "{shown} 不是文件（应为 hedui 写的 report.xlsx） / {shown} is not a file (a report.xlsx written by hedui was expected)"
+            )]));
+        }
+        Err(e) => {
+            return Err(input_error(vec![format!(
+                "{shown}：无法读取工作簿（{zh}） / {shown}: cannot read the workbook ({e})",
+                zh = crate::error::io_zh(&e)
+            )]));
+        }
+    }
+    let mut workbook: Xlsx<_> = open_workbook(report).map_err(|e: calamine::XlsxError| {
+        let zh = match &e {
+            calamine::XlsxError::Zip(_) => "不是 xlsx 工作簿，或文件已损坏",
+            calamine::XlsxError::Io(io) => crate::error::io_zh(io),
+            _ => "工作簿的内容无法识别",
+        };
+        input_error(vec![format!(
+            "{shown}：无法读取工作簿（{zh}） / {shown}: cannot read the workbook ({e})"
+        )])
+    })?;
     let no_ledger = !super::ledger_path(state).exists();
     let _lock = (!no_ledger).then(|| RunLock::acquire(state)).transpose()?;
     let Some(mut ledger) = Ledger::open_existing(state)? else {
@@ -127,17 +156,15 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
     };
     let cases = ledger.cases()?;
 
-    let mut workbook: Xlsx<_> = open_workbook(report).map_err(|e| {
-        input_error(vec![format!(
-            "{shown}：无法读取工作簿（{e}） / {shown}: cannot read the workbook ({e})"
-        )])
-    })?;
     let mut summary = ImportSummary::default();
     let mut problems = Vec::new();
     // Rows whose finding_id is well formed but not in the ledger.
     let mut unknown = 0usize;
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     for sheet in workbook.sheet_names() {
+        // A sheet named after a person is named masked in messages, as
+        // the run's are.
+        crate::report::mask::register_label(&sheet);
         let range = match workbook.worksheet_range(&sheet) {
             Ok(r) => r,
             Err(e) => {

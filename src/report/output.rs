@@ -82,6 +82,25 @@ impl StagedOutput {
     }
 }
 
+/// The first of `path` and its parents that exists and is not a folder
+/// (so that nothing can be made below it), if any.
+pub fn file_on_path(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| fs::metadata(p).is_ok_and(|m| !m.is_dir()))
+        .map(Path::to_path_buf)
+}
+
+/// A folder asked for (state, output or their parent) below a path that
+/// is a file: the user's to mend (exit 2), not a bug.
+pub fn not_a_folder(file: &Path) -> crate::error::HeduiError {
+    crate::error::HeduiError::Usage(format!(
+        "路径 {f} 是文件而不是目录，无法在其下建立目录（见 --out / --state-dir / state_dir） / \
+         {f} is a file, not a folder: no folder can be made below it (see --out / --state-dir / state_dir)",
+        f = file.display()
+    ))
+}
+
 /// Which command is about to replace an output folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputOwner {
