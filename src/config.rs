@@ -252,7 +252,13 @@ impl Config {
     pub fn parse(text: &str, shown: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: shown.to_string(),
-            message: format!("{}\n{e}", parse_error_zh(text, &e)),
+            // The reader quotes the line: a name typed there (a file
+            // named after a person) is masked as in every message.
+            message: format!(
+                "{}\n{}",
+                parse_error_zh(text, &e),
+                crate::report::mask::mask_label(&e.to_string())
+            ),
         })?;
         config.state_dir = config
             .state_dir
@@ -360,6 +366,12 @@ impl Config {
         }
         for (file, name) in &self.input.files {
             if extract::by_name(name).is_none() {
+                // Typed by hand: a file (or a slip) named after a person is
+                // masked as in every message.
+                let (file, name) = (
+                    crate::report::mask::mask_label(file),
+                    crate::report::mask::mask_label(name),
+                );
                 out.push(format!(
                     "input.files.\"{file}\" 的抽取类型 {name} 不存在 / unknown extract type {name} for file {file}"
                 ));
@@ -523,6 +535,8 @@ fn parse_error_zh(text: &str, e: &toml::de::Error) -> String {
         (Some(t), None) if !t.is_empty() => format!("[{t}]"),
         _ => String::new(),
     };
+    // A key may be a file named after a person.
+    let key = crate::report::mask::mask_label(&key);
     if key.is_empty() {
         format!("第 {line_no} 行：{what}")
     } else {
@@ -567,6 +581,9 @@ mod tests {
         );
         let m = zh("[rules]\nstandard = 800.0\nstandard = 900.0\n");
         assert!(m.starts_with("第 3 行 rules.standard：键重复出现"), "{m}");
+        // A name quoted from the line is masked, the key's path kept.
+        let m = zh("[input.files]\n\"欧阳锋华.xlsx\" = 3\n");
+        assert!(m.contains("欧**华") && !m.contains("欧阳锋华"), "{m}");
         let m = zh("[rules\n");
         assert!(m.starts_with("第 1 行"), "{m}");
         assert!(m.contains("TOML 语法错误"), "{m}");
