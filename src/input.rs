@@ -739,11 +739,12 @@ fn load_file(
                     account.unknown_columns.push(col);
                 }
             }
-            // Values under the empty header cells after the last named one
-            // (a column a department added without naming it, a workbook's
-            // cell typed beside its row): not read, as an unknown column's
-            // are, and listed as one, not passed over without a word.
-            for c in map.named_width..map.width {
+            // Values under an empty header cell, between named ones or
+            // after them (a column a department added without naming it, a
+            // workbook's cell typed beside its row): not read, as an
+            // unknown column's are, and listed as one, not passed over
+            // without a word.
+            for &c in &map.unnamed {
                 let filled = chunk_rows
                     .iter()
                     .any(|r| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()));

@@ -1336,7 +1336,7 @@ async fn finding_rows(
                 other => id_column_label(ex.value(i), other),
             };
             raws.insert(format!(
-                "{}（姓名{}，{column}）",
+                "{}（{column}列，姓名{}）",
                 quote_raw(raw_id.value(i).trim()),
                 level_label(&get(&level, i)),
             ));

@@ -1577,18 +1577,19 @@ fn a_column_without_a_header_that_holds_values_is_listed() {
     let input = sample_copy(dir.path());
     std::fs::write(
         input.join("pension_202512.csv"),
-        "姓名,身份证号,发放月份,发放金额（元）,\n\
-         张三,341122198202030027,202511,100.00,补发\n\
-         李四,341122198202040025,202511,100.00,\n",
+        "姓名,身份证号,,发放月份,发放金额（元）,\n\
+         张三,341122198202030027,备注,202511,100.00,补发\n\
+         李四,341122198202040025,,202511,100.00,\n",
     )
     .unwrap();
     let out = dir.path().join("out");
     assert_ok(&run_batch(&input, &out, "2"));
     let file = manifest_input(&out, "pension_202512.csv");
     assert_eq!(file["rows_accepted"], 2, "{file}");
+    // Between named columns too (helper-132's audit).
     assert_eq!(
         file["unknown_columns"],
-        serde_json::json!(["（无表头）第 5 列"]),
+        serde_json::json!(["（无表头）第 3 列", "（无表头）第 6 列"]),
         "{file}"
     );
     // The sample's own pension file has no such column.

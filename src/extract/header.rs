@@ -62,6 +62,10 @@ pub struct HeaderMap {
     /// have: empty cells after it (columns Excel formatted and left empty)
     /// are no columns, and a row need not reach them.
     pub named_width: usize,
+    /// The columns whose header cell is empty, between named ones and
+    /// after them: not read; one that holds values is listed with the
+    /// unknown columns.
+    pub unnamed: Vec<usize>,
     /// The rows come from a workbook in Excel's 1904 date system: a date
     /// or month written as a bare serial counts from 1904-01-01.
     pub dates_1904: bool,
@@ -393,11 +397,12 @@ impl HeaderMatcher {
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.def.fields.len()];
         let mut unknown = Vec::new();
         let pasted = looks_pasted(cells);
+        let mut unnamed = Vec::new();
         for (col, cell) in cells.iter().enumerate() {
             let cell = cell.as_ref();
             match self.field_of(cell) {
                 Some(i) => hits[i].push(col),
-                None if cell.trim().is_empty() => {}
+                None if cell.trim().is_empty() => unnamed.push(col),
                 None => unknown.push(header_for_message(cell, pasted)),
             }
         }
@@ -437,6 +442,7 @@ impl HeaderMatcher {
                 unknown,
                 width: cells.len(),
                 named_width: crate::read::named_width(cells),
+                unnamed,
                 dates_1904: false,
             })
         } else {

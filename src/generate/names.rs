@@ -73,10 +73,18 @@ impl NameBook {
                 Some((c.next()?.chars().next()?, c.next()?.chars().next()?))
             })
             .collect();
+        // Only what a typist types for a character by its sound (the
+        // table's pairs include readings only a dictionary gives: 丘 and
+        // 龟 by 龟兹's qiū), as the resolution judges a homophone.
         let homophones = data_lines(HOMOPHONES)
             .filter_map(|l| {
                 let (k, v) = l.split_once('\t')?;
-                Some((k.chars().next()?, v.chars().collect()))
+                let k = k.chars().next()?;
+                let alike: Vec<char> = v
+                    .chars()
+                    .filter(|&h| crate::normalize::name::sound_alike(k, h))
+                    .collect();
+                (!alike.is_empty()).then_some((k, alike))
             })
             .collect();
         NameBook {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use pinyin::ToPinyinMulti;
+use pinyin::ToPinyin;
 use unicode_normalization::UnicodeNormalization;
 
 use super::text::{CharSet, is_common_han, is_nfkc};
@@ -176,11 +176,17 @@ fn split_bare_annotation(s: &str) -> Option<(&str, &str)> {
 const NOTE_PUNCTUATION: &[char] = &[',', ';', ':', '、', '。'];
 
 fn is_open_bracket(c: char) -> bool {
-    matches!(c, '(' | '[' | '{' | '【' | '〔' | '〖' | '「')
+    matches!(
+        c,
+        '(' | '[' | '{' | '【' | '〔' | '〖' | '「' | '『' | '《' | '〈'
+    )
 }
 
 fn is_close_bracket(c: char) -> bool {
-    matches!(c, ')' | ']' | '}' | '】' | '〕' | '〗' | '」')
+    matches!(
+        c,
+        ')' | ']' | '}' | '】' | '〕' | '〗' | '」' | '』' | '》' | '〉'
+    )
 }
 
 /// NFKC, blanks removed, traditional → simplified, ASCII upper-cased, in one
@@ -402,35 +408,70 @@ impl NameAgreement {
     }
 }
 
-/// Homophone confusion sets (pycorrector's same-pinyin table): the
-/// characters people type for one another because they sound alike, dialect
-/// and literary readings included.
-fn confusion_sets() -> &'static CharMap<Vec<char>> {
-    static SETS: OnceLock<CharMap<Vec<char>>> = OnceLock::new();
-    SETS.get_or_init(|| {
-        include_str!("../../data/same_pinyin.txt")
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
-            .filter_map(|(k, v)| Some((k.chars().next()?, v.chars().collect())))
-            .collect()
-    })
+/// Readings beside its most common one that a character is read by in
+/// names, tone-less: surnames read otherwise (曾 zēng, 单 shàn, 解 xiè, 区
+/// ōu …) and given-name characters with two readings in everyday use (乐
+/// yuè, 长 cháng, 朝 zhāo …). A character's other readings (大 tài, 明
+/// mèng, 冰 níng: the dictionary's, not a typist's) make no homophone.
+const NAME_READINGS: &[(char, &[&str])] = &[
+    ('曾', &["zeng"]),
+    ('单', &["shan"]),
+    ('解', &["xie"]),
+    ('区', &["ou"]),
+    ('朴', &["piao"]),
+    ('查', &["zha"]),
+    ('仇', &["qiu"]),
+    ('尉', &["yu"]),
+    ('翟', &["zhai"]),
+    ('盖', &["ge"]),
+    ('缪', &["miao"]),
+    ('殷', &["yan"]),
+    ('车', &["ju"]),
+    ('祭', &["zhai"]),
+    ('炅', &["gui"]),
+    ('员', &["yun"]),
+    ('秘', &["bi"]),
+    ('繁', &["po"]),
+    ('召', &["shao"]),
+    ('覃', &["qin"]),
+    ('万', &["mo"]),
+    ('句', &["gou"]),
+    ('折', &["she"]),
+    ('乐', &["yue"]),
+    ('长', &["chang"]),
+    ('重', &["chong"]),
+    ('朝', &["zhao"]),
+    ('行', &["hang"]),
+    ('传', &["zhuan"]),
+    ('藏', &["zang"]),
+    ('茜', &["xi"]),
+    ('晟', &["sheng"]),
+    ('蔚', &["yu"]),
+    ('柏', &["bo"]),
+    ('莎', &["suo"]),
+    ('隽', &["jun"]),
+    ('奇', &["ji"]),
+    ('都', &["du"]),
+    ('种', &["chong"]),
+    ('乘', &["sheng"]),
+];
+
+/// A character's readings a typist may have typed it by, tone-less: its
+/// most common one and those of [`NAME_READINGS`].
+fn name_readings(c: char) -> impl Iterator<Item = &'static str> {
+    let common = c.to_pinyin().map(|p| p.plain());
+    let others = NAME_READINGS
+        .iter()
+        .find(|(k, _)| *k == c)
+        .map_or(&[][..], |(_, r)| *r);
+    common.into_iter().chain(others.iter().copied())
 }
 
-/// True when the two characters share at least one tone-less reading,
-/// counting every reading of a heteronym (曾: zeng, ceng), or stand in one
-/// confusion set.
-fn share_a_reading(a: char, b: char) -> bool {
-    let sets = confusion_sets();
-    if sets.get(&a).is_some_and(|s| s.contains(&b)) || sets.get(&b).is_some_and(|s| s.contains(&a))
-    {
-        return true;
-    }
-    let (Some(ra), Some(rb)) = (a.to_pinyin_multi(), b.to_pinyin_multi()) else {
-        return false;
-    };
-    ra.into_iter()
-        .any(|pa| rb.into_iter().any(|pb| pa.plain() == pb.plain()))
+/// True when the two characters can be typed for one another by their
+/// sound: they share a tone-less reading of [`name_readings`] (曾 and 增 by
+/// zeng, 曾 and 层 by ceng; not 大 and 太).
+pub(crate) fn sound_alike(a: char, b: char) -> bool {
+    name_readings(a).any(|ra| name_readings(b).any(|rb| ra == rb))
 }
 
 /// Names of the same length (≥ 2 characters) that differ at exactly one
@@ -454,7 +495,7 @@ fn is_homophone(a: &str, b: &str) -> bool {
             _ => return false,
         }
     }
-    length >= 2 && differing.is_some_and(|(x, y)| share_a_reading(x, y))
+    length >= 2 && differing.is_some_and(|(x, y)| sound_alike(x, y))
 }
 
 /// Compares two RAW name cells (both are normalised here).
@@ -604,6 +645,8 @@ mod tests {
     fn annotations_become_aliases() {
         let cases = [
             ("李四（曾用名李思）", "李四", Some("李思")),
+            ("李四《曾用名李思》", "李四", Some("李思")),
+            ("李四『又名李思』", "李四", Some("李思")),
             ("李四(曾用名:李思)", "李四", Some("李思")),
             ("李四（曾用名：李思）", "李四", Some("李思")),
             ("李四[又名李斯]", "李四", Some("李斯")),
@@ -682,9 +725,9 @@ mod tests {
             ("李四（曾用名李思）", "李四", Variant),
             ("王小明", "王晓明", Homophone),
             ("张伟", "张玮", Homophone),
-            // Confusion sets hold literary and dialect readings too.
-            ("王霞", "王洽", Homophone),
-            ("吴月平", "吴药平", Homophone),
+            // A dialect's or a dictionary's sound alike is another name.
+            ("王霞", "王洽", Disagree),
+            ("吴月平", "吴药平", Disagree),
             ("张伟", "李伟", Disagree),
             ("王小明", "王大明", Disagree),
             ("王明", "王小明", Disagree),
@@ -703,8 +746,54 @@ mod tests {
 
     #[test]
     fn heteronyms_count_for_homophones() {
-        // 曾 reads zeng or ceng; 层 reads ceng.
+        // 曾 reads ceng, and zeng as a surname; 层 reads ceng, 增 zeng.
         assert_eq!(name_agreement("曾小明", "层小明"), NameAgreement::Homophone);
+        assert_eq!(name_agreement("曾小明", "增小明"), NameAgreement::Homophone);
+        assert_eq!(name_agreement("王乐", "王悦"), NameAgreement::Homophone);
+    }
+
+    /// A reading only a dictionary gives (大 tài, 明 mèng, 冰 níng, 莉 chí,
+    /// 宁 zhù, 乐 yào, 英 yāng) makes no homophone: those are other names.
+    #[test]
+    fn rare_readings_make_no_homophone() {
+        for (a, b) in [
+            ("王大明", "王太明"),
+            ("王明亮", "王梦亮"),
+            ("陈冰洁", "陈宁洁"),
+            ("李莉莉", "李池莉"),
+            ("王宁", "王柱"),
+            ("王乐乐", "王要乐"),
+            ("李英华", "李洋华"),
+            ("张平安", "张冰安"),
+            ("王大明", "王呆明"),
+        ] {
+            assert_eq!(name_agreement(a, b), NameAgreement::Disagree, "{a} {b}");
+        }
+        for (a, b) in [("王小明", "王晓明"), ("王小明", "王小鸣"), ("张三", "章三")]
+        {
+            assert_eq!(name_agreement(a, b), NameAgreement::Homophone, "{a} {b}");
+        }
+    }
+
+    /// Each reading of the table is one of the character's own, and not
+    /// its most common one.
+    #[test]
+    fn name_readings_are_the_characters_own() {
+        use pinyin::ToPinyinMulti;
+        let mut wrong = Vec::new();
+        for (c, readings) in NAME_READINGS {
+            let all: Vec<&str> = c
+                .to_pinyin_multi()
+                .map(|m| m.into_iter().map(|p| p.plain()).collect())
+                .unwrap_or_default();
+            let common = c.to_pinyin().map(|p| p.plain());
+            for r in *readings {
+                if !all.contains(r) || common == Some(*r) {
+                    wrong.push(format!("{c} {r}: {common:?} of {all:?}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:?}");
     }
 
     #[test]

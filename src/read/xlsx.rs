@@ -176,8 +176,23 @@ pub(super) fn read_xlsx(
 /// it cannot be read as one: staff read it, and the library's own reason
 /// (`Could not find EOCD`) tells them nothing.
 fn workbook_kind(bytes: &[u8]) -> &'static str {
+    // An OLE compound file names its streams in UTF-16: an encrypted
+    // workbook's `EncryptionInfo`, an .xls's `Workbook` (`Book` before
+    // Excel 97), a Word document's `WordDocument`.
+    let holds_stream = |name: &str| {
+        let utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        bytes.windows(utf16.len()).any(|w| w == utf16.as_slice())
+    };
     if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        "这是旧版 Excel 97-2003 工作簿（.xls）、设了打开密码的工作簿或其他 Office 文件，请在 Excel 中取消密码并另存为 .xlsx"
+        if holds_stream("EncryptionInfo") {
+            "这是设了打开密码的工作簿，请在 Excel 中取消密码后另存为 .xlsx"
+        } else if holds_stream("Workbook") || holds_stream("Book") {
+            "这是旧版 Excel 97-2003 工作簿（.xls），请在 Excel 中另存为 .xlsx"
+        } else if holds_stream("WordDocument") {
+            "这是 Word 文档，不是工作簿"
+        } else {
+            "这是旧版 Excel 97-2003 工作簿（.xls）、设了打开密码的工作簿或其他 Office 文件，请在 Excel 中取消密码并另存为 .xlsx"
+        }
     } else if !bytes.starts_with(b"PK") {
         "文件内容不是 XLSX 工作簿（不是 zip 压缩格式），可能是改了扩展名的 CSV 或文本文件"
     } else {
@@ -748,9 +763,12 @@ fn excel_scientific(number: f64) -> String {
 }
 
 /// Excel's first and last day, 1900-01-01 and 9999-12-31, as serials of
-/// the 1900 date system and of the 1904 one (1904-01-01 is its day 0).
+/// the 1900 date system and of the 1904 one. The 1904 system's day 0,
+/// 1904-01-01, is its `0` as the 1900 system's 1900-01-00 is: what a date
+/// formula on an empty cell gives, no day a record was made; its first
+/// day read is 1904-01-02.
 const DATE_SERIALS_1900: (f64, f64) = (1.0, 2_958_465.0);
-const DATE_SERIALS_1904: (f64, f64) = (0.0, 2_957_003.0);
+const DATE_SERIALS_1904: (f64, f64) = (1.0, 2_957_003.0);
 
 /// `YYYY-MM-DD`, with ` HH:MM:SS` when there is a time of day; a duration
 /// (`[h]:mm:ss` format) as hours:minutes:seconds.
@@ -849,10 +867,11 @@ mod tests {
         assert_eq!(cell_text(&Data::DateTime(last), false), "9999-12-31");
         let first = ExcelDateTime::new(1.0, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(first), false), "1900-01-01");
-        // The 1904 system's calendar: day 0 is 1904-01-01, 2957003 its
-        // 9999-12-31.
+        // The 1904 system's calendar: day 0 (1904-01-01) is what a date
+        // formula on an empty cell gives, no day; 2957003 its 9999-12-31.
         for (serial, text) in [
-            (0.0, "1904-01-01"),
+            (0.0, "0"),
+            (1.0, "1904-01-02"),
             (2_957_003.0, "9999-12-31"),
             (2_957_004.0, "2957004"),
             (-1.0, "-1"),
@@ -944,6 +963,22 @@ mod tests {
             out.write_all(&bytes).expect("write");
         }
         out.finish().expect("finish").into_inner()
+    }
+
+    /// A date cell holding 0 (a date formula on an empty cell) is no day
+    /// in either date system; 1 is the first of each.
+    #[test]
+    fn a_zero_date_is_no_day_in_either_system() {
+        use calamine::ExcelDateTimeType::DateTime;
+        let text = |v: f64, is_1904: bool| {
+            datetime_text(&ExcelDateTime::new(v, DateTime, is_1904), is_1904)
+        };
+        assert_eq!(text(0.0, false), "0");
+        assert_eq!(text(0.0, true), "0");
+        assert_eq!(text(1.0, false), "1900-01-01");
+        assert_eq!(text(1.0, true), "1904-01-02");
+        assert_eq!(text(60.0, true), "1904-03-01");
+        assert_eq!(text(-1.0, true), "-1");
     }
 
     #[test]
@@ -1341,9 +1376,30 @@ mod tests {
         let err = read_file(&path, &is_header).expect_err("bad");
         assert!(
             err.to_string()
-                .contains("旧版 Excel 97-2003 工作簿（.xls）"),
+                .contains("旧版 Excel 97-2003 工作簿（.xls）、设了打开密码的工作簿"),
             "{err}"
         );
+        // The compound file's stream names tell which it is.
+        let ole = |stream: &str| {
+            let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 ".to_vec();
+            bytes.extend(stream.encode_utf16().flat_map(u16::to_le_bytes));
+            bytes
+        };
+        for (stream, says) in [
+            (
+                "EncryptionInfo",
+                "设了打开密码的工作簿，请在 Excel 中取消密码",
+            ),
+            (
+                "Workbook",
+                "旧版 Excel 97-2003 工作簿（.xls），请在 Excel 中另存为",
+            ),
+            ("WordDocument", "Word 文档"),
+        ] {
+            let (_dir, path) = temp_file("r.xlsx", &ole(stream));
+            let err = read_file(&path, &is_header).expect_err("bad").to_string();
+            assert!(err.contains(says), "{stream}: {err}");
+        }
     }
 
     #[test]

@@ -1041,6 +1041,43 @@ async fn typos_of_one_name_in_different_rows_are_no_conflict_while_one_name_agre
     );
 }
 
+/// Of a roster member, the roster's name is the centre or none is: a name
+/// that agrees with the roster's and with a name that does not (a chain)
+/// hides no conflict.
+#[tokio::test]
+async fn a_chain_of_homophones_does_not_hide_a_conflict_with_the_roster_name() {
+    let ctx = session(2);
+    let roster = table(
+        "名册.csv",
+        PRIMARY,
+        false,
+        &[row(&wang(), "王小明"), row(&zhang(), "张三")],
+    );
+    let settlement = table(
+        "结算.csv",
+        PRIMARY,
+        false,
+        &[
+            row(&wang(), "王晓鸣"),
+            row(&wang(), "王晓明"),
+            // Typos of the roster's name only: no conflict.
+            row(&zhang(), "章三"),
+            row(&zhang(), "張三"),
+        ],
+    );
+    register_batch(&ctx, "roster", roster).unwrap();
+    register_batch(&ctx, "medical_settlement", settlement).unwrap();
+    let res = resolve_all(&ctx, &["roster", "medical_settlement"])
+        .await
+        .unwrap();
+    let dq02 = &res.dq02_name_conflict;
+    assert_eq!(strings(dq02, "id_number"), vec![Some(wang())]);
+    assert_eq!(
+        strings(dq02, "names"),
+        vec![Some("王小明、王晓明、王晓鸣".to_string())]
+    );
+}
+
 #[tokio::test]
 async fn a_person_is_known_by_the_roster_name_else_the_most_frequent_else_the_smallest() {
     let ctx = session(2);
