@@ -639,7 +639,7 @@ pub(crate) fn dq01_invalid_id() -> String {
 /// See [`dq02_name_conflict`].
 pub(crate) fn dq02_suspects() -> String {
     format!(
-        "SELECT k.person_id, k.name, k.name_raw, k.in_roster FROM {KNOWN} k
+        "SELECT k.person_id, k.name, k.name_raw FROM {KNOWN} k
          WHERE k.person_id IN (
             SELECT k2.person_id FROM {KNOWN} k2 JOIN {PERSONS} p
               ON p.person_id = k2.person_id
@@ -654,22 +654,18 @@ pub(crate) fn dq02_suspects() -> String {
 /// other, and when no row is more frequent the name best known by may be
 /// one of the typos (邓峰策 and 邓枫厕 for 邓枫策): of the suspects
 /// ([`dq02_suspects`]) an ID is not a conflict while one of its names
-/// agrees with every other (a centre), only when none does. The roster's
-/// name is the person's own: of a roster member only it can be the centre
-/// (王晓明 agrees with the roster's 王小明 and with 王晓鸣, which does not
-/// agree with 王小明: a conflict).
+/// agrees with every other (a centre), only when none does. So too beside
+/// a roster's name: 王晓鸣 beside the roster's 王小明 and a row's 王晓明
+/// (each character sounding as the roster's does) is a name typed by ear
+/// twice over, not another person's.
 pub(crate) fn dq02_name_conflict() -> String {
     format!(
-        "WITH rostered AS (
-            SELECT DISTINCT person_id FROM {DQ02_SUSPECTS} WHERE in_roster = 1),
-         centres AS (
+        "WITH centres AS (
             SELECT a.person_id, a.name_raw FROM {DQ02_SUSPECTS} a
             JOIN {DQ02_SUSPECTS} b ON b.person_id = a.person_id
             GROUP BY a.person_id, a.name_raw
             HAVING sum(CASE WHEN name_agrees(b.name_raw, a.name_raw) = {disagree}
-                            THEN 1 ELSE 0 END) = 0
-               AND (max(a.in_roster) = 1
-                    OR a.person_id NOT IN (SELECT person_id FROM rostered))),
+                            THEN 1 ELSE 0 END) = 0),
          names AS (
             SELECT s.person_id, string_agg(DISTINCT s.name, '、' ORDER BY s.name) AS names
             FROM {DQ02_SUSPECTS} s
