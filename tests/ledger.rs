@@ -204,7 +204,7 @@ fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
             "CB01 收入超标",
             &[(&cb01, "属实", "已入户核实"), ("", "", "")],
         ),
-        ("CB02 多套房产", &[(&cb02, "不属实", "房产已过户")]),
+        ("CB02 房产超标", &[(&cb02, "不属实", "房产已过户")]),
         ("CB04 死亡仍在册", &[(&cb04, "不属实", "")]),
         ("DY01 未参保", &[(&dy01, "", "下周回访")]),
     ]);
@@ -288,7 +288,7 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
             &[(&cb01, "属实", "good cell"), (&cb02, "是的", "")],
         ),
         (
-            "CB02 多套房产",
+            "CB02 房产超标",
             &[
                 ("ffffffffffffffff", "属实", ""),
                 (&cb02, "", &long_note),
@@ -310,18 +310,18 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
     );
     assert!(err.contains("CB01 收入超标!B3：核查结论只能是"), "{err}");
     assert!(
-        err.contains("CB02 多套房产!D2") && err.contains("not in the case ledger"),
+        err.contains("CB02 房产超标!D2") && err.contains("not in the case ledger"),
         "{err}"
     );
     assert!(
-        err.contains("CB02 多套房产!E3") && err.contains("501"),
+        err.contains("CB02 房产超标!E3") && err.contains("501"),
         "{err}"
     );
     assert!(
-        err.contains("CB02 多套房产!D4") && err.contains("not a finding_id"),
+        err.contains("CB02 房产超标!D4") && err.contains("not a finding_id"),
         "{err}"
     );
-    assert!(err.contains("CB02 多套房产!D5"), "{err}");
+    assert!(err.contains("CB02 房产超标!D5"), "{err}");
     assert!(!err.contains("341122"), "no ID numbers in messages: {err}");
     assert!(!err.contains("王小明"), "no names in messages: {err}");
     assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");

@@ -42,6 +42,21 @@ pub struct ImportSummary {
     pub notes: usize,
 }
 
+/// A sheet hedui's report writes: 汇总, 已核销, 已消失 and the rule sheets
+/// (`CB02 房产超标`, `DQ03 身份证号已修正 (2)`).
+fn is_report_sheet(name: &str) -> bool {
+    use crate::report::view::{DISAPPEARED_TABLE, DISMISSED_TABLE};
+    [
+        crate::report::xlsx::SUMMARY_SHEET,
+        DISMISSED_TABLE,
+        DISAPPEARED_TABLE,
+    ]
+    .contains(&name)
+        || name
+            .split_once(' ')
+            .is_some_and(|(code, _)| crate::config::is_rule_code(code))
+}
+
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -50,7 +65,11 @@ impl fmt::Display for ImportSummary {
             self.sheets.len(),
             self.sheets
                 .iter()
-                .map(|s| crate::report::mask::mask_label(s))
+                .map(|s| if is_report_sheet(s) {
+                    s.clone()
+                } else {
+                    crate::report::mask::mask_label(s)
+                })
                 .collect::<Vec<_>>()
                 .join("、"),
             self.rows
@@ -163,8 +182,11 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     for sheet in workbook.sheet_names() {
         // A sheet named after a person is named masked in messages, as
-        // the run's are.
-        crate::report::mask::register_label(&sheet);
+        // the run's are; the report's own sheets (`CB02 房产超标`) as
+        // they are, for a reviewer to find.
+        if !is_report_sheet(&sheet) {
+            crate::report::mask::register_label(&sheet);
+        }
         let range = match workbook.worksheet_range(&sheet) {
             Ok(r) => r,
             Err(e) => {

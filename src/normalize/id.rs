@@ -132,8 +132,14 @@ fn clean_char_by_char(raw: &str) -> String {
     // (`'="…"`) leaves a guard once the prefix goes.
     let mut trimmed: &str = &out;
     loop {
+        // The guard without its quotes (`=341122…`, a script's export) too:
+        // every digit is there.
         let unguarded = match trimmed.strip_prefix('=') {
-            Some(rest) if rest.starts_with(is_quote) => rest,
+            Some(rest)
+                if rest.starts_with(is_quote) || rest.starts_with(|c: char| c.is_ascii_digit()) =>
+            {
+                rest
+            }
             _ => trimmed,
         };
         let inner = unguarded.trim_matches(is_quote);
@@ -709,6 +715,7 @@ mod tests {
         assert_eq!(norm("\t110101199003078670"), valid("110101199003078670"));
         assert_eq!(norm("\"110101199003078670\""), valid("110101199003078670"));
         assert_eq!(norm("=\"110101199003078670\""), valid("110101199003078670"));
+        assert_eq!(norm("=110101199003078670"), valid("110101199003078670"));
         assert_eq!(
             norm("'=\"110101199003078670\""),
             valid("110101199003078670")

@@ -85,6 +85,25 @@ fn ts_table() -> &'static CharMap<char> {
     })
 }
 
+/// The simplified character each of [`STANDARD_AS_WRITTEN`] converts to
+/// (乾 → 干, 昇 → 升): not converted, a name written with one may still be
+/// a name of the other (李乾 for 李干), which [`sound_alike`] allows.
+fn as_written_counterpart(c: char) -> Option<char> {
+    static TABLE: OnceLock<Vec<(char, char)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        include_str!("../../data/opencc_TSCharacters.txt")
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter_map(|(key, values)| {
+                let k = key.chars().next()?;
+                let v = values.split_whitespace().next()?.chars().next()?;
+                (STANDARD_AS_WRITTEN.contains(&k) && k != v).then_some((k, v))
+            })
+            .collect()
+    });
+    table.iter().find(|(k, _)| *k == c).map(|&(_, v)| v)
+}
+
 /// Every key of the traditional→simplified table is at or above U+3400 (CJK
 /// Extension A); anything below needs no lookup.
 const FIRST_TRADITIONAL: char = '\u{3400}';
@@ -194,9 +213,10 @@ fn is_close_bracket(c: char) -> bool {
 fn fold_chars(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     // A control character (a NUL a broken export left inside a name) is
-    // no part of it, as a blank is not.
+    // no part of it, as a blank is not, nor a double quote a CSV's stray
+    // quoting left in it (`王"强`, `王强"`): no name holds one.
     let mut push = |c: char| {
-        if !is_blank(c) && !c.is_control() {
+        if !is_blank(c) && !c.is_control() && !matches!(c, '"' | '“' | '”') {
             out.push(simplify_char(c).to_ascii_uppercase());
         }
     };
@@ -471,7 +491,9 @@ fn name_readings(c: char) -> impl Iterator<Item = &'static str> {
 /// sound: they share a tone-less reading of [`name_readings`] (曾 and 增 by
 /// zeng, 曾 and 层 by ceng; not 大 and 太).
 pub(crate) fn sound_alike(a: char, b: char) -> bool {
-    name_readings(a).any(|ra| name_readings(b).any(|rb| ra == rb))
+    as_written_counterpart(a) == Some(b)
+        || as_written_counterpart(b) == Some(a)
+        || name_readings(a).any(|ra| name_readings(b).any(|rb| ra == rb))
 }
 
 /// Names of the same length (≥ 2 characters) that differ at exactly one
@@ -552,7 +574,14 @@ mod tests {
 
     #[test]
     fn control_characters_are_no_part_of_a_name() {
-        for raw in ["陈\0静", "陈静\u{1}", "\u{7F}陈\u{9F}静"] {
+        for raw in [
+            "陈\0静",
+            "陈静\u{1}",
+            "\u{7F}陈\u{9F}静",
+            "陈\"静",
+            "陈静\"",
+            "“陈静”",
+        ] {
             assert_eq!(name(raw), "陈静", "{raw:?}");
         }
         assert_eq!(name("\0"), "");
@@ -769,6 +798,11 @@ mod tests {
         ] {
             assert_eq!(name_agreement(a, b), NameAgreement::Disagree, "{a} {b}");
         }
+        // A standard character kept as written, and the one it is the
+        // traditional form of: 李乾 may be 李干 written in traditional.
+        assert!(name_agreement("李乾", "李干").agrees());
+        assert!(name_agreement("李幹", "李乾").agrees());
+        assert!(name_agreement("郑昇", "郑升").agrees());
         for (a, b) in [("王小明", "王晓明"), ("王小明", "王小鸣"), ("张三", "章三")]
         {
             assert_eq!(name_agreement(a, b), NameAgreement::Homophone, "{a} {b}");

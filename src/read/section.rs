@@ -153,6 +153,11 @@ impl<'a> SectionScanner<'a> {
     /// columns: at least as many fields as the header has up to its last
     /// named cell, and nothing past the header's cells (as the extract's
     /// header map judges a row). None before the header is found.
+    /// The header's named width, once a header is found.
+    pub(super) fn header_width(&self) -> Option<usize> {
+        Some(super::named_width(&self.section.as_ref()?.header))
+    }
+
     pub(super) fn fits_header(&self, fields: &[Cell]) -> Option<bool> {
         let header = &self.section.as_ref()?.header;
         let past = fields.get(header.len()..).unwrap_or_default();

@@ -525,7 +525,7 @@ header p{margin:.2rem 0;color:#424949}.masked{color:#1e8449}.unmasked{color:#c03
 .scroll{overflow-x:auto}table{border-collapse:collapse}th,td{border:1px solid #d5d8dc;padding:.25rem .45rem;text-align:left;vertical-align:top}
 thead th{background:#ebf5fb;position:sticky;top:0}td.n,th.n{text-align:right}
 #table th{cursor:pointer;white-space:nowrap}#table th.asc::after{content:" ▲"}#table th.desc::after{content:" ▼"}
-#table td{max-width:32rem}#table tbody tr:nth-child(even){background:#f8f9f9}
+#table td{max-width:32rem;overflow-wrap:anywhere}#table tbody tr:nth-child(even){background:#f8f9f9}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.filters input{min-width:18rem}
 .pager{margin:.5rem 0}#count{font-weight:bold;margin-right:1rem}
 "#;

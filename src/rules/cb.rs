@@ -165,7 +165,7 @@ pub async fn cb02(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 .map(String::as_str)
                 .collect();
             let mut evidence = format!(
-                "现势住宅 {} 套（上限 {} 套）",
+                "现势住宅 {} 套（{} 套及以上即超标）",
                 row.int0("homes"),
                 params.max_homes
             );
@@ -748,7 +748,7 @@ mod tests {
         assert_eq!(subjects(&found), vec![(Some("H1"), Some(P1))]);
         assert_eq!(
             found[0].evidence,
-            "现势住宅 2 套（上限 2 套）：U1、U2；张三 名下 1 处"
+            "现势住宅 2 套（2 套及以上即超标）：U1、U2；张三 名下 1 处"
         );
         assert_eq!(
             found[0].sources,
@@ -786,7 +786,7 @@ mod tests {
         assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
         assert_eq!(
             found[0].evidence,
-            "现势住宅 0 套（上限 2 套）；商业/办公/工业 1 处：商业 S9；李四 名下 1 处"
+            "现势住宅 0 套（2 套及以上即超标）；商业/办公/工业 1 处：商业 S9；李四 名下 1 处"
         );
     }
 
