@@ -264,6 +264,13 @@ fn findings_table_filters_sorts_and_pages_in_a_browser() {
     assert_eq!(shown[99][0], cb02_ids[199]);
     assert!(dom.contains("第 2 / "));
 
+    // By severity: 高, 中, 低 in that order, not the characters' order.
+    let dom = dump("#sort=3");
+    let shown = body_rows(&dom);
+    assert_eq!(shown[0][3], "高", "{:?}", shown[0]);
+    let dom = dump("#sort=3&dir=desc");
+    assert_eq!(body_rows(&dom)[0][3], "低");
+
     // A screenshot of the unfiltered page, kept for people to look at.
     let shot = artefacts().join("report_browser.png");
     let _ = std::fs::remove_file(&shot);

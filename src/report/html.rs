@@ -568,7 +568,9 @@ function filtered(){
   if(state.sort!==undefined){
     var c=+state.sort,d=state.dir==="desc"?-1:1;
     out=out.map(function(r,i){return [r,i];});
-    out.sort(function(a,b){var x=a[0][c],y=b[0][c];return x<y?-d:x>y?d:a[1]-b[1];});
+    var rank=c===COL.severity?{"高":0,"中":1,"低":2}:null;
+    var key=function(v){return rank&&v in rank?rank[v]:v;};
+    out.sort(function(a,b){var x=key(a[0][c]),y=key(b[0][c]);return x<y?-d:x>y?d:a[1]-b[1];});
     out=out.map(function(p){return p[0];});
   }
   return out;

@@ -48,6 +48,8 @@ pub const SHOWN_NOTE_HEADER: &str = "原备注";
 pub const VERDICT_COLUMN: usize = 13;
 /// Index of the 备注 column in [`HEADERS`].
 pub const NOTE_COLUMN: usize = 14;
+/// Index of the 核查依据 column in [`HEADERS`].
+pub const EVIDENCE_COLUMN: usize = 9;
 /// Index of the 身份证号 column in [`HEADERS`].
 pub const ID_COLUMN: usize = 5;
 

@@ -155,7 +155,12 @@ struct Styles {
     header: Format,
     title: Format,
     total: Format,
+    /// The evidence: wrapped in its cell, read whole without widening it.
+    wrap: Format,
 }
+
+/// The 备注 column's least width: room to write a note in.
+const NOTE_WIDTH: usize = 30;
 
 impl Styles {
     fn new() -> Styles {
@@ -167,6 +172,7 @@ impl Styles {
                 .set_align(FormatAlign::Center),
             title: Format::new().set_bold().set_font_size(14),
             total: Format::new().set_bold().set_border_top(FormatBorder::Thin),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
         }
     }
 }
@@ -199,7 +205,9 @@ fn write_findings(
     rows: &[[String; 15]],
     styles: &Styles,
 ) -> Result<(), XlsxError> {
-    for (c, w) in fitted_widths(&HEADERS, rows).iter().enumerate() {
+    let mut widths = fitted_widths(&HEADERS, rows);
+    widths[view::NOTE_COLUMN] = widths[view::NOTE_COLUMN].max(NOTE_WIDTH);
+    for (c, w) in widths.iter().enumerate() {
         sheet.set_column_width(c as u16, *w as f64)?;
     }
     // The verdict and note as made, again, in hidden columns (see
@@ -221,7 +229,12 @@ fn write_findings(
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
         for (c, cell) in row.iter().enumerate() {
-            if !cell.is_empty() {
+            if cell.is_empty() {
+                continue;
+            }
+            if c == view::EVIDENCE_COLUMN {
+                sheet.write_string_with_format(r, c as u16, fit_cell(cell), &styles.wrap)?;
+            } else {
                 sheet.write_string(r, c as u16, fit_cell(cell))?;
             }
         }
@@ -548,5 +561,19 @@ mod tests {
         assert_eq!(cell(&dismissed, 1, VERDICT_COLUMN as u32), "不属实");
         let gone = book.worksheet_range("已消失").unwrap();
         assert_eq!(cell(&gone, 1, 12), "已消失");
+        // The evidence wraps in its cell; 备注 has room for a note.
+        let bytes = render(&report, &std::env::temp_dir()).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let part = |zip: &mut zip::ZipArchive<_>, name: &str| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+            text
+        };
+        assert!(part(&mut zip, "xl/styles.xml").contains("wrapText=\"1\""));
+        let sheet = part(&mut zip, "xl/worksheets/sheet2.xml");
+        assert!(
+            sheet.contains("<col min=\"15\" max=\"15\" width=\"30.7"),
+            "{sheet}"
+        );
     }
 }
