@@ -73,18 +73,10 @@ impl NameBook {
                 Some((c.next()?.chars().next()?, c.next()?.chars().next()?))
             })
             .collect();
-        // Only what a typist types for a character by its sound (the
-        // table's pairs include readings only a dictionary gives: 丘 and
-        // 龟 by 龟兹's qiū), as the resolution judges a homophone.
         let homophones = data_lines(HOMOPHONES)
             .filter_map(|l| {
                 let (k, v) = l.split_once('\t')?;
-                let k = k.chars().next()?;
-                let alike: Vec<char> = v
-                    .chars()
-                    .filter(|&h| crate::normalize::name::sound_alike(k, h))
-                    .collect();
-                (!alike.is_empty()).then_some((k, alike))
+                Some((k.chars().next()?, v.chars().collect()))
             })
             .collect();
         NameBook {
@@ -162,7 +154,18 @@ impl NameBook {
         let i = slots[rng.random_range(0..slots.len())];
         let alts = &self.homophones[&chars[i]];
         let mut out = chars.clone();
-        out[i] = alts[rng.random_range(0..alts.len())];
+        let pick = alts[rng.random_range(0..alts.len())];
+        // Only what a typist types for a character by its sound, as the
+        // resolution judges a homophone (the table's pairs include
+        // readings only a dictionary gives: 丘 and 龟 by 龟兹's qiū): the
+        // first of the others that is, else the character as it was. The
+        // draws stay as they were, so that a seed makes the same county.
+        let alike = |a: char| crate::normalize::name::sound_alike(chars[i], a);
+        out[i] = if alike(pick) {
+            pick
+        } else {
+            alts.iter().copied().find(|&a| alike(a)).unwrap_or(chars[i])
+        };
         Some(out.into_iter().collect())
     }
 }
