@@ -139,6 +139,11 @@ impl Entry {
 pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> {
     let shown = report.display().to_string();
     let input_error = |lines: Vec<String>| HeduiError::Input(lines);
+    let unreadable = |zh: &str, e: &dyn fmt::Display| {
+        input_error(vec![format!(
+            "{shown}：无法读取工作簿（{zh}） / {shown}: cannot read the workbook ({e})"
+        )])
+    };
     // The workbook first: a mistyped path is not a missing ledger.
     match std::fs::metadata(report) {
         Ok(m) if m.is_file() => {}
@@ -147,12 +152,7 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
                 "{shown} 不是文件（应为 hedui 写的 report.xlsx） / {shown} is not a file (a report.xlsx written by hedui was expected)"
             )]));
         }
-        Err(e) => {
-            return Err(input_error(vec![format!(
-                "{shown}：无法读取工作簿（{zh}） / {shown}: cannot read the workbook ({e})",
-                zh = crate::error::io_zh(&e)
-            )]));
-        }
+        Err(e) => return Err(unreadable(crate::error::io_zh(&e), &e)),
     }
     let mut workbook: Xlsx<_> = open_workbook(report).map_err(|e: calamine::XlsxError| {
         let zh = match &e {
@@ -160,9 +160,7 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             calamine::XlsxError::Io(io) => crate::error::io_zh(io),
             _ => "工作簿的内容无法识别",
         };
-        input_error(vec![format!(
-            "{shown}：无法读取工作簿（{zh}） / {shown}: cannot read the workbook ({e})"
-        )])
+        unreadable(zh, &e)
     })?;
     let no_ledger = !super::ledger_path(state).exists();
     let _lock = (!no_ledger).then(|| RunLock::acquire(state)).transpose()?;

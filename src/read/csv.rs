@@ -215,7 +215,7 @@ fn record_fields(record: &ByteRecord) -> Vec<Cell> {
 fn unquoted_padded(field: &str) -> Cell {
     let t = field.trim_matches(' ');
     match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) if !inner.contains('"') || !inner.replace("\"\"", "").contains('"') => {
+        Some(inner) if !inner.replace("\"\"", "").contains('"') => {
             Cell::from(inner.replace("\"\"", "\"").as_str())
         }
         _ => Cell::from(field),
