@@ -118,6 +118,14 @@ pub enum Command {
         /// Township (乡镇), as in findings.csv.
         #[arg(long)]
         township: Option<String>,
+        /// One case, by its finding_id.
+        #[arg(long, value_parser = finding_id)]
+        finding_id: Option<String>,
+        /// List the verdict log instead, oldest first: every verdict and
+        /// note a review import changed, when, by whom, from which
+        /// workbook and cell (of the cases the filters select).
+        #[arg(long)]
+        history: bool,
         /// `table` for people, `csv` (to standard output) for spreadsheets.
         #[arg(long, value_enum, default_value_t = hedui::ledger::list::CasesFormat::Table)]
         format: hedui::ledger::list::CasesFormat,
@@ -186,6 +194,10 @@ pub enum ReviewCommand {
     Import {
         /// The report.xlsx a run wrote, filled in by reviewers.
         report: PathBuf,
+        /// Who reviewed the cases (e.g. 城关镇 李四): entered in the verdict
+        /// log beside the system user who imports.
+        #[arg(long, value_parser = hedui::ledger::review::reviewer_name)]
+        reviewer: Option<String>,
         #[command(flatten)]
         state: StateArgs,
     },
@@ -253,6 +265,16 @@ fn case_status(s: &str) -> Result<String, String> {
 }
 
 /// `--rule`: one of the catalogue's codes (CB01 … DQ06).
+/// `--finding-id`: 16 hexadecimal characters, as findings.csv gives them.
+fn finding_id(s: &str) -> Result<String, String> {
+    let s = s.trim().to_ascii_lowercase();
+    if hedui::report::findings::is_finding_id(&s) {
+        Ok(s)
+    } else {
+        Err("finding_id 应为 16 位十六进制字符 / a finding_id is 16 hexadecimal characters".into())
+    }
+}
+
 fn rule_code(s: &str) -> Result<String, String> {
     match hedui::rules::rule_info(&s.trim().to_ascii_uppercase()) {
         Some(info) => Ok(info.code.to_string()),

@@ -57,7 +57,7 @@ pub const SOURCES_CHANGED: &str = "来源已变";
 const PAGE_SIZE: i64 = 65536;
 
 /// The schema version this build reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE cases (
@@ -99,15 +99,44 @@ CREATE TABLE runs (
 );
 ";
 
+/// Every verdict and note a review import changed, one entry per case
+/// and import: when, by whom (the system user who imported, and the
+/// reviewer named with `--reviewer`), from which workbook (its file name
+/// and SHA-256) and cell, the verdict and note before and after, and the
+/// evidence the verdict was given on. Only ever appended to.
+const VERDICT_LOG: &str = "
+CREATE TABLE verdict_log (
+    entry INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    workbook TEXT NOT NULL,
+    workbook_sha256 TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    verdict_before TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    note_before TEXT NOT NULL,
+    note TEXT NOT NULL,
+    evidence TEXT NOT NULL
+);
+CREATE INDEX verdict_log_case ON verdict_log (finding_id);
+";
+
 /// What takes a ledger of an older schema version to the next one (index:
 /// the version it starts from, less one). Version 2: the evidence a verdict
-/// was given on (empty for verdicts given before).
-const MIGRATIONS: [&str; 1] =
-    ["ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';"];
+/// was given on (empty for verdicts given before). Version 3: the verdict
+/// log, every verdict and note a review import changed (empty for those
+/// imported before).
+const MIGRATIONS: [&str; 2] = [
+    "ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';",
+    VERDICT_LOG,
+];
 
 /// Creates the schema of a new ledger (in the caller's transaction).
 fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(VERDICT_LOG)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 
@@ -351,6 +380,39 @@ impl Ledger {
         Ok(cases)
     }
 
+    /// The verdict log, oldest entry first.
+    pub fn verdict_log(&self) -> Result<Vec<VerdictEntry>, HeduiError> {
+        let err = |e| db_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT finding_id, recorded_at, recorded_by, reviewer, workbook,
+                        workbook_sha256, cell, verdict_before, verdict, note_before, note,
+                        evidence
+                 FROM verdict_log ORDER BY entry",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(VerdictEntry {
+                    finding_id: r.get(0)?,
+                    recorded_at: r.get(1)?,
+                    recorded_by: r.get(2)?,
+                    reviewer: r.get(3)?,
+                    workbook: r.get(4)?,
+                    workbook_sha256: r.get(5)?,
+                    cell: r.get(6)?,
+                    verdict_before: r.get(7)?,
+                    verdict: r.get(8)?,
+                    note_before: r.get(9)?,
+                    note: r.get(10)?,
+                    evidence: r.get(11)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
     /// What classifying a run's findings needs of every case, by
     /// finding_id: not the findings as last raised, most of a case's bytes
     /// (a city's 1.53 M cases: 3.8 s to read whole, see [`Prior`]).
@@ -503,6 +565,30 @@ pub struct Case {
     /// The case's evidence when the verdict was given (empty for a verdict
     /// given before the ledger kept it).
     pub evidence_at_verdict: String,
+}
+
+/// One entry of the verdict log ([`VERDICT_LOG`]): a case's verdict or
+/// note changed by one review import.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerdictEntry {
+    pub finding_id: String,
+    /// When it was imported: local time with its offset (RFC 3339).
+    pub recorded_at: String,
+    /// The system user who ran the import.
+    pub recorded_by: String,
+    /// The reviewer named with `review import --reviewer`, or empty.
+    pub reviewer: String,
+    /// The workbook's file name and SHA-256.
+    pub workbook: String,
+    pub workbook_sha256: String,
+    /// Where in the workbook: `CB01 收入超标!D5`.
+    pub cell: String,
+    pub verdict_before: String,
+    pub verdict: String,
+    pub note_before: String,
+    pub note: String,
+    /// The case's evidence the verdict was given on.
+    pub evidence: String,
 }
 
 /// What classifying a run's findings needs of a case in the ledger
@@ -1149,6 +1235,8 @@ mod tests {
         let cases = ledger.cases().unwrap();
         assert_eq!(cases["a"].verdict, "不属实");
         assert_eq!(cases["a"].evidence_at_verdict, "");
+        // Version 3's verdict log, empty: the verdict was given before it.
+        assert_eq!(ledger.verdict_log().unwrap(), Vec::new());
         drop(ledger);
         // Opening it again (for a run) finds nothing more to do.
         let ledger = Ledger::open(dir.path()).unwrap();

@@ -436,14 +436,19 @@ fn run(command: Command) -> Result<(), HeduiError> {
             Ok(())
         }
         Command::Review {
-            command: ReviewCommand::Import { report, state },
+            command:
+                ReviewCommand::Import {
+                    report,
+                    reviewer,
+                    state,
+                },
         } => {
             // The report lives in the output folder: its parent.
             let report = std::path::absolute(&report)
                 .map_err(|e| HeduiError::Input(vec![format!("{}: {e}", report.display())]))?;
             let state = state_folder(&state, report.parent())?;
             tracing::info!(state = %state.display(), "review import");
-            let summary = review::import(&state, &report)?;
+            let summary = review::import(&state, &report, reviewer.as_deref())?;
             say!("{summary}");
             Ok(())
         }
@@ -453,6 +458,8 @@ fn run(command: Command) -> Result<(), HeduiError> {
             rule,
             verdict,
             township,
+            finding_id,
+            history,
             format,
             unmasked,
             out,
@@ -463,8 +470,13 @@ fn run(command: Command) -> Result<(), HeduiError> {
                 rule,
                 verdict,
                 township,
+                finding_id,
             };
-            say!("{}", list::list(&state, &filter, format, unmasked)?);
+            if history {
+                say!("{}", list::history(&state, &filter, format, unmasked)?);
+            } else {
+                say!("{}", list::list(&state, &filter, format, unmasked)?);
+            }
             Ok(())
         }
         Command::Report {
@@ -609,7 +621,9 @@ fn register_paths(command: &Command) {
             [vec![Some(out.as_path())], state(s).to_vec()].concat()
         }
         Command::Review {
-            command: ReviewCommand::Import { report, state: s },
+            command: ReviewCommand::Import {
+                report, state: s, ..
+            },
         } => [vec![Some(report.as_path())], state(s).to_vec()].concat(),
         Command::Cases { state: s, out, .. } => [vec![out.as_deref()], state(s).to_vec()].concat(),
         Command::Generate { out, .. } => vec![Some(out)],

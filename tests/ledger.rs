@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
+
+use sha2::Digest as _;
 
 mod common;
 use common::{assert_ok, copy_sample, hedui};
@@ -272,6 +274,114 @@ fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
     );
     assert_ok(&site.run());
     assert_eq!(site.statuses()[&cb04].1, "持续");
+}
+
+#[test]
+fn the_verdict_log_says_who_changed_what_when_and_from_which_workbook() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let cb01 = site.id_of("CB01");
+    let name = {
+        let mut r = csv::Reader::from_path(site.out.join("findings.csv")).unwrap();
+        r.records()
+            .map(Result::unwrap)
+            .find(|rec| rec[0].trim_start_matches('\u{feff}') == cb01)
+            .map(|rec| rec[6].to_string())
+            .unwrap()
+    };
+    let import_as = |user: &str, report: &Path, extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(["review", "import", report.to_str().unwrap()])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .env("USER", user)
+            .output()
+            .unwrap();
+        assert_ok(&o);
+    };
+    let first_note = format!("已入户核实{name}");
+    let report = site.report(&[("CB01 收入超标", &[(&cb01, "属实", &first_note)])]);
+    let first_sha = hex::encode(sha2::Sha256::digest(std::fs::read(&report).unwrap()));
+    import_as("clerk", &report, &["--reviewer", " 城关镇 李四 "]);
+    let report = site.report(&[("CB01 收入超标", &[(&cb01, "不属实", "收入已下降")])]);
+    import_as("auditor", &report, &[]);
+    // Imported again unchanged: nothing to enter.
+    import_as("auditor", &report, &[]);
+
+    let log = site.cases(&["--history", "--format", "csv", "--unmasked"]);
+    let mut r = csv::Reader::from_reader(log.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<BTreeMap<String, String>> = r
+        .records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{log}");
+    let (first, second) = (&rows[0], &rows[1]);
+    for (key, want) in [
+        ("recorded_by", "clerk"),
+        ("reviewer", "城关镇 李四"),
+        ("finding_id", cb01.as_str()),
+        ("rule", "CB01"),
+        ("verdict_before", ""),
+        ("verdict", "属实"),
+        ("note_before", ""),
+        ("note", first_note.as_str()),
+        ("workbook", "report.xlsx"),
+        ("cell", "CB01 收入超标!D2"),
+        ("workbook_sha256", first_sha.as_str()),
+    ] {
+        assert_eq!(first[key], want, "{key}: {log}");
+    }
+    assert!(first["evidence"].contains("人均月收入"), "{log}");
+    for (key, want) in [
+        ("recorded_by", "auditor"),
+        ("reviewer", ""),
+        ("verdict_before", "属实"),
+        ("verdict", "不属实"),
+        ("note_before", first_note.as_str()),
+        ("note", "收入已下降"),
+    ] {
+        assert_eq!(second[key], want, "{key}: {log}");
+    }
+    for row in &rows {
+        chrono::DateTime::parse_from_rfc3339(&row["recorded_at"])
+            .unwrap_or_else(|e| panic!("{}: {e}", row["recorded_at"]));
+    }
+    assert!(first["recorded_at"] <= second["recorded_at"]);
+
+    // Masked, the note does not name the person; the case list says who
+    // set the verdict last and when.
+    let masked = site.cases(&["--history"]);
+    assert!(
+        !masked.contains(&name) && masked.contains("已入户核实"),
+        "{masked}"
+    );
+    assert!(masked.ends_with("2 条记录 entries\n"), "{masked}");
+    let listed = site.cases(&["--finding-id", &cb01.to_uppercase(), "--format", "csv"]);
+    let mut r = csv::Reader::from_reader(listed.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let rec = r.records().next().unwrap().unwrap();
+    let at = |h: &str| &rec[header.iter().position(|x| x == h).unwrap()];
+    assert_eq!(at("verdict_by"), "auditor", "{listed}");
+    assert_eq!(at("verdict_at"), second["recorded_at"], "{listed}");
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+
+    // A blank reviewer is refused before anything is read.
+    let o = hedui(&[
+        "review",
+        "import",
+        report.to_str().unwrap(),
+        "--reviewer",
+        " ",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("核查人不能为空"), "{}", stderr(&o));
 }
 
 #[test]

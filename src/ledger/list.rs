@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Case, Ledger};
+use std::collections::BTreeMap;
+
+use super::{Case, Ledger, VerdictEntry};
 use crate::error::HeduiError;
 use crate::report::mask::{mask_household, mask_id, mask_name, mask_note};
 
@@ -18,6 +20,8 @@ pub struct CaseFilter {
     /// A verdict (属实 / 不属实 / 已整改 / 待核查), or `无` for none.
     pub verdict: Option<String>,
     pub township: Option<String>,
+    /// One case, by its finding_id.
+    pub finding_id: Option<String>,
 }
 
 /// The `none` spelling of `--verdict`: cases without a verdict.
@@ -40,6 +44,7 @@ impl CaseFilter {
                 .verdict
                 .as_deref()
                 .is_none_or(|v| c.verdict == v || (v == NO_VERDICT && c.verdict.is_empty()))
+            && matches(&self.finding_id, &c.row.finding_id)
     }
 }
 
@@ -50,7 +55,7 @@ pub enum CasesFormat {
     Csv,
 }
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 15] = [
     "finding_id",
     "rule",
     "status",
@@ -64,7 +69,147 @@ const COLUMNS: [&str; 13] = [
     "village",
     "first_seen",
     "last_seen",
+    "verdict_at",
+    "verdict_by",
 ];
+
+/// The columns of `hedui cases --history` (the workbook's SHA-256 after
+/// them in CSV, and the evidence too when unmasked).
+const HISTORY_COLUMNS: [&str; 11] = [
+    "recorded_at",
+    "recorded_by",
+    "reviewer",
+    "finding_id",
+    "rule",
+    "verdict_before",
+    "verdict",
+    "note_before",
+    "note",
+    "workbook",
+    "cell",
+];
+
+fn no_ledger(state: &Path) -> HeduiError {
+    HeduiError::Input(vec![format!(
+        "{} 中没有案件台账，请先运行 hedui run，或用 --state-dir / --config / --out 指明 / no case ledger in {}: run hedui run first, or name it with --state-dir / --config / --out",
+        state.display(),
+        state.display()
+    )])
+}
+
+/// The cases that pass the filter, in findings.csv's order.
+fn selected<'a>(all: &'a BTreeMap<String, Case>, filter: &CaseFilter) -> Vec<&'a Case> {
+    let mut cases: Vec<&Case> = all.values().filter(|c| filter.holds(c)).collect();
+    cases.sort_by_key(|c| {
+        let r = &c.row;
+        (
+            &r.rule,
+            &r.township,
+            &r.household_id,
+            &r.id_number,
+            &r.finding_id,
+        )
+    });
+    cases
+}
+
+/// Records as CSV, or as an aligned table ended by their count (`unit`:
+/// what they are, `件 cases`).
+fn render(
+    header: &[&str],
+    records: &[Vec<String>],
+    format: CasesFormat,
+    unit: &str,
+) -> Result<String, HeduiError> {
+    match format {
+        CasesFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let io = |e: csv::Error| HeduiError::Internal(e.to_string());
+            w.write_record(header).map_err(io)?;
+            for r in records {
+                w.write_record(r).map_err(io)?;
+            }
+            let bytes = w
+                .into_inner()
+                .map_err(|e| HeduiError::Internal(e.to_string()))?;
+            Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields"))
+        }
+        CasesFormat::Table => Ok(table(header, records, unit)),
+    }
+}
+
+/// The verdict log's entries of the cases that pass the filter, oldest
+/// first, as text to print: notes and sheet names masked as the reports
+/// mask them unless `unmasked`; the evidence only unmasked, in CSV.
+pub fn history(
+    state: &Path,
+    filter: &CaseFilter,
+    format: CasesFormat,
+    unmasked: bool,
+) -> Result<String, HeduiError> {
+    let Some(ledger) = Ledger::open_existing(state)? else {
+        return Err(no_ledger(state));
+    };
+    let all = ledger.cases()?;
+    let log = ledger.verdict_log()?;
+    let csv = format == CasesFormat::Csv;
+    let records: Vec<Vec<String>> = log
+        .iter()
+        .filter_map(|e| {
+            let case = all.get(&e.finding_id).filter(|c| filter.holds(c))?;
+            Some(history_record(e, case, unmasked, csv))
+        })
+        .collect();
+    let mut header: Vec<&str> = HISTORY_COLUMNS.to_vec();
+    if csv {
+        header.push("workbook_sha256");
+        if unmasked {
+            header.push("evidence");
+        }
+    }
+    render(&header, &records, format, "条记录 entries")
+}
+
+/// One entry's cells under [`HISTORY_COLUMNS`].
+fn history_record(e: &VerdictEntry, case: &Case, unmasked: bool, csv: bool) -> Vec<String> {
+    let (note_before, note, cell) = if unmasked {
+        (e.note_before.clone(), e.note.clone(), e.cell.clone())
+    } else {
+        // A sheet a reviewer named after a person (`王芳户`) is masked as
+        // in the import's messages; the report's own are not.
+        let cell = match e.cell.rsplit_once('!') {
+            Some((sheet, at)) if !super::review::is_report_sheet(sheet) => {
+                format!("{}!{at}", crate::report::mask::mask_label(sheet))
+            }
+            _ => e.cell.clone(),
+        };
+        (
+            mask_note(&e.note_before, &case.row.name),
+            mask_note(&e.note, &case.row.name),
+            cell,
+        )
+    };
+    let mut rec = vec![
+        e.recorded_at.clone(),
+        e.recorded_by.clone(),
+        e.reviewer.clone(),
+        e.finding_id.clone(),
+        case.row.rule.clone(),
+        e.verdict_before.clone(),
+        e.verdict.clone(),
+        note_before,
+        note,
+        e.workbook.clone(),
+        cell,
+    ];
+    if csv {
+        rec.push(e.workbook_sha256.clone());
+        if unmasked {
+            rec.push(e.evidence.clone());
+        }
+    }
+    rec
+}
 
 /// The ledger's cases that pass the filter, in findings.csv's order, as
 /// text to print. Evidence (which may name other people) is included only
@@ -76,45 +221,26 @@ pub fn list(
     unmasked: bool,
 ) -> Result<String, HeduiError> {
     let Some(ledger) = Ledger::open_existing(state)? else {
-        return Err(HeduiError::Input(vec![format!(
-            "{} 中没有案件台账，请先运行 hedui run，或用 --state-dir / --config / --out 指明 / no case ledger in {}: run hedui run first, or name it with --state-dir / --config / --out",
-            state.display(),
-            state.display()
-        )]));
+        return Err(no_ledger(state));
     };
     let all = ledger.cases()?;
-    let mut cases: Vec<&Case> = all.values().filter(|c| filter.holds(c)).collect();
-    // The order of findings.csv.
-    cases.sort_by_key(|c| {
-        let r = &c.row;
-        (
-            &r.rule,
-            &r.township,
-            &r.household_id,
-            &r.id_number,
-            &r.finding_id,
-        )
-    });
-    let records: Vec<Vec<String>> = cases.iter().map(|c| record(c, unmasked, format)).collect();
+    // Each case's last verdict log entry: when and by whom its verdict or
+    // note was last set.
+    let log = ledger.verdict_log()?;
+    let last: BTreeMap<&str, &VerdictEntry> =
+        log.iter().map(|e| (e.finding_id.as_str(), e)).collect();
+    let records: Vec<Vec<String>> = selected(&all, filter)
+        .into_iter()
+        .map(|c| {
+            let entry = last.get(c.row.finding_id.as_str()).copied();
+            record(c, entry, unmasked, format)
+        })
+        .collect();
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if unmasked && format == CasesFormat::Csv {
         header.extend(["evidence", "sources"]);
     }
-    match format {
-        CasesFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let io = |e: csv::Error| HeduiError::Internal(e.to_string());
-            w.write_record(&header).map_err(io)?;
-            for r in &records {
-                w.write_record(r).map_err(io)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| HeduiError::Internal(e.to_string()))?;
-            Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields"))
-        }
-        CasesFormat::Table => Ok(table(&header, &records)),
-    }
+    render(&header, &records, format, "件 cases")
 }
 
 /// Display width: CJK and full-width characters take two columns.
@@ -124,7 +250,7 @@ fn width(s: &str) -> usize {
         .sum()
 }
 
-fn table(header: &[&str], records: &[Vec<String>]) -> String {
+fn table(header: &[&str], records: &[Vec<String>], unit: &str) -> String {
     // The note can be long: the table shows its start.
     let cell = |s: &str, i: usize| -> String {
         if header[i] == "note" && s.chars().count() > 20 {
@@ -156,13 +282,21 @@ fn table(header: &[&str], records: &[Vec<String>]) -> String {
     for r in records {
         line(r.iter().enumerate().map(|(i, v)| cell(v, i)).collect());
     }
-    let _ = writeln!(out, "{} 件 cases", records.len());
+    let _ = writeln!(out, "{} {unit}", records.len());
     out
 }
 
 /// One case's cells under [`COLUMNS`] (evidence and sources after them in
-/// an unmasked CSV), masked as the reports are unless `unmasked`.
-fn record(c: &Case, unmasked: bool, format: CasesFormat) -> Vec<String> {
+/// an unmasked CSV), masked as the reports are unless `unmasked`; `last`:
+/// its last verdict log entry, which says when its verdict or note was
+/// last set and by whom (the reviewer named at the import, else the system
+/// user who imported).
+fn record(
+    c: &Case,
+    last: Option<&VerdictEntry>,
+    unmasked: bool,
+    format: CasesFormat,
+) -> Vec<String> {
     let (household, id, name, note) = if unmasked {
         (
             c.row.household_id.clone(),
@@ -192,6 +326,14 @@ fn record(c: &Case, unmasked: bool, format: CasesFormat) -> Vec<String> {
         c.row.village.clone(),
         c.first_seen.clone(),
         c.last_seen.clone(),
+        last.map_or_else(String::new, |e| e.recorded_at.clone()),
+        last.map_or_else(String::new, |e| {
+            if e.reviewer.is_empty() {
+                e.recorded_by.clone()
+            } else {
+                e.reviewer.clone()
+            }
+        }),
     ];
     if unmasked && format == CasesFormat::Csv {
         rec.push(c.row.evidence.clone());
@@ -228,7 +370,7 @@ mod tests {
             note: "张晓明已核实".into(),
             ..Case::default()
         };
-        let masked = record(&c, false, CasesFormat::Csv);
+        let masked = record(&c, None, false, CasesFormat::Csv);
         assert_eq!(
             masked[5..9],
             [
@@ -239,7 +381,7 @@ mod tests {
             ]
         );
         assert_eq!(masked.len(), COLUMNS.len());
-        let full = record(&c, true, CasesFormat::Csv);
+        let full = record(&c, None, true, CasesFormat::Csv);
         assert_eq!(full[6], "341122198001011238");
         assert_eq!(full.len(), COLUMNS.len() + 2);
     }
@@ -261,7 +403,7 @@ mod tests {
             status: status.map(String::from),
             verdict: verdict.map(String::from),
             rule: Some("CB01".into()),
-            township: None,
+            ..CaseFilter::default()
         };
         assert!(f(Some("持续"), None).holds(&c));
         assert!(f(Some("已核销"), Some("不属实")).holds(&c));
@@ -298,6 +440,7 @@ mod tests {
                 vec!["张伟".into(), "x".into()],
                 vec!["abc".into(), "y".into()],
             ],
+            "件 cases",
         );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "a     b");

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use rusqlite::params;
+use sha2::Digest;
 
 use super::{Ledger, lock::RunLock};
 use crate::error::HeduiError;
@@ -44,7 +45,7 @@ pub struct ImportSummary {
 
 /// A sheet hedui's report writes: 汇总, 已核销, 已消失 and the rule sheets
 /// (`CB02 房产超标`, `DQ03 身份证号已修正 (2)`).
-fn is_report_sheet(name: &str) -> bool {
+pub(crate) fn is_report_sheet(name: &str) -> bool {
     use crate::report::view::{DISAPPEARED_TABLE, DISMISSED_TABLE};
     [
         crate::report::xlsx::SUMMARY_SHEET,
@@ -133,10 +134,58 @@ impl Entry {
     }
 }
 
+/// The longest reviewer name `--reviewer` accepts, in characters.
+pub const MAX_REVIEWER_CHARS: usize = 50;
+
+/// `review import --reviewer`: the name trimmed, refused when empty, too
+/// long or holding control characters.
+pub fn reviewer_name(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    if name.is_empty() {
+        return Err("核查人不能为空 / the reviewer's name is empty".into());
+    }
+    if name.chars().count() > MAX_REVIEWER_CHARS {
+        return Err(format!(
+            "核查人超过 {MAX_REVIEWER_CHARS} 个字 / the reviewer's name is over {MAX_REVIEWER_CHARS} characters"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("核查人含控制字符 / the reviewer's name holds control characters".into());
+    }
+    Ok(name.to_string())
+}
+
+/// The system user running the import, for the verdict log: `USER` or
+/// `LOGNAME` as the shell sets them (`sudo -u hedui` sets both), else the
+/// process's user ID.
+fn system_user() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(user) = std::env::var(var)
+            && !user.trim().is_empty()
+        {
+            return user.trim().to_string();
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid {}", meta.uid());
+        }
+    }
+    "（未知）".to_string()
+}
+
 /// Imports the verdicts and notes of a report workbook into the ledger of
-/// `state`. Bad cells are all reported at once (exit 4) and nothing is
-/// imported; a run in progress refuses the import (exit 6).
-pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> {
+/// `state`, each change entered in the verdict log with `reviewer` (the
+/// person who reviewed, when named) beside the system user who imported.
+/// Bad cells are all reported at once (exit 4) and nothing is imported; a
+/// run in progress refuses the import (exit 6).
+pub fn import(
+    state: &Path,
+    report: &Path,
+    reviewer: Option<&str>,
+) -> Result<ImportSummary, HeduiError> {
     let shown = report.display().to_string();
     let input_error = |lines: Vec<String>| HeduiError::Input(lines);
     let unreadable = |zh: &str, e: &dyn fmt::Display| {
@@ -417,10 +466,27 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
         return Err(input_error(lines));
     }
 
+    // What the verdict log says of the workbook: its name and digest.
+    let workbook_sha256 = std::fs::read(report)
+        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)))
+        .map_err(|e| unreadable(crate::error::io_zh(&e), &e))?;
+    let workbook = report
+        .file_name()
+        .map_or_else(|| shown.clone(), |name| name.to_string_lossy().into_owned());
+    let recorded_at = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    let recorded_by = system_user();
     let path = ledger.path().to_path_buf();
     let err = |e: rusqlite::Error| super::db_error(&path, e);
     let tx = ledger.conn.transaction().map_err(err)?;
     {
+        let mut log = tx
+            .prepare(
+                "INSERT INTO verdict_log (finding_id, recorded_at, recorded_by, reviewer,
+                     workbook, workbook_sha256, cell, verdict_before, verdict, note_before,
+                     note, evidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(err)?;
         // The sources and evidence as they stand now are what the verdict
         // was given on; a re-import that changes neither verdict nor note
         // keeps the old ones, so that a stale workbook cannot re-dismiss a
@@ -455,6 +521,21 @@ pub fn import(state: &Path, report: &Path) -> Result<ImportSummary, HeduiError> 
             }
             if case.verdict != *verdict || case.note != *note {
                 update.execute(params![id, verdict, note]).map_err(err)?;
+                log.execute(params![
+                    id,
+                    recorded_at,
+                    recorded_by,
+                    reviewer.unwrap_or(""),
+                    workbook,
+                    workbook_sha256,
+                    e.at,
+                    case.verdict,
+                    verdict,
+                    case.note,
+                    note,
+                    case.row.evidence,
+                ])
+                .map_err(err)?;
             }
         }
     }
