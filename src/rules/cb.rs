@@ -6,8 +6,9 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, CONTRIBUTION, Finding, MEAN_SCALE, PROPERTY, Row, RuleParams, exact, factor, fetch,
-    period, sorted, sources, src_of, yuan, yuan_exact, yuan_mean_up, yuan_ratio_up,
+    Blocks, CONTRIBUTION, EARNINGS_STEP, Finding, MEAN_SCALE, PROPERTY, Row, RuleParams,
+    earnings_text, exact, factor, fetch, period, sorted, sources, src_of, yuan, yuan_exact,
+    yuan_mean_up, yuan_ratio_up,
 };
 
 /// A household finding from a row carrying household_id, township, village,
@@ -37,22 +38,26 @@ pub async fn cb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
     let blocks = Blocks::new(ctx, params)?;
     let sql = blocks.query(
         &["households", "household_income", "member_income"],
-        &[(
-            "top_earner",
-            "SELECT household_id, person_id, name, person_method, \
+        &[
+            (
+                "top_earner",
+                "SELECT household_id, person_id, name, person_method, \
                ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY income_scaled DESC, person_id) AS rn \
              FROM member_income WHERE income_scaled > 0"
-                .into(),
-        )],
+                    .into(),
+            ),
+            ("earnings", EARNINGS_STEP.into()),
+        ],
         &format!(
             "SELECT h.household_id, h.township, h.village, h.size, h.standard_fen, h.factor_permille, \
                hi.income_scaled, hi.wage_scaled, hi.pension_scaled, hi.income_src, \
                COALESCE(t.person_id, h.head_person_id) AS id_number, \
                CASE WHEN t.person_id IS NULL THEN h.head_name ELSE t.name END AS name, \
-               t.person_method \
+               t.person_method, e.earnings \
              FROM households h \
              JOIN household_income hi ON hi.household_id = h.household_id \
              LEFT JOIN top_earner t ON t.household_id = h.household_id AND t.rn = 1 \
+             LEFT JOIN earnings e ON e.household_id = h.household_id \
              WHERE {income} * 1000 > {standard} * h.factor_permille * h.size * {MEAN_SCALE}",
             income = exact("hi.income_scaled"),
             standard = exact("h.standard_fen"),
@@ -86,8 +91,10 @@ pub async fn cb01(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                     yuan_mean_up(row.int0("pension_scaled"))
                 );
             }
-            let evidence =
-                format!("人均月收入 {per_capita} 元 > {threshold}（{size} 人，{income}）");
+            let evidence = format!(
+                "人均月收入 {per_capita} 元 > {threshold}（{size} 人，{income}）{}",
+                earnings_text(row.text("earnings").as_deref())
+            );
             household_finding(
                 "CB01",
                 row,
@@ -440,7 +447,7 @@ mod tests {
         assert_eq!(f.township.as_deref(), Some("城关镇"));
         assert_eq!(
             f.evidence,
-            "人均月收入 1520.00 元 > 标准 800.00 元（2 人，工资 3040.00 元/月）"
+            "人均月收入 1520.00 元 > 标准 800.00 元（2 人，工资 3040.00 元/月）；其中 本人 工资 3040.00 元/月（1 个月平均）"
         );
         assert_eq!(
             f.sources,
@@ -599,7 +606,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].evidence,
-            "人均月收入 1200.01 元 > 标准 800.00 元 × 1.5 = 1200.00 元（2 人，工资 2400.02 元/月）"
+            "人均月收入 1200.01 元 > 标准 800.00 元 × 1.5 = 1200.00 元（2 人，工资 2400.02 元/月）；其中 本人 工资 2400.02 元/月（1 个月平均）"
         );
         // A standard of 800.05 元: the threshold 1200.075 元 is shown
         // exactly, never rounded to the 1200.08 元 of an income just above.
@@ -614,7 +621,8 @@ mod tests {
         let found = cb01(&ctx, &p).await.unwrap();
         assert_eq!(
             found[0].evidence,
-            "人均月收入 1200.08 元 > 标准 800.05 元 × 1.5 = 1200.075 元（2 人，工资 2400.16 元/月）"
+            "人均月收入 1200.08 元 > 标准 800.05 元 × 1.5 = 1200.075 元（2 人，工资 2400.16 元/月）；\
+             其中 本人 工资 2400.16 元/月（1 个月平均）"
         );
     }
 
@@ -629,9 +637,11 @@ mod tests {
         let found = cb01(&ctx, &params()).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id_number.as_deref(), Some(P2));
+        // The highest earner first, named by relation to the head.
         assert_eq!(
             found[0].evidence,
-            "人均月收入 850.00 元 > 标准 800.00 元（2 人，工资 500.00 元/月，养老金 1200.00 元/月）"
+            "人均月收入 850.00 元 > 标准 800.00 元（2 人，工资 500.00 元/月，养老金 1200.00 元/月）；\
+             其中 配偶 养老金 1200.00 元/月（2 个月平均）、本人 工资 500.00 元/月（1 个月平均）"
         );
     }
 
@@ -660,7 +670,8 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].evidence,
-            "人均月收入 850.00 元 > 标准 800.00 元（2 人，工资 500.00 元/月，养老金 1200.00 元/月）"
+            "人均月收入 850.00 元 > 标准 800.00 元（2 人，工资 500.00 元/月，养老金 1200.00 元/月）；\
+             其中 配偶 养老金 1200.00 元/月（3 个月平均）、本人 工资 500.00 元/月（1 个月平均）"
         );
         assert_eq!(found[0].sources.len(), 8, "{:?}", found[0].sources);
     }

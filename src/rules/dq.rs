@@ -5,8 +5,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::{
-    Blocks, Finding, MEAN_SCALE, RuleParams, exact, factor, fetch, sorted, sources, yuan,
-    yuan_exact, yuan_mean_up, yuan_ratio_up,
+    Blocks, EARNINGS_STEP, Finding, MEAN_SCALE, RuleParams, earnings_text, exact, factor, fetch,
+    sorted, sources, yuan, yuan_exact, yuan_mean_up, yuan_ratio_up,
 };
 
 /// DQ05 申报收入不符: a roster household's computed income exceeds its
@@ -17,23 +17,27 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
     let blocks = Blocks::new(ctx, params)?;
     let sql = blocks.query(
         &["households", "household_income", "member_income"],
-        &[(
-            "earner",
-            // Every member with an income made it fire: the smallest ID.
-            "SELECT household_id, person_id, name, person_method, \
+        &[
+            (
+                "earner",
+                // Every member with an income made it fire: the smallest ID.
+                "SELECT household_id, person_id, name, person_method, \
                ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY person_id) AS rn \
              FROM member_income WHERE income_scaled > 0"
-                .into(),
-        )],
+                    .into(),
+            ),
+            ("earnings", EARNINGS_STEP.into()),
+        ],
         &format!(
             "SELECT h.household_id, h.township, h.village, h.declared_income, \
                hi.income_scaled, hi.wage_scaled, hi.pension_scaled, hi.income_src, \
                COALESCE(t.person_id, h.head_person_id) AS id_number, \
                CASE WHEN t.person_id IS NULL THEN h.head_name ELSE t.name END AS name, \
-               t.person_method \
+               t.person_method, e.earnings \
              FROM households h \
              JOIN household_income hi ON hi.household_id = h.household_id \
              LEFT JOIN earner t ON t.household_id = h.household_id AND t.rn = 1 \
+             LEFT JOIN earnings e ON e.household_id = h.household_id \
              WHERE h.declared_income IS NOT NULL \
                AND {income} * 10000 > {declared} * {multiplier} * {MEAN_SCALE}",
             income = exact("hi.income_scaled"),
@@ -55,11 +59,12 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
                 );
             }
             let evidence = format!(
-                "核算家庭月收入 {} 元 > 申报 {} 元 × {} = {} 元（{income}）",
+                "核算家庭月收入 {} 元 > 申报 {} 元 × {} = {} 元（{income}）{}",
                 yuan_ratio_up(row.int0("income_scaled") as i128, MEAN_SCALE as i128),
                 yuan(declared),
                 factor(multiplier, 10000),
-                yuan_exact(declared as i128 * multiplier as i128, 10000)
+                yuan_exact(declared as i128 * multiplier as i128, 10000),
+                earnings_text(row.text("earnings").as_deref())
             );
             Finding {
                 rule: "DQ05",
@@ -176,7 +181,8 @@ mod tests {
         assert_eq!(subjects(&found), vec![(Some("H1"), Some(P1))]);
         assert_eq!(
             found[0].evidence,
-            "核算家庭月收入 1300.01 元 > 申报 1000.00 元 × 1.3 = 1300.00 元（工资 1300.01 元/月）"
+            "核算家庭月收入 1300.01 元 > 申报 1000.00 元 × 1.3 = 1300.00 元（工资 1300.01 元/月）；\
+             其中 本人 工资 1000.00 元/月（1 个月平均）、本人 工资 300.01 元/月（1 个月平均）"
         );
     }
 

@@ -822,6 +822,7 @@ impl<'a> Blocks<'a> {
                     vec!["contribution_window"],
                     format!(
                         "SELECT person_id, {wage_months} AS wage_months, wage_total, \
+                           {known_months} AS wage_known_months, \
                            wage_total * ({MEAN_SCALE} / NULLIF({known_months}, 0)) AS wage_scaled \
                          FROM (SELECT person_id, bit_or({bit}) AS months_mask, \
                                  bit_or(CASE WHEN wage_base IS NOT NULL THEN {bit} END) \
@@ -867,9 +868,11 @@ impl<'a> Blocks<'a> {
                     "contribution_window",
                 ],
                 format!(
-                    "SELECT m.household_id, m.person_id, m.name, m.person_method, \
+                    "SELECT m.household_id, m.person_id, m.name, m.person_method, m.relation, \
                        COALESCE(wi.wage_scaled, 0) AS wage_scaled, \
+                       COALESCE(wi.wage_known_months, 0) AS wage_months, \
                        COALESCE(pi.pension_scaled, 0) AS pension_scaled, \
+                       COALESCE(pi.pension_months, 0) AS pension_months, \
                        COALESCE(wi.wage_scaled, 0) + COALESCE(pi.pension_scaled, 0) AS income_scaled, \
                        concat_ws(';', m.src, ws.wage_src, pi.pension_src) AS income_src \
                      FROM members m \
@@ -1154,6 +1157,64 @@ pub(crate) fn yuan_mean_up(scaled: i64) -> String {
     yuan_ratio_up(scaled as i128, MEAN_SCALE as i128)
 }
 
+/// A local step of CB01's and DQ05's queries: per household, each member
+/// with an income as one string for [`earnings_text`] (relation, ID, wage
+/// and its months, pension and its months; U+0001 between the values,
+/// U+0002 between the members).
+pub(crate) const EARNINGS_STEP: &str = "SELECT household_id, \
+       string_agg(concat_ws(chr(1), COALESCE(CAST(relation AS VARCHAR), ''), person_id, \
+         CAST(wage_scaled AS VARCHAR), CAST(wage_months AS VARCHAR), \
+         CAST(pension_scaled AS VARCHAR), CAST(pension_months AS VARCHAR)), chr(2)) AS earnings \
+     FROM member_income WHERE income_scaled > 0 GROUP BY household_id";
+
+/// Whose income a household's figure is made of, from [`EARNINGS_STEP`]'s
+/// string: each member by relation to the head (names stay out of it),
+/// the highest income first (ties: the smallest ID, so that CB01's subject
+/// comes first), with the months its mean is taken over:
+/// `；其中 本人 工资 2801.00 元/月（12 个月平均）、配偶 养老金 259.72 元/月（3 个月平均）`.
+/// Empty when no member has an income.
+pub(crate) fn earnings_text(earnings: Option<&str>) -> String {
+    let mut members: Vec<(i64, &str, String)> = earnings
+        .unwrap_or("")
+        .split('\u{2}')
+        .filter_map(|member| {
+            let v: Vec<&str> = member.split('\u{1}').collect();
+            let [relation, id, wage, wage_months, pension, pension_months] = v[..] else {
+                return None;
+            };
+            let (wage, pension) = (wage.parse::<i64>().ok()?, pension.parse::<i64>().ok()?);
+            let mut parts = Vec::new();
+            for (label, scaled, months) in [
+                ("工资", wage, wage_months),
+                ("养老金", pension, pension_months),
+            ] {
+                if scaled > 0 {
+                    parts.push(format!(
+                        "{label} {} 元/月（{months} 个月平均）",
+                        yuan_mean_up(scaled)
+                    ));
+                }
+            }
+            let relation = if relation.is_empty() {
+                "成员"
+            } else {
+                relation
+            };
+            Some((
+                wage + pension,
+                id,
+                format!("{relation} {}", parts.join(" + ")),
+            ))
+        })
+        .collect();
+    if members.is_empty() {
+        return String::new();
+    }
+    members.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let listed: Vec<String> = members.into_iter().map(|(_, _, text)| text).collect();
+    format!("；其中 {}", listed.join("、"))
+}
+
 /// A per-mille or basis-point factor as a decimal: 1500‰ → `1.5`.
 pub(crate) fn factor(value: i64, unit: i64) -> String {
     let whole = value / unit;
@@ -1260,6 +1321,34 @@ mod tests {
     fn window_of_a_leap_day_clamps() {
         let w = Window::new(d("2024-02-29"));
         assert_eq!(w.after, d("2023-02-28"));
+    }
+
+    #[test]
+    fn earnings_list_each_member_s_income_highest_first_by_relation() {
+        let member = |relation: &str, id: &str, wage: i64, wm: u32, pension: i64, pm: u32| {
+            [
+                relation.to_string(),
+                id.to_string(),
+                (wage * MEAN_SCALE).to_string(),
+                wm.to_string(),
+                (pension * MEAN_SCALE).to_string(),
+                pm.to_string(),
+            ]
+            .join("\u{1}")
+        };
+        let agg = [
+            member("配偶", "b", 0, 0, 25972, 12),
+            member("本人", "c", 200000, 6, 30000, 3),
+            member("", "a", 0, 0, 25972, 2),
+        ]
+        .join("\u{2}");
+        assert_eq!(
+            earnings_text(Some(&agg)),
+            "；其中 本人 工资 2000.00 元/月（6 个月平均） + 养老金 300.00 元/月（3 个月平均）、\
+             成员 养老金 259.72 元/月（2 个月平均）、配偶 养老金 259.72 元/月（12 个月平均）"
+        );
+        assert_eq!(earnings_text(None), "");
+        assert_eq!(earnings_text(Some("")), "");
     }
 
     #[test]
