@@ -288,6 +288,11 @@ fn reports_are_masked_by_default_and_byte_identical_across_runs() {
         summary_xml.contains(&format!("<c r=\"B4\"><v>{}</v></c>", found.len())),
         "{summary_xml}"
     );
+    // Its first three columns (规则, 名称, 类别) frozen beside the townships.
+    assert!(
+        summary_xml.contains("<pane xSplit=\"3\" topLeftCell=\"D1\""),
+        "{summary_xml}"
+    );
     let core = zip_entry(&xlsx, "docProps/core.xml");
     assert!(
         core.contains("<dcterms:created xsi:type=\"dcterms:W3CDTF\">2025-11-30T00:00:00Z"),

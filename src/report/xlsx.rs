@@ -265,6 +265,9 @@ fn write_summary(
     styles: &Styles,
 ) -> Result<(), XlsxError> {
     sheet.set_name(SUMMARY_SHEET)?;
+    // The rule's code, name and kind stay in view while a county's many
+    // township columns scroll by.
+    sheet.set_freeze_panes(0, 3)?;
     let s = view::summary(report);
     let m = report.manifest;
     sheet.write_string_with_format(0, 0, "核对结果汇总", &styles.title)?;
