@@ -730,12 +730,17 @@ pub fn case_status(prior: Option<&CaseState>, sources: &str, evidence: &str) -> 
     let Some(case) = prior else {
         return NEW.to_string();
     };
+    // The figures alone: CB01's and DQ05's list of whose income it is
+    // says over how many months each mean is taken, which a month moving
+    // into the window changes while every figure stands (and which
+    // verdicts given before it was written never held).
+    let figures = crate::rules::evidence_figures;
     let unchanged = || {
         source_set(&case.sources_at_verdict) == source_set(sources)
             || (!case.evidence_at_verdict.is_empty()
-                && (case.evidence_at_verdict == evidence
-                    || case.evidence_at_verdict
-                        == crate::report::mask::with_raw_ids_masked(evidence)))
+                && (figures(&case.evidence_at_verdict) == figures(evidence)
+                    || figures(&case.evidence_at_verdict)
+                        == figures(&crate::report::mask::with_raw_ids_masked(evidence))))
     };
     match case.verdict.as_str() {
         "" => PERSISTING.to_string(),
@@ -1183,6 +1188,37 @@ mod tests {
         );
         assert_eq!(
             case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 950.00 元"),
+            "持续/不属实/来源已变"
+        );
+        // Whose income it is, over how many months, is no figure: a month
+        // that moved into the window (helper-136), or a verdict given
+        // before the list was written, leaves the case dismissed.
+        let listed = |months: u32| {
+            format!("人均月收入 900.00 元；其中 本人 工资 1800.00 元/月（{months} 个月平均）")
+        };
+        for (then, now) in [
+            (listed(2), listed(3)),
+            ("人均月收入 900.00 元".to_string(), listed(3)),
+        ] {
+            let kept = CaseState {
+                evidence_at_verdict: then,
+                ..case("持续", "不属实", "a:f_202511:2")
+            };
+            assert_eq!(
+                case_status(Some(&kept), "a:f_202512:2;a:f_202512:3", &now),
+                "已核销/不属实"
+            );
+        }
+        let kept = CaseState {
+            evidence_at_verdict: listed(2),
+            ..case("持续", "不属实", "a:f_202511:2")
+        };
+        assert_eq!(
+            case_status(
+                Some(&kept),
+                "a:f_202512:2;a:f_202512:3",
+                "人均月收入 950.00 元；其中 本人 工资 1900.00 元/月（3 个月平均）"
+            ),
             "持续/不属实/来源已变"
         );
         // A DQ03 dismissed when its evidence masked the raw IDs it quotes

@@ -372,16 +372,57 @@ fn the_verdict_log_says_who_changed_what_when_and_from_which_workbook() {
     assert_eq!(at("verdict_at"), second["recorded_at"], "{listed}");
     assert_eq!(listed.lines().count(), 2, "{listed}");
 
-    // A blank reviewer is refused before anything is read.
-    let o = hedui(&[
-        "review",
-        "import",
-        report.to_str().unwrap(),
-        "--reviewer",
-        " ",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("核查人不能为空"), "{}", stderr(&o));
+    // A blank reviewer is refused before anything is read, and so is one
+    // a spreadsheet would run as a formula.
+    for (bad, says) in [(" ", "核查人不能为空"), ("=HYPERLINK(1)", "不能以")] {
+        let o = hedui(&[
+            "review",
+            "import",
+            report.to_str().unwrap(),
+            "--reviewer",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+
+    // One case on two sheets, changed on the second only (the first as the
+    // workbook was made, its hidden columns say): the log names the row
+    // the change came from. A workbook named after a person is masked.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (sheet, verdict) in [("CB01 收入超标", "不属实"), ("CB01 收入超标 (2)", "属实")]
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet).unwrap();
+        for (col, h) in ["finding_id", "核查结论", "备注", "原核查结论", "原备注"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, col as u16, *h).unwrap();
+        }
+        for (col, v) in [cb01.as_str(), verdict, "收入已下降", "不属实", "收入已下降"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(1, col as u16, *v).unwrap();
+        }
+    }
+    let named = site.out.join("张三户.xlsx");
+    wb.save(&named).unwrap();
+    import_as("auditor", &named, &[]);
+    let log = site.cases(&["--history", "--format", "csv", "--unmasked"]);
+    assert!(
+        log.lines()
+            .last()
+            .unwrap()
+            .contains(",不属实,属实,收入已下降,收入已下降,张三户.xlsx,CB01 收入超标 (2)!A2,"),
+        "{log}"
+    );
+    let masked = site.cases(&["--history", "--format", "csv"]);
+    assert!(
+        !masked.contains("张三户") && masked.contains("张*户.xlsx"),
+        "{masked}"
+    );
 }
 
 #[test]

@@ -172,8 +172,13 @@ pub fn history(
 
 /// One entry's cells under [`HISTORY_COLUMNS`].
 fn history_record(e: &VerdictEntry, case: &Case, unmasked: bool, csv: bool) -> Vec<String> {
-    let (note_before, note, cell) = if unmasked {
-        (e.note_before.clone(), e.note.clone(), e.cell.clone())
+    let (note_before, note, cell, workbook) = if unmasked {
+        (
+            e.note_before.clone(),
+            e.note.clone(),
+            e.cell.clone(),
+            e.workbook.clone(),
+        )
     } else {
         // A sheet a reviewer named after a person (`王芳户`) is masked as
         // in the import's messages; the report's own are not.
@@ -187,19 +192,29 @@ fn history_record(e: &VerdictEntry, case: &Case, unmasked: bool, csv: bool) -> V
             mask_note(&e.note_before, &case.row.name),
             mask_note(&e.note, &case.row.name),
             cell,
+            // A workbook saved under a person's name (`张三户.xlsx`).
+            crate::report::mask::mask_file_name(&e.workbook, true).into_owned(),
         )
+    };
+    // Staff names as given; an ID number typed for one masked all the same.
+    let staff = |s: &str| {
+        if unmasked {
+            s.to_string()
+        } else {
+            crate::report::mask::mask_ids_in(s)
+        }
     };
     let mut rec = vec![
         e.recorded_at.clone(),
-        e.recorded_by.clone(),
-        e.reviewer.clone(),
+        staff(&e.recorded_by),
+        staff(&e.reviewer),
         e.finding_id.clone(),
         case.row.rule.clone(),
         e.verdict_before.clone(),
         e.verdict.clone(),
         note_before,
         note,
-        e.workbook.clone(),
+        workbook,
         cell,
     ];
     if csv {
@@ -328,10 +343,15 @@ fn record(
         c.last_seen.clone(),
         last.map_or_else(String::new, |e| e.recorded_at.clone()),
         last.map_or_else(String::new, |e| {
-            if e.reviewer.is_empty() {
-                e.recorded_by.clone()
+            let by = if e.reviewer.is_empty() {
+                &e.recorded_by
             } else {
-                e.reviewer.clone()
+                &e.reviewer
+            };
+            if unmasked {
+                by.clone()
+            } else {
+                crate::report::mask::mask_ids_in(by)
             }
         }),
     ];

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx, open_workbook};
+use calamine::{Data, Reader, Xlsx};
 use rusqlite::params;
 use sha2::Digest;
 
@@ -149,10 +149,25 @@ pub fn reviewer_name(s: &str) -> Result<String, String> {
             "核查人超过 {MAX_REVIEWER_CHARS} 个字 / the reviewer's name is over {MAX_REVIEWER_CHARS} characters"
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err("核查人含控制字符 / the reviewer's name holds control characters".into());
+    if name.chars().any(|c| c.is_control() || is_format_char(c)) {
+        return Err(
+            "核查人含控制字符或不可见字符 / the reviewer's name holds control or invisible characters"
+                .into(),
+        );
+    }
+    // Opened in Excel, `hedui cases --format csv` would run it as a formula.
+    if name.starts_with(['=', '+', '-', '@']) {
+        return Err(
+            "核查人不能以 = + - @ 开头 / the reviewer's name cannot start with = + - @".into(),
+        );
     }
     Ok(name.to_string())
+}
+
+/// Invisible characters that change how text reads (direction marks and
+/// overrides, zero-width characters, the BOM, the soft hyphen).
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 /// The system user running the import, for the verdict log: `USER` or
@@ -160,10 +175,16 @@ pub fn reviewer_name(s: &str) -> Result<String, String> {
 /// process's user ID.
 fn system_user() -> String {
     for var in ["USER", "LOGNAME"] {
-        if let Ok(user) = std::env::var(var)
-            && !user.trim().is_empty()
-        {
-            return user.trim().to_string();
+        if let Ok(user) = std::env::var(var) {
+            // As the environment gives it, but on one line.
+            let user: String = user
+                .trim()
+                .chars()
+                .filter(|&c| !c.is_control() && !is_format_char(c))
+                .collect();
+            if !user.is_empty() {
+                return user;
+            }
         }
     }
     #[cfg(unix)]
@@ -203,14 +224,19 @@ pub fn import(
         }
         Err(e) => return Err(unreadable(crate::error::io_zh(&e), &e)),
     }
-    let mut workbook: Xlsx<_> = open_workbook(report).map_err(|e: calamine::XlsxError| {
-        let zh = match &e {
-            calamine::XlsxError::Zip(_) => "不是 xlsx 工作簿，或文件已损坏",
-            calamine::XlsxError::Io(io) => crate::error::io_zh(io),
-            _ => "工作簿的内容无法识别",
-        };
-        unreadable(zh, &e)
-    })?;
+    // Read once: the verdict log's digest is of the bytes imported (Excel
+    // saves by replacing the file).
+    let bytes = std::fs::read(report).map_err(|e| unreadable(crate::error::io_zh(&e), &e))?;
+    let workbook_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let mut workbook: Xlsx<_> =
+        Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e: calamine::XlsxError| {
+            let zh = match &e {
+                calamine::XlsxError::Zip(_) => "不是 xlsx 工作簿，或文件已损坏",
+                calamine::XlsxError::Io(io) => crate::error::io_zh(io),
+                _ => "工作簿的内容无法识别",
+            };
+            unreadable(zh, &e)
+        })?;
     let no_ledger = !super::ledger_path(state).exists();
     let _lock = (!no_ledger).then(|| RunLock::acquire(state)).transpose()?;
     let Some(mut ledger) = Ledger::open_existing(state)? else {
@@ -427,6 +453,13 @@ pub fn import(
                     ),
                 ),
                 Some(e) => {
+                    // The verdict log names the row a change came from.
+                    if e.verdict.is_none()
+                        && e.note.is_none()
+                        && (verdict.is_some() || note.is_some())
+                    {
+                        e.at = at;
+                    }
                     e.verdict = e.verdict.take().or(verdict);
                     e.note = e.note.take().or(note);
                 }
@@ -467,9 +500,6 @@ pub fn import(
     }
 
     // What the verdict log says of the workbook: its name and digest.
-    let workbook_sha256 = std::fs::read(report)
-        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)))
-        .map_err(|e| unreadable(crate::error::io_zh(&e), &e))?;
     let workbook = report
         .file_name()
         .map_or_else(|| shown.clone(), |name| name.to_string_lossy().into_owned());
@@ -555,6 +585,27 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reviewer_s_name_is_one_line_of_visible_text() {
+        assert_eq!(reviewer_name(" 城关镇 李四 ").unwrap(), "城关镇 李四");
+        assert_eq!(reviewer_name("李-四").unwrap(), "李-四");
+        for bad in [
+            "".to_string(),
+            "  ".into(),
+            "李四\n王五".into(),
+            "李\u{202E}四".into(),
+            "李\u{200B}四".into(),
+            "=HYPERLINK(\"x\")".into(),
+            "+1".into(),
+            "-1".into(),
+            "@x".into(),
+            "李".repeat(MAX_REVIEWER_CHARS + 1),
+        ] {
+            assert!(reviewer_name(&bad).is_err(), "{bad:?}");
+        }
+        assert!(reviewer_name(&"李".repeat(MAX_REVIEWER_CHARS)).is_ok());
+    }
 
     #[test]
     fn column_letters_run_past_z() {

@@ -871,6 +871,7 @@ impl<'a> Blocks<'a> {
                     "SELECT m.household_id, m.person_id, m.name, m.person_method, m.relation, \
                        COALESCE(wi.wage_scaled, 0) AS wage_scaled, \
                        COALESCE(wi.wage_known_months, 0) AS wage_months, \
+                       COALESCE(wi.wage_months, 0) AS wage_contribution_months, \
                        COALESCE(pi.pension_scaled, 0) AS pension_scaled, \
                        COALESCE(pi.pension_months, 0) AS pension_months, \
                        COALESCE(wi.wage_scaled, 0) + COALESCE(pi.pension_scaled, 0) AS income_scaled, \
@@ -1159,11 +1160,13 @@ pub(crate) fn yuan_mean_up(scaled: i64) -> String {
 
 /// A local step of CB01's and DQ05's queries: per household, each member
 /// with an income as one string for [`earnings_text`] (relation, ID, wage
-/// and its months, pension and its months; U+0001 between the values,
-/// U+0002 between the members).
+/// and the months it is the mean of, the months with contributions,
+/// pension and its months; U+0001 between the values, U+0002 between the
+/// members).
 pub(crate) const EARNINGS_STEP: &str = "SELECT household_id, \
        string_agg(concat_ws(chr(1), COALESCE(CAST(relation AS VARCHAR), ''), person_id, \
          CAST(wage_scaled AS VARCHAR), CAST(wage_months AS VARCHAR), \
+         CAST(wage_contribution_months AS VARCHAR), \
          CAST(pension_scaled AS VARCHAR), CAST(pension_months AS VARCHAR)), chr(2)) AS earnings \
      FROM member_income WHERE income_scaled > 0 GROUP BY household_id";
 
@@ -1179,18 +1182,38 @@ pub(crate) fn earnings_text(earnings: Option<&str>) -> String {
         .split('\u{2}')
         .filter_map(|member| {
             let v: Vec<&str> = member.split('\u{1}').collect();
-            let [relation, id, wage, wage_months, pension, pension_months] = v[..] else {
+            let [
+                relation,
+                id,
+                wage,
+                wage_months,
+                contribution_months,
+                pension,
+                pension_months,
+            ] = v[..]
+            else {
                 return None;
             };
             let (wage, pension) = (wage.parse::<i64>().ok()?, pension.parse::<i64>().ok()?);
+            // Months with a contribution whose base is empty are in no mean
+            // (an unknown base is no 0): said, for a reviewer counting rows.
+            let unknown = contribution_months
+                .parse::<u32>()
+                .ok()?
+                .saturating_sub(wage_months.parse::<u32>().ok()?);
+            let wage_note = if unknown > 0 {
+                format!("，另 {unknown} 个月基数空缺")
+            } else {
+                String::new()
+            };
             let mut parts = Vec::new();
-            for (label, scaled, months) in [
-                ("工资", wage, wage_months),
-                ("养老金", pension, pension_months),
+            for (label, scaled, months, note) in [
+                ("工资", wage, wage_months, wage_note.as_str()),
+                ("养老金", pension, pension_months, ""),
             ] {
                 if scaled > 0 {
                     parts.push(format!(
-                        "{label} {} 元/月（{months} 个月平均）",
+                        "{label} {} 元/月（{months} 个月平均{note}）",
                         yuan_mean_up(scaled)
                     ));
                 }
@@ -1212,7 +1235,19 @@ pub(crate) fn earnings_text(earnings: Option<&str>) -> String {
     }
     members.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     let listed: Vec<String> = members.into_iter().map(|(_, _, text)| text).collect();
-    format!("；其中 {}", listed.join("、"))
+    format!("{EARNINGS_MARK}{}", listed.join("、"))
+}
+
+/// What starts [`earnings_text`]'s part of an evidence text.
+pub const EARNINGS_MARK: &str = "；其中 ";
+
+/// An evidence text's figures: all of it but [`earnings_text`]'s part,
+/// whose months move with the window while the figures stand (the case
+/// ledger compares these, [`crate::ledger::case_status`]).
+pub fn evidence_figures(evidence: &str) -> &str {
+    evidence
+        .split_once(EARNINGS_MARK)
+        .map_or(evidence, |(figures, _)| figures)
 }
 
 /// A per-mille or basis-point factor as a decimal: 1500‰ → `1.5`.
@@ -1331,6 +1366,8 @@ mod tests {
                 id.to_string(),
                 (wage * MEAN_SCALE).to_string(),
                 wm.to_string(),
+                // One more month with a contribution whose base is empty.
+                (wm + u32::from(id == "c")).to_string(),
                 (pension * MEAN_SCALE).to_string(),
                 pm.to_string(),
             ]
@@ -1342,10 +1379,17 @@ mod tests {
             member("", "a", 0, 0, 25972, 2),
         ]
         .join("\u{2}");
+        let text = earnings_text(Some(&agg));
         assert_eq!(
-            earnings_text(Some(&agg)),
-            "；其中 本人 工资 2000.00 元/月（6 个月平均） + 养老金 300.00 元/月（3 个月平均）、\
+            text,
+            "；其中 本人 工资 2000.00 元/月（6 个月平均，另 1 个月基数空缺） + 养老金 300.00 元/月（3 个月平均）、\
              成员 养老金 259.72 元/月（2 个月平均）、配偶 养老金 259.72 元/月（12 个月平均）"
+        );
+        let evidence = format!("人均月收入 1000.00 元{text}");
+        assert_eq!(evidence_figures(&evidence), "人均月收入 1000.00 元");
+        assert_eq!(
+            evidence_figures("人均月收入 1000.00 元"),
+            "人均月收入 1000.00 元"
         );
         assert_eq!(earnings_text(None), "");
         assert_eq!(earnings_text(Some("")), "");
