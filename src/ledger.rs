@@ -247,8 +247,22 @@ impl Ledger {
     fn migrate(&mut self, mut version: i64) -> Result<(), HeduiError> {
         let path = self.path.clone();
         while (1..SCHEMA_VERSION).contains(&version) {
+            // Writing from the start, and the version read again under the
+            // lock: two commands opening an old ledger at once (a `cases`
+            // beside a `review import`) migrate it once, the second finding
+            // it done.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| db_error(&path, e))?;
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| db_error(&path, e))?;
+            if now != version {
+                version = now;
+                continue;
+            }
             let step = MIGRATIONS[(version - 1) as usize];
-            let tx = self.conn.transaction().map_err(|e| db_error(&path, e))?;
             tx.execute_batch(step).map_err(|e| db_error(&path, e))?;
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(|e| db_error(&path, e))?;
@@ -1273,6 +1287,12 @@ mod tests {
         assert_eq!(cases["a"].evidence_at_verdict, "");
         // Version 3's verdict log, empty: the verdict was given before it.
         assert_eq!(ledger.verdict_log().unwrap(), Vec::new());
+        // Another command that read the old version before this one
+        // migrated finds it done (it would create the log a second time).
+        let mut late = Ledger::open_existing(dir.path()).unwrap().unwrap();
+        late.migrate(1).unwrap();
+        assert_eq!(late.version().unwrap(), SCHEMA_VERSION);
+        drop(late);
         drop(ledger);
         // Opening it again (for a run) finds nothing more to do.
         let ledger = Ledger::open(dir.path()).unwrap();
