@@ -748,7 +748,14 @@ pub fn case_status(prior: Option<&CaseState>, sources: &str, evidence: &str) -> 
     // says over how many months each mean is taken, which a month moving
     // into the window changes while every figure stands (and which
     // verdicts given before it was written never held).
-    let figures = crate::rules::evidence_figures;
+    let listed = matches!(case.rule.as_str(), "CB01" | "DQ05");
+    let figures = |evidence: &str| -> String {
+        if listed {
+            crate::rules::evidence_figures(evidence).to_string()
+        } else {
+            evidence.to_string()
+        }
+    };
     let unchanged = || {
         source_set(&case.sources_at_verdict) == source_set(sources)
             || (!case.evidence_at_verdict.is_empty()
@@ -1216,15 +1223,26 @@ mod tests {
         ] {
             let kept = CaseState {
                 evidence_at_verdict: then,
+                rule: "CB01".into(),
                 ..case("持续", "不属实", "a:f_202511:2")
             };
             assert_eq!(
                 case_status(Some(&kept), "a:f_202512:2;a:f_202512:3", &now),
                 "已核销/不属实"
             );
+            // Another rule's evidence is compared whole, whatever it holds.
+            let other = CaseState {
+                rule: "DY02".into(),
+                ..kept
+            };
+            assert_eq!(
+                case_status(Some(&other), "a:f_202512:2;a:f_202512:3", &now),
+                "持续/不属实/来源已变"
+            );
         }
         let kept = CaseState {
             evidence_at_verdict: listed(2),
+            rule: "DQ05".into(),
             ..case("持续", "不属实", "a:f_202511:2")
         };
         assert_eq!(

@@ -164,10 +164,18 @@ pub fn reviewer_name(s: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// Invisible characters that change how text reads (direction marks and
-/// overrides, zero-width characters, the BOM, the soft hyphen).
+/// Invisible characters that change how text reads or breaks it into
+/// lines: Unicode's format characters (direction marks and overrides,
+/// zero-width characters, the BOM, the soft hyphen, interlinear
+/// annotation marks), the line and paragraph separators, and the other
+/// default-ignorable ones (fillers, variation selectors, the combining
+/// grapheme joiner).
 fn is_format_char(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// The system user running the import, for the verdict log: `USER` or
@@ -596,6 +604,9 @@ mod tests {
             "李四\n王五".into(),
             "李\u{202E}四".into(),
             "李\u{200B}四".into(),
+            "李\u{2028}四".into(),
+            "李\u{061C}四".into(),
+            "李\u{FFF9}四".into(),
             "=HYPERLINK(\"x\")".into(),
             "+1".into(),
             "-1".into(),
