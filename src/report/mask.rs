@@ -159,8 +159,21 @@ pub fn mask_label(label: &str) -> String {
     use crate::normalize::text::is_name_han;
     let mut out = String::with_capacity(label.len());
     let mut run = String::new();
+    // A minority name written with a separator (`阿卜杜拉・买买提`): a name
+    // whatever its length, masked as a report masks it. Not a full stop
+    // between words: `名册.备份.xlsx` is no name.
+    let is_separator = |c: char| matches!(c, '·' | '•' | '・' | '･');
     let flush = |run: &mut String, out: &mut String| {
-        if !run.is_empty() {
+        if run.chars().any(is_separator) {
+            match run.strip_suffix('户') {
+                Some(name) => {
+                    out.push_str(&mask_name(name));
+                    out.push('户');
+                }
+                None => out.push_str(&mask_name(run)),
+            }
+            run.clear();
+        } else if !run.is_empty() {
             let masked = crate::extract::header_for_message(run, false);
             // A household's sheet: a name and 户 (`欧阳锋华户`), the name
             // judged alone where the whole does not read as one.
@@ -174,8 +187,13 @@ pub fn mask_label(label: &str) -> String {
             run.clear();
         }
     };
-    for c in label.chars() {
-        if is_name_han(c) {
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        let joins = is_separator(c)
+            && !run.is_empty()
+            && !run.ends_with(is_separator)
+            && chars.peek().copied().is_some_and(is_name_han);
+        if is_name_han(c) || joins {
             run.push(c);
         } else {
             flush(&mut run, &mut out);
@@ -836,6 +854,11 @@ mod tests {
         }
         // A four-character name and 户, a compound surname.
         assert_eq!(mask_label("欧阳锋华户"), "欧**华户");
+        // A minority name with its separator, of any length (helper-137).
+        assert_eq!(mask_label("阿卜杜拉・买买提.xlsx"), "阿******提.xlsx");
+        assert_eq!(mask_label("核查_阿卜杜拉·买买提户"), "核查_阿******提户");
+        assert_eq!(mask_label("张三.xlsx"), "张*.xlsx");
+        assert_eq!(mask_label("救助名册.备份.xlsx"), "救助名册.备份.xlsx");
         assert_eq!(mask_label("司马懿德户"), "司**德户");
         assert_eq!(mask_label("慕容复兴"), "慕**兴");
         assert_eq!(mask_label("慕容复户"), "慕**户");
