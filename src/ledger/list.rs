@@ -89,6 +89,14 @@ const HISTORY_COLUMNS: [&str; 11] = [
     "cell",
 ];
 
+/// The ledger's cases by finding_id and its verdict log, oldest first.
+fn read(state: &Path) -> Result<(BTreeMap<String, Case>, Vec<VerdictEntry>), HeduiError> {
+    let Some(ledger) = Ledger::open_existing(state)? else {
+        return Err(no_ledger(state));
+    };
+    Ok((ledger.cases()?, ledger.verdict_log()?))
+}
+
 fn no_ledger(state: &Path) -> HeduiError {
     HeduiError::Input(vec![format!(
         "{} 中没有案件台账，请先运行 hedui run，或用 --state-dir / --config / --out 指明 / no case ledger in {}: run hedui run first, or name it with --state-dir / --config / --out",
@@ -147,11 +155,7 @@ pub fn history(
     format: CasesFormat,
     unmasked: bool,
 ) -> Result<String, HeduiError> {
-    let Some(ledger) = Ledger::open_existing(state)? else {
-        return Err(no_ledger(state));
-    };
-    let all = ledger.cases()?;
-    let log = ledger.verdict_log()?;
+    let (all, log) = read(state)?;
     let csv = format == CasesFormat::Csv;
     let records: Vec<Vec<String>> = log
         .iter()
@@ -235,13 +239,9 @@ pub fn list(
     format: CasesFormat,
     unmasked: bool,
 ) -> Result<String, HeduiError> {
-    let Some(ledger) = Ledger::open_existing(state)? else {
-        return Err(no_ledger(state));
-    };
-    let all = ledger.cases()?;
+    let (all, log) = read(state)?;
     // Each case's last verdict log entry: when and by whom its verdict or
     // note was last set.
-    let log = ledger.verdict_log()?;
     let last: BTreeMap<&str, &VerdictEntry> =
         log.iter().map(|e| (e.finding_id.as_str(), e)).collect();
     let records: Vec<Vec<String>> = selected(&all, filter)
