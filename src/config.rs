@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::extract;
 
@@ -244,7 +243,7 @@ impl Config {
         let config = Config::parse(&text, &shown)?;
         Ok(LoadedConfig {
             config,
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            sha256: crate::read::sha256_of(&bytes),
         })
     }
 
@@ -619,6 +618,7 @@ mod tests {
             let loaded = Config::load(Some(&path)).unwrap();
             assert_eq!(loaded.config, utf8, "{name}");
             // The manifest's hash is of the file as it is.
+            use sha2::{Digest, Sha256};
             assert_eq!(loaded.sha256, hex::encode(Sha256::digest(&bytes)));
         }
         let path = dir.path().join("binary.toml");

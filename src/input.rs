@@ -11,7 +11,6 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::engine::work::{WorkPart, WorkPartWriter};
@@ -893,7 +892,7 @@ fn load_file(
             // A file that fails part-way counts for nothing: its rows are
             // neither accepted nor rejected, and the run stops (exit 4).
             if let Ok(bytes) = std::fs::read(path) {
-                account.sha256 = hex::encode(Sha256::digest(&bytes));
+                account.sha256 = read::sha256_of(&bytes);
             }
             problems.push(InputProblem {
                 file: name.clone(),

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
 use rusqlite::params;
-use sha2::Digest;
 
 use super::{Ledger, lock::RunLock};
 use crate::error::HeduiError;
@@ -138,7 +137,8 @@ impl Entry {
 pub const MAX_REVIEWER_CHARS: usize = 50;
 
 /// `review import --reviewer`: the name trimmed, refused when empty, too
-/// long or holding control characters.
+/// long, holding control or invisible characters, or starting as a
+/// spreadsheet formula does.
 pub fn reviewer_name(s: &str) -> Result<String, String> {
     let name = s.trim();
     if name.is_empty() {
@@ -235,7 +235,7 @@ pub fn import(
     // Read once: the verdict log's digest is of the bytes imported (Excel
     // saves by replacing the file).
     let bytes = std::fs::read(report).map_err(|e| unreadable(crate::error::io_zh(&e), &e))?;
-    let workbook_sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let workbook_sha256 = crate::read::sha256_of(&bytes);
     let mut workbook: Xlsx<_> =
         Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e: calamine::XlsxError| {
             let zh = match &e {

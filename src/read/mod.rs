@@ -430,7 +430,9 @@ pub fn read_file_chunked<'a>(
     Ok(table)
 }
 
-fn sha256_of(bytes: &[u8]) -> String {
+/// A file's SHA-256 in lower-case hex, as the manifest and the verdict log
+/// give it.
+pub(crate) fn sha256_of(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
 }
