@@ -33,9 +33,12 @@ use crate::report::people::{DISMISSED, PeopleReport, Review};
 /// The ledger's file name inside the state folder.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
 
-/// Lifecycle status: first raised by this run.
+/// Lifecycle status: first raised on this run's night (its as-of date):
+/// by this run, or by an earlier run of the same night, so that a rerun of
+/// a night gives that night's statuses again.
 pub const NEW: &str = "新增";
-/// Lifecycle status: raised before and again by this run.
+/// Lifecycle status: raised by a run of an earlier night and again by this
+/// run.
 pub const PERSISTING: &str = "持续";
 /// Lifecycle status: held open by the ledger, not raised by this run.
 pub const DISAPPEARED: &str = "已消失";
@@ -57,7 +60,7 @@ pub const SOURCES_CHANGED: &str = "来源已变";
 const PAGE_SIZE: i64 = 65536;
 
 /// The schema version this build reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE cases (
@@ -80,7 +83,8 @@ CREATE TABLE cases (
     verdict TEXT NOT NULL DEFAULT '',
     note TEXT NOT NULL DEFAULT '',
     sources_at_verdict TEXT NOT NULL DEFAULT '',
-    evidence_at_verdict TEXT NOT NULL DEFAULT ''
+    evidence_at_verdict TEXT NOT NULL DEFAULT '',
+    gone_on TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX cases_status ON cases (status);
 CREATE TABLE volumes (
@@ -127,10 +131,12 @@ CREATE INDEX verdict_log_case ON verdict_log (finding_id);
 /// the version it starts from, less one). Version 2: the evidence a verdict
 /// was given on (empty for verdicts given before). Version 3: the verdict
 /// log, every verdict and note a review import changed (empty for those
-/// imported before).
-const MIGRATIONS: [&str; 2] = [
+/// imported before). Version 4: the night a case was found gone (empty
+/// for cases found gone before).
+const MIGRATIONS: [&str; 3] = [
     "ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';",
     VERDICT_LOG,
+    "ALTER TABLE cases ADD COLUMN gone_on TEXT NOT NULL DEFAULT '';",
 ];
 
 /// Creates the schema of a new ledger (in the caller's transaction).
@@ -435,7 +441,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT finding_id, case_status, status, verdict, note, sources_at_verdict,
-                        evidence_at_verdict, rule
+                        evidence_at_verdict, rule, first_seen, gone_on
                  FROM cases",
             )
             .map_err(|e| db_error(&self.path, e))?;
@@ -451,6 +457,8 @@ impl Ledger {
                         sources_at_verdict: r.get(5)?,
                         evidence_at_verdict: r.get(6)?,
                         rule: r.get(7)?,
+                        first_seen: r.get(8)?,
+                        gone_on: r.get(9)?,
                     },
                 ))
             })
@@ -624,6 +632,10 @@ pub struct CaseState {
     /// The case's evidence when the verdict was given (empty for a verdict
     /// given before the ledger kept it).
     pub evidence_at_verdict: String,
+    /// The night (as-of date, `YYYY-MM-DD`) it was first raised.
+    pub first_seen: String,
+    /// The night a run found it gone (status 已消失), or empty.
+    pub gone_on: String,
 }
 
 /// What a run needs of the ledger before it writes: the cases' states and
@@ -643,6 +655,9 @@ pub struct Prior {
     /// The run the cases are classified for is of an earlier night than
     /// the ledger's latest ([`Prior::for_as_of`]).
     past_night: bool,
+    /// The night (`YYYY-MM-DD`) of the run the cases are classified for,
+    /// once [`Prior::for_as_of`] has said.
+    night: Option<String>,
 }
 
 impl Prior {
@@ -656,16 +671,22 @@ impl Prior {
                 state: Some(state.to_path_buf()),
                 latest_run: l.latest_run()?,
                 past_night: false,
+                night: None,
             }),
         }
     }
 
-    /// The cases as a run for `as_of` sees them: for a night earlier than
-    /// the ledger's latest (an audit of a past night) no case disappears —
-    /// the ledger's cases are the later nights' (see [`stage`]).
+    /// The cases as a run for `as_of` sees them: a case first raised that
+    /// night or later is new, as the night's first run found it, and one
+    /// that night's earlier run found gone is gone again (a rerun of a
+    /// night gives its outputs again, spec/outputs.md); for a night earlier
+    /// than the ledger's latest (an audit of a past night) no case
+    /// disappears — the ledger's cases are the later nights' (see
+    /// [`stage`]).
     pub fn for_as_of(self, as_of: NaiveDate) -> Prior {
         Prior {
             past_night: self.latest_run.is_some_and(|latest| as_of < latest),
+            night: Some(as_of.to_string()),
             ..self
         }
     }
@@ -740,7 +761,16 @@ fn source_set(sources: &str) -> BTreeSet<&str> {
 /// file renamed for the new month, or a row moved down by an inserted one,
 /// changes the rows but not the figures; a window that moved on changes the
 /// figures' wording but not the rows.
-pub fn case_status(prior: Option<&CaseState>, sources: &str, evidence: &str) -> String {
+///
+/// A case without a verdict is new when the ledger first saw it on `night`
+/// (the run's as-of date) or later: raised by an earlier run of the same
+/// night, it is still that night's new case.
+pub fn case_status(
+    prior: Option<&CaseState>,
+    night: Option<&str>,
+    sources: &str,
+    evidence: &str,
+) -> String {
     let Some(case) = prior else {
         return NEW.to_string();
     };
@@ -764,6 +794,7 @@ pub fn case_status(prior: Option<&CaseState>, sources: &str, evidence: &str) -> 
                         == figures(&crate::report::mask::with_raw_ids_masked(evidence))))
     };
     match case.verdict.as_str() {
+        "" if night.is_some_and(|night| case.first_seen.as_str() >= night) => NEW.to_string(),
         "" => PERSISTING.to_string(),
         NOT_TRUE if unchanged() => format!("{DISMISSED}/{NOT_TRUE}"),
         NOT_TRUE => format!("{PERSISTING}/{NOT_TRUE}/{SOURCES_CHANGED}"),
@@ -804,7 +835,8 @@ impl Cases {
             .par_iter_mut()
             .map(|row| {
                 let case = prior.cases.get(&row.finding_id);
-                row.case_status = case_status(case, &row.sources, &row.evidence);
+                row.case_status =
+                    case_status(case, prior.night.as_deref(), &row.sources, &row.evidence);
                 case
             })
             .collect();
@@ -831,8 +863,11 @@ impl Cases {
                 // does.
                 let closed =
                     case.verdict == NOT_TRUE && !case.case_status.ends_with(SOURCES_CHANGED);
+                // Found gone by an earlier run of this night: gone again.
+                let gone_tonight = case.status == DISAPPEARED
+                    && prior.night.as_deref() == Some(case.gone_on.as_str());
                 !prior.past_night
-                    && is_open(&case.status)
+                    && (is_open(&case.status) || gone_tonight)
                     && !closed
                     && !skipped.contains(&case.rule.as_str())
                     && !raised.contains(id.as_str())
@@ -1061,7 +1096,9 @@ pub fn stage(
     }
     drop(upsert);
     let mut gone = tx
-        .prepare("UPDATE cases SET status = ?2, case_status = ?2 WHERE finding_id = ?1")
+        .prepare(
+            "UPDATE cases SET status = ?2, case_status = ?2, gone_on = ?3 WHERE finding_id = ?1",
+        )
         .map_err(err)?;
     let mut gone_in_key_order: Vec<&str> = cases
         .disappeared
@@ -1070,7 +1107,7 @@ pub fn stage(
         .collect();
     gone_in_key_order.sort_unstable();
     for finding_id in gone_in_key_order {
-        gone.execute(params![finding_id, DISAPPEARED])
+        gone.execute(params![finding_id, DISAPPEARED, as_of])
             .map_err(err)?;
     }
     drop(gone);
@@ -1161,22 +1198,23 @@ mod tests {
 
     #[test]
     fn case_status_strings() {
-        assert_eq!(case_status(None, "a:f:2", "e"), "新增");
+        assert_eq!(case_status(None, None, "a:f:2", "e"), "新增");
         assert_eq!(
-            case_status(Some(&case("新增", "", "")), "a:f:2", "e"),
+            case_status(Some(&case("新增", "", "")), None, "a:f:2", "e"),
             "持续"
         );
         assert_eq!(
-            case_status(Some(&case("持续", "属实", "a:f:2")), "a:f:3", "e"),
+            case_status(Some(&case("持续", "属实", "a:f:2")), None, "a:f:3", "e"),
             "持续/属实"
         );
         assert_eq!(
-            case_status(Some(&case("持续", "待核查", "")), "a:f:2", "e"),
+            case_status(Some(&case("持续", "待核查", "")), None, "a:f:2", "e"),
             "持续/待核查"
         );
         // Dismissed: the same set of source rows, in any order.
         let dismissed = case_status(
             Some(&case("持续", "不属实", "a:f:2;b:g:3")),
+            None,
             "b:g:3;a:f:2",
             "e",
         );
@@ -1187,6 +1225,7 @@ mod tests {
         assert_eq!(
             case_status(
                 Some(&case("持续", "不属实", "a:f:2;b:g:3")),
+                None,
                 "a:f:2;b:g:4",
                 "e"
             ),
@@ -1200,15 +1239,30 @@ mod tests {
             ..case("持续", "不属实", "a:f_202511:2;b:g:3")
         };
         assert_eq!(
-            case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 900.00 元"),
+            case_status(
+                Some(&kept),
+                None,
+                "a:f_202512:5;b:g:3",
+                "人均月收入 900.00 元"
+            ),
             "已核销/不属实"
         );
         assert_eq!(
-            case_status(Some(&kept), "a:f_202511:2;b:g:3", "人均月收入 950.00 元"),
+            case_status(
+                Some(&kept),
+                None,
+                "a:f_202511:2;b:g:3",
+                "人均月收入 950.00 元"
+            ),
             "已核销/不属实"
         );
         assert_eq!(
-            case_status(Some(&kept), "a:f_202512:5;b:g:3", "人均月收入 950.00 元"),
+            case_status(
+                Some(&kept),
+                None,
+                "a:f_202512:5;b:g:3",
+                "人均月收入 950.00 元"
+            ),
             "持续/不属实/来源已变"
         );
         // Whose income it is, over how many months, is no figure: a month
@@ -1227,7 +1281,7 @@ mod tests {
                 ..case("持续", "不属实", "a:f_202511:2")
             };
             assert_eq!(
-                case_status(Some(&kept), "a:f_202512:2;a:f_202512:3", &now),
+                case_status(Some(&kept), None, "a:f_202512:2;a:f_202512:3", &now),
                 "已核销/不属实"
             );
             // Another rule's evidence is compared whole, whatever it holds.
@@ -1236,7 +1290,7 @@ mod tests {
                 ..kept
             };
             assert_eq!(
-                case_status(Some(&other), "a:f_202512:2;a:f_202512:3", &now),
+                case_status(Some(&other), None, "a:f_202512:2;a:f_202512:3", &now),
                 "持续/不属实/来源已变"
             );
         }
@@ -1248,6 +1302,7 @@ mod tests {
         assert_eq!(
             case_status(
                 Some(&kept),
+                None,
                 "a:f_202512:2;a:f_202512:3",
                 "人均月收入 950.00 元；其中 本人 工资 1900.00 元/月（3 个月平均）"
             ),
@@ -1261,12 +1316,13 @@ mod tests {
         };
         let in_full = "身份证号校验位错误，已按姓名唯一修正，原号码：「341122196815207712」（姓名一致，身份证号）；请核实";
         assert_eq!(
-            case_status(Some(&masked_then), "a:f_202512:8", in_full),
+            case_status(Some(&masked_then), None, "a:f_202512:8", in_full),
             "已核销/不属实"
         );
         assert_eq!(
             case_status(
                 Some(&masked_then),
+                None,
                 "a:f_202512:8",
                 &in_full.replace("7712」", "7713」")
             ),
@@ -1274,9 +1330,30 @@ mod tests {
         );
         // A case that disappeared and came back has been seen before.
         assert_eq!(
-            case_status(Some(&case("已消失", "", "")), "a:f:2", "e"),
+            case_status(Some(&case("已消失", "", "")), None, "a:f:2", "e"),
             "持续"
         );
+        // First seen on the run's night (by an earlier run of it), or on a
+        // later one (for an audit of a past night): new; a night before:
+        // persisting; a verdict is kept whenever it was given.
+        let seen_on = |first_seen: &str, verdict: &str| CaseState {
+            first_seen: first_seen.to_string(),
+            ..case("新增", verdict, "a:f:2")
+        };
+        let night = Some("2025-11-30");
+        for (first_seen, verdict, status) in [
+            ("2025-11-30", "", "新增"),
+            ("2025-12-01", "", "新增"),
+            ("2025-11-29", "", "持续"),
+            ("2025-11-30", "属实", "持续/属实"),
+            ("2025-11-30", "不属实", "已核销/不属实"),
+        ] {
+            assert_eq!(
+                case_status(Some(&seen_on(first_seen, verdict)), night, "a:f:2", "e"),
+                status,
+                "{first_seen} {verdict}"
+            );
+        }
     }
 
     #[test]
@@ -1285,7 +1362,10 @@ mod tests {
         let path = ledger_path(dir.path());
         {
             let conn = Connection::open(&path).unwrap();
-            let v1 = SCHEMA.replace(",\n    evidence_at_verdict TEXT NOT NULL DEFAULT ''", "");
+            let v1 = SCHEMA.replace(
+                ",\n    evidence_at_verdict TEXT NOT NULL DEFAULT '',\n    gone_on TEXT NOT NULL DEFAULT ''",
+                "",
+            );
             assert_ne!(v1, SCHEMA);
             conn.execute_batch(&v1).unwrap();
             conn.execute_batch(
@@ -1305,6 +1385,9 @@ mod tests {
         assert_eq!(cases["a"].evidence_at_verdict, "");
         // Version 3's verdict log, empty: the verdict was given before it.
         assert_eq!(ledger.verdict_log().unwrap(), Vec::new());
+        // Version 4's night a case was found gone: none yet.
+        assert_eq!(ledger.case_states().unwrap()["a"].gone_on, "");
+        assert_eq!(ledger.case_states().unwrap()["a"].first_seen, "2025-10-31");
         // Another command that read the old version before this one
         // migrated finds it done (it would create the log a second time).
         let mut late = Ledger::open_existing(dir.path()).unwrap().unwrap();
@@ -1315,6 +1398,61 @@ mod tests {
         // Opening it again (for a run) finds nothing more to do.
         let ledger = Ledger::open(dir.path()).unwrap();
         assert_eq!(ledger.version().unwrap(), SCHEMA_VERSION);
+    }
+
+    /// A rerun of a night classifies as the night's first run did: a case
+    /// that run first raised is new again, one it found gone is gone again;
+    /// the next night they are persisting, and gone no more.
+    #[test]
+    fn a_rerun_of_a_night_classifies_its_cases_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        for (id, first_seen, status, gone_on) in [
+            ("new_tonight", "2025-11-30", "新增", ""),
+            ("older", "2025-10-31", "持续", ""),
+            ("gone_tonight", "2025-10-31", "已消失", "2025-11-30"),
+            ("gone_before", "2025-10-31", "已消失", "2025-11-29"),
+        ] {
+            ledger
+                .conn
+                .execute(
+                    "INSERT INTO cases (finding_id, rule, kind, severity, household_id,
+                         id_number, name, township, village, evidence, sources, match,
+                         first_seen, last_seen, status, case_status, gone_on)
+                     VALUES (?1, 'CB01', '错保', '高', 'H1', '110101199003077777', '张三',
+                         '城关镇', '东村', 'e', 'a:f:2', 'exact', ?2, ?2, ?3, ?3, ?4)",
+                    params![id, first_seen, status, gone_on],
+                )
+                .unwrap();
+        }
+        drop(ledger);
+        let night = |day: &str| {
+            Prior::load(dir.path())
+                .unwrap()
+                .for_as_of(NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap())
+        };
+        let classify = |prior: &Prior| {
+            let mut rows = vec![row("new_tonight", "a:f:2"), row("older", "a:f:2")];
+            let cases = Cases::classify(prior, &mut rows).unwrap();
+            let statuses: Vec<String> = rows.into_iter().map(|r| r.case_status).collect();
+            let gone: Vec<String> = cases
+                .disappeared
+                .into_iter()
+                .map(|r| r.finding_id)
+                .collect();
+            (statuses, gone)
+        };
+        assert_eq!(
+            classify(&night("2025-11-30")),
+            (
+                vec!["新增".into(), "持续".into()],
+                vec!["gone_tonight".into()]
+            )
+        );
+        assert_eq!(
+            classify(&night("2025-12-01")),
+            (vec!["持续".into(), "持续".into()], vec![])
+        );
     }
 
     #[test]
@@ -1543,8 +1681,10 @@ mod tests {
         assert_eq!(cases.counts.disappeared, 1);
         let at_day0 = Cases::classify(&prior.clone().for_as_of(day0), &mut []).unwrap();
         assert_eq!(at_day0.counts.disappeared, 0);
+        // The later night run again without it: it is gone, beside b, which
+        // that night's first run found gone.
         let at_day2 = Cases::classify(&prior.for_as_of(day2), &mut []).unwrap();
-        assert_eq!(at_day2.counts.disappeared, 1);
+        assert_eq!(at_day2.counts.disappeared, 2);
         commit(&state, day0, &[], &cases, &BTreeMap::new()).unwrap();
         let still = &cases_now()["a"];
         assert_eq!(

@@ -18,12 +18,14 @@ fn root() -> &'static Path {
 }
 
 /// A working folder: `batch/` (a copy of the sample batch to modify),
-/// `out/`, and the default state folder `hedui-state/` beside it.
+/// `out/`, and the default state folder `hedui-state/` beside it; runs are
+/// of the night 2025-11-30 until [`Site::on_night`] says otherwise.
 struct Site {
     _dir: tempfile::TempDir,
     batch: PathBuf,
     out: PathBuf,
     state: PathBuf,
+    night: std::cell::Cell<&'static str>,
 }
 
 impl Site {
@@ -37,7 +39,13 @@ impl Site {
             state: dir.path().join("hedui-state"),
             batch,
             _dir: dir,
+            night: std::cell::Cell::new("2025-11-30"),
         }
+    }
+
+    /// Later runs are of `night` (their `--as-of`).
+    fn on_night(&self, night: &'static str) {
+        self.night.set(night);
     }
 
     fn run_args(&self) -> Vec<String> {
@@ -51,7 +59,7 @@ impl Site {
             "--config",
             config.to_str().unwrap(),
             "--as-of",
-            "2025-11-30",
+            self.night.get(),
             "--threads",
             "2",
         ]
@@ -163,14 +171,29 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn first_run_is_all_new_a_second_all_persisting_and_the_ledger_is_private() {
+fn first_run_is_all_new_a_next_night_s_all_persisting_and_the_ledger_is_private() {
     let site = Site::new();
     assert_ok(&site.run());
     let first = site.statuses();
     assert!(first.len() > 10);
     assert!(first.values().all(|(_, s)| s == "新增"), "{first:?}");
     assert_eq!(site.manifest()["cases"]["new"], first.len());
+    let outputs = ["findings.csv", "findings.parquet", "report.xlsx"];
+    let read = |f: &str| std::fs::read(site.out.join(f)).unwrap();
+    let first_outputs = outputs.map(read);
 
+    // The same night again (a rerun, at another thread count): the cases
+    // are still the night's new ones, and the outputs are the same bytes
+    // (spec/outputs.md: the same inputs, config and as-of date).
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--threads").unwrap();
+    args[at + 1] = "1".into();
+    assert_ok(&hedui(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(outputs.map(read), first_outputs, "a rerun of the night");
+    assert_eq!(site.manifest()["cases"]["new"], first.len());
+    assert_eq!(site.manifest()["cases"]["persisting"], 0);
+
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     let second = site.statuses();
     assert_eq!(
@@ -216,7 +239,9 @@ fn verdicts_round_trip_through_the_report_and_a_changed_case_is_raised_again() {
     assert!(summary.contains("verdicts set:     3"), "{summary}");
     assert!(summary.contains("notes changed:    3"), "{summary}");
 
-    // The next run on the same batch: verdicts appended, 不属实 dismissed.
+    // The next night's run on the same batch: verdicts appended, 不属实
+    // dismissed.
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     let s = site.statuses();
     assert_eq!(s[&cb01].1, "持续/属实");
@@ -477,6 +502,7 @@ fn a_bad_cell_imports_nothing_and_names_the_cell() {
     assert!(!err.contains("王小明"), "no names in messages: {err}");
     assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
     // Not even the good cell's verdict.
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     assert_eq!(site.statuses()[&cb01].1, "持续");
 }
@@ -587,7 +613,24 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
             "hedui report renders {f} differently"
         );
     }
-    // Reported once: a further run without it has nothing newly gone.
+    // The same night again: the night's outputs again, the case reported
+    // gone again.
+    let findings = std::fs::read(site.out.join("findings.csv")).unwrap();
+    assert_ok(&site.run());
+    assert_eq!(site.manifest()["cases"]["disappeared"], 1);
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
+    for (f, before) in ["report.xlsx", "report.html"].iter().zip(&reports) {
+        assert!(
+            std::fs::read(site.out.join(f)).unwrap() == *before,
+            "a rerun of the night renders {f} differently"
+        );
+    }
+    // Reported once: the next night's run without it has nothing newly
+    // gone.
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
 }
@@ -617,6 +660,7 @@ fn a_skipped_rule_s_open_cases_do_not_disappear() {
     assert!(!site.statuses().contains_key(&lb04));
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
     std::fs::write(&file, saved).unwrap();
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     assert_eq!(site.statuses()[&lb04].1, "持续");
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
@@ -942,9 +986,14 @@ fn a_killed_run_leaves_no_stale_lock() {
         std::fs::read(site.out.join("findings.csv")).unwrap(),
         findings
     );
-    // The next run is not refused, and the ledger still serves it.
+    // The next run is not refused, and the ledger still serves it: the
+    // night's cases are its new ones.
     assert_ok(&site.run());
-    assert!(site.statuses().values().all(|(_, s)| s == "持续"));
+    assert!(site.statuses().values().all(|(_, s)| s == "新增"));
+    assert_eq!(
+        std::fs::read(site.out.join("findings.csv")).unwrap(),
+        findings
+    );
 }
 
 /// Every sheet of a workbook as rows of cell text.
@@ -1148,6 +1197,7 @@ fn the_run_s_own_report_round_trips_through_review_import() {
             .contains("verdicts set:     2")
     );
 
+    site.on_night("2025-12-01");
     assert_ok(&site.run());
     let s = site.statuses();
     assert_eq!(s[&cb01].1, "持续/属实");
