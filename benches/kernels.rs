@@ -186,7 +186,7 @@ fn ledger_commit_20k(bencher: divan::Bencher) {
     bencher
         .with_inputs(|| tempfile::tempdir().expect("a temporary folder"))
         .bench_local_values(|dir| {
-            hedui::ledger::commit(dir.path(), as_of, &rows, &cases, &Default::default())
+            hedui::ledger::commit(dir.path(), as_of, &rows, &cases, &Default::default(), &[])
                 .expect("the ledger commits");
             dir
         });

@@ -91,6 +91,9 @@ CREATE TABLE volumes (
     extract TEXT PRIMARY KEY NOT NULL,
     rows_accepted INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE roster_keys (
+    key INTEGER PRIMARY KEY NOT NULL
+);
 CREATE TABLE runs (
     run INTEGER PRIMARY KEY,
     as_of TEXT NOT NULL,
@@ -132,11 +135,13 @@ CREATE INDEX verdict_log_case ON verdict_log (finding_id);
 /// was given on (empty for verdicts given before). Version 3: the verdict
 /// log, every verdict and note a review import changed (empty for those
 /// imported before). Version 4: the night a case was found gone (empty
-/// for cases found gone before).
+/// for cases found gone before) and the last run's roster keys (none
+/// until the next run).
 const MIGRATIONS: [&str; 3] = [
     "ALTER TABLE cases ADD COLUMN evidence_at_verdict TEXT NOT NULL DEFAULT '';",
     VERDICT_LOG,
-    "ALTER TABLE cases ADD COLUMN gone_on TEXT NOT NULL DEFAULT '';",
+    "ALTER TABLE cases ADD COLUMN gone_on TEXT NOT NULL DEFAULT '';
+     CREATE TABLE roster_keys (key INTEGER PRIMARY KEY NOT NULL);",
 ];
 
 /// Creates the schema of a new ledger (in the caller's transaction).
@@ -489,6 +494,19 @@ impl Ledger {
         Ok(latest.and_then(|d| d.parse().ok()))
     }
 
+    /// The last successful run's roster keys ([`roster_key`]).
+    fn roster_keys(&self) -> Result<HashSet<i64>, HeduiError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key FROM roster_keys")
+            .map_err(|e| db_error(&self.path, e))?;
+        let keys = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(|e| db_error(&self.path, e))?;
+        keys.collect::<rusqlite::Result<_>>()
+            .map_err(|e| db_error(&self.path, e))
+    }
+
     /// The last successful run's accepted rows per extract type.
     pub fn volumes(&self) -> Result<BTreeMap<String, u64>, HeduiError> {
         let mut stmt = self
@@ -648,6 +666,12 @@ pub struct CaseState {
 pub struct Prior {
     pub cases: HashMap<String, CaseState>,
     pub volumes: BTreeMap<String, u64>,
+    /// The last successful run's roster keys ([`roster_key`]).
+    roster: HashSet<i64>,
+    /// This run's batch is of another place or series than the last run's
+    /// ([`Prior::unrelated_roster`]): none of the ledger's cases disappears
+    /// for not being raised by it.
+    unrelated: bool,
     /// The state folder the cases were read from (none without a ledger).
     state: Option<PathBuf>,
     /// The latest as-of date of a run the ledger recorded.
@@ -668,6 +692,8 @@ impl Prior {
             Some(l) => Ok(Prior {
                 cases: l.case_states()?,
                 volumes: l.volumes()?,
+                roster: l.roster_keys()?,
+                unrelated: false,
                 state: Some(state.to_path_buf()),
                 latest_run: l.latest_run()?,
                 past_night: false,
@@ -708,6 +734,33 @@ impl Prior {
         ledger.finding_rows(ids)
     }
 
+    /// Why this run's batch, whose roster's members have the keys `now`
+    /// ([`roster_key`]), is of another place or series than the last
+    /// successful run's: the two rosters share fewer than a fifth of the
+    /// smaller one's members. A county's roster changes little from one
+    /// night to the next, and one cut short keeps the members it has; a
+    /// state folder given batches of two counties (or a test batch after
+    /// the real one) would otherwise compare their volumes (the shrink
+    /// gate stopping the run) and mark every case of the other disappeared.
+    /// `None` when either roster has no member with a valid ID number: no
+    /// telling, so related.
+    pub fn unrelated_roster(&self, now: &[i64]) -> Option<String> {
+        let smaller = now.len().min(self.roster.len());
+        let shared = now.iter().filter(|k| self.roster.contains(k)).count();
+        (smaller > 0 && shared * 5 < smaller).then(|| {
+            let (now, before) = (now.len(), self.roster.len());
+            format!(
+                "本批名册与上次运行的名册几乎没有共同的人（本批 {now} 人，上次 {before} 人，共同 {shared} 人），视为另一地区或另一批：不与上次比较接收行数，上次的案件也不因本批未提出而记为已消失 / this batch's roster shares almost no one with the last run's ({now} now, {before} then, {shared} in both): taken for another place or series, its accepted rows are not compared with the last run's and the last run's cases do not disappear for want of it"
+            )
+        })
+    }
+
+    /// Treats this run's batch as of another place or series than the
+    /// last run's ([`Prior::unrelated_roster`]): no case disappears.
+    pub fn set_unrelated(&mut self) {
+        self.unrelated = true;
+    }
+
     /// Extract types whose accepted rows shrank by more than `max_shrink`
     /// (a share) against the last successful run, one message each.
     pub fn shrink_problems(&self, accounts: &[FileAccount], max_shrink: f64) -> Vec<String> {
@@ -732,6 +785,15 @@ impl Prior {
             })
             .collect()
     }
+}
+
+/// The key a roster member's resolved ID number is remembered by between
+/// runs ([`Prior::unrelated_roster`]): the first 8 bytes of its SHA-256,
+/// stable across versions and platforms.
+pub fn roster_key(id_number: &str) -> i64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(id_number.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"))
 }
 
 /// Accepted rows per extract type, summed over its files.
@@ -867,6 +929,7 @@ impl Cases {
                 let gone_tonight = case.status == DISAPPEARED
                     && prior.night.as_deref() == Some(case.gone_on.as_str());
                 !prior.past_night
+                    && !prior.unrelated
                     && (is_open(&case.status) || gone_tonight)
                     && !closed
                     && !skipped.contains(&case.rule.as_str())
@@ -929,8 +992,9 @@ pub fn commit(
     rows: &[FindingRow],
     cases: &Cases,
     volumes: &BTreeMap<String, u64>,
+    roster: &[i64],
 ) -> Result<(), HeduiError> {
-    stage(state, as_of, rows, cases, volumes)?.commit()
+    stage(state, as_of, rows, cases, volumes, roster)?.commit()
 }
 
 /// The most a staged run's transaction holds in SQLite's page cache before
@@ -966,8 +1030,9 @@ fn latest_run(conn: &Connection) -> rusqlite::Result<Option<String>> {
 
 /// Writes a completed run's changes to the ledger in a transaction left
 /// open: every finding upserted (first_seen and last_seen the earliest and
-/// latest as-of date that raised it), the disappeared cases marked 已消失,
-/// this run's volumes as the new baseline. A run for a night earlier than
+/// latest as-of date that raised it), the disappeared cases marked 已消失
+/// (and the night), this run's volumes and roster keys ([`roster_key`])
+/// as the new baseline. A run for a night earlier than
 /// the ledger's latest (an audit of a past night) only moves the first_seen
 /// of the cases it raised back. The runs row is added by [`Staged::commit`].
 pub fn stage(
@@ -976,6 +1041,7 @@ pub fn stage(
     rows: &[FindingRow],
     cases: &Cases,
     volumes: &BTreeMap<String, u64>,
+    roster: &[i64],
 ) -> Result<Staged, HeduiError> {
     let (mut ledger, created) = Ledger::open_file(state)?;
     let path = ledger.path.clone();
@@ -1121,6 +1187,14 @@ pub fn stage(
             .map_err(err)?;
     }
     drop(volume);
+    tx.execute("DELETE FROM roster_keys", []).map_err(err)?;
+    let mut key = tx
+        .prepare("INSERT OR IGNORE INTO roster_keys (key) VALUES (?1)")
+        .map_err(err)?;
+    for k in roster {
+        key.execute([k]).map_err(err)?;
+    }
+    drop(key);
     Ok(staged)
 }
 
@@ -1362,10 +1436,16 @@ mod tests {
         let path = ledger_path(dir.path());
         {
             let conn = Connection::open(&path).unwrap();
-            let v1 = SCHEMA.replace(
-                ",\n    evidence_at_verdict TEXT NOT NULL DEFAULT '',\n    gone_on TEXT NOT NULL DEFAULT ''",
-                "",
-            );
+            let v1 = SCHEMA
+                .replace(
+                    ",\n    evidence_at_verdict TEXT NOT NULL DEFAULT '',\n    gone_on TEXT NOT NULL DEFAULT ''",
+                    "",
+                )
+                .replace(
+                    "CREATE TABLE roster_keys (\n    key INTEGER PRIMARY KEY NOT NULL\n);",
+                    "",
+                );
+            assert!(!v1.contains("roster_keys") && !v1.contains("gone_on"));
             assert_ne!(v1, SCHEMA);
             conn.execute_batch(&v1).unwrap();
             conn.execute_batch(
@@ -1388,6 +1468,7 @@ mod tests {
         // Version 4's night a case was found gone: none yet.
         assert_eq!(ledger.case_states().unwrap()["a"].gone_on, "");
         assert_eq!(ledger.case_states().unwrap()["a"].first_seen, "2025-10-31");
+        assert!(ledger.roster_keys().unwrap().is_empty());
         // Another command that read the old version before this one
         // migrated finds it done (it would create the log a second time).
         let mut late = Ledger::open_existing(dir.path()).unwrap().unwrap();
@@ -1398,6 +1479,40 @@ mod tests {
         // Opening it again (for a run) finds nothing more to do.
         let ledger = Ledger::open(dir.path()).unwrap();
         assert_eq!(ledger.version().unwrap(), SCHEMA_VERSION);
+    }
+
+    /// A batch whose roster shares under a fifth of the smaller roster's
+    /// members with the last run's is of another place or series; a
+    /// roster cut short, or one with members come and gone, is not; with
+    /// no member on either side there is no telling.
+    #[test]
+    fn an_unrelated_roster_shares_almost_no_one() {
+        let prior = Prior {
+            roster: (0..100).collect(),
+            ..Prior::default()
+        };
+        let keys = |r: std::ops::Range<i64>| r.collect::<Vec<i64>>();
+        assert_eq!(prior.unrelated_roster(&keys(0..100)), None);
+        assert_eq!(prior.unrelated_roster(&keys(0..3)), None, "cut short");
+        assert_eq!(prior.unrelated_roster(&keys(10..130)), None, "moved on");
+        assert_eq!(prior.unrelated_roster(&keys(80..200)), None, "a fifth");
+        let other = prior.unrelated_roster(&keys(81..200)).unwrap();
+        assert!(
+            other.contains("本批 119 人，上次 100 人，共同 19 人"),
+            "{other}"
+        );
+        assert!(prior.unrelated_roster(&keys(1000..1005)).is_some());
+        assert_eq!(prior.unrelated_roster(&[]), None, "no telling");
+        assert_eq!(Prior::default().unrelated_roster(&keys(0..5)), None);
+        // The key: a digest, the same on every platform and version.
+        assert_eq!(
+            roster_key("110101199003077777"),
+            roster_key("110101199003077777")
+        );
+        assert_ne!(
+            roster_key("110101199003077777"),
+            roster_key("110101199003077778")
+        );
     }
 
     /// A rerun of a night classifies as the night's first run did: a case
@@ -1452,6 +1567,12 @@ mod tests {
         assert_eq!(
             classify(&night("2025-12-01")),
             (vec!["持续".into(), "持续".into()], vec![])
+        ); // A batch of another place: nothing of this one disappears.
+        let mut unrelated = night("2025-11-30");
+        unrelated.set_unrelated();
+        assert_eq!(
+            classify(&unrelated),
+            (vec!["新增".into(), "持续".into()], vec![])
         );
     }
 
@@ -1563,7 +1684,7 @@ mod tests {
         let cases = Cases::classify(&Prior::default(), &mut rows).unwrap();
         let day1 = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
         let vols = BTreeMap::from([("roster".to_string(), 10u64)]);
-        commit(&state, day1, &rows, &cases, &vols).unwrap();
+        commit(&state, day1, &rows, &cases, &vols, &[]).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -1603,7 +1724,7 @@ mod tests {
         assert_eq!(rows[0].case_status, "持续/属实");
         assert_eq!(cases.counts.disappeared, 1);
         let day2 = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
-        commit(&state, day2, &rows, &cases, &BTreeMap::new()).unwrap();
+        commit(&state, day2, &rows, &cases, &BTreeMap::new(), &[]).unwrap();
 
         let after = Ledger::open_existing(&state)
             .unwrap()
@@ -1636,7 +1757,7 @@ mod tests {
         let cases = Cases::classify(&prior, &mut rows).unwrap();
         let day0 = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
         let mid = NaiveDate::from_ymd_opt(2025, 11, 15).unwrap();
-        commit(&state, day0, &rows, &cases, &BTreeMap::new()).unwrap();
+        commit(&state, day0, &rows, &cases, &BTreeMap::new(), &[]).unwrap();
         let cases_now = || {
             Ledger::open_existing(&state)
                 .unwrap()
@@ -1662,7 +1783,7 @@ mod tests {
         let prior = Prior::load(&state).unwrap().for_as_of(mid);
         let mut rows = vec![row("b", "x:f:1"), row("z", "x:f:1")];
         let cases = Cases::classify(&prior, &mut rows).unwrap();
-        commit(&state, mid, &rows, &cases, &BTreeMap::new()).unwrap();
+        commit(&state, mid, &rows, &cases, &BTreeMap::new(), &[]).unwrap();
         let b_now = &cases_now()["b"];
         assert_eq!(
             (
@@ -1685,7 +1806,7 @@ mod tests {
         // that night's first run found gone.
         let at_day2 = Cases::classify(&prior.for_as_of(day2), &mut []).unwrap();
         assert_eq!(at_day2.counts.disappeared, 2);
-        commit(&state, day0, &[], &cases, &BTreeMap::new()).unwrap();
+        commit(&state, day0, &[], &cases, &BTreeMap::new(), &[]).unwrap();
         let still = &cases_now()["a"];
         assert_eq!(
             (still.status.as_str(), still.last_seen.as_str()),
@@ -1719,7 +1840,7 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2025, 10, 31).unwrap();
         let mut rows = vec![row("a", "x:f:2")];
         let cases = Cases::classify(&Prior::default(), &mut rows).unwrap();
-        commit(&state, day, &rows, &cases, &BTreeMap::new()).unwrap();
+        commit(&state, day, &rows, &cases, &BTreeMap::new(), &[]).unwrap();
         (state, day)
     }
 
@@ -1728,7 +1849,7 @@ mod tests {
     fn stage_many(state: &Path, day: NaiveDate, n: usize, vols: &BTreeMap<String, u64>) -> Staged {
         let mut rows = many_rows(n);
         let cases = Cases::classify(&Prior::load(state).unwrap(), &mut rows).unwrap();
-        stage(state, day, &rows, &cases, vols).unwrap()
+        stage(state, day, &rows, &cases, vols, &[]).unwrap()
     }
 
     fn page_size(state: &Path) -> i64 {

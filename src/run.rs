@@ -240,44 +240,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         cases: None,
         disappeared_cases: Vec::new(),
     };
-    let prior = prior
+    let mut prior = prior
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    let shrink = prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink);
-    let fatal = if !inputs.problems.is_empty() {
-        Some((
+    if !inputs.problems.is_empty() {
+        let err = HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect());
+        return Err(stop_run(
+            &state,
+            &mut manifest,
+            &stages,
+            &inputs,
             "failed",
-            HeduiError::Input(inputs.problems.iter().map(|p| p.message.clone()).collect()),
-        ))
-    } else {
-        let mut gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
-        if !opts.allow_shrink {
-            gate.extend(shrink.iter().map(|line| {
-                format!(
-                    "{line}；确认无误可加 --allow-shrink 重新运行 / if this is right, rerun with --allow-shrink"
-                )
-            }));
-        }
-        (!gate.is_empty()).then_some(("stopped", HeduiError::Gate(gate)))
-    };
-    if let Some((status, err)) = fatal {
-        manifest.status = status.to_string();
-        if let HeduiError::Input(l) | HeduiError::Gate(l) = &err {
-            manifest.problems = l.clone();
-        }
-        manifest.stages = stages.list();
-        record_unfinished_run(&state, &manifest, &inputs);
-        return Err(err);
-    }
-
-    for line in &shrink {
-        tracing::warn!(problem = %line, "shrink allowed");
-        manifest.problems.push(format!(
-            "已用 --allow-shrink 放行 / let through by --allow-shrink: {line}"
+            err,
         ));
     }
 
-    stages.start("resolve");
     let mut names: Vec<&'static str> = inputs.tables.keys().copied().collect();
     names.extend(inputs.on_disk.keys().copied());
     names.sort_unstable();
@@ -313,6 +290,49 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         })
         .collect();
     let sources: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (*n, t.as_str())).collect();
+
+    // The gates. A batch of another place or series than the last run's
+    // (its roster shares almost no one) is not held to that run's volumes.
+    let roster_keys = match sources.iter().find(|(name, _)| *name == "roster") {
+        Some((_, table)) => roster_keys(&ctx, table).await.map_err(internal)?,
+        None => Vec::new(),
+    };
+    let shrink = match prior.unrelated_roster(&roster_keys) {
+        Some(why) => {
+            tracing::warn!(problem = %why, "batch unrelated to the last run");
+            manifest.problems.push(why);
+            prior.set_unrelated();
+            Vec::new()
+        }
+        None => prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink),
+    };
+    let mut gate = reject_rate_problems(&inputs.accounts, config.config.input.max_reject_rate);
+    if !opts.allow_shrink {
+        gate.extend(shrink.iter().map(|line| {
+            format!(
+                "{line}；确认无误可加 --allow-shrink 重新运行 / if this is right, rerun with --allow-shrink"
+            )
+        }));
+    }
+    if !gate.is_empty() {
+        let err = HeduiError::Gate(gate);
+        return Err(stop_run(
+            &state,
+            &mut manifest,
+            &stages,
+            &inputs,
+            "stopped",
+            err,
+        ));
+    }
+    for line in &shrink {
+        tracing::warn!(problem = %line, "shrink allowed");
+        manifest.problems.push(format!(
+            "已用 --allow-shrink 放行 / let through by --allow-shrink: {line}"
+        ));
+    }
+
+    stages.start("resolve");
     let resolution = resolve::resolve_reading(&ctx, &sources)
         .await
         .map_err(internal)?;
@@ -598,7 +618,7 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     let volumes = ledger::volumes(&inputs.accounts);
     let stage_ledger = || {
         step_timed("ledger staged", || {
-            ledger::stage(&state, opts.as_of, &rows, &cases, &volumes)
+            ledger::stage(&state, opts.as_of, &rows, &cases, &volumes, &roster_keys)
         })
     };
     // The pump runs on the engine's runtime while this thread writes. The
@@ -760,6 +780,46 @@ fn input_size(dir: &Path) -> u64 {
 
 /// Keeps the manifest and rejects of a run that failed or was stopped, in
 /// the state folder (the previous complete output stays as it was).
+/// A run that cannot go on (`status` failed or stopped): its manifest
+/// says why and is kept, with the rejects, in the state folder
+/// ([`record_unfinished_run`]); the error to return.
+fn stop_run(
+    state: &Path,
+    manifest: &mut Manifest,
+    stages: &Stages,
+    inputs: &Inputs,
+    status: &str,
+    err: HeduiError,
+) -> HeduiError {
+    manifest.status = status.to_string();
+    if let HeduiError::Input(l) | HeduiError::Gate(l) = &err {
+        manifest.problems = l.clone();
+    }
+    manifest.stages = stages.list();
+    record_unfinished_run(state, manifest, inputs);
+    err
+}
+
+/// The roster's members ([`ledger::roster_key`] of each valid or upgraded
+/// ID number in `table`, the roster as registered), sorted, each once.
+async fn roster_keys(ctx: &SessionContext, table: &str) -> datafusion::error::Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT DISTINCT CAST(id_number AS VARCHAR) AS id FROM \"{table}\" \
+         WHERE id_number IS NOT NULL AND id_number_status IN ('{}', '{}')",
+        resolve::levels::status::VALID,
+        resolve::levels::status::UPGRADED15,
+    );
+    let batch = engine::query_batch(ctx, &sql).await?;
+    let mut keys: Vec<i64> = strings(&batch, "id")?
+        .iter()
+        .flatten()
+        .map(ledger::roster_key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
+}
+
 fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
     let dir = state.join("last-unfinished-run");
     // Both folders owner-only: the rejects hold ID numbers and names. A

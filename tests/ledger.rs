@@ -837,6 +837,53 @@ fn a_shrunken_extract_stops_the_run_unless_allowed() {
     assert_ok(&site.run());
 }
 
+/// A state folder given the batch of another place or series (a test batch
+/// after the county's, two counties sharing one folder): its roster shares
+/// no one with the last run's, so its smaller extracts do not stop it and
+/// the other batch's cases do not disappear (they were not looked for);
+/// the manifest says so.
+#[test]
+fn a_batch_of_another_place_is_not_held_to_the_last_run_s_volumes() {
+    let site = Site::new();
+    let mut args = site.run_args();
+    let at = args.iter().position(|a| a == "--input").unwrap();
+    args[at + 1] = root().join("fixtures/tiny/input").to_str().unwrap().into();
+    let other = || hedui(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ok(&other());
+    let cases_before = site.cases(&["--format", "csv"]).lines().count();
+    assert!(
+        cases_before > 20,
+        "the other batch's cases are in the ledger"
+    );
+
+    let o = site.run();
+    assert_ok(&o);
+    let m = site.manifest();
+    assert_eq!(m["status"], "ok");
+    assert_eq!(m["cases"]["disappeared"], 0);
+    assert!(
+        m["problems"].to_string().contains("几乎没有共同的人"),
+        "{m}"
+    );
+    assert!(stderr(&o).contains("几乎没有共同的人"), "{}", stderr(&o));
+    assert!(
+        site.cases(&["--status", "已消失", "--format", "csv"])
+            .lines()
+            .count()
+            == 1,
+        "no case disappeared"
+    );
+
+    // The sample again: related to the last run (its own), the gate is
+    // back, and nothing is said.
+    assert_ok(&site.run());
+    assert!(
+        !site.manifest()["problems"]
+            .to_string()
+            .contains("几乎没有共同的人")
+    );
+}
+
 #[test]
 fn a_second_run_is_refused_while_the_lock_is_held() {
     let site = Site::new();
