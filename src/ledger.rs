@@ -668,10 +668,6 @@ pub struct Prior {
     pub volumes: BTreeMap<String, u64>,
     /// The last successful run's roster keys ([`roster_key`]).
     roster: HashSet<i64>,
-    /// This run's batch is of another place or series than the last run's
-    /// ([`Prior::unrelated_roster`]): none of the ledger's cases disappears
-    /// for not being raised by it.
-    unrelated: bool,
     /// The state folder the cases were read from (none without a ledger).
     state: Option<PathBuf>,
     /// The latest as-of date of a run the ledger recorded.
@@ -693,7 +689,6 @@ impl Prior {
                 cases: l.case_states()?,
                 volumes: l.volumes()?,
                 roster: l.roster_keys()?,
-                unrelated: false,
                 state: Some(state.to_path_buf()),
                 latest_run: l.latest_run()?,
                 past_night: false,
@@ -735,30 +730,30 @@ impl Prior {
     }
 
     /// Why this run's batch, whose roster's members have the keys `now`
-    /// ([`roster_key`]), is of another place or series than the last
-    /// successful run's: the two rosters share fewer than a fifth of the
+    /// ([`roster_key`]), is not of the place the ledger keeps: its roster
+    /// and the last successful run's share fewer than a fifth of the
     /// smaller one's members. A county's roster changes little from one
     /// night to the next, and one cut short keeps the members it has; a
-    /// state folder given batches of two counties (or a test batch after
-    /// the real one) would otherwise compare their volumes (the shrink
-    /// gate stopping the run) and mark every case of the other disappeared.
-    /// `None` when either roster has no member with a valid ID number: no
-    /// telling, so related.
+    /// test batch run with the county's state folder, or another county's,
+    /// would otherwise be held to the county's volumes (the shrink gate
+    /// stopping it) and end the county's cases as disappeared. `None` when
+    /// either roster has no member with a usable ID number: no telling, so
+    /// the same place.
     pub fn unrelated_roster(&self, now: &[i64]) -> Option<String> {
         let smaller = now.len().min(self.roster.len());
         let shared = now.iter().filter(|k| self.roster.contains(k)).count();
         (smaller > 0 && shared * 5 < smaller).then(|| {
             let (now, before) = (now.len(), self.roster.len());
+            let last = self
+                .latest_run
+                .map_or_else(String::new, |d| format!("（{d}）"));
+            let last_en = self
+                .latest_run
+                .map_or_else(String::new, |d| format!(" ({d})"));
             format!(
-                "本批名册与上次运行的名册几乎没有共同的人（本批 {now} 人，上次 {before} 人，共同 {shared} 人），视为另一地区或另一批：不与上次比较接收行数，上次的案件也不因本批未提出而记为已消失 / this batch's roster shares almost no one with the last run's ({now} now, {before} then, {shared} in both): taken for another place or series, its accepted rows are not compared with the last run's and the last run's cases do not disappear for want of it"
+                "本批名册与案件台账上次运行{last}的名册几乎没有相同的成员（有效身份证号：本批 {now} 个，上次 {before} 个，相同 {shared} 个），视为另一地区或另一批数据：本次照常输出，但不与上次比较接收行数，也不写入案件台账（案件状态均按首次运行给出）。如这是本地区的名册，请核对名册文件是否完整、是否放错；如是测试或其他地区的数据，请为其另设 state_dir / this batch's roster has almost no member in common with the roster of the ledger's last run{last_en} (usable ID numbers: {now} now, {before} then, {shared} in both): taken for another place or batch, it is reported as usual but not compared with the last run's volumes and not recorded in the case ledger (every case status as on a first run). If this is the place's own roster, check that the roster file is complete and the right one; if it is a test batch or another place's, give it a state_dir of its own"
             )
         })
-    }
-
-    /// Treats this run's batch as of another place or series than the
-    /// last run's ([`Prior::unrelated_roster`]): no case disappears.
-    pub fn set_unrelated(&mut self) {
-        self.unrelated = true;
     }
 
     /// Extract types whose accepted rows shrank by more than `max_shrink`
@@ -788,12 +783,15 @@ impl Prior {
 }
 
 /// The key a roster member's resolved ID number is remembered by between
-/// runs ([`Prior::unrelated_roster`]): the first 8 bytes of its SHA-256,
-/// stable across versions and platforms.
+/// runs ([`Prior::unrelated_roster`]): the first 24 bits of its SHA-256.
+/// Some 16.8 M keys: two rosters of different places (a city's 300 k
+/// members) share under 2 % by chance, far below the fifth that makes
+/// them one place; and each key stands for dozens of a county's possible
+/// ID numbers, so the ledger's keys do not give the roster back.
 pub fn roster_key(id_number: &str) -> i64 {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(id_number.as_bytes());
-    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"))
+    i64::from(u32::from_be_bytes([0, digest[0], digest[1], digest[2]]))
 }
 
 /// Accepted rows per extract type, summed over its files.
@@ -925,13 +923,12 @@ impl Cases {
                 // does.
                 let closed =
                     case.verdict == NOT_TRUE && !case.case_status.ends_with(SOURCES_CHANGED);
-                // Found gone by an earlier run of this night: gone again.
+                // Found gone by an earlier run of this night (open then, and
+                // not closed, or it would not have gone): gone again.
                 let gone_tonight = case.status == DISAPPEARED
                     && prior.night.as_deref() == Some(case.gone_on.as_str());
                 !prior.past_night
-                    && !prior.unrelated
-                    && (is_open(&case.status) || gone_tonight)
-                    && !closed
+                    && (is_open(&case.status) && !closed || gone_tonight)
                     && !skipped.contains(&case.rule.as_str())
                     && !raised.contains(id.as_str())
             })
@@ -1498,17 +1495,16 @@ mod tests {
         assert_eq!(prior.unrelated_roster(&keys(80..200)), None, "a fifth");
         let other = prior.unrelated_roster(&keys(81..200)).unwrap();
         assert!(
-            other.contains("本批 119 人，上次 100 人，共同 19 人"),
+            other.contains("本批 119 个，上次 100 个，相同 19 个"),
             "{other}"
         );
         assert!(prior.unrelated_roster(&keys(1000..1005)).is_some());
         assert_eq!(prior.unrelated_roster(&[]), None, "no telling");
         assert_eq!(Prior::default().unrelated_roster(&keys(0..5)), None);
-        // The key: a digest, the same on every platform and version.
-        assert_eq!(
-            roster_key("110101199003077777"),
-            roster_key("110101199003077777")
-        );
+        // The key: 24 bits of a digest, the same on every platform and
+        // version (a ledger's keys are compared with the next run's).
+        assert_eq!(roster_key("110101199003077777"), 425_212);
+        assert!((0..1 << 24).contains(&roster_key("11010119900307777X")));
         assert_ne!(
             roster_key("110101199003077777"),
             roster_key("110101199003077778")
@@ -1522,21 +1518,32 @@ mod tests {
     fn a_rerun_of_a_night_classifies_its_cases_again() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path()).unwrap();
-        for (id, first_seen, status, gone_on) in [
-            ("new_tonight", "2025-11-30", "新增", ""),
-            ("older", "2025-10-31", "持续", ""),
-            ("gone_tonight", "2025-10-31", "已消失", "2025-11-30"),
-            ("gone_before", "2025-10-31", "已消失", "2025-11-29"),
+        // One found 不属实 and raised again for review when its sources
+        // changed (open), then gone: its case_status is 已消失 since.
+        for (id, first_seen, status, gone_on, verdict) in [
+            ("new_tonight", "2025-11-30", "新增", "", ""),
+            ("older", "2025-10-31", "持续", "", ""),
+            ("gone_tonight", "2025-10-31", "已消失", "2025-11-30", ""),
+            ("gone_before", "2025-10-31", "已消失", "2025-11-29", ""),
+            (
+                "reopened_gone_tonight",
+                "2025-10-31",
+                "已消失",
+                "2025-11-30",
+                "不属实",
+            ),
         ] {
             ledger
                 .conn
                 .execute(
                     "INSERT INTO cases (finding_id, rule, kind, severity, household_id,
                          id_number, name, township, village, evidence, sources, match,
-                         first_seen, last_seen, status, case_status, gone_on)
+                         first_seen, last_seen, status, case_status, gone_on, verdict,
+                         sources_at_verdict)
                      VALUES (?1, 'CB01', '错保', '高', 'H1', '110101199003077777', '张三',
-                         '城关镇', '东村', 'e', 'a:f:2', 'exact', ?2, ?2, ?3, ?3, ?4)",
-                    params![id, first_seen, status, gone_on],
+                         '城关镇', '东村', 'e', 'a:f:2', 'exact', ?2, ?2, ?3, ?3, ?4, ?5,
+                         'a:f:1')",
+                    params![id, first_seen, status, gone_on, verdict],
                 )
                 .unwrap();
         }
@@ -1561,18 +1568,12 @@ mod tests {
             classify(&night("2025-11-30")),
             (
                 vec!["新增".into(), "持续".into()],
-                vec!["gone_tonight".into()]
+                vec!["gone_tonight".into(), "reopened_gone_tonight".into()]
             )
         );
         assert_eq!(
             classify(&night("2025-12-01")),
             (vec!["持续".into(), "持续".into()], vec![])
-        ); // A batch of another place: nothing of this one disappears.
-        let mut unrelated = night("2025-11-30");
-        unrelated.set_unrelated();
-        assert_eq!(
-            classify(&unrelated),
-            (vec!["新增".into(), "持续".into()], vec![])
         );
     }
 

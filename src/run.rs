@@ -291,17 +291,19 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         .collect();
     let sources: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (*n, t.as_str())).collect();
 
-    // The gates. A batch of another place or series than the last run's
-    // (its roster shares almost no one) is not held to that run's volumes.
+    // The gates. A batch of another place than the ledger's (its roster
+    // shares almost no one with the last run's: a test batch, another
+    // county) is run as if there were no ledger, and leaves it as it is.
     let roster_keys = match sources.iter().find(|(name, _)| *name == "roster") {
         Some((_, table)) => roster_keys(&ctx, table).await.map_err(internal)?,
         None => Vec::new(),
     };
-    let shrink = match prior.unrelated_roster(&roster_keys) {
+    let unrelated = prior.unrelated_roster(&roster_keys);
+    let shrink = match &unrelated {
         Some(why) => {
-            tracing::warn!(problem = %why, "batch unrelated to the last run");
-            manifest.problems.push(why);
-            prior.set_unrelated();
+            tracing::warn!(problem = %why, "batch of another place than the ledger's");
+            manifest.problems.push(why.clone());
+            prior = Prior::default().for_as_of(opts.as_of);
             Vec::new()
         }
         None => prior.shrink_problems(&inputs.accounts, config.config.input.max_shrink),
@@ -616,10 +618,11 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         result
     };
     let volumes = ledger::volumes(&inputs.accounts);
-    let stage_ledger = || {
-        step_timed("ledger staged", || {
-            ledger::stage(&state, opts.as_of, &rows, &cases, &volumes, &roster_keys)
-        })
+    let stage_ledger = || match unrelated {
+        Some(_) => Ok(None),
+        None => step_timed("ledger staged", || {
+            ledger::stage(&state, opts.as_of, &rows, &cases, &volumes, &roster_keys).map(Some)
+        }),
     };
     // The pump runs on the engine's runtime while this thread writes. The
     // run's ledger changes are written beside the files, in a transaction
@@ -662,7 +665,9 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
     // (tens of gigabytes at a city) takes seconds.
     std::thread::scope(|scope| {
         scope.spawn(move || step_timed("session closed", move || drop(ctx)));
-        step_timed("ledger commit", || staged_ledger.commit())
+        step_timed("ledger commit", || {
+            staged_ledger.map_or(Ok(()), ledger::Staged::commit)
+        })
     })?;
     Ok(RunSummary {
         findings: rows.len(),
@@ -778,8 +783,6 @@ fn input_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Keeps the manifest and rejects of a run that failed or was stopped, in
-/// the state folder (the previous complete output stays as it was).
 /// A run that cannot go on (`status` failed or stopped): its manifest
 /// says why and is kept, with the rejects, in the state folder
 /// ([`record_unfinished_run`]); the error to return.
@@ -793,7 +796,7 @@ fn stop_run(
 ) -> HeduiError {
     manifest.status = status.to_string();
     if let HeduiError::Input(l) | HeduiError::Gate(l) = &err {
-        manifest.problems = l.clone();
+        manifest.problems.extend(l.iter().cloned());
     }
     manifest.stages = stages.list();
     record_unfinished_run(state, manifest, inputs);
@@ -820,6 +823,8 @@ async fn roster_keys(ctx: &SessionContext, table: &str) -> datafusion::error::Re
     Ok(keys)
 }
 
+/// Keeps the manifest and rejects of a run that failed or was stopped, in
+/// the state folder (the previous complete output stays as it was).
 fn record_unfinished_run(state: &Path, manifest: &Manifest, inputs: &Inputs) {
     let dir = state.join("last-unfinished-run");
     // Both folders owner-only: the rejects hold ID numbers and names. A

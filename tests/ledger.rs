@@ -178,7 +178,15 @@ fn first_run_is_all_new_a_next_night_s_all_persisting_and_the_ledger_is_private(
     assert!(first.len() > 10);
     assert!(first.values().all(|(_, s)| s == "新增"), "{first:?}");
     assert_eq!(site.manifest()["cases"]["new"], first.len());
-    let outputs = ["findings.csv", "findings.parquet", "report.xlsx"];
+    let outputs = [
+        "findings.csv",
+        "findings.parquet",
+        "report.xlsx",
+        "report.html",
+        "links.csv",
+        "links.parquet",
+        "rejects.csv",
+    ];
     let read = |f: &str| std::fs::read(site.out.join(f)).unwrap();
     let first_outputs = outputs.map(read);
 
@@ -837,50 +845,82 @@ fn a_shrunken_extract_stops_the_run_unless_allowed() {
     assert_ok(&site.run());
 }
 
-/// A state folder given the batch of another place or series (a test batch
-/// after the county's, two counties sharing one folder): its roster shares
-/// no one with the last run's, so its smaller extracts do not stop it and
-/// the other batch's cases do not disappear (they were not looked for);
-/// the manifest says so.
+/// A state folder given a batch of another place (a test batch run beside
+/// the county's output, two counties sharing one folder): its roster
+/// shares no one with the ledger's last run, so it is run as if there were
+/// no ledger — its smaller extracts do not stop it, its cases are all new,
+/// none of the ledger's disappears — and the ledger is left as it was: the
+/// county's next night is held to the county's own volumes and sees none
+/// of the other batch's cases. The manifest and the console say so.
 #[test]
-fn a_batch_of_another_place_is_not_held_to_the_last_run_s_volumes() {
+fn a_batch_of_another_place_leaves_the_ledger_as_it_was() {
     let site = Site::new();
-    let mut args = site.run_args();
-    let at = args.iter().position(|a| a == "--input").unwrap();
-    args[at + 1] = root().join("fixtures/tiny/input").to_str().unwrap().into();
-    let other = || hedui(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_ok(&other());
-    let cases_before = site.cases(&["--format", "csv"]).lines().count();
-    assert!(
-        cases_before > 20,
-        "the other batch's cases are in the ledger"
-    );
+    let county = site.out.parent().unwrap().join("county");
+    std::fs::create_dir(&county).unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/tiny/input")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), county.join(e.file_name())).unwrap();
+    }
+    let county_run = |night: &str| {
+        let mut args = site.run_args();
+        let at = args.iter().position(|a| a == "--input").unwrap();
+        args[at + 1] = county.to_str().unwrap().into();
+        let at = args.iter().position(|a| a == "--as-of").unwrap();
+        args[at + 1] = night.into();
+        hedui(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_ok(&county_run("2025-11-30"));
+    let county_cases = site.cases(&["--format", "csv", "--unmasked"]);
+    assert!(county_cases.lines().count() > 20, "{county_cases}");
+    let ledger = std::fs::read(site.state.join("ledger.sqlite")).unwrap();
 
+    // The sample: far smaller, and of other people.
     let o = site.run();
     assert_ok(&o);
     let m = site.manifest();
     assert_eq!(m["status"], "ok");
     assert_eq!(m["cases"]["disappeared"], 0);
+    assert_eq!(m["cases"]["persisting"], 0);
     assert!(
-        m["problems"].to_string().contains("几乎没有共同的人"),
+        m["problems"].to_string().contains("几乎没有相同的成员"),
         "{m}"
     );
-    assert!(stderr(&o).contains("几乎没有共同的人"), "{}", stderr(&o));
-    assert!(
-        site.cases(&["--status", "已消失", "--format", "csv"])
-            .lines()
-            .count()
-            == 1,
-        "no case disappeared"
+    assert!(stderr(&o).contains("几乎没有相同的成员"), "{}", stderr(&o));
+    assert!(site.statuses().values().all(|(_, s)| s == "新增"));
+    assert_eq!(
+        std::fs::read(site.state.join("ledger.sqlite")).unwrap(),
+        ledger,
+        "the ledger is left as it was"
     );
-
-    // The sample again: related to the last run (its own), the gate is
-    // back, and nothing is said.
+    // Run again, the same outputs.
+    let outputs = ["findings.csv", "report.xlsx", "report.html"];
+    let read = |f: &str| std::fs::read(site.out.join(f)).unwrap();
+    let first = outputs.map(read);
     assert_ok(&site.run());
+    assert_eq!(outputs.map(read), first);
+
+    // The county's next night: its own cases persist, the sample's never
+    // were, and nothing is said.
+    assert_ok(&county_run("2025-12-01"));
+    let m = site.manifest();
+    assert_eq!(m["cases"]["disappeared"], 0, "{m}");
+    assert_eq!(
+        m["cases"]["persisting"],
+        county_cases.lines().count() - 1,
+        "{m}"
+    );
+    assert!(!m["problems"].to_string().contains("几乎没有相同的成员"));
+    // Its gate still holds it to its own volumes: property cut short.
+    let path = county.join("property_202511.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().take(5).collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    let o = county_run("2025-12-02");
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(
-        !site.manifest()["problems"]
-            .to_string()
-            .contains("几乎没有共同的人")
+        stderr(&o).contains("property：接收行数由上次的"),
+        "{}",
+        stderr(&o)
     );
 }
 
