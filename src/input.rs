@@ -243,7 +243,12 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
             .files
             .get(&name)
             .and_then(|t| extract::by_name(t))
-            .or_else(|| extract::by_file_name(&name));
+            .or_else(|| extract::by_file_name(&name))
+            .or_else(|| {
+                let def = by_header(&path, &name, config)?;
+                tracing::info!(file = %name, extract = def.name, "file recognised by its header");
+                Some(def)
+            });
         match def {
             Some(def) => files.push((path, def, bytes)),
             None => ignored.push(name),
@@ -255,6 +260,57 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     ignored.extend(others);
     ignored.extend(folders);
     Ok((files, ignored))
+}
+
+/// How much of a text file [`by_header`] reads: the header is searched for
+/// in the first rows only.
+const HEADER_SEARCH_BYTES: u64 = 1 << 20;
+
+/// The extract a file not named after one holds (`2025年11月低保名册.xlsx`,
+/// `救助对象名册.csv`), told by its header row: of the extracts whose
+/// required columns the header has, the one it has the most columns of;
+/// none when two have as many (precision first), or when no header is
+/// found in the rows searched (a note, a report). The first section with
+/// such a header decides; a text file's first megabyte is read, a workbook
+/// whole, a Parquet file not at all.
+fn by_header(path: &Path, name: &str, config: &Config) -> Option<&'static ExtractDef> {
+    let matchers: Vec<(&'static ExtractDef, HeaderMatcher)> = extract::EXTRACTS
+        .iter()
+        .map(|&def| (def, HeaderMatcher::new(def, &config.aliases(def.name))))
+        .collect();
+    let is_header = |cells: &[read::Cell]| matchers.iter().any(|(_, m)| m.looks_like_header(cells));
+    let bytes = match read::kind_of(path)? {
+        read::Kind::Xlsx => std::fs::read(path).ok()?,
+        read::Kind::Parquet => return None,
+        read::Kind::Tsv | read::Kind::Text => {
+            use std::io::Read as _;
+            let mut head = Vec::new();
+            let file = std::fs::File::open(path).ok()?;
+            file.take(HEADER_SEARCH_BYTES).read_to_end(&mut head).ok()?;
+            if head.len() as u64 == HEADER_SEARCH_BYTES
+                && let Some(end) = head.iter().rposition(|&b| b == b'\n')
+            {
+                head.truncate(end + 1);
+            }
+            head
+        }
+    };
+    let table = read::read_bytes(name, bytes, &is_header).ok()?;
+    table.sections.iter().find_map(|section| {
+        let mut fits: Vec<(usize, &'static ExtractDef)> = matchers
+            .iter()
+            .filter_map(|(def, m)| {
+                let map = m.map_header(&section.header).ok()?;
+                Some((map.columns.iter().flatten().count(), *def))
+            })
+            .collect();
+        fits.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+        match fits.as_slice() {
+            [] => None,
+            [(n, _), (m, _), ..] if n == m => None,
+            [(_, def), ..] => Some(*def),
+        }
+    })
 }
 
 /// Reads every extract of a batch folder. Files are read in parallel (and
@@ -1321,6 +1377,64 @@ mod tests {
                 "PENSION_2025_11.CSV",
             ]
         );
+    }
+
+    /// A file not named after an extract is recognised by its header row
+    /// (each extract's own headers, with a title above or written as
+    /// GB18030), and one whose header fits none (a note, a list of
+    /// persons) is ignored; a name says more than a header.
+    #[test]
+    fn a_file_named_otherwise_is_recognised_by_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = |def: &ExtractDef, sep: &str| -> String {
+            def.fields
+                .iter()
+                .map(|f| f.header)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let mut expected = Vec::new();
+        for (i, def) in extract::EXTRACTS.iter().enumerate() {
+            let name = format!("第{i}份数据.csv");
+            let text = format!("{}数据（2025年11月）\n{}\n", def.label, header(def, ","));
+            let bytes = if i % 2 == 0 {
+                text.into_bytes()
+            } else {
+                encoding_rs::GB18030.encode(&text).0.into_owned()
+            };
+            std::fs::write(dir.path().join(&name), bytes).unwrap();
+            expected.push((name, def.name));
+        }
+        let roster = extract::by_name("roster").unwrap();
+        std::fs::write(dir.path().join("养老金名册.tsv"), header(roster, "\t")).unwrap();
+        expected.push(("养老金名册.tsv".to_string(), "roster"));
+        std::fs::write(dir.path().join("pension_202511.csv"), header(roster, ",")).unwrap();
+        expected.push(("pension_202511.csv".to_string(), "pension"));
+        std::fs::write(
+            dir.path().join("说明.txt"),
+            "本目录为 2025 年 11 月数据。\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("联系人.csv"),
+            "姓名,身份证号码,电话\n张三,1,2\n",
+        )
+        .unwrap();
+        let config = Config::parse("", "test").unwrap();
+        let (files, ignored) = classify(dir.path(), &config).unwrap();
+        let mut found: Vec<(String, &str)> = files
+            .iter()
+            .map(|(p, def, _)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    def.name,
+                )
+            })
+            .collect();
+        found.sort();
+        expected.sort();
+        assert_eq!(found, expected);
+        assert_eq!(ignored, ["联系人.csv", "说明.txt"]);
     }
 
     /// Backup copies named like an extract are listed as ignored, unless

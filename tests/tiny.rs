@@ -129,3 +129,93 @@ fn evaluate_without_its_truth_names_the_file_in_both_languages() {
     assert!(err.contains(&format!("无法读取 {file}")), "{err}");
     assert!(err.contains(&format!("cannot read {file}")), "{err}");
 }
+
+/// The tiny county's files under names that say nothing of their type
+/// (`2025年11月低保名册.tsv`, `结算明细.csv`) beside a note: each is
+/// recognised by its header, and the run finds what it finds on the files
+/// as named (only DQ01's and DQ04's finding_ids, which name their row's
+/// file, and the sources differ).
+#[test]
+fn files_named_otherwise_are_read_by_their_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    let names = [
+        ("contribution_202511.csv", "社保缴费记录.csv"),
+        ("education_202511.csv", "学生资助2025.csv"),
+        ("housing_safety_202511.xlsx", "危房台账.xlsx"),
+        ("medical_enrollment_202511.xlsx", "医保参保 登记.xlsx"),
+        ("medical_settlement_202511.csv", "结算明细.csv"),
+        ("pension_202511.xlsx", "养老金.xlsx"),
+        ("property_202511.csv", "不动产.csv"),
+        ("roster_202511.tsv", "2025年11月低保名册.tsv"),
+        ("unemployment_202511.tsv", "失业登记.tsv"),
+    ];
+    for (from, to) in names {
+        std::fs::copy(tiny().join("input").join(from), input.join(to)).unwrap();
+    }
+    std::fs::write(
+        input.join("说明.txt"),
+        "本目录为 2025 年 11 月的部门数据。\n",
+    )
+    .unwrap();
+    let renamed = dir.path().join("renamed");
+    assert_ok(&hedui(&[
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        renamed.to_str().unwrap(),
+        "--as-of",
+        "2025-11-30",
+    ]));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(renamed.join("manifest.json")).unwrap())
+            .unwrap();
+    for (from, to) in names {
+        let extract = from
+            .split('_')
+            .take_while(|p| !p.starts_with("20"))
+            .collect::<Vec<_>>();
+        let input = manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["file"] == to)
+            .unwrap_or_else(|| panic!("{to} not read: {manifest}"));
+        assert_eq!(input["extract"], extract.join("_"), "{to}");
+    }
+    assert_eq!(manifest["ignored"], serde_json::json!(["说明.txt"]));
+
+    let named = dir.path().join("named");
+    run_tiny(&named);
+    // Rule … evidence of each finding, and each link without its file.
+    let findings = |out: &Path| {
+        let mut rows: Vec<Vec<String>> = csv::Reader::from_path(out.join("findings.csv"))
+            .unwrap()
+            .records()
+            .map(|r| {
+                r.unwrap()
+                    .iter()
+                    .skip(1)
+                    .take(9)
+                    .map(String::from)
+                    .collect()
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let links = |out: &Path| {
+        let mut rows: Vec<Vec<String>> = csv::Reader::from_path(out.join("links.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap().iter().skip(2).map(String::from).collect())
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert!(findings(&named).len() > 50);
+    assert_eq!(findings(&renamed), findings(&named));
+    assert_eq!(links(&renamed), links(&named));
+}

@@ -322,7 +322,7 @@ fn file_name(path: &Path) -> String {
 
 /// What the extension says, before any sniffing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Tsv,
     /// `.txt`, and `.csv` too: Excel's "Unicode text" export is
     /// tab-separated (and is often renamed `.csv`), others are
@@ -332,7 +332,7 @@ enum Kind {
     Parquet,
 }
 
-fn kind_of(path: &Path) -> Option<Kind> {
+pub(crate) fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "tsv" => Some(Kind::Tsv),
