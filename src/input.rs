@@ -266,18 +266,33 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
 /// in the first rows only.
 const HEADER_SEARCH_BYTES: u64 = 1 << 20;
 
-/// The extract a file not named after one holds (`2025年11月低保名册.xlsx`,
-/// `救助对象名册.csv`), told by its header row: of the extracts whose
-/// required columns the header has, the one it has the most columns of;
-/// none when two have as many (precision first), or when no header is
-/// found in the rows searched (a note, a report). The first section with
-/// such a header decides; a text file's first megabyte is read, a workbook
-/// whole, a Parquet file not at all.
+/// The extract a file holds whose name holds an extract type's name
+/// elsewhere than at its start, or written otherwise (`01_roster.csv`,
+/// `roster2025.xlsx`, `MedicalSettlement-11.csv`: letters and digits
+/// compared, case aside), told by its header row: of the types named,
+/// the one whose required columns the header has, the most columns of
+/// them; none when two have as many (precision first) or when no header is
+/// found in the rows searched. The name must say it: a header alone is no
+/// proof (a bureau's own 低保金发放表 has a pension's columns, a
+/// disability register an unemployment register's). The first section
+/// with such a header decides; a text file's first megabyte is read, a
+/// workbook whole, a Parquet file not at all.
 fn by_header(path: &Path, name: &str, config: &Config) -> Option<&'static ExtractDef> {
+    let compact = |text: &str| -> String {
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let named = compact(name);
     let matchers: Vec<(&'static ExtractDef, HeaderMatcher)> = extract::EXTRACTS
         .iter()
+        .filter(|def| named.contains(&compact(def.name)))
         .map(|&def| (def, HeaderMatcher::new(def, &config.aliases(def.name))))
         .collect();
+    if matchers.is_empty() {
+        return None;
+    }
     let is_header = |cells: &[read::Cell]| matchers.iter().any(|(_, m)| m.looks_like_header(cells));
     let bytes = match read::kind_of(path)? {
         read::Kind::Xlsx => std::fs::read(path).ok()?,
@@ -1379,10 +1394,12 @@ mod tests {
         );
     }
 
-    /// A file not named after an extract is recognised by its header row
-    /// (each extract's own headers, with a title above or written as
-    /// GB18030), and one whose header fits none (a note, a list of
-    /// persons) is ignored; a name says more than a header.
+    /// A file whose name holds an extract type's name elsewhere than at
+    /// its start, or written otherwise, is recognised by its header row
+    /// (with a title above, in GB18030 too); one whose header does not fit
+    /// the type it names is ignored, and so is one that names no type,
+    /// whatever its header (a 低保金发放表 has a pension's columns). A name
+    /// starting with a type says more than a header.
     #[test]
     fn a_file_named_otherwise_is_recognised_by_its_header() {
         let dir = tempfile::tempdir().unwrap();
@@ -1393,9 +1410,18 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(sep)
         };
+        let camel = |name: &str| -> String {
+            name.split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect()
+        };
         let mut expected = Vec::new();
         for (i, def) in extract::EXTRACTS.iter().enumerate() {
-            let name = format!("第{i}份数据.csv");
+            let name = match i % 3 {
+                0 => format!("{i:02}_{}.csv", def.name),
+                1 => format!("{}-2025年11月.csv", camel(def.name)),
+                _ => format!("{}2025.csv", def.name.replace('_', "")),
+            };
             let text = format!("{}数据（2025年11月）\n{}\n", def.label, header(def, ","));
             let bytes = if i % 2 == 0 {
                 text.into_bytes()
@@ -1406,20 +1432,20 @@ mod tests {
             expected.push((name, def.name));
         }
         let roster = extract::by_name("roster").unwrap();
-        std::fs::write(dir.path().join("养老金名册.tsv"), header(roster, "\t")).unwrap();
-        expected.push(("养老金名册.tsv".to_string(), "roster"));
+        let pension = extract::by_name("pension").unwrap();
         std::fs::write(dir.path().join("pension_202511.csv"), header(roster, ",")).unwrap();
         expected.push(("pension_202511.csv".to_string(), "pension"));
-        std::fs::write(
-            dir.path().join("说明.txt"),
-            "本目录为 2025 年 11 月数据。\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("联系人.csv"),
-            "姓名,身份证号码,电话\n张三,1,2\n",
-        )
-        .unwrap();
+        for (name, text) in [
+            ("2025年11月低保金发放表.csv", header(pension, ",")),
+            ("第二份名册.tsv", header(roster, "\t")),
+            (
+                "contacts_of_roster.txt",
+                "姓名,身份证号码,电话\n张三,1,2\n".into(),
+            ),
+            ("说明.txt", "本目录为 2025 年 11 月数据。\n".into()),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
         let config = Config::parse("", "test").unwrap();
         let (files, ignored) = classify(dir.path(), &config).unwrap();
         let mut found: Vec<(String, &str)> = files
@@ -1434,7 +1460,15 @@ mod tests {
         found.sort();
         expected.sort();
         assert_eq!(found, expected);
-        assert_eq!(ignored, ["联系人.csv", "说明.txt"]);
+        assert_eq!(
+            ignored,
+            [
+                "2025年11月低保金发放表.csv",
+                "contacts_of_roster.txt",
+                "第二份名册.tsv",
+                "说明.txt"
+            ]
+        );
     }
 
     /// Backup copies named like an extract are listed as ignored, unless

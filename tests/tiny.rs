@@ -130,26 +130,31 @@ fn evaluate_without_its_truth_names_the_file_in_both_languages() {
     assert!(err.contains(&format!("cannot read {file}")), "{err}");
 }
 
-/// The tiny county's files under names that say nothing of their type
-/// (`2025年11月低保名册.tsv`, `结算明细.csv`) beside a note: each is
-/// recognised by its header, and the run finds what it finds on the files
-/// as named (only DQ01's and DQ04's finding_ids, which name their row's
-/// file, and the sources differ).
+/// The tiny county's files under names that hold their type elsewhere
+/// than at the start, or written otherwise (`2025年11月roster.tsv`,
+/// `MedicalSettlement.csv`), beside a note and a 低保金发放表 with a
+/// pension's columns: each extract is recognised by its header, the others
+/// are not read, and the run finds what it finds on the files as named
+/// (only DQ01's and DQ04's finding_ids, which name their row's file, and
+/// the sources differ).
 #[test]
 fn files_named_otherwise_are_read_by_their_headers() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input");
     std::fs::create_dir(&input).unwrap();
     let names = [
-        ("contribution_202511.csv", "社保缴费记录.csv"),
-        ("education_202511.csv", "学生资助2025.csv"),
-        ("housing_safety_202511.xlsx", "危房台账.xlsx"),
-        ("medical_enrollment_202511.xlsx", "医保参保 登记.xlsx"),
-        ("medical_settlement_202511.csv", "结算明细.csv"),
-        ("pension_202511.xlsx", "养老金.xlsx"),
-        ("property_202511.csv", "不动产.csv"),
-        ("roster_202511.tsv", "2025年11月低保名册.tsv"),
-        ("unemployment_202511.tsv", "失业登记.tsv"),
+        ("contribution_202511.csv", "01_contribution.csv"),
+        ("education_202511.csv", "学生资助education.csv"),
+        ("housing_safety_202511.xlsx", "Housing Safety.xlsx"),
+        (
+            "medical_enrollment_202511.xlsx",
+            "MedicalEnrollment-2025.xlsx",
+        ),
+        ("medical_settlement_202511.csv", "MedicalSettlement.csv"),
+        ("pension_202511.xlsx", "县pension台账.xlsx"),
+        ("property_202511.csv", "不动产property.csv"),
+        ("roster_202511.tsv", "2025年11月roster.tsv"),
+        ("unemployment_202511.tsv", "unemployment2025.tsv"),
     ];
     for (from, to) in names {
         std::fs::copy(tiny().join("input").join(from), input.join(to)).unwrap();
@@ -157,6 +162,11 @@ fn files_named_otherwise_are_read_by_their_headers() {
     std::fs::write(
         input.join("说明.txt"),
         "本目录为 2025 年 11 月的部门数据。\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("2025年11月低保金发放表.csv"),
+        "姓名,身份证号码,发放月份,发放金额\n张三,341122198001011238,2025-11,800\n",
     )
     .unwrap();
     let renamed = dir.path().join("renamed");
@@ -185,7 +195,10 @@ fn files_named_otherwise_are_read_by_their_headers() {
             .unwrap_or_else(|| panic!("{to} not read: {manifest}"));
         assert_eq!(input["extract"], extract.join("_"), "{to}");
     }
-    assert_eq!(manifest["ignored"], serde_json::json!(["说明.txt"]));
+    assert_eq!(
+        manifest["ignored"],
+        serde_json::json!(["2025年11月低保金发放表.csv", "说明.txt"])
+    );
 
     let named = dir.path().join("named");
     run_tiny(&named);
