@@ -494,6 +494,16 @@ impl Ledger {
         Ok(latest.and_then(|d| d.parse().ok()))
     }
 
+    /// How many nights (distinct as-of dates) its runs were of.
+    fn nights(&self) -> Result<usize, HeduiError> {
+        self.conn
+            .query_row("SELECT count(DISTINCT as_of) FROM runs", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| db_error(&self.path, e))
+    }
+
     /// The last successful run's roster keys ([`roster_key`]).
     fn roster_keys(&self) -> Result<HashSet<i64>, HeduiError> {
         let mut stmt = self
@@ -656,6 +666,16 @@ pub struct CaseState {
     pub gone_on: String,
 }
 
+/// A batch not of the ledger's place ([`Prior::unrelated_roster`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrelated {
+    /// The ledger held one night only: the batch takes it over (it is
+    /// copied aside first, [`stage`]); else the batch is not recorded.
+    pub takes_over: bool,
+    /// What the console and the manifest's problems say.
+    pub note: String,
+}
+
 /// What a run needs of the ledger before it writes: the cases' states and
 /// the last run's volumes (both empty before the first successful run).
 /// Only the states are read up front: a city's 1.53 M cases whole (every
@@ -672,6 +692,8 @@ pub struct Prior {
     state: Option<PathBuf>,
     /// The latest as-of date of a run the ledger recorded.
     latest_run: Option<NaiveDate>,
+    /// How many nights (as-of dates) the ledger's runs were of.
+    nights: usize,
     /// The run the cases are classified for is of an earlier night than
     /// the ledger's latest ([`Prior::for_as_of`]).
     past_night: bool,
@@ -691,6 +713,7 @@ impl Prior {
                 roster: l.roster_keys()?,
                 state: Some(state.to_path_buf()),
                 latest_run: l.latest_run()?,
+                nights: l.nights()?,
                 past_night: false,
                 night: None,
             }),
@@ -729,30 +752,53 @@ impl Prior {
         ledger.finding_rows(ids)
     }
 
-    /// Why this run's batch, whose roster's members have the keys `now`
-    /// ([`roster_key`]), is not of the place the ledger keeps: its roster
-    /// and the last successful run's share fewer than a fifth of the
+    /// Whether this run's batch, whose roster's members have the keys
+    /// `now` ([`roster_key`]), is not of the place the ledger keeps: its
+    /// roster and the last successful run's share fewer than a fifth of the
     /// smaller one's members. A county's roster changes little from one
     /// night to the next, and one cut short keeps the members it has; a
     /// test batch run with the county's state folder, or another county's,
     /// would otherwise be held to the county's volumes (the shrink gate
     /// stopping it) and end the county's cases as disappeared. `None` when
-    /// either roster has no member with a usable ID number: no telling, so
-    /// the same place.
-    pub fn unrelated_roster(&self, now: &[i64]) -> Option<String> {
+    /// either roster has no member with a usable ID number (no telling, so
+    /// the same place); else what to tell staff, and whether the batch
+    /// takes the ledger over ([`Unrelated`]).
+    pub fn unrelated_roster(&self, now: &[i64]) -> Option<Unrelated> {
         let smaller = now.len().min(self.roster.len());
         let shared = now.iter().filter(|k| self.roster.contains(k)).count();
-        (smaller > 0 && shared * 5 < smaller).then(|| {
-            let (now, before) = (now.len(), self.roster.len());
-            let last = self
-                .latest_run
-                .map_or_else(String::new, |d| format!("（{d}）"));
-            let last_en = self
-                .latest_run
-                .map_or_else(String::new, |d| format!(" ({d})"));
-            format!(
-                "本批名册与案件台账上次运行{last}的名册几乎没有相同的成员（有效身份证号：本批 {now} 个，上次 {before} 个，相同 {shared} 个），视为另一地区或另一批数据：本次照常输出，但不与上次比较接收行数，也不写入案件台账（案件状态均按首次运行给出）。如这是本地区的名册，请核对名册文件是否完整、是否放错；如是测试或其他地区的数据，请为其另设 state_dir / this batch's roster has almost no member in common with the roster of the ledger's last run{last_en} (usable ID numbers: {now} now, {before} then, {shared} in both): taken for another place or batch, it is reported as usual but not compared with the last run's volumes and not recorded in the case ledger (every case status as on a first run). If this is the place's own roster, check that the roster file is complete and the right one; if it is a test batch or another place's, give it a state_dir of its own"
-            )
+        if smaller == 0 || shared * 5 >= smaller {
+            return None;
+        }
+        let (now, before) = (now.len(), self.roster.len());
+        let (last, last_en) = match self.latest_run {
+            Some(d) => (format!("（{d}）"), format!(" ({d})")),
+            None => (String::new(), String::new()),
+        };
+        let found = format!(
+            "本批名册与案件台账上次运行{last}的名册几乎没有相同的成员（有效身份证号：本批 {now} 个，上次 {before} 个，相同 {shared} 个），视为另一地区或另一批数据：本次照常输出，案件状态均按首次运行给出，不与上次比较接收行数"
+        );
+        let found_en = format!(
+            "this batch's roster has almost no member in common with the roster of the ledger's last run{last_en} (usable ID numbers: {now} now, {before} then, {shared} in both): taken for another place or batch, it is reported with every case status as on a first run and not compared with the last run's volumes"
+        );
+        // A ledger of one night is a trial's (the sample, a test batch run
+        // first): the place's own batch takes it over, or it would never
+        // be recorded. One of more nights is a place's: a batch of another
+        // place is only a visitor.
+        Some(if self.nights <= 1 {
+            Unrelated {
+                takes_over: true,
+                note: format!(
+                    "{found}。案件台账只记有一晚的运行，视为试运行：原台账另存一份后，自本次起改记本批 / {found_en}; the ledger held a single night, taken for a trial: it is kept as a copy, and the ledger records this batch from now on"
+                ),
+            }
+        } else {
+            Unrelated {
+                takes_over: false,
+                note: format!(
+                    "{found}，也不写入案件台账（台账已记有 {nights} 晚的运行）。如这是本地区的名册，请核对名册文件是否完整、是否放错；如是测试或其他地区的数据，请为其另设 state_dir / {found_en}, and not recorded in the case ledger (which holds {nights} nights of runs). If this is the place's own roster, check that the roster file is complete and the right one; if it is a test batch or another place's, give it a state_dir of its own",
+                    nights = self.nights
+                ),
+            }
         })
     }
 
@@ -991,7 +1037,7 @@ pub fn commit(
     volumes: &BTreeMap<String, u64>,
     roster: &[i64],
 ) -> Result<(), HeduiError> {
-    stage(state, as_of, rows, cases, volumes, roster)?.commit()
+    stage(state, as_of, rows, cases, volumes, roster, false)?.commit()
 }
 
 /// The most a staged run's transaction holds in SQLite's page cache before
@@ -1029,7 +1075,9 @@ fn latest_run(conn: &Connection) -> rusqlite::Result<Option<String>> {
 /// open: every finding upserted (first_seen and last_seen the earliest and
 /// latest as-of date that raised it), the disappeared cases marked 已消失
 /// (and the night), this run's volumes and roster keys ([`roster_key`])
-/// as the new baseline. A run for a night earlier than
+/// as the new baseline. A batch that takes the ledger over (`fresh`, see
+/// [`Unrelated`]) first copies it aside (`ledger-replaced-N.sqlite`, the
+/// first N free) and empties it in the transaction. A run for a night earlier than
 /// the ledger's latest (an audit of a past night) only moves the first_seen
 /// of the cases it raised back. The runs row is added by [`Staged::commit`].
 pub fn stage(
@@ -1039,6 +1087,7 @@ pub fn stage(
     cases: &Cases,
     volumes: &BTreeMap<String, u64>,
     roster: &[i64],
+    fresh: bool,
 ) -> Result<Staged, HeduiError> {
     let (mut ledger, created) = Ledger::open_file(state)?;
     let path = ledger.path.clone();
@@ -1081,11 +1130,32 @@ pub fn stage(
     // The cache grows only as pages are read.
     tx.pragma_update(None, "cache_size", -(STAGE_CACHE_BYTES / 1024))
         .map_err(err)?;
+    if fresh && version > 0 {
+        let aside = (1..)
+            .map(|n| state.join(format!("ledger-replaced-{n}.sqlite")))
+            .find(|p| !p.exists())
+            .expect("some number is free");
+        tx.execute("VACUUM INTO ?1", [aside.to_string_lossy()])
+            .map_err(err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&aside, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| db_error(&aside, e))?;
+        }
+        tracing::info!(copy = %aside.display(), "ledger copied aside, to be taken over");
+    }
     tx.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
     // A first run's schema is created in the run's transaction: a run
     // that fails leaves no ledger behind.
     if version == 0 {
         create_schema(tx).map_err(err)?;
+    } else if fresh {
+        tx.execute_batch(
+            "DELETE FROM cases; DELETE FROM volumes; DELETE FROM roster_keys;
+             DELETE FROM runs; DELETE FROM verdict_log;",
+        )
+        .map_err(err)?;
     }
     let as_of = &staged.as_of;
     // In key order: the table is a B-tree on finding_id, a hash, so rows
@@ -1493,10 +1563,24 @@ mod tests {
         assert_eq!(prior.unrelated_roster(&keys(0..3)), None, "cut short");
         assert_eq!(prior.unrelated_roster(&keys(10..130)), None, "moved on");
         assert_eq!(prior.unrelated_roster(&keys(80..200)), None, "a fifth");
+        // A ledger of one night (or none) is taken over; of two, visited.
         let other = prior.unrelated_roster(&keys(81..200)).unwrap();
+        assert!(other.takes_over);
         assert!(
-            other.contains("本批 119 个，上次 100 个，相同 19 个"),
-            "{other}"
+            other.note.contains("本批 119 个，上次 100 个，相同 19 个"),
+            "{}",
+            other.note
+        );
+        let place = Prior {
+            nights: 2,
+            ..prior.clone()
+        };
+        let visitor = place.unrelated_roster(&keys(81..200)).unwrap();
+        assert!(!visitor.takes_over);
+        assert!(
+            visitor.note.contains("台账已记有 2 晚的运行"),
+            "{}",
+            visitor.note
         );
         assert!(prior.unrelated_roster(&keys(1000..1005)).is_some());
         assert_eq!(prior.unrelated_roster(&[]), None, "no telling");
@@ -1850,7 +1934,7 @@ mod tests {
     fn stage_many(state: &Path, day: NaiveDate, n: usize, vols: &BTreeMap<String, u64>) -> Staged {
         let mut rows = many_rows(n);
         let cases = Cases::classify(&Prior::load(state).unwrap(), &mut rows).unwrap();
-        stage(state, day, &rows, &cases, vols, &[]).unwrap()
+        stage(state, day, &rows, &cases, vols, &[], false).unwrap()
     }
 
     fn page_size(state: &Path) -> i64 {

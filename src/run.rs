@@ -293,16 +293,17 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
 
     // The gates. A batch of another place than the ledger's (its roster
     // shares almost no one with the last run's: a test batch, another
-    // county) is run as if there were no ledger, and leaves it as it is.
+    // county) is run as if there were no ledger; it leaves the ledger as it
+    // is, or takes over one of a single night (a trial's).
     let roster_keys = match sources.iter().find(|(name, _)| *name == "roster") {
         Some((_, table)) => roster_keys(&ctx, table).await.map_err(internal)?,
         None => Vec::new(),
     };
     let unrelated = prior.unrelated_roster(&roster_keys);
     let shrink = match &unrelated {
-        Some(why) => {
-            tracing::warn!(problem = %why, "batch of another place than the ledger's");
-            manifest.problems.push(why.clone());
+        Some(u) => {
+            tracing::warn!(problem = %u.note, "batch of another place than the ledger's");
+            manifest.problems.push(u.note.clone());
             prior = Prior::default().for_as_of(opts.as_of);
             Vec::new()
         }
@@ -618,10 +619,21 @@ pub async fn run(opts: &RunOptions, config: &LoadedConfig) -> Result<RunSummary,
         result
     };
     let volumes = ledger::volumes(&inputs.accounts);
-    let stage_ledger = || match unrelated {
-        Some(_) => Ok(None),
-        None => step_timed("ledger staged", || {
-            ledger::stage(&state, opts.as_of, &rows, &cases, &volumes, &roster_keys).map(Some)
+    let takes_over = unrelated.as_ref().map(|u| u.takes_over);
+    let stage_ledger = || match takes_over {
+        Some(false) => Ok(None),
+        _ => step_timed("ledger staged", || {
+            let fresh = takes_over.is_some();
+            ledger::stage(
+                &state,
+                opts.as_of,
+                &rows,
+                &cases,
+                &volumes,
+                &roster_keys,
+                fresh,
+            )
+            .map(Some)
         }),
     };
     // The pump runs on the engine's runtime while this thread writes. The
