@@ -170,15 +170,7 @@ fn files_named_otherwise_are_read_by_their_headers() {
     )
     .unwrap();
     let renamed = dir.path().join("renamed");
-    assert_ok(&hedui(&[
-        "run",
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        renamed.to_str().unwrap(),
-        "--as-of",
-        "2025-11-30",
-    ]));
+    assert_ok(&common::run_batch(&input, &renamed, None, "2", &[]));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(renamed.join("manifest.json")).unwrap())
             .unwrap();
