@@ -1195,6 +1195,36 @@ fn missing_optional_extract_type_runs_and_skips_its_rules() {
     assert!(per_rule.values().any(|n| n == 0), "{m}");
     let problems = m["problems"].to_string();
     assert!(problems.contains("LB04"), "{problems}");
+
+    // The reports say so too: the rule's row is marked skipped, not
+    // counted 0 as a rule that found nothing, and the run's notes are shown.
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(o.out().join("report.xlsx")).unwrap();
+    let summary = book.worksheet_range("汇总").unwrap();
+    let cells = |row: &[Data]| -> Vec<String> { row.iter().map(|c| c.to_string()).collect() };
+    let rows: Vec<Vec<String>> = summary.rows().map(cells).collect();
+    let lb04 = rows.iter().find(|r| r[0] == "LB04").expect("LB04's row");
+    assert_eq!(
+        lb04.iter().filter(|c| !c.is_empty()).last().unwrap(),
+        "已跳过（缺少可选抽取）",
+        "{lb04:?}"
+    );
+    assert!(
+        lb04[3..lb04.len() - 1]
+            .iter()
+            .all(|c| c.is_empty() || c.starts_with("已跳过")),
+        "no count for a rule that did not run: {lb04:?}"
+    );
+    let lb01 = rows.iter().find(|r| r[0] == "LB01").expect("LB01's row");
+    assert!(!lb01.iter().any(|c| c.starts_with("已跳过")), "{lb01:?}");
+    let title = rows
+        .iter()
+        .position(|r| r[0] == "运行提示")
+        .expect("the notes");
+    assert!(rows[title + 1][0].contains("LB04"), "{:?}", rows[title + 1]);
+    let html = std::fs::read_to_string(o.out().join("report.html")).unwrap();
+    assert!(html.contains("<h2>运行提示</h2>"), "the page's notes");
+    assert!(html.contains("已跳过（缺少可选抽取）"), "the page's LB04");
 }
 
 fn assert_config_error(config: &str, fragments: &[&str]) {

@@ -168,6 +168,7 @@ pub fn render_to(out: &mut impl std::io::Write, report: &PeopleReport) -> std::i
         escape(m.tool),
         escape(m.version),
     )?;
+    out.write_all(notes_section(report).as_bytes())?;
     out.write_all("<section class=\"charts\">\n".as_bytes())?;
     out.write_all("<figure><figcaption>各规则发现数</figcaption>\n".as_bytes())?;
     out.write_all(rule_chart(&summary).as_bytes())?;
@@ -196,6 +197,18 @@ fn rule_chart(s: &Summary) -> String {
         let y = 5.0 + row_h * i as f64;
         let w = (r.total as f64 / max * bar_w).round();
         let name = format!("{} {}", r.code, r.label);
+        if r.skipped {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
+                 <text x=\"{label_w}\" y=\"{ty}\" class=\"skipped\">{skipped}</text>",
+                tx = label_w - 6.0,
+                ty = y + 15.0,
+                label = escape(&name),
+                skipped = escape(view::SKIPPED),
+            );
+            continue;
+        }
         let _ = writeln!(
             svg,
             "<text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
@@ -313,6 +326,15 @@ fn summary_table(s: &Summary) -> String {
             escape(&r.label),
             escape(&r.kind)
         );
+        if r.skipped {
+            let _ = writeln!(
+                t,
+                "<td colspan=\"{}\" class=\"skipped\">{}</td></tr>",
+                r.counts.len() + 1,
+                escape(view::SKIPPED)
+            );
+            continue;
+        }
         for n in &r.counts {
             let _ = write!(t, "<td class=\"n\">{n}</td>");
         }
@@ -327,6 +349,23 @@ fn summary_table(s: &Summary) -> String {
         "<th class=\"n\">{}</th></tr></tfoot></table></div></section>",
         s.total
     );
+    t
+}
+
+/// The run's notes ([`view::run_notes`]), when there are any.
+fn notes_section(report: &PeopleReport) -> String {
+    let notes = view::run_notes(report);
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut t = format!(
+        "<section class=\"notes\"><h2>{}</h2><ul>\n",
+        view::NOTES_TITLE
+    );
+    for note in &notes {
+        let _ = writeln!(t, "<li>{}</li>", escape(note));
+    }
+    t.push_str("</ul></section>\n");
     t
 }
 
@@ -528,6 +567,7 @@ thead th{background:#ebf5fb;position:sticky;top:0}td.n,th.n{text-align:right}
 #table td{max-width:32rem;overflow-wrap:anywhere}#table tbody tr:nth-child(even){background:#f8f9f9}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.filters input{min-width:18rem}
 .pager{margin:.5rem 0}#count{font-weight:bold;margin-right:1rem}
+.notes ul{margin:.3rem 0;padding-left:1.2rem;color:#7e5109}.skipped{color:#7f8c8d;font-style:italic}.chart text.skipped{fill:#7f8c8d}
 "#;
 
 /// The table's script: state ⇄ URL hash, filter, sort, page. Cells are set
@@ -734,6 +774,35 @@ mod tests {
         assert!(page.contains("<span id=\"count\">共 2 条</span>"));
         assert!(page.contains(">CB01 收入超标</text>"));
         assert!(page.contains(&format!(">{NO_TOWNSHIP}</text>")));
+        assert!(!page.contains(view::NOTES_TITLE), "nothing to note");
+        assert!(!page.contains(view::SKIPPED));
+    }
+
+    /// A rule that did not run shows as skipped in the chart and the
+    /// table, with no count; the run's notes head the page, escaped.
+    #[test]
+    fn a_skipped_rule_shows_no_count_and_the_notes_head_the_page() {
+        let mut m = manifest();
+        m.missing_optional = vec!["unemployment".into()];
+        m.problems = vec!["<b>LB04</b> skipped".into()];
+        let (rows, reviews) = (vec![], BTreeMap::new());
+        let page = render(&masked_report(&m, &rows, &reviews));
+        let notes = page.find("<h2>运行提示</h2>").expect("the notes");
+        assert!(
+            notes < page.find("各规则发现数").unwrap(),
+            "before the charts"
+        );
+        assert!(page.contains("<li>&lt;b&gt;LB04&lt;/b&gt; skipped</li>"));
+        let chart = page.find(">LB04 ").unwrap();
+        assert!(page[chart..].starts_with(&format!(
+            ">LB04 {}</text><text x=\"180\" y=\"",
+            crate::rules::rule_info("LB04").unwrap().label
+        )));
+        assert!(page[chart..chart + 400].contains(view::SKIPPED));
+        let row = page.find("<tr><td>LB04</td>").unwrap();
+        let row = &page[row..row + page[row..].find("</tr>").unwrap()];
+        assert!(row.contains(&format!("class=\"skipped\">{}</td>", view::SKIPPED)));
+        assert!(!row.contains("class=\"n\""), "no count: {row}");
     }
 
     /// The rows are made a block at a time as they are written: all of

@@ -197,6 +197,10 @@ pub struct SummaryRow {
     /// One count per [`Summary::townships`].
     pub counts: Vec<u64>,
     pub total: u64,
+    /// The rule did not run: an extract it needs was missing and marked
+    /// optional. Its counts are no finding's, and a report must not show
+    /// them as a rule that found nothing.
+    pub skipped: bool,
 }
 
 /// The findings of this run counted per rule × township, totals both ways.
@@ -253,6 +257,10 @@ pub fn summary(report: &PeopleReport) -> Summary {
             kind: r.kind.to_string(),
             counts: vec![0; townships.len()],
             total: 0,
+            skipped: r
+                .needs
+                .iter()
+                .any(|t| report.manifest.missing_optional.iter().any(|m| m == t)),
         })
         .collect();
     let mut township_totals = vec![0; townships.len()];
@@ -266,6 +274,7 @@ pub fn summary(report: &PeopleReport) -> Summary {
                     kind: row.kind.clone(),
                     counts: vec![0; townships.len()],
                     total: 0,
+                    skipped: false,
                 });
                 rules.len() - 1
             }
@@ -286,6 +295,60 @@ pub fn summary(report: &PeopleReport) -> Summary {
 }
 
 /// The masking state in words, for both reports.
+/// The title of the reports' [`run_notes`].
+pub const NOTES_TITLE: &str = "运行提示";
+/// What the summary shows in a skipped rule's total ([`SummaryRow::skipped`]).
+pub const SKIPPED: &str = "已跳过（缺少可选抽取）";
+
+/// What a reviewer should know of how the run went, one line each, as the
+/// reports show them under 运行提示: the manifest's problems of a completed
+/// run (rules skipped, a shrink let through, a batch of another place, a
+/// township standard unused: the tool's own words, naming no one), the
+/// files of the input folder that were not read, and the sheets of a
+/// workbook that were not read or were read though hidden; file and sheet
+/// names masked as the inputs table masks them. Empty when there is nothing to say.
+pub fn run_notes(report: &PeopleReport) -> Vec<String> {
+    let m = report.manifest;
+    let mut notes = m.problems.clone();
+    if !m.ignored.is_empty() {
+        let names: Vec<_> = m
+            .ignored
+            .iter()
+            .map(|f| mask::mask_file_name(f, report.masked))
+            .collect();
+        notes.push(format!(
+            "输入目录中未识别、未读取的文件 / files in the input folder not read: {}",
+            names.join("、")
+        ));
+    }
+    for a in &m.inputs {
+        for (sheets, what) in [
+            (
+                &a.ignored_sheets,
+                "中无表头、未读取的工作表 / sheets without a header row, not read",
+            ),
+            (
+                &a.hidden_sheets,
+                "中作为数据读取的隐藏工作表 / hidden sheets read as data",
+            ),
+        ] {
+            if sheets.is_empty() {
+                continue;
+            }
+            let names: Vec<_> = sheets
+                .iter()
+                .map(|s| mask::mask_file_name(s, report.masked))
+                .collect();
+            notes.push(format!(
+                "{} {what}: {}",
+                mask::mask_file_name(&a.file, report.masked),
+                names.join("、")
+            ));
+        }
+    }
+    notes
+}
+
 pub fn masking_note(masked: bool) -> &'static str {
     if masked {
         "身份证号与姓名已脱敏"
@@ -489,6 +552,50 @@ pub(crate) mod tests {
         assert_eq!(dq01.counts, [0, 0, 1]);
         assert_eq!(s.township_totals, [1, 2, 1]);
         assert_eq!(s.total, 4);
+        assert!(s.rules.iter().all(|r| !r.skipped), "every rule ran");
+    }
+
+    /// A rule whose extract was missing (and optional) did not run: the
+    /// summary marks it, and the notes say what a reviewer should know,
+    /// the names of files and sheets masked.
+    #[test]
+    fn skipped_rules_are_marked_and_the_run_s_notes_masked() {
+        let mut m = manifest();
+        m.missing_optional = vec!["unemployment".into()];
+        m.problems = vec!["因缺少可选抽取而跳过的规则 / rules skipped …: LB04".into()];
+        m.ignored = vec!["张三明_材料.csv".into(), "readme.txt".into()];
+        m.inputs[0].ignored_sheets = vec!["说明".into()];
+        m.inputs[0].hidden_sheets = vec!["李四户".into()];
+        let (rows, reviews) = (vec![], BTreeMap::new());
+        let report = masked_report(&m, &rows, &reviews);
+        let s = summary(&report);
+        let skipped: Vec<_> = s.rules.iter().filter(|r| r.skipped).collect();
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].code, "LB04");
+        let notes = run_notes(&report);
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes[0].ends_with("LB04"));
+        assert!(
+            notes[1].contains("张*明_材料.csv、readme.txt"),
+            "{}",
+            notes[1]
+        );
+        assert!(
+            notes[2].starts_with("roster_202511.xlsx 中无表头"),
+            "{}",
+            notes[2]
+        );
+        assert!(notes[2].ends_with(": 说明"), "{}", notes[2]);
+        assert!(notes[3].ends_with(": 李*户"), "{}", notes[3]);
+        assert!(!notes.concat().contains("张三明"));
+        let unmasked = PeopleReport {
+            masked: false,
+            ..masked_report(&m, &rows, &reviews)
+        };
+        assert!(run_notes(&unmasked)[1].contains("张三明_材料.csv"));
+        // A run with nothing to say has no notes.
+        let plain = manifest();
+        assert!(run_notes(&masked_report(&plain, &rows, &reviews)).is_empty());
     }
 
     #[test]

@@ -298,6 +298,18 @@ fn write_summary(
         row += 1;
     }
 
+    // What a reviewer should know of how the run went, before its counts.
+    let notes = view::run_notes(report);
+    if !notes.is_empty() {
+        row += 1;
+        sheet.write_string_with_format(row, 0, view::NOTES_TITLE, &styles.title)?;
+        for note in &notes {
+            row += 1;
+            sheet.write_string(row, 0, note)?;
+        }
+        row += 1;
+    }
+
     // Findings per rule × township, totals both ways.
     row += 1;
     sheet.write_string_with_format(row, 0, "各规则分乡镇发现数", &styles.title)?;
@@ -313,6 +325,11 @@ fn write_summary(
         sheet.write_string(row, 0, &r.code)?;
         sheet.write_string(row, 1, &r.label)?;
         sheet.write_string(row, 2, &r.kind)?;
+        if r.skipped {
+            // No count: the rule did not run.
+            sheet.write_string(row, 3 + r.counts.len() as u16, view::SKIPPED)?;
+            continue;
+        }
         for (c, n) in r.counts.iter().enumerate() {
             sheet.write_number(row, 3 + c as u16, *n as f64)?;
         }
@@ -378,6 +395,10 @@ fn write_summary(
     for r in &s.rules {
         widths[1] = widths[1].max(display_width(&r.label));
         widths[2] = widths[2].max(display_width(&r.kind));
+        if r.skipped {
+            let total = header.len() - 1;
+            widths[total] = widths[total].max(display_width(view::SKIPPED));
+        }
     }
     for a in &m.inputs {
         widths[0] = widths[0].max(display_width(&a.extract));
