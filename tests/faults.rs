@@ -1205,7 +1205,7 @@ fn missing_optional_extract_type_runs_and_skips_its_rules() {
     let rows: Vec<Vec<String>> = summary.rows().map(cells).collect();
     let lb04 = rows.iter().find(|r| r[0] == "LB04").expect("LB04's row");
     assert_eq!(
-        lb04.iter().filter(|c| !c.is_empty()).last().unwrap(),
+        lb04.iter().rfind(|c| !c.is_empty()).unwrap(),
         "已跳过（缺少可选抽取）",
         "{lb04:?}"
     );
