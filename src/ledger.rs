@@ -379,7 +379,7 @@ impl Ledger {
             .conn
             .prepare(&format!(
                 "SELECT {FINDING_COLUMNS}, first_seen, last_seen, status, verdict, note, \
-                        sources_at_verdict, evidence_at_verdict
+                        sources_at_verdict, evidence_at_verdict, gone_on
                  FROM cases"
             ))
             .map_err(|e| db_error(&self.path, e))?;
@@ -394,6 +394,7 @@ impl Ledger {
                     note: r.get(17)?,
                     sources_at_verdict: r.get(18)?,
                     evidence_at_verdict: r.get(19)?,
+                    gone_on: r.get(20)?,
                 })
             })
             .map_err(|e| db_error(&self.path, e))?;
@@ -605,6 +606,10 @@ pub struct Case {
     pub first_seen: String,
     /// As-of date of the last run that raised it.
     pub last_seen: String,
+    /// As-of date of the run that found it gone (status 已消失); empty for
+    /// a case still raised, and for one found gone before the ledger kept
+    /// the date (schema 3).
+    pub gone_on: String,
     /// 新增 / 持续 / 已消失.
     pub status: String,
     /// One of `people::VERDICTS`, or empty.
@@ -1198,7 +1203,7 @@ pub fn stage(
                  sources = excluded.sources, match = excluded.match,
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen), status = excluded.status,
-                 case_status = excluded.case_status",
+                 case_status = excluded.case_status, gone_on = ''",
         )
         .map_err(err)?;
     for r in in_key_order {

@@ -641,6 +641,23 @@ fn a_case_no_longer_raised_is_reported_disappeared() {
     site.on_night("2025-12-01");
     assert_ok(&site.run());
     assert_eq!(site.manifest()["cases"]["disappeared"], 0);
+    // `hedui cases` tells the night it was found gone; raised again, the
+    // case has none.
+    let gone_on = |site: &Site| {
+        let listed = site.cases(&["--finding-id", &lb04, "--format", "csv"]);
+        let mut r = csv::Reader::from_reader(listed.as_bytes());
+        let at = r.headers().unwrap().iter().position(|h| h == "gone_on");
+        let record = r.records().next().expect("the case").unwrap();
+        (
+            record[2].to_string(),
+            record[at.expect("a gone_on column")].to_string(),
+        )
+    };
+    assert_eq!(gone_on(&site), ("已消失".into(), "2025-11-30".into()));
+    std::fs::write(&path, text).unwrap();
+    site.on_night("2025-12-02");
+    assert_ok(&site.run());
+    assert_eq!(gone_on(&site), ("持续".into(), String::new()));
 }
 
 /// A run that skips a rule for a missing optional extract did not look for
@@ -901,6 +918,10 @@ fn a_batch_of_another_place_leaves_the_ledger_as_it_was() {
         stderr(&o)
     );
     assert!(site.statuses().values().all(|(_, s)| s == "新增"));
+    // The reviewers are told too, on the report's page.
+    let page = std::fs::read_to_string(site.out.join("report.html")).unwrap();
+    assert!(page.contains("<h2>运行提示</h2>"), "the page's notes");
+    assert!(page.contains("几乎没有相同的成员"), "the page says why");
     let visitor: Vec<String> = site.statuses().into_keys().collect();
     assert_eq!(
         std::fs::read(site.state.join("ledger.sqlite")).unwrap(),

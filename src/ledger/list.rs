@@ -55,7 +55,7 @@ pub enum CasesFormat {
     Csv,
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "finding_id",
     "rule",
     "status",
@@ -69,6 +69,7 @@ const COLUMNS: [&str; 15] = [
     "village",
     "first_seen",
     "last_seen",
+    "gone_on",
     "verdict_at",
     "verdict_by",
 ];
@@ -341,6 +342,7 @@ fn record(
         c.row.village.clone(),
         c.first_seen.clone(),
         c.last_seen.clone(),
+        c.gone_on.clone(),
         last.map_or_else(String::new, |e| e.recorded_at.clone()),
         last.map_or_else(String::new, |e| {
             let by = if e.reviewer.is_empty() {
