@@ -421,10 +421,16 @@ fn run(command: Command) -> Result<(), HeduiError> {
             }
             let ignored = &summary.manifest.ignored;
             if !ignored.is_empty() {
+                // The first 20: a folder of scans would fill the screen.
+                let shown: Vec<&str> = ignored.iter().take(20).map(String::as_str).collect();
+                let more = match ignored.len() - shown.len() {
+                    0 => String::new(),
+                    n => format!(" … +{n}"),
+                };
                 sayln!(
-                    "  注意：{} 个文件未读取（见 manifest.json 的 ignored）files not read: {}",
+                    "  注意：{} 个文件未读取（见 manifest.json 的 ignored）files not read: {}{more}",
                     ignored.len(),
-                    mask_ids_in(&ignored.join(", "))
+                    mask_ids_in(&shown.join(", "))
                 );
             }
             // What the manifest's problems say of a run that finished: a

@@ -1222,6 +1222,20 @@ fn missing_optional_extract_type_runs_and_skips_its_rules() {
         .position(|r| r[0] == "运行提示")
         .expect("the notes");
     assert!(rows[title + 1][0].contains("LB04"), "{:?}", rows[title + 1]);
+    // Across the first seven columns, wrapped.
+    let mut xml = String::new();
+    let file = std::fs::File::open(o.out().join("report.xlsx")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    let at = title + 2;
+    assert!(
+        xml.contains(&format!("<mergeCell ref=\"A{at}:G{at}\"/>")),
+        "{xml}"
+    );
     let html = std::fs::read_to_string(o.out().join("report.html")).unwrap();
     assert!(html.contains("<h2>运行提示</h2>"), "the page's notes");
     assert!(html.contains("已跳过（缺少可选抽取）"), "the page's LB04");

@@ -641,6 +641,10 @@ fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
     std::fs::write(input.join("养老金发放_11月说明.docx"), b"PK").unwrap();
     let copy = "pension_202511 (2).csv";
     std::fs::copy(input.join("pension_202511.csv"), input.join(copy)).unwrap();
+    // A folder of scans too: the first 20 files not read are named.
+    for i in 0..25 {
+        std::fs::write(input.join(format!("scan_{i:02}.pdf")), b"%PDF").unwrap();
+    }
     let o = run_batch(&input, &dir.path().join("out"), "2");
     assert_ok(&o);
     let said = String::from_utf8_lossy(&o.stdout);
@@ -661,11 +665,18 @@ fn a_run_says_which_files_held_no_rows_and_which_it_did_not_read() {
         .lines()
         .find(|l| l.contains("files not read"))
         .expect(&said);
-    assert!(line.contains("2 个文件未读取"), "{line}");
-    assert!(
-        line.contains("README.txt") && line.contains("养老金发放_11月说明.docx"),
-        "{line}"
-    );
+    assert!(line.contains("27 个文件未读取"), "{line}");
+    assert!(line.contains("README.txt, scan_00.pdf"), "{line}");
+    assert_eq!(line.matches(", ").count(), 19, "{line}");
+    // In name order: the last are counted, and the manifest names them.
+    assert!(!line.contains("养老金发放_11月说明.docx"), "{line}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let ignored = manifest["ignored"].to_string();
+    assert!(ignored.contains("养老金发放_11月说明.docx"), "{ignored}");
+    assert!(line.ends_with(" … +7"), "{line}");
 }
 
 /// An ID number whose check character is right but whose birth date is

@@ -294,61 +294,76 @@ pub fn summary(report: &PeopleReport) -> Summary {
     }
 }
 
-/// The masking state in words, for both reports.
 /// The title of the reports' [`run_notes`].
 pub const NOTES_TITLE: &str = "运行提示";
 /// What the summary shows in a skipped rule's total ([`SummaryRow::skipped`]).
 pub const SKIPPED: &str = "已跳过（缺少可选抽取）";
+/// The most names of files (or of one workbook's sheets) a note lists
+/// (unmasked); the rest are counted.
+const NOTE_NAMES: usize = 20;
 
 /// What a reviewer should know of how the run went, one line each, as the
 /// reports show them under 运行提示: the manifest's problems of a completed
 /// run (rules skipped, a shrink let through, a batch of another place, a
 /// township standard unused: the tool's own words, naming no one), the
 /// files of the input folder that were not read, and the sheets of a
-/// workbook that were not read or were read though hidden; file and sheet
-/// names masked as the inputs table masks them. Empty when there is nothing to say.
+/// workbook that were not read or were read though hidden. Those files and
+/// sheets may be named anything, a person's name too (`低保户张三明.txt`,
+/// a sheet `王芳补发`), which masking cannot always tell: a masked report
+/// counts them, and manifest.json names them; an unmasked one names the
+/// first [`NOTE_NAMES`]. Empty when there is nothing to say.
 pub fn run_notes(report: &PeopleReport) -> Vec<String> {
     let m = report.manifest;
     let mut notes = m.problems.clone();
     if !m.ignored.is_empty() {
-        let names: Vec<_> = m
-            .ignored
-            .iter()
-            .map(|f| mask::mask_file_name(f, report.masked))
-            .collect();
         notes.push(format!(
-            "输入目录中未识别、未读取的文件 / files in the input folder not read: {}",
-            names.join("、")
+            "输入目录中有 {n} 个文件未识别、未读取 / {n} files in the input folder not read{}",
+            listed(&m.ignored, report.masked, "ignored"),
+            n = m.ignored.len()
         ));
     }
     for a in &m.inputs {
         for (sheets, what) in [
             (
                 &a.ignored_sheets,
-                "中无表头、未读取的工作表 / sheets without a header row, not read",
+                "个工作表未读取（无表头，或只是人员名单） / sheets not read (no header row, or a list of persons only)",
             ),
             (
                 &a.hidden_sheets,
-                "中作为数据读取的隐藏工作表 / hidden sheets read as data",
+                "个隐藏工作表作为数据读取 / hidden sheets read as data",
             ),
         ] {
             if sheets.is_empty() {
                 continue;
             }
-            let names: Vec<_> = sheets
-                .iter()
-                .map(|s| mask::mask_file_name(s, report.masked))
-                .collect();
             notes.push(format!(
-                "{} {what}: {}",
+                "{} 中有 {} {what}{}",
                 mask::mask_file_name(&a.file, report.masked),
-                names.join("、")
+                sheets.len(),
+                listed(sheets, report.masked, "inputs")
             ));
         }
     }
     notes
 }
 
+/// The names a note lists: none in a masked report (where manifest.json's
+/// `key` names them), else the first [`NOTE_NAMES`] and how many more.
+fn listed(names: &[String], masked: bool, key: &str) -> String {
+    if masked {
+        return format!("（名称见 manifest.json 的 {key} / named in manifest.json's {key}）");
+    }
+    let shown: Vec<&str> = names.iter().take(NOTE_NAMES).map(String::as_str).collect();
+    let more = names.len().saturating_sub(NOTE_NAMES);
+    let rest = if more > 0 {
+        format!(" 等，另有 {more} 个 / and {more} more")
+    } else {
+        String::new()
+    };
+    format!(": {}{rest}", shown.join("、"))
+}
+
+/// The masking state in words, for both reports.
 pub fn masking_note(masked: bool) -> &'static str {
     if masked {
         "身份证号与姓名已脱敏"
@@ -556,16 +571,18 @@ pub(crate) mod tests {
     }
 
     /// A rule whose extract was missing (and optional) did not run: the
-    /// summary marks it, and the notes say what a reviewer should know,
-    /// the names of files and sheets masked.
+    /// summary marks it, and the notes say what a reviewer should know:
+    /// masked, how many files and sheets were not read (they may be named
+    /// after a person, which masking cannot always tell); unmasked, their
+    /// names, the first 20 of them.
     #[test]
-    fn skipped_rules_are_marked_and_the_run_s_notes_masked() {
+    fn skipped_rules_are_marked_and_the_run_s_notes_name_no_one_masked() {
         let mut m = manifest();
         m.missing_optional = vec!["unemployment".into()];
         m.problems = vec!["因缺少可选抽取而跳过的规则 / rules skipped …: LB04".into()];
-        m.ignored = vec!["张三明_材料.csv".into(), "readme.txt".into()];
+        m.ignored = vec!["低保户张三明.txt".into(), "readme.txt".into()];
         m.inputs[0].ignored_sheets = vec!["说明".into()];
-        m.inputs[0].hidden_sheets = vec!["李四户".into()];
+        m.inputs[0].hidden_sheets = vec!["王芳补发".into(), "x".into()];
         let (rows, reviews) = (vec![], BTreeMap::new());
         let report = masked_report(&m, &rows, &reviews);
         let s = summary(&report);
@@ -576,23 +593,48 @@ pub(crate) mod tests {
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(notes[0].ends_with("LB04"));
         assert!(
-            notes[1].contains("张*明_材料.csv、readme.txt"),
+            notes[1].starts_with("输入目录中有 2 个文件未识别"),
             "{}",
             notes[1]
         );
         assert!(
-            notes[2].starts_with("roster_202511.xlsx 中无表头"),
+            notes[1].contains("manifest.json 的 ignored"),
+            "{}",
+            notes[1]
+        );
+        assert!(
+            notes[2].starts_with("roster_202511.xlsx 中有 1 个工作表未读取"),
             "{}",
             notes[2]
         );
-        assert!(notes[2].ends_with(": 说明"), "{}", notes[2]);
-        assert!(notes[3].ends_with(": 李*户"), "{}", notes[3]);
-        assert!(!notes.concat().contains("张三明"));
+        assert!(notes[3].contains("有 2 个隐藏工作表"), "{}", notes[3]);
+        for name in ["张三明", "readme", "说明", "王芳"] {
+            assert!(!notes.concat().contains(name), "{name}: {notes:?}");
+        }
         let unmasked = PeopleReport {
             masked: false,
             ..masked_report(&m, &rows, &reviews)
         };
-        assert!(run_notes(&unmasked)[1].contains("张三明_材料.csv"));
+        let notes = run_notes(&unmasked);
+        assert!(
+            notes[1].ends_with(": 低保户张三明.txt、readme.txt"),
+            "{}",
+            notes[1]
+        );
+        assert!(notes[2].ends_with(": 说明"), "{}", notes[2]);
+        assert!(notes[3].ends_with(": 王芳补发、x"), "{}", notes[3]);
+        // A folder of many files: the first 20 named, the rest counted.
+        m.ignored = (1..=1500).map(|i| format!("scan_{i:04}.pdf")).collect();
+        let many = run_notes(&PeopleReport {
+            masked: false,
+            ..masked_report(&m, &rows, &reviews)
+        });
+        assert!(
+            many[1].contains("scan_0020.pdf 等，另有 1480 个"),
+            "{}",
+            many[1]
+        );
+        assert!(!many[1].contains("scan_0021.pdf"));
         // A run with nothing to say has no notes.
         let plain = manifest();
         assert!(run_notes(&masked_report(&plain, &rows, &reviews)).is_empty());

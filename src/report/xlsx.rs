@@ -298,14 +298,19 @@ fn write_summary(
         row += 1;
     }
 
-    // What a reviewer should know of how the run went, before its counts.
+    // What a reviewer should know of how the run went, before its counts:
+    // each note across the first columns, wrapped (its row's height is set
+    // once the widths are known).
     let notes = view::run_notes(report);
+    let mut note_rows = Vec::new();
     if !notes.is_empty() {
         row += 1;
         sheet.write_string_with_format(row, 0, view::NOTES_TITLE, &styles.title)?;
         for note in &notes {
             row += 1;
-            sheet.write_string(row, 0, note)?;
+            let note = fit_note(note);
+            sheet.merge_range(row, 0, row, NOTE_LAST_COLUMN, &note, &styles.wrap)?;
+            note_rows.push((row, display_width(&note)));
         }
         row += 1;
     }
@@ -408,7 +413,32 @@ fn write_summary(
     for (c, w) in widths.iter().enumerate() {
         sheet.set_column_width(c as u16, (*w + 2) as f64)?;
     }
+    // A note's lines: its width over the columns it spans, a line of the
+    // default height (15 points) each.
+    let across: usize = widths[..=NOTE_LAST_COLUMN as usize]
+        .iter()
+        .map(|w| w + 2)
+        .sum();
+    for (at, width) in note_rows {
+        let lines = width.div_ceil(across.max(1)).max(1);
+        sheet.set_row_height(at, 15.0 * lines as f64)?;
+    }
     Ok(())
+}
+
+/// The last column a note of the summary spans: the inputs table's (7
+/// columns wide, so that the sheet always has their widths).
+const NOTE_LAST_COLUMN: u16 = 6;
+
+/// A note as a cell holds it: the notes name at most 20 files each, but a
+/// line of the manifest could be longer than Excel's cell.
+fn fit_note(note: &str) -> std::borrow::Cow<'_, str> {
+    const CUT: &str = "…（全文见 manifest.json / see manifest.json）";
+    if note.chars().count() <= CELL_MAX_CHARS {
+        return std::borrow::Cow::Borrowed(note);
+    }
+    let keep = CELL_MAX_CHARS - CUT.chars().count();
+    std::borrow::Cow::Owned(note.chars().take(keep).chain(CUT.chars()).collect())
 }
 
 #[cfg(test)]
@@ -429,6 +459,19 @@ mod tests {
         assert_eq!(sheet_name(&long, 1).encode_utf16().count(), 31);
         assert_eq!(sheet_name(&long, 12).encode_utf16().count(), 31);
         assert!(sheet_name(&long, 12).ends_with(" (12)"));
+    }
+
+    #[test]
+    fn a_note_longer_than_a_cell_is_cut_and_says_where_it_is_whole() {
+        assert_eq!(fit_note("短"), "短");
+        let long = "注".repeat(CELL_MAX_CHARS + 5);
+        let cut = fit_note(&long);
+        assert_eq!(cut.chars().count(), CELL_MAX_CHARS);
+        assert!(
+            cut.ends_with("see manifest.json）"),
+            "{}",
+            &cut[cut.len() - 80..]
+        );
     }
 
     #[test]
