@@ -749,7 +749,10 @@ fn load_file(
                             header_problems(&name, section, found_problems, &mut own);
                             person_sheets.push((chunk.section, sheet.clone(), own));
                         }
-                        _ => header_problems(&name, section, found_problems, &mut problems),
+                        _ => {
+                            header_problems(&name, section, found_problems, &mut problems);
+                            problems.extend(other_type_hint(&name, section, def, config));
+                        }
                     }
                     None
                 }
@@ -1263,6 +1266,49 @@ fn two_row_header(
 }
 
 /// The fatal messages for a header that cannot be used.
+/// When a section whose header does not fit its file's extract type has
+/// the header of another (a 人社 workbook holding 失业登记 beside 养老金发放):
+/// what to do about it. Each extract is read from files of its own type.
+/// The hint names the type whose required columns the header has, the most
+/// columns of them; none on a tie.
+fn other_type_hint(
+    name: &str,
+    section: &Section,
+    def: &ExtractDef,
+    config: &Config,
+) -> Option<InputProblem> {
+    let mut fits: Vec<(usize, &'static ExtractDef)> = extract::EXTRACTS
+        .iter()
+        .filter(|other| other.name != def.name)
+        .filter_map(|&other| {
+            let m =
+                HeaderMatcher::new(other, &config.aliases(other.name)).map_header(&section.header);
+            m.ok().map(|m| (m.columns.iter().flatten().count(), other))
+        })
+        .collect();
+    fits.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let other = match fits.as_slice() {
+        [] => return None,
+        [(a, _), (b, _), ..] if a == b => return None,
+        [(_, other), ..] => *other,
+    };
+    let where_ = section
+        .sheet
+        .as_ref()
+        .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
+        .unwrap_or_else(|| name.to_string());
+    Some(InputProblem {
+        file: name.to_string(),
+        message: format!(
+            "{where_}：表头是{other_label}（{other_name}）的，不是{label}（{this}）的；请把它另存为单独的 {other_name}_… 文件 / {where_}: the header is {other_name}'s, not {this}'s: save it as a file of its own named {other_name}_…",
+            other_label = other.label,
+            other_name = other.name,
+            label = def.label,
+            this = def.name,
+        ),
+    })
+}
+
 fn header_problems(
     name: &str,
     section: &Section,

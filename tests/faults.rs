@@ -818,6 +818,48 @@ fn a_money_column_in_another_unit_is_an_input_error() {
     }
 }
 
+/// A sheet of another extract type in a workbook (a 人社 workbook holding
+/// 失业登记 beside 养老金发放) is refused with what to do: each extract is
+/// read from files of its own type.
+#[test]
+fn a_sheet_of_another_type_says_which_and_what_to_do() {
+    let b = batch(|d| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
+        for (c, v) in ["姓名", "身份证号", "发放月份", "发放金额（元）"]
+            .iter()
+            .enumerate()
+        {
+            pension.write_string(0, c as u16, *v).unwrap();
+        }
+        for (c, v) in ["刘强", "341122196805207712", "202510", "1800"]
+            .iter()
+            .enumerate()
+        {
+            pension.write_string(1, c as u16, *v).unwrap();
+        }
+        let other = wb.add_worksheet().set_name("失业登记").unwrap();
+        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
+        for (r, line) in text.lines().enumerate() {
+            for (c, v) in line.split(',').enumerate() {
+                other.write_string(r as u32, c as u16, v).unwrap();
+            }
+        }
+        wb.save(d.join("pension_202511.xlsx")).unwrap();
+        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "pension_202511.xlsx 工作表 失业登记：缺少必需列「发放月份」",
+            "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；请把它另存为单独的 unemployment_… 文件",
+        ],
+    );
+    // The pension sheet, which fits, gets none.
+    assert_eq!(o.stderr().matches("表头是").count(), 1, "{}", o.stderr());
+}
+
 /// A header whose cells were overwritten by a pasted ID number and name
 /// lists the headers it has, those two masked.
 #[test]
