@@ -1292,17 +1292,24 @@ fn other_type_hint(
         [(a, _), (b, _), ..] if a == b => return None,
         [(_, other), ..] => *other,
     };
-    let where_ = section
-        .sheet
-        .as_ref()
-        .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
-        .unwrap_or_else(|| name.to_string());
+    let o = other.name;
+    let (where_, todo, todo_en) = match &section.sheet {
+        Some(sheet) => (
+            format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet)),
+            format!("请把该工作表另存为单独的 {o}_… 文件"),
+            format!("save the sheet as a file of its own named {o}_…"),
+        ),
+        None => (
+            name.to_string(),
+            format!("若确是{}，请把文件改名为 {o}_…", other.label),
+            format!("if it is, name the file {o}_…"),
+        ),
+    };
     Some(InputProblem {
         file: name.to_string(),
         message: format!(
-            "{where_}：表头是{other_label}（{other_name}）的，不是{label}（{this}）的；请把它另存为单独的 {other_name}_… 文件 / {where_}: the header is {other_name}'s, not {this}'s: save it as a file of its own named {other_name}_…",
+            "{where_}：表头是{other_label}（{o}）的，不是{label}（{this}）的；{todo} / {where_}: the header is {o}'s, not {this}'s: {todo_en}",
             other_label = other.label,
-            other_name = other.name,
             label = def.label,
             this = def.name,
         ),

@@ -853,7 +853,19 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         &o,
         &[
             "pension_202511.xlsx 工作表 失业登记：缺少必需列「发放月份」",
-            "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；请把它另存为单独的 unemployment_… 文件",
+            "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；请把该工作表另存为单独的 unemployment_… 文件",
+        ],
+    );
+    // A text file: renamed, if it is that.
+    let b = batch(|d| {
+        let text = std::fs::read(d.join("unemployment_202511.csv")).unwrap();
+        std::fs::write(d.join("pension_202511.csv"), text).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "pension_202511.csv：表头是失业登记（unemployment）的，不是养老金发放（pension）的；若确是失业登记，请把文件改名为 unemployment_…",
         ],
     );
     // The pension sheet, which fits, gets none.
