@@ -1269,35 +1269,36 @@ fn two_row_header(
 /// When a section whose header does not fit its file's extract type has
 /// the header of another (a 人社 workbook holding 失业登记 beside 养老金发放):
 /// what to do about it. Each extract is read from files of its own type.
-/// The hint names the type whose required columns the header has, the most
-/// columns of them; none on a tie.
+/// Precision first, since a wrong hint misleads: the hint names the one
+/// other type whose required columns the header has, and only when the
+/// header names more of that type's fields than of its own file's type (a
+/// property file missing a column has an unemployment register's four
+/// columns too, but more of its own); none when two other types fit.
 fn other_type_hint(
     name: &str,
     section: &Section,
-    def: &ExtractDef,
+    def: &'static ExtractDef,
     config: &Config,
 ) -> Option<InputProblem> {
-    let mut fits: Vec<(usize, &'static ExtractDef)> = extract::EXTRACTS
+    let own = HeaderMatcher::new(def, &config.aliases(def.name)).fields_named(&section.header);
+    let fits: Vec<&'static ExtractDef> = extract::EXTRACTS
         .iter()
         .filter(|other| other.name != def.name)
-        .filter_map(|&other| {
-            let m =
-                HeaderMatcher::new(other, &config.aliases(other.name)).map_header(&section.header);
-            m.ok().map(|m| (m.columns.iter().flatten().count(), other))
+        .filter(|&&other| {
+            let m = HeaderMatcher::new(other, &config.aliases(other.name));
+            m.map_header(&section.header).is_ok() && m.fields_named(&section.header) > own
         })
+        .copied()
         .collect();
-    fits.sort_by_key(|f| std::cmp::Reverse(f.0));
-    let other = match fits.as_slice() {
-        [] => return None,
-        [(a, _), (b, _), ..] if a == b => return None,
-        [(_, other), ..] => *other,
+    let [other] = fits.as_slice() else {
+        return None;
     };
     let o = other.name;
     let (where_, todo, todo_en) = match &section.sheet {
         Some(sheet) => (
             format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet)),
-            format!("请把该工作表另存为单独的 {o}_… 文件"),
-            format!("save the sheet as a file of its own named {o}_…"),
+            format!("若确是{}，请把该工作表另存为单独的 {o}_… 文件", other.label),
+            format!("if it is, save the sheet as a file of its own named {o}_…"),
         ),
         None => (
             name.to_string(),

@@ -853,9 +853,11 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         &o,
         &[
             "pension_202511.xlsx 工作表 失业登记：缺少必需列「发放月份」",
-            "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；请把该工作表另存为单独的 unemployment_… 文件",
+            "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；若确是失业登记，请把该工作表另存为单独的 unemployment_… 文件",
         ],
     );
+    // The pension sheet, which fits, gets none.
+    assert_eq!(o.stderr().matches("表头是").count(), 1, "{}", o.stderr());
     // A text file: renamed, if it is that.
     let b = batch(|d| {
         let text = std::fs::read(d.join("unemployment_202511.csv")).unwrap();
@@ -868,8 +870,17 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
             "pension_202511.csv：表头是失业登记（unemployment）的，不是养老金发放（pension）的；若确是失业登记，请把文件改名为 unemployment_…",
         ],
     );
-    // The pension sheet, which fits, gets none.
-    assert_eq!(o.stderr().matches("表头是").count(), 1, "{}", o.stderr());
+    // A file of its own type missing a column is that, whatever other
+    // type's columns it also has (property's header names an unemployment
+    // register's four: 姓名, 身份证号, 登记日期, 状态; helper-141).
+    let b = batch(|d| {
+        let text = "姓名,身份证号,不动产单元号,坐落,建筑面积,登记日期,状态\r\n\
+                    张伟,341122198001011238,341122001001GB00001F00010001,城关镇东街1号,89.5,2015-06-01,现势\r\n";
+        std::fs::write(d.join("property_202511.csv"), text).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(&o, &["property_202511.csv：缺少必需列「规划用途」"]);
+    assert!(!o.stderr().contains("表头是"), "{}", o.stderr());
 }
 
 /// A header whose cells were overwritten by a pasted ID number and name

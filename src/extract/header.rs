@@ -345,6 +345,17 @@ impl HeaderMatcher {
         self.table.get(&header_key(trimmed)).copied()
     }
 
+    /// How many of this extract's fields the cells name (each once).
+    pub fn fields_named(&self, cells: &[impl AsRef<str>]) -> usize {
+        let mut found: u128 = 0;
+        for cell in cells {
+            if let Some(i) = self.field_of(cell.as_ref()) {
+                found |= 1 << i;
+            }
+        }
+        found.count_ones() as usize
+    }
+
     /// A row is taken for the header when at least two of its cells are
     /// headers of this extract and at least half of the required columns
     /// are among them.
