@@ -1265,7 +1265,6 @@ fn two_row_header(
     })
 }
 
-/// The fatal messages for a header that cannot be used.
 /// When a section whose header does not fit its file's extract type has
 /// the header of another (a 人社 workbook holding 失业登记 beside 养老金发放):
 /// what to do about it. Each extract is read from files of its own type.
@@ -1317,6 +1316,7 @@ fn other_type_hint(
     })
 }
 
+/// The fatal messages for a header that cannot be used.
 fn header_problems(
     name: &str,
     section: &Section,

@@ -299,7 +299,7 @@ fn write_summary(
     }
 
     // What a reviewer should know of how the run went, before its counts:
-    // each note across the first columns, wrapped (its row's height is set
+    // each note across the frozen columns, wrapped (its row's height is set
     // once the widths are known).
     let notes = view::run_notes(report);
     let mut note_rows = Vec::new();
@@ -426,19 +426,30 @@ fn write_summary(
     Ok(())
 }
 
-/// The last column a note of the summary spans: the inputs table's (7
-/// columns wide, so that the sheet always has their widths).
-const NOTE_LAST_COLUMN: u16 = 6;
+/// The last column a note of the summary spans: the frozen ones (the
+/// rule's code, name and kind), so that a note stays whole in view while
+/// the townships scroll by.
+const NOTE_LAST_COLUMN: u16 = 2;
 
 /// A note as a cell holds it: the notes name at most 20 files each, but a
-/// line of the manifest could be longer than Excel's cell.
+/// line of the manifest could be longer than Excel's cell, whose limit
+/// counts UTF-16 units (a rare character of a name outside the BMP is two).
 fn fit_note(note: &str) -> std::borrow::Cow<'_, str> {
     const CUT: &str = "…（全文见 manifest.json / see manifest.json）";
-    if note.chars().count() <= CELL_MAX_CHARS {
+    if note.encode_utf16().count() <= CELL_MAX_CHARS {
         return std::borrow::Cow::Borrowed(note);
     }
-    let keep = CELL_MAX_CHARS - CUT.chars().count();
-    std::borrow::Cow::Owned(note.chars().take(keep).chain(CUT.chars()).collect())
+    let mut room = CELL_MAX_CHARS - CUT.encode_utf16().count();
+    let mut cut = String::new();
+    for c in note.chars() {
+        if c.len_utf16() > room {
+            break;
+        }
+        room -= c.len_utf16();
+        cut.push(c);
+    }
+    cut.push_str(CUT);
+    std::borrow::Cow::Owned(cut)
 }
 
 #[cfg(test)]
@@ -466,12 +477,20 @@ mod tests {
         assert_eq!(fit_note("短"), "短");
         let long = "注".repeat(CELL_MAX_CHARS + 5);
         let cut = fit_note(&long);
-        assert_eq!(cut.chars().count(), CELL_MAX_CHARS);
+        assert_eq!(cut.encode_utf16().count(), CELL_MAX_CHARS);
         assert!(
             cut.ends_with("see manifest.json）"),
             "{}",
             &cut[cut.len() - 80..]
         );
+        // A character outside the BMP is two of Excel's units.
+        let rare = "𠀀".repeat(CELL_MAX_CHARS / 2 + 1);
+        assert!(rare.chars().count() < CELL_MAX_CHARS);
+        let cut = fit_note(&rare);
+        assert!(cut.encode_utf16().count() <= CELL_MAX_CHARS);
+        assert!(cut.ends_with("see manifest.json）"));
+        let fits = "𠀀".repeat(CELL_MAX_CHARS / 2);
+        assert_eq!(fit_note(&fits), fits);
     }
 
     #[test]
