@@ -1293,14 +1293,13 @@ fn other_type_hint(
         return None;
     };
     let o = other.name;
-    let (where_, todo, todo_en) = match &section.sheet {
-        Some(sheet) => (
-            format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet)),
+    let where_ = section_place(name, section);
+    let (todo, todo_en) = match &section.sheet {
+        Some(_) => (
             format!("若确是{}，请把该工作表另存为单独的 {o}_… 文件", other.label),
             format!("if it is, save the sheet as a file of its own named {o}_…"),
         ),
         None => (
-            name.to_string(),
             format!("若确是{}，请把文件改名为 {o}_…", other.label),
             format!("if it is, name the file {o}_…"),
         ),
@@ -1316,6 +1315,16 @@ fn other_type_hint(
     })
 }
 
+/// Where a section is, as the messages name it: the file, and a
+/// workbook's sheet.
+fn section_place(name: &str, section: &Section) -> String {
+    section
+        .sheet
+        .as_ref()
+        .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// The fatal messages for a header that cannot be used.
 fn header_problems(
     name: &str,
@@ -1323,11 +1332,7 @@ fn header_problems(
     found: Vec<HeaderProblem>,
     problems: &mut Vec<InputProblem>,
 ) {
-    let where_ = section
-        .sheet
-        .as_ref()
-        .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
-        .unwrap_or_else(|| name.to_string());
+    let where_ = section_place(name, section);
     let pasted = crate::extract::looks_pasted(&section.header);
     let headers = section
         .header

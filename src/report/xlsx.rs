@@ -187,12 +187,26 @@ const CUT_MARK: &str = "…（超出 Excel 单元格上限，全文见 findings.
 /// [`CUT_MARK`] (a finding with hundreds of source rows can have more
 /// evidence or sources than one cell takes).
 fn fit_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.len() <= CELL_MAX_CHARS || cell.chars().count() <= CELL_MAX_CHARS {
-        return std::borrow::Cow::Borrowed(cell);
+    fit_text(cell, CUT_MARK)
+}
+
+/// `text` whole when Excel's cell holds it, else cut to end with `mark`.
+/// The limit counts UTF-16 units (a rare character of a name outside the
+/// BMP is two), never more than the text's bytes.
+fn fit_text<'a>(text: &'a str, mark: &str) -> std::borrow::Cow<'a, str> {
+    if text.len() <= CELL_MAX_CHARS || text.encode_utf16().count() <= CELL_MAX_CHARS {
+        return std::borrow::Cow::Borrowed(text);
     }
-    let keep = CELL_MAX_CHARS - CUT_MARK.chars().count();
-    let mut cut: String = cell.chars().take(keep).collect();
-    cut.push_str(CUT_MARK);
+    let mut room = CELL_MAX_CHARS - mark.encode_utf16().count();
+    let mut cut = String::new();
+    for c in text.chars() {
+        if c.len_utf16() > room {
+            break;
+        }
+        room -= c.len_utf16();
+        cut.push(c);
+    }
+    cut.push_str(mark);
     std::borrow::Cow::Owned(cut)
 }
 
@@ -435,21 +449,7 @@ const NOTE_LAST_COLUMN: u16 = 2;
 /// line of the manifest could be longer than Excel's cell, whose limit
 /// counts UTF-16 units (a rare character of a name outside the BMP is two).
 fn fit_note(note: &str) -> std::borrow::Cow<'_, str> {
-    const CUT: &str = "…（全文见 manifest.json / see manifest.json）";
-    if note.encode_utf16().count() <= CELL_MAX_CHARS {
-        return std::borrow::Cow::Borrowed(note);
-    }
-    let mut room = CELL_MAX_CHARS - CUT.encode_utf16().count();
-    let mut cut = String::new();
-    for c in note.chars() {
-        if c.len_utf16() > room {
-            break;
-        }
-        room -= c.len_utf16();
-        cut.push(c);
-    }
-    cut.push_str(CUT);
-    std::borrow::Cow::Owned(cut)
+    fit_text(note, "…（全文见 manifest.json / see manifest.json）")
 }
 
 #[cfg(test)]
