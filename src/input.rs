@@ -269,7 +269,9 @@ const HEADER_SEARCH_BYTES: u64 = 1 << 20;
 /// The extract a file holds whose name holds an extract type's name
 /// elsewhere than at its start, or written otherwise (`01_roster.csv`,
 /// `roster2025.xlsx`, `MedicalSettlement-11.csv`: letters and digits
-/// compared, case aside), told by its header row: of the types named,
+/// compared, case aside), or a word of its Chinese title
+/// ([`ExtractDef::title_words`]: `医保结算明细202511.csv`), told by its
+/// header row: of the types named,
 /// the one whose required columns the header has, the most columns of
 /// them; none when two have as many (precision first) or when no header is
 /// found in the rows searched. The name must say it: a header alone is no
@@ -285,9 +287,14 @@ fn by_header(path: &Path, name: &str, config: &Config) -> Option<&'static Extrac
             .collect()
     };
     let named = compact(name);
+    // Its Chinese title too, in traditional characters alike
+    // (`醫保結算明細.csv`).
+    let titled = crate::normalize::name::to_simplified(name);
     let matchers: Vec<(&'static ExtractDef, HeaderMatcher)> = extract::EXTRACTS
         .iter()
-        .filter(|def| named.contains(&compact(def.name)))
+        .filter(|def| {
+            named.contains(&compact(def.name)) || def.title_words.iter().any(|w| titled.contains(w))
+        })
         .map(|&def| (def, HeaderMatcher::new(def, &config.aliases(def.name))))
         .collect();
     if matchers.is_empty() {
@@ -1528,6 +1535,63 @@ mod tests {
                 "说明.txt"
             ]
         );
+    }
+
+    /// A file named by its type's Chinese title (spec/extracts.md), in
+    /// traditional characters too, is recognised by its header row like
+    /// one named by its type; a name with no word of a title (`结算明细`,
+    /// `上月名册`, a 低保金发放表) is not read whatever its header, nor
+    /// one whose header does not fit the title it carries.
+    #[test]
+    fn a_file_named_by_its_chinese_title_is_recognised_by_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = |name: &str| -> String {
+            let def = extract::by_name(name).unwrap();
+            let cells: Vec<&str> = def.fields.iter().map(|f| f.header).collect();
+            format!("{}\n{}\n", def.label, cells.join(","))
+        };
+        let named = [
+            ("2025年11月救助对象名册.csv", "roster"),
+            ("学生资助与学籍数据.csv", "education"),
+            ("醫保參保登記.csv", "medical_enrollment"),
+            ("医保结算明细（11月）.csv", "medical_settlement"),
+            ("不动产登记信息.csv", "property"),
+            ("农村住房安全鉴定与危房改造台账.csv", "housing_safety"),
+            ("社会保险缴费记录.csv", "contribution"),
+            ("失业登记名单.csv", "unemployment"),
+            ("养老金发放明细.csv", "pension"),
+        ];
+        for (file, extract) in named {
+            std::fs::write(dir.path().join(file), header(extract)).unwrap();
+        }
+        let unread = [
+            ("结算明细.csv", "medical_settlement"),
+            ("上月名册.csv", "roster"),
+            ("2025年11月低保金发放表.csv", "pension"),
+            ("养老金发放_核对.csv", "roster"),
+        ];
+        for (file, extract) in unread {
+            std::fs::write(dir.path().join(file), header(extract)).unwrap();
+        }
+        let config = Config::parse("", "test").unwrap();
+        let (files, ignored) = classify(dir.path(), &config).unwrap();
+        let mut found: Vec<(String, &str)> = files
+            .iter()
+            .map(|(p, def, _)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    def.name,
+                )
+            })
+            .collect();
+        found.sort();
+        let mut expected: Vec<(String, &str)> =
+            named.iter().map(|&(f, e)| (f.to_string(), e)).collect();
+        expected.sort();
+        assert_eq!(found, expected);
+        let mut unread: Vec<&str> = unread.iter().map(|&(f, _)| f).collect();
+        unread.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
+        assert_eq!(ignored, unread);
     }
 
     /// Backup copies named like an extract are listed as ignored, unless

@@ -132,7 +132,8 @@ fn evaluate_without_its_truth_names_the_file_in_both_languages() {
 
 /// The tiny county's files under names that hold their type elsewhere
 /// than at the start, or written otherwise (`2025年11月roster.tsv`,
-/// `MedicalSettlement.csv`), beside a note and a 低保金发放表 with a
+/// `MedicalSettlement.csv`), or by their Chinese titles (`不动产登记.csv`),
+/// beside a note and a 低保金发放表 with a
 /// pension's columns: each extract is recognised by its header, the others
 /// are not read, and the run finds what it finds on the files as named
 /// (only DQ01's and DQ04's finding_ids, which name their row's file, and
@@ -152,9 +153,9 @@ fn files_named_otherwise_are_read_by_their_headers() {
         ),
         ("medical_settlement_202511.csv", "MedicalSettlement.csv"),
         ("pension_202511.xlsx", "县pension台账.xlsx"),
-        ("property_202511.csv", "不动产property.csv"),
+        ("property_202511.csv", "不动产登记.csv"),
         ("roster_202511.tsv", "2025年11月roster.tsv"),
-        ("unemployment_202511.tsv", "unemployment2025.tsv"),
+        ("unemployment_202511.tsv", "失业登记2025.tsv"),
     ];
     for (from, to) in names {
         std::fs::copy(tiny().join("input").join(from), input.join(to)).unwrap();

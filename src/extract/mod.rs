@@ -177,6 +177,11 @@ pub struct ExtractDef {
     pub name: &'static str,
     /// Chinese label for people: `医保结算明细`.
     pub label: &'static str,
+    /// The words of the type's Chinese title (spec/extracts.md) that name
+    /// it in a file's name as its canonical name does (`医保结算明细.csv`,
+    /// `2025年11月危房改造台账.xlsx`): no word that another kind of file
+    /// would carry (`名册`, `发放`), since a header alone is no proof.
+    pub title_words: &'static [&'static str],
     pub fields: &'static [FieldDef],
     /// Field names forming the record key (spec/extracts.md).
     pub key: &'static [&'static str],
