@@ -47,6 +47,11 @@ pub struct FileAccount {
     pub warnings: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
     pub ignored_sheets: Vec<String>,
+    /// Of the ignored sheets, those whose header is another extract
+    /// type's (a 失业登记 sheet in a pension workbook): not read, since a
+    /// file is read as one type, and named in the reports with what to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_type_sheets: Vec<OtherTypeSheet>,
     /// Hidden sheets of a workbook that were read as data (they may hold
     /// stale rows; a reviewer should know).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -54,6 +59,15 @@ pub struct FileAccount {
     /// Empty cells of merged ranges (XLSX) that took their range's value.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub merged_cells_filled: u64,
+}
+
+/// A workbook's sheet not read because its header is another extract
+/// type's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OtherTypeSheet {
+    pub sheet: String,
+    /// The type its header is (`unemployment`).
+    pub extract: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -929,6 +943,24 @@ fn load_file(
                 }
             }
             account.ignored_sheets = raw.ignored_sheets;
+            account.other_type_sheets = raw
+                .unheaded_sheets
+                .iter()
+                .filter_map(|(sheet, rows)| {
+                    let other = rows.iter().find_map(|row| other_type(row, def, config))?;
+                    Some(OtherTypeSheet {
+                        sheet: sheet.clone(),
+                        extract: other.name.to_string(),
+                    })
+                })
+                .collect();
+            if !account.other_type_sheets.is_empty() {
+                tracing::warn!(
+                    file = %name,
+                    sheets = account.other_type_sheets.len(),
+                    "sheets with another extract type's header not read"
+                );
+            }
             account.hidden_sheets = raw.hidden_sheets;
             if raw.merged_cells_filled > 0 {
                 tracing::warn!(
@@ -1286,19 +1318,7 @@ fn other_type_hint(
     def: &'static ExtractDef,
     config: &Config,
 ) -> Option<InputProblem> {
-    let own = HeaderMatcher::new(def, &config.aliases(def.name)).fields_named(&section.header);
-    let fits: Vec<&'static ExtractDef> = extract::EXTRACTS
-        .iter()
-        .filter(|other| other.name != def.name)
-        .filter(|&&other| {
-            let m = HeaderMatcher::new(other, &config.aliases(other.name));
-            m.map_header(&section.header).is_ok() && m.fields_named(&section.header) > own
-        })
-        .copied()
-        .collect();
-    let [other] = fits.as_slice() else {
-        return None;
-    };
+    let other = other_type(&section.header, def, config)?;
     let o = other.name;
     let where_ = section_place(name, section);
     let (todo, todo_en) = match &section.sheet {
@@ -1320,6 +1340,30 @@ fn other_type_hint(
             this = def.name,
         ),
     })
+}
+
+/// The one extract type other than `def` whose required columns `header`
+/// has and of whose fields it names more than of `def`'s (see
+/// [`other_type_hint`]); none when two fit.
+fn other_type(
+    header: &[read::Cell],
+    def: &'static ExtractDef,
+    config: &Config,
+) -> Option<&'static ExtractDef> {
+    let own = HeaderMatcher::new(def, &config.aliases(def.name)).fields_named(header);
+    let fits: Vec<&'static ExtractDef> = extract::EXTRACTS
+        .iter()
+        .filter(|other| other.name != def.name)
+        .filter(|&&other| {
+            let m = HeaderMatcher::new(other, &config.aliases(other.name));
+            m.map_header(header).is_ok() && m.fields_named(header) > own
+        })
+        .copied()
+        .collect();
+    match fits.as_slice() {
+        [other] => Some(other),
+        _ => None,
+    }
 }
 
 /// Where a section is, as the messages name it: the file, and a

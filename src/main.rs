@@ -419,6 +419,12 @@ fn run(command: Command) -> Result<(), HeduiError> {
                     mask_ids_in(&files.join(", "))
                 );
             }
+            // A workbook's sheets of another type's header: not read.
+            for a in &summary.manifest.inputs {
+                for note in hedui::report::view::other_type_notes(a, true) {
+                    sayln!("  注意：{note}");
+                }
+            }
             let ignored = &summary.manifest.ignored;
             if !ignored.is_empty() {
                 // The first 20: a folder of scans would fill the screen.

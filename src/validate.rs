@@ -200,6 +200,18 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 sheets(&a.ignored_sheets)
             );
         }
+        for o in &a.other_type_sheets {
+            let label = crate::extract::by_name(&o.extract).map_or(o.extract.as_str(), |d| d.label);
+            let _ = writeln!(
+                s,
+                "    其中 {} 的表头是{label}（{}）的：若要读取，请另存为单独的 {}_… 文件 / its header is {}'s: save it as a file of its own named {}_…",
+                crate::read::sheet_for_message(&o.sheet),
+                o.extract,
+                o.extract,
+                o.extract,
+                o.extract
+            );
+        }
         if !a.hidden_sheets.is_empty() {
             let _ = writeln!(
                 s,

@@ -883,6 +883,64 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     assert!(!o.stderr().contains("表头是"), "{}", o.stderr());
 }
 
+/// A sheet whose header its workbook's type does not take at all but
+/// another type's does (a property register in a pension workbook) is not
+/// read, as a file is read as one type, but it is not passed over in
+/// silence: the manifest names it with its type, and the console, the
+/// reports and `validate` say what to do (helper-141). The run goes on.
+#[test]
+fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
+    let b = batch(|d| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
+        for (r, row) in [
+            ["姓名", "身份证号", "发放月份", "发放金额（元）"],
+            ["刘强", "341122196805207712", "202510", "1800"],
+        ]
+        .iter()
+        .enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                pension.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        let other = wb.add_worksheet().set_name("房产").unwrap();
+        let text = std::fs::read_to_string(d.join("property_202511.csv")).unwrap();
+        other.write_string(0, 0, "2025年11月不动产登记").unwrap();
+        for (r, line) in text.lines().enumerate() {
+            for (c, v) in line.split(',').enumerate() {
+                other.write_string(r as u32 + 1, c as u16, v).unwrap();
+            }
+        }
+        wb.save(d.join("pension_202511.xlsx")).unwrap();
+        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.xlsx");
+    assert_eq!(counts(&i), (1, 1, 0, 0));
+    assert_eq!(i["ignored_sheets"], serde_json::json!(["房产"]));
+    assert_eq!(
+        i["other_type_sheets"],
+        serde_json::json!([{"sheet": "房产", "extract": "property"}])
+    );
+    let note = "pension_202511.xlsx 中有 1 个工作表的表头是不动产登记（property）的，未读取";
+    let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
+    assert!(stdout.contains(note), "{stdout}");
+    assert!(stdout.contains("property_…"), "{stdout}");
+    let html = std::fs::read_to_string(o.out().join("report.html")).unwrap();
+    assert!(html.contains(note), "report.html lacks the note");
+    // `validate` names the sheet, masked as a sheet may be named after a
+    // person (房产 looks like one to the mask).
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    assert_eq!(v.code(), Some(0), "{}", v.stderr());
+    let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
+    assert!(
+        said.contains("其中 房* 的表头是不动产登记（property）的"),
+        "{said}"
+    );
+}
+
 /// A header whose cells were overwritten by a pasted ID number and name
 /// lists the headers it has, those two masked.
 #[test]

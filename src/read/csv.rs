@@ -153,6 +153,7 @@ pub(super) fn read_delimited(
             encoding: encoding.to_owned(),
             sections: vec![section],
             ignored_sheets: Vec::new(),
+            unheaded_sheets: Vec::new(),
             hidden_sheets: Vec::new(),
             merged_cells_filled: 0,
             sha256: String::new(),

@@ -158,6 +158,10 @@ pub struct RawTable {
     pub sections: Vec<Section>,
     /// Sheets in which no header row was found (listed, not read).
     pub ignored_sheets: Vec<String>,
+    /// Of those, the worksheets with their first [`HEADER_SEARCH_ROWS`]
+    /// rows that hold a value: the caller can tell whether they are
+    /// another extract type's header.
+    pub unheaded_sheets: Vec<(String, Vec<Vec<Cell>>)>,
     /// Hidden sheets (XLSX) that were read as data.
     pub hidden_sheets: Vec<String>,
     /// Empty cells of merged ranges (XLSX) given their range's value.

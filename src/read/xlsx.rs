@@ -52,6 +52,7 @@ pub(super) fn read_xlsx(
 
     let mut sections: Vec<Section> = Vec::new();
     let mut ignored_sheets = Vec::new();
+    let mut unheaded_sheets = Vec::new();
     let mut hidden_sheets = Vec::new();
     let mut merged_cells_filled = 0;
     for (name, typ, hidden) in sheets {
@@ -128,7 +129,10 @@ pub(super) fn read_xlsx(
                 section.dates_1904 = dates_1904;
                 sections.push(section);
             }
-            None => ignored_sheets.push(name),
+            None => {
+                unheaded_sheets.push((name.clone(), head_rows(&range, dates_1904)));
+                ignored_sheets.push(name);
+            }
         }
     }
 
@@ -165,6 +169,7 @@ pub(super) fn read_xlsx(
         encoding: "binary".to_owned(),
         sections,
         ignored_sheets,
+        unheaded_sheets,
         hidden_sheets,
         merged_cells_filled,
         sha256: String::new(),
@@ -697,6 +702,22 @@ fn scan_sheet(
         }
     }
     scanner.finish()
+}
+
+/// A sheet's first [`HEADER_SEARCH_ROWS`] rows that hold a value, as
+/// [`scan_sheet`] read them.
+fn head_rows(range: &Range<Data>, dates_1904: bool) -> Vec<Vec<Cell>> {
+    range
+        .rows()
+        .filter(|cells| cells.iter().any(|c| !matches!(c, Data::Empty)))
+        .take(HEADER_SEARCH_ROWS)
+        .map(|cells| {
+            cells
+                .iter()
+                .map(|cell| Cell::from(cell_text(cell, dates_1904)))
+                .collect()
+        })
+        .collect()
 }
 
 /// The text of a cell as Excel shows it in a General-format column, in a

@@ -343,8 +343,32 @@ pub fn run_notes(report: &PeopleReport) -> Vec<String> {
                 listed(sheets, report.masked, "inputs")
             ));
         }
+        notes.extend(other_type_notes(a, report.masked));
     }
     notes
+}
+
+/// The notes of a workbook's sheets not read because their header is
+/// another extract type's, one per type: what they are and what to do;
+/// masked, counted, not named (see [`run_notes`]).
+pub fn other_type_notes(a: &crate::input::FileAccount, masked: bool) -> Vec<String> {
+    let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for s in &a.other_type_sheets {
+        by_type.entry(&s.extract).or_default().push(s.sheet.clone());
+    }
+    by_type
+        .into_iter()
+        .map(|(extract, sheets)| {
+            let label = crate::extract::by_name(extract).map_or(extract, |d| d.label);
+            format!(
+                "{file} 中有 {n} 个工作表的表头是{label}（{extract}）的，未读取（一个文件只按一种抽取读取）；若要读取，请把它另存为单独的 {extract}_… 文件 / \
+                 {n} sheets with a {extract} header not read (a file is read as one extract type): save each as a file of its own named {extract}_…{names}",
+                file = mask::mask_file_name(&a.file, masked),
+                n = sheets.len(),
+                names = listed(&sheets, masked, "inputs"),
+            )
+        })
+        .collect()
 }
 
 /// The names a note lists: none in a masked report (where manifest.json's
@@ -638,6 +662,39 @@ pub(crate) mod tests {
         // A run with nothing to say has no notes.
         let plain = manifest();
         assert!(run_notes(&masked_report(&plain, &rows, &reviews)).is_empty());
+    }
+
+    /// A sheet whose header is another extract type's gets a note of its
+    /// own, by type: what it is and what to do; masked, without the
+    /// sheet's name (it may be a person's).
+    #[test]
+    fn a_sheet_of_another_type_is_noted_with_what_to_do() {
+        use crate::input::OtherTypeSheet;
+        let mut m = manifest();
+        m.inputs[0].ignored_sheets = vec!["失业".into(), "唐言之家".into()];
+        m.inputs[0].other_type_sheets = ["失业", "唐言之家"]
+            .map(|sheet| OtherTypeSheet {
+                sheet: sheet.into(),
+                extract: "unemployment".into(),
+            })
+            .to_vec();
+        let (rows, reviews) = (vec![], BTreeMap::new());
+        let notes = run_notes(&masked_report(&m, &rows, &reviews));
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[1].starts_with(
+                "roster_202511.xlsx 中有 2 个工作表的表头是失业登记（unemployment）的，未读取"
+            ),
+            "{}",
+            notes[1]
+        );
+        assert!(notes[1].contains("unemployment_…"), "{}", notes[1]);
+        assert!(!notes.concat().contains("唐言之"), "{notes:?}");
+        let unmasked = run_notes(&PeopleReport {
+            masked: false,
+            ..masked_report(&m, &rows, &reviews)
+        });
+        assert!(unmasked[1].ends_with(": 失业、唐言之家"), "{}", unmasked[1]);
     }
 
     #[test]
