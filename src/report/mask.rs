@@ -153,8 +153,10 @@ pub fn register_label(label: &str) {
 /// ([`crate::extract::header_for_message`]: two to four characters from a
 /// common surname, none a header word's), and its ID numbers:
 /// `pension_张三明_补发.csv` → `pension_张*明_补发.csv`, `王芳户` → `王*户`.
-/// A name written together with other words (`张三明补发`) is not known to
-/// be one.
+/// A run that does not read as a name whole is split at the words such
+/// names join a name with ([`LABEL_WORDS`]: `低保户张三明` → `低保户张*明`,
+/// `张三明补发` → `张*明补发`); a name joined with other words is not known
+/// to be one.
 pub fn mask_label(label: &str) -> String {
     use crate::normalize::text::is_name_han;
     let mut out = String::with_capacity(label.len());
@@ -174,16 +176,7 @@ pub fn mask_label(label: &str) -> String {
             }
             run.clear();
         } else if !run.is_empty() {
-            let masked = crate::extract::header_for_message(run, false);
-            // A household's sheet: a name and 户 (`欧阳锋华户`), the name
-            // judged alone where the whole does not read as one.
-            match run.strip_suffix('户') {
-                Some(name) if masked == *run && !name.is_empty() => {
-                    out.push_str(&crate::extract::header_for_message(name, false));
-                    out.push('户');
-                }
-                _ => out.push_str(&masked),
-            }
+            out.push_str(&mask_han_run(run));
             run.clear();
         }
     };
@@ -202,6 +195,89 @@ pub fn mask_label(label: &str) -> String {
     }
     flush(&mut run, &mut out);
     mask_digits(&out)
+}
+
+/// The words that the names of files and sheets about one household join
+/// a person's name with (`低保户张三明.txt`, `王芳补发`, `唐言之家庭情况`),
+/// longest first where one begins another.
+const LABEL_WORDS: &[&str] = &[
+    "低收入户",
+    "低保户",
+    "特困户",
+    "困难户",
+    "五保户",
+    "贫困户",
+    "低保金",
+    "低收入",
+    "低保",
+    "特困",
+    "救助",
+    "补发",
+    "补助",
+    "家庭",
+    "情况",
+    "申请",
+    "材料",
+    "名单",
+    "名册",
+    "台账",
+    "明细",
+    "说明",
+    "资料",
+    "信息",
+    "核对",
+    "核查",
+    "户主",
+    "本人",
+    "养老金",
+    "发放",
+    "医保",
+    "参保",
+    "结算",
+    "登记",
+    "缴费",
+    "社保",
+    "失业",
+    "不动产",
+    "危房",
+    "改造",
+    "学籍",
+    "资助",
+    "户",
+];
+
+/// A run of Han characters of a label, masked as [`mask_label`] says:
+/// whole when it reads as a name, else each piece between
+/// [`LABEL_WORDS`] judged alone.
+fn mask_han_run(run: &str) -> String {
+    let judge = |text: &str| crate::extract::header_for_message(text, false);
+    let whole = judge(run);
+    if whole != run {
+        return whole;
+    }
+    let mut out = String::with_capacity(run.len());
+    let mut piece = String::new();
+    let mut rest = run;
+    while let Some(c) = rest.chars().next() {
+        match LABEL_WORDS.iter().find(|w| rest.starts_with(*w)) {
+            Some(word) => {
+                if !piece.is_empty() {
+                    out.push_str(&judge(&piece));
+                    piece.clear();
+                }
+                out.push_str(word);
+                rest = &rest[word.len()..];
+            }
+            None => {
+                piece.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !piece.is_empty() {
+        out.push_str(&judge(&piece));
+    }
+    out
 }
 
 /// Masks the ID numbers of a text written with separators between their
@@ -866,6 +942,30 @@ mod tests {
             mask_sources("pension:pension_张三明.csv:3;housing_safety:h.xlsx:王芳户!4"),
             "pension:pension_张*明.csv:3;housing_safety:h.xlsx:王*户!4"
         );
+        // A name joined with the words such names carry (helper-140,
+        // helper-141), and names that hold such a word.
+        for (label, masked) in [
+            ("pension_低保户张三明.csv", "pension_低保户张*明.csv"),
+            ("低保户张三明.txt", "低保户张*明.txt"),
+            ("低保户唐言之", "低保户唐*之"),
+            ("张三明补发.csv", "张*明补发.csv"),
+            ("王芳家庭情况.xlsx", "王*家庭情况.xlsx"),
+            ("特困户欧阳锋华户", "特困户欧**华户"),
+            ("王家明.xlsx", "王*明.xlsx"),
+            ("低保户唐言之养老金发放.xlsx", "低保户唐*之养老金发放.xlsx"),
+            ("pension_欧阳娜娜补发.xlsx", "pension_欧**娜补发.xlsx"),
+        ] {
+            assert_eq!(mask_label(label), masked, "{label}");
+        }
+        for kept in [
+            "第二份名册.tsv",
+            "2025年11月低保金发放表.csv",
+            "2025年11月医保结算明细.csv",
+            "低保户信息核对.xlsx",
+            "说明.txt",
+        ] {
+            assert_eq!(mask_label(kept), kept);
+        }
     }
 
     #[test]
