@@ -61,6 +61,18 @@ pub struct FileAccount {
     pub merged_cells_filled: u64,
 }
 
+impl FileAccount {
+    /// The sheets not read, but for those of another type's header, which
+    /// have notes of their own.
+    pub fn sheets_without_header(&self) -> Vec<String> {
+        self.ignored_sheets
+            .iter()
+            .filter(|s| !self.other_type_sheets.iter().any(|o| &o.sheet == *s))
+            .cloned()
+            .collect()
+    }
+}
+
 /// A workbook's sheet not read because its header is another extract
 /// type's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -251,6 +263,9 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
     names.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
     let mut files = Vec::new();
     let mut ignored = Vec::new();
+    // Files named by a type's Chinese title, with the type their header
+    // fits: read below where that says enough.
+    let mut titled = Vec::new();
     for (name, path, bytes) in names {
         let def = config
             .input
@@ -259,21 +274,88 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
             .and_then(|t| extract::by_name(t))
             .or_else(|| extract::by_file_name(&name))
             .or_else(|| {
-                let def = by_header(&path, &name, config)?;
+                let def = by_header(&path, &name, config, Naming::Type)?;
                 tracing::info!(file = %name, extract = def.name, "file recognised by its header");
                 Some(def)
             });
         match def {
             Some(def) => files.push((path, def, bytes)),
-            None => ignored.push(name),
+            None => match by_header(&path, &name, config, Naming::Title) {
+                Some(def) => titled.push((name, path, bytes, def)),
+                None => ignored.push(name),
+            },
         }
     }
+    // A file named by its type's Chinese title is read only where no file
+    // is named by that type, and only when it is the one so named: a
+    // bureau keeps its own lists under the same titles (已退出救助对象名册
+    // beside the roster; helper-142), and of two such files nothing tells
+    // which is the extract.
+    for def in extract::EXTRACTS {
+        let claims: Vec<usize> = (0..titled.len())
+            .filter(|&i| titled[i].3.name == def.name)
+            .collect();
+        let typed = files.iter().any(|(_, d, _)| d.name == def.name);
+        for &i in &claims {
+            let (name, path, bytes, def) = &titled[i];
+            if claims.len() == 1 && !typed {
+                tracing::info!(file = %name, extract = def.name, "file recognised by its title and header");
+                files.push((path.clone(), *def, *bytes));
+            } else {
+                tracing::warn!(file = %name, extract = def.name, "file named by a title not read: its type has another file");
+                ignored.push(name.clone());
+            }
+        }
+    }
+    let order = |a: &str, b: &str| natural_cmp(a, b).then_with(|| a.cmp(b));
+    files.sort_by(|a, b| order(&file_name(&a.0), &file_name(&b.0)));
+    ignored.sort_by(|a, b| order(a, b));
     for list in [&mut others, &mut folders] {
         list.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
     }
     ignored.extend(others);
     ignored.extend(folders);
     Ok((files, ignored))
+}
+
+/// How a file's name names an extract type, for [`by_header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Naming {
+    /// Its canonical name, elsewhere than at the start or written
+    /// otherwise (`2025年11月roster.xlsx`, `MedicalSettlement.csv`).
+    Type,
+    /// A word of its Chinese title ([`ExtractDef::title_words`]).
+    Title,
+}
+
+/// Words that mark a file as the bureau's own work on a list, not a
+/// department's extract, whatever title it carries (`低保户养老金发放核对表`,
+/// `已退出救助对象名册`, `低保金养老金发放表`; helper-142).
+const NOT_EXTRACT_WORDS: &[&str] = &["核对", "核查", "退出", "低保金", "备份", "副本", "草稿"];
+
+/// Whether a file's name names extract type `def`, by its canonical name
+/// or by its title (see [`Naming`]).
+fn names_type(name: &str, def: &ExtractDef) -> bool {
+    compact_name(name).contains(&compact_name(def.name))
+        || def
+            .title_words
+            .iter()
+            .any(|w| titled_name(name).contains(w))
+}
+
+/// A name's ASCII letters and digits, lower-case: `MedicalSettlement-11`
+/// → `medicalsettlement11`, as a type's canonical name is sought in it.
+fn compact_name(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// A file name as its title words are sought in it: in simplified
+/// characters (`醫保結算明細.csv`).
+fn titled_name(name: &str) -> String {
+    crate::normalize::name::to_simplified(name)
 }
 
 /// How much of a text file [`by_header`] reads: the header is searched for
@@ -293,21 +375,23 @@ const HEADER_SEARCH_BYTES: u64 = 1 << 20;
 /// disability register an unemployment register's). The first section
 /// with such a header decides; a text file's first megabyte is read, a
 /// workbook whole, a Parquet file not at all.
-fn by_header(path: &Path, name: &str, config: &Config) -> Option<&'static ExtractDef> {
-    let compact = |text: &str| -> String {
-        text.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
+fn by_header(
+    path: &Path,
+    name: &str,
+    config: &Config,
+    naming: Naming,
+) -> Option<&'static ExtractDef> {
+    let compact = compact_name;
     let named = compact(name);
-    // Its Chinese title too, in traditional characters alike
-    // (`醫保結算明細.csv`).
-    let titled = crate::normalize::name::to_simplified(name);
+    let titled = titled_name(name);
     let matchers: Vec<(&'static ExtractDef, HeaderMatcher)> = extract::EXTRACTS
         .iter()
-        .filter(|def| {
-            named.contains(&compact(def.name)) || def.title_words.iter().any(|w| titled.contains(w))
+        .filter(|def| match naming {
+            Naming::Type => named.contains(&compact(def.name)),
+            Naming::Title => {
+                !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
+                    && def.title_words.iter().any(|w| titled.contains(w))
+            }
         })
         .map(|&def| (def, HeaderMatcher::new(def, &config.aliases(def.name))))
         .collect();
@@ -487,10 +571,29 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
         if config.input.optional.iter().any(|o| o == def.name) {
             inputs.missing_optional.push(def.name);
         } else if !files.iter().any(|(_, d, _)| d.name == def.name) {
+            // Files whose name says the type but which were not read (a
+            // header that does not fit it, two files of one title): the
+            // staff's likeliest fix.
+            let near: Vec<String> = inputs
+                .ignored
+                .iter()
+                .filter(|n| names_type(n, def))
+                .map(|n| crate::report::mask::mask_label(n))
+                .collect();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "；名称像它而未读取的文件：{list}（表头不符，或这样命名的文件不止一个）；若其中一个就是，请改名为 {x}_… \
+                     / files named like it, not read: {list} (a header that does not fit, or more than one so named): name the one that is {x}_…",
+                    list = near.join("、"),
+                    x = def.name
+                )
+            };
             inputs.problems.push(InputProblem {
                 file: format!("{}_*", def.name),
                 message: format!(
-                    "缺少抽取文件：{}（{}） / extract type missing: {} (no file named {}_…)",
+                    "缺少抽取文件：{}（{}） / extract type missing: {} (no file named {}_…){hint}",
                     def.label, def.name, def.name, def.name
                 ),
             });
@@ -1636,6 +1739,49 @@ mod tests {
         let mut unread: Vec<&str> = unread.iter().map(|&(f, _)| f).collect();
         unread.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
         assert_eq!(ignored, unread);
+
+        // A title names the type only where no file is named by the type,
+        // and only the one file so named; a bureau's own list under the
+        // same title (已退出…, …核对表) is none (helper-142).
+        let dir = tempfile::tempdir().unwrap();
+        for (file, extract) in [
+            ("pension_202511.csv", "pension"),
+            ("养老金发放明细.csv", "pension"),
+            ("救助对象名册（一）.csv", "roster"),
+            ("救助对象名册（二）.csv", "roster"),
+            ("2025年11月已退出救助对象名册.csv", "roster"),
+            ("低保户养老金发放核对表.csv", "pension"),
+            ("失业人员登记.csv", "unemployment"),
+        ] {
+            std::fs::write(dir.path().join(file), header(extract)).unwrap();
+        }
+        let (files, ignored) = classify(dir.path(), &config).unwrap();
+        let read: Vec<(String, &str)> = files
+            .iter()
+            .map(|(p, def, _)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    def.name,
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("pension_202511.csv".to_string(), "pension"),
+                ("失业人员登记.csv".to_string(), "unemployment"),
+            ]
+        );
+        assert_eq!(
+            ignored,
+            [
+                "2025年11月已退出救助对象名册.csv",
+                "低保户养老金发放核对表.csv",
+                "养老金发放明细.csv",
+                "救助对象名册（一）.csv",
+                "救助对象名册（二）.csv",
+            ]
+        );
     }
 
     /// Backup copies named like an extract are listed as ignored, unless

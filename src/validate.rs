@@ -193,18 +193,19 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 .collect::<Vec<_>>()
                 .join("、")
         };
-        if !a.ignored_sheets.is_empty() {
+        let unheaded = a.sheets_without_header();
+        if !unheaded.is_empty() {
             let _ = writeln!(
                 s,
                 "    无表头的工作表 sheets without header: {}",
-                sheets(&a.ignored_sheets)
+                sheets(&unheaded)
             );
         }
         for o in &a.other_type_sheets {
             let label = crate::extract::by_name(&o.extract).map_or(o.extract.as_str(), |d| d.label);
             let _ = writeln!(
                 s,
-                "    其中 {} 的表头是{label}（{}）的：若要读取，请另存为单独的 {}_… 文件 / its header is {}'s: save it as a file of its own named {}_…",
+                "    未读取的工作表 {}：表头是{label}（{}）的；若要读取，请把它另存为单独的 {}_… 文件 / sheet not read, its header is {}'s: save it as a file of its own named {}_…",
                 crate::read::sheet_for_message(&o.sheet),
                 o.extract,
                 o.extract,

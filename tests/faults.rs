@@ -927,17 +927,59 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
     let note = "pension_202511.xlsx 中有 1 个工作表的表头是不动产登记（property）的，未读取";
     let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
     assert!(stdout.contains(note), "{stdout}");
-    assert!(stdout.contains("property_…"), "{stdout}");
+    assert!(
+        stdout.contains("请把该工作表另存为单独的 property_… 文件"),
+        "{stdout}"
+    );
+
     let html = std::fs::read_to_string(o.out().join("report.html")).unwrap();
     assert!(html.contains(note), "report.html lacks the note");
+    // Counted once: not among the sheets without a header too.
+    assert!(
+        !html.contains("pension_202511.xlsx 中有 1 个工作表未读取（无表头"),
+        "counted twice"
+    );
     // `validate` names the sheet, masked as a sheet may be named after a
     // person (房产 looks like one to the mask).
     let v = validate(b.path(), SAMPLE_CONFIG);
     assert_eq!(v.code(), Some(0), "{}", v.stderr());
     let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
+    assert!(!said.contains("sheets without header: 房*"), "{said}");
     assert!(
-        said.contains("其中 房* 的表头是不动产登记（property）的"),
+        said.contains("未读取的工作表 房*：表头是不动产登记（property）的"),
         "{said}"
+    );
+}
+
+/// An extract missing while files named like it were not read (two files
+/// of one title, a header that does not fit): the message names them and
+/// what to do (helper-142).
+#[test]
+fn a_missing_extract_names_the_files_named_like_it() {
+    let b = batch(|d| {
+        let from = d.join("medical_settlement_202511.csv");
+        std::fs::copy(&from, d.join("医保结算明细（一）.csv")).unwrap();
+        std::fs::rename(&from, d.join("医保结算明细（二）.csv")).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少抽取文件：医保结算明细（medical_settlement）",
+            "名称像它而未读取的文件：医保结算明细（一）.csv、医保结算明细（二）.csv",
+            "请改名为 medical_settlement_…",
+        ],
+    );
+    // One such file alone is read.
+    let b = batch(|d| {
+        let from = d.join("medical_settlement_202511.csv");
+        std::fs::rename(&from, d.join("医保结算明细（一）.csv")).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    assert_eq!(
+        o.input("医保结算明细（一）.csv")["extract"],
+        "medical_settlement"
     );
 }
 

@@ -323,9 +323,11 @@ pub fn run_notes(report: &PeopleReport) -> Vec<String> {
         ));
     }
     for a in &m.inputs {
+        // The sheets of another type's header have notes of their own.
+        let unheaded = a.sheets_without_header();
         for (sheets, what) in [
             (
-                &a.ignored_sheets,
+                &unheaded,
                 "个工作表未读取（无表头，或只是人员名单） / sheets not read (no header row, or a list of persons only)",
             ),
             (
@@ -360,9 +362,14 @@ pub fn other_type_notes(a: &crate::input::FileAccount, masked: bool) -> Vec<Stri
         .into_iter()
         .map(|(extract, sheets)| {
             let label = crate::extract::by_name(extract).map_or(extract, |d| d.label);
+            let (it, each) = if sheets.len() == 1 {
+                ("该工作表", "it")
+            } else {
+                ("这些工作表分别", "each")
+            };
             format!(
-                "{file} 中有 {n} 个工作表的表头是{label}（{extract}）的，未读取（一个文件只按一种抽取读取）；若要读取，请把它另存为单独的 {extract}_… 文件 / \
-                 {n} sheets with a {extract} header not read (a file is read as one extract type): save each as a file of its own named {extract}_…{names}",
+                "{file} 中有 {n} 个工作表的表头是{label}（{extract}）的，未读取（一个文件只读取一类数据）；若要读取，请把{it}另存为单独的 {extract}_… 文件 / \
+                 {n} sheet(s) with a {extract} header not read (a file holds one kind of data): save {each} as a file of its own named {extract}_…{names}",
                 file = mask::mask_file_name(&a.file, masked),
                 n = sheets.len(),
                 names = listed(&sheets, masked, "inputs"),
@@ -680,21 +687,22 @@ pub(crate) mod tests {
             .to_vec();
         let (rows, reviews) = (vec![], BTreeMap::new());
         let notes = run_notes(&masked_report(&m, &rows, &reviews));
-        assert_eq!(notes.len(), 2, "{notes:?}");
+        // Counted once: not among the sheets without a header too.
+        assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
-            notes[1].starts_with(
+            notes[0].starts_with(
                 "roster_202511.xlsx 中有 2 个工作表的表头是失业登记（unemployment）的，未读取"
             ),
             "{}",
-            notes[1]
+            notes[0]
         );
-        assert!(notes[1].contains("unemployment_…"), "{}", notes[1]);
+        assert!(notes[0].contains("unemployment_…"), "{}", notes[0]);
         assert!(!notes.concat().contains("唐言之"), "{notes:?}");
         let unmasked = run_notes(&PeopleReport {
             masked: false,
             ..masked_report(&m, &rows, &reviews)
         });
-        assert!(unmasked[1].ends_with(": 失业、唐言之家"), "{}", unmasked[1]);
+        assert!(unmasked[0].ends_with(": 失业、唐言之家"), "{}", unmasked[0]);
     }
 
     #[test]
