@@ -151,6 +151,10 @@ pub struct Inputs {
     pub ignored: Vec<String>,
     /// Optional extract types that were missing (their rules are skipped).
     pub missing_optional: Vec<&'static str>,
+    /// What the run should say of the batch though it goes on (the
+    /// manifest's `problems`): files named by a type's title not read
+    /// beside a file named by the type.
+    pub notes: Vec<String>,
     pub problems: Vec<InputProblem>,
     /// Extract name → its record-key conflicts, each as the `_ord`s of the
     /// row replaced and of the later, different row that replaced it
@@ -287,24 +291,17 @@ pub fn classify(dir: &Path, config: &Config) -> std::io::Result<Classified> {
         }
     }
     // A file named by its type's Chinese title is read only where no file
-    // is named by that type, and only when it is the one so named: a
-    // bureau keeps its own lists under the same titles (已退出救助对象名册
-    // beside the roster; helper-142), and of two such files nothing tells
-    // which is the extract.
-    for def in extract::EXTRACTS {
-        let claims: Vec<usize> = (0..titled.len())
-            .filter(|&i| titled[i].3.name == def.name)
-            .collect();
-        let typed = files.iter().any(|(_, d, _)| d.name == def.name);
-        for &i in &claims {
-            let (name, path, bytes, def) = &titled[i];
-            if claims.len() == 1 && !typed {
-                tracing::info!(file = %name, extract = def.name, "file recognised by its title and header");
-                files.push((path.clone(), *def, *bytes));
-            } else {
-                tracing::warn!(file = %name, extract = def.name, "file named by a title not read: its type has another file");
-                ignored.push(name.clone());
-            }
+    // is named by that type: a bureau keeps its own lists under the same
+    // titles (已退出救助对象名册 beside the roster; helper-142). Those
+    // left are noted ([`title_notes`]).
+    let typed: Vec<&str> = files.iter().map(|(_, d, _)| d.name).collect();
+    for (name, path, bytes, def) in titled {
+        if typed.contains(&def.name) {
+            tracing::warn!(file = %name, extract = def.name, "file named by a title not read: its type has a file named by the type");
+            ignored.push(name);
+        } else {
+            tracing::info!(file = %name, extract = def.name, "file recognised by its title and header");
+            files.push((path, def, bytes));
         }
     }
     let order = |a: &str, b: &str| natural_cmp(a, b).then_with(|| a.cmp(b));
@@ -332,6 +329,37 @@ enum Naming {
 /// department's extract, whatever title it carries (`低保户养老金发放核对表`,
 /// `已退出救助对象名册`, `低保金养老金发放表`; helper-142).
 const NOT_EXTRACT_WORDS: &[&str] = &["核对", "核查", "退出", "低保金", "备份", "副本", "草稿"];
+
+/// A note for each extract type some of whose files are named by its
+/// Chinese title but were not read, since a file is named by the type
+/// (`roster_城关镇.xlsx` beside `其他乡镇救助对象名册.xlsx`): the staff may
+/// have renamed one of several and left the others (helper-143).
+fn title_notes(ignored: &[String], files: &[(PathBuf, &'static ExtractDef, u64)]) -> Vec<String> {
+    extract::EXTRACTS
+        .iter()
+        .filter(|def| files.iter().any(|(_, d, _)| d.name == def.name))
+        .filter_map(|def| {
+            let left: Vec<String> = ignored
+                .iter()
+                .filter(|n| {
+                    let titled = titled_name(n);
+                    def.title_words.iter().any(|w| titled.contains(w))
+                        && !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
+                })
+                .map(|n| crate::report::mask::mask_label(n))
+                .collect();
+            (!left.is_empty()).then(|| {
+                format!(
+                    "名称含{label}而未读取的文件：{list}（已有 {x}_… 文件，只读取这样命名的）；若它们也是{label}，请改名为 {x}_… \
+                     / files named {x} in Chinese not read, as files are named {x}_…: {list}; if they are {x} too, name them {x}_…",
+                    label = def.label,
+                    list = left.join("、"),
+                    x = def.name
+                )
+            })
+        })
+        .collect()
+}
 
 /// Whether a file's name names extract type `def`, by its canonical name
 /// or by its title (see [`Naming`]).
@@ -485,6 +513,7 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
         }
     };
     inputs.ignored = ignored;
+    inputs.notes = title_notes(&inputs.ignored, &files);
     // Each file's place among its extract's files: the high half of `_ord`.
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let places: Vec<usize> = files
@@ -584,8 +613,8 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
                 String::new()
             } else {
                 format!(
-                    "；名称像它而未读取的文件：{list}（表头不符，或这样命名的文件不止一个）；若其中一个就是，请改名为 {x}_… \
-                     / files named like it, not read: {list} (a header that does not fit, or more than one so named): name the one that is {x}_…",
+                    "；名称像它而未读取的文件：{list}（表头不符，或名称含核对、核查、退出、低保金等表明是本局自用表的字）；若其中有该抽取，请把它们改名为 {x}_… \
+                     / files named like it, not read: {list} (a header that does not fit, or a name saying it is the bureau's own work): name those that are {x}_…",
                     list = near.join("、"),
                     x = def.name
                 )
@@ -1037,13 +1066,9 @@ fn load_file(
             // sheet's rows are: say so (the manifest and `validate` name the
             // sheets; a log line does not, a sheet may be named after a
             // person).
-            for (sheets, what) in [
-                (&raw.ignored_sheets, "sheets without a header row ignored"),
-                (&raw.hidden_sheets, "hidden sheets read as data"),
-            ] {
-                if !sheets.is_empty() {
-                    tracing::warn!(file = %name, sheets = sheets.len(), "{what}");
-                }
+            if !raw.hidden_sheets.is_empty() {
+                let sheets = raw.hidden_sheets.len();
+                tracing::warn!(file = %name, sheets, "hidden sheets read as data");
             }
             account.ignored_sheets = raw.ignored_sheets;
             account.other_type_sheets = raw
@@ -1057,12 +1082,20 @@ fn load_file(
                     })
                 })
                 .collect();
-            if !account.other_type_sheets.is_empty() {
-                tracing::warn!(
-                    file = %name,
-                    sheets = account.other_type_sheets.len(),
-                    "sheets with another extract type's header not read"
-                );
+            // Each sheet counted once (helper-143).
+            for (sheets, what) in [
+                (
+                    account.sheets_without_header().len(),
+                    "sheets without a header row ignored",
+                ),
+                (
+                    account.other_type_sheets.len(),
+                    "sheets with another extract type's header not read",
+                ),
+            ] {
+                if sheets > 0 {
+                    tracing::warn!(file = %name, sheets, "{what}");
+                }
             }
             account.hidden_sheets = raw.hidden_sheets;
             if raw.merged_cells_filled > 0 {
@@ -1114,6 +1147,16 @@ fn load_file(
                 file: name.clone(),
                 message: e.to_string(),
             });
+            // A workbook holding only sheets of another type's header.
+            if let read::ReadError::NoHeader { heads, .. } = &e {
+                for (sheet, rows) in heads {
+                    if let Some(other) = rows.iter().find_map(|row| other_type(row, def, config)) {
+                        let where_ =
+                            format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet));
+                        problems.push(other_type_problem(&name, &where_, true, other, def));
+                    }
+                }
+            }
             FileResult {
                 account: FileAccount {
                     file: account.file,
@@ -1422,19 +1465,37 @@ fn other_type_hint(
     config: &Config,
 ) -> Option<InputProblem> {
     let other = other_type(&section.header, def, config)?;
-    let o = other.name;
     let where_ = section_place(name, section);
-    let (todo, todo_en) = match &section.sheet {
-        Some(_) => (
+    Some(other_type_problem(
+        name,
+        &where_,
+        section.sheet.is_some(),
+        other,
+        def,
+    ))
+}
+
+/// The message of [`other_type_hint`] for the section at `where_` (a
+/// workbook's sheet when `sheet`).
+fn other_type_problem(
+    name: &str,
+    where_: &str,
+    sheet: bool,
+    other: &'static ExtractDef,
+    def: &'static ExtractDef,
+) -> InputProblem {
+    let o = other.name;
+    let (todo, todo_en) = match sheet {
+        true => (
             format!("若确是{}，请把该工作表另存为单独的 {o}_… 文件", other.label),
             format!("if it is, save the sheet as a file of its own named {o}_…"),
         ),
-        None => (
+        false => (
             format!("若确是{}，请把文件改名为 {o}_…", other.label),
             format!("if it is, name the file {o}_…"),
         ),
     };
-    Some(InputProblem {
+    InputProblem {
         file: name.to_string(),
         message: format!(
             "{where_}：表头是{other_label}（{o}）的，不是{label}（{this}）的；{todo} / {where_}: the header is {o}'s, not {this}'s: {todo_en}",
@@ -1442,7 +1503,7 @@ fn other_type_hint(
             label = def.label,
             this = def.name,
         ),
-    })
+    }
 }
 
 /// The one extract type other than `def` whose required columns `header`
@@ -1740,9 +1801,10 @@ mod tests {
         unread.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
         assert_eq!(ignored, unread);
 
-        // A title names the type only where no file is named by the type,
-        // and only the one file so named; a bureau's own list under the
-        // same title (已退出…, …核对表) is none (helper-142).
+        // A title names the type only where no file is named by the type
+        // (then every file so named is read, as a roster per township);
+        // a bureau's own list under the same title (已退出…, …核对表) is
+        // none (helper-142, helper-143).
         let dir = tempfile::tempdir().unwrap();
         for (file, extract) in [
             ("pension_202511.csv", "pension"),
@@ -1770,6 +1832,8 @@ mod tests {
             [
                 ("pension_202511.csv".to_string(), "pension"),
                 ("失业人员登记.csv".to_string(), "unemployment"),
+                ("救助对象名册（一）.csv".to_string(), "roster"),
+                ("救助对象名册（二）.csv".to_string(), "roster"),
             ]
         );
         assert_eq!(
@@ -1778,9 +1842,19 @@ mod tests {
                 "2025年11月已退出救助对象名册.csv",
                 "低保户养老金发放核对表.csv",
                 "养老金发放明细.csv",
-                "救助对象名册（一）.csv",
-                "救助对象名册（二）.csv",
             ]
+        );
+        // The title-named file left beside pension_… is noted; the
+        // bureau's own lists are not.
+        let files: Vec<(PathBuf, &'static ExtractDef, u64)> = files;
+        let notes = title_notes(&ignored, &files);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with(
+                "名称含养老金发放而未读取的文件：养老金发放明细.csv（已有 pension_… 文件"
+            ),
+            "{}",
+            notes[0]
         );
     }
 

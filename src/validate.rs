@@ -73,7 +73,7 @@ pub fn validate(
     };
     let problems = match &outcome {
         Err(HeduiError::Input(l)) | Err(HeduiError::Gate(l)) => l.clone(),
-        _ => Vec::new(),
+        _ => inputs.notes.clone(),
     };
     let manifest = Manifest {
         tool: "hedui",

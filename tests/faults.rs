@@ -945,6 +945,28 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
     assert_eq!(v.code(), Some(0), "{}", v.stderr());
     let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
     assert!(!said.contains("sheets without header: 房*"), "{said}");
+    // A workbook of that sheet alone has no header of its type: the run
+    // stops (exit 4) saying whose header it is (helper-142).
+    let b = batch(|d| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let other = wb.add_worksheet().set_name("房产").unwrap();
+        let text = std::fs::read_to_string(d.join("property_202511.csv")).unwrap();
+        for (r, line) in text.lines().enumerate() {
+            for (c, v) in line.split(',').enumerate() {
+                other.write_string(r as u32, c as u16, v).unwrap();
+            }
+        }
+        wb.save(d.join("pension_202511.xlsx")).unwrap();
+        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    });
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &v,
+        &[
+            "pension_202511.xlsx",
+            "表头是不动产登记（property）的，不是养老金发放（pension）的；若确是不动产登记，请把该工作表另存为单独的 property_… 文件",
+        ],
+    );
     assert!(
         said.contains("未读取的工作表 房*：表头是不动产登记（property）的"),
         "{said}"
@@ -958,28 +980,46 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
 fn a_missing_extract_names_the_files_named_like_it() {
     let b = batch(|d| {
         let from = d.join("medical_settlement_202511.csv");
-        std::fs::copy(&from, d.join("医保结算明细（一）.csv")).unwrap();
-        std::fs::rename(&from, d.join("医保结算明细（二）.csv")).unwrap();
+        std::fs::rename(&from, d.join("医保结算明细（供民政核对）.csv")).unwrap();
     });
     let o = validate(b.path(), SAMPLE_CONFIG);
     assert_input_error(
         &o,
         &[
             "缺少抽取文件：医保结算明细（medical_settlement）",
-            "名称像它而未读取的文件：医保结算明细（一）.csv、医保结算明细（二）.csv",
-            "请改名为 medical_settlement_…",
+            "名称像它而未读取的文件：医保结算明细（供民政核对）.csv（表头不符，或名称含核对",
+            "请把它们改名为 medical_settlement_…",
         ],
     );
-    // One such file alone is read.
+    // Files named by the title alone are read, every one (a file per
+    // township or month, as files named by the type).
     let b = batch(|d| {
         let from = d.join("medical_settlement_202511.csv");
-        std::fs::rename(&from, d.join("医保结算明细（一）.csv")).unwrap();
+        std::fs::copy(&from, d.join("医保结算明细（一）.csv")).unwrap();
+        std::fs::rename(&from, d.join("医保结算明细（二）.csv")).unwrap();
     });
     let o = validate(b.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
-    assert_eq!(
-        o.input("医保结算明细（一）.csv")["extract"],
-        "medical_settlement"
+    for file in ["医保结算明细（一）.csv", "医保结算明细（二）.csv"] {
+        assert_eq!(o.input(file)["extract"], "medical_settlement");
+    }
+    // Beside a file named by the type, one named by the title is not read,
+    // and the run says so (helper-143).
+    let b = batch(|d| {
+        let from = d.join("medical_settlement_202511.csv");
+        std::fs::copy(&from, d.join("医保结算明细（二）.csv")).unwrap();
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let note =
+        "名称含医保结算明细而未读取的文件：医保结算明细（二）.csv（已有 medical_settlement_… 文件";
+    let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
+    assert!(stdout.contains(note), "{stdout}");
+    assert!(
+        o.manifest()["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(note)
     );
 }
 

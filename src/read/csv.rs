@@ -163,6 +163,7 @@ pub(super) fn read_delimited(
             file: file.to_owned(),
             rows: HEADER_SEARCH_ROWS,
             sheets: Vec::new(),
+            heads: Vec::new(),
         }),
     }
 }

@@ -225,6 +225,9 @@ pub enum ReadError {
         rows: usize,
         /// For a workbook: the sheets searched.
         sheets: Vec<String>,
+        /// For a workbook: its worksheets' first rows (see
+        /// [`RawTable::unheaded_sheets`]), not in the message.
+        heads: Vec<(String, Vec<Vec<Cell>>)>,
     },
     #[error(
         "无法识别文件编码：{file}（按 {encoding} 解码，第 {line} 行、第 {offset} 字节处有无效字节序列；\

@@ -141,6 +141,7 @@ pub(super) fn read_xlsx(
             file: file.to_owned(),
             rows: HEADER_SEARCH_ROWS,
             sheets: ignored_sheets,
+            heads: unheaded_sheets,
         });
     }
     if several_sheets {

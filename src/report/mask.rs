@@ -243,26 +243,66 @@ const LABEL_WORDS: &[&str] = &[
     "改造",
     "学籍",
     "资助",
+    "查询",
+    "结果",
+    "数据",
+    "清单",
+    "汇总",
+    "统计",
+    "身份证",
+    "证明",
+    "户口本",
+    "户口",
+    "退休金",
+    "养老",
+    "医疗费",
+    "医疗",
+    "个人",
+    "夫妇",
+    "关于",
     "户",
+    "和",
+    "的",
+    "表",
 ];
 
 /// A run of Han characters of a label, masked as [`mask_label`] says:
-/// whole when it reads as a name, else each piece between
-/// [`LABEL_WORDS`] judged alone.
+/// whole when it reads as a name, else each piece between the words of
+/// [`LABEL_WORDS`] of two characters or more judged the same way, and a
+/// piece that is still no name split at the one-character words last (so
+/// that `低保户王和平` keeps `王和平` whole: `王*平`).
 fn mask_han_run(run: &str) -> String {
-    let judge = |text: &str| crate::extract::header_for_message(text, false);
-    let whole = judge(run);
-    if whole != run {
+    let long: Vec<&str> = LABEL_WORDS
+        .iter()
+        .copied()
+        .filter(|w| w.chars().count() > 1)
+        .collect();
+    let short: Vec<&str> = LABEL_WORDS
+        .iter()
+        .copied()
+        .filter(|w| w.chars().count() == 1)
+        .collect();
+    mask_pieces(run, &[&long, &short])
+}
+
+/// [`mask_han_run`]'s steps: `text` judged whole, else split at the
+/// first list of words and each piece between them judged with the rest.
+fn mask_pieces(text: &str, words: &[&[&str]]) -> String {
+    let whole = crate::extract::header_for_message(text, false);
+    let Some((first, rest_words)) = words.split_first() else {
+        return whole;
+    };
+    if whole != text {
         return whole;
     }
-    let mut out = String::with_capacity(run.len());
+    let mut out = String::with_capacity(text.len());
     let mut piece = String::new();
-    let mut rest = run;
+    let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        match LABEL_WORDS.iter().find(|w| rest.starts_with(*w)) {
+        match first.iter().find(|w| rest.starts_with(**w)) {
             Some(word) => {
                 if !piece.is_empty() {
-                    out.push_str(&judge(&piece));
+                    out.push_str(&mask_pieces(&piece, rest_words));
                     piece.clear();
                 }
                 out.push_str(word);
@@ -275,7 +315,7 @@ fn mask_han_run(run: &str) -> String {
         }
     }
     if !piece.is_empty() {
-        out.push_str(&judge(&piece));
+        out.push_str(&mask_pieces(&piece, rest_words));
     }
     out
 }
@@ -954,6 +994,10 @@ mod tests {
             ("王家明.xlsx", "王*明.xlsx"),
             ("低保户唐言之养老金发放.xlsx", "低保户唐*之养老金发放.xlsx"),
             ("pension_欧阳娜娜补发.xlsx", "pension_欧**娜补发.xlsx"),
+            ("唐言之身份证.jpg", "唐*之身份证.jpg"),
+            ("孙立和王芳.xlsx", "孙*和王*.xlsx"),
+            ("关于唐言之的情况.docx", "关于唐**的情况.docx"),
+            ("低保户王和平.xlsx", "低保户王*平.xlsx"),
         ] {
             assert_eq!(mask_label(label), masked, "{label}");
         }
@@ -962,6 +1006,7 @@ mod tests {
             "2025年11月低保金发放表.csv",
             "2025年11月医保结算明细.csv",
             "低保户信息核对.xlsx",
+            "不动产登记信息查询结果.xlsx",
             "说明.txt",
         ] {
             assert_eq!(mask_label(kept), kept);
