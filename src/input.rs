@@ -334,13 +334,31 @@ const NOT_EXTRACT_WORDS: &[&str] = &["核对", "核查", "退出", "低保金", 
 /// Chinese title but were not read, since a file is named by the type
 /// (`roster_城关镇.xlsx` beside `其他乡镇救助对象名册.xlsx`): the staff may
 /// have renamed one of several and left the others (helper-143).
-fn title_notes(ignored: &[String], files: &[(PathBuf, &'static ExtractDef, u64)]) -> Vec<String> {
+fn title_notes(
+    ignored: &[String],
+    files: &[(PathBuf, &'static ExtractDef, u64)],
+    config: &Config,
+) -> Vec<String> {
+    // A file named by the type: mapped, or its name says the type (not
+    // one read by its title alone).
+    let typed = |path: &Path, def: &ExtractDef| {
+        let name = file_name(path);
+        config.input.files.contains_key(&name)
+            || compact_name(&name).contains(&compact_name(def.name))
+    };
     extract::EXTRACTS
         .iter()
-        .filter(|def| files.iter().any(|(_, d, _)| d.name == def.name))
+        .filter(|def| {
+            files
+                .iter()
+                .any(|(p, d, _)| d.name == def.name && typed(p, def))
+        })
         .filter_map(|def| {
             let left: Vec<String> = ignored
                 .iter()
+                // Not Excel's lock file, a hidden file or a backup copy,
+                // which are never read.
+                .filter(|n| !n.starts_with('.') && !n.starts_with("~$") && !is_backup(n))
                 .filter(|n| {
                     let titled = titled_name(n);
                     def.title_words.iter().any(|w| titled.contains(w))
@@ -513,7 +531,7 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
         }
     };
     inputs.ignored = ignored;
-    inputs.notes = title_notes(&inputs.ignored, &files);
+    inputs.notes = title_notes(&inputs.ignored, &files, config);
     // Each file's place among its extract's files: the high half of `_ord`.
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let places: Vec<usize> = files
@@ -1777,6 +1795,7 @@ mod tests {
             ("上月名册.csv", "roster"),
             ("2025年11月低保金发放表.csv", "pension"),
             ("养老金发放_核对.csv", "roster"),
+            ("养老金发放（名单）.csv", "roster"),
         ];
         for (file, extract) in unread {
             std::fs::write(dir.path().join(file), header(extract)).unwrap();
@@ -1800,6 +1819,9 @@ mod tests {
         let mut unread: Vec<&str> = unread.iter().map(|&(f, _)| f).collect();
         unread.sort_by(|a, b| natural_cmp(a, b).then_with(|| a.cmp(b)));
         assert_eq!(ignored, unread);
+        // No file is named by a type: nothing was left beside one
+        // (helper-144).
+        assert_eq!(title_notes(&ignored, &files, &config), Vec::<String>::new());
 
         // A title names the type only where no file is named by the type
         // (then every file so named is read, as a roster per township);
@@ -1847,7 +1869,7 @@ mod tests {
         // The title-named file left beside pension_… is noted; the
         // bureau's own lists are not.
         let files: Vec<(PathBuf, &'static ExtractDef, u64)> = files;
-        let notes = title_notes(&ignored, &files);
+        let notes = title_notes(&ignored, &files, &config);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
             notes[0].starts_with(

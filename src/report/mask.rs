@@ -286,15 +286,19 @@ fn mask_han_run(run: &str) -> String {
 }
 
 /// [`mask_han_run`]'s steps: `text` judged whole, else split at the
-/// first list of words and each piece between them judged with the rest.
+/// first list of words and each piece between them judged with the rest;
+/// at the last list (one-character words, which names hold too:
+/// 张和平), see [`mask_at_short_words`].
 fn mask_pieces(text: &str, words: &[&[&str]]) -> String {
     let whole = crate::extract::header_for_message(text, false);
-    let Some((first, rest_words)) = words.split_first() else {
-        return whole;
-    };
     if whole != text {
         return whole;
     }
+    let (first, rest_words) = match words {
+        [] => return whole,
+        [last] => return mask_at_short_words(text, last),
+        [first, rest @ ..] => (first, rest),
+    };
     let mut out = String::with_capacity(text.len());
     let mut piece = String::new();
     let mut rest = text;
@@ -318,6 +322,42 @@ fn mask_pieces(text: &str, words: &[&[&str]]) -> String {
         out.push_str(&mask_pieces(&piece, rest_words));
     }
     out
+}
+
+/// `text`, no name whole, cut at one-character words that names may hold
+/// too (`张和平户表`, `孙和平和王芳`): the shortest part before such a word
+/// that reads as a name is masked, and the rest after the word is taken
+/// the same way (`张*平户表`, `孙*平和王*`); where no part does, the text
+/// is shown.
+fn mask_at_short_words(text: &str, words: &[&str]) -> String {
+    let judge = |t: &str| crate::extract::header_for_message(t, false);
+    let whole = judge(text);
+    if whole != text {
+        return whole;
+    }
+    let cuts = text.char_indices().filter_map(|(at, _)| {
+        words
+            .iter()
+            .find(|w| text[at..].starts_with(**w))
+            .map(|w| (at, *w))
+    });
+    let mut first_cut = None;
+    for (at, word) in cuts {
+        first_cut.get_or_insert((at, word));
+        let head = &text[..at];
+        let masked = judge(head);
+        if !head.is_empty() && masked != head {
+            let rest = &text[at + word.len()..];
+            return format!("{masked}{word}{}", mask_at_short_words(rest, words));
+        }
+    }
+    match first_cut {
+        Some((at, word)) => {
+            let rest = &text[at + word.len()..];
+            format!("{}{word}{}", &text[..at], mask_at_short_words(rest, words))
+        }
+        None => whole,
+    }
 }
 
 /// Masks the ID numbers of a text written with separators between their
@@ -998,6 +1038,13 @@ mod tests {
             ("孙立和王芳.xlsx", "孙*和王*.xlsx"),
             ("关于唐言之的情况.docx", "关于唐**的情况.docx"),
             ("低保户王和平.xlsx", "低保户王*平.xlsx"),
+            (
+                "medical_settlement_张和平户表.csv",
+                "medical_settlement_张*平户表.csv",
+            ),
+            ("孙和平和王芳", "孙*平和王*"),
+            ("李娜和王和平", "李*和王*平"),
+            ("李和平的表", "李*平的表"),
         ] {
             assert_eq!(mask_label(label), masked, "{label}");
         }
