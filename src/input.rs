@@ -1686,6 +1686,30 @@ mod tests {
         );
     }
 
+    /// What [`classify`] makes of a folder: the files it reads as (name,
+    /// type), the names it does not read, and the files as it gives them.
+    #[allow(clippy::type_complexity)]
+    fn classified(
+        dir: &Path,
+        config: &Config,
+    ) -> (
+        Vec<(String, &'static str)>,
+        Vec<String>,
+        Vec<(PathBuf, &'static ExtractDef, u64)>,
+    ) {
+        let (files, ignored) = classify(dir, config).unwrap();
+        let read = files
+            .iter()
+            .map(|(p, def, _)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    def.name,
+                )
+            })
+            .collect();
+        (read, ignored, files)
+    }
+
     /// A file whose name holds an extract type's name elsewhere than at
     /// its start, or written otherwise, is recognised by its header row
     /// (with a title above, in GB18030 too); one whose header does not fit
@@ -1739,16 +1763,7 @@ mod tests {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         let config = Config::parse("", "test").unwrap();
-        let (files, ignored) = classify(dir.path(), &config).unwrap();
-        let mut found: Vec<(String, &str)> = files
-            .iter()
-            .map(|(p, def, _)| {
-                (
-                    p.file_name().unwrap().to_string_lossy().into_owned(),
-                    def.name,
-                )
-            })
-            .collect();
+        let (mut found, ignored, _) = classified(dir.path(), &config);
         found.sort();
         expected.sort();
         assert_eq!(found, expected);
@@ -1801,16 +1816,7 @@ mod tests {
             std::fs::write(dir.path().join(file), header(extract)).unwrap();
         }
         let config = Config::parse("", "test").unwrap();
-        let (files, ignored) = classify(dir.path(), &config).unwrap();
-        let mut found: Vec<(String, &str)> = files
-            .iter()
-            .map(|(p, def, _)| {
-                (
-                    p.file_name().unwrap().to_string_lossy().into_owned(),
-                    def.name,
-                )
-            })
-            .collect();
+        let (mut found, ignored, files) = classified(dir.path(), &config);
         found.sort();
         let mut expected: Vec<(String, &str)> =
             named.iter().map(|&(f, e)| (f.to_string(), e)).collect();
@@ -1839,16 +1845,7 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(file), header(extract)).unwrap();
         }
-        let (files, ignored) = classify(dir.path(), &config).unwrap();
-        let read: Vec<(String, &str)> = files
-            .iter()
-            .map(|(p, def, _)| {
-                (
-                    p.file_name().unwrap().to_string_lossy().into_owned(),
-                    def.name,
-                )
-            })
-            .collect();
+        let (read, ignored, files) = classified(dir.path(), &config);
         assert_eq!(
             read,
             [
@@ -1868,7 +1865,6 @@ mod tests {
         );
         // The title-named file left beside pension_… is noted; the
         // bureau's own lists are not.
-        let files: Vec<(PathBuf, &'static ExtractDef, u64)> = files;
         let notes = title_notes(&ignored, &files, &config);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
