@@ -359,11 +359,7 @@ fn title_notes(
                 // Not Excel's lock file, a hidden file or a backup copy,
                 // which are never read.
                 .filter(|n| !n.starts_with('.') && !n.starts_with("~$") && !is_backup(n))
-                .filter(|n| {
-                    let titled = titled_name(n);
-                    def.title_words.iter().any(|w| titled.contains(w))
-                        && !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
-                })
+                .filter(|n| title_names(&titled_name(n), def))
                 .map(|n| crate::report::mask::mask_label(n))
                 .collect();
             (!left.is_empty()).then(|| {
@@ -398,6 +394,14 @@ fn compact_name(text: &str) -> String {
         .collect()
 }
 
+/// Whether a file's name, as [`titled_name`] gives it, names `def` by its
+/// title ([`Naming::Title`]): a word of its title, and none of
+/// [`NOT_EXTRACT_WORDS`].
+fn title_names(titled: &str, def: &ExtractDef) -> bool {
+    def.title_words.iter().any(|w| titled.contains(w))
+        && !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
+}
+
 /// A file name as its title words are sought in it: in simplified
 /// characters (`醫保結算明細.csv`).
 fn titled_name(name: &str) -> String {
@@ -427,17 +431,13 @@ fn by_header(
     config: &Config,
     naming: Naming,
 ) -> Option<&'static ExtractDef> {
-    let compact = compact_name;
-    let named = compact(name);
+    let named = compact_name(name);
     let titled = titled_name(name);
     let matchers: Vec<(&'static ExtractDef, HeaderMatcher)> = extract::EXTRACTS
         .iter()
         .filter(|def| match naming {
-            Naming::Type => named.contains(&compact(def.name)),
-            Naming::Title => {
-                !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
-                    && def.title_words.iter().any(|w| titled.contains(w))
-            }
+            Naming::Type => named.contains(&compact_name(def.name)),
+            Naming::Title => title_names(&titled, def),
         })
         .map(|&def| (def, HeaderMatcher::new(def, &config.aliases(def.name))))
         .collect();
