@@ -427,8 +427,13 @@ fn run(command: Command) -> Result<(), HeduiError> {
             }
             let ignored = &summary.manifest.ignored;
             if !ignored.is_empty() {
-                // The first 20: a folder of scans would fill the screen.
-                let shown: Vec<&str> = ignored.iter().take(20).map(String::as_str).collect();
+                // The first 20, as the reports name them: a folder of scans would
+                // fill the screen.
+                let shown: Vec<&str> = ignored
+                    .iter()
+                    .take(hedui::report::view::NOTE_NAMES)
+                    .map(String::as_str)
+                    .collect();
                 let more = match ignored.len() - shown.len() {
                     0 => String::new(),
                     n => format!(" … +{n}"),

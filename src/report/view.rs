@@ -300,7 +300,7 @@ pub const NOTES_TITLE: &str = "运行提示";
 pub const SKIPPED: &str = "已跳过（缺少可选抽取）";
 /// The most names of files (or of one workbook's sheets) a note lists
 /// (unmasked); the rest are counted.
-const NOTE_NAMES: usize = 20;
+pub const NOTE_NAMES: usize = 20;
 
 /// What a reviewer should know of how the run went, one line each, as the
 /// reports show them under 运行提示: the manifest's problems of a completed
