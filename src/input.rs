@@ -378,11 +378,7 @@ fn title_notes(
 /// Whether a file's name names extract type `def`, by its canonical name
 /// or by its title (see [`Naming`]).
 fn names_type(name: &str, def: &ExtractDef) -> bool {
-    compact_name(name).contains(&compact_name(def.name))
-        || def
-            .title_words
-            .iter()
-            .any(|w| titled_name(name).contains(w))
+    compact_name(name).contains(&compact_name(def.name)) || def.titled_by(&titled_name(name))
 }
 
 /// A name's ASCII letters and digits, lower-case: `MedicalSettlement-11`
@@ -398,8 +394,7 @@ fn compact_name(text: &str) -> String {
 /// title ([`Naming::Title`]): a word of its title, and none of
 /// [`NOT_EXTRACT_WORDS`].
 fn title_names(titled: &str, def: &ExtractDef) -> bool {
-    def.title_words.iter().any(|w| titled.contains(w))
-        && !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
+    def.titled_by(titled) && !NOT_EXTRACT_WORDS.iter().any(|w| titled.contains(w))
 }
 
 /// A file name as its title words are sought in it: in simplified
@@ -892,6 +887,12 @@ fn load_file(
     // another sheet of the workbook carries the data, else their header
     // problems are the file's. With the section's index.
     let mut person_sheets: Vec<(usize, String, Vec<InputProblem>)> = Vec::new();
+    // Sheets whose header is another type's (see [`other_type`]) and not
+    // one this type can read: noted, not read, when another sheet carries
+    // this type's data, as a sheet the header test passes over is (a
+    // 失业登记 sheet in a pension workbook as a 不动产登记 one; helper-142),
+    // else their problems are the file's. With the section's index.
+    let mut other_sheets: Vec<(usize, OtherTypeSheet, Vec<InputProblem>)> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates =
@@ -919,6 +920,18 @@ fn load_file(
                             let mut own = Vec::new();
                             header_problems(&name, section, found_problems, &mut own);
                             person_sheets.push((chunk.section, sheet.clone(), own));
+                        }
+                        Some(sheet)
+                            if let Some(other) = other_type(&section.header, def, config) =>
+                        {
+                            let mut own = Vec::new();
+                            header_problems(&name, section, found_problems, &mut own);
+                            own.extend(other_type_hint(&name, section, def, config));
+                            let noted = OtherTypeSheet {
+                                sheet: sheet.clone(),
+                                extract: other.name.to_string(),
+                            };
+                            other_sheets.push((chunk.section, noted, own));
                         }
                         _ => {
                             header_problems(&name, section, found_problems, &mut problems);
@@ -1100,21 +1113,6 @@ fn load_file(
                     })
                 })
                 .collect();
-            // Each sheet counted once (helper-143).
-            for (sheets, what) in [
-                (
-                    account.sheets_without_header().len(),
-                    "sheets without a header row ignored",
-                ),
-                (
-                    account.other_type_sheets.len(),
-                    "sheets with another extract type's header not read",
-                ),
-            ] {
-                if sheets > 0 {
-                    tracing::warn!(file = %name, sheets, "{what}");
-                }
-            }
             account.hidden_sheets = raw.hidden_sheets;
             if raw.merged_cells_filled > 0 {
                 tracing::warn!(
@@ -1134,6 +1132,30 @@ fn load_file(
                 );
             }
             let mut ignored = Vec::new();
+            for (section, noted, own) in other_sheets {
+                if data_sheet {
+                    account.ignored_sheets.push(noted.sheet.clone());
+                    account.other_type_sheets.push(noted);
+                    ignored.push(section);
+                } else {
+                    problems.extend(own);
+                }
+            }
+            // Each sheet counted once (helper-143).
+            for (sheets, what) in [
+                (
+                    account.sheets_without_header().len(),
+                    "sheets without a header row ignored",
+                ),
+                (
+                    account.other_type_sheets.len(),
+                    "sheets with another extract type's header not read",
+                ),
+            ] {
+                if sheets > 0 {
+                    tracing::warn!(file = %name, sheets, "{what}");
+                }
+            }
             for (section, sheet, own) in person_sheets {
                 if data_sheet {
                     account.ignored_sheets.push(sheet);
@@ -1165,13 +1187,19 @@ fn load_file(
                 file: name.clone(),
                 message: e.to_string(),
             });
-            // A workbook holding only sheets of another type's header.
-            if let read::ReadError::NoHeader { heads, .. } = &e {
+            // A workbook holding only sheets of another type's header, or
+            // a text file holding another type's header.
+            if let read::ReadError::NoHeader { heads, sheets, .. } = &e {
+                let workbook = !sheets.is_empty();
                 for (sheet, rows) in heads {
                     if let Some(other) = rows.iter().find_map(|row| other_type(row, def, config)) {
-                        let where_ =
-                            format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet));
-                        problems.push(other_type_problem(&name, &where_, true, other, def));
+                        let where_ = match workbook {
+                            true => {
+                                format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet))
+                            }
+                            false => name.clone(),
+                        };
+                        problems.push(other_type_problem(&name, &where_, workbook, other, def));
                     }
                 }
             }
@@ -1795,6 +1823,8 @@ mod tests {
             ("2025年11月救助对象名册.csv", "roster"),
             ("学生资助与学籍数据.csv", "education"),
             ("醫保參保登記.csv", "medical_enrollment"),
+            // The title's words apart (helper-143).
+            ("县医保局参保登记表.csv", "medical_enrollment"),
             ("医保结算明细（11月）.csv", "medical_settlement"),
             ("不动产登记信息.csv", "property"),
             ("农村住房安全鉴定与危房改造台账.csv", "housing_safety"),

@@ -819,8 +819,12 @@ fn a_money_column_in_another_unit_is_an_input_error() {
 }
 
 /// A sheet of another extract type in a workbook (a 人社 workbook holding
-/// 失业登记 beside 养老金发放) is refused with what to do: each extract is
-/// read from files of its own type.
+/// 失业登记 beside 养老金发放) is not read, with what to do: each extract is
+/// read from files of its own type. Whether the file's type takes its
+/// header for a header of its own (an unemployment register's 姓名 and
+/// 身份证号 are a pension's too) or not (a property register's), it is
+/// the same: noted beside a sheet of the file's type, the run's end
+/// without one (helper-142).
 #[test]
 fn a_sheet_of_another_type_says_which_and_what_to_do() {
     let b = batch(|d| {
@@ -848,6 +852,34 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         wb.save(d.join("pension_202511.xlsx")).unwrap();
         std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
     });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.xlsx");
+    assert_eq!(counts(&i), (1, 1, 0, 0));
+    assert_eq!(
+        i["other_type_sheets"],
+        serde_json::json!([{"sheet": "失业登记", "extract": "unemployment"}])
+    );
+    let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
+    let note = "pension_202511.xlsx 中有 1 个工作表的表头是失业登记（unemployment）的，未读取";
+    assert!(stdout.contains(note), "{stdout}");
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    assert_eq!(v.code(), Some(0), "{}", v.stderr());
+    let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
+    assert!(said.contains("表头是失业登记（unemployment）的"), "{said}");
+    // The sheet alone: the run stops, saying whose header it is.
+    let b = batch(|d| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let other = wb.add_worksheet().set_name("失业登记").unwrap();
+        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
+        for (r, line) in text.lines().enumerate() {
+            for (c, v) in line.split(',').enumerate() {
+                other.write_string(r as u32, c as u16, v).unwrap();
+            }
+        }
+        wb.save(d.join("pension_202511.xlsx")).unwrap();
+        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    });
     let o = validate(b.path(), SAMPLE_CONFIG);
     assert_input_error(
         &o,
@@ -856,7 +888,6 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
             "pension_202511.xlsx 工作表 失业登记：表头是失业登记（unemployment）的，不是养老金发放（pension）的；若确是失业登记，请把该工作表另存为单独的 unemployment_… 文件",
         ],
     );
-    // The pension sheet, which fits, gets none.
     assert_eq!(o.stderr().matches("表头是").count(), 1, "{}", o.stderr());
     // A text file: renamed, if it is that.
     let b = batch(|d| {
@@ -939,12 +970,12 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
         !html.contains("pension_202511.xlsx 中有 1 个工作表未读取（无表头"),
         "counted twice"
     );
-    // `validate` names the sheet, masked as a sheet may be named after a
-    // person (房产 looks like one to the mask).
+    // `validate` names the sheet (masked as a sheet may be named after a
+    // person, but 房产 is a word, no name).
     let v = validate(b.path(), SAMPLE_CONFIG);
     assert_eq!(v.code(), Some(0), "{}", v.stderr());
     let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
-    assert!(!said.contains("sheets without header: 房*"), "{said}");
+    assert!(!said.contains("sheets without header: 房产"), "{said}");
     // A workbook of that sheet alone has no header of its type: the run
     // stops (exit 4) saying whose header it is (helper-142).
     let b = batch(|d| {
@@ -968,8 +999,22 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
         ],
     );
     assert!(
-        said.contains("未读取的工作表 房*：表头是不动产登记（property）的"),
+        said.contains("未读取的工作表 房产：表头是不动产登记（property）的"),
         "{said}"
+    );
+    // A text file holding that header alone: the same, for a file
+    // (helper-144).
+    let b = batch(|d| {
+        let text = std::fs::read(d.join("property_202511.csv")).unwrap();
+        std::fs::write(d.join("pension_202511.csv"), text).unwrap();
+    });
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &v,
+        &[
+            "pension_202511.csv",
+            "pension_202511.csv：表头是不动产登记（property）的，不是养老金发放（pension）的；若确是不动产登记，请把文件改名为 property_…",
+        ],
     );
 }
 

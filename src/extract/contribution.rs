@@ -14,7 +14,7 @@ const EMPLOYER_TYPE: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "contribution",
     label: "社会保险缴费记录",
-    title_words: &["社会保险缴费", "社会保险费", "社保缴费"],
+    title_words: &["社会保险…缴费", "社会保险费", "社保…缴费"],
     fields: &[
         FieldDef::new("name", "姓名", Name).aliases(NAME_ALIASES),
         FieldDef::new("id_number", "身份证号", Id).aliases(ID_ALIASES),

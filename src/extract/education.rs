@@ -36,7 +36,7 @@ const HARDSHIP: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "education",
     label: "学生资助与学籍",
-    title_words: &["学生资助", "学籍"],
+    title_words: &["学生…资助", "学籍"],
     fields: &[
         FieldDef::new("name", "学生姓名", Name).aliases(NAME_ALIASES),
         FieldDef::new("id_number", "学生身份证号", Id).aliases(STUDENT_ID_ALIASES),

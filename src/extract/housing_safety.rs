@@ -19,7 +19,7 @@ pub(crate) const RENOVATION: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "housing_safety",
     label: "农村住房安全鉴定台账",
-    title_words: &["住房安全鉴定", "住房安全性鉴定", "危房改造"],
+    title_words: &["住房安全…鉴定", "危房…改造"],
     fields: &[
         FieldDef::new("name", "户主姓名", Name).aliases(&["姓名"]),
         FieldDef::new("id_number", "户主身份证号", Id).aliases(HEAD_ROW_ID_ALIASES),

@@ -58,7 +58,7 @@ const YES_NO: &[(&str, &[&str])] = &[("是", &["Y", "1", "TRUE"]), ("否", &["N"
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "medical_enrollment",
     label: "医保参保登记",
-    title_words: &["医保参保", "医疗保险参保"],
+    title_words: &["医保…参保", "医疗保险…参保"],
     fields: &[
         FieldDef::new("name", "姓名", Name).aliases(NAME_ALIASES),
         FieldDef::new("id_number", "身份证号", Id).aliases(ID_ALIASES),

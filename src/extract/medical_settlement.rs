@@ -15,7 +15,7 @@ const VISIT: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "medical_settlement",
     label: "医保结算明细",
-    title_words: &["医保结算", "医疗保险结算"],
+    title_words: &["医保…结算", "医疗保险…结算"],
     fields: &[
         FieldDef::new("settlement_id", "结算编号", Code)
             .aliases(&["结算流水号", "结算ID"])

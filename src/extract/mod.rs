@@ -180,7 +180,10 @@ pub struct ExtractDef {
     /// The words of the type's Chinese title (spec/extracts.md) that name
     /// it in a file's name as its canonical name does (`医保结算明细.csv`,
     /// `2025年11月危房改造台账.xlsx`): no word that another kind of file
-    /// would carry (`名册`, `发放`), since a header alone is no proof.
+    /// would carry (`名册`, `发放`), since a header alone is no proof. A
+    /// `…` in a word stands for anything between its parts, in order
+    /// (`医保…参保` names `县医保局参保登记表.csv`): see
+    /// [`ExtractDef::titled_by`].
     pub title_words: &'static [&'static str],
     pub fields: &'static [FieldDef],
     /// Field names forming the record key (spec/extracts.md).
@@ -191,6 +194,21 @@ pub struct ExtractDef {
 }
 
 impl ExtractDef {
+    /// Whether `text` (a file's name in simplified characters) holds a
+    /// word of the type's title ([`ExtractDef::title_words`]): each of its
+    /// parts, in order, anything between them.
+    pub fn titled_by(&self, text: &str) -> bool {
+        self.title_words.iter().any(|word| {
+            let mut rest = text;
+            word.split('…').all(|part| match rest.find(part) {
+                Some(at) => {
+                    rest = &rest[at + part.len()..];
+                    true
+                }
+                None => false,
+            })
+        })
+    }
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.field == name)
     }
@@ -312,6 +330,45 @@ pub(crate) const MEMBER_ID_ALIASES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A title's words are found with other words between them (a
+    /// bureau's name, a year), in order only, and each type's alone where
+    /// its title is.
+    #[test]
+    fn a_title_word_may_have_words_between_its_parts() {
+        let titled = |text: &str| -> Vec<&str> {
+            EXTRACTS
+                .iter()
+                .filter(|d| d.titled_by(text))
+                .map(|d| d.name)
+                .collect()
+        };
+        for (text, want) in [
+            ("县医保局参保登记表", "medical_enrollment"),
+            ("医保参保", "medical_enrollment"),
+            ("2025年医疗保险基金结算明细", "medical_settlement"),
+            ("失业人员登记台账", "unemployment"),
+            ("住房安全性鉴定", "housing_safety"),
+            ("危房改造户名单", "housing_safety"),
+            ("学生资助与学籍", "education"),
+            ("城关镇救助对象花名册", "roster"),
+            ("社保中心缴费明细", "contribution"),
+            ("不动产权属登记", "property"),
+            ("养老金待遇发放", "pension"),
+        ] {
+            assert_eq!(titled(text), [want], "{text}");
+        }
+        for text in [
+            "参保医保",
+            "结算医保",
+            "登记失业",
+            "名册救助对象",
+            "医保",
+            "低保名册",
+        ] {
+            assert!(titled(text).is_empty(), "{text}");
+        }
+    }
 
     /// An ID column named for whose number it is (`监护人身份证号`,
     /// `户主身份证号`, `成员身份证号`, `权利人证件号`) is recognised under every spelling

@@ -5,7 +5,7 @@ use super::{FieldDef, FieldType::*, ID_ALIASES, NAME_ALIASES};
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "pension",
     label: "养老金发放",
-    title_words: &["养老金发放", "养老金待遇"],
+    title_words: &["养老金…发放", "养老金…待遇"],
     fields: &[
         FieldDef::new("name", "姓名", Name).aliases(NAME_ALIASES),
         FieldDef::new("id_number", "身份证号", Id).aliases(ID_ALIASES),

@@ -16,7 +16,7 @@ const STATE: &[(&str, &[&str])] = &[("现势", &["现状", "有效"]), ("注销"
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "property",
     label: "不动产登记",
-    title_words: &["不动产登记"],
+    title_words: &["不动产…登记"],
     fields: &[
         FieldDef::new("name", "权利人姓名", Name).aliases(&["权利人", "姓名"]),
         FieldDef::new("id_number", "权利人证件号", Id).aliases(&[

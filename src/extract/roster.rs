@@ -57,7 +57,7 @@ const DISABILITY: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "roster",
     label: "救助对象名册",
-    title_words: &["救助对象名册"],
+    title_words: &["救助对象…名册"],
     fields: &[
         FieldDef::new("household_id", "户编号", Text)
             .aliases(&["家庭编号", "户号"])

@@ -11,7 +11,7 @@ pub(crate) const STATUS: &[(&str, &[&str])] = &[
 pub static DEF: super::ExtractDef = super::ExtractDef {
     name: "unemployment",
     label: "失业登记",
-    title_words: &["失业登记", "失业人员登记"],
+    title_words: &["失业…登记"],
     fields: &[
         FieldDef::new("name", "姓名", Name).aliases(NAME_ALIASES),
         FieldDef::new("id_number", "身份证号", Id).aliases(ID_ALIASES),

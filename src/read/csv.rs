@@ -147,6 +147,7 @@ pub(super) fn read_delimited(
     // The cut character is the last one of the text, so it is in the last
     // record.
     let cut_off = last_record_row.filter(|_| truncated);
+    let head = scanner.take_head();
     match scanner.finish_cut(cut_off) {
         Some(section) => Ok(RawTable {
             format,
@@ -163,7 +164,7 @@ pub(super) fn read_delimited(
             file: file.to_owned(),
             rows: HEADER_SEARCH_ROWS,
             sheets: Vec::new(),
-            heads: Vec::new(),
+            heads: vec![(String::new(), head)],
         }),
     }
 }

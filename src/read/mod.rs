@@ -225,8 +225,9 @@ pub enum ReadError {
         rows: usize,
         /// For a workbook: the sheets searched.
         sheets: Vec<String>,
-        /// For a workbook: its worksheets' first rows (see
-        /// [`RawTable::unheaded_sheets`]), not in the message.
+        /// The first rows that hold a value, not in the message: for a
+        /// workbook, each worksheet's (see [`RawTable::unheaded_sheets`]);
+        /// for a text file, the file's, under an empty sheet name.
         heads: Vec<(String, Vec<Vec<Cell>>)>,
     },
     #[error(

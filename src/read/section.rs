@@ -101,6 +101,10 @@ pub(super) struct SectionScanner<'a> {
     /// The rows above the header that could be data rows of a header below
     /// them (see [`is_data_above`]), until the header is found.
     data_above: Vec<(u32, Vec<Cell>)>,
+    /// The non-blank rows pushed before a header was found (at most
+    /// [`HEADER_SEARCH_ROWS`]): what a file without a header began with,
+    /// for [`SectionScanner::take_head`].
+    head: Vec<Vec<Cell>>,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -119,6 +123,7 @@ impl<'a> SectionScanner<'a> {
             layout: None,
             last_above: None,
             data_above: Vec::new(),
+            head: Vec::new(),
         }
     }
 
@@ -146,6 +151,7 @@ impl<'a> SectionScanner<'a> {
             layout: None,
             last_above: None,
             data_above: Vec::new(),
+            head: Vec::new(),
         }
     }
 
@@ -207,6 +213,7 @@ impl<'a> SectionScanner<'a> {
         if fields.len() > 1 {
             self.data_above.push((row, fields.clone()));
         }
+        self.head.push(fields.clone());
         self.last_above = Some((row, fields.clone()));
         self.non_blank_above_header += 1;
         if self.non_blank_above_header >= HEADER_SEARCH_ROWS {
@@ -301,6 +308,16 @@ impl<'a> SectionScanner<'a> {
             cut_off,
         });
         self.announced = true;
+    }
+
+    /// The non-blank rows pushed while no header was found (none once
+    /// one is): what a file without a header holds at its top, for the
+    /// message that names the type whose header it has.
+    pub(super) fn take_head(&mut self) -> Vec<Vec<Cell>> {
+        match self.section {
+            Some(_) => Vec::new(),
+            None => std::mem::take(&mut self.head),
+        }
     }
 
     /// The section, or `None` when no header was found. With a sink, its

@@ -260,6 +260,20 @@ const LABEL_WORDS: &[&str] = &[
     "个人",
     "夫妇",
     "关于",
+    "住院",
+    "门诊",
+    "病历",
+    "诊断",
+    "承诺书",
+    "复印件",
+    "照片",
+    "档案",
+    "房产",
+    "车辆",
+    "收入",
+    "财产",
+    "安居",
+    "工程",
     "户",
     "和",
     "的",
@@ -272,6 +286,11 @@ const LABEL_WORDS: &[&str] = &[
 /// piece that is still no name split at the one-character words last (so
 /// that `低保户王和平` keeps `王和平` whole: `王*平`).
 fn mask_han_run(run: &str) -> String {
+    // Words alone are no name, though one may read as a name whole (房产,
+    // 安居工程: 房 and 安 are surnames).
+    if made_of_words(run, LABEL_WORDS) {
+        return run.to_owned();
+    }
     let long: Vec<&str> = LABEL_WORDS
         .iter()
         .copied()
@@ -283,6 +302,25 @@ fn mask_han_run(run: &str) -> String {
         .filter(|w| w.chars().count() == 1)
         .collect();
     mask_pieces(run, &[&long, &short])
+}
+
+/// Whether `text` is one or more of `words` one after another, nothing
+/// else.
+fn made_of_words(text: &str, words: &[&str]) -> bool {
+    // ends[i]: whether text[..i] is made of words (i a char boundary).
+    let mut ends = vec![false; text.len() + 1];
+    ends[0] = true;
+    for at in 0..text.len() {
+        if !ends[at] || !text.is_char_boundary(at) {
+            continue;
+        }
+        for w in words {
+            if text[at..].starts_with(w) {
+                ends[at + w.len()] = true;
+            }
+        }
+    }
+    !text.is_empty() && ends[text.len()]
 }
 
 /// [`mask_han_run`]'s steps: `text` judged whole, else split at the
@@ -1045,6 +1083,8 @@ mod tests {
             ("孙和平和王芳", "孙*平和王*"),
             ("李娜和王和平", "李*和王*平"),
             ("李和平的表", "李*平的表"),
+            ("张三明住院.pdf", "张*明住院.pdf"),
+            ("张三明承诺书", "张*明承诺书"),
         ] {
             assert_eq!(mask_label(label), masked, "{label}");
         }
@@ -1055,6 +1095,10 @@ mod tests {
             "低保户信息核对.xlsx",
             "不动产登记信息查询结果.xlsx",
             "说明.txt",
+            // Words that read as a name whole (helper-143).
+            "房产",
+            "安居工程",
+            "房产和车辆",
         ] {
             assert_eq!(mask_label(kept), kept);
         }
