@@ -328,7 +328,17 @@ enum Naming {
 /// Words that mark a file as the bureau's own work on a list, not a
 /// department's extract, whatever title it carries (`低保户养老金发放核对表`,
 /// `已退出救助对象名册`, `低保金养老金发放表`; helper-142).
-const NOT_EXTRACT_WORDS: &[&str] = &["核对", "核查", "退出", "低保金", "备份", "副本", "草稿"];
+const NOT_EXTRACT_WORDS: &[&str] = &[
+    "核对",
+    "核查",
+    "退出",
+    "停保",
+    "低保金",
+    "供养金",
+    "备份",
+    "副本",
+    "草稿",
+];
 
 /// A note for each extract type some of whose files are named by its
 /// Chinese title but were not read, since a file is named by the type
@@ -622,15 +632,43 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
                 .filter(|n| names_type(n, def))
                 .map(|n| crate::report::mask::mask_label(n))
                 .collect();
-            let hint = if near.is_empty() {
+            // Sheets of other files whose header is this type's (a
+            // 失业登记 sheet in a pension workbook), noted and not read.
+            let sheets: Vec<String> = inputs
+                .accounts
+                .iter()
+                .flat_map(|a| {
+                    a.other_type_sheets
+                        .iter()
+                        .filter(|o| o.extract == def.name)
+                        .map(|o| {
+                            format!(
+                                "{} 工作表 {}",
+                                crate::report::mask::mask_label(&a.file),
+                                crate::read::sheet_for_message(&o.sheet)
+                            )
+                        })
+                })
+                .collect();
+            let sheet_hint = if sheets.is_empty() {
                 String::new()
+            } else {
+                format!(
+                    "；表头是它而未读取的工作表：{list}；若确是{label}，请把该工作表另存为单独的 {x}_… 文件                      / sheets with its header, not read: {list}: if that is the extract, save the sheet as a file of its own named {x}_…",
+                    list = sheets.join("、"),
+                    label = def.label,
+                    x = def.name
+                )
+            };
+            let hint = if near.is_empty() {
+                sheet_hint
             } else {
                 format!(
                     "；名称像它而未读取的文件：{list}（表头不符，或名称含核对、核查、退出、低保金等表明是本局自用表的字）；若其中有该抽取，请把它们改名为 {x}_… \
                      / files named like it, not read: {list} (a header that does not fit, or a name saying it is the bureau's own work): name those that are {x}_…",
                     list = near.join("、"),
                     x = def.name
-                )
+                ) + &sheet_hint
             };
             inputs.problems.push(InputProblem {
                 file: format!("{}_*", def.name),
@@ -893,6 +931,12 @@ fn load_file(
     // 失业登记 sheet in a pension workbook as a 不动产登记 one; helper-142),
     // else their problems are the file's. With the section's index.
     let mut other_sheets: Vec<(usize, OtherTypeSheet, Vec<InputProblem>)> = Vec::new();
+    // Whether a data row of the file's own type was read (a sheet of its
+    // header alone, a template, carries none), and the unusable sections
+    // with a header of the file's own type further down (a second table
+    // in the sheet): such a section is the file's problem, never noted.
+    let mut own_rows = false;
+    let mut own_below: Vec<usize> = Vec::new();
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates =
@@ -1010,6 +1054,7 @@ fn load_file(
                     account.unknown_columns.push(col);
                 }
             }
+            own_rows |= !chunk_rows.is_empty();
             account.rows_read += (chunk_rows.len() + skipped.len()) as u64;
             account.rows_skipped += skipped.len() as u64;
             for s in &skipped {
@@ -1053,6 +1098,12 @@ fn load_file(
                 spill_error = Some(e);
             }
         };
+        if maps[section_idx].is_none()
+            && !own_below.contains(&section_idx)
+            && switches.iter().any(|(_, c)| matcher.map_header(c).is_ok())
+        {
+            own_below.push(section_idx);
+        }
         for (at, cells) in switches {
             let Some(map) = &maps[section_idx] else {
                 return;
@@ -1097,10 +1148,6 @@ fn load_file(
             // sheet's rows are: say so (the manifest and `validate` name the
             // sheets; a log line does not, a sheet may be named after a
             // person).
-            if !raw.hidden_sheets.is_empty() {
-                let sheets = raw.hidden_sheets.len();
-                tracing::warn!(file = %name, sheets, "hidden sheets read as data");
-            }
             account.ignored_sheets = raw.ignored_sheets;
             account.other_type_sheets = raw
                 .unheaded_sheets
@@ -1133,13 +1180,19 @@ fn load_file(
             }
             let mut ignored = Vec::new();
             for (section, noted, own) in other_sheets {
-                if data_sheet {
+                if own_rows && !own_below.contains(&section) {
                     account.ignored_sheets.push(noted.sheet.clone());
+                    // Not read, though hidden (helper-145).
+                    account.hidden_sheets.retain(|h| h != &noted.sheet);
                     account.other_type_sheets.push(noted);
                     ignored.push(section);
                 } else {
                     problems.extend(own);
                 }
+            }
+            if !account.hidden_sheets.is_empty() {
+                let sheets = account.hidden_sheets.len();
+                tracing::warn!(file = %name, sheets, "hidden sheets read as data");
             }
             // Each sheet counted once (helper-143).
             for (sheets, what) in [
@@ -1841,6 +1894,11 @@ mod tests {
             ("2025年11月低保金发放表.csv", "pension"),
             ("养老金发放_核对.csv", "roster"),
             ("养老金发放（名单）.csv", "roster"),
+            // The bureau's own lists, whose names hold a title's words
+            // apart (helper-145).
+            ("救助对象停保人员名册（2025年）.csv", "roster"),
+            ("领取养老金人员特困供养金发放表.csv", "pension"),
+            ("低保户危房未改造户名单（乡镇上报）.csv", "housing_safety"),
         ];
         for (file, extract) in unread {
             std::fs::write(dir.path().join(file), header(extract)).unwrap();

@@ -889,6 +889,113 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         ],
     );
     assert_eq!(o.stderr().matches("表头是").count(), 1, "{}", o.stderr());
+    // Beside a sheet of the pension header alone (a template), or a sheet
+    // whose second table is a pension's, the run stops as before: no
+    // pension row would be read, or the second table's would be lost
+    // (helper-145).
+    let pension_head = vec![vec!["姓名", "身份证号", "发放月份", "发放金额（元）"]];
+    let stacked = |d: &Path| {
+        let mut rows: Vec<Vec<String>> = std::fs::read_to_string(d.join("unemployment_202511.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        rows.push(Vec::new());
+        rows.push(pension_head[0].iter().map(|c| c.to_string()).collect());
+        rows.push(
+            ["刘强", "341122196805207712", "202510", "1800"]
+                .map(str::to_string)
+                .to_vec(),
+        );
+        rows
+    };
+    for second in ["template", "stacked"] {
+        let b = batch(|d| {
+            let unemployment: Vec<Vec<String>> = match second {
+                "stacked" => stacked(d),
+                _ => std::fs::read_to_string(d.join("unemployment_202511.csv"))
+                    .unwrap()
+                    .lines()
+                    .map(|l| l.split(',').map(str::to_string).collect())
+                    .collect(),
+            };
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
+            for (c, v) in pension_head[0].iter().enumerate() {
+                pension.write_string(0, c as u16, *v).unwrap();
+            }
+            if second == "stacked" {
+                for (c, v) in ["刘强", "341122196805207712", "202509", "1800"]
+                    .iter()
+                    .enumerate()
+                {
+                    pension.write_string(1, c as u16, *v).unwrap();
+                }
+            }
+            let other = wb.add_worksheet().set_name("9月").unwrap();
+            for (r, row) in unemployment.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    other.write_string(r as u32, c as u16, v).unwrap();
+                }
+            }
+            wb.save(d.join("pension_202511.xlsx")).unwrap();
+            std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        });
+        let o = validate(b.path(), SAMPLE_CONFIG);
+        assert_input_error(
+            &o,
+            &["pension_202511.xlsx 工作表 9月：表头是失业登记（unemployment）的"],
+        );
+    }
+    // A hidden sheet of another type is not among the hidden sheets read;
+    // and when the other type's own file is missing, its error names the
+    // sheet (helper-145).
+    let b = batch(|d| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
+        for (r, row) in [
+            ["姓名", "身份证号", "发放月份", "发放金额（元）"],
+            ["刘强", "341122196805207712", "202510", "1800"],
+        ]
+        .iter()
+        .enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                pension.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        let other = wb.add_worksheet().set_name("失业登记").unwrap();
+        other.set_hidden(true);
+        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
+        for (r, line) in text.lines().enumerate() {
+            for (c, v) in line.split(',').enumerate() {
+                other.write_string(r as u32, c as u16, v).unwrap();
+            }
+        }
+        wb.save(d.join("pension_202511.xlsx")).unwrap();
+        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.xlsx");
+    assert_eq!(
+        i["other_type_sheets"],
+        serde_json::json!([{"sheet": "失业登记", "extract": "unemployment"}])
+    );
+    assert!(
+        i["hidden_sheets"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        i["hidden_sheets"]
+    );
+    std::fs::remove_file(b.path().join("unemployment_202511.csv")).unwrap();
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少抽取文件：失业登记（unemployment）",
+            "表头是它而未读取的工作表：pension_202511.xlsx 工作表 失业登记；若确是失业登记，请把该工作表另存为单独的 unemployment_… 文件",
+        ],
+    );
     // A text file: renamed, if it is that.
     let b = batch(|d| {
         let text = std::fs::read(d.join("unemployment_202511.csv")).unwrap();

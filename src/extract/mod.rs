@@ -170,6 +170,17 @@ impl FieldDef {
     }
 }
 
+/// The most characters that may stand between two parts of a title word
+/// ([`ExtractDef::title_words`]): a bureau's or a fund's name
+/// (`医保局参保`, `医疗保险基金结算`, `失业人员登记`), not a phrase.
+const TITLE_GAP: usize = 2;
+
+/// Characters that, between two parts of a title word, say the file is
+/// about what the title is not (`危房未改造`, `医保未参保`, `停保`, `已退出`).
+const TITLE_GAP_NOT: &[char] = &[
+    '未', '不', '非', '无', '停', '已', '退', '拒', '缓', '撤', '减', '漏',
+];
+
 /// One extract type.
 #[derive(Debug)]
 pub struct ExtractDef {
@@ -196,16 +207,30 @@ pub struct ExtractDef {
 impl ExtractDef {
     /// Whether `text` (a file's name in simplified characters) holds a
     /// word of the type's title ([`ExtractDef::title_words`]): each of its
-    /// parts, in order, anything between them.
+    /// parts, in order, with at most [`TITLE_GAP`] characters between two,
+    /// none of them one that turns the title round ([`TITLE_GAP_NOT`]:
+    /// `危房未改造户名单` is the bureau's list; helper-145).
     pub fn titled_by(&self, text: &str) -> bool {
         self.title_words.iter().any(|word| {
-            let mut rest = text;
-            word.split('…').all(|part| match rest.find(part) {
-                Some(at) => {
-                    rest = &rest[at + part.len()..];
-                    true
-                }
-                None => false,
+            let mut parts = word.split('…');
+            let first = parts.next().unwrap_or_default();
+            text.match_indices(first).any(|(at, _)| {
+                let mut rest = &text[at + first.len()..];
+                parts.clone().all(|part| {
+                    // The part's place, at most TITLE_GAP characters on.
+                    let found = rest
+                        .char_indices()
+                        .take(TITLE_GAP + 1)
+                        .map(|(i, _)| i)
+                        .find(|&i| rest[i..].starts_with(part));
+                    match found {
+                        Some(i) if !rest[..i].contains(TITLE_GAP_NOT) => {
+                            rest = &rest[i + part.len()..];
+                            true
+                        }
+                        _ => false,
+                    }
+                })
             })
         })
     }
@@ -365,6 +390,13 @@ mod tests {
             "名册救助对象",
             "医保",
             "低保名册",
+            // The bureau's own lists (helper-145).
+            "救助对象停保人员名册",
+            "领取养老金人员特困供养金发放表",
+            "低保户危房未改造户名单",
+            "医保未参保人员",
+            // A phrase between the parts.
+            "医保报销与城乡居民参保",
         ] {
             assert!(titled(text).is_empty(), "{text}");
         }
