@@ -333,6 +333,14 @@ const NOT_EXTRACT_WORDS: &[&str] = &[
     "核查",
     "退出",
     "停保",
+    "停发",
+    "死亡",
+    "注销",
+    "取消",
+    "终止",
+    "清退",
+    "剔除",
+    "异议",
     "低保金",
     "供养金",
     "备份",
@@ -388,7 +396,7 @@ fn title_notes(
 /// Whether a file's name names extract type `def`, by its canonical name
 /// or by its title (see [`Naming`]).
 fn names_type(name: &str, def: &ExtractDef) -> bool {
-    compact_name(name).contains(&compact_name(def.name)) || def.titled_by(&titled_name(name))
+    compact_name(name).contains(&compact_name(def.name)) || def.titled_loosely(&titled_name(name))
 }
 
 /// A name's ASCII letters and digits, lower-case: `MedicalSettlement-11`
@@ -654,7 +662,8 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
                 String::new()
             } else {
                 format!(
-                    "；表头是它而未读取的工作表：{list}；若确是{label}，请把该工作表另存为单独的 {x}_… 文件                      / sheets with its header, not read: {list}: if that is the extract, save the sheet as a file of its own named {x}_…",
+                    "；表头是它而未读取的工作表：{list}；若确是{label}，请把该工作表另存为单独的 {x}_… 文件 \
+                     / sheets with its header, not read: {list}: if that is the extract, save the sheet as a file of its own named {x}_…",
                     list = sheets.join("、"),
                     label = def.label,
                     x = def.name
@@ -1899,6 +1908,8 @@ mod tests {
             ("救助对象停保人员名册（2025年）.csv", "roster"),
             ("领取养老金人员特困供养金发放表.csv", "pension"),
             ("低保户危房未改造户名单（乡镇上报）.csv", "housing_safety"),
+            ("救助对象死亡名册.csv", "roster"),
+            ("2025年养老金停发名单.csv", "pension"),
         ];
         for (file, extract) in unread {
             std::fs::write(dir.path().join(file), header(extract)).unwrap();

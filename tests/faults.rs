@@ -893,7 +893,7 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     // whose second table is a pension's, the run stops as before: no
     // pension row would be read, or the second table's would be lost
     // (helper-145).
-    let pension_head = vec![vec!["姓名", "身份证号", "发放月份", "发放金额（元）"]];
+    let pension_head = ["姓名", "身份证号", "发放月份", "发放金额（元）"];
     let stacked = |d: &Path| {
         let mut rows: Vec<Vec<String>> = std::fs::read_to_string(d.join("unemployment_202511.csv"))
             .unwrap()
@@ -901,7 +901,7 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
             .map(|l| l.split(',').map(str::to_string).collect())
             .collect();
         rows.push(Vec::new());
-        rows.push(pension_head[0].iter().map(|c| c.to_string()).collect());
+        rows.push(pension_head.iter().map(|c| c.to_string()).collect());
         rows.push(
             ["刘强", "341122196805207712", "202510", "1800"]
                 .map(str::to_string)
@@ -921,7 +921,7 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
             };
             let mut wb = rust_xlsxwriter::Workbook::new();
             let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
-            for (c, v) in pension_head[0].iter().enumerate() {
+            for (c, v) in pension_head.iter().enumerate() {
                 pension.write_string(0, c as u16, *v).unwrap();
             }
             if second == "stacked" {
@@ -993,7 +993,7 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         &o,
         &[
             "缺少抽取文件：失业登记（unemployment）",
-            "表头是它而未读取的工作表：pension_202511.xlsx 工作表 失业登记；若确是失业登记，请把该工作表另存为单独的 unemployment_… 文件",
+            "表头是它而未读取的工作表：pension_202511.xlsx 工作表 失业登记；若确是失业登记，请把该工作表另存为单独的 unemployment_… 文件 / sheets with its header",
         ],
     );
     // A text file: renamed, if it is that.
@@ -1141,6 +1141,20 @@ fn a_missing_extract_names_the_files_named_like_it() {
             "缺少抽取文件：医保结算明细（medical_settlement）",
             "名称像它而未读取的文件：医保结算明细（供民政核对）.csv（表头不符，或名称含核对",
             "请把它们改名为 medical_settlement_…",
+        ],
+    );
+    // A name with the title's words further apart than a reading allows
+    // is named too (helper-146).
+    let b = batch(|d| {
+        let from = d.join("medical_settlement_202511.csv");
+        std::fs::rename(&from, d.join("2025年11月医保住院费用结算明细.csv")).unwrap();
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "缺少抽取文件：医保结算明细（medical_settlement）",
+            "名称像它而未读取的文件：2025年11月医保住院费用结算明细.csv",
         ],
     );
     // Files named by the title alone are read, every one (a file per

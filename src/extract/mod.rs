@@ -211,20 +211,35 @@ impl ExtractDef {
     /// none of them one that turns the title round ([`TITLE_GAP_NOT`]:
     /// `危房未改造户名单` is the bureau's list; helper-145).
     pub fn titled_by(&self, text: &str) -> bool {
+        self.title_match(text, Some(TITLE_GAP))
+    }
+
+    /// Whether `text` holds a title word's parts in order, anything
+    /// between them: a name like the type's, for the hint of a missing
+    /// extract's error (`2025年11月医保住院费用结算明细.csv`; helper-146),
+    /// no reason to read the file.
+    pub fn titled_loosely(&self, text: &str) -> bool {
+        self.title_match(text, None)
+    }
+
+    /// [`ExtractDef::titled_by`] with at most `gap` characters between
+    /// two parts, or [`ExtractDef::titled_loosely`] with none (any gap,
+    /// any characters in it).
+    fn title_match(&self, text: &str, gap: Option<usize>) -> bool {
         self.title_words.iter().any(|word| {
             let mut parts = word.split('…');
             let first = parts.next().unwrap_or_default();
             text.match_indices(first).any(|(at, _)| {
                 let mut rest = &text[at + first.len()..];
                 parts.clone().all(|part| {
-                    // The part's place, at most TITLE_GAP characters on.
+                    // The part's place, at most `gap` characters on.
                     let found = rest
                         .char_indices()
-                        .take(TITLE_GAP + 1)
+                        .take(gap.map_or(usize::MAX, |g| g + 1))
                         .map(|(i, _)| i)
                         .find(|&i| rest[i..].starts_with(part));
                     match found {
-                        Some(i) if !rest[..i].contains(TITLE_GAP_NOT) => {
+                        Some(i) if gap.is_none() || !rest[..i].contains(TITLE_GAP_NOT) => {
                             rest = &rest[i + part.len()..];
                             true
                         }
@@ -400,6 +415,11 @@ mod tests {
         ] {
             assert!(titled(text).is_empty(), "{text}");
         }
+        // Loosely, for a hint: any gap (helper-146).
+        let settlement = by_name("medical_settlement").unwrap();
+        assert!(settlement.titled_loosely("2025年11月医保住院费用结算明细"));
+        assert!(!settlement.titled_by("2025年11月医保住院费用结算明细"));
+        assert!(!settlement.titled_loosely("结算医保"));
     }
 
     /// An ID column named for whose number it is (`监护人身份证号`,
