@@ -818,6 +818,45 @@ fn a_money_column_in_another_unit_is_an_input_error() {
     }
 }
 
+/// The pension sheet of the workbooks below: its header and one row.
+const PENSION_SHEET: [&[&str]; 2] = [
+    &["姓名", "身份证号", "发放月份", "发放金额（元）"],
+    &["刘强", "341122196805207712", "202510", "1800"],
+];
+
+/// Rows of cells from text.
+fn cells(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// A CSV file of the batch `d` as rows of cells.
+fn csv_rows(d: &Path, file: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(d.join(file))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// `pension_202511.xlsx` in place of the batch's pension CSV: each of
+/// `sheets` (name, rows, hidden) in order.
+fn pension_workbook(d: &Path, sheets: &[(&str, Vec<Vec<String>>, bool)]) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows, hidden) in sheets {
+        let sheet = wb.add_worksheet().set_name(*name).unwrap();
+        sheet.set_hidden(*hidden);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, v).unwrap();
+            }
+        }
+    }
+    wb.save(d.join("pension_202511.xlsx")).unwrap();
+    std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+}
+
 /// A sheet of another extract type in a workbook (a 人社 workbook holding
 /// 失业登记 beside 养老金发放) is not read, with what to do: each extract is
 /// read from files of its own type. Whether the file's type takes its
@@ -828,29 +867,14 @@ fn a_money_column_in_another_unit_is_an_input_error() {
 #[test]
 fn a_sheet_of_another_type_says_which_and_what_to_do() {
     let b = batch(|d| {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
-        for (c, v) in ["姓名", "身份证号", "发放月份", "发放金额（元）"]
-            .iter()
-            .enumerate()
-        {
-            pension.write_string(0, c as u16, *v).unwrap();
-        }
-        for (c, v) in ["刘强", "341122196805207712", "202510", "1800"]
-            .iter()
-            .enumerate()
-        {
-            pension.write_string(1, c as u16, *v).unwrap();
-        }
-        let other = wb.add_worksheet().set_name("失业登记").unwrap();
-        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
-        for (r, line) in text.lines().enumerate() {
-            for (c, v) in line.split(',').enumerate() {
-                other.write_string(r as u32, c as u16, v).unwrap();
-            }
-        }
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        let other = csv_rows(d, "unemployment_202511.csv");
+        pension_workbook(
+            d,
+            &[
+                ("养老金发放", cells(&PENSION_SHEET), false),
+                ("失业登记", other, false),
+            ],
+        );
     });
     let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
@@ -869,16 +893,8 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     assert!(said.contains("表头是失业登记（unemployment）的"), "{said}");
     // The sheet alone: the run stops, saying whose header it is.
     let b = batch(|d| {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let other = wb.add_worksheet().set_name("失业登记").unwrap();
-        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
-        for (r, line) in text.lines().enumerate() {
-            for (c, v) in line.split(',').enumerate() {
-                other.write_string(r as u32, c as u16, v).unwrap();
-            }
-        }
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        let other = csv_rows(d, "unemployment_202511.csv");
+        pension_workbook(d, &[("失业登记", other, false)]);
     });
     let o = validate(b.path(), SAMPLE_CONFIG);
     assert_input_error(
@@ -893,53 +909,22 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     // whose second table is a pension's, the run stops as before: no
     // pension row would be read, or the second table's would be lost
     // (helper-145).
-    let pension_head = ["姓名", "身份证号", "发放月份", "发放金额（元）"];
     let stacked = |d: &Path| {
-        let mut rows: Vec<Vec<String>> = std::fs::read_to_string(d.join("unemployment_202511.csv"))
-            .unwrap()
-            .lines()
-            .map(|l| l.split(',').map(str::to_string).collect())
-            .collect();
+        let mut rows = csv_rows(d, "unemployment_202511.csv");
         rows.push(Vec::new());
-        rows.push(pension_head.iter().map(|c| c.to_string()).collect());
-        rows.push(
-            ["刘强", "341122196805207712", "202510", "1800"]
-                .map(str::to_string)
-                .to_vec(),
-        );
+        rows.extend(cells(&PENSION_SHEET));
         rows
     };
     for second in ["template", "stacked"] {
         let b = batch(|d| {
-            let unemployment: Vec<Vec<String>> = match second {
-                "stacked" => stacked(d),
-                _ => std::fs::read_to_string(d.join("unemployment_202511.csv"))
-                    .unwrap()
-                    .lines()
-                    .map(|l| l.split(',').map(str::to_string).collect())
-                    .collect(),
+            let (pension, other) = match second {
+                "stacked" => (cells(&PENSION_SHEET), stacked(d)),
+                _ => (
+                    cells(&PENSION_SHEET[..1]),
+                    csv_rows(d, "unemployment_202511.csv"),
+                ),
             };
-            let mut wb = rust_xlsxwriter::Workbook::new();
-            let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
-            for (c, v) in pension_head.iter().enumerate() {
-                pension.write_string(0, c as u16, *v).unwrap();
-            }
-            if second == "stacked" {
-                for (c, v) in ["刘强", "341122196805207712", "202509", "1800"]
-                    .iter()
-                    .enumerate()
-                {
-                    pension.write_string(1, c as u16, *v).unwrap();
-                }
-            }
-            let other = wb.add_worksheet().set_name("9月").unwrap();
-            for (r, row) in unemployment.iter().enumerate() {
-                for (c, v) in row.iter().enumerate() {
-                    other.write_string(r as u32, c as u16, v).unwrap();
-                }
-            }
-            wb.save(d.join("pension_202511.xlsx")).unwrap();
-            std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+            pension_workbook(d, &[("养老金发放", pension, false), ("9月", other, false)]);
         });
         let o = validate(b.path(), SAMPLE_CONFIG);
         assert_input_error(
@@ -951,29 +936,14 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     // and when the other type's own file is missing, its error names the
     // sheet (helper-145).
     let b = batch(|d| {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
-        for (r, row) in [
-            ["姓名", "身份证号", "发放月份", "发放金额（元）"],
-            ["刘强", "341122196805207712", "202510", "1800"],
-        ]
-        .iter()
-        .enumerate()
-        {
-            for (c, v) in row.iter().enumerate() {
-                pension.write_string(r as u32, c as u16, *v).unwrap();
-            }
-        }
-        let other = wb.add_worksheet().set_name("失业登记").unwrap();
-        other.set_hidden(true);
-        let text = std::fs::read_to_string(d.join("unemployment_202511.csv")).unwrap();
-        for (r, line) in text.lines().enumerate() {
-            for (c, v) in line.split(',').enumerate() {
-                other.write_string(r as u32, c as u16, v).unwrap();
-            }
-        }
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        let other = csv_rows(d, "unemployment_202511.csv");
+        pension_workbook(
+            d,
+            &[
+                ("养老金发放", cells(&PENSION_SHEET), false),
+                ("失业登记", other, true),
+            ],
+        );
     });
     let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
@@ -1029,29 +999,15 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
 #[test]
 fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
     let b = batch(|d| {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let pension = wb.add_worksheet().set_name("养老金发放").unwrap();
-        for (r, row) in [
-            ["姓名", "身份证号", "发放月份", "发放金额（元）"],
-            ["刘强", "341122196805207712", "202510", "1800"],
-        ]
-        .iter()
-        .enumerate()
-        {
-            for (c, v) in row.iter().enumerate() {
-                pension.write_string(r as u32, c as u16, *v).unwrap();
-            }
-        }
-        let other = wb.add_worksheet().set_name("房产").unwrap();
-        let text = std::fs::read_to_string(d.join("property_202511.csv")).unwrap();
-        other.write_string(0, 0, "2025年11月不动产登记").unwrap();
-        for (r, line) in text.lines().enumerate() {
-            for (c, v) in line.split(',').enumerate() {
-                other.write_string(r as u32 + 1, c as u16, v).unwrap();
-            }
-        }
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        let mut other = cells(&[&["2025年11月不动产登记"]]);
+        other.extend(csv_rows(d, "property_202511.csv"));
+        pension_workbook(
+            d,
+            &[
+                ("养老金发放", cells(&PENSION_SHEET), false),
+                ("房产", other, false),
+            ],
+        );
     });
     let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
@@ -1086,16 +1042,8 @@ fn a_sheet_of_another_type_s_header_alone_is_noted_not_read() {
     // A workbook of that sheet alone has no header of its type: the run
     // stops (exit 4) saying whose header it is (helper-142).
     let b = batch(|d| {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let other = wb.add_worksheet().set_name("房产").unwrap();
-        let text = std::fs::read_to_string(d.join("property_202511.csv")).unwrap();
-        for (r, line) in text.lines().enumerate() {
-            for (c, v) in line.split(',').enumerate() {
-                other.write_string(r as u32, c as u16, v).unwrap();
-            }
-        }
-        wb.save(d.join("pension_202511.xlsx")).unwrap();
-        std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+        let other = csv_rows(d, "property_202511.csv");
+        pension_workbook(d, &[("房产", other, false)]);
     });
     let v = validate(b.path(), SAMPLE_CONFIG);
     assert_input_error(
