@@ -673,8 +673,8 @@ fn load_with(dir: &Path, config: &Config, as_of: NaiveDate, target: Target<'_>) 
                 sheet_hint
             } else {
                 format!(
-                    "；名称像它而未读取的文件：{list}（表头不符，或名称含核对、核查、退出、低保金等表明是本局自用表的字）；若其中有该抽取，请把它们改名为 {x}_… \
-                     / files named like it, not read: {list} (a header that does not fit, or a name saying it is the bureau's own work): name those that are {x}_…",
+                    "；名称像它而未读取的文件：{list}（表头不符，名称含核对、核查、退出、低保金等表明是本局自用表的字，或名称中标题的字相隔太远）；若其中有该抽取，请把它们改名为 {x}_… \
+                     / files named like it, not read: {list} (a header that does not fit, a name saying it is the bureau's own work, or its title's words too far apart): name those that are {x}_…",
                     list = near.join("、"),
                     x = def.name
                 ) + &sheet_hint

@@ -1087,7 +1087,7 @@ fn a_missing_extract_names_the_files_named_like_it() {
         &o,
         &[
             "缺少抽取文件：医保结算明细（medical_settlement）",
-            "名称像它而未读取的文件：医保结算明细（供民政核对）.csv（表头不符，或名称含核对",
+            "名称像它而未读取的文件：医保结算明细（供民政核对）.csv（表头不符，名称含核对",
             "请把它们改名为 medical_settlement_…",
         ],
     );
@@ -1102,7 +1102,7 @@ fn a_missing_extract_names_the_files_named_like_it() {
         &o,
         &[
             "缺少抽取文件：医保结算明细（medical_settlement）",
-            "名称像它而未读取的文件：2025年11月医保住院费用结算明细.csv",
+            "名称像它而未读取的文件：2025年11月医保住院费用结算明细.csv（表头不符，名称含核对、核查、退出、低保金等表明是本局自用表的字，或名称中标题的字相隔太远）",
         ],
     );
     // Files named by the title alone are read, every one (a file per
