@@ -979,7 +979,8 @@ fn load_file(
                         {
                             let mut own = Vec::new();
                             header_problems(&name, section, found_problems, &mut own);
-                            own.extend(other_type_hint(&name, section, def, config));
+                            let where_ = section_place(&name, section);
+                            own.push(other_type_problem(&name, &where_, true, other, def));
                             let noted = OtherTypeSheet {
                                 sheet: sheet.clone(),
                                 extract: other.name.to_string(),
@@ -1153,10 +1154,6 @@ fn load_file(
         Ok(raw) => {
             account.format = raw.format.as_str().to_string();
             account.encoding = raw.encoding;
-            // Rows on a sheet without the header are not read, and a hidden
-            // sheet's rows are: say so (the manifest and `validate` name the
-            // sheets; a log line does not, a sheet may be named after a
-            // person).
             account.ignored_sheets = raw.ignored_sheets;
             account.other_type_sheets = raw
                 .unheaded_sheets
@@ -1199,6 +1196,10 @@ fn load_file(
                     problems.extend(own);
                 }
             }
+            // Rows on a sheet without the header are not read, and a hidden
+            // sheet's rows are: say so (the manifest and `validate` name the
+            // sheets; a log line does not, a sheet may be named after a
+            // person).
             if !account.hidden_sheets.is_empty() {
                 let sheets = account.hidden_sheets.len();
                 tracing::warn!(file = %name, sheets, "hidden sheets read as data");

@@ -192,8 +192,8 @@ pub struct ExtractDef {
     /// it in a file's name as its canonical name does (`医保结算明细.csv`,
     /// `2025年11月危房改造台账.xlsx`): no word that another kind of file
     /// would carry (`名册`, `发放`), since a header alone is no proof. A
-    /// `…` in a word stands for anything between its parts, in order
-    /// (`医保…参保` names `县医保局参保登记表.csv`): see
+    /// `…` in a word stands for a few characters between its parts, in
+    /// order (`医保…参保` names `县医保局参保登记表.csv`): see
     /// [`ExtractDef::titled_by`].
     pub title_words: &'static [&'static str],
     pub fields: &'static [FieldDef],
