@@ -1256,12 +1256,7 @@ fn load_file(
                 let workbook = !sheets.is_empty();
                 for (sheet, rows) in heads {
                     if let Some(other) = rows.iter().find_map(|row| other_type(row, def, config)) {
-                        let where_ = match workbook {
-                            true => {
-                                format!("{name} 工作表 {}", crate::read::sheet_for_message(sheet))
-                            }
-                            false => name.clone(),
-                        };
+                        let where_ = place(&name, workbook.then_some(sheet.as_str()));
                         problems.push(other_type_problem(&name, &where_, workbook, other, def));
                     }
                 }
@@ -1642,9 +1637,12 @@ fn other_type(
 /// Where a section is, as the messages name it: the file, and a
 /// workbook's sheet.
 fn section_place(name: &str, section: &Section) -> String {
-    section
-        .sheet
-        .as_ref()
+    place(name, section.sheet.as_deref())
+}
+
+/// A file, and a workbook's sheet in it, as the messages name them.
+fn place(name: &str, sheet: Option<&str>) -> String {
+    sheet
         .map(|s| format!("{name} 工作表 {}", crate::read::sheet_for_message(s)))
         .unwrap_or_else(|| name.to_string())
 }
