@@ -52,6 +52,12 @@ pub struct FileAccount {
     /// file is read as one type, and named in the reports with what to do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_type_sheets: Vec<OtherTypeSheet>,
+    /// Tables of another extract type's header below the file's own rows
+    /// in a sheet or text file (an unemployment register pasted under a
+    /// pension list): their rows are rejected (`other_type_table`), not
+    /// read as the file's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_type_tables: Vec<OtherTypeTable>,
     /// Hidden sheets of a workbook that were read as data (they may hold
     /// stale rows; a reviewer should know).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -78,6 +84,21 @@ impl FileAccount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OtherTypeSheet {
     pub sheet: String,
+    /// The type its header is (`unemployment`).
+    pub extract: String,
+}
+
+/// A table whose header is another extract type's, below the file's own
+/// rows in one sheet or text file (see [`FileAccount::other_type_tables`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OtherTypeTable {
+    /// The workbook's sheet it is on; none in a text file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// The row of its header, as rejects.csv counts rows.
+    pub header_row: u32,
+    /// Its rows below the header, rejected (skipped rows not counted).
+    pub rows: u64,
     /// The type its header is (`unemployment`).
     pub extract: String,
 }
@@ -946,6 +967,12 @@ fn load_file(
     // in the sheet): such a section is the file's problem, never noted.
     let mut own_rows = false;
     let mut own_below: Vec<usize> = Vec::new();
+    // Per section: the type and header row of the table of another type's
+    // header its rows now stand under (pasted below the file's own rows),
+    // kept from chunk to chunk: such rows are rejected, not read by the
+    // file's map (helper-146).
+    let mut under_other: Vec<Option<(&'static ExtractDef, u32)>> = Vec::new();
+    let mut other_header_checks = 0usize;
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates =
@@ -999,6 +1026,9 @@ fn load_file(
                 m.dates_1904 = section.dates_1904;
                 m
             });
+            if map.is_some() {
+                problems.extend(other_table_above(&name, section, def, config));
+            }
             maps.resize_with(chunk.section, || None);
             maps.push(map);
         }
@@ -1009,125 +1039,159 @@ fn load_file(
         let section_idx = chunk.section;
         let cut_off = chunk.cut_off.take();
         let dates_1904 = chunk.header.dates_1904;
-        let switches = std::mem::take(&mut chunk.headers);
+        let mut switches = std::mem::take(&mut chunk.headers);
         let mut rows_left = std::mem::take(&mut chunk.rows);
         let mut skipped = std::mem::take(&mut chunk.skipped);
-        let mut read_rows = |map: &HeaderMap,
-                             mut chunk_rows: Vec<read::RawRow>,
-                             mut skipped: Vec<read::SkippedRow>| {
-            // A template numbered down rows left empty: a row whose only
-            // values are numbers in columns the extract does not read (序号)
-            // is blank. Not the row a cut file ends in (its reject says the
-            // file is cut), nor one with a value past the header (broken:
-            // rejected).
-            let mut unread = vec![true; map.width];
-            for &c in map.columns.iter().flatten() {
-                unread[c] = false;
-            }
-            let numbered_blank = |r: &read::RawRow| {
-                cut_off.as_ref() != Some(&r.loc)
-                    && r.fields.iter().enumerate().all(|(c, f)| {
-                        let f = f.trim();
-                        f.is_empty()
-                            || (unread.get(c) == Some(&true)
-                                && f.bytes().all(|b| b.is_ascii_digit()))
+        if maps[section_idx].is_some() {
+            other_headers_among(
+                (def, config),
+                &mut rows_left,
+                &mut skipped,
+                &mut switches,
+                &mut other_header_checks,
+            );
+        }
+        let sheet = chunk.header.sheet.clone();
+        let mut read_rows =
+            |map: &HeaderMap,
+             mut chunk_rows: Vec<read::RawRow>,
+             mut skipped: Vec<read::SkippedRow>,
+             other: Option<(&'static ExtractDef, u32)>| {
+                if let Some((other, header_row)) = other {
+                    reject_other_type_rows(
+                        (def, other),
+                        (&name, &sheet, header_row),
+                        &mut chunk_rows,
+                        &mut tally,
+                        &mut account,
+                    );
+                }
+                // A template numbered down rows left empty: a row whose only
+                // values are numbers in columns the extract does not read (序号)
+                // is blank. Not the row a cut file ends in (its reject says the
+                // file is cut), nor one with a value past the header (broken:
+                // rejected).
+                let mut unread = vec![true; map.width];
+                for &c in map.columns.iter().flatten() {
+                    unread[c] = false;
+                }
+                let numbered_blank = |r: &read::RawRow| {
+                    cut_off.as_ref() != Some(&r.loc)
+                        && r.fields.iter().enumerate().all(|(c, f)| {
+                            let f = f.trim();
+                            f.is_empty()
+                                || (unread.get(c) == Some(&true)
+                                    && f.bytes().all(|b| b.is_ascii_digit()))
+                        })
+                };
+                if chunk_rows.iter().any(numbered_blank) {
+                    let (empty, kept): (Vec<read::RawRow>, Vec<read::RawRow>) =
+                        chunk_rows.into_iter().partition(numbered_blank);
+                    chunk_rows = kept;
+                    skipped.extend(empty.into_iter().map(|r| read::SkippedRow {
+                        loc: r.loc,
+                        reason: read::SkipReason::Blank,
+                    }));
+                }
+                for col in &map.unknown {
+                    // A header cell can hold anything, an ID number too:
+                    // validate prints these names.
+                    let col = crate::report::mask::mask_digits(col);
+                    if !account.unknown_columns.contains(&col) {
+                        account.unknown_columns.push(col);
+                    }
+                }
+                // Values under an empty header cell, between named ones or
+                // after them (a column a department added without naming it, a
+                // workbook's cell typed beside its row): not read, as an
+                // unknown column's are, and listed as one, not passed over
+                // without a word.
+                for &c in &map.unnamed {
+                    let filled = chunk_rows
+                        .iter()
+                        .any(|r| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()));
+                    let col = format!("（无表头）第 {} 列", c + 1);
+                    if filled && !account.unknown_columns.contains(&col) {
+                        account.unknown_columns.push(col);
+                    }
+                }
+                own_rows |= !chunk_rows.is_empty();
+                account.rows_read += (chunk_rows.len() + skipped.len()) as u64;
+                account.rows_skipped += skipped.len() as u64;
+                for s in &skipped {
+                    *account
+                        .skipped
+                        .entry(s.reason.code().to_string())
+                        .or_default() += 1;
+                }
+                let first_place = duplicates.next_place();
+                let dups = duplicates.mark(map, &chunk_rows);
+                // The rows are parsed and built into columns a piece at a time,
+                // the pieces side by side; they are joined in file order.
+                let pieces: Vec<(table::RowPiece, Tally)> = chunk_rows
+                    .par_chunks(PIECE_ROWS)
+                    .zip(dups.par_chunks(PIECE_ROWS))
+                    .enumerate()
+                    .map(|(k, (raw, dups))| {
+                        let piece = Piece {
+                            rows: raw,
+                            dups,
+                            first_place: first_place + (k * PIECE_ROWS) as u32,
+                            cut_off: cut_off.as_ref(),
+                        };
+                        parse_piece(def, map, &name, piece, as_of, keep_contents)
                     })
+                    .collect();
+                for (piece, piece_tally) in pieces {
+                    rows.append(piece);
+                    tally.add(piece_tally);
+                }
+                // Sized once the first chunk tells how many rows the file holds;
+                // after that, room is there and this does nothing.
+                if let Some(estimate) = duplicates.estimated_rows() {
+                    rows.reserve(estimate, keep_contents);
+                }
+                if let Some(w) = spill.as_mut()
+                    && rows.pending() >= DISK_BATCH_ROWS
+                    && spill_error.is_none()
+                    && let Err(e) = w.write(&mut rows)
+                {
+                    spill_error = Some(e);
+                }
             };
-            if chunk_rows.iter().any(numbered_blank) {
-                let (empty, kept): (Vec<read::RawRow>, Vec<read::RawRow>) =
-                    chunk_rows.into_iter().partition(numbered_blank);
-                chunk_rows = kept;
-                skipped.extend(empty.into_iter().map(|r| read::SkippedRow {
-                    loc: r.loc,
-                    reason: read::SkipReason::Blank,
-                }));
-            }
-            for col in &map.unknown {
-                // A header cell can hold anything, an ID number too:
-                // validate prints these names.
-                let col = crate::report::mask::mask_digits(col);
-                if !account.unknown_columns.contains(&col) {
-                    account.unknown_columns.push(col);
-                }
-            }
-            // Values under an empty header cell, between named ones or
-            // after them (a column a department added without naming it, a
-            // workbook's cell typed beside its row): not read, as an
-            // unknown column's are, and listed as one, not passed over
-            // without a word.
-            for &c in &map.unnamed {
-                let filled = chunk_rows
-                    .iter()
-                    .any(|r| r.fields.get(c).is_some_and(|f| !f.trim().is_empty()));
-                let col = format!("（无表头）第 {} 列", c + 1);
-                if filled && !account.unknown_columns.contains(&col) {
-                    account.unknown_columns.push(col);
-                }
-            }
-            own_rows |= !chunk_rows.is_empty();
-            account.rows_read += (chunk_rows.len() + skipped.len()) as u64;
-            account.rows_skipped += skipped.len() as u64;
-            for s in &skipped {
-                *account
-                    .skipped
-                    .entry(s.reason.code().to_string())
-                    .or_default() += 1;
-            }
-            let first_place = duplicates.next_place();
-            let dups = duplicates.mark(map, &chunk_rows);
-            // The rows are parsed and built into columns a piece at a time,
-            // the pieces side by side; they are joined in file order.
-            let pieces: Vec<(table::RowPiece, Tally)> = chunk_rows
-                .par_chunks(PIECE_ROWS)
-                .zip(dups.par_chunks(PIECE_ROWS))
-                .enumerate()
-                .map(|(k, (raw, dups))| {
-                    let piece = Piece {
-                        rows: raw,
-                        dups,
-                        first_place: first_place + (k * PIECE_ROWS) as u32,
-                        cut_off: cut_off.as_ref(),
-                    };
-                    parse_piece(def, map, &name, piece, as_of, keep_contents)
-                })
-                .collect();
-            for (piece, piece_tally) in pieces {
-                rows.append(piece);
-                tally.add(piece_tally);
-            }
-            // Sized once the first chunk tells how many rows the file holds;
-            // after that, room is there and this does nothing.
-            if let Some(estimate) = duplicates.estimated_rows() {
-                rows.reserve(estimate, keep_contents);
-            }
-            if let Some(w) = spill.as_mut()
-                && rows.pending() >= DISK_BATCH_ROWS
-                && spill_error.is_none()
-                && let Err(e) = w.write(&mut rows)
-            {
-                spill_error = Some(e);
-            }
-        };
         if maps[section_idx].is_none()
             && !own_below.contains(&section_idx)
             && switches.iter().any(|(_, c)| matcher.map_header(c).is_ok())
         {
             own_below.push(section_idx);
         }
+        under_other.resize(maps.len(), None);
         for (at, cells) in switches {
             let Some(map) = &maps[section_idx] else {
                 return;
             };
             let before = rows_left.partition_point(|r| r.loc.row < at.row);
             let rows_before: Vec<read::RawRow> = rows_left.drain(..before).collect();
-            read_rows(map, rows_before, std::mem::take(&mut skipped));
-            if let Ok(mut other) = matcher.map_header(&cells) {
-                other.dates_1904 = dates_1904;
-                maps[section_idx] = Some(other);
+            let other = under_other[section_idx];
+            read_rows(map, rows_before, std::mem::take(&mut skipped), other);
+            match matcher.map_header(&cells) {
+                Ok(mut other) => {
+                    other.dates_1904 = dates_1904;
+                    maps[section_idx] = Some(other);
+                    under_other[section_idx] = None;
+                }
+                // Another type's table: its rows are not the file's. A
+                // header neither the file's type nor one other type takes
+                // is a repeated header, as before.
+                Err(_) => {
+                    if let Some(other) = other_type(&cells, def, config) {
+                        under_other[section_idx] = Some((other, at.row));
+                    }
+                }
             }
         }
         if let Some(map) = &maps[section_idx] {
-            read_rows(map, rows_left, skipped);
+            read_rows(map, rows_left, skipped, under_other[section_idx]);
         }
     };
     let read = read::read_file_chunked(path, &is_header, &mut sink);
@@ -1205,6 +1269,28 @@ fn load_file(
                 tracing::warn!(file = %name, sheets, "hidden sheets read as data");
             }
             // Each sheet counted once (helper-143).
+            // A table of another type below the file's own rows is noted
+            // beside them; in a file without a row of its own (under a
+            // header of its own type alone, a template) it is the file's
+            // error, as such a sheet is.
+            if !account.other_type_tables.is_empty() {
+                let tables = account.other_type_tables.len();
+                tracing::warn!(
+                    file = %name,
+                    tables,
+                    "tables of another extract type's header below the rows rejected"
+                );
+            }
+            if !own_rows {
+                for t in &account.other_type_tables {
+                    let Some(other) = extract::by_name(&t.extract) else {
+                        continue;
+                    };
+                    let where_ = place(&name, t.sheet.as_deref());
+                    let workbook = t.sheet.is_some();
+                    problems.push(other_type_problem(&name, &where_, workbook, other, def));
+                }
+            }
             for (sheets, what) in [
                 (
                     account.sheets_without_header().len(),
@@ -1577,6 +1663,158 @@ fn other_type_hint(
         other,
         def,
     ))
+}
+
+/// How many data rows of a file [`other_headers_among`] asks at most
+/// whether they are another type's header: a row of no digit is rare
+/// among data rows (each has an ID number, a date or an amount), but a
+/// file of such rows must not make every row a test of eight headers.
+const OTHER_HEADER_CHECKS: usize = 10_000;
+
+/// Takes out of a section's data `rows` those that are another type's
+/// header (see [`other_type`]), which this type's header test passes over
+/// (a property register pasted below a pension list: 权利人姓名 is no
+/// pension column): each is skipped as a header (a one-value title right
+/// above it as a title) and added to `switches`, in row order, so that the
+/// rows below it are read as that table's. Only rows without a digit are
+/// asked (a header holds none; a data row its ID number, date or amount),
+/// and at most [`OTHER_HEADER_CHECKS`] of a file, counted in `checks`.
+fn other_headers_among(
+    (def, config): (&'static ExtractDef, &Config),
+    rows: &mut Vec<read::RawRow>,
+    skipped: &mut Vec<read::SkippedRow>,
+    switches: &mut Vec<(read::RowLoc, Vec<read::Cell>)>,
+    checks: &mut usize,
+) {
+    let mut found = Vec::new();
+    for (k, row) in rows.iter().enumerate() {
+        let filled = row.fields.iter().filter(|f| !f.trim().is_empty()).count();
+        if filled < 2
+            || row
+                .fields
+                .iter()
+                .any(|f| f.bytes().any(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        if *checks >= OTHER_HEADER_CHECKS {
+            break;
+        }
+        *checks += 1;
+        if other_type(&row.fields, def, config).is_some() {
+            found.push(k);
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let mut taken = vec![false; rows.len()];
+    for &k in &found {
+        taken[k] = true;
+        let header = &rows[k];
+        switches.push((header.loc.clone(), header.fields.clone()));
+        skipped.push(read::SkippedRow {
+            loc: header.loc.clone(),
+            reason: read::SkipReason::RepeatedHeader,
+        });
+        if let Some(above) = k.checked_sub(1).map(|a| &rows[a])
+            && !taken[k - 1]
+            && above.loc.row.checked_add(1) == Some(header.loc.row)
+            && read::is_title(&above.fields)
+        {
+            taken[k - 1] = true;
+            skipped.push(read::SkippedRow {
+                loc: above.loc.clone(),
+                reason: read::SkipReason::Title,
+            });
+        }
+    }
+    let mut k = 0;
+    rows.retain(|_| {
+        k += 1;
+        !taken[k - 1]
+    });
+    switches.sort_by_key(|(at, _)| at.row);
+}
+
+/// The error for a table of another type's header above a section's
+/// header (a property register pasted above a pension list, whose header
+/// this type's header test passed over): its rows stand above the header,
+/// where rows are not read, so they would be lost without a word. A table
+/// of more rows than a header is sought in leaves no header found, and the
+/// file's error names the type ([`ReadError::NoHeader`]'s rows).
+fn other_table_above(
+    name: &str,
+    section: &Section,
+    def: &'static ExtractDef,
+    config: &Config,
+) -> Option<InputProblem> {
+    let (row, other) = section.head.iter().find_map(|(row, cells)| {
+        let filled = cells.iter().filter(|f| !f.trim().is_empty()).count();
+        let digits = cells.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()));
+        if filled < 2 || digits {
+            return None;
+        }
+        other_type(cells, def, config).map(|other| (*row, other))
+    })?;
+    let where_ = section_place(name, section);
+    let header = section.header_loc.row;
+    let o = other.name;
+    let other_label = other.label;
+    Some(InputProblem {
+        file: name.to_string(),
+        message: format!(
+            "{where_}：第 {row} 行是{other_label}（{o}）的表头，在{label}的表头（第 {header} 行）之上，其下的行不会读取；请把该表格另存为单独的 {o}_… 文件，或从本文件中删去 / \
+             {where_}: row {row} is a {o} header above this file's header (row {header}), its rows would not be read: save that table as a file of its own named {o}_…, or delete it here",
+            label = def.label,
+        ),
+    })
+}
+
+/// Rejects the rows of a table of `other`'s header below the rows of a
+/// file of `def`'s type in one sheet or text file (`other_type_table`),
+/// taking them out of `rows`; counts them read and as the table's in the
+/// file's account. `at` is the file's name, the sheet and the table's
+/// header row.
+fn reject_other_type_rows(
+    (def, other): (&'static ExtractDef, &'static ExtractDef),
+    (name, sheet, header_row): (&str, &Option<String>, u32),
+    rows: &mut Vec<read::RawRow>,
+    tally: &mut Tally,
+    account: &mut FileAccount,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    let n = rows.len() as u64;
+    account.rows_read += n;
+    let at = |t: &OtherTypeTable| &t.sheet == sheet && t.header_row == header_row;
+    match account.other_type_tables.iter_mut().find(|t| at(t)) {
+        Some(table) => table.rows += n,
+        None => account.other_type_tables.push(OtherTypeTable {
+            sheet: sheet.clone(),
+            header_row,
+            rows: n,
+            extract: other.name.to_string(),
+        }),
+    }
+    let o = other.name;
+    let reason = format!(
+        "本行在第 {header_row} 行的表头之下，那是{other_label}（{o}）的表格，不是{label}的数据，未读取；若要读取，请把该表格另存为单独的 {o}_… 文件",
+        other_label = other.label,
+        label = def.label,
+    );
+    *tally.rejected.entry("other_type_table").or_default() += n;
+    for row in rows.drain(..) {
+        tally.rejects.push(RejectRow {
+            extract: def.name,
+            file: name.to_owned(),
+            row: row.loc.to_string(),
+            code: "other_type_table",
+            reason: reason.clone(),
+            raw: row.fields.iter().map(|f| f.to_string()).collect(),
+        });
+    }
 }
 
 /// The message of [`other_type_hint`] for the section at `where_` (a

@@ -213,6 +213,19 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
                 o.extract
             );
         }
+        for t in &a.other_type_tables {
+            let label = crate::extract::by_name(&t.extract).map_or(t.extract.as_str(), |d| d.label);
+            let sheet = t.sheet.as_deref().map_or(String::new(), |s| {
+                format!("工作表 {} ", crate::read::sheet_for_message(s))
+            });
+            let _ = writeln!(
+                s,
+                "    {sheet}第 {row} 行起是{label}（{x}）的表格，其下 {n} 行未读取（rejects: other_type_table）；若要读取，请把它另存为单独的 {x}_… 文件 / a {x} table from row {row}, its rows rejected: save it as a file of its own named {x}_…",
+                row = t.header_row,
+                n = t.rows,
+                x = t.extract,
+            );
+        }
         if !a.hidden_sheets.is_empty() {
             let _ = writeln!(
                 s,

@@ -991,6 +991,131 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     assert!(!o.stderr().contains("表头是"), "{}", o.stderr());
 }
 
+/// A table of another type's header pasted below the file's own rows, in
+/// a sheet or a text file (an unemployment register under the pension
+/// list): its rows are rejected as that table's (`other_type_table`), not
+/// as bad amounts of the file's, and the manifest, the console and
+/// `validate` name the table and what to do. Under a header of the file's
+/// type alone (a template), the run stops, naming the type (helper-146).
+#[test]
+fn a_table_of_another_type_below_the_rows_is_rejected_as_such() {
+    // Row 1 the pension header, 2 its row, 3 blank, 4 a title, 5 the
+    // unemployment header, 6–7 its rows.
+    let stacked = |d: &Path, pension: &[&[&str]]| {
+        let mut rows = cells(pension);
+        rows.push(Vec::new());
+        rows.extend(cells(&[&["2025年11月失业登记"]]));
+        rows.extend(csv_rows(d, "unemployment_202511.csv"));
+        rows
+    };
+    let b = batch(|d| {
+        let rows = stacked(d, &PENSION_SHEET);
+        pension_workbook(d, &[("养老金发放", rows, false)]);
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.xlsx");
+    assert_eq!(counts(&i), (6, 1, 2, 3));
+    assert_eq!(i["rejected"], serde_json::json!({"other_type_table": 2}));
+    assert_eq!(
+        i["other_type_tables"],
+        serde_json::json!([{"sheet": "养老金发放", "header_row": 5, "rows": 2, "extract": "unemployment"}])
+    );
+    let rows: Vec<String> = o
+        .rejects()
+        .into_iter()
+        .filter(|r| r.0 == "pension_202511.xlsx")
+        .map(|r| format!("{} {}", r.1, r.2))
+        .collect();
+    assert_eq!(rows, ["6 other_type_table", "7 other_type_table"]);
+    let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
+    let note = "pension_202511.xlsx 中一个工作表（名称见 manifest.json 的 inputs）的第 5 行起是失业登记（unemployment）的表格，其下 2 行未读取";
+    assert!(stdout.contains(note), "{stdout}");
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    assert_eq!(v.code(), Some(0), "{}", v.stderr());
+    let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
+    assert!(
+        said.contains(
+            "工作表 养老金发放 第 5 行起是失业登记（unemployment）的表格，其下 2 行未读取"
+        ),
+        "{said}"
+    );
+    // A text file: the same, without a sheet.
+    let b = batch(|d| {
+        let text: Vec<String> = stacked(d, &PENSION_SHEET)
+            .iter()
+            .map(|row| row.join(",") + "\r\n")
+            .collect();
+        std::fs::write(d.join("pension_202511.csv"), text.concat()).unwrap();
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.csv");
+    assert_eq!(counts(&i), (6, 1, 2, 3));
+    assert_eq!(
+        i["other_type_tables"],
+        serde_json::json!([{"header_row": 5, "rows": 2, "extract": "unemployment"}])
+    );
+    let stdout = String::from_utf8_lossy(&o.output.stdout).into_owned();
+    assert!(
+        stdout.contains("pension_202511.csv 中第 5 行起是失业登记（unemployment）的表格"),
+        "{stdout}"
+    );
+    // Under the pension header alone, no pension row is read: the file's
+    // error, naming the type.
+    let b = batch(|d| {
+        let rows = stacked(d, &PENSION_SHEET[..1]);
+        pension_workbook(d, &[("养老金发放", rows, false)]);
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "pension_202511.xlsx 工作表 养老金发放：表头是失业登记（unemployment）的，不是养老金发放（pension）的",
+        ],
+    );
+    // A property register's header, which the pension type does not take
+    // for a header at all (权利人姓名): the same, its five rows rejected as
+    // the property table's, not as rows of too many fields.
+    let with_property = |d: &Path, property_first: bool| {
+        let property = csv_rows(d, "property_202511.csv");
+        let mut rows = if property_first {
+            property.clone()
+        } else {
+            cells(&PENSION_SHEET)
+        };
+        rows.push(Vec::new());
+        if property_first {
+            rows.extend(cells(&PENSION_SHEET));
+        } else {
+            rows.extend(cells(&[&["2025年11月不动产登记"]]));
+            rows.extend(property);
+        }
+        let text: Vec<String> = rows.iter().map(|row| row.join(",") + "\r\n").collect();
+        std::fs::write(d.join("pension_202511.csv"), text.concat()).unwrap();
+    };
+    let b = batch(|d| with_property(d, false));
+    let o = validate(b.path(), "[input]\nmax_reject_rate = 0.90\n");
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    let i = o.input("pension_202511.csv");
+    assert_eq!(counts(&i), (9, 1, 5, 3));
+    assert_eq!(i["rejected"], serde_json::json!({"other_type_table": 5}));
+    assert_eq!(
+        i["other_type_tables"],
+        serde_json::json!([{"header_row": 5, "rows": 5, "extract": "property"}])
+    );
+    // Above the pension header, its rows would not be read at all (rows
+    // above a header are not): the file's error, naming the row.
+    let b = batch(|d| with_property(d, true));
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &[
+            "pension_202511.csv：第 1 行是不动产登记（property）的表头，在养老金发放的表头（第 8 行）之上，其下的行不会读取；请把该表格另存为单独的 property_… 文件",
+        ],
+    );
+}
+
 /// A sheet whose header its workbook's type does not take at all but
 /// another type's does (a property register in a pension workbook) is not
 /// read, as a file is read as one type, but it is not passed over in

@@ -36,7 +36,32 @@ fn prepare(raw: &str) -> Option<Cow<'_, str>> {
 fn prepare_any(raw: &str) -> Option<String> {
     let folded: String = raw.chars().map(fold_width).collect();
     let trimmed = folded.trim_matches(is_blank);
-    (!is_placeholder(trimmed)).then(|| trimmed.to_owned())
+    (!is_placeholder(trimmed)).then(|| close_up_units(trimmed))
+}
+
+/// A date written with its units spaced out, as a form's blanks leave it
+/// (`2025 年 6 月 3 日`): the blanks beside 年 and 月, and before 日, are
+/// dropped; one after 日 (before a time of day) is kept.
+fn close_up_units(date: &str) -> String {
+    if !date.contains(is_blank) {
+        return date.to_owned();
+    }
+    let chars: Vec<char> = date.chars().collect();
+    let mut out = String::with_capacity(date.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if is_blank(c) {
+            let before = chars[..i].iter().rev().find(|&&b| !is_blank(b));
+            let after = chars[i + 1..].iter().find(|&&a| !is_blank(a));
+            let unit_after = matches!(after, Some('年' | '月' | '日'));
+            let unit_before = matches!(before, Some('年' | '月'));
+            let digit = |d: Option<&char>| d.is_some_and(char::is_ascii_digit);
+            if (unit_after && digit(before)) || (unit_before && digit(after)) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// An empty cell, or one written to say "nothing".
@@ -401,6 +426,9 @@ mod tests {
             "2025年1月5日14时30分00秒",
             "2025年1月5日 14点",
             "2025-01-05 14时30分",
+            "2025 年 1 月 5 日",
+            "2025年 1月 5日",
+            " 2025 年 01 月 05 日 14时30分",
         ] {
             assert_eq!(parse_date(raw), Ok(jan5), "{raw:?}");
         }

@@ -823,10 +823,20 @@ mod tests {
             b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5U0#\xf4",
         )
         .expect_err("binary");
+        assert!(matches!(&err, ReadError::NotText { .. }), "{err}");
         assert!(
-            matches!(&err, ReadError::Undecodable { encoding, offset: 5, .. } if encoding == "binary"),
+            err.to_string().starts_with(
+                "不是文本文件：r.csv（内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿）"
+            ),
             "{err}"
         );
+        // An .xls renamed .txt.
+        let err = read("r.txt", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00").expect_err("binary");
+        assert!(err.to_string().contains("（.xls）"), "{err}");
+        // Noise that begins so is still not text.
+        let mut zip_noise = b"PK\x03\x04".to_vec();
+        zip_noise.extend(noise(64, 1));
+        assert!(read("r.tsv", &zip_noise).is_err());
     }
 
     #[test]

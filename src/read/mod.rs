@@ -18,7 +18,7 @@ mod csv;
 mod encoding;
 mod parquet;
 mod section;
-pub use section::join_header_rows;
+pub use section::{is_title, join_header_rows};
 mod xlsx;
 
 use std::fmt;
@@ -144,6 +144,10 @@ pub struct Section {
     /// The row right above the header, when it is not blank: the first row
     /// of a header of two rows, perhaps (see `input`'s two-row headers).
     pub above: Option<Vec<Cell>>,
+    /// The rows above the header that are not blank (a title, notes, or
+    /// another type's table pasted above), with their row numbers: at most
+    /// the rows a header is sought in.
+    pub head: Vec<(u32, Vec<Cell>)>,
     /// A sheet of a workbook in Excel's 1904 date system (Mac Excel): a
     /// date serial in a cell without a date format counts from 1904-01-01.
     pub dates_1904: bool,
@@ -265,6 +269,39 @@ pub enum ReadError {
          unsupported file format: {file} (supported: .csv .tsv .txt .xlsx .xlsm .parquet)"
     )]
     UnsupportedFormat { file: String },
+    #[error(
+        "不是文本文件：{file}（{what}）；请把扩展名改为它的实际格式（.xlsx），或在 Excel 中另存为 CSV / \
+         not a text file: {file} ({what_en}): name it by what it is (.xlsx), or save it again as CSV in Excel"
+    )]
+    NotText {
+        file: String,
+        what: &'static str,
+        what_en: &'static str,
+    },
+}
+
+/// The error for a file named as text (.csv, .tsv, .txt) whose bytes are
+/// a workbook: an .xlsx or .xls renamed, which decoding would call a text
+/// of unknown encoding.
+fn workbook_named_as_text(file: &str, bytes: &[u8]) -> Option<ReadError> {
+    let (what, what_en) = if bytes.starts_with(b"PK\x03\x04") {
+        (
+            "内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿",
+            "it holds an XLSX workbook (a zip), renamed perhaps",
+        )
+    } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        (
+            "内容是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 文件",
+            "it holds an Excel 97-2003 workbook (.xls) or another Office file",
+        )
+    } else {
+        return None;
+    };
+    Some(ReadError::NotText {
+        file: file.to_owned(),
+        what,
+        what_en,
+    })
 }
 
 /// Why a file could not be read, in Chinese: staff read the message, the
@@ -290,7 +327,8 @@ impl ReadError {
             | ReadError::MixedEncoding { file, .. }
             | ReadError::BadWorkbook { file, .. }
             | ReadError::Parquet { file, .. }
-            | ReadError::UnsupportedFormat { file } => file,
+            | ReadError::UnsupportedFormat { file }
+            | ReadError::NotText { file, .. } => file,
         }
     }
 }
@@ -427,6 +465,9 @@ pub fn read_file_chunked<'a>(
         Kind::Text => None,
     };
     let bytes = map_whole(path, &file)?;
+    if let Some(e) = workbook_named_as_text(&file, &bytes) {
+        return Err(e);
+    }
     // The digest is taken from the bytes already at hand, beside the
     // parsing: the file is read once.
     let (sha256, table) = rayon::join(
@@ -461,6 +502,11 @@ pub fn read_bytes(
     }
     if encoding::is_blank_bytes(&bytes) {
         return Err(ReadError::Empty { file });
+    }
+    if kind != Some(Kind::Xlsx)
+        && let Some(e) = workbook_named_as_text(&file, &bytes)
+    {
+        return Err(e);
     }
     collecting(|sink| match kind {
         Some(Kind::Xlsx) => xlsx::read_xlsx(&file, bytes, is_header, sink),

@@ -103,8 +103,9 @@ pub(super) struct SectionScanner<'a> {
     data_above: Vec<(u32, Vec<Cell>)>,
     /// The non-blank rows pushed before a header was found (at most
     /// [`HEADER_SEARCH_ROWS`]): what a file without a header began with,
-    /// for [`SectionScanner::take_head`].
-    head: Vec<Vec<Cell>>,
+    /// for [`SectionScanner::take_head`], with their row numbers; a
+    /// header's section takes them ([`Section::head`]).
+    head: Vec<(u32, Vec<Cell>)>,
 }
 
 /// How many rows below a header go to a sink at a time.
@@ -205,6 +206,7 @@ impl<'a> SectionScanner<'a> {
                         && data_above.last().is_none_or(|(data, _)| data != above)
                 })
                 .map(|(_, cells)| cells);
+            section.head = std::mem::take(&mut self.head);
             self.section = Some(section);
             self.pending = data_above;
             self.header_open = true;
@@ -213,7 +215,7 @@ impl<'a> SectionScanner<'a> {
         if fields.len() > 1 {
             self.data_above.push((row, fields.clone()));
         }
-        self.head.push(fields.clone());
+        self.head.push((row, fields.clone()));
         self.last_above = Some((row, fields.clone()));
         self.non_blank_above_header += 1;
         if self.non_blank_above_header >= HEADER_SEARCH_ROWS {
@@ -316,7 +318,10 @@ impl<'a> SectionScanner<'a> {
     pub(super) fn take_head(&mut self) -> Vec<Vec<Cell>> {
         match self.section {
             Some(_) => Vec::new(),
-            None => std::mem::take(&mut self.head),
+            None => std::mem::take(&mut self.head)
+                .into_iter()
+                .map(|(_, cells)| cells)
+                .collect(),
         }
     }
 
@@ -351,6 +356,7 @@ fn empty_section(header: Vec<Cell>, row: u32) -> Section {
         skipped: Vec::new(),
         headers: Vec::new(),
         above: None,
+        head: Vec::new(),
         dates_1904: false,
     }
 }
@@ -491,7 +497,7 @@ fn is_blank(fields: &[Cell]) -> bool {
 /// Whether a row is a title line: one value, in Chinese, that is neither
 /// a name nor an ID number (`2025年10月失业登记`, `城关镇低保名册`): a
 /// lone name, number or amount is a broken data row, for rejects.csv.
-fn is_title(fields: &[Cell]) -> bool {
+pub fn is_title(fields: &[Cell]) -> bool {
     let mut values = fields.iter().map(|f| bare(f)).filter(|f| !f.is_empty());
     let (Some(value), None) = (values.next(), values.next()) else {
         return false;

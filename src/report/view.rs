@@ -351,14 +351,31 @@ pub fn run_notes(report: &PeopleReport) -> Vec<String> {
 }
 
 /// The notes of a workbook's sheets not read because their header is
-/// another extract type's, one per type: what they are and what to do;
-/// masked, counted, not named (see [`run_notes`]).
+/// another extract type's, one per type, and of the tables of another
+/// type's header below a file's rows, one per table: what they are and what
+/// to do; masked, counted, not named (see [`run_notes`]).
 pub fn other_type_notes(a: &crate::input::FileAccount, masked: bool) -> Vec<String> {
     let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for s in &a.other_type_sheets {
         by_type.entry(&s.extract).or_default().push(s.sheet.clone());
     }
-    by_type
+    let tables = a.other_type_tables.iter().map(|t| {
+        let label = crate::extract::by_name(&t.extract).map_or(t.extract.as_str(), |d| d.label);
+        let sheet = match (&t.sheet, masked) {
+            (None, _) => String::new(),
+            (Some(_), true) => "一个工作表（名称见 manifest.json 的 inputs）的".to_string(),
+            (Some(s), false) => format!("工作表 {s} 的"),
+        };
+        format!(
+            "{file} 中{sheet}第 {row} 行起是{label}（{extract}）的表格，其下 {n} 行未读取，已列入 rejects.csv（other_type_table）；若要读取，请把该表格另存为单独的 {extract}_… 文件 / \
+             a {extract} table from row {row}: its {n} row(s) rejected (rejects.csv, other_type_table); save it as a file of its own named {extract}_…",
+            file = mask::mask_file_name(&a.file, masked),
+            row = t.header_row,
+            n = t.rows,
+            extract = t.extract,
+        )
+    });
+    let sheets = by_type
         .into_iter()
         .map(|(extract, sheets)| {
             let label = crate::extract::by_name(extract).map_or(extract, |d| d.label);
@@ -375,7 +392,8 @@ pub fn other_type_notes(a: &crate::input::FileAccount, masked: bool) -> Vec<Stri
                 names = listed(&sheets, masked, "inputs"),
             )
         })
-        .collect()
+        .collect::<Vec<String>>();
+    sheets.into_iter().chain(tables).collect()
 }
 
 /// The names a note lists: none in a masked report (where manifest.json's
@@ -703,6 +721,38 @@ pub(crate) mod tests {
             ..masked_report(&m, &rows, &reviews)
         });
         assert!(unmasked[0].ends_with(": 失业、唐言之家"), "{}", unmasked[0]);
+    }
+
+    /// A table of another type below a file's rows: a note of its own,
+    /// naming the row; its sheet's name only unmasked (it may be a
+    /// person's).
+    #[test]
+    fn a_table_of_another_type_is_noted_with_its_row() {
+        use crate::input::OtherTypeTable;
+        let mut m = manifest();
+        m.inputs[0].other_type_tables = vec![OtherTypeTable {
+            sheet: Some("唐言之家".into()),
+            header_row: 40,
+            rows: 12,
+            extract: "property".into(),
+        }];
+        let (rows, reviews) = (vec![], BTreeMap::new());
+        let notes = run_notes(&masked_report(&m, &rows, &reviews));
+        assert_eq!(
+            notes,
+            [
+                "roster_202511.xlsx 中一个工作表（名称见 manifest.json 的 inputs）的第 40 行起是不动产登记（property）的表格，其下 12 行未读取，已列入 rejects.csv（other_type_table）；若要读取，请把该表格另存为单独的 property_… 文件 / a property table from row 40: its 12 row(s) rejected (rejects.csv, other_type_table); save it as a file of its own named property_…"
+            ]
+        );
+        let unmasked = run_notes(&PeopleReport {
+            masked: false,
+            ..masked_report(&m, &rows, &reviews)
+        });
+        assert!(
+            unmasked[0].starts_with("roster_202511.xlsx 中工作表 唐言之家 的第 40 行起"),
+            "{}",
+            unmasked[0]
+        );
     }
 
     #[test]
