@@ -1671,6 +1671,14 @@ fn other_type_hint(
 /// file of such rows must not make every row a test of eight headers.
 const OTHER_HEADER_CHECKS: usize = 10_000;
 
+/// Whether a row may be a header, as far as a quick look tells: two
+/// values or more, and no digit (a data row's ID number, date or amount
+/// has one; its ID number, in the second cell, ends the look at once).
+fn may_be_header(cells: &[read::Cell]) -> bool {
+    !cells.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()))
+        && cells.iter().filter(|f| !f.trim().is_empty()).count() >= 2
+}
+
 /// Takes out of a section's data `rows` those that are another type's
 /// header (see [`other_type`]), which this type's header test passes over
 /// (a property register pasted below a pension list: 权利人姓名 is no
@@ -1688,13 +1696,7 @@ fn other_headers_among(
 ) {
     let mut found = Vec::new();
     for (k, row) in rows.iter().enumerate() {
-        let filled = row.fields.iter().filter(|f| !f.trim().is_empty()).count();
-        if filled < 2
-            || row
-                .fields
-                .iter()
-                .any(|f| f.bytes().any(|b| b.is_ascii_digit()))
-        {
+        if !may_be_header(&row.fields) {
             continue;
         }
         if *checks >= OTHER_HEADER_CHECKS {
@@ -1750,12 +1752,8 @@ fn other_table_above(
     config: &Config,
 ) -> Option<InputProblem> {
     let (row, other) = section.head.iter().find_map(|(row, cells)| {
-        let filled = cells.iter().filter(|f| !f.trim().is_empty()).count();
-        let digits = cells.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()));
-        if filled < 2 || digits {
-            return None;
-        }
-        other_type(cells, def, config).map(|other| (*row, other))
+        let other = may_be_header(cells).then(|| other_type(cells, def, config))??;
+        Some((*row, other))
     })?;
     let where_ = section_place(name, section);
     let header = section.header_loc.row;
