@@ -26,24 +26,32 @@ pub struct Validation {
     pub outcome: Result<(), HeduiError>,
 }
 
-/// Files whose reject rate is over the configured limit.
+/// Files whose reject rate is over the configured limit. The rows of
+/// another type's table below a file's own (`other_type_table`) are not
+/// the file's: they count neither rejected nor read, as another type's
+/// sheet in a workbook does not, and the run goes on with their note.
 pub fn reject_rate_problems(accounts: &[FileAccount], max_rate: f64) -> Vec<String> {
     accounts
         .iter()
-        .filter(|a| a.rows_read > 0 && a.rows_rejected as f64 > max_rate * a.rows_read as f64)
-        .map(|a| {
-            let pct = 100.0 * a.rows_rejected as f64 / a.rows_read as f64;
-            format!(
-                "{}：拒收 {} / {} 行（{pct:.1}%），超过上限 {:.1}% / {}: {} of {} rows rejected ({pct:.1}%), over the limit of {:.1}%",
-                a.file,
-                a.rows_rejected,
-                a.rows_read,
-                max_rate * 100.0,
-                a.file,
-                a.rows_rejected,
-                a.rows_read,
-                max_rate * 100.0
-            )
+        .filter_map(|a| {
+            let other = a.rejected.get("other_type_table").copied().unwrap_or(0);
+            let (rejected, read) = (a.rows_rejected - other, a.rows_read - other);
+            if read == 0 || rejected as f64 <= max_rate * read as f64 {
+                return None;
+            }
+            let pct = 100.0 * rejected as f64 / read as f64;
+            let (not_counted, not_counted_en) = match other {
+                0 => (String::new(), String::new()),
+                n => (
+                    format!("，另一类数据表格的 {n} 行不计"),
+                    format!(", not counting the {n} rows of another type's table"),
+                ),
+            };
+            Some(format!(
+                "{file}：拒收 {rejected} / {read} 行（{pct:.1}%{not_counted}），超过上限 {limit:.1}% / {file}: {rejected} of {read} rows rejected ({pct:.1}%{not_counted_en}), over the limit of {limit:.1}%",
+                file = a.file,
+                limit = max_rate * 100.0,
+            ))
         })
         .collect()
 }
@@ -249,4 +257,41 @@ pub fn summary_table(accounts: &[FileAccount], ignored: &[String]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(read: u64, rejected: &[(&str, u64)]) -> FileAccount {
+        FileAccount {
+            file: "pension_202511.csv".into(),
+            rows_read: read,
+            rows_rejected: rejected.iter().map(|(_, n)| n).sum(),
+            rejected: rejected.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+            ..FileAccount::default()
+        }
+    }
+
+    /// The rows of another type's table count neither read nor rejected:
+    /// a file of its own rows all good passes however many there are.
+    #[test]
+    fn another_type_s_table_does_not_count_towards_the_reject_rate() {
+        let alone = account(12, &[("other_type_table", 10)]);
+        assert!(reject_rate_problems(&[alone], 0.05).is_empty());
+        let with_own = account(15, &[("other_type_table", 10), ("bad_money", 1)]);
+        assert_eq!(
+            reject_rate_problems(&[with_own], 0.05),
+            [
+                "pension_202511.csv：拒收 1 / 5 行（20.0%，另一类数据表格的 10 行不计），超过上限 5.0% / pension_202511.csv: 1 of 5 rows rejected (20.0%, not counting the 10 rows of another type's table), over the limit of 5.0%"
+            ]
+        );
+        let own_only = account(5, &[("bad_money", 1)]);
+        assert_eq!(
+            reject_rate_problems(&[own_only], 0.05),
+            [
+                "pension_202511.csv：拒收 1 / 5 行（20.0%），超过上限 5.0% / pension_202511.csv: 1 of 5 rows rejected (20.0%), over the limit of 5.0%"
+            ]
+        );
+    }
 }
