@@ -64,10 +64,14 @@ fn close_up_units(date: &str) -> String {
     out
 }
 
-/// An empty cell, or one written to say "nothing".
+/// An empty cell, or one written to say "nothing" or "not known" (a date
+/// 不详 is as unknown as one left empty, as an ID number's or a
+/// category's is).
 fn is_placeholder(trimmed: &str) -> bool {
-    matches!(trimmed, "" | "-" | "—" | "–" | "/" | "无" | "暂无" | "空")
-        || trimmed.eq_ignore_ascii_case("null")
+    matches!(
+        trimmed,
+        "" | "-" | "—" | "–" | "/" | "无" | "暂无" | "空" | "不详" | "未知" | "不明"
+    ) || trimmed.eq_ignore_ascii_case("null")
 }
 
 fn all_digits(s: &str) -> bool {
@@ -436,7 +440,9 @@ mod tests {
 
     #[test]
     fn empty_cells_are_none() {
-        for raw in ["", "  ", "-", "—", "－", "无", "/", "NULL", "\u{3000}"] {
+        for raw in [
+            "", "  ", "-", "—", "－", "无", "/", "NULL", "\u{3000}", "不详", "未知", " 不明 ",
+        ] {
             assert_eq!(parse_date(raw), Ok(None), "{raw:?}");
             assert_eq!(parse_period(raw), Ok(None), "{raw:?}");
         }
@@ -449,7 +455,7 @@ mod tests {
             "2025-13-01",
             "20251301",
             "2025年2月30日",
-            "不详",
+            "不详细",
             "abc",
             "2025-01",
             "2025-01-05 25:00",
