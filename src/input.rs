@@ -1694,11 +1694,18 @@ fn other_headers_among(
     switches: &mut Vec<(read::RowLoc, Vec<read::Cell>)>,
     checks: &mut usize,
 ) {
+    // The quick look at every row, side by side; the few rows it leaves
+    // asked in order.
+    let maybe: Vec<usize> = rows
+        .par_iter()
+        .with_min_len(4096)
+        .enumerate()
+        .filter(|(_, row)| may_be_header(&row.fields))
+        .map(|(k, _)| k)
+        .collect();
     let mut found = Vec::new();
-    for (k, row) in rows.iter().enumerate() {
-        if !may_be_header(&row.fields) {
-            continue;
-        }
+    for k in maybe {
+        let row = &rows[k];
         if *checks >= OTHER_HEADER_CHECKS {
             break;
         }
