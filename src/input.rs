@@ -972,6 +972,11 @@ fn load_file(
     // kept from chunk to chunk: such rows are rejected, not read by the
     // file's map (helper-146).
     let mut under_other: Vec<Option<(&'static ExtractDef, u32)>> = Vec::new();
+    // Per section: what the header the reader last laid rows out by (the
+    // section's, or one repeated below with other cells) is: the file's
+    // type's (`None`), which, repeated, ends another type's table, or
+    // another type's, which, repeated, begins its table again.
+    let mut laid_out: Vec<Option<Option<&'static ExtractDef>>> = Vec::new();
     let mut other_header_checks = 0usize;
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
@@ -1039,17 +1044,33 @@ fn load_file(
         let section_idx = chunk.section;
         let cut_off = chunk.cut_off.take();
         let dates_1904 = chunk.header.dates_1904;
-        let mut switches = std::mem::take(&mut chunk.headers);
+        let switches = std::mem::take(&mut chunk.headers);
         let mut rows_left = std::mem::take(&mut chunk.rows);
         let mut skipped = std::mem::take(&mut chunk.skipped);
+        // The headers below, in row order: the reader's, another type's
+        // that its header test passed over, and the header the reader last
+        // laid rows out by, again (not handed on: it lays out nothing new,
+        // but it ends a table of another type's above it).
+        let mut below: Vec<(read::RowLoc, Below)> = Vec::new();
         if maps[section_idx].is_some() {
-            other_headers_among(
+            let mut again: Vec<read::RowLoc> = skipped
+                .iter()
+                .filter(|s| s.reason == read::SkipReason::RepeatedHeader)
+                .map(|s| s.loc.clone())
+                .collect();
+            again.retain(|at| {
+                switches
+                    .binary_search_by_key(&at.row, |(s, _)| s.row)
+                    .is_err()
+            });
+            below.extend(again.into_iter().map(|at| (at, Below::Again)));
+            let others = other_headers_among(
                 (def, config),
                 &mut rows_left,
                 &mut skipped,
-                &mut switches,
                 &mut other_header_checks,
             );
+            below.extend(others.into_iter().map(|(at, c)| (at, Below::Other(c))));
         }
         let sheet = chunk.header.sheet.clone();
         let mut read_rows =
@@ -1061,6 +1082,7 @@ fn load_file(
                     reject_other_type_rows(
                         (def, other),
                         (&name, &sheet, header_row),
+                        cut_off.as_ref(),
                         &mut chunk_rows,
                         &mut tally,
                         &mut account,
@@ -1165,8 +1187,11 @@ fn load_file(
         {
             own_below.push(section_idx);
         }
+        below.extend(switches.into_iter().map(|(at, c)| (at, Below::Read(c))));
+        below.sort_by_key(|(at, _)| at.row);
         under_other.resize(maps.len(), None);
-        for (at, cells) in switches {
+        laid_out.resize(maps.len(), Some(None));
+        for (at, header) in below {
             let Some(map) = &maps[section_idx] else {
                 return;
             };
@@ -1174,6 +1199,26 @@ fn load_file(
             let rows_before: Vec<read::RawRow> = rows_left.drain(..before).collect();
             let other = under_other[section_idx];
             read_rows(map, rows_before, std::mem::take(&mut skipped), other);
+            let cells = match header {
+                // The file's own header again ends another type's table;
+                // another type's begins its table again.
+                Below::Again => {
+                    match laid_out[section_idx] {
+                        Some(None) => under_other[section_idx] = None,
+                        Some(Some(other)) => under_other[section_idx] = Some((other, at.row)),
+                        None => {}
+                    }
+                    continue;
+                }
+                Below::Other(cells) => cells,
+                Below::Read(cells) => {
+                    laid_out[section_idx] = match matcher.map_header(&cells) {
+                        Ok(_) => Some(None),
+                        Err(_) => other_type(&cells, def, config).map(Some),
+                    };
+                    cells
+                }
+            };
             match matcher.map_header(&cells) {
                 Ok(mut other) => {
                     other.dates_1904 = dates_1904;
@@ -1287,8 +1332,16 @@ fn load_file(
                         continue;
                     };
                     let where_ = place(&name, t.sheet.as_deref());
-                    let workbook = t.sheet.is_some();
-                    problems.push(other_type_problem(&name, &where_, workbook, other, def));
+                    let (row, o, this) = (t.header_row, other.name, def.name);
+                    problems.push(InputProblem {
+                        file: name.clone(),
+                        message: format!(
+                            "{where_}：第 {row} 行起是{other_label}（{o}）的表格，而{label}的表头之下没有一行{label}的数据；请把该表格另存为单独的 {o}_… 文件，本文件只留{label}的数据 / \
+                             {where_}: from row {row} a {o} table, and no {this} row under the {this} header: save that table as a file of its own named {o}_…, leaving only {this} data here",
+                            other_label = other.label,
+                            label = def.label,
+                        ),
+                    });
                 }
             }
             for (sheets, what) in [
@@ -1506,7 +1559,7 @@ fn parse_piece(
         let result = if cut_off == Some(&raw_row.loc) {
             Err(table::Reject {
                 code: "truncated",
-                reason: "文件在此行中途截断，末尾字符不完整".to_string(),
+                reason: TRUNCATED.to_string(),
             })
         } else {
             parsed.row(r, &mut values, &mut warnings)
@@ -1683,17 +1736,16 @@ fn may_be_header(cells: &[read::Cell]) -> bool {
 /// header (see [`other_type`]), which this type's header test passes over
 /// (a property register pasted below a pension list: 权利人姓名 is no
 /// pension column): each is skipped as a header (a one-value title right
-/// above it as a title) and added to `switches`, in row order, so that the
-/// rows below it are read as that table's. Only rows without a digit are
+/// above it as a title) and returned, in row order, so that the rows below
+/// it are read as that table's. Only rows without a digit are
 /// asked (a header holds none; a data row its ID number, date or amount),
 /// and at most [`OTHER_HEADER_CHECKS`] of a file, counted in `checks`.
 fn other_headers_among(
     (def, config): (&'static ExtractDef, &Config),
     rows: &mut Vec<read::RawRow>,
     skipped: &mut Vec<read::SkippedRow>,
-    switches: &mut Vec<(read::RowLoc, Vec<read::Cell>)>,
     checks: &mut usize,
-) {
+) -> Vec<(read::RowLoc, Vec<read::Cell>)> {
     // The quick look at every row, side by side; the few rows it leaves
     // asked in order.
     let maybe: Vec<usize> = rows
@@ -1714,14 +1766,15 @@ fn other_headers_among(
             found.push(k);
         }
     }
+    let mut headers = Vec::new();
     if found.is_empty() {
-        return;
+        return headers;
     }
     let mut taken = vec![false; rows.len()];
     for &k in &found {
         taken[k] = true;
         let header = &rows[k];
-        switches.push((header.loc.clone(), header.fields.clone()));
+        headers.push((header.loc.clone(), header.fields.clone()));
         skipped.push(read::SkippedRow {
             loc: header.loc.clone(),
             reason: read::SkipReason::RepeatedHeader,
@@ -1743,7 +1796,19 @@ fn other_headers_among(
         k += 1;
         !taken[k - 1]
     });
-    switches.sort_by_key(|(at, _)| at.row);
+    headers
+}
+
+/// A header row below a section's header (see the sink of [`load_file`]).
+enum Below {
+    /// One the reader handed on: it lays out the rows below it when the
+    /// file's type maps it, else it is another type's table or a repeated
+    /// header.
+    Read(Vec<read::Cell>),
+    /// Another type's, which the file's header test passed over.
+    Other(Vec<read::Cell>),
+    /// The header the reader last laid rows out by, again.
+    Again,
 }
 
 /// The error for a table of another type's header above a section's
@@ -1776,6 +1841,9 @@ fn other_table_above(
     })
 }
 
+/// The reason of the row a file's end cut through (`truncated`).
+const TRUNCATED: &str = "文件在此行中途截断，末尾字符不完整";
+
 /// Rejects the rows of a table of `other`'s header below the rows of a
 /// file of `def`'s type in one sheet or text file (`other_type_table`),
 /// taking them out of `rows`; counts them read and as the table's in the
@@ -1784,6 +1852,7 @@ fn other_table_above(
 fn reject_other_type_rows(
     (def, other): (&'static ExtractDef, &'static ExtractDef),
     (name, sheet, header_row): (&str, &Option<String>, u32),
+    cut_off: Option<&read::RowLoc>,
     rows: &mut Vec<read::RawRow>,
     tally: &mut Tally,
     account: &mut FileAccount,
@@ -1809,14 +1878,19 @@ fn reject_other_type_rows(
         other_label = other.label,
         label = def.label,
     );
-    *tally.rejected.entry("other_type_table").or_default() += n;
     for row in rows.drain(..) {
+        // The row a file's end cut through says so, as under any header.
+        let (code, reason) = match cut_off == Some(&row.loc) {
+            true => ("truncated", TRUNCATED.to_string()),
+            false => ("other_type_table", reason.clone()),
+        };
+        *tally.rejected.entry(code).or_default() += 1;
         tally.rejects.push(RejectRow {
             extract: def.name,
             file: name.to_owned(),
             row: row.loc.to_string(),
-            code: "other_type_table",
-            reason: reason.clone(),
+            code,
+            reason,
             raw: row.fields.iter().map(|f| f.to_string()).collect(),
         });
     }

@@ -1061,6 +1061,23 @@ fn a_table_of_another_type_below_the_rows_is_rejected_as_such() {
         stdout.contains("pension_202511.csv 中第 5 行起是失业登记（unemployment）的表格"),
         "{stdout}"
     );
+    // The file cut in its last row's last character: that row says so, as
+    // under any header (helper-150).
+    let b = batch(|d| {
+        let text: Vec<String> = stacked(d, &PENSION_SHEET)
+            .iter()
+            .map(|row| row.join(","))
+            .collect();
+        let mut bytes = text.join("\r\n").into_bytes();
+        bytes.pop();
+        std::fs::write(d.join("pension_202511.csv"), bytes).unwrap();
+    });
+    let v = validate(b.path(), SAMPLE_CONFIG);
+    let i = v.input("pension_202511.csv");
+    assert_eq!(
+        i["rejected"],
+        serde_json::json!({"other_type_table": 1, "truncated": 1})
+    );
     // Under the pension header alone, no pension row is read: the file's
     // error, naming the type.
     let b = batch(|d| {
@@ -1071,7 +1088,7 @@ fn a_table_of_another_type_below_the_rows_is_rejected_as_such() {
     assert_input_error(
         &o,
         &[
-            "pension_202511.xlsx 工作表 养老金发放：表头是失业登记（unemployment）的，不是养老金发放（pension）的",
+            "pension_202511.xlsx 工作表 养老金发放：第 4 行起是失业登记（unemployment）的表格，而养老金发放的表头之下没有一行养老金发放的数据；请把该表格另存为单独的 unemployment_… 文件",
         ],
     );
     // A property register's header, which the pension type does not take
@@ -1090,6 +1107,10 @@ fn a_table_of_another_type_below_the_rows_is_rejected_as_such() {
         } else {
             rows.extend(cells(&[&["2025年11月不动产登记"]]));
             rows.extend(property);
+            // The pension header again, as the reader knows it: the rows
+            // below it are pension rows again (helper-150).
+            rows.extend(cells(&PENSION_SHEET));
+            rows.last_mut().unwrap()[2] = "202511".into();
         }
         let text: Vec<String> = rows.iter().map(|row| row.join(",") + "\r\n").collect();
         std::fs::write(d.join("pension_202511.csv"), text.concat()).unwrap();
@@ -1100,7 +1121,7 @@ fn a_table_of_another_type_below_the_rows_is_rejected_as_such() {
     let o = validate(b.path(), SAMPLE_CONFIG);
     assert_eq!(o.code(), Some(0), "{}", o.stderr());
     let i = o.input("pension_202511.csv");
-    assert_eq!(counts(&i), (9, 1, 5, 3));
+    assert_eq!(counts(&i), (11, 2, 5, 4));
     assert_eq!(i["rejected"], serde_json::json!({"other_type_table": 5}));
     assert_eq!(
         i["other_type_tables"],

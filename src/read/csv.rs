@@ -826,13 +826,17 @@ mod tests {
         assert!(matches!(&err, ReadError::NotText { .. }), "{err}");
         assert!(
             err.to_string().starts_with(
-                "不是文本文件：r.csv（内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿）"
+                "不是文本文件：r.csv（内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿；请把扩展名改为 .xlsx"
             ),
             "{err}"
         );
         // An .xls renamed .txt.
         let err = read("r.txt", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00").expect_err("binary");
-        assert!(err.to_string().contains("（.xls）"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("（.xls）或其他 Office 文件；请在 Excel 中打开并另存为"),
+            "{err}"
+        );
         // Noise that begins so is still not text.
         let mut zip_noise = b"PK\x03\x04".to_vec();
         zip_noise.extend(noise(64, 1));

@@ -269,12 +269,10 @@ pub enum ReadError {
          unsupported file format: {file} (supported: .csv .tsv .txt .xlsx .xlsm .parquet)"
     )]
     UnsupportedFormat { file: String },
-    #[error(
-        "不是文本文件：{file}（{what}）；请把扩展名改为它的实际格式（.xlsx），或在 Excel 中另存为 CSV / \
-         not a text file: {file} ({what_en}): name it by what it is (.xlsx), or save it again as CSV in Excel"
-    )]
+    #[error("不是文本文件：{file}（{what}）/ not a text file: {file} ({what_en})")]
     NotText {
         file: String,
+        /// What it is and what to do, in Chinese, then in English.
         what: &'static str,
         what_en: &'static str,
     },
@@ -286,13 +284,13 @@ pub enum ReadError {
 fn workbook_named_as_text(file: &str, bytes: &[u8]) -> Option<ReadError> {
     let (what, what_en) = if bytes.starts_with(b"PK\x03\x04") {
         (
-            "内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿",
-            "it holds an XLSX workbook (a zip), renamed perhaps",
+            "内容是 XLSX 工作簿（zip 压缩格式），可能是改了扩展名的工作簿；请把扩展名改为 .xlsx，或在 Excel 中另存为 CSV",
+            "it holds an XLSX workbook (a zip), renamed perhaps: name it .xlsx, or save it again as CSV in Excel",
         )
     } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
         (
-            "内容是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 文件",
-            "it holds an Excel 97-2003 workbook (.xls) or another Office file",
+            "内容是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 文件；请在 Excel 中打开并另存为 .xlsx 或 CSV",
+            "it holds an Excel 97-2003 workbook (.xls) or another Office file: open it in Excel and save it as .xlsx or CSV",
         )
     } else {
         return None;
