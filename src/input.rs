@@ -978,6 +978,7 @@ fn load_file(
     // another type's, which, repeated, begins its table again.
     let mut laid_out: Vec<Option<Option<&'static ExtractDef>>> = Vec::new();
     let mut other_header_checks = 0usize;
+    let other_types = std::sync::LazyLock::new(|| OtherTypes::new(def, config));
     // Exact duplicates are sought across the whole file: a row copied into a
     // second sheet is a duplicate too.
     let mut duplicates =
@@ -1065,7 +1066,7 @@ fn load_file(
             });
             below.extend(again.into_iter().map(|at| (at, Below::Again)));
             let others = other_headers_among(
-                (def, config),
+                &other_types,
                 &mut rows_left,
                 &mut skipped,
                 &mut other_header_checks,
@@ -1726,9 +1727,12 @@ const OTHER_HEADER_CHECKS: usize = 10_000;
 
 /// Whether a row may be a header, as far as a quick look tells: two
 /// values or more, and no digit (a data row's ID number, date or amount
-/// has one; its ID number, in the second cell, ends the look at once).
+/// has one; its ID number, in the second cell, ends the look at once; one
+/// written in full-width digits, `３４１１…`, the second look).
 fn may_be_header(cells: &[read::Cell]) -> bool {
+    let full_width = |f: &str| !f.is_ascii() && f.chars().any(|c| ('０'..='９').contains(&c));
     !cells.iter().any(|f| f.bytes().any(|b| b.is_ascii_digit()))
+        && !cells.iter().any(|f| full_width(f))
         && cells.iter().filter(|f| !f.trim().is_empty()).count() >= 2
 }
 
@@ -1741,7 +1745,7 @@ fn may_be_header(cells: &[read::Cell]) -> bool {
 /// asked (a header holds none; a data row its ID number, date or amount),
 /// and at most [`OTHER_HEADER_CHECKS`] of a file, counted in `checks`.
 fn other_headers_among(
-    (def, config): (&'static ExtractDef, &Config),
+    types: &OtherTypes,
     rows: &mut Vec<read::RawRow>,
     skipped: &mut Vec<read::SkippedRow>,
     checks: &mut usize,
@@ -1762,7 +1766,7 @@ fn other_headers_among(
             break;
         }
         *checks += 1;
-        if other_type(&row.fields, def, config).is_some() {
+        if types.of(&row.fields).is_some() {
             found.push(k);
         }
     }
@@ -1935,19 +1939,48 @@ fn other_type(
     def: &'static ExtractDef,
     config: &Config,
 ) -> Option<&'static ExtractDef> {
-    let own = HeaderMatcher::new(def, &config.aliases(def.name)).fields_named(header);
-    let fits: Vec<&'static ExtractDef> = extract::EXTRACTS
-        .iter()
-        .filter(|other| other.name != def.name)
-        .filter(|&&other| {
-            let m = HeaderMatcher::new(other, &config.aliases(other.name));
-            m.map_header(header).is_ok() && m.fields_named(header) > own
-        })
-        .copied()
-        .collect();
-    match fits.as_slice() {
-        [other] => Some(other),
-        _ => None,
+    OtherTypes::new(def, config).of(header)
+}
+
+/// The header matchers of a file's type and of every other type, made
+/// once for the rows of a file that [`other_headers_among`] asks (making
+/// them is dearer than asking them: made for each row asked, ten thousand
+/// rows of a county's files cost seconds).
+struct OtherTypes {
+    own: HeaderMatcher,
+    others: Vec<(&'static ExtractDef, HeaderMatcher)>,
+}
+
+impl OtherTypes {
+    fn new(def: &'static ExtractDef, config: &Config) -> Self {
+        OtherTypes {
+            own: HeaderMatcher::new(def, &config.aliases(def.name)),
+            others: extract::EXTRACTS
+                .iter()
+                .filter(|other| other.name != def.name)
+                .map(|&other| {
+                    (
+                        other,
+                        HeaderMatcher::new(other, &config.aliases(other.name)),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// [`other_type`] of `header`. A header a type maps looks like its
+    /// header too: that test, which reads no more than the cells' names,
+    /// turns most rows away first.
+    fn of(&self, header: &[read::Cell]) -> Option<&'static ExtractDef> {
+        let mut own = None;
+        let mut fits = self.others.iter().filter(|(_, m)| {
+            m.looks_like_header(header)
+                && m.map_header(header).is_ok()
+                && m.fields_named(header)
+                    > *own.get_or_insert_with(|| self.own.fields_named(header))
+        });
+        let (other, _) = fits.next()?;
+        fits.next().is_none().then_some(*other)
     }
 }
 
