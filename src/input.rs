@@ -1215,7 +1215,7 @@ fn load_file(
                 Below::Read(cells) => {
                     laid_out[section_idx] = match matcher.map_header(&cells) {
                         Ok(_) => Some(None),
-                        Err(_) => other_type(&cells, def, config).map(Some),
+                        Err(_) => other_types.of(&cells).map(Some),
                     };
                     cells
                 }
@@ -1230,7 +1230,7 @@ fn load_file(
                 // header neither the file's type nor one other type takes
                 // is a repeated header, as before.
                 Err(_) => {
-                    if let Some(other) = other_type(&cells, def, config) {
+                    if let Some(other) = other_types.of(&cells) {
                         under_other[section_idx] = Some((other, at.row));
                     }
                 }
@@ -1314,7 +1314,6 @@ fn load_file(
                 let sheets = account.hidden_sheets.len();
                 tracing::warn!(file = %name, sheets, "hidden sheets read as data");
             }
-            // Each sheet counted once (helper-143).
             // A table of another type below the file's own rows is noted
             // beside them; in a file without a row of its own (under a
             // header of its own type alone, a template) it is the file's
@@ -1345,6 +1344,7 @@ fn load_file(
                     });
                 }
             }
+            // Each sheet counted once (helper-143).
             for (sheets, what) in [
                 (
                     account.sheets_without_header().len(),
@@ -1943,9 +1943,10 @@ fn other_type(
 }
 
 /// The header matchers of a file's type and of every other type, made
-/// once for the rows of a file that [`other_headers_among`] asks (making
-/// them is dearer than asking them: made for each row asked, ten thousand
-/// rows of a county's files cost seconds).
+/// once a file for the headers below its header and the rows that
+/// [`other_headers_among`] asks about (making them is dearer than asking
+/// them: made for each row asked, ten thousand rows of a county's files
+/// cost seconds).
 struct OtherTypes {
     own: HeaderMatcher,
     others: Vec<(&'static ExtractDef, HeaderMatcher)>,
