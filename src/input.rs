@@ -1007,9 +1007,7 @@ fn load_file(
                             header_problems(&name, section, found_problems, &mut own);
                             person_sheets.push((chunk.section, sheet.clone(), own));
                         }
-                        Some(sheet)
-                            if let Some(other) = other_type(&section.header, def, config) =>
-                        {
+                        Some(sheet) if let Some(other) = other_types.of(&section.header) => {
                             let mut own = Vec::new();
                             header_problems(&name, section, found_problems, &mut own);
                             let where_ = section_place(&name, section);
@@ -1033,7 +1031,7 @@ fn load_file(
                 m
             });
             if map.is_some() {
-                problems.extend(other_table_above(&name, section, def, config));
+                problems.extend(other_table_above(&name, section, def, &other_types));
             }
             maps.resize_with(chunk.section, || None);
             maps.push(map);
@@ -1269,7 +1267,7 @@ fn load_file(
                 .unheaded_sheets
                 .iter()
                 .filter_map(|(sheet, rows)| {
-                    let other = rows.iter().find_map(|row| other_type(row, def, config))?;
+                    let other = rows.iter().find_map(|row| other_types.of(row))?;
                     Some(OtherTypeSheet {
                         sheet: sheet.clone(),
                         extract: other.name.to_string(),
@@ -1395,7 +1393,7 @@ fn load_file(
             if let read::ReadError::NoHeader { heads, sheets, .. } = &e {
                 let workbook = !sheets.is_empty();
                 for (sheet, rows) in heads {
-                    if let Some(other) = rows.iter().find_map(|row| other_type(row, def, config)) {
+                    if let Some(other) = rows.iter().find_map(|row| other_types.of(row)) {
                         let where_ = place(&name, workbook.then_some(sheet.as_str()));
                         problems.push(other_type_problem(&name, &where_, workbook, other, def));
                     }
@@ -1825,10 +1823,10 @@ fn other_table_above(
     name: &str,
     section: &Section,
     def: &'static ExtractDef,
-    config: &Config,
+    types: &OtherTypes,
 ) -> Option<InputProblem> {
     let (row, other) = section.head.iter().find_map(|(row, cells)| {
-        let other = may_be_header(cells).then(|| other_type(cells, def, config))??;
+        let other = may_be_header(cells).then(|| types.of(cells))??;
         Some((*row, other))
     })?;
     let where_ = section_place(name, section);
@@ -1943,10 +1941,11 @@ fn other_type(
 }
 
 /// The header matchers of a file's type and of every other type, made
-/// once a file for the headers below its header and the rows that
-/// [`other_headers_among`] asks about (making them is dearer than asking
-/// them: made for each row asked, ten thousand rows of a county's files
-/// cost seconds).
+/// once a file for every question of [`other_type`] it asks: of its
+/// sections' headers, the headers below them, the rows above them and the
+/// rows that [`other_headers_among`] asks about (making them is dearer
+/// than asking them: made for each row asked, ten thousand rows of a
+/// county's files cost seconds).
 struct OtherTypes {
     own: HeaderMatcher,
     others: Vec<(&'static ExtractDef, HeaderMatcher)>,
