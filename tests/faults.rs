@@ -1833,35 +1833,59 @@ fn a_sci_notation_id_found_by_name_and_birth_date_says_so_in_dq04() {
     );
 }
 
-/// An enrollment ended by death on a day written 不详 is one ended
-/// without a date, as an empty 终止日期 is: accepted, CB04 for the member,
-/// not a rejected row that left her without an enrollment (DY01; audit C).
+/// An enrollment ended by death on a day written 不详, or on one that
+/// cannot be read, is one ended without a date, as an empty 终止日期 is:
+/// accepted, CB04 for the member, not a rejected row that left her without
+/// an enrollment (DY01; audit C). The unreadable date is named in
+/// warnings.csv, with its row and cell.
 #[test]
-fn a_death_on_a_day_not_known_is_cb04_not_dy01() {
-    let dir = batch(|d| {
-        let path = d.join("medical_enrollment_202511.csv");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("死亡,2025-06-30"));
-        std::fs::write(&path, text.replace("死亡,2025-06-30", "死亡,不详")).unwrap();
-    });
-    let o = hedui_on("run", dir.path(), SAMPLE_CONFIG);
-    assert_eq!(o.code(), Some(0), "{}", o.stderr());
-    let i = o.input("medical_enrollment_202511.csv");
-    // The sample's 刘强 (停止, no status) alone.
-    assert_eq!(i["rejected"], serde_json::json!({"bad_category": 1}));
-    let rules_of_wang_fang: Vec<String> = output_rows(&o, "findings.csv")
-        .into_iter()
-        .filter(|r| r.iter().any(|f| f == "341122194502104426"))
-        .map(|r| r[1].to_string())
-        .collect();
-    assert!(
-        rules_of_wang_fang.iter().any(|r| r == "CB04"),
-        "{rules_of_wang_fang:?}"
-    );
-    assert!(
-        !rules_of_wang_fang.iter().any(|r| r == "DY01"),
-        "{rules_of_wang_fang:?}"
-    );
+fn a_death_on_a_day_not_known_or_not_readable_is_cb04_not_dy01() {
+    for (day, warned) in [("不详", false), ("六月底", true)] {
+        let dir = batch(|d| {
+            let path = d.join("medical_enrollment_202511.csv");
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains("死亡,2025-06-30"));
+            std::fs::write(
+                &path,
+                text.replace("死亡,2025-06-30", &format!("死亡,{day}")),
+            )
+            .unwrap();
+        });
+        let o = hedui_on("run", dir.path(), SAMPLE_CONFIG);
+        assert_eq!(o.code(), Some(0), "{day}: {}", o.stderr());
+        let i = o.input("medical_enrollment_202511.csv");
+        // The sample's 刘强 (停止, no status) alone.
+        assert_eq!(
+            i["rejected"],
+            serde_json::json!({"bad_category": 1}),
+            "{day}"
+        );
+        let rules_of_wang_fang: Vec<String> = output_rows(&o, "findings.csv")
+            .into_iter()
+            .filter(|r| r.iter().any(|f| f == "341122194502104426"))
+            .map(|r| r[1].to_string())
+            .collect();
+        assert!(
+            rules_of_wang_fang.iter().any(|r| r == "CB04"),
+            "{day}: {rules_of_wang_fang:?}"
+        );
+        assert!(
+            !rules_of_wang_fang.iter().any(|r| r == "DY01"),
+            "{day}: {rules_of_wang_fang:?}"
+        );
+        let warnings: Vec<csv::StringRecord> = output_rows(&o, "warnings.csv")
+            .into_iter()
+            .filter(|r| &r[1] == "medical_enrollment_202511.csv")
+            .collect();
+        if warned {
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert_eq!(&warnings[0][3], "终止日期", "{warnings:?}");
+            assert_eq!(&warnings[0][6], day, "{warnings:?}");
+            assert_eq!(i["warnings"].as_object().map(|w| w.len()), Some(1), "{i}");
+        } else {
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+    }
 }
 
 #[test]

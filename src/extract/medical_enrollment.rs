@@ -69,7 +69,7 @@ pub static DEF: super::ExtractDef = super::ExtractDef {
             .aliases(&["状态"])
             .value_required(),
         FieldDef::new("end_reason", "终止原因", Category(END_REASON)),
-        FieldDef::new("end_date", "终止日期", Date).value_checked(),
+        FieldDef::new("end_date", "终止日期", Date),
         FieldDef::new("subsidized", "资助参保", Category(YES_NO))
             .aliases(&["是否资助参保"])
             .optional()

@@ -3026,9 +3026,11 @@ mod tests {
         // rule reads it, where null raises nothing the true value would not
         // (an unknown 困境类型 is no orphan), and for the roster's own
         // values: a rejected roster row would drop its household from every
-        // check. An amount that decides DY02, an end date that dates a
-        // death and a renovation state that clears a house must parse: null
-        // there would be a guess.
+        // check. An amount that decides DY02 and a renovation state that
+        // clears a house must parse: null there would be a guess. An
+        // enrollment's end date need not: a death on no date is still a
+        // death (CB04), and a rejected enrollment would leave its member
+        // uninsured (DY01).
         let lenient: Vec<(&str, &str)> = EXTRACTS
             .iter()
             .flat_map(|d| d.fields.iter().map(move |f| (d.name, f)))
@@ -3055,6 +3057,7 @@ mod tests {
                 ("education", "aid_amount"),
                 ("education", "hardship"),
                 ("medical_enrollment", "end_reason"),
+                ("medical_enrollment", "end_date"),
                 ("medical_enrollment", "subsidized"),
                 ("property", "area"),
                 ("property", "reg_date"),

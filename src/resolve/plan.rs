@@ -231,13 +231,20 @@ pub(crate) fn unowned() -> String {
 }
 
 /// For each (valid ID, name as written): how the name agrees with the
-/// person's known name.
+/// person's known name. An unowned ID's names all disagree: its known name
+/// is only the first of two that tie ([`unowned`]), so no name on it is
+/// known to be its owner's, and each of its links is scored as one whose
+/// name disagrees (a row without a name keeps its method's score).
 pub(crate) fn direct_levels() -> String {
     format!(
         "WITH d AS (
             SELECT DISTINCT id, coalesce(name_raw, '') AS name_key, name_raw FROM {SEEN})
-         SELECT d.id, d.name_key, name_agrees(d.name_raw, p.name_raw) AS level
-         FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id"
+         SELECT d.id, d.name_key,
+                CASE WHEN u.person_id IS NOT NULL AND d.name_raw IS NOT NULL THEN {disagree}
+                     ELSE name_agrees(d.name_raw, p.name_raw) END AS level
+         FROM d LEFT JOIN {PERSONS} p ON p.person_id = d.id
+         LEFT JOIN {UNOWNED} u ON u.person_id = d.id",
+        disagree = quote(LEVEL_DISAGREE),
     )
 }
 

@@ -804,6 +804,16 @@ async fn an_id_known_as_often_by_two_disagreeing_names_links_no_typo_and_no_stud
         ],
     );
     assert_eq!(link(&res, "medical_settlement", "6").0, Some(other));
+    // Whose ID it is is unknown, so neither name's link is sure: both are
+    // scored as a name that disagrees, the first in code-point order too;
+    // the homophones' ID keeps its owner's score.
+    for (extract, row) in [("medical_enrollment", "2"), ("medical_settlement", "2")] {
+        let (linked, _, score) = link(&res, extract, row);
+        assert_eq!(linked, Some(person.clone()));
+        assert_eq!(score, levels::SCORE_NAME_DISAGREES, "{extract} row {row}");
+    }
+    assert_eq!(link(&res, "medical_enrollment", "3").2, 1.0);
+    assert_eq!(link(&res, "medical_settlement", "5").2, 1.0);
 }
 
 /// A person whose ID is unowned (two disagreeing names, once each) still
@@ -1563,9 +1573,9 @@ fn resolution_s_own_steps_wait_for_what_they_read() {
             vec![OBS],
             vec![SEEN],
             vec![KNOWN, PERSONS],
-            vec![UNOWNED, DIRECT, CANDIDATES],
-            vec![REPAIRS, NAME_BIRTH, RESOLVED_LINKED],
-            vec![RESOLVED_OTHER],
+            vec![UNOWNED, CANDIDATES],
+            vec![DIRECT, REPAIRS, NAME_BIRTH],
+            vec![RESOLVED_OTHER, RESOLVED_LINKED],
             vec![RESOLVED],
         ]
     );

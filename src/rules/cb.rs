@@ -302,7 +302,7 @@ pub async fn cb04(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
             // closed in a later night's run while the figures are the same.
             let mut evidence = match row.text("death_date") {
                 Some(d) => format!("医保参保终止，原因 死亡，终止日期 {d}，仍在册"),
-                None => "医保参保终止，原因 死亡（终止日期未填），仍在册".to_string(),
+                None => "医保参保终止，原因 死亡（终止日期空缺或无法识别），仍在册".to_string(),
             };
             if let Some(benefit) = row.int("monthly_benefit") {
                 evidence += &format!("（月保障金 {} 元）", yuan(benefit));
@@ -893,7 +893,7 @@ mod tests {
         assert_eq!(subjects(&found), vec![(Some("H1"), Some(P2))]);
         assert_eq!(
             found[0].evidence,
-            "医保参保终止，原因 死亡（终止日期未填），仍在册（月保障金 600.00 元）"
+            "医保参保终止，原因 死亡（终止日期空缺或无法识别），仍在册（月保障金 600.00 元）"
         );
     }
 
