@@ -156,8 +156,9 @@ pub enum Command {
         out: PathBuf,
     },
     /// Score a run against a generated truth: link precision/recall/F1
-    /// (overall and per corruption) and finding precision/recall/F1 per
-    /// rule; printed and written to RUN_DIR/evaluation.json.
+    /// (overall; per corruption, recall and the unresolvable rows linked)
+    /// and finding precision/recall/F1 per rule; printed and written to
+    /// RUN_DIR/evaluation.json.
     Evaluate {
         /// The generator's truth folder (OUT/truth).
         #[arg(long)]

@@ -314,6 +314,27 @@ impl Config {
         for (t, v) in &r.township_standard {
             money(&format!("rules.township_standard.{t}"), *v, 2);
         }
+        // A township is named as the roster's cells hold it (spaces around
+        // and inside, full-width forms: one name): two keys of one name
+        // would leave one of the standards unused, an empty one none.
+        let mut townships: BTreeMap<String, &str> = BTreeMap::new();
+        for t in r.township_standard.keys() {
+            match crate::extract::table::canonical_text(t) {
+                None => out.push(
+                    "rules.township_standard 中有乡镇名为空 / a township name in \
+                     rules.township_standard is empty"
+                        .to_string(),
+                ),
+                Some(name) => {
+                    if let Some(first) = townships.insert(name.clone(), t) {
+                        out.push(format!(
+                            "rules.township_standard 中「{first}」与「{t}」是同一乡镇「{name}」 / \
+                             rules.township_standard names the township {name} twice"
+                        ));
+                    }
+                }
+            }
+        }
         let mut share = |key: &str, v: f64, places: Option<i32>| {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 out.push(format!(
@@ -720,6 +741,34 @@ mod tests {
                     income_factor = 1.005\nincome_factor_low_income = 1.5\n\
                     reimbursement_floor_low_income = 0.55\n[rules.township_standard]\n\"河西乡\" = 819.1\n";
         Config::parse(fine, "t.toml").unwrap();
+    }
+
+    /// A township's standard names the township as the roster's cells hold
+    /// it: spaces around it or a full-width form are the same name, so two
+    /// keys of one name, or a blank one, are refused; the rules take the
+    /// name in that form.
+    #[test]
+    fn a_township_is_named_as_the_roster_holds_it() {
+        let text = "[rules.township_standard]\n\" 河西乡 \" = 850.0\n\"城关 镇\" = 900.0\n";
+        let config = Config::parse(text, "t.toml").unwrap();
+        let params = crate::run::rule_params(&config, chrono::NaiveDate::MIN);
+        let names: Vec<&str> = params
+            .township_standard_fen
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, ["城关 镇", "河西乡"]);
+        assert_eq!(params.township_standard_fen["河西乡"], 85_000);
+        let text = "[rules.township_standard]\n\" 河西乡\" = 850.0\n\"河西乡\" = 900.0\n\
+                    \"\u{3000}\" = 800.0\n";
+        let ConfigError::Invalid { problems, .. } = Config::parse(text, "t.toml").unwrap_err()
+        else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let said = |what: &str| problems.iter().filter(|p| p.contains(what)).count();
+        assert_eq!(said("是同一乡镇「河西乡」"), 1, "{problems:?}");
+        assert_eq!(said("乡镇名为空"), 1, "{problems:?}");
     }
 
     #[test]

@@ -86,7 +86,12 @@ pub fn rule_params(config: &Config, as_of: NaiveDate) -> RuleParams {
         township_standard_fen: r
             .township_standard
             .iter()
-            .map(|(t, v)| (t.clone(), fen(*v)))
+            // As the roster's cells hold the name (the config's check
+            // refused an empty one and two of one name).
+            .map(|(t, v)| {
+                let name = crate::extract::table::canonical_text(t).unwrap_or_default();
+                (name, fen(*v))
+            })
             .collect(),
         income_factor_permille: ratio(r.income_factor, 1000.0),
         income_factor_low_income_permille: ratio(r.income_factor_low_income, 1000.0),

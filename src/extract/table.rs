@@ -318,7 +318,19 @@ fn outcome<'a>(f: &FieldDef, raw: &'a str, dates_1904: bool) -> Outcome<'a> {
         // zero so): parsed, so never a reject; only an amount that cannot
         // be read is.
         Ok(v) if f.value_required && is_null(&v) && f.ty != FieldType::Money => {
-            Outcome::Problem("missing_value", format!("必填字段「{}」为空", f.header))
+            // A cell written as nothing recorded (`无`, `0`, `暂无`, `不详`…)
+            // is empty: said so, not left to look like a blank cell.
+            let written = raw.trim();
+            let message = if written.is_empty() {
+                format!("必填字段「{}」为空", f.header)
+            } else {
+                let written = crate::normalize::text::quote_prefix(written, 10);
+                format!(
+                    "必填字段「{}」为空（填写为「{written}」，视为未填）",
+                    f.header
+                )
+            };
+            Outcome::Problem("missing_value", message)
         }
         Ok(v) if f.value_expected && is_null(&v) => Outcome::Value(v, Some("missing_value")),
         // Kept, rounded to the fen the rules compare in: said.
@@ -586,6 +598,13 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
 /// digits and brackets as ASCII: `某公司（北京）` and `某公司(北京)` are one
 /// employer), every run of blanks one space, none at either end; `None`
 /// when empty. A text already in that form (the usual case) is borrowed.
+/// A text value as the extracts' tables hold it (see [`text`]), `None`
+/// when blank: a config's name of such a value (a township's standard) is
+/// compared with the cells in this form.
+pub(crate) fn canonical_text(raw: &str) -> Option<String> {
+    text(raw).map(Cow::into_owned)
+}
+
 fn text(raw: &str) -> Option<Cow<'_, str>> {
     use crate::normalize::text::{is_blank, is_common_han};
     let t = raw.trim_matches(is_blank);
@@ -2855,6 +2874,25 @@ mod tests {
         assert!(reject.reason.contains("「总费用」"), "{}", reject.reason);
     }
 
+    /// A required value written as nothing recorded is missing, and the
+    /// reason says what was written; a blank cell is simply empty.
+    #[test]
+    fn a_required_value_written_as_none_is_missing_and_says_so() {
+        for (written, says) in [
+            ("0", "必填字段「状态」为空（填写为「0」，视为未填）"),
+            ("暂无", "必填字段「状态」为空（填写为「暂无」，视为未填）"),
+            (" ", "必填字段「状态」为空"),
+        ] {
+            let reject = with_row(
+                "unemployment",
+                &["张三", "110101199003071234", "2024-05-10", written],
+                |_, parsed| parsed.map(|_| ()).expect_err(written),
+            );
+            assert_eq!(reject.code, "missing_value", "{written:?}");
+            assert_eq!(reject.reason, says, "{written:?}");
+        }
+    }
+
     #[test]
     fn empty_header_cells_after_the_last_name_are_no_columns() {
         // A header with two empty cells after it (columns Excel formatted
@@ -2971,8 +3009,9 @@ mod tests {
         assert_eq!(settlement_row("统筹基金支付", ""), Ok(vec![]));
         assert_eq!(settlement_row("统筹基金支付", "-"), Ok(vec![]));
         assert_eq!(settlement_row("政策范围内费用", "无"), Ok(vec![]));
-        // An enrollment's end: a death on an unreadable date is not a
-        // death on no date.
+        // An enrollment's end: a death on an unreadable date is a death on
+        // no date, its row kept and the date counted (a rejected row would
+        // leave its member uninsured: DY01).
         let enrollment = |reason: &str, date: &str| {
             parse_one(
                 "medical_enrollment",
@@ -2987,7 +3026,13 @@ mod tests {
                 ],
             )
         };
-        assert_eq!(enrollment("死亡", "2025-02-30"), Err("bad_date"));
+        assert_eq!(
+            enrollment("死亡", "2025-02-30"),
+            Ok(vec![FieldWarning {
+                code: "bad_date",
+                field: "end_date"
+            }])
+        );
         assert_eq!(enrollment("/", ""), Ok(vec![]));
         // An unreadable end reason is no reason: no death is assumed.
         assert_eq!(

@@ -76,7 +76,7 @@ pub fn is_dash(c: char) -> bool {
 /// width folding, blank removal and ASCII upper-casing.
 pub const NONE_PLACEHOLDERS: &[&str] = &[
     "无", "/", "\\", "-", "—", "空", "NULL", "NONE", "N/A", "NA", "0", "暂无", "未知", "不详",
-    "无证",
+    "不明", "无证",
 ];
 
 /// True when `cleaned` (already folded, blank-free, upper-cased) is one of
