@@ -1206,6 +1206,82 @@ fn fill_report(report: &Path, verdicts: &[(&str, &str, &str)]) {
     wb.save(report).unwrap();
 }
 
+/// The real report.xlsx rewritten cell by cell, `edit` given each sheet's
+/// name, its header row and each data row to change.
+fn edit_report(report: &Path, edit: impl Fn(&str, &[String], &mut Vec<String>)) {
+    let sheets = workbook_cells(report);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in &sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        let header = rows.first().cloned().unwrap_or_default();
+        for (r, row) in rows.iter().enumerate() {
+            let mut row = row.clone();
+            if r > 0 {
+                edit(name, &header, &mut row);
+            }
+            for (c, cell) in row.iter().enumerate() {
+                if !cell.is_empty() {
+                    ws.write_string(r as u32, c as u16, cell).unwrap();
+                }
+            }
+        }
+    }
+    wb.save(report).unwrap();
+}
+
+/// A finding_id pasted into a row of another rule's case (helper-153's
+/// audit: the row's verdict went to that case without a word), or a rule
+/// cell typed over, imports nothing and names the cell; a rule cell left
+/// as the report wrote it, or emptied, is no problem.
+#[test]
+fn a_finding_id_in_a_row_of_another_rule_imports_nothing() {
+    let site = Site::new();
+    assert_ok(&site.run());
+    let (cb01, cb02) = (site.id_of("CB01"), site.id_of("CB02"));
+    let ledger = site.state.join("ledger.sqlite");
+    let before = std::fs::read(&ledger).unwrap();
+    let col = |header: &[String], h: &str| header.iter().position(|c| c == h).unwrap();
+    let report = site.out.join("report.xlsx");
+    let pristine = std::fs::read(&report).unwrap();
+    edit_report(&report, |sheet, header, row| {
+        if sheet.starts_with("CB01") && row[col(header, "finding_id")] == cb01 {
+            row[col(header, "finding_id")] = cb02.clone();
+            row[col(header, "核查结论")] = "不属实".into();
+        }
+    });
+    let o = site.import(&report);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("此行规则为 CB01，而 finding_id {cb02} 是 CB02 的案件")),
+        "{err}"
+    );
+    assert!(err.contains("CB01 收入超标!B2"), "{err}");
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
+
+    std::fs::write(&report, &pristine).unwrap();
+    edit_report(&report, |sheet, header, row| {
+        if sheet.starts_with("CB01") && row[col(header, "finding_id")] == cb01 {
+            row[col(header, "规则")] = "王小明".into();
+            row[col(header, "核查结论")] = "属实".into();
+        }
+    });
+    let err = stderr(&site.import(&report));
+    assert!(err.contains("此行规则列不是规则代码"), "{err}");
+    assert!(!err.contains("王小明"), "{err}");
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "ledger unchanged");
+
+    std::fs::write(&report, &pristine).unwrap();
+    edit_report(&report, |sheet, header, row| {
+        if sheet.starts_with("CB01") && row[col(header, "finding_id")] == cb01 {
+            row[col(header, "规则")] = String::new();
+            row[col(header, "核查结论")] = "属实".into();
+        }
+    });
+    assert_ok(&site.import(&report));
+}
+
 /// What `fill_report` writes as a formula's result, for
 /// `drop_formula_results` to find.
 const NO_RESULT: &str = "HEDUI_NO_RESULT";

@@ -22,6 +22,8 @@ pub const FINDING_ID_HEADER: &str = "finding_id";
 pub const VERDICT_HEADER: &str = "核查结论";
 /// The header of the note column.
 pub const NOTE_HEADER: &str = "备注";
+/// The header of the rule column (`CB01 收入超标`).
+pub const RULE_HEADER: &str = "规则";
 /// The longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 500;
 
@@ -326,6 +328,11 @@ pub fn import(
         // The verdict and note the workbook was made with (older workbooks
         // have none: every cell then says what the case should hold).
         let shown_cols = header(SHOWN_VERDICT_HEADER).zip(header(SHOWN_NOTE_HEADER));
+        // A finding_id copied or typed into another case's row would give
+        // that row's verdict to a case of another rule without a word: the
+        // row's rule must be the case's (a finding_id is a hash of its rule
+        // and subject, so a case's rule never changes).
+        let rule_col = header(RULE_HEADER);
         let mut bad = |row: u32, col: u32, zh: &str, en: &str| {
             let cell = cell_name(row, col);
             problems.push(format!("{sheet}!{cell}：{zh} / {sheet}!{cell}: {en}"));
@@ -416,6 +423,38 @@ pub fn import(
                     );
                 }
                 row_ok = false;
+            }
+            if let (Some(col), Some(case)) = (rule_col, cases.get(&id))
+                && let Some(shown) = cell_text(range.get_value((row, col)))
+                && !shown.trim().is_empty()
+            {
+                let code = shown.split_whitespace().next().unwrap_or_default();
+                if code != case.row.rule {
+                    // The cell is quoted only when it is a rule code: a
+                    // reviewer may have typed anything there.
+                    let (zh, en) = match crate::rules::rule_info(code) {
+                        Some(_) => (
+                            format!("此行规则为 {code}"),
+                            format!("this row's rule is {code}"),
+                        ),
+                        None => (
+                            "此行规则列不是规则代码".to_string(),
+                            "this row's rule cell is no rule code".to_string(),
+                        ),
+                    };
+                    let case_rule = &case.row.rule;
+                    bad(
+                        row,
+                        col,
+                        &format!(
+                            "{zh}，而 finding_id {id} 是 {case_rule} 的案件：finding_id 或规则可能被复制或改动，请恢复报告中的原值"
+                        ),
+                        &format!(
+                            "{en}, but finding_id {id} is a {case_rule} case: the finding_id or the rule may have been copied or edited; restore the report's values"
+                        ),
+                    );
+                    row_ok = false;
+                }
             }
             if !verdict.is_empty() && !VERDICTS.contains(&verdict.as_str()) {
                 bad(
