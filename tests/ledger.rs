@@ -1254,7 +1254,9 @@ fn a_finding_id_in_a_row_of_another_rule_imports_nothing() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains(&format!("此行规则为 CB01，而 finding_id {cb02} 是 CB02 的案件")),
+        err.contains(&format!(
+            "此行规则为 CB01，而 finding_id {cb02} 是 CB02 的案件"
+        )),
         "{err}"
     );
     assert!(err.contains("CB01 收入超标!B2"), "{err}");
