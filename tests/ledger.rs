@@ -1174,40 +1174,24 @@ fn workbook_cells(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
 /// cell by cell, with 核查结论 / 备注 set on the rows of the given
 /// finding_ids.
 fn fill_report(report: &Path, verdicts: &[(&str, &str, &str)]) {
-    let sheets = workbook_cells(report);
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    for (name, rows) in &sheets {
-        let ws = wb.add_worksheet();
-        ws.set_name(name).unwrap();
-        let header = rows.first().cloned().unwrap_or_default();
+    edit_report(report, |_, header, row| {
         let col = |h: &str| header.iter().position(|c| c == h);
-        for (r, row) in rows.iter().enumerate() {
-            let mut row = row.clone();
-            if let (Some(id), Some(v), Some(n)) = (col("finding_id"), col("核查结论"), col("备注"))
-                && let Some((_, verdict, note)) = verdicts
-                    .iter()
-                    .find(|(f, _, _)| row.get(id) == Some(&f.to_string()))
-            {
-                row.resize(row.len().max(v + 1).max(n + 1), String::new());
-                row[v] = verdict.to_string();
-                row[n] = note.to_string();
-            }
-            for (c, cell) in row.iter().enumerate() {
-                if let Some(formula) = cell.strip_prefix("formula:") {
-                    // Its result dropped by `drop_formula_results`.
-                    let formula = rust_xlsxwriter::Formula::new(formula).set_result(NO_RESULT);
-                    ws.write_formula(r as u32, c as u16, formula).unwrap();
-                } else if !cell.is_empty() {
-                    ws.write_string(r as u32, c as u16, cell).unwrap();
-                }
-            }
+        if let (Some(id), Some(v), Some(n)) = (col("finding_id"), col("核查结论"), col("备注"))
+            && let Some((_, verdict, note)) = verdicts
+                .iter()
+                .find(|(f, _, _)| row.get(id) == Some(&f.to_string()))
+        {
+            row.resize(row.len().max(v + 1).max(n + 1), String::new());
+            row[v] = verdict.to_string();
+            row[n] = note.to_string();
         }
-    }
-    wb.save(report).unwrap();
+    });
 }
 
 /// The real report.xlsx rewritten cell by cell, `edit` given each sheet's
-/// name, its header row and each data row to change.
+/// name, its header row and each data row to change (a cell
+/// `formula:…` written as a formula whose result `drop_formula_results`
+/// can drop).
 fn edit_report(report: &Path, edit: impl Fn(&str, &[String], &mut Vec<String>)) {
     let sheets = workbook_cells(report);
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -1221,7 +1205,11 @@ fn edit_report(report: &Path, edit: impl Fn(&str, &[String], &mut Vec<String>)) 
                 edit(name, &header, &mut row);
             }
             for (c, cell) in row.iter().enumerate() {
-                if !cell.is_empty() {
+                if let Some(formula) = cell.strip_prefix("formula:") {
+                    // Its result dropped by `drop_formula_results`.
+                    let formula = rust_xlsxwriter::Formula::new(formula).set_result(NO_RESULT);
+                    ws.write_formula(r as u32, c as u16, formula).unwrap();
+                } else if !cell.is_empty() {
                     ws.write_string(r as u32, c as u16, cell).unwrap();
                 }
             }
