@@ -594,10 +594,6 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
     (!folded.is_empty()).then_some(Cow::Owned(folded))
 }
 
-/// A text's canonical form ([`FieldType::Text`]): NFKC (full-width letters,
-/// digits and brackets as ASCII: `某公司（北京）` and `某公司(北京)` are one
-/// employer), every run of blanks one space, none at either end; `None`
-/// when empty. A text already in that form (the usual case) is borrowed.
 /// A text value as the extracts' tables hold it (see [`text`]), `None`
 /// when blank: a config's name of such a value (a township's standard) is
 /// compared with the cells in this form.
@@ -605,6 +601,10 @@ pub(crate) fn canonical_text(raw: &str) -> Option<String> {
     text(raw).map(Cow::into_owned)
 }
 
+/// A text's canonical form ([`FieldType::Text`]): NFKC (full-width letters,
+/// digits and brackets as ASCII: `某公司（北京）` and `某公司(北京)` are one
+/// employer), every run of blanks one space, none at either end; `None`
+/// when empty. A text already in that form (the usual case) is borrowed.
 fn text(raw: &str) -> Option<Cow<'_, str>> {
     use crate::normalize::text::{is_blank, is_common_han};
     let t = raw.trim_matches(is_blank);
