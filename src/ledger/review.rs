@@ -14,7 +14,7 @@ use rusqlite::params;
 use super::{Ledger, lock::RunLock};
 use crate::error::HeduiError;
 use crate::report::people::VERDICTS;
-use crate::report::view::{SHOWN_NOTE_HEADER, SHOWN_VERDICT_HEADER};
+use crate::report::view::{RULE_HEADER, SHOWN_NOTE_HEADER, SHOWN_VERDICT_HEADER};
 
 /// The header of the finding_id column.
 pub const FINDING_ID_HEADER: &str = "finding_id";
@@ -22,8 +22,6 @@ pub const FINDING_ID_HEADER: &str = "finding_id";
 pub const VERDICT_HEADER: &str = "核查结论";
 /// The header of the note column.
 pub const NOTE_HEADER: &str = "备注";
-/// The header of the rule column (`CB01 收入超标`).
-pub const RULE_HEADER: &str = "规则";
 /// The longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 500;
 

@@ -16,11 +16,12 @@ use crate::report::people::{DISMISSED, PeopleReport, Review};
 use crate::report::{html, xlsx};
 use crate::rules::{RULES, rule_info};
 
-/// The columns of every findings table, in order. `finding_id`, `核查结论`
-/// and `备注` are the keys the review import reads: never rename them.
+/// The columns of every findings table, in order. `finding_id`, `规则`,
+/// `核查结论` and `备注` are the keys the review import reads: never rename
+/// them.
 pub const HEADERS: [&str; 15] = [
     "finding_id",
-    "规则",
+    RULE_HEADER,
     "类别",
     "严重程度",
     "户编号",
@@ -36,6 +37,9 @@ pub const HEADERS: [&str; 15] = [
     NOTE_HEADER,
 ];
 
+/// The rule column (`CB01 收入超标`), which the review import checks
+/// against each finding_id's case.
+pub const RULE_HEADER: &str = "规则";
 pub const VERDICT_HEADER: &str = "核查结论";
 pub const NOTE_HEADER: &str = "备注";
 /// Hidden columns of report.xlsx's findings sheets after [`HEADERS`]: the
