@@ -437,17 +437,25 @@ impl Config {
 /// Configured aliases that are already a header of another field of the
 /// extract (its template header, a built-in alias, or another configured
 /// alias): such a column would map onto two fields, which no file could
-/// satisfy. Compared as headers are matched ([`extract::header_key`]).
+/// satisfy. Compared as headers are matched ([`extract::header_key`]); an
+/// alias with a bracketed note is compared as written, since a cell that
+/// matches it as written goes to its field before one whose note must be
+/// cut off (`身份证号（户主）` for head_id beside 身份证号's id_number).
 fn alias_collisions(
     name: &str,
     def: &extract::ExtractDef,
     aliases: &BTreeMap<String, Vec<String>>,
 ) -> Vec<String> {
-    use extract::header_key;
+    use extract::{header_key, noted_header_key};
+    // Keys of headers without a note, and as written of those with one.
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    let mut noted_owner: BTreeMap<String, &str> = BTreeMap::new();
     for f in def.fields {
         for h in std::iter::once(&f.header).chain(f.aliases) {
             owner.entry(header_key(h)).or_insert(f.field);
+            if let Some(full) = noted_header_key(h) {
+                noted_owner.entry(full).or_insert(f.field);
+            }
         }
     }
     let mut out = Vec::new();
@@ -460,7 +468,12 @@ fn alias_collisions(
                 ));
                 continue;
             }
-            match owner.get(&key) {
+            let noted = noted_header_key(alias);
+            let (owners, key) = match noted {
+                Some(full) => (&mut noted_owner, full),
+                None => (&mut owner, key),
+            };
+            match owners.get(&key) {
                 Some(other) if *other != field.as_str() => out.push(format!(
                     "extracts.{name}.aliases.{field}：别名「{alias}」已是字段 {other} 的表头 / \
                      alias {alias} is already a header of field {other}"
@@ -468,7 +481,7 @@ fn alias_collisions(
                 Some(_) => {}
                 None => {
                     if let Some(f) = def.field(field) {
-                        owner.insert(key, f.field);
+                        owners.insert(key, f.field);
                     }
                 }
             }
@@ -803,6 +816,24 @@ mod tests {
         let text = "[extracts.medical_settlement.aliases]\n\
                     name = [\"病人姓名\", \"姓名\"]\nid_number = [\"证件号码\"]\n";
         Config::parse(text, "t.toml").unwrap();
+        // A header with a note is matched as written before a cell whose
+        // note is cut off: another field's header with a note is free.
+        let text = "[extracts.roster.aliases]\n\
+                    head_id = [\"身份证号（户主）\"]\nid_number = [\"身份证号（成员）\"]\n\
+                    head_name = [\"姓名（户主）\"]\nname = [\"姓名（成员）\"]\n";
+        Config::parse(text, "t.toml").unwrap();
+        // But not twice, nor a field's own header written with its unit.
+        let text = "[extracts.roster.aliases]\n\
+                    head_id = [\"身份证号（户主）\"]\nid_number = [\"身份证号 (户主)\"]\n\
+                    declared_income = [\"月保障金（元）\"]\n";
+        let Err(ConfigError::Invalid { problems, .. }) = Config::parse(text, "t.toml") else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("monthly_benefit")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -1425,6 +1425,21 @@ fn unknown_column_is_listed_and_ignored() {
     assert!(printed.contains("备注"), "{printed}");
 }
 
+/// A column whose header names a field only once its bracketed note is
+/// cut off (姓名（曾用名）) beside the field's own column is another column:
+/// listed and ignored, not a field mapped twice. A zero-width space left
+/// in a header cell is nothing.
+#[test]
+fn a_noted_header_beside_the_field_s_own_is_an_unknown_column() {
+    let text = "姓名（曾用名）,姓名,身份证号\u{200b},登记日期,状态\r\n\
+                刘小强,刘强,341122196805207712,2023-05-10,失业\r\n";
+    let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
+    assert_ok(&o.output);
+    let i = o.input(UNEMPLOYMENT);
+    assert_eq!(counts(&i), (1, 1, 0, 0));
+    assert_eq!(i["unknown_columns"], serde_json::json!(["姓名（曾用名）"]));
+}
+
 /// A header cell holding an ID number (a row pasted over the header's end)
 /// is listed masked: validate prints the unknown columns.
 #[test]

@@ -13,38 +13,64 @@ use super::{ExtractDef, FieldType};
 /// no whitespace, no required-marker `*` before or after the name, no
 /// trailing bracketed unit such as `(元)`.
 pub fn header_key(header: &str) -> String {
-    key_and_unit(header).0
+    HeaderKeys::of(header).stem
 }
 
-/// [`header_key`], and what its trailing brackets held (the unit, or a
-/// note such as `必填`), folded as the key is.
-fn key_and_unit(header: &str) -> (String, Option<String>) {
-    let mut key: String = header
-        .trim_start_matches('\u{feff}')
-        .nfkc()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    // A required column marked `*姓名` or `姓名*`.
-    while key.ends_with('*') {
-        key.pop();
-    }
-    if key.starts_with('*') {
-        key = key.trim_start_matches('*').to_string();
-    }
-    // Round brackets, full-width ones too (NFKC made them ASCII); square
-    // and lenticular ones as some templates write them (`缴费基数【元】`).
-    let mut unit = None;
-    for (open_c, close_c) in [('(', ')'), ('[', ']'), ('【', '】'), ('〔', '〕')] {
-        if key.ends_with(close_c)
-            && let Some(open) = key.rfind(open_c)
-            && open > 0
-        {
-            unit = Some(key[open + open_c.len_utf8()..key.len() - close_c.len_utf8()].to_string());
-            key.truncate(open);
-            break;
+/// The key as written of a header that ends in a bracketed unit or note
+/// (`缴费基数(元)`), which a cell matches exactly; `None` for one without.
+pub fn noted_header_key(header: &str) -> Option<String> {
+    let keys = HeaderKeys::of(header);
+    keys.note.map(|_| keys.full)
+}
+
+/// Whether a character is nothing to see in a header: whitespace, or a
+/// zero-width space, joiner or byte-order mark that an export or a paste
+/// left inside a cell (`身份证号\u{200B}` is 身份证号).
+fn is_blank_char(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
+/// A header's keys: as written (`full`: NFKC, no blanks, no `*` marks,
+/// its brackets kept), and without its trailing bracketed unit or note
+/// (`stem`, what [`header_key`] gives), with what the brackets held (the
+/// unit, or a note such as `必填`), folded as the key is.
+struct HeaderKeys {
+    full: String,
+    stem: String,
+    note: Option<String>,
+}
+
+impl HeaderKeys {
+    fn of(header: &str) -> HeaderKeys {
+        let mut key: String = header.nfkc().filter(|&c| !is_blank_char(c)).collect();
+        // A required column marked `*姓名` or `姓名*`.
+        while key.ends_with('*') {
+            key.pop();
+        }
+        if key.starts_with('*') {
+            key = key.trim_start_matches('*').to_string();
+        }
+        let full = key.clone();
+        // Round brackets, full-width ones too (NFKC made them ASCII); square
+        // and lenticular ones as some templates write them (`缴费基数【元】`).
+        let mut note = None;
+        for (open_c, close_c) in [('(', ')'), ('[', ']'), ('【', '】'), ('〔', '〕')] {
+            if key.ends_with(close_c)
+                && let Some(open) = key.rfind(open_c)
+                && open > 0
+            {
+                note =
+                    Some(key[open + open_c.len_utf8()..key.len() - close_c.len_utf8()].to_string());
+                key.truncate(open);
+                break;
+            }
+        }
+        HeaderKeys {
+            full,
+            stem: key,
+            note,
         }
     }
-    (key, unit)
 }
 
 /// Where each field of an extract stands in one file's header.
@@ -93,11 +119,16 @@ pub enum HeaderProblem {
 /// closing brackets: 万元, 千元, 角, 分 (`（元）`, `（人民币元）`,
 /// `（单位：元）` are 元; so is a bracket without a unit, `（必填）`).
 fn names_another_money_unit(header: &str) -> bool {
-    let Some(inner) = key_and_unit(header).1 else {
-        return false;
-    };
-    let unit = inner.strip_prefix("单位:").unwrap_or(&inner);
-    unit.contains(['万', '千', '百', '角']) || unit == "分"
+    let keys = HeaderKeys::of(header);
+    // The unit may stand before a note: `缴费基数（万元）（必填）`.
+    let before = keys.note.is_some().then(|| HeaderKeys::of(&keys.stem).note);
+    [keys.note, before.flatten()]
+        .into_iter()
+        .flatten()
+        .any(|inner| {
+            let unit = inner.strip_prefix("单位:").unwrap_or(&inner);
+            unit.contains(['万', '千', '百', '角']) || unit == "分"
+        })
 }
 
 /// A header cell as a message or the manifest may show it: a cell that is
@@ -253,7 +284,17 @@ const CONTACT_HEADERS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct HeaderMatcher {
     def: &'static ExtractDef,
+    /// Each header's and alias's key without its bracketed unit or note
+    /// ([`header_key`]), and its field.
     table: HashMap<String, usize, foldhash::fast::FixedState>,
+    /// The headers and aliases that end in a bracketed unit or note, by
+    /// their key as written (`缴费基数(元)`): a cell that matches one of
+    /// these matches exactly, where a cell whose own note had to be cut
+    /// off to match (`月保障金（大写）`) does not (see [`Self::map_header`]).
+    exact: HashMap<String, usize, foldhash::fast::FixedState>,
+    /// The longest cell that could be a header without a bracketed note
+    /// (a note may be as long as it likes: `（元，各成员行重复填写）`).
+    longest: usize,
     required: usize,
     /// Whether any header or alias holds a digit (a configured alias may).
     digit_keys: bool,
@@ -264,13 +305,28 @@ pub struct HeaderMatcher {
 impl HeaderMatcher {
     pub fn new(def: &'static ExtractDef, extra: &BTreeMap<String, Vec<String>>) -> HeaderMatcher {
         let mut table = HashMap::with_hasher(foldhash::fast::FixedState::default());
+        let mut exact = HashMap::with_hasher(foldhash::fast::FixedState::default());
         for (i, f) in def.fields.iter().enumerate() {
-            table.insert(header_key(f.header), i);
-            for alias in f.aliases {
-                table.insert(header_key(alias), i);
+            for header in std::iter::once(&f.header).chain(f.aliases) {
+                let keys = HeaderKeys::of(header);
+                if keys.note.is_some() {
+                    exact.insert(keys.full, i);
+                }
+                table.insert(keys.stem, i);
             }
+        }
+        // A site's aliases after every built-in header: one with a note
+        // whose key without it is another field's header (`身份证号（户主）`
+        // for head_id) matches only as written.
+        for (i, f) in def.fields.iter().enumerate() {
             for alias in extra.get(f.field).into_iter().flatten() {
-                table.insert(header_key(alias), i);
+                let keys = HeaderKeys::of(alias);
+                if keys.note.is_some() {
+                    exact.insert(keys.full, i);
+                    table.entry(keys.stem).or_insert(i);
+                } else {
+                    table.insert(keys.stem, i);
+                }
             }
         }
         let required = def.fields.iter().filter(|f| f.column_required).count();
@@ -280,11 +336,16 @@ impl HeaderMatcher {
             "extract {} has more fields than a header check can hold",
             def.name
         );
-        let digit_keys = table.keys().any(|k| k.bytes().any(|b| b.is_ascii_digit()));
-        let first_chars = table.keys().filter_map(|k| k.chars().next()).collect();
+        let keys = || table.keys().chain(exact.keys());
+        let digit_keys = keys().any(|k| k.bytes().any(|b| b.is_ascii_digit()));
+        let first_chars = keys().filter_map(|k| k.chars().next()).collect();
+        // Room for blanks and marks around and inside the longest key.
+        let longest = keys().map(|k| 2 * k.len()).max().unwrap_or(0).max(64);
         HeaderMatcher {
             def,
             table,
+            exact,
+            longest,
             required,
             digit_keys,
             first_chars,
@@ -296,6 +357,12 @@ impl HeaderMatcher {
     }
 
     fn field_of(&self, cell: &str) -> Option<usize> {
+        self.matched(cell).map(|(field, _)| field)
+    }
+
+    /// The field a header cell names, and whether it names it only once
+    /// its own bracketed note is cut off (`月保障金（大写）`, `姓名（曾用名）`).
+    fn matched(&self, cell: &str) -> Option<(usize, bool)> {
         // A common Han character or an ASCII digit is its own NFKC form and
         // composes with nothing after it, so a cell that starts with one
         // starts its key with it: a name, a hospital, an ID number or an
@@ -315,7 +382,9 @@ impl HeaderMatcher {
         }
         // Most other cells match (or miss) as written; only the rest pay for NFKC.
         let trimmed = cell.trim();
-        if trimmed.is_empty() || trimmed.len() > 64 {
+        if trimmed.is_empty()
+            || (trimmed.len() > self.longest && !trimmed.ends_with([')', '）', ']', '】', '〕']))
+        {
             return None;
         }
         // An ID, a date, an amount: no header holds a bare digit (one in a
@@ -328,21 +397,37 @@ impl HeaderMatcher {
             return None;
         }
         if let Some(&i) = self.table.get(trimmed) {
-            return Some(i);
+            return Some((i, false));
         }
         if bare_digits {
             return None;
         }
         // Only a cell that normalisation would change can still match:
         // names already in NFKC stop here.
-        let changes = trimmed
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '（' | '）' | '*' | '\u{feff}'))
-            || !crate::normalize::text::is_nfkc(trimmed);
+        let changes = trimmed.chars().any(|c| {
+            is_blank_char(c) || matches!(c, '(' | ')' | '（' | '）' | '*' | ']' | '】' | '〕')
+        }) || !crate::normalize::text::is_nfkc(trimmed);
         if !changes {
             return None;
         }
-        self.table.get(&header_key(trimmed)).copied()
+        let keys = HeaderKeys::of(trimmed);
+        if keys.note.is_some()
+            && let Some(&i) = self.exact.get(&keys.full)
+        {
+            return Some((i, false));
+        }
+        if let Some(&i) = self.table.get(&keys.stem) {
+            return Some((i, keys.note.is_some()));
+        }
+        // A note after the unit (`缴费基数（元）（必填）`): cut off too.
+        keys.note?;
+        let inner = HeaderKeys::of(&keys.stem);
+        inner.note?;
+        let i = self
+            .exact
+            .get(&inner.full)
+            .or_else(|| self.table.get(&inner.stem))?;
+        Some((*i, true))
     }
 
     /// How many of this extract's fields the cells name (each once).
@@ -405,16 +490,24 @@ impl HeaderMatcher {
 
     /// Maps a header row onto the extract's fields.
     pub fn map_header(&self, cells: &[impl AsRef<str>]) -> Result<HeaderMap, Vec<HeaderProblem>> {
+        let matches: Vec<_> = cells.iter().map(|c| self.matched(c.as_ref())).collect();
+        // A column that names a field only with its note cut off gives way
+        // to one that names it as written: `月保障金（大写）` beside
+        // `月保障金（元）`, `姓名（曾用名）` beside `姓名` are other columns.
+        let mut named_as_written = vec![false; self.def.fields.len()];
+        for &(i, cut) in matches.iter().flatten() {
+            named_as_written[i] |= !cut;
+        }
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.def.fields.len()];
         let mut unknown = Vec::new();
         let pasted = looks_pasted(cells);
         let mut unnamed = Vec::new();
-        for (col, cell) in cells.iter().enumerate() {
+        for (col, (cell, matched)) in cells.iter().zip(matches).enumerate() {
             let cell = cell.as_ref();
-            match self.field_of(cell) {
-                Some(i) => hits[i].push(col),
+            match matched {
+                Some((i, cut)) if !(cut && named_as_written[i]) => hits[i].push(col),
                 None if cell.trim().is_empty() => unnamed.push(col),
-                None => unknown.push(header_for_message(cell, pasted)),
+                _ => unknown.push(header_for_message(cell, pasted)),
             }
         }
         let mut problems = Vec::new();
@@ -484,7 +577,10 @@ mod tests {
         assert_eq!(header_key("缴费基数[元]"), "缴费基数");
         assert_eq!(header_key("缴费基数【元】"), "缴费基数");
         assert_eq!(header_key("缴费基数〔元〕"), "缴费基数");
-        assert_eq!(key_and_unit("缴费基数【万元】").1.as_deref(), Some("万元"));
+        assert_eq!(
+            HeaderKeys::of("缴费基数【万元】").note.as_deref(),
+            Some("万元")
+        );
     }
 
     #[test]
@@ -495,6 +591,7 @@ mod tests {
             "缴费基数（单位：万元）",
             "缴费基数(角)",
             "缴费基数（分）",
+            "缴费基数（万元）（必填）",
         ] {
             assert!(names_another_money_unit(other), "{other}");
         }
@@ -733,5 +830,102 @@ mod tests {
         assert!(m.looks_like_header(&cells("姓名,身份证号,发放月份,实发金额")));
         assert!(!m.looks_like_header(&cells("2025年养老金发放表")));
         assert!(!m.looks_like_header(&cells("张三,1101,202501,100")));
+    }
+
+    const ROSTER: &str = "户编号,救助类别,乡镇（街道）,村（社区）,户主姓名,户主身份证号,成员姓名,\
+                          成员身份证号,与户主关系,保障人数,月保障金（元）,认定日期,申报家庭月收入";
+
+    #[test]
+    fn a_column_whose_note_must_be_cut_off_gives_way_to_the_field_s_own() {
+        let roster = HeaderMatcher::new(by_name("roster").unwrap(), &BTreeMap::new());
+        let map = roster
+            .map_header(&cells(&format!("{ROSTER},月保障金（大写）")))
+            .unwrap();
+        let benefit = roster
+            .def
+            .fields
+            .iter()
+            .position(|f| f.field == "monthly_benefit");
+        assert_eq!(map.columns[benefit.unwrap()], Some(10));
+        assert_eq!(map.unknown, vec!["月保障金（大写）"]);
+        // In either order, and beside a header without a note at all.
+        let unemployment = HeaderMatcher::new(by_name("unemployment").unwrap(), &BTreeMap::new());
+        let map = unemployment
+            .map_header(&cells("姓名（曾用名）,姓名,身份证号,登记日期,状态"))
+            .unwrap();
+        assert_eq!(map.columns[0], Some(1));
+        assert_eq!(map.unknown, vec!["姓名（曾用名）"]);
+        // Alone, a note is cut off as a unit is.
+        let map = unemployment
+            .map_header(&cells("姓名（曾用名）,身份证号,登记日期,状态"))
+            .unwrap();
+        assert_eq!(map.columns[0], Some(0));
+        // Two columns that both need it cut off are two columns for one field.
+        let problems = unemployment
+            .map_header(&cells("姓名（户主）,姓名（成员）,身份证号,登记日期,状态"))
+            .unwrap_err();
+        assert!(matches!(
+            &problems[..],
+            [HeaderProblem::MappedTwice { field: "name", .. }]
+        ));
+    }
+
+    #[test]
+    fn a_site_alias_with_a_note_matches_as_written() {
+        let mut extra = BTreeMap::new();
+        for (field, alias) in [
+            ("head_name", "姓名（户主）"),
+            ("head_id", "身份证号（户主）"),
+            ("name", "姓名（成员）"),
+            ("id_number", "身份证号（成员）"),
+        ] {
+            extra.insert(field.to_string(), vec![alias.to_string()]);
+        }
+        let def = by_name("roster").unwrap();
+        let m = HeaderMatcher::new(def, &extra);
+        let header = "户编号,救助类别,乡镇,村,姓名（户主）,身份证号（户主）,姓名（成员）,\
+                      身份证号（成员）,与户主关系,保障人数,月保障金,认定日期,申报家庭月收入";
+        let map = m.map_header(&cells(header)).unwrap();
+        let column =
+            |field: &str| map.columns[def.fields.iter().position(|f| f.field == field).unwrap()];
+        assert_eq!(
+            [
+                column("head_name"),
+                column("head_id"),
+                column("name"),
+                column("id_number")
+            ],
+            [Some(4), Some(5), Some(6), Some(7)]
+        );
+        // The template's own headers still go to their fields.
+        assert_eq!(
+            m.field_of("身份证号"),
+            def.fields.iter().position(|f| f.field == "id_number")
+        );
+    }
+
+    #[test]
+    fn a_long_note_a_long_alias_and_an_invisible_space_still_match() {
+        let def = by_name("roster").unwrap();
+        let benefit = def.fields.iter().position(|f| f.field == "monthly_benefit");
+        let plain = HeaderMatcher::new(def, &BTreeMap::new());
+        assert_eq!(
+            plain.field_of("月保障金（元，按户发放，各成员行均重复填写此金额）"),
+            benefit
+        );
+        assert_eq!(plain.field_of("月保障金（元）\u{200b}"), benefit);
+        assert_eq!(plain.field_of("\u{feff}月保障\u{200d}金"), benefit);
+        assert_eq!(plain.field_of("月保障金【元】"), benefit);
+        assert_eq!(plain.field_of("月保障金（元）（必填）"), benefit);
+        assert_eq!(plain.field_of("月保障金（按户）（必填）"), benefit);
+        let long = "本月实际发放的城乡最低生活保障金额合计数按户计算";
+        assert!(long.len() > 64);
+        let mut extra = BTreeMap::new();
+        extra.insert("monthly_benefit".to_string(), vec![long.to_string()]);
+        let m = HeaderMatcher::new(def, &extra);
+        assert_eq!(m.field_of(long), benefit);
+        assert_eq!(m.field_of(&format!(" {long} ")), benefit);
+        // A long data cell is still turned away before any look-up.
+        assert_eq!(plain.field_of(&"城关镇幸福村".repeat(12)), None);
     }
 }

@@ -18,6 +18,7 @@ mod unemployment;
 
 pub use header::{
     HeaderMap, HeaderMatcher, HeaderProblem, header_for_message, header_key, looks_pasted,
+    noted_header_key,
 };
 
 /// How a field's text is turned into a typed value.
