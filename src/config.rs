@@ -834,6 +834,17 @@ mod tests {
             problems.iter().any(|p| p.contains("monthly_benefit")),
             "{problems:?}"
         );
+        // Another field's header however its unit or brackets are written.
+        for alias in [
+            "declared_income = [\"月保障金【元】\"]",
+            "declared_income = [\"月保障金（单位：元）\"]",
+            "declared_income = [\"月保障金（人民币元）\"]",
+            "declared_income = [\"月保障金（元）（必填）\"]",
+            "village = [\"乡镇【街道】\"]",
+        ] {
+            let text = format!("[extracts.roster.aliases]\n{alias}\n");
+            assert!(Config::parse(&text, "t.toml").is_err(), "{alias}");
+        }
     }
 
     #[test]

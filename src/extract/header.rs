@@ -8,41 +8,50 @@ use std::collections::{BTreeMap, HashMap};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{ExtractDef, FieldType};
+use crate::normalize::text::is_blank;
 
 /// The comparison key of a header: NFKC (full-width brackets become ASCII),
 /// no whitespace, no required-marker `*` before or after the name, no
 /// trailing bracketed unit such as `(元)`.
 pub fn header_key(header: &str) -> String {
-    HeaderKeys::of(header).stem
+    HeaderKeys::of(header).base
 }
 
-/// The key as written of a header that ends in a bracketed unit or note
-/// (`缴费基数(元)`), which a cell matches exactly; `None` for one without.
+/// The key of a header whose name ends in a note that says something of
+/// the column (`身份证号(户主)`, `乡镇(街道)`), which a cell matches as
+/// written before any cell whose note must be cut off; `None` for one
+/// without.
 pub fn noted_header_key(header: &str) -> Option<String> {
     let keys = HeaderKeys::of(header);
-    keys.note.map(|_| keys.full)
+    keys.content.then_some(keys.core)
 }
 
-/// Whether a character is nothing to see in a header: whitespace, or a
-/// zero-width space, joiner or byte-order mark that an export or a paste
-/// left inside a cell (`身份证号\u{200B}` is 身份证号).
-fn is_blank_char(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
-}
-
-/// A header's keys: as written (`full`: NFKC, no blanks, no `*` marks,
-/// its brackets kept), and without its trailing bracketed unit or note
-/// (`stem`, what [`header_key`] gives), with what the brackets held (the
-/// unit, or a note such as `必填`), folded as the key is.
+/// A header's keys. `full`: NFKC, no blanks, no `*` marks, every kind of
+/// bracket written `(…)` (`【元】`, `〔元〕`, `[元]` as `(元)`). `core`:
+/// `full` without the units and marks that close it (`(元)`, `(人民币元)`,
+/// `(m2)`, `(必填)`, up to two: `(元)(必填)`), the header as it names its
+/// field. `base`: `core` without a note that says something of the column
+/// (`(大写)`, `(曾用名)`, `(户主)`, `(街道)`; `content` says whether there
+/// was one), the key [`header_key`] gives. `units`: the units and marks
+/// cut off, last first.
 struct HeaderKeys {
-    full: String,
-    stem: String,
-    note: Option<String>,
+    core: String,
+    base: String,
+    content: bool,
+    units: Vec<String>,
 }
 
 impl HeaderKeys {
     fn of(header: &str) -> HeaderKeys {
-        let mut key: String = header.nfkc().filter(|&c| !is_blank_char(c)).collect();
+        let mut key: String = header
+            .nfkc()
+            .filter(|&c| !is_blank(c))
+            .map(|c| match c {
+                '[' | '【' | '〔' => '(',
+                ']' | '】' | '〕' => ')',
+                c => c,
+            })
+            .collect();
         // A required column marked `*姓名` or `姓名*`.
         while key.ends_with('*') {
             key.pop();
@@ -50,27 +59,53 @@ impl HeaderKeys {
         if key.starts_with('*') {
             key = key.trim_start_matches('*').to_string();
         }
-        let full = key.clone();
-        // Round brackets, full-width ones too (NFKC made them ASCII); square
-        // and lenticular ones as some templates write them (`缴费基数【元】`).
-        let mut note = None;
-        for (open_c, close_c) in [('(', ')'), ('[', ']'), ('【', '】'), ('〔', '〕')] {
-            if key.ends_with(close_c)
-                && let Some(open) = key.rfind(open_c)
-                && open > 0
-            {
-                note =
-                    Some(key[open + open_c.len_utf8()..key.len() - close_c.len_utf8()].to_string());
-                key.truncate(open);
-                break;
-            }
+        let mut units = Vec::new();
+        while units.len() < 2
+            && let Some((stem, note)) = cut_note(&key)
+            && is_unit_or_mark(note)
+        {
+            units.push(note.to_string());
+            key.truncate(stem.len());
         }
+        let (base, content) = match cut_note(&key) {
+            Some((stem, _)) => (stem.to_string(), true),
+            None => (key.clone(), false),
+        };
         HeaderKeys {
-            full,
-            stem: key,
-            note,
+            core: key,
+            base,
+            content,
+            units,
         }
     }
+}
+
+/// A key's closing bracketed part: the key before it and what it holds.
+fn cut_note(key: &str) -> Option<(&str, &str)> {
+    let inner = key.strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    (open > 0).then(|| (&key[..open], &inner[open + 1..]))
+}
+
+/// The unit a bracketed note names first (`元` of `单位:元`, of
+/// `元,按户发放`, of `元/月`).
+fn unit_of(note: &str) -> &str {
+    let note = note.strip_prefix("单位:").unwrap_or(note);
+    note.split([',', '、', ';', '/', ':'])
+        .next()
+        .unwrap_or_default()
+}
+
+/// Whether a bracketed note is a unit (`元`, `人民币元`, `万元`, `m2`,
+/// `平方米`) or a mark (`必填`), not something said of the column.
+fn is_unit_or_mark(note: &str) -> bool {
+    let unit = unit_of(note);
+    unit.ends_with('元')
+        || matches!(unit, "m2" | "平方米" | "角" | "分")
+        || matches!(
+            note,
+            "必填" | "选填" | "必录" | "选录" | "可选" | "非必填" | "可空"
+        )
 }
 
 /// Where each field of an extract stands in one file's header.
@@ -119,16 +154,12 @@ pub enum HeaderProblem {
 /// closing brackets: 万元, 千元, 角, 分 (`（元）`, `（人民币元）`,
 /// `（单位：元）` are 元; so is a bracket without a unit, `（必填）`).
 fn names_another_money_unit(header: &str) -> bool {
-    let keys = HeaderKeys::of(header);
-    // The unit may stand before a note: `缴费基数（万元）（必填）`.
-    let before = keys.note.is_some().then(|| HeaderKeys::of(&keys.stem).note);
-    [keys.note, before.flatten()]
-        .into_iter()
-        .flatten()
-        .any(|inner| {
-            let unit = inner.strip_prefix("单位:").unwrap_or(&inner);
-            unit.contains(['万', '千', '百', '角']) || unit == "分"
-        })
+    // The unit may stand before a mark (`缴费基数（万元）（必填）`), and a
+    // note may follow it (`（元，千分位）` is 元).
+    HeaderKeys::of(header).units.iter().any(|note| {
+        let unit = unit_of(note);
+        unit.contains(['万', '千', '百', '角']) || unit == "分"
+    })
 }
 
 /// A header cell as a message or the manifest may show it: a cell that is
@@ -149,6 +180,14 @@ pub fn header_for_message(cell: &str, pasted: bool) -> String {
     let cell = cell.trim();
     let key = header_key(cell);
     if known_header_keys().contains(key.as_str()) {
+        // A note may hold a name (`姓名（张伟）`): shown as a cell would be.
+        let keys = HeaderKeys::of(cell);
+        if let Some((stem, note)) = cut_note(&keys.core).filter(|_| keys.content) {
+            let shown = header_for_message(note, pasted);
+            if shown != note {
+                return format!("{stem}（{shown}）");
+            }
+        }
         return cell.to_string();
     }
     if is_id_like(cell) {
@@ -309,23 +348,23 @@ impl HeaderMatcher {
         for (i, f) in def.fields.iter().enumerate() {
             for header in std::iter::once(&f.header).chain(f.aliases) {
                 let keys = HeaderKeys::of(header);
-                if keys.note.is_some() {
-                    exact.insert(keys.full, i);
+                if keys.content {
+                    exact.insert(keys.core, i);
                 }
-                table.insert(keys.stem, i);
+                table.insert(keys.base, i);
             }
         }
         // A site's aliases after every built-in header: one with a note
         // whose key without it is another field's header (`身份证号（户主）`
-        // for head_id) matches only as written.
+        // for head_id) matches only with its note.
         for (i, f) in def.fields.iter().enumerate() {
             for alias in extra.get(f.field).into_iter().flatten() {
                 let keys = HeaderKeys::of(alias);
-                if keys.note.is_some() {
-                    exact.insert(keys.full, i);
-                    table.entry(keys.stem).or_insert(i);
+                if keys.content {
+                    exact.insert(keys.core, i);
+                    table.entry(keys.base).or_insert(i);
                 } else {
-                    table.insert(keys.stem, i);
+                    table.insert(keys.base, i);
                 }
             }
         }
@@ -382,9 +421,12 @@ impl HeaderMatcher {
         }
         // Most other cells match (or miss) as written; only the rest pay for NFKC.
         let trimmed = cell.trim();
-        if trimmed.is_empty()
-            || (trimmed.len() > self.longest && !trimmed.ends_with([')', '）', ']', '】', '〕']))
-        {
+        let closes_bracket = || {
+            trimmed
+                .trim_end_matches(|c| matches!(c, '*' | '＊') || is_blank(c))
+                .ends_with([')', '）', ']', '】', '〕'])
+        };
+        if trimmed.is_empty() || (trimmed.len() > self.longest && !closes_bracket()) {
             return None;
         }
         // An ID, a date, an amount: no header holds a bare digit (one in a
@@ -396,7 +438,11 @@ impl HeaderMatcher {
         if bare_digits && !self.digit_keys {
             return None;
         }
-        if let Some(&i) = self.table.get(trimmed) {
+        // As written, when no bracket closes it (a cell that ends in a
+        // unit or a note is matched by its keys).
+        if !closes_bracket()
+            && let Some(&i) = self.table.get(trimmed)
+        {
             return Some((i, false));
         }
         if bare_digits {
@@ -404,30 +450,21 @@ impl HeaderMatcher {
         }
         // Only a cell that normalisation would change can still match:
         // names already in NFKC stop here.
-        let changes = trimmed.chars().any(|c| {
-            is_blank_char(c) || matches!(c, '(' | ')' | '（' | '）' | '*' | ']' | '】' | '〕')
-        }) || !crate::normalize::text::is_nfkc(trimmed);
+        let changes = trimmed
+            .chars()
+            .any(|c| is_blank(c) || matches!(c, '(' | ')' | '（' | '）' | '*' | ']' | '】' | '〕'))
+            || !crate::normalize::text::is_nfkc(trimmed);
         if !changes {
             return None;
         }
         let keys = HeaderKeys::of(trimmed);
-        if keys.note.is_some()
-            && let Some(&i) = self.exact.get(&keys.full)
+        if keys.content
+            && let Some(&i) = self.exact.get(&keys.core)
         {
             return Some((i, false));
         }
-        if let Some(&i) = self.table.get(&keys.stem) {
-            return Some((i, keys.note.is_some()));
-        }
-        // A note after the unit (`缴费基数（元）（必填）`): cut off too.
-        keys.note?;
-        let inner = HeaderKeys::of(&keys.stem);
-        inner.note?;
-        let i = self
-            .exact
-            .get(&inner.full)
-            .or_else(|| self.table.get(&inner.stem))?;
-        Some((*i, true))
+        let &i = self.table.get(&keys.base)?;
+        Some((i, keys.content))
     }
 
     /// How many of this extract's fields the cells name (each once).
@@ -506,7 +543,7 @@ impl HeaderMatcher {
             let cell = cell.as_ref();
             match matched {
                 Some((i, cut)) if !(cut && named_as_written[i]) => hits[i].push(col),
-                None if cell.trim().is_empty() => unnamed.push(col),
+                None if cell.chars().all(is_blank) => unnamed.push(col),
                 _ => unknown.push(header_for_message(cell, pasted)),
             }
         }
@@ -578,7 +615,10 @@ mod tests {
         assert_eq!(header_key("缴费基数【元】"), "缴费基数");
         assert_eq!(header_key("缴费基数〔元〕"), "缴费基数");
         assert_eq!(
-            HeaderKeys::of("缴费基数【万元】").note.as_deref(),
+            HeaderKeys::of("缴费基数【万元】")
+                .units
+                .first()
+                .map(String::as_str),
             Some("万元")
         );
     }
@@ -601,6 +641,9 @@ mod tests {
             "缴费基数（人民币元）",
             "缴费基数",
             "缴费基数（必填）*",
+            "缴费基数（元，千分位）",
+            "缴费基数（元，精确到角）",
+            "缴费基数（元/月）",
         ] {
             assert!(!names_another_money_unit(yuan), "{yuan}");
         }
@@ -860,6 +903,44 @@ mod tests {
             .map_header(&cells("姓名（曾用名）,身份证号,登记日期,状态"))
             .unwrap();
         assert_eq!(map.columns[0], Some(0));
+        // The field's own header however its unit is written.
+        for own in [
+            "月保障金（人民币元）",
+            "月保障金【元】",
+            "月保障金（元）（必填）",
+            "*月保障金（元）",
+        ] {
+            let header = ROSTER.replace("月保障金（元）", own);
+            let map = roster
+                .map_header(&cells(&format!("{header},月保障金（大写）")))
+                .unwrap();
+            assert_eq!(map.columns[benefit.unwrap()], Some(10), "{own}");
+        }
+        // Two units are two columns: one of them in 万元 stops the run.
+        let problems = roster
+            .map_header(&cells(&format!("{ROSTER},月保障金（万元）")))
+            .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, HeaderProblem::OtherUnit { .. }))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, HeaderProblem::MappedTwice { .. }))
+        );
+        // A cell of nothing but a zero-width space is no column.
+        let map = roster
+            .map_header(&cells(&format!("{ROSTER},\u{200b}")))
+            .unwrap();
+        assert!(map.unknown.is_empty(), "{:?}", map.unknown);
+        assert_eq!(map.named_width, 13);
+        // A name in a note is masked where messages show it.
+        let map = unemployment
+            .map_header(&cells("姓名,身份证号,登记日期,状态,姓名（张伟）"))
+            .unwrap();
+        assert_eq!(map.unknown, vec![format!("姓名（{}）", mask_name("张伟"))]);
         // Two columns that both need it cut off are two columns for one field.
         let problems = unemployment
             .map_header(&cells("姓名（户主）,姓名（成员）,身份证号,登记日期,状态"))
@@ -897,6 +978,21 @@ mod tests {
             ],
             [Some(4), Some(5), Some(6), Some(7)]
         );
+        // A mark after the alias's note, written or not, and either bracket.
+        let mut extra = BTreeMap::new();
+        extra.insert(
+            "head_id".to_string(),
+            vec!["身份证号（户主）（必填）".to_string()],
+        );
+        let marked = HeaderMatcher::new(def, &extra);
+        let head_id = def.fields.iter().position(|f| f.field == "head_id");
+        for cell in [
+            "身份证号（户主）",
+            "身份证号(户主)",
+            "身份证号【户主】（必填）",
+        ] {
+            assert_eq!(marked.field_of(cell), head_id, "{cell}");
+        }
         // The template's own headers still go to their fields.
         assert_eq!(
             m.field_of("身份证号"),
@@ -918,6 +1014,9 @@ mod tests {
         assert_eq!(plain.field_of("月保障金【元】"), benefit);
         assert_eq!(plain.field_of("月保障金（元）（必填）"), benefit);
         assert_eq!(plain.field_of("月保障金（按户）（必填）"), benefit);
+        let long_note = "月保障金（元，按户发放，各成员行均重复填写此金额）";
+        assert_eq!(plain.field_of(&format!("{long_note}*")), benefit);
+        assert_eq!(plain.field_of(&format!("{long_note}\u{200b}")), benefit);
         let long = "本月实际发放的城乡最低生活保障金额合计数按户计算";
         assert!(long.len() > 64);
         let mut extra = BTreeMap::new();

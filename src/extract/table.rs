@@ -586,9 +586,7 @@ fn code(raw: &str) -> Option<Cow<'_, str>> {
     let folded: String = t
         .trim_start_matches(['\'', '‘', '’'])
         .nfkc()
-        .filter(|c| {
-            !c.is_whitespace() && !matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
-        })
+        .filter(|&c| !crate::normalize::text::is_blank(c))
         .map(|c| c.to_ascii_uppercase())
         .collect();
     (!folded.is_empty()).then_some(Cow::Owned(folded))

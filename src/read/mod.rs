@@ -393,7 +393,7 @@ pub(crate) fn kind_of(path: &Path) -> Option<Kind> {
 pub fn named_width(cells: &[impl AsRef<str>]) -> usize {
     cells
         .iter()
-        .rposition(|c| !c.as_ref().trim().is_empty())
+        .rposition(|c| !c.as_ref().chars().all(crate::normalize::text::is_blank))
         .map_or(0, |last| last + 1)
 }
 
