@@ -438,23 +438,24 @@ impl Config {
 /// extract (its template header, a built-in alias, or another configured
 /// alias): such a column would map onto two fields, which no file could
 /// satisfy. Compared as headers are matched ([`extract::header_key`]); an
-/// alias with a bracketed note is compared as written, since a cell that
-/// matches it as written goes to its field before one whose note must be
-/// cut off (`身份证号（户主）` for head_id beside 身份证号's id_number).
+/// alias whose name ends in a note that says something of the column (not
+/// a unit or a mark) is compared with its note, since a cell that matches
+/// it so goes to its field before one whose note must be cut off
+/// (`身份证号（户主）` for head_id beside 身份证号's id_number).
 fn alias_collisions(
     name: &str,
     def: &extract::ExtractDef,
     aliases: &BTreeMap<String, Vec<String>>,
 ) -> Vec<String> {
     use extract::{header_key, noted_header_key};
-    // Keys of headers without a note, and as written of those with one.
+    // Every header's key, and the key with its note of those with one.
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
     let mut noted_owner: BTreeMap<String, &str> = BTreeMap::new();
     for f in def.fields {
         for h in std::iter::once(&f.header).chain(f.aliases) {
             owner.entry(header_key(h)).or_insert(f.field);
-            if let Some(full) = noted_header_key(h) {
-                noted_owner.entry(full).or_insert(f.field);
+            if let Some(noted) = noted_header_key(h) {
+                noted_owner.entry(noted).or_insert(f.field);
             }
         }
     }
@@ -468,9 +469,8 @@ fn alias_collisions(
                 ));
                 continue;
             }
-            let noted = noted_header_key(alias);
-            let (owners, key) = match noted {
-                Some(full) => (&mut noted_owner, full),
+            let (owners, key) = match noted_header_key(alias) {
+                Some(noted) => (&mut noted_owner, noted),
                 None => (&mut owner, key),
             };
             match owners.get(&key) {

@@ -11,8 +11,8 @@ use super::{ExtractDef, FieldType};
 use crate::normalize::text::is_blank;
 
 /// The comparison key of a header: NFKC (full-width brackets become ASCII),
-/// no whitespace, no required-marker `*` before or after the name, no
-/// trailing bracketed unit such as `(元)`.
+/// no blanks, no required-marker `*` before or after the name, no trailing
+/// bracketed unit, mark or note (`(元)`, `(必填)`, `(大写)`).
 pub fn header_key(header: &str) -> String {
     HeaderKeys::of(header).base
 }
@@ -26,9 +26,9 @@ pub fn noted_header_key(header: &str) -> Option<String> {
     keys.content.then_some(keys.core)
 }
 
-/// A header's keys. `full`: NFKC, no blanks, no `*` marks, every kind of
-/// bracket written `(…)` (`【元】`, `〔元〕`, `[元]` as `(元)`). `core`:
-/// `full` without the units and marks that close it (`(元)`, `(人民币元)`,
+/// A header's keys, taken from it in NFKC, without blanks and `*` marks,
+/// every kind of bracket written `(…)` (`【元】`, `〔元〕`, `[元]` as
+/// `(元)`). `core`: that without the units and marks that close it (`(元)`, `(人民币元)`,
 /// `(m2)`, `(必填)`, up to two: `(元)(必填)`), the header as it names its
 /// field. `base`: `core` without a note that says something of the column
 /// (`(大写)`, `(曾用名)`, `(户主)`, `(街道)`; `content` says whether there
@@ -326,10 +326,11 @@ pub struct HeaderMatcher {
     /// Each header's and alias's key without its bracketed unit or note
     /// ([`header_key`]), and its field.
     table: HashMap<String, usize, foldhash::fast::FixedState>,
-    /// The headers and aliases that end in a bracketed unit or note, by
-    /// their key as written (`缴费基数(元)`): a cell that matches one of
-    /// these matches exactly, where a cell whose own note had to be cut
-    /// off to match (`月保障金（大写）`) does not (see [`Self::map_header`]).
+    /// The headers and aliases whose name ends in a note that says
+    /// something of the column, by their key with it (`乡镇(街道)`, a
+    /// site's `身份证号(户主)`): a cell that matches one of these names its
+    /// field as written, where a cell whose own note had to be cut off to
+    /// match (`月保障金（大写）`) does not (see [`Self::map_header`]).
     exact: HashMap<String, usize, foldhash::fast::FixedState>,
     /// The longest cell that could be a header without a bracketed note
     /// (a note may be as long as it likes: `（元，各成员行重复填写）`).
