@@ -1004,12 +1004,12 @@ fn load_file(
                     match &section.sheet {
                         Some(sheet) if matcher.names_only_persons(&section.header) => {
                             let mut own = Vec::new();
-                            header_problems(&name, section, found_problems, &mut own);
+                            header_problems(&name, def.name, section, found_problems, &mut own);
                             person_sheets.push((chunk.section, sheet.clone(), own));
                         }
                         Some(sheet) if let Some(other) = other_types.of(&section.header) => {
                             let mut own = Vec::new();
-                            header_problems(&name, section, found_problems, &mut own);
+                            header_problems(&name, def.name, section, found_problems, &mut own);
                             let where_ = section_place(&name, section);
                             own.push(other_type_problem(&name, &where_, true, other, def));
                             let noted = OtherTypeSheet {
@@ -1019,7 +1019,13 @@ fn load_file(
                             other_sheets.push((chunk.section, noted, own));
                         }
                         _ => {
-                            header_problems(&name, section, found_problems, &mut problems);
+                            header_problems(
+                                &name,
+                                def.name,
+                                section,
+                                found_problems,
+                                &mut problems,
+                            );
                             problems.extend(other_type_hint(&name, section, def, config));
                         }
                     }
@@ -2000,6 +2006,7 @@ fn place(name: &str, sheet: Option<&str>) -> String {
 /// The fatal messages for a header that cannot be used.
 fn header_problems(
     name: &str,
+    extract: &str,
     section: &Section,
     found: Vec<HeaderProblem>,
     problems: &mut Vec<InputProblem>,
@@ -2017,12 +2024,27 @@ fn header_problems(
     for p in found {
         let message = match p {
             HeaderProblem::Missing { field, header } => format!(
-                "{where_}：缺少必需列「{header}」（{field}）；找到的表头：{headers} / {where_}: required column {header} ({field}) is missing; headers found: {headers}"
+                "{where_}：缺少必需列「{header}」（{field}）；找到的表头：{headers}；\
+                 若该列表头另有写法，可在配置 [extracts.{extract}.aliases] 中添加 {field} = [\"表头\"] / \
+                 {where_}: required column {header} ({field}) is missing; headers found: {headers}; \
+                 if it is there under another header, add {field} = [\"that header\"] to \
+                 [extracts.{extract}.aliases] in the config"
             ),
             HeaderProblem::MappedTwice { field, headers } => format!(
-                "{where_}：多列对应同一字段 {field}：{} / {where_}: several columns map to field {field}: {}",
-                headers.join("、"),
-                headers.join(", ")
+                "{where_}：多列对应同一字段 {field}：{}；请删去多余的列，或在配置 \
+                 [extracts.{extract}.aliases] 中写明各列的字段 / {where_}: several columns map \
+                 to field {field}: {}; remove the extra one, or name each column's field in \
+                 [extracts.{extract}.aliases] in the config",
+                headers
+                    .iter()
+                    .map(|(c, h)| format!("第 {} 列「{h}」", c + 1))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                headers
+                    .iter()
+                    .map(|(c, h)| format!("column {} ({h})", c + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             HeaderProblem::OtherUnit { field, header } => format!(
                 "{where_}：列「{header}」（{field}）的金额单位不是元，按元读取会差出倍数；请换算为元后重新导出，或改回模板表头 / {where_}: column {header} ({field}) holds amounts in another unit than 元 (yuan); convert them to 元 and export again"

@@ -1399,8 +1399,9 @@ fn duplicated_column_is_mapped_twice() {
     assert_input_error(
         &o,
         &[
-            "unemployment_202511.csv：多列对应同一字段 id_number：身份证号、身份证号码",
-            "several columns map to field id_number: 身份证号, 身份证号码",
+            "unemployment_202511.csv：多列对应同一字段 id_number：第 2 列「身份证号」、第 5 列「身份证号码」",
+            "several columns map to field id_number: column 2 (身份证号), column 5 (身份证号码)",
+            "[extracts.unemployment.aliases]",
         ],
     );
 }
@@ -1410,7 +1411,10 @@ fn the_same_header_twice_is_mapped_twice() {
     let text =
         "姓名,身份证号,登记日期,状态,状态\r\n刘强,341122196805207712,2023-05-10,失业,失业\r\n";
     let o = validate(with_unemployment(text.as_bytes()).path(), SAMPLE_CONFIG);
-    assert_input_error(&o, &["多列对应同一字段 status：状态、状态"]);
+    assert_input_error(
+        &o,
+        &["多列对应同一字段 status：第 4 列「状态」、第 5 列「状态」"],
+    );
 }
 
 #[test]
@@ -1487,6 +1491,7 @@ fn missing_required_column_is_an_input_error() {
         &[
             "缺少必需列「登记日期」（reg_date）",
             "required column 登记日期 (reg_date) is missing",
+            "可在配置 [extracts.unemployment.aliases] 中添加 reg_date = [\"表头\"]",
         ],
     );
 }

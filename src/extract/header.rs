@@ -140,10 +140,11 @@ pub enum HeaderProblem {
         field: &'static str,
         header: &'static str,
     },
-    /// Two columns of the file map onto the same field.
+    /// Two columns of the file map onto the same field: each column's
+    /// place (from 0) and its header as a message may show it.
     MappedTwice {
         field: &'static str,
-        headers: Vec<String>,
+        headers: Vec<(usize, String)>,
     },
     /// A money column whose header names another unit than 元 (`缴费基数
     /// （万元）`): its amounts would be read as 元, off by that factor.
@@ -573,7 +574,7 @@ impl HeaderMatcher {
                     field: f.field,
                     headers: many
                         .iter()
-                        .map(|&c| cells[c].as_ref().trim().to_string())
+                        .map(|&c| (c, header_for_message(cells[c].as_ref(), pasted)))
                         .collect(),
                 }),
             }
@@ -768,7 +769,7 @@ mod tests {
             vec![
                 HeaderProblem::MappedTwice {
                     field: "id_number",
-                    headers: vec!["身份证号".into(), "证件号码".into()]
+                    headers: vec![(1, "身份证号".into()), (2, "证件号码".into())]
                 },
                 HeaderProblem::Missing {
                     field: "amount",
