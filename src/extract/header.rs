@@ -423,12 +423,10 @@ impl HeaderMatcher {
         }
         // Most other cells match (or miss) as written; only the rest pay for NFKC.
         let trimmed = cell.trim();
-        let closes_bracket = || {
-            trimmed
-                .trim_end_matches(|c| matches!(c, '*' | '＊') || is_blank(c))
-                .ends_with([')', '）', ']', '】', '〕'])
-        };
-        if trimmed.is_empty() || (trimmed.len() > self.longest && !closes_bracket()) {
+        let closes_bracket = trimmed
+            .trim_end_matches(|c| matches!(c, '*' | '＊') || is_blank(c))
+            .ends_with([')', '）', ']', '】', '〕']);
+        if trimmed.is_empty() || (trimmed.len() > self.longest && !closes_bracket) {
             return None;
         }
         // An ID, a date, an amount: no header holds a bare digit (one in a
@@ -442,9 +440,7 @@ impl HeaderMatcher {
         }
         // As written, when no bracket closes it (a cell that ends in a
         // unit or a note is matched by its keys).
-        if !closes_bracket()
-            && let Some(&i) = self.table.get(trimmed)
-        {
+        if !closes_bracket && let Some(&i) = self.table.get(trimmed) {
             return Some((i, false));
         }
         if bare_digits {
