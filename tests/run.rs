@@ -583,6 +583,58 @@ fn a_guardian_id_column_under_another_spelling_is_read() {
     );
 }
 
+/// DQ06 and a 困境类型 that names two values (helper-159's audit). A
+/// student outside the roster whose school says 低保家庭 raises DQ06 when
+/// the guardian has no ID number, not when the guardian's number is
+/// written but destroyed (scientific notation: the guardian may be in the
+/// roster; the row's DQ04 says so). A 困境类型 whose note names another
+/// value (`特困家庭（现孤儿）`) is neither: unreadable, a warning naming
+/// both, and no DQ06 or LB02 raised on a guess.
+#[test]
+fn dq06_and_a_hardship_naming_two_values_raise_nothing_on_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_copy(dir.path());
+    let path = input.join("education_202511.csv");
+    let sample = read(path.clone());
+    let (header, rows) = sample.split_once('\n').unwrap();
+    let students = [
+        // No guardian ID: DQ06.
+        "周小宝,341122201203042117,2012-03-04,城关初级中学,初中,无,0,低保家庭,路人甲,,2025-2026",
+        // The guardian's ID destroyed by Excel: DQ04, no DQ06.
+        "周小贝,341122201305062119,2013-05-06,城关初级中学,初中,无,0,低保家庭,张伟,\
+         3.41122E+17,2025-2026",
+        // Two values: a warning, neither DQ06 nor LB02.
+        "周小乐,341122201407082110,2014-07-08,城关初级中学,初中,无,0,特困家庭（现孤儿）,路人乙,,\
+         2025-2026",
+    ];
+    std::fs::write(&path, format!("{header}\n{}\n{rows}", students.join("\n"))).unwrap();
+    let out = dir.path().join("out");
+    assert_ok(&run_batch(&input, &out, "2"));
+    let findings = read(out.join("findings.csv"));
+    let fired = |rule: &str, id: &str| {
+        findings
+            .lines()
+            .any(|l| l.contains(&format!(",{rule},")) && l.contains(id))
+    };
+    assert!(fired("DQ06", "341122201203042117"), "{findings}");
+    assert!(!fired("DQ06", "341122201305062119"), "{findings}");
+    assert!(
+        findings
+            .lines()
+            .any(|l| l.contains(",DQ04,") && l.contains("education_202511.csv:3")),
+        "{findings}"
+    );
+    assert!(!fired("DQ06", "341122201407082110"), "{findings}");
+    assert!(!fired("LB02", "341122201407082110"), "{findings}");
+    let warnings = read(out.join("warnings.csv"));
+    assert!(
+        warnings.lines().any(|l| l
+            .starts_with("education,education_202511.csv,4,困境类型,bad_category,")
+            && l.contains("同时含「特困家庭」与「孤儿」")),
+        "{warnings}"
+    );
+}
+
 /// A name with another in brackets and no word making it a former name
 /// (`张伟（李娜）`: 李娜 collects his pension) gives 张伟 no second name: a
 /// settlement of 李娜's whose ID is one typing error from 张伟's is not

@@ -902,9 +902,13 @@ fn is_status_category(values: &[(&str, &[&str])]) -> bool {
 /// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
 /// spelling of two characters or more it holds decides, but one inside a
 /// longer spelling held only negated (参保 in `未正常参保`) counts for
-/// nothing, and a tie between two values is an error, not a guess. A status
-/// ([`STATUS_CATEGORIES`]) is no value either beside another status or
-/// beside a word that turns it ([`TURNING_WORDS`]).
+/// nothing. Two values are an error, not a guess, when they tie, or when
+/// anything stands between them (`死亡（重复参保已清理）`,
+/// `企业（原事业单位改制）`, `特困家庭（现孤儿）`: a note naming another
+/// value may say what was or what is, and which one the cell means hedui
+/// cannot tell); written as one word (`机关事业单位`) the longer decides. A
+/// status ([`STATUS_CATEGORIES`]) is no value either beside another status
+/// or beside a word that turns it ([`TURNING_WORDS`]).
 fn contained_category(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
@@ -944,6 +948,12 @@ fn contained_category(
     if held.iter().any(|&(len, v)| len == longest && v != value) {
         return Err(ambiguous());
     }
+    if let Some(other) = apart_from(&standing, value) {
+        return Err((
+            "bad_category",
+            format!("取值同时含「{value}」与「{other}」，不能确定是哪一个"),
+        ));
+    }
     if !is_status_category(values) {
         return Ok(Some(value));
     }
@@ -966,6 +976,27 @@ fn contained_category(
         ));
     }
     Ok(Some(value))
+}
+
+/// Another value than `value` among the spellings a cell holds (not
+/// negated), when something stands between the two (a bracket, a note,
+/// a word: `企业（原事业单位）`), not when they are written as one word
+/// (`机关事业单位`). Spellings are (start, end, value, negated), in bytes.
+fn apart_from(
+    standing: &[&(usize, usize, &'static str, bool)],
+    value: &'static str,
+) -> Option<&'static str> {
+    let mut held: Vec<(usize, usize, &'static str)> = standing
+        .iter()
+        .filter(|f| !f.3)
+        .map(|f| (f.0, f.1, f.2))
+        .collect();
+    held.sort_unstable();
+    let others: Vec<&'static str> = held.iter().map(|h| h.2).filter(|v| *v != value).collect();
+    let first_other = *others.first()?;
+    // Touching or overlapping: one word.
+    let one_word = held.windows(2).all(|w| w[1].0 <= w[0].1);
+    (!one_word).then_some(first_other)
 }
 
 /// A 128-bit digest of a sequence of strings: equal digests are taken as
@@ -3279,6 +3310,51 @@ mod tests {
             (other("property", "usage"), "地下停车库", "车位"),
             (other("roster", "disability"), "二级（待复核）", "二级"),
             (other("roster", "category"), "特困（未满16周岁）", "特困"),
+        ] {
+            assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
+        }
+        // A note that names another value of the category, or a word
+        // between two values: which one the cell means is not known, and
+        // the longer spelling is no answer (helper-159's audit: each was
+        // read as the longer value, a death as 重复参保, a company as a
+        // public institution, an orphan as 低保家庭).
+        for (values, raw) in [
+            (
+                other("medical_enrollment", "end_reason"),
+                "死亡（重复参保已清理）",
+            ),
+            (
+                other("contribution", "employer_type"),
+                "企业（原事业单位改制）",
+            ),
+            (other("contribution", "employer_type"), "企业原事业单位"),
+            (other("education", "hardship"), "孤儿（原低保家庭）"),
+            (other("education", "hardship"), "特困家庭（现孤儿）"),
+            (
+                other("medical_enrollment", "scheme"),
+                "职工医保（原城乡居民医保）",
+            ),
+            (other("roster", "category"), "低收入（原低保）"),
+        ] {
+            let got = parse_category(values, raw);
+            assert!(
+                matches!(&got, Err(("bad_category", why)) if why.contains("同时含")),
+                "{raw}: {got:?}"
+            );
+        }
+        // The same value in its note, or two written as one word, still are.
+        for (values, raw, want) in [
+            (
+                other("contribution", "employer_type"),
+                "事业单位（事业编制）",
+                "事业单位",
+            ),
+            (
+                other("contribution", "employer_type"),
+                "机关事业单位（参公）",
+                "事业单位",
+            ),
+            (other("education", "hardship"), "孤儿（孤儿）", "孤儿"),
         ] {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }

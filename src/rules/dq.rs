@@ -84,13 +84,25 @@ pub async fn dq05(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
 
 /// DQ06 学籍低保标识不符: the education record of the current school year says
 /// 低保家庭 or 特困家庭, but neither the student nor the guardian is in the
-/// roster.
+/// roster. A guardian whose ID number is written but cannot be read (a
+/// wrong check character no repair resolved, Excel's scientific notation,
+/// too few digits) is no one known to be outside the roster: that row
+/// raises none (its DQ01 or DQ04 says what to mend), where a guardian
+/// without an ID number is no one in the roster.
 pub async fn dq06(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Finding>> {
     let blocks = Blocks::new(ctx, params)?;
+    use crate::resolve::levels::status;
+    let unread = format!(
+        "('{}', '{}', '{}')",
+        status::BAD_CHECK,
+        status::SCI_NOTATION,
+        status::MALFORMED
+    );
     let sql = blocks.query(
         &["current_education", "roster_persons"],
         &[],
-        "SELECT e.person_id AS id_number, \
+        &format!(
+            "SELECT e.person_id AS id_number, \
            first_value(e.name ORDER BY e._ord) AS name, \
            first_value(e.person_method ORDER BY e._ord) AS person_method, \
            first_value(e.hardship ORDER BY e._ord) AS hardship, \
@@ -101,8 +113,11 @@ pub async fn dq06(ctx: &SessionContext, params: &RuleParams) -> Result<Vec<Findi
          LEFT JOIN roster_persons g ON g.person_id = e.guardian_person_id \
          WHERE e.hardship IN ('低保家庭', '特困家庭') \
            AND g.person_id IS NULL \
+           AND NOT (e.guardian_person_id IS NULL \
+                    AND coalesce(e.guardian_id_status, '') IN {unread}) \
            AND NOT EXISTS (SELECT 1 FROM roster_persons s WHERE s.person_id = e.person_id) \
-         GROUP BY e.person_id",
+         GROUP BY e.person_id"
+        ),
     );
     let rows = fetch(ctx, &sql).await?;
     let findings = rows
@@ -226,7 +241,9 @@ mod tests {
     }
 
     fn student(person: &str, guardian: Option<&str>, year: &str, hardship: &str) -> Cells {
+        let status = if guardian.is_some() { "valid" } else { "empty" };
         vec![
+            ("guardian_id_status", status.into()),
             ("person_id", person.into()),
             ("name", "小明".into()),
             ("school", "实验小学".into()),
@@ -262,6 +279,26 @@ mod tests {
         );
         let found = dq06(&ctx, &params()).await.unwrap();
         assert_eq!(subjects(&found), vec![(None, Some(P3)), (None, Some(P4))]);
+        // A guardian whose ID is written but unreadable may be in the
+        // roster: no DQ06 (helper-159's audit: its evidence said the
+        // guardian was not). A repaired one is looked up as any other.
+        let alone = |row: Cells| async move {
+            let ctx = SessionContext::new();
+            Table::new("roster")
+                .row(member("H1", "低保", P1, "张三"))
+                .register(&ctx);
+            register(&ctx, "education", vec![row]);
+            dq06(&ctx, &params()).await.unwrap()
+        };
+        for status in ["sci_notation", "bad_check", "malformed"] {
+            let mut row = student(P3, None, "2025-2026", "低保家庭");
+            row[0] = ("guardian_id_status", status.into());
+            let found = alone(row).await;
+            assert!(found.is_empty(), "{status}: {found:?}");
+        }
+        let mut repaired = student(P3, Some(P5), "2025-2026", "低保家庭");
+        repaired[0] = ("guardian_id_status", "bad_check".into());
+        assert_eq!(subjects(&alone(repaired).await), vec![(None, Some(P3))]);
         assert_eq!(
             found[1].evidence,
             "学籍困境类型 低保家庭，学生与监护人（王五）均不在救助名册（2025-2026 学年 实验小学 小学）"

@@ -88,6 +88,7 @@ fn columns(table: &str) -> Vec<(&'static str, DataType)> {
             ("aid_amount", Int64),
             ("hardship", Utf8),
             ("guardian_name", Utf8),
+            ("guardian_id_status", Utf8),
             ("guardian_person_id", Utf8),
             ("school_year", Utf8),
         ],
