@@ -365,22 +365,28 @@ impl Config {
         if r.max_homes == 0 {
             out.push("rules.max_homes 必须至少为 1 / rules.max_homes must be at least 1".into());
         }
+        // A value typed where another belongs is quoted masked, as in
+        // every message: it may be a name (helper-160's audit).
+        let quoted = crate::report::mask::mask_label;
         for g in &r.dangerous_grades {
             if !["A", "B", "C", "D"].contains(&g.as_str()) {
                 out.push(format!(
-                    "rules.dangerous_grades 只能是 A/B/C/D / rules.dangerous_grades takes A, B, C or D (got {g})"
+                    "rules.dangerous_grades 只能是 A/B/C/D / rules.dangerous_grades takes A, B, C or D (got {})",
+                    quoted(g)
                 ));
             }
         }
         for (code, sev) in &r.severity {
+            let shown = quoted(code);
             if !["高", "中", "低"].contains(&sev.as_str()) {
                 out.push(format!(
-                    "rules.severity.{code} 只能是 高/中/低 / rules.severity.{code} must be 高, 中 or 低 (got {sev})"
+                    "rules.severity.{shown} 只能是 高/中/低 / rules.severity.{shown} must be 高, 中 or 低 (got {})",
+                    quoted(sev)
                 ));
             }
             if !is_rule_code(code) {
                 out.push(format!(
-                    "rules.severity 中的规则代码 {code} 不存在 / unknown rule code {code}"
+                    "rules.severity 中的规则代码 {shown} 不存在 / unknown rule code {shown}"
                 ));
             }
         }
@@ -731,6 +737,25 @@ mod tests {
             panic!("expected Invalid")
         };
         assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    /// A value typed where a grade, a severity or a rule code belongs is
+    /// quoted masked: it may be a person's name (helper-160's audit: a
+    /// name given as a severity was printed whole).
+    #[test]
+    fn a_bad_value_is_quoted_masked() {
+        let err = Config::parse(
+            "[rules]\ndangerous_grades = [\"王小明\"]\n[rules.severity]\nCB01 = \"张风\"\n\"李娜芳\" = \"高\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        let shown = err.to_string();
+        for whole in ["王小明", "张风", "李娜芳"] {
+            assert!(!shown.contains(whole), "{shown}");
+        }
+        for masked in ["(got 王*明)", "(got 张*)", "unknown rule code 李*芳"] {
+            assert!(shown.contains(masked), "{shown}");
+        }
     }
 
     /// A threshold finer than the unit the rules compare in would be

@@ -293,7 +293,10 @@ fn truth_links(path: &Path) -> Result<(HashMap<u128, TruthLink>, Vec<String>), E
                 Some(&i) => i,
                 None => {
                     let i = names.len() as u16;
-                    names.push(corruption.to_string());
+                    // Printed and written to evaluation.json: masked as
+                    // any text in a message (a damaged truth may hold an
+                    // ID number or a name there; helper-160's audit).
+                    names.push(crate::report::mask::mask_label(corruption));
                     index.insert(corruption.to_string(), i);
                     i
                 }
@@ -590,5 +593,22 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600, "owner-only, as every file of a run");
         }
         assert!(e.to_string().contains("CB01"));
+    }
+
+    /// A corruption label of a damaged truth is shown masked, as any text
+    /// in a message (helper-160's audit: an ID number was printed whole).
+    #[test]
+    fn a_corruption_label_is_shown_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "links.csv",
+            "extract,file,row,person_id,corruption
+             pension,p.csv,2,A,none
+pension,p.csv,3,B,341122198304101994
+",
+        );
+        let (_, names) = truth_links(&dir.path().join("links.csv")).unwrap();
+        assert_eq!(names, ["none", "341122********1994"]);
     }
 }

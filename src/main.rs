@@ -9,7 +9,7 @@ use hedui::cli::{Cli, Command, LogFormat, ReviewCommand, StateArgs};
 use hedui::config::{self, Config};
 use hedui::error::HeduiError;
 use hedui::ledger::{list, review};
-use hedui::report::mask::mask_ids_in;
+use hedui::report::mask::{mask_ids_in, mask_label};
 use hedui::report::output::{OutputOwner, refuse_target};
 use hedui::{evaluate, generate, run, validate};
 
@@ -177,6 +177,9 @@ fn usage_error(e: clap::Error) -> ! {
     } else {
         options
     };
+    // An option typed is masked as any text in a message: `--` before an
+    // ID number or a name is still that number or name.
+    let options: Vec<String> = options.into_iter().map(mask_label).collect();
     let options = options.join(" ");
     // `what` and, when one is named, `：option` (`: option` in English).
     let with_options = |what: &str, colon: &str| {
@@ -231,11 +234,16 @@ fn without_values_typed(e: &clap::Error) -> String {
         }
     }
     // The longest first (a value may hold a shorter one); an option itself
-    // (`--bogus`) stays.
-    typed.retain(|v| !v.is_empty() && !v.starts_with('-'));
+    // (`--bogus`) stays, masked as in the line above it.
+    typed.retain(|v| !v.is_empty());
     typed.sort_by_key(|v| std::cmp::Reverse(v.len()));
     for v in typed {
-        text = text.replace(&format!("'{v}'"), "'…'");
+        text = if v.starts_with('-') {
+            // Also where clap's tip quotes it after `-- `.
+            text.replace(v, &mask_label(v))
+        } else {
+            text.replace(&format!("'{v}'"), "'…'")
+        };
     }
     text
 }

@@ -449,6 +449,18 @@ fn values_no_command_can_use_are_usage_errors() {
         vec!["cases", "--out", out, "刘强"],
         vec!["341122196805207712"],
         vec!["review", "刘强"],
+        // Typed as an option: masked where the option is named
+        // (helper-160's audit: `--` and an ID number were printed whole).
+        vec!["cases", "--out", out, "--341122196805207712"],
+        vec!["cases", "--out", out, "--刘强"],
+        vec![
+            "--log-format",
+            "json",
+            "cases",
+            "--out",
+            out,
+            "--341122196805207712",
+        ],
     ] {
         let o = hedui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -96,6 +96,15 @@ struct StoredManifest {
 pub fn read_manifest(path: &Path) -> Result<Manifest, RerenderError> {
     let text = std::fs::read_to_string(path).map_err(|e| unreadable(path, e))?;
     let m: StoredManifest = serde_json::from_str(&text).map_err(|e| unreadable(path, e))?;
+    // Shown in every report, masked or not: a date, or no manifest a run
+    // wrote (helper-160's audit: a hand-edited one put a name and an ID
+    // number in a masked report.html).
+    if chrono::NaiveDate::parse_from_str(&m.as_of, "%Y-%m-%d").is_err() {
+        return Err(unreadable(
+            path,
+            "as_of 不是 YYYY-MM-DD 日期，不是运行写出的清单 / as_of is no YYYY-MM-DD date: not a manifest a run wrote",
+        ));
+    }
     Ok(Manifest {
         tool: "hedui",
         version: env!("CARGO_PKG_VERSION"),
@@ -268,6 +277,25 @@ mod tests {
         crate::report::parquet::write(File::create(&pq).unwrap(), &findings::to_batch(&rows))
             .unwrap();
         assert_eq!(read_findings_parquet(&pq).unwrap(), rows);
+    }
+
+    #[test]
+    fn a_manifest_whose_as_of_is_no_date_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        std::fs::write(&path, r#"{"tool":"hedui","as_of":"2025-11-30"}"#).unwrap();
+        assert_eq!(read_manifest(&path).unwrap().as_of, "2025-11-30");
+        std::fs::write(
+            &path,
+            r#"{"tool":"hedui","as_of":"张风341122198304101994"}"#,
+        )
+        .unwrap();
+        let err = read_manifest(&path).unwrap_err().to_string();
+        assert!(err.contains("as_of 不是 YYYY-MM-DD 日期"), "{err}");
+        assert!(
+            !err.contains("张风") && !err.contains("198304101994"),
+            "{err}"
+        );
     }
 
     #[test]
