@@ -1936,8 +1936,10 @@ fn other_type_problem(
 }
 
 /// The one extract type other than `def` whose required columns `header`
-/// has and of whose fields it names more than of `def`'s (see
-/// [`other_type_hint`]); none when two fit.
+/// has and of whose fields it names more than of `def`'s, or as many when
+/// `def` cannot use it (a required column missing: a 失业登记 table, 姓名,
+/// 身份证号, 登记日期, 状态, names as many of 不动产登记's fields, and
+/// lacks its 不动产单元号; see [`other_type_hint`]); none when two fit.
 fn other_type(
     header: &[read::Cell],
     def: &'static ExtractDef,
@@ -1978,12 +1980,16 @@ impl OtherTypes {
     /// header too: that test, which reads no more than the cells' names,
     /// turns most rows away first.
     fn of(&self, header: &[read::Cell]) -> Option<&'static ExtractDef> {
-        let mut own = None;
+        let (mut own, mut own_unusable) = (None, None);
         let mut fits = self.others.iter().filter(|(_, m)| {
-            m.looks_like_header(header)
-                && m.map_header(header).is_ok()
-                && m.fields_named(header)
-                    > *own.get_or_insert_with(|| self.own.fields_named(header))
+            if !(m.looks_like_header(header) && m.map_header(header).is_ok()) {
+                return false;
+            }
+            let named = m.fields_named(header);
+            let own_named = *own.get_or_insert_with(|| self.own.fields_named(header));
+            named > own_named
+                || (named == own_named
+                    && *own_unusable.get_or_insert_with(|| self.own.map_header(header).is_err()))
         });
         let (other, _) = fits.next()?;
         fits.next().is_none().then_some(*other)

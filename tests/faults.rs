@@ -843,6 +843,12 @@ fn csv_rows(d: &Path, file: &str) -> Vec<Vec<String>> {
 /// `pension_202511.xlsx` in place of the batch's pension CSV: each of
 /// `sheets` (name, rows, hidden) in order.
 fn pension_workbook(d: &Path, sheets: &[(&str, Vec<Vec<String>>, bool)]) {
+    workbook_in_place(d, "pension", sheets);
+}
+
+/// `{extract}_202511.xlsx` in place of the batch's CSV of that extract:
+/// each of `sheets` (name, rows, hidden) in order.
+fn workbook_in_place(d: &Path, extract: &str, sheets: &[(&str, Vec<Vec<String>>, bool)]) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     for (name, rows, hidden) in sheets {
         let sheet = wb.add_worksheet().set_name(*name).unwrap();
@@ -853,8 +859,8 @@ fn pension_workbook(d: &Path, sheets: &[(&str, Vec<Vec<String>>, bool)]) {
             }
         }
     }
-    wb.save(d.join("pension_202511.xlsx")).unwrap();
-    std::fs::remove_file(d.join("pension_202511.csv")).unwrap();
+    wb.save(d.join(format!("{extract}_202511.xlsx"))).unwrap();
+    std::fs::remove_file(d.join(format!("{extract}_202511.csv"))).unwrap();
 }
 
 /// A sheet of another extract type in a workbook (a 人社 workbook holding
@@ -891,6 +897,25 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     assert_eq!(v.code(), Some(0), "{}", v.stderr());
     let said = String::from_utf8_lossy(&v.output.stdout).into_owned();
     assert!(said.contains("表头是失业登记（unemployment）的"), "{said}");
+    // In a property workbook, whose type names as many fields of that
+    // header (姓名, 身份证号, 登记日期, 状态 are its aliases too) but lacks
+    // its 不动产单元号: the same (helper-160's audit: the run stopped for
+    // the property columns missing).
+    let b = batch(|d| {
+        let other = csv_rows(d, "unemployment_202511.csv");
+        let property = csv_rows(d, "property_202511.csv");
+        workbook_in_place(
+            d,
+            "property",
+            &[("不动产", property, false), ("失业登记", other, false)],
+        );
+    });
+    let o = hedui_on("run", b.path(), SAMPLE_CONFIG);
+    assert_eq!(o.code(), Some(0), "{}", o.stderr());
+    assert_eq!(
+        o.input("property_202511.xlsx")["other_type_sheets"],
+        serde_json::json!([{"sheet": "失业登记", "extract": "unemployment"}])
+    );
     // The sheet alone: the run stops, saying whose header it is.
     let b = batch(|d| {
         let other = csv_rows(d, "unemployment_202511.csv");
