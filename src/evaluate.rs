@@ -603,10 +603,8 @@ mod tests {
         write(
             dir.path(),
             "links.csv",
-            "extract,file,row,person_id,corruption
-             pension,p.csv,2,A,none
-pension,p.csv,3,B,341122198304101994
-",
+            "extract,file,row,person_id,corruption\n\
+             pension,p.csv,2,A,none\npension,p.csv,3,B,341122198304101994\n",
         );
         let (_, names) = truth_links(&dir.path().join("links.csv")).unwrap();
         assert_eq!(names, ["none", "341122********1994"]);
