@@ -587,9 +587,9 @@ fn a_guardian_id_column_under_another_spelling_is_read() {
 /// student outside the roster whose school says 低保家庭 raises DQ06 when
 /// the guardian has no ID number, not when the guardian's number is
 /// written but destroyed (scientific notation: the guardian may be in the
-/// roster; the row's DQ04 says so). A 困境类型 whose note names another
-/// value (`特困家庭（现孤儿）`) is neither: unreadable, a warning naming
-/// both, and no DQ06 or LB02 raised on a guess.
+/// roster; the row's DQ04 says so). A 困境类型 whose note says it is now
+/// another value (`特困家庭（现孤儿）`) is neither: unreadable, a warning
+/// naming both, and no DQ06 or LB02 raised on a guess.
 #[test]
 fn dq06_and_a_hardship_naming_two_values_raise_nothing_on_a_guess() {
     let dir = tempfile::tempdir().unwrap();
@@ -603,7 +603,7 @@ fn dq06_and_a_hardship_naming_two_values_raise_nothing_on_a_guess() {
         // The guardian's ID destroyed by Excel: DQ04, no DQ06.
         "周小贝,341122201305062119,2013-05-06,城关初级中学,初中,无,0,低保家庭,张伟,\
          3.41122E+17,2025-2026",
-        // Two values: a warning, neither DQ06 nor LB02.
+        // Now another value: a warning, neither DQ06 nor LB02.
         "周小乐,341122201407082110,2014-07-08,城关初级中学,初中,无,0,特困家庭（现孤儿）,路人乙,,\
          2025-2026",
     ];
@@ -630,7 +630,7 @@ fn dq06_and_a_hardship_naming_two_values_raise_nothing_on_a_guess() {
     assert!(
         warnings.lines().any(|l| l
             .starts_with("education,education_202511.csv,4,困境类型,bad_category,")
-            && l.contains("同时含「特困家庭」与「孤儿」")),
+            && l.contains("取值「特困家庭」的注释含「现」与「孤儿」")),
         "{warnings}"
     );
 }

@@ -898,24 +898,18 @@ fn is_status_category(values: &[(&str, &[&str])]) -> bool {
     })
 }
 
-/// A longer spelling that holds one of the category's values or spellings
-/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
-/// spelling of two characters or more it holds decides, but one inside a
-/// longer spelling held only negated (参保 in `未正常参保`) counts for
-/// nothing. Two values are an error, not a guess, when they tie, or when
-/// anything stands between them (`死亡（重复参保已清理）`,
-/// `企业（原事业单位改制）`, `特困家庭（现孤儿）`: a note naming another
-/// value may say what was or what is, and which one the cell means hedui
-/// cannot tell); written as one word (`机关事业单位`) the longer decides. A
-/// status ([`STATUS_CATEGORIES`]) is no value either beside another status
-/// or beside a word that turns it ([`TURNING_WORDS`]).
-fn contained_category(
+/// Where a spelling of one of a category's values stands in a cell's key:
+/// (start, end, value, negated), in bytes; a negated one starts at its
+/// negation.
+type Spelled = (usize, usize, &'static str, bool);
+
+/// The spellings of two characters or more of the category's values that
+/// `key` holds, each not inside a longer one.
+fn spellings(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
-) -> Result<Option<&'static str>, (&'static str, String)> {
-    // Every place a spelling stands: (start, end, value, negated); a
-    // negated one starts at its negation.
-    let mut found: Vec<(usize, usize, &'static str, bool)> = Vec::new();
+) -> Vec<Spelled> {
+    let mut found: Vec<Spelled> = Vec::new();
     for (canonical, aliases) in values {
         for spelling in std::iter::once(canonical).chain(aliases.iter()) {
             if spelling.chars().count() < 2 {
@@ -930,12 +924,98 @@ fn contained_category(
             }
         }
     }
-    let inside_longer = |(a0, a1, ..): &(usize, usize, &str, bool)| {
+    let inside_longer = |(a0, a1, ..): &Spelled| {
         found
             .iter()
             .any(|&(b0, b1, ..)| b0 <= *a0 && *a1 <= b1 && b1 - b0 > a1 - a0)
     };
-    let standing: Vec<_> = found.iter().filter(|f| !inside_longer(f)).collect();
+    found
+        .iter()
+        .copied()
+        .filter(|f| !inside_longer(f))
+        .collect()
+}
+
+/// The words in a note that say what a value is now or should be
+/// (`特困家庭（现孤儿）`, `企业（已转为事业单位）`, `（应为职工医保）`):
+/// a note naming another value with one of them contradicts the value
+/// before it. Without one, a note qualifies its value or says what it was
+/// (`低收入（原低保）`, `城乡居民医保（职工家属）`).
+const NOW_WORDS: &[&str] = &[
+    "现为",
+    "现是",
+    "现已",
+    "现属",
+    "现在",
+    "目前",
+    "转为",
+    "已转",
+    "改为",
+    "变为",
+    "变更为",
+    "调整为",
+    "更正为",
+    "应为",
+    "实为",
+];
+
+/// Said right before a value in a note (`（现孤儿）`, `（今特困）`), a word
+/// of [`NOW_WORDS`] too; elsewhere (`今年`, `现居`) nothing of the kind.
+const NOW_BEFORE: &[&str] = &["现", "今"];
+
+/// A value followed by a note in brackets (`低收入（原低保）`,
+/// `事实无人抚养（父母重度残疾）`, `死亡（重复参保已清理）`) is the value
+/// before the note, whatever the note holds, unless the note names
+/// another value with a word that says it is that now ([`NOW_WORDS`]):
+/// then which one the cell means is unknown, and it is no value. `None`
+/// when the cell is not a value and a note (the bracket first, or nothing
+/// readable before it); statuses are left to [`contained_category`].
+fn noted_value(
+    values: &'static [(&'static str, &'static [&'static str])],
+    key: &str,
+) -> Option<Result<Option<&'static str>, (&'static str, String)>> {
+    if is_status_category(values) {
+        return None;
+    }
+    let at = key.find(['(', '[', '【', '〔', '〈', '《'])?;
+    let (before, note) = key.split_at(at);
+    let value = contained_category(values, before).ok()??;
+    let said_now = |f: &Spelled| {
+        NOW_WORDS
+            .iter()
+            .find(|w| note.contains(**w))
+            .or_else(|| NOW_BEFORE.iter().find(|w| note[..f.0].ends_with(**w)))
+    };
+    let contradicted = spellings(values, note)
+        .into_iter()
+        .filter(|f| !f.3 && f.2 != value)
+        .find_map(|f| Some((said_now(&f)?, f.2)));
+    Some(match contradicted {
+        Some((word, other)) => Err((
+            "bad_category",
+            format!("取值「{value}」的注释含「{word}」与「{other}」，不能确定是哪一个"),
+        )),
+        None => Ok(Some(value)),
+    })
+}
+
+/// A longer spelling that holds one of the category's values or spellings
+/// (`D级危房` → D, `特困供养人员` → 特困, `已终止参保` → 终止): the longest
+/// spelling of two characters or more it holds decides (`机关事业单位`,
+/// `企业化管理事业单位` → 事业单位, `城镇住宅用地/商业服务` → 商业), but one
+/// inside a longer spelling held only negated (参保 in `未正常参保`) counts
+/// for nothing, and a tie between two values is an error, not a guess. A
+/// value with a note after it in brackets is [`noted_value`]'s. A status
+/// ([`STATUS_CATEGORIES`]) is no value either beside another status or
+/// beside a word that turns it ([`TURNING_WORDS`]).
+fn contained_category(
+    values: &'static [(&'static str, &'static [&'static str])],
+    key: &str,
+) -> Result<Option<&'static str>, (&'static str, String)> {
+    if let Some(noted) = noted_value(values, key) {
+        return noted;
+    }
+    let standing = spellings(values, key);
     let held: Vec<(usize, &'static str)> = standing
         .iter()
         .filter(|f| !f.3)
@@ -947,12 +1027,6 @@ fn contained_category(
     let ambiguous = || ("bad_category", "取值含义不明确".to_string());
     if held.iter().any(|&(len, v)| len == longest && v != value) {
         return Err(ambiguous());
-    }
-    if let Some(other) = apart_from(&standing, value) {
-        return Err((
-            "bad_category",
-            format!("取值同时含「{value}」与「{other}」，不能确定是哪一个"),
-        ));
     }
     if !is_status_category(values) {
         return Ok(Some(value));
@@ -976,27 +1050,6 @@ fn contained_category(
         ));
     }
     Ok(Some(value))
-}
-
-/// Another value than `value` among the spellings a cell holds (not
-/// negated), when something stands between the two (a bracket, a note,
-/// a word: `企业（原事业单位）`), not when they are written as one word
-/// (`机关事业单位`). Spellings are (start, end, value, negated), in bytes.
-fn apart_from(
-    standing: &[&(usize, usize, &'static str, bool)],
-    value: &'static str,
-) -> Option<&'static str> {
-    let mut held: Vec<(usize, usize, &'static str)> = standing
-        .iter()
-        .filter(|f| !f.3)
-        .map(|f| (f.0, f.1, f.2))
-        .collect();
-    held.sort_unstable();
-    let others: Vec<&'static str> = held.iter().map(|h| h.2).filter(|v| *v != value).collect();
-    let first_other = *others.first()?;
-    // Touching or overlapping: one word.
-    let one_word = held.windows(2).all(|w| w[1].0 <= w[0].1);
-    (!one_word).then_some(first_other)
 }
 
 /// A 128-bit digest of a sequence of strings: equal digests are taken as
@@ -3313,50 +3366,94 @@ mod tests {
         ] {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
-        // A note that names another value of the category, or a word
-        // between two values: which one the cell means is not known, and
-        // the longer spelling is no answer (helper-159's audit: each was
-        // read as the longer value, a death as 重复参保, a company as a
-        // public institution, an orphan as 低保家庭).
-        for (values, raw) in [
+        // A value with a note after it is the value, whatever other value
+        // the note names (what it was, what it goes with), unless the note
+        // says the other is what it is now: then which one is meant is
+        // unknown (helper-159's audit: each was read as the longer value,
+        // a death as 重复参保, a company as a public institution, an orphan
+        // as 低保家庭; helper-161's: refusing every such cell lost
+        // households, enrollments and wages).
+        for (values, raw, want) in [
             (
                 other("medical_enrollment", "end_reason"),
                 "死亡（重复参保已清理）",
+                "死亡",
             ),
             (
                 other("contribution", "employer_type"),
                 "企业（原事业单位改制）",
+                "企业",
             ),
-            (other("contribution", "employer_type"), "企业原事业单位"),
-            (other("education", "hardship"), "孤儿（原低保家庭）"),
-            (other("education", "hardship"), "特困家庭（现孤儿）"),
+            (
+                other("contribution", "employer_type"),
+                "事业单位（企业化管理）",
+                "事业单位",
+            ),
+            (
+                other("contribution", "employer_type"),
+                "企业化管理事业单位",
+                "事业单位",
+            ),
+            (
+                other("contribution", "employer_type"),
+                "机关事业单位（事业编制）",
+                "事业单位",
+            ),
+            (
+                other("contribution", "employer_type"),
+                "个体工商户（灵活就业人员）",
+                "个体工商户",
+            ),
+            (other("education", "hardship"), "孤儿（原低保家庭）", "孤儿"),
+            (
+                other("education", "hardship"),
+                "事实无人抚养（父母重度残疾）",
+                "事实无人抚养",
+            ),
+            (other("education", "stage"), "中职（职业高中）", "中职"),
             (
                 other("medical_enrollment", "scheme"),
                 "职工医保（原城乡居民医保）",
+                "职工医保",
             ),
-            (other("roster", "category"), "低收入（原低保）"),
+            (
+                other("medical_enrollment", "scheme"),
+                "城乡居民医保（职工家属）",
+                "城乡居民医保",
+            ),
+            (
+                other("medical_enrollment", "scheme"),
+                "城乡居民医保（今年由职工医保转入）",
+                "城乡居民医保",
+            ),
+            (
+                other("medical_settlement", "visit_type"),
+                "门诊慢特病（门诊）",
+                "门诊慢特病",
+            ),
+            (other("property", "usage"), "城镇住宅用地/商业服务", "商业"),
+            (other("property", "usage"), "成套住宅（带车库）", "住宅"),
+            (other("roster", "category"), "低收入（原低保）", "低收入"),
+            (other("roster", "category"), "农村低保（含特困）", "低保"),
+        ] {
+            assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
+        }
+        for (values, raw) in [
+            (other("education", "hardship"), "特困家庭（现孤儿）"),
+            (
+                other("contribution", "employer_type"),
+                "企业（已转为事业单位）",
+            ),
+            (
+                other("medical_enrollment", "scheme"),
+                "职工医保（应为城乡居民医保）",
+            ),
         ] {
             let got = parse_category(values, raw);
             assert!(
-                matches!(&got, Err(("bad_category", why)) if why.contains("同时含")),
+                matches!(&got, Err(("bad_category", why)) if why.contains("的注释含")),
                 "{raw}: {got:?}"
             );
-        }
-        // The same value in its note, or two written as one word, still are.
-        for (values, raw, want) in [
-            (
-                other("contribution", "employer_type"),
-                "事业单位（事业编制）",
-                "事业单位",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "机关事业单位（参公）",
-                "事业单位",
-            ),
-            (other("education", "hardship"), "孤儿（孤儿）", "孤儿"),
-        ] {
-            assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
     }
 
