@@ -1937,9 +1937,11 @@ fn other_type_problem(
 
 /// The one extract type other than `def` whose required columns `header`
 /// has and of whose fields it names more than of `def`'s, or as many when
-/// `def` cannot use it (a required column missing: a 失业登记 table, 姓名,
-/// 身份证号, 登记日期, 状态, names as many of 不动产登记's fields, and
-/// lacks its 不动产单元号; see [`other_type_hint`]); none when two fit.
+/// `def` cannot use it (a required column missing) and every column is
+/// that type's (a 失业登记 table, 姓名, 身份证号, 登记日期, 状态, names as
+/// many of 不动产登记's fields and lacks its 不动产单元号; a property table
+/// whose 不动产单元编号 and 房屋用途 are written otherwise is no 失业登记
+/// table: helper-161's audit); see [`other_type_hint`]; none when two fit.
 fn other_type(
     header: &[read::Cell],
     def: &'static ExtractDef,
@@ -1989,7 +1991,8 @@ impl OtherTypes {
             let own_named = *own.get_or_insert_with(|| self.own.fields_named(header));
             named > own_named
                 || (named == own_named
-                    && *own_unusable.get_or_insert_with(|| self.own.map_header(header).is_err()))
+                    && *own_unusable.get_or_insert_with(|| self.own.map_header(header).is_err())
+                    && m.names_every_column(header))
         });
         let (other, _) = fits.next()?;
         fits.next().is_none().then_some(*other)

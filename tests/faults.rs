@@ -916,6 +916,42 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
         o.input("property_202511.xlsx")["other_type_sheets"],
         serde_json::json!([{"sheet": "失业登记", "extract": "unemployment"}])
     );
+    // A property sheet whose 不动产单元号 and 规划用途 are written otherwise
+    // names as many of 失业登记's fields, but its other columns are no
+    // 失业登记's: missing columns, not set aside (helper-161's audit: its
+    // rows were lost with the run going on).
+    let b = batch(|d| {
+        let property = csv_rows(d, "property_202511.csv");
+        let variant = cells(&[
+            &[
+                "姓名",
+                "身份证号",
+                "不动产单元编号",
+                "房屋用途",
+                "登记日期",
+                "状态",
+            ],
+            &[
+                "张伟",
+                "341122198001011238",
+                "U1",
+                "住宅",
+                "2015-06-01",
+                "现势",
+            ],
+        ]);
+        workbook_in_place(
+            d,
+            "property",
+            &[("不动产", property, false), ("河西乡", variant, false)],
+        );
+    });
+    let o = validate(b.path(), SAMPLE_CONFIG);
+    assert_input_error(
+        &o,
+        &["property_202511.xlsx 工作表 河西乡：缺少必需列「不动产单元号」"],
+    );
+    assert!(!o.stderr().contains("表头是"), "{}", o.stderr());
     // The sheet alone: the run stops, saying whose header it is.
     let b = batch(|d| {
         let other = csv_rows(d, "unemployment_202511.csv");

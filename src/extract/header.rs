@@ -465,6 +465,19 @@ impl HeaderMatcher {
         Some((i, keys.content))
     }
 
+    /// Whether every cell that holds anything names one of this extract's
+    /// fields, or is a row number or a remark (序号, 备注): a header of this
+    /// extract and of nothing else.
+    pub fn names_every_column(&self, cells: &[impl AsRef<str>]) -> bool {
+        const BOOKKEEPING: [&str; 2] = ["序号", "备注"];
+        cells.iter().all(|cell| {
+            let key = header_key(cell.as_ref());
+            key.is_empty()
+                || BOOKKEEPING.contains(&key.as_str())
+                || self.field_of(cell.as_ref()).is_some()
+        })
+    }
+
     /// How many of this extract's fields the cells name (each once).
     pub fn fields_named(&self, cells: &[impl AsRef<str>]) -> usize {
         let mut found: u128 = 0;
