@@ -328,8 +328,9 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
     let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(file));
     let mut buf = Vec::new();
     let mut found = Vec::new();
-    // The cell being read, when it is a number with a reference; whether
-    // its value is being read.
+    let mut places = Places::default();
+    // The cell being read, when it is a number; whether its value is
+    // being read.
     let mut cell: Option<(u32, u32)> = None;
     let mut in_value = false;
     loop {
@@ -338,9 +339,14 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
             .read_event_into(&mut buf)
             .map_err(|e| e.to_string())?
         {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "row" => places.row(&e),
+            Event::Empty(e) if e.local_name().as_ref() == "c" => {
+                places.cell(cell_start(&e).0);
+            }
             Event::Start(e) if e.local_name().as_ref() == "c" => {
                 let (at, kind) = cell_start(&e);
-                cell = at.filter(|_| kind == CellKind::Number);
+                let at = places.cell(at);
+                cell = (kind == CellKind::Number).then_some(at);
             }
             Event::End(e) if e.local_name().as_ref() == "c" => cell = None,
             Event::Start(e) if e.local_name().as_ref() == "v" => in_value = cell.is_some(),
@@ -368,8 +374,7 @@ fn exact_numbers(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
 /// string's (`<f>300*3</f><v/>`, as openpyxl writes it; a number is never
 /// empty, while Excel saves a formula that gave `""` as an empty string,
 /// `t="str"`). Streamed, never held whole; read only for a part whose
-/// [`SheetMarks`] show a formula. Cells without a reference are passed
-/// over.
+/// [`SheetMarks`] show a formula.
 fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String> {
     use std::io::BufReader;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
@@ -377,6 +382,7 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
     let mut reader = quick_xml::Reader::from_reader(file);
     let mut buf = Vec::new();
     let mut found = Vec::new();
+    let mut places = Places::default();
     // The cell being read (and whether it is a string's), its formula so
     // far, whether it has a value element and a value in it; which of its
     // elements' text is being read.
@@ -391,9 +397,13 @@ fn uncomputed_formulas(bytes: &[u8], part: &str) -> Result<ExactNumbers, String>
             .read_event_into(&mut buf)
             .map_err(|e| e.to_string())?
         {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "row" => places.row(&e),
+            Event::Empty(e) if e.local_name().as_ref() == "c" => {
+                places.cell(cell_start(&e).0);
+            }
             Event::Start(e) if e.local_name().as_ref() == "c" => {
-                let kind;
-                (cell, kind) = cell_start(&e);
+                let (at, kind) = cell_start(&e);
+                cell = Some(places.cell(at));
                 string = kind == CellKind::String;
                 formula = None;
                 (value_element, value) = (false, false);
@@ -600,6 +610,40 @@ fn cell_start(e: &quick_xml::events::BytesStart<'_>) -> (Option<(u32, u32)>, Cel
         attr("r").and_then(|r| cell_position(r.value.as_bytes())),
         kind,
     )
+}
+
+/// Where the cells of a worksheet part stand, as a spreadsheet places
+/// them: by their reference (`r`), or where the writer left it out (the
+/// format makes it optional, and some programs write none) after the cell
+/// before, in the row after the one before (helper-162's audit: an 18-digit
+/// ID number in a sheet without references was read as Excel's float).
+#[derive(Debug, Default)]
+struct Places {
+    /// The row being read and the last cell's column, from 0.
+    row: Option<u32>,
+    column: Option<u32>,
+}
+
+impl Places {
+    /// A row element begins: its number, or the one after the last.
+    fn row(&mut self, e: &quick_xml::events::BytesStart<'_>) {
+        let given = e
+            .try_get_attribute("r")
+            .ok()
+            .flatten()
+            .and_then(|r| r.value.parse::<u32>().ok())
+            .and_then(|r| r.checked_sub(1));
+        self.row = Some(given.unwrap_or_else(|| self.row.map_or(0, |r| r + 1)));
+        self.column = None;
+    }
+
+    /// A cell element begins, at `given` (its reference) if it has one:
+    /// its place.
+    fn cell(&mut self, given: Option<(u32, u32)>) -> (u32, u32) {
+        let at = given.unwrap_or_else(|| (self.row.unwrap_or(0), self.column.map_or(0, |c| c + 1)));
+        (self.row, self.column) = (Some(at.0), Some(at.1));
+        at
+    }
 }
 
 /// `B12` as (row, column) from 0: (11, 1).
@@ -1234,23 +1278,40 @@ mod tests {
             // Valid, and what its float prints too.
             "341122198001012740",
         ]);
-        let (_dir, path) = temp_file("n.xlsx", &bytes);
-        let table = read_file(&path, &is_header).unwrap();
-        let ids: Vec<&str> = table.sections[0]
-            .rows
-            .iter()
-            .map(|r| r.fields[1].as_str())
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                "341122194502104426",
-                "3.41122194502104E+17",
-                "3.41122194502105E+17",
-                "3.41122194502104E+17",
-                "341122198001012740",
-            ]
-        );
+        // The same without the cells' and rows' references, which the
+        // format makes optional (helper-162's audit: every number was read
+        // as its float).
+        let unreferenced = with_part_edited(&bytes, "xl/worksheets/sheet1.xml", |xml| {
+            let mut out = String::with_capacity(xml.len());
+            let mut rest = xml.as_str();
+            while let Some(at) = rest.find(" r=\"") {
+                out.push_str(&rest[..at]);
+                let after = &rest[at + 4..];
+                rest = &after[after.find('"').expect("closing quote") + 1..];
+            }
+            out.push_str(rest);
+            assert!(!out.contains(" r=\""), "{out}");
+            out
+        });
+        for bytes in [bytes, unreferenced] {
+            let (_dir, path) = temp_file("n.xlsx", &bytes);
+            let table = read_file(&path, &is_header).unwrap();
+            let ids: Vec<&str> = table.sections[0]
+                .rows
+                .iter()
+                .map(|r| r.fields[1].as_str())
+                .collect();
+            assert_eq!(
+                ids,
+                [
+                    "341122194502104426",
+                    "3.41122194502104E+17",
+                    "3.41122194502105E+17",
+                    "3.41122194502104E+17",
+                    "341122198001012740",
+                ]
+            );
+        }
     }
 
     #[test]
