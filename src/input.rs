@@ -1938,7 +1938,9 @@ fn other_type_problem(
 /// The one extract type other than `def` whose required columns `header`
 /// has and of whose fields it names more than of `def`'s, or as many when
 /// `def` cannot use it (a required column missing) and every column is
-/// that type's (a 失业登记 table, 姓名, 身份证号, 登记日期, 状态, names as
+/// that type's or a person's particulars (序号, 性别, 联系电话 …:
+/// `HeaderMatcher::names_every_column`; a 失业登记 table, 姓名, 身份证号,
+/// 登记日期, 状态, names as
 /// many of 不动产登记's fields and lacks its 不动产单元号; a property table
 /// whose 不动产单元编号 and 房屋用途 are written otherwise is no 失业登记
 /// table: helper-161's audit); see [`other_type_hint`]; none when two fit.

@@ -901,8 +901,18 @@ fn a_sheet_of_another_type_says_which_and_what_to_do() {
     // header (姓名, 身份证号, 登记日期, 状态 are its aliases too) but lacks
     // its 不动产单元号: the same (helper-160's audit: the run stopped for
     // the property columns missing).
+    // With a person's particulars beside (helper-163's audit: 性别 and
+    // 联系电话 made it no 失业登记 table, and the run stopped).
     let b = batch(|d| {
-        let other = csv_rows(d, "unemployment_202511.csv");
+        let mut other = csv_rows(d, "unemployment_202511.csv");
+        for (i, row) in other.iter_mut().enumerate() {
+            let (sex, phone) = if i == 0 {
+                ("性别", "联系电话")
+            } else {
+                ("男", "13800000000")
+            };
+            row.extend([sex.to_string(), phone.to_string()]);
+        }
         let property = csv_rows(d, "property_202511.csv");
         workbook_in_place(
             d,

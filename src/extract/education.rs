@@ -83,6 +83,16 @@ mod tests {
             ("低保/特困家庭", "低保家庭"),
             ("非孤儿、残疾", "残疾"),
             ("孤儿（非残疾）", "孤儿"),
+            // One in a note is listed too (helper-163's audit: 特困家庭
+            // was read, and an orphan outside the roster raised DQ06, not
+            // LB02); one said as what was is none.
+            ("特困家庭（孤儿）", "孤儿"),
+            ("低保家庭（事实无人抚养）", "事实无人抚养"),
+            ("特困家庭（现孤儿）", "孤儿"),
+            ("低保家庭（认定为孤儿）", "孤儿"),
+            ("事实无人抚养（父母重度残疾）", "事实无人抚养"),
+            ("孤儿（原低保家庭）", "孤儿"),
+            ("孤儿（纳入特困供养）", "孤儿"),
         ] {
             assert_eq!(
                 parse_value(hardship, raw).map(|v| format!("{v:?}")),

@@ -466,14 +466,17 @@ impl HeaderMatcher {
     }
 
     /// Whether every cell that holds anything names one of this extract's
-    /// fields, or is a row number or a remark (序号, 备注): a header of this
-    /// extract and of nothing else.
+    /// fields, or is a row number, a remark or what a list of persons
+    /// keeps beside them ([`CONTACT_HEADERS`]: 序号, 备注, 性别, 联系电话,
+    /// 地址 …; 文化程度, 学历, 年龄): a header of this extract and of no
+    /// other.
     pub fn names_every_column(&self, cells: &[impl AsRef<str>]) -> bool {
-        const BOOKKEEPING: [&str; 2] = ["序号", "备注"];
+        const ABOUT_PERSONS: [&str; 3] = ["文化程度", "学历", "年龄"];
         cells.iter().all(|cell| {
             let key = header_key(cell.as_ref());
             key.is_empty()
-                || BOOKKEEPING.contains(&key.as_str())
+                || CONTACT_HEADERS.contains(&key.as_str())
+                || ABOUT_PERSONS.contains(&key.as_str())
                 || self.field_of(cell.as_ref()).is_some()
         })
     }

@@ -726,7 +726,8 @@ pub(crate) fn is_list_separator(c: char) -> bool {
         )
 }
 
-/// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`):
+/// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`,
+/// and with one in a note: `特困家庭（孤儿）`, `事实无人抚养（父母重度残疾）`):
 /// the first of them in the category's order, when every part is one of
 /// its values and none is `无`; `None` otherwise.
 fn listed_category(
@@ -735,7 +736,11 @@ fn listed_category(
 ) -> Option<Option<&'static str>> {
     let mut first: Option<usize> = None;
     let mut parts = 0;
-    for part in raw.split(is_list_separator).filter(|p| !p.is_empty()) {
+    let bracket = |c: char| "()（）[]【】〔〕".contains(c);
+    for part in raw
+        .split(|c| is_list_separator(c) || bracket(c))
+        .filter(|p| !p.is_empty())
+    {
         let value = parse_category(values, part).ok()??;
         let place = values.iter().position(|(c, _)| *c == value)?;
         if value == "无" {
@@ -807,15 +812,16 @@ pub(crate) fn parse_category(
 /// What [`noted_letter`] makes of a cell.
 enum Noted {
     Value(&'static str),
-    /// A letter value whose note names another value (`D（原C级）`).
+    /// A letter value whose note names another value (`D 或 C`).
     Contradicted,
     Not,
 }
 
 /// A value that is one letter (a house's grade) with a note after it in
-/// brackets or after a space (`D（待复核）`, `C(局部危险)`, `D 整体危险`):
-/// the value, unless the note names another of the category's letters
-/// (`D（原C级）`, `D 或 C`), which is no value. [`contained_category`]
+/// brackets or after a space (`D（待复核）`, `C(局部危险)`, `D 整体危险`,
+/// `D（原C级）`): the value, unless the note names another of the
+/// category's letters as other than what the house was (`D 或 C`,
+/// `C（复核为D级）`), which is no value. [`contained_category`]
 /// looks only for spellings of two characters or more, as one letter
 /// inside other text says nothing.
 fn noted_letter(
@@ -842,7 +848,13 @@ fn noted_letter(
         .iter()
         .map(|(c, _)| *c)
         .filter(|c| is_letter(c) && *c != value);
-    if others.any(|c| note.contains(c)) {
+    // Another grade the note says the house had (`D（原C级）`) contradicts
+    // nothing; one it names otherwise does (`D 或 C`, `C（复核为D级）`).
+    let named = |c: &str| {
+        note.match_indices(c)
+            .any(|(at, _)| !said_before(note, at, FORMER_BEFORE))
+    };
+    if others.any(named) {
         return Noted::Contradicted;
     }
     Noted::Value(value)
@@ -936,40 +948,67 @@ fn spellings(
         .collect()
 }
 
-/// The words in a note that say what a value is now or should be
-/// (`特困家庭（现孤儿）`, `企业（已转为事业单位）`, `（应为职工医保）`):
-/// a note naming another value with one of them contradicts the value
-/// before it. Without one, a note qualifies its value or says what it was
-/// (`低收入（原低保）`, `城乡居民医保（职工家属）`).
-const NOW_WORDS: &[&str] = &[
-    "现为",
-    "现是",
-    "现已",
-    "现属",
-    "现在",
-    "目前",
-    "转为",
-    "已转",
-    "改为",
-    "变为",
-    "变更为",
-    "调整为",
-    "更正为",
-    "应为",
-    "实为",
+/// Said right before a value's spelling, words that make it what the
+/// thing was, not what it is (`原事业单位`, `曾低保`, `由职工医保转入`): a
+/// former value is no value the cell gives.
+const FORMER_BEFORE: &[&str] = &[
+    "原",
+    "曾",
+    "由",
+    "从",
+    "前",
+    "原为",
+    "曾为",
+    "原是",
+    "曾是",
+    "以前是",
 ];
 
-/// Said right before a value in a note (`（现孤儿）`, `（今特困）`), a word
-/// of [`NOW_WORDS`] too; elsewhere (`今年`, `现居`) nothing of the kind.
-const NOW_BEFORE: &[&str] = &["现", "今"];
+/// Said right before a value's spelling, words that make it what the thing
+/// is now or should be (`现孤儿`, `已注销`, `转职工医保`, `应为D级`).
+const NOW_BEFORE: &[&str] = &[
+    "现",
+    "今",
+    "已",
+    "转",
+    "改",
+    "升",
+    "现为",
+    "现是",
+    "转为",
+    "改为",
+    "变为",
+    "应为",
+    "实为",
+    "实际为",
+];
+
+/// Words of a note that say the thing changed or is otherwise than the
+/// value before the note says (`已改制为企业`, `2025年转低保`, `复核为D级`,
+/// `已考入大学`, `已纳入低保`, `实际死亡`).
+const CHANGE_WORDS: &[&str] = &[
+    "现", "今", "目前", "转", "改", "变", "调整", "更正", "应为", "实为", "实际", "复核", "鉴定",
+    "认定", "纳入", "考入", "升",
+];
+
+/// Whether the spelling at `at` in `text` is said as a former value
+/// ([`FORMER_BEFORE`]) or as what is now ([`NOW_BEFORE`], or a spelling
+/// that itself begins with 已: `已死亡`, `已注销`).
+fn said_before(text: &str, at: usize, words: &[&str]) -> bool {
+    words.iter().any(|w| text[..at].ends_with(w))
+}
 
 /// A value followed by a note in brackets (`低收入（原低保）`,
-/// `事实无人抚养（父母重度残疾）`, `死亡（重复参保已清理）`) is the value
-/// before the note, whatever the note holds, unless the note names
-/// another value with a word that says it is that now ([`NOW_WORDS`]):
-/// then which one the cell means is unknown, and it is no value. `None`
-/// when the cell is not a value and a note (the bracket first, or nothing
-/// readable before it); statuses are left to [`contained_category`].
+/// `城乡居民医保（职工家属）`, `死亡（重复参保已清理）`) is the value before
+/// the note, whatever other value the note names, unless the note says the
+/// thing is now, or should be, another value: another value said right
+/// after a word of [`NOW_BEFORE`], or anywhere in a note holding a word of
+/// [`CHANGE_WORDS`] (`特困家庭（现孤儿）`, `事业单位（已改制为企业）`,
+/// `C级（复核为D级）`); then which one the cell means is unknown, and it is
+/// no value. A value the note says was (`原`, `由`: [`FORMER_BEFORE`])
+/// contradicts nothing. `None` when the cell is not a value and a note
+/// (the bracket first, or nothing readable before it); statuses are left
+/// to [`contained_category`].
 fn noted_value(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
@@ -977,19 +1016,20 @@ fn noted_value(
     if is_status_category(values) {
         return None;
     }
-    let at = key.find(['(', '[', '【', '〔', '〈', '《'])?;
+    let at = key.find(['(', '[', '【', '〔', '〈', '《', '「', '{', '<', '‹'])?;
     let (before, note) = key.split_at(at);
     let value = contained_category(values, before).ok()??;
-    let said_now = |f: &Spelled| {
-        NOW_WORDS
-            .iter()
-            .find(|w| note.contains(**w))
-            .or_else(|| NOW_BEFORE.iter().find(|w| note[..f.0].ends_with(**w)))
-    };
+    let changed = CHANGE_WORDS.iter().find(|w| note.contains(**w));
     let contradicted = spellings(values, note)
         .into_iter()
-        .filter(|f| !f.3 && f.2 != value)
-        .find_map(|f| Some((said_now(&f)?, f.2)));
+        .filter(|f| !f.3 && f.2 != value && !said_before(note, f.0, FORMER_BEFORE))
+        .find_map(|f| {
+            let now = NOW_BEFORE
+                .iter()
+                .find(|w| note[..f.0].ends_with(**w))
+                .or(note[f.0..].starts_with("已").then_some(&"已"));
+            Some((now.or(changed)?, f.2))
+        });
     Some(match contradicted {
         Some((word, other)) => Err((
             "bad_category",
@@ -1016,22 +1056,37 @@ fn contained_category(
         return noted;
     }
     let standing = spellings(values, key);
-    let held: Vec<(usize, &'static str)> = standing
+    let status = is_status_category(values);
+    // A value said as what was (`企业原事业单位`) is not held; one said as
+    // what is now beside another (`事业单位现为企业`) makes the cell no
+    // value. Statuses have rules of their own, below.
+    let former = |f: &Spelled| !status && said_before(key, f.0, FORMER_BEFORE);
+    let held: Vec<(usize, &'static str, bool)> = standing
         .iter()
-        .filter(|f| !f.3)
-        .map(|f| (key[f.0..f.1].chars().count(), f.2))
+        .filter(|f| !f.3 && !former(f))
+        .map(|f| {
+            let now =
+                !status && (said_before(key, f.0, NOW_BEFORE) || key[f.0..].starts_with("已"));
+            (key[f.0..f.1].chars().count(), f.2, now)
+        })
         .collect();
-    let Some(&(longest, value)) = held.iter().max_by_key(|(len, _)| *len) else {
+    let Some(&(longest, value, _)) = held.iter().max_by_key(|(len, ..)| *len) else {
         return Ok(None);
     };
     let ambiguous = || ("bad_category", "取值含义不明确".to_string());
-    if held.iter().any(|&(len, v)| len == longest && v != value) {
+    if held.iter().any(|&(len, v, _)| len == longest && v != value) {
         return Err(ambiguous());
     }
-    if !is_status_category(values) {
+    if let Some(&(_, other, _)) = held.iter().find(|&&(_, v, now)| now && v != value) {
+        return Err((
+            "bad_category",
+            format!("取值含「{value}」，又写明现为「{other}」，不能确定是哪一个"),
+        ));
+    }
+    if !status {
         return Ok(Some(value));
     }
-    if held.iter().any(|&(_, v)| v != value) {
+    if held.iter().any(|&(_, v, _)| v != value) {
         return Err(ambiguous());
     }
     let beside: String = key
@@ -3242,6 +3297,10 @@ mod tests {
             ("c（局部危险）", "C"),
             ("D 整体危险", "D"),
             ("D\u{3000}整体危险", "D"),
+            // What the house was is no other grade (helper-163's audit:
+            // `D级（原C级）` read as D, `D（原C级）` not at all).
+            ("D（原C级）", "D"),
+            ("D级（原C级）", "D"),
         ] {
             assert_eq!(parse_category(GRADE, raw), Ok(Some(grade)), "{raw}");
         }
@@ -3251,8 +3310,10 @@ mod tests {
             "（D）",
             "X（待复核）",
             // The note names another grade: not guessed at (helper-112).
-            "D（原C级）",
             "D(C级以上)",
+            "C（复核为D级）",
+            "C级（复核为D级）",
+            "C级（应为D级）",
             "D 或 C",
             "C D",
         ] {
@@ -3367,91 +3428,87 @@ mod tests {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
         // A value with a note after it is the value, whatever other value
-        // the note names (what it was, what it goes with), unless the note
-        // says the other is what it is now: then which one is meant is
-        // unknown (helper-159's audit: each was read as the longer value,
-        // a death as 重复参保, a company as a public institution, an orphan
-        // as 低保家庭; helper-161's: refusing every such cell lost
-        // households, enrollments and wages).
+        // the note names as what it was or goes with; a value written as
+        // what was (原, 由) is none the cell gives; another value the cell
+        // says it is now, or a note saying it changed, makes it no value
+        // (helper-159's audit: each was read as the longer value, a death
+        // as 重复参保, a company as a public institution, an orphan as
+        // 低保家庭; helper-161's: refusing every cell with two values lost
+        // households, enrollments and wages; helper-163's: notes without
+        // brackets, and words of change the first rule missed).
+        let category = |extract: &str, field: &str| other(extract, field);
+        let emp = category("contribution", "employer_type");
+        let scheme = category("medical_enrollment", "scheme");
+        let hardship = category("education", "hardship");
+        let roster = category("roster", "category");
+        let usage = category("property", "usage");
+        let state = category("property", "state");
+        let stage = category("education", "stage");
+        let end = category("medical_enrollment", "end_reason");
+        let visit = category("medical_settlement", "visit_type");
         for (values, raw, want) in [
+            (end, "死亡（重复参保已清理）", "死亡"),
+            (emp, "企业（原事业单位改制）", "企业"),
+            (emp, "企业（原事业单位，现已改制）", "企业"),
+            (emp, "企业原事业单位", "企业"),
+            (emp, "企业，原事业单位", "企业"),
+            (emp, "企业 原事业单位", "企业"),
+            (emp, "企业(挂靠机关)", "企业"),
+            (emp, "事业单位（企业化管理）", "事业单位"),
+            (emp, "企业化管理事业单位", "事业单位"),
+            (emp, "机关事业单位（事业编制）", "事业单位"),
+            (emp, "个体工商户（灵活就业人员）", "个体工商户"),
+            (hardship, "孤儿（原低保家庭）", "孤儿"),
+            (stage, "中职（职业高中）", "中职"),
+            (stage, "初中（原小学，现在初一）", "初中"),
+            (scheme, "职工医保（原城乡居民医保）", "职工医保"),
+            (scheme, "城乡居民医保（职工家属）", "城乡居民医保"),
+            (scheme, "城乡居民医保（今年由职工医保转入）", "城乡居民医保"),
             (
-                other("medical_enrollment", "end_reason"),
-                "死亡（重复参保已清理）",
-                "死亡",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "企业（原事业单位改制）",
-                "企业",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "事业单位（企业化管理）",
-                "事业单位",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "企业化管理事业单位",
-                "事业单位",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "机关事业单位（事业编制）",
-                "事业单位",
-            ),
-            (
-                other("contribution", "employer_type"),
-                "个体工商户（灵活就业人员）",
-                "个体工商户",
-            ),
-            (other("education", "hardship"), "孤儿（原低保家庭）", "孤儿"),
-            (
-                other("education", "hardship"),
-                "事实无人抚养（父母重度残疾）",
-                "事实无人抚养",
-            ),
-            (other("education", "stage"), "中职（职业高中）", "中职"),
-            (
-                other("medical_enrollment", "scheme"),
-                "职工医保（原城乡居民医保）",
-                "职工医保",
-            ),
-            (
-                other("medical_enrollment", "scheme"),
-                "城乡居民医保（职工家属）",
+                scheme,
+                "城乡居民医保（原职工医保，现已停缴）",
                 "城乡居民医保",
             ),
-            (
-                other("medical_enrollment", "scheme"),
-                "城乡居民医保（今年由职工医保转入）",
-                "城乡居民医保",
-            ),
-            (
-                other("medical_settlement", "visit_type"),
-                "门诊慢特病（门诊）",
-                "门诊慢特病",
-            ),
-            (other("property", "usage"), "城镇住宅用地/商业服务", "商业"),
-            (other("property", "usage"), "成套住宅（带车库）", "住宅"),
-            (other("roster", "category"), "低收入（原低保）", "低收入"),
-            (other("roster", "category"), "农村低保（含特困）", "低保"),
+            (visit, "门诊慢特病（门诊）", "门诊慢特病"),
+            (visit, "住院（原门诊，现已结算）", "住院"),
+            (usage, "城镇住宅用地/商业服务", "商业"),
+            (usage, "成套住宅（带车库）", "住宅"),
+            (usage, "商业（原住宅）", "商业"),
+            (state, "现势(注销中)", "现势"),
+            (roster, "低收入（原低保）", "低收入"),
+            (roster, "农村低保（含特困）", "低保"),
+            (roster, "低保 原低收入", "低保"),
+            (roster, "低保，原低收入户", "低保"),
+            (roster, "低保（原特困，现已调整）", "低保"),
         ] {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
         for (values, raw) in [
-            (other("education", "hardship"), "特困家庭（现孤儿）"),
-            (
-                other("contribution", "employer_type"),
-                "企业（已转为事业单位）",
-            ),
-            (
-                other("medical_enrollment", "scheme"),
-                "职工医保（应为城乡居民医保）",
-            ),
+            (hardship, "特困家庭 现孤儿"),
+            (emp, "企业（已转为事业单位）"),
+            (emp, "事业单位（已改制为企业）"),
+            (emp, "事业单位（转企业）"),
+            (emp, "事业单位 现为企业"),
+            (emp, "个体（现企业）"),
+            (scheme, "职工医保（应为城乡居民医保）"),
+            (scheme, "城乡居民医保（转职工医保）"),
+            (usage, "住宅（已改为商铺）"),
+            (state, "现势（已注销）"),
+            (state, "有效（2024年已注销）"),
+            (stage, "高中（已考入大学）"),
+            (stage, "学前（已升小学）"),
+            (end, "转出（实际死亡）"),
+            (end, "重复参保（已转出）"),
+            (visit, "门诊（转住院）"),
+            (roster, "低收入（2025年转低保）"),
+            (roster, "低收入（已纳入低保）"),
+            (roster, "低收入 现为低保"),
+            (roster, "低收入/现低保"),
+            (roster, "特困（现低收入）"),
         ] {
             let got = parse_category(values, raw);
             assert!(
-                matches!(&got, Err(("bad_category", why)) if why.contains("的注释含")),
+                matches!(&got, Err(("bad_category", why)) if why.contains("不能确定")),
                 "{raw}: {got:?}"
             );
         }
