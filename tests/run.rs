@@ -587,9 +587,9 @@ fn a_guardian_id_column_under_another_spelling_is_read() {
 /// student outside the roster whose school says 低保家庭 raises DQ06 when
 /// the guardian has no ID number, not when the guardian's number is
 /// written but destroyed (scientific notation: the guardian may be in the
-/// roster; the row's DQ04 says so). A 困境类型 naming another in a note
-/// (`特困家庭（现孤儿）`) lists both, as `特困家庭、孤儿` does: the orphan
-/// is LB02, not DQ06 (helper-163's audit).
+/// roster; the row's DQ04 says so). A 困境类型 whose note says it is now
+/// another (`特困家庭（现孤儿）`) is neither: unreadable, a warning naming
+/// both, and no DQ06 or LB02 raised on a guess.
 #[test]
 fn dq06_and_a_hardship_naming_two_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -603,7 +603,7 @@ fn dq06_and_a_hardship_naming_two_values() {
         // The guardian's ID destroyed by Excel: DQ04, no DQ06.
         "周小贝,341122201305062119,2013-05-06,城关初级中学,初中,无,0,低保家庭,张伟,\
          3.41122E+17,2025-2026",
-        // Two values, one in a note: the orphan's LB02, no DQ06.
+        // Now another value: a warning, neither DQ06 nor LB02.
         "周小乐,341122201407082110,2014-07-08,城关初级中学,初中,无,0,特困家庭（现孤儿）,路人乙,,\
          2025-2026",
     ];
@@ -625,9 +625,14 @@ fn dq06_and_a_hardship_naming_two_values() {
         "{findings}"
     );
     assert!(!fired("DQ06", "341122201407082110"), "{findings}");
-    assert!(fired("LB02", "341122201407082110"), "{findings}");
+    assert!(!fired("LB02", "341122201407082110"), "{findings}");
     let warnings = read(out.join("warnings.csv"));
-    assert!(!warnings.contains("困境类型"), "{warnings}");
+    assert!(
+        warnings.lines().any(|l| l
+            .starts_with("education,education_202511.csv,4,困境类型,bad_category,")
+            && l.contains("取值「特困家庭」的注释含「现」与「孤儿」")),
+        "{warnings}"
+    );
 }
 
 /// A name with another in brackets and no word making it a former name

@@ -88,11 +88,15 @@ mod tests {
             // LB02); one said as what was is none.
             ("特困家庭（孤儿）", "孤儿"),
             ("低保家庭（事实无人抚养）", "事实无人抚养"),
-            ("特困家庭（现孤儿）", "孤儿"),
-            ("低保家庭（认定为孤儿）", "孤儿"),
             ("事实无人抚养（父母重度残疾）", "事实无人抚养"),
             ("孤儿（原低保家庭）", "孤儿"),
-            ("孤儿（纳入特困供养）", "孤儿"),
+            // A note that is a sentence holding a value lists nothing
+            // (helper-164's audit: each was read as 孤儿 or 残疾).
+            ("低保家庭（未认定孤儿）", "低保家庭"),
+            ("低保家庭（孤儿待认定）", "低保家庭"),
+            ("低保家庭（母亲系孤儿）", "低保家庭"),
+            ("特困家庭（不属于孤儿）", "特困家庭"),
+            ("低保家庭（父亲残疾）", "低保家庭"),
         ] {
             assert_eq!(
                 parse_value(hardship, raw).map(|v| format!("{v:?}")),
@@ -101,6 +105,9 @@ mod tests {
             );
         }
         for raw in [
+            // A note saying it is now another: which is meant is unknown.
+            "孤儿（纳入特困供养）",
+            "特困家庭（现孤儿）",
             "孤儿、残疾、其他",
             "、",
             "孤儿残疾",

@@ -726,6 +726,23 @@ pub(crate) fn is_list_separator(c: char) -> bool {
         )
 }
 
+/// The value a cell is a spelling of as it stands (blanks, width and case
+/// aside), if any.
+fn exact_category(
+    values: &'static [(&'static str, &'static [&'static str])],
+    cell: &str,
+) -> Option<&'static str> {
+    let key: String = cell
+        .nfkc()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    values
+        .iter()
+        .find(|(c, a)| *c == key || a.contains(&key.as_str()))
+        .map(|(c, _)| *c)
+}
+
 /// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`,
 /// and with one in a note: `特困家庭（孤儿）`, `事实无人抚养（父母重度残疾）`):
 /// the first of them in the category's order, when every part is one of
@@ -736,11 +753,18 @@ fn listed_category(
 ) -> Option<Option<&'static str>> {
     let mut first: Option<usize> = None;
     let mut parts = 0;
+    // A note's part is listed only when it is a value as it stands
+    // (`特困家庭（孤儿）`), not a sentence that holds one (`（未认定孤儿）`,
+    // `（母亲系孤儿）`, `（父亲残疾）`: helper-164's audit).
     let bracket = |c: char| "()（）[]【】〔〕".contains(c);
+    let in_note = raw.contains(bracket);
     for part in raw
         .split(|c| is_list_separator(c) || bracket(c))
         .filter(|p| !p.is_empty())
     {
+        if in_note && exact_category(values, part).is_none() {
+            return None;
+        }
         let value = parse_category(values, part).ok()??;
         let place = values.iter().position(|(c, _)| *c == value)?;
         if value == "无" {
@@ -852,7 +876,7 @@ fn noted_letter(
     // nothing; one it names otherwise does (`D 或 C`, `C（复核为D级）`).
     let named = |c: &str| {
         note.match_indices(c)
-            .any(|(at, _)| !said_before(note, at, FORMER_BEFORE))
+            .any(|(at, _)| !said_as_former(note, at))
     };
     if others.any(named) {
         return Noted::Contradicted;
@@ -949,66 +973,61 @@ fn spellings(
 }
 
 /// Said right before a value's spelling, words that make it what the
-/// thing was, not what it is (`原事业单位`, `曾低保`, `由职工医保转入`): a
-/// former value is no value the cell gives.
-const FORMER_BEFORE: &[&str] = &[
-    "原",
-    "曾",
-    "由",
-    "从",
-    "前",
-    "原为",
-    "曾为",
-    "原是",
-    "曾是",
-    "以前是",
-];
+/// thing was, not what it is (`原事业单位`, `曾低保`, `由职工医保转入`);
+/// so does a clause of a note that begins with one of [`FORMER_CLAUSE`]
+/// (`原鉴定为C级`, `前次鉴定C级`). A former value is none the cell gives.
+const FORMER_BEFORE: &[&str] = &["原", "曾", "由", "从", "原为", "曾为", "原是", "曾是"];
+
+/// The beginnings of a clause that speaks of what was.
+const FORMER_CLAUSE: &[&str] = &["原", "曾", "以前", "之前", "前次", "过去", "前身"];
 
 /// Said right before a value's spelling, words that make it what the thing
-/// is now or should be (`现孤儿`, `已注销`, `转职工医保`, `应为D级`).
+/// is now or should be (`现孤儿`, `已注销`, `转职工医保`, `目前低收入`,
+/// `改制为企业`, `复核为D级`, `已纳入低保`, `已考入大学`, `实际死亡`);
+/// a spelling that itself begins with 已 (`已死亡`) is one too.
 const NOW_BEFORE: &[&str] = &[
-    "现",
-    "今",
-    "已",
-    "转",
-    "改",
-    "升",
-    "现为",
-    "现是",
-    "转为",
-    "改为",
-    "变为",
-    "应为",
-    "实为",
-    "实际为",
+    "现", "今", "已", "转", "改", "升", "为", "读", "目前", "当前", "纳入", "考入", "实际",
 ];
 
-/// Words of a note that say the thing changed or is otherwise than the
-/// value before the note says (`已改制为企业`, `2025年转低保`, `复核为D级`,
-/// `已考入大学`, `已纳入低保`, `实际死亡`).
-const CHANGE_WORDS: &[&str] = &[
-    "现", "今", "目前", "转", "改", "变", "调整", "更正", "应为", "实为", "实际", "复核", "鉴定",
-    "认定", "纳入", "考入", "升",
-];
+/// Whether the spelling at `at` in `text` is said as what was: right after
+/// a word of [`FORMER_BEFORE`], or in a clause that begins with one of
+/// [`FORMER_CLAUSE`].
+fn said_as_former(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    if FORMER_BEFORE.iter().any(|w| before.ends_with(w)) {
+        return true;
+    }
+    let clause = before
+        .rfind(['(', '[', '【', '〔', ',', ';', '、', '，', '；'])
+        .map_or(before, |i| {
+            let c = before[i..].chars().next().map_or(1, char::len_utf8);
+            &before[i + c..]
+        });
+    FORMER_CLAUSE.iter().any(|w| clause.starts_with(w))
+}
 
-/// Whether the spelling at `at` in `text` is said as a former value
-/// ([`FORMER_BEFORE`]) or as what is now ([`NOW_BEFORE`], or a spelling
-/// that itself begins with 已: `已死亡`, `已注销`).
-fn said_before(text: &str, at: usize, words: &[&str]) -> bool {
-    words.iter().any(|w| text[..at].ends_with(w))
+/// The word that says the spelling at `at` in `text` is what the thing is
+/// now ([`NOW_BEFORE`]), unless it is said as what was.
+fn said_as_now(text: &str, at: usize) -> Option<&'static str> {
+    if said_as_former(text, at) {
+        return None;
+    }
+    NOW_BEFORE
+        .iter()
+        .copied()
+        .find(|w| text[..at].ends_with(w))
+        .or(text[at..].starts_with("已").then_some("已"))
 }
 
 /// A value followed by a note in brackets (`低收入（原低保）`,
 /// `城乡居民医保（职工家属）`, `死亡（重复参保已清理）`) is the value before
 /// the note, whatever other value the note names, unless the note says the
-/// thing is now, or should be, another value: another value said right
-/// after a word of [`NOW_BEFORE`], or anywhere in a note holding a word of
-/// [`CHANGE_WORDS`] (`特困家庭（现孤儿）`, `事业单位（已改制为企业）`,
+/// thing is now, or should be, another value (right after a word of
+/// [`NOW_BEFORE`]: `特困家庭（现孤儿）`, `事业单位（已改制为企业）`,
 /// `C级（复核为D级）`); then which one the cell means is unknown, and it is
-/// no value. A value the note says was (`原`, `由`: [`FORMER_BEFORE`])
-/// contradicts nothing. `None` when the cell is not a value and a note
-/// (the bracket first, or nothing readable before it); statuses are left
-/// to [`contained_category`].
+/// no value. `None` when the cell is not a value and a note (the bracket
+/// first, or nothing readable before it); statuses are left to
+/// [`contained_category`].
 fn noted_value(
     values: &'static [(&'static str, &'static [&'static str])],
     key: &str,
@@ -1019,17 +1038,10 @@ fn noted_value(
     let at = key.find(['(', '[', '【', '〔', '〈', '《', '「', '{', '<', '‹'])?;
     let (before, note) = key.split_at(at);
     let value = contained_category(values, before).ok()??;
-    let changed = CHANGE_WORDS.iter().find(|w| note.contains(**w));
     let contradicted = spellings(values, note)
         .into_iter()
-        .filter(|f| !f.3 && f.2 != value && !said_before(note, f.0, FORMER_BEFORE))
-        .find_map(|f| {
-            let now = NOW_BEFORE
-                .iter()
-                .find(|w| note[..f.0].ends_with(**w))
-                .or(note[f.0..].starts_with("已").then_some(&"已"));
-            Some((now.or(changed)?, f.2))
-        });
+        .filter(|f| !f.3 && f.2 != value)
+        .find_map(|f| Some((said_as_now(note, f.0)?, f.2)));
     Some(match contradicted {
         Some((word, other)) => Err((
             "bad_category",
@@ -1060,13 +1072,11 @@ fn contained_category(
     // A value said as what was (`企业原事业单位`) is not held; one said as
     // what is now beside another (`事业单位现为企业`) makes the cell no
     // value. Statuses have rules of their own, below.
-    let former = |f: &Spelled| !status && said_before(key, f.0, FORMER_BEFORE);
     let held: Vec<(usize, &'static str, bool)> = standing
         .iter()
-        .filter(|f| !f.3 && !former(f))
+        .filter(|f| !f.3 && (status || !said_as_former(key, f.0)))
         .map(|f| {
-            let now =
-                !status && (said_before(key, f.0, NOW_BEFORE) || key[f.0..].starts_with("已"));
+            let now = !status && said_as_now(key, f.0).is_some();
             (key[f.0..f.1].chars().count(), f.2, now)
         })
         .collect();
@@ -3480,6 +3490,24 @@ mod tests {
             (roster, "低保 原低收入", "低保"),
             (roster, "低保，原低收入户", "低保"),
             (roster, "低保（原特困，现已调整）", "低保"),
+            // Words of change elsewhere in a note, and markers inside other
+            // words, say nothing of the other value (helper-164's audit).
+            (end, "死亡（重复参保，现已清理）", "死亡"),
+            (end, "死亡（转移后死亡）", "死亡"),
+            (
+                category("education", "aid_type"),
+                "生活补助（含营养改善计划）",
+                "生活补助",
+            ),
+            (emp, "事业单位（企业转入）", "事业单位"),
+            (emp, "事业单位（从事企业管理）", "事业单位"),
+            (emp, "企业，前身为事业单位", "企业"),
+            (visit, "住院（门诊转入）", "住院"),
+            (roster, "低收入（今年退出低保）", "低收入"),
+            (roster, "低收入（现金收入超低保标准）", "低收入"),
+            (GRADE, "D级（原鉴定为C级）", "D"),
+            (GRADE, "D级（前次鉴定C级）", "D"),
+            (GRADE, "D级（C级，2025年复核）", "D"),
         ] {
             assert_eq!(parse_category(values, raw), Ok(Some(want)), "{raw}");
         }
@@ -3505,6 +3533,9 @@ mod tests {
             (roster, "低收入 现为低保"),
             (roster, "低收入/现低保"),
             (roster, "特困（现低收入）"),
+            (roster, "低保（目前低收入）"),
+            (roster, "低收入（当前低保）"),
+            (emp, "事业单位（目前企业）"),
         ] {
             let got = parse_category(values, raw);
             assert!(
