@@ -753,18 +753,16 @@ fn listed_category(
 ) -> Option<Option<&'static str>> {
     let mut first: Option<usize> = None;
     let mut parts = 0;
-    // A note's part is listed only when it is a value as it stands
-    // (`特困家庭（孤儿）`), not a sentence that holds one (`（未认定孤儿）`,
-    // `（母亲系孤儿）`, `（父亲残疾）`: helper-164's audit).
+    // A part is listed only when it is a value as it stands
+    // (`特困家庭（孤儿）`, `孤儿、残疾`), not a sentence that holds one
+    // (`（未认定孤儿）`, `（母亲系孤儿）`, `，不属于孤儿`: helper-164's
+    // audit); such a cell is read whole.
     let bracket = |c: char| "()（）[]【】〔〕".contains(c);
-    let in_note = raw.contains(bracket);
     for part in raw
         .split(|c| is_list_separator(c) || bracket(c))
         .filter(|p| !p.is_empty())
     {
-        if in_note && exact_category(values, part).is_none() {
-            return None;
-        }
+        exact_category(values, part)?;
         let value = parse_category(values, part).ok()??;
         let place = values.iter().position(|(c, _)| *c == value)?;
         if value == "无" {
@@ -976,7 +974,9 @@ fn spellings(
 /// thing was, not what it is (`原事业单位`, `曾低保`, `由职工医保转入`);
 /// so does a clause of a note that begins with one of [`FORMER_CLAUSE`]
 /// (`原鉴定为C级`, `前次鉴定C级`). A former value is none the cell gives.
-const FORMER_BEFORE: &[&str] = &["原", "曾", "由", "从", "原为", "曾为", "原是", "曾是"];
+const FORMER_BEFORE: &[&str] = &[
+    "原", "曾", "由", "从", "原为", "曾为", "原是", "曾是", "前为", "前是",
+];
 
 /// The beginnings of a clause that speaks of what was.
 const FORMER_CLAUSE: &[&str] = &["原", "曾", "以前", "之前", "前次", "过去", "前身"];
@@ -3502,6 +3502,7 @@ mod tests {
             (emp, "事业单位（企业转入）", "事业单位"),
             (emp, "事业单位（从事企业管理）", "事业单位"),
             (emp, "企业，前身为事业单位", "企业"),
+            (emp, "企业（改制前为事业单位）", "企业"),
             (visit, "住院（门诊转入）", "住院"),
             (roster, "低收入（今年退出低保）", "低收入"),
             (roster, "低收入（现金收入超低保标准）", "低收入"),
