@@ -726,21 +726,33 @@ pub(crate) fn is_list_separator(c: char) -> bool {
         )
 }
 
+/// The value `text` is a spelling of, exactly, if any.
+fn spelled(
+    values: &'static [(&'static str, &'static [&'static str])],
+    text: &str,
+) -> Option<&'static str> {
+    values
+        .iter()
+        .find(|(c, a)| *c == text || a.contains(&text))
+        .map(|(c, _)| *c)
+}
+
+/// A category cell as its spellings are compared: NFKC, no blanks, upper
+/// case.
+fn category_key(cell: &str) -> String {
+    cell.nfkc()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase()
+}
+
 /// The value a cell is a spelling of as it stands (blanks, width and case
 /// aside), if any.
 fn exact_category(
     values: &'static [(&'static str, &'static [&'static str])],
     cell: &str,
 ) -> Option<&'static str> {
-    let key: String = cell
-        .nfkc()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
-    values
-        .iter()
-        .find(|(c, a)| *c == key || a.contains(&key.as_str()))
-        .map(|(c, _)| *c)
+    spelled(values, cell.trim()).or_else(|| spelled(values, &category_key(cell)))
 }
 
 /// A cell listing several values of a category (`孤儿、残疾`, `低保/残疾`,
@@ -795,21 +807,11 @@ pub(crate) fn parse_category(
     if trimmed.len() > MAX_CATEGORY_BYTES {
         return Err(allowed());
     }
-    let matches = |s: &str| {
-        values
-            .iter()
-            .find(|(c, a)| *c == s || a.contains(&s))
-            .map(|(c, _)| *c)
-    };
-    if let Some(c) = matches(trimmed) {
+    if let Some(c) = spelled(values, trimmed) {
         return Ok(Some(c));
     }
-    let key: String = trimmed
-        .nfkc()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
-    if let Some(c) = matches(&key) {
+    let key = category_key(trimmed);
+    if let Some(c) = spelled(values, &key) {
         return Ok(Some(c));
     }
     // What exports write for "none" where none is not one of the values
@@ -3446,16 +3448,15 @@ mod tests {
         // 低保家庭; helper-161's: refusing every cell with two values lost
         // households, enrollments and wages; helper-163's: notes without
         // brackets, and words of change the first rule missed).
-        let category = |extract: &str, field: &str| other(extract, field);
-        let emp = category("contribution", "employer_type");
-        let scheme = category("medical_enrollment", "scheme");
-        let hardship = category("education", "hardship");
-        let roster = category("roster", "category");
-        let usage = category("property", "usage");
-        let state = category("property", "state");
-        let stage = category("education", "stage");
-        let end = category("medical_enrollment", "end_reason");
-        let visit = category("medical_settlement", "visit_type");
+        let emp = other("contribution", "employer_type");
+        let scheme = other("medical_enrollment", "scheme");
+        let hardship = other("education", "hardship");
+        let roster = other("roster", "category");
+        let usage = other("property", "usage");
+        let state = other("property", "state");
+        let stage = other("education", "stage");
+        let end = other("medical_enrollment", "end_reason");
+        let visit = other("medical_settlement", "visit_type");
         for (values, raw, want) in [
             (end, "死亡（重复参保已清理）", "死亡"),
             (emp, "企业（原事业单位改制）", "企业"),
@@ -3495,7 +3496,7 @@ mod tests {
             (end, "死亡（重复参保，现已清理）", "死亡"),
             (end, "死亡（转移后死亡）", "死亡"),
             (
-                category("education", "aid_type"),
+                other("education", "aid_type"),
                 "生活补助（含营养改善计划）",
                 "生活补助",
             ),
